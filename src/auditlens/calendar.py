@@ -1,0 +1,117 @@
+"""Business calendar: time zone, business hours, weekends, Korean and company holidays.
+
+Example::
+
+    >>> cal = BusinessCalendar.from_settings(Settings())
+    >>> cal.is_holiday(dt.date(2026, 9, 25))   # 추석 (Chuseok)
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import holidays as holidays_lib
+import polars as pl
+
+from auditlens.config import Settings
+from auditlens.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """When people are expected to work, in one time zone."""
+
+    timezone: str = "Asia/Seoul"
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(18, 0)
+    weekend: frozenset[int] = frozenset({6, 7})  # ISO weekdays, Monday = 1
+    holiday_country: str | None = "KR"
+    company_holidays: frozenset[dt.date] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BusinessCalendar:
+        """Build the calendar the configuration describes."""
+        company: frozenset[dt.date] = frozenset()
+        if settings.company_holidays_file is not None:
+            company = read_company_holidays(settings.company_holidays_file)
+        return cls(
+            timezone=settings.timezone,
+            start=settings.business_hours_start,
+            end=settings.business_hours_end,
+            weekend=settings.weekend_day_numbers,
+            holiday_country=settings.holiday_country or None,
+            company_holidays=company,
+        )
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The time zone object."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def holidays(self, years: Iterable[int]) -> dict[dt.date, str]:
+        """Public and company holidays in ``years``, date -> name."""
+        years = sorted(set(years))
+        days: dict[dt.date, str] = {}
+        if self.holiday_country and years:
+            public = holidays_lib.country_holidays(self.holiday_country, years=years)
+            days.update({day: str(name) for day, name in public.items()})
+        for day in self.company_holidays:
+            if day.year in years:
+                days.setdefault(day, "company day off")
+        return days
+
+    def is_holiday(self, day: dt.date) -> bool:
+        """True for a public or company holiday (not for an ordinary weekend)."""
+        return day in self.holidays([day.year])
+
+    def is_day_off(self, day: dt.date) -> bool:
+        """True on weekends and holidays."""
+        return day.isoweekday() in self.weekend or self.is_holiday(day)
+
+    def is_off_hours(self, moment: dt.datetime) -> bool:
+        """True outside business hours, on weekends or on holidays (local time)."""
+        local = moment.astimezone(self.zone) if moment.tzinfo else moment.replace(tzinfo=self.zone)
+        if self.is_day_off(local.date()):
+            return True
+        return not (self.start <= local.time() < self.end)
+
+    def local_expr(self, column: str) -> pl.Expr:
+        """Polars expression converting a UTC timestamp column to local time."""
+        return pl.col(column).dt.convert_time_zone(self.timezone)
+
+    def off_hours_expr(self, column: str, years: Iterable[int]) -> pl.Expr:
+        """Polars expression: is each timestamp outside business time? (vectorised)."""
+        local = self.local_expr(column)
+        day_off = sorted(self.holidays(years))
+        minutes = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
+        start = self.start.hour * 60 + self.start.minute
+        end = self.end.hour * 60 + self.end.minute
+        return (
+            local.dt.weekday().is_in(sorted(self.weekend))
+            | local.dt.date().is_in(day_off)
+            | (minutes < start)
+            | (minutes >= end)
+        )
+
+
+def read_company_holidays(path: Path) -> frozenset[dt.date]:
+    """Read one ``YYYY-MM-DD`` per line; blank lines and ``#`` comments are ignored."""
+    if not path.exists():
+        raise ConfigError(f"company_holidays_file {path} does not exist")
+    days: set[dt.date] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            days.add(dt.date.fromisoformat(text))
+        except ValueError:
+            raise ConfigError(
+                f"{path}:{number}: {text!r} is not a date (expected YYYY-MM-DD)"
+            ) from None
+    return frozenset(days)

@@ -1,0 +1,202 @@
+"""Settings: ``auditlens.toml`` plus ``AUDITLENS_*`` environment overrides.
+
+Precedence (highest first): keyword arguments, environment variables
+(``AUDITLENS_TIMEZONE``, nested with ``__`` as in ``AUDITLENS_SOURCES__HR__URL``),
+the TOML file (``AUDITLENS_CONFIG`` or ``./auditlens.toml``), then defaults.
+
+Example::
+
+    >>> Settings().timezone
+    'Asia/Seoul'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from auditlens.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "auditlens.toml"
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class FileSourceConfig(BaseModel):
+    """A file source: CSV, Parquet or JSON Lines files (a path or a glob)."""
+
+    kind: Literal["file"] = Field("file", description="Source kind.")
+    path: str = Field(description="File, directory or glob of event files.")
+    format: Literal["csv", "parquet", "jsonl", "auto"] = Field(
+        "auto", description="File format; 'auto' picks it from the file extension."
+    )
+    column_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Customer column name -> canonical name, e.g. {login_time = 'timestamp'}.",
+    )
+
+
+class SqlSourceConfig(BaseModel):
+    """A relational database read incrementally through its change-log table."""
+
+    kind: Literal["sql"] = Field("sql", description="Source kind.")
+    url: SecretStr = Field(description="SQLAlchemy URL of the customer database (secret).")
+    events_table: str = Field("access_events", description="Table holding the access events.")
+    key_column: str = Field("id", description="Primary-key column of the events table.")
+    change_log_table: str = Field("db_change_log", description="The change-log table.")
+    page_size: int = Field(50_000, gt=0, description="Change-log rows read per page.")
+    column_map: dict[str, str] = Field(
+        default_factory=dict, description="Customer column name -> canonical name."
+    )
+
+
+class CertSourceConfig(BaseModel):
+    """A directory in the CERT Insider Threat Test Dataset layout."""
+
+    kind: Literal["cert"] = Field("cert", description="Source kind.")
+    path: str = Field(description="Directory holding logon.csv, device.csv, ...")
+
+
+SourceConfig = Annotated[
+    FileSourceConfig | SqlSourceConfig | CertSourceConfig, Field(discriminator="kind")
+]
+
+
+class Settings(BaseSettings):
+    """Effective configuration of auditlens; every field has a default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AUDITLENS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    store_url: SecretStr = Field(
+        SecretStr("sqlite:///var/auditlens.db"),
+        description="SQLAlchemy URL of the auditlens store (SQLite file or PostgreSQL).",
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Directory for the Parquet event lake and other local state."
+    )
+    timezone: str = Field("Asia/Seoul", description="IANA time zone for hours and days.")
+    business_hours_start: dt.time = Field(
+        dt.time(9, 0), description="Start of business hours (local time)."
+    )
+    business_hours_end: dt.time = Field(
+        dt.time(18, 0), description="End of business hours (local time, exclusive)."
+    )
+    weekend_days: list[str] = Field(
+        default_factory=lambda: ["sat", "sun"],
+        description="Days off every week, as mon..sun.",
+    )
+    holiday_country: str | None = Field(
+        "KR", description="Country code for public holidays (holidays package); empty = none."
+    )
+    company_holidays_file: Path | None = Field(
+        None,
+        description="File of company-specific days off: one YYYY-MM-DD per line, '#' comments.",
+    )
+    language: Literal["ko", "en"] = Field("ko", description="Language of reports and messages.")
+    resource_catalog: Path | None = Field(
+        None, description="CSV mapping resource id or glob pattern to sensitivity level."
+    )
+    future_tolerance_seconds: int = Field(
+        300, ge=0, description="Accept timestamps at most this far in the future (clock skew)."
+    )
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=dict, description="Named event sources read by `auditlens run`."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (expected e.g. 'Asia/Seoul')") from exc
+        return value
+
+    @field_validator("weekend_days")
+    @classmethod
+    def _weekday_names(cls, value: list[str]) -> list[str]:
+        days = [v.strip().lower()[:3] for v in value]
+        bad = [v for v in days if v not in WEEKDAY_NAMES]
+        if bad:
+            raise ValueError(f"unknown weekday(s) {bad} (expected some of {list(WEEKDAY_NAMES)})")
+        return days
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("AUDITLENS_CONFIG", DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    @property
+    def weekend_day_numbers(self) -> frozenset[int]:
+        """Weekend days as ISO weekday numbers (Monday = 1)."""
+        return frozenset(WEEKDAY_NAMES.index(d) + 1 for d in self.weekend_days)
+
+    @property
+    def lake_dir(self) -> Path:
+        """Directory of the Parquet event lake."""
+        return self.data_dir / "lake"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets masked (safe to print or log)."""
+        data = json.loads(self.model_dump_json())
+        data["store_url"] = mask_url(self.store_url.get_secret_value())
+        for name, src in self.sources.items():
+            if isinstance(src, SqlSourceConfig):
+                data["sources"][name]["url"] = mask_url(src.url.get_secret_value())
+        return dict(data)
+
+    def fingerprint(self) -> str:
+        """Stable hash of the settings that change results (for replayable evidence)."""
+        blob = json.dumps(self.masked(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a database URL (``postgresql://u:***@host/db``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "***"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, turning validation problems into one readable ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

@@ -1,0 +1,154 @@
+"""Canonical schemas: access events, labels and the resource-sensitivity catalog.
+
+Every source maps its input onto the canonical event columns below; ``validate.py``
+coerces and checks them. Timestamps are stored tz-aware in UTC and shown in the
+configured zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import pandera.polars as pa
+import polars as pl
+
+EVENT_ID: Final = "event_id"
+USER_ID: Final = "user_id"
+TIMESTAMP: Final = "timestamp"
+ACTION_TYPE: Final = "action_type"
+RESOURCE_ID: Final = "resource_id"
+HOST: Final = "host"
+SRC_IP: Final = "src_ip"
+SUCCESS: Final = "success"
+DEPARTMENT: Final = "department"
+ROLE: Final = "role"
+
+#: Column every source adds: where the row came from ("file.csv:12", "events#key=42").
+LOCATION: Final = "_location"
+
+REQUIRED_COLUMNS: Final = (EVENT_ID, USER_ID, TIMESTAMP, ACTION_TYPE)
+OPTIONAL_COLUMNS: Final = (RESOURCE_ID, HOST, SRC_IP, SUCCESS, DEPARTMENT, ROLE)
+EVENT_COLUMNS: Final = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+TIMESTAMP_DTYPE: Final = pl.Datetime("us", "UTC")
+
+#: Canonical dtypes of a validated event frame.
+EVENT_DTYPES: Final[dict[str, pl.DataType]] = {
+    EVENT_ID: pl.String(),
+    USER_ID: pl.String(),
+    TIMESTAMP: TIMESTAMP_DTYPE,
+    ACTION_TYPE: pl.String(),
+    RESOURCE_ID: pl.String(),
+    HOST: pl.String(),
+    SRC_IP: pl.String(),
+    SUCCESS: pl.Boolean(),
+    DEPARTMENT: pl.String(),
+    ROLE: pl.String(),
+}
+
+#: The known core of the open action vocabulary (other lower-case tokens are accepted).
+CORE_ACTIONS: Final = frozenset(
+    {
+        "login",
+        "logout",
+        "view",
+        "edit",
+        "create",
+        "delete",
+        "download",
+        "upload",
+        "export",
+        "print",
+        "copy",
+        "send",
+        "usb_connect",
+        "usb_disconnect",
+        "grant",
+        "query",
+    }
+)
+
+#: Actions that are about an account or a device, not a resource: resource_id may be null.
+RESOURCELESS_ACTIONS: Final = frozenset({"login", "logout", "usb_connect", "usb_disconnect"})
+
+#: Action tokens are lower-case words: letters, digits and underscores.
+ACTION_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
+
+SENSITIVITY_LEVELS: Final = ("low", "medium", "high", "critical")
+#: Default weight of each level in the sensitivity-weighted resource score.
+SENSITIVITY_WEIGHTS: Final = {"low": 1.0, "medium": 2.0, "high": 5.0, "critical": 10.0}
+
+
+def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFrameSchema:
+    """The pandera schema of a coerced event frame.
+
+    ``now`` comes from the caller's clock so that "timestamp in the future" is exact
+    in tests. Row-level failures are reported per column and check by ``validate.py``.
+    """
+    latest = now.astimezone(dt.UTC) + future_tolerance
+    non_empty = pa.Check.str_length(min_value=1, error="must not be empty")
+    return pa.DataFrameSchema(
+        {
+            EVENT_ID: pa.Column(pl.String, nullable=False, checks=[non_empty]),
+            USER_ID: pa.Column(pl.String, nullable=False, checks=[non_empty]),
+            TIMESTAMP: pa.Column(
+                TIMESTAMP_DTYPE,
+                nullable=False,
+                checks=[
+                    pa.Check.le(
+                        latest,
+                        error=f"is in the future (later than {latest.isoformat()})",
+                    )
+                ],
+            ),
+            ACTION_TYPE: pa.Column(
+                pl.String,
+                nullable=False,
+                checks=[
+                    pa.Check.str_matches(
+                        ACTION_PATTERN, error="must be a lower-case word like 'view'"
+                    )
+                ],
+            ),
+            RESOURCE_ID: pa.Column(pl.String, nullable=True),
+            HOST: pa.Column(pl.String, nullable=True),
+            SRC_IP: pa.Column(pl.String, nullable=True),
+            SUCCESS: pa.Column(pl.Boolean, nullable=True),
+            DEPARTMENT: pa.Column(pl.String, nullable=True),
+            ROLE: pa.Column(pl.String, nullable=True),
+        },
+        checks=[
+            pa.Check(
+                lambda data: data.lazyframe.select(
+                    pl.col(RESOURCE_ID).is_not_null()
+                    | pl.col(ACTION_TYPE).is_in(sorted(RESOURCELESS_ACTIONS))
+                ),
+                name="resource_required",
+                error=f"resource_id is required unless action_type is one of "
+                f"{sorted(RESOURCELESS_ACTIONS)}",
+            )
+        ],
+        strict="filter",
+        ordered=False,
+    )
+
+
+def empty_events() -> pl.DataFrame:
+    """An empty, correctly typed event frame."""
+    return pl.DataFrame(schema=EVENT_DTYPES)
+
+
+# --- labels (past audit findings, planted scenarios, CERT answer key) -----------------
+
+LABEL_DTYPES: Final[dict[str, pl.DataType]] = {
+    USER_ID: pl.String(),
+    "scenario": pl.String(),
+    "start": TIMESTAMP_DTYPE,
+    "end": TIMESTAMP_DTYPE,
+}
+
+# --- resource-sensitivity catalog ------------------------------------------------------
+
+#: Columns of the catalog CSV: exact id or glob pattern, level, optional weight override.
+CATALOG_COLUMNS: Final = ("pattern", "sensitivity", "weight", "description")

@@ -1,0 +1,1 @@
+"""Event sources: each yields raw batches of canonical-named columns plus a watermark."""

@@ -1,0 +1,63 @@
+"""The Source plug-in point: read raw event batches, each with the watermark after it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Opaque, source-specific position: everything up to here has been read.
+
+    ``value`` is a JSON string the source alone interprets (a change id for SQL,
+    the digests of files already read for files). The store saves it per source.
+    """
+
+    value: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One unit of ingestion, stored atomically together with its watermark.
+
+    ``events`` has canonical column names (any subset; values still raw, often strings)
+    plus ``_location`` naming each row's origin. ``changes`` lists change-log updates
+    and deletes of rows (see ``sources.sql.CHANGE_COLUMNS``) that the store must not
+    apply but record as possible log tampering. ``label`` names the batch for humans.
+    """
+
+    events: pl.DataFrame
+    watermark: Watermark
+    label: str = ""
+    changes: pl.DataFrame | None = None
+    #: Rows the source itself could not turn into events (e.g. a truncated last line):
+    #: columns ``_location``, ``reason``, ``raw``. They are quarantined, never dropped.
+    rejected: pl.DataFrame | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class Source(ABC):
+    """A place events come from. ``read`` yields batches newer than ``since``."""
+
+    #: Stable name under which the store keeps this source's watermark.
+    name: str
+
+    @abstractmethod
+    def read(self, since: Watermark | None = None) -> Iterator[Batch]:
+        """Yield batches in order; each batch's watermark covers it and all before it."""
+
+
+REJECTED_SCHEMA: dict[str, pl.DataType] = {
+    "_location": pl.String(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+}
+
+
+def rejected_frame(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """Build a ``Batch.rejected`` frame from (location, reason, raw) tuples."""
+    return pl.DataFrame(rows, schema=REJECTED_SCHEMA, orient="row")
