@@ -132,11 +132,12 @@ class Settings(BaseSettings):
     @field_validator("weekend_days")
     @classmethod
     def _weekday_names(cls, value: list[str]) -> list[str]:
-        days = [v.strip().lower()[:3] for v in value]
-        bad = [v for v in days if v not in WEEKDAY_NAMES]
+        full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        given = [v.strip().lower() for v in value]
+        bad = [v for v in given if v not in WEEKDAY_NAMES and v not in full]
         if bad:
             raise ValueError(f"unknown weekday(s) {bad} (expected some of {list(WEEKDAY_NAMES)})")
-        return days
+        return [v[:3] for v in given]
 
     @classmethod
     def settings_customise_sources(

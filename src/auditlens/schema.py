@@ -8,6 +8,7 @@ configured zone.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Final
 
 import pandera.polars as pa
@@ -137,6 +138,17 @@ def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFra
 def empty_events() -> pl.DataFrame:
     """An empty, correctly typed event frame."""
     return pl.DataFrame(schema=EVENT_DTYPES)
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Opaque, source-specific position: everything up to here has been read.
+
+    ``value`` is a JSON string the source alone interprets (a change id for SQL,
+    the digests of files already read for files). The store saves it per source.
+    """
+
+    value: str
 
 
 # --- labels (past audit findings, planted scenarios, CERT answer key) -----------------

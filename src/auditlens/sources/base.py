@@ -8,16 +8,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from auditlens.schema import Watermark
 
-@dataclass(frozen=True)
-class Watermark:
-    """Opaque, source-specific position: everything up to here has been read.
-
-    ``value`` is a JSON string the source alone interprets (a change id for SQL,
-    the digests of files already read for files). The store saves it per source.
-    """
-
-    value: str
+__all__ = ["Batch", "Source", "Watermark", "rejected_frame"]
 
 
 @dataclass(frozen=True)

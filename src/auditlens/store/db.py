@@ -1,0 +1,114 @@
+"""SQLAlchemy tables of the store and the engine factory.
+
+Events themselves live in the Parquet lake (``store/lake.py``): feature building scans
+millions of rows column-wise, which Parquet does an order of magnitude faster than row
+tables. Everything that must be transactional — which lake parts are committed, source
+watermarks, quarantine, tampering findings — lives here, so one SQL transaction decides
+whether a batch exists.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+
+metadata = MetaData()
+
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("label", Text, nullable=False, default=""),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("committed_at", DateTime(timezone=True), nullable=False),
+    Column("ingested", BigInteger, nullable=False),
+    Column("accepted", BigInteger, nullable=False),
+    Column("quarantined", BigInteger, nullable=False),
+    Column("changes", BigInteger, nullable=False, default=0),
+    Column("watermark_before", Text, nullable=True),
+    Column("watermark_after", Text, nullable=False),
+    Column("lake_part", String(300), nullable=True),
+    Column("min_ts", DateTime(timezone=True), nullable=True),
+    Column("max_ts", DateTime(timezone=True), nullable=True),
+    Index("ix_ingest_batches_source", "source"),
+)
+
+watermarks = Table(
+    "watermarks",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("quarantined_at", DateTime(timezone=True), nullable=False),
+    Index("ix_quarantine_batch", "batch_id"),
+)
+
+tamper_findings = Table(
+    "tamper_findings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("change_id", BigInteger, nullable=True),
+    Column("table_name", String(200), nullable=True),
+    Column("row_key", Text, nullable=True),
+    Column("op", String(30), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=True),
+    Column("event_id", Text, nullable=True),
+    Column("stored_copy", Text, nullable=True),
+    Column("current_row", Text, nullable=True),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,70 @@
+"""Possible log tampering: change-log updates and deletes of access events.
+
+The store never applies them. Each becomes a finding that keeps the copy auditlens
+ingested next to what the customer's table holds now, because someone editing or
+deleting access logs is itself something an auditor must see.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from auditlens.schema import EVENT_ID, LOCATION
+
+FINDING_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "kind": pl.String(),
+    "change_id": pl.Int64(),
+    "table_name": pl.String(),
+    "row_key": pl.String(),
+    "op": pl.String(),
+    "changed_at": pl.Datetime("us", "UTC"),
+    "event_id": pl.String(),
+    "stored_copy": pl.String(),
+    "current_row": pl.String(),
+}
+
+#: Finding kinds, from the change-log operation and whether auditlens holds the event.
+UPDATE_OF_INGESTED: Final = "update_of_ingested_event"
+DELETE_OF_INGESTED: Final = "delete_of_ingested_event"
+CHANGE_BEFORE_INGESTION: Final = "changed_before_ingestion"
+DELETED_BEFORE_INGESTION: Final = "deleted_before_ingestion"
+
+
+def tamper_findings(changes: pl.DataFrame | None, stored: pl.DataFrame) -> pl.DataFrame:
+    """Turn change-log updates/deletes into findings.
+
+    Args:
+        changes: rows with change_id, table_name, row_key, op (update, delete,
+            insert_missing), changed_at, event_id, current_row; None = no changes.
+        stored: the ingested events whose ids the changes name (canonical columns).
+
+    Returns:
+        One finding per change (``FINDING_SCHEMA``); none is ever dropped.
+    """
+    if changes is None or changes.height == 0:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    copies = stored.unique(EVENT_ID, keep="first").select(
+        EVENT_ID,
+        pl.struct(pl.exclude(LOCATION).cast(pl.String), pl.col(LOCATION))
+        .struct.json_encode()
+        .alias("stored_copy"),
+    )
+    joined = changes.with_columns(pl.col(EVENT_ID).cast(pl.String)).join(
+        copies, on=EVENT_ID, how="left"
+    )
+    held = pl.col("stored_copy").is_not_null()
+    op = pl.col("op")
+    kind = (
+        pl.when(op == "insert_missing")
+        .then(pl.lit(DELETED_BEFORE_INGESTION))
+        .when(held & (op == "update"))
+        .then(pl.lit(UPDATE_OF_INGESTED))
+        .when(held & (op == "delete"))
+        .then(pl.lit(DELETE_OF_INGESTED))
+        .otherwise(pl.lit(CHANGE_BEFORE_INGESTION))
+    )
+    return joined.with_columns(kind.alias("kind")).select(
+        [pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()]
+    )

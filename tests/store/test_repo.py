@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from auditlens.config import Settings
+from auditlens.errors import StoreError
+from auditlens.schema import EVENT_DTYPES, LOCATION, Watermark
+from auditlens.store.db import metadata
+from auditlens.store.repo import BatchRecord, Store, head_revision
+
+T0 = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+
+
+def _events(ids: list[str]) -> pl.DataFrame:
+    return (
+        pl.DataFrame(
+            {
+                "event_id": ids,
+                "user_id": ["u"] * len(ids),
+                "timestamp": [T0 + dt.timedelta(minutes=i) for i in range(len(ids))],
+                "action_type": ["login"] * len(ids),
+                LOCATION: [f"f.csv:{i + 2}" for i in range(len(ids))],
+            }
+        )
+        .with_columns(
+            [
+                pl.lit(None, EVENT_DTYPES[c]).alias(c)
+                for c in EVENT_DTYPES
+                if c not in ("event_id", "user_id", "timestamp", "action_type")
+            ]
+        )
+        .select([*EVENT_DTYPES, LOCATION])
+        .cast(EVENT_DTYPES)
+    )  # type: ignore[arg-type]
+
+
+def _record(ids: list[str], mark: str, quarantined: int = 0) -> BatchRecord:
+    q = pl.DataFrame(
+        {
+            LOCATION: [f"f.csv:{100 + i}" for i in range(quarantined)],
+            "reason": ["user_id: is missing (required)"] * quarantined,
+            "raw": ["{}"] * quarantined,
+        },
+        schema={LOCATION: pl.String, "reason": pl.String, "raw": pl.String},
+    )
+    from auditlens.tamper import FINDING_SCHEMA
+
+    return BatchRecord(
+        source="src",
+        label="f.csv",
+        started_at=T0,
+        ingested=len(ids) + quarantined,
+        events=_events(ids),
+        quarantined=q,
+        findings=pl.DataFrame(schema=FINDING_SCHEMA),
+        watermark_before=None,
+        watermark_after=Watermark(mark),
+    )
+
+
+def test_unmigrated_store_is_refused_with_advice(settings: Settings) -> None:
+    with pytest.raises(StoreError, match="auditlens db upgrade"):
+        Store.open(settings)
+
+
+def test_migration_matches_the_table_definitions(settings: Settings) -> None:
+    store = Store.open(settings, migrate=True)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        tables = set(inspect(conn).get_table_names())
+    assert diff == []
+    assert {"ingest_batches", "watermarks", "quarantine", "tamper_findings"} <= tables
+    Store.open(settings, migrate=True).close()  # idempotent
+    assert head_revision() == "0001"
+    store.close()
+
+
+def test_commit_batch_is_all_or_nothing(settings: Settings) -> None:
+    store = Store.open(settings, migrate=True)
+    store.commit_batch(_record(["a", "b"], '{"n": 1}', quarantined=1), now=T0)
+    assert store.watermark("src") == Watermark('{"n": 1}')
+    assert store.counts() == {
+        "batches": 1,
+        "ingested": 3,
+        "accepted": 2,
+        "quarantined": 1,
+        "tamper_findings": 0,
+    }
+
+    # a batch whose SQL part fails (quarantine row without a location violates NOT NULL)
+    broken = _record(["c"], '{"n": 2}', quarantined=1)
+    broken = BatchRecord(
+        **{
+            **broken.__dict__,
+            "quarantined": broken.quarantined.with_columns(pl.lit(None, pl.String).alias("reason")),
+        }
+    )
+    with pytest.raises(Exception, match=r"(?i)null|not null"):
+        store.commit_batch(broken, now=T0)
+    assert store.watermark("src") == Watermark('{"n": 1}')
+    assert sorted(store.event_ids().to_list()) == ["a", "b"]
+    assert len(list(store.lake.root.glob("part-*.parquet"))) == 1  # its part was discarded
+    store.close()
+
+
+def test_orphan_parts_are_invisible_and_removed(settings: Settings) -> None:
+    store = Store.open(settings, migrate=True)
+    store.commit_batch(_record(["a"], '{"n": 1}'), now=T0)
+    orphan = store.lake.write_part(_events(["ghost"]))  # written, never committed
+    assert store.event_ids().to_list() == ["a"]
+    assert store.remove_orphans() == [orphan]
+    assert not (store.lake.root / orphan).exists()
+    store.close()
+
+
+def test_writer_lock_is_exclusive(tmp_path: Path) -> None:
+    from auditlens.store.lake import EventLake
+
+    lake = EventLake(tmp_path / "lake")
+    with (
+        lake.writer_lock(),
+        pytest.raises(StoreError, match="another ingestion"),
+        EventLake(tmp_path / "lake").writer_lock(timeout=0.2),
+    ):
+        pass

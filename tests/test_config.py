@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from auditlens.config import Settings, SqlSourceConfig, load_settings, mask_url
+from auditlens.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_are_korean_compliance_defaults() -> None:
+    s = Settings()
+    assert s.store_url.get_secret_value() == "sqlite:///var/auditlens.db"
+    assert s.timezone == "Asia/Seoul"
+    assert (s.business_hours_start, s.business_hours_end) == (dt.time(9), dt.time(18))
+    assert s.weekend_day_numbers == frozenset({6, 7})
+    assert s.holiday_country == "KR"
+    assert s.language == "ko"
+
+
+def test_toml_file_then_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "auditlens.toml"
+    cfg.write_text(
+        'timezone = "UTC"\nlanguage = "en"\nbusiness_hours_start = "08:30:00"\n'
+        '[sources.hr]\nkind = "sql"\nurl = "postgresql://u:s3cret@db/x"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(cfg))
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "ko")
+    s = load_settings()
+    assert s.timezone == "UTC"
+    assert s.language == "ko"  # env wins over the file
+    assert s.business_hours_start == dt.time(8, 30)
+    assert isinstance(s.sources["hr"], SqlSourceConfig)
+
+
+def test_secrets_are_masked_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITLENS_STORE_URL", "postgresql+psycopg://app:hunter2@db:5432/audit")
+    monkeypatch.setenv("AUDITLENS_SOURCES__HR__KIND", "sql")
+    monkeypatch.setenv("AUDITLENS_SOURCES__HR__URL", "postgresql://u:pw-xyz@h/db")
+    s = load_settings()
+    shown = str(s.masked())
+    assert "hunter2" not in shown and "pw-xyz" not in shown
+    assert "app:***@db:5432/audit" in shown
+    assert "hunter2" not in repr(s)
+    assert mask_url("not a url") == "***"
+
+
+def test_invalid_values_give_one_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITLENS_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match=r"timezone: .*unknown time zone 'Mars/Olympus'"):
+        load_settings()
+    monkeypatch.delenv("AUDITLENS_TIMEZONE")
+    monkeypatch.setenv("AUDITLENS_WEEKEND_DAYS", '["fri", "funday"]')
+    with pytest.raises(ConfigError, match="funday"):
+        load_settings()
+
+
+def test_every_field_has_help_and_is_documented() -> None:
+    docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    example = (ROOT / "auditlens.example.toml").read_text(encoding="utf-8")
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"{name} has no help text"
+        assert f"`{name}`" in docs, f"{name} missing from docs/configuration.md"
+        assert re.search(rf"^#? ?{name}\b", example, re.M), f"{name} missing from example toml"
+
+
+def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(ROOT / "auditlens.example.toml"))
+    s = load_settings()
+    assert s.timezone == "Asia/Seoul"
+
+
+def test_fingerprint_changes_with_settings() -> None:
+    assert Settings().fingerprint() == Settings().fingerprint()
+    assert Settings().fingerprint() != Settings(timezone="UTC").fingerprint()
