@@ -57,6 +57,12 @@ class SqlSourceConfig(BaseModel):
     key_column: str = Field("id", description="Primary-key column of the events table.")
     change_log_table: str = Field("db_change_log", description="The change-log table.")
     page_size: int = Field(50_000, gt=0, description="Change-log rows read per page.")
+    settle_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Ignore change-log rows newer than this many seconds, so a transaction "
+        "that took a lower change_id but commits late is not skipped.",
+    )
     column_map: dict[str, str] = Field(
         default_factory=dict, description="Customer column name -> canonical name."
     )

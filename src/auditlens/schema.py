@@ -87,7 +87,7 @@ def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFra
     ``now`` comes from the caller's clock so that "timestamp in the future" is exact
     in tests. Row-level failures are reported per column and check by ``validate.py``.
     """
-    latest = now.astimezone(dt.UTC) + future_tolerance
+    latest = (now.astimezone(dt.UTC) + future_tolerance).replace(microsecond=0)
     non_empty = pa.Check.str_length(min_value=1, error="must not be empty")
     return pa.DataFrameSchema(
         {

@@ -38,21 +38,39 @@ def tamper_findings(changes: pl.DataFrame | None, stored: pl.DataFrame) -> pl.Da
     Args:
         changes: rows with change_id, table_name, row_key, op (update, delete,
             insert_missing), changed_at, event_id, current_row; None = no changes.
-        stored: the ingested events whose ids the changes name (canonical columns).
+        stored: the ingested events the changes name, matched by ``event_id`` or, when
+            the change has none (the customer's own id column went with the row), by
+            ``_location`` (canonical columns).
 
     Returns:
         One finding per change (``FINDING_SCHEMA``); none is ever dropped.
     """
     if changes is None or changes.height == 0:
         return pl.DataFrame(schema=FINDING_SCHEMA)
-    copies = stored.unique(EVENT_ID, keep="first").select(
-        EVENT_ID,
+    copies = stored.select(
+        pl.col(EVENT_ID).cast(pl.String),
+        pl.col(LOCATION).cast(pl.String),
         pl.struct(pl.exclude(LOCATION).cast(pl.String), pl.col(LOCATION))
         .struct.json_encode()
         .alias("stored_copy"),
     )
-    joined = changes.with_columns(pl.col(EVENT_ID).cast(pl.String)).join(
-        copies, on=EVENT_ID, how="left"
+    by_id = copies.unique(EVENT_ID, keep="first").select(EVENT_ID, "stored_copy")
+    # a deleted row's own event id is gone with it: fall back to where it came from
+    by_place = copies.unique(LOCATION, keep="first").select(
+        LOCATION,
+        pl.col("stored_copy").alias("_copy_by_place"),
+        pl.col(EVENT_ID).alias("_id_by_place"),
+    )
+    changes = changes.with_columns(pl.col(EVENT_ID).cast(pl.String))
+    if LOCATION not in changes.columns:
+        changes = changes.with_columns(pl.lit(None, pl.String).alias(LOCATION))
+    joined = (
+        changes.join(by_id, on=EVENT_ID, how="left")
+        .join(by_place, on=LOCATION, how="left")
+        .with_columns(
+            pl.coalesce("stored_copy", "_copy_by_place").alias("stored_copy"),
+            pl.coalesce(EVENT_ID, "_id_by_place").alias(EVENT_ID),
+        )
     )
     held = pl.col("stored_copy").is_not_null()
     op = pl.col("op")

@@ -63,6 +63,9 @@ class ValidationResult:
 
     valid: pl.DataFrame
     quarantined: pl.DataFrame
+    #: Quarantined rows whose only fault is repeating an already-stored event (a
+    #: re-delivered export): well-formed, just not new.
+    redundant: int = 0
 
     @property
     def accepted(self) -> int:
@@ -108,8 +111,11 @@ def validate(
         )
     typed, problems = _coerce(frame, timezone)
     problems.extend(_schema_problems(typed, now, future_tolerance, skip=problems))
-    problems.extend(_duplicate_problems(typed, known_ids))
-    reasons = _collect(problems)
+    problems.append(_batch_duplicates(typed))
+    broken = _collect(problems)
+    stored_dups = _stored_duplicates(typed, known_ids)
+    reasons = _collect([*problems, stored_dups])
+    redundant = stored_dups.join(broken, on=_ROW, how="anti").height
 
     bad_rows = reasons.get_column(_ROW)
     valid = (
@@ -134,7 +140,7 @@ def validate(
             f"validation lost rows: {raw.height} in, {valid.height} valid + "
             f"{quarantined.height} quarantined"
         )
-    return ValidationResult(valid=valid, quarantined=quarantined)
+    return ValidationResult(valid=valid, quarantined=quarantined, redundant=redundant)
 
 
 # --- coercion ---------------------------------------------------------------------------
@@ -280,21 +286,35 @@ def _schema_problems(
     return [cases.select(_ROW, reason.alias("reason"))]
 
 
-def _duplicate_problems(typed: pl.DataFrame, known_ids: pl.Series | None) -> list[pl.DataFrame]:
-    ids = typed.select(_ROW, LOCATION, EVENT_ID).filter(pl.col(EVENT_ID).is_not_null())
+def _ids(typed: pl.DataFrame) -> pl.DataFrame:
+    return typed.select(_ROW, LOCATION, EVENT_ID).filter(pl.col(EVENT_ID).is_not_null())
+
+
+def _batch_duplicates(typed: pl.DataFrame) -> pl.DataFrame:
+    """Later rows repeating an event_id seen earlier in the same batch."""
+    ids = _ids(typed)
     first = ids.group_by(EVENT_ID).agg(pl.col(LOCATION).sort_by(_ROW).first().alias("first_at"))
-    repeated = (
+    return (
         ids.filter(~pl.col(EVENT_ID).is_first_distinct())
         .join(first, on=EVENT_ID, how="left")
-        .select(_ROW, pl.format("duplicate event_id {} (first at {})", EVENT_ID, "first_at"))
+        .select(
+            _ROW,
+            pl.format("duplicate event_id {} (first at {})", EVENT_ID, "first_at").alias("reason"),
+        )
     )
-    found = [repeated.rename({repeated.columns[1]: "reason"})]
-    if known_ids is not None and known_ids.len() > 0:
-        stored = ids.filter(pl.col(EVENT_ID).is_in(known_ids.implode())).select(
+
+
+def _stored_duplicates(typed: pl.DataFrame, known_ids: pl.Series | None) -> pl.DataFrame:
+    """Rows repeating an event_id that is already stored."""
+    if known_ids is None or known_ids.len() == 0:
+        return pl.DataFrame(schema={_ROW: pl.UInt32, "reason": pl.String})
+    return (
+        _ids(typed)
+        .filter(pl.col(EVENT_ID).is_in(known_ids.implode()))
+        .select(
             _ROW, pl.format("duplicate event_id {} (already ingested)", EVENT_ID).alias("reason")
         )
-        found.append(stored)
-    return found
+    )
 
 
 def _all_rows(frame: pl.DataFrame, reason: str) -> pl.DataFrame:

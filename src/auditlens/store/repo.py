@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from auditlens.config import Settings, mask_url
 from auditlens.errors import StoreError
-from auditlens.schema import EVENT_ID, Watermark
+from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.store.db import (
     ingest_batches,
     make_engine,
@@ -141,9 +141,12 @@ class Store:
         """Ids of every stored event."""
         return self.events().select(EVENT_ID).collect().get_column(EVENT_ID)
 
-    def lookup_events(self, ids: pl.Series) -> pl.DataFrame:
-        """Stored events whose id is in ``ids``."""
-        return self.events().filter(pl.col(EVENT_ID).is_in(ids.implode())).collect()
+    def lookup_events(self, ids: pl.Series, locations: pl.Series | None = None) -> pl.DataFrame:
+        """Stored events whose id is in ``ids`` or whose origin is in ``locations``."""
+        wanted = pl.col(EVENT_ID).is_in(ids.implode())
+        if locations is not None:
+            wanted = wanted | pl.col(LOCATION).is_in(locations.implode())
+        return self.events().filter(wanted).collect()
 
     def counts(self) -> dict[str, int]:
         """Totals: batches, ingested, accepted, quarantined rows, tampering findings."""

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from auditlens.cli import app
+from auditlens.config import Settings
+from auditlens.sources.corrupt import write_corrupted_csv
+from auditlens.store.repo import Store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_lists_every_verb() -> None:
+    out = _ok("--help")
+    for verb in ("generate", "ingest", "config", "db", "demo", "quarantine"):
+        assert re.search(rf"\b{verb}\b", out)
+
+
+def test_generate_ingest_then_corrupted_copy_accounts_for_every_row(workdir: Path) -> None:
+    _ok("generate", "--users", "60", "--days", "10", "--seed", "7", "--format", "csv")
+    _ok("db", "upgrade")
+    out = _ok("ingest", "var/sample/events.csv")
+    events = pl.read_csv(workdir / "var/sample/events.csv", infer_schema=False)
+    assert f"ingested {events.height:,} = accepted {events.height:,} + quarantined 0" in out
+
+    # a corrupted copy with other column names, loaded through --map
+    typed = events.with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC"))
+    damage = write_corrupted_csv(
+        typed.head(500),
+        workdir / "corrupt.csv",
+        each=4,
+        seed=3,
+        rename={"timestamp": "login_time", "user_id": "emp_no"},
+    )
+    out = _ok("ingest", "corrupt.csv", "--map", "login_time=timestamp", "--map", "emp_no=user_id")
+    assert "ingested 500 = accepted 0 + quarantined 500" in out  # all ids already stored
+
+    store = Store.open(Settings())
+    rows = store.quarantined_rows(limit=10_000)
+    assert rows.height == 500
+    assert rows.get_column("reason").str.len_chars().min() > 0  # type: ignore[operator]
+    assert rows.get_column("location").str.contains(r"corrupt\.csv:\d+$").all()
+    reasons = " | ".join(rows.get_column("reason").to_list())
+    for expected in (
+        "timestamp: cannot read",
+        "user_id: is missing",
+        "is in the future",
+        "already ingested",
+        "truncated",
+    ):
+        assert expected in reasons, expected
+    assert damage.damaged == 4 * 4 + 1
+    store.close()
+
+
+def test_corrupted_copy_into_a_fresh_store_quarantines_exactly_the_damage(workdir: Path) -> None:
+    _ok("generate", "--users", "30", "--days", "7", "--seed", "1")
+    events = pl.read_parquet(workdir / "var/sample/events.parquet").head(400)
+    damage = write_corrupted_csv(events, workdir / "c.csv", each=5, seed=11)
+    _ok("db", "upgrade")
+    out = _ok("ingest", "c.csv")
+    accepted = 400 - damage.damaged
+    assert f"ingested 400 = accepted {accepted} + quarantined {damage.damaged}" in out
+    listing = _ok("quarantine", "--limit", "100")
+    assert "c.csv" in listing and "duplicate event_id" in listing
+
+
+def test_config_show_masks_secrets(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITLENS_STORE_URL", "postgresql+psycopg://app:topsecret@db/audit")
+    out = _ok("config", "show")
+    assert "topsecret" not in out and "app:***@db/audit" in out
+    assert "Asia/Seoul" in out
+
+
+def test_errors_are_one_line_without_traceback(workdir: Path) -> None:
+    result = runner.invoke(app, ["ingest", "missing.csv"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "missing.csv" in result.output
+    result = runner.invoke(app, ["ingest", "x.csv", "--map", "login_time"])
+    assert result.exit_code == 1 and "CUSTOMER=CANONICAL" in result.output
+    (workdir / "ok.csv").write_text("event_id,user_id,timestamp,action_type\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest", "ok.csv"])
+    assert result.exit_code == 1 and "auditlens db upgrade" in result.output
+
+
+def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None:
+    first = _ok("demo", "--users", "40", "--days", "14")
+    assert "quarantined" in first and "branch_export" in first
+    second = _ok("demo", "--users", "40", "--days", "14")
+    assert second.count("nothing new") == 2
