@@ -1,0 +1,1 @@
+"""Detectors: score the feature matrix, higher = riskier (thresholds live in scoring.py)."""

@@ -1,0 +1,85 @@
+"""The Detector plug-in point: fit on a feature matrix, score it, higher = riskier."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Self
+
+import joblib
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from auditlens.errors import AuditlensError
+
+Scores = npt.NDArray[np.float64]
+
+
+class ModelError(AuditlensError):
+    """A saved model cannot be loaded or does not fit the feature matrix."""
+
+    hint = "train again (`auditlens run --refit`) or point to the right model file"
+
+
+class Detector(ABC):
+    """Scores rows of a feature matrix; the score's only promise is: higher = riskier.
+
+    Constructors store parameters; ``fit`` learns (attributes ending in ``_``) and
+    returns self. ``feature_columns_`` names the columns fitted on, in order; scoring a
+    frame without them raises ModelError.
+    """
+
+    feature_columns_: list[str]
+
+    @abstractmethod
+    def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
+        """Learn from the feature columns of ``X`` (keys are ignored)."""
+
+    @abstractmethod
+    def score(self, X: pl.DataFrame) -> Scores:
+        """One score per row of ``X``; higher = riskier."""
+
+    def matrix(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
+        """The fitted feature columns of ``X`` as a float array (checked)."""
+        missing = [c for c in self.feature_columns_ if c not in X.columns]
+        if missing:
+            raise ModelError(
+                f"{type(self).__name__} was fitted on columns the matrix lacks: "
+                f"{', '.join(missing)}"
+            )
+        return X.select(self.feature_columns_).cast(pl.Float64).to_numpy()
+
+    def save(self, path: Path) -> str:
+        """Write the fitted detector atomically; return the sha256 of the saved bytes."""
+        buffer = io.BytesIO()
+        joblib.dump(self, buffer)
+        data = buffer.getvalue()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return hashlib.sha256(data).hexdigest()
+
+
+def load_detector(path: Path, expected_sha256: str | None = None) -> Detector:
+    """Load a detector saved by :meth:`Detector.save`, verifying its hash when given.
+
+    Only load files this deployment wrote: joblib files are pickles.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise ModelError(
+            f"model file {path} has sha256 {digest[:12]}…, the store recorded "
+            f"{expected_sha256[:12]}…: it was changed or replaced"
+        )
+    model: Any = joblib.load(io.BytesIO(data))
+    if not isinstance(model, Detector):
+        raise ModelError(f"{path} does not hold an auditlens detector")
+    return model

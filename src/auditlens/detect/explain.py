@@ -1,0 +1,123 @@
+"""Reasons for a score in plain Korean and English.
+
+Interim method (until SHAP, a later issue): **per-feature tail surprise**. Each feature's
+contribution is its surprise among all training windows (-log10 of the share of windows
+with a value at least as high, detect/surprise.py) as computed by the ensemble's
+TailDetector member. The top contributions above ``min_surprise`` (1 = rarer than one
+window in ten) become reasons, each showing the value, the user's own average over the
+baseline period and the peer group's average that day, e.g.
+"업무시간 외 로그인 비율 62% (본인 평균 4%, 동료 그룹 평균 6%)".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from auditlens.detect.base import ModelError
+from auditlens.detect.ensemble import MeanSurpriseEnsemble
+from auditlens.features.docs import PEER_PREFIX, doc_for, format_value
+
+METHOD = "per-feature tail surprise (empirical, vs training windows)"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason: which feature, how far out, and the sentence in both languages."""
+
+    feature: str
+    value: float
+    own_average: float | None
+    peer_average: float | None
+    contribution: float
+    ko: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        """The sentence in ``lang`` (ko or en)."""
+        return self.ko if lang == "ko" else self.en
+
+
+def explain(
+    model: MeanSurpriseEnsemble,
+    frame: pl.DataFrame,
+    info: pl.DataFrame,
+    *,
+    top: int = 3,
+    min_surprise: float = 1.0,
+) -> list[list[Reason]]:
+    """Reasons for each row of ``frame`` (the feature matrix rows being explained).
+
+    ``info`` holds the same rows' ``_own_<c>`` and ``_peer_<c>`` columns (FeatureMatrix.info,
+    in the same order).
+    """
+    tail = model.tail()
+    if tail is None:
+        raise ModelError("this model has no TailDetector member to explain its scores")
+    contrib = tail.contributions(frame)
+    columns = tail.feature_columns_
+    values = frame.to_dicts()
+    context = info.to_dicts()
+    out: list[list[Reason]] = []
+    for i in range(frame.height):
+        order = np.argsort(-contrib[i], kind="stable")
+        reasons: list[Reason] = []
+        used: set[str] = set()
+        for j in order:
+            if len(reasons) >= top or contrib[i, j] < min_surprise:
+                break
+            column = columns[j]
+            base = column.removeprefix(PEER_PREFIX)
+            if base in used:
+                continue
+            used.add(base)
+            reasons.append(_reason(column, values[i], context[i], float(contrib[i, j])))
+        out.append(reasons)
+    return out
+
+
+def _reason(column: str, row: dict[str, Any], ctx: dict[str, Any], contribution: float) -> Reason:
+    base = column.removeprefix(PEER_PREFIX)
+    doc = doc_for(base)
+    value = float(row[base])
+    own = ctx.get(f"_own_{base}")
+    peer = ctx.get(f"_peer_{base}")
+
+    def show(x: float | None, lang: str) -> str:
+        return format_value(x, doc.unit, lang)
+
+    ko = (
+        f"{doc.ko} {show(value, 'ko')} "
+        f"(본인 평균 {show(own, 'ko')}, 동료 그룹 평균 {show(peer, 'ko')})"
+    )
+    en = (
+        f"{doc.en} {show(value, 'en')} "
+        f"(own average {show(own, 'en')}, peer-group average {show(peer, 'en')})"
+    )
+    if column.startswith(PEER_PREFIX):
+        z = float(row[column])
+        ko += f" — 동료 그룹보다 {z:.1f} 표준편차 높음"
+        en += f" — {z:.1f} SD above the peer group"
+    return Reason(
+        feature=column,
+        value=value,
+        own_average=None if own is None else float(own),
+        peer_average=None if peer is None else float(peer),
+        contribution=round(contribution, 3),
+        ko=ko,
+        en=en,
+    )
+
+
+def reasons_json(reasons: list[Reason]) -> str:
+    """Reasons as a JSON array (stored with each score)."""
+    return json.dumps([asdict(r) for r in reasons], ensure_ascii=False, sort_keys=True)
+
+
+def reasons_text(reasons: list[Reason], lang: str) -> str:
+    """Reasons joined into one line for CSV output and terminals."""
+    return "; ".join(r.text(lang) for r in reasons)

@@ -1,0 +1,1 @@
+"""Behavioural features per (user, window): temporal, resources, access context, peers."""

@@ -1,0 +1,188 @@
+"""Risk 0-100, severity bands, decay over time and thresholds sized to reviewer capacity.
+
+**Risk.** A window's detector score is turned into its *surprise* among the training
+windows (-log10 of the share of training windows scoring at least as high; see
+detect/surprise.py) and risk = 25 x surprise, capped at 100:
+
+======  ===========================  ==========
+risk    rarer than                   severity
+======  ===========================  ==========
+< 50    1 in 100 windows             low
+50-75   1 in 100 .. 1 in 1,000       medium
+75-90   1 in 1,000 .. 1 in ~4,000    high
+>= 90   1 in ~4,000 (10^-3.6)        critical
+======  ===========================  ==========
+
+**Decay.** Per user, windows in date order accumulate *excess* surprise (above the
+medium line, surprise 2) that halves every ``half_life_days``:
+``A_t = A_prev * 0.5 ** (days_between / half_life) + max(0, s_t - 2)`` and the decayed
+surprise is ``max(s_t, 2 + A_t)`` once anything accumulated. One bad day fades over a
+few half-lives; the same pattern on several days adds up and climbs.
+
+**Capacity.** ``flag_top(users, k)`` flags the k riskiest users (by decayed risk) and
+reports the score cut-off that implies, for teams that size alerts to reviewers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from auditlens.detect.surprise import Surprise
+from auditlens.features.base import WINDOW
+from auditlens.schema import USER_ID
+
+Severity = Literal["low", "medium", "high", "critical"]
+
+POINTS_PER_DECADE: Final = 25.0
+#: Lower risk bound of each band (risk >= bound).
+SEVERITY_CUTOFFS: Final[dict[Severity, float]] = {
+    "medium": 50.0,
+    "high": 75.0,
+    "critical": 90.0,
+}
+#: Surprise above which a window's excess accumulates (the medium line).
+ACCUMULATE_ABOVE: Final = SEVERITY_CUTOFFS["medium"] / POINTS_PER_DECADE
+
+
+def severity(risk: float) -> Severity:
+    """The band of a risk value."""
+    band: Severity = "low"
+    for name, bound in SEVERITY_CUTOFFS.items():
+        if risk >= bound:
+            band = name
+    return band
+
+
+def severity_expr(column: str) -> pl.Expr:
+    """Vectorised :func:`severity` over a risk column."""
+    return (
+        pl.when(pl.col(column) >= SEVERITY_CUTOFFS["critical"])
+        .then(pl.lit("critical"))
+        .when(pl.col(column) >= SEVERITY_CUTOFFS["high"])
+        .then(pl.lit("high"))
+        .when(pl.col(column) >= SEVERITY_CUTOFFS["medium"])
+        .then(pl.lit("medium"))
+        .otherwise(pl.lit("low"))
+    )
+
+
+def risk_from_surprise(surprise: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """25 points per factor of ten in rarity, 0..100."""
+    return np.clip(np.asarray(surprise, dtype=np.float64) * POINTS_PER_DECADE, 0.0, 100.0)
+
+
+class RiskScale:
+    """Learned map from detector scores to risk 0-100 (a fitted Surprise)."""
+
+    def fit(self, scores: npt.ArrayLike) -> Self:
+        """Learn the training windows' score distribution."""
+        self.surprise_ = Surprise().fit(scores)
+        return self
+
+    def surprise(self, scores: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Each score's surprise among the training windows."""
+        return self.surprise_.transform(scores)
+
+
+@dataclass(frozen=True)
+class DecayPolicy:
+    """How fast accumulated risk fades (days for it to halve)."""
+
+    half_life_days: float = 7.0
+
+
+def score_windows(
+    keys: pl.DataFrame, surprise: npt.ArrayLike, decay: DecayPolicy = DecayPolicy()
+) -> pl.DataFrame:
+    """Risk, decayed risk and severity per (user_id, window).
+
+    Args:
+        keys: ``user_id, window`` of each scored row.
+        surprise: each row's surprise (RiskScale.surprise of the detector score).
+        decay: the half-life of accumulated risk.
+
+    Returns:
+        keys, ``surprise``, ``risk``, ``decayed_risk``, ``severity`` (of decayed risk),
+        sorted by user and window.
+    """
+    frame = (
+        keys.select(USER_ID, WINDOW)
+        .with_columns(pl.Series("surprise", np.asarray(surprise, dtype=np.float64)))
+        .sort(USER_ID, WINDOW)
+    )
+    users = frame.get_column(USER_ID).to_numpy()
+    days = frame.get_column(WINDOW).cast(pl.Int32).to_numpy()
+    s = frame.get_column("surprise").to_numpy()
+    decayed = _decay(users, days, s, decay.half_life_days)
+    return frame.with_columns(
+        pl.Series("risk", risk_from_surprise(s)),
+        pl.Series("decayed_risk", risk_from_surprise(decayed)),
+    ).with_columns(severity_expr("decayed_risk").alias("severity"))
+
+
+def _decay(
+    users: npt.NDArray[np.object_],
+    days: npt.NDArray[np.int32],
+    s: npt.NDArray[np.float64],
+    half_life: float,
+) -> npt.NDArray[np.float64]:
+    out = s.copy()
+    acc, prev_user, prev_day = 0.0, None, 0
+    for i in range(s.size):
+        if users[i] != prev_user:
+            acc, prev_user = 0.0, users[i]
+        else:
+            acc *= 0.5 ** ((int(days[i]) - prev_day) / half_life)
+        acc += max(0.0, float(s[i]) - ACCUMULATE_ABOVE)
+        prev_day = int(days[i])
+        if acc > 0:
+            out[i] = max(float(s[i]), ACCUMULATE_ABOVE + acc)
+    return out
+
+
+def user_risk(windows: pl.DataFrame) -> pl.DataFrame:
+    """One row per user: the period's highest decayed risk, its window and severity.
+
+    ``risk_score`` is the *maximum decayed risk* over the period, so a user whose risk
+    peaked mid-period is not hidden by quiet days after it.
+    """
+    return (
+        windows.sort(USER_ID, "decayed_risk", WINDOW, descending=[False, True, False])
+        .group_by(USER_ID, maintain_order=True)
+        .first()
+        .select(
+            USER_ID,
+            pl.col("decayed_risk").alias("risk_score"),
+            pl.col(WINDOW).alias("peak_window"),
+        )
+        .with_columns(severity_expr("risk_score").alias("severity"))
+        .sort("risk_score", USER_ID, descending=[True, False])
+    )
+
+
+@dataclass(frozen=True)
+class CapacityCut:
+    """The result of sizing the flagged set to reviewer capacity."""
+
+    flagged: pl.DataFrame
+    cutoff: float
+    capacity: int
+
+
+def flag_top(users: pl.DataFrame, capacity: int, min_risk: float = 0.0) -> CapacityCut:
+    """Flag the ``capacity`` riskiest users (ties at the cut-off by user id).
+
+    ``cutoff`` is the lowest flagged risk: "reviewing 20 a week means reviewing
+    everyone at risk >= cutoff". ``min_risk`` additionally drops users below it.
+    """
+    ranked = users.filter(pl.col("risk_score") >= min_risk).sort(
+        "risk_score", USER_ID, descending=[True, False]
+    )
+    flagged = ranked.head(max(capacity, 0))
+    cutoff = float(flagged.get_column("risk_score").min()) if flagged.height else 100.0  # type: ignore[arg-type]
+    return CapacityCut(flagged=flagged, cutoff=cutoff, capacity=capacity)

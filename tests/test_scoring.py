@@ -1,0 +1,79 @@
+"""Risk, severity bands, decay and capacity-sized thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import polars as pl
+import pytest
+
+from auditlens.detect.surprise import Surprise
+from auditlens.scoring import (
+    DecayPolicy,
+    RiskScale,
+    flag_top,
+    risk_from_surprise,
+    score_windows,
+    severity,
+    user_risk,
+)
+
+
+def test_surprise_is_minus_log10_of_the_tail_share() -> None:
+    train = np.arange(10_000, dtype=float)  # uniform: P(X >= x) = 1 - x/10000
+    s = Surprise().fit(train)
+    got = s.transform(np.array([0.0, 9_000.0, 9_900.0]))
+    np.testing.assert_allclose(got, [0.0, 1.0, 2.0], atol=0.02)
+    beyond = s.transform(np.array([9_990.0, 10_100.0, 10_400.0, 1e9]))
+    assert 2.0 < beyond[0] < beyond[1] < beyond[2] < beyond[3] == 8.0  # grows past the data
+    assert np.all(np.diff(s.transform(np.linspace(-5, 3e4, 500))) >= 0)  # monotone
+
+
+def test_risk_points_and_severity_bands() -> None:
+    np.testing.assert_allclose(risk_from_surprise([0, 1, 2, 3, 4, 9]), [0, 25, 50, 75, 100, 100])
+    assert [severity(r) for r in (0, 49.9, 50, 74.9, 75, 89.9, 90, 100)] == [
+        "low", "low", "medium", "medium", "high", "high", "critical", "critical",
+    ]  # fmt: skip
+
+
+def _windows(user: str, surprises: list[float]) -> tuple[pl.DataFrame, list[float]]:
+    days = [dt.date(2026, 9, 1) + dt.timedelta(days=i) for i in range(len(surprises))]
+    return pl.DataFrame({"user_id": [user] * len(days), "window": days}), surprises
+
+
+def test_one_bad_day_fades_and_a_persistent_pattern_accumulates() -> None:
+    keys, s = _windows("once", [0.5, 3.0] + [0.5] * 21)
+    once = score_windows(keys, s, DecayPolicy(half_life_days=7))["decayed_risk"].to_list()
+    assert once[1] == pytest.approx(75.0)
+    assert once[8] == pytest.approx(25 * (2 + 1.0 * 0.5), rel=1e-6)  # one half-life later
+    assert once[-1] < once[8] < once[1]
+    keys, s = _windows("again", [2.4] * 6)
+    again = score_windows(keys, s, DecayPolicy(half_life_days=7))
+    risks = again["decayed_risk"].to_list()
+    assert all(b > a for a, b in itertools.pairwise(risks))
+    assert risks[-1] >= 90.0 and again["risk"].max() == pytest.approx(60.0)
+    assert again["severity"].to_list()[-1] == "critical"
+
+
+def test_users_are_ranked_by_peak_decayed_risk_and_capacity_sets_the_cutoff() -> None:
+    keys_a, s_a = _windows("a", [0.2, 3.5, 0.1])
+    keys_b, s_b = _windows("b", [1.0, 1.2, 1.1])
+    keys_c, s_c = _windows("c", [2.2, 2.4, 0.0])
+    windows = score_windows(pl.concat([keys_a, keys_b, keys_c]), [*s_a, *s_b, *s_c])
+    users = user_risk(windows)
+    assert users["user_id"].to_list() == ["a", "c", "b"]
+    assert users.row(0, named=True)["peak_window"] == dt.date(2026, 9, 2)
+    cut = flag_top(users, capacity=2)
+    assert cut.flagged["user_id"].to_list() == ["a", "c"]
+    assert cut.cutoff == pytest.approx(users.row(1, named=True)["risk_score"])
+    assert flag_top(users, capacity=0).flagged.height == 0
+
+
+def test_risk_scale_places_training_quantiles() -> None:
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=50_000)
+    scale = RiskScale().fit(train)
+    q = np.quantile(train, [0.5, 0.9, 0.99])
+    np.testing.assert_allclose(scale.surprise(q), [np.log10(2), 1, 2], atol=0.03)
