@@ -125,6 +125,29 @@ class Settings(BaseSettings):
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict, description="Named event sources read by `auditlens run`."
     )
+    default_sensitivity: Literal["low", "medium", "high", "critical"] = Field(
+        "low", description="Sensitivity of resources the catalog does not list."
+    )
+    peer_directory: Path | None = Field(
+        None,
+        description="CSV user_id,department,role defining peer groups; default: from events.",
+    )
+    profile_days: int = Field(
+        28, ge=1, description="Days of a user's own rolling baseline (the day itself excluded)."
+    )
+    min_history_days: int = Field(
+        7, ge=0, description="Windows in a user's first N days are not scored (warm-up)."
+    )
+    min_peer_group: int = Field(
+        5, ge=2, description="Smallest department/role group used as peers; else department."
+    )
+    decay_half_life_days: float = Field(
+        7.0, gt=0, description="Days for a user's accumulated risk to halve."
+    )
+    review_capacity: int = Field(
+        20, ge=0, description="Users the team can review per run: the top N are flagged."
+    )
+    model_seed: int = Field(7, description="Random seed of the models (same data, same model).")
 
     @field_validator("timezone")
     @classmethod

@@ -26,12 +26,14 @@ reports the score cut-off that implies, for teams that size alerts to reviewers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from auditlens.detect.base import Detector, ModelError, load_artifact, save_artifact
 from auditlens.detect.surprise import Surprise
 from auditlens.features.base import WINDOW
 from auditlens.schema import USER_ID
@@ -87,6 +89,46 @@ class RiskScale:
     def surprise(self, scores: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Each score's surprise among the training windows."""
         return self.surprise_.transform(scores)
+
+
+class RiskModel:
+    """A detector together with the risk scale fitted on its training scores.
+
+    This is what ``auditlens run`` saves and the store refers to by sha256: reloading
+    it scores every window exactly as before (replayable evidence).
+    """
+
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+
+    def fit(self, X: pl.DataFrame) -> Self:
+        """Fit the detector on ``X`` and the risk scale on its scores of ``X``."""
+        self.detector.fit(X)
+        self.scale_ = RiskScale().fit(self.detector.score(X))
+        self.n_train_ = X.height
+        return self
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Columns the detector was fitted on."""
+        return list(self.detector.feature_columns_)
+
+    def score(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(raw detector score, surprise) per row of ``X``."""
+        raw = self.detector.score(X)
+        return raw, self.scale_.surprise(raw)
+
+    def save(self, path: Path) -> str:
+        """Save atomically; return the sha256 the store records."""
+        return save_artifact(self, path)
+
+    @staticmethod
+    def load(path: Path, expected_sha256: str | None = None) -> RiskModel:
+        """Load a saved RiskModel, refusing a file whose hash differs from the record."""
+        model = load_artifact(path, expected_sha256)
+        if not isinstance(model, RiskModel):
+            raise ModelError(f"{path} does not hold an auditlens risk model")
+        return model
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,9 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
         tables = set(inspect(conn).get_table_names())
     assert diff == []
     assert {"ingest_batches", "watermarks", "quarantine", "tamper_findings"} <= tables
+    assert {"models", "score_runs", "scores"} <= tables
     Store.open(settings, migrate=True).close()  # idempotent
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
     store.close()
 
 

@@ -54,18 +54,23 @@ class Detector(ABC):
 
     def save(self, path: Path) -> str:
         """Write the fitted detector atomically; return the sha256 of the saved bytes."""
-        buffer = io.BytesIO()
-        joblib.dump(self, buffer)
-        data = buffer.getvalue()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        return hashlib.sha256(data).hexdigest()
+        return save_artifact(self, path)
 
 
-def load_detector(path: Path, expected_sha256: str | None = None) -> Detector:
-    """Load a detector saved by :meth:`Detector.save`, verifying its hash when given.
+def save_artifact(obj: object, path: Path) -> str:
+    """Write ``obj`` with joblib atomically (temp file + rename); return its sha256."""
+    buffer = io.BytesIO()
+    joblib.dump(obj, buffer)
+    data = buffer.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_artifact(path: Path, expected_sha256: str | None = None) -> Any:
+    """Load what :func:`save_artifact` wrote, verifying its hash when given.
 
     Only load files this deployment wrote: joblib files are pickles.
     """
@@ -79,7 +84,12 @@ def load_detector(path: Path, expected_sha256: str | None = None) -> Detector:
             f"model file {path} has sha256 {digest[:12]}…, the store recorded "
             f"{expected_sha256[:12]}…: it was changed or replaced"
         )
-    model: Any = joblib.load(io.BytesIO(data))
+    return joblib.load(io.BytesIO(data))
+
+
+def load_detector(path: Path, expected_sha256: str | None = None) -> Detector:
+    """Load a detector saved by :meth:`Detector.save`, verifying its hash when given."""
+    model = load_artifact(path, expected_sha256)
     if not isinstance(model, Detector):
         raise ModelError(f"{path} does not hold an auditlens detector")
     return model

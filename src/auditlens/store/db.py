@@ -12,8 +12,10 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,6 +90,61 @@ tamper_findings = Table(
     Column("stored_copy", Text, nullable=True),
     Column("current_row", Text, nullable=True),
     Column("detected_at", DateTime(timezone=True), nullable=False),
+)
+
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("kind", String(60), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("feature_columns", Text, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("n_train", BigInteger, nullable=False),
+    Column("data_batch_id", Integer, nullable=True),
+    Column("config_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+score_runs = Table(
+    "score_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("model_sha256", String(64), ForeignKey("models.sha256"), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("data_batch_id", Integer, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("windows", BigInteger, nullable=False),
+    Column("reason_method", Text, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("capacity_cutoff", Float, nullable=True),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", Integer, ForeignKey("score_runs.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("window", Date, nullable=False),
+    Column("raw_score", Float, nullable=False),
+    Column("surprise", Float, nullable=False),
+    Column("risk", Float, nullable=False),
+    Column("decayed_risk", Float, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("feature_hash", String(64), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("data_batch_id", Integer, nullable=False),
+    Index("ix_scores_user_window", "user_id", "window"),
+    Index("ix_scores_run", "run_id"),
 )
 
 

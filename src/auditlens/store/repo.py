@@ -179,17 +179,18 @@ class Store:
         ).order_by(quarantine.c.batch_id.desc(), quarantine.c.id)
         if batch_id is not None:
             query = query.where(quarantine.c.batch_id == batch_id)
-        return self._frame(query.limit(limit))
+        return self.query_frame(query.limit(limit))
 
     def findings(self) -> pl.DataFrame:
         """Possible log-tampering findings, oldest first."""
-        return self._frame(select(tamper_findings).order_by(tamper_findings.c.id))
+        return self.query_frame(select(tamper_findings).order_by(tamper_findings.c.id))
 
     def batches(self) -> pl.DataFrame:
         """The ingestion history, one row per committed batch."""
-        return self._frame(select(ingest_batches).order_by(ingest_batches.c.id))
+        return self.query_frame(select(ingest_batches).order_by(ingest_batches.c.id))
 
-    def _frame(self, query: Any) -> pl.DataFrame:
+    def query_frame(self, query: Any) -> pl.DataFrame:
+        """Run a SELECT and return its rows as a polars frame."""
         with self.engine.connect() as conn:
             result = conn.execute(query)
             names = list(result.keys())

@@ -1,4 +1,4 @@
-"""The batch jobs as compositions of plain functions: ingest (and, later, run).
+"""Ingestion jobs as compositions of plain functions: read, validate, commit batch by batch.
 
 Example::
 
@@ -10,8 +10,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,23 +17,19 @@ from typing import Literal
 
 import polars as pl
 
-from auditlens.calendar import BusinessCalendar
 from auditlens.config import (
     CertSourceConfig,
     FileSourceConfig,
     Settings,
     SourceConfig,
     SqlSourceConfig,
-    mask_url,
 )
 from auditlens.errors import ConfigError, SourceError, ValidationFailed
-from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, USER_ID, Watermark
+from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import Batch, Source
 from auditlens.sources.cert import CertSource
-from auditlens.sources.corrupt import write_corrupted_csv
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
-from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.repo import BatchRecord, Store, head_revision
 from auditlens.tamper import tamper_findings
 from auditlens.validate import ValidationResult, validate
@@ -287,135 +281,3 @@ def sources_to_ingest(
             hint="see auditlens.example.toml",
         )
     return [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]
-
-
-@dataclass(frozen=True)
-class SampleSummary:
-    """What `generate` wrote."""
-
-    users: int
-    days: int
-    events: int
-    insiders: int
-    seconds: float
-    files: dict[str, Path]
-
-
-def generate_sample(
-    settings: Settings,
-    out: Path,
-    *,
-    users: int,
-    days: int,
-    seed: int,
-    start: dt.date,
-    insider_rate: float,
-    fmt: Literal["parquet", "csv", "jsonl"] = "parquet",
-) -> SampleSummary:
-    """Generate a synthetic organisation and write events, labels, catalog, directory."""
-    began = time.perf_counter()
-    spec = GeneratorSpec(
-        users=users,
-        days=days,
-        seed=seed,
-        start=start,
-        insider_rate=insider_rate,
-        timezone=settings.timezone,
-    )
-    data = generate(spec, BusinessCalendar.from_settings(settings))
-    files = write_sample(data, out, fmt)
-    return SampleSummary(
-        users=users,
-        days=days,
-        events=data.events.height,
-        insiders=data.labels.get_column(USER_ID).n_unique(),
-        seconds=time.perf_counter() - began,
-        files=files,
-    )
-
-
-@dataclass(frozen=True)
-class DemoResult:
-    """What the demo did, for the CLI to print."""
-
-    sample_dir: Path
-    sample: SampleSummary
-    ingests: list[IngestReport]
-    store_url: str
-    store_counts: dict[str, int]
-    quarantine_sample: pl.DataFrame
-
-
-def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoResult:
-    """Generate the sample (once), migrate the store and run the main job on it.
-
-    Besides the clean sample it ingests a damaged branch-office export (other column
-    names, bad rows, a cut-off last line) so the quarantine can be seen at work.
-    Running it again is fast: nothing already ingested is read again.
-    """
-    sample_dir = settings.data_dir / "sample"
-    marker = sample_dir / "spec.json"
-    wanted = {"users": users, "days": days, "seed": 7}
-    began = time.perf_counter()
-    if marker.exists() and json.loads(marker.read_text()) == wanted:
-        events = pl.scan_parquet(sample_dir / "events.parquet")
-        summary = SampleSummary(
-            users=users,
-            days=days,
-            events=events.select(pl.len()).collect().item(),
-            insiders=pl.read_csv(sample_dir / "labels.csv").get_column(USER_ID).n_unique(),
-            seconds=time.perf_counter() - began,
-            files={p.stem: p for p in sorted(sample_dir.iterdir()) if p.is_file()},
-        )
-    else:
-        summary = generate_sample(
-            settings,
-            sample_dir,
-            users=users,
-            days=days,
-            seed=7,
-            start=dt.date(2026, 9, 1),
-            insider_rate=0.03,
-        )
-        export = pl.read_parquet(sample_dir / "events.parquet").tail(200)
-        export = export.with_columns(pl.col(EVENT_ID).str.replace("^E", "BR"))
-        write_corrupted_csv(
-            export, sample_dir / "branch_export.csv", each=3, seed=7, rename=DEMO_EXPORT_COLUMNS
-        )
-        marker.write_text(json.dumps(wanted))
-    store = Store.open(settings, migrate=True)
-    try:
-        reports = [
-            ingest(FileSource(sample_dir / "events.parquet", name="sample"), settings, store=store),
-            ingest(
-                FileSource(
-                    sample_dir / "branch_export.csv",
-                    column_map={v: k for k, v in DEMO_EXPORT_COLUMNS.items()},
-                    name="branch_export",
-                ),
-                settings,
-                store=store,
-            ),
-        ]
-        counts = store.counts()
-        sample_rows = store.quarantined_rows(limit=8)
-    finally:
-        store.close()
-    return DemoResult(
-        sample_dir=sample_dir,
-        sample=summary,
-        ingests=reports,
-        store_url=mask_url(settings.store_url.get_secret_value()),
-        store_counts=counts,
-        quarantine_sample=sample_rows,
-    )
-
-
-#: How the demo's branch-office export names its columns (canonical -> customer).
-DEMO_EXPORT_COLUMNS: dict[str, str] = {
-    "event_id": "log_no",
-    "user_id": "emp_no",
-    "timestamp": "login_time",
-    "action_type": "act",
-    "resource_id": "menu",
-}

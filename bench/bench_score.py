@@ -1,0 +1,356 @@
+"""Benchmark: score ~10 million synthetic events end to end, stage by stage, vs pandas.
+
+Generates ``--users`` x ``--days`` of synthetic events (default ~10M, as bench_generate.py)
+and writes them to Parquet in a temporary directory (in a child process, so that the
+peak RSS below is the pipeline's alone). Then times, in this process:
+
+    read Parquet (polars) -> validate -> features (build_matrix) -> model fit + score
+    (default unsupervised ensemble, windows with history_days >= 7) -> risk (RiskScale,
+    score_windows, user_risk) -> write the scores as CSV
+
+and prints seconds and share of total per stage, events/s and peak RSS. Then it times the
+pandas reference features (bench/pandas_reference.py) on the same events in another child
+process and prints pandas/polars ratios, for the features alone and end to end (the
+pandas features in place of ours, every other stage as measured). ``--pandas-rows N``
+runs pandas on whole users adding up to about N events and extrapolates linearly; the
+output says so. Last, both feature implementations are compared on a small sample.
+
+    .venv/bin/python bench/bench_score.py                        # ~10M events
+    .venv/bin/python bench/bench_score.py --users 500 --days 30  # ~0.5M, seconds
+    .venv/bin/python bench/bench_score.py --pandas-rows 2000000  # pandas on ~2M, scaled
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from auditlens.calendar import BusinessCalendar
+from auditlens.detect.ensemble import default_unsupervised
+from auditlens.features.base import KEYS, FeatureContext
+from auditlens.features.catalog import ResourceCatalog
+from auditlens.features.matrix import HISTORY_DAYS, build_matrix
+from auditlens.schema import USER_ID
+from auditlens.scoring import RiskScale, score_windows, user_risk
+from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
+from auditlens.validate import validate
+
+TIMEZONE = "Asia/Seoul"
+FUTURE_TOLERANCE = dt.timedelta(seconds=300)
+MIN_HISTORY_DAYS = 7
+HERE = Path(__file__).resolve().parent
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
+    """Seconds taken by ``fn(*args, **kwargs)`` and its result."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def read_catalog(path: Path) -> ResourceCatalog:
+    """The synthetic catalog as written by write_sample (= ``data.catalog``)."""
+    frame = pl.read_csv(path, schema_overrides={"weight": pl.Float64})
+    return ResourceCatalog.from_frame(frame)
+
+
+# --- child processes ------------------------------------------------------------------
+
+
+def child_generate(out_dir: Path, spec: GeneratorSpec) -> None:
+    """Generate and write the sample; print one JSON line with what was written."""
+    seconds, data = timed(lambda: generate(spec))
+    write_seconds, paths = timed(lambda: write_sample(data, out_dir, "parquet"))
+    print(
+        json.dumps(
+            {
+                "events": data.events.height,
+                "insiders": data.labels.height,
+                "generate_s": seconds,
+                "write_s": write_seconds,
+                "paths": {k: str(v) for k, v in paths.items()},
+            }
+        )
+    )
+
+
+def child_pandas(work: Path, pandas_rows: int, seed: int) -> None:
+    """Load the events into pandas and build the reference matrix; print one JSON line."""
+    sys.path.insert(0, str(HERE))
+    import pandas_reference as ref
+
+    events_path = work / "events.parquet"
+    catalog = read_catalog(work / "resource_catalog.csv")
+    calendar = BusinessCalendar(timezone=TIMEZONE)
+    total = pl.scan_parquet(events_path).select(pl.len()).collect().item()
+    users_total = pl.scan_parquet(events_path).select(pl.col(USER_ID).n_unique()).collect().item()
+    if 0 < pandas_rows < total:
+        # whole users (all their days), drawn at random until about pandas_rows events
+        per_user = (
+            pl.scan_parquet(events_path)
+            .group_by(USER_ID)
+            .len()
+            .collect()
+            .sort(USER_ID)
+            .sample(fraction=1.0, shuffle=True, seed=seed)
+        )
+        upto = per_user.filter(pl.col("len").cum_sum().shift(1, fill_value=0) < pandas_rows)
+        chosen = upto.get_column(USER_ID).implode()
+
+        def load() -> Any:
+            subset = pl.scan_parquet(events_path).filter(pl.col(USER_ID).is_in(chosen))
+            return ref.polars_to_pandas(subset.collect())
+
+        engine = "polars.scan_parquet(user filter) + numpy -> pandas"
+    else:
+
+        def load() -> Any:
+            return ref.read_events(events_path)
+
+        engine = ref.parquet_engine()
+    load_s, events = timed(load)
+    features_s, matrix = timed(lambda: ref.build_matrix_pandas(events, catalog, calendar))
+    print(
+        json.dumps(
+            {
+                "rows": len(events),
+                "users": int(events[USER_ID].nunique()),
+                "total_rows": total,
+                "total_users": users_total,
+                "engine": engine,
+                "load_s": load_s,
+                "features_s": features_s,
+                "windows": len(matrix),
+                "peak_rss_mib": peak_rss_mib(),
+            }
+        )
+    )
+
+
+def run_child(args: list[str]) -> dict[str, Any]:
+    """Run this script with ``args``; return the JSON of its last stdout line."""
+    proc = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"child {' '.join(args[:2])} failed with exit code {proc.returncode}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- the polars pipeline ---------------------------------------------------------------
+
+
+def run_pipeline(work: Path, now: dt.datetime) -> tuple[dict[str, float], dict[str, Any]]:
+    """Time each stage of read -> validate -> features -> model -> risk -> write."""
+    stages: dict[str, float] = {}
+    facts: dict[str, Any] = {}
+
+    stages["read parquet (polars)"], raw = timed(lambda: pl.read_parquet(work / "events.parquet"))
+    stages["validate"], result = timed(
+        validate,
+        raw,
+        timezone=TIMEZONE,
+        now=now,
+        future_tolerance=FUTURE_TOLERANCE,
+        known_ids=None,
+    )
+    facts["accepted"], facts["rejected"] = result.accepted, result.rejected
+    del raw
+
+    ctx = FeatureContext(
+        calendar=BusinessCalendar(timezone=TIMEZONE),
+        catalog=read_catalog(work / "resource_catalog.csv"),
+    )
+    valid = result.valid
+    del result
+    stages["features (build_matrix)"], fm = timed(build_matrix, valid, ctx)
+    facts["windows"], facts["features"] = fm.frame.height, len(fm.feature_columns)
+    del valid
+
+    def training() -> pl.DataFrame:
+        history = fm.info.select(*KEYS, HISTORY_DAYS)
+        return (
+            fm.frame.join(history, on=list(KEYS))
+            .filter(pl.col(HISTORY_DAYS) >= MIN_HISTORY_DAYS)
+            .drop(HISTORY_DAYS)
+        )
+
+    train = training()
+    facts["scored_windows"] = train.height
+    model = default_unsupervised()
+    stages["model fit (IsolationForest + tail)"], _ = timed(lambda: model.fit(train))
+    stages["model score"], scores = timed(lambda: model.score(train))
+
+    def risk() -> tuple[pl.DataFrame, pl.DataFrame]:
+        scale = RiskScale().fit(scores)
+        windows = score_windows(train.select(*KEYS), scale.surprise(scores))
+        return windows, user_risk(windows)
+
+    stages["risk (RiskScale, score_windows, user_risk)"], (windows, users) = timed(risk)
+
+    def write() -> int:
+        windows.write_csv(work / "window_scores.csv")
+        users.write_csv(work / "user_risk.csv")
+        return (work / "window_scores.csv").stat().st_size + (work / "user_risk.csv").stat().st_size
+
+    stages["write scores CSV"], facts["csv_bytes"] = timed(write)
+    facts["users"] = users.height
+    facts["severity"] = dict(users.group_by("severity").len().sort("severity").iter_rows())
+    facts["finite_scores"] = bool(np.isfinite(scores).all())
+    return stages, facts
+
+
+def line(label: str, value: str) -> None:
+    """Print one aligned result line."""
+    print(f"{label:<46} {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=5250, help="people in the organisation")
+    parser.add_argument("--days", type=int, default=61, help="calendar days from 2026-09-01")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pandas-rows",
+        type=int,
+        default=0,
+        help="run the pandas reference on whole users adding up to ~N events and "
+        "extrapolate linearly (0 = all events)",
+    )
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas reference")
+    parser.add_argument("--no-check", action="store_true", help="skip the agreement check")
+    parser.add_argument("--check-users", type=int, default=50)
+    parser.add_argument("--check-days", type=int, default=30)
+    parser.add_argument("--workdir", type=Path, help="keep the files here instead of a temp dir")
+    parser.add_argument("--generate-into", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pandas-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    spec = GeneratorSpec(users=args.users, days=args.days, seed=args.seed)
+
+    if args.generate_into:
+        child_generate(args.generate_into, spec)
+        return 0
+    if args.pandas_child:
+        child_pandas(args.pandas_child, args.pandas_rows, args.seed)
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="auditlens-bench-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        return bench(args, spec, work)
+
+
+def bench(args: argparse.Namespace, spec: GeneratorSpec, work: Path) -> int:
+    """Generate, run and time the pipeline, then the pandas reference; print everything."""
+    gen = run_child(
+        [
+            "--generate-into",
+            str(work),
+            "--users",
+            str(spec.users),
+            "--days",
+            str(spec.days),
+            "--seed",
+            str(spec.seed),
+        ]
+    )
+    events = int(gen["events"])
+    parquet_mib = (work / "events.parquet").stat().st_size / 2**20
+    print(f"== data: users={spec.users} days={spec.days} seed={spec.seed}")
+    line("events", f"{events:,} ({parquet_mib:,.0f} MiB Parquet)")
+    generated = f"{gen['generate_s']:.1f} s + {gen['write_s']:.1f} s"
+    line("generate + write Parquet (child, not in total)", generated)
+
+    now = dt.datetime.combine(
+        spec.start + dt.timedelta(days=spec.days + 1), dt.time(0), tzinfo=dt.UTC
+    )
+    stages, facts = run_pipeline(work, now)
+    total = sum(stages.values())
+    pipeline_rss = peak_rss_mib()
+
+    print(f"\n== polars pipeline (now={now.isoformat()}, tz={TIMEZONE})")
+    for name, seconds in stages.items():
+        line(name, f"{seconds:8.2f} s  {100 * seconds / total:5.1f} %")
+    line("total", f"{total:8.2f} s")
+    line("events/s end to end", f"{events / total:,.0f}")
+    line("peak RSS (pipeline process)", f"{pipeline_rss:,.0f} MiB")
+    line("accepted / rejected by validate", f"{facts['accepted']:,} / {facts['rejected']:,}")
+    line("feature matrix", f"{facts['windows']:,} windows x {facts['features']} features")
+    line(f"scored windows (history_days >= {MIN_HISTORY_DAYS})", f"{facts['scored_windows']:,}")
+    severity = ", ".join(f"{k} {v}" for k, v in facts["severity"].items())
+    line("users by severity", f"{facts['users']:,}: {severity}")
+    line("scores CSV written", f"{facts['csv_bytes'] / 2**20:,.1f} MiB")
+
+    ok = True
+    if not args.no_pandas:
+        ok = compare_pandas(args, work, stages, total)
+    if not args.no_check:
+        sys.path.insert(0, str(HERE))
+        import pandas_reference as ref
+
+        print(f"\n== agreement check (polars vs pandas features, small sample, seed {spec.seed})")
+        ok = ref.check(args.check_users, args.check_days, spec.seed) and ok
+    return 0 if ok else 1
+
+
+def compare_pandas(
+    args: argparse.Namespace, work: Path, stages: dict[str, float], total: float
+) -> bool:
+    """Time the pandas reference features in a child process and print the ratios."""
+    child_args = ["--pandas-child", str(work), "--pandas-rows", str(args.pandas_rows)]
+    pd_run = run_child([*child_args, "--seed", str(args.seed)])
+    scale = pd_run["total_rows"] / pd_run["rows"]
+    load_s = pd_run["load_s"] * scale
+    features_s = pd_run["features_s"] * scale
+    polars_features = stages["features (build_matrix)"]
+    other = total - polars_features
+    print("\n== pandas reference (bench/pandas_reference.py, child process)")
+    if scale > 1.0:
+        print(
+            f"   !! measured on a subset: {pd_run['rows']:,} of {pd_run['total_rows']:,} events "
+            f"({pd_run['users']:,} of {pd_run['total_users']:,} whole users); times below are "
+            f"EXTRAPOLATED LINEARLY x{scale:.2f} to all events"
+        )
+        line("load, measured on subset", f"{pd_run['load_s']:8.2f} s")
+        line("features, measured on subset", f"{pd_run['features_s']:8.2f} s")
+    tag = " (extrapolated)" if scale > 1.0 else ""
+    line(f"load [{pd_run['engine']}]", "")
+    line(f"  load time{tag}", f"{load_s:8.2f} s")
+    line(f"features (build_matrix_pandas){tag}", f"{features_s:8.2f} s")
+    line("peak RSS (pandas process, measured)", f"{pd_run['peak_rss_mib']:,.0f} MiB")
+    line("windows (pandas matrix, measured)", f"{pd_run['windows']:,}")
+    print("\n== ratios (pandas / polars)")
+    line("features: pandas / polars", f"{features_s / polars_features:8.2f} x{tag}")
+    pandas_e2e = other + features_s
+    line("end to end, pandas features + our other stages", f"{pandas_e2e:8.2f} s{tag}")
+    line("end to end: that / ours", f"{pandas_e2e / total:8.2f} x{tag}")
+    read_s = stages["read parquet (polars)"]
+    with_load = pandas_e2e - read_s + load_s
+    line("end to end incl. pandas load instead of read", f"{with_load:8.2f} s{tag}")
+    line("end to end incl. load: that / ours", f"{with_load / total:8.2f} x{tag}")
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())
