@@ -58,6 +58,24 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def own_peak_rss_mib() -> float:
+    """Peak RSS of this process's own memory, for child processes.
+
+    A child's ru_maxrss starts at its parent's RSS at fork time (Linux carries the
+    high-water mark across fork and exec), so a child forked by a parent holding a 10M
+    matrix would report the parent's peak. VmHWM belongs to the current address space,
+    which exec made fresh; fall back to ru_maxrss where /proc is missing.
+    """
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return peak_rss_mib()
+    for row in status.splitlines():
+        if row.startswith("VmHWM:"):
+            return int(row.split()[1]) / 1024  # kB
+    return peak_rss_mib()
+
+
 def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any]:
     """Seconds taken by ``fn(*args, **kwargs)`` and its result."""
     start = time.perf_counter()
@@ -138,7 +156,7 @@ def child_pandas(work: Path, pandas_rows: int, seed: int) -> None:
                 "load_s": load_s,
                 "features_s": features_s,
                 "windows": len(matrix),
-                "peak_rss_mib": peak_rss_mib(),
+                "peak_rss_mib": own_peak_rss_mib(),
             }
         )
     )
@@ -335,8 +353,8 @@ def compare_pandas(
         line("load, measured on subset", f"{pd_run['load_s']:8.2f} s")
         line("features, measured on subset", f"{pd_run['features_s']:8.2f} s")
     tag = " (extrapolated)" if scale > 1.0 else ""
-    line(f"load [{pd_run['engine']}]", "")
-    line(f"  load time{tag}", f"{load_s:8.2f} s")
+    print(f"   load = {pd_run['engine']}")
+    line(f"load{tag}", f"{load_s:8.2f} s")
     line(f"features (build_matrix_pandas){tag}", f"{features_s:8.2f} s")
     line("peak RSS (pandas process, measured)", f"{pd_run['peak_rss_mib']:,.0f} MiB")
     line("windows (pandas matrix, measured)", f"{pd_run['windows']:,}")

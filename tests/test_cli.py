@@ -29,7 +29,8 @@ def _ok(*args: str) -> str:
 
 def test_help_lists_every_verb() -> None:
     out = _ok("--help")
-    for verb in ("generate", "ingest", "config", "db", "demo", "quarantine"):
+    verbs = ("generate", "ingest", "config", "db", "demo", "quarantine", "run", "score", "explain")
+    for verb in verbs:
         assert re.search(rf"\b{verb}\b", out)
 
 
@@ -104,5 +105,8 @@ def test_errors_are_one_line_without_traceback(workdir: Path) -> None:
 def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None:
     first = _ok("demo", "--users", "40", "--days", "14")
     assert "quarantined" in first and "branch_export" in first
+    assert "replay of" in first and "reproduced" in first and "NOT" not in first
+    assert re.search(r"review capacity 20: flagging 20 users, implied cut-off risk >= \d", first)
     second = _ok("demo", "--users", "40", "--days", "14")
     assert second.count("nothing new") == 2
+    assert "stored 0 rows" in second.replace("\n", " ")

@@ -187,6 +187,123 @@ def demo(
         for row in result.quarantine_sample.iter_rows(named=True):
             table.add_row(row["location"], row["reason"])
         console.print(table)
+    _print_run(result.run, settings.language)
+    if result.replay is not None:
+        replay = result.replay
+        verdict = "[green]reproduced[/]" if replay.reproduced else "[red]NOT reproduced[/]"
+        console.print(
+            f"replay of {replay.user_id} {replay.window} from the store: {verdict} "
+            f"({', '.join(k for k, ok in replay.checks.items() if ok)})"
+        )
+
+
+@app.command("run")
+def run_cmd(
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Fit a new model even if one is stored.")
+    ] = False,
+) -> None:
+    """The batch job: ingest new data, build features, score, store scores with evidence."""
+    settings = _run(load_settings)
+    with console.status("running: ingest, features, scoring..."):
+        report = _run(lambda: pipeline.run(settings, refit=refit))
+    _print_run(report, settings.language)
+
+
+@app.command()
+def score(
+    input_path: Annotated[
+        Path, typer.Option("--input", help="Events file, directory or CERT directory.")
+    ],
+    fmt: Annotated[Format, typer.Option("--format", help="Input format.")] = "auto",
+    labels: Annotated[
+        Path | None, typer.Option(help="labels.csv or CERT insiders.csv: print detection quality.")
+    ] = None,
+    output: Annotated[Path, typer.Option(help="CSV to write, one row per user.")] = Path(
+        "scores.csv"
+    ),
+) -> None:
+    """One shot, no store: fit the unsupervised model on a file and score every user."""
+    settings = _run(load_settings)
+    with console.status("scoring..."):
+        report = _run(
+            lambda: pipeline.score_file(settings, input_path, fmt=fmt, output=output, labels=labels)
+        )
+    console.print(
+        f"{report.ingested:,} events read = {report.accepted:,} accepted + "
+        f"{report.quarantined:,} quarantined; {report.windows:,} user-days scored; "
+        f"{report.users:,} users written to {report.output} ({report.seconds:.1f}s)"
+    )
+    if report.unknown_resources:
+        console.print(
+            f"[yellow]{report.unknown_resources:,} resource ids are not in the catalog "
+            f"(default sensitivity used)[/]"
+        )
+    if report.metrics is not None:
+        m = report.metrics
+        table = Table(
+            "metric (user level)", "value", title=f"{m.insiders} labelled of {m.users} users"
+        )
+        table.add_row("ROC-AUC", f"{m.roc_auc:.3f}")
+        table.add_row("PR-AUC (average precision)", f"{m.pr_auc:.3f}")
+        table.add_row("detection rate at 5% FPR", f"{m.detection_at_5pct_fpr:.1%}")
+        table.add_row("detection rate at 10% FPR", f"{m.detection_at_10pct_fpr:.1%}")
+        table.add_row(f"precision at k={m.k}", f"{m.precision_at_k:.1%}")
+        console.print(table)
+
+
+@app.command("explain")
+def explain_cmd(
+    user: Annotated[str, typer.Argument(help="User id.")],
+    date: Annotated[str, typer.Option("--date", help="Window (local day), YYYY-MM-DD.")],
+) -> None:
+    """Replay a stored score from the store: same features, model, risk and reasons?"""
+    settings = _run(load_settings)
+    day = _date(date, "--date")
+    result = _run(lambda: pipeline.explain_user(settings, user, day))
+    stored, again = result.stored, result.replayed
+    console.print(
+        f"{user} {day}: risk {again['decayed_risk']:.1f} ({again['severity']}); stored "
+        f"{stored['decayed_risk']:.1f} in run {stored['run_id']} with model "
+        f"{stored['model_sha256'][:12]}, data up to batch {stored['data_batch_id']}"
+    )
+    for reason in result.reasons:
+        console.print(f"  - {reason.text(settings.language)}")
+    for name, ok in result.checks.items():
+        console.print(f"  {'[green]same[/]' if ok else '[red]DIFFERENT[/]'}  {name}")
+    if not result.reproduced:
+        raise typer.Exit(3)
+
+
+def _print_run(report: pipeline.RunReport, lang: str) -> None:
+    for ingest_report in report.ingests:
+        _print_ingest(ingest_report)
+    model = f"model {report.model_sha256[:12]}" + (" (newly fitted)" if report.refitted else "")
+    console.print(
+        f"scored {report.windows_scored:,} user-days from {report.events:,} events with {model}; "
+        f"stored {report.rows_stored:,} rows (run {report.run_id or '-'}) in {report.seconds:.1f}s"
+    )
+    if report.unknown_resources:
+        console.print(
+            f"[yellow]{report.unknown_resources:,} resource ids are not in the catalog "
+            f"(default sensitivity used)[/]"
+        )
+    cut = report.capacity
+    console.print(
+        f"review capacity {cut.capacity}: flagging {cut.flagged.height} users, "
+        f"implied cut-off risk >= {cut.cutoff:.1f}"
+    )
+    title = "위험 상위 사용자 (top users)" if lang == "ko" else "top users by risk"
+    table = Table("user", "risk", "severity", "peak day", "reasons", title=title)
+    for r in report.top.iter_rows(named=True):
+        table.add_row(
+            r["user_id"],
+            f"{r['risk_score']:.1f}",
+            r["severity"],
+            str(r["peak_window"]),
+            r["reasons"],
+        )
+    console.print(table)
 
 
 def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.IngestReport:
@@ -208,11 +325,11 @@ def _print_ingest(report: pipeline.IngestReport) -> None:
     )
 
 
-def _date(text: str) -> dt.date:
+def _date(text: str, option: str = "--start") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        err_console.print(f"[bold red]error:[/] --start {text!r} is not a date (YYYY-MM-DD)")
+        err_console.print(f"[bold red]error:[/] {option} {text!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from auditlens.detect.base import ModelError
+from auditlens.detect.base import Detector, ModelError
 from auditlens.detect.ensemble import MeanSurpriseEnsemble
 from auditlens.features.docs import PEER_PREFIX, doc_for, format_value
 
@@ -43,7 +43,7 @@ class Reason:
 
 
 def explain(
-    model: MeanSurpriseEnsemble,
+    model: Detector,
     frame: pl.DataFrame,
     info: pl.DataFrame,
     *,
@@ -55,7 +55,7 @@ def explain(
     ``info`` holds the same rows' ``_own_<c>`` and ``_peer_<c>`` columns (FeatureMatrix.info,
     in the same order).
     """
-    tail = model.tail()
+    tail = model.tail() if isinstance(model, MeanSurpriseEnsemble) else None
     if tail is None:
         raise ModelError("this model has no TailDetector member to explain its scores")
     contrib = tail.contributions(frame)

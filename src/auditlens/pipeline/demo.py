@@ -14,6 +14,7 @@ import polars as pl
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings, mask_url
 from auditlens.pipeline.ingestion import IngestReport, ingest
+from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
 from auditlens.schema import EVENT_ID, USER_ID
 from auditlens.sources.corrupt import write_corrupted_csv
 from auditlens.sources.files import FileSource
@@ -76,6 +77,8 @@ class DemoResult:
     store_url: str
     store_counts: dict[str, int]
     quarantine_sample: pl.DataFrame
+    run: RunReport
+    replay: Explanation | None
 
 
 def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoResult:
@@ -133,6 +136,18 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
         sample_rows = store.quarantined_rows(limit=8)
     finally:
         store.close()
+    # the sample ships its resource catalog and directory; configured ones win
+    scoring_settings = settings.model_copy(
+        update={
+            "resource_catalog": settings.resource_catalog or sample_dir / "resource_catalog.csv",
+            "peer_directory": settings.peer_directory or sample_dir / "directory.csv",
+        }
+    )
+    report = run(scoring_settings)
+    replay = None
+    if report.top.height:
+        first = report.top.row(0, named=True)
+        replay = explain_user(scoring_settings, first[USER_ID], first["peak_window"])
     return DemoResult(
         sample_dir=sample_dir,
         sample=summary,
@@ -140,6 +155,8 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
         store_url=mask_url(settings.store_url.get_secret_value()),
         store_counts=counts,
         quarantine_sample=sample_rows,
+        run=report,
+        replay=replay,
     )
 
 

@@ -145,7 +145,7 @@ def ingest(
             known = store.event_ids()
             for batch in source.read(since):
                 started = clock()
-                result = _validate_batch(batch, settings, clock(), known)
+                result = validate_batch(batch, settings, clock(), known)
                 record = _record(source.name, batch, result, since, store, started)
                 batch_id = store.commit_batch(record, now=clock())
                 done = BatchReport(
@@ -167,9 +167,10 @@ def ingest(
     return report
 
 
-def _validate_batch(
+def validate_batch(
     batch: Batch, settings: Settings, now: dt.datetime, known: pl.Series
 ) -> ValidationResult:
+    """Validate one batch; raise ValidationFailed when not a single row is usable."""
     result = validate(
         batch.events,
         timezone=settings.timezone,

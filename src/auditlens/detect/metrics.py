@@ -1,0 +1,62 @@
+"""Detection quality at user level: ROC-AUC, PR-AUC, detection rate at a false-positive
+rate, precision at k."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from auditlens.errors import AuditlensError
+
+
+@dataclass(frozen=True)
+class UserMetrics:
+    """How well a per-user score separates labelled insiders from everyone else."""
+
+    users: int
+    insiders: int
+    roc_auc: float
+    pr_auc: float
+    detection_at_5pct_fpr: float
+    detection_at_10pct_fpr: float
+    precision_at_k: float
+    k: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain dict (for JSON and printing)."""
+        return asdict(self)
+
+
+def user_metrics(scores: pl.DataFrame, insiders: Collection[str]) -> UserMetrics:
+    """Metrics of ``scores`` (``user_id, risk_score``) against the labelled ``insiders``.
+
+    ``k`` is the number of labelled insiders among the scored users; detection at x% FPR
+    is the share of insiders caught by the best threshold that flags at most x% of the
+    other users. Raises AuditlensError when the labels name no scored user, or all.
+    """
+    truth = scores.get_column("user_id").is_in(list(insiders)).to_numpy()
+    score = scores.get_column("risk_score").cast(pl.Float64).to_numpy()
+    positives = int(truth.sum())
+    if positives == 0 or positives == truth.size:
+        raise AuditlensError(
+            f"labels name {positives} of {truth.size} scored users: metrics need both "
+            "insiders and others",
+            hint="check that the labels' user ids match the events' user_id",
+        )
+    fpr, tpr, _ = roc_curve(truth, score)
+    order = np.lexsort((scores.get_column("user_id").to_numpy(), -score))
+    top_k = truth[order][:positives]
+    return UserMetrics(
+        users=int(truth.size),
+        insiders=positives,
+        roc_auc=float(roc_auc_score(truth, score)),
+        pr_auc=float(average_precision_score(truth, score)),
+        detection_at_5pct_fpr=float(tpr[fpr <= 0.05].max()),
+        detection_at_10pct_fpr=float(tpr[fpr <= 0.10].max()),
+        precision_at_k=float(top_k.mean()),
+        k=positives,
+    )

@@ -1,0 +1,271 @@
+"""Scoring jobs: `auditlens score` (one shot), `auditlens run` (the batch job) and
+`auditlens explain` (replay of a stored score), as plain functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+import polars as pl
+
+from auditlens.calendar import BusinessCalendar
+from auditlens.config import Settings
+from auditlens.detect.ensemble import default_unsupervised
+from auditlens.detect.explain import Reason, explain, reasons_text
+from auditlens.detect.metrics import UserMetrics, user_metrics
+from auditlens.errors import AuditlensError, ConfigError
+from auditlens.features.base import KEYS, WINDOW, FeatureContext
+from auditlens.features.catalog import ResourceCatalog, unknown_resources
+from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, build_matrix
+from auditlens.pipeline.ingestion import (
+    source_for_path,
+    utc_now,
+    validate_batch,
+)
+from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
+from auditlens.scoring import (
+    DecayPolicy,
+    RiskModel,
+    score_windows,
+    user_risk,
+)
+from auditlens.sources.labels import read_labels
+
+Clock = Callable[[], dt.datetime]
+MODEL_KIND: Final = "unsupervised"
+#: Windows at or above this decayed risk always get their reasons stored.
+REASON_FLOOR: Final = 50.0
+
+
+# --- context ------------------------------------------------------------------------------
+
+
+def feature_context(settings: Settings, near: Path | None = None) -> FeatureContext:
+    """The FeatureContext the settings describe.
+
+    Catalog and peer directory come from ``resource_catalog``/``peer_directory``; when
+    those are unset and ``near`` (an input file or directory) has ``resource_catalog.csv``
+    or ``directory.csv`` beside it (as generated samples do), those are used.
+    """
+    folder = None if near is None else (near if near.is_dir() else near.parent)
+    catalog_path = settings.resource_catalog
+    if catalog_path is None and folder is not None and (folder / "resource_catalog.csv").exists():
+        catalog_path = folder / "resource_catalog.csv"
+    catalog = (
+        ResourceCatalog.read_csv(catalog_path, settings.default_sensitivity)
+        if catalog_path is not None
+        else ResourceCatalog(default_sensitivity=settings.default_sensitivity)
+    )
+    directory_path = settings.peer_directory
+    if directory_path is None and folder is not None and (folder / "directory.csv").exists():
+        directory_path = folder / "directory.csv"
+    directory = None
+    if directory_path is not None:
+        if not directory_path.exists():
+            raise ConfigError(f"peer_directory {directory_path} does not exist")
+        directory = pl.read_csv(directory_path, infer_schema=False)
+        if USER_ID not in directory.columns:
+            raise ConfigError(f"peer_directory {directory_path}: no user_id column")
+    return FeatureContext(
+        calendar=BusinessCalendar.from_settings(settings),
+        catalog=catalog,
+        profile_days=settings.profile_days,
+        min_peer_group=settings.min_peer_group,
+        peer_groups=directory,
+    )
+
+
+# --- scoring a matrix ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A scored matrix: the windows past warm-up, their risk, and per-user risk."""
+
+    matrix: FeatureMatrix
+    frame: pl.DataFrame  # scored feature rows (keys + features), sorted by keys
+    info: pl.DataFrame  # the same rows' context (own and peer averages)
+    windows: pl.DataFrame  # keys, raw_score, surprise, risk, decayed_risk, severity
+    users: pl.DataFrame  # user_id, risk_score, peak_window, severity
+
+    def rows_of(self, keys: pl.DataFrame) -> pl.Series:
+        """Row positions (in frame/info/windows) of the given (user_id, window) keys."""
+        indexed = self.frame.select(*KEYS).with_row_index("_i")
+        return keys.select(*KEYS).join(indexed, on=list(KEYS), how="left")["_i"]
+
+    def reasons(self, model: RiskModel, keys: pl.DataFrame) -> list[list[Reason]]:
+        """Reasons for the given windows."""
+        idx = self.rows_of(keys)
+        return explain(model.detector, self.frame[idx], self.info[idx])
+
+
+def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Feature and info rows past each user's warm-up."""
+    keep = matrix.info.get_column(HISTORY_DAYS) >= min_history_days
+    return matrix.frame.filter(keep), matrix.info.filter(keep)
+
+
+def score_matrix(matrix: FeatureMatrix, model: RiskModel, settings: Settings) -> Scoring:
+    """Score every window past warm-up with ``model``; decay and rank users."""
+    frame, info = scored_part(matrix, settings.min_history_days)
+    if frame.height == 0:
+        raise AuditlensError(
+            f"no window to score: every user has under {settings.min_history_days} days of history",
+            hint="load more days of events, or lower min_history_days",
+        )
+    raw, surprise = model.score(frame)
+    windows = score_windows(
+        frame.select(*KEYS), surprise, DecayPolicy(settings.decay_half_life_days)
+    )
+    # frame is sorted by (user_id, window) like score_windows' output
+    windows = windows.with_columns(pl.Series("raw_score", raw))
+    return Scoring(matrix, frame, info, windows, user_risk(windows))
+
+
+def fit_model(matrix: FeatureMatrix, settings: Settings) -> RiskModel:
+    """Fit the default unsupervised model on the windows past warm-up."""
+    frame, _ = scored_part(matrix, settings.min_history_days)
+    if frame.height < 50:
+        raise AuditlensError(
+            f"only {frame.height} windows past warm-up: too few to learn what is usual",
+            hint="load more users or days of events (50 user-days at least)",
+        )
+    return RiskModel(default_unsupervised(seed=settings.model_seed)).fit(frame)
+
+
+def feature_hashes(frame: pl.DataFrame) -> list[str]:
+    """sha256 of each feature row (values rounded to 9 significant digits, sorted names).
+
+    Rounding keeps the hash stable against the last-bit float differences that
+    multi-threaded sums may produce when the same features are computed again.
+    """
+    columns = sorted(c for c in frame.columns if c not in KEYS)
+    text = frame.select(
+        pl.concat_str(
+            [
+                pl.lit(f"{c}=")
+                + pl.col(c).cast(pl.Float64).map_elements(_canonical, return_dtype=pl.String)
+                for c in columns
+            ],
+            separator="|",
+        ).alias("t")
+    )["t"]
+    return [hashlib.sha256(t.encode()).hexdigest() for t in text]
+
+
+def _canonical(x: float) -> str:
+    return f"{x:.9g}"
+
+
+# --- auditlens score ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreFileReport:
+    """What `auditlens score` did."""
+
+    ingested: int
+    accepted: int
+    quarantined: int
+    users: int
+    windows: int
+    output: Path
+    unknown_resources: int
+    seconds: float
+    metrics: UserMetrics | None = None
+    top: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def score_file(
+    settings: Settings,
+    path: Path,
+    *,
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
+    output: Path,
+    labels: Path | None = None,
+    clock: Clock = utc_now,
+) -> ScoreFileReport:
+    """Load events, fit the unsupervised model on them, write one row per user.
+
+    The CSV has ``user_id,risk_score,severity,top_reasons``; ``risk_score`` is the user's
+    highest *decayed* risk over the period (scoring.py), ``top_reasons`` the reasons of
+    that peak window in the configured language. Users with only warm-up days get 0
+    and say so. Nothing is stored.
+    """
+    began = time.perf_counter()
+    events, ingested, quarantined = _load_valid(settings, path, fmt, clock)
+    ctx = feature_context(settings, near=path)
+    matrix = build_matrix(events, ctx)
+    model = fit_model(matrix, settings)
+    scoring = score_matrix(matrix, model, settings)
+    peaks = scoring.users.select(USER_ID, pl.col("peak_window").alias(WINDOW))
+    texts = [reasons_text(r, settings.language) for r in scoring.reasons(model, peaks)]
+    scored = scoring.users.with_columns(pl.Series("top_reasons", texts, dtype=pl.String))
+    warmup = "(이력 부족: 점수화 전)" if settings.language == "ko" else "(warm-up: not scored yet)"
+    everyone = (
+        matrix.frame.select(USER_ID)
+        .unique()
+        .join(scored, on=USER_ID, how="left")
+        .with_columns(
+            pl.col("risk_score").fill_null(0.0).round(1),
+            pl.col("severity").fill_null("low"),
+            pl.col("top_reasons").fill_null(warmup),
+        )
+        .sort("risk_score", USER_ID, descending=[True, False])
+        .select(USER_ID, "risk_score", "severity", "top_reasons")
+    )
+    _write_csv_atomically(everyone, output)
+    metrics = None
+    if labels is not None:
+        insiders = read_labels(labels, settings.timezone).get_column(USER_ID).unique()
+        metrics = user_metrics(everyone, set(insiders.to_list()))
+    return ScoreFileReport(
+        ingested=ingested,
+        accepted=events.height,
+        quarantined=quarantined,
+        users=everyone.height,
+        windows=scoring.windows.height,
+        output=output,
+        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        seconds=time.perf_counter() - began,
+        metrics=metrics,
+        top=everyone.head(10),
+    )
+
+
+def _load_valid(
+    settings: Settings,
+    path: Path,
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
+    clock: Clock,
+) -> tuple[pl.DataFrame, int, int]:
+    source = source_for_path(path, fmt)
+    frames: list[pl.DataFrame] = []
+    known = pl.Series(EVENT_ID, [], dtype=pl.String)
+    ingested = quarantined = 0
+    for batch in source.read(None):
+        result = validate_batch(batch, settings, clock(), known)
+        rejected = batch.rejected.height if batch.rejected is not None else 0
+        ingested += batch.events.height + rejected
+        quarantined += result.quarantined.height + rejected
+        frames.append(result.valid.select(EVENT_COLUMNS))
+        known = pl.concat([known, result.valid.get_column(EVENT_ID)])
+    if not frames:
+        raise AuditlensError(f"{path}: no events found")
+    return pl.concat(frames), ingested, quarantined
+
+
+def _write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        frame.write_csv(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

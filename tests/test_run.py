@@ -1,0 +1,131 @@
+"""`auditlens run`, `score` and `explain`: stored evidence, incremental runs, replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from auditlens.cli import app
+from auditlens.config import Settings
+from auditlens.detect.base import ModelError
+from auditlens.pipeline import explain_user, ingest, run
+from auditlens.sources.files import FileSource
+from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
+from auditlens.store.repo import Store
+from auditlens.store.scores import run_scores
+
+SPEC = GeneratorSpec(users=120, days=24, seed=5, insider_rate=0.05)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample split in two: the first 17 days, then the rest."""
+    out = tmp_path_factory.mktemp("sample")
+    data = generate(SPEC)
+    write_sample(data, out)
+    cut = dt.datetime(2026, 9, 17, 15, tzinfo=dt.UTC)  # 2026-09-18 00:00 KST
+    data.events.filter(pl.col("timestamp") < cut).write_parquet(out / "part1.parquet")
+    data.events.filter(pl.col("timestamp") >= cut).write_parquet(out / "part2.parquet")
+    return out
+
+
+def _settings(settings: Settings, sample: Path) -> Settings:
+    return settings.model_copy(
+        update={
+            "resource_catalog": sample / "resource_catalog.csv",
+            "peer_directory": sample / "directory.csv",
+        }
+    )
+
+
+def _ingest(settings: Settings, path: Path) -> None:
+    store = Store.open(settings, migrate=True)
+    try:
+        ingest(FileSource(path, name=path.stem), settings, store=store)
+    finally:
+        store.close()
+
+
+def test_run_stores_evidence_then_only_new_windows_and_replays(
+    settings: Settings, sample: Path
+) -> None:
+    settings = _settings(settings, sample)
+    _ingest(settings, sample / "part1.parquet")
+    first = run(settings)
+    assert first.refitted and first.run_id is not None
+    assert first.rows_stored == first.windows_scored > 0
+    store = Store.open(settings)
+    rows = run_scores(store, first.run_id)
+    store.close()
+    assert rows.height == first.rows_stored
+    assert rows["model_sha256"].unique().to_list() == [first.model_sha256]
+    assert rows["config_hash"].unique().to_list() == [settings.fingerprint()]
+    assert rows["data_batch_id"].unique().to_list() == [first.data_batch_id]
+    assert rows["feature_hash"].str.len_chars().unique().to_list() == [64]
+    assert rows["risk"].is_between(0, 100).all()
+    # every user's peak window carries its reasons
+    peaks = first.top.select("user_id", pl.col("peak_window").alias("window"))
+    with_reasons = rows.join(peaks, on=["user_id", "window"]).filter(pl.col("reasons") != "[]")
+    assert with_reasons.height == peaks.height
+
+    again = run(settings)  # nothing new: same model, same data
+    assert not again.refitted and again.rows_stored == 0 and again.run_id is None
+
+    _ingest(settings, sample / "part2.parquet")
+    third = run(settings)
+    assert not third.refitted and third.model_sha256 == first.model_sha256
+    store = Store.open(settings)
+    new_rows = run_scores(store, third.run_id or -1)
+    store.close()
+    assert new_rows["window"].min() == dt.date(2026, 9, 18)  # only days with new events
+    assert third.windows_scored > new_rows.height > 0
+
+    top = first.top.row(0, named=True)
+    replay = explain_user(settings, top["user_id"], top["peak_window"])
+    assert replay.reproduced, replay.checks
+    assert replay.stored["run_id"] == first.run_id
+    assert replay.reasons and replay.reasons[0].ko
+
+    changed = settings.model_copy(update={"decay_half_life_days": 2.0})
+    assert not explain_user(changed, top["user_id"], top["peak_window"]).checks["config"]
+
+
+def test_explain_refuses_a_replaced_model_file(sqlite_settings: Settings, sample: Path) -> None:
+    settings = _settings(sqlite_settings, sample)
+    _ingest(settings, sample / "events.parquet")
+    report = run(settings)
+    model_file = next((settings.data_dir / "models").glob("*.joblib"))
+    model_file.write_bytes(model_file.read_bytes() + b"\0")
+    top = report.top.row(0, named=True)
+    with pytest.raises(ModelError, match="changed or replaced"):
+        explain_user(settings, top["user_id"], top["peak_window"])
+
+
+def test_score_command_writes_the_contract_and_prints_quality(
+    tmp_path: Path, sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(
+        app,
+        ["score", "--input", str(sample / "events.parquet"), "--format", "parquet",
+         "--labels", str(sample / "labels.csv"), "--output", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    scores = pl.read_csv(out)
+    assert scores.columns == ["user_id", "risk_score", "severity", "top_reasons"]
+    assert scores.height == SPEC.users
+    assert scores["risk_score"].is_sorted(descending=True)
+    for metric in ("ROC-AUC", "PR-AUC", "5% FPR", "10% FPR", "precision at k="):
+        assert metric in result.output
+    top = scores.row(0, named=True)
+    assert top["severity"] in ("medium", "high", "critical") and "본인 평균" in top["top_reasons"]
+
+
+def test_run_without_events_says_what_to_do(sqlite_settings: Settings) -> None:
+    with pytest.raises(Exception, match="holds no events yet"):
+        run(sqlite_settings)
