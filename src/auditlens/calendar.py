@@ -84,9 +84,14 @@ class BusinessCalendar:
         """Polars expression converting a UTC timestamp column to local time."""
         return pl.col(column).dt.convert_time_zone(self.timezone)
 
-    def off_hours_expr(self, column: str, years: Iterable[int]) -> pl.Expr:
-        """Polars expression: is each timestamp outside business time? (vectorised)."""
-        local = self.local_expr(column)
+    def off_hours_expr(
+        self, column: str, years: Iterable[int], *, already_local: bool = False
+    ) -> pl.Expr:
+        """Polars expression: is each timestamp outside business time? (vectorised).
+
+        With ``already_local`` the column already holds local time (saves a conversion).
+        """
+        local = pl.col(column) if already_local else self.local_expr(column)
         day_off = sorted(self.holidays(years))
         minutes = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)
         start = self.start.hour * 60 + self.start.minute

@@ -292,10 +292,13 @@ def _ids(typed: pl.DataFrame) -> pl.DataFrame:
 
 def _batch_duplicates(typed: pl.DataFrame) -> pl.DataFrame:
     """Later rows repeating an event_id seen earlier in the same batch."""
-    ids = _ids(typed)
-    first = ids.group_by(EVENT_ID).agg(pl.col(LOCATION).sort_by(_ROW).first().alias("first_at"))
+    # find the (usually zero) repeated ids first: the per-id grouping then stays tiny
+    repeated = _ids(typed).filter(pl.col(EVENT_ID).is_duplicated())
+    first = repeated.group_by(EVENT_ID).agg(
+        pl.col(LOCATION).sort_by(_ROW).first().alias("first_at")
+    )
     return (
-        ids.filter(~pl.col(EVENT_ID).is_first_distinct())
+        repeated.filter(~pl.col(EVENT_ID).is_first_distinct())
         .join(first, on=EVENT_ID, how="left")
         .select(
             _ROW,

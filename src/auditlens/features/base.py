@@ -16,7 +16,7 @@ import polars as pl
 
 from auditlens.calendar import BusinessCalendar
 from auditlens.features.catalog import ResourceCatalog
-from auditlens.schema import ACTION_TYPE, RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
+from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
 #: Key columns of every feature frame and of the matrix.
 WINDOW: Final = "window"
@@ -29,6 +29,7 @@ LEVEL: Final = "_level"  # sensitivity rank 0..3 (low..critical); null for resou
 WEIGHT: Final = "_weight"
 FAMILY: Final = "_family"  # catalog pattern matched, else the resource id itself
 OK: Final = "_ok"  # success, null read as success
+_LOCAL: Final = "_local"
 
 BULK_ACTIONS: Final = ("download", "export", "print", "copy", "usb_connect")
 CHANGE_ACTIONS: Final = ("edit", "delete")
@@ -73,10 +74,12 @@ def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
     """
     cal = ctx.calendar
     years = _years(events)
-    local = cal.local_expr(TIMESTAMP)
     lookup = ctx.catalog.lookup(events.get_column(RESOURCE_ID))
+    local = pl.col(_LOCAL)
+    # no sort: every feature set aggregates per group; those needing order sort their rows
     return (
         events.lazy()
+        .with_columns(cal.local_expr(TIMESTAMP).alias(_LOCAL))
         .with_columns(
             local.dt.date().alias(WINDOW),
             (
@@ -84,10 +87,10 @@ def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
                 + local.dt.minute().cast(pl.Float64) / 60.0
                 + local.dt.second().cast(pl.Float64) / 3600.0
             ).alias(LOCAL_HOUR),
-            cal.off_hours_expr(TIMESTAMP, years).alias(OFF_HOURS),
+            cal.off_hours_expr(_LOCAL, years, already_local=True).alias(OFF_HOURS),
             pl.col(SUCCESS).fill_null(True).alias(OK),
-            pl.col(ACTION_TYPE),
         )
+        .drop(_LOCAL)
         .join(
             lookup.lazy().select(
                 RESOURCE_ID,
@@ -98,7 +101,6 @@ def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
             on=RESOURCE_ID,
             how="left",
         )
-        .sort(USER_ID, TIMESTAMP)
         .collect()
     )
 

@@ -149,18 +149,13 @@ def feature_hashes(frame: pl.DataFrame) -> list[str]:
     text = frame.select(
         pl.concat_str(
             [
-                pl.lit(f"{c}=")
-                + pl.col(c).cast(pl.Float64).map_elements(_canonical, return_dtype=pl.String)
+                pl.lit(f"{c}=") + pl.col(c).cast(pl.Float64).round_sig_figs(9).cast(pl.String)
                 for c in columns
             ],
             separator="|",
         ).alias("t")
     )["t"]
     return [hashlib.sha256(t.encode()).hexdigest() for t in text]
-
-
-def _canonical(x: float) -> str:
-    return f"{x:.9g}"
 
 
 # --- auditlens score ---------------------------------------------------------------------
