@@ -32,7 +32,7 @@ unit: $(STAMP)
 test: lint typecheck imports unit
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
