@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -34,7 +35,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from auditlens.calendar import BusinessCalendar
@@ -50,6 +50,8 @@ from auditlens.validate import validate
 TIMEZONE = "Asia/Seoul"
 FUTURE_TOLERANCE = dt.timedelta(seconds=300)
 MIN_HISTORY_DAYS = 7
+FEATURES = "features (build_matrix)"
+READ = "read parquet (polars)"
 HERE = Path(__file__).resolve().parent
 
 
@@ -81,6 +83,47 @@ def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, Any
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS; False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    except OSError:
+        return False
+    return True
+
+
+class Stages:
+    """Seconds and peak RSS of each timed stage of the pipeline, in order.
+
+    Before each stage the process's RSS high-water mark is reset (Linux ``clear_refs``),
+    so a stage's peak is its own; ``overall_peak_mib`` keeps the maximum over everything.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak_mib: dict[str, float] = {}
+        self.overall_peak_mib = peak_rss_mib()
+        self.per_stage = True
+
+    def run(self, name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Time ``fn(*args, **kwargs)`` as stage ``name``; return its result."""
+        self.overall_peak_mib = max(self.overall_peak_mib, own_peak_rss_mib())
+        self.per_stage = reset_peak_rss() and self.per_stage
+        self.seconds[name], result = timed(fn, *args, **kwargs)
+        self.peak_mib[name] = own_peak_rss_mib()
+        self.overall_peak_mib = max(self.overall_peak_mib, self.peak_mib[name])
+        return result
+
+    def finish(self) -> None:
+        """Fold in whatever ran after the last stage."""
+        self.overall_peak_mib = max(self.overall_peak_mib, own_peak_rss_mib())
+
+    @property
+    def total(self) -> float:
+        """Seconds over all stages."""
+        return sum(self.seconds.values())
 
 
 def read_catalog(path: Path) -> ResourceCatalog:
@@ -157,6 +200,7 @@ def child_pandas(work: Path, pandas_rows: int, seed: int) -> None:
                 "features_s": features_s,
                 "windows": len(matrix),
                 "peak_rss_mib": own_peak_rss_mib(),
+                "load_avg": os.getloadavg()[0],
             }
         )
     )
@@ -177,13 +221,14 @@ def run_child(args: list[str]) -> dict[str, Any]:
 # --- the polars pipeline ---------------------------------------------------------------
 
 
-def run_pipeline(work: Path, now: dt.datetime) -> tuple[dict[str, float], dict[str, Any]]:
+def run_pipeline(work: Path, now: dt.datetime) -> tuple[Stages, dict[str, Any]]:
     """Time each stage of read -> validate -> features -> model -> risk -> write."""
-    stages: dict[str, float] = {}
+    stages = Stages()
     facts: dict[str, Any] = {}
 
-    stages["read parquet (polars)"], raw = timed(lambda: pl.read_parquet(work / "events.parquet"))
-    stages["validate"], result = timed(
+    raw = stages.run(READ, pl.read_parquet, work / "events.parquet")
+    result = stages.run(
+        "validate",
         validate,
         raw,
         timezone=TIMEZONE,
@@ -200,40 +245,37 @@ def run_pipeline(work: Path, now: dt.datetime) -> tuple[dict[str, float], dict[s
     )
     valid = result.valid
     del result
-    stages["features (build_matrix)"], fm = timed(build_matrix, valid, ctx)
+    fm = stages.run(FEATURES, build_matrix, valid, ctx)
     facts["windows"], facts["features"] = fm.frame.height, len(fm.feature_columns)
     del valid
 
-    def training() -> pl.DataFrame:
-        history = fm.info.select(*KEYS, HISTORY_DAYS)
-        return (
-            fm.frame.join(history, on=list(KEYS))
-            .filter(pl.col(HISTORY_DAYS) >= MIN_HISTORY_DAYS)
-            .drop(HISTORY_DAYS)
-        )
-
-    train = training()
+    history = fm.info.select(*KEYS, HISTORY_DAYS)
+    train = (
+        fm.frame.join(history, on=list(KEYS))
+        .filter(pl.col(HISTORY_DAYS) >= MIN_HISTORY_DAYS)
+        .drop(HISTORY_DAYS)
+    )
     facts["scored_windows"] = train.height
     model = default_unsupervised()
-    stages["model fit (IsolationForest + tail)"], _ = timed(lambda: model.fit(train))
-    stages["model score"], scores = timed(lambda: model.score(train))
+    stages.run("model fit (IsolationForest + tail)", model.fit, train)
+    scores = stages.run("model score", model.score, train)
 
     def risk() -> tuple[pl.DataFrame, pl.DataFrame]:
         scale = RiskScale().fit(scores)
         windows = score_windows(train.select(*KEYS), scale.surprise(scores))
         return windows, user_risk(windows)
 
-    stages["risk (RiskScale, score_windows, user_risk)"], (windows, users) = timed(risk)
+    windows, users = stages.run("risk (RiskScale, score_windows, user_risk)", risk)
 
     def write() -> int:
         windows.write_csv(work / "window_scores.csv")
         users.write_csv(work / "user_risk.csv")
         return (work / "window_scores.csv").stat().st_size + (work / "user_risk.csv").stat().st_size
 
-    stages["write scores CSV"], facts["csv_bytes"] = timed(write)
+    facts["csv_bytes"] = stages.run("write scores CSV", write)
+    stages.finish()
     facts["users"] = users.height
     facts["severity"] = dict(users.group_by("severity").len().sort("severity").iter_rows())
-    facts["finite_scores"] = bool(np.isfinite(scores).all())
     return stages, facts
 
 
@@ -303,26 +345,33 @@ def bench(args: argparse.Namespace, spec: GeneratorSpec, work: Path) -> int:
     now = dt.datetime.combine(
         spec.start + dt.timedelta(days=spec.days + 1), dt.time(0), tzinfo=dt.UTC
     )
+    load_before = os.getloadavg()[0]
     stages, facts = run_pipeline(work, now)
-    total = sum(stages.values())
-    pipeline_rss = peak_rss_mib()
+    total = stages.total
 
     print(f"\n== polars pipeline (now={now.isoformat()}, tz={TIMEZONE})")
-    for name, seconds in stages.items():
-        line(name, f"{seconds:8.2f} s  {100 * seconds / total:5.1f} %")
+    rss_label = "peak RSS in stage" if stages.per_stage else "peak RSS so far"
+    line("stage", f"{'seconds':>10}  {'share':>6}  {rss_label}")
+    for name, seconds in stages.seconds.items():
+        share = 100 * seconds / total
+        line(name, f"{seconds:8.2f} s  {share:5.1f} %  {stages.peak_mib[name]:8,.0f} MiB")
     line("total", f"{total:8.2f} s")
     line("events/s end to end", f"{events / total:,.0f}")
-    line("peak RSS (pipeline process)", f"{pipeline_rss:,.0f} MiB")
+    line("peak RSS (pipeline process)", f"{stages.overall_peak_mib:,.0f} MiB")
     line("accepted / rejected by validate", f"{facts['accepted']:,} / {facts['rejected']:,}")
     line("feature matrix", f"{facts['windows']:,} windows x {facts['features']} features")
     line(f"scored windows (history_days >= {MIN_HISTORY_DAYS})", f"{facts['scored_windows']:,}")
     severity = ", ".join(f"{k} {v}" for k, v in facts["severity"].items())
     line("users by severity", f"{facts['users']:,}: {severity}")
     line("scores CSV written", f"{facts['csv_bytes'] / 2**20:,.1f} MiB")
+    line(
+        "1-min load average before / after (2+ = contention)",
+        f"{load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs",
+    )
 
     ok = True
     if not args.no_pandas:
-        ok = compare_pandas(args, work, stages, total)
+        ok = compare_pandas(args, work, stages)
     if not args.no_check:
         sys.path.insert(0, str(HERE))
         import pandas_reference as ref
@@ -332,16 +381,15 @@ def bench(args: argparse.Namespace, spec: GeneratorSpec, work: Path) -> int:
     return 0 if ok else 1
 
 
-def compare_pandas(
-    args: argparse.Namespace, work: Path, stages: dict[str, float], total: float
-) -> bool:
+def compare_pandas(args: argparse.Namespace, work: Path, stages: Stages) -> bool:
     """Time the pandas reference features in a child process and print the ratios."""
     child_args = ["--pandas-child", str(work), "--pandas-rows", str(args.pandas_rows)]
     pd_run = run_child([*child_args, "--seed", str(args.seed)])
     scale = pd_run["total_rows"] / pd_run["rows"]
     load_s = pd_run["load_s"] * scale
     features_s = pd_run["features_s"] * scale
-    polars_features = stages["features (build_matrix)"]
+    total = stages.total
+    polars_features = stages.seconds[FEATURES]
     other = total - polars_features
     print("\n== pandas reference (bench/pandas_reference.py, child process)")
     if scale > 1.0:
@@ -356,14 +404,16 @@ def compare_pandas(
     print(f"   load = {pd_run['engine']}")
     line(f"load{tag}", f"{load_s:8.2f} s")
     line(f"features (build_matrix_pandas){tag}", f"{features_s:8.2f} s")
-    line("peak RSS (pandas process, measured)", f"{pd_run['peak_rss_mib']:,.0f} MiB")
-    line("windows (pandas matrix, measured)", f"{pd_run['windows']:,}")
+    measured = "on the subset, not scaled" if scale > 1.0 else "measured"
+    line(f"peak RSS (pandas process, {measured})", f"{pd_run['peak_rss_mib']:,.0f} MiB")
+    line(f"windows (pandas matrix, {measured})", f"{pd_run['windows']:,}")
+    line("1-min load average after", f"{pd_run['load_avg']:.2f}")
     print("\n== ratios (pandas / polars)")
     line("features: pandas / polars", f"{features_s / polars_features:8.2f} x{tag}")
     pandas_e2e = other + features_s
     line("end to end, pandas features + our other stages", f"{pandas_e2e:8.2f} s{tag}")
     line("end to end: that / ours", f"{pandas_e2e / total:8.2f} x{tag}")
-    read_s = stages["read parquet (polars)"]
+    read_s = stages.seconds[READ]
     with_load = pandas_e2e - read_s + load_s
     line("end to end incl. pandas load instead of read", f"{with_load:8.2f} s{tag}")
     line("end to end incl. load: that / ours", f"{with_load / total:8.2f} x{tag}")

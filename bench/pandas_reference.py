@@ -133,7 +133,9 @@ def parquet_engine() -> str:
 # --- the feature matrix -------------------------------------------------------------------
 
 
-def prepare(events: pd.DataFrame, catalog: ResourceCatalog, calendar: BusinessCalendar):
+def prepare(
+    events: pd.DataFrame, catalog: ResourceCatalog, calendar: BusinessCalendar
+) -> pd.DataFrame:
     """Add window, local hour, off-hours, success, and the catalog's level/weight/family."""
     local = events["timestamp"].dt.tz_convert(calendar.timezone)
     window = local.dt.tz_localize(None).dt.normalize()

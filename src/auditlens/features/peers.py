@@ -41,10 +41,10 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         events.lazy()
         .group_by(USER_ID)
         .agg(
-            pl.col(DEPARTMENT).drop_nulls().mode().first().alias(DEPARTMENT)
+            pl.col(DEPARTMENT).drop_nulls().mode().sort().first().alias(DEPARTMENT)
             if DEPARTMENT in events.columns
             else pl.lit(None, pl.String).alias(DEPARTMENT),
-            pl.col(ROLE).drop_nulls().mode().first().alias(ROLE)
+            pl.col(ROLE).drop_nulls().mode().sort().first().alias(ROLE)
             if ROLE in events.columns
             else pl.lit(None, pl.String).alias(ROLE),
         )
