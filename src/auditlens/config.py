@@ -148,6 +148,14 @@ class Settings(BaseSettings):
         20, ge=0, description="Users the team can review per run: the top N are flagged."
     )
     model_seed: int = Field(7, description="Random seed of the models (same data, same model).")
+    session_gap_minutes: float = Field(
+        30.0, gt=0, description="A pause longer than this starts a new session (sequences)."
+    )
+    watchlist: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named action-sequence patterns that always raise a reason, e.g. "
+        "{tamper = 'view>edit>delete within 10m on sensitivity>=high same resource'}.",
+    )
 
     @field_validator("timezone")
     @classmethod

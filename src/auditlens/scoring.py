@@ -36,6 +36,7 @@ import polars as pl
 from auditlens.detect.base import Detector, ModelError, load_artifact, save_artifact
 from auditlens.detect.surprise import Surprise
 from auditlens.features.base import WINDOW
+from auditlens.features.sequences import SequenceModel
 from auditlens.schema import USER_ID
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -98,8 +99,10 @@ class RiskModel:
     it scores every window exactly as before (replayable evidence).
     """
 
-    def __init__(self, detector: Detector) -> None:
+    def __init__(self, detector: Detector, sequence_model: SequenceModel | None = None) -> None:
         self.detector = detector
+        #: The fitted sequence model its sequence features came from (saved with it).
+        self.sequence_model = sequence_model
 
     def fit(self, X: pl.DataFrame) -> Self:
         """Fit the detector on ``X`` and the risk scale on its scores of ``X``."""

@@ -12,6 +12,7 @@ baseline period and the peer group's average that day, e.g.
 from __future__ import annotations
 
 import json
+import zoneinfo
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,7 +21,11 @@ import polars as pl
 
 from auditlens.detect.base import Detector, ModelError
 from auditlens.detect.ensemble import MeanSurpriseEnsemble
-from auditlens.features.docs import PEER_PREFIX, doc_for, format_value
+from auditlens.features.docs import PEER_PREFIX, doc_for, format_value, token_words
+
+#: Sequence columns whose reason shows the session itself.
+SEQUENCE_COLUMNS = frozenset({"seq_anomaly_score", "rare_transition_count"})
+SHOWN_TOKENS = 8
 
 METHOD = "per-feature tail surprise (empirical, vs training windows)"
 
@@ -49,11 +54,12 @@ def explain(
     *,
     top: int = 3,
     min_surprise: float = 1.0,
+    timezone: str = "Asia/Seoul",
 ) -> list[list[Reason]]:
     """Reasons for each row of ``frame`` (the feature matrix rows being explained).
 
     ``info`` holds the same rows' ``_own_<c>`` and ``_peer_<c>`` columns (FeatureMatrix.info,
-    in the same order).
+    in the same order). A window with watch-list matches always gets that reason first.
     """
     tail = model.tail() if isinstance(model, MeanSurpriseEnsemble) else None
     if tail is None:
@@ -67,6 +73,9 @@ def explain(
         order = np.argsort(-contrib[i], kind="stable")
         reasons: list[Reason] = []
         used: set[str] = set()
+        if values[i].get("watchlist_match_count", 0) > 0:
+            reasons.append(_watch_reason(values[i], context[i]))
+            used.add("watchlist_match_count")
         for j in order:
             if len(reasons) >= top or contrib[i, j] < min_surprise:
                 break
@@ -111,6 +120,65 @@ def _reason(column: str, row: dict[str, Any], ctx: dict[str, Any], contribution:
         ko=ko,
         en=en,
     )
+
+
+def _session_words(tokens: str, lang: str) -> str:
+    """Tokens as words, runs collapsed ('조회 x3'), at most SHOWN_TOKENS shown."""
+    runs: list[tuple[str, int]] = []
+    for token in tokens.split():
+        if runs and runs[-1][0] == token:
+            runs[-1] = (token, runs[-1][1] + 1)
+        else:
+            runs.append((token, 1))
+    words = [token_words(t, lang) + (f" x{n}" if n > 1 else "") for t, n in runs]
+    shown = " → ".join(words[:SHOWN_TOKENS])
+    return shown + (" → …" if len(words) > SHOWN_TOKENS else "")
+
+
+def _sequence_reason(
+    row: dict[str, Any], ctx: dict[str, Any], contribution: float, timezone: str
+) -> Reason:
+    tokens = str(ctx["_seq_tokens"])
+    start = ctx.get("_seq_start")
+    at = "" if start is None else start.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%H:%M")
+    steps = len(tokens.split())
+    score = float(row["seq_anomaly_score"])
+    rare = int(row.get("rare_transition_count", 0))
+    ko = (
+        f"이례적 작업 순서: {_session_words(tokens, 'ko')} ({at} 시작, {steps}단계, "
+        f"드문 전환 {rare}회) — 이 사용자·동료 그룹에게 드문 순서 (점수 {score:.0f})"
+    )
+    en = (
+        f"unusual action sequence: {_session_words(tokens, 'en')} (started {at}, {steps} steps, "
+        f"{rare} rare steps) — unusual for this user and peer group (score {score:.0f})"
+    )
+    return Reason(
+        feature="seq_anomaly_score",
+        value=score,
+        own_average=_float(ctx.get("_own_seq_anomaly_score")),
+        peer_average=_float(ctx.get("_peer_seq_anomaly_score")),
+        contribution=round(contribution, 3),
+        ko=ko,
+        en=en,
+    )
+
+
+def _watch_reason(row: dict[str, Any], ctx: dict[str, Any]) -> Reason:
+    names = str(ctx.get("_seq_watch") or "")
+    n = int(row["watchlist_match_count"])
+    return Reason(
+        feature="watchlist_match_count",
+        value=float(n),
+        own_average=_float(ctx.get("_own_watchlist_match_count")),
+        peer_average=_float(ctx.get("_peer_watchlist_match_count")),
+        contribution=99.0,  # always first, whatever the models say
+        ko=f"감시 패턴 일치: {names} ({n}회) — 준법 담당자가 지정한 순서",
+        en=f"watch-list pattern matched: {names} ({n}x) — a sequence compliance asked to watch",
+    )
+
+
+def _float(x: Any) -> float | None:
+    return None if x is None else float(x)
 
 
 def reasons_json(reasons: list[Reason]) -> str:

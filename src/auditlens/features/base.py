@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
 from auditlens.calendar import BusinessCalendar
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
+
+if TYPE_CHECKING:
+    from auditlens.features.sequences import SequenceModel
+    from auditlens.features.watchlist import WatchPattern
 
 #: Key columns of every feature frame and of the matrix.
 WINDOW: Final = "window"
@@ -42,6 +46,8 @@ class FeatureContext:
     ``profile_days`` is the length of the rolling personal baseline (the window's own day
     excluded). ``peer_groups`` maps ``user_id`` to a peer-group name (department/role);
     when absent, groups come from the events' ``department`` and ``role``.
+    ``sequence_model`` is a fitted SequenceModel to reuse (None: fit on the events);
+    ``watchlist`` holds the watch-list patterns that always raise a reason.
     """
 
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
@@ -49,6 +55,11 @@ class FeatureContext:
     profile_days: int = 28
     min_peer_group: int = 5
     peer_groups: pl.DataFrame | None = None
+    #: A fitted sequence model to score with; None = fit one on the events given.
+    sequence_model: SequenceModel | None = None
+    watchlist: tuple[WatchPattern, ...] = ()
+    seed: int = 7
+    session_gap_minutes: float = 30.0
 
     @property
     def profile(self) -> str:

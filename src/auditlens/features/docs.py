@@ -48,11 +48,43 @@ FEATURE_DOCS: Final[dict[str, FeatureDoc]] = {
     "new_src_ip_count": FeatureDoc("처음 사용한 접속 IP 수", "source IPs used for the first time", "count"),
     "failed_login_count": FeatureDoc("로그인 실패 횟수", "failed logins", "count"),
     "failed_login_burst": FeatureDoc("10분 내 연속 로그인 실패 최대 횟수", "most failed logins within 10 minutes", "count"),
+    "seq_anomaly_score": FeatureDoc("이례적 작업 순서 점수", "unusual action-sequence score", "score"),
+    "rare_transition_count": FeatureDoc("드문 작업 전환 횟수", "rare action-to-action steps", "count"),
+    "watchlist_match_count": FeatureDoc("감시 패턴 일치 횟수", "watch-list pattern matches", "count"),
+}
+
+#: How actions read in reasons.
+ACTION_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "login": ("로그인", "login"),
+    "logout": ("로그아웃", "logout"),
+    "view": ("조회", "view"),
+    "edit": ("수정", "edit"),
+    "create": ("생성", "create"),
+    "delete": ("삭제", "delete"),
+    "download": ("다운로드", "download"),
+    "upload": ("업로드", "upload"),
+    "export": ("내보내기", "export"),
+    "print": ("인쇄", "print"),
+    "copy": ("복사", "copy"),
+    "send": ("전송", "send"),
+    "usb_connect": ("USB 연결", "USB connect"),
+    "usb_disconnect": ("USB 해제", "USB disconnect"),
+    "grant": ("권한 부여", "grant"),
+    "query": ("쿼리", "query"),
 }
 # fmt: on
 
 #: Prefix of peer-group z-score columns; the rest of the name is a base feature.
 PEER_PREFIX: Final = "peer_z_"
+
+
+def token_words(token: str, lang: str) -> str:
+    """A sequence token for people: ``edit:high`` -> '수정(민감)' / 'edit (sensitive)'."""
+    action, _, level = token.partition(":")
+    ko, en = ACTION_WORDS.get(action, (action, action))
+    if lang == "ko":
+        return f"{ko}(민감)" if level else ko
+    return f"{en} (sensitive)" if level else en
 
 
 def doc_for(column: str) -> FeatureDoc:

@@ -21,17 +21,16 @@ from auditlens.features.access import AccessFeatures
 from auditlens.features.base import KEYS, WINDOW, FeatureContext, FeatureSet, prepare
 from auditlens.features.peers import PEER_COLUMNS, PEER_GROUP, peer_deviation, peer_groups
 from auditlens.features.resources import ResourceFeatures
+from auditlens.features.sequences import SequenceFeatures, SequenceModel
 from auditlens.features.temporal import TemporalFeatures
 from auditlens.schema import USER_ID
 
 HISTORY_DAYS: Final = "history_days"
 
-#: The feature sets of the default matrix, in column order.
-DEFAULT_SETS: Final[tuple[FeatureSet, ...]] = (
-    TemporalFeatures(),
-    ResourceFeatures(),
-    AccessFeatures(),
-)
+
+def default_sets() -> tuple[FeatureSet, ...]:
+    """Fresh instances of the feature sets of the default matrix, in column order."""
+    return (TemporalFeatures(), ResourceFeatures(), AccessFeatures(), SequenceFeatures())
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,8 @@ class FeatureMatrix:
 
     frame: pl.DataFrame
     info: pl.DataFrame
+    #: The sequence model the sequence features were scored with (fitted here or given).
+    sequence_model: SequenceModel | None = None
 
     @property
     def feature_columns(self) -> list[str]:
@@ -54,17 +55,26 @@ class FeatureMatrix:
 
 
 def build_matrix(
-    events: pl.DataFrame, ctx: FeatureContext, sets: Sequence[FeatureSet] = DEFAULT_SETS
+    events: pl.DataFrame, ctx: FeatureContext, sets: Sequence[FeatureSet] | None = None
 ) -> FeatureMatrix:
     """Compute every feature set on ``events`` (canonical, validated) and join them.
 
     Every (user, window) with at least one event gets a row; feature nulls become 0.
+    Columns starting with ``_`` that a set returns (e.g. the most surprising session's
+    tokens) go to ``info``, not to the model's input.
     """
+    sets = default_sets() if sets is None else sets
     prepared = prepare(events, ctx)
     frame = prepared.select(*KEYS).unique().sort(*KEYS)
     for feature_set in sets:
         part = feature_set.transform(prepared, ctx)
         frame = frame.join(part, on=list(KEYS), how="left")
+    extra = frame.select(*KEYS, pl.selectors.starts_with("_"))
+    frame = frame.select(pl.exclude("^_.*$"))
+    sequence_model = next(
+        (s.fitted_ for s in sets if isinstance(s, SequenceFeatures) and hasattr(s, "fitted_")),
+        None,
+    )
     groups = peer_groups(prepared, ctx)
     base = [c for c in frame.columns if c not in KEYS]
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
@@ -89,6 +99,7 @@ def build_matrix(
         )
         .join(peers.select(*KEYS, PEER_GROUP, pl.selectors.starts_with("_peer_")), on=list(KEYS))
         .select(*KEYS, HISTORY_DAYS, PEER_GROUP, pl.selectors.starts_with("_own_", "_peer_"))
+        .join(extra, on=list(KEYS), how="left")
         .sort(*KEYS)
     )
-    return FeatureMatrix(frame=frame, info=info)
+    return FeatureMatrix(frame=frame, info=info, sequence_model=sequence_model)

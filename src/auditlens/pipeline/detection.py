@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -23,6 +24,7 @@ from auditlens.errors import AuditlensError, ConfigError
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import ResourceCatalog, unknown_resources
 from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, build_matrix
+from auditlens.features.watchlist import parse_pattern
 from auditlens.pipeline.ingestion import (
     source_for_path,
     utc_now,
@@ -78,7 +80,19 @@ def feature_context(settings: Settings, near: Path | None = None) -> FeatureCont
         profile_days=settings.profile_days,
         min_peer_group=settings.min_peer_group,
         peer_groups=directory,
+        watchlist=tuple(parse_pattern(n, t) for n, t in sorted(settings.watchlist.items())),
+        seed=settings.model_seed,
+        session_gap_minutes=settings.session_gap_minutes,
     )
+
+
+def matrix_for(
+    events: pl.DataFrame, ctx: FeatureContext, model: RiskModel | None = None
+) -> FeatureMatrix:
+    """The feature matrix; with a stored model, its own sequence model scores sequences."""
+    if model is not None and model.sequence_model is not None:
+        ctx = dataclasses.replace(ctx, sequence_model=model.sequence_model)
+    return build_matrix(events, ctx)
 
 
 # --- scoring a matrix ----------------------------------------------------------------------
@@ -89,6 +103,7 @@ class Scoring:
     """A scored matrix: the windows past warm-up, their risk, and per-user risk."""
 
     matrix: FeatureMatrix
+    timezone: str
     frame: pl.DataFrame  # scored feature rows (keys + features), sorted by keys
     info: pl.DataFrame  # the same rows' context (own and peer averages)
     windows: pl.DataFrame  # keys, raw_score, surprise, risk, decayed_risk, severity
@@ -102,7 +117,7 @@ class Scoring:
     def reasons(self, model: RiskModel, keys: pl.DataFrame) -> list[list[Reason]]:
         """Reasons for the given windows."""
         idx = self.rows_of(keys)
-        return explain(model.detector, self.frame[idx], self.info[idx])
+        return explain(model.detector, self.frame[idx], self.info[idx], timezone=self.timezone)
 
 
 def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -125,7 +140,7 @@ def score_matrix(matrix: FeatureMatrix, model: RiskModel, settings: Settings) ->
     )
     # frame is sorted by (user_id, window) like score_windows' output
     windows = windows.with_columns(pl.Series("raw_score", raw))
-    return Scoring(matrix, frame, info, windows, user_risk(windows))
+    return Scoring(matrix, settings.timezone, frame, info, windows, user_risk(windows))
 
 
 def fit_model(matrix: FeatureMatrix, settings: Settings) -> RiskModel:
@@ -136,7 +151,8 @@ def fit_model(matrix: FeatureMatrix, settings: Settings) -> RiskModel:
             f"only {frame.height} windows past warm-up: too few to learn what is usual",
             hint="load more users or days of events (50 user-days at least)",
         )
-    return RiskModel(default_unsupervised(seed=settings.model_seed)).fit(frame)
+    model = RiskModel(default_unsupervised(seed=settings.model_seed), matrix.sequence_model)
+    return model.fit(frame)
 
 
 def feature_hashes(frame: pl.DataFrame) -> list[str]:
@@ -196,7 +212,7 @@ def score_file(
     began = time.perf_counter()
     events, ingested, quarantined = _load_valid(settings, path, fmt, clock)
     ctx = feature_context(settings, near=path)
-    matrix = build_matrix(events, ctx)
+    matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
     scoring = score_matrix(matrix, model, settings)
     peaks = scoring.users.select(USER_ID, pl.col("peak_window").alias(WINDOW))

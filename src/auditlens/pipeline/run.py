@@ -15,9 +15,9 @@ import polars as pl
 from auditlens.config import Settings
 from auditlens.detect.explain import METHOD, Reason, reasons_json
 from auditlens.errors import AuditlensError
-from auditlens.features.base import KEYS, WINDOW
+from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
-from auditlens.features.matrix import build_matrix
+from auditlens.features.matrix import FeatureMatrix
 from auditlens.pipeline.detection import (
     MODEL_KIND,
     REASON_FLOOR,
@@ -25,6 +25,7 @@ from auditlens.pipeline.detection import (
     feature_context,
     feature_hashes,
     fit_model,
+    matrix_for,
     score_matrix,
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, make_source, utc_now
@@ -94,8 +95,9 @@ def run(
             )
         events = events_upto(store, batch_id).select(EVENT_COLUMNS).collect()
         ctx = feature_context(settings)
-        matrix = build_matrix(events, ctx)
-        model, record, refitted = _model_for(store, settings, matrix, refit, batch_id, clock)
+        model, record, matrix, refitted = _model_for(
+            store, settings, events, ctx, refit, batch_id, clock
+        )
         scoring = score_matrix(matrix, model, settings)
         rows = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
         cut = flag_top(scoring.users, settings.review_capacity)
@@ -143,14 +145,20 @@ def run(
 def _model_for(
     store: Store,
     settings: Settings,
-    matrix: Any,
+    events: pl.DataFrame,
+    ctx: FeatureContext,
     refit: bool,
     batch_id: int,
     clock: Clock,
-) -> tuple[RiskModel, ModelRecord, bool]:
+) -> tuple[RiskModel, ModelRecord, FeatureMatrix, bool]:
+    """The stored model and the matrix it scores, or a newly fitted and registered one."""
     record = latest_model(store, MODEL_KIND)
-    if record is not None and not refit and record.feature_columns == matrix.feature_columns:
-        return RiskModel.load(Path(record.path), record.sha256), record, False
+    if record is not None and not refit:
+        stored = RiskModel.load(Path(record.path), record.sha256)
+        matrix = matrix_for(events, ctx, stored)
+        if record.feature_columns == matrix.feature_columns:
+            return stored, record, matrix, False
+    matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
     now = clock()
     path = settings.data_dir / "models" / f"{MODEL_KIND}-{now:%Y%m%dT%H%M%S%f}.joblib"
@@ -167,7 +175,7 @@ def _model_for(
         created_at=now,
     )
     register_model(store, record)
-    return model, record, True
+    return model, record, matrix, True
 
 
 def _new_windows(
@@ -262,7 +270,7 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
         events = events_upto(store, int(stored["data_batch_id"])).select(EVENT_COLUMNS).collect()
     finally:
         store.close()
-    matrix = build_matrix(events, feature_context(settings))
+    matrix = matrix_for(events, feature_context(settings), model)
     scoring = score_matrix(matrix, model, settings)
     key = pl.DataFrame({USER_ID: [user_id], WINDOW: [day]})
     idx = scoring.rows_of(key)
