@@ -95,19 +95,30 @@ def sessions_of(tokens: pl.DataFrame) -> pl.DataFrame:
 
 
 def transitions_of(tokens: pl.DataFrame) -> pl.DataFrame:
-    """Every step (a → b) of every session, with <s> and </s> at the ends."""
-    seq = tokens.select(SESSION, USER_ID, WINDOW, WORD)
-    prev = pl.col(WORD).shift(1).over(SESSION).fill_null(START)
+    """Each distinct step (a → b) of each session with its count ``k``; <s> and </s> mark
+    the ends. ``tokens`` must be as :func:`tokenise` returns it (sessions contiguous)."""
+    seq = tokens.lazy().select(SESSION, USER_ID, WINDOW, WORD)
+    first = pl.col(SESSION) != pl.col(SESSION).shift(1)
+    last = pl.col(SESSION) != pl.col(SESSION).shift(-1)
     steps = seq.with_columns(
-        prev.alias("a"), pl.col(WORD).alias("b"), pl.col(WINDOW).first().over(SESSION)
+        pl.when(first.fill_null(True))
+        .then(pl.lit(START))
+        .otherwise(pl.col(WORD).shift(1))
+        .alias("a"),
+        pl.col(WORD).alias("b"),
+        # a session belongs to the window it started in
+        pl.when(first.fill_null(True)).then(pl.col(WINDOW)).forward_fill().alias(WINDOW),
     )
-    ends = (
-        seq.group_by(SESSION, maintain_order=True)
-        .agg(pl.col(USER_ID).last(), pl.col(WINDOW).first(), pl.col(WORD).last().alias("a"))
-        .with_columns(pl.lit(END).alias("b"))
+    ends = steps.filter(last.fill_null(True)).with_columns(
+        pl.col("b").alias("a"), pl.lit(END).alias("b")
     )
     cols = [SESSION, USER_ID, WINDOW, "a", "b"]
-    return pl.concat([steps.select(cols), ends.select(cols)]).sort(SESSION, maintain_order=True)
+    return (
+        pl.concat([steps.select(cols), ends.select(cols)])
+        .group_by(cols)
+        .agg(pl.len().cast(pl.Int64).alias("k"))
+        .collect()
+    )
 
 
 class SequenceModel:
@@ -145,8 +156,8 @@ class SequenceModel:
         steps = transitions_of(tokens).join(groups, on=USER_ID, how="left")
         vocab = sorted(set(steps["a"].to_list()) | set(steps["b"].to_list()))
         self.vocab_size_ = len(vocab) + 1  # one more for tokens first seen later
-        c0 = steps.group_by("a", "b").agg(pl.len().alias("n"))
-        a0 = steps.group_by("a").agg(pl.len().alias("na"))
+        c0 = steps.group_by("a", "b").agg(pl.col("k").sum().alias("n"))
+        a0 = steps.group_by("a").agg(pl.col("k").sum().alias("na"))
         self.global_ = (
             c0.join(a0, on="a")
             .with_columns(
@@ -157,12 +168,12 @@ class SequenceModel:
             .select("a", "b", "p0")
         )
         self.global_rows_ = a0.select("a", pl.col("na").alias("na0"))
-        self.group_counts_ = steps.group_by(PEER_GROUP, "a", "b").agg(pl.len().alias("ng"))
-        self.group_rows_ = steps.group_by(PEER_GROUP, "a").agg(pl.len().alias("nga"))
+        self.group_counts_ = steps.group_by(PEER_GROUP, "a", "b").agg(pl.col("k").sum().alias("ng"))
+        self.group_rows_ = steps.group_by(PEER_GROUP, "a").agg(pl.col("k").sum().alias("nga"))
         # each user's share of the group counts: a user is compared with the *others*
         # (in a small group one insider's own steps would otherwise make them "usual")
-        self.user_counts_ = steps.group_by(USER_ID, "a", "b").agg(pl.len().alias("nu"))
-        self.user_rows_ = steps.group_by(USER_ID, "a").agg(pl.len().alias("nua"))
+        self.user_counts_ = steps.group_by(USER_ID, "a", "b").agg(pl.col("k").sum().alias("nu"))
+        self.user_rows_ = steps.group_by(USER_ID, "a").agg(pl.col("k").sum().alias("nua"))
         sessions = sessions_of(tokens)
         if sessions.height > self.max_training_sessions:
             sessions = sessions.sample(self.max_training_sessions, seed=self.seed)
@@ -193,10 +204,11 @@ class SequenceModel:
         """Per session: ``nll_bits``, ``rare_steps``, ``distance``, ``session_score``."""
         steps = self._probabilities(tokens, groups)
         bits = -pl.col("p").log(2)
+        k = pl.col("k")
         per_session = steps.group_by(SESSION).agg(
-            (bits - self.usual_bits).clip(lower_bound=0).sum().alias("excess_bits"),
-            bits.mean().alias("nll_bits"),
-            (pl.col("p") < self.rare_p).sum().cast(pl.Int64).alias("rare_steps"),
+            ((bits - self.usual_bits).clip(lower_bound=0) * k).sum().alias("excess_bits"),
+            ((bits * k).sum() / k.sum()).alias("nll_bits"),
+            k.filter(pl.col("p") < self.rare_p).sum().cast(pl.Int64).alias("rare_steps"),
         )
         distance = self._distances(tokens, groups)
         return (
@@ -212,13 +224,13 @@ class SequenceModel:
         )
 
     def _probabilities(self, tokens: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-        steps = transitions_of(tokens).join(groups, on=USER_ID, how="left")
+        steps = transitions_of(tokens).lazy().join(groups.lazy(), on=USER_ID, how="left")
         # prequential user habits: a step counts for the user only from days before the
         # session's day, and only once it was seen on ``habit_days`` distinct days — a
         # few repeats (an insider's second and third session) do not make it "usual"
         per = (
             steps.group_by(USER_ID, WINDOW, "a", "b")
-            .agg(pl.len().alias("k"))
+            .agg(pl.col("k").sum())
             .sort(USER_ID, WINDOW)
             .with_columns(
                 (pl.col("k").cum_sum().over(USER_ID, "a", "b") - pl.col("k")).alias("_before"),
@@ -232,6 +244,10 @@ class SequenceModel:
             )
         )
         per_a = per.group_by(USER_ID, WINDOW, "a").agg(pl.col("cu").sum().alias("cua"))
+        table = {
+            name: getattr(self, name).lazy()
+            for name in ("global_", "global_rows_", "group_counts_", "group_rows_")
+        } | {"user_counts_": self.user_counts_.lazy(), "user_rows_": self.user_rows_.lazy()}
         v = float(self.vocab_size_)
         p0 = pl.coalesce(pl.col("p0"), (self.alpha / v) / (pl.col("na0").fill_null(0) + self.alpha))
         others = pl.col("ng").fill_null(0) - pl.col("nu").fill_null(0)
@@ -249,26 +265,38 @@ class SequenceModel:
                 how="left",
             )
             .join(per_a, on=[USER_ID, WINDOW, "a"], how="left")
-            .join(self.global_, on=["a", "b"], how="left")
-            .join(self.global_rows_, on="a", how="left")
-            .join(self.group_counts_, on=[PEER_GROUP, "a", "b"], how="left")
-            .join(self.group_rows_, on=[PEER_GROUP, "a"], how="left")
-            .join(self.user_counts_, on=[USER_ID, "a", "b"], how="left")
-            .join(self.user_rows_, on=[USER_ID, "a"], how="left")
+            .join(table["global_"], on=["a", "b"], how="left")
+            .join(table["global_rows_"], on="a", how="left")
+            .join(table["group_counts_"], on=[PEER_GROUP, "a", "b"], how="left")
+            .join(table["group_rows_"], on=[PEER_GROUP, "a"], how="left")
+            .join(table["user_counts_"], on=[USER_ID, "a", "b"], how="left")
+            .join(table["user_rows_"], on=[USER_ID, "a"], how="left")
             .with_columns(pg.alias("pg"))
             .with_columns(pu.alias("p"))
-            .select(SESSION, USER_ID, "a", "b", "p")
+            .select(SESSION, USER_ID, "a", "b", "k", "p")
+            .collect()
         )
 
     def _session_vectors(self, tokens: pl.DataFrame) -> pl.DataFrame:
-        dim = self.vector_size
-        vec = tokens.select(SESSION, USER_ID, WORD).join(self.vectors_, on=WORD, how="inner")
-        arr = vec.with_columns(pl.col("_vec").list.to_array(dim))
-        return (
-            arr.group_by(SESSION, USER_ID)
-            .agg(*[pl.col("_vec").arr.get(d).mean().alias(f"v{d}") for d in range(dim)])
-            .sort(SESSION)
+        """Mean token vector of each session (tokens contiguous per session)."""
+        words = self.vectors_.get_column(WORD).to_list()
+        matrix = np.vstack([np.zeros(self.vector_size), np.array(self.vectors_["_vec"].to_list())])
+        known = pl.Series(WORD, words, dtype=pl.String)
+        codes = (
+            tokens.get_column(WORD)
+            .replace_strict(known, pl.int_range(1, known.len() + 1, eager=True), default=0)
+            .to_numpy()
         )
+        sessions = tokens.get_column(SESSION).to_numpy()
+        starts = np.flatnonzero(np.r_[True, sessions[1:] != sessions[:-1]])
+        known_counts = np.add.reduceat((codes > 0).astype(np.float64), starts)
+        sums = np.add.reduceat(matrix[codes], starts, axis=0)
+        means = sums / np.maximum(known_counts, 1.0)[:, None]
+        frame = pl.DataFrame({f"v{d}": means[:, d] for d in range(self.vector_size)}).with_columns(
+            pl.Series(SESSION, sessions[starts]),
+            pl.Series(USER_ID, tokens.get_column(USER_ID).gather(starts)),
+        )
+        return frame.select(SESSION, USER_ID, pl.exclude(SESSION, USER_ID))
 
     def _centroids(self, vectors: pl.DataFrame, by: str) -> pl.DataFrame:
         dims = [f"v{d}" for d in range(self.vector_size)]
