@@ -40,6 +40,7 @@ from auditlens.schema import ACTION_TYPE, TIMESTAMP, USER_ID
 
 SESSION: Final = "_session"
 WORD: Final = "_token"
+CODE: Final = "_code"
 START: Final = "<s>"
 END: Final = "</s>"
 #: Columns of the per-window summary kept for reasons (not model inputs).
@@ -94,23 +95,25 @@ def sessions_of(tokens: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def transitions_of(tokens: pl.DataFrame) -> pl.DataFrame:
-    """Each distinct step (a → b) of each session with its count ``k``; <s> and </s> mark
-    the ends. ``tokens`` must be as :func:`tokenise` returns it (sessions contiguous)."""
-    seq = tokens.lazy().select(SESSION, USER_ID, WINDOW, WORD)
-    first = pl.col(SESSION) != pl.col(SESSION).shift(1)
-    last = pl.col(SESSION) != pl.col(SESSION).shift(-1)
+def transitions_of(codes: pl.DataFrame, start: int, end: int) -> pl.DataFrame:
+    """Each distinct step (a → b) of each session with its count ``k``, on token codes.
+
+    ``codes`` has ``_session, user_id, window, _code`` in session order (as
+    :func:`tokenise` returns it plus a ``_code`` column); ``start``/``end`` are the codes
+    of <s> and </s>, which mark each session's ends.
+    """
+    seq = codes.lazy().select(SESSION, USER_ID, WINDOW, CODE)
+    first = (pl.col(SESSION) != pl.col(SESSION).shift(1)).fill_null(True)
+    last = (pl.col(SESSION) != pl.col(SESSION).shift(-1)).fill_null(True)
     steps = seq.with_columns(
-        pl.when(first.fill_null(True))
-        .then(pl.lit(START))
-        .otherwise(pl.col(WORD).shift(1))
-        .alias("a"),
-        pl.col(WORD).alias("b"),
+        pl.when(first).then(pl.lit(start, pl.Int32)).otherwise(pl.col(CODE).shift(1)).alias("a"),
+        pl.col(CODE).alias("b"),
         # a session belongs to the window it started in
-        pl.when(first.fill_null(True)).then(pl.col(WINDOW)).forward_fill().alias(WINDOW),
+        pl.when(first).then(pl.col(WINDOW)).forward_fill().alias(WINDOW),
+        last.alias("_last"),
     )
-    ends = steps.filter(last.fill_null(True)).with_columns(
-        pl.col("b").alias("a"), pl.lit(END).alias("b")
+    ends = steps.filter(pl.col("_last")).with_columns(
+        pl.col("b").alias("a"), pl.lit(end, pl.Int32).alias("b")
     )
     cols = [SESSION, USER_ID, WINDOW, "a", "b"]
     return (
@@ -153,9 +156,9 @@ class SequenceModel:
 
     def fit(self, tokens: pl.DataFrame, groups: pl.DataFrame) -> Self:
         """Learn global and peer-group transition probabilities and token vectors."""
-        steps = transitions_of(tokens).join(groups, on=USER_ID, how="left")
-        vocab = sorted(set(steps["a"].to_list()) | set(steps["b"].to_list()))
-        self.vocab_size_ = len(vocab) + 1  # one more for tokens first seen later
+        self.vocab_ = [*sorted(tokens.get_column(WORD).unique().to_list()), START, END]
+        self.vocab_size_ = len(self.vocab_) + 1  # one more for tokens first seen later
+        steps = self._steps(tokens).join(groups, on=USER_ID, how="left")
         c0 = steps.group_by("a", "b").agg(pl.col("k").sum().alias("n"))
         a0 = steps.group_by("a").agg(pl.col("k").sum().alias("na"))
         self.global_ = (
@@ -200,6 +203,20 @@ class SequenceModel:
 
     # --- scoring ---------------------------------------------------------------------
 
+    def encode(self, tokens: pl.DataFrame) -> pl.DataFrame:
+        """``tokens`` plus ``_code``: each token's index in the vocabulary (unknown = last)."""
+        vocab = pl.Series(WORD, self.vocab_, dtype=pl.String)
+        codes = pl.int_range(len(self.vocab_), dtype=pl.Int32, eager=True)
+        return tokens.with_columns(
+            pl.col(WORD)
+            .replace_strict(vocab, codes, default=len(self.vocab_), return_dtype=pl.Int32)
+            .alias(CODE)
+        )
+
+    def _steps(self, tokens: pl.DataFrame) -> pl.DataFrame:
+        start, end = len(self.vocab_) - 2, len(self.vocab_) - 1
+        return transitions_of(self.encode(tokens), start, end)
+
     def score(self, tokens: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
         """Per session: ``nll_bits``, ``rare_steps``, ``distance``, ``session_score``."""
         steps = self._probabilities(tokens, groups)
@@ -224,7 +241,7 @@ class SequenceModel:
         )
 
     def _probabilities(self, tokens: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-        steps = transitions_of(tokens).lazy().join(groups.lazy(), on=USER_ID, how="left")
+        steps = self._steps(tokens).lazy().join(groups.lazy(), on=USER_ID, how="left")
         # prequential user habits: a step counts for the user only from days before the
         # session's day, and only once it was seen on ``habit_days`` distinct days — a
         # few repeats (an insider's second and third session) do not make it "usual"
