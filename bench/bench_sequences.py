@@ -59,12 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     model = timed("fit sequence model", lambda: SequenceModel().fit(tokens, groups), t)
     timed("score every session", lambda: model.score(tokens, groups), t)
     print(f"sessions {sessions:,}")
-    print(
-        f"training sessions/s   {sessions / (t['tokenise into sessions'] + t['fit sequence model']):>12,.0f}"
-    )
-    print(
-        f"scoring sessions/s    {sessions / (t['tokenise into sessions'] + t['score every session']):>12,.0f}"
-    )
+    train = t["tokenise into sessions"] + t["fit sequence model"]
+    score = t["tokenise into sessions"] + t["score every session"]
+    print(f"training sessions/s   {sessions / train:>12,.0f}  (tokenise + fit)")
+    print(f"scoring sessions/s    {sessions / score:>12,.0f}  (tokenise + score)")
     without = (TemporalFeatures(), ResourceFeatures(), AccessFeatures())
     timed("matrix without sequence features", lambda: build_matrix(events, ctx, without), t)
     matrix = timed("matrix with sequence features", lambda: build_matrix(events, ctx), t)
