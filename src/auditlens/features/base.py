@@ -60,6 +60,8 @@ class FeatureContext:
     watchlist: tuple[WatchPattern, ...] = ()
     seed: int = 7
     session_gap_minutes: float = 30.0
+    #: ``user_id, peer_group`` once resolved for these events (build_matrix sets it).
+    resolved_groups: pl.DataFrame | None = None
 
     @property
     def profile(self) -> str:

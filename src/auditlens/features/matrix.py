@@ -11,6 +11,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -65,6 +66,9 @@ def build_matrix(
     """
     sets = default_sets() if sets is None else sets
     prepared = prepare(events, ctx)
+    # peer groups are needed by several sets: resolve them once
+    groups = peer_groups(prepared, ctx)
+    ctx = dataclasses.replace(ctx, resolved_groups=groups)
     frame = prepared.select(*KEYS).unique().sort(*KEYS)
     for feature_set in sets:
         part = feature_set.transform(prepared, ctx)
@@ -75,7 +79,6 @@ def build_matrix(
         (s.fitted_ for s in sets if isinstance(s, SequenceFeatures) and hasattr(s, "fitted_")),
         None,
     )
-    groups = peer_groups(prepared, ctx)
     base = [c for c in frame.columns if c not in KEYS]
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
     peers = peer_deviation(frame, groups, base)

@@ -36,6 +36,8 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
     or ``peer_group``) when given, else each user's most frequent department and role
     in the events. Users the directory does not list fall back to the events.
     """
+    if ctx.resolved_groups is not None:
+        return ctx.resolved_groups
     users = events.select(USER_ID).unique()
     from_events = (
         events.lazy()
