@@ -40,6 +40,19 @@ class TailDetector(Detector):
             out[:, j] = surprise.transform(data[:, j])
         return out
 
+    def additive(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
+        """Per-feature parts of the score: each row's ``top_k`` surprises, the rest 0.
+
+        They sum exactly to :meth:`score` (base value 0).
+        """
+        contrib = self.contributions(X)
+        k = min(self.top_k, contrib.shape[1])
+        keep = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+        out = np.zeros_like(contrib)
+        rows = np.arange(contrib.shape[0])[:, None]
+        out[rows, keep] = contrib[rows, keep]
+        return out
+
     def score(self, X: pl.DataFrame) -> Scores:
         """Sum of each row's ``top_k`` feature surprises."""
         contrib = self.contributions(X)

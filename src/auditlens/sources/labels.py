@@ -133,3 +133,46 @@ def _read(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise SourceError(f"cannot read labels file {path}: {exc}") from exc
     return frame.rename({c: c.strip() for c in frame.columns})
+
+
+#: Outcome words of a finding, read case-insensitively: positive (a confirmed case) or
+#: negative (looked into and cleared, e.g. an alert dismissed as a false positive).
+POSITIVE_OUTCOMES: Final = frozenset({"confirmed", "substantiated", "positive", "insider", "1"})
+NEGATIVE_OUTCOMES: Final = frozenset(
+    {"dismissed", "cleared", "unfounded", "false_positive", "negative", "0"}
+)
+
+
+def read_findings(path: Path | str, timezone: str = "Asia/Seoul") -> pl.DataFrame:
+    """Labels plus ``positive`` (bool) and ``case_id``: past audit findings for training.
+
+    A ``labels.csv`` may carry ``outcome`` (confirmed / dismissed, see
+    POSITIVE_OUTCOMES and NEGATIVE_OUTCOMES; default confirmed) and ``case_id``
+    columns; the CERT answer key lists confirmed insiders only. Raises SourceError
+    naming the line of an outcome it cannot read.
+    """
+    path = Path(path)
+    labels = read_labels(path, timezone)
+    header = set(_header(path))
+    outcome = pl.Series("outcome", ["confirmed"] * labels.height, dtype=pl.String)
+    case = pl.Series("case_id", [None] * labels.height, dtype=pl.String)
+    if header & {"outcome", "case_id"} and not set(CERT_LABEL_COLUMNS) - {"details"} <= header:
+        raw = _read(path)
+        if "outcome" in raw.columns:
+            outcome = raw.get_column("outcome").fill_null("confirmed").str.strip_chars()
+        if "case_id" in raw.columns:
+            case = raw.get_column("case_id")
+    positive = []
+    for line, word in enumerate(outcome.str.to_lowercase().to_list(), start=2):
+        if word in POSITIVE_OUTCOMES:
+            positive.append(True)
+        elif word in NEGATIVE_OUTCOMES:
+            positive.append(False)
+        else:
+            raise SourceError(
+                f"{path}:{line}: outcome {word!r} is neither confirmed nor dismissed",
+                hint=f"use one of {sorted(POSITIVE_OUTCOMES | NEGATIVE_OUTCOMES)}",
+            )
+    return labels.with_columns(
+        pl.Series("positive", positive, dtype=pl.Boolean), case.cast(pl.String).alias("case_id")
+    )
