@@ -23,10 +23,11 @@ ROC_FLOOR = 0.90
 SCENARIO_FEATURES = {
     "after_hours_theft": {"off_hours_sensitive_count", "off_hours_action_count",
                           "off_hours_action_ratio", "bulk_vs_baseline", "bulk_action_count",
-                          "usb_connect_count", "last_activity_hour"},
+                          "usb_connect_count", "last_activity_hour", "seq_anomaly_score"},
     "privilege_misuse": {"new_sensitive_resource_count", "failed_access_count",
                          "weighted_resource_score", "sensitive_access_count"},
-    "tampering_sequence": {"delete_count", "delete_vs_baseline", "sensitive_change_count"},
+    "tampering_sequence": {"delete_count", "delete_vs_baseline", "sensitive_change_count",
+                           "seq_anomaly_score", "rare_transition_count"},
     "departing_mass_download": {"bulk_vs_baseline", "bulk_action_count"},
     "account_sharing": {"new_host_count", "new_src_ip_count", "distinct_hosts",
                         "failed_login_count", "failed_login_burst", "login_count"},

@@ -1,12 +1,19 @@
 """Reasons for a score in plain Korean and English.
 
-Interim method (until SHAP, a later issue): **per-feature tail surprise**. Each feature's
-contribution is its surprise among all training windows (-log10 of the share of windows
-with a value at least as high, detect/surprise.py) as computed by the ensemble's
-TailDetector member. The top contributions above ``min_surprise`` (1 = rarer than one
-window in ten) become reasons, each showing the value, the user's own average over the
-baseline period and the peer group's average that day, e.g.
-"업무시간 외 로그인 비율 62% (본인 평균 4%, 동료 그룹 평균 6%)".
+Two methods, by model:
+
+* **SHAP** (a StackedEnsemble trained on findings): TreeSHAP values of each member —
+  IsolationForest depth, RandomForest probability, XGBoost/LightGBM log-odds — and the
+  tail member's top surprises, weighted by the stacker into exact signed contributions
+  to the final log-odds. The largest positive ones become reasons.
+* **Per-feature tail surprise** (the unsupervised model alone): each feature's surprise
+  among all training windows (-log10 of the share of windows with a value at least as
+  high, detect/surprise.py); those above ``min_surprise`` (rarer than 1 in 10) count.
+
+Each reason shows the value, the user's own average over the baseline period and the
+peer group's average that day, e.g.
+"업무시간 외 로그인 비율 62% (본인 평균 4%, 동료 그룹 평균 6%)"; a sequence reason shows
+the session itself; a watch-list match always comes first.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from auditlens.detect.base import Detector, ModelError
-from auditlens.detect.ensemble import MeanSurpriseEnsemble
+from auditlens.detect.ensemble import MeanSurpriseEnsemble, StackedEnsemble
 from auditlens.features.docs import PEER_PREFIX, doc_for, format_value, token_words
 
 #: Sequence columns whose reason shows the session itself.
@@ -28,6 +36,7 @@ SEQUENCE_COLUMNS = frozenset({"seq_anomaly_score", "rare_transition_count"})
 SHOWN_TOKENS = 8
 
 METHOD = "per-feature tail surprise (empirical, vs training windows)"
+SHAP_METHOD = "TreeSHAP of the stacked ensemble's members, weighted into its log-odds"
 
 
 @dataclass(frozen=True)
@@ -54,18 +63,18 @@ def explain(
     *,
     top: int = 3,
     min_surprise: float = 1.0,
+    min_log_odds: float = 0.05,
     timezone: str = "Asia/Seoul",
 ) -> list[list[Reason]]:
     """Reasons for each row of ``frame`` (the feature matrix rows being explained).
 
-    ``info`` holds the same rows' ``_own_<c>`` and ``_peer_<c>`` columns (FeatureMatrix.info,
-    in the same order). A window with watch-list matches always gets that reason first.
+    For a StackedEnsemble the contributions are SHAP values (signed, log-odds; the
+    largest positive ones above ``min_log_odds`` become reasons); for the unsupervised
+    ensemble they are per-feature tail surprises (above ``min_surprise``). ``info`` holds
+    the same rows' ``_own_<c>``/``_peer_<c>`` and session columns (FeatureMatrix.info,
+    same order). A window with watch-list matches always gets that reason first.
     """
-    tail = model.tail() if isinstance(model, MeanSurpriseEnsemble) else None
-    if tail is None:
-        raise ModelError("this model has no TailDetector member to explain its scores")
-    contrib = tail.contributions(frame)
-    columns = tail.feature_columns_
+    contrib, columns, floor = _contributions(model, frame, min_surprise, min_log_odds)
     values = frame.to_dicts()
     context = info.to_dicts()
     out: list[list[Reason]] = []
@@ -77,16 +86,37 @@ def explain(
             reasons.append(_watch_reason(values[i], context[i]))
             used.add("watchlist_match_count")
         for j in order:
-            if len(reasons) >= top or contrib[i, j] < min_surprise:
+            if len(reasons) >= top or contrib[i, j] < floor:
                 break
             column = columns[j]
             base = column.removeprefix(PEER_PREFIX)
-            if base in used:
-                continue
+            if base in used or (base in SEQUENCE_COLUMNS and used & SEQUENCE_COLUMNS):
+                continue  # one sentence per feature, one per session
             used.add(base)
-            reasons.append(_reason(column, values[i], context[i], float(contrib[i, j])))
+            weight = float(contrib[i, j])
+            if base in SEQUENCE_COLUMNS and context[i].get("_seq_tokens"):
+                reasons.append(_sequence_reason(values[i], context[i], weight, timezone))
+            else:
+                reasons.append(_reason(column, values[i], context[i], weight))
         out.append(reasons)
     return out
+
+
+def _contributions(
+    model: Detector, frame: pl.DataFrame, min_surprise: float, min_log_odds: float
+) -> tuple[npt.NDArray[np.float64], list[str], float]:
+    if isinstance(model, StackedEnsemble):
+        contrib, _ = model.contributions(frame)
+        return contrib, model.feature_columns_, min_log_odds
+    tail = model.tail() if isinstance(model, MeanSurpriseEnsemble) else None
+    if tail is None:
+        raise ModelError(f"cannot explain a {type(model).__name__}: no SHAP or tail member")
+    return tail.contributions(frame), tail.feature_columns_, min_surprise
+
+
+def method_of(model: Detector) -> str:
+    """How the reasons of ``model`` are computed (stored with every score run)."""
+    return SHAP_METHOD if isinstance(model, StackedEnsemble) else METHOD
 
 
 def _reason(column: str, row: dict[str, Any], ctx: dict[str, Any], contribution: float) -> Reason:
@@ -143,20 +173,24 @@ def _sequence_reason(
     at = "" if start is None else start.astimezone(zoneinfo.ZoneInfo(timezone)).strftime("%H:%M")
     steps = len(tokens.split())
     score = float(row["seq_anomaly_score"])
+    own = _float(ctx.get("_own_seq_anomaly_score"))
+    peer = _float(ctx.get("_peer_seq_anomaly_score"))
     rare = int(row.get("rare_transition_count", 0))
     ko = (
         f"이례적 작업 순서: {_session_words(tokens, 'ko')} ({at} 시작, {steps}단계, "
-        f"드문 전환 {rare}회) — 이 사용자·동료 그룹에게 드문 순서 (점수 {score:.0f})"
+        f"드문 전환 {rare}회) — 이 사용자·동료 그룹에게 드문 순서 (점수 {score:.0f}, "
+        f"본인 평균 {_num(own)}, 동료 그룹 평균 {_num(peer)})"
     )
     en = (
         f"unusual action sequence: {_session_words(tokens, 'en')} (started {at}, {steps} steps, "
-        f"{rare} rare steps) — unusual for this user and peer group (score {score:.0f})"
+        f"{rare} rare steps) — unusual for this user and peer group (score {score:.0f}, "
+        f"own average {_num(own)}, peer-group average {_num(peer)})"
     )
     return Reason(
         feature="seq_anomaly_score",
         value=score,
-        own_average=_float(ctx.get("_own_seq_anomaly_score")),
-        peer_average=_float(ctx.get("_peer_seq_anomaly_score")),
+        own_average=own,
+        peer_average=peer,
         contribution=round(contribution, 3),
         ko=ko,
         en=en,
@@ -175,6 +209,10 @@ def _watch_reason(row: dict[str, Any], ctx: dict[str, Any]) -> Reason:
         ko=f"감시 패턴 일치: {names} ({n}회) — 준법 담당자가 지정한 순서",
         en=f"watch-list pattern matched: {names} ({n}x) — a sequence compliance asked to watch",
     )
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0f}"
 
 
 def _float(x: Any) -> float | None:

@@ -44,9 +44,11 @@ class SupervisedDetector(Detector):
         self.random_state = random_state
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
-        """Fit on rows with a label (0/1); ``y`` is required."""
+        """Fit on the rows with a label (0/1; null rows are left out); ``y`` is required."""
         if y is None:
             raise ModelError(f"{self.kind} needs labels to learn from")
+        keep = y.is_not_null()
+        X, y = X.filter(keep), y.filter(keep)
         self.feature_columns_ = [c for c in X.columns if c not in ("user_id", "window")]
         target = y.cast(pl.Int8).to_numpy()
         positives = int(target.sum())

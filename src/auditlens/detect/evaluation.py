@@ -1,0 +1,166 @@
+"""Time-aware evaluation: train on earlier days, test on later ones, never mixing.
+
+Folds are *expanding windows* over the days that have labelled rows: the first
+``first_share`` of the days only trains; the rest is cut into ``n_folds`` consecutive
+test blocks, and fold k trains on every day before its block. A (user, window) row is
+therefore in exactly one test block and never in its own training data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from auditlens.detect.base import Detector
+from auditlens.errors import AuditlensError
+from auditlens.features.base import WINDOW
+
+F64 = npt.NDArray[np.float64]
+NAN: Final = float("nan")
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Train on days < ``test_from``; test on days in [test_from, test_until)."""
+
+    number: int
+    test_from: dt.date
+    test_until: dt.date
+
+
+def time_folds(days: pl.Series, n_folds: int = 3, first_share: float = 0.4) -> list[Fold]:
+    """Consecutive test blocks after an initial training-only share of the days."""
+    unique = days.unique().sort().to_list()
+    if len(unique) < n_folds + 2:
+        raise AuditlensError(
+            f"{len(unique)} days of data cannot make {n_folds} time-ordered folds",
+            hint="evaluate on a longer period or with fewer folds",
+        )
+    start = max(1, int(len(unique) * first_share))
+    blocks = np.array_split(np.arange(start, len(unique)), n_folds)
+    end = unique[-1] + dt.timedelta(days=1)
+    folds = []
+    for number, block in enumerate(blocks, start=1):
+        until = unique[int(block[-1]) + 1] if int(block[-1]) + 1 < len(unique) else end
+        folds.append(Fold(number, unique[int(block[0])], until))
+    return folds
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Quality of a score against labels (one fold or pooled)."""
+
+    rows: int
+    positives: int
+    roc_auc: float
+    pr_auc: float
+    detection_at_5pct_fpr: float
+    detection_at_10pct_fpr: float
+    precision_at_k: float
+    false_positives_at_recall: int | None = None
+    recall_target: float | None = None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+
+def metrics(y: npt.ArrayLike, score: npt.ArrayLike, recall_target: float | None = None) -> Metrics:
+    """ROC-AUC, PR-AUC, detection at 5%/10% FPR, precision@k (k = positives), and the
+    false positives needed to reach ``recall_target`` when given."""
+    truth = np.asarray(y, dtype=np.int8)
+    s = np.asarray(score, dtype=np.float64)
+    positives = int(truth.sum())
+    if positives == 0 or positives == truth.size:
+        return Metrics(truth.size, positives, NAN, NAN, NAN, NAN, NAN)
+    fpr, tpr, _ = roc_curve(truth, s)
+    order = np.argsort(-s, kind="stable")
+    return Metrics(
+        rows=int(truth.size),
+        positives=positives,
+        roc_auc=float(roc_auc_score(truth, s)),
+        pr_auc=float(average_precision_score(truth, s)),
+        detection_at_5pct_fpr=float(tpr[fpr <= 0.05].max()),
+        detection_at_10pct_fpr=float(tpr[fpr <= 0.10].max()),
+        precision_at_k=float(truth[order][:positives].mean()),
+        false_positives_at_recall=(
+            None if recall_target is None else false_positives_at_recall(truth, s, recall_target)
+        ),
+        recall_target=recall_target,
+    )
+
+
+def recall_at_k(y: npt.ArrayLike, score: npt.ArrayLike) -> float:
+    """Recall when flagging the k highest scores, k = number of positives."""
+    truth = np.asarray(y, dtype=np.int8)
+    order = np.argsort(-np.asarray(score, dtype=np.float64), kind="stable")
+    positives = int(truth.sum())
+    return float(truth[order][:positives].sum() / positives) if positives else NAN
+
+
+def false_positives_at_recall(y: npt.ArrayLike, score: npt.ArrayLike, recall: float) -> int:
+    """Negatives flagged by the highest threshold that reaches ``recall`` (ties included)."""
+    truth = np.asarray(y, dtype=np.int8)
+    s = np.asarray(score, dtype=np.float64)
+    positives = int(truth.sum())
+    needed = int(np.ceil(recall * positives - 1e-9))
+    if needed <= 0:
+        return 0
+    threshold = np.sort(s[truth == 1])[::-1][needed - 1]
+    return int(((s >= threshold) & (truth == 0)).sum())
+
+
+def expected_calibration_error(y: npt.ArrayLike, p: npt.ArrayLike, bins: int = 10) -> float:
+    """ECE: |mean predicted - observed rate| per equal-width bin, weighted by bin size."""
+    truth = np.asarray(y, dtype=np.float64)
+    prob = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(prob, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(prob[mask].mean() - truth[mask].mean())
+    return float(total)
+
+
+ModelFactory = Callable[[], Detector]
+
+
+def cross_validate(
+    X: pl.DataFrame,
+    y: pl.Series,
+    factories: dict[str, ModelFactory],
+    folds: list[Fold],
+    *,
+    supervised: set[str],
+) -> dict[str, list[tuple[F64, F64]]]:
+    """Per model, per fold: (labels, scores) of the fold's labelled test rows.
+
+    Unsupervised models fit on every earlier row; supervised ones on the earlier
+    labelled rows. Models that cannot fit a fold (too few positives) get no entry.
+    """
+    days = X.get_column(WINDOW)
+    out: dict[str, list[tuple[F64, F64]]] = {name: [] for name in factories}
+    for fold in folds:
+        train = days < fold.test_from
+        test = (days >= fold.test_from) & (days < fold.test_until) & y.is_not_null()
+        X_test, y_test = X.filter(test), y.filter(test).cast(pl.Int8).to_numpy()
+        for name, make in factories.items():
+            model = make()
+            try:
+                if name in supervised:
+                    model.fit(X.filter(train), y.filter(train))
+                else:
+                    model.fit(X.filter(train))
+            except AuditlensError:
+                continue
+            out[name].append((y_test.astype(np.float64), model.score(X_test)))
+    return out
