@@ -78,3 +78,56 @@ def test_example_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_fingerprint_changes_with_settings() -> None:
     assert Settings().fingerprint() == Settings().fingerprint()
     assert Settings().fingerprint() != Settings(timezone="UTC").fingerprint()
+
+
+def test_alert_secrets_are_masked_and_routes_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__OPS__KIND", "slack")
+    monkeypatch.setenv(
+        "AUDITLENS_ALERT_CHANNELS__OPS__WEBHOOK_URL",
+        "https://hooks.slack.com/services/T1/B2/s3cr3t",
+    )
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__PD__KIND", "pagerduty")
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__PD__ROUTING_KEY", "R0UT1NGKEY")
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__MAIL__KIND", "email")
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__MAIL__HOST", "smtp.example")
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__MAIL__SENDER", "a@example")
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__MAIL__PASSWORD", "pa55w0rd")
+    s = load_settings()
+    shown = str(s.masked()) + repr(s)
+    for secret in ("s3cr3t", "R0UT1NGKEY", "pa55w0rd"):
+        assert secret not in shown
+    assert s.fingerprint() == Settings().fingerprint()  # delivery settings do not change scores
+    monkeypatch.setenv("AUDITLENS_ALERT_ROUTES", '[{"id": "r", "channels": ["nowhere"]}]')
+    with pytest.raises(ConfigError, match=r"unknown channel\(s\) \['nowhere'\]"):
+        load_settings()
+    monkeypatch.setenv(
+        "AUDITLENS_ALERT_ROUTES", '[{"id": "r", "channels": ["pd"], "digest_at": "09:00:00"}]'
+    )
+    with pytest.raises(ConfigError, match="PagerDuty cannot take a digest"):
+        load_settings()
+
+
+def test_example_alert_block_loads_when_uncommented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (ROOT / "auditlens.example.toml").read_text(encoding="utf-8")
+    block = text[text.index("# --- Alerts") : text.index("# Named sources read by")].splitlines()
+    plain = [ln for ln in block if ln and not ln.startswith("#")]
+    examples = [
+        ln[2:]
+        for ln in block
+        if re.match(r"^# (\[|[a-z_]+ = )", ln)
+        and not ln.startswith(("# alert_channels =", "# alert_routes ="))
+    ]
+    cfg = tmp_path / "auditlens.toml"
+    cfg.write_text("\n".join(plain + examples) + "\n", encoding="utf-8")
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(cfg))
+    monkeypatch.setenv("AUDITLENS_ALERT_CHANNELS__ONCALL__ROUTING_KEY", "k")
+    s = load_settings()
+    assert [r.id for r in s.alert_routes] == [
+        "critical-any-hour",
+        "high-business-hours",
+        "medium-daily-digest",
+    ]
+    assert s.alert_channels["audit_mail"].kind == "email"
+    assert s.alert_routes[2].digest_at == dt.time(9, 0)

@@ -20,7 +20,14 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -78,6 +85,137 @@ class CertSourceConfig(BaseModel):
 SourceConfig = Annotated[
     FileSourceConfig | SqlSourceConfig | CertSourceConfig, Field(discriminator="kind")
 ]
+
+
+# --- alerts: channels and routing rules (alerts/ uses them; docs/configuration.md) ---------
+
+AlertSeverity = Literal["low", "medium", "high", "critical"]
+
+
+def _severities(*names: AlertSeverity) -> list[AlertSeverity]:
+    return list(names)
+
+
+class SlackChannelConfig(BaseModel):
+    """Slack incoming webhook (Block Kit message)."""
+
+    kind: Literal["slack"] = Field("slack", description="Channel kind.")
+    webhook_url: SecretStr = Field(description="Incoming-webhook URL (secret).")
+
+
+class TeamsChannelConfig(BaseModel):
+    """Microsoft Teams incoming webhook or Workflows URL (Adaptive Card)."""
+
+    kind: Literal["teams"] = Field("teams", description="Channel kind.")
+    webhook_url: SecretStr = Field(description="Webhook / workflow URL (secret).")
+
+
+class EmailChannelConfig(BaseModel):
+    """E-mail over SMTP (HTML and plain-text parts)."""
+
+    kind: Literal["email"] = Field("email", description="Channel kind.")
+    host: str = Field(description="SMTP server host.")
+    port: int = Field(587, gt=0, description="SMTP port (587 STARTTLS, 465 SSL, 25 none).")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="STARTTLS upgrade, implicit TLS (ssl) or plain (none)."
+    )
+    username: str | None = Field(None, description="SMTP login user; none = no AUTH.")
+    password: SecretStr | None = Field(None, description="SMTP password (secret).")
+    sender: str = Field(description="From address, e.g. auditlens@bank.example.")
+    recipients: list[str] = Field(
+        default_factory=list, description="To addresses (routing rules can add more)."
+    )
+    ca_file: Path | None = Field(
+        None, description="PEM CA bundle to trust besides the system's (an internal CA)."
+    )
+
+
+class PagerDutyChannelConfig(BaseModel):
+    """PagerDuty Events API v2 (trigger with dedup_key; resolve when the alert closes)."""
+
+    kind: Literal["pagerduty"] = Field("pagerduty", description="Channel kind.")
+    routing_key: SecretStr = Field(description="Integration (routing) key (secret).")
+    events_url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="Events API v2 endpoint."
+    )
+
+
+class FileChannelConfig(BaseModel):
+    """Append each alert as one JSON line to a local file (demo, archives, SIEM pickup)."""
+
+    kind: Literal["file"] = Field("file", description="Channel kind.")
+    path: Path = Field(description="JSON Lines file alerts are appended to.")
+
+
+class ConsoleChannelConfig(BaseModel):
+    """Print each alert as one line on standard output."""
+
+    kind: Literal["console"] = Field("console", description="Channel kind.")
+
+
+ChannelConfig = Annotated[
+    SlackChannelConfig
+    | TeamsChannelConfig
+    | EmailChannelConfig
+    | PagerDutyChannelConfig
+    | FileChannelConfig
+    | ConsoleChannelConfig,
+    Field(discriminator="kind"),
+]
+
+
+class ScheduleConfig(BaseModel):
+    """When a rule may deliver: days, local hours (end exclusive), holidays or not."""
+
+    days: list[str] = Field(
+        default_factory=lambda: list(WEEKDAY_NAMES), description="Days, as mon..sun."
+    )
+    start: dt.time = Field(dt.time(0, 0), description="Window start (local time).")
+    end: dt.time | None = Field(None, description="Window end, exclusive; none = midnight.")
+    skip_holidays: bool = Field(False, description="Closed on public and company holidays.")
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if v.strip().lower()[:3] not in WEEKDAY_NAMES]
+        if bad or not value:
+            raise ValueError(f"days must be some of {list(WEEKDAY_NAMES)}, got {value}")
+        return [v.strip().lower()[:3] for v in value]
+
+    @model_validator(mode="after")
+    def _window(self) -> ScheduleConfig:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"schedule end {self.end} must be after start {self.start} (same day)")
+        return self
+
+
+class AlertRouteConfig(BaseModel):
+    """A routing rule: which alerts go to which channels and recipients, and when."""
+
+    id: str = Field(description="Rule id (recorded with every delivery and in the trail).")
+    severities: list[AlertSeverity] = Field(
+        default_factory=lambda: _severities("medium", "high", "critical"),
+        description="Severities the rule matches.",
+    )
+    departments: list[str] = Field(
+        default_factory=list, description="Departments the rule matches; empty = any."
+    )
+    scenarios: list[str] = Field(
+        default_factory=list,
+        description="Scenarios (top reason's feature) the rule matches; empty = any.",
+    )
+    channels: list[str] = Field(description="Names of [alert_channels.NAME] to deliver to.")
+    recipients: list[str] = Field(
+        default_factory=list, description="Extra e-mail recipients / people to mention."
+    )
+    schedule: Literal["always", "business_hours"] | ScheduleConfig = Field(
+        "always",
+        description="'always', 'business_hours' (configured hours, weekdays, not holidays) "
+        "or a {days, start, end, skip_holidays} window; held alerts go out when it opens.",
+    )
+    digest_at: dt.time | None = Field(
+        None, description="Collect matches and send one digest a day at this local time."
+    )
 
 
 class Settings(BaseSettings):
@@ -156,6 +294,71 @@ class Settings(BaseSettings):
         description="Named action-sequence patterns that always raise a reason, e.g. "
         "{tamper = 'view>edit>delete within 10m on sensitivity>=high same resource'}.",
     )
+    alert_min_severity: AlertSeverity = Field(
+        "medium",
+        description="A stored score at or above this severity band (scoring.py) raises an alert.",
+    )
+    alert_channels: dict[str, ChannelConfig] = Field(
+        default_factory=dict,
+        description="Named alert channels ([alert_channels.NAME] kind = slack, teams, email, "
+        "pagerduty, file or console).",
+    )
+    alert_routes: list[AlertRouteConfig] = Field(
+        default_factory=list,
+        description="Routing rules ([[alert_routes]]): severity/department/scenario -> "
+        "channels, recipients, schedule.",
+    )
+    alert_link_template: str = Field(
+        "http://localhost:8501/?user={user_id}&date={window}",
+        description="Link to the user's page in alerts; {user_id}, {window}, {alert_id}.",
+    )
+    alert_dedup_hours: float = Field(
+        24.0, ge=0, description="The same user and scenario is not alerted twice within this."
+    )
+    alert_max_attempts: int = Field(
+        6, ge=1, description="Delivery attempts before a delivery is dead-lettered."
+    )
+    alert_backoff_seconds: float = Field(
+        30.0, gt=0, description="Wait before the first retry; doubles after each failure."
+    )
+    alert_backoff_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between retries (also caps Retry-After)."
+    )
+    alert_timeout_seconds: float = Field(
+        10.0, gt=0, description="Network timeout of one delivery attempt."
+    )
+    alert_four_eyes: list[AlertSeverity] = Field(
+        default_factory=lambda: _severities("critical"),
+        description="Closing an alert of these severities needs a second person's approval.",
+    )
+    alert_fp_suppress_days: float = Field(
+        0.0,
+        ge=0,
+        description="Dismissing as false positive suppresses the same scenario for that user "
+        "this many days (0 = off; `--suppress-days` overrides).",
+    )
+
+    @model_validator(mode="after")
+    def _routes_name_channels(self) -> Settings:
+        seen: set[str] = set()
+        for route in self.alert_routes:
+            if route.id in seen:
+                raise ValueError(f"alert_routes: rule id {route.id!r} is used twice")
+            seen.add(route.id)
+            unknown = [c for c in route.channels if c not in self.alert_channels]
+            if unknown:
+                raise ValueError(
+                    f"alert_routes {route.id!r}: unknown channel(s) {unknown}; "
+                    f"defined: {sorted(self.alert_channels)}"
+                )
+            paging = [
+                c
+                for c in route.channels
+                if isinstance(self.alert_channels[c], PagerDutyChannelConfig)
+            ]
+            if route.digest_at is not None and paging:
+                raise ValueError(f"alert_routes {route.id!r}: PagerDuty cannot take a digest")
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -213,7 +416,10 @@ class Settings(BaseSettings):
 
     def fingerprint(self) -> str:
         """Stable hash of the settings that change results (for replayable evidence)."""
-        blob = json.dumps(self.masked(), sort_keys=True, default=str)
+        # alert delivery settings do not change scores (a new route must not make every
+        # stored score look irreproducible)
+        kept = {k: v for k, v in self.masked().items() if not k.startswith("alert_")}
+        blob = json.dumps(kept, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -78,8 +78,10 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
     assert diff == []
     assert {"ingest_batches", "watermarks", "quarantine", "tamper_findings"} <= tables
     assert {"models", "score_runs", "scores"} <= tables
+    assert {"alerts", "deliveries", "delivery_attempts", "audit_log"} <= tables
+    assert {"label_candidates", "suppressions"} <= tables
     Store.open(settings, migrate=True).close()  # idempotent
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     store.close()
 
 

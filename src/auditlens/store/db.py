@@ -148,6 +148,119 @@ scores = Table(
 )
 
 
+# --- alerts, outbox and the audit trail (migration 0003) ---------------------------------
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedup_key", String(300), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("department", String(200), nullable=True),
+    Column("window", Date, nullable=False),
+    Column("score_id", BigInteger, nullable=False, unique=True),
+    Column("run_id", Integer, nullable=False),
+    Column("risk", Float, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("scenario", String(200), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("close_requested_by", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alerts_dedup", "dedup_key", "created_at"),
+    Index("ix_alerts_status", "status"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("rule_id", String(200), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("recipients", Text, nullable=False),
+    Column("digest", Integer, nullable=False, default=0),
+    Column("status", String(20), nullable=False),
+    Column("not_before", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index("ix_deliveries_due", "status", "not_before"),
+    Index("ix_deliveries_alert", "alert_id"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("retry_after", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_delivery_attempts_delivery", "delivery_id"),
+)
+
+label_candidates = Table(
+    "label_candidates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("window", Date, nullable=False),
+    Column("scenario", String(200), nullable=False),
+    Column("label", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason_code", String(100), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("audit_seq", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(200), nullable=False),
+    Column("scenario", String(200), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_suppressions_user", "user_id", "scenario"),
+)
+
+#: Append-only and hash-chained (store/audit.py); PostgreSQL and SQLite refuse UPDATE and
+#: DELETE on it through triggers created by migration 0003.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("subject", String(200), nullable=True),
+    Column("reason_code", String(100), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("criteria", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_subject", "subject"),
+    Index("ix_audit_log_target", "target"),
+)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
