@@ -29,7 +29,19 @@ def _ok(*args: str) -> str:
 
 def test_help_lists_every_verb() -> None:
     out = _ok("--help")
-    verbs = ("generate", "ingest", "config", "db", "demo", "quarantine", "run", "score", "explain")
+    verbs = (
+        "generate",
+        "ingest",
+        "config",
+        "db",
+        "demo",
+        "quarantine",
+        "run",
+        "score",
+        "explain",
+        "alerts",
+        "audit",
+    )
     for verb in verbs:
         assert re.search(rf"\b{verb}\b", out)
 
@@ -107,6 +119,43 @@ def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None
     assert "quarantined" in first and "branch_export" in first
     assert "replay of" in first and "reproduced" in first and "NOT" not in first
     assert re.search(r"review capacity 20: flagging 20 users, implied cut-off risk >= \d", first)
+    # the alert loop: delivered to a local file and the console, and a verified trail
+    flat = " ".join(first.split())
+    opened = int(re.search(r"(\d+) alerts opened", flat).group(1))  # type: ignore[union-attr]
+    assert opened >= 1 and f"delivered {2 * opened} of {2 * opened} attempted" in flat
+    assert first.count("ALERT [") == opened
+    lines = (workdir / "var/alerts/alerts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == opened
+    entries = int(re.search(r"audit trail verified: (\d+) entries", flat).group(1))  # type: ignore[union-attr]
+    assert entries == 2 * opened + 2 * opened  # detect + alert, two deliveries each
+
     second = _ok("demo", "--users", "40", "--days", "14")
     assert second.count("nothing new") == 2
     assert "stored 0 rows" in second.replace("\n", " ")
+    assert f"audit trail verified: {entries} entries" in " ".join(second.split())
+    assert "ALERT [" not in second  # nothing is sent twice
+
+
+def test_alert_triage_and_audit_commands(workdir: Path) -> None:
+    _ok("demo", "--users", "40", "--days", "14")
+    listing = _ok("alerts", "list")
+    assert "outbox: 0 pending" in listing and "sent" in listing
+    out = _ok("alerts", "ack", "1", "--as", "kim", "--note", "looking")
+    assert "alert #1" in out and "acknowledged" in out
+    result = runner.invoke(app, ["alerts", "ack", "1", "--as", "kim"])
+    assert result.exit_code == 1 and "reopen" not in result.output
+    assert "cannot acknowledge" in result.output and "Traceback" not in result.output
+    out = _ok("alerts", "dismiss", "1", "--as", "kim", "--suppress-days", "30")
+    assert "label candidate" in " ".join(out.split()) and "suppressed until" in out
+    out = _ok("alerts", "reopen", "1", "--as", "lee", "--reason", "new_evidence")
+    assert "now open" in out
+    log = " ".join(_ok("audit", "log", "--decisions").split())
+    assert "kim acknowledge alert:1" in log and "lee reopen alert:1" in log
+    assert "reason=false_positive" in log
+    verified = _ok("audit", "verify")
+    assert re.search(r"audit trail verified: \d+ entries; head \d+:[0-9a-f]{64}", verified)
+    result = runner.invoke(app, ["audit", "verify", "--anchor", "nonsense"])
+    assert result.exit_code == 1 and "SEQ:HASH" in result.output
+    deliveries = _ok("alerts", "deliveries", "--status", "sent")
+    assert "sent" in deliveries and "pending" not in deliveries
+    assert "delivered 0 of 0 attempted" in " ".join(_ok("alerts", "dispatch").split())

@@ -28,6 +28,13 @@ config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+alerts_app = typer.Typer(
+    help="Alerts: raise, dispatch, list and triage (ack, dismiss, escalate, close...).",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -195,6 +202,17 @@ def demo(
             f"replay of {replay.user_id} {replay.window} from the store: {verdict} "
             f"({', '.join(k for k, ok in replay.checks.items() if ok)})"
         )
+    _print_raise(result.alerts)
+    _print_dispatch(result.delivery)
+    if result.alerts_file is not None:
+        console.print(f"alerts written to {result.alerts_file} (and printed above)")
+    trail = result.trail
+    if trail.ok:
+        console.print(f"audit trail verified: {trail.entries} entries")
+    else:
+        console.print(
+            f"[bold red]audit trail BROKEN at entry {trail.broken_seq}:[/] {trail.problem}"
+        )
 
 
 @app.command("run")
@@ -273,6 +291,305 @@ def explain_cmd(
         console.print(f"  {'[green]same[/]' if ok else '[red]DIFFERENT[/]'}  {name}")
     if not result.reproduced:
         raise typer.Exit(3)
+
+
+# --- alerts and the audit trail ------------------------------------------------------------
+
+Actor = Annotated[str, typer.Option("--as", help="Who decides (recorded in the audit trail).")]
+ReasonCode = Annotated[
+    str, typer.Option("--reason", help="Reason code, e.g. false_positive, confirmed, duplicate.")
+]
+Note = Annotated[str, typer.Option("--note", help="Free text kept with the decision.")]
+AlertId = Annotated[int, typer.Argument(help="Alert id (see `auditlens alerts list`).")]
+
+
+@alerts_app.command("raise")
+def alerts_raise(
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Score run id; default: the newest.")
+    ] = None,
+) -> None:
+    """Open alerts for a run's users whose risk crossed alert_min_severity; fill the outbox."""
+    report = _run(lambda: pipeline.raise_alerts(load_settings(), run_id=run_id))
+    _print_raise(report)
+
+
+@alerts_app.command("dispatch")
+def alerts_dispatch(
+    wait: Annotated[
+        float, typer.Option(min=0.0, help="Keep delivering retries/held alerts for N seconds.")
+    ] = 0.0,
+) -> None:
+    """Deliver what is due in the outbox (retries with backoff; dead letters reported)."""
+    report = _run(lambda: pipeline.dispatch_alerts(load_settings(), wait_seconds=wait))
+    _print_dispatch(report)
+    if report.dead:
+        raise typer.Exit(4)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="Only these statuses (repeatable).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Alerts to show at most.")] = 50,
+) -> None:
+    """Alerts, newest first, with their state and deliveries."""
+    settings = _run(load_settings)
+    listing = _run(
+        lambda: pipeline.list_alerts(settings, statuses=tuple(status or ()), limit=limit)
+    )
+    table = Table("id", "user", "risk", "severity", "status", "day", "scenario", "deliveries")
+    for alert in listing.alerts:
+        states: dict[str, int] = {}
+        for item in listing.deliveries.get(alert.id, []):
+            states[item.status] = states.get(item.status, 0) + 1
+        table.add_row(
+            str(alert.id),
+            alert.user_id,
+            f"{alert.risk:.1f}",
+            alert.severity,
+            alert.status
+            + (f" (by {alert.close_requested_by})" if alert.close_requested_by else ""),
+            str(alert.window),
+            alert.scenario,
+            ", ".join(f"{n} {k}" for k, n in sorted(states.items())) or "-",
+        )
+    console.print(table)
+    box = listing.outbox
+    console.print(
+        f"outbox: {box['pending']} pending, {box['sent']} sent, {box['dead']} dead-lettered, "
+        f"{box['cancelled']} cancelled"
+    )
+
+
+def _decide(
+    action: str,
+    alert_id: int,
+    actor: str,
+    reason: str,
+    note: str,
+    suppress_days: float | None = None,
+) -> None:
+    decision = _run(
+        lambda: pipeline.decide_alert(
+            load_settings(),
+            alert_id,
+            action,
+            actor=actor,
+            reason=reason,
+            note=note,
+            suppress_days=suppress_days,
+        )
+    )
+    alert = decision.alert
+    console.print(
+        f"alert #{alert.id} ({alert.user_id}, {alert.severity}) is now {alert.status}; "
+        f"audit entry {decision.entry.seq} by {decision.entry.actor}"
+    )
+    if decision.awaiting_approval:
+        console.print(
+            f"four-eyes: a second person must approve: "
+            f"auditlens alerts approve {alert.id} --as NAME"
+        )
+    if decision.label_candidate:
+        console.print("stored as a false-positive label candidate for the supervised model")
+    if decision.suppressed_until is not None:
+        console.print(
+            f"{alert.scenario} alerts for {alert.user_id} suppressed until "
+            f"{decision.suppressed_until:%Y-%m-%d %H:%M} UTC"
+        )
+    if decision.resolves:
+        console.print(f"resolve queued for: {', '.join(decision.resolves)}")
+
+
+@alerts_app.command("ack")
+def alerts_ack(alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = "") -> None:
+    """Acknowledge an alert: someone is looking at it."""
+    _decide("acknowledge", alert_id, actor, reason, note)
+
+
+@alerts_app.command("escalate")
+def alerts_escalate(
+    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+) -> None:
+    """Escalate an alert (e.g. to the compliance officer or an investigation)."""
+    _decide("escalate", alert_id, actor, reason, note)
+
+
+@alerts_app.command("dismiss")
+def alerts_dismiss(
+    alert_id: AlertId,
+    actor: Actor,
+    reason: ReasonCode = "false_positive",
+    note: Note = "",
+    suppress_days: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Suppress this scenario for the user N days (default: config)."),
+    ] = None,
+) -> None:
+    """Dismiss as false positive: becomes a label candidate; optionally suppresses repeats."""
+    _decide("dismiss", alert_id, actor, reason, note, suppress_days)
+
+
+@alerts_app.command("close")
+def alerts_close(alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = "") -> None:
+    """Close an alert (critical ones wait for a second person's approval)."""
+    _decide("close", alert_id, actor, reason, note)
+
+
+@alerts_app.command("approve")
+def alerts_approve(
+    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+) -> None:
+    """Approve another person's request to close an alert (four-eyes)."""
+    _decide("approve", alert_id, actor, reason, note)
+
+
+@alerts_app.command("reopen")
+def alerts_reopen(
+    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+) -> None:
+    """Reopen a closed or dismissed alert (or withdraw a close request)."""
+    _decide("reopen", alert_id, actor, reason, note)
+
+
+@alerts_app.command("deliveries")
+def alerts_deliveries(
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="pending, sent, dead or cancelled.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Deliveries to show at most.")] = 100,
+) -> None:
+    """Outbox deliveries with every attempt (e.g. --status dead for the dead letters)."""
+    settings = _run(load_settings)
+    rows = _run(
+        lambda: pipeline.list_deliveries(settings, statuses=tuple(status or ()), limit=limit)
+    )
+    table = Table(
+        "id", "alert", "channel", "rule", "action", "status", "attempts", "due", "last error"
+    )
+    for item, attempts in rows:
+        table.add_row(
+            str(item.id),
+            str(item.alert_id),
+            item.channel,
+            item.rule_id,
+            item.action,
+            item.status,
+            str(len(attempts)),
+            f"{item.not_before:%Y-%m-%d %H:%M:%S}",
+            (item.last_error or "")[:80],
+        )
+    console.print(table)
+
+
+@alerts_app.command("requeue")
+def alerts_requeue(
+    delivery_id: Annotated[int, typer.Argument(help="Dead-lettered delivery id.")],
+    actor: Actor,
+    note: Note = "",
+) -> None:
+    """Put a dead-lettered delivery back in the outbox (after fixing the channel)."""
+    item = _run(
+        lambda: pipeline.requeue_delivery(load_settings(), delivery_id, actor=actor, note=note)
+    )
+    console.print(f"delivery #{item.id} to {item.channel} is pending again")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[
+        str | None, typer.Option(help="SEQ:HASH printed by an earlier verify (catches truncation).")
+    ] = None,
+) -> None:
+    """Recompute the hash chain; report the first broken link (exit 4 when broken)."""
+    result = _run(lambda: pipeline.verify_trail(load_settings(), anchor=anchor))
+    if result.ok:
+        console.print(
+            f"audit trail verified: {result.entries} entries; "
+            f"head {result.head_seq}:{result.head_hash}",
+            soft_wrap=True,
+        )
+        return
+    console.print(
+        f"[bold red]audit trail BROKEN at entry {result.broken_seq}:[/] {result.problem} "
+        f"({result.entries} entries verified before it)"
+    )
+    raise typer.Exit(4)
+
+
+@audit_app.command("log")
+def audit_log_cmd(
+    user: Annotated[
+        str | None, typer.Option("--user", help="Only entries about this user.")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Only entries by this actor.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this local day, YYYY-MM-DD.")
+    ] = None,
+    decisions: Annotated[bool, typer.Option("--decisions", help="Only human decisions.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Newest N entries.")] = 200,
+) -> None:
+    """Who decided what, when, and on what criteria."""
+    settings = _run(load_settings)
+    day = _date(since, "--since") if since else None
+    rows = _run(
+        lambda: pipeline.audit_log(
+            settings, user=user, actor=actor, since=day, decisions_only=decisions, limit=limit
+        )
+    )
+    for e in rows:
+        crit = {k: v for k, v in e.criteria.items() if v not in (None, [], "")}
+        about = f" user={e.subject}" if e.subject else ""
+        reason = f" reason={e.reason_code}" if e.reason_code else ""
+        console.print(
+            f"#{e.seq} {pipeline.local_time(e.at, settings.timezone)} {e.actor} "
+            f"[bold]{e.action}[/] {e.target}{about}{reason}" + (f" — {e.note}" if e.note else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            "    criteria: " + json.dumps(crit, ensure_ascii=False, default=str),
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not rows:
+        console.print("no audit entries match")
+
+
+def _print_raise(report: pipeline.RaiseReport) -> None:
+    intake = report.intake
+    crit = report.criteria
+    console.print(
+        f"run {report.run_id}: {report.candidates} users at or above {crit.min_severity} "
+        f"(risk >= {crit.threshold_risk:.0f}, at most {crit.capacity}); "
+        f"{len(intake.opened)} alerts opened, {intake.deduplicated} deduplicated, "
+        f"{intake.suppressed} suppressed, {intake.already_handled} already handled; "
+        f"{intake.routed} deliveries queued ({intake.held} held by quiet hours)"
+    )
+    if intake.unrouted:
+        console.print(
+            f"[yellow]{len(intake.unrouted)} alerts match no routing rule "
+            "(configure [[alert_routes]]); see `auditlens alerts list`[/]"
+        )
+
+
+def _print_dispatch(report: pipeline.DispatchReport) -> None:
+    due = f"; next due {report.next_due:%Y-%m-%d %H:%M:%S} UTC" if report.next_due else ""
+    console.print(
+        f"delivered {report.sent} of {report.attempted} attempted, {report.retrying} to retry, "
+        f"{len(report.dead)} dead-lettered, {report.cancelled} cancelled; "
+        f"{report.pending} pending{due}"
+    )
+    for dead in report.dead:
+        console.print(
+            f"[bold red]dead letter[/] delivery #{dead.delivery_id} (alert #{dead.alert_id}) "
+            f"to {dead.channel} after {dead.attempts} attempts: {dead.error}",
+            highlight=False,
+        )
 
 
 def _print_run(report: pipeline.RunReport, lang: str) -> None:

@@ -1,5 +1,19 @@
 """The batch jobs as compositions of plain functions (ingest, score, run, explain, demo)."""
 
+from auditlens.alerts.dispatch import DispatchReport
+from auditlens.pipeline.alerting import (
+    AlertListing,
+    RaiseReport,
+    audit_log,
+    decide_alert,
+    dispatch_alerts,
+    list_alerts,
+    list_deliveries,
+    local_time,
+    raise_alerts,
+    requeue_delivery,
+    verify_trail,
+)
 from auditlens.pipeline.demo import (
     DEMO_EXPORT_COLUMNS,
     DemoResult,
@@ -24,19 +38,30 @@ from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
 
 __all__ = [
     "DEMO_EXPORT_COLUMNS",
+    "AlertListing",
     "BatchReport",
     "DemoResult",
+    "DispatchReport",
     "Explanation",
     "IngestReport",
+    "RaiseReport",
     "RunReport",
     "SampleSummary",
     "ScoreFileReport",
+    "audit_log",
+    "decide_alert",
+    "dispatch_alerts",
     "explain_user",
     "generate_sample",
     "ingest",
+    "list_alerts",
+    "list_deliveries",
+    "local_time",
     "make_source",
     "parse_column_map",
     "quarantined",
+    "raise_alerts",
+    "requeue_delivery",
     "run",
     "run_demo",
     "score_file",
@@ -44,4 +69,5 @@ __all__ = [
     "sources_to_ingest",
     "upgrade_store",
     "utc_now",
+    "verify_trail",
 ]

@@ -11,14 +11,23 @@ from typing import Literal
 
 import polars as pl
 
+from auditlens.alerts.dispatch import DispatchReport
 from auditlens.calendar import BusinessCalendar
-from auditlens.config import Settings, mask_url
+from auditlens.config import (
+    AlertRouteConfig,
+    ConsoleChannelConfig,
+    FileChannelConfig,
+    Settings,
+    mask_url,
+)
+from auditlens.pipeline.alerting import RaiseReport, dispatch_alerts, raise_alerts, verify_trail
 from auditlens.pipeline.ingestion import IngestReport, ingest
 from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
 from auditlens.schema import EVENT_ID, USER_ID
 from auditlens.sources.corrupt import write_corrupted_csv
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
+from auditlens.store.audit import Verification
 from auditlens.store.repo import Store
 
 
@@ -79,6 +88,10 @@ class DemoResult:
     quarantine_sample: pl.DataFrame
     run: RunReport
     replay: Explanation | None
+    alerts: RaiseReport
+    delivery: DispatchReport
+    alerts_file: Path | None
+    trail: Verification
 
 
 def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoResult:
@@ -148,6 +161,10 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
     if report.top.height:
         first = report.top.row(0, named=True)
         replay = explain_user(scoring_settings, first[USER_ID], first["peak_window"])
+    alert_settings, alerts_file = demo_alert_settings(scoring_settings)
+    raised = raise_alerts(alert_settings)
+    delivery = dispatch_alerts(alert_settings)
+    trail = verify_trail(alert_settings)
     return DemoResult(
         sample_dir=sample_dir,
         sample=summary,
@@ -157,6 +174,10 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
         quarantine_sample=sample_rows,
         run=report,
         replay=replay,
+        alerts=raised,
+        delivery=delivery,
+        alerts_file=alerts_file,
+        trail=trail,
     )
 
 
@@ -168,3 +189,28 @@ DEMO_EXPORT_COLUMNS: dict[str, str] = {
     "action_type": "act",
     "resource_id": "menu",
 }
+
+
+def demo_alert_settings(settings: Settings) -> tuple[Settings, Path | None]:
+    """The settings the demo alerts with: configured routes win; without any, every alert
+    goes to a local JSON Lines file (``<data_dir>/alerts/alerts.jsonl``) and the console,
+    so the whole loop runs without an external account."""
+    if settings.alert_routes:
+        return settings, None
+    path = settings.data_dir / "alerts" / "alerts.jsonl"
+    demo = settings.model_copy(
+        update={
+            "alert_channels": {
+                "demo-file": FileChannelConfig(path=path),
+                "console": ConsoleChannelConfig(),
+            },
+            "alert_routes": [
+                AlertRouteConfig(
+                    id="demo-all",
+                    severities=["low", "medium", "high", "critical"],
+                    channels=["demo-file", "console"],
+                )
+            ],
+        }
+    )
+    return demo, path

@@ -1,0 +1,137 @@
+"""The e-mail channel: SMTP with STARTTLS (or implicit TLS) and AUTH, HTML + plain text.
+
+Example::
+
+    >>> cfg = EmailChannelConfig(host="smtp.bank.example", sender="auditlens@bank.example",
+    ...                          username="auditlens", password=SecretStr("..."),
+    ...                          recipients=["audit-team@bank.example"])
+    >>> EmailChannel("team-mail", config=cfg).send(alert)
+"""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from auditlens.alerts.channels import Channel, ChannelError, Delivery
+from auditlens.alerts.message import Message
+from auditlens.config import EmailChannelConfig
+from auditlens.store.alerts import Alert
+
+#: SMTP reply codes worth retrying (4xx: the server is temporarily unable).
+_TEMPORARY = range(400, 500)
+
+
+class EmailChannel(Channel):
+    """Sends each alert (or digest) as one multipart/alternative e-mail."""
+
+    kind = "email"
+
+    def __init__(self, name: str, *, config: EmailChannelConfig, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.config = config
+
+    def post(self, message: Message, alerts: Sequence[Alert]) -> Delivery:
+        """Connect, secure, log in, send; raise ChannelError with the SMTP reason."""
+        cfg = self.config
+        to = list(dict.fromkeys([*cfg.recipients, *message.recipients]))
+        if not to:
+            raise ChannelError(
+                f"email {self.name}: no recipients",
+                permanent=True,
+                hint="set recipients of the channel or of the routing rule",
+            )
+        mail = build_email(message, sender=cfg.sender, to=to)
+        password = cfg.password.get_secret_value() if cfg.password else ""
+        try:
+            with self._connect() as smtp:
+                if cfg.username:
+                    smtp.login(cfg.username, password)
+                refused = smtp.send_message(mail)
+        except smtplib.SMTPResponseException as exc:
+            text = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
+            raise ChannelError(
+                self._mask(f"email {self.name}: SMTP {exc.smtp_code} {text}", password),
+                status_code=exc.smtp_code,
+                permanent=exc.smtp_code not in _TEMPORARY,
+            ) from None
+        except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+            raise ChannelError(
+                self._mask(f"email {self.name}: {type(exc).__name__}: {exc}", password)
+            ) from None
+        if refused:
+            raise ChannelError(
+                f"email {self.name}: refused recipients {sorted(refused)}", permanent=True
+            )
+        return Delivery(250, f"sent to {len(to)} recipient(s), {mail['Message-ID']}")
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
+        smtp: smtplib.SMTP
+        if cfg.security == "ssl":
+            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(
+                cfg.host,
+                cfg.port,
+                timeout=self.timeout,
+                local_hostname=socket.getfqdn() or "localhost",
+            )
+            if cfg.security == "starttls":
+                smtp.starttls(context=context)
+        return smtp
+
+    @staticmethod
+    def _mask(text: str, password: str) -> str:
+        return text.replace(password, "***") if password else text
+
+
+def build_email(message: Message, *, sender: str, to: Sequence[str]) -> EmailMessage:
+    """A multipart/alternative e-mail: plain text first, then the same as HTML."""
+    mail = EmailMessage()
+    mail["Subject"] = message.title
+    mail["From"] = sender
+    mail["To"] = ", ".join(to)
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    mail["X-Auditlens-Severity"] = message.severity
+    mail.set_content(message.plain_text())
+    mail.add_alternative(email_html(message), subtype="html")
+    return mail
+
+
+def email_html(message: Message) -> str:
+    """The HTML part: a title, a table of facts, the reasons and the link."""
+    esc = html.escape
+    colour = {"critical": "#b00020", "high": "#d35400", "medium": "#b7950b"}.get(
+        message.severity, "#555555"
+    )
+    rows = "".join(
+        f"<tr><th align='left' style='padding:2px 12px 2px 0'>{esc(n)}</th><td>{esc(v)}</td></tr>"
+        for n, v in message.facts
+    )
+    reasons = "".join(f"<li>{esc(line)}</li>" for line in message.lines)
+    link = (
+        f"<p><a href='{esc(message.link, quote=True)}'>{esc(message.link_text)}</a></p>"
+        if message.link
+        else ""
+    )
+    return (
+        "<!doctype html><html><body style='font-family:sans-serif'>"
+        f"<h2 style='color:{colour}'>{esc(message.title)}</h2>"
+        f"<table>{rows}</table>"
+        + (f"<h3>{esc(message.lines_title)}</h3><ul>{reasons}</ul>" if reasons else "")
+        + link
+        + "</body></html>"
+    )

@@ -1,0 +1,330 @@
+"""Alerting jobs as plain functions: raise alerts from a run's scores, dispatch the outbox,
+triage decisions, and the audit trail's verify and log (what the CLI calls)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from auditlens.alerts.channels import Channel, PagerDutyChannel, build_channels
+from auditlens.alerts.dispatch import DispatchReport, RetryPolicy, dispatch
+from auditlens.alerts.intake import Criteria, Detection, IntakeReport, admit
+from auditlens.alerts.routing import rules_from_settings
+from auditlens.alerts.triage import Decision, TriagePolicy, decide
+from auditlens.config import PagerDutyChannelConfig, Settings
+from auditlens.errors import AuditlensError, ConfigError
+from auditlens.pipeline.ingestion import Clock, utc_now
+from auditlens.schema import DEPARTMENT, USER_ID
+from auditlens.scoring import SEVERITY_CUTOFFS
+from auditlens.store import alerts as outbox
+from auditlens.store import audit
+from auditlens.store.alerts import Alert, OutboxItem
+from auditlens.store.audit import SYSTEM_ACTOR, AuditEntry, NewEntry, Verification
+from auditlens.store.repo import Store
+from auditlens.store.scores import last_run, run_scores
+
+
+@dataclass(frozen=True)
+class RaiseReport:
+    """What raising alerts for one run did."""
+
+    run_id: int | None
+    criteria: Criteria
+    candidates: int
+    intake: IntakeReport
+    rules: int
+
+
+def alert_criteria(settings: Settings) -> Criteria:
+    """The alerting criteria in force: threshold in scoring.py's severity terms."""
+    threshold = SEVERITY_CUTOFFS.get(settings.alert_min_severity, 0.0)
+    return Criteria(
+        min_severity=settings.alert_min_severity,
+        threshold_risk=float(threshold),
+        capacity=settings.review_capacity,
+        dedup_hours=settings.alert_dedup_hours,
+    )
+
+
+def raise_alerts(
+    settings: Settings, *, run_id: int | None = None, clock: Clock = utc_now
+) -> RaiseReport:
+    """Open alerts for a score run's users whose peak risk crossed the threshold.
+
+    Per user the run's riskiest window counts; users at or above ``alert_min_severity``
+    are taken, riskiest first, at most ``review_capacity`` (when > 0). Each becomes a
+    detection in the audit trail and, unless deduplicated or suppressed, an alert with
+    its deliveries in the outbox (see alerts/intake.py). Idempotent per run.
+
+    Raises:
+        AuditlensError: no score run is stored (or ``run_id`` does not exist).
+    """
+    criteria = alert_criteria(settings)
+    rules = rules_from_settings(settings)
+    store = Store.open(settings)
+    try:
+        if run_id is None:
+            latest = last_run(store)
+            if latest is None:
+                raise AuditlensError("no score run is stored yet", hint="run `auditlens run` first")
+            run_id = int(latest["id"])
+        scores = run_scores(store, run_id)
+        if scores.height == 0:
+            raise AuditlensError(f"score run {run_id} does not exist or stored no rows")
+        peaks = (
+            scores.sort(["decayed_risk", "window"], descending=[True, True])
+            .group_by(USER_ID, maintain_order=True)
+            .first()
+            .filter(pl.col("decayed_risk") >= criteria.threshold_risk)
+            .sort(["decayed_risk", USER_ID], descending=[True, False])
+        )
+        if criteria.capacity > 0:
+            peaks = peaks.head(criteria.capacity)
+        departments = _departments(settings, store, peaks.get_column(USER_ID).to_list())
+        detections = [
+            Detection(
+                score_id=int(row["id"]),
+                run_id=int(row["run_id"]),
+                user_id=row[USER_ID],
+                department=departments.get(row[USER_ID]),
+                window=row["window"],
+                risk=float(row["decayed_risk"]),
+                severity=row["severity"],
+                reasons=json.loads(row["reasons"] or "[]"),
+                model_sha256=row["model_sha256"],
+                config_hash=row["config_hash"],
+            )
+            for row in peaks.iter_rows(named=True)
+        ]
+        intake = admit(store.engine, detections, rules, criteria, clock())
+    finally:
+        store.close()
+    return RaiseReport(run_id, criteria, len(detections), intake, len(rules))
+
+
+def _departments(settings: Settings, store: Store, users: list[str]) -> dict[str, str]:
+    """Each user's department: from peer_directory, else their most frequent in events."""
+    if not users:
+        return {}
+    path = settings.peer_directory
+    if path is not None and path.exists():
+        frame = pl.read_csv(path, infer_schema=False)
+        if DEPARTMENT in frame.columns and USER_ID in frame.columns:
+            frame = frame.filter(pl.col(USER_ID).is_in(users))
+            return dict(zip(frame[USER_ID].to_list(), frame[DEPARTMENT].to_list(), strict=True))
+    frame = (
+        store.events()
+        .filter(pl.col(USER_ID).is_in(users) & pl.col(DEPARTMENT).is_not_null())
+        .group_by(USER_ID)
+        .agg(pl.col(DEPARTMENT).mode().sort().first())
+        .collect()
+    )
+    return dict(zip(frame[USER_ID].to_list(), frame[DEPARTMENT].to_list(), strict=True))
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The configured retry policy (leases outlast a send's timeout several times)."""
+    return RetryPolicy(
+        max_attempts=settings.alert_max_attempts,
+        backoff_seconds=settings.alert_backoff_seconds,
+        max_backoff_seconds=settings.alert_backoff_max_seconds,
+        lease_seconds=max(60.0, 6 * settings.alert_timeout_seconds),
+    )
+
+
+def dispatch_alerts(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    wait_seconds: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+    channels: Mapping[str, Channel] | None = None,
+) -> DispatchReport:
+    """Send what is due in the outbox; with ``wait_seconds`` keep going that long.
+
+    Without waiting, one pass: retries and held deliveries stay in the outbox for the
+    next call (run it from cron or the scheduler). With ``wait_seconds`` it sleeps until
+    the next delivery is due, as long as that is within the wait.
+    """
+    owned = channels is None
+    active = build_channels(settings) if channels is None else channels
+    store = Store.open(settings)
+    try:
+        deadline = clock() + dt.timedelta(seconds=wait_seconds)
+        report = dispatch(store.engine, active, clock=clock, policy=retry_policy(settings))
+        while report.next_due is not None and report.next_due <= deadline:
+            pause = (report.next_due - clock()).total_seconds()
+            if pause > 0:
+                sleep(pause)
+            report.add(dispatch(store.engine, active, clock=clock, policy=retry_policy(settings)))
+        return report
+    finally:
+        store.close()
+        if owned:
+            for channel in active.values():
+                channel.close()
+
+
+def triage_policy(settings: Settings) -> TriagePolicy:
+    """Four-eyes severities, default suppression and channels that can resolve."""
+    return TriagePolicy(
+        four_eyes=frozenset(settings.alert_four_eyes),
+        suppress_days=settings.alert_fp_suppress_days,
+        resolvable_channels=frozenset(
+            name
+            for name, cfg in settings.alert_channels.items()
+            if isinstance(cfg, PagerDutyChannelConfig) and PagerDutyChannel.supports_resolve
+        ),
+    )
+
+
+def decide_alert(
+    settings: Settings,
+    alert_id: int,
+    action: str,
+    *,
+    actor: str,
+    reason: str = "",
+    note: str = "",
+    suppress_days: float | None = None,
+    clock: Clock = utc_now,
+) -> Decision:
+    """Apply a human decision (acknowledge, escalate, dismiss, close, approve, reopen)."""
+    store = Store.open(settings)
+    try:
+        return decide(
+            store.engine,
+            alert_id,
+            action,
+            actor=actor,
+            reason=reason,
+            note=note,
+            now=clock(),
+            policy=triage_policy(settings),
+            suppress_days=suppress_days,
+        )
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class AlertListing:
+    """Alerts with their deliveries' states, and the outbox totals."""
+
+    alerts: list[Alert]
+    deliveries: dict[int, list[OutboxItem]]
+    outbox: dict[str, int]
+
+
+def list_alerts(
+    settings: Settings, *, statuses: tuple[str, ...] = (), limit: int = 50
+) -> AlertListing:
+    """Newest alerts first (optionally only some statuses), with their deliveries."""
+    bad = [s for s in statuses if s not in outbox.ALERT_STATUSES]
+    if bad:
+        raise ConfigError(f"unknown alert status {bad}", hint=f"use {outbox.ALERT_STATUSES}")
+    store = Store.open(settings)
+    try:
+        found = outbox.list_alerts(store.engine, statuses=statuses, limit=limit)
+        per_alert = {a.id: outbox.items(store.engine, alert_id=a.id) for a in found}
+        return AlertListing(found, per_alert, outbox.outbox_counts(store.engine))
+    finally:
+        store.close()
+
+
+def list_deliveries(
+    settings: Settings, *, statuses: tuple[str, ...] = (), limit: int = 100
+) -> list[tuple[OutboxItem, list[dict[str, Any]]]]:
+    """Outbox items (e.g. the dead letters) with every attempt."""
+    store = Store.open(settings)
+    try:
+        found = outbox.items(store.engine, statuses=statuses, limit=limit)
+        return [(item, outbox.attempts_of(store.engine, item.id)) for item in found]
+    finally:
+        store.close()
+
+
+def requeue_delivery(
+    settings: Settings, delivery_id: int, *, actor: str, note: str = "", clock: Clock = utc_now
+) -> OutboxItem:
+    """Put a dead-lettered delivery back in the outbox (recorded in the trail)."""
+    store = Store.open(settings)
+    now = clock()
+    try:
+        with store.engine.begin() as conn:
+            item = outbox.requeue(conn, delivery_id, now)
+            alert = outbox.get_alert(conn, item.alert_id)
+            audit.append(
+                conn,
+                NewEntry(
+                    actor=actor or SYSTEM_ACTOR,
+                    action="requeue",
+                    target=f"delivery:{delivery_id}",
+                    subject=alert.user_id,
+                    reason_code="requeue",
+                    note=note,
+                    criteria={"alert_id": alert.id, "channel": item.channel},
+                ),
+                now,
+            )
+        return item
+    finally:
+        store.close()
+
+
+def verify_trail(settings: Settings, *, anchor: str | None = None) -> Verification:
+    """Recompute the audit trail's hash chain (``anchor`` = "SEQ:HASH" noted earlier)."""
+    pin = None
+    if anchor:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise ConfigError(
+                f"anchor {anchor!r} is not SEQ:HASH",
+                hint="use the 'head' printed by an earlier `auditlens audit verify`",
+            )
+        pin = (int(seq), digest)
+    store = Store.open(settings)
+    try:
+        return audit.verify(store.engine, anchor=pin)
+    finally:
+        store.close()
+
+
+def audit_log(
+    settings: Settings,
+    *,
+    user: str | None = None,
+    actor: str | None = None,
+    since: dt.date | None = None,
+    decisions_only: bool = False,
+    limit: int = 200,
+) -> list[AuditEntry]:
+    """Trail entries about ``user`` / by ``actor`` since a local day, oldest first."""
+    start = None
+    if since is not None:
+        zone = zoneinfo.ZoneInfo(settings.timezone)
+        start = dt.datetime.combine(since, dt.time(0), tzinfo=zone)
+    actions = (
+        ("acknowledge", "escalate", "dismiss", "close", "request_close", "approve", "reopen")
+        if decisions_only
+        else ()
+    )
+    store = Store.open(settings)
+    try:
+        return audit.entries(
+            store.engine, subject=user, actor=actor, since=start, actions=actions, limit=limit
+        )
+    finally:
+        store.close()
+
+
+def local_time(moment: dt.datetime, zone: str) -> str:
+    """``moment`` as local 'YYYY-MM-DD HH:MM:SS' in ``zone`` (for people reading the trail)."""
+    return f"{moment.astimezone(zoneinfo.ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}"
