@@ -16,10 +16,11 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from auditlens.alerts.channels import FileChannel, SlackChannel
+from auditlens.alerts.channels import FileChannel
 from auditlens.alerts.dispatch import RetryPolicy, dispatch
 from auditlens.alerts.intake import Criteria, Detection, admit
 from auditlens.alerts.routing import Rule, Schedule
+from auditlens.alerts.webhooks import SlackChannel
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.store.audit import verify

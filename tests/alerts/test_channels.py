@@ -24,11 +24,9 @@ from auditlens.alerts.channels import (
     ChannelError,
     ConsoleChannel,
     FileChannel,
-    PagerDutyChannel,
-    SlackChannel,
-    TeamsChannel,
 )
 from auditlens.alerts.email import EmailChannel
+from auditlens.alerts.webhooks import PagerDutyChannel, SlackChannel, TeamsChannel
 from auditlens.config import EmailChannelConfig
 from auditlens.store.alerts import Alert
 from tests.alerts.conftest import T0

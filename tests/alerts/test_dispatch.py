@@ -16,11 +16,12 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 from werkzeug import Request, Response
 
-from auditlens.alerts.channels import Channel, Delivery, FileChannel, SlackChannel
+from auditlens.alerts.channels import Channel, Delivery, FileChannel
 from auditlens.alerts.dispatch import RetryPolicy, dispatch
 from auditlens.alerts.intake import admit
 from auditlens.alerts.message import Message
 from auditlens.alerts.routing import Rule, Schedule
+from auditlens.alerts.webhooks import SlackChannel
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.store import alerts as outbox

@@ -9,15 +9,16 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine
 
-from auditlens.alerts.channels import PagerDutyChannel
 from auditlens.alerts.dispatch import dispatch
 from auditlens.alerts.intake import admit
 from auditlens.alerts.routing import Rule, Schedule
 from auditlens.alerts.triage import TriageError, TriagePolicy, decide
+from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.calendar import BusinessCalendar
 from auditlens.store import alerts as outbox
 from auditlens.store.alerts import AlertNotFound
 from auditlens.store.audit import entries, verify
+from auditlens.store.feedback import label_candidate_rows
 from tests.alerts.conftest import CRITERIA, FakeClock, detection
 
 CAL = BusinessCalendar()
@@ -90,7 +91,7 @@ def test_dismiss_as_false_positive_feeds_labels_and_suppresses(
     )
     assert result.label_candidate and result.alert.status == "dismissed"
     assert result.suppressed_until == clock() + dt.timedelta(days=14)
-    (label,) = outbox.label_candidate_rows(engine)
+    (label,) = label_candidate_rows(engine)
     assert (label["user_id"], label["scenario"], label["label"]) == ("U7", "usb_connect_count", 0)
     assert label["audit_seq"] == result.entry.seq
 

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 
 from auditlens.alerts.routing import Rule, plan
 from auditlens.store import alerts as store
+from auditlens.store import feedback
 from auditlens.store.alerts import Alert, NewAlert
 from auditlens.store.audit import SYSTEM_ACTOR, NewEntry, append, has_entry
 
@@ -127,7 +128,9 @@ def admit(
                 ),
                 now,
             )
-            suppression = store.active_suppression(conn, detection.user_id, detection.scenario, now)
+            suppression = feedback.active_suppression(
+                conn, detection.user_id, detection.scenario, now
+            )
             if suppression is not None:
                 report.suppressed += 1
                 append(

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 
 from auditlens.errors import AuditlensError
 from auditlens.store import alerts as store
+from auditlens.store import feedback
 from auditlens.store.alerts import Alert
 from auditlens.store.audit import AuditEntry, NewEntry, append
 
@@ -154,7 +155,7 @@ def decide(
             now,
         )
         if action == "dismiss":
-            store.add_label_candidate(
+            feedback.add_label_candidate(
                 conn,
                 alert,
                 actor=actor,
@@ -164,7 +165,7 @@ def decide(
                 now=now,
             )
             if until is not None:
-                store.add_suppression(conn, alert, until=until, actor=actor, now=now)
+                feedback.add_suppression(conn, alert, until=until, actor=actor, now=now)
         resolves: list[str] = []
         if new_status in ("closed", "dismissed"):
             resolves = _enqueue_resolves(conn, alert, policy.resolvable_channels, now)

@@ -13,11 +13,12 @@ from typing import Any
 
 import polars as pl
 
-from auditlens.alerts.channels import Channel, PagerDutyChannel, build_channels
+from auditlens.alerts.channels import Channel, build_channels
 from auditlens.alerts.dispatch import DispatchReport, RetryPolicy, dispatch
 from auditlens.alerts.intake import Criteria, Detection, IntakeReport, admit
 from auditlens.alerts.routing import rules_from_settings
 from auditlens.alerts.triage import Decision, TriagePolicy, decide
+from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.pipeline.ingestion import Clock, utc_now
