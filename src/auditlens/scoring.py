@@ -111,6 +111,13 @@ class RiskModel:
         self.n_train_ = X.height
         return self
 
+    def fit_supervised(self, X: pl.DataFrame, y: pl.Series) -> Self:
+        """Fit a detector that learns from labels (1/0/null) and the scale on all of X."""
+        self.detector.fit(X, y)
+        self.scale_ = RiskScale().fit(self.detector.score(X))
+        self.n_train_ = X.height
+        return self
+
     @property
     def feature_columns(self) -> list[str]:
         """Columns the detector was fitted on."""

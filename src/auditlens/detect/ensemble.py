@@ -65,12 +65,13 @@ class StackedEnsemble(Detector):
     trained on past findings (catch the known) into one calibrated probability.
 
     Fitting: the unsupervised members learn from every row; the classifiers from the
-    labelled rows of the earlier ``1 - holdout`` share of days; a logistic regression
-    (Platt scaling) then learns, on the labelled rows of the later days, how to weigh
-    the members' additive outputs — IsolationForest depth, tail sum, RandomForest
-    probability, boosters' log-odds — into a probability. The classifiers are then
-    refitted on all labelled rows. Because the stacker is linear in additive member
-    outputs, per-feature contributions to its log-odds are exact (see ``contributions``).
+    labelled rows. A logistic regression (Platt scaling) learns, from out-of-fold
+    classifier outputs (``cross_fit_folds`` folds by user) and the unsupervised outputs
+    of the labelled rows, how to weigh the members' additive outputs — IsolationForest
+    depth, tail sum, RandomForest probability, boosters' log-odds — into a probability;
+    the classifiers are then refitted on every labelled row. Because the stacker is
+    linear in additive member outputs, per-feature contributions to its log-odds are
+    exact (see ``contributions``).
 
     Raises ModelError when there are too few positives to learn from (the caller then
     falls back to unsupervised detection and says so).
@@ -81,12 +82,12 @@ class StackedEnsemble(Detector):
         supervised: Sequence[SupervisedDetector],
         *,
         seed: int = 7,
-        holdout: float = 1 / 3,
+        cross_fit_folds: int = 5,
         min_positives: int = 5,
     ) -> None:
         self.supervised = list(supervised)
         self.seed = seed
-        self.holdout = holdout
+        self.cross_fit_folds = cross_fit_folds
         self.min_positives = min_positives
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
@@ -97,29 +98,34 @@ class StackedEnsemble(Detector):
         self.isolation_ = IsolationDetector(n_estimators=150, random_state=self.seed).fit(X)
         self.tail_ = TailDetector().fit(X)
         labelled = y.is_not_null()
-        days = X.get_column("window")
-        cut = days.filter(labelled).sort().quantile(1.0 - self.holdout, "lower")
-        early = labelled & (days < cut)
-        late = labelled & (days >= cut)
-        for name, mask in (("earlier", early), ("later", late)):
-            positives = int(y.filter(mask).sum() or 0)
-            if positives < self.min_positives:
-                raise ModelError(
-                    f"only {positives} labelled positive windows in the {name} part of the "
-                    f"period (need {self.min_positives}) — too few to learn from"
-                )
-        for model in self.supervised:
-            model.fit(X.filter(early), y.filter(early))
-        late_X = X.filter(late)
+        X_l, y_l = X.filter(labelled), y.filter(labelled).cast(pl.Int8)
+        positives = int(y_l.sum() or 0)
+        if positives < self.min_positives:
+            raise ModelError(
+                f"only {positives} labelled positive windows (need {self.min_positives}) — "
+                "too few to learn from"
+            )
+        # out-of-fold classifier outputs, folds by *user*: every labelled window is scored
+        # by classifiers that never saw that person, each trained on (k-1)/k of the people
+        # — close to the final fit on everyone, so the stacker's weights still hold for it
+        fold_of = _user_folds(X_l.get_column("user_id"), self.cross_fit_folds, self.seed)
+        oof = np.zeros((X_l.height, len(self.supervised)))
+        for k in range(self.cross_fit_folds):
+            test = fold_of == k
+            train = pl.Series(~test)
+            if int(y_l.filter(train).sum() or 0) == 0 or not test.any():
+                continue
+            for j, model in enumerate(self.supervised):
+                clone = SupervisedDetector(model.kind, model.params, model.random_state)
+                clone.fit(X_l.filter(train), y_l.filter(train))
+                oof[test, j] = clone.margin(X_l.filter(pl.Series(test)))
+        inputs = np.column_stack([self.isolation_.depth(X_l), self.tail_.score(X_l), oof])
         from sklearn.linear_model import LogisticRegression
 
-        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(
-            self.outputs(late_X), y.filter(late).cast(pl.Int8).to_numpy()
-        )
-        all_X, all_y = X.filter(labelled), y.filter(labelled)
+        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, y_l.to_numpy())
         for model in self.supervised:
-            model.fit(all_X, all_y)
-        self.n_positive_ = int(all_y.sum() or 0)
+            model.fit(X_l, y_l)
+        self.n_positive_ = positives
         return self
 
     @property
@@ -161,3 +167,11 @@ class StackedEnsemble(Detector):
             w * b for w, (_, b) in zip(weights, parts, strict=True)
         )
         return np.asarray(contrib, dtype=np.float64), np.full(X.height, base)
+
+
+def _user_folds(users: pl.Series, k: int, seed: int) -> npt.NDArray[np.int64]:
+    """Fold number 0..k-1 per row, all rows of a user in one fold (seeded shuffle)."""
+    unique = users.unique().sort()
+    order = np.random.default_rng(seed).permutation(unique.len())
+    fold_of_user = dict(zip(unique.to_list(), (order % k).tolist(), strict=True))
+    return np.array([fold_of_user[u] for u in users.to_list()], dtype=np.int64)

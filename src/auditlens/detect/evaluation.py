@@ -141,14 +141,14 @@ def cross_validate(
     folds: list[Fold],
     *,
     supervised: set[str],
-) -> dict[str, list[tuple[F64, F64]]]:
-    """Per model, per fold: (labels, scores) of the fold's labelled test rows.
+) -> dict[str, list[tuple[Fold, F64, F64]]]:
+    """Per model, per fold: (fold, labels, scores) of the fold's labelled test rows.
 
     Unsupervised models fit on every earlier row; supervised ones on the earlier
     labelled rows. Models that cannot fit a fold (too few positives) get no entry.
     """
     days = X.get_column(WINDOW)
-    out: dict[str, list[tuple[F64, F64]]] = {name: [] for name in factories}
+    out: dict[str, list[tuple[Fold, F64, F64]]] = {name: [] for name in factories}
     for fold in folds:
         train = days < fold.test_from
         test = (days >= fold.test_from) & (days < fold.test_until) & y.is_not_null()
@@ -162,5 +162,5 @@ def cross_validate(
                     model.fit(X.filter(train))
             except AuditlensError:
                 continue
-            out[name].append((y_test.astype(np.float64), model.score(X_test)))
+            out[name].append((fold, y_test.astype(np.float64), model.score(X_test)))
     return out

@@ -96,9 +96,8 @@ class SupervisedDetector(Detector):
                 num_leaves=p.get("num_leaves", 15),
                 learning_rate=p.get("learning_rate", 0.05),
                 min_child_samples=p.get("min_child_samples", 10),
-                subsample=0.8,
-                subsample_freq=1,
-                colsample_bytree=0.8,
+                # no row bagging: with a few dozen heavily weighted positives, bagged trees
+                # that miss them learn noise (PR-AUC 0.32 vs 0.45 on the planted sample)
                 scale_pos_weight=positive_weight,
                 n_jobs=1,
                 random_state=seed,

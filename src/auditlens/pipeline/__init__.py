@@ -34,6 +34,7 @@ from auditlens.pipeline.ingestion import (
     upgrade_store,
     utc_now,
 )
+from auditlens.pipeline.learning import EvaluationReport, TrainReport, evaluate, train
 from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
 
 __all__ = [
@@ -42,15 +43,18 @@ __all__ = [
     "BatchReport",
     "DemoResult",
     "DispatchReport",
+    "EvaluationReport",
     "Explanation",
     "IngestReport",
     "RaiseReport",
     "RunReport",
     "SampleSummary",
     "ScoreFileReport",
+    "TrainReport",
     "audit_log",
     "decide_alert",
     "dispatch_alerts",
+    "evaluate",
     "explain_user",
     "generate_sample",
     "ingest",
@@ -67,6 +71,7 @@ __all__ = [
     "score_file",
     "source_for_path",
     "sources_to_ingest",
+    "train",
     "upgrade_store",
     "utc_now",
     "verify_trail",

@@ -41,6 +41,8 @@ from auditlens.sources.labels import read_labels
 
 Clock = Callable[[], dt.datetime]
 MODEL_KIND: Final = "unsupervised"
+#: Kind of the stacked ensemble `auditlens train` registers; `run` prefers it.
+ENSEMBLE_KIND: Final = "ensemble"
 #: Windows at or above this decayed risk always get their reasons stored.
 REASON_FLOOR: Final = 50.0
 
@@ -210,7 +212,7 @@ def score_file(
     and say so. Nothing is stored.
     """
     began = time.perf_counter()
-    events, ingested, quarantined = _load_valid(settings, path, fmt, clock)
+    events, ingested, quarantined = load_valid_events(settings, path, fmt, clock)
     ctx = feature_context(settings, near=path)
     matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
@@ -250,12 +252,13 @@ def score_file(
     )
 
 
-def _load_valid(
+def load_valid_events(
     settings: Settings,
     path: Path,
     fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
     clock: Clock,
 ) -> tuple[pl.DataFrame, int, int]:
+    """Read and validate a file or directory without a store: (events, ingested, quarantined)."""
     source = source_for_path(path, fmt)
     frames: list[pl.DataFrame] = []
     known = pl.Series(EVENT_ID, [], dtype=pl.String)

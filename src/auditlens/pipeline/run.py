@@ -13,12 +13,13 @@ from typing import Any
 import polars as pl
 
 from auditlens.config import Settings
-from auditlens.detect.explain import METHOD, Reason, reasons_json
+from auditlens.detect.explain import Reason, method_of, reasons_json
 from auditlens.errors import AuditlensError
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.pipeline.detection import (
+    ENSEMBLE_KIND,
     MODEL_KIND,
     REASON_FLOOR,
     Clock,
@@ -114,7 +115,7 @@ def run(
                     data_batch_id=batch_id,
                     events=events.height,
                     windows=rows.height,
-                    reason_method=METHOD,
+                    reason_method=method_of(model.detector),
                     capacity=settings.review_capacity,
                     capacity_cutoff=cut.cutoff if cut.flagged.height else None,
                 ),
@@ -152,8 +153,11 @@ def _model_for(
     clock: Clock,
 ) -> tuple[RiskModel, ModelRecord, FeatureMatrix, bool]:
     """The stored model and the matrix it scores, or a newly fitted and registered one."""
-    record = latest_model(store, MODEL_KIND)
-    if record is not None and not refit:
+    # a model trained on findings wins; else the newest unsupervised one; else fit one
+    for kind in () if refit else (ENSEMBLE_KIND, MODEL_KIND):
+        record = latest_model(store, kind)
+        if record is None:
+            continue
         stored = RiskModel.load(Path(record.path), record.sha256)
         matrix = matrix_for(events, ctx, stored)
         if record.feature_columns == matrix.feature_columns:
