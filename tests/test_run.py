@@ -7,14 +7,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from auditlens.cli import app
 from auditlens.config import Settings
 from auditlens.detect.base import ModelError
-from auditlens.pipeline import explain_user, ingest, run
+from auditlens.detect.explain import SHAP_METHOD
+from auditlens.pipeline import explain_user, ingest, run, train
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
+from auditlens.store.db import score_runs
 from auditlens.store.repo import Store
 from auditlens.store.scores import run_scores
 
@@ -129,3 +132,41 @@ def test_score_command_writes_the_contract_and_prints_quality(
 def test_run_without_events_says_what_to_do(sqlite_settings: Settings) -> None:
     with pytest.raises(Exception, match="holds no events yet"):
         run(sqlite_settings)
+
+
+def test_train_registers_the_ensemble_and_run_explains_with_shap(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    data = generate(GeneratorSpec(users=300, days=40, seed=8, insider_rate=0.1))
+    out = tmp_path / "org"
+    write_sample(data, out)
+    settings = _settings(sqlite_settings, out)
+    _ingest(settings, out / "events.parquet")
+    report = train(settings, out / "labels.csv", n_folds=2)
+    assert report.trained and report.sha256 and report.positives >= 10
+    assert set(report.chosen) == {"random_forest", "xgboost", "lightgbm"}
+    scored = run(settings)
+    assert scored.model_sha256 == report.sha256 and not scored.refitted
+    store = Store.open(settings)
+    try:
+        runs = store.query_frame(select(score_runs))
+    finally:
+        store.close()
+    assert runs["reason_method"].to_list() == [SHAP_METHOD]
+    top = scored.top.row(0, named=True)
+    replay = explain_user(settings, top["user_id"], top["peak_window"])
+    assert replay.reproduced, replay.checks
+    assert replay.reasons and all(r.contribution > 0 for r in replay.reasons)
+
+
+def test_train_with_too_few_labels_keeps_the_unsupervised_model(
+    sqlite_settings: Settings, sample: Path, tmp_path: Path
+) -> None:
+    settings = _settings(sqlite_settings, sample)
+    _ingest(settings, sample / "events.parquet")
+    few = tmp_path / "few.csv"
+    few.write_text(
+        "user_id,scenario,start,end\nU0003,x,2026-09-20T00:00:00+09:00,2026-09-21T00:00:00+09:00\n"
+    )
+    report = train(settings, few)
+    assert not report.trained and "keeping the unsupervised model" in report.message
