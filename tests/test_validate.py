@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditlens.schema import EVENT_DTYPES, LOCATION
-from auditlens.validate import validate
+from auditlens.validate import _cleaned, _maybe_unclean, validate
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
@@ -252,3 +252,163 @@ def test_impossible_dates_are_quarantined(value: str) -> None:
     raw = _raw([{"event_id": "1", "user_id": "u", "timestamp": value, "action_type": "login"}])
     valid, bad = _check(raw)
     assert valid.height == 0 and bad.get_column("reason").item().startswith("timestamp:")
+
+
+# --- the fast paths give the same answers as the plain per-value rules ------------------
+
+#: Every character Python and Unicode call white space, and some near misses.
+_SPACES = "\t\n\x0b\x0c\r \x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+_NEAR = "\u200b\ufeff\x7f\x00é인"
+
+
+def _typed(n: int) -> pl.DataFrame:
+    """A clean, already typed batch, as read from Parquet."""
+    ts = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+    return pl.DataFrame(
+        {
+            "event_id": [f"E{i}" for i in range(n)],
+            "user_id": [f"u{i % 7}" for i in range(n)],
+            "timestamp": [ts + dt.timedelta(minutes=i) for i in range(n)],
+            "action_type": ["view"] * n,
+            "resource_id": [f"db/t{i % 5}" for i in range(n)],
+            "success": [i % 3 > 0 for i in range(n)],
+            "department": ["인사팀", "it"] * (n // 2) + ["it"] * (n % 2),
+        }
+    ).with_columns(pl.format("in.parquet#row={}", pl.int_range(pl.len())).alias(LOCATION))
+
+
+def _expected_text(values: list[str | None], *, lower: bool) -> list[str | None]:
+    out: list[str | None] = []
+    for value in values:
+        text = None if value is None else pl.Series([value]).str.strip_chars().item()
+        if text is not None and lower:
+            text = text.lower()
+        out.append(text or None)
+    return out
+
+
+def test_clean_typed_batch_passes_unchanged() -> None:
+    raw = _typed(1000)
+    result = validate(raw, timezone="Asia/Seoul", now=NOW)
+    assert result.rejected == 0
+    assert result.quarantined.schema == pl.Schema(
+        {LOCATION: pl.String(), "reason": pl.String(), "raw": pl.String()}
+    )
+    expected = raw.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in ("host", "src_ip", "role")
+    ).select(*EVENT_DTYPES, LOCATION)
+    assert result.valid.equals(expected)
+
+
+def test_whitespace_upper_case_and_empty_text_among_clean_rows() -> None:
+    raw = _typed(500)
+    odd = [f"{s}u1" for s in _SPACES] + [f"u1{s}" for s in _SPACES] + [f"u{c}" for c in _NEAR]
+    odd += ["", " ", "\u3000", "x y"]
+    actions = ["VIEW", " view", "Edit\n", "İ", "ΣΑΣ", "\xa0login\xa0"]
+    spots = list(range(3, 3 + 7 * len(odd), 7))
+    users = raw.get_column("user_id").to_list()
+    acts = raw.get_column("action_type").to_list()
+    for spot, value in zip(spots, odd, strict=True):
+        users[spot] = value
+    for spot, value in zip(spots, actions, strict=False):
+        acts[spot] = value
+    raw = raw.with_columns(pl.Series("user_id", users), pl.Series("action_type", acts))
+    result = validate(raw, timezone="Asia/Seoul", now=NOW)
+    assert result.ingested == raw.height
+    given = raw.select(
+        LOCATION, pl.col("user_id").alias("in_user"), pl.col("action_type").alias("in_action")
+    )
+    valid = result.valid.join(given, on=LOCATION)
+    assert valid.get_column("user_id").to_list() == _expected_text(
+        valid.get_column("in_user").to_list(), lower=False
+    )
+    assert valid.get_column("action_type").to_list() == _expected_text(
+        valid.get_column("in_action").to_list(), lower=True
+    )
+    reasons = dict(zip(result.quarantined[LOCATION], result.quarantined["reason"], strict=True))
+    empty_user = [
+        f"in.parquet#row={spot}" for spot, v in zip(spots, odd, strict=False) if not v.strip()
+    ]
+    assert empty_user and all(
+        reasons[loc] == "user_id: is missing (required)" for loc in empty_user
+    )
+
+
+def test_cheap_text_test_never_misses_a_change() -> None:
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    values = [*chars, *(c + "a" for c in chars), *("a" + c for c in chars), "", None]
+    for name in ("host", "action_type"):
+        frame = pl.DataFrame({name: values}, schema={name: pl.String})
+        out = frame.select(
+            _maybe_unclean(name).fill_null(False).alias("maybe"),
+            _cleaned(name).ne_missing(pl.col(name)).alias("changes"),
+        )
+        assert out.filter(pl.col("changes") & ~pl.col("maybe")).height == 0
+
+
+def test_repeated_ids_in_a_large_batch() -> None:
+    raw = _typed(3000)
+    ids = raw.get_column("event_id").to_list()
+    ids[10], ids[2000], ids[2999] = "E5", "E5", "E7"
+    ids[20] = ids[21] = None
+    raw = raw.with_columns(pl.Series("event_id", ids))
+    result = validate(raw, timezone="Asia/Seoul", now=NOW)
+    reasons = dict(zip(result.quarantined[LOCATION], result.quarantined["reason"], strict=True))
+    assert reasons == {
+        "in.parquet#row=10": "duplicate event_id E5 (first at in.parquet#row=5)",
+        "in.parquet#row=2000": "duplicate event_id E5 (first at in.parquet#row=5)",
+        "in.parquet#row=2999": "duplicate event_id E7 (first at in.parquet#row=7)",
+        "in.parquet#row=20": "event_id: is missing (required)",
+        "in.parquet#row=21": "event_id: is missing (required)",
+    }
+    assert result.accepted == 2995
+
+
+def test_known_ids_with_nulls_and_repeats() -> None:
+    known = pl.Series(["E3", None, "E3", "zz", "E8"])
+    result = validate(_typed(10), timezone="Asia/Seoul", now=NOW, known_ids=known)
+    assert result.quarantined.get_column(LOCATION).to_list() == [
+        "in.parquet#row=3",
+        "in.parquet#row=8",
+    ]
+    assert result.quarantined.get_column("reason").to_list() == [
+        "duplicate event_id E3 (already ingested)",
+        "duplicate event_id E8 (already ingested)",
+    ]
+    assert result.redundant == 2
+
+
+def test_empty_typed_batch() -> None:
+    result = validate(_typed(0), timezone="Asia/Seoul", now=NOW)
+    assert result.ingested == 0
+    assert dict(result.valid.drop(LOCATION).schema) == EVENT_DTYPES
+
+
+def test_mixed_timestamp_text_in_a_large_batch() -> None:
+    raw = _typed(400).with_columns(
+        pl.col("timestamp").dt.convert_time_zone("Asia/Seoul").dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
+    )
+    stamps = raw.get_column("timestamp").to_list()
+    stamps[1] = "2026-09-01T09:00:00"  # naive: Seoul
+    stamps[2] = "2026-09-01 00:00:00Z"
+    stamps[3] = "2026-09-01T09:00:00.5+09:00"
+    stamps[4] = "09/01/2026 09:00:00"
+    stamps[5] = "soon"
+    raw = raw.with_columns(pl.Series("timestamp", stamps), pl.col("success").cast(pl.String))
+    result = validate(raw, timezone="Asia/Seoul", now=NOW)
+    got = dict(zip(result.valid[LOCATION], result.valid["timestamp"], strict=True))
+    midnight = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+    assert [got[f"in.parquet#row={i}"] for i in (0, 1, 2, 4)] == [midnight] * 4
+    assert got["in.parquet#row=3"] == midnight + dt.timedelta(milliseconds=500)
+    assert got["in.parquet#row=399"] == midnight + dt.timedelta(minutes=399)
+    assert result.quarantined.get_column(LOCATION).to_list() == ["in.parquet#row=5"]
+
+
+def test_a_raw_column_named_reason_does_not_hide_the_reason() -> None:
+    raw = _raw(
+        [{"event_id": "1", "user_id": None, "timestamp": "2026-09-01T10:00:00",
+          "action_type": "login", "reason": "from the export"}]
+    )  # fmt: skip
+    _, bad = _check(raw)
+    assert bad.get_column("reason").item() == "user_id: is missing (required)"
+    assert json.loads(bad.get_column("raw").item())["reason"] == "from the export"

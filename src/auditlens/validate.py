@@ -21,6 +21,7 @@ import pandera.polars as pa
 import polars as pl
 
 from auditlens.schema import (
+    ACTION_PATTERN,
     ACTION_TYPE,
     EVENT_COLUMNS,
     EVENT_DTYPES,
@@ -53,8 +54,16 @@ TIMESTAMP_HINT = "expected ISO 8601 like 2026-09-01T09:00:00+09:00, or MM/DD/YYY
 
 _TRUE = ("true", "t", "1", "yes", "y", "ok", "success", "succeeded")
 _FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "failure")
+_BOOL = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+
+#: ISO normalisation of timestamp text, in order: date-space-time, and ``Z`` for UTC.
+_ISO_FIXES = ((r"^(\d{4}-\d{2}-\d{2}) ", "${1}T"), (r"Z$", "+00:00"))
+#: Text whose first and last characters lie in ``[_FIRST_PRINTABLE, _DEL)`` needs no strip.
+_FIRST_PRINTABLE = "!"
+_DEL = "\x7f"
 
 _ROW = "__row"
+_REASON = "__reason"
 
 
 @dataclass(frozen=True)
@@ -117,24 +126,28 @@ def validate(
     reasons = _collect([*problems, stored_dups])
     redundant = stored_dups.join(broken, on=_ROW, how="anti").height
 
-    bad_rows = reasons.get_column(_ROW)
-    valid = (
-        typed.filter(~pl.col(_ROW).is_in(bad_rows.implode()))
-        .select([*EVENT_COLUMNS, LOCATION])
-        .cast(EVENT_DTYPES)  # type: ignore[arg-type]
-    )
-    raw_cols = [c for c in raw.columns if c != LOCATION]
-    quarantined = (
-        frame.join(reasons, on=_ROW, how="inner")
-        .sort(_ROW)
-        .select(
-            pl.col(LOCATION).cast(pl.String),
-            pl.col("reason"),
-            pl.struct([pl.col(c).cast(pl.String) for c in raw_cols])
-            .struct.json_encode()
-            .alias("raw"),
+    # cast column by column: DataFrame.cast would also copy every column into one chunk
+    valid = typed.select(*(pl.col(c).cast(EVENT_DTYPES[c]) for c in EVENT_COLUMNS), LOCATION)
+    if reasons.height == 0:  # the common case: a clean batch, nothing to take out
+        quarantined = pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    else:
+        reasons = reasons.sort(_ROW)
+        bad_rows = reasons.get_column(_ROW)
+        keep = pl.repeat(True, typed.height, eager=True).scatter(bad_rows, False)
+        valid = valid.filter(keep)
+        raw_cols = [c for c in raw.columns if c != LOCATION]
+        # ``_ROW`` is the row's position: gather the bad rows rather than join the batch
+        quarantined = (
+            frame.select(pl.col(LOCATION, *raw_cols).gather(bad_rows))
+            .with_columns(reasons.get_column("reason").alias(_REASON))
+            .select(
+                pl.col(LOCATION).cast(pl.String),
+                pl.col(_REASON).alias("reason"),
+                pl.struct([pl.col(c).cast(pl.String) for c in raw_cols])
+                .struct.json_encode()
+                .alias("raw"),
+            )
         )
-    )
     if valid.height + quarantined.height != raw.height:  # the invariant this module guarantees
         raise AssertionError(
             f"validation lost rows: {raw.height} in, {valid.height} valid + "
@@ -150,13 +163,18 @@ def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.D
     """Cast every canonical column; report values that could not be read."""
     problems: list[pl.DataFrame] = []
     columns: list[pl.Series] = [frame.get_column(_ROW), frame.get_column(LOCATION)]
+    text = [n for n in EVENT_COLUMNS if n in frame.columns and n not in (TIMESTAMP, SUCCESS)]
+    cleaned = _clean_text(frame, text)
     for name in EVENT_COLUMNS:
         if name not in frame.columns:
             if name in REQUIRED_COLUMNS:
                 problems.append(_all_rows(frame, f"{name}: column is missing from the input"))
-            columns.append(pl.Series(name, [None] * frame.height, dtype=EVENT_DTYPES[name]))
+            columns.append(
+                pl.repeat(None, frame.height, dtype=EVENT_DTYPES[name], eager=True).alias(name)
+            )
             continue
         source = frame.get_column(name)
+        failed: pl.Series | None = None
         if name == TIMESTAMP:
             series, failed = _parse_timestamps(source, timezone)
             hint = TIMESTAMP_HINT
@@ -164,8 +182,7 @@ def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.D
             series, failed = _parse_bool(source)
             hint = "expected true/false"
         else:
-            series = _clean_text(source, lower=name == ACTION_TYPE)
-            failed = None
+            series = cleaned.get(name, source)
             hint = ""
         if failed is not None and failed.any():
             bad = frame.filter(failed).select(
@@ -182,47 +199,92 @@ def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.D
     return pl.DataFrame(columns), problems
 
 
-def _clean_text(series: pl.Series, *, lower: bool) -> pl.Series:
-    text = series.cast(pl.String).str.strip_chars()
-    if lower:
+def _clean_text(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, pl.Series]:
+    """Strip (and for ``action_type`` lower-case) text; empty text becomes null.
+
+    Returns only the columns this changes; the others are String columns that are
+    already clean and are used as they are (no copy). A cheap test of every value
+    (:func:`_maybe_unclean`), of all columns in one parallel pass, finds the values
+    cleaning could change; only those are cleaned, and only real changes written.
+    """
+    strings = [n for n in names if frame.schema[n] == pl.String]
+    out = {n: frame.select(_cleaned(n)).to_series() for n in names if n not in strings}
+    masks = frame.lazy().select([_maybe_unclean(n).alias(n) for n in strings]).collect()
+    for name in strings:
+        rows = masks.get_column(name).arg_true()
+        if rows.len() == 0:
+            continue
+        source = frame.get_column(name)
+        dense = 2 * rows.len() > source.len()  # then clean the whole column at once
+        before = source if dense else source.gather(rows)
+        after = before.to_frame().select(_cleaned(name)).to_series()
+        changed = after.ne_missing(before)
+        if not changed.any():
+            continue  # clean after all (e.g. text ending in a non-ASCII letter)
+        if dense:
+            out[name] = after
+        else:
+            out[name] = source.clone().scatter(rows.filter(changed), after.filter(changed))
+    return out
+
+
+def _cleaned(name: str) -> pl.Expr:
+    """The cleaned text of column ``name``."""
+    text = pl.col(name).cast(pl.String).str.strip_chars()
+    if name == ACTION_TYPE:
         text = text.str.to_lowercase()
-    return pl.select(pl.when(text.str.len_chars() == 0).then(None).otherwise(text)).to_series()
+    return pl.when(text.str.len_chars() == 0).then(None).otherwise(text).alias(name)
 
 
-def _parse_bool(series: pl.Series) -> tuple[pl.Series, pl.Series]:
+def _maybe_unclean(name: str) -> pl.Expr:
+    """Per value of String column ``name``: might :func:`_cleaned` change it? Never a
+    false "no" (null stays null); a false "yes" only costs time.
+
+    Every Unicode white space character is either ASCII at most 0x20 or encoded in
+    UTF-8 with a first byte of at least 0xC2 and a last byte of at least 0x80; so text
+    whose first byte and last byte are printable ASCII is left alone by
+    ``strip_chars`` (and is not empty). Action types are checked against the schema's
+    lower-case word pattern instead, which also rules out upper case.
+    """
+    value = pl.col(name)
+    if name == ACTION_TYPE:
+        return value.str.contains(ACTION_PATTERN).not_()
+    last = value.cast(pl.Binary).bin.get(-1, null_on_oob=True)
+    first_odd = (value < _FIRST_PRINTABLE) | (value >= _DEL)  # "" sorts first
+    return first_odd | (last < ord(_FIRST_PRINTABLE)) | (last >= ord(_DEL))
+
+
+def _parse_bool(series: pl.Series) -> tuple[pl.Series, pl.Series | None]:
     if series.dtype == pl.Boolean:
-        return series, pl.Series([False] * series.len())
+        return series, None
+    exact = series.cast(pl.String).replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    if exact.null_count() == series.null_count():  # every value is a plain lower-case word
+        return exact, None
     text = series.cast(pl.String).str.strip_chars().str.to_lowercase()
-    parsed = pl.select(
-        pl.when(text.is_in(_TRUE))
-        .then(True)
-        .when(text.is_in(_FALSE))
-        .then(False)
-        .otherwise(None)
-        .alias("v")
-    ).to_series()
-    failed = parsed.is_null() & text.is_not_null() & (text.str.len_chars() > 0)
+    parsed = text.replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    failed = parsed.is_null() & text.is_not_null() & (text.str.len_bytes() > 0)
     return parsed, failed
 
 
-def _parse_timestamps(series: pl.Series, timezone: str) -> tuple[pl.Series, pl.Series]:
+def _parse_timestamps(series: pl.Series, timezone: str) -> tuple[pl.Series, pl.Series | None]:
     """Parse to UTC; naive values are local to ``timezone``. Returns (parsed, failed)."""
     if isinstance(series.dtype, pl.Datetime):
         if series.dtype.time_zone is None:
             local = series.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
             failed = local.is_null() & series.is_not_null()
             return local.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), failed
-        utc = series.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE)
-        return utc, pl.Series([False] * series.len())
+        return series.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), None
     if series.dtype == pl.Date:
         return _parse_timestamps(series.cast(pl.Datetime("us")), timezone)
     text = series.cast(pl.String).str.strip_chars()
-    text = text.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"Z$", "+00:00")
-    result = pl.Series(TIMESTAMP, [None] * text.len(), dtype=TIMESTAMP_DTYPE)
+    for pattern, replacement in _ISO_FIXES:
+        if text.str.contains(pattern).any():  # replacing copies every value: only if needed
+            text = text.str.replace(pattern, replacement)
+    result = pl.repeat(None, text.len(), dtype=TIMESTAMP_DTYPE, eager=True)
     has_offset = text.str.contains(r"T.*[+-]\d{2}:?\d{2}$")
-    _fill(result, text, has_offset, AWARE_FORMATS, timezone=None)
-    _fill(result, text, ~has_offset, NAIVE_FORMATS, timezone=timezone)
-    failed = result.is_null() & text.is_not_null() & (text.str.len_chars() > 0)
+    result = _fill(result, text, has_offset, AWARE_FORMATS, timezone=None)
+    result = _fill(result, text, ~has_offset, NAIVE_FORMATS, timezone=timezone)
+    failed = result.is_null() & text.is_not_null() & (text.str.len_bytes() > 0)
     return result, failed.fill_null(False)
 
 
@@ -233,21 +295,27 @@ def _fill(
     formats: Sequence[str],
     *,
     timezone: str | None,
-) -> None:
-    """Parse the still-empty rows under ``mask`` with each format in turn, in place."""
+) -> pl.Series:
+    """Parse the still-empty rows under ``mask`` with each format in turn."""
     for fmt in formats:
         todo = (result.is_null() & mask & text.is_not_null()).fill_null(False)
-        if not todo.any():
-            return
-        index = todo.arg_true()
-        parsed = text.gather(index).str.to_datetime(fmt, strict=False, time_unit="us")
+        count = todo.sum()
+        if count == 0:
+            break
+        every = count == text.len()  # then ``result`` is still all null
+        subset = text if every else text.filter(todo)
+        parsed = subset.str.to_datetime(fmt, strict=False, time_unit="us")
         if timezone is not None:
             parsed = parsed.dt.replace_time_zone(
                 timezone, ambiguous="earliest", non_existent="null"
             )
         parsed = parsed.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE)
+        if every:
+            result = parsed
+            continue
         ok = parsed.is_not_null()
-        result.scatter(index.filter(ok), parsed.filter(ok))
+        result = result.scatter(todo.arg_true().filter(ok), parsed.filter(ok))
+    return result
 
 
 # --- schema and duplicates ----------------------------------------------------------------
@@ -292,8 +360,21 @@ def _ids(typed: pl.DataFrame) -> pl.DataFrame:
 
 def _batch_duplicates(typed: pl.DataFrame) -> pl.DataFrame:
     """Later rows repeating an event_id seen earlier in the same batch."""
-    # find the (usually zero) repeated ids first: the per-id grouping then stays tiny
-    repeated = _ids(typed).filter(pl.col(EVENT_ID).is_duplicated())
+    # Sorted 64-bit hashes of the ids show quickly whether any id repeats, and which
+    # hashes do: only ids with such a hash can repeat (a hash collision merely adds a
+    # candidate), so the exact check below runs on those rows alone.
+    ids = typed.get_column(EVENT_ID)
+    hashes = ids.hash()
+    present = hashes if ids.null_count() == 0 else hashes.filter(ids.is_not_null())
+    ordered = present.sort()
+    same = ordered.slice(1) == ordered.slice(0, max(ordered.len() - 1, 0))
+    if not same.any():
+        return pl.DataFrame(schema={_ROW: pl.UInt32, "reason": pl.String})
+    repeating = ordered.slice(1).filter(same)
+    candidates = typed.select(_ROW, LOCATION, EVENT_ID).filter(
+        ids.is_not_null() & hashes.is_in(repeating.implode())
+    )
+    repeated = candidates.filter(pl.col(EVENT_ID).is_duplicated())
     first = repeated.group_by(EVENT_ID).agg(
         pl.col(LOCATION).sort_by(_ROW).first().alias("first_at")
     )
@@ -311,12 +392,14 @@ def _stored_duplicates(typed: pl.DataFrame, known_ids: pl.Series | None) -> pl.D
     """Rows repeating an event_id that is already stored."""
     if known_ids is None or known_ids.len() == 0:
         return pl.DataFrame(schema={_ROW: pl.UInt32, "reason": pl.String})
-    return (
-        _ids(typed)
-        .filter(pl.col(EVENT_ID).is_in(known_ids.implode()))
-        .select(
-            _ROW, pl.format("duplicate event_id {} (already ingested)", EVENT_ID).alias("reason")
-        )
+    ids = _ids(typed)
+    if known_ids.dtype == pl.String:  # a hash semi-join (row order does not matter here)
+        known = known_ids.drop_nulls().alias(EVENT_ID).to_frame()
+        stored = ids.join(known, on=EVENT_ID, how="semi")
+    else:
+        stored = ids.filter(pl.col(EVENT_ID).is_in(known_ids.implode()))
+    return stored.select(
+        _ROW, pl.format("duplicate event_id {} (already ingested)", EVENT_ID).alias("reason")
     )
 
 
