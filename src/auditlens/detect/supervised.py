@@ -8,6 +8,7 @@ log-odds margin — and exact TreeSHAP contributions that sum to it.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Final, Literal, Self
 
 import numpy as np
@@ -124,7 +125,9 @@ class SupervisedDetector(Detector):
         import shap
 
         explainer = shap.TreeExplainer(self.model_)
-        values = np.asarray(explainer.shap_values(self.matrix(X)), dtype=np.float64)
+        with warnings.catch_warnings():  # shap notes LightGBM's output format on every call
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.asarray(explainer.shap_values(self.matrix(X)), dtype=np.float64)
         base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
         if values.ndim == 3:  # (rows, features, classes): the positive class
             return values[:, :, 1], float(base[-1])
