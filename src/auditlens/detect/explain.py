@@ -224,6 +224,25 @@ def reasons_json(reasons: list[Reason]) -> str:
     return json.dumps([asdict(r) for r in reasons], ensure_ascii=False, sort_keys=True)
 
 
+def same_reasons(stored: str, reasons: list[Reason], tolerance: float = 1e-6) -> bool:
+    """Do stored reasons (JSON) say the same as ``reasons``: same features and sentences,
+    contributions equal within ``tolerance``?
+
+    Sentences show rounded values, so the last-bit float differences a recomputation
+    may bring (parallel sums) do not count; a different reason or wording does.
+    """
+    before = json.loads(stored)
+    if len(before) != len(reasons):
+        return False
+    return all(
+        b["feature"] == r.feature
+        and b["ko"] == r.ko
+        and b["en"] == r.en
+        and abs(float(b["contribution"]) - r.contribution) <= tolerance
+        for b, r in zip(before, reasons, strict=True)
+    )
+
+
 def reasons_text(reasons: list[Reason], lang: str) -> str:
     """Reasons joined into one line for CSV output and terminals."""
     return "; ".join(r.text(lang) for r in reasons)

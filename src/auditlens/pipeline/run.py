@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from auditlens.config import Settings
-from auditlens.detect.explain import Reason, method_of, reasons_json
+from auditlens.detect.explain import Reason, method_of, reasons_json, same_reasons
 from auditlens.errors import AuditlensError
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
@@ -297,5 +297,5 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
         "severity": replayed["severity"] == stored["severity"],
     }
     if stored["reasons"] != "[]":
-        checks["reasons"] = replayed["reasons"] == stored["reasons"]
+        checks["reasons"] = same_reasons(stored["reasons"], reasons)
     return Explanation(user_id, day, stored, replayed, reasons, checks)
