@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import polars as pl
@@ -170,3 +171,21 @@ def test_train_with_too_few_labels_keeps_the_unsupervised_model(
     )
     report = train(settings, few)
     assert not report.trained and "keeping the unsupervised model" in report.message
+
+
+def test_run_command_records_detections_and_opens_alerts(
+    tmp_path: Path, sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_RESOURCE_CATALOG", str(sample / "resource_catalog.csv"))
+    monkeypatch.setenv("AUDITLENS_PEER_DIRECTORY", str(sample / "directory.csv"))
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(sample / "events.parquet")]).exit_code == 0
+    first = runner.invoke(app, ["run"])
+    assert first.exit_code == 0, first.output
+    assert re.search(r"\d+ alerts opened", first.output)
+    second = runner.invoke(app, ["run"])  # nothing new: no run, no new alerts
+    assert second.exit_code == 0 and "alerts opened" not in second.output
+    trail = runner.invoke(app, ["audit", "verify"])
+    assert trail.exit_code == 0 and "audit trail verified" in trail.output

@@ -220,12 +220,17 @@ def run_cmd(
     refit: Annotated[
         bool, typer.Option("--refit", help="Fit a new model even if one is stored.")
     ] = False,
+    alerts: Annotated[
+        bool, typer.Option("--alerts/--no-alerts", help="Record detections and open alerts.")
+    ] = True,
 ) -> None:
-    """The batch job: ingest new data, build features, score, store scores with evidence."""
+    """The batch job: ingest, features, score, store with evidence, raise alerts."""
     settings = _run(load_settings)
-    with console.status("running: ingest, features, scoring..."):
-        report = _run(lambda: pipeline.run(settings, refit=refit))
-    _print_run(report, settings.language)
+    with console.status("running: ingest, features, scoring, alerts..."):
+        job = _run(lambda: pipeline.batch_job(settings, refit=refit, alerts=alerts))
+    _print_run(job.run, settings.language)
+    if job.alerts is not None:
+        _print_raise(job.alerts)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.pipeline.ingestion import Clock, utc_now
+from auditlens.pipeline.run import RunReport, run
 from auditlens.schema import DEPARTMENT, USER_ID
 from auditlens.scoring import SEVERITY_CUTOFFS
 from auditlens.store import alerts as outbox
@@ -108,6 +109,26 @@ def raise_alerts(
     finally:
         store.close()
     return RaiseReport(run_id, criteria, len(detections), intake, len(rules))
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """The batch job: the score run, then the alerts it raised (None: nothing new)."""
+
+    run: RunReport
+    alerts: RaiseReport | None
+
+
+def batch_job(
+    settings: Settings, *, refit: bool = False, alerts: bool = True, clock: Clock = utc_now
+) -> JobReport:
+    """`auditlens run`: score what is new, then record each detection in the audit trail
+    and open its alert (dispatch is separate: `auditlens alerts dispatch`)."""
+    scored = run(settings, refit=refit, clock=clock)
+    raised = None
+    if alerts and scored.run_id is not None:
+        raised = raise_alerts(settings, run_id=scored.run_id, clock=clock)
+    return JobReport(scored, raised)
 
 
 def _departments(settings: Settings, store: Store, users: list[str]) -> dict[str, str]:
