@@ -14,12 +14,16 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import holidays as holidays_lib
 import polars as pl
 
 from auditlens.config import Settings
 from auditlens.errors import ConfigError
+
+#: Integer ticks per second of each polars Datetime time unit.
+TICKS_PER_SECOND: Final = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,43 @@ class BusinessCalendar:
         """Polars expression converting a UTC timestamp column to local time."""
         return pl.col(column).dt.convert_time_zone(self.timezone)
 
+    def local_ticks(self, timestamps: pl.Series) -> pl.Series:
+        """Local wall-clock time of tz-aware ``timestamps`` as integer ticks (Int64).
+
+        The same values as ``convert_time_zone(zone).replace_time_zone(None)`` cast to
+        Int64 (ticks in the column's time unit), at a fraction of the cost: the zone's
+        UTC offset is looked up once per UTC hour in range instead of once per row. Rows
+        in an hour whose offset differs at its start and end (a DST switch, also off the
+        hour) are converted one by one; no zone changes its offset and back within an
+        hour. Sparse ranges (few rows over many years) are converted row by row.
+        """
+        dtype = timestamps.dtype
+        if not isinstance(dtype, pl.Datetime) or dtype.time_zone is None:
+            raise TypeError(f"expected tz-aware timestamps, got {dtype}")
+        unit = dtype.time_unit
+        ticks = timestamps.cast(pl.Int64)
+        hour = TICKS_PER_SECOND[unit] * 3600
+        buckets = ticks // hour
+        lo, hi = buckets.min(), buckets.max()
+        if not isinstance(lo, int) or not isinstance(hi, int) or hi - lo > 4 * len(ticks) + 10_000:
+            return self._exact_ticks(timestamps)
+        starts = pl.int_range(lo, hi + 1, dtype=pl.Int64, eager=True) * hour
+        start_offset = self._exact_ticks(starts.cast(dtype)) - starts
+        end_offset = self._exact_ticks((starts + (hour - 1)).cast(dtype)) - (starts + (hour - 1))
+        index = buckets - lo
+        local = ticks + start_offset.gather(index)
+        switching = start_offset != end_offset
+        if switching.any():
+            rows = switching.gather(index).arg_true()
+            if rows.len():
+                local = local.scatter(rows, self._exact_ticks(timestamps.gather(rows)))
+        return local
+
+    def _exact_ticks(self, timestamps: pl.Series) -> pl.Series:
+        return (
+            timestamps.dt.convert_time_zone(self.timezone).dt.replace_time_zone(None).cast(pl.Int64)
+        )
+
     def off_hours_expr(
         self, column: str, years: Iterable[int], *, already_local: bool = False
     ) -> pl.Expr:
@@ -101,6 +142,26 @@ class BusinessCalendar:
             | local.dt.date().is_in(day_off)
             | (minutes < start)
             | (minutes >= end)
+        )
+
+    def off_hours_from_parts(
+        self, day: pl.Expr, minute_of_day: pl.Expr, years: Iterable[int]
+    ) -> pl.Expr:
+        """:meth:`off_hours_expr` from integer parts of the *local* time (vectorised).
+
+        ``day`` counts local calendar days since 1970-01-01, ``minute_of_day`` the
+        minutes since local midnight; integer arithmetic only, no date-time fields.
+        """
+        epoch = dt.date(1970, 1, 1)
+        day_off = [(d - epoch).days for d in sorted(self.holidays(years))]
+        start = self.start.hour * 60 + self.start.minute
+        end = self.end.hour * 60 + self.end.minute
+        weekday = (day + 3) % 7 + 1  # ISO: 1970-01-01 was a Thursday (4)
+        return (
+            weekday.is_in(sorted(self.weekend))
+            | day.is_in(day_off)
+            | (minute_of_day < start)
+            | (minute_of_day >= end)
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,13 @@ import pytest
 
 from auditlens import schema
 from auditlens.calendar import BusinessCalendar
-from auditlens.features.base import FeatureContext
+from auditlens.features.access import AccessFeatures
+from auditlens.features.base import AggregateFeatureSet, FeatureContext, FeatureSet, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.docs import FEATURE_DOCS, doc_for, format_value
 from auditlens.features.matrix import build_matrix
+from auditlens.features.resources import ResourceFeatures
+from auditlens.features.temporal import TemporalFeatures
 
 KST = dt.timezone(dt.timedelta(hours=9))
 CATALOG = ResourceCatalog.from_rows(
@@ -207,3 +212,124 @@ def test_every_matrix_column_is_documented() -> None:
 )
 def test_values_are_shown_for_people(value: float | None, unit: Any, lang: str, shown: str) -> None:
     assert format_value(value, unit, lang) == shown
+
+
+# --- the fast paths compute exactly what the plain definitions say -----------------------
+
+
+def test_local_ticks_match_the_exact_conversion_across_dst_switches() -> None:
+    # hourly offsets, with per-row conversion in the hours where the offset changes
+    # (Lord Howe switches by 30 minutes at 02:00 local, i.e. off the UTC hour)
+    rng = random.Random(3)
+    start = dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
+    moments = [start + dt.timedelta(seconds=rng.randrange(0, 400 * 86_400)) for _ in range(20_000)]
+    moments += [None, dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC)]
+    for zone in ("Asia/Seoul", "Europe/Berlin", "Australia/Lord_Howe", "America/New_York"):
+        cal = BusinessCalendar(timezone=zone)
+        for unit in ("ms", "us", "ns"):
+            stamps = pl.Series(moments, dtype=pl.Datetime(unit, "UTC"))
+            exact = stamps.dt.convert_time_zone(zone).dt.replace_time_zone(None).cast(pl.Int64)
+            assert cal.local_ticks(stamps).equals(exact), (zone, unit)
+
+
+def test_off_hours_from_integer_parts_matches_the_datetime_expression() -> None:
+    cal = BusinessCalendar(
+        start=dt.time(8, 30),
+        end=dt.time(17, 45),
+        weekend=frozenset({5, 6}),
+        company_holidays=frozenset({dt.date(2026, 9, 30)}),
+    )
+    rng = random.Random(4)
+    base = dt.datetime(2026, 9, 1)
+    local = pl.Series(
+        "ts", [base + dt.timedelta(minutes=rng.randrange(0, 90 * 1440)) for _ in range(5000)]
+    )
+    frame = pl.DataFrame({"ts": local}).with_columns(
+        (pl.col("ts").cast(pl.Int64) // 60_000_000).alias("minutes")
+    )
+    got = frame.select(
+        cal.off_hours_from_parts(pl.col("minutes") // 1440, pl.col("minutes") % 1440, [2026])
+    ).to_series()
+    want = frame.select(cal.off_hours_expr("ts", [2026], already_local=True)).to_series()
+    assert got.equals(want)
+
+
+def test_catalog_match_follows_fnmatch_and_the_precedence_rules() -> None:
+    catalog = ResourceCatalog.from_rows(
+        [
+            ("db/*", "medium", None, ""),
+            ("db/customer/*", "critical", None, ""),
+            ("db/customer/public", "low", None, ""),
+            ("a?c*", "high", 3.5, ""),
+            ("x.y(z)+*", "critical", None, "regex characters are literals"),
+            ("[ab]*q", "high", None, "bracket classes"),
+            ("[!ab]x*", "low", 7.0, ""),
+            ("한글/*", "critical", None, ""),
+        ]
+    )
+    ids = [
+        "db/customer/public", "db/customer/x", "db/other", "abc", "abc\nd", "ac", "x.y(z)+1",
+        "xxy(z)+", "aq", "bxq", "cx", "ax", "한글/1", "z", "", None,
+    ]  # fmt: skip
+    found = catalog.match(pl.Series(ids, dtype=pl.String))
+    entries = {e.pattern: e for e in catalog.entries}
+    globs = sorted((e for e in catalog.entries if e.is_glob), key=lambda e: -len(e.pattern))
+    for rid, level, pattern in zip(ids, found["sensitivity"], found["pattern"], strict=True):
+        if rid is None:
+            assert level is None and pattern is None
+            continue
+        want = entries.get(rid) or next(
+            (e for e in globs if fnmatch.fnmatchcase(rid, e.pattern)), None
+        )
+        assert pattern == (want.pattern if want else None), rid
+        assert level == (want.sensitivity if want else "low"), rid
+
+
+class _EventCount(AggregateFeatureSet):
+    """A plug-in set computed together with the built-in ones."""
+
+    name = "events"
+    columns = ("event_count",)
+
+    def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
+        return [pl.len().cast(pl.Int64).alias("event_count")]
+
+
+class _Plain(FeatureSet):
+    """A plug-in set with its own transform, joined onto the others."""
+
+    name = "plain"
+
+    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
+        return events.group_by("user_id", "window").agg(pl.col("host").n_unique().alias("hosts"))
+
+
+def test_sets_combined_in_one_pass_equal_each_set_on_its_own() -> None:
+    rng = random.Random(5)
+    rows = [
+        {
+            "user": rng.choice(["u1", "u2", "u3", "u4"]),
+            "t": at(1, 0) + dt.timedelta(minutes=rng.randrange(0, 20 * 1440)),
+            "action": rng.choice(["login", "view", "edit", "delete", "download", "usb_connect"]),
+            "resource": rng.choice([None, "db/customer/1", "fileshare/finance/q", "z"]),
+            "host": rng.choice(["PC-1", "PC-2", None]),
+            "ip": rng.choice(["10.0.0.1", "10.0.0.9", None]),
+            "ok": rng.choice([True, False, None]),
+        }
+        for _ in range(2000)
+    ]
+    log = events(rows)
+    sets = (TemporalFeatures(), _Plain(), ResourceFeatures(), _EventCount(), AccessFeatures())
+    frame = build_matrix(log, CTX, sets).frame
+    prepared = prepare(log, CTX)
+    columns = ["user_id", "window"]
+    for feature_set in sets:
+        alone = feature_set.transform(prepared, CTX).sort("user_id", "window")
+        part = frame.select(alone.columns)
+        assert part.select(alone.columns[:2]).equals(alone.select(alone.columns[:2]))
+        for column in alone.columns[2:]:
+            assert part[column].to_list() == pytest.approx(alone[column].fill_null(0).to_list()), (
+                column
+            )
+        columns += alone.columns[2:]
+    assert frame.columns[: len(columns)] == columns  # the sets' columns in the sets' order

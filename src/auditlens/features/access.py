@@ -4,64 +4,75 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditlens.features.base import KEYS, OK, WINDOW, FeatureContext, FeatureSet, first_seen
-from auditlens.schema import ACTION_TYPE, HOST, SRC_IP, TIMESTAMP, USER_ID
+from auditlens.features.base import (
+    KEY,
+    OK,
+    USER_CODE,
+    AggregateFeatureSet,
+    FeatureContext,
+    distinct_count,
+    first_seen_keyed,
+)
+from auditlens.schema import ACTION_TYPE, HOST, SRC_IP, TIMESTAMP
 
 #: Failed logins closer together than this count as one burst.
 BURST_WINDOW = "10m"
 
+_FAILED_LOGIN = "_a_failed_login"
 
-class AccessFeatures(FeatureSet):
+
+class AccessFeatures(AggregateFeatureSet):
     """Columns: distinct_hosts, new_host_count, new_src_ip_count, failed_login_count,
     failed_login_burst."""
 
     name = "access"
+    columns = (
+        "distinct_hosts",
+        "new_host_count",
+        "new_src_ip_count",
+        "failed_login_count",
+        "failed_login_burst",
+    )
 
-    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-        """One row per (user, window) with the access-context columns."""
-        failed_login = (pl.col(ACTION_TYPE) == "login") & ~pl.col(OK)
-        daily = (
-            events.lazy()
-            .group_by(*KEYS)
-            .agg(
-                pl.col(HOST).drop_nulls().n_unique().cast(pl.Int64).alias("distinct_hosts"),
-                failed_login.sum().cast(pl.Int64).alias("failed_login_count"),
-            )
-            .collect()
-        )
+    def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
+        """Failed logins."""
+        return {_FAILED_LOGIN: (pl.col(ACTION_TYPE) == "login") & ~pl.col(OK)}
+
+    def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
+        """Failed logins per window."""
+        return [pl.col(_FAILED_LOGIN).sum().cast(pl.Int64).alias("failed_login_count")]
+
+    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+        """Distinct hosts, first-time hosts and IPs, the largest failed-login burst."""
         bursts = (
-            events.lazy()
-            .filter(failed_login)
-            .select(USER_ID, WINDOW, TIMESTAMP)
-            .sort(USER_ID, TIMESTAMP)
+            keyed.filter(pl.col(_FAILED_LOGIN))
+            .select(USER_CODE, KEY, TIMESTAMP)
+            .sort(USER_CODE, TIMESTAMP)
             .with_columns(
                 pl.col(TIMESTAMP)
                 .is_not_null()
                 .cast(pl.Int64)
                 .rolling_sum_by(TIMESTAMP, BURST_WINDOW)
-                .over(USER_ID)
-                .alias("_burst")
+                .over(USER_CODE)
+                .alias("_a_burst")
             )
-            .group_by(*KEYS)
-            .agg(pl.col("_burst").max().alias("failed_login_burst"))
-            .collect()
+            .group_by(KEY)
+            .agg(pl.col("_a_burst").max().alias("failed_login_burst"))
         )
-        new_host = first_seen(events, HOST).rename({"n": "new_host_count"})
-        new_ip = first_seen(events, SRC_IP).rename({"n": "new_src_ip_count"})
-        return (
-            daily.join(new_host, on=list(KEYS), how="left")
-            .join(new_ip, on=list(KEYS), how="left")
-            .join(bursts, on=list(KEYS), how="left")
-            .with_columns(
-                pl.col("new_host_count", "new_src_ip_count", "failed_login_burst").fill_null(0)
-            )
-            .select(
-                *KEYS,
-                "distinct_hosts",
-                "new_host_count",
-                "new_src_ip_count",
-                "failed_login_count",
-                "failed_login_burst",
-            )
-            .sort(*KEYS)
+        # a user works from few hosts and IPs a day: one pass down to the distinct
+        # (user, window, host, IP), and the three counts from that small table
+        seen = keyed.group_by(USER_CODE, KEY, HOST, SRC_IP).agg().collect(engine="streaming")
+        return [
+            distinct_count(seen.lazy(), HOST, "distinct_hosts"),
+            first_seen_keyed(seen.lazy(), HOST, "new_host_count"),
+            first_seen_keyed(seen.lazy(), SRC_IP, "new_src_ip_count"),
+            bursts,
+        ]
+
+    def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
+        """Windows without hosts, new values or failed logins get 0."""
+        return daily.with_columns(
+            pl.col(
+                "distinct_hosts", "new_host_count", "new_src_ip_count", "failed_login_burst"
+            ).fill_null(0)
         )

@@ -3,18 +3,24 @@
 Events reach a FeatureSet *prepared* once by :func:`prepare`: local time, the window
 (local calendar day), the off-hours flag and the resource's sensitivity are already
 columns, so each set is one ``group_by`` over the same frame.
+
+Sets built from per-window aggregations derive from :class:`AggregateFeatureSet`: they
+declare their helper columns, aggregations and extra per-window frames, and
+:func:`aggregate` computes those of several sets in ONE pass keyed by an integer per
+(user, window) (build_matrix does so for all such sets at once).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
-from auditlens.calendar import BusinessCalendar
+from auditlens.calendar import TICKS_PER_SECOND, BusinessCalendar
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
@@ -32,8 +38,15 @@ OFF_HOURS: Final = "_off_hours"
 LEVEL: Final = "_level"  # sensitivity rank 0..3 (low..critical); null for resourceless rows
 WEIGHT: Final = "_weight"
 FAMILY: Final = "_family"  # catalog pattern matched, else the resource id itself
+RESOURCE_CODE: Final = "_resource"  # integer per distinct resource id; null without one
 OK: Final = "_ok"  # success, null read as success
 _LOCAL: Final = "_local"
+
+# columns ``add_keys`` adds to prepared events (integer keys, cheaper than strings)
+USER_CODE: Final = "_user"  # rank of the user_id among the events' users, sorted
+#: One integer per (user, window), ordered like (user_id, window).
+KEY: Final = "_key"
+_ROW: Final = "_row"
 
 BULK_ACTIONS: Final = ("download", "export", "print", "copy", "usb_connect")
 CHANGE_ACTIONS: Final = ("edit", "delete")
@@ -83,39 +96,77 @@ class FeatureSet(ABC):
 def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
     """Add the shared helper columns to canonical events (one pass, done once).
 
-    Raises nothing for unknown resources: they get the catalog's default level.
+    Rows keep their order. Raises nothing for unknown resources: they get the catalog's
+    default level.
     """
     cal = ctx.calendar
     years = _years(events)
-    lookup = ctx.catalog.lookup(events.get_column(RESOURCE_ID))
-    local = pl.col(_LOCAL)
-    # no sort: every feature set aggregates per group; those needing order sort their rows
-    return (
+    # the catalog is matched once per distinct id, then spread to the rows by code
+    # (cheaper than joining 10M string keys)
+    codes, ids = factorize(events.get_column(RESOURCE_ID))
+    found = ctx.catalog.match(ids)
+    family = found.select(pl.coalesce("pattern", "resource_id")).to_series()
+    numbers = pl.int_range(0, ids.len(), dtype=pl.UInt32, eager=True)
+    resource_code = numbers.zip_with(ids.is_not_null(), pl.Series([None], dtype=pl.UInt32))
+    # local wall-clock time once, as integer ticks, then integer arithmetic on them
+    # (the same values as the date-time fields, without a time-zone lookup per field)
+    local_ticks = cal.local_ticks(events.get_column(TIMESTAMP))
+    per_second = TICKS_PER_SECOND[_time_unit(events.schema[TIMESTAMP])]
+    ticks = pl.col(_LOCAL)
+    day = ticks // (per_second * 86_400)
+    second = ticks // per_second - day * 86_400  # of the local day, 0..86399
+    local = (
         events.lazy()
-        .with_columns(cal.local_expr(TIMESTAMP).alias(_LOCAL))
+        .with_columns(local_ticks.alias(_LOCAL))
         .with_columns(
-            local.dt.date().alias(WINDOW),
+            day.cast(pl.Int32).cast(pl.Date).alias(WINDOW),
             (
-                local.dt.hour().cast(pl.Float64)
-                + local.dt.minute().cast(pl.Float64) / 60.0
-                + local.dt.second().cast(pl.Float64) / 3600.0
+                (second // 3600).cast(pl.Float64)
+                + (second // 60 % 60).cast(pl.Float64) / 60.0
+                + (second % 60).cast(pl.Float64) / 3600.0
             ).alias(LOCAL_HOUR),
-            cal.off_hours_expr(_LOCAL, years, already_local=True).alias(OFF_HOURS),
+            cal.off_hours_from_parts(day, second // 60, years).alias(OFF_HOURS),
             pl.col(SUCCESS).fill_null(True).alias(OK),
         )
         .drop(_LOCAL)
-        .join(
-            lookup.lazy().select(
-                RESOURCE_ID,
-                pl.col("level").alias(LEVEL),
-                pl.col("weight").alias(WEIGHT),
-                pl.coalesce("pattern", RESOURCE_ID).alias(FAMILY),
-            ),
-            on=RESOURCE_ID,
-            how="left",
-        )
         .collect()
     )
+    return local.with_columns(
+        found.get_column("level").gather(codes).alias(LEVEL),
+        found.get_column("weight").gather(codes).alias(WEIGHT),
+        family.gather(codes).alias(FAMILY),
+        resource_code.gather(codes).alias(RESOURCE_CODE),
+    )
+
+
+def factorize(values: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """``(codes, distinct)`` with ``values == distinct.gather(codes)`` (nulls included).
+
+    ``codes`` is UInt32, ``distinct`` holds each value once (null too, if present), in
+    no particular order. Hashes group the values (no string hash join); the result is
+    checked against the values and recomputed exactly on a hash collision.
+    """
+    hashes = values.hash()
+    first = hashes.arg_unique()
+    distinct = values.gather(first)
+    numbers = pl.int_range(0, first.len(), dtype=pl.UInt32, eager=True)
+    table = pl.DataFrame({"hash": hashes.gather(first), "code": numbers})
+    codes = (
+        hashes.to_frame("hash")
+        .join(table, on="hash", how="left", maintain_order="left")
+        .get_column("code")
+    )
+    if not values.eq_missing(distinct.gather(codes)).all():  # pragma: no cover - collision
+        distinct = values.unique()
+        numbers = pl.int_range(0, distinct.len(), dtype=pl.UInt32, eager=True)
+        codes = values.replace_strict(distinct, numbers, return_dtype=pl.UInt32)
+    return codes, distinct
+
+
+def _time_unit(dtype: pl.DataType) -> str:
+    if not isinstance(dtype, pl.Datetime):
+        raise TypeError(f"{TIMESTAMP} must be a Datetime column, not {dtype}")
+    return str(dtype.time_unit)
 
 
 def _years(events: pl.DataFrame) -> list[int]:
@@ -125,6 +176,145 @@ def _years(events: pl.DataFrame) -> list[int]:
         pl.col(TIMESTAMP).min().alias("lo"), pl.col(TIMESTAMP).max().alias("hi")
     ).row(0)
     return list(range(lo.year - 1, hi.year + 2))
+
+
+class AggregateFeatureSet(FeatureSet):
+    """A FeatureSet computed from per-(user, window) aggregations of the prepared events.
+
+    Instead of running its own ``group_by``, it declares the work so that
+    :func:`aggregate` can run the aggregations of several sets in one pass:
+
+    * :meth:`helpers`: per-event columns (elementwise expressions), added first;
+    * :meth:`aggregations`: expressions evaluated per (user, window) group;
+    * :meth:`extras`: other per-window frames (``KEY`` + columns), e.g. distinct counts
+      or first use, computed from the keyed events;
+    * :meth:`finish`: the output columns from all of the above (the frame is sorted by
+      user and window and has ``USER_ID`` and ``WINDOW``).
+
+    Names of helper and intermediate columns start with ``_`` and a set's own prefix
+    (sets computed together share one frame). ``transform`` runs the set on its own.
+    """
+
+    #: The feature columns ``transform`` returns after the keys, in order.
+    columns: tuple[str, ...]
+
+    def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
+        """Per-event helper columns by name (elementwise over the prepared events)."""
+        return {}
+
+    @abstractmethod
+    def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
+        """Aggregations per (user, window), each aliased to its output name."""
+
+    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+        """Further per-window frames of ``KEY`` + columns (windows missing there get nulls).
+
+        ``keyed`` is the prepared events with the helper columns, ``USER_CODE`` and
+        ``KEY``.
+        """
+        return []
+
+    def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
+        """Add the output columns to ``daily`` (sorted by user and window)."""
+        return daily
+
+    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
+        """One row per (user, window) with this set's columns (via :func:`aggregate`)."""
+        return aggregate([self], events, ctx)
+
+
+def aggregate(
+    sets: Sequence[AggregateFeatureSet], events: pl.DataFrame, ctx: FeatureContext
+) -> pl.DataFrame:
+    """Keys and every set's columns (in order), one row per (user, window), sorted.
+
+    One ``group_by`` evaluates all the sets' aggregations, keyed by the integer ``KEY``
+    (added by :func:`add_keys` unless ``events`` has it); the extra frames are separate
+    queries over the same keyed events.
+    """
+    keyed = events if KEY in events.columns else add_keys(events)
+    helpers: dict[str, pl.Expr] = {}
+    for feature_set in sets:
+        helpers.update(feature_set.helpers(ctx))
+    # materialised once: every query below reads it
+    rows = keyed.lazy().with_columns(**helpers).with_row_index(_ROW).collect().lazy()
+    aggregations = [a for feature_set in sets for a in feature_set.aggregations(ctx)]
+    # a row of each window names its user and day (cheaper than first() of the strings)
+    queries = [rows.group_by(KEY).agg(pl.col(_ROW).first(), *aggregations)]
+    for feature_set in sets:
+        queries += feature_set.extras(rows, ctx)
+    main, *extras = pl.collect_all(queries, engine="streaming")
+    for extra in extras:
+        main = main.join(extra, on=KEY, how="left")
+    main = main.sort(KEY)
+    first_rows = main.get_column(_ROW)
+    lazy = main.with_columns(
+        keyed.get_column(USER_ID).gather(first_rows), keyed.get_column(WINDOW).gather(first_rows)
+    ).lazy()
+    for feature_set in sets:
+        lazy = feature_set.finish(lazy, ctx)
+    return lazy.select(*KEYS, *[c for feature_set in sets for c in feature_set.columns]).collect()
+
+
+def add_keys(events: pl.DataFrame) -> pl.DataFrame:
+    """Prepared events plus the integer ``USER_CODE`` and ``KEY`` columns.
+
+    ``USER_CODE`` is the user's rank among the users (sorted, nulls first) and
+    ``KEY = USER_CODE * span + 1 + days since the first window`` (0 for a null window),
+    so sorting by ``KEY`` sorts by (user_id, window). build_matrix adds them once for
+    every set; keys of frames prepared separately must not be mixed.
+    """
+    codes, distinct = factorize(events.get_column(USER_ID))
+    rank = distinct.arg_sort().arg_sort()  # code -> position among the sorted users
+    days = events.get_column(WINDOW).cast(pl.Int32)
+    lo, hi = days.min(), days.max()
+    first = int(lo) if isinstance(lo, int) else 0
+    span = (int(hi) if isinstance(hi, int) else 0) - first + 2
+    user = rank.gather(codes)
+    return events.with_columns(
+        user.alias(USER_CODE),
+        (user.cast(pl.Int64) * span + (days - first + 1).fill_null(0)).alias(KEY),
+    )
+
+
+def distinct_count(
+    keyed: pl.LazyFrame, column: str, name: str, code: str | None = None
+) -> pl.LazyFrame:
+    """Per window (``KEY``): how many distinct non-null ``column`` values, as ``name``.
+
+    With ``code``, an integer column numbering the values (e.g. ``RESOURCE_CODE``), the
+    count sorts integers instead of hashing (key, value) pairs: much cheaper when most
+    pairs are distinct.
+    """
+    rows = keyed.filter(pl.col(column).is_not_null())
+    count = pl.len().cast(pl.Int64).alias(name)
+    if code is not None:
+        top_key, top_code = rows.select(pl.col(KEY).max(), pl.col(code).max()).collect().row(0)
+        width = (top_code or 0) + 1
+        if (top_key or 0) < (2**62) // width:  # KEY * width + code fits in an Int64
+            pair = pl.col("_pair")
+            return (
+                rows.select((pl.col(KEY) * width + pl.col(code)).alias("_pair"))
+                .sort("_pair")
+                .filter(pair.ne_missing(pair.shift(1)))
+                .group_by((pair // width).alias(KEY))
+                .agg(count)
+            )
+    return rows.group_by(KEY, column).agg().group_by(KEY).agg(count)
+
+
+def first_seen_keyed(
+    keyed: pl.LazyFrame, column: str, name: str, valid: pl.Expr | None = None
+) -> pl.LazyFrame:
+    """:func:`first_seen` per ``KEY``, as ``name`` (the first window = the smallest key)."""
+    rows = keyed if valid is None else keyed.filter(valid)
+    return (
+        rows.filter(pl.col(column).is_not_null())
+        .group_by(USER_CODE, column)
+        .agg(pl.col(KEY).min())
+        .group_by(KEY)
+        .agg(pl.len().cast(pl.Int64).alias(name))
+    )
 
 
 def first_seen(events: pl.DataFrame, column: str, valid: pl.Expr | None = None) -> pl.DataFrame:
@@ -152,12 +342,25 @@ def trailing_mean(column: str, ctx: FeatureContext) -> pl.Expr:
 
     Frames must be sorted by user and window. Null when the user has no history yet.
     """
-    return pl.col(column).rolling_mean_by(WINDOW, ctx.profile, closed="left").over(USER_ID)
+    return pl.col(column).rolling_mean_by(timeline(ctx), f"{ctx.profile_days}i", closed="left")
 
 
 def trailing_std(column: str, ctx: FeatureContext) -> pl.Expr:
     """The user's own standard deviation of ``column`` over the previous ``profile_days``."""
-    return pl.col(column).rolling_std_by(WINDOW, ctx.profile, closed="left").over(USER_ID)
+    return pl.col(column).rolling_std_by(timeline(ctx), f"{ctx.profile_days}i", closed="left")
+
+
+def timeline(ctx: FeatureContext) -> pl.Expr:
+    """Days on one axis for all users, each user's days far from the next user's.
+
+    On a frame sorted by user and window, a rolling window of ``profile_days`` over this
+    axis never reaches another user: one rolling pass over the whole column gives what
+    ``rolling_*_by(WINDOW, ...).over(USER_ID)`` gives, without a pass per user.
+    """
+    user = pl.col(USER_ID).ne_missing(pl.col(USER_ID).shift(1)).cum_sum().cast(pl.Int64)
+    day = pl.col(WINDOW).cast(pl.Int32).cast(pl.Int64)
+    gap = day.max() - day.min() + ctx.profile_days + 1
+    return user * gap + day
 
 
 def safe_ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:

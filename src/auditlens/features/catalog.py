@@ -124,31 +124,73 @@ class ResourceCatalog:
         Matching runs once per *distinct* id (a catalog of globs against 10M events costs
         only as much as the distinct resources), then callers join on ``resource_id``.
         """
-        ids = resource_ids.drop_nulls().unique().sort()
-        exact = {e.pattern: e for e in self.entries if not e.is_glob}
-        globs = sorted((e for e in self.entries if e.is_glob), key=lambda e: -len(e.pattern))
-        compiled = [(re.compile(fnmatch.translate(e.pattern)), e) for e in globs]
+        return self.match(resource_ids.drop_nulls().unique().sort())
+
+    def match(self, ids: pl.Series) -> pl.DataFrame:
+        """:meth:`lookup`'s columns for ``ids`` as given: one row per id, in order.
+
+        ``ids`` should be distinct (each is matched once). A null id gets null
+        sensitivity, weight, level and pattern. Globs of ``*``, ``?`` and literals run as
+        vectorised regular expressions; ``[...]`` classes through :mod:`fnmatch`.
+        """
+        entries = list(self.entries)
         default = CatalogEntry(
             "", self.default_sensitivity, SENSITIVITY_WEIGHTS[self.default_sensitivity]
         )
-        levels, weights, patterns = [], [], []
-        for rid in ids.to_list():
-            entry = exact.get(rid)
-            if entry is None:
-                entry = next((e for rx, e in compiled if rx.match(rid)), None)
-            found = entry or default
-            levels.append(found.sensitivity)
-            weights.append(found.weight)
-            patterns.append(entry.pattern if entry else None)
-        return pl.DataFrame(
-            {
-                "resource_id": ids,
-                "sensitivity": pl.Series(levels, dtype=pl.String),
-                "weight": pl.Series(weights, dtype=pl.Float64),
-                "level": pl.Series([LEVEL_RANK[x] for x in levels], dtype=pl.Int8),
-                "pattern": pl.Series(patterns, dtype=pl.String),
-            }
+        # exact ids first (a repeated pattern: the last row wins), then the longest glob
+        exact = {e.pattern: i for i, e in enumerate(entries) if not e.is_glob}
+        globs = sorted(
+            (i for i, e in enumerate(entries) if e.is_glob), key=lambda i: -len(entries[i].pattern)
         )
+        frame = pl.DataFrame({"resource_id": ids.cast(pl.String)})
+        rid = frame.get_column("resource_id")
+        frame = frame.with_columns(
+            rid.replace_strict(
+                list(exact), list(exact.values()), default=None, return_dtype=pl.Int32
+            ).alias("_exact"),
+            *[_glob_matches(rid, entries[i].pattern).alias(f"_glob{i}") for i in globs],
+        )
+        choice = pl.coalesce(
+            "_exact", *[pl.when(pl.col(f"_glob{i}")).then(pl.lit(i, pl.Int32)) for i in globs]
+        )
+        # no entry matched: the default (last row below); a null id: nulls
+        row = (
+            frame.select(
+                pl.when(pl.col("resource_id").is_not_null()).then(choice.fill_null(len(entries)))
+            )
+            .to_series()
+            .cast(pl.UInt32)
+        )
+        found = [*entries, default]
+        table = {
+            "sensitivity": pl.Series([e.sensitivity for e in found], dtype=pl.String),
+            "weight": pl.Series([e.weight for e in found], dtype=pl.Float64),
+            "level": pl.Series([LEVEL_RANK[e.sensitivity] for e in found], dtype=pl.Int8),
+            "pattern": pl.Series([*(e.pattern for e in entries), None], dtype=pl.String),
+        }
+        return frame.select("resource_id").with_columns(
+            values.gather(row).alias(name) for name, values in table.items()
+        )
+
+
+def _glob_matches(ids: pl.Series, pattern: str) -> pl.Series:
+    """Which ``ids`` match the glob ``pattern`` exactly as :func:`fnmatch.fnmatchcase`."""
+    if "[" in pattern:  # bracket classes: leave them to fnmatch's own translation
+        rx = re.compile(fnmatch.translate(pattern))
+        hits = [None if i is None else rx.match(i) is not None for i in ids.to_list()]
+        return pl.Series(hits, dtype=pl.Boolean)
+    parts: list[str] = []
+    for ch in pattern:
+        if ch == "*":
+            if not parts or parts[-1] != ".*":
+                parts.append(".*")
+        elif ch == "?":
+            parts.append(".")
+        elif ch.isascii() and ch.isalnum():
+            parts.append(ch)
+        else:
+            parts.append(f"\\x{{{ord(ch):X}}}")
+    return ids.str.contains("(?s)^" + "".join(parts) + "$")
 
 
 def unknown_resources(lookup: pl.DataFrame) -> list[str]:

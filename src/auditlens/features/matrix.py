@@ -19,7 +19,17 @@ from typing import Final
 import polars as pl
 
 from auditlens.features.access import AccessFeatures
-from auditlens.features.base import KEYS, WINDOW, FeatureContext, FeatureSet, prepare
+from auditlens.features.base import (
+    KEYS,
+    WINDOW,
+    AggregateFeatureSet,
+    FeatureContext,
+    FeatureSet,
+    add_keys,
+    aggregate,
+    prepare,
+    trailing_mean,
+)
 from auditlens.features.peers import PEER_COLUMNS, PEER_GROUP, peer_deviation, peer_groups
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.sequences import SequenceFeatures, SequenceModel
@@ -65,14 +75,27 @@ def build_matrix(
     tokens) go to ``info``, not to the model's input.
     """
     sets = default_sets() if sets is None else sets
-    prepared = prepare(events, ctx)
+    # integer (user, window) keys once, for every set and the peer groups
+    prepared = add_keys(prepare(events, ctx))
     # peer groups are needed by several sets: resolve them once
     groups = peer_groups(prepared, ctx)
     ctx = dataclasses.replace(ctx, resolved_groups=groups)
-    frame = prepared.select(*KEYS).unique().sort(*KEYS)
+    # the aggregations of every AggregateFeatureSet run in one pass over the events; it
+    # has a row for every (user, window), so it is the frame the other sets join onto
+    combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
+    if combined:
+        frame = aggregate(combined, prepared, ctx)
+    else:
+        frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
+    order: list[str] = list(KEYS)
     for feature_set in sets:
+        if isinstance(feature_set, AggregateFeatureSet):
+            order += feature_set.columns
+            continue
         part = feature_set.transform(prepared, ctx)
+        order += [c for c in part.columns if c not in KEYS]
         frame = frame.join(part, on=list(KEYS), how="left")
+    frame = frame.select(order)
     extra = frame.select(*KEYS, pl.selectors.starts_with("_"))
     frame = frame.select(pl.exclude("^_.*$"))
     sequence_model = next(
@@ -92,13 +115,7 @@ def build_matrix(
             .dt.total_days()
             .cast(pl.Int64)
             .alias(HISTORY_DAYS),
-            *[
-                pl.col(c)
-                .rolling_mean_by(WINDOW, ctx.profile, closed="left")
-                .over(USER_ID)
-                .alias(f"_own_{c}")
-                for c in base
-            ],
+            *[trailing_mean(c, ctx).alias(f"_own_{c}") for c in base],
         )
         .join(peers.select(*KEYS, PEER_GROUP, pl.selectors.starts_with("_peer_")), on=list(KEYS))
         .select(*KEYS, HISTORY_DAYS, PEER_GROUP, pl.selectors.starts_with("_own_", "_peer_"))

@@ -12,7 +12,7 @@ from typing import Final
 
 import polars as pl
 
-from auditlens.features.base import KEYS, WINDOW, FeatureContext
+from auditlens.features.base import KEYS, USER_CODE, WINDOW, FeatureContext
 from auditlens.schema import DEPARTMENT, ROLE, USER_ID
 
 PEER_GROUP: Final = "peer_group"
@@ -38,21 +38,41 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
     """
     if ctx.resolved_groups is not None:
         return ctx.resolved_groups
-    users = events.select(USER_ID).unique()
-    from_events = (
-        events.lazy()
-        .group_by(USER_ID)
-        .agg(
-            pl.col(DEPARTMENT).drop_nulls().mode().sort().first().alias(DEPARTMENT)
-            if DEPARTMENT in events.columns
-            else pl.lit(None, pl.String).alias(DEPARTMENT),
-            pl.col(ROLE).drop_nulls().mode().sort().first().alias(ROLE)
-            if ROLE in events.columns
-            else pl.lit(None, pl.String).alias(ROLE),
+    present = [c for c in (DEPARTMENT, ROLE) if c in events.columns]
+    # one pass: events per user and (department, role); the modes come from that table
+    # (grouping by the integer user code when add_keys put it there)
+    if USER_CODE in events.columns:
+        counts = (
+            events.lazy()
+            .with_row_index("_row")
+            .group_by(USER_CODE, *present)
+            .agg(pl.col("_row").first(), pl.len().alias("_n"))
+            .collect(engine="streaming")
         )
-        .collect()
-    )
-    table = users.join(from_events, on=USER_ID, how="left")
+        # a row of each group names its user (cheaper than first() of the strings)
+        counts = counts.with_columns(events.get_column(USER_ID).gather(counts.get_column("_row")))
+    else:
+        counts = (
+            events.lazy()
+            .group_by(USER_ID, *present)
+            .agg(pl.len().alias("_n"))
+            .collect(engine="streaming")
+        )
+    table = counts.select(USER_ID).unique()
+    for column in (DEPARTMENT, ROLE):
+        if column not in present:
+            table = table.with_columns(pl.lit(None, pl.String).alias(column))
+            continue
+        # the most frequent non-null value; on a tie the smallest (as mode().sort().first())
+        events_n = pl.col("_n")
+        mode = (
+            counts.filter(pl.col(column).is_not_null())
+            .group_by(USER_ID, column)
+            .agg(events_n.sum())
+            .group_by(USER_ID)
+            .agg(pl.col(column).filter(events_n == events_n.max()).min())
+        )
+        table = table.join(mode, on=USER_ID, how="left")
     if ctx.peer_groups is not None:
         cols = [c for c in (DEPARTMENT, ROLE) if c in ctx.peer_groups.columns]
         directory = ctx.peer_groups.select(USER_ID, *cols).unique(USER_ID, keep="last")
@@ -88,17 +108,30 @@ def peer_deviation(
     overall std): the floor keeps a quiet group (everyone 0) from turning one event
     into an enormous z.
     """
-    frame = matrix.select(*KEYS, *columns).join(groups, on=USER_ID, how="left")
-    over = (PEER_GROUP, WINDOW)
+    frame = matrix.select(*KEYS, *columns).join(
+        groups, on=USER_ID, how="left", maintain_order="left"
+    )
+    over = [PEER_GROUP, WINDOW]
+    # one group_by for every column's mean and std per (group, window), joined back
+    stats = frame.group_by(over).agg(
+        *[pl.col(c).mean().alias(f"_peer_{c}") for c in columns],
+        *[pl.col(c).std().alias(f"_std_{c}") for c in columns],
+    )
+    floors = (
+        frame.select(
+            pl.max_horizontal(pl.col(c).std() * 0.25, pl.lit(1e-6)).alias(c) for c in columns
+        ).row(0, named=True)
+        if columns
+        else {}
+    )
+    frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True)
     exprs: list[pl.Expr] = []
     for c in columns:
-        mean = pl.col(c).mean().over(over)
-        std = pl.col(c).std().over(over).fill_null(0.0)
-        floor = pl.max_horizontal(pl.col(c).std() * 0.25, pl.lit(1e-6))
+        std = pl.col(f"_std_{c}").fill_null(0.0)
         exprs += [
-            ((pl.col(c) - mean) / pl.max_horizontal(std, floor)).alias(f"peer_z_{c}"),
-            mean.alias(f"_peer_{c}"),
+            ((pl.col(c) - pl.col(f"_peer_{c}")) / pl.max_horizontal(std, floors[c])).alias(
+                f"peer_z_{c}"
+            ),
+            pl.col(f"_peer_{c}"),
         ]
-    return frame.with_columns(exprs).select(
-        *KEYS, PEER_GROUP, *[e.meta.output_name() for e in exprs]
-    )
+    return frame.select(*KEYS, PEER_GROUP, *exprs)

@@ -12,86 +12,99 @@ from auditlens.features.base import (
     BULK_ACTIONS,
     CHANGE_ACTIONS,
     FAMILY,
-    KEYS,
     LEVEL,
     OFF_HOURS,
     OK,
+    RESOURCE_CODE,
     WEIGHT,
-    WINDOW,
+    AggregateFeatureSet,
     FeatureContext,
-    FeatureSet,
     baseline_ratio,
-    first_seen,
+    distinct_count,
+    first_seen_keyed,
 )
 from auditlens.features.catalog import SENSITIVE_RANK
-from auditlens.schema import ACTION_TYPE, RESOURCE_ID, USER_ID
+from auditlens.schema import ACTION_TYPE, RESOURCE_ID
+
+_SENSITIVE_OK = "_r_sensitive_ok"  # successful access to a high/critical resource
+_SENSITIVE_OFF = "_r_sensitive_off"
+_OK_WEIGHT = "_r_ok_weight"  # sensitivity weight of a successful resource access, else null
+_BULK = "_r_bulk"
+_USB = "_r_usb"
+_DELETE = "_r_delete"
+_SENSITIVE_CHANGE = "_r_sensitive_change"
+_FAILED = "_r_failed"
 
 
-class ResourceFeatures(FeatureSet):
+class ResourceFeatures(AggregateFeatureSet):
     """Columns: weighted_resource_score, sensitive_access_count, off_hours_sensitive_count,
     distinct_resources, new_sensitive_resource_count, bulk_action_count, bulk_vs_baseline,
     usb_connect_count, delete_count, delete_vs_baseline, sensitive_change_count,
     failed_access_count."""
 
     name = "resources"
+    columns = (
+        "weighted_resource_score",
+        "sensitive_access_count",
+        "off_hours_sensitive_count",
+        "distinct_resources",
+        "new_sensitive_resource_count",
+        "bulk_action_count",
+        "bulk_vs_baseline",
+        "usb_connect_count",
+        "delete_count",
+        "delete_vs_baseline",
+        "sensitive_change_count",
+        "failed_access_count",
+    )
 
-    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-        """One row per (user, window) with the resource columns."""
+    def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
+        """Per-event flags: sensitive, bulk, change and failed accesses."""
         has_res = pl.col(RESOURCE_ID).is_not_null()
         sensitive = has_res & (pl.col(LEVEL) >= SENSITIVE_RANK)
         action = pl.col(ACTION_TYPE)
-        daily = (
-            events.lazy()
-            .group_by(*KEYS)
-            .agg(
-                pl.col(WEIGHT).filter(has_res & pl.col(OK)).sum().alias("weighted_resource_score"),
-                (sensitive & pl.col(OK)).sum().cast(pl.Int64).alias("sensitive_access_count"),
-                (sensitive & pl.col(OFF_HOURS))
-                .sum()
-                .cast(pl.Int64)
-                .alias("off_hours_sensitive_count"),
-                pl.col(RESOURCE_ID)
-                .drop_nulls()
-                .n_unique()
-                .cast(pl.Int64)
-                .alias("distinct_resources"),
-                action.is_in(BULK_ACTIONS).sum().cast(pl.Int64).alias("bulk_action_count"),
-                (action == "usb_connect").sum().cast(pl.Int64).alias("usb_connect_count"),
-                (action == "delete").sum().cast(pl.Int64).alias("delete_count"),
-                (sensitive & action.is_in(CHANGE_ACTIONS))
-                .sum()
-                .cast(pl.Int64)
-                .alias("sensitive_change_count"),
-                (has_res & ~pl.col(OK)).sum().cast(pl.Int64).alias("failed_access_count"),
-            )
-            .collect()
-        )
-        # first use of a sensitive resource family (catalog pattern), not of a single record:
-        # an agent opens new customer records every day, a new *kind* of data is the signal
-        new = first_seen(events, FAMILY, valid=sensitive & pl.col(OK)).rename(
-            {"n": "new_sensitive_resource_count"}
-        )
-        return (
-            daily.join(new, on=list(KEYS), how="left")
-            .sort(USER_ID, WINDOW)
-            .with_columns(
-                pl.col("new_sensitive_resource_count").fill_null(0),
-                baseline_ratio("bulk_action_count", ctx).alias("bulk_vs_baseline"),
-                baseline_ratio("delete_count", ctx).alias("delete_vs_baseline"),
-            )
-            .select(
-                *KEYS,
-                "weighted_resource_score",
-                "sensitive_access_count",
-                "off_hours_sensitive_count",
-                "distinct_resources",
-                "new_sensitive_resource_count",
-                "bulk_action_count",
-                "bulk_vs_baseline",
-                "usb_connect_count",
-                "delete_count",
-                "delete_vs_baseline",
-                "sensitive_change_count",
-                "failed_access_count",
-            )
+        return {
+            _OK_WEIGHT: pl.when(has_res & pl.col(OK)).then(pl.col(WEIGHT)),
+            _SENSITIVE_OK: sensitive & pl.col(OK),
+            _SENSITIVE_OFF: sensitive & pl.col(OFF_HOURS),
+            _BULK: action.is_in(BULK_ACTIONS),
+            _USB: action == "usb_connect",
+            _DELETE: action == "delete",
+            _SENSITIVE_CHANGE: sensitive & action.is_in(CHANGE_ACTIONS),
+            _FAILED: has_res & ~pl.col(OK),
+        }
+
+    def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
+        """Weighted score and counts per window."""
+        return [
+            pl.col(_OK_WEIGHT).sum().alias("weighted_resource_score"),
+            pl.col(_SENSITIVE_OK).sum().cast(pl.Int64).alias("sensitive_access_count"),
+            pl.col(_SENSITIVE_OFF).sum().cast(pl.Int64).alias("off_hours_sensitive_count"),
+            pl.col(_BULK).sum().cast(pl.Int64).alias("bulk_action_count"),
+            pl.col(_USB).sum().cast(pl.Int64).alias("usb_connect_count"),
+            pl.col(_DELETE).sum().cast(pl.Int64).alias("delete_count"),
+            pl.col(_SENSITIVE_CHANGE).sum().cast(pl.Int64).alias("sensitive_change_count"),
+            pl.col(_FAILED).sum().cast(pl.Int64).alias("failed_access_count"),
+        ]
+
+    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+        """Distinct resources, and sensitive resource families used for the first time."""
+        # prepare() numbers the resource ids: counting integers is cheaper than strings
+        resource_code = RESOURCE_CODE if RESOURCE_CODE in keyed.collect_schema() else None
+        return [
+            distinct_count(keyed, RESOURCE_ID, "distinct_resources", code=resource_code),
+            # first use of a sensitive resource family (catalog pattern), not of a single
+            # record: an agent opens new customer records every day, a new *kind* of data
+            # is the signal
+            first_seen_keyed(
+                keyed, FAMILY, "new_sensitive_resource_count", valid=pl.col(_SENSITIVE_OK)
+            ),
+        ]
+
+    def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
+        """Fill windows without new families or resources; ratios to the own baseline."""
+        return daily.with_columns(
+            pl.col("new_sensitive_resource_count", "distinct_resources").fill_null(0),
+            baseline_ratio("bulk_action_count", ctx).alias("bulk_vs_baseline"),
+            baseline_ratio("delete_count", ctx).alias("delete_vs_baseline"),
         )

@@ -9,77 +9,90 @@ from __future__ import annotations
 import polars as pl
 
 from auditlens.features.base import (
-    KEYS,
+    KEY,
     LOCAL_HOUR,
     OFF_HOURS,
     OK,
-    WINDOW,
+    AggregateFeatureSet,
     FeatureContext,
-    FeatureSet,
     safe_ratio,
     trailing_mean,
     trailing_std,
 )
-from auditlens.schema import ACTION_TYPE, USER_ID
+from auditlens.schema import ACTION_TYPE
+
+_LOGIN = "_t_login"  # successful login
+_OFF_LOGIN = "_t_off_login"
+_LOGIN_HOUR = "_t_login_hour"  # local hour of a successful login, else null
+_HOUR_KEY = "_t_hour_key"  # KEY * 24 + hour of day: one integer per (user, window, hour)
 
 
-class TemporalFeatures(FeatureSet):
+class TemporalFeatures(AggregateFeatureSet):
     """Columns: login_count, off_hours_login_ratio, off_hours_action_ratio,
     off_hours_action_count, first_activity_hour, last_activity_hour, hour_entropy,
     login_hour_deviation."""
 
     name = "temporal"
+    columns = (
+        "login_count",
+        "off_hours_login_ratio",
+        "off_hours_action_ratio",
+        "off_hours_action_count",
+        "first_activity_hour",
+        "last_activity_hour",
+        "hour_entropy",
+        "login_hour_deviation",
+    )
 
-    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-        """One row per (user, window) with the temporal columns."""
+    def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
+        """Successful logins, off-hours ones and their hours."""
         login = (pl.col(ACTION_TYPE) == "login") & pl.col(OK)
-        daily = (
-            events.lazy()
-            .group_by(*KEYS)
-            .agg(
-                login.sum().cast(pl.Int64).alias("login_count"),
-                (login & pl.col(OFF_HOURS)).sum().cast(pl.Int64).alias("_off_logins"),
-                pl.len().cast(pl.Int64).alias("_actions"),
-                pl.col(OFF_HOURS).sum().cast(pl.Int64).alias("off_hours_action_count"),
-                pl.col(LOCAL_HOUR).min().alias("first_activity_hour"),
-                pl.col(LOCAL_HOUR).max().alias("last_activity_hour"),
-                pl.col(LOCAL_HOUR).filter(login).mean().alias("_login_hour"),
-            )
-        )
+        return {
+            _LOGIN: login,
+            _OFF_LOGIN: login & pl.col(OFF_HOURS),
+            _LOGIN_HOUR: pl.when(login).then(pl.col(LOCAL_HOUR)),
+        }
+
+    def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
+        """Counts, first/last hour and the mean login hour per window."""
+        return [
+            pl.col(_LOGIN).sum().cast(pl.Int64).alias("login_count"),
+            pl.col(_OFF_LOGIN).sum().cast(pl.Int64).alias("_t_off_logins"),
+            pl.len().cast(pl.Int64).alias("_t_actions"),
+            pl.col(OFF_HOURS).sum().cast(pl.Int64).alias("off_hours_action_count"),
+            pl.col(LOCAL_HOUR).min().alias("first_activity_hour"),
+            pl.col(LOCAL_HOUR).max().alias("last_activity_hour"),
+            pl.col(_LOGIN_HOUR).mean().alias("_t_login_hour_mean"),
+        ]
+
+    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+        """Shannon entropy of the hour-of-day histogram (events per hour, bits)."""
+        # _hour is in [0, 24): its floor is the hour of day. Events per (window, hour) as
+        # runs of the sorted integers: a sort is cheaper than hashing ~2M groups
+        hour_key = pl.col(KEY) * 24 + pl.col(LOCAL_HOUR).floor().cast(pl.Int64)
         entropy = (
-            events.lazy()
-            .group_by(*KEYS, pl.col(LOCAL_HOUR).floor().alias("_h"))
-            .agg(pl.len().alias("_n"))
-            .group_by(*KEYS)
-            .agg(pl.col("_n").entropy(base=2).alias("hour_entropy"))
+            keyed.select(hour_key.alias(_HOUR_KEY))
+            .sort(_HOUR_KEY)
+            .select(pl.col(_HOUR_KEY).rle())
+            .unnest(_HOUR_KEY)
+            .group_by((pl.col("value") // 24).alias(KEY))
+            .agg(pl.col("len").entropy(base=2).alias("hour_entropy"))
         )
-        own_mean = trailing_mean("_login_hour", ctx)
-        own_std = trailing_std("_login_hour", ctx).fill_null(0.0)
-        return (
-            daily.join(entropy, on=list(KEYS), how="left")
-            .sort(USER_ID, WINDOW)
-            .with_columns(
-                safe_ratio(pl.col("_off_logins"), pl.col("login_count")).alias(
-                    "off_hours_login_ratio"
-                ),
-                safe_ratio(pl.col("off_hours_action_count"), pl.col("_actions")).alias(
-                    "off_hours_action_ratio"
-                ),
-                # hours away from the user's usual login time, in units of their own spread
-                ((pl.col("_login_hour") - own_mean).abs() / (own_std + 0.5))
-                .fill_null(0.0)
-                .alias("login_hour_deviation"),
-            )
-            .select(
-                *KEYS,
-                "login_count",
-                "off_hours_login_ratio",
-                "off_hours_action_ratio",
-                "off_hours_action_count",
-                "first_activity_hour",
-                "last_activity_hour",
-                "hour_entropy",
-                "login_hour_deviation",
-            )
-            .collect()
+        return [entropy]
+
+    def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
+        """Ratios and the login-hour deviation from the user's own baseline."""
+        own_mean = trailing_mean("_t_login_hour_mean", ctx)
+        own_std = trailing_std("_t_login_hour_mean", ctx).fill_null(0.0)
+        return daily.with_columns(
+            safe_ratio(pl.col("_t_off_logins"), pl.col("login_count")).alias(
+                "off_hours_login_ratio"
+            ),
+            safe_ratio(pl.col("off_hours_action_count"), pl.col("_t_actions")).alias(
+                "off_hours_action_ratio"
+            ),
+            # hours away from the user's usual login time, in units of their own spread
+            ((pl.col("_t_login_hour_mean") - own_mean).abs() / (own_std + 0.5))
+            .fill_null(0.0)
+            .alias("login_hour_deviation"),
         )
