@@ -447,7 +447,14 @@ def check(users: int, days: int, seed: int = 7) -> bool:
     data = generate(GeneratorSpec(users=users, days=days, seed=seed))
     calendar = BusinessCalendar(timezone="Asia/Seoul")
     catalog = ResourceCatalog.from_frame(data.catalog)
-    ours = build_matrix(data.events, FeatureContext(calendar=calendar, catalog=catalog)).frame
+    from auditlens.features.access import AccessFeatures
+    from auditlens.features.resources import ResourceFeatures
+    from auditlens.features.temporal import TemporalFeatures
+
+    # the reference has no sequence features: compare the same sets
+    sets = (TemporalFeatures(), ResourceFeatures(), AccessFeatures())
+    ctx = FeatureContext(calendar=calendar, catalog=catalog)
+    ours = build_matrix(data.events, ctx, sets).frame
     theirs = build_matrix_pandas(polars_to_pandas(data.events), catalog, calendar)
     print(f"check: {users} users x {days} days, {data.events.height:,} events")
     return print_comparison(compare(ours, theirs), ours.height)
