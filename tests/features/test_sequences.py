@@ -4,10 +4,14 @@ editing is not flagged for editing, and a saved model scores identically."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -16,7 +20,7 @@ from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import build_matrix
 from auditlens.features.peers import peer_groups
-from auditlens.features.sequences import SequenceModel, tokenise
+from auditlens.features.sequences import _LOOP_GROUPS, SequenceModel, _cumsum_by, tokenise
 from auditlens.features.watchlist import parse_pattern
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticData, generate
 from tests.features.test_features import CTX, at, events
@@ -126,3 +130,153 @@ def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None
     assert info["_seq_tokens"].item() == " ".join(["view:high edit:high delete:high"] * 3)
     assert info["_seq_watch"].item() == "tamper"
     assert fm.sequence_model is not None
+
+
+def _reference_tokens(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
+    """Tokens the plain way: a string per event, sorted by the user_id strings."""
+    level = pl.col("_level")
+    suffix = pl.when(level >= 3).then(pl.lit("critical")).otherwise(pl.lit("high"))
+    word = pl.when(level >= 2).then(pl.format("{}:{}", "action_type", suffix))
+    gap = pl.duration(microseconds=int(gap_minutes * 60_000_000))
+    new = (pl.col("user_id") != pl.col("user_id").shift(1)).fill_null(True) | (
+        (pl.col("timestamp") - pl.col("timestamp").shift(1)) > gap
+    ).fill_null(True)
+    return prepared.sort("user_id", "timestamp", maintain_order=True).select(
+        "user_id",
+        "timestamp",
+        "window",
+        word.otherwise(pl.col("action_type")).alias("_token"),
+        new.cum_sum().cast(pl.Int64).alias("_session"),
+    )
+
+
+def test_tokenise_matches_string_tokens_and_string_frames_score_the_same(
+    org: tuple[SyntheticData, pl.DataFrame, pl.DataFrame, FeatureContext],
+) -> None:
+    _, prepared, groups, _ = org
+    part = prepared.filter(pl.col("user_id") < "U0060")
+    tokens = tokenise(part)
+    assert isinstance(tokens.schema["_token"], pl.Enum)  # integer codes + sorted words
+    as_text = tokens.with_columns(pl.col("user_id", "_token").cast(pl.String))
+    assert_frame_equal(as_text, _reference_tokens(part))
+    model = SequenceModel(seed=2).fit(tokens, groups)
+    assert model.vocab_ == [*sorted(as_text["_token"].unique()), "<s>", "</s>"]
+    # a frame with plain String columns (e.g. tokens built elsewhere) is read the same way
+    assert_frame_equal(model.score(as_text, groups), model.score(tokens, groups))
+    assert_frame_equal(SequenceModel(seed=2).fit(as_text, groups).user_counts_, model.user_counts_)
+
+
+def _sessions(tokens: pl.DataFrame) -> list[dict[str, Any]]:
+    """Sessions in order: id, user, window (of the first event) and words."""
+    out: dict[int, dict[str, Any]] = {}
+    text = tokens.with_columns(pl.col("user_id", "_token").cast(pl.String))
+    for r in text.iter_rows(named=True):
+        fresh = {"id": r["_session"], "user": r["user_id"], "window": r["window"], "words": []}
+        out.setdefault(r["_session"], fresh)["words"].append(r["_token"])
+    return list(out.values())
+
+
+def _oracle(
+    model: SequenceModel,
+    fit: tuple[pl.DataFrame, pl.DataFrame],
+    scored: tuple[pl.DataFrame, pl.DataFrame],
+) -> pl.DataFrame:
+    """Session scores computed step by step from the module doc's definitions, for a
+    model fitted on ``fit`` (tokens, groups) and scoring ``scored`` (tokens, groups)."""
+    fitted, todo = _sessions(fit[0]), _sessions(scored[0])
+    vocab = [*sorted({w for s in fitted for w in s["words"]}), "<s>", "</s>"]
+    assert vocab == model.vocab_
+    v, code = len(vocab) + 1, {w: i for i, w in enumerate(vocab)}  # unknown: len(vocab)
+    fit_group, group = (
+        dict(f.select("user_id", "peer_group").iter_rows()) for f in (fit[1], scored[1])
+    )
+
+    def steps(words: list[str]) -> list[tuple[int, int]]:
+        return list(itertools.pairwise(code.get(w, len(vocab)) for w in ["<s>", *words, "</s>"]))
+
+    # fitted counts of (a, b) and of a (b = None): everyone's, per group, per user
+    n = Counter[tuple[Any, ...]]()
+    for s in fitted:
+        for a, b in steps(s["words"]):
+            for owner in ((), ("group", fit_group.get(s["user"])), ("user", s["user"])):
+                n[(*owner, a, b)] += 1
+                n[(*owner, a, None)] += 1
+    days: dict[tuple[Any, ...], Counter[dt.date]] = defaultdict(Counter)  # scored steps by day
+    after: dict[tuple[Any, ...], set[int]] = defaultdict(set)  # b's after a, per user and day
+    for s in todo:
+        for a, b in steps(s["words"]):
+            days[s["user"], a, b][s["window"]] += 1
+            after[s["user"], s["window"], a].add(b)
+
+    def habit(user: str, day: dt.date, a: int, b: int) -> int:  # prequential user count
+        earlier = [c for d, c in days[user, a, b].items() if d < day]
+        return sum(earlier) if len(earlier) >= model.habit_days else 0
+
+    vectors = {w: np.array(x) for w, x in model.vectors_.iter_rows()}
+    centroids = {r[0]: np.array(r[1:]) for r in model.group_centroids_.iter_rows()}
+    zero, alpha, beta = np.zeros(model.vector_size), model.alpha, model.beta
+    history: dict[str, list[Any]] = defaultdict(list)
+    rows = []
+    for s in todo:
+        user, g, day = s["user"], group.get(s["user"]), s["window"]
+        bits, rare = [], 0
+        for a, b in steps(s["words"]):
+            p0 = (n[a, b] + alpha / v) / (n[a, None] + alpha)
+            if g is None:  # no group: the global prior
+                pg = p0
+            else:  # the group without the user
+                others = max(n["group", g, a, b] - n["user", user, a, b], 0)
+                others_a = max(n["group", g, a, None] - n["user", user, a, None], 0)
+                pg = (others + beta * p0) / (others_a + beta)
+            cua = sum(habit(user, day, a, x) for x in after[user, day, a])
+            p = (habit(user, day, a, b) + beta * pg) / (cua + beta)
+            bits.append(-math.log2(p))
+            rare += p < model.rare_p
+        known = [vectors[w] for w in s["words"] if w in vectors]
+        vec = np.sum(known, axis=0) / len(known) if known else zero
+        earlier = history[user]
+        first = zero if g is None else centroids.get(g, zero)  # the group's, for a first one
+        centre = np.mean(earlier, axis=0) if earlier else first
+        earlier.append(vec)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            distance = 1 - vec @ centre / (np.linalg.norm(vec) * np.linalg.norm(centre))
+        distance = 1.0 if math.isnan(distance) else float(distance)
+        excess = sum(max(0.0, x - model.usual_bits) for x in bits)
+        score = excess + model.embedding_weight * distance
+        rows.append((s["id"], excess, sum(bits) / len(bits), rare, distance, score))
+    cols = ["_session", "excess_bits", "nll_bits", "rare_steps", "distance", "session_score"]
+    return pl.DataFrame(rows, schema=cols, orient="row")
+
+
+def test_session_scores_follow_the_documented_model() -> None:
+    data = generate(GeneratorSpec(users=24, days=12, seed=5))
+    ctx = FeatureContext(catalog=ResourceCatalog.from_frame(data.catalog))
+    prepared = prepare(data.events, ctx)
+    groups = peer_groups(prepared, ctx)
+    # fitted on the first week without "print" (an unknown token later), scored on all
+    # of it with one user missing from the groups
+    first_week = pl.col("window") < pl.col("window").min() + dt.timedelta(days=7)
+    fit = tokenise(prepared.filter(first_week & (pl.col("action_type") != "print")))
+    model = SequenceModel(habit_days=2, seed=4).fit(fit, groups)
+    scored = tokenise(prepared)
+    listed = groups.filter(pl.col("user_id") != groups["user_id"][3])
+    got = model.score(scored, listed).sort("_session")
+    want = _oracle(model, (fit, groups), (scored, listed))
+    assert got["_session"].to_list() == want["_session"].to_list()
+    assert got["rare_steps"].to_list() == want["rare_steps"].to_list()
+    assert got["rare_steps"].sum() > 0 and (got["excess_bits"] > 0).sum() > 0
+    for col in ("excess_bits", "nll_bits", "distance", "session_score"):
+        np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_running_sums_restart_per_group_on_both_paths() -> None:
+    rng = np.random.default_rng(3)
+    for groups in (1, 5, _LOOP_GROUPS + 1):  # one cumsum per group, or position by position
+        lengths = rng.integers(1, 30, groups)
+        first = np.r_[0, np.cumsum(lengths)[:-1]]
+        values = rng.normal(size=(3, int(lengths.sum())))
+        want = np.concatenate(
+            [np.cumsum(values[:, f : f + n], axis=1) for f, n in zip(first, lengths, strict=True)],
+            axis=1,
+        )
+        assert np.array_equal(_cumsum_by(first, values), want)  # the same adds, in order
