@@ -233,7 +233,7 @@ def score_file(
         .sort("risk_score", USER_ID, descending=[True, False])
         .select(USER_ID, "risk_score", "severity", "top_reasons")
     )
-    _write_csv_atomically(everyone, output)
+    write_atomically(output, everyone.write_csv)
     metrics = None
     if labels is not None:
         insiders = read_labels(labels, settings.timezone).get_column(USER_ID).unique()
@@ -275,11 +275,15 @@ def load_valid_events(
     return pl.concat(frames), ingested, quarantined
 
 
-def _write_csv_atomically(frame: pl.DataFrame, path: Path) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Let ``write`` fill a temporary file beside ``path``, then rename it into place:
+    readers see the old file or the new one, never half of it; a failed write leaves no
+    temporary file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        frame.write_csv(tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return path

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -39,6 +39,7 @@ from auditlens.pipeline.detection import (
     load_valid_events,
     matrix_for,
     scored_part,
+    write_atomically,
 )
 from auditlens.pipeline.ingestion import utc_now
 from auditlens.reports import charts
@@ -259,12 +260,28 @@ def _write_report(out_dir: Path, **parts: Any) -> list[Path]:
         "per_fold": {n: [m.as_dict() for m in ms] for n, ms in parts["per_fold"].items()},
         "user_level": {n: m.as_dict() for n, m in parts["user_level"].items()},
     }
-    json_path = _atomic(out_dir / "evaluation.json", json.dumps(payload, indent=2, default=str))
-    md_path = _atomic(out_dir / "evaluation.md", _markdown(payload, pooled, parts))
+    json_text = json.dumps(payload, indent=2, default=str)
+    json_path = write_atomically(out_dir / "evaluation.json", _text(json_text))
+    md_path = write_atomically(out_dir / "evaluation.md", _text(_markdown(payload, pooled, parts)))
     chart = charts.pr_curves(
         parts["curves"], out_dir / "pr_curves.png", title="정밀도-재현율 / precision-recall"
     )
     return [md_path, json_path, chart]
+
+
+def false_positive_comparison(pooled: dict[str, Metrics], recall: float) -> str:
+    """ "At the same recall the ensemble raises N false positives against M: K fewer (or
+    more)", or "" when the ensemble was not evaluated."""
+    if "ensemble" not in pooled or "isolation_forest" not in pooled:
+        return ""
+    fp_if = pooled["isolation_forest"].false_positives_at_recall or 0
+    fp_en = pooled["ensemble"].false_positives_at_recall or 0
+    change = "fewer" if fp_en <= fp_if else "more"
+    return (
+        f"At the same recall ({recall:.0%}) the ensemble raises {fp_en:,} false positives "
+        f"against IsolationForest's {fp_if:,}: {abs(fp_if - fp_en):,} {change} "
+        f"({abs(fp_if - fp_en) / max(fp_if, 1):.0%})."
+    )
 
 
 def _markdown(payload: dict[str, Any], pooled: dict[str, Metrics], parts: dict[str, Any]) -> str:
@@ -297,15 +314,9 @@ def _markdown(payload: dict[str, Any], pooled: dict[str, Metrics], parts: dict[s
             f"{m.detection_at_10pct_fpr:.1%} | {m.precision_at_k:.1%} | "
             f"{m.false_positives_at_recall} |"
         )
-    if "ensemble" in pooled and "isolation_forest" in pooled:
-        fp_if = pooled["isolation_forest"].false_positives_at_recall or 0
-        fp_en = pooled["ensemble"].false_positives_at_recall or 0
-        lines += [
-            "",
-            f"**At the same recall ({target:.0%}) the ensemble raises {fp_en:,} false "
-            f"positives against IsolationForest's {fp_if:,}: {fp_if - fp_en:,} fewer "
-            f"({(fp_if - fp_en) / max(fp_if, 1):.0%}).**",
-        ]
+    comparison = false_positive_comparison(pooled, target)
+    if comparison:
+        lines += ["", f"**{comparison}**"]
     if payload["ece_ensemble"] is not None:
         lines += [
             "",
@@ -358,11 +369,8 @@ def _shap_charts(
     return files
 
 
-def _atomic(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+def _text(text: str) -> Callable[[Path], int]:
+    return lambda path: path.write_text(text, encoding="utf-8")
 
 
 # --- train ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from auditlens.pipeline.detection import (
     MODEL_KIND,
     REASON_FLOOR,
     Clock,
+    Scoring,
     feature_context,
     feature_hashes,
     fit_model,
@@ -202,7 +203,7 @@ def _new_windows(
 
 def _with_evidence(
     rows: pl.DataFrame,
-    scoring: Any,
+    scoring: Scoring,
     model: RiskModel,
     sha: str,
     settings: Settings,
