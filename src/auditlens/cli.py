@@ -627,13 +627,9 @@ def evaluate(
             str(m.false_positives_at_recall),
         )  # fmt: skip
     console.print(table)
-    if "ensemble" in report.pooled:
-        fp_if = report.pooled["isolation_forest"].false_positives_at_recall or 0
-        fp_en = report.pooled["ensemble"].false_positives_at_recall or 0
-        console.print(
-            f"at the same recall as IsolationForest alone ({report.recall_target:.0%}): "
-            f"{fp_en:,} false positives instead of {fp_if:,} ({fp_if - fp_en:,} fewer)"
-        )
+    comparison = pipeline.false_positive_comparison(report.pooled, report.recall_target)
+    if comparison:
+        console.print(comparison)
     if report.ece is not None:
         console.print(f"ensemble calibration error (ECE): {report.ece:.4f}")
     console.print(f"report: {report.out_dir} ({report.seconds:.0f}s)")

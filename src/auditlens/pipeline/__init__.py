@@ -36,7 +36,13 @@ from auditlens.pipeline.ingestion import (
     upgrade_store,
     utc_now,
 )
-from auditlens.pipeline.learning import EvaluationReport, TrainReport, evaluate, train
+from auditlens.pipeline.learning import (
+    EvaluationReport,
+    TrainReport,
+    evaluate,
+    false_positive_comparison,
+    train,
+)
 from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
 
 __all__ = [
@@ -60,6 +66,7 @@ __all__ = [
     "dispatch_alerts",
     "evaluate",
     "explain_user",
+    "false_positive_comparison",
     "generate_sample",
     "ingest",
     "list_alerts",
