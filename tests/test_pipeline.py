@@ -143,8 +143,8 @@ CHILD = textwrap.dedent(
     from tests.sources.customer_db import COLUMN_MAP
 
     original = lake.EventLake.write_part
-    def slow_write(self, events):
-        name = original(self, events)
+    def slow_write(self, events, *args):
+        name = original(self, events, *args)
         print("part written", flush=True)
         time.sleep(0.5)  # the parent kills us here: part on disk, batch not committed
         return name

@@ -508,14 +508,21 @@ def audit_verify(
         str | None, typer.Option(help="SEQ:HASH printed by an earlier verify (catches truncation).")
     ] = None,
 ) -> None:
-    """Recompute the hash chain; report the first broken link (exit 4 when broken)."""
+    """Recompute the hash chain and every lake part's sha256 (exit 4 when broken)."""
     result = _run(lambda: pipeline.verify_trail(load_settings(), anchor=anchor))
+    lake = _run(lambda: pipeline.verify_lake(load_settings()))
+    if lake.ok:
+        console.print(f"event lake verified: {lake.parts} parts match their recorded sha256")
+    else:
+        console.print(f"[bold red]event lake BROKEN:[/] {lake.problem}", soft_wrap=True)
     if result.ok:
         console.print(
             f"audit trail verified: {result.entries} entries; "
             f"head {result.head_seq}:{result.head_hash}",
             soft_wrap=True,
         )
+        if not lake.ok:
+            raise typer.Exit(4)
         return
     console.print(
         f"[bold red]audit trail BROKEN at entry {result.broken_seq}:[/] {result.problem} "

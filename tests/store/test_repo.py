@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from auditlens.config import Settings
 from auditlens.errors import StoreError
 from auditlens.schema import EVENT_DTYPES, LOCATION, Watermark
-from auditlens.store.db import metadata
+from auditlens.store.db import lake_pending, metadata
 from auditlens.store.repo import BatchRecord, Store, head_revision
 
 T0 = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
@@ -81,7 +80,7 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
     assert {"alerts", "deliveries", "delivery_attempts", "audit_log"} <= tables
     assert {"label_candidates", "suppressions"} <= tables
     Store.open(settings, migrate=True).close()  # idempotent
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
     store.close()
 
 
@@ -113,23 +112,19 @@ def test_commit_batch_is_all_or_nothing(settings: Settings) -> None:
     store.close()
 
 
-def test_orphan_parts_are_invisible_and_removed(settings: Settings) -> None:
+def test_pending_parts_are_invisible_and_removed_but_strays_are_kept(settings: Settings) -> None:
     store = Store.open(settings, migrate=True)
     store.commit_batch(_record(["a"], '{"n": 1}'), now=T0)
-    orphan = store.lake.write_part(_events(["ghost"]))  # written, never committed
+    # a part recorded as pending and written, never committed (the process died)
+    orphan = store.lake.new_part_name()
+    with store.engine.begin() as conn:
+        conn.execute(insert(lake_pending).values(part=orphan, source="src", created_at=T0))
+    store.lake.write_part(_events(["ghost"]), orphan)
+    # a file this store never recorded: not ours to delete
+    stray = store.lake.write_part(_events(["stray"]))
     assert store.event_ids().to_list() == ["a"]
     assert store.remove_orphans() == [orphan]
     assert not (store.lake.root / orphan).exists()
+    assert (store.lake.root / stray).exists()
+    assert store.remove_orphans() == []  # the pending row went with the file
     store.close()
-
-
-def test_writer_lock_is_exclusive(tmp_path: Path) -> None:
-    from auditlens.store.lake import EventLake
-
-    lake = EventLake(tmp_path / "lake")
-    with (
-        lake.writer_lock(),
-        pytest.raises(StoreError, match="another ingestion"),
-        EventLake(tmp_path / "lake").writer_lock(timeout=0.2),
-    ):
-        pass

@@ -35,6 +35,7 @@ from auditlens.pipeline.ingestion import (
     sources_to_ingest,
     upgrade_store,
     utc_now,
+    verify_lake,
 )
 from auditlens.pipeline.learning import (
     EvaluationReport,
@@ -85,5 +86,6 @@ __all__ = [
     "train",
     "upgrade_store",
     "utc_now",
+    "verify_lake",
     "verify_trail",
 ]

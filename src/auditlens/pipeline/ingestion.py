@@ -30,7 +30,7 @@ from auditlens.sources.base import Batch, Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
-from auditlens.store.repo import BatchRecord, Store, head_revision
+from auditlens.store.repo import BatchRecord, LakeCheck, Store, head_revision
 from auditlens.tamper import tamper_findings
 from auditlens.validate import ValidationResult, validate
 
@@ -139,7 +139,8 @@ def ingest(
     store = store or Store.open(settings)
     report = IngestReport(source=source.name)
     try:
-        with store.lake.writer_lock():
+        with store.ingest_lock():
+            store.bind_lake(now=clock())
             report.removed_orphans = store.remove_orphans()
             since = store.watermark(source.name)
             known = store.event_ids()
@@ -238,6 +239,16 @@ def upgrade_store(settings: Settings) -> str:
     store = Store.open(settings, migrate=True)
     store.close()
     return head_revision()
+
+
+def verify_lake(settings: Settings) -> LakeCheck:
+    """Check every committed lake part against the sha256 recorded at ingestion."""
+    store = Store.open(settings)
+    try:
+        store.check_lake()
+        return store.verify_lake()
+    finally:
+        store.close()
 
 
 def quarantined(settings: Settings, *, batch_id: int | None, limit: int) -> pl.DataFrame:

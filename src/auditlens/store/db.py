@@ -48,6 +48,30 @@ ingest_batches = Table(
     Column("min_ts", DateTime(timezone=True), nullable=True),
     Column("max_ts", DateTime(timezone=True), nullable=True),
     Index("ix_ingest_batches_source", "source"),
+    Column("lake_sha256", String(64), nullable=True),  # migration 0004
+)
+
+# --- the lake's identity and pending parts (migration 0004) ------------------------------
+
+#: One row (id 1): the store's id, also written into its lake as ``.store-id``, and the
+#: location (host and path) the lake was bound at.
+store_identity = Table(
+    "store_identity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("store_id", String(64), nullable=False),
+    Column("lake_location", Text, nullable=False),
+    Column("bound_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Lake parts recorded before they are written; a batch's commit removes its row. What is
+#: left after a crash is exactly what cleanup may delete.
+lake_pending = Table(
+    "lake_pending",
+    metadata,
+    Column("part", String(300), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 watermarks = Table(

@@ -9,9 +9,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -20,20 +22,59 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from auditlens.config import Settings, mask_url
 from auditlens.errors import StoreError
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.store.db import (
     ingest_batches,
+    lake_pending,
     make_engine,
     quarantine,
+    store_identity,
     tamper_findings,
     watermarks,
 )
 from auditlens.store.lake import EventLake
+from auditlens.store.locks import store_lock
+
+_DATA_DIR_HINT = (
+    "each store needs a lake of its own: set data_dir (AUDITLENS_DATA_DIR) to the "
+    "directory that holds this store's lake, or to a new directory for a new store"
+)
+
+
+class LakeMismatch(StoreError):
+    """The event lake in data_dir belongs to another store (or the store to another lake)."""
+
+    hint = _DATA_DIR_HINT
+
+
+@dataclass(frozen=True)
+class LakeCheck:
+    """The result of checking every committed lake part against its recorded sha256."""
+
+    parts: int
+    missing: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unhashed: int = 0  # parts committed before hashes were recorded (not checkable)
+
+    @property
+    def ok(self) -> bool:
+        """True when every checkable part is present and unchanged."""
+        return not self.missing and not self.changed
+
+    @property
+    def problem(self) -> str:
+        """One sentence naming the missing and changed parts (empty when ok)."""
+        said = []
+        if self.missing:
+            said.append(f"lake part(s) missing: {', '.join(self.missing)}")
+        if self.changed:
+            said.append(f"lake part(s) changed since ingestion: {', '.join(self.changed)}")
+        return "; ".join(said)
 
 
 @dataclass(frozen=True)
@@ -86,6 +127,7 @@ class Store:
     def __init__(self, engine: Engine, lake: EventLake) -> None:
         self.engine = engine
         self.lake = lake
+        self._lake_checked = False
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
@@ -133,20 +175,37 @@ class Store:
             )
             return [str(r[0]) for r in rows]
 
-    def events(self) -> pl.LazyFrame:
-        """All committed events (canonical columns plus ``_location``), lazily."""
-        return self.lake.scan(self.committed_parts())
+    def source_parts(self, source: str) -> list[str]:
+        """Lake part files of committed batches of ``source``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ingest_batches.c.lake_part)
+                .where(ingest_batches.c.lake_part.is_not(None), ingest_batches.c.source == source)
+                .order_by(ingest_batches.c.id)
+            )
+            return [str(r[0]) for r in rows]
 
-    def event_ids(self) -> pl.Series:
-        """Ids of every stored event."""
-        return self.events().select(EVENT_ID).collect().get_column(EVENT_ID)
+    def events(self, source: str | None = None) -> pl.LazyFrame:
+        """Committed events (canonical columns plus ``_location``), lazily; all sources or one.
 
-    def lookup_events(self, ids: pl.Series, locations: pl.Series | None = None) -> pl.DataFrame:
+        Raises LakeMismatch when the lake in data_dir is not this store's.
+        """
+        self.check_lake()
+        parts = self.committed_parts() if source is None else self.source_parts(source)
+        return self.lake.scan(parts)
+
+    def event_ids(self, source: str | None = None) -> pl.Series:
+        """Ids of every stored event (of ``source`` only when given)."""
+        return self.events(source).select(EVENT_ID).collect().get_column(EVENT_ID)
+
+    def lookup_events(
+        self, ids: pl.Series, locations: pl.Series | None = None, *, source: str | None = None
+    ) -> pl.DataFrame:
         """Stored events whose id is in ``ids`` or whose origin is in ``locations``."""
         wanted = pl.col(EVENT_ID).is_in(ids.implode())
         if locations is not None:
             wanted = wanted | pl.col(LOCATION).is_in(locations.implode())
-        return self.events().filter(wanted).collect()
+        return self.events(source).filter(wanted).collect()
 
     def counts(self) -> dict[str, int]:
         """Totals: batches, ingested, accepted, quarantined rows, tampering findings."""
@@ -202,23 +261,44 @@ class Store:
     def commit_batch(self, record: BatchRecord, *, now: dt.datetime) -> int:
         """Store events, quarantine, findings and the new watermark atomically.
 
-        The lake part is written first; the SQL transaction that references it is the
-        commit point. Returns the batch id.
+        The part's name is recorded as pending first, then the part is written, then one
+        SQL transaction records the batch and removes the pending row: that transaction
+        is the commit point. Returns the batch id.
         """
-        part = self.lake.write_part(record.events) if record.events.height else None
-        try:
+        self.bind_lake()
+        part: str | None = None
+        digest: str | None = None
+        if record.events.height:
+            part = self.lake.new_part_name()
             with self.engine.begin() as conn:
-                batch_id = self._insert_batch(conn, record, part, now)
+                conn.execute(
+                    insert(lake_pending).values(part=part, source=record.source, created_at=now)
+                )
+        try:
+            if part is not None:
+                self.lake.write_part(record.events, part)
+                digest = self.lake.sha256(part)  # of the bytes as they are on disk
+            with self.engine.begin() as conn:
+                batch_id = self._insert_batch(conn, record, part, digest, now)
                 self._insert_rows(conn, batch_id, record, now)
                 self._set_watermark(conn, record.source, record.watermark_after, batch_id, now)
+                if part is not None:
+                    conn.execute(delete(lake_pending).where(lake_pending.c.part == part))
         except BaseException:
             if part is not None:
                 self.lake.discard(part)
+                with contextlib.suppress(Exception), self.engine.begin() as conn:
+                    conn.execute(delete(lake_pending).where(lake_pending.c.part == part))
             raise
         return batch_id
 
     def _insert_batch(
-        self, conn: Connection, record: BatchRecord, part: str | None, now: dt.datetime
+        self,
+        conn: Connection,
+        record: BatchRecord,
+        part: str | None,
+        digest: str | None,
+        now: dt.datetime,
     ) -> int:
         ts = record.events.get_column("timestamp") if record.events.height else None
         values = {
@@ -233,6 +313,7 @@ class Store:
             "watermark_before": record.watermark_before.value if record.watermark_before else None,
             "watermark_after": record.watermark_after.value,
             "lake_part": part,
+            "lake_sha256": digest,
             "min_ts": ts.min() if ts is not None else None,
             "max_ts": ts.max() if ts is not None else None,
         }
@@ -282,8 +363,155 @@ class Store:
             conn.execute(insert(watermarks).values(source=source, **values))
 
     def remove_orphans(self) -> list[str]:
-        """Delete lake files left by a crashed, uncommitted batch."""
-        return self.lake.remove_orphans(self.committed_parts())
+        """Delete the parts this store recorded as pending and never committed (a crash).
+
+        Only call it while holding :meth:`ingest_lock` (a running ingestion's pending part
+        is not an orphan). Files the store did not record are never touched.
+        """
+        with self.engine.connect() as conn:
+            names = [str(r[0]) for r in conn.execute(select(lake_pending.c.part))]
+        removed = []
+        for name in sorted(names):
+            self.lake.discard(name)
+            with self.engine.begin() as conn:
+                conn.execute(delete(lake_pending).where(lake_pending.c.part == name))
+            removed.append(name)
+        return removed
+
+    @contextlib.contextmanager
+    def ingest_lock(self, timeout: float = 30.0) -> Iterator[None]:
+        """Hold the store's ingestion lock (one ingestion per store, on any machine)."""
+        with store_lock(self.engine, "ingest", timeout=timeout, what="ingestion"):
+            yield
+
+    # --- the lake's identity -----------------------------------------------------------
+
+    def _identity(self) -> tuple[str, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(store_identity.c.store_id, store_identity.c.lake_location).where(
+                    store_identity.c.id == 1
+                )
+            ).one_or_none()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def _store_name(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def check_lake(self) -> None:
+        """Refuse a lake that is not this store's (read-only; cheap after the first call).
+
+        Raises LakeMismatch naming both sides: the lake in data_dir belongs to another
+        store, or this store's lake is somewhere else (another directory or machine).
+        """
+        if self._lake_checked:
+            return
+        ours = self._identity()
+        theirs = self.lake.identity()
+        here = self.lake.location
+        if ours is not None and theirs is not None:
+            if theirs.get("store_id") != ours[0]:
+                raise LakeMismatch(
+                    f"the event lake at {here} belongs to another store "
+                    f"({theirs.get('store') or 'unknown'}, id {theirs.get('store_id')}), "
+                    f"not to the store at {self._store_name()} (id {ours[0]}, lake at {ours[1]})"
+                )
+        elif ours is not None:
+            if ours[1] != here:
+                raise LakeMismatch(
+                    f"the store at {self._store_name()} keeps its event lake at {ours[1]}, "
+                    f"but this run's lake is {here}: two lakes for one store would store "
+                    "every event twice"
+                )
+        elif theirs is not None:
+            raise LakeMismatch(
+                f"the event lake at {here} belongs to another store "
+                f"({theirs.get('store') or 'unknown'}, id {theirs.get('store_id')}); "
+                f"the store at {self._store_name()} has no lake yet"
+            )
+        else:
+            with self.engine.connect() as conn:
+                pending = {str(r[0]) for r in conn.execute(select(lake_pending.c.part))}
+            known = set(self.committed_parts()) | pending
+            foreign = [p for p in self.lake.part_files() if p not in known]
+            if foreign:
+                raise LakeMismatch(
+                    f"the event lake at {here} holds {len(foreign)} part(s) the store at "
+                    f"{self._store_name()} did not write (e.g. {foreign[0]}): it is another "
+                    "store's lake"
+                )
+        self._lake_checked = True
+
+    def bind_lake(self, *, now: dt.datetime | None = None) -> str:
+        """Make sure the lake in data_dir is bound to this store; return the store id.
+
+        The first write binds an unbound store and lake: the store records its id and the
+        lake's location, then the lake gets ``.store-id``. Raises LakeMismatch as
+        :meth:`check_lake`.
+        """
+        self._lake_checked = False
+        self.check_lake()
+        ours = self._identity()
+        if ours is None:
+            store_id = uuid.uuid4().hex
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(store_identity).values(
+                            id=1,
+                            store_id=store_id,
+                            lake_location=self.lake.location,
+                            bound_at=now or dt.datetime.now(dt.UTC),
+                        )
+                    )
+            except IntegrityError:  # another process bound it first: check against that
+                self._lake_checked = False
+                self.check_lake()
+                ours = self._identity()
+                if ours is None:  # pragma: no cover - the row exists after the conflict
+                    raise
+                store_id = ours[0]
+        else:
+            store_id = ours[0]
+        found = self.lake.identity()
+        if found is None:
+            self.lake.write_identity(store_id, self._store_name())
+        elif ours is not None and ours[1] != self.lake.location:
+            # the same lake (its .store-id proves it) seen from a new place: remember that
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(store_identity)
+                    .where(store_identity.c.id == 1)
+                    .values(lake_location=self.lake.location)
+                )
+        return store_id
+
+    # --- integrity of the lake ---------------------------------------------------------
+
+    def verify_lake(self) -> LakeCheck:
+        """Check every committed part against the sha256 recorded when it was written.
+
+        A missing part or one whose bytes changed (e.g. rewritten without some events)
+        is named. Parts committed before hashes were recorded are counted as unhashed.
+        """
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ingest_batches.c.lake_part, ingest_batches.c.lake_sha256)
+                .where(ingest_batches.c.lake_part.is_not(None))
+                .order_by(ingest_batches.c.id)
+            ).all()
+        missing: list[str] = []
+        changed: list[str] = []
+        unhashed = 0
+        for part, recorded in rows:
+            actual = self.lake.sha256(str(part))
+            if actual is None:
+                missing.append(str(part))
+            elif recorded is None:
+                unhashed += 1
+            elif actual != recorded:
+                changed.append(str(part))
+        return LakeCheck(parts=len(rows), missing=missing, changed=changed, unhashed=unhashed)
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

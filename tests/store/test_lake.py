@@ -1,0 +1,218 @@
+"""A lake belongs to exactly one store: binding, refusal, pending parts, part hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+
+from auditlens.config import Settings
+from auditlens.pipeline import ingest
+from auditlens.sources.files import FileSource
+from auditlens.store.db import lake_pending
+from auditlens.store.repo import LakeMismatch, Store
+from tests.conftest import _fresh_pg_database
+
+NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+
+
+def _clock() -> dt.datetime:
+    return NOW
+
+
+def _csv(path: Path, first: int, n: int) -> Path:
+    rows = [
+        f"E{i},kim,2026-09-01T09:{i % 60:02d}:00+09:00,view,doc-{i}"
+        for i in range(first, first + n)
+    ]
+    path.write_text(
+        "event_id,user_id,timestamp,action_type,resource_id\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def other_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A second, empty store of the same kind (SQLite file or PostgreSQL database)."""
+    if settings.store_url.get_secret_value().startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'other.db'}"
+    else:
+        yield from _fresh_pg_database()
+
+
+def _ids(store: Store) -> list[str]:
+    return sorted(store.event_ids().to_list())
+
+
+def test_another_store_pointed_at_this_lake_is_refused_and_deletes_nothing(
+    settings: Settings, other_url: str, tmp_path: Path
+) -> None:
+    """Issue 9.1: `AUDITLENS_STORE_URL=<other> auditlens ingest` in the same directory."""
+    ours = Store.open(settings, migrate=True)
+    ingest(FileSource(_csv(tmp_path / "a.csv", 0, 20)), settings, store=ours, clock=_clock)
+    parts = ours.lake.part_files()
+    assert len(parts) == 1
+
+    other_settings = Settings(store_url=other_url, data_dir=settings.data_dir)  # type: ignore[arg-type]
+    other = Store.open(other_settings, migrate=True)
+    with pytest.raises(LakeMismatch) as refused:
+        ingest(FileSource(_csv(tmp_path / "b.csv", 100, 5)), other_settings, store=other)
+    message = str(refused.value)
+    assert "belongs to another store" in message and "data_dir" in message
+    with pytest.raises(LakeMismatch):  # reading is refused too (not a FileNotFoundError)
+        other.event_ids()
+    other.close()
+
+    assert ours.lake.part_files() == parts  # nothing deleted
+    assert _ids(ours) == sorted(f"E{i}" for i in range(20))
+    ours.close()
+
+
+def test_an_unbound_lake_with_parts_another_store_wrote_is_refused(
+    settings: Settings, other_url: str, tmp_path: Path
+) -> None:
+    """A lake from before binding existed: its parts are not the new store's to touch."""
+    ours = Store.open(settings, migrate=True)
+    ingest(FileSource(_csv(tmp_path / "a.csv", 0, 10)), settings, store=ours, clock=_clock)
+    (ours.lake.root / ".store-id").unlink()  # as a lake written by an older auditlens
+    other_settings = Settings(store_url=other_url, data_dir=settings.data_dir)  # type: ignore[arg-type]
+    other = Store.open(other_settings, migrate=True)
+    with pytest.raises(LakeMismatch, match="did not write"):
+        ingest(FileSource(_csv(tmp_path / "b.csv", 100, 5)), other_settings, store=other)
+    other.close()
+    assert len(_ids(ours)) == 10
+    ingest(FileSource(_csv(tmp_path / "c.csv", 50, 5)), settings, store=ours, clock=_clock)
+    assert (ours.lake.root / ".store-id").exists()  # the owner binds it again
+    assert len(_ids(ours)) == 15
+    ours.close()
+
+
+def test_second_directory_on_one_store_is_refused_naming_both_lakes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 9.2: two working directories, one store: the second must not re-ingest."""
+    export = _csv(tmp_path / "export.csv", 0, 30)
+    first = Store.open(settings, migrate=True)
+    assert ingest(FileSource(export), settings, store=first, clock=_clock).accepted == 30
+    first.close()
+
+    elsewhere = Settings(
+        store_url=settings.store_url,
+        data_dir=tmp_path / "second-workdir" / "var",
+    )
+    second = Store.open(elsewhere)
+    with pytest.raises(LakeMismatch) as refused:
+        ingest(FileSource(export), elsewhere, store=second, clock=_clock)
+    message = str(refused.value)
+    assert str(settings.lake_dir.resolve()) in message
+    assert str(elsewhere.lake_dir.resolve()) in message
+    assert second.counts()["accepted"] == 30  # nothing ingested twice
+    assert list(elsewhere.lake_dir.glob("part-*.parquet")) == []
+    second.close()
+
+
+def test_ingestion_lock_lives_with_the_store_not_the_directory(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from auditlens.store.locks import LockTimeout
+
+    first = Store.open(settings, migrate=True)
+    elsewhere = Settings(store_url=settings.store_url, data_dir=tmp_path / "elsewhere")
+    second = Store.open(elsewhere)
+    with first.ingest_lock(), pytest.raises(LockTimeout), second.ingest_lock(timeout=0.3):
+        pass
+    first.close()
+    second.close()
+
+
+def test_verify_names_a_part_rewritten_without_some_events(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 10 item 8b: deleting 14 events from a lake part is caught."""
+    store = Store.open(settings, migrate=True)
+    ingest(FileSource(_csv(tmp_path / "a.csv", 0, 40)), settings, store=store, clock=_clock)
+    ingest(FileSource(_csv(tmp_path / "b.csv", 100, 10)), settings, store=store, clock=_clock)
+    assert store.verify_lake().ok
+    part = store.committed_parts()[0]
+    path = store.lake.root / part
+    kept = pl.read_parquet(path).slice(14)
+    kept.write_parquet(path, compression="zstd", statistics=True)
+    check = store.verify_lake()
+    assert not check.ok and check.changed == [part] and check.missing == []
+    assert part in check.problem
+    store.close()
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from auditlens.config import Settings
+    from auditlens.pipeline import ingest
+    from auditlens.sources.files import FileSource
+    from auditlens.store import lake
+
+    def stuck_write(self, events, name=None):
+        self.root.mkdir(parents=True, exist_ok=True)
+        events.write_parquet(self.root / f".tmp-{name}")
+        print("writing", name, flush=True)
+        time.sleep(30)  # the parent kills us here: pending recorded, half-written part
+    lake.EventLake.write_part = stuck_write
+    store_url, data_dir, path = sys.argv[1:4]
+    ingest(FileSource(path), Settings(store_url=store_url, data_dir=data_dir))
+    """
+)
+
+
+def test_kill_9_while_writing_leaves_a_pending_part_that_cleanup_removes_alone(
+    settings: Settings, tmp_path: Path
+) -> None:
+    store = Store.open(settings, migrate=True)
+    ingest(FileSource(_csv(tmp_path / "a.csv", 0, 10)), settings, store=store, clock=_clock)
+    export = _csv(tmp_path / "b.csv", 100, 25)
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            settings.store_url.get_secret_value(),
+            str(settings.data_dir),
+            str(export),
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.startswith("writing"), line
+    pending = line.split()[1]
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+
+    with store.engine.connect() as conn:
+        assert [r[0] for r in conn.execute(select(lake_pending.c.part))] == [pending]
+    assert (store.lake.root / f".tmp-{pending}").exists()
+    # a file someone else put there: never deleted by cleanup
+    stray = store.lake.root / "part-20260101T000000-0123456789ab.parquet"
+    stray.write_bytes(b"not ours")
+
+    report = ingest(FileSource(export), settings, store=store, clock=_clock)
+    assert report.removed_orphans == [pending] and report.accepted == 25
+    assert not (store.lake.root / f".tmp-{pending}").exists()
+    assert stray.exists()
+    with store.engine.connect() as conn:
+        assert conn.execute(select(lake_pending.c.part)).all() == []
+    ids = store.event_ids().to_list()
+    assert len(ids) == len(set(ids)) == 35
+    store.close()
