@@ -62,7 +62,15 @@ def test_generate_ingest_then_corrupted_copy_accounts_for_every_row(workdir: Pat
         seed=3,
         rename={"timestamp": "login_time", "user_id": "emp_no"},
     )
-    out = _ok("ingest", "corrupt.csv", "--map", "login_time=timestamp", "--map", "emp_no=user_id")
+    out = _ok(
+        "ingest",
+        "corrupt.csv",
+        "--map",
+        "login_time=timestamp",
+        "--map",
+        "emp_no=user_id",
+        "--allow-quarantine",
+    )
     assert "ingested 500 = accepted 0 + quarantined 500" in out  # all ids already stored
 
     store = Store.open(Settings())
@@ -88,9 +96,11 @@ def test_corrupted_copy_into_a_fresh_store_quarantines_exactly_the_damage(workdi
     events = pl.read_parquet(workdir / "var/sample/events.parquet").head(400)
     damage = write_corrupted_csv(events, workdir / "c.csv", each=5, seed=11)
     _ok("db", "upgrade")
-    out = _ok("ingest", "c.csv")
+    result = runner.invoke(app, ["ingest", "c.csv"])
+    assert result.exit_code == 3  # quarantined rows: cron must see it
     accepted = 400 - damage.damaged
-    assert f"ingested 400 = accepted {accepted} + quarantined {damage.damaged}" in out
+    assert f"ingested 400 = accepted {accepted} + quarantined {damage.damaged}" in result.output
+    assert f"{damage.damaged} rows quarantined" in result.output or "격리된 행" in result.output
     listing = _ok("quarantine", "--limit", "100")
     assert "c.csv" in listing and "duplicate event_id" in listing
 

@@ -43,6 +43,15 @@ T = TypeVar("T")
 
 Format = Literal["auto", "csv", "parquet", "jsonl", "cert"]
 
+#: Exit code of `ingest` and `run` when a row was quarantined or a file could not be read
+#: (the data that could be read is stored); `--allow-quarantine` turns it into 0.
+EXIT_QUARANTINE = 3
+_QUARANTINE_HELP = (
+    f"Exit 0 even when rows were quarantined or files unreadable (default: exit "
+    f"{EXIT_QUARANTINE}, so cron and schedulers see it)."
+)
+AllowQuarantine = Annotated[bool, typer.Option("--allow-quarantine", help=_QUARANTINE_HELP)]
+
 
 def _run(action: Callable[[], T]) -> T:
     """Run a command body; an AuditlensError becomes one line on stderr and exit 1."""
@@ -145,14 +154,23 @@ def ingest(
         list[str] | None,
         typer.Option("--map", help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp."),
     ] = None,
+    allow_quarantine: AllowQuarantine = False,
 ) -> None:
-    """Validate and store new events; bad rows are quarantined with a reason."""
+    """Validate and store new events; bad rows are quarantined with a reason.
+
+    Exit codes: 0 all stored; 1 error (a failing source is reported after the others
+    were read); 3 rows were quarantined or a file could not be read (see `auditlens
+    quarantine`), unless --allow-quarantine.
+    """
     settings = _run(load_settings)
     column_map = _run(lambda: pipeline.parse_column_map(mapping or []))
     sources = _run(lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map))
+    reports = []
     for source in sources:
         report = _run(lambda src=source: _ingest_with_progress(src, settings))  # type: ignore[misc]
         _print_ingest(report)
+        reports.append(report)
+    _exit_for(reports, settings.language, allow_quarantine)
 
 
 @app.command()
@@ -223,14 +241,43 @@ def run_cmd(
     alerts: Annotated[
         bool, typer.Option("--alerts/--no-alerts", help="Record detections and open alerts.")
     ] = True,
+    allow_quarantine: AllowQuarantine = False,
 ) -> None:
-    """The batch job: ingest, features, score, store with evidence, raise alerts."""
+    """The batch job: ingest, features, score, store with evidence, raise alerts.
+
+    Exit codes: 0 done; 1 error (a failing source is reported, the others are still
+    ingested and scored); 3 rows were quarantined or a file could not be read, unless
+    --allow-quarantine.
+    """
     settings = _run(load_settings)
     with console.status("running: ingest, features, scoring, alerts..."):
         job = _run(lambda: pipeline.batch_job(settings, refit=refit, alerts=alerts))
     _print_run(job.run, settings.language)
     if job.alerts is not None:
         _print_raise(job.alerts)
+    _exit_for(job.run.ingests, settings.language, allow_quarantine)
+
+
+def _exit_for(reports: list[pipeline.IngestReport], lang: str, allow_quarantine: bool) -> None:
+    """Exit 1 when a source failed, 3 when something was quarantined (unless allowed)."""
+    failed = [r for r in reports if r.error]
+    rows = sum(r.quarantined - len(r.unreadable) for r in reports)
+    files = sum(len(r.unreadable) for r in reports)
+    if failed:
+        raise typer.Exit(1)
+    if (rows or files) and not allow_quarantine:
+        if lang == "ko":
+            text = (
+                f"격리된 행 {rows:,}개, 읽지 못한 파일 {files}개 — `auditlens quarantine`으로 "
+                f"확인하십시오 (종료 코드 {EXIT_QUARANTINE}; --allow-quarantine이면 0)"
+            )
+        else:
+            text = (
+                f"{rows:,} rows quarantined, {files} files unreadable — see `auditlens "
+                f"quarantine` (exit {EXIT_QUARANTINE}; 0 with --allow-quarantine)"
+            )
+        err_console.print(f"[yellow]{text}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_QUARANTINE)
 
 
 @app.command()
@@ -700,19 +747,35 @@ def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.Ingest
     with _progress() as progress:
         task = progress.add_task(f"ingest {source.name}", total=None)
         return pipeline.ingest(
-            source, settings, on_batch=lambda b: progress.update(task, advance=b.ingested)
+            source,
+            settings,
+            on_batch=lambda b: progress.update(task, advance=b.ingested),
+            keep_going=True,
         )
 
 
 def _print_ingest(report: pipeline.IngestReport) -> None:
-    if not report.batches:
+    if report.batches:
+        console.print(
+            f"{report.source}: ingested {report.ingested:,} = accepted {report.accepted:,} "
+            f"+ quarantined {report.quarantined:,}"
+            + (f"; {report.findings} possible log-tampering findings" if report.findings else "")
+        )
+    elif not report.error:
         console.print(f"{report.source}: nothing new (already ingested up to the watermark)")
-        return
-    console.print(
-        f"{report.source}: ingested {report.ingested:,} = accepted {report.accepted:,} "
-        f"+ quarantined {report.quarantined:,}"
-        + (f"; {report.findings} possible log-tampering findings" if report.findings else "")
-    )
+    for batch in report.batches:
+        if batch.unreadable:
+            err_console.print(
+                f"[yellow]{report.source}: file not read, quarantined:[/] {batch.unreadable}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if report.error:
+        err_console.print(
+            f"[bold red]error:[/] {report.source} stopped: {report.error}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _date(text: str, option: str = "--start") -> dt.date:

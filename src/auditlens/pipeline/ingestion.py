@@ -26,7 +26,7 @@ from auditlens.config import (
 )
 from auditlens.errors import ConfigError, SourceError, ValidationFailed
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, Watermark
-from auditlens.sources.base import Batch, Source
+from auditlens.sources.base import UNREADABLE, Batch, Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
@@ -52,6 +52,8 @@ class BatchReport:
     accepted: int
     quarantined: int
     findings: int
+    #: Why the file this batch stands for could not be read ("" for a normal batch).
+    unreadable: str = ""
 
 
 @dataclass
@@ -61,6 +63,18 @@ class IngestReport:
     source: str
     batches: list[BatchReport] = field(default_factory=list)
     removed_orphans: list[str] = field(default_factory=list)
+    #: Why the source stopped early (``keep_going``); "" when it was read to the end.
+    error: str = ""
+
+    @property
+    def unreadable(self) -> list[str]:
+        """Files that could not be read (each quarantined as one entry)."""
+        return [b.label for b in self.batches if b.unreadable]
+
+    @property
+    def problems(self) -> bool:
+        """True when a row was quarantined, a file unreadable or the source failed."""
+        return bool(self.quarantined or self.unreadable or self.error)
 
     @property
     def ingested(self) -> int:
@@ -123,17 +137,24 @@ def ingest(
     store: Store | None = None,
     clock: Clock = utc_now,
     on_batch: Callable[[BatchReport], None] | None = None,
+    keep_going: bool = False,
 ) -> IngestReport:
     """Read everything new from ``source``, validate it and commit it batch by batch.
 
     Each batch — its valid events, quarantined rows, tampering findings and the
     source's new watermark — is committed in one transaction, so a crash at any point
     neither loses nor double-counts an event: the next run resumes after the last
-    committed batch.
+    committed batch. A file the source cannot read is quarantined as one entry
+    (``BatchReport.unreadable``) and the source goes on.
+
+    With ``keep_going`` a source that fails (SourceError, ValidationFailed) does not
+    raise: what was committed before stays, ``IngestReport.error`` says why it stopped,
+    and the caller goes on with its other sources.
 
     Raises:
         ValidationFailed: a batch had no valid row at all (nothing of it is stored,
             the watermark stays, so the batch is read again once the cause is fixed).
+        LakeMismatch: the lake in data_dir is not this store's.
     """
     own_store = store is None
     store = store or Store.open(settings)
@@ -144,28 +165,48 @@ def ingest(
             report.removed_orphans = store.remove_orphans()
             since = store.watermark(source.name)
             known = store.event_ids()
-            for batch in source.read(since):
-                started = clock()
-                result = validate_batch(batch, settings, clock(), known)
-                record = _record(source.name, batch, result, since, store, started)
-                batch_id = store.commit_batch(record, now=clock())
-                done = BatchReport(
-                    batch_id=batch_id,
-                    label=batch.label,
-                    ingested=record.ingested,
-                    accepted=record.events.height,
-                    quarantined=record.quarantined.height,
-                    findings=record.findings.height,
-                )
-                report.batches.append(done)
-                if on_batch is not None:
-                    on_batch(done)
-                since = batch.watermark
-                known = pl.concat([known, result.valid.get_column(EVENT_ID)])
+            try:
+                for batch in source.read(since):
+                    done, valid = _commit(batch, source.name, since, known, settings, store, clock)
+                    report.batches.append(done)
+                    if on_batch is not None:
+                        on_batch(done)
+                    since = batch.watermark
+                    known = pl.concat([known, valid.get_column(EVENT_ID)])
+            except (SourceError, ValidationFailed) as exc:
+                if not keep_going:
+                    raise
+                report.error = str(exc)
     finally:
         if own_store:
             store.close()
     return report
+
+
+def _commit(
+    batch: Batch,
+    source: str,
+    since: Watermark | None,
+    known: pl.Series,
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+) -> tuple[BatchReport, pl.DataFrame]:
+    """Validate and commit one batch; return its report and the events it stored."""
+    started = clock()
+    result = validate_batch(batch, settings, clock(), known)
+    record = _record(source, batch, result, since, store, started)
+    batch_id = store.commit_batch(record, now=clock())
+    done = BatchReport(
+        batch_id=batch_id,
+        label=batch.label,
+        ingested=record.ingested,
+        accepted=record.events.height,
+        quarantined=record.quarantined.height,
+        findings=record.findings.height,
+        unreadable=batch.metadata.get(UNREADABLE, ""),
+    )
+    return done, result.valid
 
 
 def validate_batch(
@@ -182,7 +223,9 @@ def validate_batch(
     rejected = batch.rejected if batch.rejected is not None else result.quarantined.clear()
     bad = pl.concat([rejected.select(result.quarantined.columns), result.quarantined])
     # a re-delivered export is not "invalid": only fail when no row is even well-formed
-    if result.accepted + result.redundant == 0 and bad.height > 0:
+    # (a file that could not be read at all is quarantined as one entry instead)
+    unreadable = UNREADABLE in batch.metadata
+    if result.accepted + result.redundant == 0 and bad.height > 0 and not unreadable:
         examples = "; ".join(
             f"{row[LOCATION]}: {row['reason']}" for row in bad.head(3).iter_rows(named=True)
         )

@@ -86,7 +86,13 @@ def run(
     store = Store.open(settings, migrate=True)
     try:
         ingests = [
-            ingest(make_source(name, cfg, settings), settings, store=store, clock=clock)
+            ingest(
+                make_source(name, cfg, settings),
+                settings,
+                store=store,
+                clock=clock,
+                keep_going=True,  # one failing source must not stop the others
+            )
             for name, cfg in settings.sources.items()
         ]
         batch_id = last_batch_id(store)

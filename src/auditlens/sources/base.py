@@ -10,7 +10,7 @@ import polars as pl
 
 from auditlens.schema import Watermark
 
-__all__ = ["Batch", "Source", "Watermark", "rejected_frame"]
+__all__ = ["UNREADABLE", "Batch", "Source", "Watermark", "rejected_frame", "unreadable_batch"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,24 @@ REJECTED_SCHEMA: dict[str, pl.DataType] = {
 def rejected_frame(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
     """Build a ``Batch.rejected`` frame from (location, reason, raw) tuples."""
     return pl.DataFrame(rows, schema=REJECTED_SCHEMA, orient="row")
+
+
+#: ``Batch.metadata`` key marking a batch that stands for a file the source could not read.
+UNREADABLE = "unreadable"
+
+
+def unreadable_batch(location: str, reason: str, watermark: Watermark) -> Batch:
+    """A batch standing for one file that could not be read at all.
+
+    It has no events and one rejected entry locating the file with ``reason`` (so the
+    file is quarantined, counted and reported, and the run goes on). ``watermark`` must
+    not cover the file: it is tried again on the next run, e.g. after its column
+    mapping or permissions were fixed.
+    """
+    return Batch(
+        events=pl.DataFrame(schema={"_location": pl.String()}),
+        watermark=watermark,
+        label=location,
+        rejected=rejected_frame([(location, f"file could not be read: {reason}", "")]),
+        metadata={UNREADABLE: reason},
+    )

@@ -38,7 +38,14 @@ import polars as pl
 
 from auditlens import schema
 from auditlens.errors import SourceError
-from auditlens.sources.base import REJECTED_SCHEMA, Batch, Source, Watermark, rejected_frame
+from auditlens.sources.base import (
+    REJECTED_SCHEMA,
+    Batch,
+    Source,
+    Watermark,
+    rejected_frame,
+    unreadable_batch,
+)
 
 FileFormat = Literal["csv", "parquet", "jsonl", "auto"]
 
@@ -595,8 +602,10 @@ class FileSource(Source):
     set of SHA-256 digests of files read, so a file is read once however it is renamed,
     and read again in full if its content changes (derived ids then dedupe old rows).
 
-    Raises SourceError (from ``read``) for a missing path, an unknown extension, a
-    required column missing after ``column_map``, or an unreadable file.
+    Raises SourceError (from ``read``) for a missing path or an unknown extension. A file
+    that cannot be read (not readable, a required column missing after ``column_map``,
+    broken Parquet) becomes an :func:`~auditlens.sources.base.unreadable_batch` and the
+    other files are still read.
     """
 
     def __init__(
@@ -615,10 +624,16 @@ class FileSource(Source):
         """Yield one batch per file not yet read according to ``since``."""
         seen = seen_files(since)
         for path, fmt in resolve_files(self.path, self.format):
-            scan = scan_file(path)
-            if scan.digest in seen:
+            # One unreadable file must not stop the others: it becomes a quarantined entry
+            # and stays unread (the watermark does not cover it), so it is tried again.
+            try:
+                scan = scan_file(path)
+                if scan.digest in seen:
+                    continue
+                events, rejected = self._read_file(path, fmt, scan)
+            except SourceError as exc:
+                yield unreadable_batch(str(path), str(exc), files_watermark(seen))
                 continue
-            events, rejected = self._read_file(path, fmt, scan)
             seen = {**seen, scan.digest: str(path)}
             yield Batch(
                 events=events,
