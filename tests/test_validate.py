@@ -131,7 +131,9 @@ def test_each_problem_is_named_with_row_and_field() -> None:
     reasons = dict(zip(bad.get_column(LOCATION), bad.get_column("reason"), strict=True))
     assert reasons["in.csv:3"] == "user_id: is missing (required)"
     assert reasons["in.csv:4"].startswith("timestamp: cannot read 'not a time' (expected ISO 8601")
-    assert reasons["in.csv:5"] == "duplicate event_id a (first at in.csv:2)"
+    assert reasons["in.csv:5"] == (  # a second later: same id, other content
+        "event_id a repeated with different content (first at in.csv:2): possible log tampering"
+    )
     assert reasons["in.csv:6"].startswith("timestamp: is in the future")
     assert "success: cannot read 'perhaps'" in reasons["in.csv:7"]
     assert "resource_id is required unless action_type is one of" in reasons["in.csv:7"]
@@ -354,10 +356,12 @@ def test_repeated_ids_in_a_large_batch() -> None:
     raw = raw.with_columns(pl.Series("event_id", ids))
     result = validate(raw, timezone="Asia/Seoul", now=NOW)
     reasons = dict(zip(result.quarantined[LOCATION], result.quarantined["reason"], strict=True))
+    reused, differently = "event_id", "repeated with different content"
+    tamper = ": possible log tampering"
     assert reasons == {
-        "in.parquet#row=10": "duplicate event_id E5 (first at in.parquet#row=5)",
-        "in.parquet#row=2000": "duplicate event_id E5 (first at in.parquet#row=5)",
-        "in.parquet#row=2999": "duplicate event_id E7 (first at in.parquet#row=7)",
+        "in.parquet#row=10": f"{reused} E5 {differently} (first at in.parquet#row=5){tamper}",
+        "in.parquet#row=2000": f"{reused} E5 {differently} (first at in.parquet#row=5){tamper}",
+        "in.parquet#row=2999": f"{reused} E7 {differently} (first at in.parquet#row=7){tamper}",
         "in.parquet#row=20": "event_id: is missing (required)",
         "in.parquet#row=21": "event_id: is missing (required)",
     }

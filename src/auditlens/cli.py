@@ -154,6 +154,13 @@ def ingest(
         list[str] | None,
         typer.Option("--map", help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp."),
     ] = None,
+    id_scope: Annotated[
+        Literal["source", "file"],
+        typer.Option(
+            "--id-scope",
+            help="Where event_id is unique: 'file' when ids restart in every file (PATH only).",
+        ),
+    ] = "source",
     allow_quarantine: AllowQuarantine = False,
 ) -> None:
     """Validate and store new events; bad rows are quarantined with a reason.
@@ -164,7 +171,7 @@ def ingest(
     """
     settings = _run(load_settings)
     column_map = _run(lambda: pipeline.parse_column_map(mapping or []))
-    sources = _run(lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map))
+    sources = _run(lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map, id_scope))
     reports = []
     for source in sources:
         report = _run(lambda src=source: _ingest_with_progress(src, settings))  # type: ignore[misc]

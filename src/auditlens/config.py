@@ -53,6 +53,11 @@ class FileSourceConfig(BaseModel):
         default_factory=dict,
         description="Customer column name -> canonical name, e.g. {login_time = 'timestamp'}.",
     )
+    id_scope: Literal["source", "file"] = Field(
+        "source",
+        description="Where event_id is unique: 'source', or 'file' for exports whose ids "
+        "restart in every file (then the same id in another file is another event).",
+    )
 
 
 class SqlSourceConfig(BaseModel):

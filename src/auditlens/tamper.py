@@ -30,6 +30,32 @@ UPDATE_OF_INGESTED: Final = "update_of_ingested_event"
 DELETE_OF_INGESTED: Final = "delete_of_ingested_event"
 CHANGE_BEFORE_INGESTION: Final = "changed_before_ingestion"
 DELETED_BEFORE_INGESTION: Final = "deleted_before_ingestion"
+#: A delivered row reuses an event id of its scope (source, or file) with other content.
+EVENT_ID_REUSED: Final = "event_id_reused"
+
+
+def reuse_findings(reused: pl.DataFrame) -> pl.DataFrame:
+    """One finding per row that reused an event id with different content.
+
+    Args:
+        reused: ``validate.REUSED_SCHEMA`` rows (event_id, _location, first_at,
+            stored_copy, current_row).
+
+    Returns:
+        ``FINDING_SCHEMA`` rows of kind ``event_id_reused``: ``row_key`` is where the
+        new row came from, ``stored_copy`` the event first seen with the id.
+    """
+    return reused.select(
+        pl.lit(EVENT_ID_REUSED).alias("kind"),
+        pl.lit(None, pl.Int64).alias("change_id"),
+        pl.lit(None, pl.String).alias("table_name"),
+        pl.col(LOCATION).alias("row_key"),
+        pl.lit("reuse").alias("op"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("changed_at"),
+        pl.col(EVENT_ID),
+        pl.col("stored_copy"),
+        pl.col("current_row"),
+    ).select([pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()])
 
 
 def tamper_findings(changes: pl.DataFrame | None, stored: pl.DataFrame) -> pl.DataFrame:

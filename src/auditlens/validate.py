@@ -14,8 +14,9 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pandera.polars as pa
 import polars as pl
@@ -64,6 +65,25 @@ _DEL = "\x7f"
 
 _ROW = "__row"
 _REASON = "__reason"
+_KEY = "__key"
+_HASH = "__content"
+
+#: How far an ``event_id`` is unique: within the source, or within each file of it
+#: (exports whose ids restart at 1 in every file).
+IdScope = Literal["source", "file"]
+
+#: Column of a ``stored`` lookup's frame: the stored event came from the same source.
+IN_SCOPE = "_in_scope"
+
+#: Columns of ``ValidationResult.reused``: a row repeating a stored (or earlier) event's id
+#: with different content, next to that event.
+REUSED_SCHEMA: dict[str, pl.DataType] = {
+    EVENT_ID: pl.String(),
+    LOCATION: pl.String(),
+    "first_at": pl.String(),
+    "stored_copy": pl.String(),
+    "current_row": pl.String(),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,9 @@ class ValidationResult:
     #: Quarantined rows whose only fault is repeating an already-stored event (a
     #: re-delivered export): well-formed, just not new.
     redundant: int = 0
+    #: Rows (also quarantined) that reuse an event id of their scope with different
+    #: content: possible log tampering (``REUSED_SCHEMA``).
+    reused: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REUSED_SCHEMA))
 
     @property
     def accepted(self) -> int:
@@ -99,6 +122,8 @@ def validate(
     now: dt.datetime,
     future_tolerance: dt.timedelta = dt.timedelta(minutes=5),
     known_ids: pl.Series | None = None,
+    stored: Callable[[pl.Series], pl.DataFrame] | None = None,
+    id_scope: IdScope = "source",
 ) -> ValidationResult:
     """Validate a raw batch (canonical column names, raw values, ``_location``).
 
@@ -107,7 +132,15 @@ def validate(
         timezone: zone in which naive timestamps are interpreted.
         now: the current time (from the caller's clock) for the future-timestamp check.
         future_tolerance: clock skew allowed before a timestamp counts as "in the future".
-        known_ids: event ids already stored; a row repeating one is a duplicate.
+        known_ids: event ids already stored (any source); without ``stored`` a row
+            repeating one is a duplicate.
+        stored: returns the stored events with the given ids (canonical columns,
+            ``_location`` and ``_in_scope``: from this source). With it a row repeating a
+            stored id is a duplicate only when its content is identical; with different
+            content it is a reuse (quarantined, in ``reused``) when the stored event is in
+            its scope, else a new event (ids of other sources, or files, are their own).
+        id_scope: ``"file"``: ids are unique only within each file (``_location`` up to
+            its line or row number), so the same id in another file is another event.
 
     Returns:
         ``valid`` with the canonical dtypes plus ``_location``; ``quarantined`` with
@@ -120,11 +153,15 @@ def validate(
         )
     typed, problems = _coerce(frame, timezone)
     problems.extend(_schema_problems(typed, now, future_tolerance, skip=problems))
-    problems.append(_batch_duplicates(typed))
+    typed = typed.with_columns(_scoped_key(id_scope), _content_hash())
     broken = _collect(problems)
-    stored_dups = _stored_duplicates(typed, known_ids)
-    reasons = _collect([*problems, stored_dups])
+    repeats, reused_here = _batch_duplicates(typed, broken)
+    problems.extend([repeats, reused_here.select(_ROW, "reason")])
+    broken = _collect(problems)
+    stored_dups, reused_stored = _stored_duplicates(typed, known_ids, stored, id_scope, broken)
+    reasons = _collect([*problems, stored_dups, reused_stored.select(_ROW, "reason")])
     redundant = stored_dups.join(broken, on=_ROW, how="anti").height
+    reused = _reused_frame(frame, pl.concat([reused_here, reused_stored]))
 
     # cast column by column: DataFrame.cast would also copy every column into one chunk
     valid = typed.select(*(pl.col(c).cast(EVENT_DTYPES[c]) for c in EVENT_COLUMNS), LOCATION)
@@ -153,7 +190,9 @@ def validate(
             f"validation lost rows: {raw.height} in, {valid.height} valid + "
             f"{quarantined.height} quarantined"
         )
-    return ValidationResult(valid=valid, quarantined=quarantined, redundant=redundant)
+    return ValidationResult(
+        valid=valid, quarantined=quarantined, redundant=redundant, reused=reused
+    )
 
 
 # --- coercion ---------------------------------------------------------------------------
@@ -358,49 +397,169 @@ def _ids(typed: pl.DataFrame) -> pl.DataFrame:
     return typed.select(_ROW, LOCATION, EVENT_ID).filter(pl.col(EVENT_ID).is_not_null())
 
 
-def _batch_duplicates(typed: pl.DataFrame) -> pl.DataFrame:
-    """Later rows repeating an event_id seen earlier in the same batch."""
-    # Sorted 64-bit hashes of the ids show quickly whether any id repeats, and which
-    # hashes do: only ids with such a hash can repeat (a hash collision merely adds a
+#: A ``_location``'s file: everything before ``:<line>`` or ``#row=<n>``.
+_FILE_OF = r"(:\d+|#row=\d+)$"
+
+
+def _file_of(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).str.replace(_FILE_OF, "")
+
+
+def _scoped_key(id_scope: IdScope) -> pl.Expr:
+    """The key an id must be unique under: the id, or the file and the id."""
+    if id_scope == "file":
+        return pl.concat_str([_file_of(LOCATION), pl.col(EVENT_ID)], separator="\x1f").alias(_KEY)
+    return pl.col(EVENT_ID).alias(_KEY)
+
+
+def _content_hash() -> pl.Expr:
+    """A hash of everything an event says except its id (same dtypes on both sides)."""
+    columns = [pl.col(c).cast(EVENT_DTYPES[c], strict=False) for c in EVENT_COLUMNS]
+    return pl.struct(columns[1:]).hash().alias(_HASH)
+
+
+def _no_rows() -> pl.DataFrame:
+    return pl.DataFrame(schema={_ROW: pl.UInt32, "reason": pl.String})
+
+
+def _no_reuse() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            _ROW: pl.UInt32,
+            "reason": pl.String,
+            "first_at": pl.String,
+            "stored_copy": pl.String,
+        }
+    )
+
+
+def _reuse_reason(first_at: pl.Expr, *, stored: bool) -> pl.Expr:
+    if not stored:
+        text = "event_id {} repeated with different content (first at {}): possible log tampering"
+    else:
+        text = (
+            "event_id {} was already ingested with different content (at {}): possible log "
+            "tampering, see the findings (if ids restart in every file, set id_scope = 'file')"
+        )
+    return pl.format(text, EVENT_ID, first_at).alias("reason")
+
+
+def _batch_duplicates(
+    typed: pl.DataFrame, broken: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Later rows repeating an id (in its scope) seen earlier in the same batch.
+
+    Returns (duplicates with reasons, reuses): a repeat with identical content is a
+    duplicate; one with different content a reuse (possible tampering).
+    """
+    # Sorted 64-bit hashes of the keys show quickly whether any key repeats, and which
+    # hashes do: only keys with such a hash can repeat (a hash collision merely adds a
     # candidate), so the exact check below runs on those rows alone.
-    ids = typed.get_column(EVENT_ID)
-    hashes = ids.hash()
-    present = hashes if ids.null_count() == 0 else hashes.filter(ids.is_not_null())
+    keys = typed.get_column(_KEY)
+    hashes = keys.hash()
+    present = hashes if keys.null_count() == 0 else hashes.filter(keys.is_not_null())
     ordered = present.sort()
     same = ordered.slice(1) == ordered.slice(0, max(ordered.len() - 1, 0))
     if not same.any():
-        return pl.DataFrame(schema={_ROW: pl.UInt32, "reason": pl.String})
+        return _no_rows(), _no_reuse()
     repeating = ordered.slice(1).filter(same)
-    candidates = typed.select(_ROW, LOCATION, EVENT_ID).filter(
-        ids.is_not_null() & hashes.is_in(repeating.implode())
+    candidates = typed.select(_ROW, LOCATION, EVENT_ID, _KEY, _HASH).filter(
+        keys.is_not_null() & hashes.is_in(repeating.implode())
     )
-    repeated = candidates.filter(pl.col(EVENT_ID).is_duplicated())
-    first = repeated.group_by(EVENT_ID).agg(
-        pl.col(LOCATION).sort_by(_ROW).first().alias("first_at")
+    repeated = candidates.filter(pl.col(_KEY).is_duplicated())
+    first = repeated.group_by(_KEY).agg(
+        pl.col(LOCATION).sort_by(_ROW).first().alias("first_at"),
+        pl.col(_HASH).sort_by(_ROW).first().alias("first_hash"),
     )
-    return (
-        repeated.filter(~pl.col(EVENT_ID).is_first_distinct())
-        .join(first, on=EVENT_ID, how="left")
-        .select(
-            _ROW,
-            pl.format("duplicate event_id {} (first at {})", EVENT_ID, "first_at").alias("reason"),
-        )
+    later = repeated.filter(~pl.col(_KEY).is_first_distinct()).join(first, on=_KEY, how="left")
+    differs = (pl.col(_HASH) != pl.col("first_hash")) & ~pl.col(_ROW).is_in(
+        broken.get_column(_ROW).implode()
     )
+    duplicates = later.filter(~differs).select(
+        _ROW,
+        pl.format("duplicate event_id {} (first at {})", EVENT_ID, "first_at").alias("reason"),
+    )
+    reuses = later.filter(differs).select(
+        _ROW,
+        _reuse_reason(pl.col("first_at"), stored=False),
+        "first_at",
+        pl.lit(None, pl.String).alias("stored_copy"),
+    )
+    return duplicates, reuses
 
 
-def _stored_duplicates(typed: pl.DataFrame, known_ids: pl.Series | None) -> pl.DataFrame:
-    """Rows repeating an event_id that is already stored."""
+def _stored_duplicates(
+    typed: pl.DataFrame,
+    known_ids: pl.Series | None,
+    stored: Callable[[pl.Series], pl.DataFrame] | None,
+    id_scope: IdScope,
+    broken: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows repeating an already-stored event (duplicates) or its id (reuses)."""
     if known_ids is None or known_ids.len() == 0:
-        return pl.DataFrame(schema={_ROW: pl.UInt32, "reason": pl.String})
+        return _no_rows(), _no_reuse()
     ids = _ids(typed)
     if known_ids.dtype == pl.String:  # a hash semi-join (row order does not matter here)
         known = known_ids.drop_nulls().alias(EVENT_ID).to_frame()
-        stored = ids.join(known, on=EVENT_ID, how="semi")
+        hits = ids.join(known, on=EVENT_ID, how="semi")
     else:
-        stored = ids.filter(pl.col(EVENT_ID).is_in(known_ids.implode()))
-    return stored.select(
-        _ROW, pl.format("duplicate event_id {} (already ingested)", EVENT_ID).alias("reason")
+        hits = ids.filter(pl.col(EVENT_ID).is_in(known_ids.implode()))
+    reason = pl.format("duplicate event_id {} (already ingested)", EVENT_ID).alias("reason")
+    if stored is None or hits.height == 0:
+        return hits.select(_ROW, reason), _no_reuse()
+    found = stored(hits.get_column(EVENT_ID).unique())
+    copies = found.select(
+        pl.col(EVENT_ID).cast(pl.String),
+        pl.col(LOCATION).cast(pl.String).alias("first_at"),
+        pl.col(IN_SCOPE),
+        _content_hash().alias("stored_hash"),
+        pl.struct(pl.exclude(LOCATION, IN_SCOPE).cast(pl.String), pl.col(LOCATION))
+        .struct.json_encode()
+        .alias("stored_copy"),
     )
+    pairs = hits.join(typed.select(_ROW, _HASH), on=_ROW).join(copies, on=EVENT_ID, how="inner")
+    identical = pairs.filter(pl.col(_HASH) == pl.col("stored_hash")).get_column(_ROW).unique()
+    in_scope = pl.col(IN_SCOPE)
+    if id_scope == "file":
+        in_scope = in_scope & (_file_of(LOCATION) == _file_of("first_at"))
+    conflicts = (
+        pairs.filter(~pl.col(_ROW).is_in(identical.implode()), in_scope)
+        .filter(~pl.col(_ROW).is_in(broken.get_column(_ROW).implode()))
+        .unique(_ROW, keep="first", maintain_order=True)
+    )
+    duplicates = hits.filter(pl.col(_ROW).is_in(identical.implode())).select(_ROW, reason)
+    reuses = conflicts.select(
+        _ROW, _reuse_reason(pl.col("first_at"), stored=True), "first_at", "stored_copy"
+    )
+    return duplicates, reuses
+
+
+def _reused_frame(frame: pl.DataFrame, reuses: pl.DataFrame) -> pl.DataFrame:
+    """``REUSED_SCHEMA`` rows: each reuse with the row as it arrived (raw values, JSON)."""
+    if reuses.height == 0:
+        return pl.DataFrame(schema=REUSED_SCHEMA)
+    raw_cols = [c for c in frame.columns if c not in (_ROW, LOCATION)]
+    rows = frame.select(
+        pl.col(_ROW).cast(pl.UInt32),
+        pl.col(EVENT_ID).cast(pl.String)
+        if EVENT_ID in frame.columns
+        else pl.lit(None, pl.String).alias(EVENT_ID),
+        pl.col(LOCATION).cast(pl.String),
+        pl.struct([pl.col(c).cast(pl.String) for c in raw_cols])
+        .struct.json_encode()
+        .alias("current_row"),
+    )
+    # a repeat within the batch is set beside the batch's first row with that id
+    firsts = rows.select(
+        pl.col(LOCATION).alias("first_at"), pl.col("current_row").alias("_first_row")
+    ).unique("first_at", keep="first")
+    joined = (
+        reuses.join(rows, on=_ROW, how="left")
+        .join(firsts, on="first_at", how="left")
+        .with_columns(pl.coalesce("stored_copy", "_first_row").alias("stored_copy"))
+        .sort(_ROW)
+    )
+    return joined.select([pl.col(n).cast(t) for n, t in REUSED_SCHEMA.items()])
 
 
 def _all_rows(frame: pl.DataFrame, reason: str) -> pl.DataFrame:

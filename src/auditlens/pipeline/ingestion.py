@@ -31,8 +31,8 @@ from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.store.repo import BatchRecord, LakeCheck, Store, head_revision
-from auditlens.tamper import tamper_findings
-from auditlens.validate import ValidationResult, validate
+from auditlens.tamper import reuse_findings, tamper_findings
+from auditlens.validate import IdScope, ValidationResult, validate
 
 Clock = Callable[[], dt.datetime]
 
@@ -100,7 +100,9 @@ class IngestReport:
 def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
     """Build the Source a configuration entry describes."""
     if isinstance(config, FileSourceConfig):
-        return FileSource(config.path, config.format, config.column_map, name=name)
+        return FileSource(
+            config.path, config.format, config.column_map, name=name, id_scope=config.id_scope
+        )
     if isinstance(config, SqlSourceConfig):
         return SqlChangeLogSource(
             config.url.get_secret_value(),
@@ -122,12 +124,13 @@ def source_for_path(
     path: Path,
     fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"] = "auto",
     column_map: Mapping[str, str] | None = None,
+    id_scope: IdScope = "source",
 ) -> Source:
     """A Source for a path given on the command line (files, or a CERT directory)."""
     if fmt == "cert" or (fmt == "auto" and path.is_dir() and (path / "logon.csv").exists()):
         return CertSource(path)
     resolve_files(path, fmt)  # fail now on a missing path, before touching the store
-    return FileSource(path, fmt, column_map)
+    return FileSource(path, fmt, column_map, id_scope=id_scope)
 
 
 def ingest(
@@ -167,7 +170,9 @@ def ingest(
             known = store.event_ids()
             try:
                 for batch in source.read(since):
-                    done, valid = _commit(batch, source.name, since, known, settings, store, clock)
+                    done, valid = _commit(
+                        batch, source.name, source.id_scope, since, known, settings, store, clock
+                    )
                     report.batches.append(done)
                     if on_batch is not None:
                         on_batch(done)
@@ -186,6 +191,7 @@ def ingest(
 def _commit(
     batch: Batch,
     source: str,
+    id_scope: str,
     since: Watermark | None,
     known: pl.Series,
     settings: Settings,
@@ -194,7 +200,15 @@ def _commit(
 ) -> tuple[BatchReport, pl.DataFrame]:
     """Validate and commit one batch; return its report and the events it stored."""
     started = clock()
-    result = validate_batch(batch, settings, clock(), known)
+    scope: IdScope = "file" if id_scope == "file" else "source"
+    result = validate_batch(
+        batch,
+        settings,
+        clock(),
+        known,
+        stored=lambda ids: store.events_with_ids(ids, source),
+        id_scope=scope,
+    )
     record = _record(source, batch, result, since, store, started)
     batch_id = store.commit_batch(record, now=clock())
     done = BatchReport(
@@ -210,22 +224,36 @@ def _commit(
 
 
 def validate_batch(
-    batch: Batch, settings: Settings, now: dt.datetime, known: pl.Series
+    batch: Batch,
+    settings: Settings,
+    now: dt.datetime,
+    known: pl.Series,
+    *,
+    stored: Callable[[pl.Series], pl.DataFrame] | None = None,
+    id_scope: IdScope = "source",
 ) -> ValidationResult:
-    """Validate one batch; raise ValidationFailed when not a single row is usable."""
+    """Validate one batch; raise ValidationFailed when not a single row is usable.
+
+    ``known`` are the stored event ids; ``stored`` looks those events up so that only an
+    identical repeat counts as a duplicate (see :func:`auditlens.validate.validate`).
+    """
     result = validate(
         batch.events,
         timezone=settings.timezone,
         now=now,
         future_tolerance=dt.timedelta(seconds=settings.future_tolerance_seconds),
         known_ids=known,
+        stored=stored,
+        id_scope=id_scope,
     )
     rejected = batch.rejected if batch.rejected is not None else result.quarantined.clear()
     bad = pl.concat([rejected.select(result.quarantined.columns), result.quarantined])
-    # a re-delivered export is not "invalid": only fail when no row is even well-formed
+    # a re-delivered export (or a reused id) is not "invalid": only fail when no row is
+    # even well-formed
     # (a file that could not be read at all is quarantined as one entry instead)
     unreadable = UNREADABLE in batch.metadata
-    if result.accepted + result.redundant == 0 and bad.height > 0 and not unreadable:
+    well_formed = result.accepted + result.redundant + result.reused.height
+    if well_formed == 0 and bad.height > 0 and not unreadable:
         examples = "; ".join(
             f"{row[LOCATION]}: {row['reason']}" for row in bad.head(3).iter_rows(named=True)
         )
@@ -254,7 +282,7 @@ def _record(
         places = batch.changes.get_column(LOCATION).cast(pl.String).drop_nulls()
         in_batch = pl.col(EVENT_ID).is_in(ids.implode()) | pl.col(LOCATION).is_in(places.implode())
         stored = pl.concat([store.lookup_events(ids, places), result.valid.filter(in_batch)])
-    findings = tamper_findings(batch.changes, stored)
+    findings = pl.concat([tamper_findings(batch.changes, stored), reuse_findings(result.reused)])
     ingested = batch.events.height + (batch.rejected.height if batch.rejected is not None else 0)
     if ingested != result.accepted + quarantined.height:
         raise AssertionError(
@@ -326,10 +354,11 @@ def sources_to_ingest(
     path: Path | None,
     fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
     column_map: Mapping[str, str],
+    id_scope: IdScope = "source",
 ) -> list[Source]:
     """The path given on the command line, else every configured source."""
     if path is not None:
-        return [source_for_path(path, fmt, column_map)]
+        return [source_for_path(path, fmt, column_map, id_scope)]
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",

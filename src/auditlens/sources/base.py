@@ -38,6 +38,9 @@ class Source(ABC):
 
     #: Stable name under which the store keeps this source's watermark.
     name: str
+    #: Where an ``event_id`` is unique: ``"source"``, or ``"file"`` for exports whose ids
+    #: restart in every file (then the same id in another file is another event).
+    id_scope: str = "source"
 
     @abstractmethod
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:

@@ -614,11 +614,13 @@ class FileSource(Source):
         format: FileFormat = "auto",
         column_map: Mapping[str, str] | None = None,
         name: str | None = None,
+        id_scope: Literal["source", "file"] = "source",
     ) -> None:
         self.path = path
         self.format = format
         self.column_map = dict(column_map or {})
         self.name = name or f"files:{path}"
+        self.id_scope = id_scope
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
         """Yield one batch per file not yet read according to ``since``."""

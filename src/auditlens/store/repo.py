@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from auditlens.config import Settings, mask_url
 from auditlens.errors import StoreError
-from auditlens.schema import EVENT_ID, LOCATION, Watermark
+from auditlens.schema import EVENT_DTYPES, EVENT_ID, LOCATION, Watermark
 from auditlens.store.db import (
     ingest_batches,
     lake_pending,
@@ -206,6 +206,23 @@ class Store:
         if locations is not None:
             wanted = wanted | pl.col(LOCATION).is_in(locations.implode())
         return self.events(source).filter(wanted).collect()
+
+    def events_with_ids(self, ids: pl.Series, source: str) -> pl.DataFrame:
+        """Stored events (any source) whose id is in ``ids``, plus ``_in_scope``: True
+        for those ``source`` stored (ids are scoped by source)."""
+        self.check_lake()
+        parts = self.committed_parts()
+        columns = {**EVENT_DTYPES, LOCATION: pl.String(), "_in_scope": pl.Boolean()}
+        if not parts:
+            return pl.DataFrame(schema=columns)
+        mine = [str(self.lake.root / p) for p in self.source_parts(source)]
+        frame = (
+            pl.scan_parquet([str(self.lake.root / p) for p in parts], include_file_paths="_part")
+            .filter(pl.col(EVENT_ID).is_in(ids.implode()))
+            .collect()
+        )
+        in_scope = pl.col("_part").is_in(pl.Series(mine, dtype=pl.String).implode())
+        return frame.with_columns(in_scope.alias("_in_scope")).select(list(columns))
 
     def counts(self) -> dict[str, int]:
         """Totals: batches, ingested, accepted, quarantined rows, tampering findings."""
