@@ -72,8 +72,14 @@ class SqlSourceConfig(BaseModel):
     settle_seconds: float = Field(
         0.0,
         ge=0,
-        description="Ignore change-log rows newer than this many seconds, so a transaction "
-        "that took a lower change_id but commits late is not skipped.",
+        description="Hold back change-log rows newer than this many seconds (optional: "
+        "late commits are caught by gap tracking).",
+    )
+    gap_wait_seconds: float = Field(
+        3600.0,
+        ge=0,
+        description="Databases other than PostgreSQL: how long a gap in change_id (a "
+        "transaction that may still commit) is re-read before it is given up.",
     )
     column_map: dict[str, str] = Field(
         default_factory=dict, description="Customer column name -> canonical name."

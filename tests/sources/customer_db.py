@@ -150,6 +150,12 @@ class CustomerDb:
             self.analyze()
         return list(keys)
 
+    def insert_events_on(self, conn: Connection, keys: Sequence[int]) -> None:
+        """Insert events with these keys and their change-log rows on ``conn`` without
+        committing (the caller commits: a long-open writing transaction)."""
+        self._insert_rows(conn, (self.make_row(k) for k in keys), len(keys))
+        self._log(conn, [str(k) for k in keys], "insert", None)
+
     def insert_rows(
         self, rows: Sequence[Mapping[str, Any]], *, changed_at: dt.datetime | None = None
     ) -> list[int]:

@@ -114,6 +114,7 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
             name=name,
             timezone=settings.timezone,
             settle_seconds=config.settle_seconds,
+            gap_wait_seconds=config.gap_wait_seconds,
         )
     if isinstance(config, CertSourceConfig):
         return CertSource(Path(config.path), name=name)

@@ -8,15 +8,27 @@ and ``changed_at``. ``SqlChangeLogSource`` reads the change log after the last c
 reports updates and deletes as changes: an audit log must be append-only, so the store
 keeps the copy it ingested and records each change as possible log tampering.
 
-Known CDC caveat: ``change_id`` is allocated when a row is written, not when its
-transaction commits. A transaction that took id 104 and commits after id 105 was already
-read is missed, because the watermark has moved past 104. ``settle_seconds`` trades latency
-for safety: change-log rows whose ``changed_at`` is newer than ``now - settle_seconds`` are
-not read yet (reading stops before the first such row, so nothing behind it is skipped).
-Then only a transaction that commits more than ``settle_seconds`` after its own
-``changed_at`` can be missed: size it above the customer's longest writing transaction,
-plus the clock skew between this host and the database server. Gaps in ``change_id`` are
-normal (rollbacks, sequence caches) and cannot tell a late commit from a rollback.
+Late commits. ``change_id`` is allocated when a row is written, not when its transaction
+commits: a transaction that took id 104 may commit after id 105 was read. The source
+therefore remembers every *gap* in the ids it has read (in the watermark, as id ranges) and
+reads each gap again on every later read until the gap is filled or can no longer be:
+
+- PostgreSQL: with each gap it keeps the snapshot's ``xmax`` at the time it saw the gap.
+  Once ``txid_snapshot_xmin(txid_current_snapshot())`` has passed it, every transaction
+  that could still have been writing into the gap has ended (committed or rolled back);
+  the gap is read one last time and then forgotten. So a late commit is read exactly once
+  however long its transaction stays open. Assumes the id is taken by the statement that
+  writes the change-log row (a column default or trigger) from a sequence with
+  ``CACHE 1`` (PostgreSQL's default): a session caching ids could hand out a lower id
+  later, in a transaction that started after the gap was seen.
+- Other databases: a gap is read again for ``gap_wait_seconds`` after it was first seen
+  (default one hour), then forgotten; a transaction that commits later than that after a
+  higher id was read is missed. SQLite serialises writers, so it has no late commits.
+
+Gaps are normal (rollbacks, sequence caches) and cost one extra indexed query per page
+while they are remembered. A late row is read once: its gap is removed when it is read,
+in the same watermark that is committed with it. ``settle_seconds`` (default 0) still
+holds back rows newer than ``now - settle_seconds`` for those who want it.
 
 Example::
 
@@ -47,8 +59,10 @@ from sqlalchemy import (
     bindparam,
     column,
     create_engine,
+    or_,
     select,
     table,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -84,6 +98,11 @@ CHANGE_SCHEMA: Final[dict[str, pl.DataType]] = {
 }
 CHANGE_COLUMNS: Final = tuple(CHANGE_SCHEMA)
 
+#: Gap ranges per query when re-reading gaps.
+GAP_CHUNK: Final = 500
+#: How long a gap is re-read on databases other than PostgreSQL (seconds).
+GAP_WAIT_SECONDS: Final = 3600.0
+
 #: Keys per ``WHERE key IN (...)`` query (well under SQLite's and PostgreSQL's limits).
 KEY_CHUNK: Final = 1000
 #: Keys per ``WHERE key = ANY(:keys)`` query on PostgreSQL (one array parameter).
@@ -107,6 +126,30 @@ class _Tables:
     key_is_int: bool
 
 
+@dataclass(frozen=True)
+class _Gap:
+    """Change ids ``lo..hi`` not seen yet; ``horizon``: PostgreSQL snapshot xmax when seen,
+    or (other databases) the Unix time it was first seen."""
+
+    lo: int
+    hi: int
+    horizon: float
+
+
+@dataclass
+class _Position:
+    """Where reading stands: the highest id read and the gaps below it."""
+
+    after: int | None
+    gaps: list[_Gap]
+
+    def watermark(self) -> Watermark:
+        body: dict[str, Any] = {"change_id": self.after}
+        if self.gaps:
+            body["gaps"] = [[g.lo, g.hi, g.horizon] for g in self.gaps]
+        return Watermark(json.dumps(body))
+
+
 class SqlChangeLogSource(Source):
     """Read new rows of an events table, and changes to old ones, from its change log.
 
@@ -114,9 +157,10 @@ class SqlChangeLogSource(Source):
     ``postgresql+psycopg://user:pw@host/db``); ``engine`` reuses an existing engine
     (then ``url`` only names the database in messages). ``column_map`` maps customer
     column names to canonical ones (``{"emp_no": "user_id"}``); unmapped columns keep
-    their names. ``timezone`` is the zone of naive ``changed_at`` values. ``settle_seconds``
-    and ``clock`` (returns the aware current time) control the late-commit guard described
-    in the module docstring. ``name`` is the key of this source's watermark in the store.
+    their names. ``timezone`` is the zone of naive ``changed_at`` values. Late commits are
+    read through gap tracking (module docstring); ``gap_wait_seconds`` bounds it on
+    databases other than PostgreSQL. ``settle_seconds`` and ``clock`` (returns the aware
+    current time) hold back recent rows. ``name`` is the key of this source's watermark.
 
     Each batch covers one page of the change log. ``Batch.events`` has one row per insert
     whose row still exists: the row's columns renamed by ``column_map`` (values as the
@@ -129,7 +173,8 @@ class SqlChangeLogSource(Source):
     names), deletes, inserts whose row is already gone (op ``insert_missing``) and
     unknown ops. A deleted row's own ``event_id`` is gone with it (null), so match changes
     to stored events on ``_location``. Rows of other tables (``table_name`` compared
-    exactly) are skipped. The watermark is ``{"change_id": <last change_id of the page>}``.
+    exactly) are skipped. The watermark is ``{"change_id": <highest change_id read>}`` plus
+    ``"gaps"`` (``[[lo, hi, horizon], ...]``) while some ids below it are unread.
     Each page uses its own short connection; nothing is held open between pages.
 
     Raises ``SourceError`` (from ``read``) when the database is unreachable, a table or
@@ -150,6 +195,7 @@ class SqlChangeLogSource(Source):
         timezone: str = "UTC",
         settle_seconds: float = 0.0,
         clock: Callable[[], dt.datetime] | None = None,
+        gap_wait_seconds: float = GAP_WAIT_SECONDS,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -166,10 +212,13 @@ class SqlChangeLogSource(Source):
         self.timezone = timezone
         self.settle_seconds = settle_seconds
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.gap_wait_seconds = gap_wait_seconds
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
-        """Yield one batch per change-log page after ``since`` (None = from the start)."""
-        after = _parse_watermark(since)
+        """Yield one batch per change-log page after ``since`` (None = from the start).
+
+        Each page also re-reads the gaps ``since`` remembers (late commits)."""
+        position = _parse_watermark(since)
         zone = _zone(self.timezone)
         engine = self.engine or self._create_engine()
         try:
@@ -177,13 +226,12 @@ class SqlChangeLogSource(Source):
                 tables = self._reflect(conn)
             while True:
                 with self._connect(engine) as conn:
-                    batch, more = self._read_page(conn, tables, after, zone)
+                    batch, more, position = self._read_page(conn, tables, position, zone)
                 if batch is None:
                     return
                 yield batch
                 if not more:
                     return
-                after = int(batch.metadata["last_change_id"])
         finally:
             if self.engine is None:
                 engine.dispose()
@@ -271,13 +319,19 @@ class SqlChangeLogSource(Source):
     # --- one page ---------------------------------------------------------------------
 
     def _read_page(
-        self, conn: Connection, tables: _Tables, after: int | None, zone: dt.tzinfo
-    ) -> tuple[Batch | None, bool]:
-        """Read the page after ``after``; also say whether later pages may follow."""
+        self, conn: Connection, tables: _Tables, position: _Position, zone: dt.tzinfo
+    ) -> tuple[Batch | None, bool, _Position]:
+        """Read the page after ``position`` and its gaps; say whether more may follow."""
         log = tables.change_log
-        query = select(*(log.c[c] for c in CHANGE_LOG_COLUMNS)).order_by(log.c.change_id)
-        if after is not None:
-            query = query.where(log.c.change_id > after)
+        columns = [log.c[c] for c in CHANGE_LOG_COLUMNS]
+        pg = conn.dialect.name == "postgresql"
+        # taken *before* the gaps are read: transactions older than xmin have ended, so
+        # what they wrote is visible to the reads below
+        xmin = _pg_snapshot(conn, "xmin") if pg else None
+        late = self._read_gaps(conn, columns, position.gaps)
+        query = select(*columns).order_by(log.c.change_id)
+        if position.after is not None:
+            query = query.where(log.c.change_id > position.after)
         rows = [tuple(r) for r in conn.execute(query.limit(self.page_size)).all()]
         more = len(rows) == self.page_size
         if self.settle_seconds > 0:
@@ -287,8 +341,20 @@ class SqlChangeLogSource(Source):
                 if changed is not None and changed > cutoff:
                     rows, more = rows[:i], False
                     break
+        seen_at = _pg_snapshot(conn, "xmax") if pg else self.clock().timestamp()
+        after = int(rows[-1][0]) if rows else position.after
+        gaps = _remaining_gaps(position.gaps, [int(r[0]) for r in late])
+        # a remembered gap that was just read in vain is forgotten once nothing can fill it
+        if pg:
+            gaps = [g for g in gaps if xmin is None or g.horizon > xmin]
+        else:
+            oldest = self.clock().timestamp() - self.gap_wait_seconds
+            gaps = [g for g in gaps if g.horizon >= oldest]
+        gaps += _new_gaps(position.after, [int(r[0]) for r in rows], seen_at)
+        new_position = _Position(after, gaps)
+        rows = sorted([*late, *rows], key=lambda r: int(r[0]))
         if not rows:
-            return None, False
+            return None, False, new_position
 
         ours = [r for r in rows if r[1] == self.events_table]
         ops = [str(r[3] or "").strip().lower() for r in ours]
@@ -323,18 +389,32 @@ class SqlChangeLogSource(Source):
         first, last = int(rows[0][0]), int(rows[-1][0])
         batch = Batch(
             events=self._events_frame(tables, events),
-            watermark=Watermark(json.dumps({"change_id": last})),
-            label=f"{self.events_table} changes {first}..{last}",
+            watermark=new_position.watermark(),
+            label=f"{self.events_table} changes {first}..{last}"
+            + (f" ({len(late)} committed late)" if late else ""),
             changes=pl.DataFrame(changes, schema=CHANGE_SCHEMA, orient="row") if changes else None,
             metadata={
                 "first_change_id": str(first),
                 "last_change_id": str(last),
                 "change_log_rows": str(len(rows)),
+                "late_rows": str(len(late)),
                 "inserts": str(len(events)),
                 "changes": str(len(changes)),
             },
         )
-        return batch, more
+        return batch, more, new_position
+
+    def _read_gaps(
+        self, conn: Connection, columns: list[Any], gaps: list[_Gap]
+    ) -> list[tuple[Any, ...]]:
+        """Change-log rows that have appeared in remembered gaps (late commits)."""
+        found: list[tuple[Any, ...]] = []
+        change_id = columns[0]
+        for start in range(0, len(gaps), GAP_CHUNK):
+            chunk = gaps[start : start + GAP_CHUNK]
+            where = or_(*(change_id.between(g.lo, g.hi) for g in chunk))
+            found.extend(tuple(r) for r in conn.execute(select(*columns).where(where)).all())
+        return found
 
     def _key(self, row_key: Any, tables: _Tables) -> int | str:
         """The change log's text key as the events table's key type (int keys normalised)."""
@@ -394,19 +474,57 @@ class SqlChangeLogSource(Source):
         return frame.with_columns(pl.col(CHANGE_ID).cast(pl.Int64))
 
 
-def _parse_watermark(since: Watermark | None) -> int | None:
+def _parse_watermark(since: Watermark | None) -> _Position:
     if since is None:
-        return None
+        return _Position(None, [])
     try:
-        value = json.loads(since.value)["change_id"]
-        if isinstance(value, bool) or not isinstance(value, int):
+        body = json.loads(since.value)
+        value = body["change_id"]
+        if isinstance(value, bool) or not isinstance(value, int | None):
             raise TypeError(value)
-    except (ValueError, KeyError, TypeError):
+        gaps = [_Gap(int(lo), int(hi), float(h)) for lo, hi, h in body.get("gaps", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise SourceError(
             f"watermark {since.value!r} is not a change-log position",
             hint='expected JSON like {"change_id": 123}; reset the source to read from the start',
         ) from None
-    return value
+    return _Position(value, gaps)
+
+
+def _pg_snapshot(conn: Connection, which: str) -> float | None:
+    """``xmin`` or ``xmax`` of the current PostgreSQL snapshot (64-bit transaction ids)."""
+    fn = "txid_snapshot_xmin" if which == "xmin" else "txid_snapshot_xmax"
+    value = conn.execute(text(f"SELECT {fn}(txid_current_snapshot())")).scalar()
+    return None if value is None else float(value)
+
+
+def _remaining_gaps(gaps: list[_Gap], found: list[int]) -> list[_Gap]:
+    """``gaps`` without the ids just read (a range may split in two)."""
+    if not found:
+        return list(gaps)
+    read = sorted(set(found))
+    out: list[_Gap] = []
+    for gap in gaps:
+        lo = gap.lo
+        for cid in (c for c in read if gap.lo <= c <= gap.hi):
+            if cid > lo:
+                out.append(_Gap(lo, cid - 1, gap.horizon))
+            lo = cid + 1
+        if lo <= gap.hi:
+            out.append(_Gap(lo, gap.hi, gap.horizon))
+    return out
+
+
+def _new_gaps(after: int | None, ids: list[int], seen_at: float | None) -> list[_Gap]:
+    """Ids skipped between ``after`` and the ids just read (sorted ascending)."""
+    horizon = 0.0 if seen_at is None else seen_at
+    out: list[_Gap] = []
+    prev = after if after is not None else 0
+    for cid in ids:
+        if cid > prev + 1:
+            out.append(_Gap(prev + 1, cid - 1, horizon))
+        prev = max(prev, cid)
+    return out
 
 
 def _zone(name: str) -> dt.tzinfo:
