@@ -128,6 +128,7 @@ class Store:
         self.engine = engine
         self.lake = lake
         self._lake_checked = False
+        self._store_id: str | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
@@ -282,7 +283,8 @@ class Store:
         SQL transaction records the batch and removes the pending row: that transaction
         is the commit point. Returns the batch id.
         """
-        self.bind_lake()
+        if self._store_id is None:
+            self.bind_lake()
         part: str | None = None
         digest: str | None = None
         if record.events.height:
@@ -501,6 +503,7 @@ class Store:
                     .where(store_identity.c.id == 1)
                     .values(lake_location=self.lake.location)
                 )
+        self._store_id = store_id
         return store_id
 
     # --- integrity of the lake ---------------------------------------------------------
