@@ -77,6 +77,21 @@ def test_another_store_pointed_at_this_lake_is_refused_and_deletes_nothing(
     ours.close()
 
 
+@pytest.mark.postgres
+def test_switching_from_the_default_sqlite_store_to_postgresql_is_refused(
+    sqlite_settings: Settings, pg_url: str, tmp_path: Path
+) -> None:
+    ours = Store.open(sqlite_settings, migrate=True)
+    ingest(FileSource(_csv(tmp_path / "a.csv", 0, 12)), sqlite_settings, store=ours)
+    moved = Settings(store_url=pg_url, data_dir=sqlite_settings.data_dir)  # type: ignore[arg-type]
+    other = Store.open(moved, migrate=True)
+    with pytest.raises(LakeMismatch, match=r"belongs to another store \(sqlite:///"):
+        ingest(FileSource(_csv(tmp_path / "b.csv", 100, 5)), moved, store=other)
+    other.close()
+    assert len(_ids(ours)) == 12 and ours.verify_lake().ok
+    ours.close()
+
+
 def test_an_unbound_lake_with_parts_another_store_wrote_is_refused(
     settings: Settings, other_url: str, tmp_path: Path
 ) -> None:
