@@ -153,7 +153,7 @@ def validate(
         )
     typed, problems = _coerce(frame, timezone)
     problems.extend(_schema_problems(typed, now, future_tolerance, skip=problems))
-    typed = typed.with_columns(_scoped_key(id_scope), _content_hash())
+    typed = typed.with_columns(_scoped_key(id_scope))
     broken = _collect(problems)
     repeats, reused_here = _batch_duplicates(typed, broken)
     problems.extend([repeats, reused_here.select(_ROW, "reason")])
@@ -463,8 +463,9 @@ def _batch_duplicates(
     if not same.any():
         return _no_rows(), _no_reuse()
     repeating = ordered.slice(1).filter(same)
-    candidates = typed.select(_ROW, LOCATION, EVENT_ID, _KEY, _HASH).filter(
-        keys.is_not_null() & hashes.is_in(repeating.implode())
+    # content is hashed for these few rows only (hashing every row costs time)
+    candidates = typed.filter(keys.is_not_null() & hashes.is_in(repeating.implode())).select(
+        _ROW, LOCATION, EVENT_ID, _KEY, _content_hash()
     )
     repeated = candidates.filter(pl.col(_KEY).is_duplicated())
     first = repeated.group_by(_KEY).agg(
@@ -517,7 +518,10 @@ def _stored_duplicates(
         .struct.json_encode()
         .alias("stored_copy"),
     )
-    pairs = hits.join(typed.select(_ROW, _HASH), on=_ROW).join(copies, on=EVENT_ID, how="inner")
+    hashed = typed.filter(pl.col(_ROW).is_in(hits.get_column(_ROW).implode()))
+    pairs = hits.join(hashed.select(_ROW, _content_hash()), on=_ROW).join(
+        copies, on=EVENT_ID, how="inner"
+    )
     identical = pairs.filter(pl.col(_HASH) == pl.col("stored_hash")).get_column(_ROW).unique()
     in_scope = pl.col(IN_SCOPE)
     if id_scope == "file":
