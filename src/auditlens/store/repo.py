@@ -446,7 +446,8 @@ class Store:
             raise LakeMismatch(
                 f"the event lake at {here} belongs to another store "
                 f"({theirs.get('store') or 'unknown'}, id {theirs.get('store_id')}); "
-                f"the store at {self._store_name()} has no lake yet"
+                f"the store at {self._store_name()} has no lake yet (if that other store "
+                f"was deleted on purpose, its lake {self.lake.root} can be removed too)"
             )
         else:
             with self.engine.connect() as conn:
