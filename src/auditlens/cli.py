@@ -41,7 +41,8 @@ err_console = Console(stderr=True)
 _state: dict[str, bool] = {"debug": False}
 T = TypeVar("T")
 
-Format = Literal["auto", "csv", "parquet", "jsonl", "cert"]
+Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
+Encoding = Literal["utf-8", "cp949", "euc-kr", "auto"]
 
 
 def _run(action: Callable[[], T]) -> T:
@@ -145,14 +146,22 @@ def ingest(
         list[str] | None,
         typer.Option("--map", help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp."),
     ] = None,
+    encoding: Annotated[
+        Encoding | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of CSV/JSON Lines files: utf-8 (default), cp949, euc-kr, or "
+            "auto (UTF-8, else CP949, with a notice).",
+        ),
+    ] = None,
 ) -> None:
     """Validate and store new events; bad rows are quarantined with a reason."""
     settings = _run(load_settings)
     column_map = _run(lambda: pipeline.parse_column_map(mapping or []))
-    sources = _run(lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map))
+    sources = _run(lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map, encoding))
     for source in sources:
         report = _run(lambda src=source: _ingest_with_progress(src, settings))  # type: ignore[misc]
-        _print_ingest(report)
+        _print_ingest(report, settings.language)
 
 
 @app.command()
@@ -183,7 +192,7 @@ def demo(
         f"{result.sample.insiders} planted insiders in {result.sample_dir}"
     )
     for report in result.ingests:
-        _print_ingest(report)
+        _print_ingest(report, settings.language)
     counts = result.store_counts
     console.print(
         f"store {result.store_url}: {counts['accepted']:,} events, "
@@ -660,7 +669,7 @@ def train(
 
 def _print_run(report: pipeline.RunReport, lang: str) -> None:
     for ingest_report in report.ingests:
-        _print_ingest(ingest_report)
+        _print_ingest(ingest_report, lang)
     model = f"model {report.model_sha256[:12]}" + (" (newly fitted)" if report.refitted else "")
     console.print(
         f"scored {report.windows_scored:,} user-days from {report.events:,} events with {model}; "
@@ -697,7 +706,15 @@ def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.Ingest
         )
 
 
-def _print_ingest(report: pipeline.IngestReport) -> None:
+def _print_ingest(report: pipeline.IngestReport, lang: str = "ko") -> None:
+    for batch in report.batches:
+        for english, korean in batch.notices:
+            err_console.print(
+                f"[yellow]{'알림' if lang == 'ko' else 'notice'}:[/] "
+                f"{korean if lang == 'ko' else english}",
+                highlight=False,
+                soft_wrap=True,
+            )
     if not report.batches:
         console.print(f"{report.source}: nothing new (already ingested up to the watermark)")
         return

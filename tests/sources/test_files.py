@@ -31,6 +31,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def read_one(path: Path | str, **kwargs: object) -> Batch:
+    """The one batch of ``path``; a last line without a line end counts as final."""
+    kwargs.setdefault("settle_seconds", 0)
     batches = list(FileSource(path, **kwargs).read())  # type: ignore[arg-type]
     assert len(batches) == 1
     return batches[0]
@@ -100,7 +102,9 @@ def test_truncated_last_line_is_rejected_with_its_location_and_text(tmp_path: Pa
     path = write(tmp_path / "cut.csv", "\n".join([HEADER, *ROWS[:3]]) + "\n2026-09-01T09:10:00,E10")
     batch = read_one(path)
     assert batch.events.height == 3
-    assert rejected_rows(batch) == [(f"{path}:5", TRUNCATED, "2026-09-01T09:10:00,E10")]
+    ((location, reason, raw),) = rejected_rows(batch)
+    assert (location, raw) == (f"{path}:5", "2026-09-01T09:10:00,E10")
+    assert reason == f"{TRUNCATED}: expected 5 fields, found 2"
     assert batch.events.height + len(rejected_rows(batch)) == 4  # data lines in the file
 
 
@@ -179,7 +183,8 @@ def test_big_plain_csv_takes_the_vectorised_path_with_exact_locations(tmp_path: 
     assert batch.events.height == n
     assert batch.events[schema.LOCATION][-1] == f"{path}:{n + 1}"
     assert batch.events[schema.RESOURCE_ID][-1] == f"/r/{n - 1}"
-    assert rejected_rows(batch)[0][:2] == (f"{path}:{n + 2}", TRUNCATED)
+    assert rejected_rows(batch)[0][0] == f"{path}:{n + 2}"
+    assert rejected_rows(batch)[0][1].startswith(TRUNCATED)
 
 
 # --- JSON Lines and Parquet -------------------------------------------------------------
@@ -208,7 +213,8 @@ def test_jsonl_bad_lines_are_rejected_and_values_kept_as_text(tmp_path: Path) ->
     assert [r[0] for r in rows] == [f"{path}:2", f"{path}:4", f"{path}:6"]
     assert rows[0][1].startswith("invalid JSON: Expecting value")
     assert rows[1][1] == "not a JSON object (found an array)"
-    assert rows[2][1:] == (TRUNCATED, '{"timestamp": "2026-09-')
+    assert rows[2][1].startswith(TRUNCATED + ": invalid JSON")
+    assert rows[2][2] == '{"timestamp": "2026-09-'
     assert batch.events.height + len(rows) == 5  # non-blank lines
 
 
@@ -354,7 +360,11 @@ def test_watermark_skips_files_already_read(tmp_path: Path) -> None:
     source = FileSource(tmp_path)
     first = list(source.read())
     digests = [b.metadata["sha256"] for b in first]
-    assert json.loads(first[0].watermark.value) == {"files": {digests[0]: str(tmp_path / "a.csv")}}
+    a_csv = str(tmp_path / "a.csv")
+    assert json.loads(first[0].watermark.value) == {
+        "files": {digests[0]: a_csv},
+        "marks": {a_csv: {"offset": 95, "line": 2, "prefix": digests[0]}},
+    }
     assert set(json.loads(first[1].watermark.value)["files"]) == set(digests)
     assert list(source.read(first[-1].watermark)) == []
     # A renamed copy has the same digest: not read again. A new file is.

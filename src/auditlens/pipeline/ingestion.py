@@ -52,6 +52,8 @@ class BatchReport:
     accepted: int
     quarantined: int
     findings: int
+    #: What the source wants the person to know, as (English, Korean) pairs.
+    notices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -86,7 +88,14 @@ class IngestReport:
 def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
     """Build the Source a configuration entry describes."""
     if isinstance(config, FileSourceConfig):
-        return FileSource(config.path, config.format, config.column_map, name=name)
+        return FileSource(
+            config.path,
+            config.format,
+            config.column_map,
+            name=name,
+            encoding=config.encoding,
+            settle_seconds=config.settle_seconds,
+        )
     if isinstance(config, SqlSourceConfig):
         return SqlChangeLogSource(
             config.url.get_secret_value(),
@@ -106,14 +115,19 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
 
 def source_for_path(
     path: Path,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"] = "auto",
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"] = "auto",
     column_map: Mapping[str, str] | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Source:
-    """A Source for a path given on the command line (files, or a CERT directory)."""
+    """A Source for a path given on the command line (files, or a CERT directory).
+
+    ``encoding`` applies to CSV and JSON Lines files (utf-8, cp949, euc-kr or auto).
+    """
     if fmt == "cert" or (fmt == "auto" and path.is_dir() and (path / "logon.csv").exists()):
         return CertSource(path)
     resolve_files(path, fmt)  # fail now on a missing path, before touching the store
-    return FileSource(path, fmt, column_map)
+    return FileSource(path, fmt, column_map, encoding=encoding)
 
 
 def ingest(
@@ -155,6 +169,7 @@ def ingest(
                     accepted=record.events.height,
                     quarantined=record.quarantined.height,
                     findings=record.findings.height,
+                    notices=_notices(batch),
                 )
                 report.batches.append(done)
                 if on_batch is not None:
@@ -165,6 +180,12 @@ def ingest(
         if own_store:
             store.close()
     return report
+
+
+def _notices(batch: Batch) -> tuple[tuple[str, str], ...]:
+    english = batch.metadata.get("notice", "")
+    korean = batch.metadata.get("notice_ko", english)
+    return tuple(zip(english.splitlines(), korean.splitlines(), strict=False))
 
 
 def validate_batch(
@@ -270,15 +291,24 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
 def sources_to_ingest(
     settings: Settings,
     path: Path | None,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
     column_map: Mapping[str, str],
+    encoding: str | None = None,
 ) -> list[Source]:
-    """The path given on the command line, else every configured source."""
+    """The path given on the command line, else every configured source.
+
+    ``encoding`` (CSV and JSON Lines) applies to the path; for configured file sources
+    it overrides their ``encoding`` setting when given.
+    """
     if path is not None:
-        return [source_for_path(path, fmt, column_map)]
+        return [source_for_path(path, fmt, column_map, encoding=encoding or "utf-8")]
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",
             hint="see auditlens.example.toml",
         )
-    return [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]
+    sources = [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]
+    for source in sources:
+        if encoding is not None and isinstance(source, FileSource):
+            source.encoding = encoding
+    return sources
