@@ -30,6 +30,7 @@ from auditlens.sources.base import Batch, Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
+from auditlens.sources.textfile import clip
 from auditlens.store.repo import BatchRecord, Store, head_revision
 from auditlens.tamper import tamper_findings
 from auditlens.validate import ValidationResult, validate
@@ -204,7 +205,8 @@ def validate_batch(
     # a re-delivered export is not "invalid": only fail when no row is even well-formed
     if result.accepted + result.redundant == 0 and bad.height > 0:
         examples = "; ".join(
-            f"{row[LOCATION]}: {row['reason']}" for row in bad.head(3).iter_rows(named=True)
+            f"{clip(row[LOCATION])}: {clip(row['reason'])}"
+            for row in bad.head(3).iter_rows(named=True)
         )
         raise ValidationFailed(
             f"batch {batch.label or '(unnamed)'}: all {bad.height} rows are "

@@ -251,7 +251,7 @@ def _python_records(
             span = max(reader.line_num - used, 1)
             used = reader.line_num
             if record is None and span == 1:  # e.g. "ab"c on one line: read it leniently
-                record = next(csv.reader([texts[i]]), [])
+                record = _lenient(texts[i])
             resync = span > 1 and (record is None or len(record) != ncols)
             _classify(parsed, i, span, record, ncols, error)
             after = i + span
@@ -259,6 +259,13 @@ def _python_records(
             if resync or error or i != after:
                 break  # the next start is elsewhere: a new reader from there
     return parsed
+
+
+def _lenient(line: str) -> list[str] | None:
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:  # e.g. a field over the size limit
+        return None
 
 
 def _classify(
@@ -274,8 +281,11 @@ def _classify(
         parsed.bad.append((i, f"expected {ncols} fields, found {len(record)}"))
         parsed.taken.add(i)
     else:
-        found = f"found {len(record)} fields" if record is not None else clip(error)
-        reason = f"a quoted field opened here does not close ({found}; an unclosed quote?)"
+        if record is None:
+            reason = f"unparseable CSV from this line on ({clip(error)}; an unclosed quote?)"
+        else:
+            found = f"found {len(record)} fields"
+            reason = f"a quoted field opened here does not close ({found}; an unclosed quote?)"
         parsed.bad.append((i, f"{reason}; {_ALONE}"))
         parsed.taken.add(i)
 

@@ -66,31 +66,43 @@ class Sheet:
 
 
 def read_sheets(path: Path) -> Iterator[Sheet]:
-    """The non-empty worksheets of ``path``, in order. Raises SourceError if unreadable."""
+    """The non-empty worksheets of ``path``, in order. Raises SourceError if unreadable.
+
+    Read each sheet (``Sheet.read``) before asking for the next: rows are streamed.
+    """
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a dependency of auditlens
         raise SourceError("reading .xlsx needs the openpyxl package") from exc
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise SourceError(
-            f"{path} is not a readable .xlsx workbook: {clip(str(exc))}",
-            hint="save it from Excel as 'Excel Workbook (*.xlsx)' (not .xls or .xlsb)",
-        ) from exc
-    try:
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows()
-            first = next(rows, None)
-            if first is None:
-                continue
-            header = [_text(c.value) or "" for c in first]
-            while header and not header[-1]:
-                header.pop()
-            if header:
-                yield Sheet(path, sheet.title, header, (tuple(r) for r in rows))
-    finally:
-        book.close()
+        handle = path.open("rb")  # a file object: openpyxl would insist on the extension
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        try:
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise SourceError(
+                f"{path} is not a readable .xlsx workbook: {clip(str(exc))}",
+                hint="save it from Excel as 'Excel Workbook (*.xlsx)' (not .xls or .xlsb)",
+            ) from exc
+        try:
+            yield from _sheets(path, book)
+        finally:
+            book.close()
+
+
+def _sheets(path: Path, book: Any) -> Iterator[Sheet]:
+    for sheet in book.worksheets:
+        rows = sheet.iter_rows()
+        first = next(rows, None)
+        if first is None:
+            continue
+        header = [_text(c.value) or "" for c in first]
+        while header and not header[-1]:
+            header.pop()
+        if header:
+            yield Sheet(path, sheet.title, header, (tuple(r) for r in rows))
 
 
 def _text(value: object) -> str | None:
