@@ -381,3 +381,39 @@ def test_a_foreign_watermark_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", f"{HEADER}\n{ROWS[0]}\n")
     with pytest.raises(SourceError, match="not a file watermark"):
         list(FileSource(tmp_path).read(Watermark('{"change_id": 42}')))
+
+
+def test_appended_jsonl_is_read_from_where_the_last_read_stopped(tmp_path: Path) -> None:
+    def line(i: int) -> str:
+        row = {"timestamp": "2026-09-01T09:00:00", "user_id": f"E{i}", "action_type": "view"}
+        return json.dumps(row) + "\n"
+
+    path = write(tmp_path / "e.jsonl", line(1) + "{not json\n")
+    source = FileSource(path)
+    (first,) = source.read()
+    assert lines_of(first) == [1]
+    assert [r[0] for r in rejected_rows(first)] == [f"{path}:2"]
+    size = path.stat().st_size
+    with path.open("a") as fh:
+        fh.write(line(3) + "\n" + line(5))
+    (second,) = source.read(first.watermark)
+    assert lines_of(second) == [3, 5]
+    assert rejected_rows(second) == []  # line 2 is not quarantined a second time
+    assert second.metadata["bytes"] == f"{size}-{path.stat().st_size}"
+    assert list(source.read(second.watermark)) == []
+
+
+def test_a_watermark_written_before_offsets_existed_still_skips_read_files(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    path = write(tmp_path / "a.csv", f"{HEADER}\n{ROWS[0]}\n")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    old = Watermark(json.dumps({"files": {digest: str(path)}}))
+    assert list(FileSource(path).read(old)) == []
+    with path.open("a") as fh:
+        fh.write(ROWS[1] + "\n")
+    (batch,) = FileSource(path).read(old)  # changed: read whole once, then by offset
+    assert lines_of(batch) == [2, 3]
+    assert json.loads(batch.watermark.value)["marks"][str(path)]["line"] == 3

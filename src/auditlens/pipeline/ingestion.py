@@ -30,7 +30,7 @@ from auditlens.sources.base import Batch, Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
-from auditlens.sources.textfile import clip
+from auditlens.sources.textfile import SETTLE_SECONDS, clip
 from auditlens.store.repo import BatchRecord, Store, head_revision
 from auditlens.tamper import tamper_findings
 from auditlens.validate import ValidationResult, validate
@@ -120,15 +120,18 @@ def source_for_path(
     column_map: Mapping[str, str] | None = None,
     *,
     encoding: str = "utf-8",
+    settle_seconds: float = 0.0,
 ) -> Source:
     """A Source for a path given on the command line (files, or a CERT directory).
 
     ``encoding`` applies to CSV and JSON Lines files (utf-8, cp949, euc-kr or auto).
+    ``settle_seconds``: see FileSource; the default 0 suits one-shot reads (score,
+    evaluate), which have no later run to pick up a last line left for later.
     """
     if fmt == "cert" or (fmt == "auto" and path.is_dir() and (path / "logon.csv").exists()):
         return CertSource(path)
     resolve_files(path, fmt)  # fail now on a missing path, before touching the store
-    return FileSource(path, fmt, column_map, encoding=encoding)
+    return FileSource(path, fmt, column_map, encoding=encoding, settle_seconds=settle_seconds)
 
 
 def ingest(
@@ -303,7 +306,11 @@ def sources_to_ingest(
     it overrides their ``encoding`` setting when given.
     """
     if path is not None:
-        return [source_for_path(path, fmt, column_map, encoding=encoding or "utf-8")]
+        return [
+            source_for_path(
+                path, fmt, column_map, encoding=encoding or "utf-8", settle_seconds=SETTLE_SECONDS
+            )
+        ]
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",
