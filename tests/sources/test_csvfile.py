@@ -103,7 +103,7 @@ def test_a_50mb_first_line_is_a_short_clear_error(tmp_path: Path) -> None:
         read_one(path)
     message = str(err.value)
     assert len(message) < 600
-    assert f"{path}:1" in message and "52,428,800 bytes" in message
+    assert f"{path}:1: the first line is longer than the 16 MiB" in message
 
 
 def test_every_quoted_input_in_a_reason_is_capped(tmp_path: Path) -> None:

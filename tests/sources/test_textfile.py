@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditlens import schema
 from auditlens.errors import SourceError
@@ -107,3 +110,57 @@ def test_clip_caps_long_input_and_says_how_long_it_was() -> None:
     assert clip("short") == "short"
     assert clip("x" * 5000) == "x" * 200 + "… (5,000 bytes)"
     assert clip(b"\xff" * 300).endswith("… (300 bytes)")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    parts=st.lists(
+        st.sampled_from([b"ab", b",", b'"', b"\n", b"\r\n", b"\xef\xbb\xbf"]), max_size=40
+    ),
+    more=st.lists(st.sampled_from([b"x", b",", b'"', b"\n"]), max_size=20),
+    header=st.booleans(),
+    chunk=st.integers(min_value=1, max_value=9),
+)
+def test_streaming_scan_does_not_depend_on_chunk_size(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    parts: list[bytes],
+    more: list[bytes],
+    header: bool,
+    chunk: int,
+) -> None:
+    """The file is read in chunks: every boundary gives the same scan as one big chunk."""
+    from auditlens.sources import textfile
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"".join(parts))
+
+    def both(since: textfile.FileMark | None) -> textfile.FileScan:
+        monkeypatch.setattr(textfile, "_CHUNK", 1 << 24)
+        whole = textfile.scan_file(path, since, header=header)
+        monkeypatch.setattr(textfile, "_CHUNK", chunk)
+        assert textfile.scan_file(path, since, header=header) == whole
+        blob = path.read_bytes()
+        assert whole.digest == hashlib.sha256(blob).hexdigest()
+        assert whole.prefix == hashlib.sha256(blob[: whole.end]).hexdigest()
+        region = blob[whole.start : whole.cut]
+        assert (whole.lines, whole.quotes, whole.commas) == (
+            region.count(b"\n"),
+            region.count(b'"'),
+            region.count(b","),
+        )
+        assert blob[whole.cut :] == whole.tail
+        return whole
+
+    first = both(None)
+    with path.open("ab") as fh:  # the file grows: read on from the mark
+        fh.write(b"".join(more))
+    second = both(first.mark)
+    assert second.restarted is False
+    if first.end:
+        assert second.start == first.end
+    path.write_bytes(b"z\n" + path.read_bytes())  # rewritten before the mark
+    third = both(second.mark)
+    assert third.restarted == (second.end > 0)

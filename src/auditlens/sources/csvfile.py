@@ -89,19 +89,28 @@ def read_csv_file(
     lines = scan.lines + scan.tail_final
     if not header or not lines:
         return empty, rejected_frame([])
-    raw = scan.data + scan.tail + b"\n" if scan.tail_final else scan.data
-    data, undecodable = decode(raw, encoding, path, scan.first_line)
-    text_header = ",".join(_quote(h) for h in header)
-    frame = None if undecodable else _csv_direct(data, text_header, lines, header, want)
-    more: list[Bad] = []
+    frame = None
+    tail = scan.tail if scan.tail_final else b""
+    quotes, commas = scan.quotes + tail.count(b'"'), scan.commas + tail.count(b",")
+    if encoding == "utf-8" and _plain(quotes, commas, lines, len(header)):
+        # The file itself when it is read from the top: memory-mapped, wanted columns only.
+        source = path if scan.from_top else scan.read_data()
+        frame = _csv_direct(source, lines, header, want)
+    bad: list[Bad] = []
     if frame is None:
+        data, bad = decode(scan.read_data(), encoding, path, scan.first_line)
+        plain = not bad and encoding != "utf-8"
+        if plain and _plain(data.count(b'"'), data.count(b","), lines, len(header)):
+            frame = _csv_direct(data, lines, header, want)
+    if frame is None:
+        text_header = ",".join(_quote(h) for h in header)
         frame, more = _csv_lines(path, data, scan.first_line, text_header, header, want)
+        bad += more
         # Only a quoted "" reads as "" (tier 1 has no quotes): make it null like the rest.
         frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in want)
         frame = frame.with_columns(locations(path, pl.col("_n"))).drop("_n")
     else:
         frame = frame.with_columns(locations(path, pl.int_range(pl.len()) + scan.first_line))
-    bad = [*undecodable, *more]
     if scan.tail_final:
         last = f"{path}:{scan.first_line + lines - 1}"
         bad = [Bad(b.location, f"{TRUNCATED}: {b.reason}", b.raw) if b.location == last else b
@@ -109,27 +118,34 @@ def read_csv_file(
     return pl.concat([empty, frame]), rejected_frame([b.row() for b in bad])
 
 
+def _plain(quotes: int, commas: int, lines: int, ncols: int) -> bool:
+    """No quotes and exactly ``ncols - 1`` commas a line on average: tier 1 can take it."""
+    return ncols >= 2 and not quotes and commas == (ncols - 1) * lines
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"' if any(ch in name for ch in ',"\n') else name
 
 
 def _csv_direct(
-    data: bytes, header: str, lines: int, names: list[str], want: list[str]
+    source: Path | bytes, lines: int, names: list[str], want: list[str]
 ) -> pl.DataFrame | None:
-    """Tier 1: parse the bytes at once when the counts prove every line is a plain row."""
-    # Polars fails on a line with too many fields, so with the total right no line has too
-    # few either (a blank line has too few): every line is a plain row of ncols fields.
-    ncols = len(names)
-    if ncols < 2 or data.count(b'"') or data.count(b",") != (ncols - 1) * lines:
-        return None
+    """Tier 1: parse every line at once (a Path has the header, bytes have not).
+
+    Polars fails on a line with too many fields, so with the comma total right
+    (:func:`_plain`) no line has too few either (a blank line has too few): every line
+    is a plain row. None when Polars refuses (e.g. invalid UTF-8: later tiers say where).
+    """
     try:
-        index = [names.index(c) for c in want]
-        frame = pl.read_csv(data, has_header=False, infer_schema=False, columns=index)
+        if isinstance(source, Path):  # n_rows stops before a line still being written
+            frame = pl.read_csv(source, infer_schema=False, n_rows=lines, columns=want)
+        else:
+            index = [names.index(c) for c in want]
+            frame = pl.read_csv(source, has_header=False, infer_schema=False, columns=index)
+            frame = frame.rename(dict(zip(frame.columns, want, strict=True)))
     except pl.exceptions.PolarsError:
-        return None  # e.g. invalid UTF-8: the slower tiers say which line
-    if frame.height != lines:
         return None
-    return frame.rename(dict(zip(frame.columns, want, strict=True)))
+    return frame if frame.height == lines else None
 
 
 def lines_frame(path: Path, data: bytes, first: int) -> tuple[pl.DataFrame, list[Bad]]:

@@ -276,7 +276,8 @@ class FileSource(Source):
             return None  # the same bytes were read in full (under this or another name)
         if mark is not None and not scan.restarted and scan.end == mark.offset:
             return None  # nothing new (a pending last line waits for a later read)
-        encoding, fell_back = choose_encoding(self.encoding, scan.header, scan.data, scan.tail)
+        data = scan.read_data() if self.encoding == "auto" else b""
+        encoding, fell_back = choose_encoding(self.encoding, scan.header, data)
         events, rejected = self._text_events(path, fmt, scan, encoding)
         notes = [notice("cp949", path=path)] if fell_back else []
         if scan.restarted and mark is not None:

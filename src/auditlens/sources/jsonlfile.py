@@ -35,19 +35,16 @@ def read_jsonl_file(
     lines = scan.lines + scan.tail_final
     if not lines:
         return empty, rejected_frame([])
-    raw = scan.data + scan.tail + b"\n" if scan.tail_final else scan.data
-    data, rejected = decode(raw, encoding, path, scan.first_line)
-    if scan.first_line == 1:
-        data = data.removeprefix(b"\xef\xbb\xbf")
     frame = None
-    if not rejected:  # fast path: every line parses, so row i is line first + i
-        try:
-            direct = pl.read_ndjson(io.BytesIO(data), schema=types)
-        except pl.exceptions.PolarsError:
-            direct = None
-        if direct is not None and direct.height == lines:  # Polars skips blank lines
-            first = scan.first_line
-            frame = direct.with_columns(locations(path, pl.int_range(pl.len()) + first))
+    if encoding == "utf-8" and scan.from_top and not scan.pending:
+        frame = _ndjson_direct(path, path, lines, scan.first_line, types)  # memory-mapped
+    rejected: list[Bad] = []
+    if frame is None:
+        data, rejected = decode(scan.read_data(), encoding, path, scan.first_line)
+        if scan.first_line == 1:
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        if not rejected:
+            frame = _ndjson_direct(path, data, lines, scan.first_line, types)
     if frame is None:
         frame, more = _jsonl_slow(path, data, scan.first_line, types)
         rejected += more
@@ -58,6 +55,20 @@ def read_jsonl_file(
             for b in rejected
         ]
     return pl.concat([empty, frame]), rejected_frame([b.row() for b in rejected])
+
+
+def _ndjson_direct(
+    path: Path, source: Path | bytes, lines: int, first: int, types: dict[str, pl.DataType]
+) -> pl.DataFrame | None:
+    """Fast path: every line parses, so row i is line first + i (None otherwise)."""
+    try:
+        direct = pl.read_ndjson(source if isinstance(source, Path) else io.BytesIO(source),
+                                schema=types)  # fmt: skip
+    except pl.exceptions.PolarsError:
+        return None
+    if direct.height != lines:  # Polars skips blank lines: then the numbering is off
+        return None
+    return direct.with_columns(locations(path, pl.int_range(pl.len()) + first))
 
 
 def _jsonl_slow(

@@ -36,6 +36,7 @@ RAW_BASE64: Final = "base64:"
 #: Seconds a file must be unchanged before a last line without a line end is read.
 SETTLE_SECONDS: Final = 5.0
 _BOM: Final = b"\xef\xbb\xbf"
+_CHUNK: Final = 1 << 24
 
 
 def clip(text: str | bytes, limit: int = CLIP) -> str:
@@ -84,13 +85,16 @@ class FileMark:
 
 @dataclass(frozen=True)
 class FileScan:
-    """One read of a file: its digest and the complete lines after the mark.
+    """One streaming pass over a file: its digest and where the unread complete lines are.
 
-    ``header`` is line 1 without BOM and line end (empty for an empty file). ``data``
-    holds the complete lines from byte ``start`` (``first_line`` is the number of its
-    first line; the header is never in ``data``). ``tail`` is what follows the last
-    newline; ``tail_final`` says it is the last record (the file has settled) rather
-    than a line still being written. ``end`` is where the next read starts.
+    ``header`` is line 1 without BOM and line end (empty for an empty file). The unread
+    complete lines are bytes ``start`` to ``cut`` (``first_line`` is the number of the
+    first; the header is never among them): ``lines`` lines holding ``quotes`` ``"`` and
+    ``commas`` ``,``. ``tail`` is what follows (no line end); ``tail_final`` says it is
+    the last record (the file has settled) rather than a line still being written.
+    ``end`` is where the next read starts; ``from_top`` says the read starts at the
+    first data line (no mark, or the file changed before it). Only the header and the
+    tail are kept in memory: :meth:`read_data` reads the lines when a reader needs them.
     """
 
     path: Path
@@ -98,13 +102,16 @@ class FileScan:
     size: int
     header: bytes
     start: int
+    cut: int
     first_line: int
-    data: bytes
     lines: int
+    quotes: int
+    commas: int
     tail: bytes
     tail_final: bool
     end: int
     prefix: str
+    from_top: bool = True
     restarted: bool = False
 
     @property
@@ -117,6 +124,54 @@ class FileScan:
         """A last line without a line end was left for a later read."""
         return bool(self.tail) and not self.tail_final
 
+    def read_data(self) -> bytes:
+        """The unread complete lines, plus a final tail with a line end added."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.start)
+                data = fh.read(self.cut - self.start)
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from exc
+        if len(data) != self.cut - self.start:
+            raise SourceError(f"{self.path} shrank while it was being read", hint="run again")
+        return data + self.tail + b"\n" if self.tail_final else data
+
+
+@dataclass
+class _Counts:
+    lines: int = 0
+    quotes: int = 0
+    commas: int = 0
+
+    def add(self, data: bytes | bytearray) -> None:
+        self.lines += data.count(b"\n")
+        self.quotes += data.count(b'"')
+        self.commas += data.count(b",")
+
+
+class _Hasher:
+    """SHA-256 of a stream that also remembers the digest of its first ``at`` bytes."""
+
+    def __init__(self, at: int | None) -> None:
+        self.sha = hashlib.sha256()
+        self.pos = 0
+        self.at = at
+        self.at_digest: str | None = None
+        self.before_at = _Counts()
+
+    def update(self, data: bytes | bytearray) -> None:
+        if self.at is not None and self.at_digest is None and self.pos + len(data) >= self.at:
+            k = self.at - self.pos
+            self.sha.update(data[:k])
+            self.before_at.add(data[:k])
+            self.at_digest = self.sha.hexdigest()
+            self.sha.update(data[k:])
+        else:
+            self.sha.update(data)
+            if self.at_digest is None:
+                self.before_at.add(data)
+        self.pos += len(data)
+
 
 def scan_file(
     path: Path,
@@ -126,66 +181,104 @@ def scan_file(
     settle_seconds: float = 0.0,
     clock: Callable[[], float] = time.time,
 ) -> FileScan:
-    """Read ``path`` once and return what follows ``since`` (everything when None).
+    """Read ``path`` once, in chunks, and say what follows ``since`` (everything when None).
 
     ``header``: line 1 holds column names (CSV), so data starts on line 2. A last line
     without a line end is final when the file's modification time is at least
     ``settle_seconds`` before ``clock()``. Raises SourceError when the file cannot be
     read or (with ``header``) its first line is longer than :data:`MAX_FIELD`.
     """
+    at = since.offset if since is not None and since.offset > 0 else None
+    hasher = _Hasher(at)
+    total = _Counts()
+    head = bytearray()
+    header_end = -1
+    pending = bytearray()  # the bytes after the last newline
     try:
-        blob = path.read_bytes()
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                if header and header_end < 0:
+                    i = chunk.find(b"\n")
+                    head += chunk[: i if i >= 0 else MAX_FIELD + 1]
+                    header_end = hasher.pos + len(pending) + i + 1 if i >= 0 else -1
+                    if header and len(head) > MAX_FIELD:
+                        raise _too_long(path, bytes(head))
+                total.add(chunk)
+                p = chunk.rfind(b"\n")
+                if p < 0:
+                    pending += chunk
+                    continue
+                hasher.update(bytes(pending) + chunk[: p + 1])
+                pending = bytearray(chunk[p + 1 :])
         mtime = path.stat().st_mtime
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
     final = settle_seconds <= 0 or clock() - mtime >= settle_seconds
-    newline = blob.find(b"\n")
-    head = blob[:newline] if newline >= 0 else blob
-    if header and len(head) > MAX_FIELD:
-        raise SourceError(
-            f"{path}:1: the first line is {len(head):,} bytes long, more than the "
-            f"{MAX_FIELD >> 20} MiB a header may have; it starts {clip(head[:CLIP])!r}",
-            hint="is this really a CSV export? check the file and the format option",
-        )
-    if header and newline < 0 and not final:
-        head = b""  # the header itself is still being written
-    start, first, restarted = _resume(blob, since)
-    if header and start == 0:
-        start, first = (newline + 1, 2) if newline >= 0 else (len(head), 2)
-    cut = max(blob.rfind(b"\n") + 1, start)
-    data, tail = blob[start:cut], blob[cut:]
+    cut_all = hasher.pos  # after the last newline
+    complete = hasher.sha.hexdigest()
+    hasher.update(pending)
+    digest = hasher.sha.hexdigest()
+    size = hasher.pos
+    restarted = at is not None and (size < at or hasher.at_digest != since.prefix)  # type: ignore[union-attr]
+    if at is not None and not restarted:
+        start, first, before = at, since.line + 1, hasher.before_at  # type: ignore[union-attr]
+    elif header:
+        if header_end < 0 and not final:
+            head = bytearray()  # the header itself is still being written
+        start = header_end if header_end >= 0 else len(head)
+        first, before = 2, _Counts(1 if header_end >= 0 else 0, head.count(b'"'), head.count(b","))
+    else:
+        start, first, before = 0, 1, _Counts()
+    cut = max(cut_all, start)
+    tail = bytes(pending[len(pending) - (size - cut) :]) if size > cut else b""
+    in_tail = _Counts()
+    in_tail.add(tail)
     tail_final = bool(tail) and final
-    end = len(blob) if tail_final else cut
-    digest = hashlib.sha256(blob).hexdigest()
+    end = size if tail_final else cut
+    if cut == start:
+        region = _Counts()
+    else:
+        region = _Counts(
+            total.lines - before.lines,
+            total.quotes - before.quotes - in_tail.quotes,
+            total.commas - before.commas - in_tail.commas,
+        )
     return FileScan(
         path=path,
         digest=digest,
-        size=len(blob),
-        header=head.removeprefix(_BOM).removesuffix(b"\r"),
+        size=size,
+        header=bytes(head).removeprefix(_BOM).removesuffix(b"\r") if header else b"",
         start=start,
+        cut=cut,
         first_line=first,
-        data=data,
-        lines=data.count(b"\n"),
+        lines=region.lines,
+        quotes=region.quotes,
+        commas=region.commas,
         tail=tail,
         tail_final=tail_final,
         end=end,
-        prefix=digest if end == len(blob) else _sha256(memoryview(blob)[:end]),
+        prefix=digest if end == size else complete if end == cut_all else _prefix(path, end),
+        from_top=at is None or restarted,
         restarted=restarted,
     )
 
 
-def _resume(blob: bytes, since: FileMark | None) -> tuple[int, int, bool]:
-    """(start offset, its line number, restarted) for a read after ``since``."""
-    if since is None or since.offset == 0:
-        return 0, 1, False
-    if len(blob) >= since.offset:
-        if _sha256(memoryview(blob)[: since.offset]) == since.prefix:
-            return since.offset, since.line + 1, False
-    return 0, 1, True
+def _too_long(path: Path, head: bytes) -> SourceError:
+    return SourceError(
+        f"{path}:1: the first line is longer than the {MAX_FIELD >> 20} MiB a header may "
+        f"have; it starts {clip(head[:CLIP])!r}",
+        hint="is this really a CSV export? check the file and the format option",
+    )
 
 
-def _sha256(data: bytes | memoryview) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _prefix(path: Path, end: int) -> str:
+    """SHA-256 of the first ``end`` bytes (rare: a read that ends inside a last line)."""
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        while end > 0 and (chunk := fh.read(min(_CHUNK, end))):
+            sha.update(chunk)
+            end -= len(chunk)
+    return sha.hexdigest()
 
 
 def decode(data: bytes, encoding: str, path: Path, first_line: int) -> tuple[bytes, list[Bad]]:
