@@ -143,7 +143,9 @@ class _Counts:
     quotes: int = 0
     commas: int = 0
 
-    def add(self, data: bytes | bytearray) -> None:
+    def add(self, data: bytes | bytearray | memoryview) -> None:
+        if isinstance(data, memoryview):
+            data = data.tobytes()
         self.lines += data.count(b"\n")
         self.quotes += data.count(b'"')
         self.commas += data.count(b",")
@@ -159,7 +161,7 @@ class _Hasher:
         self.at_digest: str | None = None
         self.before_at = _Counts()
 
-    def update(self, data: bytes | bytearray) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         if self.at is not None and self.at_digest is None and self.pos + len(data) >= self.at:
             k = self.at - self.pos
             self.sha.update(data[:k])
@@ -168,7 +170,7 @@ class _Hasher:
             self.sha.update(data[k:])
         else:
             self.sha.update(data)
-            if self.at_digest is None:
+            if self.at is not None and self.at_digest is None:
                 self.before_at.add(data)
         self.pos += len(data)
 
@@ -208,7 +210,8 @@ def scan_file(
                 if p < 0:
                     pending += chunk
                     continue
-                hasher.update(bytes(pending) + chunk[: p + 1])
+                hasher.update(pending)
+                hasher.update(memoryview(chunk)[: p + 1])  # no copy of the chunk
                 pending = bytearray(chunk[p + 1 :])
         mtime = path.stat().st_mtime
     except OSError as exc:
