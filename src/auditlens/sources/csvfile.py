@@ -32,9 +32,8 @@ import polars as pl
 
 from auditlens import schema
 from auditlens.errors import SourceError
-from auditlens.sources.base import REJECTED_SCHEMA, rejected_frame
+from auditlens.sources.base import rejected_frame
 from auditlens.sources.textfile import (
-    CLIP,
     MAX_FIELD,
     Bad,
     FileScan,
@@ -43,6 +42,8 @@ from auditlens.sources.textfile import (
     not_decodable,
     raw_text,
 )
+
+__all__ = ["TRUNCATED", "csv_header", "lines_frame", "locations", "read_csv_file"]
 
 TRUNCATED: Final = "truncated last line (file does not end with a newline)"
 _END: Final = "\x01end"  # name of tier 2's sentinel column (never a real column name)
@@ -330,6 +331,3 @@ def locations(path: Path, line: pl.Expr | pl.Series, sep: str = ":") -> pl.Expr:
     """``path:line`` (or ``path#row=N`` with ``sep="#row="``) for every row."""
     number = line if isinstance(line, pl.Expr) else pl.lit(line)
     return pl.concat_str([pl.lit(f"{path}{sep}"), number.cast(pl.String)]).alias(schema.LOCATION)
-
-
-__all__ = ["CLIP", "REJECTED_SCHEMA", "TRUNCATED", "csv_header", "read_csv_file"]
