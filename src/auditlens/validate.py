@@ -14,25 +14,30 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandera.polars as pa
 import polars as pl
 
+from auditlens.errors import ValidationFailed
 from auditlens.schema import (
     ACTION_PATTERN,
     ACTION_TYPE,
+    DEPARTMENT,
+    EARLIEST_TIMESTAMP,
     EVENT_COLUMNS,
     EVENT_DTYPES,
     EVENT_ID,
     LOCATION,
     REQUIRED_COLUMNS,
+    ROLE,
     SUCCESS,
     TIMESTAMP,
     TIMESTAMP_DTYPE,
     event_schema,
 )
+from auditlens.vocabulary import FAILED_SUFFIX, DateOrder, ValueRules
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     LOCATION: pl.String(),
@@ -40,21 +45,38 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "raw": pl.String(),
 }
 
-#: Naive formats tried in order (after ISO normalisation); naive = configured zone.
+#: Naive formats tried in order (after ISO normalisation); naive = configured zone. Dates
+#: that start with the day or the month are read only with a date_order (DAY_MONTH_FORMATS).
 NAIVE_FORMATS: tuple[str, ...] = (
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%dT%H:%M",
-    "%m/%d/%Y %H:%M:%S",
     "%Y/%m/%d %H:%M:%S",
+    "%Y.%m.%d %H:%M:%S",
 )
 #: Formats with a UTC offset (``Z`` is normalised to ``+00:00``).
 AWARE_FORMATS: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")
-TIMESTAMP_HINT = "expected ISO 8601 like 2026-09-01T09:00:00+09:00, or MM/DD/YYYY HH:MM:SS"
-
-_TRUE = ("true", "t", "1", "yes", "y", "ok", "success", "succeeded")
-_FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "failure")
-_BOOL = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+#: Naive formats of dates that start with the day (DMY) or the month (MDY).
+DAY_MONTH_FORMATS: dict[str, tuple[str, ...]] = {
+    order: tuple(
+        f"{date.replace('/', sep)} {clock}"
+        for sep in "/.-"
+        for clock in ("%H:%M:%S", "%H:%M:%S%.f", "%H:%M")
+    )
+    for order, date in (("DMY", "%d/%m/%Y"), ("MDY", "%m/%d/%Y"))
+}
+TIMESTAMP_HINT = "expected ISO 8601 like 2026-09-01T09:00:00+09:00 or 2026/09/01 09:00:00"
+_ORDER_HINT = {
+    "YMD": TIMESTAMP_HINT,
+    "DMY": TIMESTAMP_HINT + ", or DD/MM/YYYY HH:MM:SS (date_order = DMY)",
+    "MDY": TIMESTAMP_HINT + ", or MM/DD/YYYY HH:MM:SS (date_order = MDY)",
+}
+_TOO_EARLY = (
+    f"timestamp: is before {EARLIEST_TIMESTAMP:%Y-%m-%d} (accepted: "
+    f"{EARLIEST_TIMESTAMP:%Y-%m-%d} to now + future_tolerance_seconds)"
+)
+#: Text that looks like a date starting with the day or the month.
+_DAY_MONTH = r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}\b"
 
 #: ISO normalisation of timestamp text, in order: date-space-time, and ``Z`` for UTC.
 _ISO_FIXES = ((r"^(\d{4}-\d{2}-\d{2}) ", "${1}T"), (r"Z$", "+00:00"))
@@ -64,6 +86,9 @@ _DEL = "\x7f"
 
 _ROW = "__row"
 _REASON = "__reason"
+#: Unknown action values listed in a reason at most (the rest are counted).
+_LIST_UNKNOWN = 10
+_DEFAULT_RULES = ValueRules()
 
 
 @dataclass(frozen=True)
@@ -75,6 +100,9 @@ class ValidationResult:
     #: Quarantined rows whose only fault is repeating an already-stored event (a
     #: re-delivered export): well-formed, just not new.
     redundant: int = 0
+    #: Action values outside the vocabulary after mapping, with their row counts
+    #: (quarantined or kept, as the source's ``unknown_actions`` says).
+    unknown_actions: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -99,6 +127,7 @@ def validate(
     now: dt.datetime,
     future_tolerance: dt.timedelta = dt.timedelta(minutes=5),
     known_ids: pl.Series | None = None,
+    rules: ValueRules | None = None,
 ) -> ValidationResult:
     """Validate a raw batch (canonical column names, raw values, ``_location``).
 
@@ -108,17 +137,24 @@ def validate(
         now: the current time (from the caller's clock) for the future-timestamp check.
         future_tolerance: clock skew allowed before a timestamp counts as "in the future".
         known_ids: event ids already stored; a row repeating one is a duplicate.
+        rules: the source's value map, unknown-action policy, date order and DST rule
+            (default: built-in synonyms only, quarantine unknown actions, year-first
+            dates only, quarantine ambiguous local times).
 
     Returns:
         ``valid`` with the canonical dtypes plus ``_location``; ``quarantined`` with
         ``_location``, ``reason`` (all reasons, ``; ``-separated) and ``raw`` (JSON).
+
+    Raises:
+        ValidationFailed: dates start with the day or the month and ``rules.date_order``
+            does not say which (auditlens does not guess; nothing of the batch is kept).
     """
     frame = raw.with_row_index(_ROW)
     if LOCATION not in frame.columns:
         frame = frame.with_columns(
             pl.format("row {}", pl.col(_ROW) + 1).alias(LOCATION).cast(pl.String)
         )
-    typed, problems = _coerce(frame, timezone)
+    typed, problems, unknown = _coerce(frame, timezone, rules or _DEFAULT_RULES)
     problems.extend(_schema_problems(typed, now, future_tolerance, skip=problems))
     problems.append(_batch_duplicates(typed))
     broken = _collect(problems)
@@ -153,37 +189,67 @@ def validate(
             f"validation lost rows: {raw.height} in, {valid.height} valid + "
             f"{quarantined.height} quarantined"
         )
-    return ValidationResult(valid=valid, quarantined=quarantined, redundant=redundant)
+    return ValidationResult(
+        valid=valid, quarantined=quarantined, redundant=redundant, unknown_actions=unknown
+    )
 
 
 # --- coercion ---------------------------------------------------------------------------
 
 
-def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """Cast every canonical column; report values that could not be read."""
+def _coerce(
+    frame: pl.DataFrame, timezone: str, rules: ValueRules
+) -> tuple[pl.DataFrame, list[pl.DataFrame], dict[str, int]]:
+    """Cast every canonical column, mapping values; report values that could not be read.
+
+    Returns the typed frame, the problems and the unknown actions with their counts.
+    """
     problems: list[pl.DataFrame] = []
-    columns: list[pl.Series] = [frame.get_column(_ROW), frame.get_column(LOCATION)]
+    columns: dict[str, pl.Series] = {_ROW: frame.get_column(_ROW), LOCATION: frame[LOCATION]}
     text = [n for n in EVENT_COLUMNS if n in frame.columns and n not in (TIMESTAMP, SUCCESS)]
     cleaned = _clean_text(frame, text)
+    unknown: dict[str, int] = {}
+    failed_action: pl.Series | None = None
     for name in EVENT_COLUMNS:
         if name not in frame.columns:
             if name in REQUIRED_COLUMNS:
                 problems.append(_all_rows(frame, f"{name}: column is missing from the input"))
-            columns.append(
-                pl.repeat(None, frame.height, dtype=EVENT_DTYPES[name], eager=True).alias(name)
-            )
+            columns[name] = pl.repeat(
+                None, frame.height, dtype=EVENT_DTYPES[name], eager=True
+            ).alias(name)
             continue
         source = frame.get_column(name)
         failed: pl.Series | None = None
+        hint = ""
         if name == TIMESTAMP:
-            series, failed = _parse_timestamps(source, timezone)
-            hint = TIMESTAMP_HINT
+            series, failed, notes = _parse_timestamps(source, timezone, rules)
+            if notes is not None:
+                problems.append(
+                    frame.select(_ROW)
+                    .with_columns(notes.alias("reason"), pl.lit(name).alias("column"))
+                    .filter(pl.col("reason").is_not_null())
+                )
+            _refuse_day_month(frame, series, failed, rules.date_order)
+            hint = _ORDER_HINT[rules.date_order]
+            early = (series < EARLIEST_TIMESTAMP).fill_null(False)
+            if early.any():  # out of range: also for pandera, which cannot show year 0
+                problems.append(
+                    frame.filter(early).select(
+                        _ROW, pl.lit(_TOO_EARLY).alias("reason"), pl.lit(name).alias("column")
+                    )
+                )
+                series = series.set(early, None)
         elif name == SUCCESS:
-            series, failed = _parse_bool(source)
+            series, failed = _parse_bool(source, rules)
             hint = "expected true/false"
+        elif name == ACTION_TYPE:
+            series, failed_action, unknown = _map_actions(cleaned.get(name, source), rules)
+            if unknown and rules.unknown_actions == "quarantine":
+                problems.append(_unknown_action_problems(frame, series, unknown))
         else:
             series = cleaned.get(name, source)
-            hint = ""
+            if name in (DEPARTMENT, ROLE) and rules.value_map.get(name):
+                series = series.replace(dict(rules.value_map[name]))
         if failed is not None and failed.any():
             bad = frame.filter(failed).select(
                 _ROW,
@@ -195,8 +261,73 @@ def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.D
                 ).alias("reason"),
             )
             problems.append(bad.with_columns(pl.lit(name).alias("column")))
-        columns.append(series.alias(name))
-    return pl.DataFrame(columns), problems
+        columns[name] = series.alias(name)
+    if failed_action is not None:  # "로그인실패" says the login failed, whatever success says
+        flags = pl.DataFrame({"ok": columns[SUCCESS], "failed": failed_action})
+        columns[SUCCESS] = flags.select(
+            pl.when("failed").then(False).otherwise("ok").alias(SUCCESS)
+        ).to_series()
+    return pl.DataFrame(list(columns.values())), problems, unknown
+
+
+def _map_actions(
+    series: pl.Series, rules: ValueRules
+) -> tuple[pl.Series, pl.Series | None, dict[str, int]]:
+    """Map (cleaned) action values onto the vocabulary.
+
+    Works on the distinct values (a handful), then replaces in the column only when some
+    value changes. Returns the mapped column, the rows whose value said the action failed
+    (``:failed`` targets; None if none) and the unknown values with their row counts.
+    """
+    distinct = series.drop_nulls().unique()
+    targets = distinct.replace_strict(rules.actions(), default=None, return_dtype=pl.String)
+    pairs = pl.DataFrame({"value": distinct, "target": targets})
+    unknown_values = pairs.filter(pl.col("target").is_null()).get_column("value")
+    changed = pairs.filter(pl.col("target").is_not_null() & (pl.col("target") != pl.col("value")))
+    failed = None
+    if changed.height:
+        mapping = dict(zip(changed["value"], changed["target"], strict=True))
+        failing = [v for v, t in mapping.items() if t.endswith(FAILED_SUFFIX)]
+        if failing:
+            failed = series.is_in(failing).fill_null(False)
+        series = series.replace({v: t.removesuffix(FAILED_SUFFIX) for v, t in mapping.items()})
+    unknown: dict[str, int] = {}
+    if unknown_values.len():
+        counts = (
+            series.filter(series.is_in(unknown_values.implode()))
+            .value_counts(sort=True, name="n")
+            .sort(["n", series.name], descending=[True, False])
+        )
+        unknown = dict(zip(counts[series.name], counts["n"], strict=True))
+    return series, failed, unknown
+
+
+def _unknown_action_problems(
+    frame: pl.DataFrame, actions: pl.Series, unknown: dict[str, int]
+) -> pl.DataFrame:
+    """One problem per row with an unknown action; the reason lists the batch's unknowns."""
+    listed = ", ".join(f"{v!r} x{n}" for v, n in list(unknown.items())[:_LIST_UNKNOWN])
+    more = len(unknown) - _LIST_UNKNOWN
+    if more > 0:
+        listed += f" and {more} more"
+    reasons = pl.DataFrame(
+        {
+            ACTION_TYPE: list(unknown),
+            "reason": [
+                f"action_type: unknown action {v!r} (not in the vocabulary; unknown in this "
+                f"batch: {listed}); map it in the source's value_map.action_type or set "
+                'unknown_actions = "keep"'
+                for v in unknown
+            ],
+        },
+        schema={ACTION_TYPE: pl.String, "reason": pl.String},
+    )
+    rows = pl.DataFrame([frame.get_column(_ROW), actions.alias(ACTION_TYPE)])
+    return (
+        rows.join(reasons, on=ACTION_TYPE, how="inner")
+        .select(_ROW, "reason")
+        .with_columns(pl.lit(ACTION_TYPE).alias("column"))
+    )
 
 
 def _clean_text(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, pl.Series]:
@@ -254,68 +385,176 @@ def _maybe_unclean(name: str) -> pl.Expr:
     return first_odd | (last < ord(_FIRST_PRINTABLE)) | (last >= ord(_DEL))
 
 
-def _parse_bool(series: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+def _parse_bool(series: pl.Series, rules: ValueRules) -> tuple[pl.Series, pl.Series | None]:
     if series.dtype == pl.Boolean:
         return series, None
-    exact = series.cast(pl.String).replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    flags = rules.success()
+    exact = series.cast(pl.String).replace_strict(flags, default=None, return_dtype=pl.Boolean)
     if exact.null_count() == series.null_count():  # every value is a plain lower-case word
         return exact, None
     text = series.cast(pl.String).str.strip_chars().str.to_lowercase()
-    parsed = text.replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    parsed = text.replace_strict(flags, default=None, return_dtype=pl.Boolean)
     failed = parsed.is_null() & text.is_not_null() & (text.str.len_bytes() > 0)
     return parsed, failed
 
 
-def _parse_timestamps(series: pl.Series, timezone: str) -> tuple[pl.Series, pl.Series | None]:
-    """Parse to UTC; naive values are local to ``timezone``. Returns (parsed, failed)."""
+def _parse_timestamps(
+    series: pl.Series, timezone: str, rules: ValueRules
+) -> tuple[pl.Series, pl.Series | None, pl.Series | None]:
+    """Parse to UTC; naive values are local to ``timezone``.
+
+    Returns ``(parsed, failed, notes)``: ``failed`` marks unreadable values, ``notes``
+    (None when there are none) gives a reason for readable local times that do not
+    exist in the zone (DST gap) or occur twice (DST fall-back, ``ambiguous_times =
+    "quarantine"``); those rows are neither parsed nor ``failed``.
+    """
     if isinstance(series.dtype, pl.Datetime):
         if series.dtype.time_zone is None:
-            local = series.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+            shown = series.dt.to_string("%Y-%m-%dT%H:%M:%S%.f").str.strip_suffix(".000000")
+            local, notes = _localise(series, shown, timezone, rules)
             failed = local.is_null() & series.is_not_null()
-            return local.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), failed
-        return series.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), None
+            if notes is not None:
+                failed = failed & notes.is_null()
+            return local.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), failed, notes
+        return series.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), None, None
     if series.dtype == pl.Date:
-        return _parse_timestamps(series.cast(pl.Datetime("us")), timezone)
+        return _parse_timestamps(series.cast(pl.Datetime("us")), timezone, rules)
     text = series.cast(pl.String).str.strip_chars()
     for pattern, replacement in _ISO_FIXES:
         if text.str.contains(pattern).any():  # replacing copies every value: only if needed
             text = text.str.replace(pattern, replacement)
     result = pl.repeat(None, text.len(), dtype=TIMESTAMP_DTYPE, eager=True)
+    notes = pl.repeat(None, text.len(), dtype=pl.String, eager=True)
     has_offset = text.str.contains(r"T.*[+-]\d{2}:?\d{2}$")
-    result = _fill(result, text, has_offset, AWARE_FORMATS, timezone=None)
-    result = _fill(result, text, ~has_offset, NAIVE_FORMATS, timezone=timezone)
-    failed = result.is_null() & text.is_not_null() & (text.str.len_bytes() > 0)
-    return result, failed.fill_null(False)
+    result, notes = _fill(result, notes, text, has_offset, AWARE_FORMATS, None, rules)
+    naive = NAIVE_FORMATS + DAY_MONTH_FORMATS.get(rules.date_order, ())
+    result, notes = _fill(result, notes, text, ~has_offset, naive, timezone, rules)
+    noted = notes.is_not_null()
+    failed = result.is_null() & text.is_not_null() & (text.str.len_bytes() > 0) & ~noted
+    return result, failed.fill_null(False), notes if noted.any() else None
 
 
 def _fill(
     result: pl.Series,
+    notes: pl.Series,
     text: pl.Series,
     mask: pl.Series,
     formats: Sequence[str],
-    *,
     timezone: str | None,
-) -> pl.Series:
+    rules: ValueRules,
+) -> tuple[pl.Series, pl.Series]:
     """Parse the still-empty rows under ``mask`` with each format in turn."""
     for fmt in formats:
-        todo = (result.is_null() & mask & text.is_not_null()).fill_null(False)
+        todo = (result.is_null() & notes.is_null() & mask & text.is_not_null()).fill_null(False)
         count = todo.sum()
         if count == 0:
             break
         every = count == text.len()  # then ``result`` is still all null
         subset = text if every else text.filter(todo)
         parsed = subset.str.to_datetime(fmt, strict=False, time_unit="us")
+        note = None
         if timezone is not None:
-            parsed = parsed.dt.replace_time_zone(
-                timezone, ambiguous="earliest", non_existent="null"
-            )
+            parsed, note = _localise(parsed, subset, timezone, rules)
         parsed = parsed.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE)
-        if every:
+        if every and note is None:
             result = parsed
             continue
+        where = todo.arg_true() if not every else pl.int_range(text.len(), eager=True)
         ok = parsed.is_not_null()
-        result = result.scatter(todo.arg_true().filter(ok), parsed.filter(ok))
-    return result
+        result = result.scatter(where.filter(ok), parsed.filter(ok))
+        if note is not None:
+            has = note.is_not_null()
+            notes = notes.scatter(where.filter(has), note.filter(has))
+    return result, notes
+
+
+def _localise(
+    naive: pl.Series, text: pl.Series, timezone: str, rules: ValueRules
+) -> tuple[pl.Series, pl.Series | None]:
+    """Naive local times -> aware, with a reason for times the zone skips or repeats."""
+    ambiguous = "null" if rules.ambiguous_times == "quarantine" else rules.ambiguous_times
+    local = naive.dt.replace_time_zone(timezone, ambiguous=ambiguous, non_existent="null")
+    trouble = local.is_null() & naive.is_not_null()
+    if not trouble.any():
+        return local, None
+    twice = (
+        naive.dt.replace_time_zone(
+            timezone, ambiguous="earliest", non_existent="null"
+        ).is_not_null()
+        & trouble
+    )
+    shown = text.cast(pl.String).map_elements(repr, return_dtype=pl.String)
+    notes = (
+        pl.DataFrame({"shown": shown, "twice": twice, "trouble": trouble})
+        .select(
+            pl.when(pl.col("twice"))
+            .then(
+                pl.format(
+                    "timestamp: {} is ambiguous in {} (DST fall-back: this local time occurs "
+                    'twice); set ambiguous_times = "earliest" or "latest" to accept such times',
+                    "shown",
+                    pl.lit(timezone),
+                )
+            )
+            .when(pl.col("trouble"))
+            .then(
+                pl.format(
+                    "timestamp: {} does not exist in {} (DST gap: the clocks skip this hour)",
+                    "shown",
+                    pl.lit(timezone),
+                )
+            )
+        )
+        .to_series()
+    )
+    return local, notes
+
+
+def _refuse_day_month(
+    frame: pl.DataFrame, parsed: pl.Series, failed: pl.Series | None, order: DateOrder
+) -> None:
+    """Refuse a batch whose dates start with the day or month when no order is set.
+
+    Raises ValidationFailed naming the column, an example value and its location, how
+    it reads each way, and the setting to use.
+    """
+    if order != "YMD" or failed is None or not failed.any():
+        return
+    text = frame.get_column(TIMESTAMP).cast(pl.String).str.strip_chars()
+    suspect = failed & text.str.contains(_DAY_MONTH).fill_null(False)
+    if not suspect.any():
+        return
+    values = text.filter(suspect)
+    places = frame.get_column(LOCATION).filter(suspect)
+    reads = {o: _first_parse(values, DAY_MONTH_FORMATS[o]).is_not_null() for o in DAY_MONTH_FORMATS}
+    dmy, mdy = reads["DMY"], reads["MDY"]
+    if not (dmy | mdy).any():
+        return  # unreadable either way: quarantined as "cannot read"
+    both = dmy & mdy
+    # an example that really is ambiguous, else one that reads only one way
+    pick = int((both if both.any() else dmy | mdy).arg_true()[0])
+    value, place = values[pick], places[pick]
+    if both.any():
+        day_first = _first_parse(values[pick : pick + 1], DAY_MONTH_FORMATS["DMY"])[0]
+        month_first = _first_parse(values[pick : pick + 1], DAY_MONTH_FORMATS["MDY"])[0]
+        how = f"it reads as {day_first:%d %B %Y} day first or {month_first:%d %B %Y} month first"
+    else:
+        only = "day first (DD/MM/YYYY)" if dmy.any() else "month first (MM/DD/YYYY)"
+        how = f"here they read only {only}, but auditlens does not guess the order from the data"
+    raise ValidationFailed(
+        f"{place}: column {TIMESTAMP!r} has dates that start with the day or the month, e.g. "
+        f"{value!r} ({int(suspect.sum())} such rows); {how}; nothing of this batch was stored",
+        hint='set date_order = "DMY" (day first) or "MDY" (month first) for this source '
+        "([sources.NAME] in auditlens.toml, AUDITLENS_DATE_ORDER, or --date-order)",
+    )
+
+
+def _first_parse(values: pl.Series, formats: Sequence[str]) -> pl.Series:
+    """Naive datetimes of ``values`` read with the first format that fits (null if none)."""
+    out = pl.repeat(None, values.len(), dtype=pl.Datetime("us"), eager=True)
+    for fmt in formats:
+        out = out.fill_null(values.str.to_datetime(fmt, strict=False, time_unit="us"))
+    return out
 
 
 # --- schema and duplicates ----------------------------------------------------------------

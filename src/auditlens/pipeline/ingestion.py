@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,18 +24,22 @@ from auditlens.config import (
     Settings,
     SourceConfig,
     SqlSourceConfig,
+    ValueRulesConfig,
 )
 from auditlens.errors import ConfigError, SourceError, ValidationFailed
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import Batch, Source
 from auditlens.sources.cert import CertSource
-from auditlens.sources.files import FileSource, resolve_files
+from auditlens.sources.files import FileFormat, FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.store.repo import BatchRecord, Store, head_revision
 from auditlens.tamper import tamper_findings
 from auditlens.validate import ValidationResult, validate
+from auditlens.vocabulary import DateOrder, ValueRules, read_value_map
 
 Clock = Callable[[], dt.datetime]
+Format = Literal["auto", "csv", "parquet", "jsonl", "cert"]
+_FILE_FORMATS: dict[str, FileFormat] = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}
 
 
 def utc_now() -> dt.datetime:
@@ -52,6 +57,8 @@ class BatchReport:
     accepted: int
     quarantined: int
     findings: int
+    #: Action values outside the vocabulary, with counts (quarantined or kept).
+    unknown_actions: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +68,8 @@ class IngestReport:
     source: str
     batches: list[BatchReport] = field(default_factory=list)
     removed_orphans: list[str] = field(default_factory=list)
+    #: The source's unknown_actions: were unknown actions quarantined or kept?
+    actions_policy: str = "quarantine"
 
     @property
     def ingested(self) -> int:
@@ -82,11 +91,55 @@ class IngestReport:
         """Possible log-tampering findings recorded."""
         return sum(b.findings for b in self.batches)
 
+    @property
+    def unknown_actions(self) -> dict[str, int]:
+        """Action values outside the vocabulary over all batches, most frequent first."""
+        total: Counter[str] = Counter()
+        for b in self.batches:
+            total.update(b.unknown_actions)
+        return dict(total.most_common())
 
-def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
-    """Build the Source a configuration entry describes."""
+
+def value_rules(
+    settings: Settings,
+    config: ValueRulesConfig | None = None,
+    *,
+    value_map: Mapping[str, Mapping[str, str]] | None = None,
+    date_order: DateOrder | None = None,
+) -> ValueRules:
+    """The rules a source's values are read with: the source's settings over the global
+    ones, and ``value_map``/``date_order`` from the command line over both.
+
+    A value map given on the command line replaces the configured mapping of the
+    columns it names (its other columns are kept).
+    """
+    own = config or ValueRulesConfig()
+    mapping: dict[str, Mapping[str, str]] = {
+        column: {k: str(v) for k, v in table.items()} for column, table in own.value_map.items()
+    }
+    mapping.update(value_map or {})
+    return ValueRules(
+        value_map=mapping,
+        unknown_actions=own.unknown_actions or settings.unknown_actions,
+        date_order=date_order or own.date_order or settings.date_order,
+        ambiguous_times=own.ambiguous_times or settings.ambiguous_times,
+    )
+
+
+def make_source(
+    name: str, config: SourceConfig, settings: Settings, *, encoding: str | None = None
+) -> Source:
+    """Build the Source a configuration entry describes (``encoding`` overrides the
+    file source's)."""
     if isinstance(config, FileSourceConfig):
-        return FileSource(config.path, config.format, config.column_map, name=name)
+        return FileSource(
+            config.path,
+            config.format,
+            config.column_map,
+            name=name,
+            encoding=encoding or _configured_encoding(config),
+            rules=value_rules(settings, config),
+        )
     if isinstance(config, SqlSourceConfig):
         return SqlChangeLogSource(
             config.url.get_secret_value(),
@@ -98,22 +151,129 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
             name=name,
             timezone=settings.timezone,
             settle_seconds=config.settle_seconds,
+            rules=value_rules(settings, config),
         )
     if isinstance(config, CertSourceConfig):
-        return CertSource(Path(config.path), name=name)
+        return CertSource(Path(config.path), name=name, rules=value_rules(settings))
     raise SourceError(f"source {name!r}: unknown kind")  # pragma: no cover - pydantic guards
+
+
+def _configured_encoding(config: FileSourceConfig) -> str:
+    # FileSourceConfig.encoding comes with the file readers' encoding support
+    return str(getattr(config, "encoding", None) or "utf-8")
 
 
 def source_for_path(
     path: Path,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"] = "auto",
+    fmt: Format = "auto",
     column_map: Mapping[str, str] | None = None,
+    *,
+    encoding: str = "utf-8",
+    rules: ValueRules | None = None,
+    name: str | None = None,
 ) -> Source:
     """A Source for a path given on the command line (files, or a CERT directory)."""
     if fmt == "cert" or (fmt == "auto" and path.is_dir() and (path / "logon.csv").exists()):
-        return CertSource(path)
+        return CertSource(path, name=name, rules=rules)
     resolve_files(path, fmt)  # fail now on a missing path, before touching the store
-    return FileSource(path, fmt, column_map)
+    return FileSource(path, fmt, column_map, name=name, encoding=encoding, rules=rules)
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How a command reads events: the same options on ingest, score, train, evaluate.
+
+    ``source`` names a configured ``[sources.NAME]`` to reuse (its column map, value map,
+    encoding and date order); ``path`` a file, directory, glob or CERT directory (with a
+    file ``source`` too: read that path the way the source reads its own). ``column_map``
+    holds ``CUSTOMER=CANONICAL`` pairs, ``value_map`` a TOML or CSV value-map file; both
+    add to (and win over) the source's own.
+    """
+
+    path: Path | None = None
+    source: str | None = None
+    format: Format = "auto"
+    column_map: tuple[str, ...] = ()
+    value_map: Path | None = None
+    encoding: str | None = None
+    date_order: DateOrder | None = None
+
+    @property
+    def given(self) -> bool:
+        """Whether the options name an input at all (a path or a source)."""
+        return self.path is not None or self.source is not None
+
+    @property
+    def tuned(self) -> bool:
+        """Whether the options say how to read (mapping, encoding, date order...)."""
+        return bool(
+            self.column_map
+            or self.value_map
+            or self.encoding
+            or self.date_order
+            or self.format != "auto"
+        )
+
+
+def input_source(settings: Settings, options: InputOptions) -> Source:
+    """The one way a command turns its input options into a Source.
+
+    Raises ConfigError for an unknown source name, a path given with a SQL source,
+    a bad ``--map`` pair or value-map file, or no input at all.
+    """
+    pairs = parse_column_map(list(options.column_map))
+    values = read_value_map(options.value_map) if options.value_map is not None else None
+    if options.source is None:
+        if options.path is None:
+            raise ConfigError(
+                "no input: give a path (--input PATH) or a configured source (--source NAME)"
+            )
+        rules = value_rules(settings, value_map=values, date_order=options.date_order)
+        return source_for_path(
+            options.path,
+            options.format,
+            pairs,
+            encoding=options.encoding or "utf-8",
+            rules=rules,
+        )
+    config = settings.sources.get(options.source)
+    if config is None:
+        known = ", ".join(sorted(settings.sources)) or "none configured"
+        raise ConfigError(
+            f"--source {options.source!r} is not a configured source ({known})",
+            hint="define it as [sources.NAME] in auditlens.toml",
+        )
+    name = options.source
+    update: dict[str, object] = {}
+    if isinstance(config, SqlSourceConfig):
+        if options.path is not None or options.encoding or options.format != "auto":
+            raise ConfigError(
+                f"--source {options.source!r} is a SQL source: a path, --format or "
+                "--encoding does not apply to it"
+            )
+    elif options.format == "cert" and not isinstance(config, CertSourceConfig):
+        raise ConfigError(f"--format cert: --source {options.source!r} is not a CERT source")
+    elif options.path is not None:  # read this path the way the source reads its own
+        if isinstance(config, FileSourceConfig):
+            resolve_files(options.path, _FILE_FORMATS.get(options.format, config.format))
+        update["path"] = str(options.path)
+        name = f"{config.kind}:{options.path}"  # the source's watermark is for its own path
+    if isinstance(config, FileSourceConfig | SqlSourceConfig):
+        update["column_map"] = {**config.column_map, **pairs}
+        update["value_map"] = {**config.value_map, **(values or {})}
+        update["date_order"] = options.date_order or config.date_order
+    if isinstance(config, FileSourceConfig) and options.format != "auto":
+        update["format"] = options.format
+    return make_source(name, config.model_copy(update=update), settings, encoding=options.encoding)
+
+
+def source_folder(source: Source) -> Path | None:
+    """The directory a file or CERT source reads from (for files kept beside the data)."""
+    if isinstance(source, CertSource):
+        return source.directory
+    if isinstance(source, FileSource):
+        return Path(source.path)
+    return None
 
 
 def ingest(
@@ -137,7 +297,7 @@ def ingest(
     """
     own_store = store is None
     store = store or Store.open(settings)
-    report = IngestReport(source=source.name)
+    report = IngestReport(source=source.name, actions_policy=source.rules.unknown_actions)
     try:
         with store.lake.writer_lock():
             report.removed_orphans = store.remove_orphans()
@@ -145,7 +305,7 @@ def ingest(
             known = store.event_ids()
             for batch in source.read(since):
                 started = clock()
-                result = validate_batch(batch, settings, clock(), known)
+                result = validate_batch(batch, settings, clock(), known, source.rules)
                 record = _record(source.name, batch, result, since, store, started)
                 batch_id = store.commit_batch(record, now=clock())
                 done = BatchReport(
@@ -155,6 +315,7 @@ def ingest(
                     accepted=record.events.height,
                     quarantined=record.quarantined.height,
                     findings=record.findings.height,
+                    unknown_actions=result.unknown_actions,
                 )
                 report.batches.append(done)
                 if on_batch is not None:
@@ -168,15 +329,21 @@ def ingest(
 
 
 def validate_batch(
-    batch: Batch, settings: Settings, now: dt.datetime, known: pl.Series
+    batch: Batch,
+    settings: Settings,
+    now: dt.datetime,
+    known: pl.Series,
+    rules: ValueRules | None = None,
 ) -> ValidationResult:
-    """Validate one batch; raise ValidationFailed when not a single row is usable."""
+    """Validate one batch with the source's ``rules``; raise ValidationFailed when not a
+    single row is usable (or the batch's dates need a date_order)."""
     result = validate(
         batch.events,
         timezone=settings.timezone,
         now=now,
         future_tolerance=dt.timedelta(seconds=settings.future_tolerance_seconds),
         known_ids=known,
+        rules=rules,
     )
     rejected = batch.rejected if batch.rejected is not None else result.quarantined.clear()
     bad = pl.concat([rejected.select(result.quarantined.columns), result.quarantined])
@@ -267,15 +434,15 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def sources_to_ingest(
-    settings: Settings,
-    path: Path | None,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
-    column_map: Mapping[str, str],
-) -> list[Source]:
-    """The path given on the command line, else every configured source."""
-    if path is not None:
-        return [source_for_path(path, fmt, column_map)]
+def sources_to_ingest(settings: Settings, options: InputOptions) -> list[Source]:
+    """The input the command line names, else every configured source."""
+    if options.given:
+        return [input_source(settings, options)]
+    if options.tuned:
+        raise ConfigError(
+            "--map, --value-map, --encoding, --date-order and --format need a PATH or "
+            "--source NAME (each configured source has its own settings in auditlens.toml)"
+        )
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",

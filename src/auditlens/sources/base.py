@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from auditlens.schema import Watermark
+from auditlens.vocabulary import ValueRules
 
 __all__ = ["Batch", "Source", "Watermark", "rejected_frame"]
 
@@ -38,6 +39,9 @@ class Source(ABC):
 
     #: Stable name under which the store keeps this source's watermark.
     name: str
+    #: How ``validate.py`` reads this source's values (value map, unknown actions, date
+    #: order, DST); sources built from configuration set their own.
+    rules: ValueRules = ValueRules()
 
     @abstractmethod
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:

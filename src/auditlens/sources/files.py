@@ -39,6 +39,7 @@ import polars as pl
 from auditlens import schema
 from auditlens.errors import SourceError
 from auditlens.sources.base import REJECTED_SCHEMA, Batch, Source, Watermark, rejected_frame
+from auditlens.vocabulary import ValueRules
 
 FileFormat = Literal["csv", "parquet", "jsonl", "auto"]
 
@@ -595,6 +596,9 @@ class FileSource(Source):
     set of SHA-256 digests of files read, so a file is read once however it is renamed,
     and read again in full if its content changes (derived ids then dedupe old rows).
 
+    ``encoding`` is the text encoding of CSV and JSON Lines files; ``rules`` (value map,
+    unknown actions, date order, DST) go with the batches to ``validate.py``.
+
     Raises SourceError (from ``read``) for a missing path, an unknown extension, a
     required column missing after ``column_map``, or an unreadable file.
     """
@@ -605,11 +609,16 @@ class FileSource(Source):
         format: FileFormat = "auto",
         column_map: Mapping[str, str] | None = None,
         name: str | None = None,
+        *,
+        encoding: str = "utf-8",
+        rules: ValueRules | None = None,
     ) -> None:
         self.path = path
         self.format = format
         self.column_map = dict(column_map or {})
         self.name = name or f"files:{path}"
+        self.encoding = encoding
+        self.rules = rules or ValueRules()
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
         """Yield one batch per file not yet read according to ``since``."""
