@@ -206,7 +206,9 @@ def _coerce(
     """
     problems: list[pl.DataFrame] = []
     columns: dict[str, pl.Series] = {_ROW: frame.get_column(_ROW), LOCATION: frame[LOCATION]}
-    text = [n for n in EVENT_COLUMNS if n in frame.columns and n not in (TIMESTAMP, SUCCESS)]
+    # action_type is cleaned with its mapping, on its distinct values (_map_actions)
+    text = [c for c in EVENT_COLUMNS if c in frame.columns and c not in (TIMESTAMP, SUCCESS)]
+    text = [c for c in text if c != ACTION_TYPE]
     cleaned = _clean_text(frame, text)
     unknown: dict[str, int] = {}
     failed_action: pl.Series | None = None
@@ -243,7 +245,7 @@ def _coerce(
             series, failed = _parse_bool(source, rules)
             hint = "expected true/false"
         elif name == ACTION_TYPE:
-            series, failed_action, unknown = _map_actions(cleaned.get(name, source), rules)
+            series, failed_action, unknown = _map_actions(source, rules)
             if unknown and rules.unknown_actions == "quarantine":
                 problems.append(_unknown_action_problems(frame, series, unknown))
         else:
@@ -273,29 +275,40 @@ def _coerce(
 def _map_actions(
     series: pl.Series, rules: ValueRules
 ) -> tuple[pl.Series, pl.Series | None, dict[str, int]]:
-    """Map (cleaned) action values onto the vocabulary.
+    """Clean (trim, lower-case, empty = null) and map raw action values onto the vocabulary.
 
-    Works on the distinct values (a handful), then replaces in the column only when some
-    value changes. Returns the mapped column, the rows whose value said the action failed
-    (``:failed`` targets; None if none) and the unknown values with their row counts.
+    Works on the distinct values (a handful), then rewrites the column only when some
+    value changes (not at all for a clean canonical column). Returns the mapped column,
+    the rows whose value said the action failed (``:failed`` targets; None if none) and
+    the unknown values (cleaned) with their row counts.
     """
+    series = series.cast(pl.String)
     distinct = series.drop_nulls().unique()
-    targets = distinct.replace_strict(rules.actions(), default=None, return_dtype=pl.String)
-    pairs = pl.DataFrame({"value": distinct, "target": targets})
-    unknown_values = pairs.filter(pl.col("target").is_null()).get_column("value")
-    changed = pairs.filter(pl.col("target").is_not_null() & (pl.col("target") != pl.col("value")))
+    pairs = (
+        distinct.to_frame("value")
+        .with_columns(_cleaned("value", lower=True).alias("clean"))
+        .with_columns(
+            pl.col("clean")
+            .replace_strict(rules.actions(), default=None, return_dtype=pl.String)
+            .alias("target")
+        )
+    )
+    unknown_values = pairs.filter(pl.col("target").is_null() & pl.col("clean").is_not_null())
+    final = pl.coalesce(pl.col("target").str.strip_suffix(FAILED_SUFFIX), pl.col("clean"))
+    changed = pairs.with_columns(final.alias("final")).filter(
+        pl.col("final").ne_missing(pl.col("value"))
+    )
     failed = None
     if changed.height:
-        mapping = dict(zip(changed["value"], changed["target"], strict=True))
-        failing = [v for v, t in mapping.items() if t.endswith(FAILED_SUFFIX)]
-        if failing:
-            failed = series.is_in(failing).fill_null(False)
-        series = series.replace({v: t.removesuffix(FAILED_SUFFIX) for v, t in mapping.items()})
+        failing = changed.filter(pl.col("target").str.ends_with(FAILED_SUFFIX))["value"]
+        if failing.len():
+            failed = series.is_in(failing.implode()).fill_null(False)
+        series = series.replace(changed["value"], changed["final"])
     unknown: dict[str, int] = {}
-    if unknown_values.len():
+    if unknown_values.height:
         counts = (
-            series.filter(series.is_in(unknown_values.implode()))
-            .value_counts(sort=True, name="n")
+            series.filter(series.is_in(unknown_values["clean"].unique().implode()))
+            .value_counts(name="n")
             .sort(["n", series.name], descending=[True, False])
         )
         unknown = dict(zip(counts[series.name], counts["n"], strict=True))
@@ -359,10 +372,10 @@ def _clean_text(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, pl.Serie
     return out
 
 
-def _cleaned(name: str) -> pl.Expr:
-    """The cleaned text of column ``name``."""
+def _cleaned(name: str, *, lower: bool | None = None) -> pl.Expr:
+    """The cleaned text of column ``name`` (lower-cased for ``action_type`` or ``lower``)."""
     text = pl.col(name).cast(pl.String).str.strip_chars()
-    if name == ACTION_TYPE:
+    if lower or (lower is None and name == ACTION_TYPE):
         text = text.str.to_lowercase()
     return pl.when(text.str.len_chars() == 0).then(None).otherwise(text).alias(name)
 
