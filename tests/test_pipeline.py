@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from auditlens.config import FileSourceConfig, Settings
+from auditlens.config import FileSourceConfig, Settings, SqlSourceConfig
 from auditlens.errors import ConfigError, ValidationFailed
 from auditlens.pipeline import InputOptions, ingest, input_source, make_source, sources_to_ingest
 from auditlens.sources.files import FileSource
@@ -318,6 +318,18 @@ def test_source_settings_and_command_line_options_make_one_source(
     assert isinstance(override, FileSource) and override.encoding == "cp949"
     assert override.rules.date_order == "MDY"
     assert override.rules.value_map["action_type"] == {"결재": "other"}
+    sql = SqlSourceConfig(
+        url="sqlite:///customer.db",  # type: ignore[arg-type]
+        value_map={"action_type": {"열람": "view"}},
+        unknown_actions="keep",
+    )
+    with_sql = settings.model_copy(update={"sources": {"bank": config, "core": sql}})
+    core = input_source(with_sql, InputOptions(source="core", date_order="DMY"))
+    assert isinstance(core, SqlChangeLogSource)
+    assert core.rules.value_map == {"action_type": {"열람": "view"}}
+    assert (core.rules.unknown_actions, core.rules.date_order) == ("keep", "DMY")
+    with pytest.raises(ConfigError, match="is a SQL source: a path, --format or --encoding"):
+        input_source(with_sql, InputOptions(source="core", encoding="cp949"))
     with pytest.raises(ConfigError, match=r"--source 'nope' is not a configured source \(bank\)"):
         input_source(settings, InputOptions(source="nope"))
     with pytest.raises(ConfigError, match="need a PATH or --source NAME"):
