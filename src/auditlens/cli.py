@@ -784,12 +784,15 @@ def _print_ingest(report: pipeline.IngestReport) -> None:
 def _print_unknown_actions(unknown: dict[str, int], policy: str) -> None:
     if not unknown:
         return
-    done = "kept as given (counted as 'other')" if policy == "keep" else "quarantined"
+    if policy == "keep":
+        done, then = "kept as given (counted as 'other')", "to count them as what they are"
+    else:
+        done, then = "quarantined", 'or set unknown_actions = "keep"'
     listed = ", ".join(f"{value!r} x{count:,}" for value, count in list(unknown.items())[:10])
     more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
     console.print(
-        f"[yellow]unknown action types, {done}: {listed}{more}; map them with "
-        "value_map.action_type (--value-map) or set unknown_actions[/]",
+        f"[yellow]unknown action types, {done}: {listed}{more}; map them in "
+        f"value_map.action_type (--value-map FILE) {then}[/]",
         highlight=False,
         soft_wrap=True,
     )
