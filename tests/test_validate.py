@@ -11,9 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditlens.errors import ConfigError, ValidationFailed
-from auditlens.schema import EVENT_DTYPES, LOCATION
+from auditlens.schema import CORE_ACTIONS, EVENT_COLUMNS, EVENT_DTYPES, LOCATION
 from auditlens.validate import _cleaned, _maybe_unclean, validate
-from auditlens.vocabulary import ValueRules, check_value_map, read_value_map
+from auditlens.vocabulary import (
+    VALUE_MAP_COLUMNS,
+    ValueRules,
+    builtin_actions,
+    builtin_success,
+    check_value_map,
+    read_value_map,
+)
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
@@ -625,3 +632,13 @@ def test_dst_gap_and_fall_back_times_say_so() -> None:
     typed = raw.with_columns(pl.col("timestamp").str.to_datetime())
     again = validate(typed, timezone=zone, now=NOW)
     assert again.quarantined["reason"].to_list() == result.quarantined["reason"].to_list()
+
+
+def test_the_vocabulary_is_one_and_documented() -> None:
+    """Value-map columns are canonical; every canonical action, synonym and success word
+    is in the table of docs/ingestion.md."""
+    assert set(VALUE_MAP_COLUMNS) <= set(EVENT_COLUMNS)
+    assert set(builtin_actions().values()) - CORE_ACTIONS == {"login:failed"}
+    docs = (Path(__file__).parents[1] / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    for word in [*builtin_actions(), *builtin_success()]:
+        assert f"`{word}`" in docs, f"{word} missing from docs/ingestion.md"
