@@ -325,3 +325,36 @@ def test_ambiguous_dates_are_refused_until_the_order_is_given(workdir: Path) -> 
     stamp = store.events().collect()["timestamp"][0]
     store.close()
     assert stamp.month == 9 and stamp.day == 1  # 1 September 09:00 Seoul = 00:00 UTC
+
+
+def test_ingest_source_reuses_a_configured_source_and_its_watermark(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "bank.csv").write_text(
+        "사번,일시,작업,대상,결과\n"
+        "kim,01/09/2026 09:00:00,열람,db/a,정상\n"
+        "kim,02/09/2026 09:00:00,수정,db/a,비정상\n",
+        encoding="utf-8",
+    )
+    (workdir / "auditlens.toml").write_text(
+        '[sources.bank]\nkind = "file"\npath = "bank.csv"\ndate_order = "DMY"\n'
+        'column_map = { "사번" = "user_id", "일시" = "timestamp", "작업" = "action_type", '
+        '"대상" = "resource_id", "결과" = "success" }\n\n'
+        '[sources.bank.value_map.action_type]\n"열람" = "view"\n\n'
+        '[sources.bank.value_map.success]\n"정상" = true\n"비정상" = false\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(workdir / "auditlens.toml"))
+    _ok("db", "upgrade")
+    assert "bank: ingested 2 = accepted 2 + quarantined 0" in _ok("ingest", "--source", "bank")
+    assert "bank: nothing new" in _ok("ingest")  # the same source, the same watermark
+    store = Store.open(Settings())
+    events = store.events().collect().sort("timestamp")
+    store.close()
+    assert events["action_type"].to_list() == ["view", "edit"]
+    assert events["success"].to_list() == [True, False]
+    assert [t.day for t in events["timestamp"]] == [1, 2]  # DMY: 1 and 2 September
+    with (workdir / "auditlens.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[sources.cert]\nkind = "cert"\npath = "cert"\n')
+    wrong = runner.invoke(app, ["ingest", "--source", "cert", "--date-order", "DMY"])
+    assert wrong.exit_code == 1 and "is a CERT source" in wrong.output

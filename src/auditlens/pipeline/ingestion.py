@@ -245,23 +245,30 @@ def input_source(settings: Settings, options: InputOptions) -> Source:
         )
     name = options.source
     update: dict[str, object] = {}
+    if isinstance(config, CertSourceConfig):  # CERT's columns and dates are its format's
+        if pairs or options.date_order or options.encoding:
+            raise ConfigError(
+                f"--source {options.source!r} is a CERT source: --map, --date-order and "
+                "--encoding do not apply to it"
+            )
+        path = options.path or Path(config.path)
+        rules = value_rules(settings, value_map=values)
+        return CertSource(path, name=name if options.path is None else None, rules=rules)
     if isinstance(config, SqlSourceConfig):
         if options.path is not None or options.encoding or options.format != "auto":
             raise ConfigError(
                 f"--source {options.source!r} is a SQL source: a path, --format or "
                 "--encoding does not apply to it"
             )
-    elif options.format == "cert" and not isinstance(config, CertSourceConfig):
+    elif options.format == "cert":
         raise ConfigError(f"--format cert: --source {options.source!r} is not a CERT source")
     elif options.path is not None:  # read this path the way the source reads its own
-        if isinstance(config, FileSourceConfig):
-            resolve_files(options.path, _FILE_FORMATS.get(options.format, config.format))
+        resolve_files(options.path, _FILE_FORMATS.get(options.format, config.format))
         update["path"] = str(options.path)
         name = f"{config.kind}:{options.path}"  # the source's watermark is for its own path
-    if isinstance(config, FileSourceConfig | SqlSourceConfig):
-        update["column_map"] = {**config.column_map, **pairs}
-        update["value_map"] = {**config.value_map, **(values or {})}
-        update["date_order"] = options.date_order or config.date_order
+    update["column_map"] = {**config.column_map, **pairs}
+    update["value_map"] = {**config.value_map, **(values or {})}
+    update["date_order"] = options.date_order or config.date_order
     if isinstance(config, FileSourceConfig) and options.format != "auto":
         update["format"] = options.format
     return make_source(name, config.model_copy(update=update), settings, encoding=options.encoding)
