@@ -17,7 +17,7 @@ from auditlens.scoring import (
     risk_from_surprise,
     score_windows,
     severity,
-    user_risk,
+    user_peaks,
 )
 
 
@@ -62,7 +62,7 @@ def test_users_are_ranked_by_peak_decayed_risk_and_capacity_sets_the_cutoff() ->
     keys_b, s_b = _windows("b", [1.0, 1.2, 1.1])
     keys_c, s_c = _windows("c", [2.2, 2.4, 0.0])
     windows = score_windows(pl.concat([keys_a, keys_b, keys_c]), [*s_a, *s_b, *s_c])
-    users = user_risk(windows)
+    users = user_peaks(windows)
     assert users["user_id"].to_list() == ["a", "c", "b"]
     assert users.row(0, named=True)["peak_window"] == dt.date(2026, 9, 2)
     cut = flag_top(users, capacity=2)

@@ -17,6 +17,7 @@ from auditlens import __version__, pipeline
 from auditlens.config import Settings, load_settings
 from auditlens.errors import AuditlensError
 from auditlens.sources.base import Source
+from auditlens.store.locks import LockTimeout
 
 app = typer.Typer(
     help="auditlens: find, explain and act on risky user behaviour in access logs.",
@@ -44,10 +45,20 @@ T = TypeVar("T")
 Format = Literal["auto", "csv", "parquet", "jsonl", "cert"]
 
 
+#: Exit code when another process holds the store's lock (e.g. another `auditlens run`).
+EXIT_BUSY = 5
+
+
 def _run(action: Callable[[], T]) -> T:
-    """Run a command body; an AuditlensError becomes one line on stderr and exit 1."""
+    """Run a command body; an AuditlensError becomes one line on stderr and exit 1
+    (exit 5 when another process holds the store's lock)."""
     try:
         return action()
+    except LockTimeout as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BUSY) from None
     except AuditlensError as exc:
         if _state["debug"]:
             raise
@@ -218,17 +229,42 @@ def demo(
 @app.command("run")
 def run_cmd(
     refit: Annotated[
-        bool, typer.Option("--refit", help="Fit a new model even if one is stored.")
+        bool,
+        typer.Option(
+            "--refit",
+            help="Fit a new unsupervised model (a trained ensemble is kept; see --unsupervised).",
+        ),
+    ] = False,
+    unsupervised: Annotated[
+        bool,
+        typer.Option(
+            "--unsupervised", help="Replace a trained ensemble with a new unsupervised model."
+        ),
     ] = False,
     alerts: Annotated[
         bool, typer.Option("--alerts/--no-alerts", help="Record detections and open alerts.")
     ] = True,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Wait up to N seconds for another run on the store (then exit 5)."
+        ),
+    ] = pipeline.DEFAULT_RUN_WAIT,
 ) -> None:
     """The batch job: ingest, features, score, store with evidence, raise alerts."""
     settings = _run(load_settings)
     with console.status("running: ingest, features, scoring, alerts..."):
-        job = _run(lambda: pipeline.batch_job(settings, refit=refit, alerts=alerts))
+        job = _run(
+            lambda: pipeline.batch_job(
+                settings, refit=refit, unsupervised=unsupervised, alerts=alerts, wait=wait
+            )
+        )
     _print_run(job.run, settings.language)
+    if job.earlier:
+        runs = ", ".join(str(r.run_id) for r in job.earlier)
+        console.print(f"[yellow]{pipeline.say(settings.language, 'pending_raised', runs=runs)}[/]")
+        for report in job.earlier:
+            _print_raise(report)
     if job.alerts is not None:
         _print_raise(job.alerts)
 
@@ -571,7 +607,9 @@ def _print_raise(report: pipeline.RaiseReport) -> None:
     console.print(
         f"run {report.run_id}: {report.candidates} users at or above {crit.min_severity} "
         f"(risk >= {crit.threshold_risk:.0f}, at most {crit.capacity}); "
-        f"{len(intake.opened)} alerts opened, {intake.deduplicated} deduplicated, "
+        f"{len(intake.opened)} alerts opened, {len(intake.upgraded)} raised in severity "
+        f"(paged again), {intake.absorbed} added to open alerts, {intake.deduplicated} "
+        "deduplicated, "
         f"{intake.suppressed} suppressed, {intake.already_handled} already handled; "
         f"{intake.routed} deliveries queued ({intake.held} held by quiet hours)"
     )
@@ -672,6 +710,8 @@ def _print_run(report: pipeline.RunReport, lang: str) -> None:
             f"(default sensitivity used)[/]"
         )
     cut = report.capacity
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
     console.print(
         f"review capacity {cut.capacity}: flagging {cut.flagged.height} users, "
         f"implied cut-off risk >= {cut.cutoff:.1f}"
@@ -683,7 +723,12 @@ def _print_run(report: pipeline.RunReport, lang: str) -> None:
             r["user_id"],
             f"{r['risk_score']:.1f}",
             r["severity"],
-            str(r["peak_window"]),
+            str(r["peak_window"])
+            + (
+                f" ({pipeline.say(lang, 'tied_days', n=len(r['peak_windows']) - 1)})"
+                if len(r["peak_windows"]) > 1
+                else ""
+            ),
             r["reasons"],
         )
     console.print(table)

@@ -43,9 +43,18 @@ from auditlens.pipeline.learning import (
     false_positive_comparison,
     train,
 )
-from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
+from auditlens.pipeline.run import (
+    DEFAULT_RUN_WAIT,
+    Explanation,
+    RunInProgress,
+    RunReport,
+    explain_user,
+    run,
+)
+from auditlens.pipeline.texts import say
 
 __all__ = [
+    "DEFAULT_RUN_WAIT",
     "DEMO_EXPORT_COLUMNS",
     "AlertListing",
     "BatchReport",
@@ -56,6 +65,7 @@ __all__ = [
     "IngestReport",
     "JobReport",
     "RaiseReport",
+    "RunInProgress",
     "RunReport",
     "SampleSummary",
     "ScoreFileReport",
@@ -79,6 +89,7 @@ __all__ = [
     "requeue_delivery",
     "run",
     "run_demo",
+    "say",
     "score_file",
     "source_for_path",
     "sources_to_ingest",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import polars as pl
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.detect.ensemble import default_unsupervised
-from auditlens.detect.explain import Reason, explain, reasons_text
+from auditlens.detect.explain import Reason, explain, incident_reasons, reasons_text
 from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
@@ -35,7 +36,7 @@ from auditlens.scoring import (
     DecayPolicy,
     RiskModel,
     score_windows,
-    user_risk,
+    user_peaks,
 )
 from auditlens.sources.labels import read_labels
 
@@ -122,6 +123,28 @@ class Scoring:
         return explain(model.detector, self.frame[idx], self.info[idx], timezone=self.timezone)
 
 
+def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """``peaks`` (scoring.user_peaks) with each user's incident reasons as JSON, strongest
+    first over every tied day (detect.explain.incident_reasons).
+
+    ``reasons`` holds ``user_id, window, reasons`` (stored JSON) for at least the peak
+    days; the run's output and the alerts both come through here.
+    """
+    by_key = {
+        (user, day): json.loads(text or "[]")
+        for user, day, text in reasons.select(USER_ID, WINDOW, "reasons").iter_rows()
+    }
+    merged = [
+        json.dumps(
+            incident_reasons([(d, by_key.get((user, d), [])) for d in days]),
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        for user, days in zip(peaks[USER_ID], peaks["peak_windows"].to_list(), strict=True)
+    ]
+    return peaks.with_columns(pl.Series("reasons", merged, dtype=pl.String))
+
+
 def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Feature and info rows past each user's warm-up."""
     keep = matrix.info.get_column(HISTORY_DAYS) >= min_history_days
@@ -142,7 +165,7 @@ def score_matrix(matrix: FeatureMatrix, model: RiskModel, settings: Settings) ->
     )
     # frame is sorted by (user_id, window) like score_windows' output
     windows = windows.with_columns(pl.Series("raw_score", raw))
-    return Scoring(matrix, settings.timezone, frame, info, windows, user_risk(windows))
+    return Scoring(matrix, settings.timezone, frame, info, windows, user_peaks(windows))
 
 
 def fit_model(matrix: FeatureMatrix, settings: Settings) -> RiskModel:
