@@ -314,15 +314,18 @@ def score(
 @app.command("explain")
 def explain_cmd(
     user: Annotated[str, typer.Argument(help="User id.")],
-    date: Annotated[str, typer.Option("--date", help="Window (local day), YYYY-MM-DD.")],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Window (local day), YYYY-MM-DD; default: the user's peak."),
+    ] = None,
 ) -> None:
     """Replay a stored score from the store: same features, model, risk and reasons?"""
     settings = _run(load_settings)
-    day = _date(date, "--date")
+    day = _date(date, "--date") if date else None
     result = _run(lambda: pipeline.explain_user(settings, user, day))
     stored, again = result.stored, result.replayed
     console.print(
-        f"{user} {day}: risk {again['decayed_risk']:.1f} ({again['severity']}); stored "
+        f"{user} {result.window}: risk {again['decayed_risk']:.1f} ({again['severity']}); stored "
         f"{stored['decayed_risk']:.1f} in run {stored['run_id']} with model "
         f"{stored['model_sha256'][:12]}, data up to batch {stored['data_batch_id']}"
     )

@@ -326,7 +326,10 @@ class Settings(BaseSettings):
         description="Link to the user's page in alerts; {user_id}, {window}, {alert_id}.",
     )
     alert_dedup_hours: float = Field(
-        24.0, ge=0, description="The same user and scenario is not alerted twice within this."
+        24.0,
+        ge=0,
+        description="One alert per person: an active alert absorbs new detections; a closed "
+        "or dismissed one still absorbs them this many hours after it was opened.",
     )
     alert_max_attempts: int = Field(
         6, ge=1, description="Delivery attempts before a delivery is dead-lettered."

@@ -43,7 +43,7 @@ from auditlens.pipeline.detection import (
 from auditlens.pipeline.ingestion import IngestReport, ingest, make_source, utc_now
 from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
-from auditlens.scoring import CapacityCut, RiskModel, flag_top, peak_keys
+from auditlens.scoring import CapacityCut, RiskModel, flag_top, peak_keys, user_peaks
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.repo import Store
 from auditlens.store.scores import (
@@ -429,8 +429,11 @@ class Explanation:
         return all(self.checks.values())
 
 
-def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
-    """Replay the newest stored score of ``user_id`` on ``day`` from the store alone.
+def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -> Explanation:
+    """Replay the newest stored score of ``user_id`` on ``day`` from the store alone
+    (``day`` None: the user's peak day in the newest run that scored them —
+    scoring.user_peaks, the first day of the peak incident; a run stores every peak day
+    of the users it scores).
 
     Loads the recorded model (refusing a file whose sha256 differs), rebuilds features
     from the events up to the recorded watermark, and recomputes the score, risk and
@@ -438,7 +441,12 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
     """
     store = Store.open(settings)
     try:
-        history = score_history(store, user_id, day)
+        if day is None:
+            known = score_history(store, user_id)
+            if known.height:
+                known = known.filter(pl.col("run_id") == known["run_id"].max())
+                day = user_peaks(known).row(0, named=True)["peak_window"]
+        history = score_history(store, user_id, day) if day is not None else pl.DataFrame()
         if history.height == 0:
             known = score_history(store, user_id)
             hint = (
@@ -447,7 +455,7 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
                 if known.height
                 else "no score of this user is stored; run `auditlens run` first"
             )
-            raise AuditlensError(f"no stored score for {user_id} on {day}", hint=hint)
+            raise AuditlensError(f"no stored score for {user_id} on {day or 'any day'}", hint=hint)
         stored = history.row(0, named=True)
         record = model_by_sha(store, stored["model_sha256"])
         if record is None:
@@ -480,4 +488,4 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
     }
     if stored["reasons"] != "[]":
         checks["reasons"] = same_reasons(stored["reasons"], reasons)
-    return Explanation(user_id, day, stored, replayed, reasons, checks)
+    return Explanation(user_id, stored["window"], stored, replayed, reasons, checks)
