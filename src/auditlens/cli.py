@@ -395,7 +395,12 @@ def alerts_list(
             alert.severity,
             alert.status
             + (f" (by {alert.close_requested_by})" if alert.close_requested_by else ""),
-            str(alert.window),
+            str(alert.window)
+            + (
+                f" ({pipeline.say(settings.language, 'tied_days', n=len(alert.windows) - 1)})"
+                if len(alert.windows) > 1
+                else ""
+            ),
             alert.scenario,
             ", ".join(f"{n} {k}" for k, n in sorted(states.items())) or "-",
         )
