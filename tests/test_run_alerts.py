@@ -116,6 +116,39 @@ def test_every_alert_names_the_runs_peak_days_and_top_reason(settings: Settings,
             assert row["reasons"].split("; ")[0].endswith(first[0]["en"])
 
 
+# --- 2. one alert per person -----------------------------------------------------------
+
+
+def test_a_new_model_finding_the_same_people_adds_evidence_instead_of_paging_again(
+    settings: Settings, org: Path
+) -> None:
+    settings = _settings(settings, org)
+    _ingest(settings, org)
+    first = batch_job(settings)
+    assert first.alerts is not None
+    before = {a.user_id: a for a in _alerts(settings)}
+    assert before
+    ensemble = _register_fake_ensemble(settings)  # as `auditlens train` would
+    second = batch_job(settings)
+    assert second.run.model_sha256 == ensemble and second.alerts is not None
+    intake = second.alerts.intake
+    again = [u for u in second.run.peaks.head(second.alerts.candidates)["user_id"] if u in before]
+    assert again  # the new model finds some of the same people
+    assert intake.absorbed + len(intake.upgraded) == len(again)
+    assert {a.user_id for a in intake.opened}.isdisjoint(before)
+    after = _alerts(settings)
+    assert len({a.user_id for a in after}) == len(after)  # one alert per person
+    store = Store.open(settings)
+    try:
+        for user in again:
+            evidence = outbox.evidence_of(store.engine, before[user].id)
+            assert [e["run_id"] for e in evidence] == [first.run.run_id, second.run.run_id]
+            shown = next(a for a in after if a.user_id == user)
+            assert shown.reasons == evidence[-1]["reasons"]  # shows the newest finding
+    finally:
+        store.close()
+
+
 # --- 3. a run killed between storing scores and raising alerts ---------------------------
 
 
