@@ -226,6 +226,7 @@ def test_a_watchlist_added_after_a_run_rescores_and_says_so(settings: Settings, 
     assert second.run.rows_stored == second.run.windows_scored
     assert second.run.run_id is not None and second.alerts is not None
     assert any("watchlist" in note and "rescored" in note for note in second.run.notes)
+    assert any("fit it again: `auditlens run --refit`" in note for note in second.run.notes)
     ko = batch_job(watched.model_copy(update={"watchlist": {"w": "edit>delete"}, "language": "ko"}))
     assert any("다시 점수화" in note for note in ko.run.notes)
 

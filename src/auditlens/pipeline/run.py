@@ -287,14 +287,18 @@ def _model_for(
         if refit:
             notes.append(say(lang, "refit_keeps_ensemble", sha=current.sha256[:12]))
         if current.config_hash != settings.fingerprint():
-            notes.append(say(lang, "model_other_config", sha=current.sha256[:12], cmd="train"))
+            notes.append(
+                say(lang, "model_other_config", sha=current.sha256[:12], cmd="train --labels FILE")
+            )
         return ModelChoice(stored, current, matrix, False, notes)
-    if current is not None and not (refit or unsupervised):
+    if current is not None and not refit and current.kind != ENSEMBLE_KIND:
         stored = RiskModel.load(Path(current.path), current.sha256)
         matrix = matrix_for(events, ctx, stored)
         if current.feature_columns == matrix.feature_columns:
             if current.config_hash != settings.fingerprint():
-                notes.append(say(lang, "model_other_config", sha=current.sha256[:12], cmd="refit"))
+                notes.append(
+                    say(lang, "model_other_config", sha=current.sha256[:12], cmd="run --refit")
+                )
             return ModelChoice(stored, current, matrix, False, notes)
         notes.append(
             say(lang, "features_changed", sha=current.sha256[:12],
@@ -353,7 +357,8 @@ def _new_windows(
             settings.language,
             "config_changed",
             run=previous["id"],
-            fields=", ".join(_changed_fields(previous.get("config"), settings)) or "?",
+            fields=", ".join(_changed_fields(previous.get("config"), settings))
+            or say(settings.language, "not_recorded"),
             n=f"{windows.height:,}",
         )
     if previous["data_batch_id"] >= batch_id:

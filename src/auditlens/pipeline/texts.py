@@ -25,6 +25,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "settings that change scores differ from run {run} ({fields}): "
         "rescored and stored all {n} user-days",
     },
+    "not_recorded": {
+        "ko": "이전 실행에는 설정 내용이 기록되지 않음",
+        "en": "the earlier run did not record them",
+    },
     "ensemble_stale": {
         "ko": "학습된 앙상블 {sha}의 특성 열이 현재 설정의 특성과 다릅니다 ({diff})",
         "en": "the trained ensemble {sha} was fitted on other feature columns "
