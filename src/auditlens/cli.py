@@ -30,7 +30,7 @@ db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 alerts_app = typer.Typer(
-    help="Alerts: raise, dispatch, list and triage (ack, dismiss, escalate, close...).",
+    help="Alerts: raise, dispatch, list, show and triage (ack, dismiss, escalate, close...).",
     no_args_is_help=True,
 )
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -410,6 +410,38 @@ def alerts_list(
         f"outbox: {box['pending']} pending, {box['sent']} sent, {box['dead']} dead-lettered, "
         f"{box['cancelled']} cancelled"
     )
+
+
+@alerts_app.command("show")
+def alerts_show(alert_id: AlertId) -> None:
+    """One alert: its incident days, reasons, and every detection it absorbed."""
+    settings = _run(load_settings)
+    lang = settings.language
+    detail = _run(lambda: pipeline.show_alert(settings, alert_id))
+    alert = detail.alert
+    console.print(
+        f"alert #{alert.id} {alert.user_id}: risk {alert.risk:.1f} ({alert.severity}), "
+        f"{alert.status}; days {', '.join(d.isoformat() for d in alert.windows)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in alert.reason_texts(lang)[:5]:
+        console.print(f"  - {line}", highlight=False, soft_wrap=True)
+    table = Table("kind", "run", "score", "days", "risk", "severity", "top reason")
+    for e in detail.evidence:
+        top = e["reasons"][0] if e["reasons"] else {}
+        table.add_row(
+            e["kind"],
+            str(e["run_id"]),
+            str(e["score_id"]),
+            ", ".join(d.isoformat() for d in e["windows"]),
+            f"{e['risk']:.1f}",
+            e["severity"],
+            str(top.get(lang) or top.get("en") or "-"),
+        )
+    console.print(table)
+    states = ", ".join(f"{i.channel} {i.action} {i.status}" for i in detail.deliveries)
+    console.print(f"deliveries: {states or '-'}", highlight=False, soft_wrap=True)
 
 
 def _decide(

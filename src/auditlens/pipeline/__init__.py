@@ -2,6 +2,7 @@
 
 from auditlens.alerts.dispatch import DispatchReport
 from auditlens.pipeline.alerting import (
+    AlertDetail,
     AlertListing,
     JobReport,
     RaiseReport,
@@ -14,6 +15,7 @@ from auditlens.pipeline.alerting import (
     local_time,
     raise_alerts,
     requeue_delivery,
+    show_alert,
     verify_trail,
 )
 from auditlens.pipeline.demo import (
@@ -56,6 +58,7 @@ from auditlens.pipeline.texts import say
 __all__ = [
     "DEFAULT_RUN_WAIT",
     "DEMO_EXPORT_COLUMNS",
+    "AlertDetail",
     "AlertListing",
     "BatchReport",
     "DemoResult",
@@ -91,6 +94,7 @@ __all__ = [
     "run_demo",
     "say",
     "score_file",
+    "show_alert",
     "source_for_path",
     "sources_to_ingest",
     "train",

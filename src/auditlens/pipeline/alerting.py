@@ -336,6 +336,30 @@ def list_alerts(
         store.close()
 
 
+@dataclass(frozen=True)
+class AlertDetail:
+    """One alert, the detections it absorbed (oldest first) and its deliveries."""
+
+    alert: Alert
+    evidence: list[dict[str, Any]]
+    deliveries: list[OutboxItem]
+
+
+def show_alert(settings: Settings, alert_id: int) -> AlertDetail:
+    """An alert with its evidence (raises AlertNotFound for an unknown id)."""
+    store = Store.open(settings)
+    try:
+        with store.engine.connect() as conn:
+            alert = outbox.get_alert(conn, alert_id)
+        return AlertDetail(
+            alert,
+            outbox.evidence_of(store.engine, alert_id),
+            outbox.items(store.engine, alert_id=alert_id),
+        )
+    finally:
+        store.close()
+
+
 def list_deliveries(
     settings: Settings, *, statuses: tuple[str, ...] = (), limit: int = 100
 ) -> list[tuple[OutboxItem, list[dict[str, Any]]]]:
