@@ -19,7 +19,13 @@ import polars as pl
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.detect.ensemble import default_unsupervised
-from auditlens.detect.explain import Reason, explain, incident_reasons, reasons_text
+from auditlens.detect.explain import (
+    Reason,
+    explain,
+    incident_lines,
+    incident_reasons,
+    reasons_json,
+)
 from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
@@ -35,6 +41,7 @@ from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,
     RiskModel,
+    peak_keys,
     score_windows,
     user_peaks,
 )
@@ -230,8 +237,9 @@ def score_file(
     """Load events, fit the unsupervised model on them, write one row per user.
 
     The CSV has ``user_id,risk_score,severity,top_reasons``; ``risk_score`` is the user's
-    highest *decayed* risk over the period (scoring.py), ``top_reasons`` the reasons of
-    that peak window in the configured language. Users with only warm-up days get 0
+    highest *decayed* risk over the period (scoring.user_peaks), ``top_reasons`` the
+    reasons of that peak incident (every tied day, strongest first, as `run` and its
+    alerts show them) in the configured language. Users with only warm-up days get 0
     and say so. Nothing is stored.
     """
     began = time.perf_counter()
@@ -240,8 +248,17 @@ def score_file(
     matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
     scoring = score_matrix(matrix, model, settings)
-    peaks = scoring.users.select(USER_ID, pl.col("peak_window").alias(WINDOW))
-    texts = [reasons_text(r, settings.language) for r in scoring.reasons(model, peaks)]
+    keys = peak_keys(scoring.users)
+    by_key = keys.with_columns(
+        pl.Series(
+            "reasons", [reasons_json(r) for r in scoring.reasons(model, keys)], dtype=pl.String
+        )
+    )
+    found = incidents(scoring.users, by_key)
+    texts = [
+        "; ".join(incident_lines(json.loads(r), settings.language, len(days)))
+        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
+    ]
     scored = scoring.users.with_columns(pl.Series("top_reasons", texts, dtype=pl.String))
     warmup = "(이력 부족: 점수화 전)" if settings.language == "ko" else "(warm-up: not scored yet)"
     everyone = (
