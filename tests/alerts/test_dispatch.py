@@ -303,3 +303,25 @@ def test_restart_resumes_pending_deliveries(
     assert outbox.outbox_counts(restarted.engine)["sent"] == 3
     assert verify(restarted.engine).ok
     restarted.close()
+
+
+def test_the_run_is_marked_raised_in_the_transaction_of_its_last_alert(
+    any_engine: Engine, clock: FakeClock
+) -> None:
+    found = [detection(user="U1"), detection(user="U2")]
+
+    def dies(conn: object) -> None:
+        raise Crash  # the process dies while committing the last alert
+
+    with pytest.raises(Crash):
+        admit(any_engine, found, always("file"), CRITERIA, clock(), complete=dies)
+    assert [a.user_id for a in outbox.list_alerts(any_engine)] == ["U1"]  # U2 rolled back
+    marked: list[int] = []
+    again = admit(
+        any_engine, found, always("file"), CRITERIA, clock(), complete=lambda c: marked.append(1)
+    )
+    assert (again.already_handled, len(again.opened), marked) == (1, 1, [1])
+    nothing = admit(
+        any_engine, [], always("file"), CRITERIA, clock(), complete=lambda c: marked.append(2)
+    )
+    assert nothing.detections == 0 and marked == [1, 2]  # no detection: marked on its own
