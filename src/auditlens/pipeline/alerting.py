@@ -28,7 +28,7 @@ from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import DEFAULT_RUN_WAIT, RunReport, run_lock, score_run
 from auditlens.schema import DEPARTMENT, USER_ID
-from auditlens.scoring import SEVERITY_CUTOFFS, user_peaks
+from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store import alerts as outbox
 from auditlens.store import audit
 from auditlens.store.alerts import Alert, OutboxItem
@@ -113,7 +113,7 @@ def raise_run(
     peaks = user_peaks(scores).filter(pl.col("risk_score") >= criteria.threshold_risk)
     if criteria.capacity > 0:
         peaks = peaks.head(criteria.capacity)
-    found = incidents(peaks, scores)
+    found = incidents(peaks, scores.join(peak_keys(peaks), on=[USER_ID, WINDOW], how="semi"))
     first = {
         row[USER_ID]: row
         for row in scores.join(
