@@ -423,15 +423,45 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: Query-string keys of a database URL whose values are secrets (libpq and drivers).
+SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "passphrase")
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a database URL (``postgresql://u:***@host/db``)."""
+    """Hide every secret of a database URL: the password (``postgresql://u:***@host/db``)
+    and secret query parameters (``?password=***``, ``sslpassword=***``, ``api_key=***``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "***"
+    hidden = {
+        key: "***" for key in parsed.query if any(word in key.lower() for word in SECRET_QUERY_KEYS)
+    }
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values inside a database URL (password, secret query parameters), for
+    scrubbing them from error messages (auditlens.redaction.scrub)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return [url]
+    found = [url]
+    if parsed.password:
+        found.append(str(parsed.password))
+    for key, value in parsed.query.items():
+        if any(word in key.lower() for word in SECRET_QUERY_KEYS):
+            found.extend([value] if isinstance(value, str) else list(value))
+    return [s for s in found if s]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -36,6 +36,7 @@ from auditlens.config import (
     TeamsChannelConfig,
 )
 from auditlens.errors import AuditlensError
+from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
 
 #: HTTP statuses worth retrying; other 4xx mean the request itself is wrong.
@@ -171,10 +172,9 @@ class HttpChannel(Channel):
         )
 
     def mask(self, text: str) -> str:
-        """``text`` with every secret of this channel replaced by ***."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        """``text`` with every secret of this channel (plain, URL- or base64-encoded)
+        replaced by ***."""
+        return scrub(text, self._secrets)
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -21,10 +21,11 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
-from auditlens.config import Settings, mask_url
+from auditlens.config import Settings, mask_url, url_secrets
 from auditlens.errors import StoreError
+from auditlens.redaction import scrub
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.store.db import (
     ingest_batches,
@@ -91,14 +92,22 @@ class Store:
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
         """Connect; with ``migrate`` bring the schema up to date, else require it current."""
         url = settings.store_url.get_secret_value()
-        engine = make_engine(url)
+        try:
+            engine = make_engine(url)
+        except (ArgumentError, ValueError) as exc:
+            raise StoreError(
+                f"store_url {mask_url(url)} is not a database URL: "
+                f"{scrub(str(exc), url_secrets(url))}",
+                hint="e.g. sqlite:///var/auditlens.db or postgresql+psycopg://user@host/db",
+            ) from None
         try:
             if migrate:
                 upgrade(engine)
             revision = current_revision(engine)
         except (OperationalError, ProgrammingError) as exc:
             raise StoreError(
-                f"cannot open the store at {mask_url(url)}: {exc.orig}",
+                f"cannot open the store at {mask_url(url)}: "
+                f"{scrub(str(exc.orig), url_secrets(url))}",
                 hint="check store_url and that the database server is running",
             ) from None
         if revision != head_revision():
