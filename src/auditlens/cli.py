@@ -300,9 +300,19 @@ def explain_cmd(
 
 # --- alerts and the audit trail ------------------------------------------------------------
 
-Actor = Annotated[str, typer.Option("--as", help="Who decides (recorded in the audit trail).")]
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Admins only: act on behalf of this principal (recorded as admin on behalf of "
+        "NAME). Without it you act as your own OS account, looked up in [principals].",
+    ),
+]
 ReasonCode = Annotated[
-    str, typer.Option("--reason", help="Reason code, e.g. false_positive, confirmed, duplicate.")
+    str,
+    typer.Option(
+        "--reason", help="Reason code (see `auditlens alerts reasons`), e.g. false_positive."
+    ),
 ]
 Note = Annotated[str, typer.Option("--note", help="Free text kept with the decision.")]
 AlertId = Annotated[int, typer.Argument(help="Alert id (see `auditlens alerts list`).")]
@@ -371,7 +381,7 @@ def alerts_list(
 def _decide(
     action: str,
     alert_id: int,
-    actor: str,
+    actor: str | None,
     reason: str,
     note: str,
     suppress_days: float | None = None,
@@ -381,21 +391,23 @@ def _decide(
             load_settings(),
             alert_id,
             action,
-            actor=actor,
+            as_name=actor,
             reason=reason,
             note=note,
             suppress_days=suppress_days,
         )
     )
     alert = decision.alert
+    behalf = decision.entry.criteria.get("on_behalf_of")
     console.print(
         f"alert #{alert.id} ({alert.user_id}, {alert.severity}) is now {alert.status}; "
         f"audit entry {decision.entry.seq} by {decision.entry.actor}"
+        + (f" on behalf of {behalf}" if behalf else "")
     )
     if decision.awaiting_approval:
         console.print(
-            f"four-eyes: a second person must approve: "
-            f"auditlens alerts approve {alert.id} --as NAME"
+            f"four-eyes: another principal with the approver role must approve "
+            f"(`auditlens alerts approve {alert.id}`) / 다른 승인자의 승인이 필요합니다"
         )
     if decision.label_candidate:
         console.print("stored as a false-positive label candidate for the supervised model")
@@ -409,14 +421,16 @@ def _decide(
 
 
 @alerts_app.command("ack")
-def alerts_ack(alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = "") -> None:
+def alerts_ack(
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
+) -> None:
     """Acknowledge an alert: someone is looking at it."""
     _decide("acknowledge", alert_id, actor, reason, note)
 
 
 @alerts_app.command("escalate")
 def alerts_escalate(
-    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
 ) -> None:
     """Escalate an alert (e.g. to the compliance officer or an investigation)."""
     _decide("escalate", alert_id, actor, reason, note)
@@ -425,7 +439,7 @@ def alerts_escalate(
 @alerts_app.command("dismiss")
 def alerts_dismiss(
     alert_id: AlertId,
-    actor: Actor,
+    actor: Actor = None,
     reason: ReasonCode = "false_positive",
     note: Note = "",
     suppress_days: Annotated[
@@ -438,14 +452,16 @@ def alerts_dismiss(
 
 
 @alerts_app.command("close")
-def alerts_close(alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = "") -> None:
+def alerts_close(
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
+) -> None:
     """Close an alert (critical ones wait for a second person's approval)."""
     _decide("close", alert_id, actor, reason, note)
 
 
 @alerts_app.command("approve")
 def alerts_approve(
-    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
 ) -> None:
     """Approve another person's request to close an alert (four-eyes)."""
     _decide("approve", alert_id, actor, reason, note)
@@ -453,10 +469,21 @@ def alerts_approve(
 
 @alerts_app.command("reopen")
 def alerts_reopen(
-    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
 ) -> None:
     """Reopen a closed or dismissed alert (or withdraw a close request)."""
     _decide("reopen", alert_id, actor, reason, note)
+
+
+@alerts_app.command("reasons")
+def alerts_reasons() -> None:
+    """The reason codes a decision can give (--reason), with Korean and English labels."""
+    from auditlens.alerts.reasons import LABELS
+
+    table = Table("code", "설명", "meaning")
+    for code, (ko, en) in LABELS.items():
+        table.add_row(code.value, ko, en)
+    console.print(table)
 
 
 @alerts_app.command("deliveries")
@@ -492,12 +519,12 @@ def alerts_deliveries(
 @alerts_app.command("requeue")
 def alerts_requeue(
     delivery_id: Annotated[int, typer.Argument(help="Dead-lettered delivery id.")],
-    actor: Actor,
+    actor: Actor = None,
     note: Note = "",
 ) -> None:
     """Put a dead-lettered delivery back in the outbox (after fixing the channel)."""
     item = _run(
-        lambda: pipeline.requeue_delivery(load_settings(), delivery_id, actor=actor, note=note)
+        lambda: pipeline.requeue_delivery(load_settings(), delivery_id, as_name=actor, note=note)
     )
     console.print(f"delivery #{item.id} to {item.channel} is pending again")
 

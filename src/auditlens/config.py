@@ -230,7 +230,28 @@ class Settings(BaseSettings):
 
     store_url: SecretStr = Field(
         SecretStr("sqlite:///var/auditlens.db"),
-        description="SQLAlchemy URL of the auditlens store (SQLite file or PostgreSQL).",
+        description="SQLAlchemy URL the application connects with (SQLite file or "
+        "PostgreSQL); on PostgreSQL use a role without ownership (`auditlens db roles`).",
+    )
+    store_owner_url: SecretStr | None = Field(
+        None,
+        description="URL of the role that owns the tables, used only by `auditlens db "
+        "upgrade` and `auditlens db roles`; none = store_url.",
+    )
+    audit_store_url: SecretStr | None = Field(
+        None,
+        description="URL of a separate audit database holding the audit trail (own "
+        "server and roles); none = the trail lives in the store.",
+    )
+    audit_store_owner_url: SecretStr | None = Field(
+        None,
+        description="Owner URL of the separate audit database (migrations, roles); "
+        "none = audit_store_url.",
+    )
+    principals: dict[str, list[Literal["analyst", "approver", "admin"]]] = Field(
+        default_factory=dict,
+        description="Who may decide on alerts: principal id (the OS account) -> roles "
+        "(analyst, approver, admin); anyone else is refused.",
     )
     data_dir: Path = Field(
         Path("var"), description="Directory for the Parquet event lake and other local state."
@@ -408,7 +429,10 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets masked (safe to print or log)."""
         data = json.loads(self.model_dump_json())
-        data["store_url"] = mask_url(self.store_url.get_secret_value())
+        for key in ("store_url", "store_owner_url", "audit_store_url", "audit_store_owner_url"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = mask_url(value.get_secret_value())
         for name, src in self.sources.items():
             if isinstance(src, SqlSourceConfig):
                 data["sources"][name]["url"] = mask_url(src.url.get_secret_value())
@@ -418,13 +442,23 @@ class Settings(BaseSettings):
         """Stable hash of the settings that change results (for replayable evidence)."""
         # alert delivery settings do not change scores (a new route must not make every
         # stored score look irreproducible)
-        kept = {k: v for k, v in self.masked().items() if not k.startswith("alert_")}
+        kept = {
+            k: v
+            for k, v in self.masked().items()
+            if not k.startswith("alert_") and k not in _NOT_RESULTS
+        }
         blob = json.dumps(kept, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 #: Query-string keys of a database URL whose values are secrets (libpq and drivers).
 SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "passphrase")
+
+
+#: Settings that decide where things are stored or who may act, never a score.
+_NOT_RESULTS = frozenset(
+    {"store_owner_url", "audit_store_url", "audit_store_owner_url", "principals"}
+)
 
 
 def mask_url(url: str) -> str:

@@ -21,6 +21,7 @@ from auditlens.alerts.triage import Decision, TriagePolicy, decide
 from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
+from auditlens.identity import Directory, cli_acting, normalise
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import RunReport, run
 from auditlens.schema import DEPARTMENT, USER_ID
@@ -28,7 +29,7 @@ from auditlens.scoring import SEVERITY_CUTOFFS
 from auditlens.store import alerts as outbox
 from auditlens.store import audit
 from auditlens.store.alerts import Alert, OutboxItem
-from auditlens.store.audit import SYSTEM_ACTOR, AuditEntry, NewEntry, Verification
+from auditlens.store.audit import AuditEntry, NewEntry, Verification
 from auditlens.store.repo import Store
 from auditlens.store.scores import last_run, run_scores
 
@@ -212,20 +213,26 @@ def decide_alert(
     alert_id: int,
     action: str,
     *,
-    actor: str,
+    as_name: str | None = None,
     reason: str = "",
     note: str = "",
     suppress_days: float | None = None,
     clock: Clock = utc_now,
+    who_am_i: Callable[[], str] | None = None,
 ) -> Decision:
-    """Apply a human decision (acknowledge, escalate, dismiss, close, approve, reopen)."""
+    """Apply a human decision (acknowledge, escalate, dismiss, close, approve, reopen).
+
+    The acting principal is the OS account (``who_am_i``) looked up in ``[principals]``;
+    ``as_name`` lets an admin act on someone's behalf (recorded as such).
+    """
+    acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
     store = Store.open(settings)
     try:
         return decide(
             store.engine,
             alert_id,
             action,
-            actor=actor,
+            by=acting,
             reason=reason,
             note=note,
             now=clock(),
@@ -274,9 +281,17 @@ def list_deliveries(
 
 
 def requeue_delivery(
-    settings: Settings, delivery_id: int, *, actor: str, note: str = "", clock: Clock = utc_now
+    settings: Settings,
+    delivery_id: int,
+    *,
+    as_name: str | None = None,
+    note: str = "",
+    clock: Clock = utc_now,
+    who_am_i: Callable[[], str] | None = None,
 ) -> OutboxItem:
     """Put a dead-lettered delivery back in the outbox (recorded in the trail)."""
+    acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
+    acting.require("analyst", "requeue")
     store = Store.open(settings)
     now = clock()
     try:
@@ -286,13 +301,14 @@ def requeue_delivery(
             audit.append(
                 conn,
                 NewEntry(
-                    actor=actor or SYSTEM_ACTOR,
+                    actor=acting.actor.id,
                     action="requeue",
                     target=f"delivery:{delivery_id}",
                     subject=alert.user_id,
                     reason_code="requeue",
                     note=note,
-                    criteria={"alert_id": alert.id, "channel": item.channel},
+                    criteria={"alert_id": alert.id, "channel": item.channel}
+                    | ({"on_behalf_of": acting.on_behalf_of.id} if acting.on_behalf_of else {}),
                 ),
                 now,
             )
@@ -341,7 +357,12 @@ def audit_log(
     store = Store.open(settings)
     try:
         return audit.entries(
-            store.engine, subject=user, actor=actor, since=start, actions=actions, limit=limit
+            store.engine,
+            subject=user,
+            actor=None if actor is None else normalise(actor),
+            since=start,
+            actions=actions,
+            limit=limit,
         )
     finally:
         store.close()

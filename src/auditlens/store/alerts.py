@@ -74,6 +74,8 @@ class Alert:
     close_requested_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: The admin who requested closing on close_requested_by's behalf (migration 0006).
+    close_requested_via: str | None = None
 
     def reason_texts(self, lang: str) -> list[str]:
         """The stored reasons as sentences in ``lang`` (ko or en)."""
@@ -114,6 +116,7 @@ def insert_alert(conn: Connection, new: NewAlert, now: dt.datetime) -> Alert:
         "reasons": json.dumps(new.reasons, ensure_ascii=False, sort_keys=True),
         "status": "open",
         "close_requested_by": None,
+        "close_requested_via": None,
         "created_at": utc(now),
         "updated_at": utc(now),
     }
@@ -165,12 +168,18 @@ def set_status(
     now: dt.datetime,
     *,
     close_requested_by: str | None = None,
+    close_requested_via: str | None = None,
 ) -> None:
     """Move an alert to ``status`` (the caller checked the transition and audits it)."""
     conn.execute(
         update(alerts)
         .where(alerts.c.id == alert_id)
-        .values(status=status, close_requested_by=close_requested_by, updated_at=utc(now))
+        .values(
+            status=status,
+            close_requested_by=close_requested_by,
+            close_requested_via=close_requested_via,
+            updated_at=utc(now),
+        )
     )
 
 

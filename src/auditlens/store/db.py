@@ -169,6 +169,7 @@ alerts = Table(
     Column("close_requested_by", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("close_requested_via", String(200), nullable=True),  # migration 0006
     Index("ix_alerts_dedup", "dedup_key", "created_at"),
     Index("ix_alerts_status", "status"),
 )
