@@ -534,20 +534,40 @@ def audit_verify(
     anchor: Annotated[
         str | None, typer.Option(help="SEQ:HASH printed by an earlier verify (catches truncation).")
     ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of 'SEQ HASH' lines kept outside the database: names the first "
+            "rewritten entry; new entries are appended after a clean verify."
+        ),
+    ] = None,
 ) -> None:
-    """Recompute the hash chain; report the first broken link (exit 4 when broken)."""
-    result = _run(lambda: pipeline.verify_trail(load_settings(), anchor=anchor))
+    """Recompute the hash chain and replay the trail against the tables (exit 4 when broken)."""
+    result = _run(
+        lambda: pipeline.verify_trail(load_settings(), anchor=anchor, checkpoints=checkpoints)
+    )
     if result.ok:
         console.print(
             f"audit trail verified: {result.entries} entries; "
-            f"head {result.head_seq}:{result.head_hash}",
+            f"head {result.head_seq}:{result.head_hash}; alerts, suppressions and label "
+            "candidates match the trail / 감사 로그 검증 완료",
             soft_wrap=True,
         )
         return
-    console.print(
-        f"[bold red]audit trail BROKEN at entry {result.broken_seq}:[/] {result.problem} "
-        f"({result.entries} entries verified before it)"
-    )
+    if result.broken_seq is not None:
+        console.print(
+            f"[bold red]audit trail BROKEN at entry {result.broken_seq}:[/] {result.problem} "
+            f"({result.entries} entries verified before it) / 감사 로그 변조 탐지",
+            soft_wrap=True,
+        )
+    if result.mismatches:
+        console.print(
+            f"[bold red]tables differ from the audit trail ({len(result.mismatches)}):[/] "
+            f"{result.mismatches[0]}",
+            soft_wrap=True,
+        )
+        for line in result.mismatches[1:20]:
+            console.print(f"  {line}", soft_wrap=True, highlight=False)
     raise typer.Exit(4)
 
 

@@ -28,7 +28,7 @@ from auditlens.alerts.routing import Rule, plan
 from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert, NewAlert
-from auditlens.store.audit import SYSTEM_ACTOR, NewEntry, append, has_entry
+from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
 
 SEVERITY_RANK: Final = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 #: Scenario of a detection without any reason.
@@ -95,13 +95,14 @@ def admit(
     rules: Sequence[Rule],
     criteria: Criteria,
     now: dt.datetime,
+    trail: Trail = SAME_DATABASE,
 ) -> IntakeReport:
     """Turn detections into alerts and outbox deliveries (see the module docstring)."""
     report = IntakeReport()
     for detection in detections:
         with engine.begin() as conn:
             target = f"score:{detection.score_id}"
-            if has_entry(conn, target, "detect"):
+            if trail.has_entry(conn, target, "detect"):
                 report.already_handled += 1
                 continue
             report.detections += 1
@@ -115,7 +116,7 @@ def admit(
                 "scenario": detection.scenario,
             }
             first_reason = str(detection.reasons[0].get("en", "")) if detection.reasons else ""
-            append(
+            trail.append(
                 conn,
                 NewEntry(
                     actor=SYSTEM_ACTOR,
@@ -133,7 +134,7 @@ def admit(
             )
             if suppression is not None:
                 report.suppressed += 1
-                append(
+                trail.append(
                     conn,
                     NewEntry(
                         actor=SYSTEM_ACTOR,
@@ -155,7 +156,7 @@ def admit(
             recent = store.recent_alert(conn, detection.dedup_key, since)
             if recent is not None and _rank(detection.severity) <= _rank(recent.severity):
                 report.deduplicated += 1
-                append(
+                trail.append(
                     conn,
                     NewEntry(
                         actor=SYSTEM_ACTOR,
@@ -192,7 +193,7 @@ def admit(
             report.held += sum(route.held(now) for route in routes)
             if not routes:
                 report.unrouted.append(alert.id)
-            append(
+            trail.append(
                 conn,
                 NewEntry(
                     actor=SYSTEM_ACTOR,

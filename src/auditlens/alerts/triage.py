@@ -36,7 +36,7 @@ from auditlens.identity import Acting, Role
 from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert
-from auditlens.store.audit import AuditEntry, NewEntry, append
+from auditlens.store.audit import SAME_DATABASE, AuditEntry, NewEntry, Trail
 
 Action = Literal["acknowledge", "escalate", "dismiss", "close", "approve", "reopen"]
 #: The states each action may start from.
@@ -98,6 +98,7 @@ def decide(
     now: dt.datetime,
     policy: TriagePolicy,
     suppress_days: float | None = None,
+    trail: Trail = SAME_DATABASE,
 ) -> Decision:
     """Apply ``action`` by the principal ``by`` to alert ``alert_id``; record it in the trail.
 
@@ -173,7 +174,7 @@ def decide(
         }
         if by.on_behalf_of is not None:
             criteria["on_behalf_of"] = by.on_behalf_of.id
-        entry = append(
+        entry = trail.append(
             conn,
             NewEntry(
                 actor=actor,

@@ -3,12 +3,15 @@ triage decisions, and the audit trail's verify and log (what the CLI calls)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import time
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -30,6 +33,7 @@ from auditlens.store import alerts as outbox
 from auditlens.store import audit
 from auditlens.store.alerts import Alert, OutboxItem
 from auditlens.store.audit import AuditEntry, NewEntry, Verification
+from auditlens.store.replay import replay
 from auditlens.store.repo import Store
 from auditlens.store.scores import last_run, run_scores
 
@@ -106,7 +110,7 @@ def raise_alerts(
             )
             for row in peaks.iter_rows(named=True)
         ]
-        intake = admit(store.engine, detections, rules, criteria, clock())
+        intake = admit(store.engine, detections, rules, criteria, clock(), trail=store.trail)
     finally:
         store.close()
     return RaiseReport(run_id, criteria, len(detections), intake, len(rules))
@@ -181,12 +185,15 @@ def dispatch_alerts(
     store = Store.open(settings)
     try:
         deadline = clock() + dt.timedelta(seconds=wait_seconds)
-        report = dispatch(store.engine, active, clock=clock, policy=retry_policy(settings))
+        policy = retry_policy(settings)
+        report = dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
         while report.next_due is not None and report.next_due <= deadline:
             pause = (report.next_due - clock()).total_seconds()
             if pause > 0:
                 sleep(pause)
-            report.add(dispatch(store.engine, active, clock=clock, policy=retry_policy(settings)))
+            report.add(
+                dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
+            )
         return report
     finally:
         store.close()
@@ -238,6 +245,7 @@ def decide_alert(
             now=clock(),
             policy=triage_policy(settings),
             suppress_days=suppress_days,
+            trail=store.trail,
         )
     finally:
         store.close()
@@ -298,7 +306,7 @@ def requeue_delivery(
         with store.engine.begin() as conn:
             item = outbox.requeue(conn, delivery_id, now)
             alert = outbox.get_alert(conn, item.alert_id)
-            audit.append(
+            store.trail.append(
                 conn,
                 NewEntry(
                     actor=acting.actor.id,
@@ -317,8 +325,18 @@ def requeue_delivery(
         store.close()
 
 
-def verify_trail(settings: Settings, *, anchor: str | None = None) -> Verification:
-    """Recompute the audit trail's hash chain (``anchor`` = "SEQ:HASH" noted earlier)."""
+def verify_trail(
+    settings: Settings, *, anchor: str | None = None, checkpoints: Path | None = None
+) -> Verification:
+    """Verify the audit trail: the hash chain, then the tables replayed from the trail.
+
+    Args:
+        anchor: "SEQ:HASH" printed by an earlier verify and kept elsewhere.
+        checkpoints: a file of ``SEQ HASH`` lines kept outside the database: each entry
+            is checked against it (naming the first rewritten entry even when the chain
+            after it was rehashed), and after a clean verify the new entries' hashes are
+            appended to it.
+    """
     pin = None
     if anchor:
         seq, _, digest = anchor.partition(":")
@@ -328,11 +346,48 @@ def verify_trail(settings: Settings, *, anchor: str | None = None) -> Verificati
                 hint="use the 'head' printed by an earlier `auditlens audit verify`",
             )
         pin = (int(seq), digest)
+    pins = read_checkpoints(checkpoints) if checkpoints is not None else None
     store = Store.open(settings)
     try:
-        return audit.verify(store.engine, anchor=pin)
+        result = audit.verify(store.audit_engine, anchor=pin, checkpoints=pins)
+        mismatches = (
+            ()
+            if result.table_missing
+            else tuple(str(m) for m in replay(store.engine, store.audit_engine))
+        )
     finally:
         store.close()
+    result = dataclasses.replace(result, mismatches=mismatches)
+    if result.ok and checkpoints is not None and result.new_checkpoints:
+        _append_checkpoints(checkpoints, result.new_checkpoints)
+    return result
+
+
+def read_checkpoints(path: Path) -> dict[int, str]:
+    """``{seq: hash}`` from a checkpoints file (missing file: none yet).
+
+    Raises:
+        ConfigError: a line that is not ``SEQ HASH``.
+    """
+    pins: dict[int, str] = {}
+    if not path.exists():
+        return pins
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        seq, _, digest = line.strip().partition(" ")
+        if not seq.isdigit() or len(digest.strip()) != 64:
+            raise ConfigError(f"{path}:{number}: expected 'SEQ HASH', got {line[:40]!r}")
+        pins[int(seq)] = digest.strip()
+    return pins
+
+
+def _append_checkpoints(path: Path, fresh: tuple[tuple[int, str], ...]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(f"{seq} {digest}\n" for seq, digest in fresh)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def audit_log(
@@ -357,7 +412,7 @@ def audit_log(
     store = Store.open(settings)
     try:
         return audit.entries(
-            store.engine,
+            store.audit_engine,
             subject=user,
             actor=None if actor is None else normalise(actor),
             since=start,
