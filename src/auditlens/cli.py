@@ -95,6 +95,38 @@ def db_upgrade() -> None:
     console.print(f"store schema at revision {revision}")
 
 
+@db_app.command("roles")
+def db_roles(
+    app_role: Annotated[
+        str, typer.Option("--app-role", help="The application's role (the user of store_url).")
+    ] = "auditlens_app",
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Run the SQL as the owner (store_owner_url).")
+    ] = False,
+    audit: Annotated[
+        bool, typer.Option("--audit", help="For the separate audit database (audit_store_url).")
+    ] = False,
+    password_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the app role's login password."),
+    ] = None,
+) -> None:
+    """PostgreSQL: print (or --apply) the SQL giving the app role SELECT, INSERT on the
+    audit trail and no ownership, so it cannot disable the trail's triggers or drop it."""
+    from auditlens.pipeline.controls import app_role as plan_role
+
+    report = _run(
+        lambda: plan_role(
+            load_settings(), app_role, apply=apply, audit=audit, password_env=password_env
+        )
+    )
+    console.print(f"-- {report.database}", highlight=False, soft_wrap=True)
+    for statement in report.sql:
+        console.print(f"{statement};", highlight=False, soft_wrap=True)
+    if report.applied:
+        console.print(f"-- applied: {app_role} can read and append the audit trail, not change it")
+
+
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("var/sample"),

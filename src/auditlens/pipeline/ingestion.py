@@ -30,7 +30,7 @@ from auditlens.sources.base import Batch, Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
-from auditlens.store.repo import BatchRecord, Store, head_revision
+from auditlens.store.repo import BatchRecord, Store
 from auditlens.tamper import tamper_findings
 from auditlens.validate import ValidationResult, validate
 
@@ -234,10 +234,11 @@ def _record(
 
 
 def upgrade_store(settings: Settings) -> str:
-    """Create or migrate the store schema; return the revision in force."""
-    store = Store.open(settings, migrate=True)
-    store.close()
-    return head_revision()
+    """Create or migrate the store schema (and the audit database's) as the owner role
+    (``store_owner_url``, else ``store_url``); return the revision in force."""
+    from auditlens.pipeline.controls import migrate_databases
+
+    return migrate_databases(settings)
 
 
 def quarantined(settings: Settings, *, batch_id: int | None, limit: int) -> pl.DataFrame:
