@@ -1,0 +1,131 @@
+"""A separate audit database (별도 감사DB): the trail lives elsewhere, is written first,
+and a crash between the trail and the store is named by `audit verify` (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from typer.testing import CliRunner
+
+from auditlens.alerts.intake import admit
+from auditlens.alerts.routing import Rule, Schedule
+from auditlens.calendar import BusinessCalendar
+from auditlens.cli import app
+from auditlens.config import Settings
+from auditlens.pipeline import audit_log, decide_alert, upgrade_store, verify_trail
+from auditlens.store.db import audit_log as audit_table
+from auditlens.store.repo import Store
+from tests.alerts.conftest import CRITERIA, T0, detection
+from tests.conftest import _fresh_pg_database
+
+ROOT = Path(__file__).resolve().parents[2]
+PEOPLE = {"kim": ["analyst"], "lee": ["analyst", "approver"]}
+RULES = [Rule("r", ("none",), Schedule.always_open(BusinessCalendar()))]
+
+
+@pytest.fixture
+def split(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Settings whose trail lives in a second database of the same kind."""
+    if db_url.startswith("sqlite"):
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'audit.db'}"])
+    else:
+        urls = _fresh_pg_database()
+    audit_url = next(urls)
+    env = {
+        "AUDITLENS_STORE_URL": db_url,
+        "AUDITLENS_AUDIT_STORE_URL": audit_url,
+        "AUDITLENS_DATA_DIR": str(tmp_path / "var"),
+        "AUDITLENS_PRINCIPALS": json.dumps(PEOPLE),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield Settings()
+    for _ in urls:  # drops the PostgreSQL database
+        pass
+
+
+def _open_alerts(settings: Settings, n: int = 2) -> list[int]:
+    store = Store.open(settings)
+    try:
+        found = admit(
+            store.engine,
+            [detection(user=f"U{i}", severity="critical") for i in range(n)],
+            RULES,
+            CRITERIA,
+            T0,
+            trail=store.trail,
+        )
+    finally:
+        store.close()
+    return [a.id for a in found.opened]
+
+
+def _count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(audit_table)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_trail_lives_in_the_audit_database(split: Settings) -> None:
+    assert upgrade_store(split)
+    first, _ = _open_alerts(split)
+    decide_alert(split, first, "close", reason="explained", who_am_i=lambda: "kim")
+    decide_alert(split, first, "approve", who_am_i=lambda: "lee")
+    assert split.audit_store_url is not None
+    assert _count(split.audit_store_url.get_secret_value()) == 6  # 2 x (detect, alert) + 2
+    assert _count(split.store_url.get_secret_value()) == 0  # nothing in the store's table
+    result = verify_trail(split)
+    assert result.ok and result.entries == 6
+    assert [e.actor for e in audit_log(split, decisions_only=True)] == ["kim", "lee"]
+    shown = CliRunner().invoke(app, ["config", "show"])
+    assert '"audit_store_url"' in shown.output
+
+
+def test_a_crash_between_the_trail_and_the_store_is_named_by_verify(split: Settings) -> None:
+    upgrade_store(split)
+    first, second = _open_alerts(split)
+    # a real process dies (kill -9 equivalent) after the trail committed the dismissal,
+    # before the store committed the alert's new state and its label candidate
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys\n"
+            "from auditlens.config import load_settings\n"
+            "from auditlens.pipeline import decide_alert\n"
+            "import auditlens.store.feedback as feedback\n"
+            "feedback.add_label_candidate = lambda *a, **k: os._exit(9)\n"
+            "decide_alert(load_settings(), int(sys.argv[1]), 'dismiss', "
+            "reason='false_positive', who_am_i=lambda: 'kim')\n",
+            str(first),
+        ],
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
+        check=False,
+    )
+    assert crashed.returncode == 9
+    result = verify_trail(split)
+    assert result.broken_seq is None  # the trail itself is whole...
+    assert result.mismatches == (  # ...and says exactly which decision the store lacks
+        f"alert #{first}: status is open in the table, the trail (entry 5) says dismissed "
+        "/ 테이블과 감사 로그가 다름",
+        f"the trail (entry 5) dismissed alert #{first} as a false positive, but its label "
+        "candidate is missing",
+    )
+    code = CliRunner().invoke(app, ["audit", "verify"]).exit_code
+    assert code == 4
+    # other decisions go on; the half-done one stays reported until someone reconciles it
+    decide_alert(split, second, "acknowledge", who_am_i=lambda: "lee")
+    assert len(verify_trail(split).mismatches) == 2
