@@ -32,9 +32,7 @@ RULES = [Rule("r", ("none",), Schedule.always_open(BusinessCalendar()))]
 
 
 @pytest.fixture
-def split(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
+def split(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """Settings whose trail lives in a second database of the same kind."""
     if db_url.startswith("sqlite"):
         urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'audit.db'}"])
@@ -54,12 +52,13 @@ def split(
         pass
 
 
-def _open_alerts(settings: Settings, n: int = 2) -> list[int]:
+def _open_alerts(settings: Settings, n: int = 2, first_score: int | None = None) -> list[int]:
     store = Store.open(settings)
     try:
+        extra = {} if first_score is None else {"score_id": first_score}
         found = admit(
             store.engine,
-            [detection(user=f"U{i}", severity="critical") for i in range(n)],
+            [detection(user=f"U{i}", severity="critical", **extra) for i in range(n)],
             RULES,
             CRITERIA,
             T0,
@@ -129,3 +128,39 @@ def test_a_crash_between_the_trail_and_the_store_is_named_by_verify(split: Setti
     # other decisions go on; the half-done one stays reported until someone reconciles it
     decide_alert(split, second, "acknowledge", who_am_i=lambda: "lee")
     assert len(verify_trail(split).mismatches) == 2
+
+
+def test_a_crash_after_the_alert_entry_is_named_even_when_the_id_is_reused(
+    split: Settings,
+) -> None:
+    upgrade_store(split)
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os\n"
+            "from auditlens.store import audit\n"
+            "real = audit.Trail.append\n"
+            "def append(self, conn, entry, now):\n"
+            "    stored = real(self, conn, entry, now)\n"
+            "    if entry.action == 'alert':\n"
+            "        os._exit(9)  # the trail has committed, the store has not\n"
+            "    return stored\n"
+            "audit.Trail.append = append\n"
+            "from tests.store.test_audit_database import _open_alerts\n"
+            "from auditlens.config import load_settings\n"
+            "_open_alerts(load_settings(), 1, first_score=10_000)\n",
+        ],
+        env=os.environ | {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
+        cwd=ROOT,
+        check=False,
+    )
+    assert crashed.returncode == 9
+    # SQLite hands out the same alert id again, PostgreSQL does not
+    (later,) = _open_alerts(split, 1, first_score=10_001)
+    problems = verify_trail(split).mismatches
+    assert problems, "the lost alert must be reported"
+    if later == 1:
+        assert problems[0].startswith("alert #1 was opened twice in the trail (entries 2 and 4)")
+    else:
+        assert problems[0].startswith("alert #1 is in the trail (entry 2) but missing")

@@ -58,6 +58,8 @@ class _AlertState:
     close_requested_by: str | None = None
     close_requested_via: str | None = None
     opened: dict[str, Any] | None = None
+    #: Seq of an earlier 'alert' entry for the same id (an id reused after a crash).
+    reopened_from: int | None = None
 
 
 def replay(store_engine: Engine, audit_engine: Engine | None = None) -> list[Mismatch]:
@@ -132,11 +134,13 @@ def _expected(
         criteria = json.loads(row["criteria"] or "{}")
         action = row["action"]
         if action == "alert":
+            earlier = states.get(alert_id)
             states[alert_id] = _AlertState(
                 seq=int(row["seq"]),
                 user_id=row["subject"],
                 severity=row["reason_code"],
                 opened={k: criteria.get(v) for k, v in _OPENED.items()},
+                reopened_from=earlier.seq if earlier is not None else None,
             )
             continue
         if action not in DECISIONS:
@@ -205,6 +209,17 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
                 )
             )
             continue
+        if state.reopened_from is not None:
+            found.append(
+                Mismatch(
+                    "alert",
+                    alert_id,
+                    state.seq,
+                    f"alert #{alert_id} was opened twice in the trail (entries "
+                    f"{state.reopened_from} and {state.seq}): the first one never reached the "
+                    "table (a crash between the audit database and the store)",
+                )
+            )
         differs = [
             (name, row[name], want)
             for name, want in (
