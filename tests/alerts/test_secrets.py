@@ -121,3 +121,30 @@ def test_scrub_finds_base64_at_any_alignment_and_url_encoding(prefix: str) -> No
         "url postgresql://u:***@h/db"
     )
     assert scrub("nothing secret here QUJDRA==", [secret]) == "nothing secret here QUJDRA=="
+
+
+class _LeakyChannel(EmailChannel):
+    """A channel with a bug whose exception message carries its secret, base64-encoded."""
+
+    def post(self, message: Any, alerts: Any) -> Any:
+        blob = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+        raise RuntimeError(f"internal error while sending, state={blob}")
+
+
+def test_an_unexpected_channel_error_is_scrubbed_too(any_engine: Engine, clock: FakeClock) -> None:
+    config = EmailChannelConfig(
+        host="127.0.0.1", username=USER, password=SecretStr(PASSWORD), sender="a@b.example",
+        recipients=["c@d.example"],
+    )  # fmt: skip
+    rules = [Rule("r1", ("mail",), Schedule.always_open(BusinessCalendar()))]
+    admit(any_engine, [detection()], rules, CRITERIA, clock())
+    report = dispatch(
+        any_engine, {"mail": _LeakyChannel("mail", config=config)}, clock=clock,
+        policy=RetryPolicy(max_attempts=1),
+    )  # fmt: skip
+    assert "internal error while sending, state=***" in report.dead[0].error
+    with any_engine.connect() as conn:
+        trail = " ".join(
+            str(v) for row in conn.execute(text("SELECT * FROM audit_log")) for v in row
+        )
+    assert "RuntimeError" in trail and _leaks(trail) == []

@@ -147,7 +147,9 @@ def _deliver(
     except ChannelError as exc:
         error: ChannelError | None = exc
     except Exception as exc:  # a channel bug must not lose the delivery: retry, record it
-        error = ChannelError(f"{type(exc).__name__}: {exc}")
+        channel = channels.get(live[0][0].channel)
+        text = f"{type(exc).__name__}: {exc}"
+        error = ChannelError(channel.mask(text) if channel is not None else text)
     else:
         error = None
     at = clock()

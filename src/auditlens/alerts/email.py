@@ -98,6 +98,10 @@ class EmailChannel(Channel):
         # a server may echo the AUTH PLAIN / LOGIN exchange: base64 of the password
         return scrub(text, [password])
 
+    def secret_values(self) -> list[str]:
+        """The SMTP password."""
+        return [self.config.password.get_secret_value()] if self.config.password else []
+
 
 def build_email(message: Message, *, sender: str, to: Sequence[str]) -> EmailMessage:
     """A multipart/alternative e-mail: plain text first, then the same as HTML."""
