@@ -134,3 +134,21 @@ def test_every_reason_code_has_both_labels_and_is_documented() -> None:
         ko, en = LABELS[code]
         assert ko and en
         assert f"`{code.value}`" in readme, f"README does not list reason code {code.value}"
+
+
+def test_a_close_request_stored_before_principals_is_compared_normalised(
+    any_engine: Engine, clock: FakeClock
+) -> None:
+    from sqlalchemy import update
+
+    from auditlens.store.db import alerts
+
+    alert_id = _critical(any_engine, clock)
+    decide(any_engine, alert_id, "close", by=D.acting("lee"), reason="explained", now=clock(),
+           policy=POLICY)  # fmt: skip
+    with any_engine.begin() as conn:  # what `--as " Kim "` stored before this change
+        conn.execute(
+            update(alerts).where(alerts.c.id == alert_id).values(close_requested_by=" Kim")
+        )
+    with pytest.raises(TriageError, match="cannot also approve"):
+        decide(any_engine, alert_id, "approve", by=D.acting("kim"), now=clock(), policy=POLICY)

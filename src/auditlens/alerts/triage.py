@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine
 
 from auditlens.alerts import reasons
 from auditlens.errors import AuditlensError
-from auditlens.identity import Acting, Role
+from auditlens.identity import Acting, Role, normalise
 from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert
@@ -133,11 +133,15 @@ def decide(
                 f"alert #{alert_id} is {alert.status}: cannot {action} it",
                 hint=_hint(alert.status),
             )
-        requesters = {p for p in (alert.close_requested_by, alert.close_requested_via) if p}
+        # stored ids are normalised again: requests made before principals were ids
+        requesters = {
+            normalise(p) for p in (alert.close_requested_by, alert.close_requested_via) if p
+        }
         if action == "approve" and by.ids & requesters:
+            via = f" via {alert.close_requested_via}" if alert.close_requested_via else ""
             raise TriageError(
                 f"{by.effective.id} took part in the request to close alert #{alert_id} "
-                f"(requested by {' via '.join(sorted(requesters))}) and cannot also approve it / "
+                f"(requested by {alert.close_requested_by}{via}) and cannot also approve it / "
                 "종결 요청자는 승인할 수 없습니다 (이중 승인)",
                 hint="four-eyes: a different principal with the approver role approves",
             )
