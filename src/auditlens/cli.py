@@ -564,7 +564,11 @@ def alerts_requeue(
 @audit_app.command("verify")
 def audit_verify(
     anchor: Annotated[
-        str | None, typer.Option(help="SEQ:HASH printed by an earlier verify (catches truncation).")
+        list[str] | None,
+        typer.Option(
+            help="SEQ:HASH printed by an earlier verify and kept elsewhere (catches truncation "
+            "and rewrites; repeat it with older heads to narrow a rewrite down)."
+        ),
     ] = None,
     checkpoints: Annotated[
         Path | None,

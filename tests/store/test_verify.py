@@ -178,6 +178,16 @@ def test_checkpoints_name_the_first_rewritten_entry_of_a_rehashed_chain(
     assert verify_trail(settings).broken_seq is None  # the chain alone is consistent...
     anchored = verify_trail(settings, anchor=head)  # ...an anchor sees *that* it changed...
     assert anchored.broken_seq == 10 and "cannot say which" in anchored.problem
+    assert "an entry between 1 and 10 was rewritten" in anchored.problem
+    # older heads kept as anchors (e.g. one a day) narrow it down
+    kept = dict(line.split(" ") for line in marks.read_text().splitlines())
+    daily = [f"3:{kept['3']}", f"8:{kept['8']}", head]
+    narrowed = verify_trail(settings, anchor=daily)
+    assert narrowed.broken_seq == 8 and "between 4 and 8" in narrowed.problem
+    code, out = _verify_cli(*(arg for pin in daily for arg in ("--anchor", pin)))
+    assert code == 4 and "BROKEN at entry 8:" in out and "between 4 and 8" in out
+    exact = verify_trail(settings, anchor=[f"4:{kept['4']}", f"5:{kept['5']}"])
+    assert exact.broken_seq == 5 and "entry 5 differs from its checkpoint" in exact.problem
     pinned = verify_trail(settings, checkpoints=marks)  # ...checkpoints see *where*
     assert pinned.broken_seq == 5 and "entry 5 differs from its checkpoint" in pinned.problem
     code, out = _verify_cli("--checkpoints", str(marks))

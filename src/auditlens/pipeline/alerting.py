@@ -9,7 +9,7 @@ import json
 import os
 import time
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -326,30 +326,35 @@ def requeue_delivery(
 
 
 def verify_trail(
-    settings: Settings, *, anchor: str | None = None, checkpoints: Path | None = None
+    settings: Settings,
+    *,
+    anchor: str | Sequence[str] | None = None,
+    checkpoints: Path | None = None,
 ) -> Verification:
     """Verify the audit trail: the hash chain, then the tables replayed from the trail.
 
     Args:
-        anchor: "SEQ:HASH" printed by an earlier verify and kept elsewhere.
+        anchor: "SEQ:HASH" printed by an earlier verify and kept elsewhere (or several,
+            e.g. one kept each day: a rewrite is placed between two of them).
         checkpoints: a file of ``SEQ HASH`` lines kept outside the database: each entry
             is checked against it (naming the first rewritten entry even when the chain
             after it was rehashed), and after a clean verify the new entries' hashes are
             appended to it.
     """
-    pin = None
-    if anchor:
-        seq, _, digest = anchor.partition(":")
+    given = [anchor] if isinstance(anchor, str) else list(anchor or [])
+    pinned: list[tuple[int, str]] = []
+    for text in given:
+        seq, _, digest = text.partition(":")
         if not seq.isdigit() or len(digest) != 64:
             raise ConfigError(
-                f"anchor {anchor!r} is not SEQ:HASH",
+                f"anchor {text!r} is not SEQ:HASH",
                 hint="use the 'head' printed by an earlier `auditlens audit verify`",
             )
-        pin = (int(seq), digest)
+        pinned.append((int(seq), digest))
     pins = read_checkpoints(checkpoints) if checkpoints is not None else None
     store = Store.open(settings)
     try:
-        result = audit.verify(store.audit_engine, anchor=pin, checkpoints=pins)
+        result = audit.verify(store.audit_engine, checkpoints=pins, anchors=pinned)
         mismatches = (
             ()
             if result.table_missing

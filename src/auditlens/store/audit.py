@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -221,6 +221,7 @@ def verify(
     *,
     anchor: tuple[int, str] | None = None,
     checkpoints: Mapping[int, str] | None = None,
+    anchors: Sequence[tuple[int, str]] = (),
 ) -> Verification:
     """Recompute the whole chain; report the first broken link.
 
@@ -235,31 +236,27 @@ def verify(
         checkpoints: ``{seq: hash}`` of entries recorded outside the database (the
             ``--checkpoints`` file): the first entry whose hash differs from its
             checkpoint is named — the first modified entry, even in a rehashed chain.
+        anchors: more ``(seq, hash)`` anchors (e.g. a daily head kept each day): a
+            rewrite is then placed between the last anchor that holds and the first
+            that does not.
 
     A missing ``audit_log`` table (dropped) is reported as broken, not raised.
     """
     expected_seq, prev, count = 1, GENESIS, 0
-    anchor_seen = anchor is None
     pins = dict(checkpoints or {})
-    last_pin = max(pins, default=0)
+    last_pin = max(pins, default=0)  # new checkpoints start after this one
+    known = pins | dict(anchors) | (dict([anchor]) if anchor is not None else {})
+    proven = 0  # the highest entry whose hash matched a checkpoint or anchor
     fresh: list[tuple[int, str]] = []
     try:
         for row in _rows(engine):
             seq = int(row["seq"])
             problem = _link_problem(row, expected_seq, prev)
-            if problem is None and seq in pins and row["hash"] != pins[seq]:
-                problem = (
-                    f"entry {seq} differs from its checkpoint {pins[seq][:12]}: it was rewritten "
-                    "(and the chain after it rehashed) / 체크포인트와 다름: 변조됨"
-                )
-            if problem is None and anchor is not None and seq == anchor[0]:
-                anchor_seen = True
-                if row["hash"] != anchor[1]:
-                    problem = (
-                        f"entry {seq} differs from the anchor {anchor[1][:12]}: an entry at or "
-                        f"before {seq} was rewritten and the chain rehashed; the anchor cannot "
-                        "say which — verify with --checkpoints to name it"
-                    )
+            if problem is None and seq in known:
+                if row["hash"] == known[seq]:
+                    proven = seq
+                else:
+                    problem = _pin_problem(seq, known[seq], proven)
             if problem is not None:
                 broken = min(seq, expected_seq)
                 return Verification(count, broken - 1, prev, broken_seq=broken, problem=problem)
@@ -280,15 +277,29 @@ def verify(
             "/ 감사 로그 테이블이 없습니다",
         )
     ends = expected_seq - 1
-    if not anchor_seen and anchor is not None:
-        problem = f"entry {anchor[0]} of the anchor is gone: the trail ends at {ends}"
-        return Verification(count, ends, prev, broken_seq=min(anchor[0], ends + 1), problem=problem)
-    if last_pin > ends:
+    highest = max(known, default=0)
+    if highest > ends:
         problem = (
-            f"entry {ends + 1} is gone: checkpoints go up to {last_pin}, the trail ends at {ends}"
+            f"entry {ends + 1} is gone: an anchor or checkpoint names entry {highest}, the trail "
+            f"ends at {ends} (the newest entries were removed) / 최근 항목이 삭제됨"
         )
         return Verification(count, ends, prev, broken_seq=ends + 1, problem=problem)
     return Verification(entries=count, head_seq=ends, head_hash=prev, new_checkpoints=tuple(fresh))
+
+
+def _pin_problem(seq: int, pinned: str, proven: int) -> str:
+    """Why entry ``seq`` differing from its kept hash means, and how exactly it says where."""
+    if proven == seq - 1:  # the entry before it still matched: this one was rewritten
+        return (
+            f"entry {seq} differs from its checkpoint {pinned[:12]}: it was rewritten (and the "
+            "chain after it rehashed) / 체크포인트와 다름: 변조됨"
+        )
+    return (
+        f"entry {seq} differs from its anchor {pinned[:12]}: an entry between {proven + 1} and "
+        f"{seq} was rewritten and the chain after it rehashed; one anchor cannot say which — "
+        "keep a checkpoint per entry (--checkpoints FILE) to name it / 변조 구간 "
+        f"{proven + 1}~{seq}"
+    )
 
 
 def _table_exists(engine: Engine) -> bool:
