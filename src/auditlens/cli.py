@@ -607,6 +607,28 @@ def audit_verify(
     raise typer.Exit(4)
 
 
+@audit_app.command("reconcile")
+def audit_reconcile(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Restore the rows (else only list).")
+    ] = False,
+    actor: Actor = None,
+) -> None:
+    """Admins: make the alert tables agree with the audit trail again (each repair audited)."""
+    from auditlens.pipeline.controls import reconcile
+
+    report = _run(lambda: reconcile(load_settings(), apply=apply, as_name=actor))
+    verb = "restored from the trail" if report.applied else "can be restored (--apply)"
+    for line in report.fixable:
+        console.print(f"{verb}: {line}", highlight=False, soft_wrap=True)
+    for line in report.left:
+        console.print(f"[yellow]needs a person:[/] {line}", highlight=False, soft_wrap=True)
+    if not report.fixable and not report.left:
+        console.print("the tables agree with the audit trail / 테이블과 감사 로그 일치")
+    if report.left:
+        raise typer.Exit(4)
+
+
 @audit_app.command("log")
 def audit_log_cmd(
     user: Annotated[

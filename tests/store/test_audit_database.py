@@ -20,14 +20,16 @@ from auditlens.alerts.routing import Rule, Schedule
 from auditlens.calendar import BusinessCalendar
 from auditlens.cli import app
 from auditlens.config import Settings
+from auditlens.identity import IdentityError
 from auditlens.pipeline import audit_log, decide_alert, upgrade_store, verify_trail
+from auditlens.pipeline.controls import reconcile
 from auditlens.store.db import audit_log as audit_table
 from auditlens.store.repo import Store
 from tests.alerts.conftest import CRITERIA, T0, detection
 from tests.conftest import _fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
-PEOPLE = {"kim": ["analyst"], "lee": ["analyst", "approver"]}
+PEOPLE = {"kim": ["analyst"], "lee": ["analyst", "approver"], "choi": ["admin"]}
 RULES = [Rule("r", ("none",), Schedule.always_open(BusinessCalendar()))]
 
 
@@ -125,9 +127,23 @@ def test_a_crash_between_the_trail_and_the_store_is_named_by_verify(split: Setti
     )
     code = CliRunner().invoke(app, ["audit", "verify"]).exit_code
     assert code == 4
-    # other decisions go on; the half-done one stays reported until someone reconciles it
+    # other decisions go on; the half-done one stays reported until an admin reconciles it
     decide_alert(split, second, "acknowledge", who_am_i=lambda: "lee")
     assert len(verify_trail(split).mismatches) == 2
+    with pytest.raises(IdentityError, match="admin"):
+        reconcile(split, apply=True, who_am_i=lambda: "lee")
+    planned = reconcile(split, who_am_i=lambda: "choi")
+    assert len(planned.fixable) == 2 and planned.left == [] and not planned.applied
+    assert len(verify_trail(split).mismatches) == 2  # a dry run changes nothing
+    done = reconcile(split, apply=True, who_am_i=lambda: "choi")
+    assert done.applied
+    after = verify_trail(split)
+    assert after.ok, after.mismatches
+    repairs = [e for e in audit_log(split) if e.action == "reconcile"]
+    assert [(e.actor, e.criteria["entry"], e.criteria["table"]) for e in repairs] == [
+        ("choi", 5, "alerts"),
+        ("choi", 5, "label_candidates"),
+    ]
 
 
 def test_a_crash_after_the_alert_entry_is_named_even_when_the_id_is_reused(

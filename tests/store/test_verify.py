@@ -4,6 +4,7 @@ describes, names the first modified entry / row, and exits 4 — SQLite and Post
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +20,13 @@ from auditlens.calendar import BusinessCalendar
 from auditlens.cli import app
 from auditlens.config import Settings
 from auditlens.pipeline import decide_alert, verify_trail
+from auditlens.pipeline.controls import reconcile
 from auditlens.store.audit import entry_hash
 from auditlens.store.db import alerts, audit_log, label_candidates, suppressions
 from auditlens.store.repo import Store
 from tests.alerts.conftest import CRITERIA, T0, FakeClock, detection
 
-PEOPLE = {"kim": ["analyst"], "lee": ["analyst", "approver"]}
+PEOPLE = {"kim": ["analyst"], "lee": ["analyst", "approver"], "choi": ["admin"]}
 RULES = [Rule("r", ("none",), Schedule.always_open(BusinessCalendar()))]
 
 
@@ -36,7 +38,7 @@ def org(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S
     for key, value in (
         ("STORE_URL", settings.store_url.get_secret_value()),
         ("DATA_DIR", str(settings.data_dir)),
-        ("PRINCIPALS", '{"kim": ["analyst"], "lee": ["analyst", "approver"]}'),
+        ("PRINCIPALS", json.dumps(PEOPLE)),
     ):
         monkeypatch.setenv(f"AUDITLENS_{key}", value)  # fmt: skip
     store = Store.open(configured, migrate=True)
@@ -101,9 +103,19 @@ def test_closing_a_critical_alert_by_update_is_caught(org: tuple[Settings, Engin
     )
     code, out = _verify_cli()
     assert code == 4 and "tables differ from the audit trail (1): alert #1: status" in out
+    # an admin restores what the trail says, and that repair is itself in the trail
+    repaired = reconcile(settings, apply=True, who_am_i=lambda: "choi")
+    assert repaired.fixable == [result.mismatches[0]] and repaired.left == []
+    again = verify_trail(settings)
+    assert again.ok and again.entries == 11
+    with engine.connect() as conn:
+        status = conn.execute(select(alerts.c.status).where(alerts.c.id == 1)).scalar()
+    assert status == "close_requested"
 
 
-def test_a_hand_inserted_suppression_is_caught(org: tuple[Settings, Engine]) -> None:
+def test_a_hand_inserted_suppression_is_caught(
+    org: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings, engine = org
     with engine.begin() as conn:
         conn.execute(
@@ -122,6 +134,12 @@ def test_a_hand_inserted_suppression_is_caught(org: tuple[Settings, Engine]) -> 
     assert [m.split(" (")[0] for m in result.mismatches] == [f"suppression #{new_id[0]}"]
     assert "has no dismissal in the trail" in result.mismatches[0]
     assert _verify_cli()[0] == 4
+    # a row the trail never wrote is not removed automatically: a person decides
+    left = reconcile(settings, apply=True, who_am_i=lambda: "choi")
+    assert left.fixable == [] and left.left == list(result.mismatches)
+    monkeypatch.setattr("auditlens.identity.os_user", lambda: "choi")
+    shown = CliRunner().invoke(app, ["audit", "reconcile", "--apply"])
+    assert shown.exit_code == 4 and "needs a person: suppression #" in shown.output
 
 
 def test_changed_label_candidates_and_missing_rows_are_caught(

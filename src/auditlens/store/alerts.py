@@ -183,6 +183,20 @@ def set_status(
     )
 
 
+def restore(conn: Connection, alert_id: int, values: dict[str, Any], now: dt.datetime) -> None:
+    """Set an alert's columns back to what the audit trail says (``auditlens audit
+    reconcile``; the caller audits it)."""
+    allowed = {
+        "status", "close_requested_by", "close_requested_via", "user_id", "severity",
+        "score_id", "model_sha256", "scenario",
+    }  # fmt: skip
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(**{k: v for k, v in values.items() if k in allowed}, updated_at=utc(now))
+    )
+
+
 def _alert(row: dict[str, Any]) -> Alert:
     return Alert(
         **(

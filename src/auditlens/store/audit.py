@@ -55,6 +55,7 @@ ACTIONS: Final = frozenset(
         "request_close",  # four-eyes: closing waits for a second actor's approval
         "approve",
         "reopen",
+        "reconcile",  # an admin made a table agree with the trail again (store/replay.py)
     }
 )
 

@@ -44,6 +44,9 @@ class Mismatch:
     id: int
     seq: int | None  # the trail entry concerned, if any
     text: str
+    #: What would make the table agree with the trail: (table, values); None when only a
+    #: person can decide (a row the trail never wrote).
+    fix: tuple[str, dict[str, Any]] | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -243,6 +246,16 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
             differs.append(("opened", "a row", "no 'alert' entry"))
         if differs:
             name, have, want = differs[0]
+            fix = None
+            if state.opened is not None and state.reopened_from is None:
+                values = {
+                    "status": state.status,
+                    "close_requested_by": state.close_requested_by,
+                    "close_requested_via": state.close_requested_via,
+                    "user_id": state.user_id,
+                    "severity": state.severity,
+                } | {k: v for k, v in state.opened.items() if v is not None}
+                fix = ("alerts", {"id": alert_id} | values)
             found.append(
                 Mismatch(
                     "alert",
@@ -250,6 +263,7 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
                     state.seq,
                     f"alert #{alert_id}: {name} is {have} in the table, the trail (entry "
                     f"{state.seq}) says {want} / 테이블과 감사 로그가 다름",
+                    fix,
                 )
             )
     return found
@@ -292,6 +306,7 @@ def _compare_suppressions(
                 e["seq"],
                 f"the trail (entry {e['seq']}) suppressed {e['user_id']} / {e['scenario']} "
                 f"after alert #{e['alert_id']}, but that suppression is missing from the table",
+                ("suppressions", {k: v for k, v in e.items() if k != "seq"}),
             )
         )
     return found
@@ -325,6 +340,7 @@ def _compare_labels(
                     seq,
                     f"the trail (entry {seq}) dismissed alert #{want['alert_id']} as a false "
                     "positive, but its label candidate is missing",
+                    ("label_candidates", want | {"audit_seq": seq}),
                 )
             )
     return found
