@@ -173,3 +173,38 @@ def test_alert_triage_and_audit_commands(workdir: Path) -> None:
     deliveries = _ok("alerts", "deliveries", "--status", "sent")
     assert "sent" in deliveries and "pending" not in deliveries
     assert "delivered 0 of 0 attempted" in " ".join(_ok("alerts", "dispatch").split())
+
+
+def test_ingest_encoding_and_xlsx_from_the_command_line(workdir: Path) -> None:
+    import openpyxl
+
+    header = "event_id,timestamp,user_id,action_type,resource_id"
+    rows = [f"K{i},2026-09-01T09:0{i}:00,김철수{i},view,/인사/급여" for i in range(3)]
+    (workdir / "kr.csv").write_bytes(("\n".join([header, *rows]) + "\n").encode("cp949"))
+    _ok("db", "upgrade")
+    out = _ok("ingest", "kr.csv", "--encoding", "cp949")
+    assert "ingested 3 = accepted 3 + quarantined 0" in out
+    (workdir / "kr2.csv").write_bytes(
+        ("\n".join([header, *(r.replace("K", "A") for r in rows)]) + "\n").encode("cp949")
+    )
+    result = runner.invoke(app, ["ingest", "kr2.csv", "--encoding", "auto"])
+    assert result.exit_code == 0, result.output
+    assert "ingested 3 = accepted 3 + quarantined 0" in result.output
+    assert "CP949로 읽었습니다" in result.output  # the notice, in the configured language
+    bad = runner.invoke(app, ["ingest", "kr.csv", "--encoding", "latin1"])
+    assert bad.exit_code != 0
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sheet1"
+    sheet.append(header.split(","))
+    sheet.append(["X1", "2026-09-01T10:00:00", "E1", "view", "/a"])
+    sheet.append(["X2", "#N/A", "E2", "view", "/b"])
+    book.save(workdir / "export.bin")
+    out = _ok("ingest", "export.bin", "--format", "xlsx", "--allow-quarantine")
+    assert "ingested 2 = accepted 1 + quarantined 1" in out
+    store = Store.open(Settings())
+    rows = store.quarantined_rows(limit=5)
+    store.close()
+    assert rows["location"].to_list() == [f"{Path('export.bin')}:Sheet1:row 3"]
+    assert rows["reason"].to_list() == ["cell B3 (timestamp) holds the Excel error #N/A"]

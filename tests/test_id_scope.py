@@ -47,6 +47,29 @@ def test_ids_restarting_every_file_are_new_events_with_id_scope_file(
     store.close()
 
 
+def test_id_scope_file_holds_for_excel_workbooks(settings: Settings, tmp_path: Path) -> None:
+    """Excel rows are located as ``path:Sheet:row N``: the scope is still the file."""
+    import openpyxl
+
+    for day in (1, 2):
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "Sheet1"
+        sheet.append(HEADER.split(","))
+        for i, user in enumerate(("kim", "lee")):
+            sheet.append([str(i + 1), user, f"2026-09-0{day}T09:0{i}:00+09:00", "view", "doc"])
+        if day == 2:  # id 1 again in the same workbook, with other content: a reuse
+            sheet.append(["1", "park", "2026-09-02T09:09:00+09:00", "delete", "doc"])
+        (tmp_path / "books").mkdir(exist_ok=True)
+        book.save(tmp_path / "books" / f"day{day}.xlsx")
+    store = Store.open(settings, migrate=True)
+    report = ingest(FileSource(tmp_path / "books", name="books", id_scope="file"), settings)
+    assert (report.ingested, report.accepted, report.quarantined) == (5, 4, 1)
+    assert report.findings == 1
+    store.close()
+
+
 def test_a_reused_id_with_other_content_is_a_tampering_finding_not_a_duplicate(
     settings: Settings, tmp_path: Path
 ) -> None:

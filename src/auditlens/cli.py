@@ -41,7 +41,8 @@ err_console = Console(stderr=True)
 _state: dict[str, bool] = {"debug": False}
 T = TypeVar("T")
 
-Format = Literal["auto", "csv", "parquet", "jsonl", "cert"]
+Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
+Encoding = Literal["utf-8", "cp949", "euc-kr", "auto"]
 
 #: Exit code of `ingest` and `run` when a row was quarantined or a file could not be read
 #: (the data that could be read is stored); `--allow-quarantine` turns it into 0.
@@ -161,6 +162,14 @@ def ingest(
             help="Where event_id is unique: 'file' when ids restart in every file (PATH only).",
         ),
     ] = "source",
+    encoding: Annotated[
+        Encoding | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding of CSV/JSON Lines files: utf-8 (default), cp949, euc-kr, or "
+            "auto (UTF-8, else CP949, with a notice).",
+        ),
+    ] = None,
     allow_quarantine: AllowQuarantine = False,
 ) -> None:
     """Validate and store new events; bad rows are quarantined with a reason.
@@ -171,11 +180,13 @@ def ingest(
     """
     settings = _run(load_settings)
     column_map = _run(lambda: pipeline.parse_column_map(mapping or []))
-    sources = _run(lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map, id_scope))
+    sources = _run(
+        lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map, id_scope, encoding)
+    )
     reports = []
     for source in sources:
         report = _run(lambda src=source: _ingest_with_progress(src, settings))  # type: ignore[misc]
-        _print_ingest(report)
+        _print_ingest(report, settings.language)
         reports.append(report)
     _exit_for(reports, settings.language, allow_quarantine)
 
@@ -208,7 +219,7 @@ def demo(
         f"{result.sample.insiders} planted insiders in {result.sample_dir}"
     )
     for report in result.ingests:
-        _print_ingest(report)
+        _print_ingest(report, settings.language)
     counts = result.store_counts
     console.print(
         f"store {result.store_url}: {counts['accepted']:,} events, "
@@ -721,7 +732,7 @@ def train(
 
 def _print_run(report: pipeline.RunReport, lang: str) -> None:
     for ingest_report in report.ingests:
-        _print_ingest(ingest_report)
+        _print_ingest(ingest_report, lang)
     model = f"model {report.model_sha256[:12]}" + (" (newly fitted)" if report.refitted else "")
     console.print(
         f"scored {report.windows_scored:,} user-days from {report.events:,} events with {model}; "
@@ -761,7 +772,15 @@ def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.Ingest
         )
 
 
-def _print_ingest(report: pipeline.IngestReport) -> None:
+def _print_ingest(report: pipeline.IngestReport, lang: str = "ko") -> None:
+    for batch in report.batches:
+        for english, korean in batch.notices:
+            err_console.print(
+                f"[yellow]{'알림' if lang == 'ko' else 'notice'}:[/] "
+                f"{korean if lang == 'ko' else english}",
+                highlight=False,
+                soft_wrap=True,
+            )
     if report.batches:
         console.print(
             f"{report.source}: ingested {report.ingested:,} = accepted {report.accepted:,} "

@@ -46,8 +46,19 @@ class FileSourceConfig(BaseModel):
 
     kind: Literal["file"] = Field("file", description="Source kind.")
     path: str = Field(description="File, directory or glob of event files.")
-    format: Literal["csv", "parquet", "jsonl", "auto"] = Field(
+    format: Literal["csv", "parquet", "jsonl", "xlsx", "auto"] = Field(
         "auto", description="File format; 'auto' picks it from the file extension."
+    )
+    encoding: Literal["utf-8", "cp949", "euc-kr", "auto"] = Field(
+        "utf-8",
+        description="Text encoding of CSV and JSON Lines files; 'auto' reads UTF-8 when the "
+        "bytes are valid UTF-8, else CP949 (Korean Windows exports), and says so.",
+    )
+    settle_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="A last line without a line end is read only once the file has not "
+        "changed for this many seconds (it may still be being written); 0 reads it at once.",
     )
     column_map: dict[str, str] = Field(
         default_factory=dict,

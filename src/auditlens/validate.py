@@ -397,8 +397,9 @@ def _ids(typed: pl.DataFrame) -> pl.DataFrame:
     return typed.select(_ROW, LOCATION, EVENT_ID).filter(pl.col(EVENT_ID).is_not_null())
 
 
-#: A ``_location``'s file: everything before ``:<line>`` or ``#row=<n>``.
-_FILE_OF = r"(:\d+|#row=\d+)$"
+#: A ``_location``'s file: everything before ``:<line>`` (CSV, JSON Lines), ``#row=<n>``
+#: (Parquet) or ``:<sheet>:row <n>`` (Excel; a sheet name cannot hold ``:``).
+_FILE_OF = r"(:\d+|#row=\d+|:[^:]*:row \d+)$"
 
 
 def _file_of(column: str) -> pl.Expr:

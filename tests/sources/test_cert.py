@@ -136,7 +136,7 @@ def test_r62_activity_columns_mapping_and_truncated_last_line() -> None:
     assert rejected.rows() == [
         (
             f"{R62 / 'http.csv'}:5",
-            TRUNCATED,
+            f"{TRUNCATED}: expected 7 fields, found 5",
             "{DGNN-QFKPL9EK-A024SCOS},01/02/2010 07:33:00,BSS0369,PC-5866,http://www.face",
         )
     ]

@@ -140,6 +140,7 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
                     sample_dir / "branch_export.csv",
                     column_map={v: k for k, v in DEMO_EXPORT_COLUMNS.items()},
                     name="branch_export",
+                    settle_seconds=0,  # written above and complete: its cut line is final
                 ),
                 settings,
                 store=store,

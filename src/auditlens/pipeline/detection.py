@@ -199,7 +199,7 @@ def score_file(
     settings: Settings,
     path: Path,
     *,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
     output: Path,
     labels: Path | None = None,
     clock: Clock = utc_now,
@@ -255,7 +255,7 @@ def score_file(
 def load_valid_events(
     settings: Settings,
     path: Path,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
     clock: Clock,
 ) -> tuple[pl.DataFrame, int, int]:
     """Read and validate a file or directory without a store: (events, ingested, quarantined)."""

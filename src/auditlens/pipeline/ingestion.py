@@ -30,6 +30,7 @@ from auditlens.sources.base import UNREADABLE, Batch, Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
+from auditlens.sources.textfile import SETTLE_SECONDS, clip
 from auditlens.store.repo import BatchRecord, LakeCheck, Store, head_revision
 from auditlens.tamper import reuse_findings, tamper_findings
 from auditlens.validate import IdScope, ValidationResult, validate
@@ -54,6 +55,8 @@ class BatchReport:
     findings: int
     #: Why the file this batch stands for could not be read ("" for a normal batch).
     unreadable: str = ""
+    #: What the source wants the person to know, as (English, Korean) pairs.
+    notices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -101,7 +104,13 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
     """Build the Source a configuration entry describes."""
     if isinstance(config, FileSourceConfig):
         return FileSource(
-            config.path, config.format, config.column_map, name=name, id_scope=config.id_scope
+            config.path,
+            config.format,
+            config.column_map,
+            name=name,
+            id_scope=config.id_scope,
+            encoding=config.encoding,
+            settle_seconds=config.settle_seconds,
         )
     if isinstance(config, SqlSourceConfig):
         return SqlChangeLogSource(
@@ -123,15 +132,30 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
 
 def source_for_path(
     path: Path,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"] = "auto",
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"] = "auto",
     column_map: Mapping[str, str] | None = None,
     id_scope: IdScope = "source",
+    *,
+    encoding: str = "utf-8",
+    settle_seconds: float = 0.0,
 ) -> Source:
-    """A Source for a path given on the command line (files, or a CERT directory)."""
+    """A Source for a path given on the command line (files, or a CERT directory).
+
+    ``encoding`` applies to CSV and JSON Lines files (utf-8, cp949, euc-kr or auto).
+    ``settle_seconds``: see FileSource; the default 0 suits one-shot reads (score,
+    evaluate), which have no later run to pick up a last line left for later.
+    """
     if fmt == "cert" or (fmt == "auto" and path.is_dir() and (path / "logon.csv").exists()):
         return CertSource(path)
     resolve_files(path, fmt)  # fail now on a missing path, before touching the store
-    return FileSource(path, fmt, column_map, id_scope=id_scope)
+    return FileSource(
+        path,
+        fmt,
+        column_map,
+        id_scope=id_scope,
+        encoding=encoding,
+        settle_seconds=settle_seconds,
+    )
 
 
 def ingest(
@@ -220,8 +244,15 @@ def _commit(
         quarantined=record.quarantined.height,
         findings=record.findings.height,
         unreadable=batch.metadata.get(UNREADABLE, ""),
+        notices=_notices(batch),
     )
     return done, result.valid
+
+
+def _notices(batch: Batch) -> tuple[tuple[str, str], ...]:
+    english = batch.metadata.get("notice", "")
+    korean = batch.metadata.get("notice_ko", english)
+    return tuple(zip(english.splitlines(), korean.splitlines(), strict=False))
 
 
 def validate_batch(
@@ -256,7 +287,8 @@ def validate_batch(
     well_formed = result.accepted + result.redundant + result.reused.height
     if well_formed == 0 and bad.height > 0 and not unreadable:
         examples = "; ".join(
-            f"{row[LOCATION]}: {row['reason']}" for row in bad.head(3).iter_rows(named=True)
+            f"{clip(row[LOCATION])}: {clip(row['reason'])}"
+            for row in bad.head(3).iter_rows(named=True)
         )
         raise ValidationFailed(
             f"batch {batch.label or '(unnamed)'}: all {bad.height} rows are "
@@ -353,16 +385,34 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
 def sources_to_ingest(
     settings: Settings,
     path: Path | None,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "cert"],
+    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
     column_map: Mapping[str, str],
     id_scope: IdScope = "source",
+    encoding: str | None = None,
 ) -> list[Source]:
-    """The path given on the command line, else every configured source."""
+    """The path given on the command line, else every configured source.
+
+    ``encoding`` (CSV and JSON Lines) applies to the path; for configured file sources
+    it overrides their ``encoding`` setting when given.
+    """
     if path is not None:
-        return [source_for_path(path, fmt, column_map, id_scope)]
+        return [
+            source_for_path(
+                path,
+                fmt,
+                column_map,
+                id_scope,
+                encoding=encoding or "utf-8",
+                settle_seconds=SETTLE_SECONDS,
+            )
+        ]
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",
             hint="see auditlens.example.toml",
         )
-    return [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]
+    sources = [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]
+    for source in sources:
+        if encoding is not None and isinstance(source, FileSource):
+            source.encoding = encoding
+    return sources

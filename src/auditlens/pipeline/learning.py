@@ -49,7 +49,7 @@ from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
 from auditlens.store.scores import ModelRecord, events_upto, last_batch_id, register_model
 
-Format = Literal["auto", "csv", "parquet", "jsonl", "cert"]
+Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
 #: Fewer labelled positive windows than this: supervised learning is not attempted.
 MIN_POSITIVE_WINDOWS: Final = 10
 

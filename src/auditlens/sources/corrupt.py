@@ -88,6 +88,10 @@ def write_corrupted_csv(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, out)
+    # A finished export (not one still being written): its cut last line is final, so a
+    # file source quarantines it instead of waiting for the rest of the line.
+    settled = out.stat().st_mtime - 3600
+    os.utime(out, (settled, settled))
     return Corruption(
         rows=events.height,
         bad_timestamps=len(bad_ts),

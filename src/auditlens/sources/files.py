@@ -1,36 +1,24 @@
-"""File sources: CSV, Parquet and JSON Lines exports given as a file, a directory or a glob.
+"""File sources: CSV, JSON Lines, Parquet and Excel exports given as a file, a directory or a glob.
 
-Also the helpers every file-based source shares (``cert.py`` uses them): one streaming
-pass per file for its SHA-256 digest and line statistics (:func:`scan_file`), a CSV
-reader that keeps every value a string and every row's physical line number
-(:func:`read_csv_file`), and the digest watermark (:func:`seen_files`,
-:func:`files_watermark`).
+Each format has its own reader module (``csvfile``, ``jsonlfile``, ``parquetfile``,
+``xlsx``; ``textfile`` holds what the text formats share). This module maps the columns
+to canonical names, derives event ids and keeps the watermark.
 
-Reading CSV has three tiers so that the common case is fully vectorised:
-
-1. no ``"`` and the comma count adds up: Polars reads the file directly
-   (memory-mapped, only the wanted columns), row *i* is line *i + 2*;
-2. otherwise the lines are checked with vectorised string operations (quote-aware field
-   count, blank lines); ragged lines are rejected and the rest is parsed by Polars;
-3. a line with an odd number of ``"`` (a quoted field holding a line break) sends the file
-   through Python's ``csv`` module, which gives each record the line it *starts* on.
-
-Empty values become null in every tier (CSV cannot tell an empty string from a missing
-value). Blank lines are not rows: they are neither events nor rejected. A quote left open
-swallows the following lines into one rejected record whose raw text keeps them all.
+Text files (CSV, JSON Lines) are read from where the last committed read stopped: the
+watermark holds, per file, a :class:`~auditlens.sources.textfile.FileMark` (byte offset,
+lines before it, SHA-256 of those bytes). A file that grows is read from its mark, so a
+bad row is quarantined once; a file whose bytes before the mark changed (rewritten,
+truncated, rotated) is read again from the top and the batch says so. Parquet and Excel
+files are read whole, once per content (SHA-256), as every file was before.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import glob
 import hashlib
-import io
 import json
-import operator
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Final, Literal
 
@@ -38,16 +26,40 @@ import polars as pl
 
 from auditlens import schema
 from auditlens.errors import SourceError
-from auditlens.sources.base import (
-    REJECTED_SCHEMA,
-    Batch,
-    Source,
-    Watermark,
-    rejected_frame,
-    unreadable_batch,
+from auditlens.sources.base import Batch, Source, Watermark, rejected_frame, unreadable_batch
+from auditlens.sources.columns import derive_event_ids, plan_columns, to_events
+from auditlens.sources.csvfile import TRUNCATED, csv_header, read_csv_file
+from auditlens.sources.jsonlfile import read_jsonl_file
+from auditlens.sources.parquetfile import parquet_columns, read_parquet_file
+from auditlens.sources.textfile import (
+    ENCODINGS,
+    SETTLE_SECONDS,
+    Encoding,
+    FileMark,
+    FileScan,
+    choose_encoding,
+    clip,
+    scan_file,
 )
+from auditlens.sources.xlsx import read_sheets
 
-FileFormat = Literal["csv", "parquet", "jsonl", "auto"]
+__all__ = [
+    "ENCODINGS",
+    "EXTENSIONS",
+    "TRUNCATED",
+    "Encoding",
+    "FileFormat",
+    "FileSource",
+    "csv_header",
+    "derive_event_ids",
+    "files_watermark",
+    "read_csv_file",
+    "resolve_files",
+    "scan_file",
+    "seen_files",
+]
+
+FileFormat = Literal["csv", "parquet", "jsonl", "xlsx", "auto"]
 
 #: File extensions recognised by ``format="auto"`` (compare lower-cased).
 EXTENSIONS: Final = {
@@ -56,82 +68,9 @@ EXTENSIONS: Final = {
     ".ndjson": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
 }
-TRUNCATED: Final = "truncated last line (file does not end with a newline)"
-#: Columns kept with their type when a typed format (Parquet) provides them; every other
-#: canonical column is cast to String so that an id never arrives as 1234 vs "1234".
-TYPED_COLUMNS: Final = frozenset({schema.TIMESTAMP, schema.SUCCESS})
-#: Row content a derived event id is computed from (never the file name: an event exported
-#: twice in overlapping files gets the same id, so the store keeps it once).
-ID_CONTENT: Final = (
-    schema.USER_ID,
-    schema.TIMESTAMP,
-    schema.ACTION_TYPE,
-    schema.RESOURCE_ID,
-    schema.HOST,
-)
-
-_CHUNK: Final = 1 << 24
-_JSON_BLOCK: Final = 10_000
-_END: Final = "\x01end"  # name of tier 2's sentinel column (never a real column name)
-_NULL: Final = "\x00"  # stands for null inside the derived-id content (never in real text)
-_MAP_HINT: Final = (
-    "rename your columns with the source's column_map option, "
-    "e.g. column_map = {login_time = 'timestamp', emp_no = 'user_id'}"
-)
-
-
-@dataclass(frozen=True)
-class FileScan:
-    """What one streaming pass over a file learned (constant memory, any file size).
-
-    ``lines`` counts newline-terminated lines; ``tail`` holds the bytes after the last
-    newline (a truncated last line), ``b""`` when the file ends with a newline.
-    ``quotes`` and ``commas`` are counted in the complete lines only.
-    """
-
-    path: Path
-    digest: str
-    size: int
-    lines: int
-    tail: bytes
-    quotes: int
-    commas: int
-    first_line: bytes
-
-
-def scan_file(path: Path) -> FileScan:
-    """Read ``path`` once: SHA-256 digest, line count, truncated tail, quote/comma counts."""
-    sha = hashlib.sha256()
-    size = lines = quotes = commas = 0
-    head = tail = b""
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                sha.update(chunk)
-                size += len(chunk)
-                newlines = chunk.count(b"\n")
-                lines += newlines
-                quotes += chunk.count(b'"')
-                commas += chunk.count(b",")
-                head = head or chunk
-                tail = chunk[chunk.rfind(b"\n") + 1 :] if newlines else tail + chunk
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
-    first = head.split(b"\n", 1)[0] if lines else tail
-    return FileScan(
-        path=path,
-        digest=sha.hexdigest(),
-        size=size,
-        lines=lines,
-        tail=tail,
-        quotes=quotes - tail.count(b'"'),
-        commas=commas - tail.count(b","),
-        first_line=first.removeprefix(b"\xef\xbb\xbf").removesuffix(b"\r"),
-    )
-
-
-# --- watermark: the digests of files already read ------------------------------------
+# --- watermark: digests of files read whole, marks of text files read so far ----------
 
 
 def seen_files(since: Watermark | None) -> dict[str, str]:
@@ -148,396 +87,36 @@ def seen_files(since: Watermark | None) -> dict[str, str]:
     except (ValueError, TypeError, KeyError):
         pass
     raise SourceError(
-        f"stored watermark {since.value[:80]!r} is not a file watermark",
+        f"stored watermark {clip(since.value, 80)!r} is not a file watermark",
         hint='expected {"files": {"<sha256>": "<path>"}}; was the source renamed or retyped?',
     )
 
 
-def files_watermark(seen: Mapping[str, str]) -> Watermark:
-    """The watermark recording every file in ``seen`` (``{sha256: path}``) as read."""
-    return Watermark(json.dumps({"files": dict(seen)}, sort_keys=True))
-
-
-# --- CSV ---------------------------------------------------------------------------
-
-
-def csv_header(scan: FileScan) -> list[str]:
-    """The column names in the first line of a CSV file (empty for an empty file)."""
+def file_marks(since: Watermark | None) -> dict[str, FileMark]:
+    """The ``{path: FileMark}`` of text files a file watermark has read parts of."""
+    if since is None:
+        return {}
     try:
-        text = scan.first_line.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        marks = json.loads(since.value).get("marks", {})
+        return {
+            str(path): FileMark(int(m["offset"]), int(m["line"]), str(m["prefix"]))
+            for path, m in marks.items()
+        }
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise SourceError(
-            f"{scan.path}:1: header is not UTF-8", hint="save the file as UTF-8"
+            f"stored watermark {clip(since.value, 80)!r} has unreadable file marks",
+            hint='expected {"marks": {"<path>": {"offset": N, "line": N, "prefix": "<sha256>"}}}',
         ) from exc
-    if "\r" in text:
-        raise SourceError(
-            f"{scan.path}: lines end with a bare carriage return (old Mac format)",
-            hint="save the file with Windows (CRLF) or Unix (LF) line endings",
-        )
-    return next(csv.reader([text]), []) if text else []
 
 
-def read_csv_file(
-    path: Path, scan: FileScan, columns: Sequence[str] | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read a CSV file with every value a string; returns ``(rows, rejected)``.
-
-    ``rows`` has the header's columns (only ``columns`` when given) plus ``_location``
-    (``path:line``, 1-based, the header is line 1). ``rejected`` holds the truncated last
-    line, ragged rows and non-UTF-8 lines with a reason; rows + rejected = data lines.
-    """
-    header = csv_header(scan)
-    want = [c for c in header if columns is None or c in columns]
-    rejected: list[tuple[str, str, str]] = []
-    if scan.tail and scan.lines:
-        line = f"{path}:{scan.lines + 1}"
-        rejected.append((line, TRUNCATED, scan.tail.decode("utf-8", "replace")))
-    frame = _csv_direct(path, scan, len(header), want) if scan.lines > 1 else None
-    more = pl.DataFrame(schema=REJECTED_SCHEMA)
-    if frame is None and scan.lines > 1:
-        lines, bad_text = _lines_frame(path, scan)
-        rejected.extend(bad_text)
-        found = _csv_from_lines(path, lines, len(header), want)
-        frame, more = found if found else _csv_python(path, lines, header, want)
-        # Only a quoted "" reads as "" (tier 1 has no quotes): make it null like the rest.
-        frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in want)
-    if frame is None:
-        frame = pl.DataFrame(schema=dict.fromkeys(want, pl.String()) | {schema.LOCATION: pl.String})
-    return frame, pl.concat([rejected_frame(rejected), more])
-
-
-def _csv_direct(path: Path, scan: FileScan, ncols: int, want: list[str]) -> pl.DataFrame | None:
-    """Tier 1: read straight from the file when the counts prove every line is a plain row."""
-    # Polars fails on a line with too many fields, so with the total right no line has too
-    # few either (a blank line has too few): every line is a plain row of ncols fields.
-    if scan.quotes or ncols < 2 or scan.commas != (ncols - 1) * scan.lines:
-        return None
-    rows = scan.lines - 1
-    try:
-        # n_rows stops before a truncated last line; columns= keeps big unused text out.
-        frame = pl.read_csv(path, infer_schema=False, n_rows=rows, columns=want)
-    except pl.exceptions.PolarsError:
-        return None  # e.g. invalid UTF-8: the slower tiers say which line
-    if frame.height != rows:
-        return None
-    return frame.with_columns(_location(path, pl.int_range(2, rows + 2)))
-
-
-def _lines_frame(path: Path, scan: FileScan) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
-    """The complete lines as ``n`` (1-based) and ``line``; non-UTF-8 lines rejected, blanked."""
-    try:
-        lines = pl.read_lines(path, n_rows=scan.lines, name="line")
-        if lines.height == scan.lines:
-            numbered = lines.with_row_index("n", offset=1).cast({"n": pl.Int64})
-            first = pl.when(pl.col("n") == 1).then(pl.col("line").str.strip_prefix("\ufeff"))
-            return numbered.with_columns(first.otherwise(pl.col("line")).alias("line")), []
-    except pl.exceptions.PolarsError:
-        pass
-    # Decode line by line so that one bad byte costs one line, not the whole file.
-    with path.open("rb") as fh:
-        data = fh.read(scan.size - len(scan.tail))
-    texts: list[str] = []
-    rejected: list[tuple[str, str, str]] = []
-    for n, raw in enumerate(data.split(b"\n")[: scan.lines], start=1):
-        raw = raw.removesuffix(b"\r")
-        try:
-            texts.append(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            reason = f"not valid UTF-8 (byte {exc.start + 1} of the line); save the file as UTF-8"
-            rejected.append((f"{path}:{n}", reason, raw.decode("utf-8", "replace")))
-            texts.append("")
-    return _numbered(texts), rejected
-
-
-def _numbered(texts: list[str]) -> pl.DataFrame:
-    if texts:
-        texts[0] = texts[0].removeprefix("\ufeff")
-    return pl.DataFrame(
-        {"n": pl.int_range(1, len(texts) + 1, eager=True), "line": texts},
-        schema={"n": pl.Int64, "line": pl.String},
-    )
-
-
-def _csv_from_lines(
-    path: Path, lines: pl.DataFrame, ncols: int, want: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """Tier 2: parse the lines with Polars, rejecting ragged ones, all vectorised.
-
-    Returns None when some line holds an odd number of quotes (a field spanning lines).
-    """
-    data = lines.filter(pl.col("n") > 1, pl.col("line").str.strip_chars() != "")
-    if (data["line"].str.count_matches('"', literal=True) % 2 == 1).any():
-        return None
-    # Polars pads a short row with nulls and (told to) cuts a long one, so mark every line
-    # with a sentinel field: it lands in the extra last column only if the count is right.
-    buf = io.BytesIO()
-    buf.write(f"{lines['line'][0]},{_END}\n".encode())
-    data.select(pl.col("line") + ",\x01").write_csv(buf, include_header=False, quote_style="never")
-    try:
-        frame = pl.read_csv(
-            buf.getvalue(), infer_schema=False, columns=[*want, _END], truncate_ragged_lines=True
-        )
-    except pl.exceptions.PolarsError:
-        return None
-    if frame.height != data.height:
-        return None
-    ok = (frame[_END] == "\x01").fill_null(False)
-    # Quoted sections cannot hold a separator that counts: drop them, then count commas.
-    fields = pl.col("line").str.replace_all(r'"[^"]*"', "").str.count_matches(",", literal=True)
-    bad = data.filter(~ok).select(
-        _location(path, pl.col("n")),
-        reason=pl.format(f"expected {ncols} fields, found {{}}", fields + 1),
-        raw=pl.col("line"),
-    )
-    good = frame.filter(ok).drop(_END)
-    return good.with_columns(_location(path, data["n"].filter(ok))), bad
-
-
-def _csv_python(
-    path: Path, lines: pl.DataFrame, header: list[str], want: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Tier 3: Python's csv module, exact for quoted fields that span lines."""
-    texts: list[str] = lines["line"].to_list()
-    index = {name: header.index(name) for name in want}
-    values: dict[str, list[str]] = {name: [] for name in want}
-    starts: list[int] = []
-    rejected: list[tuple[str, str, str]] = []
-    reader = csv.reader(t + "\n" for t in texts[1:])
-    end = 1
-    while True:
-        start = end + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # the rest of the file cannot be parsed reliably
-            rest = "\n".join(texts[start - 1 :])
-            rejected.append((f"{path}:{start}", f"unparseable CSV: {exc}", rest))
-            break
-        end = reader.line_num + 1
-        if len(record) <= 1 and not "".join(record).strip():
-            continue  # a blank line is not a row
-        if len(record) != len(header):
-            reason = f"expected {len(header)} fields, found {len(record)}"
-            rejected.append((f"{path}:{start}", reason, "\n".join(texts[start - 1 : end])))
-            continue
-        starts.append(start)
-        for name, i in index.items():
-            values[name].append(record[i])
-    frame = pl.DataFrame(values, schema=dict.fromkeys(want, pl.String()))
-    return frame.with_columns(_location(path, pl.Series(starts, dtype=pl.Int64))), rejected_frame(
-        rejected
-    )
-
-
-def _location(path: Path, line: pl.Expr | pl.Series, sep: str = ":") -> pl.Expr:
-    """``path:line`` (or ``path#row=N`` with ``sep="#row="``) for every row."""
-    number = line if isinstance(line, pl.Expr) else pl.lit(line)
-    return pl.concat_str([pl.lit(f"{path}{sep}"), number.cast(pl.String)]).alias(schema.LOCATION)
-
-
-# --- JSON Lines and Parquet ----------------------------------------------------------
-
-
-def read_jsonl_file(
-    path: Path, scan: FileScan, keys: Sequence[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read a JSON Lines file, the values of ``keys`` as strings; returns ``(rows, rejected)``.
-
-    JSON scalars keep their JSON text (``1`` -> ``"1"``, ``true`` -> ``"true"``), nested
-    values become JSON text, an absent key is null, other keys are ignored. A line that is
-    not a JSON object is rejected with the parser's message; blank lines are not rows.
-    """
-    types: dict[str, pl.DataType] = dict.fromkeys(keys, pl.String())
-    rejected: list[tuple[str, str, str]] = []
-    if scan.tail:
-        line = f"{path}:{scan.lines + 1}"
-        rejected.append((line, TRUNCATED, scan.tail.decode("utf-8", "replace")))
-    if not scan.lines:
-        empty = pl.DataFrame(schema=types | {schema.LOCATION: pl.String()})
-        return empty, rejected_frame(rejected)
-    if not scan.tail:  # fast path: every line parses, so row i is line i + 1
-        try:
-            direct = pl.read_ndjson(path, schema=types)
-        except pl.exceptions.PolarsError:
-            direct = None
-        if direct is not None and direct.height == scan.lines:  # Polars skips blank lines
-            located = direct.with_columns(_location(path, pl.int_range(1, scan.lines + 1)))
-            return located, rejected_frame(rejected)
-    lines, bad_text = _lines_frame(path, scan)
-    rejected.extend(bad_text)
-    data = lines.filter(pl.col("line").str.strip_chars() != "")
-    frame = _ndjson(path, data, types)
-    if frame is None:  # find the bad lines block by block; only failing blocks go line by line
-        parts = []
-        for block in data.iter_slices(_JSON_BLOCK):
-            part = _ndjson(path, block, types)
-            if part is None:
-                part, bad = _ndjson_by_line(path, block, types)
-                rejected.extend(bad)
-            parts.append(part)
-        frame = pl.concat(parts)
-    return frame, rejected_frame(rejected)
-
-
-def _ndjson(path: Path, lines: pl.DataFrame, types: dict[str, pl.DataType]) -> pl.DataFrame | None:
-    """Parse numbered lines with Polars; None when any line fails."""
-    buf = io.BytesIO()
-    lines.select("line").write_csv(buf, include_header=False, quote_style="never")
-    try:
-        frame = pl.read_ndjson(buf.getvalue(), schema=types)
-    except pl.exceptions.PolarsError:
-        return None
-    if frame.height != lines.height:
-        return None
-    return frame.with_columns(_location(path, lines["n"]))
-
-
-_JSON_TYPES: Final = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-
-
-def _ndjson_by_line(
-    path: Path, lines: pl.DataFrame, types: dict[str, pl.DataType]
-) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
-    """Classify lines one by one with ``json`` (for its messages), then parse the good ones."""
-    rejected: list[tuple[str, str, str]] = []
-    good: list[int] = []
-    for i, (n, line) in enumerate(lines.iter_rows()):
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON: {exc.msg} (column {exc.colno})"
-            rejected.append((f"{path}:{n}", reason, line))
-            continue
-        if not isinstance(value, dict):
-            found = _JSON_TYPES.get(type(value), "a number")
-            rejected.append((f"{path}:{n}", f"not a JSON object (found {found})", line))
-            continue
-        good.append(i)
-    frame = _ndjson(path, lines[good], types)
-    if frame is not None:
-        return frame, rejected
-    parts = []  # Polars is stricter than json (e.g. NaN): last resort, one line at a time
-    for i in good:
-        part = _ndjson(path, lines[i : i + 1], types)
-        if part is None:
-            n, line = lines.row(i)
-            rejected.append((f"{path}:{n}", "invalid JSON (rejected by the JSON parser)", line))
-        else:
-            parts.append(part)
-    empty = pl.DataFrame(schema=types | {schema.LOCATION: pl.String()})
-    return pl.concat([empty, *parts]), rejected
-
-
-def parquet_columns(path: Path) -> list[str]:
-    """The column names of a Parquet file (SourceError if it is not readable Parquet)."""
-    try:
-        return list(pl.read_parquet_schema(path))
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(f"{path} is not a readable Parquet file: {exc}") from exc
-
-
-def read_parquet_file(path: Path, columns: Sequence[str]) -> pl.DataFrame:
-    """Read ``columns`` of a Parquet file plus ``_location`` = ``path#row=N`` (N from 0)."""
-    try:
-        frame = pl.read_parquet(path, columns=list(columns))
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(f"{path} is not a readable Parquet file: {exc}") from exc
-    return frame.with_columns(_location(path, pl.int_range(pl.len()), "#row="))
-
-
-# --- canonical columns and derived ids -----------------------------------------------
-
-
-def plan_columns(
-    present: Sequence[str], column_map: Mapping[str, str], path: Path
-) -> dict[str, str]:
-    """Map each kept source column to its canonical name (``column_map`` applied first).
-
-    Columns that are not canonical after mapping are left out. Raises SourceError when
-    ``column_map`` names an unknown target, two columns become the same canonical column,
-    or a required column (other than ``event_id``, which can be derived) is missing.
-    """
-    unknown = sorted(set(column_map.values()) - set(schema.EVENT_COLUMNS))
-    if unknown:
-        raise SourceError(
-            f"column_map maps to unknown column(s) {unknown}",
-            hint=f"map to the canonical columns {list(schema.EVENT_COLUMNS)}",
-        )
-    plan: dict[str, str] = {}
-    source_of: dict[str, str] = {}
-    for name in present:
-        target = column_map.get(name.strip(), name.strip())
-        if target not in schema.EVENT_COLUMNS:
-            continue
-        if target in source_of:
-            raise SourceError(
-                f"{path}: columns {source_of[target]!r} and {name!r} both become {target!r}",
-                hint="keep one of them (drop it from column_map or from the export)",
-            )
-        source_of[target] = name
-        plan[name] = target
-    missing = [c for c in schema.REQUIRED_COLUMNS if c != schema.EVENT_ID and c not in source_of]
-    if missing:
-        mapped = f" after column_map {dict(column_map)}" if column_map else ""
-        raise SourceError(
-            f"{path}: required column(s) {missing} missing{mapped}; "
-            f"columns present: {list(present)}",
-            hint=_MAP_HINT,
-        )
-    return plan
-
-
-def to_events(frame: pl.DataFrame, plan: Mapping[str, str], path: Path) -> pl.DataFrame:
-    """Rename planned columns to canonical names, cast ids and text to String, add ids.
-
-    The result has the canonical columns in ``schema.EVENT_COLUMNS`` order, then
-    ``_location``; ``event_id`` is derived (:func:`derive_event_ids`) when absent.
-    """
-    out = frame.select(*(pl.col(s).alias(t) for s, t in plan.items()), pl.col(schema.LOCATION))
-    for name in [c for c in plan.values() if c not in TYPED_COLUMNS]:
-        if out.schema[name] != pl.String:
-            try:
-                out = out.with_columns(pl.col(name).cast(pl.String))
-            except pl.exceptions.PolarsError as exc:
-                raise SourceError(
-                    f"{path}: column {name!r} of type {out.schema[name]} cannot be read as text"
-                ) from exc
-    if schema.EVENT_ID not in out.columns:
-        out = out.with_columns(derive_event_ids(out))
-    return out.select(*(c for c in schema.EVENT_COLUMNS if c in out.columns), schema.LOCATION)
-
-
-def derive_event_ids(events: pl.DataFrame) -> pl.Series:
-    """Deterministic ids ``h:<16 hex>`` for events that have none.
-
-    The id is BLAKE2b (8 bytes) of user_id, timestamp, action_type, resource_id and host
-    as raw text (null distinct from empty); the k-th repeat (k >= 1) of an identical row
-    in ``events`` also hashes k. So two identical rows in one file are two events, while
-    the same row in two overlapping exports gets one id (the store keeps it once), on any
-    machine and Polars version. Values are hashed as given:
-    ``2026-09-01T09:00:00`` and ``2026-09-01 09:00:00`` give different ids. Hashing is
-    the one per-row Python step (about 0.5 µs a row).
-    """
-    parts = [
-        pl.col(c).cast(pl.String).fill_null(_NULL) if c in events.columns else pl.lit(_NULL)
-        for c in ID_CONTENT
-    ]
-    content = events.select(pl.concat_str(parts, separator="\x1f")).to_series()
-    twins = content.is_duplicated()
-    if twins.any():  # counting repeats is a group-by: do it only for rows that have a twin
-        where = twins.arg_true()
-        same = content.gather(where)
-        repeat = same.to_frame("c").select(pl.int_range(pl.len()).over("c")).to_series()
-        later = repeat > 0
-        tagged = same.filter(later) + "\x1e" + repeat.filter(later).cast(pl.String)
-        content = content.scatter(where.filter(later), tagged)
-    hashes = map(_HEX, map(_BLAKE2B_64, content.cast(pl.Binary).to_list()))
-    return ("h:" + pl.Series(list(hashes), dtype=pl.String)).alias(schema.EVENT_ID)
-
-
-_BLAKE2B_64: Final = functools.partial(hashlib.blake2b, digest_size=8)
-_HEX: Final = operator.methodcaller("hexdigest")
+def files_watermark(
+    seen: Mapping[str, str], marks: Mapping[str, FileMark] | None = None
+) -> Watermark:
+    """The watermark recording the files in ``seen`` as read and the ``marks`` of text files."""
+    value: dict[str, object] = {"files": dict(seen)}
+    if marks:
+        value["marks"] = {path: mark.as_json() for path, mark in marks.items()}
+    return Watermark(json.dumps(value, sort_keys=True))
 
 
 # --- the source ----------------------------------------------------------------------
@@ -582,30 +161,73 @@ def _format_of(path: Path) -> str:
         raise SourceError(
             f"{path}: cannot tell the file format from the extension {suffix or '(none)'!r}",
             hint=f"use one of {sorted(EXTENSIONS)} or set the source's format option "
-            "to 'csv', 'parquet' or 'jsonl'",
+            "to 'csv', 'jsonl', 'parquet' or 'xlsx'",
         )
     return EXTENSIONS[suffix]
 
 
+#: What a batch tells the person running the ingestion, in English and Korean.
+NOTICES: Final = {
+    "cp949": (
+        "{path}: not valid UTF-8, read as CP949 (encoding = 'auto')",
+        "{path}: UTF-8이 아니어서 CP949로 읽었습니다 (encoding = 'auto')",
+    ),
+    "restarted": (
+        "{path}: the first {offset:,} bytes changed since the last read (file rewritten or "
+        "truncated): read again from the start; stored events are recognised by their id",
+        "{path}: 지난번에 읽은 앞부분 {offset:,}바이트가 바뀌었습니다 (파일을 다시 쓰거나 "
+        "잘라냄): 처음부터 다시 읽습니다; 이미 저장된 이벤트는 id로 걸러집니다",
+    ),
+    "pending": (
+        "{path}: the last line has no line end and the file changed less than {seconds:g} s "
+        "ago: it is left for the next run",
+        "{path}: 마지막 줄에 줄바꿈이 없고 파일이 {seconds:g}초 안에 바뀌었습니다: "
+        "다음 실행에서 읽습니다",
+    ),
+    "sheet": (
+        "{path}: sheet {sheet!r} skipped ({reason})",
+        "{path}: 시트 {sheet!r}는 건너뛰었습니다 ({reason})",
+    ),
+}
+
+
+def notice(kind: str, **values: object) -> dict[str, str]:
+    """Batch metadata carrying notice ``kind`` in English (``notice``) and Korean."""
+    english, korean = NOTICES[kind]
+    return {"notice": english.format(**values), "notice_ko": korean.format(**values)}
+
+
+def _joined(notes: list[dict[str, str]]) -> dict[str, str]:
+    return (
+        {key: "\n".join(n[key] for n in notes) for key in ("notice", "notice_ko")} if notes else {}
+    )
+
+
 class FileSource(Source):
-    """Events from CSV, Parquet or JSON Lines files: a file, a directory or a glob.
+    """Events from CSV, JSON Lines, Parquet or Excel files: a file, a directory or a glob.
 
     ``column_map`` renames customer columns to canonical ones (``{"emp_no": "user_id"}``);
-    other non-canonical columns are dropped. Values stay raw (CSV and JSON Lines: all
+    other non-canonical columns are dropped. Values stay raw (CSV, JSON Lines, Excel: all
     strings; Parquet: timestamp and success keep their type, other columns become
     strings) for ``validate.py``. Each row carries ``_location``: ``path:line`` for CSV and
     JSON Lines (1-based physical line; for a quoted CSV field spanning lines, the line the
-    record starts on), ``path#row=N`` for Parquet (N counts from 0). Rows that cannot be
-    read (truncated last line, wrong field count, bad JSON) are in ``Batch.rejected``.
+    record starts on), ``path#row=N`` for Parquet (N counts from 0), ``path:Sheet:row N``
+    for Excel. Rows that cannot be read (wrong field count, bad JSON, undecodable bytes,
+    Excel errors) are in ``Batch.rejected``.
 
-    One batch per file, in sorted order; ``label`` is the file path. The watermark is the
-    set of SHA-256 digests of files read, so a file is read once however it is renamed,
-    and read again in full if its content changes (derived ids then dedupe old rows).
+    ``encoding`` (CSV and JSON Lines): ``utf-8``, ``cp949``, ``euc-kr`` or ``auto`` (UTF-8
+    when the bytes are valid UTF-8, else CP949, with a notice in the batch metadata).
+    ``settle_seconds``: a last line without a line end is read once the file has not
+    changed for that long (0: at once); until then it is left for a later read.
 
-    Raises SourceError (from ``read``) for a missing path or an unknown extension. A file
-    that cannot be read (not readable, a required column missing after ``column_map``,
-    broken Parquet) becomes an :func:`~auditlens.sources.base.unreadable_batch` and the
-    other files are still read.
+    One batch per file with something new, in sorted order; ``label`` is the file path.
+    Text files are read on from the watermark's mark for the file (see the module
+    docstring); Parquet and Excel files are read once per content (SHA-256).
+
+    Raises SourceError (from ``read``) for a missing path, an unknown extension or an
+    unknown encoding. A file that cannot be read (not readable, a required column missing
+    after ``column_map``, undecodable header, broken Parquet or Excel) becomes an
+    :func:`~auditlens.sources.base.unreadable_batch` and the other files are still read.
     """
 
     def __init__(
@@ -615,53 +237,155 @@ class FileSource(Source):
         column_map: Mapping[str, str] | None = None,
         name: str | None = None,
         id_scope: Literal["source", "file"] = "source",
+        *,
+        encoding: str = "utf-8",
+        settle_seconds: float = SETTLE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
         self.format = format
         self.column_map = dict(column_map or {})
         self.name = name or f"files:{path}"
         self.id_scope = id_scope
+        self.encoding = encoding
+        self.settle_seconds = settle_seconds
+        self.clock = clock
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
-        """Yield one batch per file not yet read according to ``since``."""
-        seen = seen_files(since)
+        """Yield one batch per file with rows not yet read according to ``since``."""
+        if self.encoding not in ENCODINGS:
+            raise SourceError(
+                f"unknown encoding {self.encoding!r}",
+                hint=f"use one of {', '.join(ENCODINGS)}",
+            )
+        seen, marks = seen_files(since), file_marks(since)
         for path, fmt in resolve_files(self.path, self.format):
             # One unreadable file must not stop the others: it becomes a quarantined entry
             # and stays unread (the watermark does not cover it), so it is tried again.
             try:
-                scan = scan_file(path)
-                if scan.digest in seen:
-                    continue
-                events, rejected = self._read_file(path, fmt, scan)
+                if fmt in ("csv", "jsonl"):
+                    found = self._read_text(path, fmt, seen, marks)
+                else:
+                    found = self._read_whole(path, fmt, seen, marks)
             except SourceError as exc:
-                yield unreadable_batch(str(path), str(exc), files_watermark(seen))
+                yield unreadable_batch(str(path), str(exc), files_watermark(seen, marks))
                 continue
-            seen = {**seen, scan.digest: str(path)}
-            yield Batch(
-                events=events,
-                watermark=files_watermark(seen),
-                label=str(path),
-                rejected=rejected,
-                metadata={"sha256": scan.digest, "format": fmt},
-            )
+            if found is not None:
+                batch, seen, marks = found
+                yield batch
 
-    def _read_file(self, path: Path, fmt: str, scan: FileScan) -> tuple[pl.DataFrame, pl.DataFrame]:
-        if fmt == "parquet":
-            plan = plan_columns(parquet_columns(path), self.column_map, path)
-            frame = read_parquet_file(path, list(plan))
-            return to_events(frame, plan, path), rejected_frame([])
+    def _read_text(
+        self, path: Path, fmt: str, seen: dict[str, str], marks: dict[str, FileMark]
+    ) -> tuple[Batch, dict[str, str], dict[str, FileMark]] | None:
+        key = str(path)
+        mark = marks.get(key)
+        scan = scan_file(
+            path, mark, header=fmt == "csv", settle_seconds=self.settle_seconds, clock=self.clock
+        )
+        if mark is None and scan.digest in seen:
+            return None  # the same bytes were read in full (under this or another name)
+        if mark is not None and not scan.restarted and scan.end == mark.offset:
+            return None  # nothing new (a pending last line waits for a later read)
+        data = scan.read_data() if self.encoding == "auto" else b""
+        encoding, fell_back = choose_encoding(self.encoding, scan.header, data)
+        events, rejected = self._text_events(path, fmt, scan, encoding)
+        notes = [notice("cp949", path=path)] if fell_back else []
+        if scan.restarted and mark is not None:
+            notes.append(notice("restarted", path=path, offset=mark.offset))
+        if scan.pending:
+            notes.append(notice("pending", path=path, seconds=self.settle_seconds))
+        marks = {**marks, key: scan.mark}
+        seen = {d: p for d, p in seen.items() if p != key}
+        if scan.end == scan.size:
+            seen[scan.digest] = key
+        batch = Batch(
+            events=events,
+            watermark=files_watermark(seen, marks),
+            label=key,
+            rejected=rejected,
+            metadata={
+                "sha256": scan.digest,
+                "format": fmt,
+                "encoding": encoding,
+                "bytes": f"{scan.start}-{scan.end}",
+                **_joined(notes),
+            },
+        )
+        return batch, seen, marks
+
+    def _text_events(
+        self, path: Path, fmt: str, scan: FileScan, encoding: str
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
         if fmt == "jsonl":
             keys = sorted(set(self.column_map) | set(schema.EVENT_COLUMNS))
-            frame, rejected = read_jsonl_file(path, scan, keys)
+            frame, rejected = read_jsonl_file(path, scan, keys, encoding)
             if frame.height == 0:
                 return frame.select(schema.LOCATION), rejected
             # JSON has no header: a key that no line has a value for counts as missing.
             present = [k for k in keys if frame[k].null_count() < frame.height]
             plan = plan_columns(present, self.column_map, path)
             return to_events(frame, plan, path), rejected
-        header = csv_header(scan)
+        header = csv_header(scan, encoding)
         if not header:  # an empty file (e.g. still being created) has no rows yet
             return pl.DataFrame(schema={schema.LOCATION: pl.String()}), rejected_frame([])
         plan = plan_columns(header, self.column_map, path)
-        frame, rejected = read_csv_file(path, scan, list(plan))
+        frame, rejected = read_csv_file(path, scan, list(plan), encoding)
         return to_events(frame, plan, path), rejected
+
+    def _read_whole(
+        self, path: Path, fmt: str, seen: dict[str, str], marks: dict[str, FileMark]
+    ) -> tuple[Batch, dict[str, str], dict[str, FileMark]] | None:
+        digest = file_digest(path)
+        if digest in seen:
+            return None
+        notes: list[dict[str, str]] = []
+        if fmt == "parquet":
+            plan = plan_columns(parquet_columns(path), self.column_map, path)
+            frame, rejected = read_parquet_file(path, plan)
+            events = to_events(frame, plan, path)
+        else:
+            events, rejected, notes = self._read_xlsx(path)
+        seen = {**seen, digest: str(path)}
+        batch = Batch(
+            events=events,
+            watermark=files_watermark(seen, marks),
+            label=str(path),
+            rejected=rejected,
+            metadata={"sha256": digest, "format": fmt, **_joined(notes)},
+        )
+        return batch, seen, marks
+
+    def _read_xlsx(self, path: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[dict[str, str]]]:
+        frames: list[pl.DataFrame] = []
+        bad: list[tuple[str, str, str]] = []
+        notes: list[dict[str, str]] = []
+        refused: SourceError | None = None
+        for sheet in read_sheets(path):
+            try:
+                plan = plan_columns(sheet.header, self.column_map, Path(f"{path}:{sheet.name}"))
+            except SourceError as exc:
+                refused = refused or exc
+                notes.append(notice("sheet", path=path, sheet=sheet.name, reason=str(exc)))
+                continue
+            frame, rejected = sheet.read(plan)
+            frames.append(frame)
+            bad.extend(b.row() for b in rejected)
+        if not frames:
+            if refused is not None:
+                raise refused
+            return pl.DataFrame(schema={schema.LOCATION: pl.String()}), rejected_frame(bad), notes
+        events = pl.concat(frames, how="diagonal")
+        present = [c for c in events.columns if c != schema.LOCATION]
+        return to_events(events, {c: c for c in present}, path), rejected_frame(bad), notes
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks (constant memory)."""
+    sha = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 24):
+                sha.update(chunk)
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    return sha.hexdigest()

@@ -1,0 +1,97 @@
+"""Parquet exports: typed columns, checked so that no value silently changes on the way in.
+
+Text and id columns arrive as strings. A column whose values cannot become text without
+inventing something (a struct, a list, binary data) is refused with the column and its
+type named. In a floating-point column, whole numbers become integer text (``1001.0`` ->
+``"1001"``: pandas writes an integer column with gaps as floats) and a row holding NaN or
+an infinity is rejected with a reason instead of being stored as the text ``"NaN"``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+from auditlens import schema
+from auditlens.errors import SourceError
+from auditlens.sources.base import rejected_frame
+from auditlens.sources.csvfile import locations
+from auditlens.sources.textfile import clip
+
+#: Canonical columns kept with their Parquet type (everything else becomes text).
+TYPED_COLUMNS: Final = frozenset({schema.TIMESTAMP, schema.SUCCESS})
+_NOT_TEXT: Final = (pl.Struct, pl.List, pl.Array, pl.Object, pl.Binary)
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of a Parquet file (SourceError if it is not readable Parquet)."""
+    try:
+        return list(pl.read_parquet_schema(path))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SourceError(f"{path} is not a readable Parquet file: {clip(str(exc))}") from exc
+
+
+def read_parquet_file(path: Path, plan: Mapping[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read the planned columns plus ``_location`` = ``path#row=N`` (N from 0).
+
+    ``plan`` maps source column -> canonical column. Returns ``(rows, rejected)``: rows
+    whose float id/text values are NaN or infinite are rejected with a reason. Raises
+    SourceError for an unreadable file or a nested/binary column.
+    """
+    try:
+        frame = pl.read_parquet(path, columns=list(plan))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SourceError(f"{path} is not a readable Parquet file: {clip(str(exc))}") from exc
+    for name, target in plan.items():
+        dtype = frame.schema[name]
+        if isinstance(dtype, _NOT_TEXT):
+            raise SourceError(
+                f"{path}: column {name!r} ({target}) holds {dtype} values, which cannot be "
+                "read as one text value per event",
+                hint="export that column as text or integers",
+            )
+    frame = frame.with_columns(locations(path, pl.int_range(pl.len()), "#row="))
+    floats = [n for n, t in plan.items() if t not in TYPED_COLUMNS and frame.schema[n].is_float()]
+    if not floats:
+        return frame, rejected_frame([])
+    broken = [(~pl.col(n).is_finite()).fill_null(False) for n in floats]
+    bad = frame.filter(pl.any_horizontal(broken))
+    rejected = [
+        (
+            row[schema.LOCATION],
+            "; ".join(
+                f"{plan[n]}: {row[n]} in a floating-point column (expected text or an integer)"
+                for n in floats
+                if row[n] is not None and not _finite(row[n])
+            ),
+            json.dumps({plan[n]: _json(row[n]) for n in plan}, ensure_ascii=False),
+        )
+        for row in bad.iter_rows(named=True)
+    ]
+    good = frame.filter(~pl.any_horizontal(broken))
+    whole = [
+        pl.when(pl.col(n) == pl.col(n).round())
+        .then(pl.coalesce(pl.col(n).cast(pl.Int64, strict=False).cast(pl.String), _text(n)))
+        .otherwise(_text(n))
+        .alias(n)
+        for n in floats
+    ]
+    return good.with_columns(whole), rejected_frame(rejected)
+
+
+def _text(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String)
+
+
+def _finite(value: float) -> bool:
+    return value - value == 0
+
+
+def _json(value: object) -> object:
+    if isinstance(value, float) and not _finite(value):
+        return str(value)
+    return value if isinstance(value, str | int | bool | type(None)) else str(value)
