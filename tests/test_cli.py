@@ -208,3 +208,202 @@ def test_ingest_encoding_and_xlsx_from_the_command_line(workdir: Path) -> None:
     store.close()
     assert rows["location"].to_list() == [f"{Path('export.bin')}:Sheet1:row 3"]
     assert rows["reason"].to_list() == ["cell B3 (timestamp) holds the Excel error #N/A"]
+
+
+# --- bring your own logs: vocabulary, value maps, one way to read -------------------------
+
+KO_ACTIONS = {
+    "login": "로그인",
+    "logout": "로그아웃",
+    "view": "조회",
+    "edit": "수정",
+    "delete": "삭제",
+    "create": "등록",
+    "download": "다운로드",
+    "upload": "업로드",
+    "export": "반출",
+    "print": "출력",
+    "usb_connect": "USB연결",
+}
+
+
+def _koreanised(events: pl.DataFrame) -> pl.DataFrame:
+    """The same events as a Korean bank exports them: Korean actions, 성공/실패 and Y/N
+    flags, and a word of its own (화면조회, a view) that only a value map explains."""
+    row = pl.int_range(pl.len())
+    action = pl.col("action_type").replace_strict(KO_ACTIONS)
+    flags = {True: {"true": "Y", "false": "N"}, False: {"true": "성공", "false": "실패"}}
+    return events.with_columns(
+        pl.when((pl.col("action_type") == "view") & (row % 7 == 0))
+        .then(pl.lit("화면조회"))
+        .otherwise(action)
+        .alias("action_type"),
+        pl.when(row % 5 == 0)
+        .then(pl.col("success").replace_strict(flags[True], default=None))
+        .otherwise(pl.col("success").replace_strict(flags[False], default=None))
+        .alias("success"),
+    )
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_korean_vocabulary_csv_ingests_to_the_same_events_as_english(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, db: str, request: pytest.FixtureRequest
+) -> None:
+    _ok("generate", "--users", "12", "--days", "3", "--seed", "5", "--format", "csv")
+    english = pl.read_csv(workdir / "var/sample/events.csv", infer_schema=False)
+    assert set(english["action_type"]) <= set(KO_ACTIONS)
+    korean = _koreanised(english)
+    assert (korean["action_type"] == "화면조회").any() and (korean["success"] == "Y").any()
+    korean.write_csv(workdir / "ko.csv")
+    (workdir / "map.toml").write_text('[action_type]\n"화면조회" = "view"\n', encoding="utf-8")
+    stores = {}
+    for name, args in (
+        ("en", ["var/sample/events.csv"]),
+        ("ko", ["ko.csv", "--value-map", "map.toml"]),
+    ):
+        url = f"sqlite:///{workdir / name}.db"
+        if db == "postgresql" and name == "ko":
+            url = request.getfixturevalue("pg_url")
+        monkeypatch.setenv("AUDITLENS_STORE_URL", url)
+        monkeypatch.setenv("AUDITLENS_DATA_DIR", str(workdir / f"var-{name}"))
+        _ok("db", "upgrade")
+        out = _ok("ingest", *args)
+        assert f"accepted {english.height:,} + quarantined 0" in out, out
+        store = Store.open(Settings())
+        stores[name] = store.events().collect().drop("_location").sort("event_id")
+        store.close()
+    assert stores["ko"].equals(stores["en"])
+    assert stores["ko"]["success"].null_count() < stores["ko"].height  # flags were read
+
+
+def test_unknown_actions_are_quarantined_with_their_counts(workdir: Path) -> None:
+    (workdir / "bank.csv").write_text(
+        "event_id,user_id,timestamp,action_type,resource_id,success\n"
+        "1,kim,2026-09-01T09:00:00,조회,db/a,성공\n"
+        "2,kim,2026-09-01T09:01:00,결재,db/a,성공\n"
+        "3,kim,2026-09-01T09:02:00,결재,db/a,실패\n"
+        "4,kim,2026-09-01T09:03:00,승인요청,db/a,성공\n",
+        encoding="utf-8",
+    )
+    _ok("db", "upgrade")
+    out = _ok("ingest", "bank.csv", "--allow-quarantine")
+    assert "ingested 4 = accepted 1 + quarantined 3" in out
+    assert "unknown action types, quarantined: '결재' x2, '승인요청' x1" in out
+    store = Store.open(Settings())
+    reasons = store.quarantined_rows().sort("location")["reason"].to_list()
+    store.close()
+    assert [r.split(" (")[0] for r in reasons] == [
+        "action_type: unknown action '결재'",
+        "action_type: unknown action '결재'",
+        "action_type: unknown action '승인요청'",
+    ]
+    assert all("unknown in this batch: '결재' x2, '승인요청' x1" in r for r in reasons)
+
+
+def test_score_reads_korean_exports_like_english_through_value_map_or_source(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ok("generate", "--users", "40", "--days", "10", "--seed", "3", "--format", "csv")
+    english = pl.read_csv(workdir / "var/sample/events.csv", infer_schema=False)
+    _koreanised(english).write_csv(workdir / "var/sample/ko.csv")
+    (workdir / "map.csv").write_text(
+        "column,value,canonical\naction_type,화면조회,view\n", encoding="utf-8"
+    )
+    _ok("score", "--input", "var/sample/events.csv", "--output", "en.csv")
+    ko_out = _ok(
+        "score", "--input", "var/sample/ko.csv", "--value-map", "map.csv", "--output", "ko.csv"
+    )
+    assert "unknown action" not in ko_out
+    en, ko = pl.read_csv(workdir / "en.csv"), pl.read_csv(workdir / "ko.csv")
+    # the 화면조회 rows were views: the same behaviour, the same risk
+    assert ko.select("user_id", "risk_score").equals(en.select("user_id", "risk_score"))
+    # a configured source is read the same way by score
+    (workdir / "auditlens.toml").write_text(
+        '[sources.bank]\nkind = "file"\npath = "var/sample/ko.csv"\n\n'
+        '[sources.bank.value_map.action_type]\n"화면조회" = "view"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(workdir / "auditlens.toml"))
+    _ok("score", "--source", "bank", "--output", "src.csv")
+    assert (
+        pl.read_csv(workdir / "src.csv")
+        .select("user_id", "risk_score")
+        .equals(en.select("user_id", "risk_score"))
+    )
+    # without the map, 화면조회 is unknown: quarantined and counted, never a new category
+    out = _ok("score", "--input", "var/sample/ko.csv", "--output", "plain.csv")
+    assert "unknown action types, quarantined: '화면조회' x" in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["score", "--input", "empty.csv"],
+        ["train", "--labels", "labels.csv", "--input", "empty.csv"],
+        ["evaluate", "--labels", "labels.csv", "--input", "empty.csv"],
+        ["run"],
+    ],
+)
+def test_empty_or_header_only_input_says_so_with_exit_code_5(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    (workdir / "empty.csv").write_text("event_id,user_id,timestamp,action_type\n", encoding="utf-8")
+    (workdir / "labels.csv").write_text("user_id,scenario,start,end\n", encoding="utf-8")
+    (workdir / "auditlens.toml").write_text(
+        '[sources.exports]\nkind = "file"\npath = "empty.csv"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(workdir / "auditlens.toml"))
+    result = runner.invoke(app, command)
+    assert result.exit_code == 5, result.output
+    assert "no events to score in" in result.output
+    assert "Traceback" not in result.output and "vocabulary" not in result.output
+
+
+def test_ambiguous_dates_are_refused_until_the_order_is_given(workdir: Path) -> None:
+    (workdir / "dmy.csv").write_text(
+        "event_id,user_id,timestamp,action_type\n1,kim,01/09/2026 09:00:00,login\n",
+        encoding="utf-8",
+    )
+    _ok("db", "upgrade")
+    refused = runner.invoke(app, ["ingest", "dmy.csv"])
+    assert refused.exit_code == 1
+    assert "dmy.csv:2: column 'timestamp'" in refused.output
+    assert "'01/09/2026 09:00:00'" in refused.output and 'date_order = "DMY"' in refused.output
+    assert "ingested 1 = accepted 1" in _ok("ingest", "dmy.csv", "--date-order", "DMY")
+    store = Store.open(Settings())
+    stamp = store.events().collect()["timestamp"][0]
+    store.close()
+    assert stamp.month == 9 and stamp.day == 1  # 1 September 09:00 Seoul = 00:00 UTC
+
+
+def test_ingest_source_reuses_a_configured_source_and_its_watermark(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "bank.csv").write_text(
+        "사번,일시,작업,대상,결과\n"
+        "kim,01/09/2026 09:00:00,열람,db/a,정상\n"
+        "kim,02/09/2026 09:00:00,수정,db/a,비정상\n",
+        encoding="utf-8",
+    )
+    (workdir / "auditlens.toml").write_text(
+        '[sources.bank]\nkind = "file"\npath = "bank.csv"\ndate_order = "DMY"\n'
+        'column_map = { "사번" = "user_id", "일시" = "timestamp", "작업" = "action_type", '
+        '"대상" = "resource_id", "결과" = "success" }\n\n'
+        '[sources.bank.value_map.action_type]\n"열람" = "view"\n\n'
+        '[sources.bank.value_map.success]\n"정상" = true\n"비정상" = false\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(workdir / "auditlens.toml"))
+    _ok("db", "upgrade")
+    assert "bank: ingested 2 = accepted 2 + quarantined 0" in _ok("ingest", "--source", "bank")
+    assert "bank: nothing new" in _ok("ingest")  # the same source, the same watermark
+    store = Store.open(Settings())
+    events = store.events().collect().sort("timestamp")
+    store.close()
+    assert events["action_type"].to_list() == ["view", "edit"]
+    assert events["success"].to_list() == [True, False]
+    assert [t.day for t in events["timestamp"]] == [1, 2]  # DMY: 1 and 2 September
+    with (workdir / "auditlens.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[sources.cert]\nkind = "cert"\npath = "cert"\n')
+    wrong = runner.invoke(app, ["ingest", "--source", "cert", "--date-order", "DMY"])
+    assert wrong.exit_code == 1 and "is a CERT source" in wrong.output

@@ -11,9 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from auditlens.config import Settings
-from auditlens.errors import ValidationFailed
-from auditlens.pipeline import ingest
+from auditlens.config import FileSourceConfig, Settings, SqlSourceConfig
+from auditlens.errors import ConfigError, ValidationFailed
+from auditlens.pipeline import InputOptions, ingest, input_source, make_source, sources_to_ingest
+from auditlens.sources.files import FileSource
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.store.repo import Store
 from tests.sources.customer_db import COLUMN_MAP, CustomerDb
@@ -235,3 +236,101 @@ def test_deleted_row_with_its_own_event_id_is_matched_by_location(
     assert finding["event_id"] == f"EV-{keys[0]}"
     assert json.loads(finding["stored_copy"])["event_id"] == f"EV-{keys[0]}"
     store.close()
+
+
+def test_odd_times_are_quarantined_with_reasons_and_the_batch_commits(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Year 0001 crashed commit_batch ("year 0 is out of range"); DST gaps read as
+    "unreadable"; a fall-back hour was silently EDT. On SQLite and PostgreSQL."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "event_id,user_id,timestamp,action_type,resource_id\n"
+        "1,kim,0001-01-01T00:00:00,view,db/a\n"
+        "2,kim,2026-03-08T02:30:00,view,db/a\n"
+        "3,kim,2026-11-01T01:30:00,view,db/a\n"
+        "4,kim,2026-11-01T03:30:00,view,db/a\n",
+        encoding="utf-8",
+    )
+    ny = settings.model_copy(update={"timezone": "America/New_York"})
+    store = Store.open(ny, migrate=True)
+    report = ingest(FileSource(export), ny, store=store, clock=_clock)
+    assert (report.accepted, report.quarantined) == (1, 3)
+    reasons = dict(
+        zip(*store.quarantined_rows().select("location", "reason").get_columns(), strict=True)
+    )
+    assert reasons[f"{export}:2"].startswith("timestamp: is before 1970-01-01")
+    assert "does not exist in America/New_York (DST gap" in reasons[f"{export}:3"]
+    assert "is ambiguous in America/New_York (DST fall-back" in reasons[f"{export}:4"]
+    store.close()
+    # the rule for the repeated hour is explicit configuration
+    latest = ny.model_copy(update={"ambiguous_times": "latest"})
+    again = tmp_path / "again.csv"
+    again.write_text(
+        "event_id,user_id,timestamp,action_type,resource_id\n9,kim,2026-11-01T01:30:00,view,db/a\n",
+        encoding="utf-8",
+    )
+    store = Store.open(latest)
+    source = make_source("again", FileSourceConfig(path=str(again)), latest)
+    assert ingest(source, latest, store=store, clock=_clock).accepted == 1
+    stored = store.events().filter(pl.col("event_id") == "9").collect()
+    assert stored["timestamp"][0] == dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)
+    store.close()
+
+
+def test_source_settings_and_command_line_options_make_one_source(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    """The per-source value map, date order and unknown-action policy, overridden by
+    command-line options, reach validation through one function."""
+    export = tmp_path / "bank.csv"
+    export.write_text(
+        "id,emp,at,act,obj\n"
+        "1,kim,01/09/2026 09:00:00,열람,db/a\n"
+        "2,kim,01/09/2026 09:05:00,결재,db/a\n",
+        encoding="utf-8",
+    )
+    config = FileSourceConfig(
+        path=str(export),
+        column_map={"id": "event_id", "emp": "user_id", "at": "timestamp", "act": "action_type",
+                    "obj": "resource_id"},
+        value_map={"action_type": {"열람": "view"}},
+        date_order="DMY",
+    )  # fmt: skip
+    settings = sqlite_settings.model_copy(update={"sources": {"bank": config}})
+    source = input_source(settings, InputOptions(source="bank"))
+    assert source.name == "bank"
+    assert source.rules.date_order == "DMY" and source.rules.unknown_actions == "quarantine"
+    store = Store.open(settings, migrate=True)
+    report = ingest(source, settings, store=store, clock=_clock)
+    assert (report.accepted, report.quarantined) == (1, 1)
+    assert report.unknown_actions == {"결재": 1}
+    stored = store.events().collect()
+    assert stored["timestamp"][0] == dt.datetime(2026, 9, 1, 0, tzinfo=dt.UTC)  # 09:00 Seoul
+    store.close()
+    value_map = tmp_path / "more.csv"
+    value_map.write_text("column,value,canonical\naction_type,결재,other\n", encoding="utf-8")
+    options = InputOptions(
+        path=export, source="bank", value_map=value_map, date_order="MDY", encoding="cp949"
+    )
+    override = input_source(settings, options)
+    assert override.name != "bank"  # another path: not the source's own watermark
+    assert isinstance(override, FileSource) and override.encoding == "cp949"
+    assert override.rules.date_order == "MDY"
+    assert override.rules.value_map["action_type"] == {"결재": "other"}
+    sql = SqlSourceConfig(
+        url="sqlite:///customer.db",  # type: ignore[arg-type]
+        value_map={"action_type": {"열람": "view"}},
+        unknown_actions="keep",
+    )
+    with_sql = settings.model_copy(update={"sources": {"bank": config, "core": sql}})
+    core = input_source(with_sql, InputOptions(source="core", date_order="DMY"))
+    assert isinstance(core, SqlChangeLogSource)
+    assert core.rules.value_map == {"action_type": {"열람": "view"}}
+    assert (core.rules.unknown_actions, core.rules.date_order) == ("keep", "DMY")
+    with pytest.raises(ConfigError, match="is a SQL source: a path, --format or --encoding"):
+        input_source(with_sql, InputOptions(source="core", encoding="cp949"))
+    with pytest.raises(ConfigError, match=r"--source 'nope' is not a configured source \(bank\)"):
+        input_source(settings, InputOptions(source="nope"))
+    with pytest.raises(ConfigError, match="need a PATH or --source NAME"):
+        sources_to_ingest(settings, InputOptions(column_map=("a=user_id",)))

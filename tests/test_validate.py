@@ -2,14 +2,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditlens.schema import EVENT_DTYPES, LOCATION
+from auditlens.errors import ConfigError, ValidationFailed
+from auditlens.schema import CORE_ACTIONS, EVENT_COLUMNS, EVENT_DTYPES, LOCATION
 from auditlens.validate import _cleaned, _maybe_unclean, validate
+from auditlens.vocabulary import (
+    VALUE_MAP_COLUMNS,
+    ValueRules,
+    builtin_actions,
+    builtin_success,
+    check_value_map,
+    read_value_map,
+)
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
@@ -54,7 +65,8 @@ def test_naive_timestamps_are_local_and_stored_in_utc() -> None:
                     "action_type": "login",
                 },
             ]
-        )
+        ),
+        rules=ValueRules(date_order="MDY"),  # 09/01/2026 is September 1 only when so told
     )
     assert bad.height == 0
     assert valid.schema["timestamp"] == pl.Datetime("us", "UTC")
@@ -137,7 +149,7 @@ def test_each_problem_is_named_with_row_and_field() -> None:
     assert reasons["in.csv:6"].startswith("timestamp: is in the future")
     assert "success: cannot read 'perhaps'" in reasons["in.csv:7"]
     assert "resource_id is required unless action_type is one of" in reasons["in.csv:7"]
-    assert reasons["in.csv:8"].startswith("action_type: must be a lower-case word")
+    assert reasons["in.csv:8"].startswith("action_type: unknown action 'bad action!'")
     raw_row = json.loads(bad.filter(pl.col(LOCATION) == "in.csv:4").get_column("raw").item())
     assert raw_row["timestamp"] == "not a time"  # the auditor sees what arrived
 
@@ -399,7 +411,7 @@ def test_mixed_timestamp_text_in_a_large_batch() -> None:
     stamps[4] = "09/01/2026 09:00:00"
     stamps[5] = "soon"
     raw = raw.with_columns(pl.Series("timestamp", stamps), pl.col("success").cast(pl.String))
-    result = validate(raw, timezone="Asia/Seoul", now=NOW)
+    result = validate(raw, timezone="Asia/Seoul", now=NOW, rules=ValueRules(date_order="MDY"))
     got = dict(zip(result.valid[LOCATION], result.valid["timestamp"], strict=True))
     midnight = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
     assert [got[f"in.parquet#row={i}"] for i in (0, 1, 2, 4)] == [midnight] * 4
@@ -416,3 +428,221 @@ def test_a_raw_column_named_reason_does_not_hide_the_reason() -> None:
     _, bad = _check(raw)
     assert bad.get_column("reason").item() == "user_id: is missing (required)"
     assert json.loads(bad.get_column("raw").item())["reason"] == "from the export"
+
+
+# --- value maps, the vocabulary, dates and local times ------------------------------------
+
+ENGLISH = [
+    ("1", "kim", "2026-09-01T09:00:00", "login", None, "true"),
+    ("2", "kim", "2026-09-01T09:05:00", "view", "db/a", "true"),
+    ("3", "kim", "2026-09-01T09:06:00", "edit", "db/a", "false"),
+    ("4", "kim", "2026-09-01T09:07:00", "delete", "db/a", "true"),
+    ("5", "kim", "2026-09-01T09:08:00", "download", "db/a", "false"),
+    ("6", "kim", "2026-09-01T09:09:00", "print", "db/a", "true"),
+    ("7", "kim", "2026-09-01T09:10:00", "export", "db/a", "false"),
+    ("8", "kim", "2026-09-01T09:11:00", "login", None, "false"),
+]
+KOREAN = [
+    ("1", "kim", "2026-09-01T09:00:00", "로그인", None, "성공"),
+    ("2", "kim", "2026-09-01T09:05:00", " 조회 ", "db/a", "Y"),
+    ("3", "kim", "2026-09-01T09:06:00", "수정", "db/a", "실패"),
+    ("4", "kim", "2026-09-01T09:07:00", "삭제", "db/a", "1.0"),
+    ("5", "kim", "2026-09-01T09:08:00", "다운로드", "db/a", "0.0"),
+    ("6", "kim", "2026-09-01T09:09:00", "출력", "db/a", "y"),
+    ("7", "kim", "2026-09-01T09:10:00", "반출", "db/a", "N"),
+    ("8", "kim", "2026-09-01T09:11:00", "로그인실패", None, None),
+]
+
+
+def _events(rows: list[tuple[str, ...]]) -> pl.DataFrame:
+    names = ("event_id", "user_id", "timestamp", "action_type", "resource_id", "success")
+    return _raw([dict(zip(names, row, strict=True)) for row in rows])
+
+
+def test_korean_actions_and_success_flags_read_as_the_english_ones() -> None:
+    english, bad_en = _check(_events(ENGLISH))
+    korean, bad_ko = _check(_events(KOREAN))
+    assert bad_en.height == bad_ko.height == 0
+    assert korean.drop(LOCATION).equals(english.drop(LOCATION))
+    assert korean.get_column("success").to_list()[-1] is False  # 로그인실패: a failed login
+
+
+def test_a_value_map_wins_over_the_built_in_synonyms_and_maps_any_categorical_column() -> None:
+    raw = _raw(
+        [
+            {"event_id": "1", "user_id": "kim", "timestamp": "2026-09-01T09:00:00",
+             "action_type": "결재", "resource_id": "doc/1", "success": "정상",
+             "department": "IT본부", "role": "DBA"},
+            {"event_id": "2", "user_id": "kim", "timestamp": "2026-09-01T09:01:00",
+             "action_type": "READ_REC", "resource_id": "doc/1", "success": "비정상",
+             "department": "영업", "role": "DBA"},
+            {"event_id": "3", "user_id": "kim", "timestamp": "2026-09-01T09:02:00",
+             "action_type": "인증오류", "resource_id": None, "success": "정상",
+             "department": "영업", "role": "DBA"},
+        ]
+    )  # fmt: skip
+    rules = ValueRules(
+        value_map=check_value_map(
+            {
+                "action_type": {"결재": "other", "read_rec": "view", "인증오류": "login:failed"},
+                "success": {"정상": True, "비정상": "false"},
+                "department": {"IT본부": "IT"},
+            }
+        )
+    )
+    valid, bad = _check(raw, rules=rules)
+    assert bad.height == 0
+    assert valid.get_column("action_type").to_list() == ["other", "view", "login"]
+    assert valid.get_column("success").to_list() == [True, False, False]
+    assert valid.get_column("department").to_list() == ["IT", "영업", "영업"]
+
+
+def test_unknown_actions_are_quarantined_with_the_batch_counts_or_kept() -> None:
+    rows = [
+        {"event_id": str(i), "user_id": "kim", "timestamp": "2026-09-01T09:00:00",
+         "action_type": action, "resource_id": "db/a"}
+        for i, action in enumerate(["view", "결재", "결재", "결재", "approve", "VIEW"])
+    ]  # fmt: skip
+    result = validate(_raw(rows), timezone="Asia/Seoul", now=NOW)
+    assert result.valid.get_column("action_type").to_list() == ["view", "view"]
+    assert dict(result.unknown_actions) == {"결재": 3, "approve": 1}
+    reasons = result.quarantined.get_column("reason").to_list()
+    assert len(reasons) == 4
+    assert reasons[0] == (
+        "action_type: unknown action '결재' (not in the vocabulary; unknown in this batch: "
+        "'결재' x3, 'approve' x1); map it in the source's value_map.action_type or set "
+        'unknown_actions = "keep"'
+    )
+    kept = validate(
+        _raw(rows), timezone="Asia/Seoul", now=NOW, rules=ValueRules(unknown_actions="keep")
+    )
+    assert kept.rejected == 0
+    assert kept.valid.get_column("action_type").to_list()[1:5] == [
+        "결재",
+        "결재",
+        "결재",
+        "approve",
+    ]
+    assert dict(kept.unknown_actions) == {"결재": 3, "approve": 1}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"action_type": {"결재": "approve"}}, "'approve' is not a canonical action"),
+        ({"success": {"정상": "maybe"}}, "expected true or false"),
+        ({"host": {"a": "b"}}, "'host' is not a categorical column"),
+        ({"department": {" ": "IT"}}, "an empty value cannot be mapped"),
+    ],
+)
+def test_value_map_mistakes_are_named(mapping: dict[str, dict[str, object]], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_value_map(mapping)
+
+
+def test_value_map_files_in_toml_and_csv_read_the_same(tmp_path: Path) -> None:
+    toml = tmp_path / "map.toml"
+    toml.write_text(
+        '[action_type]\n"열람" = "view"\n"인증오류" = "login:failed"\n\n[success]\n"정상" = true\n',
+        encoding="utf-8",
+    )
+    csv = tmp_path / "map.csv"
+    csv.write_text(
+        "column,value,canonical\naction_type,열람,view\naction_type,인증오류,login:failed\n"
+        "success,정상,true\n",
+        encoding="utf-8",
+    )
+    expected = {
+        "action_type": {"열람": "view", "인증오류": "login:failed"},
+        "success": {"정상": "true"},
+    }
+    assert read_value_map(toml) == read_value_map(csv) == expected
+    twice = tmp_path / "twice.csv"
+    twice.write_text("column,value,canonical\nrole,a,b\nrole,a,c\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 3: role='a' is mapped twice"):
+        read_value_map(twice)
+    with pytest.raises(ConfigError, match=r"unknown file type '\.json'"):
+        read_value_map(tmp_path / "map.json")
+
+
+def _stamps(*values: str) -> pl.DataFrame:
+    return _raw(
+        [
+            {"event_id": str(i), "user_id": "kim", "timestamp": v, "action_type": "login"}
+            for i, v in enumerate(values)
+        ]
+    )
+
+
+def test_day_month_dates_are_never_guessed() -> None:
+    ambiguous = _stamps("2026-09-02T10:00:00", "01/09/2026 09:00:00")
+    with pytest.raises(ValidationFailed) as caught:
+        validate(ambiguous, timezone="UTC", now=NOW)
+    message = str(caught.value)
+    assert "in.csv:3: column 'timestamp'" in message
+    assert "'01/09/2026 09:00:00'" in message
+    assert "01 September 2026 day first or 09 January 2026 month first" in message
+    assert 'date_order = "DMY"' in message and '"MDY"' in message
+    # only one reading possible still is not a reason to guess
+    with pytest.raises(ValidationFailed, match=r"read only day first"):
+        validate(_stamps("13/09/2026 09:00:00"), timezone="UTC", now=NOW)
+    # with the order set, the same text reads as told
+    day_first = validate(ambiguous, timezone="UTC", now=NOW, rules=ValueRules(date_order="DMY"))
+    month_first = validate(ambiguous, timezone="UTC", now=NOW, rules=ValueRules(date_order="MDY"))
+    assert day_first.valid["timestamp"][1] == dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)
+    assert month_first.valid["timestamp"][1] == dt.datetime(2026, 1, 9, 9, tzinfo=dt.UTC)
+    assert day_first.valid["timestamp"][0] == dt.datetime(2026, 9, 2, 10, tzinfo=dt.UTC)
+    dotted = validate(
+        _stamps("1.9.2026 09:00"), timezone="UTC", now=NOW, rules=ValueRules(date_order="DMY")
+    )
+    assert dotted.valid["timestamp"][0] == dt.datetime(2026, 9, 1, 9, tzinfo=dt.UTC)
+    # a value that fits neither order is an ordinary unreadable row, not a refusal
+    garbage = validate(_stamps("2026-09-02T10:00:00", "31/02/2026 25:61"), timezone="UTC", now=NOW)
+    assert garbage.quarantined["reason"][0].startswith("timestamp: cannot read '31/02/2026 25:61'")
+    wrong = validate(
+        _stamps("09/13/2026 09:00:00"), timezone="UTC", now=NOW, rules=ValueRules(date_order="DMY")
+    )
+    assert "DD/MM/YYYY HH:MM:SS (date_order = DMY)" in wrong.quarantined["reason"][0]
+
+
+def test_timestamps_before_1970_are_quarantined_not_crashing() -> None:
+    result = validate(
+        _stamps("0001-01-01T00:00:00", "1969-12-31T23:59:59+00:00", "1970-01-01T00:00:00Z"),
+        timezone="Asia/Seoul",
+        now=NOW,
+    )
+    assert result.valid["timestamp"].to_list() == [dt.datetime(1970, 1, 1, tzinfo=dt.UTC)]
+    reasons = result.quarantined["reason"].to_list()
+    too_early = "timestamp: is before 1970-01-01 (accepted: 1970-01-01 to now + future_tolerance"
+    assert reasons == [f"{too_early}_seconds)"] * 2
+
+
+def test_dst_gap_and_fall_back_times_say_so() -> None:
+    zone = "America/New_York"
+    raw = _stamps("2026-03-08T02:30:00", "2026-11-01T01:30:00", "2026-11-01T03:30:00")
+    result = validate(raw, timezone=zone, now=NOW)
+    assert result.valid["timestamp"].to_list() == [dt.datetime(2026, 11, 1, 8, 30, tzinfo=dt.UTC)]
+    assert result.quarantined["reason"].to_list() == [
+        "timestamp: '2026-03-08T02:30:00' does not exist in America/New_York (DST gap: the "
+        "clocks skip this hour)",
+        "timestamp: '2026-11-01T01:30:00' is ambiguous in America/New_York (DST fall-back: "
+        'this local time occurs twice); set ambiguous_times = "earliest" or "latest" to '
+        "accept such times",
+    ]
+    for policy, hour in (("earliest", 5), ("latest", 6)):
+        chosen = validate(raw, timezone=zone, now=NOW, rules=ValueRules(ambiguous_times=policy))
+        assert chosen.valid["timestamp"][0] == dt.datetime(2026, 11, 1, hour, 30, tzinfo=dt.UTC)
+        assert chosen.rejected == 1  # the gap stays quarantined
+    typed = raw.with_columns(pl.col("timestamp").str.to_datetime())
+    again = validate(typed, timezone=zone, now=NOW)
+    assert again.quarantined["reason"].to_list() == result.quarantined["reason"].to_list()
+
+
+def test_the_vocabulary_is_one_and_documented() -> None:
+    """Value-map columns are canonical; every canonical action, synonym and success word
+    is in the table of docs/ingestion.md."""
+    assert set(VALUE_MAP_COLUMNS) <= set(EVENT_COLUMNS)
+    assert set(builtin_actions().values()) - CORE_ACTIONS == {"login:failed"}
+    docs = (Path(__file__).parents[1] / "docs" / "ingestion.md").read_text(encoding="utf-8")
+    for word in [*builtin_actions(), *builtin_success()]:
+        assert f"`{word}`" in docs, f"{word} missing from docs/ingestion.md"

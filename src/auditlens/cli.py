@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from auditlens import __version__, pipeline
 from auditlens.config import Settings, load_settings
 from auditlens.errors import AuditlensError
 from auditlens.sources.base import Source
+from auditlens.vocabulary import DateOrder
 
 app = typer.Typer(
     help="auditlens: find, explain and act on risky user behaviour in access logs.",
@@ -53,16 +55,75 @@ _QUARANTINE_HELP = (
 )
 AllowQuarantine = Annotated[bool, typer.Option("--allow-quarantine", help=_QUARANTINE_HELP)]
 
+# How a command reads events: the same options on ingest, score, train and evaluate.
+FormatOpt = Annotated[Format, typer.Option("--format", help="Input format.")]
+SourceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help="Read like the configured [sources.NAME] (its column map, value map, encoding, "
+        "date order); alone: read that source itself.",
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp."),
+]
+ValueMapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--value-map",
+        help='Value map file: .toml ([action_type] then "조회" = "view") or .csv '
+        "(column,value,canonical). See docs/ingestion.md.",
+    ),
+]
+EncodingOpt = Annotated[
+    Encoding | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of CSV/JSON Lines files: utf-8 (default), cp949, euc-kr, or "
+        "auto (UTF-8, else CP949, with a notice).",
+    ),
+]
+DateOrderOpt = Annotated[
+    DateOrder | None,
+    typer.Option(
+        "--date-order",
+        help="How dates not starting with the year read: DMY (01/09/2026 = 1 Sep) or MDY.",
+    ),
+]
+
+
+def _inputs(
+    path: Path | None,
+    source: str | None,
+    fmt: Format,
+    mapping: list[str] | None,
+    value_map: Path | None,
+    encoding: str | None,
+    date_order: DateOrder | None,
+) -> pipeline.InputOptions:
+    return pipeline.InputOptions(
+        path=path,
+        source=source,
+        format=fmt,
+        column_map=tuple(mapping or ()),
+        value_map=value_map,
+        encoding=encoding,
+        date_order=date_order,
+    )
+
 
 def _run(action: Callable[[], T]) -> T:
-    """Run a command body; an AuditlensError becomes one line on stderr and exit 1."""
+    """Run a command body; an AuditlensError becomes one line on stderr and its exit code
+    (1, or e.g. 5 for "no events")."""
     try:
         return action()
     except AuditlensError as exc:
         if _state["debug"]:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(exc.exit_code) from None
 
 
 def _progress() -> Progress:
@@ -150,24 +211,17 @@ def ingest(
             "sources configured in auditlens.toml."
         ),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Input format.")] = "auto",
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp."),
-    ] = None,
+    source: SourceOpt = None,
+    fmt: FormatOpt = "auto",
+    mapping: MapOpt = None,
+    value_map: ValueMapOpt = None,
+    encoding: EncodingOpt = None,
+    date_order: DateOrderOpt = None,
     id_scope: Annotated[
-        Literal["source", "file"],
+        Literal["source", "file"] | None,
         typer.Option(
             "--id-scope",
-            help="Where event_id is unique: 'file' when ids restart in every file (PATH only).",
-        ),
-    ] = "source",
-    encoding: Annotated[
-        Encoding | None,
-        typer.Option(
-            "--encoding",
-            help="Text encoding of CSV/JSON Lines files: utf-8 (default), cp949, euc-kr, or "
-            "auto (UTF-8, else CP949, with a notice).",
+            help="Where event_id is unique: 'file' when ids restart in every file.",
         ),
     ] = None,
     allow_quarantine: AllowQuarantine = False,
@@ -179,13 +233,15 @@ def ingest(
     quarantine`), unless --allow-quarantine.
     """
     settings = _run(load_settings)
-    column_map = _run(lambda: pipeline.parse_column_map(mapping or []))
-    sources = _run(
-        lambda: pipeline.sources_to_ingest(settings, path, fmt, column_map, id_scope, encoding)
+    inputs = dataclasses.replace(
+        _inputs(path, source, fmt, mapping, value_map, encoding, date_order),
+        id_scope=id_scope,
+        settle_seconds=pipeline.SETTLE_SECONDS,
     )
+    sources = _run(lambda: pipeline.sources_to_ingest(settings, inputs))
     reports = []
-    for source in sources:
-        report = _run(lambda src=source: _ingest_with_progress(src, settings))  # type: ignore[misc]
+    for each in sources:
+        report = _run(lambda src=each: _ingest_with_progress(src, settings))  # type: ignore[misc]
         _print_ingest(report, settings.language)
         reports.append(report)
     _exit_for(reports, settings.language, allow_quarantine)
@@ -301,9 +357,14 @@ def _exit_for(reports: list[pipeline.IngestReport], lang: str, allow_quarantine:
 @app.command()
 def score(
     input_path: Annotated[
-        Path, typer.Option("--input", help="Events file, directory or CERT directory.")
-    ],
-    fmt: Annotated[Format, typer.Option("--format", help="Input format.")] = "auto",
+        Path | None, typer.Option("--input", help="Events file, directory or CERT directory.")
+    ] = None,
+    source: SourceOpt = None,
+    fmt: FormatOpt = "auto",
+    mapping: MapOpt = None,
+    value_map: ValueMapOpt = None,
+    encoding: EncodingOpt = None,
+    date_order: DateOrderOpt = None,
     labels: Annotated[
         Path | None, typer.Option(help="labels.csv or CERT insiders.csv: print detection quality.")
     ] = None,
@@ -313,10 +374,9 @@ def score(
 ) -> None:
     """One shot, no store: fit the unsupervised model on a file and score every user."""
     settings = _run(load_settings)
+    inputs = _inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
     with console.status("scoring..."):
-        report = _run(
-            lambda: pipeline.score_file(settings, input_path, fmt=fmt, output=output, labels=labels)
-        )
+        report = _run(lambda: pipeline.score_file(settings, inputs, output=output, labels=labels))
     console.print(
         f"{report.ingested:,} events read = {report.accepted:,} accepted + "
         f"{report.quarantined:,} quarantined; {report.windows:,} user-days scored; "
@@ -327,6 +387,7 @@ def score(
             f"[yellow]{report.unknown_resources:,} resource ids are not in the catalog "
             f"(default sensitivity used)[/]"
         )
+    _print_unknown_actions(report.unknown_actions, report.actions_policy)
     if report.metrics is not None:
         m = report.metrics
         table = Table(
@@ -675,17 +736,21 @@ def evaluate(
     input_path: Annotated[
         Path | None, typer.Option("--input", help="Events to use instead of the store.")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Input format.")] = "auto",
+    source: SourceOpt = None,
+    fmt: FormatOpt = "auto",
+    mapping: MapOpt = None,
+    value_map: ValueMapOpt = None,
+    encoding: EncodingOpt = None,
+    date_order: DateOrderOpt = None,
     out: Annotated[Path | None, typer.Option(help="Report directory.")] = None,
     folds: Annotated[int, typer.Option(min=2, help="Time-ordered test folds.")] = 3,
 ) -> None:
     """Time-aware evaluation: unsupervised, each classifier and the ensemble side by side."""
     settings = _run(load_settings)
+    inputs = _inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
     with console.status("evaluating (time-aware cross-validation)..."):
         report = _run(
-            lambda: pipeline.evaluate(
-                settings, labels, input_path=input_path, fmt=fmt, out_dir=out, n_folds=folds
-            )
+            lambda: pipeline.evaluate(settings, labels, inputs=inputs, out_dir=out, n_folds=folds)
         )
     if report.fallback:
         console.print(f"[yellow]{report.fallback}[/]")
@@ -715,12 +780,18 @@ def train(
     input_path: Annotated[
         Path | None, typer.Option("--input", help="Events to use instead of the store.")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Input format.")] = "auto",
+    source: SourceOpt = None,
+    fmt: FormatOpt = "auto",
+    mapping: MapOpt = None,
+    value_map: ValueMapOpt = None,
+    encoding: EncodingOpt = None,
+    date_order: DateOrderOpt = None,
 ) -> None:
     """Fit the stacked ensemble on past findings and register it for `auditlens run`."""
     settings = _run(load_settings)
+    inputs = _inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
     with console.status("training..."):
-        report = _run(lambda: pipeline.train(settings, labels, input_path=input_path, fmt=fmt))
+        report = _run(lambda: pipeline.train(settings, labels, inputs=inputs))
     if not report.trained:
         console.print(f"[yellow]{report.message}[/]")
         return
@@ -789,6 +860,7 @@ def _print_ingest(report: pipeline.IngestReport, lang: str = "ko") -> None:
         )
     elif not report.error:
         console.print(f"{report.source}: nothing new (already ingested up to the watermark)")
+    _print_unknown_actions(report.unknown_actions, report.actions_policy)
     for batch in report.batches:
         if batch.unreadable:
             err_console.print(
@@ -802,6 +874,23 @@ def _print_ingest(report: pipeline.IngestReport, lang: str = "ko") -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _print_unknown_actions(unknown: dict[str, int], policy: str) -> None:
+    if not unknown:
+        return
+    if policy == "keep":
+        done, then = "kept as given (counted as 'other')", "to count them as what they are"
+    else:
+        done, then = "quarantined", 'or set unknown_actions = "keep"'
+    listed = ", ".join(f"{value!r} x{count:,}" for value, count in list(unknown.items())[:10])
+    more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+    console.print(
+        f"[yellow]unknown action types, {done}: {listed}{more}; map them in "
+        f"value_map.action_type (--value-map FILE) {then}[/]",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _date(text: str, option: str = "--start") -> dt.date:

@@ -36,12 +36,44 @@ from pydantic_settings import (
 )
 
 from auditlens.errors import ConfigError
+from auditlens.vocabulary import AmbiguousTimes, DateOrder, UnknownActions, check_value_map
 
 DEFAULT_CONFIG_FILE = "auditlens.toml"
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class FileSourceConfig(BaseModel):
+class ValueRulesConfig(BaseModel):
+    """How a source's values are read (docs/ingestion.md); unset = the global setting."""
+
+    value_map: dict[str, dict[str, str | bool]] = Field(
+        default_factory=dict,
+        description="Per categorical column (action_type, success, department, role): the "
+        "source's value -> the canonical value, e.g. [sources.NAME.value_map.action_type] "
+        '"조회" = "view"; on top of the built-in Korean/English synonyms.',
+    )
+    unknown_actions: UnknownActions | None = Field(
+        None,
+        description="An action neither canonical nor mapped: 'quarantine' the row or 'keep' "
+        "it as given (features count it as 'other'); unset = the global unknown_actions.",
+    )
+    date_order: DateOrder | None = Field(
+        None,
+        description="How dates that do not start with the year read: 'DMY' or 'MDY'; 'YMD' "
+        "refuses them; unset = the global date_order.",
+    )
+    ambiguous_times: AmbiguousTimes | None = Field(
+        None,
+        description="A local time that occurs twice (DST fall-back): 'earliest', 'latest' or "
+        "'quarantine'; unset = the global ambiguous_times.",
+    )
+
+    @field_validator("value_map")
+    @classmethod
+    def _value_map(cls, value: dict[str, dict[str, str | bool]]) -> dict[str, dict[str, str]]:
+        return check_value_map(value)
+
+
+class FileSourceConfig(ValueRulesConfig):
     """A file source: CSV, Parquet or JSON Lines files (a path or a glob)."""
 
     kind: Literal["file"] = Field("file", description="Source kind.")
@@ -71,7 +103,7 @@ class FileSourceConfig(BaseModel):
     )
 
 
-class SqlSourceConfig(BaseModel):
+class SqlSourceConfig(ValueRulesConfig):
     """A relational database read incrementally through its change-log table."""
 
     kind: Literal["sql"] = Field("sql", description="Source kind.")
@@ -281,6 +313,21 @@ class Settings(BaseSettings):
     )
     future_tolerance_seconds: int = Field(
         300, ge=0, description="Accept timestamps at most this far in the future (clock skew)."
+    )
+    unknown_actions: UnknownActions = Field(
+        "quarantine",
+        description="An action neither canonical nor mapped by a value map: 'quarantine' the "
+        "row (reason lists the unknown values and counts) or 'keep' it as given ('other').",
+    )
+    date_order: DateOrder = Field(
+        "YMD",
+        description="How dates that do not start with the year read: 'DMY' (01/09/2026 = 1 "
+        "September) or 'MDY' (= January 9); 'YMD' refuses such a batch instead of guessing.",
+    )
+    ambiguous_times: AmbiguousTimes = Field(
+        "quarantine",
+        description="A naive local time that occurs twice (DST fall-back): take the 'earliest' "
+        "or 'latest' instant, or 'quarantine' the row with the reason.",
     )
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict, description="Named event sources read by `auditlens run`."

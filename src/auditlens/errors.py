@@ -4,9 +4,13 @@ from __future__ import annotations
 
 
 class AuditlensError(Exception):
-    """Base error: the message is shown to the user as one line."""
+    """Base error: the message is shown to the user as one line.
+
+    ``exit_code`` is the command's exit status (README, *Exit codes*).
+    """
 
     hint: str = ""
+    exit_code: int = 1
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -37,3 +41,9 @@ class StoreError(AuditlensError):
     """The store is unreachable or not migrated."""
 
     hint = "run `auditlens db upgrade` and check store_url"
+
+
+class NoEvents(AuditlensError):
+    """The input holds no valid event to score, train or evaluate on (exit code 5)."""
+
+    exit_code = 5

@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,16 +24,20 @@ import polars as pl
 from auditlens.schema import (
     ACTION_PATTERN,
     ACTION_TYPE,
+    DEPARTMENT,
+    EARLIEST_TIMESTAMP,
     EVENT_COLUMNS,
     EVENT_DTYPES,
     EVENT_ID,
     LOCATION,
     REQUIRED_COLUMNS,
+    ROLE,
     SUCCESS,
     TIMESTAMP,
-    TIMESTAMP_DTYPE,
     event_schema,
 )
+from auditlens.timestamps import ORDER_HINT, TOO_EARLY, parse_timestamps, refuse_day_month
+from auditlens.vocabulary import FAILED_SUFFIX, ValueRules
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     LOCATION: pl.String(),
@@ -41,24 +45,6 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "raw": pl.String(),
 }
 
-#: Naive formats tried in order (after ISO normalisation); naive = configured zone.
-NAIVE_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%Y/%m/%d %H:%M:%S",
-)
-#: Formats with a UTC offset (``Z`` is normalised to ``+00:00``).
-AWARE_FORMATS: tuple[str, ...] = ("%Y-%m-%dT%H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")
-TIMESTAMP_HINT = "expected ISO 8601 like 2026-09-01T09:00:00+09:00, or MM/DD/YYYY HH:MM:SS"
-
-_TRUE = ("true", "t", "1", "yes", "y", "ok", "success", "succeeded")
-_FALSE = ("false", "f", "0", "no", "n", "fail", "failed", "failure")
-_BOOL = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
-
-#: ISO normalisation of timestamp text, in order: date-space-time, and ``Z`` for UTC.
-_ISO_FIXES = ((r"^(\d{4}-\d{2}-\d{2}) ", "${1}T"), (r"Z$", "+00:00"))
 #: Text whose first and last characters lie in ``[_FIRST_PRINTABLE, _DEL)`` needs no strip.
 _FIRST_PRINTABLE = "!"
 _DEL = "\x7f"
@@ -84,6 +70,9 @@ REUSED_SCHEMA: dict[str, pl.DataType] = {
     "stored_copy": pl.String(),
     "current_row": pl.String(),
 }
+#: Unknown action values listed in a reason at most (the rest are counted).
+_LIST_UNKNOWN = 10
+_DEFAULT_RULES = ValueRules()
 
 
 @dataclass(frozen=True)
@@ -98,6 +87,9 @@ class ValidationResult:
     #: Rows (also quarantined) that reuse an event id of their scope with different
     #: content: possible log tampering (``REUSED_SCHEMA``).
     reused: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REUSED_SCHEMA))
+    #: Action values outside the vocabulary after mapping, with their row counts
+    #: (quarantined or kept, as the source's ``unknown_actions`` says).
+    unknown_actions: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -124,6 +116,7 @@ def validate(
     known_ids: pl.Series | None = None,
     stored: Callable[[pl.Series], pl.DataFrame] | None = None,
     id_scope: IdScope = "source",
+    rules: ValueRules | None = None,
 ) -> ValidationResult:
     """Validate a raw batch (canonical column names, raw values, ``_location``).
 
@@ -141,17 +134,24 @@ def validate(
             its scope, else a new event (ids of other sources, or files, are their own).
         id_scope: ``"file"``: ids are unique only within each file (``_location`` up to
             its line or row number), so the same id in another file is another event.
+        rules: the source's value map, unknown-action policy, date order and DST rule
+            (default: built-in synonyms only, quarantine unknown actions, year-first
+            dates only, quarantine ambiguous local times).
 
     Returns:
         ``valid`` with the canonical dtypes plus ``_location``; ``quarantined`` with
         ``_location``, ``reason`` (all reasons, ``; ``-separated) and ``raw`` (JSON).
+
+    Raises:
+        ValidationFailed: dates start with the day or the month and ``rules.date_order``
+            does not say which (auditlens does not guess; nothing of the batch is kept).
     """
     frame = raw.with_row_index(_ROW)
     if LOCATION not in frame.columns:
         frame = frame.with_columns(
             pl.format("row {}", pl.col(_ROW) + 1).alias(LOCATION).cast(pl.String)
         )
-    typed, problems = _coerce(frame, timezone)
+    typed, problems, unknown = _coerce(frame, timezone, rules or _DEFAULT_RULES)
     problems.extend(_schema_problems(typed, now, future_tolerance, skip=problems))
     typed = typed.with_columns(_scoped_key(id_scope))
     broken = _collect(problems)
@@ -191,38 +191,72 @@ def validate(
             f"{quarantined.height} quarantined"
         )
     return ValidationResult(
-        valid=valid, quarantined=quarantined, redundant=redundant, reused=reused
+        valid=valid,
+        quarantined=quarantined,
+        redundant=redundant,
+        reused=reused,
+        unknown_actions=unknown,
     )
 
 
 # --- coercion ---------------------------------------------------------------------------
 
 
-def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """Cast every canonical column; report values that could not be read."""
+def _coerce(
+    frame: pl.DataFrame, timezone: str, rules: ValueRules
+) -> tuple[pl.DataFrame, list[pl.DataFrame], dict[str, int]]:
+    """Cast every canonical column, mapping values; report values that could not be read.
+
+    Returns the typed frame, the problems and the unknown actions with their counts.
+    """
     problems: list[pl.DataFrame] = []
-    columns: list[pl.Series] = [frame.get_column(_ROW), frame.get_column(LOCATION)]
-    text = [n for n in EVENT_COLUMNS if n in frame.columns and n not in (TIMESTAMP, SUCCESS)]
+    columns: dict[str, pl.Series] = {_ROW: frame.get_column(_ROW), LOCATION: frame[LOCATION]}
+    # action_type is cleaned with its mapping, on its distinct values (_map_actions)
+    text = [c for c in EVENT_COLUMNS if c in frame.columns and c not in (TIMESTAMP, SUCCESS)]
+    text = [c for c in text if c != ACTION_TYPE]
     cleaned = _clean_text(frame, text)
+    unknown: dict[str, int] = {}
+    failed_action: pl.Series | None = None
     for name in EVENT_COLUMNS:
         if name not in frame.columns:
             if name in REQUIRED_COLUMNS:
                 problems.append(_all_rows(frame, f"{name}: column is missing from the input"))
-            columns.append(
-                pl.repeat(None, frame.height, dtype=EVENT_DTYPES[name], eager=True).alias(name)
-            )
+            columns[name] = pl.repeat(
+                None, frame.height, dtype=EVENT_DTYPES[name], eager=True
+            ).alias(name)
             continue
         source = frame.get_column(name)
         failed: pl.Series | None = None
+        hint = ""
         if name == TIMESTAMP:
-            series, failed = _parse_timestamps(source, timezone)
-            hint = TIMESTAMP_HINT
+            series, failed, notes = parse_timestamps(source, timezone, rules)
+            if notes is not None:
+                problems.append(
+                    frame.select(_ROW)
+                    .with_columns(notes.alias("reason"), pl.lit(name).alias("column"))
+                    .filter(pl.col("reason").is_not_null())
+                )
+            refuse_day_month(frame, failed, rules.date_order)
+            hint = ORDER_HINT[rules.date_order]
+            early = (series < EARLIEST_TIMESTAMP).fill_null(False)
+            if early.any():  # out of range: also for pandera, which cannot show year 0
+                problems.append(
+                    frame.filter(early).select(
+                        _ROW, pl.lit(TOO_EARLY).alias("reason"), pl.lit(name).alias("column")
+                    )
+                )
+                series = series.set(early, None)
         elif name == SUCCESS:
-            series, failed = _parse_bool(source)
+            series, failed = _parse_bool(source, rules)
             hint = "expected true/false"
+        elif name == ACTION_TYPE:
+            series, failed_action, unknown = _map_actions(source, rules)
+            if unknown and rules.unknown_actions == "quarantine":
+                problems.append(_unknown_action_problems(frame, series, unknown))
         else:
             series = cleaned.get(name, source)
-            hint = ""
+            if name in (DEPARTMENT, ROLE) and rules.value_map.get(name):
+                series = series.replace(dict(rules.value_map[name]))
         if failed is not None and failed.any():
             bad = frame.filter(failed).select(
                 _ROW,
@@ -234,8 +268,84 @@ def _coerce(frame: pl.DataFrame, timezone: str) -> tuple[pl.DataFrame, list[pl.D
                 ).alias("reason"),
             )
             problems.append(bad.with_columns(pl.lit(name).alias("column")))
-        columns.append(series.alias(name))
-    return pl.DataFrame(columns), problems
+        columns[name] = series.alias(name)
+    if failed_action is not None:  # "로그인실패" says the login failed, whatever success says
+        flags = pl.DataFrame({"ok": columns[SUCCESS], "failed": failed_action})
+        columns[SUCCESS] = flags.select(
+            pl.when("failed").then(False).otherwise("ok").alias(SUCCESS)
+        ).to_series()
+    return pl.DataFrame(list(columns.values())), problems, unknown
+
+
+def _map_actions(
+    series: pl.Series, rules: ValueRules
+) -> tuple[pl.Series, pl.Series | None, dict[str, int]]:
+    """Clean (trim, lower-case, empty = null) and map raw action values onto the vocabulary.
+
+    Works on the distinct values (a handful), then rewrites the column only when some
+    value changes (not at all for a clean canonical column). Returns the mapped column,
+    the rows whose value said the action failed (``:failed`` targets; None if none) and
+    the unknown values (cleaned) with their row counts.
+    """
+    series = series.cast(pl.String)
+    distinct = series.drop_nulls().unique()
+    pairs = (
+        distinct.to_frame("value")
+        .with_columns(_cleaned("value", lower=True).alias("clean"))
+        .with_columns(
+            pl.col("clean")
+            .replace_strict(rules.actions(), default=None, return_dtype=pl.String)
+            .alias("target")
+        )
+    )
+    unknown_values = pairs.filter(pl.col("target").is_null() & pl.col("clean").is_not_null())
+    final = pl.coalesce(pl.col("target").str.strip_suffix(FAILED_SUFFIX), pl.col("clean"))
+    changed = pairs.with_columns(final.alias("final")).filter(
+        pl.col("final").ne_missing(pl.col("value"))
+    )
+    failed = None
+    if changed.height:
+        failing = changed.filter(pl.col("target").str.ends_with(FAILED_SUFFIX))["value"]
+        if failing.len():
+            failed = series.is_in(failing.implode()).fill_null(False)
+        series = series.replace(changed["value"], changed["final"])
+    unknown: dict[str, int] = {}
+    if unknown_values.height:
+        counts = (
+            series.filter(series.is_in(unknown_values["clean"].unique().implode()))
+            .value_counts(name="n")
+            .sort(["n", series.name], descending=[True, False])
+        )
+        unknown = dict(zip(counts[series.name], counts["n"], strict=True))
+    return series, failed, unknown
+
+
+def _unknown_action_problems(
+    frame: pl.DataFrame, actions: pl.Series, unknown: dict[str, int]
+) -> pl.DataFrame:
+    """One problem per row with an unknown action; the reason lists the batch's unknowns."""
+    listed = ", ".join(f"{v!r} x{n}" for v, n in list(unknown.items())[:_LIST_UNKNOWN])
+    more = len(unknown) - _LIST_UNKNOWN
+    if more > 0:
+        listed += f" and {more} more"
+    reasons = pl.DataFrame(
+        {
+            ACTION_TYPE: list(unknown),
+            "reason": [
+                f"action_type: unknown action {v!r} (not in the vocabulary; unknown in this "
+                f"batch: {listed}); map it in the source's value_map.action_type or set "
+                'unknown_actions = "keep"'
+                for v in unknown
+            ],
+        },
+        schema={ACTION_TYPE: pl.String, "reason": pl.String},
+    )
+    rows = pl.DataFrame([frame.get_column(_ROW), actions.alias(ACTION_TYPE)])
+    return (
+        rows.join(reasons, on=ACTION_TYPE, how="inner")
+        .select(_ROW, "reason")
+        .with_columns(pl.lit(ACTION_TYPE).alias("column"))
+    )
 
 
 def _clean_text(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, pl.Series]:
@@ -267,10 +377,10 @@ def _clean_text(frame: pl.DataFrame, names: Sequence[str]) -> dict[str, pl.Serie
     return out
 
 
-def _cleaned(name: str) -> pl.Expr:
-    """The cleaned text of column ``name``."""
+def _cleaned(name: str, *, lower: bool | None = None) -> pl.Expr:
+    """The cleaned text of column ``name`` (lower-cased for ``action_type`` or ``lower``)."""
     text = pl.col(name).cast(pl.String).str.strip_chars()
-    if name == ACTION_TYPE:
+    if lower or (lower is None and name == ACTION_TYPE):
         text = text.str.to_lowercase()
     return pl.when(text.str.len_chars() == 0).then(None).otherwise(text).alias(name)
 
@@ -293,68 +403,17 @@ def _maybe_unclean(name: str) -> pl.Expr:
     return first_odd | (last < ord(_FIRST_PRINTABLE)) | (last >= ord(_DEL))
 
 
-def _parse_bool(series: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+def _parse_bool(series: pl.Series, rules: ValueRules) -> tuple[pl.Series, pl.Series | None]:
     if series.dtype == pl.Boolean:
         return series, None
-    exact = series.cast(pl.String).replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    flags = rules.success()
+    exact = series.cast(pl.String).replace_strict(flags, default=None, return_dtype=pl.Boolean)
     if exact.null_count() == series.null_count():  # every value is a plain lower-case word
         return exact, None
     text = series.cast(pl.String).str.strip_chars().str.to_lowercase()
-    parsed = text.replace_strict(_BOOL, default=None, return_dtype=pl.Boolean)
+    parsed = text.replace_strict(flags, default=None, return_dtype=pl.Boolean)
     failed = parsed.is_null() & text.is_not_null() & (text.str.len_bytes() > 0)
     return parsed, failed
-
-
-def _parse_timestamps(series: pl.Series, timezone: str) -> tuple[pl.Series, pl.Series | None]:
-    """Parse to UTC; naive values are local to ``timezone``. Returns (parsed, failed)."""
-    if isinstance(series.dtype, pl.Datetime):
-        if series.dtype.time_zone is None:
-            local = series.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-            failed = local.is_null() & series.is_not_null()
-            return local.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), failed
-        return series.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE), None
-    if series.dtype == pl.Date:
-        return _parse_timestamps(series.cast(pl.Datetime("us")), timezone)
-    text = series.cast(pl.String).str.strip_chars()
-    for pattern, replacement in _ISO_FIXES:
-        if text.str.contains(pattern).any():  # replacing copies every value: only if needed
-            text = text.str.replace(pattern, replacement)
-    result = pl.repeat(None, text.len(), dtype=TIMESTAMP_DTYPE, eager=True)
-    has_offset = text.str.contains(r"T.*[+-]\d{2}:?\d{2}$")
-    result = _fill(result, text, has_offset, AWARE_FORMATS, timezone=None)
-    result = _fill(result, text, ~has_offset, NAIVE_FORMATS, timezone=timezone)
-    failed = result.is_null() & text.is_not_null() & (text.str.len_bytes() > 0)
-    return result, failed.fill_null(False)
-
-
-def _fill(
-    result: pl.Series,
-    text: pl.Series,
-    mask: pl.Series,
-    formats: Sequence[str],
-    *,
-    timezone: str | None,
-) -> pl.Series:
-    """Parse the still-empty rows under ``mask`` with each format in turn."""
-    for fmt in formats:
-        todo = (result.is_null() & mask & text.is_not_null()).fill_null(False)
-        count = todo.sum()
-        if count == 0:
-            break
-        every = count == text.len()  # then ``result`` is still all null
-        subset = text if every else text.filter(todo)
-        parsed = subset.str.to_datetime(fmt, strict=False, time_unit="us")
-        if timezone is not None:
-            parsed = parsed.dt.replace_time_zone(
-                timezone, ambiguous="earliest", non_existent="null"
-            )
-        parsed = parsed.dt.convert_time_zone("UTC").cast(TIMESTAMP_DTYPE)
-        if every:
-            result = parsed
-            continue
-        ok = parsed.is_not_null()
-        result = result.scatter(todo.arg_true().filter(ok), parsed.filter(ok))
-    return result
 
 
 # --- schema and duplicates ----------------------------------------------------------------

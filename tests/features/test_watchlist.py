@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditlens.errors import ConfigError
+from auditlens.features.base import LEVEL, WINDOW
+from auditlens.features.sequences import WORD, tokenise
 from auditlens.features.watchlist import WatchPattern, find_matches, parse_pattern
 
 T0 = dt.datetime(2026, 9, 22, 23, 0, tzinfo=dt.UTC)
@@ -138,3 +140,17 @@ def test_matcher_equals_brute_force(
         for e, r in zip(got["end"], got["resource_id"], strict=True)
     )
     assert have == want
+
+
+def test_kept_unknown_actions_are_other_for_patterns_and_sequences() -> None:
+    """unknown_actions = "keep" stores '결재' as given; the features see 'other'."""
+    with pytest.raises(ConfigError, match="'approve' is not a canonical action"):
+        parse_pattern("bad", "approve>delete")
+    p = parse_pattern("t", "other>delete within 10m")
+    got = find_matches(frame([0, 60], ["결재", "delete"], [0, 0], ["r", "r"]), [p], "_level")
+    assert got.height == 1
+    kept = frame([0, 60, 120], ["결재", "approve", "view"], [0, 0, 0], ["r"] * 3)
+    prepared = kept.with_columns(
+        pl.col("timestamp").dt.date().alias(WINDOW), pl.col("_level").alias(LEVEL)
+    )
+    assert tokenise(prepared)[WORD].cast(pl.String).to_list() == ["other", "other", "view"]

@@ -71,6 +71,7 @@ ACTION_WORDS: Final[dict[str, tuple[str, str]]] = {
     "usb_disconnect": ("USB 해제", "USB disconnect"),
     "grant": ("권한 부여", "grant"),
     "query": ("쿼리", "query"),
+    "other": ("기타 작업", "other action"),
 }
 # fmt: on
 

@@ -46,7 +46,8 @@ from auditlens.features.base import KEYS, LEVEL, WINDOW, FeatureContext, Feature
 from auditlens.features.catalog import SENSITIVE_RANK
 from auditlens.features.peers import PEER_GROUP, peer_groups
 from auditlens.features.watchlist import WatchPattern, find_matches
-from auditlens.schema import ACTION_TYPE, TIMESTAMP, USER_ID
+from auditlens.schema import ACTION_TYPE, CORE_ACTIONS, TIMESTAMP, USER_ID
+from auditlens.vocabulary import OTHER_ACTION
 
 SESSION: Final = "_session"
 WORD: Final = "_token"
@@ -108,11 +109,13 @@ def tokenise(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
     frame = rows.with_columns(new.cum_sum().cast(pl.Int64).alias(SESSION)).collect()
     combos = frame.get_column("_c").to_numpy()
     present = np.flatnonzero(np.bincount(combos, minlength=3 * actions.len()))
-    names = [actions[int(c) // 3] + _SUFFIX[int(c) % 3] for c in present]
-    order = sorted(range(len(names)), key=names.__getitem__)
-    words = [names[i] for i in order]
+    # an action outside the vocabulary (kept with unknown_actions = "keep") is 'other'
+    spoken = [a if a in CORE_ACTIONS else OTHER_ACTION for a in actions.to_list()]
+    names = [spoken[int(c) // 3] + _SUFFIX[int(c) % 3] for c in present]
+    words = sorted(set(names))
+    position = {w: i for i, w in enumerate(words)}
     lut = np.zeros(3 * actions.len() + 1, dtype=np.int64)
-    lut[present[order]] = np.arange(len(words))
+    lut[present] = [position[n] for n in names]
     word = pl.Series(WORD, words, pl.Enum(words)).gather(lut[combos])
     return frame.select(USER_ID, TIMESTAMP, WINDOW).with_columns(word, frame.get_column(SESSION))
 

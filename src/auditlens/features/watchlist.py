@@ -29,7 +29,15 @@ import polars as pl
 
 from auditlens.errors import ConfigError
 from auditlens.features.catalog import LEVEL_RANK
-from auditlens.schema import ACTION_PATTERN, ACTION_TYPE, RESOURCE_ID, TIMESTAMP, USER_ID
+from auditlens.schema import (
+    ACTION_PATTERN,
+    ACTION_TYPE,
+    CORE_ACTIONS,
+    RESOURCE_ID,
+    TIMESTAMP,
+    USER_ID,
+)
+from auditlens.vocabulary import OTHER_ACTION
 
 _GRAMMAR: Final = re.compile(
     r"^\s*(?P<actions>[a-z0-9_]+(?:\s*>\s*[a-z0-9_]+)*)"
@@ -72,6 +80,11 @@ def parse_pattern(name: str, text: str) -> WatchPattern:
     for action in actions:
         if not re.match(ACTION_PATTERN, action):
             raise ConfigError(f"watch-list pattern {name!r}: {action!r} is not an action name")
+        if action not in CORE_ACTIONS:
+            raise ConfigError(
+                f"watch-list pattern {name!r}: {action!r} is not a canonical action (one of "
+                f"{', '.join(sorted(CORE_ACTIONS))}; actions outside the vocabulary are 'other')"
+            )
     within = None
     if found["n"] is not None:
         within = dt.timedelta(seconds=int(found["n"]) * _UNITS[found["unit"]])
@@ -109,7 +122,15 @@ def find_matches(
     within the time bound is found whenever one exists.
     """
     rows: list[tuple[str, str, dt.datetime, dt.datetime, str | None]] = []
+    # an action outside the vocabulary (unknown_actions = "keep") counts as 'other'
+    action = (
+        pl.when(pl.col(ACTION_TYPE).is_in(sorted(CORE_ACTIONS)))
+        .then(pl.col(ACTION_TYPE))
+        .otherwise(pl.lit(OTHER_ACTION))
+    )
     for pattern in patterns:
+        if OTHER_ACTION in pattern.actions:
+            events = events.with_columns(action.alias(ACTION_TYPE))
         wanted = pl.col(ACTION_TYPE).is_in(list(pattern.actions))
         if pattern.min_level is not None:
             wanted = wanted & (pl.col(level_column).fill_null(-1) >= pattern.min_level)

@@ -27,7 +27,9 @@ from auditlens.pipeline.detection import ScoreFileReport, score_file
 from auditlens.pipeline.ingestion import (
     BatchReport,
     IngestReport,
+    InputOptions,
     ingest,
+    input_source,
     make_source,
     parse_column_map,
     quarantined,
@@ -45,9 +47,11 @@ from auditlens.pipeline.learning import (
     train,
 )
 from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
+from auditlens.sources.textfile import SETTLE_SECONDS
 
 __all__ = [
     "DEMO_EXPORT_COLUMNS",
+    "SETTLE_SECONDS",
     "AlertListing",
     "BatchReport",
     "DemoResult",
@@ -55,6 +59,7 @@ __all__ = [
     "EvaluationReport",
     "Explanation",
     "IngestReport",
+    "InputOptions",
     "JobReport",
     "RaiseReport",
     "RunReport",
@@ -70,6 +75,7 @@ __all__ = [
     "false_positive_comparison",
     "generate_sample",
     "ingest",
+    "input_source",
     "list_alerts",
     "list_deliveries",
     "local_time",

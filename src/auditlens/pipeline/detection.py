@@ -8,10 +8,11 @@ import datetime as dt
 import hashlib
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import polars as pl
 
@@ -20,13 +21,15 @@ from auditlens.config import Settings
 from auditlens.detect.ensemble import default_unsupervised
 from auditlens.detect.explain import Reason, explain, reasons_text
 from auditlens.detect.metrics import UserMetrics, user_metrics
-from auditlens.errors import AuditlensError, ConfigError
+from auditlens.errors import AuditlensError, ConfigError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import ResourceCatalog, unknown_resources
 from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, build_matrix
 from auditlens.features.watchlist import parse_pattern
 from auditlens.pipeline.ingestion import (
-    source_for_path,
+    InputOptions,
+    input_source,
+    source_folder,
     utc_now,
     validate_batch,
 )
@@ -193,13 +196,15 @@ class ScoreFileReport:
     seconds: float
     metrics: UserMetrics | None = None
     top: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: Action values outside the vocabulary (quarantined or kept, see actions_policy).
+    unknown_actions: dict[str, int] = field(default_factory=dict)
+    actions_policy: str = "quarantine"
 
 
 def score_file(
     settings: Settings,
-    path: Path,
+    inputs: InputOptions,
     *,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
     output: Path,
     labels: Path | None = None,
     clock: Clock = utc_now,
@@ -210,10 +215,14 @@ def score_file(
     highest *decayed* risk over the period (scoring.py), ``top_reasons`` the reasons of
     that peak window in the configured language. Users with only warm-up days get 0
     and say so. Nothing is stored.
+
+    Raises:
+        NoEvents: the input holds no valid event (empty, header only, all quarantined).
     """
     began = time.perf_counter()
-    events, ingested, quarantined = load_valid_events(settings, path, fmt, clock)
-    ctx = feature_context(settings, near=path)
+    loaded = load_valid_events(settings, inputs, clock)
+    events = loaded.events
+    ctx = feature_context(settings, near=loaded.folder)
     matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
     scoring = score_matrix(matrix, model, settings)
@@ -239,9 +248,9 @@ def score_file(
         insiders = read_labels(labels, settings.timezone).get_column(USER_ID).unique()
         metrics = user_metrics(everyone, set(insiders.to_list()))
     return ScoreFileReport(
-        ingested=ingested,
+        ingested=loaded.ingested,
         accepted=events.height,
-        quarantined=quarantined,
+        quarantined=loaded.quarantined,
         users=everyone.height,
         windows=scoring.windows.height,
         output=output,
@@ -249,30 +258,58 @@ def score_file(
         seconds=time.perf_counter() - began,
         metrics=metrics,
         top=everyone.head(10),
+        unknown_actions=loaded.unknown_actions,
+        actions_policy=loaded.actions_policy,
     )
 
 
-def load_valid_events(
-    settings: Settings,
-    path: Path,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
-    clock: Clock,
-) -> tuple[pl.DataFrame, int, int]:
-    """Read and validate a file or directory without a store: (events, ingested, quarantined)."""
-    source = source_for_path(path, fmt)
+@dataclass(frozen=True)
+class LoadedEvents:
+    """Valid events read from an input without a store, and what happened to the rest."""
+
+    events: pl.DataFrame
+    ingested: int
+    quarantined: int
+    folder: Path | None
+    unknown_actions: dict[str, int]
+    actions_policy: str
+
+
+def load_valid_events(settings: Settings, inputs: InputOptions, clock: Clock) -> LoadedEvents:
+    """Read and validate an input without a store (``inputs`` as on the command line).
+
+    Raises:
+        NoEvents: not a single valid event (empty or header-only input, or every row
+            quarantined); the message says what was read.
+    """
+    source = input_source(settings, inputs)
     frames: list[pl.DataFrame] = []
     known = pl.Series(EVENT_ID, [], dtype=pl.String)
     ingested = quarantined = 0
+    unknown: Counter[str] = Counter()
     for batch in source.read(None):
-        result = validate_batch(batch, settings, clock(), known)
+        result = validate_batch(batch, settings, clock(), known, rules=source.rules)
         rejected = batch.rejected.height if batch.rejected is not None else 0
         ingested += batch.events.height + rejected
         quarantined += result.quarantined.height + rejected
+        unknown.update(result.unknown_actions)
         frames.append(result.valid.select(EVENT_COLUMNS))
         known = pl.concat([known, result.valid.get_column(EVENT_ID)])
-    if not frames:
-        raise AuditlensError(f"{path}: no events found")
-    return pl.concat(frames), ingested, quarantined
+    events = pl.concat(frames) if frames else pl.DataFrame()
+    if events.height == 0:
+        what = inputs.path or source.name
+        raise NoEvents(
+            f"no events to score in {what}: {ingested:,} rows read, {quarantined:,} quarantined",
+            hint="check that the file has rows below its header, and the quarantine reasons",
+        )
+    return LoadedEvents(
+        events=events,
+        ingested=ingested,
+        quarantined=quarantined,
+        folder=inputs.path or source_folder(source),
+        unknown_actions=dict(unknown.most_common()),
+        actions_policy=source.rules.unknown_actions,
+    )
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:

@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,19 +24,28 @@ from auditlens.config import (
     Settings,
     SourceConfig,
     SqlSourceConfig,
+    ValueRulesConfig,
 )
 from auditlens.errors import ConfigError, SourceError, ValidationFailed
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import UNREADABLE, Batch, Source
 from auditlens.sources.cert import CertSource
-from auditlens.sources.files import FileSource, resolve_files
+from auditlens.sources.files import FileFormat, FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
-from auditlens.sources.textfile import SETTLE_SECONDS, clip
+from auditlens.sources.textfile import clip
 from auditlens.store.repo import BatchRecord, LakeCheck, Store, head_revision
 from auditlens.tamper import reuse_findings, tamper_findings
 from auditlens.validate import IdScope, ValidationResult, validate
+from auditlens.vocabulary import DateOrder, ValueRules, read_value_map
 
 Clock = Callable[[], dt.datetime]
+Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
+_FILE_FORMATS: dict[str, FileFormat] = {
+    "csv": "csv",
+    "parquet": "parquet",
+    "jsonl": "jsonl",
+    "xlsx": "xlsx",
+}
 
 
 def utc_now() -> dt.datetime:
@@ -57,6 +67,8 @@ class BatchReport:
     unreadable: str = ""
     #: What the source wants the person to know, as (English, Korean) pairs.
     notices: tuple[tuple[str, str], ...] = ()
+    #: Action values outside the vocabulary, with counts (quarantined or kept).
+    unknown_actions: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +91,9 @@ class IngestReport:
         """True when a row was quarantined, a file unreadable or the source failed."""
         return bool(self.quarantined or self.unreadable or self.error)
 
+    #: The source's unknown_actions: were unknown actions quarantined or kept?
+    actions_policy: str = "quarantine"
+
     @property
     def ingested(self) -> int:
         """Rows read from the source."""
@@ -99,9 +114,46 @@ class IngestReport:
         """Possible log-tampering findings recorded."""
         return sum(b.findings for b in self.batches)
 
+    @property
+    def unknown_actions(self) -> dict[str, int]:
+        """Action values outside the vocabulary over all batches, most frequent first."""
+        total: Counter[str] = Counter()
+        for b in self.batches:
+            total.update(b.unknown_actions)
+        return dict(total.most_common())
 
-def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
-    """Build the Source a configuration entry describes."""
+
+def value_rules(
+    settings: Settings,
+    config: ValueRulesConfig | None = None,
+    *,
+    value_map: Mapping[str, Mapping[str, str]] | None = None,
+    date_order: DateOrder | None = None,
+) -> ValueRules:
+    """The rules a source's values are read with: the source's settings over the global
+    ones, and ``value_map``/``date_order`` from the command line over both.
+
+    A value map given on the command line replaces the configured mapping of the
+    columns it names (its other columns are kept).
+    """
+    own = config or ValueRulesConfig()
+    mapping: dict[str, Mapping[str, str]] = {
+        column: {k: str(v) for k, v in table.items()} for column, table in own.value_map.items()
+    }
+    mapping.update(value_map or {})
+    return ValueRules(
+        value_map=mapping,
+        unknown_actions=own.unknown_actions or settings.unknown_actions,
+        date_order=date_order or own.date_order or settings.date_order,
+        ambiguous_times=own.ambiguous_times or settings.ambiguous_times,
+    )
+
+
+def make_source(
+    name: str, config: SourceConfig, settings: Settings, *, encoding: str | None = None
+) -> Source:
+    """Build the Source a configuration entry describes (``encoding`` overrides the
+    file source's)."""
     if isinstance(config, FileSourceConfig):
         return FileSource(
             config.path,
@@ -109,8 +161,9 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
             config.column_map,
             name=name,
             id_scope=config.id_scope,
-            encoding=config.encoding,
+            encoding=encoding or config.encoding,
             settle_seconds=config.settle_seconds,
+            rules=value_rules(settings, config),
         )
     if isinstance(config, SqlSourceConfig):
         return SqlChangeLogSource(
@@ -124,20 +177,23 @@ def make_source(name: str, config: SourceConfig, settings: Settings) -> Source:
             timezone=settings.timezone,
             settle_seconds=config.settle_seconds,
             gap_wait_seconds=config.gap_wait_seconds,
+            rules=value_rules(settings, config),
         )
     if isinstance(config, CertSourceConfig):
-        return CertSource(Path(config.path), name=name)
+        return CertSource(Path(config.path), name=name, rules=value_rules(settings))
     raise SourceError(f"source {name!r}: unknown kind")  # pragma: no cover - pydantic guards
 
 
 def source_for_path(
     path: Path,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"] = "auto",
+    fmt: Format = "auto",
     column_map: Mapping[str, str] | None = None,
     id_scope: IdScope = "source",
     *,
     encoding: str = "utf-8",
     settle_seconds: float = 0.0,
+    rules: ValueRules | None = None,
+    name: str | None = None,
 ) -> Source:
     """A Source for a path given on the command line (files, or a CERT directory).
 
@@ -146,16 +202,132 @@ def source_for_path(
     evaluate), which have no later run to pick up a last line left for later.
     """
     if fmt == "cert" or (fmt == "auto" and path.is_dir() and (path / "logon.csv").exists()):
-        return CertSource(path)
+        return CertSource(path, name=name, rules=rules)
     resolve_files(path, fmt)  # fail now on a missing path, before touching the store
     return FileSource(
         path,
         fmt,
         column_map,
+        name=name,
         id_scope=id_scope,
         encoding=encoding,
         settle_seconds=settle_seconds,
+        rules=rules,
     )
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """How a command reads events: the same options on ingest, score, train, evaluate.
+
+    ``source`` names a configured ``[sources.NAME]`` to reuse (its column map, value map,
+    encoding and date order); ``path`` a file, directory, glob or CERT directory (with a
+    file ``source`` too: read that path the way the source reads its own). ``column_map``
+    holds ``CUSTOMER=CANONICAL`` pairs, ``value_map`` a TOML or CSV value-map file; both
+    add to (and win over) the source's own.
+    """
+
+    path: Path | None = None
+    source: str | None = None
+    format: Format = "auto"
+    column_map: tuple[str, ...] = ()
+    value_map: Path | None = None
+    encoding: str | None = None
+    date_order: DateOrder | None = None
+    #: Where event ids are unique for a path (a configured source keeps its own).
+    id_scope: IdScope | None = None
+    #: How long a last line without a line end must stay unchanged before it is read:
+    #: 0 suits one-shot reads (score, evaluate); ingest waits (later runs read the rest).
+    settle_seconds: float = 0.0
+
+    @property
+    def given(self) -> bool:
+        """Whether the options name an input at all (a path or a source)."""
+        return self.path is not None or self.source is not None
+
+    @property
+    def tuned(self) -> bool:
+        """Whether the options say how to read (mapping, encoding, date order...)."""
+        return bool(
+            self.column_map
+            or self.value_map
+            or self.encoding
+            or self.date_order
+            or self.id_scope
+            or self.format != "auto"
+        )
+
+
+def input_source(settings: Settings, options: InputOptions) -> Source:
+    """The one way a command turns its input options into a Source.
+
+    Raises ConfigError for an unknown source name, a path given with a SQL source,
+    a bad ``--map`` pair or value-map file, or no input at all.
+    """
+    pairs = parse_column_map(list(options.column_map))
+    values = read_value_map(options.value_map) if options.value_map is not None else None
+    if options.source is None:
+        if options.path is None:
+            raise ConfigError(
+                "no input: give a path (--input PATH) or a configured source (--source NAME)"
+            )
+        rules = value_rules(settings, value_map=values, date_order=options.date_order)
+        return source_for_path(
+            options.path,
+            options.format,
+            pairs,
+            options.id_scope or "source",
+            encoding=options.encoding or "utf-8",
+            settle_seconds=options.settle_seconds,
+            rules=rules,
+        )
+    config = settings.sources.get(options.source)
+    if config is None:
+        known = ", ".join(sorted(settings.sources)) or "none configured"
+        raise ConfigError(
+            f"--source {options.source!r} is not a configured source ({known})",
+            hint="define it as [sources.NAME] in auditlens.toml",
+        )
+    name = options.source
+    update: dict[str, object] = {}
+    if isinstance(config, CertSourceConfig):  # CERT's columns and dates are its format's
+        if pairs or options.date_order or options.encoding:
+            raise ConfigError(
+                f"--source {options.source!r} is a CERT source: --map, --date-order and "
+                "--encoding do not apply to it"
+            )
+        path = options.path or Path(config.path)
+        rules = value_rules(settings, value_map=values)
+        return CertSource(path, name=name if options.path is None else None, rules=rules)
+    if isinstance(config, SqlSourceConfig):
+        if options.path is not None or options.encoding or options.format != "auto":
+            raise ConfigError(
+                f"--source {options.source!r} is a SQL source: a path, --format or "
+                "--encoding does not apply to it"
+            )
+    elif options.format == "cert":
+        raise ConfigError(f"--format cert: --source {options.source!r} is not a CERT source")
+    elif options.path is not None:  # read this path the way the source reads its own
+        resolve_files(options.path, _FILE_FORMATS.get(options.format, config.format))
+        update["path"] = str(options.path)
+        name = f"{config.kind}:{options.path}"  # the source's watermark is for its own path
+    update["column_map"] = {**config.column_map, **pairs}
+    update["value_map"] = {**config.value_map, **(values or {})}
+    update["date_order"] = options.date_order or config.date_order
+    if isinstance(config, FileSourceConfig) and options.format != "auto":
+        update["format"] = options.format
+    if isinstance(config, FileSourceConfig) and options.id_scope is not None:
+        update["id_scope"] = options.id_scope
+    return make_source(name, config.model_copy(update=update), settings, encoding=options.encoding)
+
+
+def source_folder(source: Source) -> Path | None:
+    """The directory a file or CERT source reads from (for files kept beside the data)."""
+    if isinstance(source, CertSource):
+        return source.directory
+    if isinstance(source, FileSource):
+        return Path(source.path)
+    return None
 
 
 def ingest(
@@ -186,7 +358,7 @@ def ingest(
     """
     own_store = store is None
     store = store or Store.open(settings)
-    report = IngestReport(source=source.name)
+    report = IngestReport(source=source.name, actions_policy=source.rules.unknown_actions)
     try:
         with store.ingest_lock():
             store.bind_lake(now=clock())
@@ -195,9 +367,7 @@ def ingest(
             known = store.event_ids()
             try:
                 for batch in source.read(since):
-                    done, valid = _commit(
-                        batch, source.name, source.id_scope, since, known, settings, store, clock
-                    )
+                    done, valid = _commit(batch, source, since, known, settings, store, clock)
                     report.batches.append(done)
                     if on_batch is not None:
                         on_batch(done)
@@ -215,8 +385,7 @@ def ingest(
 
 def _commit(
     batch: Batch,
-    source: str,
-    id_scope: str,
+    source: Source,
     since: Watermark | None,
     known: pl.Series,
     settings: Settings,
@@ -225,16 +394,17 @@ def _commit(
 ) -> tuple[BatchReport, pl.DataFrame]:
     """Validate and commit one batch; return its report and the events it stored."""
     started = clock()
-    scope: IdScope = "file" if id_scope == "file" else "source"
+    scope: IdScope = "file" if source.id_scope == "file" else "source"
     result = validate_batch(
         batch,
         settings,
         clock(),
         known,
-        stored=lambda ids: store.events_with_ids(ids, source),
+        rules=source.rules,
+        stored=lambda ids: store.events_with_ids(ids, source.name),
         id_scope=scope,
     )
-    record = _record(source, batch, result, since, store, started)
+    record = _record(source.name, batch, result, since, store, started)
     batch_id = store.commit_batch(record, now=clock())
     done = BatchReport(
         batch_id=batch_id,
@@ -245,6 +415,7 @@ def _commit(
         findings=record.findings.height,
         unreadable=batch.metadata.get(UNREADABLE, ""),
         notices=_notices(batch),
+        unknown_actions=result.unknown_actions,
     )
     return done, result.valid
 
@@ -261,10 +432,12 @@ def validate_batch(
     now: dt.datetime,
     known: pl.Series,
     *,
+    rules: ValueRules | None = None,
     stored: Callable[[pl.Series], pl.DataFrame] | None = None,
     id_scope: IdScope = "source",
 ) -> ValidationResult:
-    """Validate one batch; raise ValidationFailed when not a single row is usable.
+    """Validate one batch with the source's ``rules``; raise ValidationFailed when not a
+    single row is usable (or the batch's dates need a date_order).
 
     ``known`` are the stored event ids; ``stored`` looks those events up so that only an
     identical repeat counts as a duplicate (see :func:`auditlens.validate.validate`).
@@ -277,6 +450,7 @@ def validate_batch(
         known_ids=known,
         stored=stored,
         id_scope=id_scope,
+        rules=rules,
     )
     rejected = batch.rejected if batch.rejected is not None else result.quarantined.clear()
     bad = pl.concat([rejected.select(result.quarantined.columns), result.quarantined])
@@ -382,37 +556,18 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def sources_to_ingest(
-    settings: Settings,
-    path: Path | None,
-    fmt: Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"],
-    column_map: Mapping[str, str],
-    id_scope: IdScope = "source",
-    encoding: str | None = None,
-) -> list[Source]:
-    """The path given on the command line, else every configured source.
-
-    ``encoding`` (CSV and JSON Lines) applies to the path; for configured file sources
-    it overrides their ``encoding`` setting when given.
-    """
-    if path is not None:
-        return [
-            source_for_path(
-                path,
-                fmt,
-                column_map,
-                id_scope,
-                encoding=encoding or "utf-8",
-                settle_seconds=SETTLE_SECONDS,
-            )
-        ]
+def sources_to_ingest(settings: Settings, options: InputOptions) -> list[Source]:
+    """The input the command line names, else every configured source."""
+    if options.given:
+        return [input_source(settings, options)]
+    if options.tuned:
+        raise ConfigError(
+            "--map, --value-map, --encoding, --date-order and --format need a PATH or "
+            "--source NAME (each configured source has its own settings in auditlens.toml)"
+        )
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",
             hint="see auditlens.example.toml",
         )
-    sources = [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]
-    for source in sources:
-        if encoding is not None and isinstance(source, FileSource):
-            source.encoding = encoding
-    return sources
+    return [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -29,7 +29,7 @@ from auditlens.detect.evaluation import (
 from auditlens.detect.isolation import IsolationDetector
 from auditlens.detect.labels import label_windows
 from auditlens.detect.supervised import GRIDS, KINDS, Kind, SupervisedDetector
-from auditlens.errors import AuditlensError
+from auditlens.errors import NoEvents
 from auditlens.features.base import WINDOW
 from auditlens.features.docs import doc_for
 from auditlens.pipeline.detection import (
@@ -41,7 +41,7 @@ from auditlens.pipeline.detection import (
     scored_part,
     write_atomically,
 )
-from auditlens.pipeline.ingestion import utc_now
+from auditlens.pipeline.ingestion import InputOptions, utc_now
 from auditlens.reports import charts
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import RiskModel
@@ -49,7 +49,6 @@ from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
 from auditlens.store.scores import ModelRecord, events_upto, last_batch_id, register_model
 
-Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
 #: Fewer labelled positive windows than this: supervised learning is not attempted.
 MIN_POSITIVE_WINDOWS: Final = 10
 
@@ -66,12 +65,17 @@ class LabelledMatrix:
 
 
 def labelled_matrix(
-    settings: Settings, labels: Path, *, input_path: Path | None, fmt: Format, clock: Clock
+    settings: Settings, labels: Path, *, inputs: InputOptions | None, clock: Clock
 ) -> LabelledMatrix:
-    """Events (from ``input_path`` or the store), features past warm-up, window labels."""
+    """Events (from ``inputs`` or the store), features past warm-up, window labels.
+
+    Raises NoEvents when the input or the store holds no valid event.
+    """
     batch_id = None
-    if input_path is not None:
-        events, _, _ = load_valid_events(settings, input_path, fmt, clock)
+    near = None
+    if inputs is not None and inputs.given:
+        loaded = load_valid_events(settings, inputs, clock)
+        events, near = loaded.events, loaded.folder
     else:
         store = Store.open(settings)
         try:
@@ -80,10 +84,11 @@ def labelled_matrix(
         finally:
             store.close()
         if events.height == 0:
-            raise AuditlensError(
-                "the store holds no events", hint="give --input PATH or ingest events first"
+            raise NoEvents(
+                "no events to learn from: the store holds no events",
+                hint="give --input PATH or ingest events first",
             )
-    matrix = matrix_for(events, feature_context(settings, near=input_path))
+    matrix = matrix_for(events, feature_context(settings, near=near))
     frame, info = scored_part(matrix, settings.min_history_days)
     findings = read_findings(labels, settings.timezone)
     y = label_windows(frame, findings, settings.timezone)
@@ -147,8 +152,7 @@ def evaluate(
     settings: Settings,
     labels: Path,
     *,
-    input_path: Path | None = None,
-    fmt: Format = "auto",
+    inputs: InputOptions | None = None,
     out_dir: Path | None = None,
     n_folds: int = 3,
     clock: Clock = utc_now,
@@ -160,7 +164,7 @@ def evaluate(
     than MIN_POSITIVE_WINDOWS positive windows.
     """
     began = time.perf_counter()
-    data = labelled_matrix(settings, labels, input_path=input_path, fmt=fmt, clock=clock)
+    data = labelled_matrix(settings, labels, inputs=inputs, clock=clock)
     X, y, seed = data.frame, data.y, settings.model_seed
     folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
     factories: dict[str, Any] = {
@@ -392,8 +396,7 @@ def train(
     settings: Settings,
     labels: Path,
     *,
-    input_path: Path | None = None,
-    fmt: Format = "auto",
+    inputs: InputOptions | None = None,
     n_folds: int = 3,
     clock: Clock = utc_now,
 ) -> TrainReport:
@@ -404,7 +407,7 @@ def train(
     report says so).
     """
     began = time.perf_counter()
-    data = labelled_matrix(settings, labels, input_path=input_path, fmt=fmt, clock=clock)
+    data = labelled_matrix(settings, labels, inputs=inputs, clock=clock)
     X, y, seed = data.frame, data.y, settings.model_seed
     positives = int(y.sum() or 0)
     if not _enough(y):

@@ -14,7 +14,7 @@ import polars as pl
 
 from auditlens.config import Settings
 from auditlens.detect.explain import Reason, method_of, reasons_json, same_reasons
-from auditlens.errors import AuditlensError
+from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
@@ -102,6 +102,12 @@ def run(
                 hint="configure [sources.NAME] in auditlens.toml or run `auditlens ingest PATH`",
             )
         events = events_upto(store, batch_id).select(EVENT_COLUMNS).collect()
+        if events.height == 0:
+            raise NoEvents(
+                f"no events to score in the store ({batch_id} batches ingested, every row "
+                "quarantined or the inputs empty)",
+                hint="see `auditlens quarantine` and check that the sources have rows",
+            )
         ctx = feature_context(settings)
         model, record, matrix, refitted = _model_for(
             store, settings, events, ctx, refit, batch_id, clock

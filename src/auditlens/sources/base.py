@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from auditlens.schema import Watermark
+from auditlens.vocabulary import ValueRules
 
 __all__ = ["UNREADABLE", "Batch", "Source", "Watermark", "rejected_frame", "unreadable_batch"]
 
@@ -41,6 +42,9 @@ class Source(ABC):
     #: Where an ``event_id`` is unique: ``"source"``, or ``"file"`` for exports whose ids
     #: restart in every file (then the same id in another file is another event).
     id_scope: str = "source"
+    #: How ``validate.py`` reads this source's values (value map, unknown actions, date
+    #: order, DST); sources built from configuration set their own.
+    rules: ValueRules = ValueRules()
 
     @abstractmethod
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:

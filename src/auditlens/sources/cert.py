@@ -33,6 +33,7 @@ Bulky columns (``content``) are never loaded. A row cut off at the end of a file
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from auditlens.sources.files import (
     seen_files,
 )
 from auditlens.sources.labels import read_cert_labels, read_labels
+from auditlens.vocabulary import ValueRules
 
 __all__ = ["CertSource", "read_cert_labels", "read_labels"]
 
@@ -155,9 +157,13 @@ class CertSource(Source):
             print(batch.label, batch.events.height)
     """
 
-    def __init__(self, directory: Path | str, name: str | None = None) -> None:
+    def __init__(
+        self, directory: Path | str, name: str | None = None, *, rules: ValueRules | None = None
+    ) -> None:
         self.directory = Path(directory)
         self.name = name or f"cert:{self.directory}"
+        # CERT dates are MM/DD/YYYY HH:MM:SS in every release
+        self.rules = dataclasses.replace(rules or ValueRules(), date_order="MDY")
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
         """Yield one batch per activity file not yet read according to ``since``."""

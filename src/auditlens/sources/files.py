@@ -42,6 +42,7 @@ from auditlens.sources.textfile import (
     scan_file,
 )
 from auditlens.sources.xlsx import read_sheets
+from auditlens.vocabulary import ValueRules
 
 __all__ = [
     "ENCODINGS",
@@ -228,6 +229,9 @@ class FileSource(Source):
     unknown encoding. A file that cannot be read (not readable, a required column missing
     after ``column_map``, undecodable header, broken Parquet or Excel) becomes an
     :func:`~auditlens.sources.base.unreadable_batch` and the other files are still read.
+
+    ``rules`` (value map, unknown actions, date order, DST) go with the batches to
+    ``validate.py``.
     """
 
     def __init__(
@@ -241,6 +245,7 @@ class FileSource(Source):
         encoding: str = "utf-8",
         settle_seconds: float = SETTLE_SECONDS,
         clock: Callable[[], float] = time.time,
+        rules: ValueRules | None = None,
     ) -> None:
         self.path = path
         self.format = format
@@ -250,6 +255,7 @@ class FileSource(Source):
         self.encoding = encoding
         self.settle_seconds = settle_seconds
         self.clock = clock
+        self.rules = rules or ValueRules()
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
         """Yield one batch per file with rows not yet read according to ``since``."""

@@ -72,6 +72,7 @@ from auditlens.config import mask_url
 from auditlens.errors import SourceError
 from auditlens.schema import EVENT_ID, LOCATION
 from auditlens.sources.base import Batch, Source, Watermark
+from auditlens.vocabulary import ValueRules
 
 #: Event column holding the change_id of the insert that produced the row (provenance only).
 CHANGE_ID: Final = "_change_id"
@@ -196,6 +197,7 @@ class SqlChangeLogSource(Source):
         settle_seconds: float = 0.0,
         clock: Callable[[], dt.datetime] | None = None,
         gap_wait_seconds: float = GAP_WAIT_SECONDS,
+        rules: ValueRules | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -213,6 +215,7 @@ class SqlChangeLogSource(Source):
         self.settle_seconds = settle_seconds
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.gap_wait_seconds = gap_wait_seconds
+        self.rules = rules or ValueRules()
 
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
         """Yield one batch per change-log page after ``since`` (None = from the start).
