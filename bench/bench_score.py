@@ -6,7 +6,7 @@ peak RSS below is the pipeline's alone). Then times, in this process:
 
     read Parquet (polars) -> validate -> features (build_matrix) -> model fit + score
     (default unsupervised ensemble, windows with history_days >= 7) -> risk (RiskScale,
-    score_windows, user_risk) -> write the scores as CSV
+    score_windows, user_peaks) -> write the scores as CSV
 
 and prints seconds and share of total per stage, events/s and peak RSS. Then it times the
 pandas reference features (bench/pandas_reference.py) on the same events in another child
@@ -46,7 +46,7 @@ from auditlens.features.matrix import HISTORY_DAYS, build_matrix
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.temporal import TemporalFeatures
 from auditlens.schema import USER_ID
-from auditlens.scoring import RiskScale, score_windows, user_risk
+from auditlens.scoring import RiskScale, score_windows, user_peaks
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.validate import validate
 
@@ -271,13 +271,13 @@ def run_pipeline(work: Path, now: dt.datetime) -> tuple[Stages, dict[str, Any]]:
     def risk() -> tuple[pl.DataFrame, pl.DataFrame]:
         scale = RiskScale().fit(scores)
         windows = score_windows(train.select(*KEYS), scale.surprise(scores))
-        return windows, user_risk(windows)
+        return windows, user_peaks(windows)
 
-    windows, users = stages.run("risk (RiskScale, score_windows, user_risk)", risk)
+    windows, users = stages.run("risk (RiskScale, score_windows, user_peaks)", risk)
 
     def write() -> int:
         windows.write_csv(work / "window_scores.csv")
-        users.write_csv(work / "user_risk.csv")
+        users.drop("peak_windows").write_csv(work / "user_risk.csv")
         return (work / "window_scores.csv").stat().st_size + (work / "user_risk.csv").stat().st_size
 
     facts["csv_bytes"] = stages.run("write scores CSV", write)

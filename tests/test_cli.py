@@ -154,6 +154,10 @@ def test_alert_triage_and_audit_commands(workdir: Path) -> None:
     _ok("demo", "--users", "40", "--days", "14")
     listing = _ok("alerts", "list")
     assert "outbox: 0 pending" in listing and "sent" in listing
+    shown = " ".join(_ok("alerts", "show", "1").split())
+    assert "alert #1" in shown and "days 2026-09-" in shown and re.search(r"open\W+1\W", shown)
+    result = runner.invoke(app, ["alerts", "show", "999"])
+    assert result.exit_code == 1 and "no alert #999" in result.output
     out = _ok("alerts", "ack", "1", "--as", "kim", "--note", "looking")
     assert "alert #1" in out and "acknowledged" in out
     result = runner.invoke(app, ["alerts", "ack", "1", "--as", "kim"])

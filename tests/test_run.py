@@ -16,6 +16,7 @@ from auditlens.config import Settings
 from auditlens.detect.base import ModelError
 from auditlens.detect.explain import SHAP_METHOD
 from auditlens.pipeline import explain_user, ingest, run, train
+from auditlens.scoring import peak_keys
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.db import score_runs
@@ -85,7 +86,10 @@ def test_run_stores_evidence_then_only_new_windows_and_replays(
     store = Store.open(settings)
     new_rows = run_scores(store, third.run_id or -1)
     store.close()
-    assert new_rows["window"].min() == dt.date(2026, 9, 18)  # only days with new events
+    # days with new events, plus the earlier peak days of the users in the run
+    older = new_rows.filter(pl.col("window") < dt.date(2026, 9, 18)).select("user_id", "window")
+    assert older.join(peak_keys(third.peaks), on=["user_id", "window"], how="anti").height == 0
+    assert new_rows.filter(pl.col("window") >= dt.date(2026, 9, 18)).height > 0
     assert third.windows_scored > new_rows.height > 0
 
     top = first.top.row(0, named=True)

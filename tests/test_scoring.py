@@ -17,7 +17,7 @@ from auditlens.scoring import (
     risk_from_surprise,
     score_windows,
     severity,
-    user_risk,
+    user_peaks,
 )
 
 
@@ -62,7 +62,7 @@ def test_users_are_ranked_by_peak_decayed_risk_and_capacity_sets_the_cutoff() ->
     keys_b, s_b = _windows("b", [1.0, 1.2, 1.1])
     keys_c, s_c = _windows("c", [2.2, 2.4, 0.0])
     windows = score_windows(pl.concat([keys_a, keys_b, keys_c]), [*s_a, *s_b, *s_c])
-    users = user_risk(windows)
+    users = user_peaks(windows)
     assert users["user_id"].to_list() == ["a", "c", "b"]
     assert users.row(0, named=True)["peak_window"] == dt.date(2026, 9, 2)
     cut = flag_top(users, capacity=2)
@@ -77,3 +77,17 @@ def test_risk_scale_places_training_quantiles() -> None:
     scale = RiskScale().fit(train)
     q = np.quantile(train, [0.5, 0.9, 0.99])
     np.testing.assert_allclose(scale.surprise(q), [np.log10(2), 1, 2], atol=0.03)
+
+
+def test_a_peak_tied_over_several_days_is_one_incident_starting_on_the_first() -> None:
+    # one very rare day (surprise 9) carries the user at the 100 cap for days after it
+    keys_a, s_a = _windows("a", [0.5, 9.0, 0.2, 0.1, 0.3])
+    keys_b, s_b = _windows("b", [3.2, 0.4, 3.2])
+    windows = score_windows(pl.concat([keys_a, keys_b]), [*s_a, *s_b])
+    peaks = user_peaks(windows).rows_by_key("user_id", named=True, unique=True)
+    a = peaks["a"]
+    assert a["risk_score"] == 100.0 and a["severity"] == "critical"
+    assert a["peak_window"] == dt.date(2026, 9, 2)  # the day the peak was reached
+    tied = windows.filter((pl.col("user_id") == "a") & (pl.col("decayed_risk") == 100.0))
+    assert a["peak_windows"] == tied["window"].to_list() and len(a["peak_windows"]) > 1
+    assert peaks["b"]["peak_windows"] == [peaks["b"]["peak_window"]]  # accumulation breaks ties

@@ -31,7 +31,7 @@ db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 alerts_app = typer.Typer(
-    help="Alerts: raise, dispatch, list and triage (ack, dismiss, escalate, close...).",
+    help="Alerts: raise, dispatch, list, show and triage (ack, dismiss, escalate, close...).",
     no_args_is_help=True,
 )
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -116,7 +116,7 @@ def _inputs(
 
 def _run(action: Callable[[], T]) -> T:
     """Run a command body; an AuditlensError becomes one line on stderr and its exit code
-    (1, or e.g. 5 for "no events")."""
+    (1, or e.g. 5 for "no events", 6 when another process holds the store's lock)."""
     try:
         return action()
     except AuditlensError as exc:
@@ -310,11 +310,27 @@ def demo(
 @app.command("run")
 def run_cmd(
     refit: Annotated[
-        bool, typer.Option("--refit", help="Fit a new model even if one is stored.")
+        bool,
+        typer.Option(
+            "--refit",
+            help="Fit a new unsupervised model (a trained ensemble is kept; see --unsupervised).",
+        ),
+    ] = False,
+    unsupervised: Annotated[
+        bool,
+        typer.Option(
+            "--unsupervised", help="Replace a trained ensemble with a new unsupervised model."
+        ),
     ] = False,
     alerts: Annotated[
         bool, typer.Option("--alerts/--no-alerts", help="Record detections and open alerts.")
     ] = True,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Wait up to N seconds for another run on the store (then exit 6)."
+        ),
+    ] = pipeline.DEFAULT_RUN_WAIT,
     allow_quarantine: AllowQuarantine = False,
 ) -> None:
     """The batch job: ingest, features, score, store with evidence, raise alerts.
@@ -325,8 +341,17 @@ def run_cmd(
     """
     settings = _run(load_settings)
     with console.status("running: ingest, features, scoring, alerts..."):
-        job = _run(lambda: pipeline.batch_job(settings, refit=refit, alerts=alerts))
+        job = _run(
+            lambda: pipeline.batch_job(
+                settings, refit=refit, unsupervised=unsupervised, alerts=alerts, wait=wait
+            )
+        )
     _print_run(job.run, settings.language)
+    if job.earlier:
+        runs = ", ".join(str(r.run_id) for r in job.earlier)
+        console.print(f"[yellow]{pipeline.say(settings.language, 'pending_raised', runs=runs)}[/]")
+        for report in job.earlier:
+            _print_raise(report)
     if job.alerts is not None:
         _print_raise(job.alerts)
     _exit_for(job.run.ingests, settings.language, allow_quarantine)
@@ -404,15 +429,18 @@ def score(
 @app.command("explain")
 def explain_cmd(
     user: Annotated[str, typer.Argument(help="User id.")],
-    date: Annotated[str, typer.Option("--date", help="Window (local day), YYYY-MM-DD.")],
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Window (local day), YYYY-MM-DD; default: the user's peak."),
+    ] = None,
 ) -> None:
     """Replay a stored score from the store: same features, model, risk and reasons?"""
     settings = _run(load_settings)
-    day = _date(date, "--date")
+    day = _date(date, "--date") if date else None
     result = _run(lambda: pipeline.explain_user(settings, user, day))
     stored, again = result.stored, result.replayed
     console.print(
-        f"{user} {day}: risk {again['decayed_risk']:.1f} ({again['severity']}); stored "
+        f"{user} {result.window}: risk {again['decayed_risk']:.1f} ({again['severity']}); stored "
         f"{stored['decayed_risk']:.1f} in run {stored['run_id']} with model "
         f"{stored['model_sha256'][:12]}, data up to batch {stored['data_batch_id']}"
     )
@@ -482,7 +510,12 @@ def alerts_list(
             alert.severity,
             alert.status
             + (f" (by {alert.close_requested_by})" if alert.close_requested_by else ""),
-            str(alert.window),
+            str(alert.window)
+            + (
+                f" ({pipeline.say(settings.language, 'tied_days', n=len(alert.windows) - 1)})"
+                if len(alert.windows) > 1
+                else ""
+            ),
             alert.scenario,
             ", ".join(f"{n} {k}" for k, n in sorted(states.items())) or "-",
         )
@@ -492,6 +525,38 @@ def alerts_list(
         f"outbox: {box['pending']} pending, {box['sent']} sent, {box['dead']} dead-lettered, "
         f"{box['cancelled']} cancelled"
     )
+
+
+@alerts_app.command("show")
+def alerts_show(alert_id: AlertId) -> None:
+    """One alert: its incident days, reasons, and every detection it absorbed."""
+    settings = _run(load_settings)
+    lang = settings.language
+    detail = _run(lambda: pipeline.show_alert(settings, alert_id))
+    alert = detail.alert
+    console.print(
+        f"alert #{alert.id} {alert.user_id}: risk {alert.risk:.1f} ({alert.severity}), "
+        f"{alert.status}; days {', '.join(d.isoformat() for d in alert.windows)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in alert.reason_texts(lang)[:5]:
+        console.print(f"  - {line}", highlight=False, soft_wrap=True)
+    table = Table("kind", "run", "score", "days", "risk", "severity", "top reason")
+    for e in detail.evidence:
+        top = e["reasons"][0] if e["reasons"] else {}
+        table.add_row(
+            e["kind"],
+            str(e["run_id"]),
+            str(e["score_id"]),
+            ", ".join(d.isoformat() for d in e["windows"]),
+            f"{e['risk']:.1f}",
+            e["severity"],
+            str(top.get(lang) or top.get("en") or "-"),
+        )
+    console.print(table)
+    states = ", ".join(f"{i.channel} {i.action} {i.status}" for i in detail.deliveries)
+    console.print(f"deliveries: {states or '-'}", highlight=False, soft_wrap=True)
 
 
 def _decide(
@@ -704,7 +769,9 @@ def _print_raise(report: pipeline.RaiseReport) -> None:
     console.print(
         f"run {report.run_id}: {report.candidates} users at or above {crit.min_severity} "
         f"(risk >= {crit.threshold_risk:.0f}, at most {crit.capacity}); "
-        f"{len(intake.opened)} alerts opened, {intake.deduplicated} deduplicated, "
+        f"{len(intake.opened)} alerts opened, {len(intake.upgraded)} raised in severity "
+        f"(paged again), {intake.absorbed} added to open alerts, {intake.deduplicated} "
+        "deduplicated, "
         f"{intake.suppressed} suppressed, {intake.already_handled} already handled; "
         f"{intake.routed} deliveries queued ({intake.held} held by quiet hours)"
     )
@@ -815,6 +882,8 @@ def _print_run(report: pipeline.RunReport, lang: str) -> None:
             f"(default sensitivity used)[/]"
         )
     cut = report.capacity
+    for note in report.notes:
+        console.print(f"[yellow]{note}[/]", highlight=False, soft_wrap=True)
     console.print(
         f"review capacity {cut.capacity}: flagging {cut.flagged.height} users, "
         f"implied cut-off risk >= {cut.cutoff:.1f}"
@@ -826,7 +895,12 @@ def _print_run(report: pipeline.RunReport, lang: str) -> None:
             r["user_id"],
             f"{r['risk_score']:.1f}",
             r["severity"],
-            str(r["peak_window"]),
+            str(r["peak_window"])
+            + (
+                f" ({pipeline.say(lang, 'tied_days', n=len(r['peak_windows']) - 1)})"
+                if len(r["peak_windows"]) > 1
+                else ""
+            ),
             r["reasons"],
         )
     console.print(table)

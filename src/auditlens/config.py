@@ -18,7 +18,7 @@ import json
 import os
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -272,6 +272,19 @@ class AlertRouteConfig(BaseModel):
     )
 
 
+#: Settings that do not change any score (left out of the config hash).
+NOT_SCORING: Final = frozenset(
+    {
+        "store_url",
+        "data_dir",
+        "language",
+        "sources",
+        "future_tolerance_seconds",
+        "review_capacity",
+    }
+)
+
+
 class Settings(BaseSettings):
     """Effective configuration of auditlens; every field has a default."""
 
@@ -382,7 +395,10 @@ class Settings(BaseSettings):
         description="Link to the user's page in alerts; {user_id}, {window}, {alert_id}.",
     )
     alert_dedup_hours: float = Field(
-        24.0, ge=0, description="The same user and scenario is not alerted twice within this."
+        24.0,
+        ge=0,
+        description="One alert per person: an active alert absorbs new detections; a closed "
+        "or dismissed one still absorbs them this many hours after it was opened.",
     )
     alert_max_attempts: int = Field(
         6, ge=1, description="Delivery attempts before a delivery is dead-lettered."
@@ -483,12 +499,30 @@ class Settings(BaseSettings):
                 data["sources"][name]["url"] = mask_url(src.url.get_secret_value())
         return dict(data)
 
+    def scoring_config(self) -> dict[str, Any]:
+        """The settings that change scores, as plain data (what :meth:`fingerprint` hashes).
+
+        Left out: where things are stored, the language of messages, which sources are
+        read (the data is pinned by the ingest watermark instead), ingestion checks,
+        reviewer capacity and alert delivery — changing those must not make every stored
+        score look irreproducible or trigger a rescore. Files the scores depend on
+        (resource catalog, peer directory, company holidays) count by their content.
+        """
+        kept = {
+            k: v
+            for k, v in self.masked().items()
+            if k not in NOT_SCORING and not k.startswith("alert_")
+        }
+        for name in ("resource_catalog", "peer_directory", "company_holidays_file"):
+            path = getattr(self, name)
+            if path is not None and Path(path).is_file():
+                digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+                kept[name] = f"{kept[name]}#sha256:{digest}"
+        return kept
+
     def fingerprint(self) -> str:
-        """Stable hash of the settings that change results (for replayable evidence)."""
-        # alert delivery settings do not change scores (a new route must not make every
-        # stored score look irreproducible)
-        kept = {k: v for k, v in self.masked().items() if not k.startswith("alert_")}
-        blob = json.dumps(kept, sort_keys=True, default=str)
+        """Stable hash of the settings that change scores (for replayable evidence)."""
+        blob = json.dumps(self.scoring_config(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

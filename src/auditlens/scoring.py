@@ -19,6 +19,8 @@ medium line, surprise 2) that halves every ``half_life_days``:
 surprise is ``max(s_t, 2 + A_t)`` once anything accumulated. One bad day fades over a
 few half-lives; the same pattern on several days adds up and climbs.
 
+**Peaks.** ``user_peaks`` is the one definition of a user's peak day(s) (the incident).
+
 **Capacity.** ``flag_top(users, k)`` flags the k riskiest users (by decayed risk) and
 reports the score cut-off that implies, for teams that size alerts to reviewers.
 """
@@ -197,24 +199,42 @@ def _decay(
     return out
 
 
-def user_risk(windows: pl.DataFrame) -> pl.DataFrame:
-    """One row per user: the period's highest decayed risk, its window and severity.
+def user_peaks(windows: pl.DataFrame) -> pl.DataFrame:
+    """One row per user: their peak — the one definition of "a user's peak day".
 
-    ``risk_score`` is the *maximum decayed risk* over the period, so a user whose risk
-    peaked mid-period is not hidden by quiet days after it.
+    ``risk_score`` is the user's *maximum decayed risk* over the windows given, so a user
+    whose risk peaked mid-period is not hidden by quiet days after it. Risk is capped at
+    100 and decay carries a bad day's excess into the following days, so several days
+    often tie at the maximum: ``peak_windows`` lists every tied day (the *incident*, in
+    date order) and ``peak_window`` is the first of them — the day the peak was reached.
+    The run's output, its alerts, ``explain`` and reports all take the peak from here.
+
+    Args:
+        windows: ``user_id``, ``window`` and ``decayed_risk`` per scored window (computed
+            or as stored).
+
+    Returns:
+        ``user_id, risk_score, peak_window, peak_windows, severity``, riskiest first
+        (ties by user id).
     """
     return (
-        windows.sort(USER_ID, "decayed_risk", WINDOW, descending=[False, True, False])
-        .group_by(USER_ID, maintain_order=True)
-        .first()
-        .select(
-            USER_ID,
-            pl.col("decayed_risk").alias("risk_score"),
-            pl.col(WINDOW).alias("peak_window"),
+        windows.select(USER_ID, WINDOW, "decayed_risk")
+        .filter(pl.col("decayed_risk") == pl.col("decayed_risk").max().over(USER_ID))
+        .group_by(USER_ID)
+        .agg(
+            pl.col("decayed_risk").first().alias("risk_score"),
+            pl.col(WINDOW).unique().sort().alias("peak_windows"),
         )
+        .with_columns(pl.col("peak_windows").list.first().alias("peak_window"))
         .with_columns(severity_expr("risk_score").alias("severity"))
+        .select(USER_ID, "risk_score", "peak_window", "peak_windows", "severity")
         .sort("risk_score", USER_ID, descending=[True, False])
     )
+
+
+def peak_keys(peaks: pl.DataFrame) -> pl.DataFrame:
+    """``user_id, window`` of every day of every user's peak incident (from user_peaks)."""
+    return peaks.select(USER_ID, pl.col("peak_windows").alias(WINDOW)).explode(WINDOW)
 
 
 @dataclass(frozen=True)

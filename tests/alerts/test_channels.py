@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import email
 import email.policy
 import json
@@ -26,6 +28,7 @@ from auditlens.alerts.channels import (
     FileChannel,
 )
 from auditlens.alerts.email import EmailChannel
+from auditlens.alerts.message import render
 from auditlens.alerts.webhooks import PagerDutyChannel, SlackChannel, TeamsChannel
 from auditlens.config import EmailChannelConfig
 from auditlens.store.alerts import Alert
@@ -326,3 +329,27 @@ def test_file_channel_appends_json_lines(tmp_path: Path) -> None:
     assert lines[0]["alerts"][0]["user_id"] == "U0042" and lines[0]["severity"] == "high"
     assert [a["id"] for a in lines[1]["alerts"]] == [1, 2]
     assert lines[1]["title"].startswith("Risky-behaviour alert digest: 2")
+
+
+def test_an_incident_of_several_days_lists_every_day_and_names_each_reasons_day() -> None:
+    days = (dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 6))
+    alert = dataclasses.replace(
+        make_alert(),
+        window=days[0],
+        windows=days,
+        reasons=[
+            {"feature": "seq_anomaly_score", "window": "2026-10-01", "ko": "야간 326단계",
+             "en": "326-step night session", "contribution": 3.1},
+            {"feature": "delete_count", "window": "2026-10-06", "ko": "삭제 건수 2",
+             "en": "deletes 2", "contribution": 0.4},
+        ],
+    )  # fmt: skip
+    ko = render(alert, "ko")
+    assert ("일자 (최고 위험 동일)", "2026-10-01, 2026-10-02, 2026-10-06") in ko.facts
+    assert ko.lines[0] == "[2026-10-01] 야간 326단계"
+    en = render(alert, "en")
+    assert ("Days (tied at the peak)", "2026-10-01, 2026-10-02, 2026-10-06") in en.facts
+    assert en.lines == ["[2026-10-01] 326-step night session", "[2026-10-06] deletes 2"]
+    single = render(make_alert(), "en")
+    assert ("Day", T0.date().isoformat()) in single.facts
+    assert single.lines[0] == "off-hours login share 62%"

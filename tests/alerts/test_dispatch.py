@@ -199,26 +199,51 @@ def test_daily_digest_sends_one_message_for_all_held_alerts(
     assert record["title"] == "Risky-behaviour alert digest: 3 alerts"
 
 
-def test_same_user_and_scenario_is_not_alerted_twice_within_the_window(
-    engine: Engine, clock: FakeClock
+def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_worse(
+    any_engine: Engine, clock: FakeClock
 ) -> None:
-    rules = always("file")
+    engine, rules = any_engine, always("file")
     first = admit(engine, [detection(severity="high")], rules, CRITERIA, clock())
-    assert len(first.opened) == 1
+    (alert,) = first.opened
     clock.advance(3600)
     again = admit(
         engine, [detection(severity="high"), detection(severity="medium")], rules, CRITERIA, clock()
     )
-    assert (len(again.opened), again.deduplicated) == (0, 2)
-    other = admit(engine, [detection(feature="bulk_ratio")], rules, CRITERIA, clock())
-    assert len(other.opened) == 1  # another scenario is another alert
-    worse = admit(engine, [detection(severity="critical")], rules, CRITERIA, clock())
-    assert len(worse.opened) == 1  # a more severe one pages again
+    assert (len(again.opened), again.absorbed) == (0, 2)
+    # after `train` the same person's top reason changes: still the same alert, no page
+    retrained = detection(severity="high", feature="bulk_ratio", window=dt.date(2026, 9, 9))
+    other = admit(engine, [retrained], rules, CRITERIA, clock())
+    assert (other.opened, other.absorbed) == ([], 1)
+    with engine.connect() as conn:
+        shown = outbox.get_alert(conn, alert.id)
+    assert (shown.scenario, shown.window, shown.status) == ("bulk_ratio", dt.date(2026, 9, 9),
+                                                            "open")  # fmt: skip
+    assert outbox.outbox_counts(engine)["pending"] == 1
+    # more severe: the same alert takes the severity and is routed (pages) again
+    worse = admit(engine, [detection(severity="critical", risk=95.0)], rules, CRITERIA, clock())
+    assert worse.opened == [] and [a.id for a in worse.upgraded] == [alert.id]
+    assert worse.upgraded[0].severity == "critical"
+    assert outbox.outbox_counts(engine)["pending"] == 2
+    assert len(outbox.list_alerts(engine)) == 1
+    evidence = outbox.evidence_of(engine, alert.id)
+    assert [e["kind"] for e in evidence] == ["open", "absorb", "absorb", "absorb", "upgrade"]
+    assert [e.action for e in entries(engine, actions=("absorb", "upgrade"))] == [
+        "absorb",
+        "absorb",
+        "absorb",
+        "upgrade",
+    ]
+    # once closed, the same incident is not alerted again; a new one (another day) is
+    with engine.begin() as conn:
+        outbox.set_status(conn, alert.id, "closed", clock())
     clock.advance(25 * 3600)
-    later = admit(engine, [detection(severity="high")], rules, CRITERIA, clock())
-    assert len(later.opened) == 1  # the window has passed
-    assert len(entries(engine, actions=("deduplicate",))) == 2
-    assert outbox.outbox_counts(engine)["pending"] == 4
+    same = admit(engine, [detection(severity="high", window=dt.date(2026, 9, 7))], rules,
+                 CRITERIA, clock())  # fmt: skip
+    assert (same.opened, same.deduplicated) == ([], 1)
+    later = admit(engine, [detection(severity="high", window=dt.date(2026, 9, 20))], rules,
+                  CRITERIA, clock())  # fmt: skip
+    assert len(later.opened) == 1
+    assert verify(engine).ok
 
 
 def test_a_run_raised_twice_changes_nothing(engine: Engine, clock: FakeClock) -> None:
@@ -278,3 +303,25 @@ def test_restart_resumes_pending_deliveries(
     assert outbox.outbox_counts(restarted.engine)["sent"] == 3
     assert verify(restarted.engine).ok
     restarted.close()
+
+
+def test_the_run_is_marked_raised_in_the_transaction_of_its_last_alert(
+    any_engine: Engine, clock: FakeClock
+) -> None:
+    found = [detection(user="U1"), detection(user="U2")]
+
+    def dies(conn: object) -> None:
+        raise Crash  # the process dies while committing the last alert
+
+    with pytest.raises(Crash):
+        admit(any_engine, found, always("file"), CRITERIA, clock(), complete=dies)
+    assert [a.user_id for a in outbox.list_alerts(any_engine)] == ["U1"]  # U2 rolled back
+    marked: list[int] = []
+    again = admit(
+        any_engine, found, always("file"), CRITERIA, clock(), complete=lambda c: marked.append(1)
+    )
+    assert (again.already_handled, len(again.opened), marked) == (1, 1, [1])
+    nothing = admit(
+        any_engine, [], always("file"), CRITERIA, clock(), complete=lambda c: marked.append(2)
+    )
+    assert nothing.detections == 0 and marked == [1, 2]  # no detection: marked on its own

@@ -100,13 +100,24 @@ def test_dismiss_as_false_positive_feeds_labels_and_suppresses(
         engine, [detection(user="U7", feature="usb_connect_count")], RULES, CRITERIA, clock()
     )
     assert again.suppressed == 1 and again.opened == []
-    other = admit(engine, [detection(user="U7", feature="bulk_ratio")], RULES, CRITERIA, clock())
+    other = admit(
+        engine,
+        [detection(user="U7", feature="bulk_ratio", window=dt.date(2026, 9, 10))],
+        RULES,
+        CRITERIA,
+        clock(),
+    )
     assert len(other.opened) == 1  # only the dismissed reason is suppressed
     clock.advance(12 * 86400)
     later = admit(
-        engine, [detection(user="U7", feature="usb_connect_count")], RULES, CRITERIA, clock()
+        engine,
+        [detection(user="U7", feature="usb_connect_count", window=dt.date(2026, 9, 21))],
+        RULES,
+        CRITERIA,
+        clock(),
     )
-    assert len(later.opened) == 1
+    # the suppression has expired: the detection joins the user's open alert
+    assert (later.suppressed, later.absorbed, later.opened) == (0, 1, [])
     suppress = entries(engine, actions=("suppress",))
     assert len(suppress) == 1 and "dismissed" in suppress[0].note
 

@@ -14,7 +14,7 @@ from auditlens.detect.ensemble import MeanSurpriseEnsemble, default_unsupervised
 from auditlens.detect.explain import explain
 from auditlens.detect.isolation import IsolationDetector
 from auditlens.detect.tail import TailDetector
-from auditlens.scoring import RiskScale, score_windows, user_risk
+from auditlens.scoring import RiskScale, score_windows, user_peaks
 from tests.detect.conftest import Planted
 
 ROC_FLOOR = 0.90
@@ -36,7 +36,7 @@ SCENARIO_FEATURES = {
 
 def _user_scores(planted: Planted, raw: np.ndarray) -> pl.DataFrame:
     scale = RiskScale().fit(raw)
-    users = user_risk(score_windows(planted.frame, scale.surprise(raw)))
+    users = user_peaks(score_windows(planted.frame, scale.surprise(raw)))
     return users.join(
         planted.data.labels.select("user_id", "scenario"), on="user_id", how="left"
     ).with_columns(pl.col("scenario").is_not_null().alias("insider"))

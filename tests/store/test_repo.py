@@ -78,9 +78,9 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
     assert {"ingest_batches", "watermarks", "quarantine", "tamper_findings"} <= tables
     assert {"models", "score_runs", "scores"} <= tables
     assert {"alerts", "deliveries", "delivery_attempts", "audit_log"} <= tables
-    assert {"label_candidates", "suppressions"} <= tables
+    assert {"label_candidates", "suppressions", "alert_evidence"} <= tables
     Store.open(settings, migrate=True).close()  # idempotent
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
     store.close()
 
 

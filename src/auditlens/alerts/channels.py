@@ -224,6 +224,7 @@ class FileChannel(Channel):
                     "risk": round(a.risk, 2),
                     "severity": a.severity,
                     "window": a.window.isoformat(),
+                    "windows": [d.isoformat() for d in a.windows],
                     "scenario": a.scenario,
                     "dedup_key": a.dedup_key,
                 }

@@ -1,28 +1,41 @@
-"""From detections to alerts: dedup, suppression, routing, outbox — each step in the trail.
+"""From detections to alerts: one alert per person and incident, suppression, routing,
+outbox — each step in the trail.
 
-A *detection* is a stored score row that crossed the alert threshold. For each one,
-:func:`admit` writes a ``detect`` entry to the audit trail with the criteria in force
-(threshold, model version, run, capacity), then either
+A *detection* is a user's peak in a score run (scoring.user_peaks: the highest decayed
+risk, with every day tied at it — the *incident*) that crossed the alert threshold. For
+each one, :func:`admit` writes a ``detect`` entry to the audit trail with the criteria in
+force (threshold, model version, run, capacity), then, in this order:
 
-* skips it because a false-positive suppression of this user and scenario is in force
-  (``suppress`` entry),
-* folds it into a recent alert of the same user and scenario that is at least as severe
-  (``deduplicate`` entry; nobody is paged twice within the dedup window), or
-* opens an alert, plans its deliveries with the routing rules and puts them in the
-  outbox (``alert`` entry listing every route and when it is due).
+* a false-positive suppression of this user and scenario is in force: skipped
+  (``suppress`` entry);
+* the user has an *active* alert (open, acknowledged, escalated or waiting for a close
+  approval): it **absorbs** the detection — the detection is appended to the alert's
+  evidence and the alert shows it (days, risk, reasons), nobody is paged again
+  (``absorb`` entry). If the detection is **more severe** than the alert, the same alert
+  takes the higher severity and is routed again for it, i.e. pages again under the same
+  alert id and PagerDuty dedup key (``upgrade`` entry);
+* a closed or dismissed alert of the user already covers every day of the incident at
+  the same or a higher severity, or was opened within ``dedup_hours`` at the same or a
+  higher severity: recorded as its evidence, nobody is paged (``deduplicate`` entry);
+* otherwise an alert is opened, its deliveries are planned with the routing rules and
+  put in the outbox (``alert`` entry listing every route and when it is due).
+
+So the dedup unit is the person, not the top reason: a new model (after ``train``) that
+explains the same person's incident with another reason does not page again.
 
 Each detection is handled in one transaction, and a detection already in the trail is
-not handled again, so raising alerts for the same run twice changes nothing.
+not handled again, so raising alerts for the same run twice changes nothing; ``complete``
+runs in the transaction of the last detection (a run's "all alerts raised" mark).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from auditlens.alerts.routing import Rule, plan
 from auditlens.store import alerts as store
@@ -37,18 +50,25 @@ UNEXPLAINED: Final = "unexplained"
 
 @dataclass(frozen=True)
 class Detection:
-    """A stored score row at or above the alert threshold."""
+    """A user's peak in a score run at or above the alert threshold."""
 
-    score_id: int
+    score_id: int  # the stored score row of the incident's first day
     run_id: int
     user_id: str
     department: str | None
     window: dt.date
     risk: float
     severity: str
-    reasons: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]  # the incident's reasons, strongest first
     model_sha256: str
     config_hash: str
+    #: Every day of the incident (tied at the peak), in date order; () = just ``window``.
+    windows: tuple[dt.date, ...] = ()
+
+    @property
+    def days(self) -> tuple[dt.date, ...]:
+        """The incident's days (at least ``window``)."""
+        return self.windows or (self.window,)
 
     @property
     def scenario(self) -> str:
@@ -57,8 +77,8 @@ class Detection:
 
     @property
     def dedup_key(self) -> str:
-        """Same user, same scenario = same key."""
-        return f"{self.user_id}|{self.scenario}"
+        """One alert per person: the user id."""
+        return self.user_id
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,8 @@ class IntakeReport:
     detections: int = 0
     already_handled: int = 0
     opened: list[Alert] = field(default_factory=list)
+    absorbed: int = 0
+    upgraded: list[Alert] = field(default_factory=list)
     deduplicated: int = 0
     suppressed: int = 0
     routed: int = 0
@@ -95,129 +117,237 @@ def admit(
     rules: Sequence[Rule],
     criteria: Criteria,
     now: dt.datetime,
+    *,
+    complete: Callable[[Connection], None] | None = None,
 ) -> IntakeReport:
-    """Turn detections into alerts and outbox deliveries (see the module docstring)."""
+    """Turn detections into alerts and outbox deliveries (see the module docstring).
+
+    ``complete`` is called in the transaction of the last detection (or in a
+    transaction of its own when there is none), so what it records commits together
+    with the last alert.
+    """
     report = IntakeReport()
-    for detection in detections:
+    if not detections:
+        if complete is not None:
+            with engine.begin() as conn:
+                complete(conn)
+        return report
+    for i, detection in enumerate(detections):
         with engine.begin() as conn:
-            target = f"score:{detection.score_id}"
-            if has_entry(conn, target, "detect"):
-                report.already_handled += 1
-                continue
-            report.detections += 1
-            facts = criteria.as_dict() | {
-                "run_id": detection.run_id,
-                "score_id": detection.score_id,
-                "window": detection.window.isoformat(),
-                "risk": round(detection.risk, 3),
-                "model_sha256": detection.model_sha256,
-                "config_hash": detection.config_hash,
-                "scenario": detection.scenario,
-            }
-            first_reason = str(detection.reasons[0].get("en", "")) if detection.reasons else ""
-            append(
-                conn,
-                NewEntry(
-                    actor=SYSTEM_ACTOR,
-                    action="detect",
-                    target=target,
-                    subject=detection.user_id,
-                    reason_code=detection.severity,
-                    note=first_reason,
-                    criteria=facts,
-                ),
-                now,
-            )
-            suppression = feedback.active_suppression(
-                conn, detection.user_id, detection.scenario, now
-            )
-            if suppression is not None:
-                report.suppressed += 1
-                append(
-                    conn,
-                    NewEntry(
-                        actor=SYSTEM_ACTOR,
-                        action="suppress",
-                        target=target,
-                        subject=detection.user_id,
-                        reason_code="false_positive_suppression",
-                        note=f"suppressed until {suppression['until'].isoformat()} after "
-                        f"alert #{suppression['alert_id']} was dismissed",
-                        criteria={
-                            "suppression_id": suppression["id"],
-                            "scenario": detection.scenario,
-                        },
-                    ),
-                    now,
-                )
-                continue
-            since = now - dt.timedelta(hours=criteria.dedup_hours)
-            recent = store.recent_alert(conn, detection.dedup_key, since)
-            if recent is not None and _rank(detection.severity) <= _rank(recent.severity):
-                report.deduplicated += 1
-                append(
-                    conn,
-                    NewEntry(
-                        actor=SYSTEM_ACTOR,
-                        action="deduplicate",
-                        target=f"alert:{recent.id}",
-                        subject=detection.user_id,
-                        reason_code="same_user_scenario",
-                        note=f"score {detection.score_id} folded into alert #{recent.id} "
-                        f"(opened {recent.created_at.isoformat()})",
-                        criteria={
-                            "dedup_key": detection.dedup_key,
-                            "dedup_hours": criteria.dedup_hours,
-                        },
-                    ),
-                    now,
-                )
-                continue
-            alert = store.insert_alert(conn, _new_alert(detection), now)
-            routes = plan(alert, rules, now)
-            for route in routes:
-                store.enqueue(
-                    conn,
-                    alert_id=alert.id,
-                    channel=route.channel,
-                    rule_id=route.rule_id,
-                    action="trigger",
-                    recipients=route.recipients,
-                    digest=route.digest,
-                    not_before=route.not_before,
-                    now=now,
-                )
-            report.opened.append(alert)
-            report.routed += len(routes)
-            report.held += sum(route.held(now) for route in routes)
-            if not routes:
-                report.unrouted.append(alert.id)
-            append(
-                conn,
-                NewEntry(
-                    actor=SYSTEM_ACTOR,
-                    action="alert",
-                    target=f"alert:{alert.id}",
-                    subject=alert.user_id,
-                    reason_code=alert.severity,
-                    note=f"score {detection.score_id}: risk {alert.risk:.1f} ({alert.scenario})",
-                    criteria=facts
-                    | {
-                        "routes": [
-                            {
-                                "rule_id": r.rule_id,
-                                "channel": r.channel,
-                                "due": r.not_before.isoformat(),
-                                "held": r.held(now),
-                                "digest": r.digest,
-                            }
-                            for r in routes
-                        ]
-                    },
-                ),
-                now,
-            )
+            _admit_one(conn, detection, rules, criteria, now, report)
+            if complete is not None and i == len(detections) - 1:
+                complete(conn)
     return report
+
+
+def _admit_one(
+    conn: Connection,
+    detection: Detection,
+    rules: Sequence[Rule],
+    criteria: Criteria,
+    now: dt.datetime,
+    report: IntakeReport,
+) -> None:
+    target = f"score:{detection.score_id}"
+    if has_entry(conn, target, "detect"):
+        report.already_handled += 1
+        return
+    report.detections += 1
+    facts = criteria.as_dict() | {
+        "run_id": detection.run_id,
+        "score_id": detection.score_id,
+        "window": detection.window.isoformat(),
+        "windows": [d.isoformat() for d in detection.days],
+        "risk": round(detection.risk, 3),
+        "model_sha256": detection.model_sha256,
+        "config_hash": detection.config_hash,
+        "scenario": detection.scenario,
+    }
+    first_reason = str(detection.reasons[0].get("en", "")) if detection.reasons else ""
+    append(
+        conn,
+        NewEntry(
+            actor=SYSTEM_ACTOR,
+            action="detect",
+            target=target,
+            subject=detection.user_id,
+            reason_code=detection.severity,
+            note=first_reason,
+            criteria=facts,
+        ),
+        now,
+    )
+    suppression = feedback.active_suppression(conn, detection.user_id, detection.scenario, now)
+    if suppression is not None:
+        report.suppressed += 1
+        append(
+            conn,
+            NewEntry(
+                actor=SYSTEM_ACTOR,
+                action="suppress",
+                target=target,
+                subject=detection.user_id,
+                reason_code="false_positive_suppression",
+                note=f"suppressed until {suppression['until'].isoformat()} after "
+                f"alert #{suppression['alert_id']} was dismissed",
+                criteria={"suppression_id": suppression["id"], "scenario": detection.scenario},
+            ),
+            now,
+        )
+        return
+    new = _new_alert(detection)
+    mine = store.user_alerts(conn, detection.user_id)
+    active = next((a for a in mine if a.status in store.ACTIVE_STATUSES), None)
+    if active is not None:
+        _absorb(conn, active, detection, new, rules, facts, now, report)
+        return
+    since = now - dt.timedelta(hours=criteria.dedup_hours)
+    seen = next(
+        (
+            a
+            for a in mine
+            if _rank(detection.severity) <= _rank(a.severity)
+            and (set(detection.days) <= set(a.windows) or a.created_at >= since)
+        ),
+        None,
+    )
+    if seen is not None:
+        report.deduplicated += 1
+        store.add_evidence(conn, seen.id, "duplicate", new, now)
+        covered = set(detection.days) <= set(seen.windows)
+        append(
+            conn,
+            NewEntry(
+                actor=SYSTEM_ACTOR,
+                action="deduplicate",
+                target=f"alert:{seen.id}",
+                subject=detection.user_id,
+                reason_code="same_incident" if covered else "same_user_recent",
+                note=f"score {detection.score_id} added to {seen.status} alert #{seen.id} "
+                f"(opened {seen.created_at.isoformat()}): "
+                + ("same incident, already reviewed" if covered else "within the dedup window"),
+                criteria=facts | {"dedup_key": detection.dedup_key},
+            ),
+            now,
+        )
+        return
+    alert = store.insert_alert(conn, new, now)
+    store.add_evidence(conn, alert.id, "open", new, now)
+    routes = _route(conn, alert, rules, now, report)
+    report.opened.append(alert)
+    append(
+        conn,
+        NewEntry(
+            actor=SYSTEM_ACTOR,
+            action="alert",
+            target=f"alert:{alert.id}",
+            subject=alert.user_id,
+            reason_code=alert.severity,
+            note=f"score {detection.score_id}: risk {alert.risk:.1f} ({alert.scenario})",
+            criteria=facts | {"routes": routes},
+        ),
+        now,
+    )
+
+
+def _absorb(
+    conn: Connection,
+    active: Alert,
+    detection: Detection,
+    new: NewAlert,
+    rules: Sequence[Rule],
+    facts: dict[str, Any],
+    now: dt.datetime,
+    report: IntakeReport,
+) -> None:
+    """An active alert takes the detection as evidence; a higher severity re-pages it."""
+    upgrade = _rank(detection.severity) > _rank(active.severity)
+    alert = store.update_headline(
+        conn,
+        active.id,
+        window=detection.window,
+        windows=detection.days,
+        risk=detection.risk,
+        severity=detection.severity if upgrade else active.severity,
+        scenario=detection.scenario,
+        reasons=detection.reasons,
+        model_sha256=detection.model_sha256,
+        now=now,
+    )
+    store.add_evidence(conn, alert.id, "upgrade" if upgrade else "absorb", new, now)
+    before = {
+        "windows": [d.isoformat() for d in active.windows],
+        "risk": round(active.risk, 3),
+        "severity": active.severity,
+        "scenario": active.scenario,
+    }
+    if upgrade:
+        routes = _route(conn, alert, rules, now, report)
+        report.upgraded.append(alert)
+        action, note = (
+            "upgrade",
+            (
+                f"score {detection.score_id}: severity {active.severity} -> {alert.severity}, "
+                f"risk {alert.risk:.1f}; routed again"
+            ),
+        )
+        extra: dict[str, Any] = {"before": before, "routes": routes}
+    else:
+        report.absorbed += 1
+        action, note = (
+            "absorb",
+            (
+                f"score {detection.score_id} appended to {active.status} alert #{active.id}: "
+                f"risk {detection.risk:.1f} ({detection.scenario}); not paged again"
+            ),
+        )
+        extra = {"before": before}
+    append(
+        conn,
+        NewEntry(
+            actor=SYSTEM_ACTOR,
+            action=action,
+            target=f"alert:{alert.id}",
+            subject=alert.user_id,
+            reason_code=detection.severity,
+            note=note,
+            criteria=facts | extra,
+        ),
+        now,
+    )
+
+
+def _route(
+    conn: Connection, alert: Alert, rules: Sequence[Rule], now: dt.datetime, report: IntakeReport
+) -> list[dict[str, Any]]:
+    """Plan and enqueue the alert's deliveries; return them for the trail."""
+    routes = plan(alert, rules, now)
+    for route in routes:
+        store.enqueue(
+            conn,
+            alert_id=alert.id,
+            channel=route.channel,
+            rule_id=route.rule_id,
+            action="trigger",
+            recipients=route.recipients,
+            digest=route.digest,
+            not_before=route.not_before,
+            now=now,
+        )
+    report.routed += len(routes)
+    report.held += sum(route.held(now) for route in routes)
+    if not routes:
+        report.unrouted.append(alert.id)
+    return [
+        {
+            "rule_id": r.rule_id,
+            "channel": r.channel,
+            "due": r.not_before.isoformat(),
+            "held": r.held(now),
+            "digest": r.digest,
+        }
+        for r in routes
+    ]
 
 
 def _new_alert(detection: Detection) -> NewAlert:
@@ -233,6 +363,7 @@ def _new_alert(detection: Detection) -> NewAlert:
         scenario=detection.scenario,
         reasons=detection.reasons,
         model_sha256=detection.model_sha256,
+        windows=detection.days,
     )
 
 

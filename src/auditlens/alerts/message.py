@@ -26,6 +26,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "risk": "위험도",
         "severity": "심각도",
         "day": "일자",
+        "days": "일자 (최고 위험 동일)",
         "department": "부서",
         "reasons": "주요 사유",
         "open": "사용자 페이지 열기",
@@ -41,6 +42,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "risk": "Risk",
         "severity": "Severity",
         "day": "Day",
+        "days": "Days (tied at the peak)",
         "department": "Department",
         "reasons": "Top reasons",
         "open": "Open the user's page",
@@ -97,7 +99,9 @@ def render(
         (words["user"], alert.user_id),
         (words["risk"], f"{alert.risk:.1f} / 100"),
         (words["severity"], severity),
-        (words["day"], alert.window.isoformat()),
+        (words["day"], alert.window.isoformat())
+        if len(alert.windows) <= 1
+        else (words["days"], ", ".join(d.isoformat() for d in alert.windows)),
     ]
     if alert.department:
         facts.append((words["department"], alert.department))

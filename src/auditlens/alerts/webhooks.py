@@ -196,6 +196,7 @@ def pagerduty_trigger(alert: Alert, message: Message, routing_key: str) -> dict[
                 "risk": round(alert.risk, 1),
                 "severity": alert.severity,
                 "day": alert.window.isoformat(),
+                "days": [d.isoformat() for d in alert.windows],
                 "reasons": message.lines,
                 "model_sha256": alert.model_sha256,
             },

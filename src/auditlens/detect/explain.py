@@ -18,8 +18,10 @@ the session itself; a watch-list match always comes first.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zoneinfo
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -246,3 +248,33 @@ def same_reasons(stored: str, reasons: list[Reason], tolerance: float = 1e-6) ->
 def reasons_text(reasons: list[Reason], lang: str) -> str:
     """Reasons joined into one line for CSV output and terminals."""
     return "; ".join(r.text(lang) for r in reasons)
+
+
+def incident_reasons(
+    days: Sequence[tuple[dt.date, Sequence[Mapping[str, Any]]]],
+) -> list[dict[str, Any]]:
+    """The reasons of a peak incident (one or more tied days), strongest first.
+
+    Each reason (as stored: a dict of :class:`Reason` fields) gets the ``window`` (ISO
+    day) it belongs to; the list is ordered by contribution, highest first (a watch-list
+    match always leads), ties in day order. The run's output and the alert both take
+    their reasons from here, so they name the same day and the same top reason.
+    """
+    tagged = [
+        dict(reason) | {"window": day.isoformat()}
+        for day, reasons in sorted(days, key=lambda d: d[0])
+        for reason in reasons
+    ]
+    return sorted(tagged, key=lambda r: -float(r.get("contribution", 0.0)))
+
+
+def incident_lines(
+    reasons: Sequence[Mapping[str, Any]], lang: str, days: int, top: int = 3
+) -> list[str]:
+    """The first ``top`` incident reasons as sentences in ``lang``; with several tied
+    days each names its day ("[2026-10-01] ...")."""
+    return [
+        (f"[{r['window']}] " if days > 1 and r.get("window") else "")
+        + str(r.get(lang) or r.get("en") or r.get("feature", ""))
+        for r in reasons[:top]
+    ]

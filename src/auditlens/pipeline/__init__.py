@@ -2,6 +2,7 @@
 
 from auditlens.alerts.dispatch import DispatchReport
 from auditlens.pipeline.alerting import (
+    AlertDetail,
     AlertListing,
     JobReport,
     RaiseReport,
@@ -14,6 +15,7 @@ from auditlens.pipeline.alerting import (
     local_time,
     raise_alerts,
     requeue_delivery,
+    show_alert,
     verify_trail,
 )
 from auditlens.pipeline.demo import (
@@ -46,12 +48,22 @@ from auditlens.pipeline.learning import (
     false_positive_comparison,
     train,
 )
-from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
+from auditlens.pipeline.run import (
+    DEFAULT_RUN_WAIT,
+    Explanation,
+    RunInProgress,
+    RunReport,
+    explain_user,
+    run,
+)
+from auditlens.pipeline.texts import say
 from auditlens.sources.textfile import SETTLE_SECONDS
 
 __all__ = [
+    "DEFAULT_RUN_WAIT",
     "DEMO_EXPORT_COLUMNS",
     "SETTLE_SECONDS",
+    "AlertDetail",
     "AlertListing",
     "BatchReport",
     "DemoResult",
@@ -62,6 +74,7 @@ __all__ = [
     "InputOptions",
     "JobReport",
     "RaiseReport",
+    "RunInProgress",
     "RunReport",
     "SampleSummary",
     "ScoreFileReport",
@@ -86,7 +99,9 @@ __all__ = [
     "requeue_delivery",
     "run",
     "run_demo",
+    "say",
     "score_file",
+    "show_alert",
     "source_for_path",
     "sources_to_ingest",
     "train",

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import time
 import zoneinfo
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import polars as pl
 
@@ -21,16 +23,18 @@ from auditlens.alerts.triage import Decision, TriagePolicy, decide
 from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
+from auditlens.features.base import WINDOW
+from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
-from auditlens.pipeline.run import RunReport, run
+from auditlens.pipeline.run import DEFAULT_RUN_WAIT, RunReport, run_lock, score_run
 from auditlens.schema import DEPARTMENT, USER_ID
-from auditlens.scoring import SEVERITY_CUTOFFS
+from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store import alerts as outbox
 from auditlens.store import audit
 from auditlens.store.alerts import Alert, OutboxItem
 from auditlens.store.audit import SYSTEM_ACTOR, AuditEntry, NewEntry, Verification
 from auditlens.store.repo import Store
-from auditlens.store.scores import last_run, run_scores
+from auditlens.store.scores import last_run, mark_alerts_raised, pending_runs, run_scores
 
 
 @dataclass(frozen=True)
@@ -56,79 +60,150 @@ def alert_criteria(settings: Settings) -> Criteria:
 
 
 def raise_alerts(
-    settings: Settings, *, run_id: int | None = None, clock: Clock = utc_now
+    settings: Settings,
+    *,
+    run_id: int | None = None,
+    wait: float = DEFAULT_RUN_WAIT,
+    clock: Clock = utc_now,
 ) -> RaiseReport:
-    """Open alerts for a score run's users whose peak risk crossed the threshold.
-
-    Per user the run's riskiest window counts; users at or above ``alert_min_severity``
-    are taken, riskiest first, at most ``review_capacity`` (when > 0). Each becomes a
-    detection in the audit trail and, unless deduplicated or suppressed, an alert with
-    its deliveries in the outbox (see alerts/intake.py). Idempotent per run.
+    """Open alerts for a score run's users whose peak crossed the threshold (under the
+    store's run lock; ``run_id`` None: the newest run). See :func:`raise_run`.
 
     Raises:
         AuditlensError: no score run is stored (or ``run_id`` does not exist).
+        RunInProgress: another run holds the store's run lock after ``wait`` seconds.
+    """
+    store = Store.open(settings)
+    try:
+        with run_lock(store, settings, wait):
+            if run_id is None:
+                latest = last_run(store)
+                if latest is None:
+                    raise AuditlensError(
+                        "no score run is stored yet", hint="run `auditlens run` first"
+                    )
+                run_id = int(latest["id"])
+            return raise_run(store, settings, run_id, clock=clock)
+    finally:
+        store.close()
+
+
+def raise_run(
+    store: Store, settings: Settings, run_id: int, *, clock: Clock = utc_now
+) -> RaiseReport:
+    """Raise the alerts of one stored run (the caller holds the run lock).
+
+    Per user the run's peak counts — :func:`auditlens.scoring.user_peaks` over the run's
+    score rows, the same definition the run's output uses, every tied day included (a
+    run stores each of its users' peak days) — with the incident's reasons strongest
+    first (detection.incidents). Users at or above ``alert_min_severity`` are taken,
+    riskiest first, at most ``review_capacity`` (when > 0). Each becomes a detection in
+    the audit trail and, unless absorbed, deduplicated or suppressed, an alert with its
+    deliveries in the outbox (alerts/intake.py). The run is marked raised in the
+    transaction of its last alert; raising it again changes nothing.
+
+    Raises:
+        AuditlensError: ``run_id`` does not exist or stored no rows.
     """
     criteria = alert_criteria(settings)
     rules = rules_from_settings(settings)
-    store = Store.open(settings)
-    try:
-        if run_id is None:
-            latest = last_run(store)
-            if latest is None:
-                raise AuditlensError("no score run is stored yet", hint="run `auditlens run` first")
-            run_id = int(latest["id"])
-        scores = run_scores(store, run_id)
-        if scores.height == 0:
-            raise AuditlensError(f"score run {run_id} does not exist or stored no rows")
-        peaks = (
-            scores.sort(["decayed_risk", "window"], descending=[True, True])
-            .group_by(USER_ID, maintain_order=True)
-            .first()
-            .filter(pl.col("decayed_risk") >= criteria.threshold_risk)
-            .sort(["decayed_risk", USER_ID], descending=[True, False])
+    scores = run_scores(store, run_id)
+    if scores.height == 0:
+        raise AuditlensError(f"score run {run_id} does not exist or stored no rows")
+    peaks = user_peaks(scores).filter(pl.col("risk_score") >= criteria.threshold_risk)
+    if criteria.capacity > 0:
+        peaks = peaks.head(criteria.capacity)
+    found = incidents(peaks, scores.join(peak_keys(peaks), on=[USER_ID, WINDOW], how="semi"))
+    first = {
+        row[USER_ID]: row
+        for row in scores.join(
+            found.select(USER_ID, pl.col("peak_window").alias(WINDOW)), on=[USER_ID, WINDOW]
+        ).iter_rows(named=True)
+    }
+    departments = _departments(settings, store, found.get_column(USER_ID).to_list())
+    detections = [
+        Detection(
+            score_id=int(first[row[USER_ID]]["id"]),
+            run_id=run_id,
+            user_id=row[USER_ID],
+            department=departments.get(row[USER_ID]),
+            window=row["peak_window"],
+            risk=float(row["risk_score"]),
+            severity=row["severity"],
+            reasons=json.loads(row["reasons"]),
+            model_sha256=first[row[USER_ID]]["model_sha256"],
+            config_hash=first[row[USER_ID]]["config_hash"],
+            windows=tuple(row["peak_windows"]),
         )
-        if criteria.capacity > 0:
-            peaks = peaks.head(criteria.capacity)
-        departments = _departments(settings, store, peaks.get_column(USER_ID).to_list())
-        detections = [
-            Detection(
-                score_id=int(row["id"]),
-                run_id=int(row["run_id"]),
-                user_id=row[USER_ID],
-                department=departments.get(row[USER_ID]),
-                window=row["window"],
-                risk=float(row["decayed_risk"]),
-                severity=row["severity"],
-                reasons=json.loads(row["reasons"] or "[]"),
-                model_sha256=row["model_sha256"],
-                config_hash=row["config_hash"],
-            )
-            for row in peaks.iter_rows(named=True)
-        ]
-        intake = admit(store.engine, detections, rules, criteria, clock())
-    finally:
-        store.close()
+        for row in found.iter_rows(named=True)
+    ]
+    now = clock()
+    intake = admit(
+        store.engine,
+        detections,
+        rules,
+        criteria,
+        now,
+        complete=lambda conn: mark_alerts_raised(conn, run_id, now),
+    )
     return RaiseReport(run_id, criteria, len(detections), intake, len(rules))
 
 
 @dataclass(frozen=True)
 class JobReport:
-    """The batch job: the score run, then the alerts it raised (None: nothing new)."""
+    """The batch job: the score run, then the alerts of every run still pending."""
 
     run: RunReport
     alerts: RaiseReport | None
+    #: Earlier runs whose alerts had not all been raised (e.g. a killed run), raised now.
+    earlier: list[RaiseReport] = field(default_factory=list)
+
+
+#: Test hook: ``AUDITLENS_TEST_CRASH_AT=after_scores`` makes `auditlens run` kill itself
+#: (SIGKILL) right after storing its scores, before raising alerts. Read only here.
+CRASH_AT_ENV: Final = "AUDITLENS_TEST_CRASH_AT"
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(CRASH_AT_ENV) == name:  # pragma: no cover - the process dies here
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def batch_job(
-    settings: Settings, *, refit: bool = False, alerts: bool = True, clock: Clock = utc_now
+    settings: Settings,
+    *,
+    refit: bool = False,
+    unsupervised: bool = False,
+    alerts: bool = True,
+    wait: float = DEFAULT_RUN_WAIT,
+    clock: Clock = utc_now,
 ) -> JobReport:
-    """`auditlens run`: score what is new, then record each detection in the audit trail
-    and open its alert (dispatch is separate: `auditlens alerts dispatch`)."""
-    scored = run(settings, refit=refit, clock=clock)
-    raised = None
-    if alerts and scored.run_id is not None:
-        raised = raise_alerts(settings, run_id=scored.run_id, clock=clock)
-    return JobReport(scored, raised)
+    """`auditlens run`: one at a time per store (waits up to ``wait`` s for another run),
+    score what is new, then raise the alerts of every stored run whose alerts are not
+    fully raised — this one and any earlier run that stopped before finishing (dispatch
+    is separate: `auditlens alerts dispatch`).
+
+    Raises:
+        RunInProgress: another run still holds the store after ``wait`` seconds.
+    """
+    store = Store.open(settings, migrate=True)
+    try:
+        with run_lock(store, settings, wait):
+            scored = score_run(
+                store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
+            )
+            _crash_point("after_scores")
+            raised, earlier = None, []
+            if alerts:
+                for pending in pending_runs(store):
+                    report = raise_run(store, settings, pending, clock=clock)
+                    if pending == scored.run_id:
+                        raised = report
+                    else:
+                        earlier.append(report)
+    finally:
+        store.close()
+    return JobReport(scored, raised, earlier)
 
 
 def _departments(settings: Settings, store: Store, users: list[str]) -> dict[str, str]:
@@ -257,6 +332,30 @@ def list_alerts(
         found = outbox.list_alerts(store.engine, statuses=statuses, limit=limit)
         per_alert = {a.id: outbox.items(store.engine, alert_id=a.id) for a in found}
         return AlertListing(found, per_alert, outbox.outbox_counts(store.engine))
+    finally:
+        store.close()
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    """One alert, the detections it absorbed (oldest first) and its deliveries."""
+
+    alert: Alert
+    evidence: list[dict[str, Any]]
+    deliveries: list[OutboxItem]
+
+
+def show_alert(settings: Settings, alert_id: int) -> AlertDetail:
+    """An alert with its evidence (raises AlertNotFound for an unknown id)."""
+    store = Store.open(settings)
+    try:
+        with store.engine.connect() as conn:
+            alert = outbox.get_alert(conn, alert_id)
+        return AlertDetail(
+            alert,
+            outbox.evidence_of(store.engine, alert_id),
+            outbox.items(store.engine, alert_id=alert_id),
+        )
     finally:
         store.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import os
 import time
 from collections import Counter
@@ -19,7 +20,13 @@ import polars as pl
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.detect.ensemble import default_unsupervised
-from auditlens.detect.explain import Reason, explain, reasons_text
+from auditlens.detect.explain import (
+    Reason,
+    explain,
+    incident_lines,
+    incident_reasons,
+    reasons_json,
+)
 from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
@@ -37,8 +44,9 @@ from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,
     RiskModel,
+    peak_keys,
     score_windows,
-    user_risk,
+    user_peaks,
 )
 from auditlens.sources.labels import read_labels
 
@@ -125,6 +133,28 @@ class Scoring:
         return explain(model.detector, self.frame[idx], self.info[idx], timezone=self.timezone)
 
 
+def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """``peaks`` (scoring.user_peaks) with each user's incident reasons as JSON, strongest
+    first over every tied day (detect.explain.incident_reasons).
+
+    ``reasons`` holds ``user_id, window, reasons`` (stored JSON) for at least the peak
+    days; the run's output and the alerts both come through here.
+    """
+    by_key = {
+        (user, day): json.loads(text or "[]")
+        for user, day, text in reasons.select(USER_ID, WINDOW, "reasons").iter_rows()
+    }
+    merged = [
+        json.dumps(
+            incident_reasons([(d, by_key.get((user, d), [])) for d in days]),
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        for user, days in zip(peaks[USER_ID], peaks["peak_windows"].to_list(), strict=True)
+    ]
+    return peaks.with_columns(pl.Series("reasons", merged, dtype=pl.String))
+
+
 def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Feature and info rows past each user's warm-up."""
     keep = matrix.info.get_column(HISTORY_DAYS) >= min_history_days
@@ -145,7 +175,7 @@ def score_matrix(matrix: FeatureMatrix, model: RiskModel, settings: Settings) ->
     )
     # frame is sorted by (user_id, window) like score_windows' output
     windows = windows.with_columns(pl.Series("raw_score", raw))
-    return Scoring(matrix, settings.timezone, frame, info, windows, user_risk(windows))
+    return Scoring(matrix, settings.timezone, frame, info, windows, user_peaks(windows))
 
 
 def fit_model(matrix: FeatureMatrix, settings: Settings) -> RiskModel:
@@ -212,8 +242,9 @@ def score_file(
     """Load events, fit the unsupervised model on them, write one row per user.
 
     The CSV has ``user_id,risk_score,severity,top_reasons``; ``risk_score`` is the user's
-    highest *decayed* risk over the period (scoring.py), ``top_reasons`` the reasons of
-    that peak window in the configured language. Users with only warm-up days get 0
+    highest *decayed* risk over the period (scoring.user_peaks), ``top_reasons`` the
+    reasons of that peak incident (every tied day, strongest first, as `run` and its
+    alerts show them) in the configured language. Users with only warm-up days get 0
     and say so. Nothing is stored.
 
     Raises:
@@ -226,8 +257,17 @@ def score_file(
     matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
     scoring = score_matrix(matrix, model, settings)
-    peaks = scoring.users.select(USER_ID, pl.col("peak_window").alias(WINDOW))
-    texts = [reasons_text(r, settings.language) for r in scoring.reasons(model, peaks)]
+    keys = peak_keys(scoring.users)
+    by_key = keys.with_columns(
+        pl.Series(
+            "reasons", [reasons_json(r) for r in scoring.reasons(model, keys)], dtype=pl.String
+        )
+    )
+    found = incidents(scoring.users, by_key)
+    texts = [
+        "; ".join(incident_lines(json.loads(r), settings.language, len(days)))
+        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
+    ]
     scored = scoring.users.with_columns(pl.Series("top_reasons", texts, dtype=pl.String))
     warmup = "(이력 부족: 점수화 전)" if settings.language == "ko" else "(warm-up: not scored yet)"
     everyone = (

@@ -3,17 +3,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import time
 import zoneinfo
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
 from auditlens.config import Settings
-from auditlens.detect.explain import Reason, method_of, reasons_json, same_reasons
+from auditlens.detect.explain import (
+    Reason,
+    incident_lines,
+    method_of,
+    reasons_json,
+    same_reasons,
+)
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
@@ -27,12 +36,15 @@ from auditlens.pipeline.detection import (
     feature_context,
     feature_hashes,
     fit_model,
+    incidents,
     matrix_for,
     score_matrix,
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, make_source, utc_now
+from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
-from auditlens.scoring import CapacityCut, RiskModel, flag_top
+from auditlens.scoring import CapacityCut, RiskModel, flag_top, peak_keys, user_peaks
+from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.repo import Store
 from auditlens.store.scores import (
     ModelRecord,
@@ -62,98 +74,203 @@ class RunReport:
     refitted: bool
     data_batch_id: int
     capacity: CapacityCut
-    top: pl.DataFrame  # user_id, risk_score, severity, peak_window, reasons (configured lang)
+    top: pl.DataFrame  # user_id, risk_score, severity, peak_window(s), reasons (configured lang)
     unknown_resources: int
     seconds: float
+    #: Every user's peak incident (user_peaks) with its reasons as stored JSON, strongest
+    #: first (detection.incidents); every user when the run stored rows, else the top 10.
+    peaks: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: What the run decided that a person must know (rescored after a config change,
+    #: which model it kept or replaced), in the configured language.
+    notes: list[str] = field(default_factory=list)
+
+
+#: How long `auditlens run` waits for another run on the same store by default.
+DEFAULT_RUN_WAIT: Final = 10.0
+
+
+class RunInProgress(LockTimeout):
+    """Another `auditlens run` (or `alerts raise`) holds the store's run lock."""
+
+
+@contextlib.contextmanager
+def run_lock(store: Store, settings: Settings, wait: float) -> Iterator[None]:
+    """One run (scoring and raising alerts) at a time per store; waits up to ``wait`` s.
+
+    Raises:
+        RunInProgress: another run still holds the lock after ``wait`` seconds.
+    """
+    try:
+        with store_lock(store.engine, "run", timeout=wait, what="auditlens run"):
+            yield
+    except RunInProgress:
+        raise
+    except LockTimeout:
+        raise RunInProgress(
+            say(settings.language, "run_busy", wait=f"{wait:g}"),
+            hint=say(settings.language, "run_busy_hint"),
+        ) from None
 
 
 def run(
     settings: Settings,
     *,
     refit: bool = False,
+    unsupervised: bool = False,
+    alerts: bool = True,
+    wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
 ) -> RunReport:
-    """The batch job: ingest configured sources, then score and store new windows.
+    """The batch job's scoring half: ingest configured sources, score and store new
+    windows, under the store's run lock (see :func:`score_run`)."""
+    store = Store.open(settings, migrate=True)
+    try:
+        with run_lock(store, settings, wait):
+            return score_run(
+                store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
+            )
+    finally:
+        store.close()
 
-    A model is fitted when none is stored, on ``refit``, or when the feature columns
-    changed; otherwise the stored one is reloaded (verified by sha256). Every stored
-    score row records the model's sha256, a hash of its feature row, the data watermark
-    (last ingest batch id) and the config hash, so `explain` can replay it. Windows
-    already scored with the same model and no newer data are not stored again.
+
+def score_run(
+    store: Store,
+    settings: Settings,
+    *,
+    refit: bool = False,
+    unsupervised: bool = False,
+    alerts: bool = True,
+    clock: Clock = utc_now,
+) -> RunReport:
+    """Ingest configured sources, then score and store new windows (caller holds the lock).
+
+    The model in force is the newest trained ensemble (unless a later ``--unsupervised``
+    refit replaced it), else the newest unsupervised model, else one is fitted. ``refit``
+    fits a new unsupervised model but keeps a trained ensemble (saying so);
+    ``unsupervised`` replaces the ensemble with a new unsupervised model. A trained
+    ensemble whose feature columns no longer match is refused with the commands to run.
+
+    Every stored score row records the model's sha256, a hash of its feature row, the
+    data watermark (last ingest batch id) and the config hash, so `explain` can replay
+    it. Stored: windows on days with new events (all windows on a new model or when the
+    settings that change scores differ from the previous run's, saying so), plus every
+    day of the peak incident of each user who has a new window, so the run holds each
+    such user's peak as the run found it. The run is stored with its alerts pending
+    (``alerts=False``: skipped).
     """
     began = time.perf_counter()
     started = clock()
-    store = Store.open(settings, migrate=True)
-    try:
-        ingests = [
-            ingest(
-                make_source(name, cfg, settings),
-                settings,
-                store=store,
-                clock=clock,
-                keep_going=True,  # one failing source must not stop the others
-            )
-            for name, cfg in settings.sources.items()
-        ]
-        batch_id = last_batch_id(store)
-        if batch_id == 0:
-            raise AuditlensError(
-                "the store holds no events yet",
-                hint="configure [sources.NAME] in auditlens.toml or run `auditlens ingest PATH`",
-            )
-        events = events_upto(store, batch_id).select(EVENT_COLUMNS).collect()
-        if events.height == 0:
-            raise NoEvents(
-                f"no events to score in the store ({batch_id} batches ingested, every row "
-                "quarantined or the inputs empty)",
-                hint="see `auditlens quarantine` and check that the sources have rows",
-            )
-        ctx = feature_context(settings)
-        model, record, matrix, refitted = _model_for(
-            store, settings, events, ctx, refit, batch_id, clock
+    ingests = [
+        ingest(
+            make_source(name, cfg, settings),
+            settings,
+            store=store,
+            clock=clock,
+            keep_going=True,  # one failing source must not stop the others
         )
-        scoring = score_matrix(matrix, model, settings)
-        rows = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
-        cut = flag_top(scoring.users, settings.review_capacity)
-        run_id = None
-        if rows.height:
-            rows = _with_evidence(rows, scoring, model, record.sha256, settings, batch_id)
-            run_id = commit_run(
-                store,
-                RunRecord(
-                    started_at=started,
-                    finished_at=clock(),
-                    model_sha256=record.sha256,
-                    config_hash=settings.fingerprint(),
-                    data_batch_id=batch_id,
-                    events=events.height,
-                    windows=rows.height,
-                    reason_method=method_of(model.detector),
-                    capacity=settings.review_capacity,
-                    capacity_cutoff=cut.cutoff if cut.flagged.height else None,
-                ),
-                rows,
-            )
-        top = scoring.users.head(10)
-        peaks = top.select(USER_ID, pl.col("peak_window").alias(WINDOW))
-        texts = ["; ".join(r.text(settings.language) for r in rs)
-                 for rs in scoring.reasons(model, peaks)]  # fmt: skip
-        return RunReport(
-            ingests=ingests,
-            run_id=run_id,
-            events=events.height,
-            windows_scored=scoring.windows.height,
-            rows_stored=rows.height,
-            model_sha256=record.sha256,
-            refitted=refitted,
-            data_batch_id=batch_id,
-            capacity=cut,
-            top=top.with_columns(pl.Series("reasons", texts, dtype=pl.String)),
-            unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
-            seconds=time.perf_counter() - began,
+        for name, cfg in settings.sources.items()
+    ]
+    batch_id = last_batch_id(store)
+    if batch_id == 0:
+        raise AuditlensError(
+            "the store holds no events yet",
+            hint="configure [sources.NAME] in auditlens.toml or run `auditlens ingest PATH`",
         )
-    finally:
-        store.close()
+    events = events_upto(store, batch_id).select(EVENT_COLUMNS).collect()
+    if events.height == 0:
+        raise NoEvents(
+            f"no events to score in the store ({batch_id} batches ingested, every row "
+            "quarantined or the inputs empty)",
+            hint="see `auditlens quarantine` and check that the sources have rows",
+        )
+    ctx = feature_context(settings)
+    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    model, record = choice.model, choice.record
+    scoring = score_matrix(choice.matrix, model, settings)
+    notes = list(choice.notes)
+    new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
+    if why:
+        notes.append(why)
+    peaks = scoring.users
+    rows = _with_peak_days(new, scoring.windows, peaks)
+    cut = flag_top(peaks, settings.review_capacity)
+    shown = peaks if rows.height else peaks.head(10)
+    explained = pl.concat(
+        [rows.filter(pl.col("decayed_risk") >= REASON_FLOOR).select(*KEYS), peak_keys(shown)]
+    ).unique()
+    by_key = explained.with_columns(
+        pl.Series(
+            "reasons",
+            [reasons_json(r) for r in scoring.reasons(model, explained)],
+            dtype=pl.String,
+        )
+    )
+    run_id = None
+    if rows.height:
+        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
+        run_id = commit_run(
+            store,
+            RunRecord(
+                started_at=started,
+                finished_at=clock(),
+                model_sha256=record.sha256,
+                config_hash=settings.fingerprint(),
+                data_batch_id=batch_id,
+                events=events.height,
+                windows=rows.height,
+                reason_method=method_of(model.detector),
+                capacity=settings.review_capacity,
+                capacity_cutoff=cut.cutoff if cut.flagged.height else None,
+                alerts_state="pending" if alerts else "skipped",
+                config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
+            ),
+            rows,
+        )
+    found = incidents(shown, by_key)
+    texts = [
+        "; ".join(incident_lines(json.loads(r), settings.language, len(days)))
+        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
+    ]
+    return RunReport(
+        ingests=ingests,
+        run_id=run_id,
+        events=events.height,
+        windows_scored=scoring.windows.height,
+        rows_stored=rows.height,
+        model_sha256=record.sha256,
+        refitted=choice.refitted,
+        data_batch_id=batch_id,
+        capacity=cut,
+        top=found.with_columns(pl.Series("reasons", texts, dtype=pl.String)).head(10),
+        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        seconds=time.perf_counter() - began,
+        peaks=found,
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model a run scores with, the matrix it scores, and what was decided."""
+
+    model: RiskModel
+    record: ModelRecord
+    matrix: FeatureMatrix
+    refitted: bool
+    notes: list[str]
+
+
+def model_in_force(store: Store) -> ModelRecord | None:
+    """The model `auditlens run` scores with: the newest trained ensemble, unless a
+    newer unsupervised model was fitted to replace it (``run --refit --unsupervised``);
+    else the newest unsupervised model."""
+    ensemble = latest_model(store, ENSEMBLE_KIND)
+    plain = latest_model(store, MODEL_KIND)
+    if ensemble is not None and not (
+        plain is not None and plain.params.get("replaces") == ensemble.sha256
+    ):
+        return ensemble
+    return plain
 
 
 def _model_for(
@@ -162,81 +279,150 @@ def _model_for(
     events: pl.DataFrame,
     ctx: FeatureContext,
     refit: bool,
+    unsupervised: bool,
     batch_id: int,
     clock: Clock,
-) -> tuple[RiskModel, ModelRecord, FeatureMatrix, bool]:
-    """The stored model and the matrix it scores, or a newly fitted and registered one."""
-    # a model trained on findings wins; else the newest unsupervised one; else fit one
-    for kind in () if refit else (ENSEMBLE_KIND, MODEL_KIND):
-        record = latest_model(store, kind)
-        if record is None:
-            continue
-        stored = RiskModel.load(Path(record.path), record.sha256)
+) -> ModelChoice:
+    """The model in force and the matrix it scores, or a newly fitted and registered one."""
+    lang = settings.language
+    current = model_in_force(store)
+    notes: list[str] = []
+    if current is not None and current.kind == ENSEMBLE_KIND and not unsupervised:
+        stored = RiskModel.load(Path(current.path), current.sha256)
         matrix = matrix_for(events, ctx, stored)
-        if record.feature_columns == matrix.feature_columns:
-            return stored, record, matrix, False
+        if current.feature_columns != matrix.feature_columns:
+            raise AuditlensError(
+                say(lang, "ensemble_stale", sha=current.sha256[:12],
+                    diff=_column_diff(current.feature_columns, matrix.feature_columns)),
+                hint=say(lang, "ensemble_stale_hint"),
+            )  # fmt: skip
+        if refit:
+            notes.append(say(lang, "refit_keeps_ensemble", sha=current.sha256[:12]))
+        if current.config_hash != settings.fingerprint():
+            notes.append(
+                say(lang, "model_other_config", sha=current.sha256[:12], cmd="train --labels FILE")
+            )
+        return ModelChoice(stored, current, matrix, False, notes)
+    if current is not None and not refit and current.kind != ENSEMBLE_KIND:
+        stored = RiskModel.load(Path(current.path), current.sha256)
+        matrix = matrix_for(events, ctx, stored)
+        if current.feature_columns == matrix.feature_columns:
+            if current.config_hash != settings.fingerprint():
+                notes.append(
+                    say(lang, "model_other_config", sha=current.sha256[:12], cmd="run --refit")
+                )
+            return ModelChoice(stored, current, matrix, False, notes)
+        notes.append(
+            say(lang, "features_changed", sha=current.sha256[:12],
+                diff=_column_diff(current.feature_columns, matrix.feature_columns))
+        )  # fmt: skip
     matrix = matrix_for(events, ctx)
     model = fit_model(matrix, settings)
     now = clock()
     path = settings.data_dir / "models" / f"{MODEL_KIND}-{now:%Y%m%dT%H%M%S%f}.joblib"
     sha = model.save(path)
+    params: dict[str, Any] = {
+        "detector": type(model.detector).__name__,
+        "seed": settings.model_seed,
+    }
+    if current is not None and current.kind == ENSEMBLE_KIND:
+        params["replaces"] = current.sha256
     record = ModelRecord(
         sha256=sha,
         kind=MODEL_KIND,
         path=str(path),
         feature_columns=model.feature_columns,
-        params={"detector": type(model.detector).__name__, "seed": settings.model_seed},
+        params=params,
         n_train=model.n_train_,
         data_batch_id=batch_id,
         config_hash=settings.fingerprint(),
         created_at=now,
     )
     register_model(store, record)
-    return model, record, matrix, True
+    if current is not None:
+        key = "replaced_ensemble" if current.kind == ENSEMBLE_KIND else "replaced_model"
+        notes.append(say(lang, key, old=current.sha256[:12], new=sha[:12]))
+    return ModelChoice(model, record, matrix, True, notes)
+
+
+def _column_diff(before: list[str], now: list[str]) -> str:
+    added = [c for c in now if c not in before]
+    removed = [c for c in before if c not in now]
+    parts = [f"+{c}" for c in added[:5]] + [f"-{c}" for c in removed[:5]]
+    more = len(added) + len(removed) - len(parts)
+    return ", ".join(parts) + (f" (+{more})" if more > 0 else "") if parts else "order"
 
 
 def _new_windows(
     store: Store, windows: pl.DataFrame, sha: str, settings: Settings, batch_id: int
-) -> pl.DataFrame:
-    """Windows to store: all on a new model; else those on days that got new events."""
+) -> tuple[pl.DataFrame, str | None]:
+    """Windows to store and, when all are rescored for a changed configuration, why.
+
+    All windows on a new model, or when the settings that change scores differ from the
+    previous run's; else those on days that got new events.
+    """
     previous = last_run(store)
     if previous is None or previous["model_sha256"] != sha:
-        return windows
+        return windows, None
+    if previous["config_hash"] != settings.fingerprint():
+        return windows, say(
+            settings.language,
+            "config_changed",
+            run=previous["id"],
+            fields=", ".join(_changed_fields(previous.get("config"), settings))
+            or say(settings.language, "not_recorded"),
+            n=f"{windows.height:,}",
+        )
     if previous["data_batch_id"] >= batch_id:
-        return windows.clear()
+        return windows.clear(), None
     since = first_event_day_after(store, int(previous["data_batch_id"]))
     if since is None:
-        return windows.clear()
+        return windows.clear(), None
     if since.tzinfo is None:  # SQLite returns stored UTC times naive
         since = since.replace(tzinfo=dt.UTC)
     local = since.astimezone(zoneinfo.ZoneInfo(settings.timezone)).date()
-    return windows.filter(pl.col(WINDOW) >= local)
+    return windows.filter(pl.col(WINDOW) >= local), None
+
+
+def _changed_fields(stored: str | None, settings: Settings) -> list[str]:
+    """Names of the scoring settings that differ from a run's recorded ones."""
+    if not stored:
+        return []
+    before = json.loads(stored)
+    now = json.loads(json.dumps(settings.scoring_config(), sort_keys=True, default=str))
+    return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+
+
+def _with_peak_days(new: pl.DataFrame, windows: pl.DataFrame, peaks: pl.DataFrame) -> pl.DataFrame:
+    """``new`` plus every peak-incident day of the users in it (if not already there)."""
+    if new.height == 0:
+        return new
+    keys = peak_keys(peaks).join(new.select(USER_ID).unique(), on=USER_ID, how="semi")
+    extra = windows.join(keys, on=list(KEYS), how="semi").join(
+        new.select(*KEYS), on=list(KEYS), how="anti"
+    )
+    return pl.concat([new, extra]).sort(*KEYS)
 
 
 def _with_evidence(
     rows: pl.DataFrame,
+    by_key: pl.DataFrame,
     scoring: Scoring,
-    model: RiskModel,
     sha: str,
     settings: Settings,
     batch_id: int,
 ) -> pl.DataFrame:
-    """Add reasons (for flagged windows and every user's peak), hashes and watermarks."""
-    peaks = scoring.users.select(USER_ID, pl.col("peak_window").alias(WINDOW))
-    explained = pl.concat(
-        [rows.filter(pl.col("decayed_risk") >= REASON_FLOOR).select(*KEYS), peaks]
-    ).unique()
-    reasons = scoring.reasons(model, explained)
-    by_key = explained.with_columns(
-        pl.Series("reasons", [reasons_json(r) for r in reasons], dtype=pl.String)
-    )
-    idx = scoring.rows_of(rows)
-    return rows.join(by_key, on=list(KEYS), how="left").with_columns(
-        pl.col("reasons").fill_null("[]"),
-        pl.Series("feature_hash", feature_hashes(scoring.frame[idx])),
-        pl.lit(sha).alias("model_sha256"),
-        pl.lit(settings.fingerprint()).alias("config_hash"),
-        pl.lit(batch_id).alias("data_batch_id"),
+    """Add reasons (``by_key``: flagged windows and peak days), hashes and watermarks."""
+    hashes = feature_hashes(scoring.frame[scoring.rows_of(rows)])
+    return (
+        rows.with_columns(pl.Series("feature_hash", hashes))
+        .join(by_key, on=list(KEYS), how="left", maintain_order="left")
+        .with_columns(
+            pl.col("reasons").fill_null("[]"),
+            pl.lit(sha).alias("model_sha256"),
+            pl.lit(settings.fingerprint()).alias("config_hash"),
+            pl.lit(batch_id).alias("data_batch_id"),
+        )
     )
 
 
@@ -260,8 +446,11 @@ class Explanation:
         return all(self.checks.values())
 
 
-def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
-    """Replay the newest stored score of ``user_id`` on ``day`` from the store alone.
+def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -> Explanation:
+    """Replay the newest stored score of ``user_id`` on ``day`` from the store alone
+    (``day`` None: the user's peak day in the newest run that scored them —
+    scoring.user_peaks, the first day of the peak incident; a run stores every peak day
+    of the users it scores).
 
     Loads the recorded model (refusing a file whose sha256 differs), rebuilds features
     from the events up to the recorded watermark, and recomputes the score, risk and
@@ -269,7 +458,12 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
     """
     store = Store.open(settings)
     try:
-        history = score_history(store, user_id, day)
+        if day is None:
+            known = score_history(store, user_id)
+            if known.height:
+                known = known.filter(pl.col("run_id") == known["run_id"].max())
+                day = user_peaks(known).row(0, named=True)["peak_window"]
+        history = score_history(store, user_id, day) if day is not None else pl.DataFrame()
         if history.height == 0:
             known = score_history(store, user_id)
             hint = (
@@ -278,7 +472,7 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
                 if known.height
                 else "no score of this user is stored; run `auditlens run` first"
             )
-            raise AuditlensError(f"no stored score for {user_id} on {day}", hint=hint)
+            raise AuditlensError(f"no stored score for {user_id} on {day or 'any day'}", hint=hint)
         stored = history.row(0, named=True)
         record = model_by_sha(store, stored["model_sha256"])
         if record is None:
@@ -311,4 +505,4 @@ def explain_user(settings: Settings, user_id: str, day: dt.date) -> Explanation:
     }
     if stored["reasons"] != "[]":
         checks["reasons"] = same_reasons(stored["reasons"], reasons)
-    return Explanation(user_id, day, stored, replayed, reasons, checks)
+    return Explanation(user_id, stored["window"], stored, replayed, reasons, checks)

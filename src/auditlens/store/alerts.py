@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 from sqlalchemy import Connection, CursorResult, Engine, func, insert, or_, select, update
 
 from auditlens.errors import AuditlensError, StoreError
-from auditlens.store.db import alerts, deliveries, delivery_attempts
+from auditlens.store.db import alert_evidence, alerts, deliveries, delivery_attempts
 
 AlertStatus = Literal["open", "acknowledged", "escalated", "close_requested", "closed", "dismissed"]
 ALERT_STATUSES: Final[tuple[str, ...]] = (
@@ -26,6 +26,8 @@ ALERT_STATUSES: Final[tuple[str, ...]] = (
     "closed",
     "dismissed",
 )
+#: An alert in one of these states is still being worked on: it absorbs new evidence.
+ACTIVE_STATUSES: Final[tuple[str, ...]] = ("open", "acknowledged", "escalated", "close_requested")
 #: Outbox states: pending (waiting for its time), sent, dead (gave up; see `requeue`),
 #: cancelled (the alert was closed or dismissed before its delivery was due).
 DELIVERY_STATUSES: Final[tuple[str, ...]] = ("pending", "sent", "dead", "cancelled")
@@ -52,6 +54,8 @@ class NewAlert:
     scenario: str
     reasons: list[dict[str, Any]]
     model_sha256: str
+    #: Every day of the peak incident (tied at the peak risk), ``window`` first.
+    windows: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,18 @@ class Alert:
     close_requested_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: Every day of the peak incident (``(window,)`` for alerts older than migration 0005).
+    windows: tuple[dt.date, ...] = ()
 
     def reason_texts(self, lang: str) -> list[str]:
-        """The stored reasons as sentences in ``lang`` (ko or en)."""
-        return [str(r.get(lang) or r.get("en") or r.get("feature", "")) for r in self.reasons]
+        """The stored reasons as sentences in ``lang`` (ko or en), strongest first; with
+        several incident days each names its day."""
+        several = len(self.windows) > 1
+        return [
+            (f"[{r['window']}] " if several and r.get("window") else "")
+            + str(r.get(lang) or r.get("en") or r.get("feature", ""))
+            for r in self.reasons
+        ]
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ def utc(moment: dt.datetime) -> dt.datetime:
 def insert_alert(conn: Connection, new: NewAlert, now: dt.datetime) -> Alert:
     """Open an alert (status ``open``) and return it."""
     values = new.__dict__ | {
+        "windows": _days_json(new.windows or (new.window,)),
         "reasons": json.dumps(new.reasons, ensure_ascii=False, sort_keys=True),
         "status": "open",
         "close_requested_by": None,
@@ -149,6 +162,98 @@ def recent_alert(conn: Connection, dedup_key: str, since: dt.datetime) -> Alert 
     return None if row is None else _alert(dict(row._mapping))
 
 
+def user_alerts(conn: Connection, user_id: str) -> list[Alert]:
+    """Every alert of a monitored user, newest first."""
+    rows = conn.execute(
+        select(alerts)
+        .where(alerts.c.user_id == user_id)
+        .order_by(alerts.c.created_at.desc(), alerts.c.id.desc())
+    )
+    return [_alert(dict(r._mapping)) for r in rows]
+
+
+def update_headline(
+    conn: Connection,
+    alert_id: int,
+    *,
+    window: dt.date,
+    windows: tuple[dt.date, ...],
+    risk: float,
+    severity: str,
+    scenario: str,
+    reasons: list[dict[str, Any]],
+    model_sha256: str,
+    now: dt.datetime,
+) -> Alert:
+    """Make an alert show newer evidence (the caller appends it with :func:`add_evidence`
+    and audits the change)."""
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(
+            window=window,
+            windows=_days_json(windows or (window,)),
+            risk=risk,
+            severity=severity,
+            scenario=scenario,
+            reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True),
+            model_sha256=model_sha256,
+            updated_at=utc(now),
+        )
+    )
+    return get_alert(conn, alert_id)
+
+
+def add_evidence(
+    conn: Connection, alert_id: int, kind: str, new: NewAlert, now: dt.datetime
+) -> int:
+    """Append one detection to an alert's evidence (kind: open, absorb, upgrade,
+    duplicate); return its id."""
+    result = conn.execute(
+        insert(alert_evidence).values(
+            alert_id=alert_id,
+            score_id=new.score_id,
+            run_id=new.run_id,
+            kind=kind,
+            windows=_days_json(new.windows or (new.window,)),
+            risk=new.risk,
+            severity=new.severity,
+            scenario=new.scenario,
+            reasons=json.dumps(new.reasons, ensure_ascii=False, sort_keys=True),
+            model_sha256=new.model_sha256,
+            added_at=utc(now),
+        )
+    )
+    return _new_id(result)
+
+
+def evidence_of(engine: Engine, alert_id: int) -> list[dict[str, Any]]:
+    """Every detection an alert absorbed, oldest first (windows and reasons decoded)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(alert_evidence)
+            .where(alert_evidence.c.alert_id == alert_id)
+            .order_by(alert_evidence.c.id)
+        )
+        return [
+            dict(r._mapping)
+            | {
+                "windows": _days(r._mapping["windows"]),
+                "reasons": json.loads(r._mapping["reasons"]),
+                "added_at": utc(r._mapping["added_at"]),
+            }
+            for r in rows
+        ]
+
+
+def _days_json(days: tuple[dt.date, ...]) -> str:
+    return json.dumps([d.isoformat() for d in days])
+
+
+def _days(text: str | None) -> tuple[dt.date, ...]:
+    return tuple(dt.date.fromisoformat(d) for d in json.loads(text or "[]"))
+
+
 def list_alerts(engine: Engine, *, statuses: tuple[str, ...] = (), limit: int = 100) -> list[Alert]:
     """Alerts, newest first, optionally only those in ``statuses``."""
     query = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
@@ -183,6 +288,7 @@ def _alert(row: dict[str, Any]) -> Alert:
                 "created_at": utc(row["created_at"]),
                 "updated_at": utc(row["updated_at"]),
                 "score_id": int(row["score_id"]),
+                "windows": _days(row.get("windows")) or (row["window"],),
             }
         )
     )

@@ -43,7 +43,9 @@ ACTIONS: Final = frozenset(
     {
         "detect",  # a score crossed the alert threshold
         "alert",  # an alert was opened and routed
-        "deduplicate",  # a detection folded into a recent alert of the same user/scenario
+        "deduplicate",  # a detection of an incident a closed/recent alert already reported
+        "absorb",  # a detection appended to the user's active alert (not paged again)
+        "upgrade",  # a more severe detection: the user's active alert re-routed (pages)
         "suppress",  # a detection not alerted: a false-positive suppression is in force
         "deliver",  # a delivery attempt (reason_code: sent / failed / dead_letter)
         "requeue",  # a dead-lettered delivery was put back in the outbox

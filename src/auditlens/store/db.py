@@ -146,6 +146,11 @@ score_runs = Table(
     Column("reason_method", Text, nullable=False),
     Column("capacity", Integer, nullable=False),
     Column("capacity_cutoff", Float, nullable=True),
+    # migration 0005: pending -> raised (with the run's last alert) or skipped
+    Column("alerts_state", String(20), nullable=False, server_default="raised"),
+    Column("alerts_raised_at", DateTime(timezone=True), nullable=True),
+    Column("config", Text, nullable=True),
+    Index("ix_score_runs_alerts_state", "alerts_state"),
 )
 
 scores = Table(
@@ -193,8 +198,31 @@ alerts = Table(
     Column("close_requested_by", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # migration 0005: every day of the peak incident (JSON; '[]' = just ``window``)
+    Column("windows", Text, nullable=False, server_default="[]"),
     Index("ix_alerts_dedup", "dedup_key", "created_at"),
     Index("ix_alerts_status", "status"),
+    Index("ix_alerts_user", "user_id", "status"),
+)
+
+#: Each detection an alert absorbed, the one that opened it first (migration 0005).
+alert_evidence = Table(
+    "alert_evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("score_id", BigInteger, nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),  # open | absorb | upgrade | duplicate
+    Column("windows", Text, nullable=False),
+    Column("risk", Float, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("scenario", String(200), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alert_evidence_alert", "alert_id"),
+    Index("ix_alert_evidence_score", "score_id"),
 )
 
 deliveries = Table(

@@ -32,8 +32,9 @@ _POLL_SECONDS = 0.2
 
 
 class LockTimeout(StoreError):
-    """Another process holds the store's lock."""
+    """Another process holds the store's lock (exit code 6)."""
 
+    exit_code = 6
     hint = "wait for it to finish (or stop it), then run again"
 
 

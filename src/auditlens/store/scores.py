@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from auditlens.store.db import ingest_batches, models, score_runs, scores
 from auditlens.store.repo import Store
@@ -64,6 +64,10 @@ class RunRecord:
     reason_method: str
     capacity: int
     capacity_cutoff: float | None
+    #: ``pending`` (its alerts are still to be raised) or ``skipped`` (--no-alerts).
+    alerts_state: str = "pending"
+    #: The settings that change scores (Settings.scoring_config) as JSON.
+    config: str | None = None
 
 
 def last_batch_id(store: Store) -> int:
@@ -169,3 +173,32 @@ def score_history(store: Store, user_id: str, window: dt.date | None = None) -> 
 def run_scores(store: Store, run_id: int) -> pl.DataFrame:
     """Every score row of one run."""
     return store.query_frame(select(scores).where(scores.c.run_id == run_id))
+
+
+def pending_runs(store: Store) -> list[int]:
+    """Ids of runs whose alerts are not fully raised (a run killed before it finished
+    raising them, or one that stopped midway), oldest first."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(score_runs.c.id)
+            .where(score_runs.c.alerts_state == "pending")
+            .order_by(score_runs.c.id)
+        )
+        return [int(r[0]) for r in rows]
+
+
+def mark_alerts_raised(conn: Connection, run_id: int, now: dt.datetime) -> None:
+    """Record that every alert of ``run_id`` is raised (in the caller's transaction, the
+    one of its last alert, so the mark and the alerts commit together)."""
+    conn.execute(
+        update(score_runs)
+        .where(score_runs.c.id == run_id)
+        .values(alerts_state="raised", alerts_raised_at=now)
+    )
+
+
+def run_record(store: Store, run_id: int) -> dict[str, Any] | None:
+    """One score run as a dict of its columns."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(score_runs).where(score_runs.c.id == run_id)).first()
+    return None if row is None else row._asdict()
