@@ -150,22 +150,28 @@ def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None
     assert "ALERT [" not in second  # nothing is sent twice
 
 
-def test_alert_triage_and_audit_commands(workdir: Path) -> None:
+def test_alert_triage_and_audit_commands(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _ok("demo", "--users", "40", "--days", "14")
     listing = _ok("alerts", "list")
     assert "outbox: 0 pending" in listing and "sent" in listing
+    monkeypatch.setenv("AUDITLENS_PRINCIPALS", '{"kim": ["analyst"], "lee": ["analyst"]}')
+    me = {"name": "kim"}
+    monkeypatch.setattr("auditlens.identity.os_user", lambda: me["name"])
     shown = " ".join(_ok("alerts", "show", "1").split())
     assert "alert #1" in shown and "days 2026-09-" in shown and re.search(r"open\W+1\W", shown)
     result = runner.invoke(app, ["alerts", "show", "999"])
     assert result.exit_code == 1 and "no alert #999" in result.output
-    out = _ok("alerts", "ack", "1", "--as", "kim", "--note", "looking")
+    out = _ok("alerts", "ack", "1", "--note", "looking")
     assert "alert #1" in out and "acknowledged" in out
-    result = runner.invoke(app, ["alerts", "ack", "1", "--as", "kim"])
+    result = runner.invoke(app, ["alerts", "ack", "1"])
     assert result.exit_code == 1 and "reopen" not in result.output
     assert "cannot acknowledge" in result.output and "Traceback" not in result.output
-    out = _ok("alerts", "dismiss", "1", "--as", "kim", "--suppress-days", "30")
+    result = runner.invoke(app, ["alerts", "reopen", "1", "--as", "lee", "--reason", "mistake"])
+    assert result.exit_code == 1 and "only an admin" in result.output
+    out = _ok("alerts", "dismiss", "1", "--suppress-days", "30")
     assert "label candidate" in " ".join(out.split()) and "suppressed until" in out
-    out = _ok("alerts", "reopen", "1", "--as", "lee", "--reason", "new_evidence")
+    me["name"] = "lee"
+    out = _ok("alerts", "reopen", "1", "--reason", "new_evidence")
     assert "now open" in out
     log = " ".join(_ok("audit", "log", "--decisions").split())
     assert "kim acknowledge alert:1" in log and "lee reopen alert:1" in log

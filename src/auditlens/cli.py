@@ -166,6 +166,38 @@ def db_upgrade() -> None:
     console.print(f"store schema at revision {revision}")
 
 
+@db_app.command("roles")
+def db_roles(
+    app_role: Annotated[
+        str, typer.Option("--app-role", help="The application's role (the user of store_url).")
+    ] = "auditlens_app",
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Run the SQL as the owner (store_owner_url).")
+    ] = False,
+    audit: Annotated[
+        bool, typer.Option("--audit", help="For the separate audit database (audit_store_url).")
+    ] = False,
+    password_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the app role's login password."),
+    ] = None,
+) -> None:
+    """PostgreSQL: print (or --apply) the SQL giving the app role SELECT, INSERT on the
+    audit trail and no ownership, so it cannot disable the trail's triggers or drop it."""
+    from auditlens.pipeline.controls import app_role as plan_role
+
+    report = _run(
+        lambda: plan_role(
+            load_settings(), app_role, apply=apply, audit=audit, password_env=password_env
+        )
+    )
+    console.print(f"-- {report.database}", highlight=False, soft_wrap=True)
+    for statement in report.sql:
+        console.print(f"{statement};", highlight=False, soft_wrap=True)
+    if report.applied:
+        console.print(f"-- applied: {app_role} can read and append the audit trail, not change it")
+
+
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("var/sample"),
@@ -454,9 +486,19 @@ def explain_cmd(
 
 # --- alerts and the audit trail ------------------------------------------------------------
 
-Actor = Annotated[str, typer.Option("--as", help="Who decides (recorded in the audit trail).")]
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Admins only: act on behalf of this principal (recorded as admin on behalf of "
+        "NAME). Without it you act as your own OS account, looked up in [principals].",
+    ),
+]
 ReasonCode = Annotated[
-    str, typer.Option("--reason", help="Reason code, e.g. false_positive, confirmed, duplicate.")
+    str,
+    typer.Option(
+        "--reason", help="Reason code (see `auditlens alerts reasons`), e.g. false_positive."
+    ),
 ]
 Note = Annotated[str, typer.Option("--note", help="Free text kept with the decision.")]
 AlertId = Annotated[int, typer.Argument(help="Alert id (see `auditlens alerts list`).")]
@@ -562,7 +604,7 @@ def alerts_show(alert_id: AlertId) -> None:
 def _decide(
     action: str,
     alert_id: int,
-    actor: str,
+    actor: str | None,
     reason: str,
     note: str,
     suppress_days: float | None = None,
@@ -572,21 +614,23 @@ def _decide(
             load_settings(),
             alert_id,
             action,
-            actor=actor,
+            as_name=actor,
             reason=reason,
             note=note,
             suppress_days=suppress_days,
         )
     )
     alert = decision.alert
+    behalf = decision.entry.criteria.get("on_behalf_of")
     console.print(
         f"alert #{alert.id} ({alert.user_id}, {alert.severity}) is now {alert.status}; "
         f"audit entry {decision.entry.seq} by {decision.entry.actor}"
+        + (f" on behalf of {behalf}" if behalf else "")
     )
     if decision.awaiting_approval:
         console.print(
-            f"four-eyes: a second person must approve: "
-            f"auditlens alerts approve {alert.id} --as NAME"
+            f"four-eyes: another principal with the approver role must approve "
+            f"(`auditlens alerts approve {alert.id}`) / 다른 승인자의 승인이 필요합니다"
         )
     if decision.label_candidate:
         console.print("stored as a false-positive label candidate for the supervised model")
@@ -600,14 +644,16 @@ def _decide(
 
 
 @alerts_app.command("ack")
-def alerts_ack(alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = "") -> None:
+def alerts_ack(
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
+) -> None:
     """Acknowledge an alert: someone is looking at it."""
     _decide("acknowledge", alert_id, actor, reason, note)
 
 
 @alerts_app.command("escalate")
 def alerts_escalate(
-    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
 ) -> None:
     """Escalate an alert (e.g. to the compliance officer or an investigation)."""
     _decide("escalate", alert_id, actor, reason, note)
@@ -616,7 +662,7 @@ def alerts_escalate(
 @alerts_app.command("dismiss")
 def alerts_dismiss(
     alert_id: AlertId,
-    actor: Actor,
+    actor: Actor = None,
     reason: ReasonCode = "false_positive",
     note: Note = "",
     suppress_days: Annotated[
@@ -629,14 +675,16 @@ def alerts_dismiss(
 
 
 @alerts_app.command("close")
-def alerts_close(alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = "") -> None:
+def alerts_close(
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
+) -> None:
     """Close an alert (critical ones wait for a second person's approval)."""
     _decide("close", alert_id, actor, reason, note)
 
 
 @alerts_app.command("approve")
 def alerts_approve(
-    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
 ) -> None:
     """Approve another person's request to close an alert (four-eyes)."""
     _decide("approve", alert_id, actor, reason, note)
@@ -644,10 +692,21 @@ def alerts_approve(
 
 @alerts_app.command("reopen")
 def alerts_reopen(
-    alert_id: AlertId, actor: Actor, reason: ReasonCode = "", note: Note = ""
+    alert_id: AlertId, actor: Actor = None, reason: ReasonCode = "", note: Note = ""
 ) -> None:
     """Reopen a closed or dismissed alert (or withdraw a close request)."""
     _decide("reopen", alert_id, actor, reason, note)
+
+
+@alerts_app.command("reasons")
+def alerts_reasons() -> None:
+    """The reason codes a decision can give (--reason), with Korean and English labels."""
+    from auditlens.alerts.reasons import LABELS
+
+    table = Table("code", "설명", "meaning")
+    for code, (ko, en) in LABELS.items():
+        table.add_row(code.value, ko, en)
+    console.print(table)
 
 
 @alerts_app.command("deliveries")
@@ -683,12 +742,12 @@ def alerts_deliveries(
 @alerts_app.command("requeue")
 def alerts_requeue(
     delivery_id: Annotated[int, typer.Argument(help="Dead-lettered delivery id.")],
-    actor: Actor,
+    actor: Actor = None,
     note: Note = "",
 ) -> None:
     """Put a dead-lettered delivery back in the outbox (after fixing the channel)."""
     item = _run(
-        lambda: pipeline.requeue_delivery(load_settings(), delivery_id, actor=actor, note=note)
+        lambda: pipeline.requeue_delivery(load_settings(), delivery_id, as_name=actor, note=note)
     )
     console.print(f"delivery #{item.id} to {item.channel} is pending again")
 
@@ -696,11 +755,25 @@ def alerts_requeue(
 @audit_app.command("verify")
 def audit_verify(
     anchor: Annotated[
-        str | None, typer.Option(help="SEQ:HASH printed by an earlier verify (catches truncation).")
+        list[str] | None,
+        typer.Option(
+            help="SEQ:HASH printed by an earlier verify and kept elsewhere (catches truncation "
+            "and rewrites; repeat it with older heads to narrow a rewrite down)."
+        ),
+    ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of 'SEQ HASH' lines kept outside the database: names the first "
+            "rewritten entry; new entries are appended after a clean verify."
+        ),
     ] = None,
 ) -> None:
-    """Recompute the hash chain and every lake part's sha256 (exit 4 when broken)."""
-    result = _run(lambda: pipeline.verify_trail(load_settings(), anchor=anchor))
+    """Recompute the hash chain, replay the trail against the tables and check every lake
+    part's sha256 (exit 4 when any is broken)."""
+    result = _run(
+        lambda: pipeline.verify_trail(load_settings(), anchor=anchor, checkpoints=checkpoints)
+    )
     lake = _run(lambda: pipeline.verify_lake(load_settings()))
     if lake.ok:
         console.print(f"event lake verified: {lake.parts} parts match their recorded sha256")
@@ -709,17 +782,50 @@ def audit_verify(
     if result.ok:
         console.print(
             f"audit trail verified: {result.entries} entries; "
-            f"head {result.head_seq}:{result.head_hash}",
+            f"head {result.head_seq}:{result.head_hash}; alerts, suppressions and label "
+            "candidates match the trail / 감사 로그 검증 완료",
             soft_wrap=True,
         )
         if not lake.ok:
             raise typer.Exit(4)
         return
-    console.print(
-        f"[bold red]audit trail BROKEN at entry {result.broken_seq}:[/] {result.problem} "
-        f"({result.entries} entries verified before it)"
-    )
+    if result.broken_seq is not None:
+        console.print(
+            f"[bold red]audit trail BROKEN at entry {result.broken_seq}:[/] {result.problem} "
+            f"({result.entries} entries verified before it) / 감사 로그 변조 탐지",
+            soft_wrap=True,
+        )
+    if result.mismatches:
+        console.print(
+            f"[bold red]tables differ from the audit trail ({len(result.mismatches)}):[/] "
+            f"{result.mismatches[0]}",
+            soft_wrap=True,
+        )
+        for line in result.mismatches[1:20]:
+            console.print(f"  {line}", soft_wrap=True, highlight=False)
     raise typer.Exit(4)
+
+
+@audit_app.command("reconcile")
+def audit_reconcile(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Restore the rows (else only list).")
+    ] = False,
+    actor: Actor = None,
+) -> None:
+    """Admins: make the alert tables agree with the audit trail again (each repair audited)."""
+    from auditlens.pipeline.controls import reconcile
+
+    report = _run(lambda: reconcile(load_settings(), apply=apply, as_name=actor))
+    verb = "restored from the trail" if report.applied else "can be restored (--apply)"
+    for line in report.fixable:
+        console.print(f"{verb}: {line}", highlight=False, soft_wrap=True)
+    for line in report.left:
+        console.print(f"[yellow]needs a person:[/] {line}", highlight=False, soft_wrap=True)
+    if not report.fixable and not report.left:
+        console.print("the tables agree with the audit trail / 테이블과 감사 로그 일치")
+    if report.left:
+        raise typer.Exit(4)
 
 
 @audit_app.command("log")

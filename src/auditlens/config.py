@@ -281,6 +281,15 @@ NOT_SCORING: Final = frozenset(
         "sources",
         "future_tolerance_seconds",
         "review_capacity",
+        # how raw values are read: the stored events are pinned by the ingest watermark
+        "unknown_actions",
+        "date_order",
+        "ambiguous_times",
+        # where the audit trail lives and who may act, never a score
+        "store_owner_url",
+        "audit_store_url",
+        "audit_store_owner_url",
+        "principals",
     }
 )
 
@@ -297,7 +306,28 @@ class Settings(BaseSettings):
 
     store_url: SecretStr = Field(
         SecretStr("sqlite:///var/auditlens.db"),
-        description="SQLAlchemy URL of the auditlens store (SQLite file or PostgreSQL).",
+        description="SQLAlchemy URL the application connects with (SQLite file or "
+        "PostgreSQL); on PostgreSQL use a role without ownership (`auditlens db roles`).",
+    )
+    store_owner_url: SecretStr | None = Field(
+        None,
+        description="URL of the role that owns the tables, used only by `auditlens db "
+        "upgrade` and `auditlens db roles`; none = store_url.",
+    )
+    audit_store_url: SecretStr | None = Field(
+        None,
+        description="URL of a separate audit database holding the audit trail (own "
+        "server and roles); none = the trail lives in the store.",
+    )
+    audit_store_owner_url: SecretStr | None = Field(
+        None,
+        description="Owner URL of the separate audit database (migrations, roles); "
+        "none = audit_store_url.",
+    )
+    principals: dict[str, list[Literal["analyst", "approver", "admin"]]] = Field(
+        default_factory=dict,
+        description="Who may decide on alerts: principal id (the OS account) -> roles "
+        "(analyst, approver, admin); anyone else is refused.",
     )
     data_dir: Path = Field(
         Path("var"), description="Directory for the Parquet event lake and other local state."
@@ -493,7 +523,10 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets masked (safe to print or log)."""
         data = json.loads(self.model_dump_json())
-        data["store_url"] = mask_url(self.store_url.get_secret_value())
+        for key in ("store_url", "store_owner_url", "audit_store_url", "audit_store_owner_url"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = mask_url(value.get_secret_value())
         for name, src in self.sources.items():
             if isinstance(src, SqlSourceConfig):
                 data["sources"][name]["url"] = mask_url(src.url.get_secret_value())
@@ -526,15 +559,45 @@ class Settings(BaseSettings):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: Query-string keys of a database URL whose values are secrets (libpq and drivers).
+SECRET_QUERY_KEYS = ("password", "passwd", "pwd", "secret", "token", "key", "passphrase")
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a database URL (``postgresql://u:***@host/db``)."""
+    """Hide every secret of a database URL: the password (``postgresql://u:***@host/db``)
+    and secret query parameters (``?password=***``, ``sslpassword=***``, ``api_key=***``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "***"
+    hidden = {
+        key: "***" for key in parsed.query if any(word in key.lower() for word in SECRET_QUERY_KEYS)
+    }
+    if hidden:
+        parsed = parsed.update_query_dict(hidden)
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values inside a database URL (password, secret query parameters), for
+    scrubbing them from error messages (auditlens.redaction.scrub)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return [url]
+    found = [url]
+    if parsed.password:
+        found.append(str(parsed.password))
+    for key, value in parsed.query.items():
+        if any(word in key.lower() for word in SECRET_QUERY_KEYS):
+            found.extend([value] if isinstance(value, str) else list(value))
+    return [s for s in found if s]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -15,12 +15,16 @@ from auditlens.alerts.routing import Rule, Schedule
 from auditlens.alerts.triage import TriageError, TriagePolicy, decide
 from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.calendar import BusinessCalendar
+from auditlens.identity import Directory, IdentityError
 from auditlens.store import alerts as outbox
 from auditlens.store.alerts import AlertNotFound
 from auditlens.store.audit import entries, verify
 from auditlens.store.feedback import label_candidate_rows
 from tests.alerts.conftest import CRITERIA, FakeClock, detection
 
+D = Directory(
+    {"kim": ["analyst"], "lee": ["analyst", "approver"], "park": ["analyst"], "choi": ["admin"]}
+)
 CAL = BusinessCalendar()
 POLICY = TriagePolicy(four_eyes=frozenset({"critical"}), resolvable_channels=frozenset({"pd"}))
 RULES = [Rule("page", ("pd",), Schedule.always_open(CAL))]
@@ -33,18 +37,18 @@ def _open(engine: Engine, clock: FakeClock, **kwargs: object) -> int:
 
 def test_acknowledge_escalate_and_state_errors(engine: Engine, clock: FakeClock) -> None:
     alert_id = _open(engine, clock)
-    done = decide(engine, alert_id, "acknowledge", actor="kim", now=clock(), policy=POLICY)
+    done = decide(engine, alert_id, "acknowledge", by=D.acting("kim"), now=clock(), policy=POLICY)
     assert done.alert.status == "acknowledged" and done.entry.actor == "kim"
     with pytest.raises(TriageError, match="is acknowledged: cannot acknowledge"):
-        decide(engine, alert_id, "acknowledge", actor="kim", now=clock(), policy=POLICY)
+        decide(engine, alert_id, "acknowledge", by=D.acting("kim"), now=clock(), policy=POLICY)
     with pytest.raises(TriageError, match="needs a reason code"):
-        decide(engine, alert_id, "escalate", actor="kim", now=clock(), policy=POLICY)
-    with pytest.raises(TriageError, match="not a code"):
+        decide(engine, alert_id, "escalate", by=D.acting("kim"), now=clock(), policy=POLICY)
+    with pytest.raises(TriageError, match="not one of"):
         decide(
             engine,
             alert_id,
             "escalate",
-            actor="kim",
+            by=D.acting("kim"),
             reason="Because I said so",
             now=clock(),
             policy=POLICY,
@@ -53,8 +57,8 @@ def test_acknowledge_escalate_and_state_errors(engine: Engine, clock: FakeClock)
         engine,
         alert_id,
         "escalate",
-        actor="kim",
-        reason="possible_leak",
+        by=D.acting("kim"),
+        reason="suspected_violation",
         note="팀장 보고",
         now=clock(),
         policy=POLICY,
@@ -63,15 +67,15 @@ def test_acknowledge_escalate_and_state_errors(engine: Engine, clock: FakeClock)
     entry = escalated.entry
     assert (entry.action, entry.reason_code, entry.note) == (
         "escalate",
-        "possible_leak",
+        "suspected_violation",
         "팀장 보고",
     )
     assert entry.criteria["from_status"] == "acknowledged"
     assert entry.criteria["model_sha256"] == "a" * 64
     with pytest.raises(AlertNotFound):
-        decide(engine, 999, "acknowledge", actor="kim", now=clock(), policy=POLICY)
-    with pytest.raises(TriageError, match="--as"):
-        decide(engine, alert_id, "close", actor=" ", reason="x", now=clock(), policy=POLICY)
+        decide(engine, 999, "acknowledge", by=D.acting("kim"), now=clock(), policy=POLICY)
+    with pytest.raises(IdentityError, match="not a known principal"):
+        D.acting(" ")
 
 
 def test_dismiss_as_false_positive_feeds_labels_and_suppresses(
@@ -82,7 +86,7 @@ def test_dismiss_as_false_positive_feeds_labels_and_suppresses(
         engine,
         alert_id,
         "dismiss",
-        actor="kim",
+        by=D.acting("kim"),
         reason="false_positive",
         note="approved USB backup",
         now=clock(),
@@ -138,7 +142,7 @@ def test_closing_a_critical_alert_needs_a_second_person_and_resolves_pagerduty(
         engine,
         alert_id,
         "close",
-        actor="kim",
+        by=D.acting("kim"),
         reason="explained",
         note="business trip",
         now=clock(),
@@ -146,10 +150,16 @@ def test_closing_a_critical_alert_needs_a_second_person_and_resolves_pagerduty(
     )
     assert asked.awaiting_approval and asked.alert.status == "close_requested"
     assert asked.resolves == []  # not closed yet
-    with pytest.raises(TriageError, match="cannot also approve"):
-        decide(engine, alert_id, "approve", actor="kim", now=clock(), policy=POLICY)
+    with pytest.raises(IdentityError, match="needs the approver role"):
+        decide(engine, alert_id, "approve", by=D.acting("kim"), now=clock(), policy=POLICY)
     approved = decide(
-        engine, alert_id, "approve", actor="lee", reason="agree", now=clock(), policy=POLICY
+        engine,
+        alert_id,
+        "approve",
+        by=D.acting("lee"),
+        reason="approved",
+        now=clock(),
+        policy=POLICY,
     )
     assert approved.alert.status == "closed" and approved.resolves == ["pd"]
     trail = entries(engine, target=f"alert:{alert_id}")
@@ -166,7 +176,13 @@ def test_closing_a_critical_alert_needs_a_second_person_and_resolves_pagerduty(
     assert len(keys) == 1
 
     reopened = decide(
-        engine, alert_id, "reopen", actor="park", reason="new_evidence", now=clock(), policy=POLICY
+        engine,
+        alert_id,
+        "reopen",
+        by=D.acting("park"),
+        reason="new_evidence",
+        now=clock(),
+        policy=POLICY,
     )
     assert reopened.alert.status == "open"
     assert verify(engine).ok
@@ -179,7 +195,13 @@ def test_high_alerts_close_at_once_and_held_triggers_are_cancelled(
     rules = [Rule("office", ("pd",), Schedule.business_hours(CAL))]
     alert_id = admit(engine, [detection(severity="high")], rules, CRITERIA, evening).opened[0].id
     closed = decide(
-        engine, alert_id, "close", actor="kim", reason="duplicate", now=evening, policy=POLICY
+        engine,
+        alert_id,
+        "close",
+        by=D.acting("kim"),
+        reason="duplicate",
+        now=evening,
+        policy=POLICY,
     )
     assert closed.alert.status == "closed" and not closed.awaiting_approval
     clock.set(dt.datetime(2026, 9, 9, 0, 0, tzinfo=dt.UTC))

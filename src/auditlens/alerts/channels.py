@@ -36,6 +36,7 @@ from auditlens.config import (
     TeamsChannelConfig,
 )
 from auditlens.errors import AuditlensError
+from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
 
 #: HTTP statuses worth retrying; other 4xx mean the request itself is wrong.
@@ -108,6 +109,15 @@ class Channel(ABC):
     def post(self, message: Message, alerts: Sequence[Alert]) -> Delivery:
         """Deliver a rendered message about ``alerts``."""
 
+    def secret_values(self) -> list[str]:
+        """The secrets this channel holds (URLs, keys, passwords); none by default."""
+        return []
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret of this channel (plain, URL- or base64-encoded)
+        replaced by ***."""
+        return scrub(text, self.secret_values())
+
     def close(self) -> None:  # noqa: B027 - most channels hold nothing to release
         """Release connections (no-op by default)."""
 
@@ -170,11 +180,9 @@ class HttpChannel(Channel):
             permanent=not retryable,
         )
 
-    def mask(self, text: str) -> str:
-        """``text`` with every secret of this channel replaced by ***."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+    def secret_values(self) -> list[str]:
+        """The webhook URL and the secret parts of it, or the routing key."""
+        return list(self._secrets)
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

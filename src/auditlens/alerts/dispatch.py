@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from auditlens.alerts.channels import Channel, ChannelError, Delivery
 from auditlens.store import alerts as outbox
 from auditlens.store.alerts import Alert, OutboxItem
-from auditlens.store.audit import SYSTEM_ACTOR, NewEntry, append
+from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
 
 Clock = Callable[[], dt.datetime]
 #: Alerts in these states are no longer announced (held triggers are cancelled).
@@ -88,6 +88,7 @@ def dispatch(
     clock: Clock,
     policy: RetryPolicy = RetryPolicy(),
     limit: int = 500,
+    trail: Trail = SAME_DATABASE,
 ) -> DispatchReport:
     """Send every outbox item due now (at most ``limit``); return what happened.
 
@@ -99,7 +100,7 @@ def dispatch(
     with engine.connect() as conn:
         due = outbox.due(conn, now, limit=limit)
     for unit in _units(due):
-        _deliver(engine, channels, unit, clock, policy, report)
+        _deliver(engine, channels, unit, clock, policy, report, trail)
     report.next_due = outbox.next_due(engine)
     report.pending = outbox.outbox_counts(engine)["pending"]
     return report
@@ -124,6 +125,7 @@ def _deliver(
     clock: Clock,
     policy: RetryPolicy,
     report: DispatchReport,
+    trail: Trail = SAME_DATABASE,
 ) -> None:
     now = clock()
     lease = now + dt.timedelta(seconds=policy.lease_seconds)
@@ -133,7 +135,7 @@ def _deliver(
     live = []
     for item, alert in pairs:
         if item.action == "trigger" and alert.status in FINISHED:
-            _cancel(engine, item, alert, clock())
+            _cancel(engine, item, alert, clock(), trail)
             report.cancelled += 1
         else:
             live.append((item, alert))
@@ -145,24 +147,34 @@ def _deliver(
     except ChannelError as exc:
         error: ChannelError | None = exc
     except Exception as exc:  # a channel bug must not lose the delivery: retry, record it
-        error = ChannelError(f"{type(exc).__name__}: {exc}")
+        channel = channels.get(live[0][0].channel)
+        text = f"{type(exc).__name__}: {exc}"
+        error = ChannelError(channel.mask(text) if channel is not None else text)
     else:
         error = None
     at = clock()
     for item, alert in live:
         if error is None:
-            _record(engine, item, alert, at, delivery=delivery)
+            _record(engine, item, alert, at, trail=trail, delivery=delivery)
             report.sent += 1
             continue
         failures = item.attempts + 1
         if error.permanent or failures >= policy.max_attempts:
-            _record(engine, item, alert, at, error=error, dead=True)
+            _record(engine, item, alert, at, trail=trail, error=error, dead=True)
             report.dead.append(
                 DeadLetter(item.id, item.alert_id, item.channel, failures, str(error))
             )
         else:
             wait = policy.delay(failures, error.retry_after)
-            _record(engine, item, alert, at, error=error, retry_at=at + dt.timedelta(seconds=wait))
+            _record(
+                engine,
+                item,
+                alert,
+                at,
+                trail=trail,
+                error=error,
+                retry_at=at + dt.timedelta(seconds=wait),
+            )
             report.retrying += 1
 
 
@@ -192,6 +204,7 @@ def _record(
     error: ChannelError | None = None,
     dead: bool = False,
     retry_at: dt.datetime | None = None,
+    trail: Trail = SAME_DATABASE,
 ) -> None:
     """Store the attempt, the item's new state and its audit entry in one transaction."""
     ok = error is None
@@ -210,7 +223,7 @@ def _record(
             next_status=status,
             not_before=retry_at,
         )
-        append(
+        trail.append(
             conn,
             NewEntry(
                 actor=SYSTEM_ACTOR,
@@ -234,10 +247,10 @@ def _record(
         )
 
 
-def _cancel(engine: Engine, item: OutboxItem, alert: Alert, at: dt.datetime) -> None:
+def _cancel(engine: Engine, item: OutboxItem, alert: Alert, at: dt.datetime, trail: Trail) -> None:
     with engine.begin() as conn:
         outbox.cancel(conn, item.id)
-        append(
+        trail.append(
             conn,
             NewEntry(
                 actor=SYSTEM_ACTOR,

@@ -22,6 +22,7 @@ from typing import Any
 from auditlens.alerts.channels import Channel, ChannelError, Delivery
 from auditlens.alerts.message import Message
 from auditlens.config import EmailChannelConfig
+from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
 
 #: SMTP reply codes worth retrying (4xx: the server is temporarily unable).
@@ -94,7 +95,12 @@ class EmailChannel(Channel):
 
     @staticmethod
     def _mask(text: str, password: str) -> str:
-        return text.replace(password, "***") if password else text
+        # a server may echo the AUTH PLAIN / LOGIN exchange: base64 of the password
+        return scrub(text, [password])
+
+    def secret_values(self) -> list[str]:
+        """The SMTP password."""
+        return [self.config.password.get_secret_value()] if self.config.password else []
 
 
 def build_email(message: Message, *, sender: str, to: Sequence[str]) -> EmailMessage:

@@ -41,7 +41,7 @@ from auditlens.alerts.routing import Rule, plan
 from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert, NewAlert
-from auditlens.store.audit import SYSTEM_ACTOR, NewEntry, append, has_entry
+from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
 
 SEVERITY_RANK: Final = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 #: Scenario of a detection without any reason.
@@ -119,6 +119,7 @@ def admit(
     now: dt.datetime,
     *,
     complete: Callable[[Connection], None] | None = None,
+    trail: Trail = SAME_DATABASE,
 ) -> IntakeReport:
     """Turn detections into alerts and outbox deliveries (see the module docstring).
 
@@ -134,7 +135,7 @@ def admit(
         return report
     for i, detection in enumerate(detections):
         with engine.begin() as conn:
-            _admit_one(conn, detection, rules, criteria, now, report)
+            _admit_one(conn, detection, rules, criteria, now, report, trail)
             if complete is not None and i == len(detections) - 1:
                 complete(conn)
     return report
@@ -147,9 +148,10 @@ def _admit_one(
     criteria: Criteria,
     now: dt.datetime,
     report: IntakeReport,
+    trail: Trail,
 ) -> None:
     target = f"score:{detection.score_id}"
-    if has_entry(conn, target, "detect"):
+    if trail.has_entry(conn, target, "detect"):
         report.already_handled += 1
         return
     report.detections += 1
@@ -164,7 +166,7 @@ def _admit_one(
         "scenario": detection.scenario,
     }
     first_reason = str(detection.reasons[0].get("en", "")) if detection.reasons else ""
-    append(
+    trail.append(
         conn,
         NewEntry(
             actor=SYSTEM_ACTOR,
@@ -180,7 +182,7 @@ def _admit_one(
     suppression = feedback.active_suppression(conn, detection.user_id, detection.scenario, now)
     if suppression is not None:
         report.suppressed += 1
-        append(
+        trail.append(
             conn,
             NewEntry(
                 actor=SYSTEM_ACTOR,
@@ -199,7 +201,7 @@ def _admit_one(
     mine = store.user_alerts(conn, detection.user_id)
     active = next((a for a in mine if a.status in store.ACTIVE_STATUSES), None)
     if active is not None:
-        _absorb(conn, active, detection, new, rules, facts, now, report)
+        _absorb(conn, active, detection, new, rules, facts, now, report, trail)
         return
     since = now - dt.timedelta(hours=criteria.dedup_hours)
     seen = next(
@@ -215,7 +217,7 @@ def _admit_one(
         report.deduplicated += 1
         store.add_evidence(conn, seen.id, "duplicate", new, now)
         covered = set(detection.days) <= set(seen.windows)
-        append(
+        trail.append(
             conn,
             NewEntry(
                 actor=SYSTEM_ACTOR,
@@ -235,7 +237,7 @@ def _admit_one(
     store.add_evidence(conn, alert.id, "open", new, now)
     routes = _route(conn, alert, rules, now, report)
     report.opened.append(alert)
-    append(
+    trail.append(
         conn,
         NewEntry(
             actor=SYSTEM_ACTOR,
@@ -259,6 +261,7 @@ def _absorb(
     facts: dict[str, Any],
     now: dt.datetime,
     report: IntakeReport,
+    trail: Trail,
 ) -> None:
     """An active alert takes the detection as evidence; a higher severity re-pages it."""
     upgrade = _rank(detection.severity) > _rank(active.severity)
@@ -302,7 +305,7 @@ def _absorb(
             ),
         )
         extra = {"before": before}
-    append(
+    trail.append(
         conn,
         NewEntry(
             actor=SYSTEM_ACTOR,

@@ -7,30 +7,36 @@ trail (actor, reason code, note, the criteria in force) in one transaction.
   for the supervised model, and optionally the same scenario is suppressed for that user
   for some days.
 * **close** of an alert whose severity needs four eyes (``alert_four_eyes``, default
-  critical) only *requests* closing; a different person must **approve** it.
+  critical) only *requests* closing; a different principal with the ``approver`` role
+  must **approve** it (principals are compared normalised: ``kim`` = ``KIM`` = full-width ``kim``;
+  an admin acting on someone's behalf counts as both).
 * closing or dismissing takes back what channels announced (PagerDuty resolve).
+
+Who decides is an :class:`~auditlens.identity.Acting` principal, never a free string;
+the reason is a :class:`~auditlens.alerts.reasons.ReasonCode`.
 
 Example::
 
-    >>> decide(engine, 7, "acknowledge", actor="kim", reason="reviewing", now=now,
-    ...        policy=TriagePolicy())
+    >>> decide(engine, 7, "acknowledge", by=directory.acting("kim"), reason="reviewing",
+    ...        now=now, policy=TriagePolicy())
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from sqlalchemy import Connection, Engine
 
+from auditlens.alerts import reasons
 from auditlens.errors import AuditlensError
+from auditlens.identity import Acting, Role, normalise
 from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert
-from auditlens.store.audit import AuditEntry, NewEntry, append
+from auditlens.store.audit import SAME_DATABASE, AuditEntry, NewEntry, Trail
 
 Action = Literal["acknowledge", "escalate", "dismiss", "close", "approve", "reopen"]
 #: The states each action may start from.
@@ -44,7 +50,15 @@ ALLOWED_FROM: Final[dict[str, frozenset[str]]] = {
 }
 #: Actions that must say why.
 NEEDS_REASON: Final = frozenset({"escalate", "dismiss", "close", "reopen"})
-REASON_CODE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,99}$")
+#: The role each action needs.
+NEEDS_ROLE: Final[dict[str, Role]] = {
+    "acknowledge": "analyst",
+    "escalate": "analyst",
+    "dismiss": "analyst",
+    "close": "analyst",
+    "approve": "approver",
+    "reopen": "analyst",
+}
 
 
 class TriageError(AuditlensError):
@@ -78,32 +92,40 @@ def decide(
     alert_id: int,
     action: str,
     *,
-    actor: str,
+    by: Acting,
     reason: str = "",
     note: str = "",
     now: dt.datetime,
     policy: TriagePolicy,
     suppress_days: float | None = None,
+    trail: Trail = SAME_DATABASE,
 ) -> Decision:
-    """Apply ``action`` by ``actor`` to alert ``alert_id`` and record it in the trail.
+    """Apply ``action`` by the principal ``by`` to alert ``alert_id``; record it in the trail.
 
     Raises:
-        TriageError: unknown action, missing or malformed reason code, a transition the
-            alert's state does not allow, or approving one's own close request.
+        TriageError: unknown action, missing or unknown reason code, a transition the
+            alert's state does not allow, or approving a close request one took part in.
+        IdentityError: the principal lacks the role the action needs.
         AlertNotFound: no such alert.
     """
     if action not in ALLOWED_FROM:
         raise TriageError(f"unknown action {action!r}", hint=f"use one of {sorted(ALLOWED_FROM)}")
-    actor = actor.strip()
-    if not actor:
-        raise TriageError("who decides? an actor is required", hint="pass --as NAME")
-    if reason and not REASON_CODE.match(reason):
+    code = ""
+    if reason:
+        try:
+            code = reasons.parse(reason).value
+        except ValueError as exc:
+            raise TriageError(
+                str(exc), hint="put prose in --note; see `auditlens alerts reasons`"
+            ) from None
+    if action in NEEDS_REASON and not code:
         raise TriageError(
-            f"reason code {reason!r} is not a code",
-            hint="use lower-case letters, digits, _ . - (e.g. false_positive); put prose in --note",
+            f"{action} needs a reason code / 사유 코드가 필요합니다", hint="pass --reason CODE"
         )
-    if action in NEEDS_REASON and not reason:
-        raise TriageError(f"{action} needs a reason code", hint="pass --reason CODE")
+    if code == reasons.ReasonCode.OTHER and not note.strip():
+        raise TriageError("reason 'other' needs a note / 'other'는 메모가 필요합니다")
+    by.require(NEEDS_ROLE[action], action)
+    actor = by.actor.id
     with engine.begin() as conn:
         alert = store.get_alert(conn, alert_id)
         if alert.status not in ALLOWED_FROM[action]:
@@ -111,10 +133,17 @@ def decide(
                 f"alert #{alert_id} is {alert.status}: cannot {action} it",
                 hint=_hint(alert.status),
             )
-        if action == "approve" and alert.close_requested_by == actor:
+        # stored ids are normalised again: requests made before principals were ids
+        requesters = {
+            normalise(p) for p in (alert.close_requested_by, alert.close_requested_via) if p
+        }
+        if action == "approve" and by.ids & requesters:
+            via = f" via {alert.close_requested_via}" if alert.close_requested_via else ""
             raise TriageError(
-                f"{actor} asked to close alert #{alert_id} and cannot also approve it",
-                hint="four-eyes: a second person approves with `auditlens alerts approve`",
+                f"{by.effective.id} took part in the request to close alert #{alert_id} "
+                f"(requested by {alert.close_requested_by}{via}) and cannot also approve it / "
+                "종결 요청자는 승인할 수 없습니다 (이중 승인)",
+                hint="four-eyes: a different principal with the approver role approves",
             )
         four_eyes = action == "close" and alert.severity in policy.four_eyes
         new_status = {
@@ -126,7 +155,12 @@ def decide(
             "reopen": "open",
         }[action]
         store.set_status(
-            conn, alert_id, new_status, now, close_requested_by=actor if four_eyes else None
+            conn,
+            alert_id,
+            new_status,
+            now,
+            close_requested_by=by.effective.id if four_eyes else None,
+            close_requested_via=by.actor.id if four_eyes and by.on_behalf_of else None,
         )
         days = policy.suppress_days if suppress_days is None else suppress_days
         until = now + dt.timedelta(days=days) if action == "dismiss" and days > 0 else None
@@ -139,16 +173,19 @@ def decide(
             "scenario": alert.scenario,
             "four_eyes": sorted(policy.four_eyes),
             "close_requested_by": alert.close_requested_by,
+            "close_requested_via": alert.close_requested_via,
             "suppressed_until": until.isoformat() if until else None,
         }
-        entry = append(
+        if by.on_behalf_of is not None:
+            criteria["on_behalf_of"] = by.on_behalf_of.id
+        entry = trail.append(
             conn,
             NewEntry(
                 actor=actor,
                 action="request_close" if four_eyes else action,
                 target=f"alert:{alert_id}",
                 subject=alert.user_id,
-                reason_code=reason,
+                reason_code=code,
                 note=note,
                 criteria=criteria,
             ),
@@ -158,14 +195,14 @@ def decide(
             feedback.add_label_candidate(
                 conn,
                 alert,
-                actor=actor,
-                reason_code=reason,
+                actor=by.effective.id,
+                reason_code=code,
                 note=note,
                 audit_seq=entry.seq,
                 now=now,
             )
             if until is not None:
-                feedback.add_suppression(conn, alert, until=until, actor=actor, now=now)
+                feedback.add_suppression(conn, alert, until=until, actor=by.effective.id, now=now)
         resolves: list[str] = []
         if new_status in ("closed", "dismissed"):
             resolves = _enqueue_resolves(conn, alert, policy.resolvable_channels, now)

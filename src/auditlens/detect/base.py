@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import re
+import secrets
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Self
@@ -57,16 +61,72 @@ class Detector(ABC):
         return save_artifact(self, path)
 
 
+#: Temporary files of a save: ``.NAME.tmp-PID-RANDOM`` beside the target.
+_TMP_PATTERN = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]+$")
+
+
 def save_artifact(obj: object, path: Path) -> str:
-    """Write ``obj`` with joblib atomically (temp file + rename); return its sha256."""
+    """Write ``obj`` with joblib atomically (temp file + rename); return its sha256.
+
+    A save killed midway leaves its temp file behind; the next save or load in that
+    directory removes temp files of processes that no longer run
+    (:func:`remove_stale_temp_files`).
+    """
     buffer = io.BytesIO()
     joblib.dump(obj, buffer)
     data = buffer.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    remove_stale_temp_files(path.parent)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return hashlib.sha256(data).hexdigest()
+
+
+def remove_stale_temp_files(directory: Path) -> list[Path]:
+    """Remove temp files of earlier saves whose process is gone; return what was removed.
+
+    A temp file of a process still running (a concurrent save) is left alone; one whose
+    writer has exited — it was killed midway — is removed, as is any older than this
+    process (a reused pid cannot keep it alive).
+    """
+    removed: list[Path] = []
+    if not directory.is_dir():
+        return removed
+    for candidate in directory.iterdir():
+        match = _TMP_PATTERN.match(candidate.name) or _LEGACY_TMP.match(candidate.name)
+        if match is None:
+            continue
+        pid = int(match.group(1)) if match.groups() else None
+        try:
+            older = candidate.stat().st_mtime < _PROCESS_STARTED
+        except OSError:
+            continue
+        if pid == os.getpid() or (pid is not None and _alive(pid) and not older):
+            continue
+        if pid is None and not older:
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+#: What earlier versions named their temp file (``.NAME.tmp``).
+_LEGACY_TMP = re.compile(r"^\..+\.joblib\.tmp$")
+_PROCESS_STARTED = time.time()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def load_artifact(path: Path, expected_sha256: str | None = None) -> Any:
@@ -74,6 +134,7 @@ def load_artifact(path: Path, expected_sha256: str | None = None) -> Any:
 
     Only load files this deployment wrote: joblib files are pickles.
     """
+    remove_stale_temp_files(path.parent)
     try:
         data = path.read_bytes()
     except OSError as exc:

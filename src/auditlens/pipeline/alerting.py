@@ -3,14 +3,16 @@ triage decisions, and the audit trail's verify and log (what the CLI calls)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
 import signal
 import time
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
@@ -24,6 +26,7 @@ from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.features.base import WINDOW
+from auditlens.identity import Directory, cli_acting, normalise
 from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import DEFAULT_RUN_WAIT, RunReport, run_lock, score_run
@@ -32,7 +35,8 @@ from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store import alerts as outbox
 from auditlens.store import audit
 from auditlens.store.alerts import Alert, OutboxItem
-from auditlens.store.audit import SYSTEM_ACTOR, AuditEntry, NewEntry, Verification
+from auditlens.store.audit import AuditEntry, NewEntry, Verification
+from auditlens.store.replay import replay
 from auditlens.store.repo import Store
 from auditlens.store.scores import last_run, mark_alerts_raised, pending_runs, run_scores
 
@@ -145,6 +149,7 @@ def raise_run(
         criteria,
         now,
         complete=lambda conn: mark_alerts_raised(conn, run_id, now),
+        trail=store.trail,
     )
     return RaiseReport(run_id, criteria, len(detections), intake, len(rules))
 
@@ -255,12 +260,15 @@ def dispatch_alerts(
     store = Store.open(settings)
     try:
         deadline = clock() + dt.timedelta(seconds=wait_seconds)
-        report = dispatch(store.engine, active, clock=clock, policy=retry_policy(settings))
+        policy = retry_policy(settings)
+        report = dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
         while report.next_due is not None and report.next_due <= deadline:
             pause = (report.next_due - clock()).total_seconds()
             if pause > 0:
                 sleep(pause)
-            report.add(dispatch(store.engine, active, clock=clock, policy=retry_policy(settings)))
+            report.add(
+                dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
+            )
         return report
     finally:
         store.close()
@@ -287,25 +295,32 @@ def decide_alert(
     alert_id: int,
     action: str,
     *,
-    actor: str,
+    as_name: str | None = None,
     reason: str = "",
     note: str = "",
     suppress_days: float | None = None,
     clock: Clock = utc_now,
+    who_am_i: Callable[[], str] | None = None,
 ) -> Decision:
-    """Apply a human decision (acknowledge, escalate, dismiss, close, approve, reopen)."""
+    """Apply a human decision (acknowledge, escalate, dismiss, close, approve, reopen).
+
+    The acting principal is the OS account (``who_am_i``) looked up in ``[principals]``;
+    ``as_name`` lets an admin act on someone's behalf (recorded as such).
+    """
+    acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
     store = Store.open(settings)
     try:
         return decide(
             store.engine,
             alert_id,
             action,
-            actor=actor,
+            by=acting,
             reason=reason,
             note=note,
             now=clock(),
             policy=triage_policy(settings),
             suppress_days=suppress_days,
+            trail=store.trail,
         )
     finally:
         store.close()
@@ -373,25 +388,34 @@ def list_deliveries(
 
 
 def requeue_delivery(
-    settings: Settings, delivery_id: int, *, actor: str, note: str = "", clock: Clock = utc_now
+    settings: Settings,
+    delivery_id: int,
+    *,
+    as_name: str | None = None,
+    note: str = "",
+    clock: Clock = utc_now,
+    who_am_i: Callable[[], str] | None = None,
 ) -> OutboxItem:
     """Put a dead-lettered delivery back in the outbox (recorded in the trail)."""
+    acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
+    acting.require("analyst", "requeue")
     store = Store.open(settings)
     now = clock()
     try:
         with store.engine.begin() as conn:
             item = outbox.requeue(conn, delivery_id, now)
             alert = outbox.get_alert(conn, item.alert_id)
-            audit.append(
+            store.trail.append(
                 conn,
                 NewEntry(
-                    actor=actor or SYSTEM_ACTOR,
+                    actor=acting.actor.id,
                     action="requeue",
                     target=f"delivery:{delivery_id}",
                     subject=alert.user_id,
                     reason_code="requeue",
                     note=note,
-                    criteria={"alert_id": alert.id, "channel": item.channel},
+                    criteria={"alert_id": alert.id, "channel": item.channel}
+                    | ({"on_behalf_of": acting.on_behalf_of.id} if acting.on_behalf_of else {}),
                 ),
                 now,
             )
@@ -400,22 +424,74 @@ def requeue_delivery(
         store.close()
 
 
-def verify_trail(settings: Settings, *, anchor: str | None = None) -> Verification:
-    """Recompute the audit trail's hash chain (``anchor`` = "SEQ:HASH" noted earlier)."""
-    pin = None
-    if anchor:
-        seq, _, digest = anchor.partition(":")
+def verify_trail(
+    settings: Settings,
+    *,
+    anchor: str | Sequence[str] | None = None,
+    checkpoints: Path | None = None,
+) -> Verification:
+    """Verify the audit trail: the hash chain, then the tables replayed from the trail.
+
+    Args:
+        anchor: "SEQ:HASH" printed by an earlier verify and kept elsewhere (or several,
+            e.g. one kept each day: a rewrite is placed between two of them).
+        checkpoints: a file of ``SEQ HASH`` lines kept outside the database: each entry
+            is checked against it (naming the first rewritten entry even when the chain
+            after it was rehashed), and after a clean verify the new entries' hashes are
+            appended to it.
+    """
+    given = [anchor] if isinstance(anchor, str) else list(anchor or [])
+    pinned: list[tuple[int, str]] = []
+    for text in given:
+        seq, _, digest = text.partition(":")
         if not seq.isdigit() or len(digest) != 64:
             raise ConfigError(
-                f"anchor {anchor!r} is not SEQ:HASH",
+                f"anchor {text!r} is not SEQ:HASH",
                 hint="use the 'head' printed by an earlier `auditlens audit verify`",
             )
-        pin = (int(seq), digest)
+        pinned.append((int(seq), digest))
+    pins = read_checkpoints(checkpoints) if checkpoints is not None else None
     store = Store.open(settings)
     try:
-        return audit.verify(store.engine, anchor=pin)
+        result = audit.verify(store.audit_engine, checkpoints=pins, anchors=pinned)
+        mismatches = (
+            ()
+            if result.table_missing
+            else tuple(str(m) for m in replay(store.engine, store.audit_engine))
+        )
     finally:
         store.close()
+    result = dataclasses.replace(result, mismatches=mismatches)
+    if result.ok and checkpoints is not None and result.new_checkpoints:
+        _append_checkpoints(checkpoints, result.new_checkpoints)
+    return result
+
+
+def read_checkpoints(path: Path) -> dict[int, str]:
+    """``{seq: hash}`` from a checkpoints file (missing file: none yet).
+
+    Raises:
+        ConfigError: a line that is not ``SEQ HASH``.
+    """
+    pins: dict[int, str] = {}
+    if not path.exists():
+        return pins
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        seq, _, digest = line.strip().partition(" ")
+        if not seq.isdigit() or len(digest.strip()) != 64:
+            raise ConfigError(f"{path}:{number}: expected 'SEQ HASH', got {line[:40]!r}")
+        pins[int(seq)] = digest.strip()
+    return pins
+
+
+def _append_checkpoints(path: Path, fresh: tuple[tuple[int, str], ...]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.writelines(f"{seq} {digest}\n" for seq, digest in fresh)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def audit_log(
@@ -440,7 +516,12 @@ def audit_log(
     store = Store.open(settings)
     try:
         return audit.entries(
-            store.engine, subject=user, actor=actor, since=start, actions=actions, limit=limit
+            store.audit_engine,
+            subject=user,
+            actor=None if actor is None else normalise(actor),
+            since=start,
+            actions=actions,
+            limit=limit,
         )
     finally:
         store.close()

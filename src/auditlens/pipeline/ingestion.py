@@ -33,7 +33,7 @@ from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileFormat, FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.sources.textfile import clip
-from auditlens.store.repo import BatchRecord, LakeCheck, Store, head_revision
+from auditlens.store.repo import BatchRecord, LakeCheck, Store
 from auditlens.tamper import reuse_findings, tamper_findings
 from auditlens.validate import IdScope, ValidationResult, validate
 from auditlens.vocabulary import DateOrder, ValueRules, read_value_map
@@ -513,10 +513,11 @@ def _record(
 
 
 def upgrade_store(settings: Settings) -> str:
-    """Create or migrate the store schema; return the revision in force."""
-    store = Store.open(settings, migrate=True)
-    store.close()
-    return head_revision()
+    """Create or migrate the store schema (and the audit database's) as the owner role
+    (``store_owner_url``, else ``store_url``); return the revision in force."""
+    from auditlens.pipeline.controls import migrate_databases
+
+    return migrate_databases(settings)
 
 
 def verify_lake(settings: Settings) -> LakeCheck:

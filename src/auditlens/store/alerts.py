@@ -80,6 +80,8 @@ class Alert:
     updated_at: dt.datetime
     #: Every day of the peak incident (``(window,)`` for alerts older than migration 0005).
     windows: tuple[dt.date, ...] = ()
+    #: The admin who requested closing on close_requested_by's behalf (migration 0006).
+    close_requested_via: str | None = None
 
     def reason_texts(self, lang: str) -> list[str]:
         """The stored reasons as sentences in ``lang`` (ko or en), strongest first; with
@@ -127,6 +129,7 @@ def insert_alert(conn: Connection, new: NewAlert, now: dt.datetime) -> Alert:
         "reasons": json.dumps(new.reasons, ensure_ascii=False, sort_keys=True),
         "status": "open",
         "close_requested_by": None,
+        "close_requested_via": None,
         "created_at": utc(now),
         "updated_at": utc(now),
     }
@@ -270,12 +273,32 @@ def set_status(
     now: dt.datetime,
     *,
     close_requested_by: str | None = None,
+    close_requested_via: str | None = None,
 ) -> None:
     """Move an alert to ``status`` (the caller checked the transition and audits it)."""
     conn.execute(
         update(alerts)
         .where(alerts.c.id == alert_id)
-        .values(status=status, close_requested_by=close_requested_by, updated_at=utc(now))
+        .values(
+            status=status,
+            close_requested_by=close_requested_by,
+            close_requested_via=close_requested_via,
+            updated_at=utc(now),
+        )
+    )
+
+
+def restore(conn: Connection, alert_id: int, values: dict[str, Any], now: dt.datetime) -> None:
+    """Set an alert's columns back to what the audit trail says (``auditlens audit
+    reconcile``; the caller audits it)."""
+    allowed = {
+        "status", "close_requested_by", "close_requested_via", "user_id", "severity",
+        "score_id", "model_sha256", "scenario",
+    }  # fmt: skip
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id)
+        .values(**{k: v for k, v in values.items() if k in allowed}, updated_at=utc(now))
     )
 
 

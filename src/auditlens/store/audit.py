@@ -23,11 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, inspect, select, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from auditlens.errors import AuditlensError
 from auditlens.store.db import audit_log
@@ -56,6 +57,7 @@ ACTIONS: Final = frozenset(
         "request_close",  # four-eyes: closing waits for a second actor's approval
         "approve",
         "reopen",
+        "reconcile",  # an admin made a table agree with the trail again (store/replay.py)
     }
 )
 
@@ -96,18 +98,24 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Verification:
-    """The result of recomputing the chain."""
+    """The result of recomputing the chain (and replaying the trail against the tables)."""
 
     entries: int
     head_seq: int
     head_hash: str
     broken_seq: int | None = None
     problem: str = ""
+    #: Where the tables disagree with what the trail says happened (store/replay.py).
+    mismatches: tuple[str, ...] = ()
+    #: ``(seq, hash)`` of every verified entry after the last given checkpoint.
+    new_checkpoints: tuple[tuple[int, str], ...] = ()
+    #: The audit_log table itself is gone.
+    table_missing: bool = False
 
     @property
     def ok(self) -> bool:
-        """True when every link holds."""
-        return self.broken_seq is None
+        """True when every link holds and the tables match the trail."""
+        return self.broken_seq is None and not self.mismatches
 
 
 def timestamp(moment: dt.datetime) -> str:
@@ -173,33 +181,133 @@ def append(conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
     return _entry(row)
 
 
-def verify(engine: Engine, *, anchor: tuple[int, str] | None = None) -> Verification:
+class Trail:
+    """Where audit entries go: the caller's own transaction, or a separate audit database.
+
+    With no engine (the default) an entry is appended in the caller's transaction, so a
+    state change and its entry commit together or not at all. With the engine of a
+    separate audit database (``audit_store_url``) the entry is committed there *first*,
+    inside the caller's still-open store transaction, which commits second: a crash
+    between the two leaves an entry whose state change is missing — never a change
+    without its entry — and ``auditlens audit verify`` names it (store/replay.py).
+    """
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine
+
+    @property
+    def separate(self) -> bool:
+        """True when the trail lives in its own database."""
+        return self.engine is not None
+
+    def append(self, conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
+        """Append ``entry`` (see the class docstring for when it commits)."""
+        if self.engine is None:
+            return append(conn, entry, now)
+        with self.engine.begin() as audit_conn:
+            return append(audit_conn, entry, now)
+
+    def has_entry(self, conn: Connection, target: str, action: str) -> bool:
+        """True when the trail already has an ``action`` entry about ``target``."""
+        if self.engine is None:
+            return has_entry(conn, target, action)
+        with self.engine.connect() as audit_conn:
+            return has_entry(audit_conn, target, action)
+
+
+#: Entries in the caller's transaction (the trail lives in the store).
+SAME_DATABASE: Final = Trail()
+
+
+def verify(
+    engine: Engine,
+    *,
+    anchor: tuple[int, str] | None = None,
+    checkpoints: Mapping[int, str] | None = None,
+    anchors: Sequence[tuple[int, str]] = (),
+) -> Verification:
     """Recompute the whole chain; report the first broken link.
 
     Args:
-        engine: the store's engine.
+        engine: the engine of the database holding the trail.
         anchor: optionally ``(seq, hash)`` noted earlier (e.g. printed by a previous
             verify and kept outside the database): the entry ``seq`` must still exist
-            with that hash, which also catches removal of the newest entries.
+            with that hash, which also catches removal of the newest entries. An anchor
+            is one hash over the whole prefix: if someone rewrites an entry *and
+            recomputes every hash after it*, the anchor proves that some entry up to
+            ``seq`` changed but cannot say which.
+        checkpoints: ``{seq: hash}`` of entries recorded outside the database (the
+            ``--checkpoints`` file): the first entry whose hash differs from its
+            checkpoint is named — the first modified entry, even in a rehashed chain.
+        anchors: more ``(seq, hash)`` anchors (e.g. a daily head kept each day): a
+            rewrite is then placed between the last anchor that holds and the first
+            that does not.
+
+    A missing ``audit_log`` table (dropped) is reported as broken, not raised.
     """
     expected_seq, prev, count = 1, GENESIS, 0
-    anchor_seen = anchor is None
-    for row in _rows(engine):
-        seq = int(row["seq"])
-        problem = _link_problem(row, expected_seq, prev)
-        if problem is None and anchor is not None and seq == anchor[0]:
-            anchor_seen = True
-            if row["hash"] != anchor[1]:
-                problem = f"entry {seq} differs from the anchor {anchor[1][:12]}: rewritten"
-        if problem is not None:
-            broken = min(seq, expected_seq)
-            return Verification(count, broken - 1, prev, broken_seq=broken, problem=problem)
-        count += 1
-        prev, expected_seq = str(row["hash"]), seq + 1
-    if not anchor_seen and anchor is not None:
-        problem = f"entry {anchor[0]} of the anchor is gone: the trail ends at {expected_seq - 1}"
-        return Verification(count, expected_seq - 1, prev, broken_seq=anchor[0], problem=problem)
-    return Verification(entries=count, head_seq=expected_seq - 1, head_hash=prev)
+    pins = dict(checkpoints or {})
+    last_pin = max(pins, default=0)  # new checkpoints start after this one
+    known = pins | dict(anchors) | (dict([anchor]) if anchor is not None else {})
+    proven = 0  # the highest entry whose hash matched a checkpoint or anchor
+    fresh: list[tuple[int, str]] = []
+    try:
+        for row in _rows(engine):
+            seq = int(row["seq"])
+            problem = _link_problem(row, expected_seq, prev)
+            if problem is None and seq in known:
+                if row["hash"] == known[seq]:
+                    proven = seq
+                else:
+                    problem = _pin_problem(seq, known[seq], proven)
+            if problem is not None:
+                broken = min(seq, expected_seq)
+                return Verification(count, broken - 1, prev, broken_seq=broken, problem=problem)
+            count += 1
+            prev, expected_seq = str(row["hash"]), seq + 1
+            if seq > last_pin:
+                fresh.append((seq, prev))
+    except (OperationalError, ProgrammingError) as exc:
+        if _table_exists(engine):
+            raise
+        return Verification(
+            count,
+            expected_seq - 1,
+            prev,
+            broken_seq=expected_seq,
+            table_missing=True,
+            problem=f"the audit_log table is missing: it was dropped ({type(exc).__name__}) "
+            "/ 감사 로그 테이블이 없습니다",
+        )
+    ends = expected_seq - 1
+    highest = max(known, default=0)
+    if highest > ends:
+        problem = (
+            f"entry {ends + 1} is gone: an anchor or checkpoint names entry {highest}, the trail "
+            f"ends at {ends} (the newest entries were removed) / 최근 항목이 삭제됨"
+        )
+        return Verification(count, ends, prev, broken_seq=ends + 1, problem=problem)
+    return Verification(entries=count, head_seq=ends, head_hash=prev, new_checkpoints=tuple(fresh))
+
+
+def _pin_problem(seq: int, pinned: str, proven: int) -> str:
+    """Why entry ``seq`` differing from its kept hash means, and how exactly it says where."""
+    if proven == seq - 1:  # the entry before it still matched: this one was rewritten
+        return (
+            f"entry {seq} differs from its checkpoint {pinned[:12]}: it was rewritten (and the "
+            "chain after it rehashed) / 체크포인트와 다름: 변조됨"
+        )
+    return (
+        f"entry {seq} differs from its anchor {pinned[:12]}: an entry between {proven + 1} and "
+        f"{seq} was rewritten and the chain after it rehashed; one anchor cannot say which — "
+        "keep a checkpoint per entry (--checkpoints FILE) to name it / 변조 구간 "
+        f"{proven + 1}~{seq}"
+    )
+
+
+def _table_exists(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return inspect(conn).has_table(audit_log.name)
 
 
 def _link_problem(row: dict[str, Any], expected_seq: int, prev: str) -> str | None:

@@ -200,6 +200,7 @@ alerts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # migration 0005: every day of the peak incident (JSON; '[]' = just ``window``)
     Column("windows", Text, nullable=False, server_default="[]"),
+    Column("close_requested_via", String(200), nullable=True),  # migration 0006
     Index("ix_alerts_dedup", "dedup_key", "created_at"),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_user", "user_id", "status"),

@@ -23,11 +23,13 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
-from auditlens.config import Settings, mask_url
+from auditlens.config import Settings, mask_url, url_secrets
 from auditlens.errors import StoreError
+from auditlens.redaction import scrub
 from auditlens.schema import EVENT_DTYPES, EVENT_ID, LOCATION, Watermark
+from auditlens.store.audit import Trail
 from auditlens.store.db import (
     ingest_batches,
     lake_pending,
@@ -99,6 +101,39 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
+def connect(url: str, *, migrate: bool = False, name: str = "store_url") -> Engine:
+    """An engine on ``url`` whose schema is current (``migrate``: brought up to date).
+
+    Raises:
+        StoreError: not a URL, unreachable, or not migrated — secrets never in the message.
+    """
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(
+            f"{name} {mask_url(url)} is not a database URL: {scrub(str(exc), url_secrets(url))}",
+            hint="e.g. sqlite:///var/auditlens.db or postgresql+psycopg://user@host/db",
+        ) from None
+    try:
+        if migrate:
+            upgrade(engine)
+        revision = current_revision(engine)
+    except (OperationalError, ProgrammingError) as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open {mask_url(url)} ({name}): {scrub(str(exc.orig), url_secrets(url))}",
+            hint=f"check {name} and that the database server is running",
+        ) from None
+    if revision != head_revision():
+        engine.dispose()
+        raise StoreError(
+            f"the database at {mask_url(url)} ({name}) is at schema revision "
+            f"{revision or 'none'}, this auditlens needs {head_revision()}",
+            hint="run `auditlens db upgrade`",
+        )
+    return engine
+
+
 def upgrade(engine: Engine) -> str:
     """Migrate the store to the newest schema; return the revision now in force."""
     with engine.begin() as conn:
@@ -124,37 +159,41 @@ def head_revision() -> str:
 class Store:
     """The store of one deployment: SQL metadata plus the Parquet event lake."""
 
-    def __init__(self, engine: Engine, lake: EventLake) -> None:
+    def __init__(self, engine: Engine, lake: EventLake, audit_engine: Engine | None = None) -> None:
         self.engine = engine
         self.lake = lake
         self._lake_checked = False
         self._store_id: str | None = None
+        #: The database holding the audit trail: the store itself unless audit_store_url.
+        self.audit_engine = audit_engine or engine
+        #: Where audit entries are written (see store/audit.py ``Trail``).
+        self.trail = Trail(audit_engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
-        """Connect; with ``migrate`` bring the schema up to date, else require it current."""
-        url = settings.store_url.get_secret_value()
-        engine = make_engine(url)
-        try:
-            if migrate:
-                upgrade(engine)
-            revision = current_revision(engine)
-        except (OperationalError, ProgrammingError) as exc:
-            raise StoreError(
-                f"cannot open the store at {mask_url(url)}: {exc.orig}",
-                hint="check store_url and that the database server is running",
-            ) from None
-        if revision != head_revision():
-            raise StoreError(
-                f"the store at {mask_url(url)} is at schema revision {revision or 'none'}, "
-                f"this auditlens needs {head_revision()}",
-                hint="run `auditlens db upgrade`",
-            )
-        return cls(engine, EventLake(settings.lake_dir))
+        """Connect; with ``migrate`` bring the schema up to date, else require it current.
+
+        With ``audit_store_url`` the audit trail lives in that database (also migrated).
+        """
+        engine = connect(settings.store_url.get_secret_value(), migrate=migrate)
+        audit = None
+        if settings.audit_store_url is not None:
+            try:
+                audit = connect(
+                    settings.audit_store_url.get_secret_value(),
+                    migrate=migrate,
+                    name="audit_store_url",
+                )
+            except StoreError:
+                engine.dispose()
+                raise
+        return cls(engine, EventLake(settings.lake_dir), audit)
 
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+        if self.audit_engine is not self.engine:
+            self.audit_engine.dispose()
 
     # --- reads -----------------------------------------------------------------------
 

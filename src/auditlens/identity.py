@@ -1,0 +1,179 @@
+"""Principals and roles: who is acting, proven rather than typed (DESIGN rule 12).
+
+A *principal* is a person (or service) known to the deployment, with roles from the
+``[principals]`` table of the configuration::
+
+    [principals]
+    kim = ["analyst"]
+    lee = ["analyst", "approver"]
+    park = ["admin"]
+
+Roles: ``analyst`` (acknowledge, escalate, dismiss, request to close, reopen, requeue),
+``approver`` (approve another principal's close request — four eyes) and ``admin``
+(act on someone's behalf with ``--as``). On the command line the acting principal is
+the operating-system account running auditlens, not a name typed on the command line;
+``--as NAME`` is only for an admin and is recorded as such (actor = the admin,
+on_behalf_of = NAME). The API will authenticate its principals by key or OIDC token.
+
+Ids are compared after :func:`normalise` (Unicode NFKC, case-folded, trimmed): ``kim``,
+``KIM``, `` Kim `` and full-width ``kim`` are one principal.
+
+Example::
+
+    >>> directory = Directory.from_settings(settings)
+    >>> acting = cli_acting(directory, as_name=None)   # the OS user
+    >>> acting.effective.id
+    'kim'
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from auditlens.config import Settings
+from auditlens.errors import AuditlensError
+
+Role = Literal["analyst", "approver", "admin"]
+ROLES: Final[tuple[Role, ...]] = ("analyst", "approver", "admin")
+#: The principal of entries auditlens writes itself; no person may take this id.
+SYSTEM_PRINCIPAL: Final = "auditlens"
+
+
+class IdentityError(AuditlensError):
+    """The acting principal is unknown or lacks the role for what it tries to do."""
+
+
+def normalise(name: str) -> str:
+    """The comparable form of a principal id: NFKC, case-folded, surrounding space removed.
+
+    >>> normalise(" \\uff4b\\uff49\\uff4d ") == normalise("KIM") == "kim"
+    True
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return folded.strip()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A known actor and its roles."""
+
+    id: str
+    roles: frozenset[str]
+
+    def has(self, role: Role) -> bool:
+        """True when the principal holds ``role``."""
+        return role in self.roles
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who acts: the principal at the keyboard and, for an admin, whom they act for."""
+
+    actor: Principal
+    on_behalf_of: Principal | None = None
+
+    @property
+    def effective(self) -> Principal:
+        """The principal whose authority the action uses."""
+        return self.on_behalf_of or self.actor
+
+    @property
+    def ids(self) -> frozenset[str]:
+        """Every principal taking part (the four-eyes check compares these)."""
+        return frozenset({self.actor.id} | ({self.on_behalf_of.id} if self.on_behalf_of else set()))
+
+    def require(self, role: Role, what: str) -> None:
+        """Raise IdentityError unless the effective principal holds ``role``."""
+        if not self.effective.has(role):
+            held = ", ".join(sorted(self.effective.roles)) or "none"
+            raise IdentityError(
+                f"{self.effective.id} may not {what}: needs the {role} role (has: {held}) / "
+                f"{self.effective.id}에게 {role} 역할이 없어 {what} 할 수 없습니다",
+                hint=f'add it in auditlens.toml: [principals] {self.effective.id} = ["{role}"]',
+            )
+
+
+class Directory:
+    """The principals of a deployment, by normalised id."""
+
+    def __init__(self, principals: Mapping[str, Iterable[str]]) -> None:
+        self._by_id: dict[str, Principal] = {}
+        for raw, roles in principals.items():
+            key = normalise(raw)
+            if not key:
+                raise IdentityError("principals: an empty principal id is not allowed")
+            if key == SYSTEM_PRINCIPAL:
+                raise IdentityError(
+                    f"principals: {raw!r} is reserved for auditlens' own audit entries"
+                )
+            if key in self._by_id:
+                raise IdentityError(
+                    f"principals: {raw!r} and another entry are the same principal {key!r} "
+                    "(ids are compared case-insensitively, NFKC)"
+                )
+            bad = sorted(set(roles) - set(ROLES))
+            if bad:
+                raise IdentityError(f"principals.{raw}: unknown role(s) {bad}; use {list(ROLES)}")
+            self._by_id[key] = Principal(key, frozenset(roles))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Directory:
+        """The ``[principals]`` table of the settings."""
+        return cls(settings.principals)
+
+    def get(self, name: str) -> Principal:
+        """The principal ``name`` stands for.
+
+        Raises:
+            IdentityError: nobody by that id is configured.
+        """
+        key = normalise(name)
+        found = self._by_id.get(key)
+        if found is None:
+            raise IdentityError(
+                f"{name.strip() or '(empty)'!r} is not a known principal / "
+                f"등록되지 않은 사용자입니다",
+                hint=f'add [principals] {key or "NAME"} = ["analyst"] to auditlens.toml',
+            )
+        return found
+
+    def acting(self, actor: str, on_behalf_of: str | None = None) -> Acting:
+        """``actor`` acting (for an admin: on behalf of ``on_behalf_of``).
+
+        Raises:
+            IdentityError: unknown principals, or a non-admin acting for someone else.
+        """
+        who = self.get(actor)
+        if on_behalf_of is None or normalise(on_behalf_of) == who.id:
+            return Acting(who)
+        if not who.has("admin"):
+            raise IdentityError(
+                f"{who.id} may not act on behalf of {on_behalf_of.strip()!r}: only an admin can "
+                f"/ 관리자만 다른 사용자를 대신할 수 있습니다",
+                hint="leave out --as: decisions are recorded under your own account",
+            )
+        return Acting(who, self.get(on_behalf_of))
+
+
+def os_user() -> str:
+    """The operating-system account running this process (not $USER, which anyone sets)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # pragma: no cover - Windows or a uid without a name
+        import getpass
+
+        return getpass.getuser()
+
+
+def cli_acting(
+    directory: Directory, as_name: str | None, *, who_am_i: Callable[[], str] | None = None
+) -> Acting:
+    """The acting principal of a command-line call: the OS user (``who_am_i``, default
+    :func:`os_user`), ``--as`` for admins."""
+    return directory.acting((who_am_i or os_user)(), as_name)
