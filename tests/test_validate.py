@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditlens.coercion import _cleaned, _maybe_unclean
 from auditlens.errors import ConfigError, ValidationFailed
 from auditlens.schema import CORE_ACTIONS, EVENT_COLUMNS, EVENT_DTYPES, LOCATION
-from auditlens.validate import _cleaned, _maybe_unclean, validate
+from auditlens.validate import validate
 from auditlens.vocabulary import (
     VALUE_MAP_COLUMNS,
     ValueRules,

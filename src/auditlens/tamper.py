@@ -38,7 +38,7 @@ def reuse_findings(reused: pl.DataFrame) -> pl.DataFrame:
     """One finding per row that reused an event id with different content.
 
     Args:
-        reused: ``validate.REUSED_SCHEMA`` rows (event_id, _location, first_at,
+        reused: ``duplicates.REUSED_SCHEMA`` rows (event_id, _location, first_at,
             stored_copy, current_row).
 
     Returns:

@@ -26,6 +26,7 @@ from auditlens.config import (
     SqlSourceConfig,
     ValueRulesConfig,
 )
+from auditlens.duplicates import IdScope
 from auditlens.errors import ConfigError, SourceError, ValidationFailed
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import UNREADABLE, Batch, Source
@@ -35,7 +36,7 @@ from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.sources.textfile import clip
 from auditlens.store.repo import BatchRecord, LakeCheck, Store
 from auditlens.tamper import reuse_findings, tamper_findings
-from auditlens.validate import IdScope, ValidationResult, validate
+from auditlens.validate import ValidationResult, validate
 from auditlens.vocabulary import DateOrder, ValueRules, read_value_map
 
 Clock = Callable[[], dt.datetime]
