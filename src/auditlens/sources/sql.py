@@ -1,3 +1,4 @@
+# size: one Source whose connection, reflection, paging and key lookups share its settings.
 """Incremental reads of a customer's events table through its change-log table (CDC).
 
 The customer database holds an events table (``access_events``, key column ``id``) and a
@@ -8,27 +9,9 @@ and ``changed_at``. ``SqlChangeLogSource`` reads the change log after the last c
 reports updates and deletes as changes: an audit log must be append-only, so the store
 keeps the copy it ingested and records each change as possible log tampering.
 
-Late commits. ``change_id`` is allocated when a row is written, not when its transaction
-commits: a transaction that took id 104 may commit after id 105 was read. The source
-therefore remembers every *gap* in the ids it has read (in the watermark, as id ranges) and
-reads each gap again on every later read until the gap is filled or can no longer be:
-
-- PostgreSQL: with each gap it keeps the snapshot's ``xmax`` at the time it saw the gap.
-  Once ``txid_snapshot_xmin(txid_current_snapshot())`` has passed it, every transaction
-  that could still have been writing into the gap has ended (committed or rolled back);
-  the gap is read one last time and then forgotten. So a late commit is read exactly once
-  however long its transaction stays open. Assumes the id is taken by the statement that
-  writes the change-log row (a column default or trigger) from a sequence with
-  ``CACHE 1`` (PostgreSQL's default): a session caching ids could hand out a lower id
-  later, in a transaction that started after the gap was seen.
-- Other databases: a gap is read again for ``gap_wait_seconds`` after it was first seen
-  (default one hour), then forgotten; a transaction that commits later than that after a
-  higher id was read is missed. SQLite serialises writers, so it has no late commits.
-
-Gaps are normal (rollbacks, sequence caches) and cost one extra indexed query per page
-while they are remembered. A late row is read once: its gap is removed when it is read,
-in the same watermark that is committed with it. ``settle_seconds`` (default 0) still
-holds back rows newer than ``now - settle_seconds`` for those who want it.
+Late commits (a transaction that commits after higher change ids were read) are read
+exactly once on PostgreSQL and within ``gap_wait_seconds`` elsewhere: see
+:mod:`auditlens.sources.changelog`.
 
 Example::
 
@@ -62,7 +45,6 @@ from sqlalchemy import (
     or_,
     select,
     table,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -72,6 +54,15 @@ from auditlens.config import mask_url
 from auditlens.errors import SourceError
 from auditlens.schema import EVENT_ID, LOCATION
 from auditlens.sources.base import Batch, Source, Watermark
+from auditlens.sources.changelog import (
+    GAP_WAIT_SECONDS,
+    Gap,
+    Position,
+    new_gaps,
+    parse_position,
+    pg_snapshot,
+    remaining_gaps,
+)
 from auditlens.vocabulary import ValueRules
 
 #: Event column holding the change_id of the insert that produced the row (provenance only).
@@ -101,8 +92,6 @@ CHANGE_COLUMNS: Final = tuple(CHANGE_SCHEMA)
 
 #: Gap ranges per query when re-reading gaps.
 GAP_CHUNK: Final = 500
-#: How long a gap is re-read on databases other than PostgreSQL (seconds).
-GAP_WAIT_SECONDS: Final = 3600.0
 
 #: Keys per ``WHERE key IN (...)`` query (well under SQLite's and PostgreSQL's limits).
 KEY_CHUNK: Final = 1000
@@ -125,30 +114,6 @@ class _Tables:
     names: tuple[str, ...]  # the same after column_map
     key_index: int
     key_is_int: bool
-
-
-@dataclass(frozen=True)
-class _Gap:
-    """Change ids ``lo..hi`` not seen yet; ``horizon``: PostgreSQL snapshot xmax when seen,
-    or (other databases) the Unix time it was first seen."""
-
-    lo: int
-    hi: int
-    horizon: float
-
-
-@dataclass
-class _Position:
-    """Where reading stands: the highest id read and the gaps below it."""
-
-    after: int | None
-    gaps: list[_Gap]
-
-    def watermark(self) -> Watermark:
-        body: dict[str, Any] = {"change_id": self.after}
-        if self.gaps:
-            body["gaps"] = [[g.lo, g.hi, g.horizon] for g in self.gaps]
-        return Watermark(json.dumps(body))
 
 
 class SqlChangeLogSource(Source):
@@ -221,7 +186,7 @@ class SqlChangeLogSource(Source):
         """Yield one batch per change-log page after ``since`` (None = from the start).
 
         Each page also re-reads the gaps ``since`` remembers (late commits)."""
-        position = _parse_watermark(since)
+        position = parse_position(since)
         zone = _zone(self.timezone)
         engine = self.engine or self._create_engine()
         try:
@@ -322,15 +287,25 @@ class SqlChangeLogSource(Source):
     # --- one page ---------------------------------------------------------------------
 
     def _read_page(
-        self, conn: Connection, tables: _Tables, position: _Position, zone: dt.tzinfo
-    ) -> tuple[Batch | None, bool, _Position]:
+        self, conn: Connection, tables: _Tables, position: Position, zone: dt.tzinfo
+    ) -> tuple[Batch | None, bool, Position]:
         """Read the page after ``position`` and its gaps; say whether more may follow."""
+        rows, late, more, new_position = self._next_rows(conn, tables, position, zone)
+        if not rows:
+            return None, False, new_position
+        return self._batch(conn, tables, rows, late, new_position, zone), more, new_position
+
+    def _next_rows(
+        self, conn: Connection, tables: _Tables, position: Position, zone: dt.tzinfo
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], bool, Position]:
+        """The change-log rows after ``position`` plus late ones found in its gaps (sorted),
+        the late ones alone, whether more may follow, and the position after them."""
         log = tables.change_log
         columns = [log.c[c] for c in CHANGE_LOG_COLUMNS]
         pg = conn.dialect.name == "postgresql"
         # taken *before* the gaps are read: transactions older than xmin have ended, so
         # what they wrote is visible to the reads below
-        xmin = _pg_snapshot(conn, "xmin") if pg else None
+        xmin = pg_snapshot(conn, "xmin") if pg else None
         late = self._read_gaps(conn, columns, position.gaps)
         query = select(*columns).order_by(log.c.change_id)
         if position.after is not None:
@@ -344,21 +319,29 @@ class SqlChangeLogSource(Source):
                 if changed is not None and changed > cutoff:
                     rows, more = rows[:i], False
                     break
-        seen_at = _pg_snapshot(conn, "xmax") if pg else self.clock().timestamp()
+        seen_at = pg_snapshot(conn, "xmax") if pg else self.clock().timestamp()
         after = int(rows[-1][0]) if rows else position.after
-        gaps = _remaining_gaps(position.gaps, [int(r[0]) for r in late])
+        gaps = remaining_gaps(position.gaps, [int(r[0]) for r in late])
         # a remembered gap that was just read in vain is forgotten once nothing can fill it
         if pg:
             gaps = [g for g in gaps if xmin is None or g.horizon > xmin]
         else:
             oldest = self.clock().timestamp() - self.gap_wait_seconds
             gaps = [g for g in gaps if g.horizon >= oldest]
-        gaps += _new_gaps(position.after, [int(r[0]) for r in rows], seen_at)
-        new_position = _Position(after, gaps)
+        gaps += new_gaps(position.after, [int(r[0]) for r in rows], seen_at)
         rows = sorted([*late, *rows], key=lambda r: int(r[0]))
-        if not rows:
-            return None, False, new_position
+        return rows, late, more, Position(after, gaps)
 
+    def _batch(
+        self,
+        conn: Connection,
+        tables: _Tables,
+        rows: list[tuple[Any, ...]],
+        late: list[tuple[Any, ...]],
+        position: Position,
+        zone: dt.tzinfo,
+    ) -> Batch:
+        """One batch of change-log rows: inserts become events, the rest changes."""
         ours = [r for r in rows if r[1] == self.events_table]
         ops = [str(r[3] or "").strip().lower() for r in ours]
         keys = [self._key(r[2], tables) for r in ours]
@@ -390,9 +373,9 @@ class SqlChangeLogSource(Source):
             )
 
         first, last = int(rows[0][0]), int(rows[-1][0])
-        batch = Batch(
+        return Batch(
             events=self._events_frame(tables, events),
-            watermark=new_position.watermark(),
+            watermark=position.watermark(),
             label=f"{self.events_table} changes {first}..{last}"
             + (f" ({len(late)} committed late)" if late else ""),
             changes=pl.DataFrame(changes, schema=CHANGE_SCHEMA, orient="row") if changes else None,
@@ -405,10 +388,9 @@ class SqlChangeLogSource(Source):
                 "changes": str(len(changes)),
             },
         )
-        return batch, more, new_position
 
     def _read_gaps(
-        self, conn: Connection, columns: list[Any], gaps: list[_Gap]
+        self, conn: Connection, columns: list[Any], gaps: list[Gap]
     ) -> list[tuple[Any, ...]]:
         """Change-log rows that have appeared in remembered gaps (late commits)."""
         found: list[tuple[Any, ...]] = []
@@ -475,59 +457,6 @@ class SqlChangeLogSource(Source):
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         frame = pl.DataFrame([_series(n, list(v)) for n, v in zip(names, columns, strict=True)])
         return frame.with_columns(pl.col(CHANGE_ID).cast(pl.Int64))
-
-
-def _parse_watermark(since: Watermark | None) -> _Position:
-    if since is None:
-        return _Position(None, [])
-    try:
-        body = json.loads(since.value)
-        value = body["change_id"]
-        if isinstance(value, bool) or not isinstance(value, int | None):
-            raise TypeError(value)
-        gaps = [_Gap(int(lo), int(hi), float(h)) for lo, hi, h in body.get("gaps", [])]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise SourceError(
-            f"watermark {since.value!r} is not a change-log position",
-            hint='expected JSON like {"change_id": 123}; reset the source to read from the start',
-        ) from None
-    return _Position(value, gaps)
-
-
-def _pg_snapshot(conn: Connection, which: str) -> float | None:
-    """``xmin`` or ``xmax`` of the current PostgreSQL snapshot (64-bit transaction ids)."""
-    fn = "txid_snapshot_xmin" if which == "xmin" else "txid_snapshot_xmax"
-    value = conn.execute(text(f"SELECT {fn}(txid_current_snapshot())")).scalar()
-    return None if value is None else float(value)
-
-
-def _remaining_gaps(gaps: list[_Gap], found: list[int]) -> list[_Gap]:
-    """``gaps`` without the ids just read (a range may split in two)."""
-    if not found:
-        return list(gaps)
-    read = sorted(set(found))
-    out: list[_Gap] = []
-    for gap in gaps:
-        lo = gap.lo
-        for cid in (c for c in read if gap.lo <= c <= gap.hi):
-            if cid > lo:
-                out.append(_Gap(lo, cid - 1, gap.horizon))
-            lo = cid + 1
-        if lo <= gap.hi:
-            out.append(_Gap(lo, gap.hi, gap.horizon))
-    return out
-
-
-def _new_gaps(after: int | None, ids: list[int], seen_at: float | None) -> list[_Gap]:
-    """Ids skipped between ``after`` and the ids just read (sorted ascending)."""
-    horizon = 0.0 if seen_at is None else seen_at
-    out: list[_Gap] = []
-    prev = after if after is not None else 0
-    for cid in ids:
-        if cid > prev + 1:
-            out.append(_Gap(prev + 1, cid - 1, horizon))
-        prev = max(prev, cid)
-    return out
 
 
 def _zone(name: str) -> dt.tzinfo:
