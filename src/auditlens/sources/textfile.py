@@ -193,29 +193,7 @@ def scan_file(
     at = since.offset if since is not None and since.offset > 0 else None
     hasher = _Hasher(at)
     total = _Counts()
-    head = bytearray()
-    header_end = -1
-    pending = bytearray()  # the bytes after the last newline
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                if header and header_end < 0:
-                    i = chunk.find(b"\n")
-                    head += chunk[: i if i >= 0 else MAX_FIELD + 1]
-                    header_end = hasher.pos + len(pending) + i + 1 if i >= 0 else -1
-                    if header and len(head) > MAX_FIELD:
-                        raise _too_long(path, bytes(head))
-                total.add(chunk)
-                p = chunk.rfind(b"\n")
-                if p < 0:
-                    pending += chunk
-                    continue
-                hasher.update(pending)
-                hasher.update(memoryview(chunk)[: p + 1])  # no copy of the chunk
-                pending = bytearray(chunk[p + 1 :])
-        mtime = path.stat().st_mtime
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+    head, header_end, pending, mtime = _read_through(path, hasher, total, header=header)
     final = settle_seconds <= 0 or clock() - mtime >= settle_seconds
     cut_all = hasher.pos  # after the last newline
     complete = hasher.sha.hexdigest()
@@ -264,6 +242,37 @@ def scan_file(
         from_top=at is None or restarted,
         restarted=restarted,
     )
+
+
+def _read_through(
+    path: Path, hasher: _Hasher, total: _Counts, *, header: bool
+) -> tuple[bytearray, int, bytearray, float]:
+    """Read the whole file in chunks, feeding ``hasher`` (complete lines only) and
+    ``total``; return the header line's bytes, where it ends (-1: no line end yet), the
+    bytes after the last newline and the file's modification time."""
+    head = bytearray()
+    header_end = -1
+    pending = bytearray()  # the bytes after the last newline
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                if header and header_end < 0:
+                    i = chunk.find(b"\n")
+                    head += chunk[: i if i >= 0 else MAX_FIELD + 1]
+                    header_end = hasher.pos + len(pending) + i + 1 if i >= 0 else -1
+                    if len(head) > MAX_FIELD:
+                        raise _too_long(path, bytes(head))
+                total.add(chunk)
+                p = chunk.rfind(b"\n")
+                if p < 0:
+                    pending += chunk
+                    continue
+                hasher.update(pending)
+                hasher.update(memoryview(chunk)[: p + 1])  # no copy of the chunk
+                pending = bytearray(chunk[p + 1 :])
+        return head, header_end, pending, path.stat().st_mtime
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def _too_long(path: Path, head: bytes) -> SourceError:
