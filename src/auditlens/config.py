@@ -1,3 +1,4 @@
+# size: every setting is one typed, documented field here (DESIGN rule 4), 95 fields.
 """Settings: ``auditlens.toml`` plus ``AUDITLENS_*`` environment overrides.
 
 Precedence (highest first): keyword arguments, environment variables
