@@ -29,17 +29,19 @@ from auditlens.pipeline.detection import ScoreFileReport, score_file
 from auditlens.pipeline.ingestion import (
     BatchReport,
     IngestReport,
-    InputOptions,
     ingest,
-    input_source,
-    make_source,
-    parse_column_map,
     quarantined,
-    source_for_path,
-    sources_to_ingest,
     upgrade_store,
     utc_now,
     verify_lake,
+)
+from auditlens.pipeline.inputs import (
+    InputOptions,
+    input_source,
+    make_source,
+    parse_column_map,
+    source_for_path,
+    sources_to_ingest,
 )
 from auditlens.pipeline.learning import (
     EvaluationReport,

@@ -33,13 +33,8 @@ from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import ResourceCatalog, unknown_resources
 from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, build_matrix
 from auditlens.features.watchlist import parse_pattern
-from auditlens.pipeline.ingestion import (
-    InputOptions,
-    input_source,
-    source_folder,
-    utc_now,
-    validate_batch,
-)
+from auditlens.pipeline.ingestion import utc_now, validate_batch
+from auditlens.pipeline.inputs import InputOptions, input_source, source_folder
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,

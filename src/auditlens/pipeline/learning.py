@@ -41,7 +41,8 @@ from auditlens.pipeline.detection import (
     scored_part,
     write_atomically,
 )
-from auditlens.pipeline.ingestion import InputOptions, utc_now
+from auditlens.pipeline.ingestion import utc_now
+from auditlens.pipeline.inputs import InputOptions
 from auditlens.reports import charts
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import RiskModel

@@ -40,7 +40,8 @@ from auditlens.pipeline.detection import (
     matrix_for,
     score_matrix,
 )
-from auditlens.pipeline.ingestion import IngestReport, ingest, make_source, utc_now
+from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
+from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, RiskModel, flag_top, peak_keys, user_peaks
