@@ -17,6 +17,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
+import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -602,12 +604,40 @@ def url_secrets(url: str) -> list[str]:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Load settings, turning validation problems into one readable ConfigError."""
+    """Load settings, turning validation problems into one readable ConfigError.
+
+    A TOML syntax error names the file, the line and column, the line itself and how to
+    write a key that is not plain ASCII (``"사번" = "user_id"``).
+    """
     try:
         return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """A ConfigError naming the file, line and column of a TOML syntax error."""
+    path = Path(os.environ.get("AUDITLENS_CONFIG", DEFAULT_CONFIG_FILE))
+    reason = str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", reason)
+    where, shown = str(path), ""
+    if found:
+        line = int(found.group(1))
+        where = f"{path}:{line}:{found.group(2)}"
+        reason = reason[: found.start()].strip()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            shown = f" in `{lines[line - 1].strip()[:120]}`" if 0 < line <= len(lines) else ""
+        except (OSError, UnicodeDecodeError):
+            shown = ""
+    return ConfigError(
+        f"{where}: not valid TOML: {reason}{shown}",
+        hint='quote keys that are not plain ASCII letters, digits, "_" or "-", e.g. '
+        '"사번" = "user_id"; quote text values ("Asia/Seoul"); see docs/configuration.md',
+    )
