@@ -19,6 +19,7 @@ import pytest
 
 from auditlens.detect.base import Detector, Explainable, ModelError, NotFittedError, clone
 from auditlens.detect.ensemble import MeanSurpriseEnsemble, StackedEnsemble
+from auditlens.detect.explain import explain
 from auditlens.detect.isolation import IsolationDetector
 from auditlens.detect.supervised import KINDS, SupervisedDetector
 from auditlens.detect.tail import TailDetector
@@ -176,10 +177,12 @@ def test_a_saved_detector_scores_identically(case: Case) -> None:
     np.testing.assert_array_equal(again.score(X_NEW), detector.score(X_NEW))
 
 
-def test_explanations_have_one_contribution_per_feature(case: Case) -> None:
+def test_explanations_have_one_contribution_per_feature_or_are_refused(case: Case) -> None:
     detector = _fitted(case)
-    if not isinstance(detector, Explainable):
-        pytest.skip(f"{type(detector).__name__} does not explain per feature")
+    if not isinstance(detector, Explainable):  # explain() says so instead of guessing
+        with pytest.raises(ModelError, match=f"cannot explain a {type(detector).__name__}"):
+            explain(detector, X_NEW, X_NEW.select())
+        return
     values, columns = detector.feature_contributions(X_NEW)
     assert columns == ["a", "b", "c"] and values.shape == (X_NEW.height, 3)
     assert np.isfinite(values).all()
