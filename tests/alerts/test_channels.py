@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
 from auditlens.alerts.channels import (
-    Channel,
     ChannelError,
     ConsoleChannel,
     FileChannel,
@@ -276,48 +275,7 @@ def test_email_refuses_an_untrusted_certificate(smtp_server: Inbox) -> None:
         channel.send(make_alert())
 
 
-# --- the contract every channel keeps ----------------------------------------------------
-
-
-@pytest.fixture(params=["slack", "teams", "pagerduty", "email", "file", "console"])
-def channel_pair(
-    request: pytest.FixtureRequest, httpserver: HTTPServer, smtp_server: Inbox, tmp_path: Path
-) -> tuple[Channel, Channel | None]:
-    """(a working channel, the same kind pointed at something broken or None)."""
-    kind = request.param
-    httpserver.expect_request("/hook").respond_with_data("ok", status=202)
-    url = SecretStr(httpserver.url_for("/hook"))
-    down = SecretStr(f"http://127.0.0.1:{_free_port()}/hook")
-    if kind == "slack":
-        return SlackChannel("c", webhook_url=url), SlackChannel("c", webhook_url=down)
-    if kind == "teams":
-        return TeamsChannel("c", webhook_url=url), TeamsChannel("c", webhook_url=down)
-    if kind == "pagerduty":
-        key = SecretStr("k")
-        return (
-            PagerDutyChannel("c", routing_key=key, events_url=url.get_secret_value()),
-            PagerDutyChannel("c", routing_key=key, events_url=down.get_secret_value()),
-        )
-    if kind == "email":
-        broken = _mail_config(smtp_server, port=_free_port())
-        return EmailChannel("c", config=_mail_config(smtp_server)), EmailChannel("c", config=broken)
-    if kind == "file":
-        (tmp_path / "dir.jsonl").mkdir()
-        return FileChannel("c", path=tmp_path / "a.jsonl"), FileChannel(
-            "c", path=tmp_path / "dir.jsonl"
-        )
-    return ConsoleChannel("c"), None
-
-
-def test_channel_contract(channel_pair: tuple[Channel, Channel | None]) -> None:
-    good, bad = channel_pair
-    with good:
-        assert good.send(make_alert()) is not None
-        if not isinstance(good, PagerDutyChannel):  # PagerDuty takes no digests
-            assert good.send_digest([make_alert(alert_id=1), make_alert(alert_id=2)]) is not None
-    if bad is not None:
-        with bad, pytest.raises(ChannelError):  # never another exception type
-            bad.send(make_alert())
+# the contract every channel keeps is in tests/contracts/test_channels.py
 
 
 def test_file_channel_appends_json_lines(tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def test_shap_contributions_add_up_to_the_model_output(
     rows = split.X_test.sample(60, seed=3)
     contrib, base = ensemble.contributions(rows)
     np.testing.assert_allclose(contrib.sum(axis=1) + base, ensemble.log_odds(rows), atol=1e-4)
-    for model in ensemble.supervised:
+    for model in ensemble.supervised_:
         values, b = model.shap(rows)
         np.testing.assert_allclose(values.sum(axis=1) + b, model.margin(rows), atol=1e-4)
 

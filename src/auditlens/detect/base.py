@@ -1,16 +1,24 @@
-"""The Detector plug-in point: fit on a feature matrix, score it, higher = riskier."""
+"""The Detector plug-in point: fit on a feature matrix, score it, higher = riskier.
+
+Detectors follow scikit-learn's estimator conventions: the constructor only stores its
+parameters (``get_params``/``set_params`` read and write them, :func:`clone` makes an
+unfitted copy), ``fit`` learns attributes ending in ``_`` and returns ``self``, and using
+an unfitted detector raises :class:`NotFittedError`.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import os
 import re
 import secrets
 import time
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 import joblib
 import numpy as np
@@ -18,6 +26,7 @@ import numpy.typing as npt
 import polars as pl
 
 from auditlens.errors import AuditlensError
+from auditlens.features.base import KEYS
 
 Scores = npt.NDArray[np.float64]
 
@@ -28,12 +37,28 @@ class ModelError(AuditlensError):
     hint = "train again (`auditlens run --refit`) or point to the right model file"
 
 
+class NotFittedError(ModelError):
+    """A detector was used (score, explain) before ``fit``."""
+
+    hint = "call its fit(X) first (fit returns the fitted detector)"
+
+
+def feature_columns(X: pl.DataFrame) -> list[str]:
+    """The columns of ``X`` a detector learns from: every column but the keys, in order.
+
+    >>> feature_columns(pl.DataFrame({"user_id": ["a"], "window": [1], "logins": [3]}))
+    ['logins']
+    """
+    return [c for c in X.columns if c not in KEYS]
+
+
 class Detector(ABC):
     """Scores rows of a feature matrix; the score's only promise is: higher = riskier.
 
-    Constructors store parameters; ``fit`` learns (attributes ending in ``_``) and
-    returns self. ``feature_columns_`` names the columns fitted on, in order; scoring a
-    frame without them raises ModelError.
+    Constructors store parameters, unchanged, under their own names; ``fit`` learns
+    (attributes ending in ``_``) and returns self. ``feature_columns_`` names the columns
+    fitted on, in order; scoring a frame without them raises ModelError, scoring before
+    ``fit`` raises NotFittedError.
     """
 
     feature_columns_: list[str]
@@ -46,8 +71,65 @@ class Detector(ABC):
     def score(self, X: pl.DataFrame) -> Scores:
         """One score per row of ``X``; higher = riskier."""
 
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The constructor's parameter names, sorted (scikit-learn's rule)."""
+        signature = inspect.signature(cls.__init__)
+        return sorted(
+            p.name
+            for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters; with ``deep``, nested detectors' as ``name__param``."""
+        out: dict[str, Any] = {}
+        for name in self._param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any) -> Self:
+        """Set constructor parameters (``name`` or nested ``name__param``); returns self.
+
+        Raises ModelError for a name the constructor does not take.
+        """
+        valid = self._param_names()
+        nested: defaultdict[str, dict[str, Any]] = defaultdict(dict)
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ModelError(
+                    f"{type(self).__name__} has no parameter {name!r} "
+                    f"(it takes {', '.join(valid) or 'none'})"
+                )
+            if sub:
+                nested[name][sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
+        return f"{type(self).__name__}({params})"
+
+    @property
+    def fitted(self) -> bool:
+        """Has ``fit`` run (``feature_columns_`` is set)?"""
+        return "feature_columns_" in vars(self)
+
+    def check_fitted(self) -> None:
+        """Raise NotFittedError, naming this detector, unless ``fit`` has run."""
+        if not self.fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet")
+
     def matrix(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
         """The fitted feature columns of ``X`` as a float array (checked)."""
+        self.check_fitted()
         missing = [c for c in self.feature_columns_ if c not in X.columns]
         if missing:
             raise ModelError(
@@ -59,6 +141,46 @@ class Detector(ABC):
     def save(self, path: Path) -> str:
         """Write the fitted detector atomically; return the sha256 of the saved bytes."""
         return save_artifact(self, path)
+
+
+class HasParams(Protocol):
+    """Anything with scikit-learn's ``get_params`` (a Detector, a scikit-learn model)."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters."""
+        ...
+
+
+D = TypeVar("D", bound=HasParams)
+
+
+def clone(detector: D) -> D:
+    """An unfitted copy of ``detector`` with equal parameters (scikit-learn's ``clone``).
+
+    Nested detectors (an ensemble's members) are cloned too, so fitting the copy never
+    touches the original.
+    """
+    from sklearn.base import clone as sklearn_clone  # imported late: slow, rarely needed
+
+    copy: D = sklearn_clone(detector)
+    return copy
+
+
+#: What a contribution measures: a feature's tail surprise (-log10 of the share of
+#: training windows at least as high) or its exact share of a calibrated log-odds (SHAP).
+ContributionUnit = Literal["surprise", "log_odds"]
+
+
+@runtime_checkable
+class Explainable(Protocol):
+    """A detector whose score splits into per-feature contributions (explain.py's reasons)."""
+
+    contribution_unit: ClassVar[ContributionUnit]
+
+    def feature_contributions(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], list[str]]:
+        """Per row and feature, the feature's contribution (rows x features), and the
+        feature names in column order."""
+        ...
 
 
 #: Temporary files of a save: ``.NAME.tmp-PID-RANDOM`` beside the target.

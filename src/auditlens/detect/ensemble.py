@@ -10,39 +10,67 @@ planted scenarios (see the README's measured figures).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Self
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from auditlens.detect.base import Detector, ModelError, Scores
+from auditlens.detect.base import (
+    ContributionUnit,
+    Detector,
+    Explainable,
+    ModelError,
+    Scores,
+    clone,
+    feature_columns,
+)
 from auditlens.detect.isolation import IsolationDetector
+from auditlens.detect.labels import MIN_POSITIVE_WINDOWS
 from auditlens.detect.supervised import SupervisedDetector
 from auditlens.detect.surprise import Surprise
 from auditlens.detect.tail import TailDetector
 
 
-class MeanSurpriseEnsemble(Detector):
-    """Mean of the members' surprises; members are fitted on the same matrix."""
+def unsupervised_members(seed: int = 7) -> list[Detector]:
+    """The default members of :class:`MeanSurpriseEnsemble`: IsolationForest + tail."""
+    return [IsolationDetector(random_state=seed), TailDetector()]
 
-    def __init__(self, members: Sequence[Detector]) -> None:
-        self.members = list(members)
+
+class MeanSurpriseEnsemble(Detector):
+    """Mean of the members' surprises; members are fitted on the same matrix.
+
+    Args:
+        members: the detectors to combine (cloned, then fitted, by ``fit``); None = the
+            default :func:`unsupervised_members`.
+        seed: seed of the default members.
+
+    Explainable through its first member that explains in surprises (the tail member).
+    """
+
+    contribution_unit: ClassVar[ContributionUnit] = "surprise"
+
+    def __init__(self, members: Sequence[Detector] | None = None, seed: int = 7) -> None:
+        self.members = members
+        self.seed = seed
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit every member, then each member's surprise calibration on its scores."""
-        self.feature_columns_ = [c for c in X.columns if c not in ("user_id", "window")]
+        templates = unsupervised_members(self.seed) if self.members is None else self.members
+        self.feature_columns_ = feature_columns(X)
+        self.members_ = [clone(m) for m in templates]
         self.calibrations_ = []
-        for member in self.members:
+        for member in self.members_:
             member.fit(X, y)
             self.calibrations_.append(Surprise().fit(member.score(X)))
         return self
 
     def member_surprises(self, X: pl.DataFrame) -> list[Scores]:
         """Each member's surprise per row."""
+        self.check_fitted()
         return [
             cal.transform(m.score(X))
-            for m, cal in zip(self.members, self.calibrations_, strict=True)
+            for m, cal in zip(self.members_, self.calibrations_, strict=True)
         ]
 
     def score(self, X: pl.DataFrame) -> Scores:
@@ -50,19 +78,77 @@ class MeanSurpriseEnsemble(Detector):
         out: Scores = np.mean(np.vstack(self.member_surprises(X)), axis=0)
         return out
 
-    def tail(self) -> TailDetector | None:
-        """The tail member, whose per-feature surprises explain a score."""
-        return next((m for m in self.members if isinstance(m, TailDetector)), None)
+    def explainer(self) -> Explainable | None:
+        """The fitted member whose per-feature surprises explain a score, if any."""
+        self.check_fitted()
+        return next(
+            (
+                m
+                for m in self.members_
+                if isinstance(m, Explainable) and m.contribution_unit == "surprise"
+            ),
+            None,
+        )
+
+    def feature_contributions(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], list[str]]:
+        """The explaining member's per-feature surprises (Explainable).
+
+        Raises ModelError when no member explains in surprises.
+        """
+        member = self.explainer()
+        if member is None:
+            raise ModelError(
+                f"cannot explain a {type(self).__name__} without a member that explains "
+                "per feature (a TailDetector)"
+            )
+        return member.feature_contributions(X)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # saved before members were cloned on fit: the members were fitted in place
+        if "calibrations_" in state and "members_" not in state:
+            state["members_"] = state["members"]
+        state.setdefault("seed", 7)
+        self.__dict__.update(state)
 
 
 def default_unsupervised(seed: int = 7) -> MeanSurpriseEnsemble:
     """IsolationForest + per-feature tail detector, the default unsupervised model."""
-    return MeanSurpriseEnsemble([IsolationDetector(random_state=seed), TailDetector()])
+    return MeanSurpriseEnsemble(seed=seed)
+
+
+class Stackable(Protocol):
+    """A member the stacked ensemble can weigh: an additive output and its exact SHAP."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters (what :func:`clone` copies)."""
+        ...
+
+    @property
+    def output_name(self) -> str:
+        """The output's name among the stacker's inputs."""
+        ...
+
+    def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
+        """Learn from ``X`` (and labels ``y`` when it needs them)."""
+        ...
+
+    def margin(self, X: pl.DataFrame) -> Scores:
+        """The additive output per row (any sign; the stacker learns its weight)."""
+        ...
+
+    def shap(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], float]:
+        """Per-feature parts of :meth:`margin` (rows x features) and their base."""
+        ...
+
+
+def stacked_unsupervised_members(seed: int = 7) -> list[IsolationDetector | TailDetector]:
+    """The default unsupervised members of :class:`StackedEnsemble`."""
+    return [IsolationDetector(n_estimators=150, random_state=seed), TailDetector()]
 
 
 class StackedEnsemble(Detector):
-    """IsolationForest and the tail detector (catch the new) stacked with classifiers
-    trained on past findings (catch the known) into one calibrated probability.
+    """Unsupervised members (catch the new) stacked with classifiers trained on past
+    findings (catch the known) into one calibrated probability.
 
     Fitting: the unsupervised members learn from every row; the classifiers from the
     labelled rows. A logistic regression (Platt scaling) learns, from out-of-fold
@@ -73,19 +159,31 @@ class StackedEnsemble(Detector):
     linear in additive member outputs, per-feature contributions to its log-odds are
     exact (see ``contributions``).
 
+    Args:
+        supervised: classifiers (cloned, then fitted, by ``fit``).
+        unsupervised: members fitted on every row; None = the default
+            :func:`stacked_unsupervised_members` (IsolationForest and the tail detector).
+        seed: seed of the default members and of the user folds.
+        cross_fit_folds: user folds of the out-of-fold classifier outputs.
+        min_positives: fewer labelled positive windows and ``fit`` refuses.
+
     Raises ModelError when there are too few positives to learn from (the caller then
     falls back to unsupervised detection and says so).
     """
+
+    contribution_unit: ClassVar[ContributionUnit] = "log_odds"
 
     def __init__(
         self,
         supervised: Sequence[SupervisedDetector],
         *,
+        unsupervised: Sequence[Stackable] | None = None,
         seed: int = 7,
         cross_fit_folds: int = 5,
-        min_positives: int = 5,
+        min_positives: int = MIN_POSITIVE_WINDOWS,
     ) -> None:
-        self.supervised = list(supervised)
+        self.supervised = supervised
+        self.unsupervised = unsupervised
         self.seed = seed
         self.cross_fit_folds = cross_fit_folds
         self.min_positives = min_positives
@@ -94,9 +192,10 @@ class StackedEnsemble(Detector):
         """Fit on ``X`` (keys + features); ``y`` holds 1/0 labels, null = unlabelled."""
         if y is None:
             raise ModelError("the stacked ensemble needs labels (y); use the unsupervised model")
-        self.feature_columns_ = [c for c in X.columns if c not in ("user_id", "window")]
-        self.isolation_ = IsolationDetector(n_estimators=150, random_state=self.seed).fit(X)
-        self.tail_ = TailDetector().fit(X)
+        self.feature_columns_ = feature_columns(X)
+        self.unsupervised_: list[Stackable] = [
+            clone(m).fit(X) for m in self._unsupervised_templates()
+        ]
         labelled = y.is_not_null()
         X_l, y_l = X.filter(labelled), y.filter(labelled).cast(pl.Int8)
         positives = int(y_l.sum() or 0)
@@ -105,9 +204,26 @@ class StackedEnsemble(Detector):
                 f"only {positives} labelled positive windows (need {self.min_positives}) — "
                 "too few to learn from"
             )
-        # out-of-fold classifier outputs, folds by *user*: every labelled window is scored
-        # by classifiers that never saw that person, each trained on (k-1)/k of the people
-        # — close to the final fit on everyone, so the stacker's weights still hold for it
+        oof = self._out_of_fold(X_l, y_l)
+        unsupervised = [m.margin(X_l) for m in self.unsupervised_]
+        inputs = np.column_stack([*unsupervised, oof])
+        from sklearn.linear_model import LogisticRegression
+
+        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, y_l.to_numpy())
+        self.supervised_ = [clone(m).fit(X_l, y_l) for m in self.supervised]
+        self.n_positive_ = positives
+        return self
+
+    def _unsupervised_templates(self) -> list[Stackable]:
+        if self.unsupervised is None:
+            return list(stacked_unsupervised_members(self.seed))
+        return list(self.unsupervised)
+
+    def _out_of_fold(self, X_l: pl.DataFrame, y_l: pl.Series) -> npt.NDArray[np.float64]:
+        """Out-of-fold classifier outputs (labelled rows x classifiers)."""
+        # folds by *user*: every labelled window is scored by classifiers that never saw
+        # that person, each trained on (k-1)/k of the people — close to the final fit on
+        # everyone, so the stacker's weights still hold for it
         fold_of = _user_folds(X_l.get_column("user_id"), self.cross_fit_folds, self.seed)
         oof = np.zeros((X_l.height, len(self.supervised)))
         for k in range(self.cross_fit_folds):
@@ -116,37 +232,34 @@ class StackedEnsemble(Detector):
             if int(y_l.filter(train).sum() or 0) == 0 or not test.any():
                 continue
             for j, model in enumerate(self.supervised):
-                clone = SupervisedDetector(model.kind, model.params, model.random_state)
-                clone.fit(X_l.filter(train), y_l.filter(train))
-                oof[test, j] = clone.margin(X_l.filter(pl.Series(test)))
-        inputs = np.column_stack([self.isolation_.depth(X_l), self.tail_.score(X_l), oof])
-        from sklearn.linear_model import LogisticRegression
+                fold_model = clone(model).fit(X_l.filter(train), y_l.filter(train))
+                oof[test, j] = fold_model.margin(X_l.filter(pl.Series(test)))
+        return oof
 
-        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, y_l.to_numpy())
-        for model in self.supervised:
-            model.fit(X_l, y_l)
-        self.n_positive_ = positives
-        return self
+    def _members(self) -> list[Stackable]:
+        self.check_fitted()
+        return [*self.unsupervised_, *self.supervised_]
 
     @property
     def member_names(self) -> list[str]:
         """Names of the stacker's inputs, in order."""
-        return ["isolation_depth", "tail_sum", *[m.kind for m in self.supervised]]
+        unsupervised = self.unsupervised_ if self.fitted else self._unsupervised_templates()
+        return [m.output_name for m in [*unsupervised, *self.supervised]]
 
     def outputs(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
         """Each member's additive output per row (rows x members)."""
-        columns = [self.isolation_.depth(X), self.tail_.score(X)]
-        columns += [m.margin(X) for m in self.supervised]
-        return np.column_stack(columns)
+        return np.column_stack([m.margin(X) for m in self._members()])
 
     def log_odds(self, X: pl.DataFrame) -> Scores:
         """The stacker's log-odds per row."""
-        out: Scores = self.stacker_.decision_function(self.outputs(X)).astype(np.float64)
+        outputs = self.outputs(X)
+        out: Scores = self.stacker_.decision_function(outputs).astype(np.float64)
         return out
 
     def score(self, X: pl.DataFrame) -> Scores:
         """Calibrated probability of a finding per row."""
-        out: Scores = self.stacker_.predict_proba(self.outputs(X))[:, 1].astype(np.float64)
+        outputs = self.outputs(X)
+        out: Scores = self.stacker_.predict_proba(outputs)[:, 1].astype(np.float64)
         return out
 
     def contributions(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], Scores]:
@@ -156,17 +269,28 @@ class StackedEnsemble(Detector):
         each member's TreeSHAP values (the tail member's top surprises) times the
         stacker's weight for that member.
         """
+        parts = [m.shap(X) for m in self._members()]  # checks that it is fitted first
         weights = self.stacker_.coef_[0]
-        parts: list[tuple[npt.NDArray[np.float64], float]] = [
-            self.isolation_.shap(X),
-            (self.tail_.additive(X), 0.0),
-            *[m.shap(X) for m in self.supervised],
-        ]
         contrib = sum(w * values for w, (values, _) in zip(weights, parts, strict=True))
         base = float(self.stacker_.intercept_[0]) + sum(
             w * b for w, (_, b) in zip(weights, parts, strict=True)
         )
         return np.asarray(contrib, dtype=np.float64), np.full(X.height, base)
+
+    def feature_contributions(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], list[str]]:
+        """Per-feature SHAP contributions to the log-odds and the feature names
+        (Explainable)."""
+        contrib, _ = self.contributions(X)
+        return contrib, list(self.feature_columns_)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # saved before members were parameters: IsolationForest and the tail detector
+        # were attributes of their own, the classifiers were fitted in place
+        if "isolation_" in state:
+            state["unsupervised_"] = [state.pop("isolation_"), state.pop("tail_")]
+            state["supervised_"] = state["supervised"]
+        state.setdefault("unsupervised", None)
+        self.__dict__.update(state)
 
 
 def _user_folds(users: pl.Series, k: int, seed: int) -> npt.NDArray[np.int64]:

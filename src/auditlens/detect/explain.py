@@ -1,14 +1,16 @@
 """Reasons for a score in plain Korean and English.
 
-Two methods, by model:
+Two methods, chosen by the model's ``contribution_unit`` (the Explainable protocol,
+detect/base.py):
 
-* **SHAP** (a StackedEnsemble trained on findings): TreeSHAP values of each member —
+* **SHAP** (``log_odds``: a StackedEnsemble trained on findings): TreeSHAP values of each member —
   IsolationForest depth, RandomForest probability, XGBoost/LightGBM log-odds — and the
   tail member's top surprises, weighted by the stacker into exact signed contributions
   to the final log-odds. The largest positive ones become reasons.
-* **Per-feature tail surprise** (the unsupervised model alone): each feature's surprise
-  among all training windows (-log10 of the share of windows with a value at least as
-  high, detect/surprise.py); those above ``min_surprise`` (rarer than 1 in 10) count.
+* **Per-feature tail surprise** (``surprise``: the unsupervised model alone): each
+  feature's surprise among all training windows (-log10 of the share of windows with a
+  value at least as high, detect/surprise.py); those above ``min_surprise`` (rarer than
+  1 in 10) count.
 
 Each reason shows the value, the user's own average over the baseline period and the
 peer group's average that day, e.g.
@@ -29,8 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from auditlens.detect.base import Detector, ModelError
-from auditlens.detect.ensemble import MeanSurpriseEnsemble, StackedEnsemble
+from auditlens.detect.base import Detector, Explainable, ModelError
 from auditlens.features.docs import PEER_PREFIX, doc_for, format_value, token_words
 
 #: Sequence columns whose reason shows the session itself.
@@ -70,9 +71,9 @@ def explain(
 ) -> list[list[Reason]]:
     """Reasons for each row of ``frame`` (the feature matrix rows being explained).
 
-    For a StackedEnsemble the contributions are SHAP values (signed, log-odds; the
-    largest positive ones above ``min_log_odds`` become reasons); for the unsupervised
-    ensemble they are per-feature tail surprises (above ``min_surprise``). ``info`` holds
+    The model must be Explainable. Contributions in log-odds (a StackedEnsemble's SHAP
+    values, signed) count above ``min_log_odds``; surprises (the unsupervised
+    ensemble's per-feature tail surprises) above ``min_surprise``. ``info`` holds
     the same rows' ``_own_<c>``/``_peer_<c>`` and session columns (FeatureMatrix.info,
     same order). A window with watch-list matches always gets that reason first.
     """
@@ -107,18 +108,17 @@ def explain(
 def _contributions(
     model: Detector, frame: pl.DataFrame, min_surprise: float, min_log_odds: float
 ) -> tuple[npt.NDArray[np.float64], list[str], float]:
-    if isinstance(model, StackedEnsemble):
-        contrib, _ = model.contributions(frame)
-        return contrib, model.feature_columns_, min_log_odds
-    tail = model.tail() if isinstance(model, MeanSurpriseEnsemble) else None
-    if tail is None:
+    if not isinstance(model, Explainable):
         raise ModelError(f"cannot explain a {type(model).__name__}: no SHAP or tail member")
-    return tail.contributions(frame), tail.feature_columns_, min_surprise
+    contrib, columns = model.feature_contributions(frame)
+    floor = min_log_odds if model.contribution_unit == "log_odds" else min_surprise
+    return contrib, columns, floor
 
 
 def method_of(model: Detector) -> str:
     """How the reasons of ``model`` are computed (stored with every score run)."""
-    return SHAP_METHOD if isinstance(model, StackedEnsemble) else METHOD
+    log_odds = isinstance(model, Explainable) and model.contribution_unit == "log_odds"
+    return SHAP_METHOD if log_odds else METHOD
 
 
 def _reason(column: str, row: dict[str, Any], ctx: dict[str, Any], contribution: float) -> Reason:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from sklearn.ensemble import IsolationForest
 
-from auditlens.detect.base import Detector, Scores
+from auditlens.detect.base import Detector, Scores, feature_columns
 
 
 class IsolationDetector(Detector):
@@ -22,6 +22,9 @@ class IsolationDetector(Detector):
         random_state: seed; the same data and seed give the same model.
         n_jobs: threads while fitting and scoring (results do not depend on it).
     """
+
+    #: Name of :meth:`margin` among a stacked ensemble's inputs.
+    output_name: ClassVar[str] = "isolation_depth"
 
     def __init__(
         self,
@@ -39,7 +42,7 @@ class IsolationDetector(Detector):
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit on every feature column of ``X`` (everything except user_id/window)."""
-        self.feature_columns_ = [c for c in X.columns if c not in ("user_id", "window")]
+        self.feature_columns_ = feature_columns(X)
         data = self.matrix(X)
         samples = self.max_samples
         if isinstance(samples, int):
@@ -56,22 +59,29 @@ class IsolationDetector(Detector):
 
     def score(self, X: pl.DataFrame) -> Scores:
         """The anomaly score of each row: ~0.5 ordinary, towards 1 the more isolated."""
-        out: Scores = -np.asarray(self.forest_.score_samples(self.matrix(X)), dtype=np.float64)
+        data = self.matrix(X)
+        out: Scores = -np.asarray(self.forest_.score_samples(data), dtype=np.float64)
         return out
 
     def depth(self, X: pl.DataFrame) -> Scores:
         """Mean isolation depth per row (lower = riskier): the additive output TreeSHAP
         explains. score = 2 ** (-depth / c(max_samples))."""
+        self.check_fitted()
         norm = _average_path_length(int(self.forest_.max_samples_))
         out: Scores = -np.log2(self.score(X)) * norm
         return out
+
+    def margin(self, X: pl.DataFrame) -> Scores:
+        """The additive output :meth:`shap` explains: the depth (see :meth:`depth`)."""
+        return self.depth(X)
 
     def shap(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], float]:
         """TreeSHAP contributions to the depth (rows x features) and the base depth."""
         import shap
 
+        data = self.matrix(X)
         explainer = shap.TreeExplainer(self.forest_)
-        values = np.asarray(explainer.shap_values(self.matrix(X)), dtype=np.float64)
+        values = np.asarray(explainer.shap_values(data), dtype=np.float64)
         return values, float(np.atleast_1d(explainer.expected_value)[0])
 
 

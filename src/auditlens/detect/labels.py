@@ -12,12 +12,21 @@ The rule, for each window (a local calendar day) of the feature matrix:
 
 from __future__ import annotations
 
+from typing import Final
+
 import polars as pl
 
 from auditlens.features.base import KEYS, WINDOW
 from auditlens.schema import USER_ID
 
 LABEL = "label"
+
+#: The one minimum-positives rule: with fewer labelled positive windows than this,
+#: nothing supervised is learned — the stacked ensemble refuses to fit, and `auditlens
+#: train`/`evaluate` keep to the unsupervised model and say so. Ten (the stricter of the
+#: 5 and 10 once written apart): the stacker weighs its members on out-of-fold outputs
+#: over five user folds, and fewer than two positives per fold is too little to weigh by.
+MIN_POSITIVE_WINDOWS: Final = 10
 
 
 def label_windows(keys: pl.DataFrame, findings: pl.DataFrame, timezone: str) -> pl.Series:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from auditlens.detect.base import Detector, ModelError, Scores
+from auditlens.detect.base import Detector, ModelError, Scores, feature_columns
 
 Kind = Literal["random_forest", "xgboost", "lightgbm"]
 KINDS: Final[tuple[Kind, ...]] = ("random_forest", "xgboost", "lightgbm")
@@ -41,8 +41,13 @@ class SupervisedDetector(Detector):
         self, kind: Kind, params: dict[str, Any] | None = None, random_state: int = 7
     ) -> None:
         self.kind = kind
-        self.params = dict(params or {})
+        self.params = params
         self.random_state = random_state
+
+    @property
+    def output_name(self) -> str:
+        """Name of :meth:`margin` among a stacked ensemble's inputs: the kind."""
+        return self.kind
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit on the rows with a label (0/1; null rows are left out); ``y`` is required."""
@@ -50,7 +55,6 @@ class SupervisedDetector(Detector):
             raise ModelError(f"{self.kind} needs labels to learn from")
         keep = y.is_not_null()
         X, y = X.filter(keep), y.filter(keep)
-        self.feature_columns_ = [c for c in X.columns if c not in ("user_id", "window")]
         target = y.cast(pl.Int8).to_numpy()
         positives = int(target.sum())
         if positives == 0 or positives == target.size:
@@ -58,12 +62,13 @@ class SupervisedDetector(Detector):
                 f"{self.kind}: the labels have {positives} positive of {target.size} rows; "
                 "a classifier needs both"
             )
+        self.feature_columns_ = feature_columns(X)
         weight = (target.size - positives) / positives
         self.model_ = self._estimator(weight).fit(self.matrix(X), target)
         return self
 
     def _estimator(self, positive_weight: float) -> Any:
-        seed, p = self.random_state, self.params
+        seed, p = self.random_state, self.params or {}
         if self.kind == "random_forest":
             from sklearn.ensemble import RandomForestClassifier
 
@@ -108,7 +113,8 @@ class SupervisedDetector(Detector):
 
     def score(self, X: pl.DataFrame) -> Scores:
         """Probability of a finding per row (class-weighted: rank, not calibrated)."""
-        out: Scores = np.asarray(self.model_.predict_proba(self.matrix(X))[:, 1], np.float64)
+        data = self.matrix(X)
+        out: Scores = np.asarray(self.model_.predict_proba(data)[:, 1], np.float64)
         return out
 
     def margin(self, X: pl.DataFrame) -> Scores:
@@ -124,10 +130,11 @@ class SupervisedDetector(Detector):
         """TreeSHAP contributions (rows x features) and the base value; they sum to margin."""
         import shap
 
+        data = self.matrix(X)
         explainer = shap.TreeExplainer(self.model_)
         with warnings.catch_warnings():  # shap notes LightGBM's output format on every call
             warnings.simplefilter("ignore", UserWarning)
-            values = np.asarray(explainer.shap_values(self.matrix(X)), dtype=np.float64)
+            values = np.asarray(explainer.shap_values(data), dtype=np.float64)
         base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
         if values.ndim == 3:  # (rows, features, classes): the positive class
             return values[:, :, 1], float(base[-1])

@@ -9,25 +9,32 @@ wide matrices. Only the high side counts: features are oriented so that more is 
 
 from __future__ import annotations
 
-from typing import Self
+from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from auditlens.detect.base import Detector, Scores
+from auditlens.detect.base import ContributionUnit, Detector, Scores, feature_columns
 from auditlens.detect.surprise import Surprise
 
 
 class TailDetector(Detector):
-    """Score = sum of the ``top_k`` per-feature surprises of a row."""
+    """Score = sum of the ``top_k`` per-feature surprises of a row.
+
+    Explainable: each feature's surprise is its contribution.
+    """
+
+    contribution_unit: ClassVar[ContributionUnit] = "surprise"
+    #: Name of :meth:`margin` among a stacked ensemble's inputs.
+    output_name: ClassVar[str] = "tail_sum"
 
     def __init__(self, top_k: int = 3) -> None:
         self.top_k = top_k
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Learn each feature's distribution over the training windows."""
-        self.feature_columns_ = [c for c in X.columns if c not in ("user_id", "window")]
+        self.feature_columns_ = feature_columns(X)
         data = self.matrix(X)
         self.surprises_ = [Surprise().fit(data[:, j]) for j in range(data.shape[1])]
         return self
@@ -39,6 +46,10 @@ class TailDetector(Detector):
         for j, surprise in enumerate(self.surprises_):
             out[:, j] = surprise.transform(data[:, j])
         return out
+
+    def feature_contributions(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], list[str]]:
+        """Per-feature surprises (rows x features) and the feature names (Explainable)."""
+        return self.contributions(X), list(self.feature_columns_)
 
     def additive(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
         """Per-feature parts of the score: each row's ``top_k`` surprises, the rest 0.
@@ -59,3 +70,11 @@ class TailDetector(Detector):
         k = min(self.top_k, contrib.shape[1])
         top: Scores = np.sort(contrib, axis=1)[:, -k:].sum(axis=1)
         return top
+
+    def margin(self, X: pl.DataFrame) -> Scores:
+        """The additive output (the score itself), for stacking."""
+        return self.score(X)
+
+    def shap(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], float]:
+        """Exact additive parts of :meth:`margin` (rows x features) and their base, 0."""
+        return self.additive(X), 0.0

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -27,7 +27,7 @@ from auditlens.detect.evaluation import (
     time_folds,
 )
 from auditlens.detect.isolation import IsolationDetector
-from auditlens.detect.labels import label_windows
+from auditlens.detect.labels import MIN_POSITIVE_WINDOWS, label_windows
 from auditlens.detect.supervised import GRIDS, KINDS, Kind, SupervisedDetector
 from auditlens.errors import NoEvents
 from auditlens.features.base import WINDOW
@@ -49,9 +49,6 @@ from auditlens.scoring import RiskModel
 from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
 from auditlens.store.scores import ModelRecord, events_upto, last_batch_id, register_model
-
-#: Fewer labelled positive windows than this: supervised learning is not attempted.
-MIN_POSITIVE_WINDOWS: Final = 10
 
 
 @dataclass(frozen=True)

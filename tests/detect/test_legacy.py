@@ -1,0 +1,62 @@
+"""Models saved before detectors followed scikit-learn's conventions still load and score
+identically (data/legacy_models.joblib was written by data/make_legacy_models.py with the
+code of commit ed6eafb)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import polars as pl
+import pytest
+
+from auditlens.detect.base import clone
+from auditlens.detect.ensemble import MeanSurpriseEnsemble, StackedEnsemble
+from auditlens.detect.explain import SHAP_METHOD, method_of
+
+LEGACY = Path(__file__).parent / "data" / "legacy_models.joblib"
+
+
+@pytest.fixture(scope="module")
+def legacy() -> dict[str, Any]:
+    saved: dict[str, Any] = joblib.load(LEGACY)
+    return saved
+
+
+def test_a_saved_unsupervised_ensemble_scores_and_explains_as_before(
+    legacy: dict[str, Any],
+) -> None:
+    model, X = legacy["mean"], legacy["X"]
+    assert isinstance(model, MeanSurpriseEnsemble) and model.fitted
+    np.testing.assert_array_equal(model.score(X), legacy["mean_scores"])
+    contrib, columns = model.feature_contributions(X)
+    np.testing.assert_array_equal(contrib, legacy["mean_contrib"])
+    assert columns == ["a", "b", "c"]
+
+
+def test_a_saved_stacked_ensemble_scores_and_explains_as_before(legacy: dict[str, Any]) -> None:
+    model, X = legacy["stacked"], legacy["X"]
+    assert isinstance(model, StackedEnsemble) and method_of(model) == SHAP_METHOD
+    np.testing.assert_array_equal(model.score(X), legacy["stacked_scores"])
+    contrib, base = model.contributions(X)
+    np.testing.assert_allclose(contrib, legacy["stacked_contrib"], atol=1e-12)
+    np.testing.assert_allclose(base, legacy["stacked_base"], atol=1e-12)
+    assert model.member_names == ["isolation_depth", "tail_sum", "random_forest", "xgboost",
+                                  "lightgbm"]  # fmt: skip
+
+
+def test_a_saved_model_can_be_refitted_from_its_parameters(legacy: dict[str, Any]) -> None:
+    fresh = clone(legacy["stacked"])
+    assert not fresh.fitted and [m.fitted for m in fresh.supervised] == [False] * 3
+    assert fresh.unsupervised is None and fresh.seed == 1
+
+
+def test_fitting_today_gives_the_scores_the_old_code_gave(legacy: dict[str, Any]) -> None:
+    X = legacy["X"]
+    y = ((X["a"] + X["b"]) > 2.0).cast(pl.Int8)  # as make_legacy_models.py labels
+    mean = clone(legacy["mean"]).fit(X)
+    np.testing.assert_array_equal(mean.score(X), legacy["mean_scores"])
+    stacked = clone(legacy["stacked"]).fit(X, y)
+    np.testing.assert_array_equal(stacked.score(X), legacy["stacked_scores"])
