@@ -160,6 +160,7 @@ class _Planter:
         self.ips: list[str] = []
 
     def run(self) -> Planted:
+        """Every insider's scenario in plan order (the rng draws depend on that order)."""
         self._scenarios()
         return Planted(self.sessions, self.tasks, self.hosts, self.ips, self.labels)
 
@@ -207,6 +208,9 @@ class _Planter:
                        rate=0.0, fail=0.05)[0])  # fmt: skip
 
     def _scenarios(self) -> None:
+        """Run each insider's handler; label from the first scenario day's midnight to
+        the later of the handler's last event and the window's end, no later than the
+        user leaves, rounded up to whole seconds."""
         handlers: dict[str, Callable[[int, I64], int]] = {
             "after_hours_theft": self._after_hours_theft,
             "privilege_misuse": self._privilege_misuse,
