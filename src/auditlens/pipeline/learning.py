@@ -44,6 +44,14 @@ from auditlens.pipeline.detection import (
 from auditlens.pipeline.ingestion import utc_now
 from auditlens.pipeline.inputs import InputOptions
 from auditlens.reports import charts
+from auditlens.reports.evaluation import (
+    EvaluationFindings,
+    evaluation_json,
+    evaluation_markdown,
+)
+from auditlens.reports.evaluation import (  # re-exported: the pipeline's public name
+    false_positive_comparison as false_positive_comparison,
+)
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import RiskModel
 from auditlens.sources.labels import read_findings
@@ -198,18 +206,18 @@ def evaluate(
         ece = expected_calibration_error(*pooled_runs["ensemble"])
     user_level = _user_level(X, y, runs)
     out_dir = out_dir or settings.data_dir / "reports" / f"evaluation-{clock():%Y%m%dT%H%M%S}"
-    files = _write_report(
-        out_dir,
+    findings = EvaluationFindings(
+        folds=folds,
+        recall_target=target,
+        ece=ece,
+        chosen={k: v for k, v in chosen.items()},
+        fallback=fallback,
         pooled=pooled,
         per_fold=per_fold,
         user_level=user_level,
-        folds=folds,
-        target=target,
-        ece=ece,
-        chosen=chosen,
-        fallback=fallback,
         curves={n: precision_recall_curve(t, s)[1::-1] for n, (t, s) in pooled_runs.items()},
     )
+    files = _write_report(out_dir, findings)
     if "ensemble" in factories:
         files += _shap_charts(X, y, data.info, _ensemble(chosen, seed), out_dir)
     return EvaluationReport(
@@ -246,95 +254,14 @@ def _user_level(X: pl.DataFrame, y: pl.Series, runs: dict[str, list[Any]]) -> di
     return out
 
 
-def _write_report(out_dir: Path, **parts: Any) -> list[Path]:
+def _write_report(out_dir: Path, findings: EvaluationFindings) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    pooled: dict[str, Metrics] = parts["pooled"]
-    payload = {
-        "folds": [
-            {"fold": f.number, "test_from": str(f.test_from), "test_until": str(f.test_until)}
-            for f in parts["folds"]
-        ],
-        "recall_target": parts["target"],
-        "ece_ensemble": parts["ece"],
-        "chosen_params": parts["chosen"],
-        "fallback": parts["fallback"],
-        "pooled": {n: m.as_dict() for n, m in pooled.items()},
-        "per_fold": {n: [m.as_dict() for m in ms] for n, ms in parts["per_fold"].items()},
-        "user_level": {n: m.as_dict() for n, m in parts["user_level"].items()},
-    }
-    json_text = json.dumps(payload, indent=2, default=str)
-    json_path = write_atomically(out_dir / "evaluation.json", _text(json_text))
-    md_path = write_atomically(out_dir / "evaluation.md", _text(_markdown(payload, pooled, parts)))
+    json_path = write_atomically(out_dir / "evaluation.json", _text(evaluation_json(findings)))
+    md_path = write_atomically(out_dir / "evaluation.md", _text(evaluation_markdown(findings)))
     chart = charts.pr_curves(
-        parts["curves"], out_dir / "pr_curves.png", title="정밀도-재현율 / precision-recall"
+        findings.curves, out_dir / "pr_curves.png", title="정밀도-재현율 / precision-recall"
     )
     return [md_path, json_path, chart]
-
-
-def false_positive_comparison(pooled: dict[str, Metrics], recall: float) -> str:
-    """ "At the same recall the ensemble raises N false positives against M: K fewer (or
-    more)", or "" when the ensemble was not evaluated."""
-    if "ensemble" not in pooled or "isolation_forest" not in pooled:
-        return ""
-    fp_if = pooled["isolation_forest"].false_positives_at_recall or 0
-    fp_en = pooled["ensemble"].false_positives_at_recall or 0
-    change = "fewer" if fp_en <= fp_if else "more"
-    return (
-        f"At the same recall ({recall:.0%}) the ensemble raises {fp_en:,} false positives "
-        f"against IsolationForest's {fp_if:,}: {abs(fp_if - fp_en):,} {change} "
-        f"({abs(fp_if - fp_en) / max(fp_if, 1):.0%})."
-    )
-
-
-def _markdown(payload: dict[str, Any], pooled: dict[str, Metrics], parts: dict[str, Any]) -> str:
-    lines = [
-        "# Evaluation / 평가 (time-aware)",
-        "",
-        "Each fold trains on earlier days and tests on the following block of days; no "
-        "(user, window) is ever in both. Windows of a labelled user outside their labelled "
-        "period are excluded (see detect/labels.py).",
-        "",
-    ]
-    if payload["fallback"]:
-        lines += [f"**Fallback:** {payload['fallback']}.", ""]
-    lines += ["| fold | test from | test until |", "|---|---|---|"]
-    lines += [f"| {f['fold']} | {f['test_from']} | {f['test_until']} |" for f in payload["folds"]]
-    target = parts["target"]
-    lines += [
-        "",
-        f"## Pooled over the test folds (window level); FP at recall {target:.0%} = the "
-        "recall IsolationForest alone reaches when flagging as many windows as there are "
-        "positives",
-        "",
-        "| model | ROC-AUC | PR-AUC | det. @5% FPR | det. @10% FPR | precision@k | "
-        f"false positives @ recall {target:.0%} |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, m in pooled.items():
-        lines.append(
-            f"| {name} | {m.roc_auc:.3f} | {m.pr_auc:.3f} | {m.detection_at_5pct_fpr:.1%} | "
-            f"{m.detection_at_10pct_fpr:.1%} | {m.precision_at_k:.1%} | "
-            f"{m.false_positives_at_recall} |"
-        )
-    comparison = false_positive_comparison(pooled, target)
-    if comparison:
-        lines += ["", f"**{comparison}**"]
-    if payload["ece_ensemble"] is not None:
-        lines += [
-            "",
-            f"Calibration error (ECE, 10 bins) of the ensemble: {payload['ece_ensemble']:.4f}",
-        ]
-    lines += ["", "## User level (each user's highest test score)", ""]
-    lines += ["| model | ROC-AUC | PR-AUC | precision@k |", "|---|---|---|---|"]
-    for name, m in parts["user_level"].items():
-        lines.append(f"| {name} | {m.roc_auc:.3f} | {m.pr_auc:.3f} | {m.precision_at_k:.1%} |")
-    lines += ["", "## Per fold (PR-AUC)", ""]
-    for name, ms in parts["per_fold"].items():
-        lines.append(f"- {name}: " + ", ".join(f"{m.pr_auc:.3f}" for m in ms))
-    if payload["chosen_params"]:
-        lines += ["", "## Chosen hyper-parameters (best mean PR-AUC over the folds)", ""]
-        lines += [f"- {k}: `{json.dumps(v)}`" for k, v in payload["chosen_params"].items()]
-    return "\n".join(lines) + "\n"
 
 
 def _shap_charts(

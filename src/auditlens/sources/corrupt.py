@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,13 @@ import numpy as np
 import polars as pl
 
 from auditlens.schema import EVENT_ID, TIMESTAMP, USER_ID
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock in UTC: the default clock, replaced by a fixed one in tests."""
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,12 @@ def write_corrupted_csv(
     each: int = 5,
     seed: int = 0,
     rename: dict[str, str] | None = None,
+    clock: Clock = utc_now,
 ) -> Corruption:
     """Write ``events`` as CSV with ``each`` rows damaged per kind and the last line cut.
 
-    ``rename`` renames canonical columns (to mimic a customer's export).
+    ``rename`` renames canonical columns (to mimic a customer's export); future timestamps
+    are 400 days after ``clock()``.
     """
     if events.height < 4 * each + 2:
         raise ValueError(f"need at least {4 * each + 2} events to damage, got {events.height}")
@@ -64,7 +74,7 @@ def write_corrupted_csv(
         pl.when(pl.col("__i").is_in(sorted(bad_ts)))
         .then(pl.lit("31/02/2026 25:61"))
         .when(pl.col("__i").is_in(sorted(future)))
-        .then(pl.lit((dt.datetime.now(dt.UTC) + dt.timedelta(days=400)).isoformat()))
+        .then(pl.lit((clock() + dt.timedelta(days=400)).isoformat()))
         .otherwise(pl.col(TIMESTAMP))
         .alias(TIMESTAMP),
         pl.when(pl.col("__i").is_in(sorted(no_user)))

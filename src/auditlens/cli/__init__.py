@@ -1,0 +1,58 @@
+"""Command line: verbs only, each calling one function; errors as one clear line.
+
+One module per command group (``sample``: version, generate, demo; ``data``: ingest,
+quarantine; ``detection``: run, score, explain, evaluate, train; ``alerts``; ``audit``;
+``admin``: config, db); printing lives apart in ``render`` and ``render_trail``, shared
+options and error handling in ``common``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from auditlens.cli import data, detection, sample
+from auditlens.cli.admin import config_app, db_app
+from auditlens.cli.alerts import alerts_app
+from auditlens.cli.audit import audit_app
+from auditlens.cli.common import EXIT_QUARANTINE, Invocation
+
+__all__ = ["EXIT_QUARANTINE", "app", "main"]
+
+app = typer.Typer(
+    help="auditlens: find, explain and act on risky user behaviour in access logs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    ctx.obj = Invocation(debug=debug)
+
+
+# registration order is the order `auditlens --help` lists them in
+app.command("version")(sample.version)
+app.command("generate")(sample.generate)
+app.command("ingest")(data.ingest)
+app.command("quarantine")(data.quarantine)
+app.command("demo")(sample.demo)
+app.command("run")(detection.run_cmd)
+app.command("score")(detection.score)
+app.command("explain")(detection.explain_cmd)
+app.command("evaluate")(detection.evaluate)
+app.command("train")(detection.train)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(audit_app, name="audit")
+
+
+def main() -> None:
+    """Entry point of the ``auditlens`` command."""
+    app()

@@ -1,0 +1,93 @@
+"""`auditlens ingest` and `quarantine`: events into the store, bad rows kept aside."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from auditlens import pipeline
+from auditlens.cli.common import (
+    AllowQuarantine,
+    DateOrderOpt,
+    EncodingOpt,
+    FormatOpt,
+    MapOpt,
+    SourceOpt,
+    ValueMapOpt,
+    call,
+    exit_for,
+    inputs,
+    progress,
+)
+from auditlens.cli.render import print_ingest, print_quarantine
+from auditlens.config import Settings, load_settings
+from auditlens.sources.base import Source
+
+
+def ingest(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="File, directory, glob or CERT directory; omit to read all "
+            "sources configured in auditlens.toml."
+        ),
+    ] = None,
+    source: SourceOpt = None,
+    fmt: FormatOpt = "auto",
+    mapping: MapOpt = None,
+    value_map: ValueMapOpt = None,
+    encoding: EncodingOpt = None,
+    date_order: DateOrderOpt = None,
+    id_scope: Annotated[
+        Literal["source", "file"] | None,
+        typer.Option(
+            "--id-scope",
+            help="Where event_id is unique: 'file' when ids restart in every file.",
+        ),
+    ] = None,
+    allow_quarantine: AllowQuarantine = False,
+) -> None:
+    """Validate and store new events; bad rows are quarantined with a reason.
+
+    Exit codes: 0 all stored; 1 error (a failing source is reported after the others
+    were read); 3 rows were quarantined or a file could not be read (see `auditlens
+    quarantine`), unless --allow-quarantine.
+    """
+    settings = call(ctx, load_settings)
+    given = dataclasses.replace(
+        inputs(path, source, fmt, mapping, value_map, encoding, date_order),
+        id_scope=id_scope,
+        settle_seconds=pipeline.SETTLE_SECONDS,
+    )
+    sources = call(ctx, lambda: pipeline.sources_to_ingest(settings, given))
+    reports = []
+    for each in sources:
+        report = call(ctx, lambda src=each: _ingest_with_progress(src, settings))  # type: ignore[misc]
+        print_ingest(report, settings.language)
+        reports.append(report)
+    exit_for(reports, settings.language, allow_quarantine)
+
+
+def quarantine(
+    ctx: typer.Context,
+    batch: Annotated[int | None, typer.Option(help="Only this batch id.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 50,
+) -> None:
+    """Show quarantined rows with their reason and location."""
+    frame = call(ctx, lambda: pipeline.quarantined(load_settings(), batch_id=batch, limit=limit))
+    print_quarantine(frame)
+
+
+def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.IngestReport:
+    with progress() as bar:
+        task = bar.add_task(f"ingest {source.name}", total=None)
+        return pipeline.ingest(
+            source,
+            settings,
+            on_batch=lambda b: bar.update(task, advance=b.ingested),
+            keep_going=True,
+        )

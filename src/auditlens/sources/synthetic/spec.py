@@ -1,0 +1,129 @@
+"""What to generate (:class:`GeneratorSpec`), what comes out (:class:`SyntheticData`), and
+the calendar days of the period (:class:`Period`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from auditlens.calendar import BusinessCalendar
+from auditlens.errors import AuditlensError
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
+#: Equal-length arrays by column name (sessions, tasks).
+Columns = dict[str, npt.NDArray[Any]]
+
+HOUR: Final = 3_600_000_000  # microseconds
+DAY: Final = 24 * HOUR
+EPOCH: Final = dt.date(1970, 1, 1)
+NEVER: Final = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """What to generate: ``users`` people over ``days`` calendar days from ``start``.
+
+    ``insider_rate`` is the share of users who act out a scenario (at least one per
+    scenario when there are enough users outside IT; 0 plants none). ``actions_per_day``
+    is the mean number of resource actions of an ordinary user on a working day.
+    Raises AuditlensError for impossible values.
+    """
+
+    users: int = 200
+    days: int = 30
+    seed: int = 7
+    start: dt.date = dt.date(2026, 9, 1)
+    insider_rate: float = 0.02
+    timezone: str = "Asia/Seoul"
+    actions_per_day: float = 40.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.users < 1:
+            problems.append(f"users must be at least 1, got {self.users}")
+        if self.days < 1:
+            problems.append(f"days must be at least 1, got {self.days}")
+        if not 0.0 <= self.insider_rate <= 0.5:
+            problems.append(f"insider_rate must be within 0..0.5, got {self.insider_rate}")
+        if not self.actions_per_day > 0:
+            problems.append(f"actions_per_day must be positive, got {self.actions_per_day}")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone {self.timezone!r} is not a known IANA zone")
+        if problems:
+            raise AuditlensError(
+                "invalid synthetic spec: " + "; ".join(problems),
+                hint="e.g. GeneratorSpec(users=200, days=30, insider_rate=0.02)",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready plain data (``start`` as ISO date)."""
+        return {
+            "users": self.users,
+            "days": self.days,
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "insider_rate": self.insider_rate,
+            "timezone": self.timezone,
+            "actions_per_day": self.actions_per_day,
+        }
+
+
+@dataclass(frozen=True)
+class SyntheticData:
+    """A generated organisation: events, the answer key, the catalog and the directory.
+
+    ``events`` has the canonical columns and dtypes, sorted by timestamp. ``labels`` has
+    one row per insider: ``start`` is local midnight of the first scenario day and ``end``
+    the exclusive end of the scenario (UTC). ``directory`` has ``user_id, department,
+    role, host, src_ip, hired, left``; ``left`` (nullable) is the first day without events.
+    """
+
+    events: pl.DataFrame
+    labels: pl.DataFrame
+    catalog: pl.DataFrame
+    directory: pl.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class Period:
+    """The spec's calendar days: which are off, and where each starts.
+
+    ``midnight`` is each day's local midnight in microseconds of local wall time since
+    1970-01-01 (the generator works in local time); ``utc_offset`` is the zone's offset
+    at each day's noon, in microseconds.
+    """
+
+    dates: list[dt.date]
+    day_off: Bool
+    midnight: I64
+    utc_offset: I64
+
+    @classmethod
+    def of(cls, spec: GeneratorSpec, cal: BusinessCalendar) -> Period:
+        """The days of ``spec``, weekends and holidays as ``cal`` says."""
+        zone = zoneinfo.ZoneInfo(spec.timezone)
+        dates = [spec.start + dt.timedelta(days=i) for i in range(spec.days)]
+        holidays = cal.holidays({d.year for d in dates})
+        day_off = np.array([d.isoweekday() in cal.weekend or d in holidays for d in dates])
+        midnight = np.array([(d - EPOCH).days * DAY for d in dates], dtype=np.int64)
+        offsets = [dt.datetime(d.year, d.month, d.day, 12, tzinfo=zone).utcoffset() for d in dates]
+        utc_offset = np.array(
+            [int((o or dt.timedelta()).total_seconds()) * 1_000_000 for o in offsets], np.int64
+        )
+        return cls(dates, day_off, midnight, utc_offset)
+
+    def utc(self, local_us: int) -> dt.datetime:
+        """A local time (microseconds of wall time) as an aware UTC datetime."""
+        day = min(max((local_us - int(self.midnight[0])) // DAY, 0), len(self.dates) - 1)
+        us = local_us - int(self.utc_offset[day])
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)
