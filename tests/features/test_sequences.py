@@ -20,7 +20,8 @@ from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import build_matrix
 from auditlens.features.peers import peer_groups
-from auditlens.features.sequences import _LOOP_GROUPS, SequenceModel, _cumsum_by, tokenise
+from auditlens.features.sequences import SequenceModel, tokenise
+from auditlens.features.sequences.kernels import LOOP_GROUPS, cumsum_by
 from auditlens.features.watchlist import parse_pattern
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticData, generate
 from tests.features.test_features import CTX, at, events
@@ -271,7 +272,7 @@ def test_session_scores_follow_the_documented_model() -> None:
 
 def test_running_sums_restart_per_group_on_both_paths() -> None:
     rng = np.random.default_rng(3)
-    for groups in (1, 5, _LOOP_GROUPS + 1):  # one cumsum per group, or position by position
+    for groups in (1, 5, LOOP_GROUPS + 1):  # one cumsum per group, or position by position
         lengths = rng.integers(1, 30, groups)
         first = np.r_[0, np.cumsum(lengths)[:-1]]
         values = rng.normal(size=(3, int(lengths.sum())))
@@ -279,4 +280,4 @@ def test_running_sums_restart_per_group_on_both_paths() -> None:
             [np.cumsum(values[:, f : f + n], axis=1) for f, n in zip(first, lengths, strict=True)],
             axis=1,
         )
-        assert np.array_equal(_cumsum_by(first, values), want)  # the same adds, in order
+        assert np.array_equal(cumsum_by(first, values), want)  # the same adds, in order
