@@ -18,9 +18,9 @@ from polars.testing import assert_frame_equal
 
 from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
-from auditlens.features.matrix import build_matrix
+from auditlens.features.matrix import MatrixBuilder
 from auditlens.features.peers import peer_groups
-from auditlens.features.sequences import SequenceModel, tokenise
+from auditlens.features.sequences import SequenceFeatures, SequenceModel, tokenise
 from auditlens.features.sequences.kernels import LOOP_GROUPS, cumsum_by
 from auditlens.features.watchlist import parse_pattern
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticData, generate
@@ -119,7 +119,8 @@ def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None
         catalog=CTX.catalog,
         watchlist=(parse_pattern("tamper", "view>edit>delete within 10m on sensitivity>=high"),),
     )
-    fm = build_matrix(events(rows), ctx)
+    builder = MatrixBuilder()
+    fm = builder.fit_transform(events(rows), ctx)
     assert {"seq_anomaly_score", "rare_transition_count", "watchlist_match_count"} <= set(
         fm.feature_columns
     )
@@ -130,7 +131,8 @@ def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None
     info = fm.info.filter(pl.col("window") == dt.date(2026, 9, 12))
     assert info["_seq_tokens"].item() == " ".join(["view:high edit:high delete:high"] * 3)
     assert info["_seq_watch"].item() == "tamper"
-    assert fm.sequence_model is not None
+    sequences = builder.sets_[-1]
+    assert isinstance(sequences, SequenceFeatures) and sequences.fitted_model() is not None
 
 
 def _reference_tokens(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:

@@ -27,6 +27,7 @@ from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
+from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
     MODEL_KIND,
@@ -37,13 +38,13 @@ from auditlens.pipeline.detection import (
     feature_hashes,
     fit_model,
     incidents,
-    matrix_for,
+    save_model,
     score_matrix,
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, make_source, utc_now
 from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
-from auditlens.scoring import CapacityCut, RiskModel, flag_top, peak_keys, user_peaks
+from auditlens.scoring import CapacityCut, flag_top, peak_keys, user_peaks
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.repo import Store
 from auditlens.store.scores import (
@@ -56,7 +57,6 @@ from auditlens.store.scores import (
     last_run,
     latest_model,
     model_by_sha,
-    register_model,
     score_history,
 )
 
@@ -253,7 +253,7 @@ def score_run(
 class ModelChoice:
     """The model a run scores with, the matrix it scores, and what was decided."""
 
-    model: RiskModel
+    model: FittedPipeline
     record: ModelRecord
     matrix: FeatureMatrix
     refitted: bool
@@ -288,8 +288,8 @@ def _model_for(
     current = model_in_force(store)
     notes: list[str] = []
     if current is not None and current.kind == ENSEMBLE_KIND and not unsupervised:
-        stored = RiskModel.load(Path(current.path), current.sha256)
-        matrix = matrix_for(events, ctx, stored)
+        stored = FittedPipeline.load(Path(current.path), current.sha256)
+        matrix = stored.matrix(events, ctx)
         if current.feature_columns != matrix.feature_columns:
             raise AuditlensError(
                 say(lang, "ensemble_stale", sha=current.sha256[:12],
@@ -304,8 +304,8 @@ def _model_for(
             )
         return ModelChoice(stored, current, matrix, False, notes)
     if current is not None and not refit and current.kind != ENSEMBLE_KIND:
-        stored = RiskModel.load(Path(current.path), current.sha256)
-        matrix = matrix_for(events, ctx, stored)
+        stored = FittedPipeline.load(Path(current.path), current.sha256)
+        matrix = stored.matrix(events, ctx)
         if current.feature_columns == matrix.feature_columns:
             if current.config_hash != settings.fingerprint():
                 notes.append(
@@ -316,29 +316,17 @@ def _model_for(
             say(lang, "features_changed", sha=current.sha256[:12],
                 diff=_column_diff(current.feature_columns, matrix.feature_columns))
         )  # fmt: skip
-    matrix = matrix_for(events, ctx)
-    model = fit_model(matrix, settings)
-    now = clock()
-    path = settings.data_dir / "models" / f"{MODEL_KIND}-{now:%Y%m%dT%H%M%S%f}.joblib"
-    sha = model.save(path)
+    model, matrix = fit_model(events, ctx, settings)
     params: dict[str, Any] = {
         "detector": type(model.detector).__name__,
         "seed": settings.model_seed,
     }
     if current is not None and current.kind == ENSEMBLE_KIND:
         params["replaces"] = current.sha256
-    record = ModelRecord(
-        sha256=sha,
-        kind=MODEL_KIND,
-        path=str(path),
-        feature_columns=model.feature_columns,
-        params=params,
-        n_train=model.n_train_,
-        data_batch_id=batch_id,
-        config_hash=settings.fingerprint(),
-        created_at=now,
+    record = save_model(
+        store, settings, model, kind=MODEL_KIND, params=params, data_batch_id=batch_id, now=clock()
     )
-    register_model(store, record)
+    sha = record.sha256
     if current is not None:
         key = "replaced_ensemble" if current.kind == ENSEMBLE_KIND else "replaced_model"
         notes.append(say(lang, key, old=current.sha256[:12], new=sha[:12]))
@@ -477,11 +465,12 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
         record = model_by_sha(store, stored["model_sha256"])
         if record is None:
             raise AuditlensError(f"model {stored['model_sha256'][:12]} is not in the store")
-        model = RiskModel.load(Path(record.path), record.sha256)
+        model = FittedPipeline.load(Path(record.path), record.sha256)
         events = events_upto(store, int(stored["data_batch_id"])).select(EVENT_COLUMNS).collect()
     finally:
         store.close()
-    matrix = matrix_for(events, feature_context(settings), model)
+    # the stored pipeline's own fitted feature sets rebuild the features it scored
+    matrix = model.matrix(events, feature_context(settings))
     scoring = score_matrix(matrix, model, settings)
     key = pl.DataFrame({USER_ID: [user_id], WINDOW: [day]})
     idx = scoring.rows_of(key)

@@ -35,12 +35,12 @@ saved before still load and score.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Self
 
 import numpy as np
 import polars as pl
 
-from auditlens.features.base import KEYS, LEVEL, WINDOW, FeatureContext, FeatureSet
+from auditlens.features.base import KEYS, LEVEL, WINDOW, FeatureContext, FeatureSet, NotFitted
 from auditlens.features.peers import peer_groups
 from auditlens.features.sequences.kernels import mixed_key
 from auditlens.features.sequences.model import SequenceModel
@@ -67,25 +67,62 @@ SEQ_WATCH: Final = "_seq_watch"
 
 class SequenceFeatures(FeatureSet):
     """Columns: seq_anomaly_score, rare_transition_count, watchlist_match_count (plus the
-    most surprising session's tokens/start and watch-list matches, for reasons)."""
+    most surprising session's tokens/start and watch-list matches, for reasons).
+
+    Stateful: ``fit`` learns ``model_`` (a :class:`SequenceModel`, with the context's
+    session gap and seed); ``transform`` scores sessions with it. ``patterns`` (empty:
+    the context's watch list) are matched at transform time.
+    """
 
     name = "sequences"
+    stateful = True
+    model_: SequenceModel
 
-    def __init__(
-        self, model: SequenceModel | None = None, patterns: tuple[WatchPattern, ...] = ()
-    ) -> None:
-        self.model = model
+    def __init__(self, patterns: tuple[WatchPattern, ...] = ()) -> None:
         self.patterns = patterns
 
+    def fit(self, events: pl.DataFrame, ctx: FeatureContext) -> Self:
+        """Fit the sequence model on the sessions of ``events`` (prepared)."""
+        self._fit(events, ctx)
+        return self
+
     def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-        """Fit the sequence model on ``events`` when none was given, then summarise."""
+        """Score the sessions of ``events`` with the fitted model and summarise per window."""
+        model = self.fitted_model()
         groups = peer_groups(events, ctx)
-        model = self.model or ctx.sequence_model
-        gap = model.gap_minutes if model else ctx.session_gap_minutes
-        seq = Sessions.of(tokenise(events, gap))
+        seq = Sessions.of(tokenise(events, model.gap_minutes))
+        return self._summarise(model, seq, groups, events, ctx)
+
+    def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
+        """Fit and transform, tokenising the events once."""
+        seq, groups = self._fit(events, ctx)
+        return self._summarise(self.model_, seq, groups, events, ctx)
+
+    def fitted_model(self) -> SequenceModel:
+        """The model ``fit`` learned; raises NotFitted before ``fit``."""
+        model: SequenceModel | None = getattr(self, "model_", None)
         if model is None:
-            model = SequenceModel(gap_minutes=gap, seed=ctx.seed)._fit(seq, groups)
-        self.fitted_ = model
+            raise NotFitted(
+                "the sequence features are not fitted: call fit (or fit_transform) first"
+            )
+        return model
+
+    def _fit(self, events: pl.DataFrame, ctx: FeatureContext) -> tuple[Sessions, pl.DataFrame]:
+        groups = peer_groups(events, ctx)
+        gap = ctx.session_gap_minutes
+        seq = Sessions.of(tokenise(events, gap))
+        self.model_ = SequenceModel(gap_minutes=gap, seed=ctx.seed).fit_sessions(seq, groups)
+        return seq, groups
+
+    def _summarise(
+        self,
+        model: SequenceModel,
+        seq: Sessions,
+        groups: pl.DataFrame,
+        events: pl.DataFrame,
+        ctx: FeatureContext,
+    ) -> pl.DataFrame:
+        """The daily summary of the scored sessions joined with the watch-list matches."""
         daily = self._daily(model, seq, groups)
         patterns = self.patterns or ctx.watchlist
         matches = find_matches(events, patterns, LEVEL)
@@ -129,7 +166,7 @@ class SequenceFeatures(FeatureSet):
                     SEQ_START: stamp.dtype,
                 }
             )
-        excess, _, rare, distance = model._session_scores(seq, groups)
+        excess, _, rare, distance = model.session_scores(seq, groups)
         score = excess + model.embedding_weight * distance
         lo = int(seq.day.min())
         block = mixed_key((seq.user, len(seq.users)), (seq.day - lo, int(seq.day.max()) - lo + 1))

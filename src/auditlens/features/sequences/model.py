@@ -79,9 +79,10 @@ class SequenceModel:
 
     def fit(self, tokens: pl.DataFrame, groups: pl.DataFrame) -> Self:
         """Learn global and peer-group transition probabilities and token vectors."""
-        return self._fit(Sessions.of(tokens), groups)
+        return self.fit_sessions(Sessions.of(tokens), groups)
 
-    def _fit(self, seq: Sessions, groups: pl.DataFrame) -> Self:
+    def fit_sessions(self, seq: Sessions, groups: pl.DataFrame) -> Self:
+        """:meth:`fit` on sessions already tokenised (SequenceFeatures scores them next)."""
         present = np.bincount(seq.code, minlength=len(seq.words)) > 0
         self.vocab_ = [*(w for w, p in zip(seq.words, present, strict=True) if p), START, END]
         self.vocab_size_ = v = len(self.vocab_) + 1  # one more for tokens first seen later
@@ -183,7 +184,7 @@ class SequenceModel:
         """One row per session, in order: ``_session, user_id, window, start, tokens`` and
         its ``excess_bits, nll_bits, rare_steps, distance, session_score``."""
         seq = Sessions.of(tokens)
-        excess, nll, rare, distance = self._session_scores(seq, groups)
+        excess, nll, rare, distance = self.session_scores(seq, groups)
         return pl.DataFrame(
             {
                 SESSION: tokens.get_column(SESSION).gather(seq.first),
@@ -199,8 +200,11 @@ class SequenceModel:
             }
         )
 
-    def _session_scores(self, seq: Sessions, groups: pl.DataFrame) -> tuple[F64, F64, I64, F64]:
-        """Per session: excess bits, mean bits per step, rare steps and distance."""
+    def session_scores(self, seq: Sessions, groups: pl.DataFrame) -> tuple[F64, F64, I64, F64]:
+        """Per session: excess bits, mean bits per step, rare steps and distance.
+
+        ``groups`` maps ``user_id`` to ``peer_group`` for the scored users.
+        """
         n = seq.sessions
         if n == 0:
             empty = np.zeros(0)
