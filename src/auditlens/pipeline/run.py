@@ -166,6 +166,73 @@ def score_run(
         )
         for name, cfg in settings.sources.items()
     ]
+    batch_id, events = _stored_events(store)
+    ctx = feature_context(settings)
+    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    model, record = choice.model, choice.record
+    scoring = score_matrix(choice.matrix, model, settings)
+    notes = list(choice.notes)
+    new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
+    if why:
+        notes.append(why)
+    peaks = scoring.users
+    rows = _with_peak_days(new, scoring.windows, peaks)
+    cut = flag_top(peaks, settings.review_capacity)
+    shown = peaks if rows.height else peaks.head(10)
+    by_key = _reasons_by_key(scoring, model, rows, shown)
+    run_id = None
+    if rows.height:
+        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
+        record_run = RunRecord(
+            started_at=started,
+            finished_at=clock(),
+            model_sha256=record.sha256,
+            config_hash=settings.fingerprint(),
+            data_batch_id=batch_id,
+            events=events.height,
+            windows=rows.height,
+            reason_method=method_of(model.detector),
+            capacity=settings.review_capacity,
+            capacity_cutoff=cut.cutoff if cut.flagged.height else None,
+            alerts_state="pending" if alerts else "skipped",
+            config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
+        )
+        run_id = commit_run(store, record_run, rows)
+    found = incidents(shown, by_key)
+    return RunReport(
+        ingests=ingests,
+        run_id=run_id,
+        events=events.height,
+        windows_scored=scoring.windows.height,
+        rows_stored=rows.height,
+        model_sha256=record.sha256,
+        refitted=choice.refitted,
+        data_batch_id=batch_id,
+        capacity=cut,
+        top=_with_reason_texts(found, settings.language).head(10),
+        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        seconds=time.perf_counter() - began,
+        peaks=found,
+        notes=notes,
+    )
+
+
+def _with_reason_texts(found: pl.DataFrame, language: str) -> pl.DataFrame:
+    """``found`` (detection.incidents) with its reasons as text in ``language``."""
+    texts = [
+        "; ".join(incident_lines(json.loads(r), language, len(days)))
+        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
+    ]
+    return found.with_columns(pl.Series("reasons", texts, dtype=pl.String))
+
+
+def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
+    """The last ingest batch id and the valid events up to it.
+
+    Raises:
+        AuditlensError: nothing was ingested yet.
+        NoEvents: batches were ingested but hold no valid event.
+    """
     batch_id = last_batch_id(store)
     if batch_id == 0:
         raise AuditlensError(
@@ -179,69 +246,23 @@ def score_run(
             "quarantined or the inputs empty)",
             hint="see `auditlens quarantine` and check that the sources have rows",
         )
-    ctx = feature_context(settings)
-    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
-    model, record = choice.model, choice.record
-    scoring = score_matrix(choice.matrix, model, settings)
-    notes = list(choice.notes)
-    new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
-    if why:
-        notes.append(why)
-    peaks = scoring.users
-    rows = _with_peak_days(new, scoring.windows, peaks)
-    cut = flag_top(peaks, settings.review_capacity)
-    shown = peaks if rows.height else peaks.head(10)
+    return batch_id, events
+
+
+def _reasons_by_key(
+    scoring: Scoring, model: FittedPipeline, rows: pl.DataFrame, shown: pl.DataFrame
+) -> pl.DataFrame:
+    """``user_id, window, reasons`` (JSON) of the stored ``rows`` at or above
+    REASON_FLOOR and of every peak day of the users ``shown``."""
     explained = pl.concat(
         [rows.filter(pl.col("decayed_risk") >= REASON_FLOOR).select(*KEYS), peak_keys(shown)]
     ).unique()
-    by_key = explained.with_columns(
+    return explained.with_columns(
         pl.Series(
             "reasons",
             [reasons_json(r) for r in scoring.reasons(model, explained)],
             dtype=pl.String,
         )
-    )
-    run_id = None
-    if rows.height:
-        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
-        run_id = commit_run(
-            store,
-            RunRecord(
-                started_at=started,
-                finished_at=clock(),
-                model_sha256=record.sha256,
-                config_hash=settings.fingerprint(),
-                data_batch_id=batch_id,
-                events=events.height,
-                windows=rows.height,
-                reason_method=method_of(model.detector),
-                capacity=settings.review_capacity,
-                capacity_cutoff=cut.cutoff if cut.flagged.height else None,
-                alerts_state="pending" if alerts else "skipped",
-                config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
-            ),
-            rows,
-        )
-    found = incidents(shown, by_key)
-    texts = [
-        "; ".join(incident_lines(json.loads(r), settings.language, len(days)))
-        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
-    ]
-    return RunReport(
-        ingests=ingests,
-        run_id=run_id,
-        events=events.height,
-        windows_scored=scoring.windows.height,
-        rows_stored=rows.height,
-        model_sha256=record.sha256,
-        refitted=choice.refitted,
-        data_batch_id=batch_id,
-        capacity=cut,
-        top=found.with_columns(pl.Series("reasons", texts, dtype=pl.String)).head(10),
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
-        seconds=time.perf_counter() - began,
-        peaks=found,
-        notes=notes,
     )
 
 
