@@ -21,7 +21,7 @@ from auditlens.config import Settings
 from auditlens.errors import AuditlensError
 from auditlens.pipeline import batch_job, explain_user, ingest, run
 from auditlens.pipeline.alerting import CRASH_AT_ENV
-from auditlens.pipeline.detection import ENSEMBLE_KIND, feature_context, fit_model, matrix_for
+from auditlens.pipeline.detection import ENSEMBLE_KIND, feature_context, fit_model
 from auditlens.schema import EVENT_COLUMNS
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
@@ -237,8 +237,7 @@ def _register_fake_ensemble(settings: Settings, columns: list[str] | None = None
     try:
         events = events_upto(store, 10**9).select(EVENT_COLUMNS).collect()
         other = settings.model_copy(update={"model_seed": 99})
-        matrix = matrix_for(events, feature_context(other))
-        model = fit_model(matrix, other)
+        model, _ = fit_model(events, feature_context(other), other)
         path = settings.data_dir / "models" / "ensemble-test.joblib"
         sha = model.save(path)
         register_model(

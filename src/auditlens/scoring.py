@@ -28,17 +28,15 @@ reports the score cut-off that implies, for teams that size alerts to reviewers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from auditlens.detect.base import Detector, ModelError, load_artifact, save_artifact
+from auditlens.detect.base import Detector
 from auditlens.detect.surprise import Surprise
 from auditlens.features.base import WINDOW
-from auditlens.features.sequences import SequenceModel
 from auditlens.schema import USER_ID
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -97,14 +95,12 @@ class RiskScale:
 class RiskModel:
     """A detector together with the risk scale fitted on its training scores.
 
-    This is what ``auditlens run`` saves and the store refers to by sha256: reloading
-    it scores every window exactly as before (replayable evidence).
+    The fitted pipeline (:mod:`auditlens.fitted`) holds one behind its feature sets;
+    that pipeline is what ``auditlens run`` saves and the store refers to by sha256.
     """
 
-    def __init__(self, detector: Detector, sequence_model: SequenceModel | None = None) -> None:
+    def __init__(self, detector: Detector) -> None:
         self.detector = detector
-        #: The fitted sequence model its sequence features came from (saved with it).
-        self.sequence_model = sequence_model
 
     def fit(self, X: pl.DataFrame) -> Self:
         """Fit the detector on ``X`` and the risk scale on its scores of ``X``."""
@@ -129,18 +125,6 @@ class RiskModel:
         """(raw detector score, surprise) per row of ``X``."""
         raw = self.detector.score(X)
         return raw, self.scale_.surprise(raw)
-
-    def save(self, path: Path) -> str:
-        """Save atomically; return the sha256 the store records."""
-        return save_artifact(self, path)
-
-    @staticmethod
-    def load(path: Path, expected_sha256: str | None = None) -> RiskModel:
-        """Load a saved RiskModel, refusing a file whose hash differs from the record."""
-        model = load_artifact(path, expected_sha256)
-        if not isinstance(model, RiskModel):
-            raise ModelError(f"{path} does not hold an auditlens risk model")
-        return model
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from polars.testing import assert_frame_equal
 
 from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
-from auditlens.features.matrix import build_matrix
+from auditlens.features.matrix import MatrixBuilder
 from auditlens.features.peers import peer_groups
-from auditlens.features.sequences import _LOOP_GROUPS, SequenceModel, _cumsum_by, tokenise
+from auditlens.features.sequences import SequenceFeatures, SequenceModel, tokenise
+from auditlens.features.sequences.kernels import LOOP_GROUPS, cumsum_by
 from auditlens.features.watchlist import parse_pattern
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticData, generate
 from tests.features.test_features import CTX, at, events
@@ -118,7 +119,8 @@ def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None
         catalog=CTX.catalog,
         watchlist=(parse_pattern("tamper", "view>edit>delete within 10m on sensitivity>=high"),),
     )
-    fm = build_matrix(events(rows), ctx)
+    builder = MatrixBuilder()
+    fm = builder.fit_transform(events(rows), ctx)
     assert {"seq_anomaly_score", "rare_transition_count", "watchlist_match_count"} <= set(
         fm.feature_columns
     )
@@ -129,7 +131,8 @@ def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None
     info = fm.info.filter(pl.col("window") == dt.date(2026, 9, 12))
     assert info["_seq_tokens"].item() == " ".join(["view:high edit:high delete:high"] * 3)
     assert info["_seq_watch"].item() == "tamper"
-    assert fm.sequence_model is not None
+    sequences = builder.sets_[-1]
+    assert isinstance(sequences, SequenceFeatures) and sequences.fitted_model() is not None
 
 
 def _reference_tokens(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
@@ -271,7 +274,7 @@ def test_session_scores_follow_the_documented_model() -> None:
 
 def test_running_sums_restart_per_group_on_both_paths() -> None:
     rng = np.random.default_rng(3)
-    for groups in (1, 5, _LOOP_GROUPS + 1):  # one cumsum per group, or position by position
+    for groups in (1, 5, LOOP_GROUPS + 1):  # one cumsum per group, or position by position
         lengths = rng.integers(1, 30, groups)
         first = np.r_[0, np.cumsum(lengths)[:-1]]
         values = rng.normal(size=(3, int(lengths.sum())))
@@ -279,4 +282,4 @@ def test_running_sums_restart_per_group_on_both_paths() -> None:
             [np.cumsum(values[:, f : f + n], axis=1) for f, n in zip(first, lengths, strict=True)],
             axis=1,
         )
-        assert np.array_equal(_cumsum_by(first, values), want)  # the same adds, in order
+        assert np.array_equal(cumsum_by(first, values), want)  # the same adds, in order

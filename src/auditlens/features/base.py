@@ -4,6 +4,12 @@ Events reach a FeatureSet *prepared* once by :func:`prepare`: local time, the wi
 (local calendar day), the off-hours flag and the resource's sensitivity are already
 columns, so each set is one ``group_by`` over the same frame.
 
+A FeatureSet follows scikit-learn's conventions: its constructor only stores parameters,
+``fit`` learns from prepared events (attributes ending in ``_``) and returns it,
+``transform`` computes the columns. Sets that learn nothing (``stateful = False``) need
+no ``fit`` before ``transform``; a stateful one raises :class:`NotFitted` until fitted.
+The :class:`FeatureContext` holds configuration only, never fitted state.
+
 Sets built from per-window aggregations derive from :class:`AggregateFeatureSet`: they
 declare their helper columns, aggregations and extra per-window frames, and
 :func:`aggregate` computes those of several sets in ONE pass keyed by an integer per
@@ -12,20 +18,19 @@ declare their helper columns, aggregations and extra per-window frames, and
 
 from __future__ import annotations
 
-import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final, Self
 
 import polars as pl
 
 from auditlens.calendar import TICKS_PER_SECOND, BusinessCalendar
+from auditlens.errors import AuditlensError
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
 if TYPE_CHECKING:
-    from auditlens.features.sequences import SequenceModel
     from auditlens.features.watchlist import WatchPattern
 
 #: Key columns of every feature frame and of the matrix.
@@ -54,13 +59,13 @@ CHANGE_ACTIONS: Final = ("edit", "delete")
 
 @dataclass(frozen=True)
 class FeatureContext:
-    """What feature sets need besides the events.
+    """What feature sets need besides the events: configuration only, nothing fitted.
 
     ``profile_days`` is the length of the rolling personal baseline (the window's own day
-    excluded). ``peer_groups`` maps ``user_id`` to a peer-group name (department/role);
-    when absent, groups come from the events' ``department`` and ``role``.
-    ``sequence_model`` is a fitted SequenceModel to reuse (None: fit on the events);
-    ``watchlist`` holds the watch-list patterns that always raise a reason.
+    excluded). ``peer_groups`` is a directory of ``user_id`` with department/role; when
+    absent, groups come from the events' ``department`` and ``role``. ``watchlist``
+    holds the watch-list patterns that always raise a reason; ``seed`` and
+    ``session_gap_minutes`` are what a stateful set is fitted with.
     """
 
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
@@ -68,13 +73,9 @@ class FeatureContext:
     profile_days: int = 28
     min_peer_group: int = 5
     peer_groups: pl.DataFrame | None = None
-    #: A fitted sequence model to score with; None = fit one on the events given.
-    sequence_model: SequenceModel | None = None
     watchlist: tuple[WatchPattern, ...] = ()
     seed: int = 7
     session_gap_minutes: float = 30.0
-    #: ``user_id, peer_group`` once resolved for these events (build_matrix sets it).
-    resolved_groups: pl.DataFrame | None = None
 
     @property
     def profile(self) -> str:
@@ -82,15 +83,34 @@ class FeatureContext:
         return f"{self.profile_days}d"
 
 
+class NotFitted(AuditlensError):
+    """A stateful feature set (or the pipeline holding it) was used before ``fit``."""
+
+    hint = "fit it first (`auditlens run --refit` fits and stores a new model)"
+
+
 class FeatureSet(ABC):
     """Computes named feature columns per (user_id, window) from prepared events."""
 
     #: Short name, used in docs and error messages.
     name: str
+    #: True when ``transform`` needs what ``fit`` learned (it raises NotFitted before).
+    stateful: ClassVar[bool] = False
+
+    def fit(self, events: pl.DataFrame, ctx: FeatureContext) -> Self:
+        """Learn what ``transform`` needs from prepared events; return self.
+
+        Stateless sets learn nothing: this returns self unchanged.
+        """
+        return self
 
     @abstractmethod
     def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         """Return one row per (user_id, window) the events cover, keys first."""
+
+    def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
+        """``fit`` then ``transform`` on the same events (sets may share the work)."""
+        return self.fit(events, ctx).transform(events, ctx)
 
 
 def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
@@ -170,8 +190,9 @@ def _time_unit(dtype: pl.DataType) -> str:
 
 
 def _years(events: pl.DataFrame) -> list[int]:
+    """The years whose holidays the events' off-hours flags may need (none without events)."""
     if events.height == 0:
-        return [dt.date.today().year]
+        return []
     lo, hi = events.select(
         pl.col(TIMESTAMP).min().alias("lo"), pl.col(TIMESTAMP).max().alias("hi")
     ).row(0)

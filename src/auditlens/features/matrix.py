@@ -1,5 +1,8 @@
 """Join every FeatureSet into one matrix keyed by (user_id, window).
 
+:class:`MatrixBuilder` fits the feature sets (``fit``) and builds the matrix with them
+(``transform``); :func:`build_matrix` does both on the same events.
+
 Example::
 
     >>> fm = build_matrix(events, FeatureContext())
@@ -11,10 +14,9 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Self
 
 import polars as pl
 
@@ -25,6 +27,7 @@ from auditlens.features.base import (
     AggregateFeatureSet,
     FeatureContext,
     FeatureSet,
+    NotFitted,
     add_keys,
     aggregate,
     prepare,
@@ -32,7 +35,7 @@ from auditlens.features.base import (
 )
 from auditlens.features.peers import PEER_COLUMNS, PEER_GROUP, peer_deviation, peer_groups
 from auditlens.features.resources import ResourceFeatures
-from auditlens.features.sequences import SequenceFeatures, SequenceModel
+from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.temporal import TemporalFeatures
 from auditlens.schema import USER_ID
 
@@ -56,8 +59,6 @@ class FeatureMatrix:
 
     frame: pl.DataFrame
     info: pl.DataFrame
-    #: The sequence model the sequence features were scored with (fitted here or given).
-    sequence_model: SequenceModel | None = None
 
     @property
     def feature_columns(self) -> list[str]:
@@ -65,24 +66,72 @@ class FeatureMatrix:
         return [c for c in self.frame.columns if c not in KEYS]
 
 
+class MatrixBuilder:
+    """The feature stage: feature sets fitted together, then the matrix built with them.
+
+    ``sets`` (None: :func:`default_sets`) are the sets to fit, in column order; ``fit``
+    fits them in place and keeps them as ``sets_``. Saved inside the fitted pipeline, it
+    builds the same columns on events it was not fitted on.
+    """
+
+    sets_: tuple[FeatureSet, ...]
+
+    def __init__(self, sets: Sequence[FeatureSet] | None = None) -> None:
+        self.sets = sets
+
+    def fit(self, events: pl.DataFrame, ctx: FeatureContext) -> Self:
+        """Fit every set on ``events`` (canonical, validated); return self."""
+        self.fit_transform(events, ctx)
+        return self
+
+    def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
+        """Fit every set on ``events`` and build their matrix (each set's work done once)."""
+        sets = tuple(default_sets() if self.sets is None else self.sets)
+        matrix = _build(events, ctx, sets, fitting=True)
+        self.sets_ = sets
+        return matrix
+
+    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
+        """The matrix of ``events`` computed with the fitted sets.
+
+        Raises:
+            NotFitted: ``fit`` was not called.
+        """
+        sets: tuple[FeatureSet, ...] | None = getattr(self, "sets_", None)
+        if sets is None:
+            raise NotFitted("the feature sets are not fitted: call fit (or fit_transform) first")
+        return _build(events, ctx, sets, fitting=False)
+
+
 def build_matrix(
     events: pl.DataFrame, ctx: FeatureContext, sets: Sequence[FeatureSet] | None = None
 ) -> FeatureMatrix:
-    """Compute every feature set on ``events`` (canonical, validated) and join them.
+    """Fit the feature sets (default: :func:`default_sets`) on ``events`` and join them.
+
+    Shorthand for ``MatrixBuilder(sets).fit_transform(events, ctx)``; keep the
+    MatrixBuilder to build matrices of other events with what it learned.
+    """
+    return MatrixBuilder(sets).fit_transform(events, ctx)
+
+
+def _build(
+    events: pl.DataFrame, ctx: FeatureContext, sets: Sequence[FeatureSet], *, fitting: bool
+) -> FeatureMatrix:
+    """Compute every feature set on ``events`` (canonical, validated) and join them,
+    fitting each set first when ``fitting``.
 
     Every (user, window) with at least one event gets a row; feature nulls become 0.
     Columns starting with ``_`` that a set returns (e.g. the most surprising session's
     tokens) go to ``info``, not to the model's input.
     """
-    sets = default_sets() if sets is None else sets
     # integer (user, window) keys once, for every set and the peer groups
     prepared = add_keys(prepare(events, ctx))
-    # peer groups are needed by several sets: resolve them once
     groups = peer_groups(prepared, ctx)
-    ctx = dataclasses.replace(ctx, resolved_groups=groups)
     # the aggregations of every AggregateFeatureSet run in one pass over the events; it
     # has a row for every (user, window), so it is the frame the other sets join onto
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
+    if fitting:
+        combined = [s.fit(prepared, ctx) for s in combined]
     if combined:
         frame = aggregate(combined, prepared, ctx)
     else:
@@ -92,16 +141,15 @@ def build_matrix(
         if isinstance(feature_set, AggregateFeatureSet):
             order += feature_set.columns
             continue
-        part = feature_set.transform(prepared, ctx)
+        if fitting:
+            part = feature_set.fit_transform(prepared, ctx)
+        else:
+            part = feature_set.transform(prepared, ctx)
         order += [c for c in part.columns if c not in KEYS]
         frame = frame.join(part, on=list(KEYS), how="left")
     frame = frame.select(order)
     extra = frame.select(*KEYS, pl.selectors.starts_with("_"))
     frame = frame.select(pl.exclude("^_.*$"))
-    sequence_model = next(
-        (s.fitted_ for s in sets if isinstance(s, SequenceFeatures) and hasattr(s, "fitted_")),
-        None,
-    )
     base = [c for c in frame.columns if c not in KEYS]
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
     peers = peer_deviation(frame, groups, base)
@@ -122,4 +170,4 @@ def build_matrix(
         .join(extra, on=list(KEYS), how="left")
         .sort(*KEYS)
     )
-    return FeatureMatrix(frame=frame, info=info, sequence_model=sequence_model)
+    return FeatureMatrix(frame=frame, info=info)

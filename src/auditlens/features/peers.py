@@ -34,10 +34,9 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
 
     From ``ctx.peer_groups`` (a directory with ``user_id`` and ``department``/``role``
     or ``peer_group``) when given, else each user's most frequent department and role
-    in the events. Users the directory does not list fall back to the events.
+    in the events. Users the directory does not list fall back to the events. A pure
+    function of its arguments: callers that need the groups twice may compute them once.
     """
-    if ctx.resolved_groups is not None:
-        return ctx.resolved_groups
     present = [c for c in (DEPARTMENT, ROLE) if c in events.columns]
     # one pass: events per user and (department, role); the modes come from that table
     # (grouping by the integer user code when add_keys put it there)

@@ -50,12 +50,11 @@ from auditlens.pipeline.learning import (
     false_positive_comparison,
     train,
 )
+from auditlens.pipeline.replay import Explanation, explain_user
 from auditlens.pipeline.run import (
     DEFAULT_RUN_WAIT,
-    Explanation,
     RunInProgress,
     RunReport,
-    explain_user,
     run,
 )
 from auditlens.pipeline.texts import say

@@ -22,7 +22,8 @@ from auditlens.config import (
 )
 from auditlens.pipeline.alerting import RaiseReport, dispatch_alerts, raise_alerts, verify_trail
 from auditlens.pipeline.ingestion import IngestReport, ingest
-from auditlens.pipeline.run import Explanation, RunReport, explain_user, run
+from auditlens.pipeline.replay import Explanation, explain_user
+from auditlens.pipeline.run import RunReport, run
 from auditlens.schema import EVENT_ID, USER_ID
 from auditlens.sources.corrupt import write_corrupted_csv
 from auditlens.sources.files import FileSource

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -13,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -31,19 +30,21 @@ from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import ResourceCatalog, unknown_resources
-from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, build_matrix
+from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, MatrixBuilder
 from auditlens.features.watchlist import parse_pattern
+from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.ingestion import utc_now, validate_batch
 from auditlens.pipeline.inputs import InputOptions, input_source, source_folder
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,
-    RiskModel,
     peak_keys,
     score_windows,
     user_peaks,
 )
 from auditlens.sources.labels import read_labels
+from auditlens.store.repo import Store
+from auditlens.store.scores import ModelRecord, register_model
 
 Clock = Callable[[], dt.datetime]
 MODEL_KIND: Final = "unsupervised"
@@ -94,13 +95,10 @@ def feature_context(settings: Settings, near: Path | None = None) -> FeatureCont
     )
 
 
-def matrix_for(
-    events: pl.DataFrame, ctx: FeatureContext, model: RiskModel | None = None
-) -> FeatureMatrix:
-    """The feature matrix; with a stored model, its own sequence model scores sequences."""
-    if model is not None and model.sequence_model is not None:
-        ctx = dataclasses.replace(ctx, sequence_model=model.sequence_model)
-    return build_matrix(events, ctx)
+def fit_features(events: pl.DataFrame, ctx: FeatureContext) -> tuple[MatrixBuilder, FeatureMatrix]:
+    """The default feature sets fitted on ``events``, and the training matrix they built."""
+    features = MatrixBuilder()
+    return features, features.fit_transform(events, ctx)
 
 
 # --- scoring a matrix ----------------------------------------------------------------------
@@ -122,7 +120,7 @@ class Scoring:
         indexed = self.frame.select(*KEYS).with_row_index("_i")
         return keys.select(*KEYS).join(indexed, on=list(KEYS), how="left")["_i"]
 
-    def reasons(self, model: RiskModel, keys: pl.DataFrame) -> list[list[Reason]]:
+    def reasons(self, model: FittedPipeline, keys: pl.DataFrame) -> list[list[Reason]]:
         """Reasons for the given windows."""
         idx = self.rows_of(keys)
         return explain(model.detector, self.frame[idx], self.info[idx], timezone=self.timezone)
@@ -156,7 +154,7 @@ def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFr
     return matrix.frame.filter(keep), matrix.info.filter(keep)
 
 
-def score_matrix(matrix: FeatureMatrix, model: RiskModel, settings: Settings) -> Scoring:
+def score_matrix(matrix: FeatureMatrix, model: FittedPipeline, settings: Settings) -> Scoring:
     """Score every window past warm-up with ``model``; decay and rank users."""
     frame, info = scored_part(matrix, settings.min_history_days)
     if frame.height == 0:
@@ -173,16 +171,50 @@ def score_matrix(matrix: FeatureMatrix, model: RiskModel, settings: Settings) ->
     return Scoring(matrix, settings.timezone, frame, info, windows, user_peaks(windows))
 
 
-def fit_model(matrix: FeatureMatrix, settings: Settings) -> RiskModel:
-    """Fit the default unsupervised model on the windows past warm-up."""
+def fit_model(
+    events: pl.DataFrame, ctx: FeatureContext, settings: Settings
+) -> tuple[FittedPipeline, FeatureMatrix]:
+    """Fit the default pipeline on ``events``: the feature sets on every event, the
+    unsupervised detector and its risk scale on the windows past warm-up. Returns the
+    pipeline and its training matrix."""
+    features, matrix = fit_features(events, ctx)
     frame, _ = scored_part(matrix, settings.min_history_days)
     if frame.height < 50:
         raise AuditlensError(
             f"only {frame.height} windows past warm-up: too few to learn what is usual",
             hint="load more users or days of events (50 user-days at least)",
         )
-    model = RiskModel(default_unsupervised(seed=settings.model_seed), matrix.sequence_model)
-    return model.fit(frame)
+    model = FittedPipeline(features, default_unsupervised(seed=settings.model_seed))
+    return model.fit(frame), matrix
+
+
+def save_model(
+    store: Store,
+    settings: Settings,
+    model: FittedPipeline,
+    *,
+    kind: str,
+    params: dict[str, Any],
+    data_batch_id: int | None,
+    now: dt.datetime,
+) -> ModelRecord:
+    """Save ``model`` under ``data_dir/models`` and register it in the store (the one
+    place a model is saved); returns the record, whose ``sha256`` is the saved file's."""
+    path = settings.data_dir / "models" / f"{kind}-{now:%Y%m%dT%H%M%S%f}.joblib"
+    sha = model.save(path)
+    record = ModelRecord(
+        sha256=sha,
+        kind=kind,
+        path=str(path),
+        feature_columns=model.feature_columns,
+        params=params,
+        n_train=model.n_train_,
+        data_batch_id=data_batch_id,
+        config_hash=settings.fingerprint(),
+        created_at=now,
+    )
+    register_model(store, record)
+    return record
 
 
 def feature_hashes(frame: pl.DataFrame) -> list[str]:
@@ -249,8 +281,7 @@ def score_file(
     loaded = load_valid_events(settings, inputs, clock)
     events = loaded.events
     ctx = feature_context(settings, near=loaded.folder)
-    matrix = matrix_for(events, ctx)
-    model = fit_model(matrix, settings)
+    model, matrix = fit_model(events, ctx, settings)
     scoring = score_matrix(matrix, model, settings)
     keys = peak_keys(scoring.users)
     by_key = keys.with_columns(

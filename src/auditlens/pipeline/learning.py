@@ -32,12 +32,15 @@ from auditlens.detect.supervised import GRIDS, KINDS, Kind, SupervisedDetector
 from auditlens.errors import NoEvents
 from auditlens.features.base import WINDOW
 from auditlens.features.docs import doc_for
+from auditlens.features.matrix import MatrixBuilder
+from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
     Clock,
     feature_context,
+    fit_features,
     load_valid_events,
-    matrix_for,
+    save_model,
     scored_part,
     write_atomically,
 )
@@ -53,21 +56,21 @@ from auditlens.reports.evaluation import (  # re-exported: the pipeline's public
     false_positive_comparison as false_positive_comparison,
 )
 from auditlens.schema import EVENT_COLUMNS, USER_ID
-from auditlens.scoring import RiskModel
 from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
-from auditlens.store.scores import ModelRecord, events_upto, last_batch_id, register_model
+from auditlens.store.scores import events_upto, last_batch_id
 
 
 @dataclass(frozen=True)
 class LabelledMatrix:
-    """Scored windows with their labels (1, 0, null = excluded)."""
+    """Scored windows with their labels (1, 0, null = excluded), and the feature sets
+    fitted on the events they came from (a trained model is saved with them)."""
 
     frame: pl.DataFrame
     info: pl.DataFrame
     y: pl.Series
     batch_id: int | None
-    sequence_model: Any
+    features: MatrixBuilder
 
 
 def labelled_matrix(
@@ -94,11 +97,11 @@ def labelled_matrix(
                 "no events to learn from: the store holds no events",
                 hint="give --input PATH or ingest events first",
             )
-    matrix = matrix_for(events, feature_context(settings, near=near))
+    features, matrix = fit_features(events, feature_context(settings, near=near))
     frame, info = scored_part(matrix, settings.min_history_days)
     findings = read_findings(labels, settings.timezone)
     y = label_windows(frame, findings, settings.timezone)
-    return LabelledMatrix(frame, info, y, batch_id, matrix.sequence_model)
+    return LabelledMatrix(frame, info, y, batch_id, features)
 
 
 def _enough(y: pl.Series) -> bool:
@@ -348,28 +351,21 @@ def train(
     folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
     chosen, _ = choose_params(X, y, folds, seed)
     ensemble = _ensemble(chosen, seed)
-    model = RiskModel(ensemble, data.sequence_model).fit_supervised(X, y)
-    now = clock()
-    path = settings.data_dir / "models" / f"{ENSEMBLE_KIND}-{now:%Y%m%dT%H%M%S%f}.joblib"
-    sha = model.save(path)
+    model = FittedPipeline(data.features, ensemble).fit(X, y)
     store = Store.open(settings, migrate=True)
     try:
-        register_model(
+        record = save_model(
             store,
-            ModelRecord(
-                sha256=sha,
-                kind=ENSEMBLE_KIND,
-                path=str(path),
-                feature_columns=model.feature_columns,
-                params={k: v for k, v in chosen.items()} | {"seed": seed},
-                n_train=X.height,
-                data_batch_id=data.batch_id,
-                config_hash=settings.fingerprint(),
-                created_at=now,
-            ),
+            settings,
+            model,
+            kind=ENSEMBLE_KIND,
+            params={k: v for k, v in chosen.items()} | {"seed": seed},
+            data_batch_id=data.batch_id,
+            now=clock(),
         )
     finally:
         store.close()
+    sha = record.sha256
     return TrainReport(
         True,
         f"stacked ensemble trained on {positives} positive windows",

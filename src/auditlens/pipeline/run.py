@@ -1,5 +1,5 @@
-"""`auditlens run` (ingest what is new, build features, score, store with evidence) and
-`auditlens explain` (replay one stored score from the store alone)."""
+"""`auditlens run`: ingest what is new, build features, score, store with evidence
+(``auditlens explain`` replays what it stored: pipeline/replay.py)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,15 @@ import polars as pl
 
 from auditlens.config import Settings
 from auditlens.detect.explain import (
-    Reason,
     incident_lines,
     method_of,
     reasons_json,
-    same_reasons,
 )
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
+from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
     MODEL_KIND,
@@ -37,14 +36,14 @@ from auditlens.pipeline.detection import (
     feature_hashes,
     fit_model,
     incidents,
-    matrix_for,
+    save_model,
     score_matrix,
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
-from auditlens.scoring import CapacityCut, RiskModel, flag_top, peak_keys, user_peaks
+from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.repo import Store
 from auditlens.store.scores import (
@@ -56,9 +55,6 @@ from auditlens.store.scores import (
     last_batch_id,
     last_run,
     latest_model,
-    model_by_sha,
-    register_model,
-    score_history,
 )
 
 
@@ -171,6 +167,73 @@ def score_run(
         )
         for name, cfg in settings.sources.items()
     ]
+    batch_id, events = _stored_events(store)
+    ctx = feature_context(settings)
+    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    model, record = choice.model, choice.record
+    scoring = score_matrix(choice.matrix, model, settings)
+    notes = list(choice.notes)
+    new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
+    if why:
+        notes.append(why)
+    peaks = scoring.users
+    rows = _with_peak_days(new, scoring.windows, peaks)
+    cut = flag_top(peaks, settings.review_capacity)
+    shown = peaks if rows.height else peaks.head(10)
+    by_key = _reasons_by_key(scoring, model, rows, shown)
+    run_id = None
+    if rows.height:
+        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
+        record_run = RunRecord(
+            started_at=started,
+            finished_at=clock(),
+            model_sha256=record.sha256,
+            config_hash=settings.fingerprint(),
+            data_batch_id=batch_id,
+            events=events.height,
+            windows=rows.height,
+            reason_method=method_of(model.detector),
+            capacity=settings.review_capacity,
+            capacity_cutoff=cut.cutoff if cut.flagged.height else None,
+            alerts_state="pending" if alerts else "skipped",
+            config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
+        )
+        run_id = commit_run(store, record_run, rows)
+    found = incidents(shown, by_key)
+    return RunReport(
+        ingests=ingests,
+        run_id=run_id,
+        events=events.height,
+        windows_scored=scoring.windows.height,
+        rows_stored=rows.height,
+        model_sha256=record.sha256,
+        refitted=choice.refitted,
+        data_batch_id=batch_id,
+        capacity=cut,
+        top=_with_reason_texts(found, settings.language).head(10),
+        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        seconds=time.perf_counter() - began,
+        peaks=found,
+        notes=notes,
+    )
+
+
+def _with_reason_texts(found: pl.DataFrame, language: str) -> pl.DataFrame:
+    """``found`` (detection.incidents) with its reasons as text in ``language``."""
+    texts = [
+        "; ".join(incident_lines(json.loads(r), language, len(days)))
+        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
+    ]
+    return found.with_columns(pl.Series("reasons", texts, dtype=pl.String))
+
+
+def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
+    """The last ingest batch id and the valid events up to it.
+
+    Raises:
+        AuditlensError: nothing was ingested yet.
+        NoEvents: batches were ingested but hold no valid event.
+    """
     batch_id = last_batch_id(store)
     if batch_id == 0:
         raise AuditlensError(
@@ -184,69 +247,23 @@ def score_run(
             "quarantined or the inputs empty)",
             hint="see `auditlens quarantine` and check that the sources have rows",
         )
-    ctx = feature_context(settings)
-    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
-    model, record = choice.model, choice.record
-    scoring = score_matrix(choice.matrix, model, settings)
-    notes = list(choice.notes)
-    new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
-    if why:
-        notes.append(why)
-    peaks = scoring.users
-    rows = _with_peak_days(new, scoring.windows, peaks)
-    cut = flag_top(peaks, settings.review_capacity)
-    shown = peaks if rows.height else peaks.head(10)
+    return batch_id, events
+
+
+def _reasons_by_key(
+    scoring: Scoring, model: FittedPipeline, rows: pl.DataFrame, shown: pl.DataFrame
+) -> pl.DataFrame:
+    """``user_id, window, reasons`` (JSON) of the stored ``rows`` at or above
+    REASON_FLOOR and of every peak day of the users ``shown``."""
     explained = pl.concat(
         [rows.filter(pl.col("decayed_risk") >= REASON_FLOOR).select(*KEYS), peak_keys(shown)]
     ).unique()
-    by_key = explained.with_columns(
+    return explained.with_columns(
         pl.Series(
             "reasons",
             [reasons_json(r) for r in scoring.reasons(model, explained)],
             dtype=pl.String,
         )
-    )
-    run_id = None
-    if rows.height:
-        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
-        run_id = commit_run(
-            store,
-            RunRecord(
-                started_at=started,
-                finished_at=clock(),
-                model_sha256=record.sha256,
-                config_hash=settings.fingerprint(),
-                data_batch_id=batch_id,
-                events=events.height,
-                windows=rows.height,
-                reason_method=method_of(model.detector),
-                capacity=settings.review_capacity,
-                capacity_cutoff=cut.cutoff if cut.flagged.height else None,
-                alerts_state="pending" if alerts else "skipped",
-                config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
-            ),
-            rows,
-        )
-    found = incidents(shown, by_key)
-    texts = [
-        "; ".join(incident_lines(json.loads(r), settings.language, len(days)))
-        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
-    ]
-    return RunReport(
-        ingests=ingests,
-        run_id=run_id,
-        events=events.height,
-        windows_scored=scoring.windows.height,
-        rows_stored=rows.height,
-        model_sha256=record.sha256,
-        refitted=choice.refitted,
-        data_batch_id=batch_id,
-        capacity=cut,
-        top=found.with_columns(pl.Series("reasons", texts, dtype=pl.String)).head(10),
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
-        seconds=time.perf_counter() - began,
-        peaks=found,
-        notes=notes,
     )
 
 
@@ -254,7 +271,7 @@ def score_run(
 class ModelChoice:
     """The model a run scores with, the matrix it scores, and what was decided."""
 
-    model: RiskModel
+    model: FittedPipeline
     record: ModelRecord
     matrix: FeatureMatrix
     refitted: bool
@@ -289,8 +306,8 @@ def _model_for(
     current = model_in_force(store)
     notes: list[str] = []
     if current is not None and current.kind == ENSEMBLE_KIND and not unsupervised:
-        stored = RiskModel.load(Path(current.path), current.sha256)
-        matrix = matrix_for(events, ctx, stored)
+        stored = FittedPipeline.load(Path(current.path), current.sha256)
+        matrix = stored.matrix(events, ctx)
         if current.feature_columns != matrix.feature_columns:
             raise AuditlensError(
                 say(lang, "ensemble_stale", sha=current.sha256[:12],
@@ -305,8 +322,8 @@ def _model_for(
             )
         return ModelChoice(stored, current, matrix, False, notes)
     if current is not None and not refit and current.kind != ENSEMBLE_KIND:
-        stored = RiskModel.load(Path(current.path), current.sha256)
-        matrix = matrix_for(events, ctx, stored)
+        stored = FittedPipeline.load(Path(current.path), current.sha256)
+        matrix = stored.matrix(events, ctx)
         if current.feature_columns == matrix.feature_columns:
             if current.config_hash != settings.fingerprint():
                 notes.append(
@@ -317,29 +334,17 @@ def _model_for(
             say(lang, "features_changed", sha=current.sha256[:12],
                 diff=_column_diff(current.feature_columns, matrix.feature_columns))
         )  # fmt: skip
-    matrix = matrix_for(events, ctx)
-    model = fit_model(matrix, settings)
-    now = clock()
-    path = settings.data_dir / "models" / f"{MODEL_KIND}-{now:%Y%m%dT%H%M%S%f}.joblib"
-    sha = model.save(path)
+    model, matrix = fit_model(events, ctx, settings)
     params: dict[str, Any] = {
         "detector": type(model.detector).__name__,
         "seed": settings.model_seed,
     }
     if current is not None and current.kind == ENSEMBLE_KIND:
         params["replaces"] = current.sha256
-    record = ModelRecord(
-        sha256=sha,
-        kind=MODEL_KIND,
-        path=str(path),
-        feature_columns=model.feature_columns,
-        params=params,
-        n_train=model.n_train_,
-        data_batch_id=batch_id,
-        config_hash=settings.fingerprint(),
-        created_at=now,
+    record = save_model(
+        store, settings, model, kind=MODEL_KIND, params=params, data_batch_id=batch_id, now=clock()
     )
-    register_model(store, record)
+    sha = record.sha256
     if current is not None:
         key = "replaced_ensemble" if current.kind == ENSEMBLE_KIND else "replaced_model"
         notes.append(say(lang, key, old=current.sha256[:12], new=sha[:12]))
@@ -425,85 +430,3 @@ def _with_evidence(
             pl.lit(batch_id).alias("data_batch_id"),
         )
     )
-
-
-# --- explain -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """A stored score and the same score recomputed from the store."""
-
-    user_id: str
-    window: dt.date
-    stored: dict[str, Any]
-    replayed: dict[str, Any]
-    reasons: list[Reason]
-    checks: dict[str, bool]
-
-    @property
-    def reproduced(self) -> bool:
-        """True when every check matched."""
-        return all(self.checks.values())
-
-
-def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -> Explanation:
-    """Replay the newest stored score of ``user_id`` on ``day`` from the store alone
-    (``day`` None: the user's peak day in the newest run that scored them —
-    scoring.user_peaks, the first day of the peak incident; a run stores every peak day
-    of the users it scores).
-
-    Loads the recorded model (refusing a file whose sha256 differs), rebuilds features
-    from the events up to the recorded watermark, and recomputes the score, risk and
-    reasons; ``checks`` says which of them match the stored row.
-    """
-    store = Store.open(settings)
-    try:
-        if day is None:
-            known = score_history(store, user_id)
-            if known.height:
-                known = known.filter(pl.col("run_id") == known["run_id"].max())
-                day = user_peaks(known).row(0, named=True)["peak_window"]
-        history = score_history(store, user_id, day) if day is not None else pl.DataFrame()
-        if history.height == 0:
-            known = score_history(store, user_id)
-            hint = (
-                f"scored days of {user_id}: "
-                + ", ".join(str(d) for d in known.get_column(WINDOW).unique().sort().tail(10))
-                if known.height
-                else "no score of this user is stored; run `auditlens run` first"
-            )
-            raise AuditlensError(f"no stored score for {user_id} on {day or 'any day'}", hint=hint)
-        stored = history.row(0, named=True)
-        record = model_by_sha(store, stored["model_sha256"])
-        if record is None:
-            raise AuditlensError(f"model {stored['model_sha256'][:12]} is not in the store")
-        model = RiskModel.load(Path(record.path), record.sha256)
-        events = events_upto(store, int(stored["data_batch_id"])).select(EVENT_COLUMNS).collect()
-    finally:
-        store.close()
-    matrix = matrix_for(events, feature_context(settings), model)
-    scoring = score_matrix(matrix, model, settings)
-    key = pl.DataFrame({USER_ID: [user_id], WINDOW: [day]})
-    idx = scoring.rows_of(key)
-    window = scoring.windows[idx].row(0, named=True)
-    reasons = scoring.reasons(model, key)[0]
-    replayed = {
-        "raw_score": window["raw_score"],
-        "risk": window["risk"],
-        "decayed_risk": window["decayed_risk"],
-        "severity": window["severity"],
-        "feature_hash": feature_hashes(scoring.frame[idx])[0],
-        "reasons": reasons_json(reasons),
-        "config_hash": settings.fingerprint(),
-    }
-    checks = {
-        "config": replayed["config_hash"] == stored["config_hash"],
-        "features": replayed["feature_hash"] == stored["feature_hash"],
-        "score": abs(replayed["raw_score"] - stored["raw_score"]) <= 1e-9,
-        "risk": abs(replayed["decayed_risk"] - stored["decayed_risk"]) <= 1e-6,
-        "severity": replayed["severity"] == stored["severity"],
-    }
-    if stored["reasons"] != "[]":
-        checks["reasons"] = same_reasons(stored["reasons"], reasons)
-    return Explanation(user_id, stored["window"], stored, replayed, reasons, checks)

@@ -1,0 +1,191 @@
+"""Sessions as token sequences: :func:`tokenise` and the integer view of its result.
+
+A session is a user's run of events with no gap over ``gap_minutes``; a token is the
+action, with the resource's sensitivity when it is high or critical (``edit:high``).
+:func:`tokenise` sorts on one integer key and returns ``user_id`` and ``_token`` as
+Enums (codes plus their sorted categories), so :class:`Sessions` and the model work on
+integer codes.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from auditlens.features.base import LEVEL, WINDOW
+from auditlens.features.catalog import SENSITIVE_RANK
+from auditlens.features.peers import PEER_GROUP
+from auditlens.features.sequences.kernels import (
+    F64,
+    I64,
+    KEY_LIMIT,
+    categories,
+    run_starts,
+)
+from auditlens.schema import ACTION_TYPE, CORE_ACTIONS, TIMESTAMP, USER_ID
+from auditlens.vocabulary import OTHER_ACTION
+
+SESSION: Final = "_session"
+WORD: Final = "_token"
+CODE: Final = "_code"
+START: Final = "<s>"
+END: Final = "</s>"
+_SUFFIX: Final = ("", ":high", ":critical")  # token of level class 0, 1, 2
+_UNIT_US: Final = {"ns": 1000.0, "us": 1.0, "ms": 0.001}
+
+
+def stable_hash(text: str) -> int:
+    """Process-independent string hash for Word2Vec's initial vectors (reproducibility)."""
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def tokenise(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
+    """Events in time order per user, with ``_session`` ids and ``_token`` words.
+
+    Columns ``user_id, timestamp, window, _token, _session``; sessions are numbered from
+    1 in (user, time) order. ``user_id`` and ``_token`` are Enums whose categories are
+    the sorted users and tokens, so the model works on their integer codes.
+    """
+    users = prepared.get_column(USER_ID).unique().drop_nulls().sort()
+    actions = prepared.get_column(ACTION_TYPE).unique().drop_nulls().sort()
+    stamp = prepared.schema[TIMESTAMP]
+    unit = stamp.time_unit if isinstance(stamp, pl.Datetime) else "us"
+    gap = int(int(gap_minutes * 60_000_000) * _UNIT_US[unit])
+    level = pl.col(LEVEL)
+    level_class = (
+        pl.when(level >= SENSITIVE_RANK).then(pl.when(level >= 3).then(2).otherwise(1)).otherwise(0)
+    )
+    rows = prepared.lazy().select(
+        pl.col(USER_ID).cast(pl.Enum(users)),
+        TIMESTAMP,
+        WINDOW,
+        (
+            pl.col(ACTION_TYPE).cast(pl.Enum(actions)).to_physical().cast(pl.Int64) * 3
+            + level_class
+        ).alias("_c"),
+    )
+    user, time = pl.col(USER_ID).to_physical().cast(pl.Int64), pl.col(TIMESTAMP).to_physical()
+    lo, hi = prepared.select(time.min().alias("lo"), time.max().alias("hi")).row(0)
+    lo, span = (0, 1) if lo is None else (lo, hi - lo + 1)
+    if users.len() * span < KEY_LIMIT:  # one int64 key: (user, time) order, stable
+        rows = rows.sort(user * span + (time - lo), maintain_order=True)
+    else:
+        rows = rows.sort(user, time, maintain_order=True)
+    new = (user != user.shift(1)).fill_null(True) | ((time - time.shift(1)) > gap).fill_null(True)
+    frame = rows.with_columns(new.cum_sum().cast(pl.Int64).alias(SESSION)).collect()
+    combos = frame.get_column("_c").to_numpy()
+    present = np.flatnonzero(np.bincount(combos, minlength=3 * actions.len()))
+    # an action outside the vocabulary (kept with unknown_actions = "keep") is 'other'
+    spoken = [a if a in CORE_ACTIONS else OTHER_ACTION for a in actions.to_list()]
+    names = [spoken[int(c) // 3] + _SUFFIX[int(c) % 3] for c in present]
+    words = sorted(set(names))
+    position = {w: i for i, w in enumerate(words)}
+    lut = np.zeros(3 * actions.len() + 1, dtype=np.int64)
+    lut[present] = [position[n] for n in names]
+    word = pl.Series(WORD, words, pl.Enum(words)).gather(lut[combos])
+    return frame.select(USER_ID, TIMESTAMP, WINDOW).with_columns(word, frame.get_column(SESSION))
+
+
+def sessions_of(tokens: pl.DataFrame) -> pl.DataFrame:
+    """One row per session: id, user, window and start of its first event, token list."""
+    return (
+        tokens.group_by(SESSION, maintain_order=True)
+        .agg(
+            pl.col(USER_ID).first().cast(pl.String),
+            pl.col(WINDOW).first(),
+            pl.col(TIMESTAMP).first().alias("start"),
+            pl.col(WORD).cast(pl.String).alias("tokens"),
+        )
+        .sort(SESSION)
+    )
+
+
+def transitions_of(codes: pl.DataFrame, start: int, end: int) -> pl.DataFrame:
+    """Each distinct step (a → b) of each session with its count ``k``, on token codes.
+
+    ``codes`` has ``_session, user_id, window, _code`` in session order (as
+    :func:`tokenise` returns it plus a ``_code`` column); ``start``/``end`` are the codes
+    of <s> and </s>, which mark each session's ends.
+    """
+    seq = codes.lazy().select(SESSION, USER_ID, WINDOW, CODE)
+    first = (pl.col(SESSION) != pl.col(SESSION).shift(1)).fill_null(True)
+    last = (pl.col(SESSION) != pl.col(SESSION).shift(-1)).fill_null(True)
+    steps = seq.with_columns(
+        pl.when(first).then(pl.lit(start, pl.Int32)).otherwise(pl.col(CODE).shift(1)).alias("a"),
+        pl.col(CODE).alias("b"),
+        # a session belongs to the window it started in
+        pl.when(first).then(pl.col(WINDOW)).forward_fill().alias(WINDOW),
+        last.alias("_last"),
+    )
+    ends = steps.filter(pl.col("_last")).with_columns(
+        pl.col("b").alias("a"), pl.lit(end, pl.Int32).alias("b")
+    )
+    cols = [SESSION, USER_ID, WINDOW, "a", "b"]
+    return (
+        pl.concat([steps.select(cols), ends.select(cols)])
+        .group_by(cols)
+        .agg(pl.len().cast(pl.Int64).alias("k"))
+        .collect()
+    )
+
+
+@dataclass(frozen=True)
+class Sessions:
+    """A tokenised frame as integer arrays; sessions are contiguous and in order."""
+
+    frame: pl.DataFrame
+    users: list[str]
+    words: list[str]
+    code: I64  # per event: index into ``words``
+    first: I64  # per session: row of its first event
+    size: I64  # per session: its number of events
+    user: I64  # per session: index into ``users``
+    day: I64  # per session: its window (days since 1970-01-01)
+    session: I64  # per event: index of its session
+    #: session vectors already computed, with the ``vectors_`` frame they came from
+    vectors: list[tuple[pl.DataFrame, F64]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, tokens: pl.DataFrame) -> Sessions:
+        users, user = categories(tokens.get_column(USER_ID))
+        words, code = categories(tokens.get_column(WORD))
+        ids = tokens.get_column(SESSION).to_numpy()
+        first = np.flatnonzero(run_starts(ids)).astype(np.int64)
+        size = np.diff(np.r_[first, ids.size]).astype(np.int64)
+        day = tokens.get_column(WINDOW).to_physical().cast(pl.Int64).to_numpy()[first]
+        session = np.repeat(np.arange(first.size), size)
+        return cls(tokens, users, words, code, first, size, user[first], day, session)
+
+    @property
+    def sessions(self) -> int:
+        """How many sessions."""
+        return int(self.first.size)
+
+    def group_of(self, groups: pl.DataFrame) -> pl.Series:
+        """Each user's peer group (null when ``groups`` does not list the user)."""
+        table = groups.select(USER_ID, PEER_GROUP).unique(USER_ID, keep="first")
+        users = pl.DataFrame({USER_ID: pl.Series(self.users, dtype=pl.String)})
+        return users.join(table, on=USER_ID, how="left", maintain_order="left")[PEER_GROUP]
+
+    def token_text(self, sessions: I64) -> pl.Series:
+        """The given sessions' tokens joined with spaces."""
+        lengths = self.size[sessions]
+        rows = np.repeat(self.first[sessions] - np.cumsum(lengths) + lengths, lengths)
+        rows += np.arange(rows.size)
+        owner = np.repeat(np.arange(sessions.size), lengths)
+        return self._lists(owner, rows).list.join(" ")
+
+    def token_lists(self) -> pl.Series:
+        """Every session's tokens as a list of strings."""
+        return self._lists(self.session, np.arange(self.code.size))
+
+    def _lists(self, owner: I64, rows: I64) -> pl.Series:
+        """The tokens of event ``rows`` as lists by ``owner`` (ascending, as given)."""
+        words = pl.Series(WORD, self.words, dtype=pl.Enum(self.words)).gather(self.code[rows])
+        part = pl.DataFrame([pl.Series("_s", owner).set_sorted(), words])
+        lists = part.group_by("_s", maintain_order=True).agg(WORD).get_column(WORD)
+        return lists.cast(pl.List(pl.String))

@@ -1,0 +1,150 @@
+"""The fitted pipeline: fitted feature sets + detector + risk calibration, as one unit.
+
+It is what ``auditlens run`` and ``auditlens train`` save, what the store records by
+the sha256 of the saved file, and what every run and ``auditlens explain`` score through:
+loading it builds the same features and the same scores on the same events (replayable
+evidence), and scores events it was not fitted on with what it learned.
+
+Fitting takes two steps because the rows the detector learns from are chosen on the
+training matrix (windows past warm-up, labelled windows)::
+
+    features = MatrixBuilder()
+    matrix = features.fit_transform(events, ctx)
+    pipeline = FittedPipeline(features, detector).fit(rows_of(matrix.frame))
+    sha = pipeline.save(path)
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Final, Self
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from auditlens.detect.base import Detector, ModelError, load_artifact, save_artifact
+from auditlens.features.base import FeatureContext, NotFitted
+from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, default_sets
+from auditlens.features.sequences import SequenceFeatures
+from auditlens.scoring import RiskModel
+
+#: Version of the saved artefact: 1 was a bare RiskModel carrying its sequence model.
+ARTEFACT_FORMAT: Final = 2
+
+#: What an unreadable artefact tells the user to do.
+_REFIT: Final = (
+    "fit a new model with `auditlens run --refit` "
+    "(a trained ensemble: `auditlens train --labels FILE`)"
+)
+
+
+class FittedPipeline:
+    """Fitted feature sets, a detector and the risk scale fitted on its training scores.
+
+    ``features`` is a fitted :class:`MatrixBuilder` (its sets learned from the training
+    events); ``detector`` is fitted by :meth:`fit`, with the risk scale, as ``risk_``.
+    """
+
+    risk_: RiskModel
+    format_: int
+
+    def __init__(self, features: MatrixBuilder, detector: Detector) -> None:
+        self.features = features
+        self.detector = detector
+
+    def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
+        """Fit the detector on rows ``X`` of the features' training matrix (with labels
+        ``y`` 1/0/null for a detector that learns from them) and the risk scale on its
+        scores of ``X``.
+
+        Raises:
+            NotFitted: the feature sets were not fitted.
+        """
+        if getattr(self.features, "sets_", None) is None:
+            raise NotFitted("fit the feature sets (MatrixBuilder.fit) before the pipeline")
+        risk = RiskModel(self.detector)
+        self.risk_ = risk.fit(X) if y is None else risk.fit_supervised(X, y)
+        self.format_ = ARTEFACT_FORMAT
+        return self
+
+    def matrix(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
+        """The feature matrix of ``events`` built with the fitted feature sets."""
+        return self.features.transform(events, ctx)
+
+    def score(self, X: pl.DataFrame) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(raw detector score, surprise) per row of a matrix :meth:`matrix` built."""
+        return self._risk().score(X)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Columns the detector was fitted on, in order."""
+        return self._risk().feature_columns
+
+    @property
+    def n_train_(self) -> int:
+        """How many windows the detector and the risk scale were fitted on."""
+        return int(self._risk().n_train_)
+
+    def _risk(self) -> RiskModel:
+        risk: RiskModel | None = getattr(self, "risk_", None)
+        if risk is None:
+            raise NotFitted("the pipeline is not fitted: call fit first")
+        return risk
+
+    def save(self, path: Path) -> str:
+        """Save atomically as one file; return its sha256 (what the store records)."""
+        self._risk()
+        return save_artifact(self, path)
+
+    @staticmethod
+    def load(path: Path, expected_sha256: str | None = None) -> FittedPipeline:
+        """Load a saved pipeline, refusing a file whose hash differs from the record.
+
+        An artefact of format 1 (a RiskModel and its sequence model, before the fitted
+        pipeline) loads as the pipeline it stood for and scores as before.
+
+        Raises:
+            ModelError: the file is missing, changed, not an auditlens model, or written
+                by a version whose classes this one cannot read (the message says to
+                refit).
+        """
+        try:
+            loaded = load_artifact(path, expected_sha256)
+        except (ImportError, AttributeError, EOFError, TypeError, ValueError) as exc:
+            raise ModelError(
+                f"{path} was saved by another auditlens version and cannot be read here "
+                f"({type(exc).__name__}: {exc})",
+                hint=_REFIT,
+            ) from None
+        except pickle.UnpicklingError as exc:
+            raise ModelError(
+                f"{path} is not a saved auditlens model ({exc})", hint=_REFIT
+            ) from None
+        if isinstance(loaded, RiskModel):
+            return _from_format_1(loaded, path)
+        if not isinstance(loaded, FittedPipeline):
+            raise ModelError(f"{path} does not hold an auditlens model", hint=_REFIT)
+        return loaded
+
+
+def _from_format_1(old: RiskModel, path: Path) -> FittedPipeline:
+    """The pipeline a format-1 artefact stood for: the default feature sets, its sequence
+    model as the fitted sequence features, its detector and risk scale as fitted."""
+    sequence_model = old.__dict__.pop("sequence_model", None)
+    if sequence_model is None or not hasattr(old, "scale_"):
+        raise ModelError(
+            f"{path} is a model of an older auditlens without its fitted sequence model",
+            hint=_REFIT,
+        )
+    sets = default_sets()
+    for feature_set in sets:
+        if isinstance(feature_set, SequenceFeatures):
+            feature_set.model_ = sequence_model  # what transform used from the context
+    features = MatrixBuilder()
+    features.sets_ = sets
+    pipeline = FittedPipeline(features, old.detector)
+    pipeline.risk_ = old
+    pipeline.format_ = 1
+    return pipeline
