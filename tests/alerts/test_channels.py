@@ -9,7 +9,7 @@ import email.policy
 import json
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -279,42 +279,94 @@ def test_email_refuses_an_untrusted_certificate(smtp_server: Inbox) -> None:
 # --- the contract every channel keeps ----------------------------------------------------
 
 
+@dataclass
+class ChannelCase:
+    """A working channel, the same kind pointed at something broken (or None), and what
+    the working one's far end has received so far (one text per delivery)."""
+
+    good: Channel
+    bad: Channel | None
+    received: Callable[[], list[str]]
+
+
+def _mail_texts(inbox: Inbox) -> list[str]:
+    """Subject and plain-text body of every message the SMTP server accepted."""
+    texts = []
+    for envelope in inbox.messages:
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = mail.get_body(("plain",))
+        assert body is not None
+        texts.append(f"{mail['Subject']}\n{body.get_content()}")
+    return texts
+
+
 @pytest.fixture(params=["slack", "teams", "pagerduty", "email", "file", "console"])
-def channel_pair(
-    request: pytest.FixtureRequest, httpserver: HTTPServer, smtp_server: Inbox, tmp_path: Path
-) -> tuple[Channel, Channel | None]:
-    """(a working channel, the same kind pointed at something broken or None)."""
+def channel_case(
+    request: pytest.FixtureRequest,
+    httpserver: HTTPServer,
+    smtp_server: Inbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> ChannelCase:
     kind = request.param
     httpserver.expect_request("/hook").respond_with_data("ok", status=202)
     url = SecretStr(httpserver.url_for("/hook"))
     down = SecretStr(f"http://127.0.0.1:{_free_port()}/hook")
+
+    def posted() -> list[str]:
+        return [req.get_data(as_text=True) for req, _ in httpserver.log]
+
     if kind == "slack":
-        return SlackChannel("c", webhook_url=url), SlackChannel("c", webhook_url=down)
+        return ChannelCase(
+            SlackChannel("c", webhook_url=url), SlackChannel("c", webhook_url=down), posted
+        )
     if kind == "teams":
-        return TeamsChannel("c", webhook_url=url), TeamsChannel("c", webhook_url=down)
+        return ChannelCase(
+            TeamsChannel("c", webhook_url=url), TeamsChannel("c", webhook_url=down), posted
+        )
     if kind == "pagerduty":
         key = SecretStr("k")
-        return (
+        return ChannelCase(
             PagerDutyChannel("c", routing_key=key, events_url=url.get_secret_value()),
             PagerDutyChannel("c", routing_key=key, events_url=down.get_secret_value()),
+            posted,
         )
     if kind == "email":
         broken = _mail_config(smtp_server, port=_free_port())
-        return EmailChannel("c", config=_mail_config(smtp_server)), EmailChannel("c", config=broken)
+        return ChannelCase(
+            EmailChannel("c", config=_mail_config(smtp_server)),
+            EmailChannel("c", config=broken),
+            lambda: _mail_texts(smtp_server),
+        )
     if kind == "file":
         (tmp_path / "dir.jsonl").mkdir()
-        return FileChannel("c", path=tmp_path / "a.jsonl"), FileChannel(
-            "c", path=tmp_path / "dir.jsonl"
+        path = tmp_path / "a.jsonl"
+        return ChannelCase(
+            FileChannel("c", path=path),
+            FileChannel("c", path=tmp_path / "dir.jsonl"),
+            lambda: path.read_text(encoding="utf-8").splitlines() if path.exists() else [],
         )
-    return ConsoleChannel("c"), None
+    printed: list[str] = []
+
+    def read_console() -> list[str]:  # readouterr() empties the buffer: keep what it had
+        printed.extend(capsys.readouterr().out.splitlines())
+        return printed
+
+    return ChannelCase(ConsoleChannel("c"), None, read_console)
 
 
-def test_channel_contract(channel_pair: tuple[Channel, Channel | None]) -> None:
-    good, bad = channel_pair
+def test_channel_contract(channel_case: ChannelCase) -> None:
+    good, bad, received = channel_case.good, channel_case.bad, channel_case.received
+    assert received() == []
     with good:
-        assert good.send(make_alert()) is not None
+        good.send(make_alert())
+        (single,) = received()  # exactly one delivery, and it names the user
+        assert "U0042" in single
         if not isinstance(good, PagerDutyChannel):  # PagerDuty takes no digests
-            assert good.send_digest([make_alert(alert_id=1), make_alert(alert_id=2)]) is not None
+            riskiest = dataclasses.replace(make_alert("critical", 2), user_id="U0077", risk=95.0)
+            good.send_digest([make_alert(alert_id=1), riskiest])
+            assert len(received()) == 2  # one more delivery, naming (at least) its riskiest
+            assert "U0077" in received()[-1]
     if bad is not None:
         with bad, pytest.raises(ChannelError):  # never another exception type
             bad.send(make_alert())
