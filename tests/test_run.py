@@ -15,11 +15,12 @@ from auditlens.cli import app
 from auditlens.config import Settings
 from auditlens.detect.base import ModelError
 from auditlens.detect.explain import SHAP_METHOD
+from auditlens.errors import AuditlensError
 from auditlens.pipeline import explain_user, ingest, run, train
 from auditlens.scoring import peak_keys
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
-from auditlens.store.db import score_runs
+from auditlens.store.db import alerts, score_runs
 from auditlens.store.repo import Store
 from auditlens.store.scores import run_scores
 
@@ -135,8 +136,13 @@ def test_score_command_writes_the_contract_and_prints_quality(
 
 
 def test_run_without_events_says_what_to_do(sqlite_settings: Settings) -> None:
-    with pytest.raises(Exception, match="holds no events yet"):
+    with pytest.raises(AuditlensError) as raised:
         run(sqlite_settings)
+    assert type(raised.value) is AuditlensError  # not a subclass such as NoEvents
+    assert str(raised.value) == (
+        "the store holds no events yet — configure [sources.NAME] in auditlens.toml "
+        "or run `auditlens ingest PATH`"
+    )
 
 
 def test_train_registers_the_ensemble_and_run_explains_with_shap(
@@ -188,7 +194,15 @@ def test_run_command_records_detections_and_opens_alerts(
     assert runner.invoke(app, ["ingest", str(sample / "events.parquet")]).exit_code == 0
     first = runner.invoke(app, ["run"])
     assert first.exit_code == 0, first.output
-    assert re.search(r"\d+ alerts opened", first.output)
+    opened = re.search(r"(\d+) alerts opened", " ".join(first.output.split()))
+    assert opened is not None, first.output
+    store = Store.open(Settings())
+    try:
+        stored = store.query_frame(select(alerts))
+    finally:
+        store.close()
+    # the planted insiders are found: some alerts open, and the count printed is the count stored
+    assert int(opened.group(1)) == stored.height > 0
     second = runner.invoke(app, ["run"])  # nothing new: no run, no new alerts
     assert second.exit_code == 0 and "alerts opened" not in second.output
     trail = runner.invoke(app, ["audit", "verify"])

@@ -20,8 +20,9 @@ Ids are compared after :func:`normalise` (Unicode NFKC, case-folded, trimmed): `
 
 Example::
 
+    >>> settings = Settings(principals={"kim": ["analyst"], "park": ["admin"]})
     >>> directory = Directory.from_settings(settings)
-    >>> acting = cli_acting(directory, as_name=None)   # the OS user
+    >>> acting = cli_acting(directory, as_name=None, who_am_i=lambda: "KIM")  # the OS user
     >>> acting.effective.id
     'kim'
 """

@@ -6,9 +6,21 @@ raw values as JSON so an auditor can see what arrived.
 
 Example::
 
-    >>> result = validate(raw, timezone="Asia/Seoul", now=clock())
+    >>> raw = pl.DataFrame({
+    ...     "timestamp": ["2026-09-01 09:00:00", "yesterday"],
+    ...     "event_id": ["e1", "e2"],
+    ...     "user_id": ["kim", "lee"],
+    ...     "action_type": ["login", "login"],
+    ...     LOCATION: ["in.csv:2", "in.csv:3"],
+    ... })
+    >>> result = validate(raw, timezone="Asia/Seoul", now=dt.datetime(2026, 9, 2, tzinfo=dt.UTC))
     >>> result.ingested == result.accepted + result.rejected
     True
+    >>> result.valid["timestamp"].to_list()  # local time, stored in UTC
+    [datetime.datetime(2026, 9, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))]
+    >>> location, reason = result.quarantined.select(LOCATION, "reason").row(0)
+    >>> location, reason.split(" (expected")[0]
+    ('in.csv:3', "timestamp: cannot read 'yesterday'")
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ one entry to ``CHANNELS`` and one branch to ``plugged``.
 
 from __future__ import annotations
 
+import dataclasses
+import email
+import email.policy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +32,23 @@ CHANNELS = ["slack", "teams", "pagerduty", "email", "file", "console"]
 
 @dataclass
 class Plugged:
-    """A working channel, the same kind pointed at something broken (or None), and how
-    many deliveries the working one's far end has seen so far."""
+    """A working channel, the same kind pointed at something broken (or None), and what
+    the working one's far end has received so far (one text per delivery)."""
 
     good: Channel
     bad: Channel | None
-    received: Callable[[], int]
+    received: Callable[[], list[str]]
+
+
+def _mail_texts(inbox: Inbox) -> list[str]:
+    """Subject and plain-text body of every message the SMTP server accepted."""
+    texts = []
+    for envelope in inbox.messages:
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = mail.get_body(("plain",))
+        assert body is not None
+        texts.append(f"{mail['Subject']}\n{body.get_content()}")
+    return texts
 
 
 @pytest.fixture(params=CHANNELS)
@@ -50,8 +64,8 @@ def plugged(
     url = SecretStr(httpserver.url_for("/hook"))
     down = SecretStr(f"http://127.0.0.1:{channel_tests._free_port()}/hook")
 
-    def posted() -> int:
-        return len(httpserver.log)
+    def posted() -> list[str]:
+        return [req.get_data(as_text=True) for req, _ in httpserver.log]
 
     if kind == "slack":
         return Plugged(
@@ -73,7 +87,7 @@ def plugged(
         return Plugged(
             EmailChannel("c", config=channel_tests._mail_config(smtp_server)),
             EmailChannel("c", config=broken),
-            lambda: len(smtp_server.messages),
+            lambda: _mail_texts(smtp_server),
         )
     if kind == "file":
         (tmp_path / "dir.jsonl").mkdir()
@@ -81,28 +95,30 @@ def plugged(
         return Plugged(
             FileChannel("c", path=path),
             FileChannel("c", path=tmp_path / "dir.jsonl"),
-            lambda: len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else 0,
+            lambda: path.read_text(encoding="utf-8").splitlines() if path.exists() else [],
         )
     printed: list[str] = []
 
-    def lines() -> int:
-        printed.append(capsys.readouterr().out)
-        return "".join(printed).count("ALERT ")
+    def read_console() -> list[str]:  # readouterr() empties the buffer: keep what it had
+        printed.extend(capsys.readouterr().out.splitlines())
+        return printed
 
-    return Plugged(ConsoleChannel("c"), None, lines)
+    return Plugged(ConsoleChannel("c"), None, read_console)
 
 
 def test_channel_contract(plugged: Plugged) -> None:
-    good, bad = plugged.good, plugged.bad
+    good, bad, received = plugged.good, plugged.bad, plugged.received
+    assert received() == []
     with good:
-        before = plugged.received()
         assert isinstance(good.send(make_alert()), Delivery)
-        assert plugged.received() > before  # the far end saw it
+        (single,) = received()  # exactly one delivery, and it names the user
+        assert "U0042" in single
         if not isinstance(good, PagerDutyChannel):  # PagerDuty takes no digests
-            before = plugged.received()
-            digest = good.send_digest([make_alert(alert_id=1), make_alert(alert_id=2)])
+            riskiest = dataclasses.replace(make_alert("critical", 2), user_id="U0077", risk=95.0)
+            digest = good.send_digest([make_alert(alert_id=1), riskiest])
             assert isinstance(digest, Delivery)
-            assert plugged.received() > before
+            assert len(received()) == 2  # one more delivery, naming (at least) its riskiest
+            assert "U0077" in received()[-1]
     if bad is not None:
         with bad, pytest.raises(ChannelError):  # never another exception type
             bad.send(make_alert())

@@ -14,6 +14,7 @@ import pytest
 
 from auditlens import schema
 from auditlens.calendar import BusinessCalendar
+from auditlens.errors import ConfigError
 from auditlens.features.access import AccessFeatures
 from auditlens.features.base import AggregateFeatureSet, FeatureContext, FeatureSet, prepare
 from auditlens.features.catalog import ResourceCatalog
@@ -135,7 +136,7 @@ def test_catalog_weights_exact_ids_longest_globs_and_unknowns() -> None:
 def test_catalog_rejects_unknown_levels_naming_the_row(tmp_path: Path) -> None:
     path = tmp_path / "catalog.csv"
     path.write_text("pattern,sensitivity,weight\na/*,high,\nb/*,secret,\n")
-    with pytest.raises(Exception, match=r"row 2 \('b/\*'\).*'secret'"):
+    with pytest.raises(ConfigError, match=r"row 2 \('b/\*'\): sensitivity 'secret' "):
         ResourceCatalog.read_csv(path)
 
 

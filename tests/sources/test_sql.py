@@ -262,11 +262,6 @@ def test_bad_configuration_is_a_source_error(
     assert "\n" not in str(info.value)
 
 
-def test_bad_watermark_is_a_source_error(db: CustomerDb) -> None:
-    with pytest.raises(SourceError, match="not a change-log position"):
-        read_all(source(db), Watermark('{"offset": 3}'))
-
-
 def test_injection_shaped_names_are_quoted_not_executed(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE victim (x INTEGER)"))

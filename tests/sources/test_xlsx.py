@@ -106,10 +106,3 @@ def test_format_xlsx_by_extension_and_by_option(tmp_path: Path) -> None:
     (tmp_path / "broken.xlsx").write_text("not a zip")
     reason = unreadable(tmp_path / "broken.xlsx")
     assert re.search(r"broken\.xlsx is not a readable \.xlsx workbook", reason)
-
-
-def test_a_workbook_is_read_once(tmp_path: Path) -> None:
-    path = workbook(tmp_path / "a.xlsx", {"S": [COLUMNS[:3], ["2026-09-01", "E1", "login"]]})
-    source = FileSource(path)
-    (first,) = source.read()
-    assert list(source.read(first.watermark)) == []

@@ -7,6 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect
+from sqlalchemy.exc import IntegrityError
 
 from auditlens.config import Settings
 from auditlens.errors import StoreError
@@ -104,7 +105,11 @@ def test_commit_batch_is_all_or_nothing(settings: Settings) -> None:
             "quarantined": broken.quarantined.with_columns(pl.lit(None, pl.String).alias("reason")),
         }
     )
-    with pytest.raises(Exception, match=r"(?i)null|not null"):
+    not_null = (  # the database's own words: SQLite, then PostgreSQL
+        r"NOT NULL constraint failed: quarantine\.reason"
+        r'|null value in column "reason" of relation "quarantine" violates not-null constraint'
+    )
+    with pytest.raises(IntegrityError, match=not_null):
         store.commit_batch(broken, now=T0)
     assert store.watermark("src") == Watermark('{"n": 1}')
     assert sorted(store.event_ids().to_list()) == ["a", "b"]

@@ -2,10 +2,11 @@
 
 Example::
 
-    >>> cfg = EmailChannelConfig(host="smtp.bank.example", sender="auditlens@bank.example",
-    ...                          username="auditlens", password=SecretStr("..."),
+    >>> cfg = EmailChannelConfig(host="127.0.0.1", port=smtp_port, security="none",
+    ...                          sender="auditlens@bank.example",
     ...                          recipients=["audit-team@bank.example"])
-    >>> EmailChannel("team-mail", config=cfg).send(alert)
+    >>> EmailChannel("team-mail", config=cfg).send(alert).status_code
+    250
 """
 
 from __future__ import annotations

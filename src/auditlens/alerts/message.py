@@ -4,7 +4,7 @@ Example::
 
     >>> msg = render(alert, "en", "http://dash/?user={user_id}&date={window}")
     >>> msg.title
-    '[HIGH] Risky behaviour: U0042 (risk 82)'
+    '[HIGH] Risky behaviour: U0042 (Risk 82)'
 """
 
 from __future__ import annotations

@@ -9,9 +9,26 @@ its alerts and sends one message at that local time.
 
 Example::
 
+    >>> settings = Settings(
+    ...     alert_channels={
+    ...         "pagerduty": {"kind": "pagerduty", "routing_key": "R0UT1NGKEY"},
+    ...         "mail": {"kind": "email", "host": "smtp.bank.example",
+    ...                  "sender": "auditlens@bank.example"},
+    ...     },
+    ...     alert_routes=[
+    ...         {"id": "high-page", "severities": ["high", "critical"],
+    ...          "channels": ["pagerduty"]},
+    ...         {"id": "high-mail", "severities": ["high"], "channels": ["mail"],
+    ...          "schedule": "business_hours"},
+    ...     ],
+    ... )
     >>> rules = rules_from_settings(settings)
-    >>> [(r.rule_id, r.channel, r.not_before) for r in plan(alert, rules, now)]
-    [('critical-page', 'pagerduty', now), ('high-mail', 'mail', <next 09:00 KST>)]
+    >>> seoul = BusinessCalendar.from_settings(settings).zone
+    >>> saturday_night = dt.datetime(2026, 9, 12, 23, tzinfo=seoul)
+    >>> for route in plan(alert, rules, saturday_night):  # paged now, mailed Monday 09:00
+    ...     print(route.rule_id, route.channel, route.not_before.astimezone(seoul))
+    high-page pagerduty 2026-09-12 23:00:00+09:00
+    high-mail mail 2026-09-14 09:00:00+09:00
 """
 
 from __future__ import annotations

@@ -17,8 +17,13 @@ the reason is a :class:`~auditlens.alerts.reasons.ReasonCode`.
 
 Example::
 
-    >>> decide(engine, 7, "acknowledge", by=directory.acting("kim"), reason="reviewing",
-    ...        now=now, policy=TriagePolicy())
+    >>> from auditlens.identity import Directory
+    >>> directory = Directory({"kim": ["analyst"]})
+    >>> now = dt.datetime(2026, 9, 8, 2, 0, tzinfo=dt.UTC)
+    >>> decided = decide(store.engine, alert.id, "acknowledge", by=directory.acting("KIM"),
+    ...                  reason="reviewing", now=now, policy=TriagePolicy())
+    >>> decided.alert.status, decided.entry.actor, decided.entry.reason_code
+    ('acknowledged', 'kim', 'reviewing')
 """
 
 from __future__ import annotations

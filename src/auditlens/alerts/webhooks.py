@@ -3,7 +3,7 @@
 
 Example::
 
-    >>> with SlackChannel("ops", webhook_url=SecretStr(url)) as slack:
+    >>> with SlackChannel("ops", webhook_url=SecretStr(webhook_url)) as slack:
     ...     slack.send(alert)
     Delivery(status_code=200, detail='ok')
 """

@@ -5,10 +5,13 @@
 
 Example::
 
+    >>> from auditlens.sources.synthetic import GeneratorSpec, generate
+    >>> events = generate(GeneratorSpec(users=20, days=10)).events
     >>> fm = build_matrix(events, FeatureContext())
     >>> fm.frame.columns[:2]
     ['user_id', 'window']
-    >>> set(fm.feature_columns) <= set(FEATURE_DOCS)
+    >>> from auditlens.features.docs import FEATURE_DOCS
+    >>> {c.removeprefix("peer_z_") for c in fm.feature_columns} <= set(FEATURE_DOCS)
     True
 """
 

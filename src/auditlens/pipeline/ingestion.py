@@ -2,9 +2,15 @@
 
 Example::
 
-    >>> report = ingest(FileSource("events.csv"), load_settings())
+    >>> from pathlib import Path
+    >>> _ = Path("events.csv").write_text("timestamp,user_id,action_type\\n"
+    ...                                   "2026-09-01T09:00:00,kim,login\\n"
+    ...                                   "yesterday,lee,login\\n")
+    >>> report = ingest(FileSource("events.csv"), settings)
     >>> report.ingested == report.accepted + report.quarantined
     True
+    >>> report.accepted, report.quarantined
+    (1, 1)
 """
 
 from __future__ import annotations

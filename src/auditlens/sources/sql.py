@@ -15,9 +15,21 @@ exactly once on PostgreSQL and within ``gap_wait_seconds`` elsewhere: see
 
 Example::
 
+    >>> import sqlite3
+    >>> with sqlite3.connect("customer.db") as db:  # a customer database with one insert
+    ...     _ = db.executescript('''
+    ...         CREATE TABLE access_events (id INTEGER PRIMARY KEY, timestamp TEXT,
+    ...                                     user_id TEXT, action_type TEXT);
+    ...         CREATE TABLE db_change_log (change_id INTEGER PRIMARY KEY, table_name TEXT,
+    ...                                     row_key TEXT, op TEXT, changed_at TEXT);
+    ...         INSERT INTO access_events VALUES (1, '2026-09-01 09:00:00', 'kim', 'login');
+    ...         INSERT INTO db_change_log VALUES (1, 'access_events', '1', 'insert',
+    ...                                           '2026-09-01 00:00:00');
+    ...     ''')
     >>> source = SqlChangeLogSource("sqlite:///customer.db", page_size=10_000)
-    >>> for batch in source.read(since=None):  # doctest: +SKIP
-    ...     store(batch.events, batch.changes, batch.watermark)
+    >>> for batch in source.read(since=None):
+    ...     print(batch.label, batch.events.height, batch.changes, batch.watermark.value)
+    access_events changes 1..1 1 None {"change_id": 1}
 """
 
 from __future__ import annotations

@@ -12,10 +12,14 @@ TRUNCATE) for every database user, the owner included.
 
 Example::
 
+    >>> now = dt.datetime(2026, 9, 8, 2, 0, tzinfo=dt.UTC)
     >>> with store.engine.begin() as conn:
-    ...     append(conn, NewEntry("kim", "acknowledge", "alert:3", subject="U0042"), now)
-    >>> verify(store.engine).ok
-    True
+    ...     entry = append(conn, NewEntry("kim", "acknowledge", "alert:1", subject="U0042"), now)
+    >>> entry.seq, entry.actor  # after the alert's own two entries
+    (3, 'kim')
+    >>> check = verify(store.engine)
+    >>> check.ok, check.head_hash == entry.hash
+    (True, True)
 """
 
 from __future__ import annotations

@@ -13,8 +13,15 @@ the same way ("alert #7 is open in the table, the trail (entry 12) says acknowle
 
 Example::
 
-    >>> [m.text for m in replay(store.engine, audit_engine)]
-    ['alert #3: status is closed in the table, the trail (entry 9) says close_requested']
+    >>> replay(store.engine)  # the trail and the tables agree
+    []
+    >>> from sqlalchemy import text
+    >>> with store.engine.begin() as conn:  # alert #1 closed by hand, behind the trail's back
+    ...     _ = conn.execute(text("UPDATE alerts SET status = 'closed' WHERE id = 1"))
+    >>> for mismatch in replay(store.engine):
+    ...     print(mismatch.text.replace(" / ", "\\n"))
+    alert #1: status is closed in the table, the trail (entry 2) says open
+    테이블과 감사 로그가 다름
 """
 
 from __future__ import annotations

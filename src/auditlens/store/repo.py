@@ -3,8 +3,11 @@
 Example::
 
     >>> store = Store.open(settings)          # raises StoreError if not migrated
-    >>> store.watermark("hr_db")
-    Watermark(value='{"change_id": 1200}')
+    >>> store.watermark("hr_db") is None      # nothing read from that source yet
+    True
+    >>> store.counts()
+    {'batches': 0, 'ingested': 0, 'accepted': 0, 'quarantined': 0, 'tamper_findings': 0}
+    >>> store.close()
 """
 
 from __future__ import annotations
