@@ -3,6 +3,7 @@
 Example::
 
     >>> from pathlib import Path
+    >>> from auditlens.sources.files import FileSource
     >>> _ = Path("events.csv").write_text("timestamp,user_id,action_type\\n"
     ...                                   "2026-09-01T09:00:00,kim,login\\n"
     ...                                   "yesterday,lee,login\\n")
