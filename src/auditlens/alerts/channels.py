@@ -1,5 +1,6 @@
 """Alert channels: the Channel contract, the HTTP base, a local JSON Lines file and the
-console; Slack, Teams and PagerDuty are in alerts/webhooks.py, e-mail in alerts/email.py.
+console; Slack, Teams and PagerDuty are in alerts/webhooks.py, e-mail in alerts/email.py,
+and alerts/factory.py builds the configured ones (so this module never imports those).
 
 A channel only sends; it raises :class:`ChannelError` on failure and the dispatcher
 (alerts/dispatch.py) decides about retries. Secrets (webhook URLs, routing keys,
@@ -27,14 +28,6 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from auditlens.alerts.message import Message, render, render_digest
-from auditlens.config import (
-    EmailChannelConfig,
-    FileChannelConfig,
-    PagerDutyChannelConfig,
-    Settings,
-    SlackChannelConfig,
-    TeamsChannelConfig,
-)
 from auditlens.errors import AuditlensError
 from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
@@ -262,34 +255,3 @@ class ConsoleChannel(Channel):
         first = f" — {message.lines[0]}" if message.lines else ""
         print(f"ALERT {message.title}{first}", file=sys.stdout, flush=True)
         return Delivery(None, "printed")
-
-
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """One channel per ``[alert_channels.NAME]`` of the settings (not yet connected)."""
-    from auditlens.alerts.email import EmailChannel
-    from auditlens.alerts.webhooks import PagerDutyChannel, SlackChannel, TeamsChannel
-
-    common: dict[str, Any] = {
-        "language": settings.language,
-        "link_template": settings.alert_link_template or None,
-        "timeout": settings.alert_timeout_seconds,
-    }
-    out: dict[str, Channel] = {}
-    for name, cfg in settings.alert_channels.items():
-        channel: Channel
-        if isinstance(cfg, SlackChannelConfig):
-            channel = SlackChannel(name, webhook_url=cfg.webhook_url, **common)
-        elif isinstance(cfg, TeamsChannelConfig):
-            channel = TeamsChannel(name, webhook_url=cfg.webhook_url, **common)
-        elif isinstance(cfg, PagerDutyChannelConfig):
-            channel = PagerDutyChannel(
-                name, routing_key=cfg.routing_key, events_url=cfg.events_url, **common
-            )
-        elif isinstance(cfg, EmailChannelConfig):
-            channel = EmailChannel(name, config=cfg, **common)
-        elif isinstance(cfg, FileChannelConfig):
-            channel = FileChannel(name, path=cfg.path, **common)
-        else:
-            channel = ConsoleChannel(name, **common)
-        out[name] = channel
-    return out

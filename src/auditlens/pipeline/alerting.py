@@ -17,8 +17,9 @@ from typing import Any, Final
 
 import polars as pl
 
-from auditlens.alerts.channels import Channel, build_channels
+from auditlens.alerts.channels import Channel
 from auditlens.alerts.dispatch import DispatchReport, RetryPolicy, dispatch
+from auditlens.alerts.factory import build_channels
 from auditlens.alerts.intake import Criteria, Detection, IntakeReport, admit
 from auditlens.alerts.routing import rules_from_settings
 from auditlens.alerts.triage import Decision, TriagePolicy, decide
