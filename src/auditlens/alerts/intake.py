@@ -42,8 +42,8 @@ from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert, NewAlert
 from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
+from auditlens.vocabulary import severity_rank
 
-SEVERITY_RANK: Final = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 #: Scenario of a detection without any reason.
 UNEXPLAINED: Final = "unexplained"
 
@@ -371,4 +371,4 @@ def _new_alert(detection: Detection) -> NewAlert:
 
 
 def _rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, 0)
+    return severity_rank(severity)

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
@@ -30,16 +29,15 @@ from auditlens.errors import ConfigError, SourceError, ValidationFailed
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import UNREADABLE, Batch, Source
 from auditlens.sources.cert import CertSource
-from auditlens.sources.files import FileFormat, FileSource, resolve_files
+from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.sources.textfile import clip
 from auditlens.store.repo import BatchRecord, LakeCheck, Store
 from auditlens.tamper import reuse_findings, tamper_findings
 from auditlens.validate import IdScope, ValidationResult, validate
-from auditlens.vocabulary import DateOrder, ValueRules, read_value_map
+from auditlens.vocabulary import DateOrder, FileFormat, InputFormat, ValueRules, read_value_map
 
 Clock = Callable[[], dt.datetime]
-Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
 _FILE_FORMATS: dict[str, FileFormat] = {
     "csv": "csv",
     "parquet": "parquet",
@@ -186,7 +184,7 @@ def make_source(
 
 def source_for_path(
     path: Path,
-    fmt: Format = "auto",
+    fmt: InputFormat = "auto",
     column_map: Mapping[str, str] | None = None,
     id_scope: IdScope = "source",
     *,
@@ -229,7 +227,7 @@ class InputOptions:
 
     path: Path | None = None
     source: str | None = None
-    format: Format = "auto"
+    format: InputFormat = "auto"
     column_map: tuple[str, ...] = ()
     value_map: Path | None = None
     encoding: str | None = None

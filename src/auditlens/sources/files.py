@@ -42,14 +42,13 @@ from auditlens.sources.textfile import (
     scan_file,
 )
 from auditlens.sources.xlsx import read_sheets
-from auditlens.vocabulary import ValueRules
+from auditlens.vocabulary import FileFormat, ValueRules
 
 __all__ = [
     "ENCODINGS",
     "EXTENSIONS",
     "TRUNCATED",
     "Encoding",
-    "FileFormat",
     "FileSource",
     "csv_header",
     "derive_event_ids",
@@ -60,7 +59,6 @@ __all__ = [
     "seen_files",
 ]
 
-FileFormat = Literal["csv", "parquet", "jsonl", "xlsx", "auto"]
 
 #: File extensions recognised by ``format="auto"`` (compare lower-cased).
 EXTENSIONS: Final = {
