@@ -151,6 +151,7 @@ def user_departments(
             frame.filter(wanted & pl.col(DEPARTMENT).is_not_null())
             .group_by(USER_ID)
             .agg(pl.col(DEPARTMENT).mode().sort().first())
+            .sort(USER_ID)
             .collect()
         )
         found.update(zip(modes[USER_ID].to_list(), modes[DEPARTMENT].to_list(), strict=True))

@@ -19,7 +19,7 @@ import email.utils
 import json
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -126,6 +126,11 @@ class Channel(ABC):
         self.close()
 
 
+def utc_now() -> dt.datetime:
+    """The real clock (tests inject their own)."""
+    return dt.datetime.now(dt.UTC)
+
+
 # --- HTTP channels -------------------------------------------------------------------------
 
 
@@ -134,10 +139,19 @@ class HttpChannel(Channel):
 
     ok_status: ClassVar[frozenset[int]] = frozenset({200, 201, 202, 204})
 
-    def __init__(self, name: str, *, secrets: Sequence[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        secrets: Sequence[str] = (),
+        clock: Callable[[], dt.datetime] = utc_now,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, **kwargs)
         self._secrets = [s for s in secrets if s]
         self._client: httpx.Client | None = None
+        #: Reads a Retry-After date against this when the server sent no Date header.
+        self.clock = clock
 
     @property
     def client(self) -> httpx.Client:
@@ -169,7 +183,7 @@ class HttpChannel(Channel):
         raise ChannelError(
             f"{self.kind} {self.name}: HTTP {response.status_code} {body}".rstrip(),
             status_code=response.status_code,
-            retry_after=retry_after_seconds(response),
+            retry_after=retry_after_seconds(response, self.clock()),
             permanent=not retryable,
         )
 
@@ -178,8 +192,9 @@ class HttpChannel(Channel):
         return list(self._secrets)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The wait a ``Retry-After`` header asks for, in seconds (delta or HTTP date)."""
+def retry_after_seconds(response: httpx.Response, now: dt.datetime) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (delta or HTTP date; a date
+    counts from the response's ``Date`` header, else from ``now``)."""
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -192,7 +207,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     sent = response.headers.get("date")
-    base = email.utils.parsedate_to_datetime(sent) if sent else dt.datetime.now(dt.UTC)
+    base = email.utils.parsedate_to_datetime(sent) if sent else now
     return max(0.0, (when - base).total_seconds())
 
 
