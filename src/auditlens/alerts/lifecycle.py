@@ -69,6 +69,7 @@ def _rows(
     four_eyes_to: AlertStatus | None = None,
     not_requester: bool = False,
 ) -> list[Transition]:
+    """One row of the table per status ``action`` may start from."""
     return [
         Transition(s, action, to, role, needs_reason, four_eyes_to, not_requester) for s in statuses
     ]
