@@ -31,6 +31,7 @@ from auditlens.store.db import models, score_runs, scores
 from auditlens.store.locks import store_lock
 from auditlens.store.repo import Store
 from auditlens.store.scores import ModelRecord, events_upto, register_model
+from auditlens.vocabulary import Severity
 
 #: A generated organisation small enough for a test (150 users x 30 days).
 SPEC = GeneratorSpec(users=150, days=30, seed=11, insider_rate=0.05)
@@ -85,7 +86,7 @@ def _alerts(settings: Settings) -> list[outbox.Alert]:
 def test_every_alert_names_the_runs_peak_days_and_top_reason(settings: Settings, org: Path) -> None:
     # every user is alerted (no capacity, no threshold): ties at the peak happen at any
     # risk (capped 100, or the same rank in the surprise grid), here among low ones
-    settings = _settings(settings, org, review_capacity=0, alert_min_severity="low")
+    settings = _settings(settings, org, review_capacity=0, alert_min_severity=Severity.LOW)
     _ingest(settings, org)
     job = batch_job(settings)
     assert job.alerts is not None and job.alerts.candidates > 0

@@ -39,7 +39,15 @@ from pydantic_settings import (
 )
 
 from auditlens.errors import ConfigError
-from auditlens.vocabulary import AmbiguousTimes, DateOrder, UnknownActions, check_value_map
+from auditlens.vocabulary import (
+    AmbiguousTimes,
+    DateOrder,
+    Encoding,
+    FileFormat,
+    Severity,
+    UnknownActions,
+    check_value_map,
+)
 
 DEFAULT_CONFIG_FILE = "auditlens.toml"
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -81,10 +89,10 @@ class FileSourceConfig(ValueRulesConfig):
 
     kind: Literal["file"] = Field("file", description="Source kind.")
     path: str = Field(description="File, directory or glob of event files.")
-    format: Literal["csv", "parquet", "jsonl", "xlsx", "auto"] = Field(
+    format: FileFormat = Field(
         "auto", description="File format; 'auto' picks it from the file extension."
     )
-    encoding: Literal["utf-8", "cp949", "euc-kr", "auto"] = Field(
+    encoding: Encoding = Field(
         "utf-8",
         description="Text encoding of CSV and JSON Lines files; 'auto' reads UTF-8 when the "
         "bytes are valid UTF-8, else CP949 (Korean Windows exports), and says so.",
@@ -146,10 +154,8 @@ SourceConfig = Annotated[
 
 # --- alerts: channels and routing rules (alerts/ uses them; docs/configuration.md) ---------
 
-AlertSeverity = Literal["low", "medium", "high", "critical"]
 
-
-def _severities(*names: AlertSeverity) -> list[AlertSeverity]:
+def _severities(*names: Severity) -> list[Severity]:
     return list(names)
 
 
@@ -250,8 +256,8 @@ class AlertRouteConfig(BaseModel):
     """A routing rule: which alerts go to which channels and recipients, and when."""
 
     id: str = Field(description="Rule id (recorded with every delivery and in the trail).")
-    severities: list[AlertSeverity] = Field(
-        default_factory=lambda: _severities("medium", "high", "critical"),
+    severities: list[Severity] = Field(
+        default_factory=lambda: _severities(Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL),
         description="Severities the rule matches.",
     )
     departments: list[str] = Field(
@@ -409,8 +415,8 @@ class Settings(BaseSettings):
         description="Named action-sequence patterns that always raise a reason, e.g. "
         "{tamper = 'view>edit>delete within 10m on sensitivity>=high same resource'}.",
     )
-    alert_min_severity: AlertSeverity = Field(
-        "medium",
+    alert_min_severity: Severity = Field(
+        Severity.MEDIUM,
         description="A stored score at or above this severity band (scoring.py) raises an alert.",
     )
     alert_channels: dict[str, ChannelConfig] = Field(
@@ -445,8 +451,8 @@ class Settings(BaseSettings):
     alert_timeout_seconds: float = Field(
         10.0, gt=0, description="Network timeout of one delivery attempt."
     )
-    alert_four_eyes: list[AlertSeverity] = Field(
-        default_factory=lambda: _severities("critical"),
+    alert_four_eyes: list[Severity] = Field(
+        default_factory=lambda: _severities(Severity.CRITICAL),
         description="Closing an alert of these severities needs a second person's approval.",
     )
     alert_fp_suppress_days: float = Field(

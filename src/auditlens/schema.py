@@ -8,6 +8,7 @@ configured zone.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -121,6 +122,43 @@ def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFra
 def empty_events() -> pl.DataFrame:
     """An empty, correctly typed event frame."""
     return pl.DataFrame(schema=EVENT_DTYPES)
+
+
+def user_departments(
+    events: pl.LazyFrame | pl.DataFrame,
+    directory: pl.DataFrame | None = None,
+    users: Collection[str] | None = None,
+) -> dict[str, str]:
+    """Each user's department: the one way auditlens resolves it.
+
+    The directory's (``user_id, department``; a user listed twice: the last row) when it
+    names one, else the user's most frequent non-null department in ``events`` (a tie:
+    the alphabetically first) — the rule peer groups follow (features/peers.py). Users
+    with neither are absent. ``users`` limits the answer to those users.
+
+    Example::
+
+        >>> events = pl.DataFrame({"user_id": ["a", "a", "a", "b"],
+        ...                        "department": ["IT", "HR", "IT", "HR"]})
+        >>> user_departments(events, pl.DataFrame({"user_id": ["b"], "department": ["Ops"]}))
+        {'a': 'IT', 'b': 'Ops'}
+    """
+    frame = events.lazy()
+    wanted = pl.lit(True) if users is None else pl.col(USER_ID).is_in(list(users))
+    found: dict[str, str] = {}
+    if DEPARTMENT in frame.collect_schema().names():
+        modes = (
+            frame.filter(wanted & pl.col(DEPARTMENT).is_not_null())
+            .group_by(USER_ID)
+            .agg(pl.col(DEPARTMENT).mode().sort().first())
+            .sort(USER_ID)
+            .collect()
+        )
+        found.update(zip(modes[USER_ID].to_list(), modes[DEPARTMENT].to_list(), strict=True))
+    if directory is not None and {USER_ID, DEPARTMENT} <= set(directory.columns):
+        listed = directory.filter(wanted & pl.col(DEPARTMENT).is_not_null())
+        found.update(zip(listed[USER_ID].to_list(), listed[DEPARTMENT].to_list(), strict=True))
+    return found
 
 
 @dataclass(frozen=True)

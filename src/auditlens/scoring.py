@@ -28,7 +28,7 @@ reports the score cut-off that implies, for teams that size alerts to reviewers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, Self
+from typing import Final, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -38,23 +38,22 @@ from auditlens.detect.base import Detector
 from auditlens.detect.surprise import Surprise
 from auditlens.features.base import WINDOW
 from auditlens.schema import USER_ID
-
-Severity = Literal["low", "medium", "high", "critical"]
+from auditlens.vocabulary import Severity as Severity  # re-exported: bands live here
 
 POINTS_PER_DECADE: Final = 25.0
 #: Lower risk bound of each band (risk >= bound).
 SEVERITY_CUTOFFS: Final[dict[Severity, float]] = {
-    "medium": 50.0,
-    "high": 75.0,
-    "critical": 90.0,
+    Severity.MEDIUM: 50.0,
+    Severity.HIGH: 75.0,
+    Severity.CRITICAL: 90.0,
 }
 #: Surprise above which a window's excess accumulates (the medium line).
-ACCUMULATE_ABOVE: Final = SEVERITY_CUTOFFS["medium"] / POINTS_PER_DECADE
+ACCUMULATE_ABOVE: Final = SEVERITY_CUTOFFS[Severity.MEDIUM] / POINTS_PER_DECADE
 
 
 def severity(risk: float) -> Severity:
     """The band of a risk value."""
-    band: Severity = "low"
+    band = Severity.LOW
     for name, bound in SEVERITY_CUTOFFS.items():
         if risk >= bound:
             band = name
@@ -64,13 +63,13 @@ def severity(risk: float) -> Severity:
 def severity_expr(column: str) -> pl.Expr:
     """Vectorised :func:`severity` over a risk column."""
     return (
-        pl.when(pl.col(column) >= SEVERITY_CUTOFFS["critical"])
-        .then(pl.lit("critical"))
-        .when(pl.col(column) >= SEVERITY_CUTOFFS["high"])
-        .then(pl.lit("high"))
-        .when(pl.col(column) >= SEVERITY_CUTOFFS["medium"])
-        .then(pl.lit("medium"))
-        .otherwise(pl.lit("low"))
+        pl.when(pl.col(column) >= SEVERITY_CUTOFFS[Severity.CRITICAL])
+        .then(pl.lit(Severity.CRITICAL.value))
+        .when(pl.col(column) >= SEVERITY_CUTOFFS[Severity.HIGH])
+        .then(pl.lit(Severity.HIGH.value))
+        .when(pl.col(column) >= SEVERITY_CUTOFFS[Severity.MEDIUM])
+        .then(pl.lit(Severity.MEDIUM.value))
+        .otherwise(pl.lit(Severity.LOW.value))
     )
 
 

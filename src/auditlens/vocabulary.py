@@ -8,7 +8,10 @@ mapped is never silently a new category: ``unknown_actions`` quarantines it (def
 or keeps it as given, and the features then count it as ``other``.
 
 This module is pure data and checks (no Polars, no I/O besides :func:`read_value_map`),
-low in the layers so that ``config.py`` can validate a configured value map.
+low in the layers so that ``config.py`` can validate a configured value map. For the same
+reason it defines the words settings share with the code once: :class:`Severity` (its
+risk bands are in scoring.py) and the input formats (:data:`FileFormat`,
+:data:`InputFormat`, :data:`SampleFormat`).
 
 Example::
 
@@ -22,6 +25,7 @@ import csv
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Final, Literal
 
@@ -99,6 +103,47 @@ SUCCESS_FALSE: Final = ("false", "f", "0", "0.0", "no", "n", "fail", "failed", "
 UnknownActions = Literal["quarantine", "keep"]
 DateOrder = Literal["YMD", "DMY", "MDY"]
 AmbiguousTimes = Literal["earliest", "latest", "quarantine"]
+
+#: A file format read from events files ("auto": from each file's extension).
+FileFormat = Literal["csv", "parquet", "jsonl", "xlsx", "auto"]
+#: What an ingest reads: a file format, or "cert" (a CERT insider-threat dataset directory).
+InputFormat = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
+#: The formats generated sample events are written in.
+SampleFormat = Literal["parquet", "csv", "jsonl"]
+#: Text encodings of CSV and JSON Lines files ("auto": UTF-8 when valid, else CP949).
+Encoding = Literal["utf-8", "cp949", "euc-kr", "auto"]
+
+
+class Severity(StrEnum):
+    """How serious a score or an alert is; scoring.py holds the risk band of each.
+
+    Members equal their names as strings (``Severity.HIGH == "high"``), so settings and
+    stored rows keep the plain words. Compare seriousness with :attr:`rank`, never with
+    ``<`` (that would compare the words alphabetically).
+
+    Example::
+
+        >>> Severity("critical").rank > Severity.HIGH.rank
+        True
+    """
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 (low) .. 3 (critical)."""
+        return list(Severity).index(self)
+
+
+def severity_rank(value: str) -> int:
+    """The rank of a stored severity word; a word that is not a severity ranks as low."""
+    try:
+        return Severity(value).rank
+    except ValueError:
+        return 0
 
 
 def builtin_actions() -> dict[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
@@ -25,6 +26,7 @@ from auditlens.alerts.channels import (
     ChannelError,
     ConsoleChannel,
     FileChannel,
+    retry_after_seconds,
 )
 from auditlens.alerts.email import EmailChannel
 from auditlens.alerts.message import render
@@ -166,6 +168,31 @@ def test_http_errors_are_classified_and_secrets_masked(httpserver: HTTPServer) -
         with pytest.raises(ChannelError) as failure:
             slack.send(make_alert())
     assert failure.value.retry_after == 7.0 and not failure.value.permanent
+
+
+def test_a_retry_after_date_counts_from_the_date_header_else_from_the_clock() -> None:
+    asked = {"Retry-After": "Tue, 08 Sep 2026 01:02:00 GMT"}
+    dated = httpx.Response(503, headers=asked | {"Date": "Tue, 08 Sep 2026 01:01:30 GMT"})
+    assert retry_after_seconds(dated, T0) == 30.0
+    assert retry_after_seconds(httpx.Response(503, headers=asked), T0) == 120.0
+    late = T0 + dt.timedelta(minutes=5)
+    assert retry_after_seconds(httpx.Response(503, headers=asked), late) == 0.0
+    assert retry_after_seconds(httpx.Response(503), T0) is None
+    # a channel reads it against its own clock (a server that sends no Date header)
+    slack = SlackChannel("ops", webhook_url=SecretStr("https://x.invalid/a"), clock=lambda: late)
+    slack._client = httpx.Client(
+        transport=httpx.MockTransport(lambda _: httpx.Response(429, headers=asked))
+    )
+    with slack, pytest.raises(ChannelError) as failure:
+        slack.send(make_alert())
+    assert failure.value.retry_after == 0.0 and not failure.value.permanent
+    slack = SlackChannel("ops", webhook_url=SecretStr("https://x.invalid/a"), clock=lambda: T0)
+    slack._client = httpx.Client(
+        transport=httpx.MockTransport(lambda _: httpx.Response(429, headers=asked))
+    )
+    with slack, pytest.raises(ChannelError) as failure:
+        slack.send(make_alert())
+    assert failure.value.retry_after == 120.0
 
 
 def test_unsupported_resolve_is_refused() -> None:

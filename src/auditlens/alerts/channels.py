@@ -1,5 +1,6 @@
 """Alert channels: the Channel contract, the HTTP base, a local JSON Lines file and the
-console; Slack, Teams and PagerDuty are in alerts/webhooks.py, e-mail in alerts/email.py.
+console; Slack, Teams and PagerDuty are in alerts/webhooks.py, e-mail in alerts/email.py,
+and alerts/factory.py builds the configured ones (so this module never imports those).
 
 A channel only sends; it raises :class:`ChannelError` on failure and the dispatcher
 (alerts/dispatch.py) decides about retries. Secrets (webhook URLs, routing keys,
@@ -18,7 +19,7 @@ import email.utils
 import json
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -27,14 +28,6 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from auditlens.alerts.message import Message, render, render_digest
-from auditlens.config import (
-    EmailChannelConfig,
-    FileChannelConfig,
-    PagerDutyChannelConfig,
-    Settings,
-    SlackChannelConfig,
-    TeamsChannelConfig,
-)
 from auditlens.errors import AuditlensError
 from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
@@ -133,6 +126,11 @@ class Channel(ABC):
         self.close()
 
 
+def utc_now() -> dt.datetime:
+    """The real clock (tests inject their own)."""
+    return dt.datetime.now(dt.UTC)
+
+
 # --- HTTP channels -------------------------------------------------------------------------
 
 
@@ -141,10 +139,19 @@ class HttpChannel(Channel):
 
     ok_status: ClassVar[frozenset[int]] = frozenset({200, 201, 202, 204})
 
-    def __init__(self, name: str, *, secrets: Sequence[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        secrets: Sequence[str] = (),
+        clock: Callable[[], dt.datetime] = utc_now,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, **kwargs)
         self._secrets = [s for s in secrets if s]
         self._client: httpx.Client | None = None
+        #: Reads a Retry-After date against this when the server sent no Date header.
+        self.clock = clock
 
     @property
     def client(self) -> httpx.Client:
@@ -176,7 +183,7 @@ class HttpChannel(Channel):
         raise ChannelError(
             f"{self.kind} {self.name}: HTTP {response.status_code} {body}".rstrip(),
             status_code=response.status_code,
-            retry_after=retry_after_seconds(response),
+            retry_after=retry_after_seconds(response, self.clock()),
             permanent=not retryable,
         )
 
@@ -185,8 +192,9 @@ class HttpChannel(Channel):
         return list(self._secrets)
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The wait a ``Retry-After`` header asks for, in seconds (delta or HTTP date)."""
+def retry_after_seconds(response: httpx.Response, now: dt.datetime) -> float | None:
+    """The wait a ``Retry-After`` header asks for, in seconds (delta or HTTP date; a date
+    counts from the response's ``Date`` header, else from ``now``)."""
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -199,7 +207,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     sent = response.headers.get("date")
-    base = email.utils.parsedate_to_datetime(sent) if sent else dt.datetime.now(dt.UTC)
+    base = email.utils.parsedate_to_datetime(sent) if sent else now
     return max(0.0, (when - base).total_seconds())
 
 
@@ -262,34 +270,3 @@ class ConsoleChannel(Channel):
         first = f" — {message.lines[0]}" if message.lines else ""
         print(f"ALERT {message.title}{first}", file=sys.stdout, flush=True)
         return Delivery(None, "printed")
-
-
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """One channel per ``[alert_channels.NAME]`` of the settings (not yet connected)."""
-    from auditlens.alerts.email import EmailChannel
-    from auditlens.alerts.webhooks import PagerDutyChannel, SlackChannel, TeamsChannel
-
-    common: dict[str, Any] = {
-        "language": settings.language,
-        "link_template": settings.alert_link_template or None,
-        "timeout": settings.alert_timeout_seconds,
-    }
-    out: dict[str, Channel] = {}
-    for name, cfg in settings.alert_channels.items():
-        channel: Channel
-        if isinstance(cfg, SlackChannelConfig):
-            channel = SlackChannel(name, webhook_url=cfg.webhook_url, **common)
-        elif isinstance(cfg, TeamsChannelConfig):
-            channel = TeamsChannel(name, webhook_url=cfg.webhook_url, **common)
-        elif isinstance(cfg, PagerDutyChannelConfig):
-            channel = PagerDutyChannel(
-                name, routing_key=cfg.routing_key, events_url=cfg.events_url, **common
-            )
-        elif isinstance(cfg, EmailChannelConfig):
-            channel = EmailChannel(name, config=cfg, **common)
-        elif isinstance(cfg, FileChannelConfig):
-            channel = FileChannel(name, path=cfg.path, **common)
-        else:
-            channel = ConsoleChannel(name, **common)
-        out[name] = channel
-    return out

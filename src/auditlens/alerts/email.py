@@ -25,6 +25,7 @@ from auditlens.alerts.message import Message
 from auditlens.config import EmailChannelConfig
 from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
+from auditlens.vocabulary import Severity
 
 #: SMTP reply codes worth retrying (4xx: the server is temporarily unable).
 _TEMPORARY = range(400, 500)
@@ -121,9 +122,12 @@ def build_email(message: Message, *, sender: str, to: Sequence[str]) -> EmailMes
 def email_html(message: Message) -> str:
     """The HTML part: a title, a table of facts, the reasons and the link."""
     esc = html.escape
-    colour = {"critical": "#b00020", "high": "#d35400", "medium": "#b7950b"}.get(
-        message.severity, "#555555"
-    )
+    colours: dict[str, str] = {
+        Severity.CRITICAL: "#b00020",
+        Severity.HIGH: "#d35400",
+        Severity.MEDIUM: "#b7950b",
+    }
+    colour = colours.get(message.severity, "#555555")
     rows = "".join(
         f"<tr><th align='left' style='padding:2px 12px 2px 0'>{esc(n)}</th><td>{esc(v)}</td></tr>"
         for n, v in message.facts

@@ -23,27 +23,33 @@ force (threshold, model version, run, capacity), then, in this order:
 So the dedup unit is the person, not the top reason: a new model (after ``train``) that
 explains the same person's incident with another reason does not page again.
 
-Each detection is handled in one transaction, and a detection already in the trail is
-not handled again, so raising alerts for the same run twice changes nothing; ``complete``
-runs in the transaction of the last detection (a run's "all alerts raised" mark).
+Each detection is planned first (:func:`plan`: pure, from the suppression in force and
+the user's alerts) and then applied (:func:`apply`, entries written with
+alerts/lifecycle.py's ``record`` as triage's are), in one transaction; a detection
+already in the trail is not handled again, so raising alerts for the same run twice
+changes nothing; ``complete`` runs in the transaction of the last detection (a run's
+"all alerts raised" mark).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Engine
 
-from auditlens.alerts.routing import Rule, plan
+from auditlens.alerts import routing
+from auditlens.alerts.lifecycle import NEW_ALERT, alert_target, record
+from auditlens.alerts.routing import Rule
 from auditlens.store import alerts as store
 from auditlens.store import feedback
 from auditlens.store.alerts import Alert, NewAlert
 from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
+from auditlens.vocabulary import severity_rank
 
-SEVERITY_RANK: Final = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 #: Scenario of a detection without any reason.
 UNEXPLAINED: Final = "unexplained"
 
@@ -141,20 +147,40 @@ def admit(
     return report
 
 
-def _admit_one(
-    conn: Connection,
+Outcome = Literal["suppress", "absorb", "upgrade", "deduplicate", "alert"]
+
+
+@dataclass(frozen=True)
+class IntakePlan:
+    """What one detection changes, decided without touching the store (:func:`plan`)."""
+
+    #: The ``detect`` entry (written first, whatever the outcome).
+    detect: NewEntry
+    outcome: Outcome
+    #: The entry of the outcome (for a new alert its target is filled in on apply).
+    entry: NewEntry
+    #: The detection as an alert to open or as evidence of one.
+    new: NewAlert
+    #: The user's alert it goes to (absorb, upgrade, deduplicate).
+    alert: Alert | None = None
+    #: Kind of the evidence row it adds (open, absorb, upgrade, duplicate; suppress: none).
+    evidence: str = ""
+    #: The severity the alert shows afterwards (absorb keeps it, upgrade raises it).
+    severity: str = ""
+    #: Plan the alert's deliveries and put them in the outbox (a new or upgraded alert).
+    route: bool = False
+
+
+def plan(
     detection: Detection,
-    rules: Sequence[Rule],
     criteria: Criteria,
+    *,
+    suppression: dict[str, Any] | None,
+    mine: Sequence[Alert],
     now: dt.datetime,
-    report: IntakeReport,
-    trail: Trail,
-) -> None:
-    target = f"score:{detection.score_id}"
-    if trail.has_entry(conn, target, "detect"):
-        report.already_handled += 1
-        return
-    report.detections += 1
+) -> IntakePlan:
+    """What ``detection`` does, given the suppression in force for its user and scenario
+    and the user's alerts (``mine``, newest first); pure (see the module docstring)."""
     facts = criteria.as_dict() | {
         "run_id": detection.run_id,
         "score_id": detection.score_id,
@@ -166,118 +192,66 @@ def _admit_one(
         "scenario": detection.scenario,
     }
     first_reason = str(detection.reasons[0].get("en", "")) if detection.reasons else ""
-    trail.append(
-        conn,
-        NewEntry(
-            actor=SYSTEM_ACTOR,
-            action="detect",
-            target=target,
-            subject=detection.user_id,
-            reason_code=detection.severity,
-            note=first_reason,
-            criteria=facts,
-        ),
-        now,
+    target = f"score:{detection.score_id}"
+    system = functools.partial(NewEntry, SYSTEM_ACTOR, subject=detection.user_id)
+    detect = system(
+        "detect", target, reason_code=detection.severity, note=first_reason, criteria=facts
     )
-    suppression = feedback.active_suppression(conn, detection.user_id, detection.scenario, now)
-    if suppression is not None:
-        report.suppressed += 1
-        trail.append(
-            conn,
-            NewEntry(
-                actor=SYSTEM_ACTOR,
-                action="suppress",
-                target=target,
-                subject=detection.user_id,
-                reason_code="false_positive_suppression",
-                note=f"suppressed until {suppression['until'].isoformat()} after "
-                f"alert #{suppression['alert_id']} was dismissed",
-                criteria={"suppression_id": suppression["id"], "scenario": detection.scenario},
-            ),
-            now,
-        )
-        return
     new = _new_alert(detection)
-    mine = store.user_alerts(conn, detection.user_id)
+    if suppression is not None:
+        entry = system(
+            "suppress",
+            target,
+            reason_code="false_positive_suppression",
+            note=f"suppressed until {suppression['until'].isoformat()} after "
+            f"alert #{suppression['alert_id']} was dismissed",
+            criteria={"suppression_id": suppression["id"], "scenario": detection.scenario},
+        )
+        return IntakePlan(detect, "suppress", entry, new)
     active = next((a for a in mine if a.status in store.ACTIVE_STATUSES), None)
     if active is not None:
-        _absorb(conn, active, detection, new, rules, facts, now, report, trail)
-        return
+        return _absorb(detect, detection, new, active, facts)
     since = now - dt.timedelta(hours=criteria.dedup_hours)
     seen = next(
         (
             a
             for a in mine
-            if _rank(detection.severity) <= _rank(a.severity)
+            if severity_rank(detection.severity) <= severity_rank(a.severity)
             and (set(detection.days) <= set(a.windows) or a.created_at >= since)
         ),
         None,
     )
     if seen is not None:
-        report.deduplicated += 1
-        store.add_evidence(conn, seen.id, "duplicate", new, now)
         covered = set(detection.days) <= set(seen.windows)
-        trail.append(
-            conn,
-            NewEntry(
-                actor=SYSTEM_ACTOR,
-                action="deduplicate",
-                target=f"alert:{seen.id}",
-                subject=detection.user_id,
-                reason_code="same_incident" if covered else "same_user_recent",
-                note=f"score {detection.score_id} added to {seen.status} alert #{seen.id} "
-                f"(opened {seen.created_at.isoformat()}): "
-                + ("same incident, already reviewed" if covered else "within the dedup window"),
-                criteria=facts | {"dedup_key": detection.dedup_key},
-            ),
-            now,
+        entry = system(
+            "deduplicate",
+            alert_target(seen.id),
+            reason_code="same_incident" if covered else "same_user_recent",
+            note=f"score {detection.score_id} added to {seen.status} alert #{seen.id} "
+            f"(opened {seen.created_at.isoformat()}): "
+            + ("same incident, already reviewed" if covered else "within the dedup window"),
+            criteria=facts | {"dedup_key": detection.dedup_key},
         )
-        return
-    alert = store.insert_alert(conn, new, now)
-    store.add_evidence(conn, alert.id, "open", new, now)
-    routes = _route(conn, alert, rules, now, report)
-    report.opened.append(alert)
-    trail.append(
-        conn,
-        NewEntry(
-            actor=SYSTEM_ACTOR,
-            action="alert",
-            target=f"alert:{alert.id}",
-            subject=alert.user_id,
-            reason_code=alert.severity,
-            note=f"score {detection.score_id}: risk {alert.risk:.1f} ({alert.scenario})",
-            criteria=facts | {"routes": routes},
-        ),
-        now,
+        return IntakePlan(detect, "deduplicate", entry, new, seen, "duplicate")
+    entry = system(
+        "alert",
+        NEW_ALERT,
+        reason_code=detection.severity,
+        note=f"score {detection.score_id}: risk {detection.risk:.1f} ({detection.scenario})",
+        criteria=facts,
     )
+    return IntakePlan(detect, "alert", entry, new, None, "open", detection.severity, route=True)
 
 
 def _absorb(
-    conn: Connection,
-    active: Alert,
+    detect: NewEntry,
     detection: Detection,
     new: NewAlert,
-    rules: Sequence[Rule],
+    active: Alert,
     facts: dict[str, Any],
-    now: dt.datetime,
-    report: IntakeReport,
-    trail: Trail,
-) -> None:
+) -> IntakePlan:
     """An active alert takes the detection as evidence; a higher severity re-pages it."""
-    upgrade = _rank(detection.severity) > _rank(active.severity)
-    alert = store.update_headline(
-        conn,
-        active.id,
-        window=detection.window,
-        windows=detection.days,
-        risk=detection.risk,
-        severity=detection.severity if upgrade else active.severity,
-        scenario=detection.scenario,
-        reasons=detection.reasons,
-        model_sha256=detection.model_sha256,
-        now=now,
-    )
-    store.add_evidence(conn, alert.id, "upgrade" if upgrade else "absorb", new, now)
+    upgrade = severity_rank(detection.severity) > severity_rank(active.severity)
     before = {
         "windows": [d.isoformat() for d in active.windows],
         "risk": round(active.risk, 3),
@@ -285,46 +259,106 @@ def _absorb(
         "scenario": active.scenario,
     }
     if upgrade:
-        routes = _route(conn, alert, rules, now, report)
-        report.upgraded.append(alert)
-        action, note = (
-            "upgrade",
-            (
-                f"score {detection.score_id}: severity {active.severity} -> {alert.severity}, "
-                f"risk {alert.risk:.1f}; routed again"
-            ),
+        note = (
+            f"score {detection.score_id}: severity {active.severity} -> {detection.severity}, "
+            f"risk {detection.risk:.1f}; routed again"
         )
-        extra: dict[str, Any] = {"before": before, "routes": routes}
+    else:
+        note = (
+            f"score {detection.score_id} appended to {active.status} alert #{active.id}: "
+            f"risk {detection.risk:.1f} ({detection.scenario}); not paged again"
+        )
+    outcome: Outcome = "upgrade" if upgrade else "absorb"
+    entry = NewEntry(
+        actor=SYSTEM_ACTOR,
+        action=outcome,
+        target=alert_target(active.id),
+        subject=active.user_id,
+        reason_code=detection.severity,
+        note=note,
+        criteria=facts | {"before": before},
+    )
+    severity = detection.severity if upgrade else active.severity
+    return IntakePlan(detect, outcome, entry, new, active, outcome, severity, route=upgrade)
+
+
+def _admit_one(
+    conn: Connection,
+    detection: Detection,
+    rules: Sequence[Rule],
+    criteria: Criteria,
+    now: dt.datetime,
+    report: IntakeReport,
+    trail: Trail,
+) -> None:
+    if trail.has_entry(conn, f"score:{detection.score_id}", "detect"):
+        report.already_handled += 1
+        return
+    report.detections += 1
+    step = plan(
+        detection,
+        criteria,
+        suppression=feedback.active_suppression(conn, detection.user_id, detection.scenario, now),
+        mine=store.user_alerts(conn, detection.user_id),
+        now=now,
+    )
+    apply(conn, step, rules, now, report, trail)
+
+
+def apply(
+    conn: Connection,
+    step: IntakePlan,
+    rules: Sequence[Rule],
+    now: dt.datetime,
+    report: IntakeReport,
+    trail: Trail,
+) -> Alert | None:
+    """Write a planned detection in the caller's transaction; return the alert it opened
+    or changed (None: suppressed)."""
+    record(conn, trail, step.detect, now)
+    if step.outcome == "suppress":
+        report.suppressed += 1
+        record(conn, trail, step.entry, now)
+        return None
+    existing = step.alert
+    if existing is not None and step.outcome == "deduplicate":
+        report.deduplicated += 1
+        store.add_evidence(conn, existing.id, step.evidence, step.new, now)
+        record(conn, trail, step.entry, now)
+        return existing
+    if existing is None:
+        alert = store.insert_alert(conn, step.new, now)
+    else:
+        new = step.new
+        alert = store.update_headline(
+            conn,
+            existing.id,
+            window=new.window,
+            windows=new.windows,
+            risk=new.risk,
+            severity=step.severity,
+            scenario=new.scenario,
+            reasons=new.reasons,
+            model_sha256=new.model_sha256,
+            now=now,
+        )
+    store.add_evidence(conn, alert.id, step.evidence, step.new, now)
+    extra = {"routes": _route(conn, alert, rules, now, report)} if step.route else None
+    if step.outcome == "alert":
+        report.opened.append(alert)
+    elif step.outcome == "upgrade":
+        report.upgraded.append(alert)
     else:
         report.absorbed += 1
-        action, note = (
-            "absorb",
-            (
-                f"score {detection.score_id} appended to {active.status} alert #{active.id}: "
-                f"risk {detection.risk:.1f} ({detection.scenario}); not paged again"
-            ),
-        )
-        extra = {"before": before}
-    trail.append(
-        conn,
-        NewEntry(
-            actor=SYSTEM_ACTOR,
-            action=action,
-            target=f"alert:{alert.id}",
-            subject=alert.user_id,
-            reason_code=detection.severity,
-            note=note,
-            criteria=facts | extra,
-        ),
-        now,
-    )
+    record(conn, trail, step.entry, now, alert=alert, extra=extra)
+    return alert
 
 
 def _route(
     conn: Connection, alert: Alert, rules: Sequence[Rule], now: dt.datetime, report: IntakeReport
 ) -> list[dict[str, Any]]:
     """Plan and enqueue the alert's deliveries; return them for the trail."""
-    routes = plan(alert, rules, now)
+    routes = routing.plan(alert, rules, now)
     for route in routes:
         store.enqueue(
             conn,
@@ -368,7 +402,3 @@ def _new_alert(detection: Detection) -> NewAlert:
         model_sha256=detection.model_sha256,
         windows=detection.days,
     )
-
-
-def _rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, 0)

@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from typing import Final
 
 from auditlens.store.alerts import Alert
+from auditlens.vocabulary import Severity
 
 SEVERITY_WORDS: Final[dict[str, dict[str, str]]] = {
-    "ko": {"low": "낮음", "medium": "보통", "high": "높음", "critical": "심각"},
-    "en": {"low": "low", "medium": "medium", "high": "high", "critical": "critical"},
+    "ko": {
+        Severity.LOW: "낮음",
+        Severity.MEDIUM: "보통",
+        Severity.HIGH: "높음",
+        Severity.CRITICAL: "심각",
+    },
+    "en": {s: s.value for s in Severity},
 }
 LABELS: Final[dict[str, dict[str, str]]] = {
     "ko": {

@@ -42,6 +42,7 @@ from auditlens.calendar import BusinessCalendar
 from auditlens.config import WEEKDAY_NAMES, AlertRouteConfig, ScheduleConfig, Settings
 from auditlens.errors import ConfigError
 from auditlens.store.alerts import Alert
+from auditlens.vocabulary import Severity
 
 #: Due time of a route that is never held.
 EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -135,7 +136,7 @@ class Rule:
     rule_id: str
     channels: tuple[str, ...]
     schedule: Schedule
-    severities: frozenset[str] = frozenset({"medium", "high", "critical"})
+    severities: frozenset[str] = frozenset({Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL})
     departments: frozenset[str] = frozenset()
     scenarios: frozenset[str] = frozenset()
     recipients: tuple[str, ...] = ()

@@ -1,7 +1,8 @@
 """Human decisions on alerts: acknowledge, escalate, dismiss, close, approve, reopen.
 
-Every decision is checked against the alert's state, applied and written to the audit
-trail (actor, reason code, note, the criteria in force) in one transaction.
+Every decision is checked against the alert's state (the transition table in
+alerts/lifecycle.py), planned (:func:`plan`, pure), applied and written to the audit
+trail (actor, reason code, note, the criteria in force) in one transaction (:func:`apply`).
 
 * **dismiss** = dismiss as false positive: the alert becomes a label candidate (label 0)
   for the supervised model, and optionally the same scenario is suppressed for that user
@@ -31,39 +32,30 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final
 
 from sqlalchemy import Connection, Engine
 
 from auditlens.alerts import reasons
+from auditlens.alerts.lifecycle import (
+    ACTIONS,
+    TRANSITIONS,
+    Action,
+    Transition,
+    alert_target,
+    needs_reason,
+    record,
+    role_for,
+)
 from auditlens.errors import AuditlensError
-from auditlens.identity import Acting, Role, normalise
+from auditlens.identity import Acting, normalise
 from auditlens.store import alerts as store
 from auditlens.store import feedback
-from auditlens.store.alerts import Alert
+from auditlens.store.alerts import Alert, AlertStatus
 from auditlens.store.audit import SAME_DATABASE, AuditEntry, NewEntry, Trail
+from auditlens.vocabulary import Severity
 
-Action = Literal["acknowledge", "escalate", "dismiss", "close", "approve", "reopen"]
-#: The states each action may start from.
-ALLOWED_FROM: Final[dict[str, frozenset[str]]] = {
-    "acknowledge": frozenset({"open"}),
-    "escalate": frozenset({"open", "acknowledged"}),
-    "dismiss": frozenset({"open", "acknowledged", "escalated"}),
-    "close": frozenset({"open", "acknowledged", "escalated"}),
-    "approve": frozenset({"close_requested"}),
-    "reopen": frozenset({"closed", "dismissed", "close_requested"}),
-}
-#: Actions that must say why.
-NEEDS_REASON: Final = frozenset({"escalate", "dismiss", "close", "reopen"})
-#: The role each action needs.
-NEEDS_ROLE: Final[dict[str, Role]] = {
-    "acknowledge": "analyst",
-    "escalate": "analyst",
-    "dismiss": "analyst",
-    "close": "analyst",
-    "approve": "approver",
-    "reopen": "analyst",
-}
+_BY_NAME: Final[dict[str, Action]] = {a: a for a in ACTIONS}
 
 
 class TriageError(AuditlensError):
@@ -74,7 +66,7 @@ class TriageError(AuditlensError):
 class TriagePolicy:
     """The rules decisions follow."""
 
-    four_eyes: frozenset[str] = frozenset({"critical"})
+    four_eyes: frozenset[str] = frozenset({Severity.CRITICAL})
     suppress_days: float = 0.0
     #: Channels that can take back an announced alert (PagerDuty).
     resolvable_channels: frozenset[str] = frozenset()
@@ -90,6 +82,26 @@ class Decision:
     label_candidate: bool = False
     suppressed_until: dt.datetime | None = None
     resolves: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DecisionPlan:
+    """What one decision changes, decided without touching the store (:func:`plan`)."""
+
+    transition: Transition
+    #: The alert's new status (a close request when four eyes are needed).
+    to: AlertStatus
+    four_eyes: bool
+    #: The audit entry saying so.
+    entry: NewEntry
+    #: The principal whose authority the decision uses (label candidate, suppression).
+    decided_by: str
+    close_requested_by: str | None = None
+    close_requested_via: str | None = None
+    suppressed_until: dt.datetime | None = None
+    label_candidate: bool = False
+    #: Take back what channels announced (the alert is closed or dismissed).
+    resolve: bool = False
 
 
 def decide(
@@ -113,8 +125,28 @@ def decide(
         IdentityError: the principal lacks the role the action needs.
         AlertNotFound: no such alert.
     """
-    if action not in ALLOWED_FROM:
-        raise TriageError(f"unknown action {action!r}", hint=f"use one of {sorted(ALLOWED_FROM)}")
+    checked, code = _request(action, reason, note, by)
+    with engine.begin() as conn:
+        alert = store.get_alert(conn, alert_id)
+        step = plan(
+            alert,
+            checked,
+            by=by,
+            code=code,
+            note=note,
+            policy=policy,
+            suppress_days=suppress_days,
+            now=now,
+        )
+        decision = apply(conn, alert, step, policy=policy, now=now, trail=trail)
+    return decision
+
+
+def _request(action: str, reason: str, note: str, by: Acting) -> tuple[Action, str]:
+    """The action and reason code of a request, checked before the alert is read."""
+    known = _BY_NAME.get(action)
+    if known is None:
+        raise TriageError(f"unknown action {action!r}", hint=f"use one of {sorted(ACTIONS)}")
     code = ""
     if reason:
         try:
@@ -123,101 +155,133 @@ def decide(
             raise TriageError(
                 str(exc), hint="put prose in --note; see `auditlens alerts reasons`"
             ) from None
-    if action in NEEDS_REASON and not code:
+    if needs_reason(known) and not code:
         raise TriageError(
             f"{action} needs a reason code / 사유 코드가 필요합니다", hint="pass --reason CODE"
         )
     if code == reasons.ReasonCode.OTHER and not note.strip():
         raise TriageError("reason 'other' needs a note / 'other'는 메모가 필요합니다")
-    by.require(NEEDS_ROLE[action], action)
-    actor = by.actor.id
-    with engine.begin() as conn:
-        alert = store.get_alert(conn, alert_id)
-        if alert.status not in ALLOWED_FROM[action]:
-            raise TriageError(
-                f"alert #{alert_id} is {alert.status}: cannot {action} it",
-                hint=_hint(alert.status),
-            )
-        # stored ids are normalised again: requests made before principals were ids
-        requesters = {
-            normalise(p) for p in (alert.close_requested_by, alert.close_requested_via) if p
-        }
-        if action == "approve" and by.ids & requesters:
-            via = f" via {alert.close_requested_via}" if alert.close_requested_via else ""
-            raise TriageError(
-                f"{by.effective.id} took part in the request to close alert #{alert_id} "
-                f"(requested by {alert.close_requested_by}{via}) and cannot also approve it / "
-                "종결 요청자는 승인할 수 없습니다 (이중 승인)",
-                hint="four-eyes: a different principal with the approver role approves",
-            )
-        four_eyes = action == "close" and alert.severity in policy.four_eyes
-        new_status = {
-            "acknowledge": "acknowledged",
-            "escalate": "escalated",
-            "dismiss": "dismissed",
-            "close": "close_requested" if four_eyes else "closed",
-            "approve": "closed",
-            "reopen": "open",
-        }[action]
-        store.set_status(
-            conn,
-            alert_id,
-            new_status,
-            now,
-            close_requested_by=by.effective.id if four_eyes else None,
-            close_requested_via=by.actor.id if four_eyes and by.on_behalf_of else None,
+    by.require(role_for(known), action)
+    return known, code
+
+
+def plan(
+    alert: Alert,
+    action: Action,
+    *,
+    by: Acting,
+    code: str,
+    note: str,
+    policy: TriagePolicy,
+    suppress_days: float | None,
+    now: dt.datetime,
+) -> DecisionPlan:
+    """What ``action`` by ``by`` does to ``alert`` as it stands (pure; see the table in
+    alerts/lifecycle.py).
+
+    Raises:
+        TriageError: the table has no such move from the alert's status, or ``by`` took
+            part in the close request it would approve.
+    """
+    step = TRANSITIONS.get((alert.status, action))
+    if step is None:
+        raise TriageError(
+            f"alert #{alert.id} is {alert.status}: cannot {action} it", hint=_hint(alert.status)
         )
-        days = policy.suppress_days if suppress_days is None else suppress_days
-        until = now + dt.timedelta(days=days) if action == "dismiss" and days > 0 else None
-        criteria = {
-            "from_status": alert.status,
-            "to_status": new_status,
-            "severity": alert.severity,
-            "risk": round(alert.risk, 3),
-            "model_sha256": alert.model_sha256,
-            "scenario": alert.scenario,
-            "four_eyes": sorted(policy.four_eyes),
-            "close_requested_by": alert.close_requested_by,
-            "close_requested_via": alert.close_requested_via,
-            "suppressed_until": until.isoformat() if until else None,
-        }
-        if by.on_behalf_of is not None:
-            criteria["on_behalf_of"] = by.on_behalf_of.id
-        entry = trail.append(
-            conn,
-            NewEntry(
-                actor=actor,
-                action="request_close" if four_eyes else action,
-                target=f"alert:{alert_id}",
-                subject=alert.user_id,
-                reason_code=code,
-                note=note,
-                criteria=criteria,
-            ),
-            now,
+    # stored ids are normalised again: requests made before principals were ids
+    requesters = {normalise(p) for p in (alert.close_requested_by, alert.close_requested_via) if p}
+    if step.not_requester and by.ids & requesters:
+        via = f" via {alert.close_requested_via}" if alert.close_requested_via else ""
+        raise TriageError(
+            f"{by.effective.id} took part in the request to close alert #{alert.id} "
+            f"(requested by {alert.close_requested_by}{via}) and cannot also approve it / "
+            "종결 요청자는 승인할 수 없습니다 (이중 승인)",
+            hint="four-eyes: a different principal with the approver role approves",
         )
-        if action == "dismiss":
-            feedback.add_label_candidate(
-                conn,
-                alert,
-                actor=by.effective.id,
-                reason_code=code,
-                note=note,
-                audit_seq=entry.seq,
-                now=now,
-            )
-            if until is not None:
-                feedback.add_suppression(conn, alert, until=until, actor=by.effective.id, now=now)
-        resolves: list[str] = []
-        if new_status in ("closed", "dismissed"):
-            resolves = _enqueue_resolves(conn, alert, policy.resolvable_channels, now)
-        after = store.get_alert(conn, alert_id)
-    return Decision(
-        alert=after,
+    four_eyes = step.four_eyes_to is not None and alert.severity in policy.four_eyes
+    to = step.four_eyes_to if four_eyes and step.four_eyes_to is not None else step.to
+    days = policy.suppress_days if suppress_days is None else suppress_days
+    until = now + dt.timedelta(days=days) if action == "dismiss" and days > 0 else None
+    criteria = {
+        "from_status": alert.status,
+        "to_status": to,
+        "severity": alert.severity,
+        "risk": round(alert.risk, 3),
+        "model_sha256": alert.model_sha256,
+        "scenario": alert.scenario,
+        "four_eyes": sorted(policy.four_eyes),
+        "close_requested_by": alert.close_requested_by,
+        "close_requested_via": alert.close_requested_via,
+        "suppressed_until": until.isoformat() if until else None,
+    }
+    if by.on_behalf_of is not None:
+        criteria["on_behalf_of"] = by.on_behalf_of.id
+    entry = NewEntry(
+        actor=by.actor.id,
+        action="request_close" if four_eyes else action,
+        target=alert_target(alert.id),
+        subject=alert.user_id,
+        reason_code=code,
+        note=note,
+        criteria=criteria,
+    )
+    return DecisionPlan(
+        transition=step,
+        to=to,
+        four_eyes=four_eyes,
         entry=entry,
-        awaiting_approval=four_eyes,
-        label_candidate=action == "dismiss",
+        decided_by=by.effective.id,
+        close_requested_by=by.effective.id if four_eyes else None,
+        close_requested_via=by.actor.id if four_eyes and by.on_behalf_of else None,
         suppressed_until=until,
+        label_candidate=action == "dismiss",
+        resolve=to in ("closed", "dismissed"),
+    )
+
+
+def apply(
+    conn: Connection,
+    alert: Alert,
+    step: DecisionPlan,
+    *,
+    policy: TriagePolicy,
+    now: dt.datetime,
+    trail: Trail,
+) -> Decision:
+    """Write a planned decision in the caller's transaction: status, trail, feedback,
+    take-backs."""
+    store.set_status(
+        conn,
+        alert.id,
+        step.to,
+        now,
+        close_requested_by=step.close_requested_by,
+        close_requested_via=step.close_requested_via,
+    )
+    entry = record(conn, trail, step.entry, now)
+    if step.label_candidate:
+        feedback.add_label_candidate(
+            conn,
+            alert,
+            actor=step.decided_by,
+            reason_code=step.entry.reason_code,
+            note=step.entry.note,
+            audit_seq=entry.seq,
+            now=now,
+        )
+    if step.suppressed_until is not None:
+        feedback.add_suppression(
+            conn, alert, until=step.suppressed_until, actor=step.decided_by, now=now
+        )
+    resolves: list[str] = []
+    if step.resolve:
+        resolves = _enqueue_resolves(conn, alert, policy.resolvable_channels, now)
+    return Decision(
+        alert=store.get_alert(conn, alert.id),
+        entry=entry,
+        awaiting_approval=step.four_eyes,
+        label_candidate=step.label_candidate,
+        suppressed_until=step.suppressed_until,
         resolves=resolves,
     )
 

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from auditlens.alerts.channels import ChannelError, Delivery, HttpChannel
 from auditlens.alerts.message import Message
 from auditlens.store.alerts import Alert
+from auditlens.vocabulary import Severity, severity_rank
 
 
 class SlackChannel(HttpChannel):
@@ -95,7 +96,9 @@ def teams_payload(message: Message) -> dict[str, Any]:
             "weight": "Bolder",
             "size": "Medium",
             "wrap": True,
-            "color": "Attention" if message.severity in ("high", "critical") else "Default",
+            "color": "Attention"
+            if severity_rank(message.severity) >= Severity.HIGH.rank
+            else "Default",
         },
         {"type": "FactSet", "facts": [{"title": n, "value": v} for n, v in message.facts]},
     ]
@@ -133,10 +136,10 @@ class PagerDutyChannel(HttpChannel):
     supports_resolve = True
     #: auditlens severity -> PagerDuty severity.
     SEVERITY: ClassVar[dict[str, str]] = {
-        "critical": "critical",
-        "high": "error",
-        "medium": "warning",
-        "low": "info",
+        Severity.CRITICAL: "critical",
+        Severity.HIGH: "error",
+        Severity.MEDIUM: "warning",
+        Severity.LOW: "info",
     }
 
     def __init__(

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,14 +15,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from auditlens import pipeline
 from auditlens.errors import AuditlensError
-from auditlens.vocabulary import DateOrder
+from auditlens.vocabulary import DateOrder, Encoding, InputFormat
 
 console = Console()
 err_console = Console(stderr=True)
 T = TypeVar("T")
 
-Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
-Encoding = Literal["utf-8", "cp949", "euc-kr", "auto"]
+Format = InputFormat
 
 #: Exit code of `ingest` and `run` when a row was quarantined or a file could not be read
 #: (the data that could be read is stored); `--allow-quarantine` turns it into 0.

@@ -17,8 +17,9 @@ from typing import Any, Final
 
 import polars as pl
 
-from auditlens.alerts.channels import Channel, build_channels
+from auditlens.alerts.channels import Channel
 from auditlens.alerts.dispatch import DispatchReport, RetryPolicy, dispatch
+from auditlens.alerts.factory import build_channels
 from auditlens.alerts.intake import Criteria, Detection, IntakeReport, admit
 from auditlens.alerts.routing import rules_from_settings
 from auditlens.alerts.triage import Decision, TriagePolicy, decide
@@ -30,7 +31,7 @@ from auditlens.identity import Directory, cli_acting, normalise
 from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import DEFAULT_RUN_WAIT, RunReport, run_lock, score_run
-from auditlens.schema import DEPARTMENT, USER_ID
+from auditlens.schema import USER_ID, user_departments
 from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store import alerts as outbox
 from auditlens.store import audit
@@ -212,23 +213,14 @@ def batch_job(
 
 
 def _departments(settings: Settings, store: Store, users: list[str]) -> dict[str, str]:
-    """Each user's department: from peer_directory, else their most frequent in events."""
+    """Each user's department (schema.user_departments) with the configured peer_directory."""
     if not users:
         return {}
     path = settings.peer_directory
-    if path is not None and path.exists():
-        frame = pl.read_csv(path, infer_schema=False)
-        if DEPARTMENT in frame.columns and USER_ID in frame.columns:
-            frame = frame.filter(pl.col(USER_ID).is_in(users))
-            return dict(zip(frame[USER_ID].to_list(), frame[DEPARTMENT].to_list(), strict=True))
-    frame = (
-        store.events()
-        .filter(pl.col(USER_ID).is_in(users) & pl.col(DEPARTMENT).is_not_null())
-        .group_by(USER_ID)
-        .agg(pl.col(DEPARTMENT).mode().sort().first())
-        .collect()
+    directory = (
+        pl.read_csv(path, infer_schema=False) if path is not None and path.exists() else None
     )
-    return dict(zip(frame[USER_ID].to_list(), frame[DEPARTMENT].to_list(), strict=True))
+    return user_departments(store.events(), directory, users)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

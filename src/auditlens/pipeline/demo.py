@@ -7,7 +7,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
@@ -30,6 +29,7 @@ from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.audit import Verification
 from auditlens.store.repo import Store
+from auditlens.vocabulary import SampleFormat, Severity
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def generate_sample(
     seed: int,
     start: dt.date,
     insider_rate: float,
-    fmt: Literal["parquet", "csv", "jsonl"] = "parquet",
+    fmt: SampleFormat = "parquet",
 ) -> SampleSummary:
     """Generate a synthetic organisation and write events, labels, catalog, directory."""
     began = time.perf_counter()
@@ -209,7 +209,7 @@ def demo_alert_settings(settings: Settings) -> tuple[Settings, Path | None]:
             "alert_routes": [
                 AlertRouteConfig(
                     id="demo-all",
-                    severities=["low", "medium", "high", "critical"],
+                    severities=list(Severity),
                     channels=["demo-file", "console"],
                 )
             ],

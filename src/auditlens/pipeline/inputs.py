@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from auditlens.config import (
     CertSourceConfig,
@@ -26,11 +25,10 @@ from auditlens.errors import ConfigError, SourceError
 from auditlens.schema import EVENT_COLUMNS
 from auditlens.sources.base import Source
 from auditlens.sources.cert import CertSource
-from auditlens.sources.files import FileFormat, FileSource, resolve_files
+from auditlens.sources.files import FileSource, resolve_files
 from auditlens.sources.sql import SqlChangeLogSource
-from auditlens.vocabulary import DateOrder, ValueRules, read_value_map
+from auditlens.vocabulary import DateOrder, FileFormat, InputFormat, ValueRules, read_value_map
 
-Format = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
 _FILE_FORMATS: dict[str, FileFormat] = {
     "csv": "csv",
     "parquet": "parquet",
@@ -102,7 +100,7 @@ def make_source(
 
 def source_for_path(
     path: Path,
-    fmt: Format = "auto",
+    fmt: InputFormat = "auto",
     column_map: Mapping[str, str] | None = None,
     id_scope: IdScope = "source",
     *,
@@ -145,7 +143,7 @@ class InputOptions:
 
     path: Path | None = None
     source: str | None = None
-    format: Format = "auto"
+    format: InputFormat = "auto"
     column_map: tuple[str, ...] = ()
     value_map: Path | None = None
     encoding: str | None = None

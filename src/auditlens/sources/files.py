@@ -34,7 +34,6 @@ from auditlens.sources.parquetfile import parquet_columns, read_parquet_file
 from auditlens.sources.textfile import (
     ENCODINGS,
     SETTLE_SECONDS,
-    Encoding,
     FileMark,
     FileScan,
     choose_encoding,
@@ -42,14 +41,13 @@ from auditlens.sources.textfile import (
     scan_file,
 )
 from auditlens.sources.xlsx import read_sheets
-from auditlens.vocabulary import ValueRules
+from auditlens.vocabulary import Encoding, FileFormat, ValueRules
 
 __all__ = [
     "ENCODINGS",
     "EXTENSIONS",
     "TRUNCATED",
     "Encoding",
-    "FileFormat",
     "FileSource",
     "csv_header",
     "derive_event_ids",
@@ -60,7 +58,6 @@ __all__ = [
     "seen_files",
 ]
 
-FileFormat = Literal["csv", "parquet", "jsonl", "xlsx", "auto"]
 
 #: File extensions recognised by ``format="auto"`` (compare lower-cased).
 EXTENSIONS: Final = {

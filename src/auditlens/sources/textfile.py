@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, get_args
 
 from auditlens.errors import SourceError
+from auditlens.vocabulary import Encoding
 
-Encoding = Literal["utf-8", "cp949", "euc-kr", "auto"]
-ENCODINGS: Final = ("utf-8", "cp949", "euc-kr", "auto")
+ENCODINGS: Final = get_args(Encoding)
 #: The longest CSV field or header line read (Python's csv module stops at 128 KiB).
 MAX_FIELD: Final = 16 * 1024 * 1024
 #: Characters of input an error message or reason quotes at most.
