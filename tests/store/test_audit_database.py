@@ -107,8 +107,8 @@ def test_a_crash_between_the_trail_and_the_store_is_named_by_verify(split: Setti
             "import os, sys\n"
             "from auditlens.config import load_settings\n"
             "from auditlens.pipeline import decide_alert\n"
-            "import auditlens.store.feedback as feedback\n"
-            "feedback.add_label_candidate = lambda *a, **k: os._exit(9)\n"
+            "from auditlens.store.feedback import FeedbackRepository\n"
+            "FeedbackRepository.add_label_candidate = lambda *a, **k: os._exit(9)\n"
             "decide_alert(load_settings(), int(sys.argv[1]), 'dismiss', "
             "reason='false_positive', who_am_i=lambda: 'kim')\n",
             str(first),

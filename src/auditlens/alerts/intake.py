@@ -38,9 +38,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine
 
 from auditlens.alerts.routing import Rule, plan
-from auditlens.store import alerts as store
-from auditlens.store import feedback
-from auditlens.store.alerts import Alert, NewAlert
+from auditlens.store.alerts import ACTIVE_STATUSES, Alert, AlertRepository, NewAlert
 from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
 
 SEVERITY_RANK: Final = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -179,7 +177,9 @@ def _admit_one(
         ),
         now,
     )
-    suppression = feedback.active_suppression(conn, detection.user_id, detection.scenario, now)
+    suppression = AlertRepository(conn).feedback.active_suppression(
+        detection.user_id, detection.scenario, now
+    )
     if suppression is not None:
         report.suppressed += 1
         trail.append(
@@ -190,16 +190,16 @@ def _admit_one(
                 target=target,
                 subject=detection.user_id,
                 reason_code="false_positive_suppression",
-                note=f"suppressed until {suppression['until'].isoformat()} after "
-                f"alert #{suppression['alert_id']} was dismissed",
-                criteria={"suppression_id": suppression["id"], "scenario": detection.scenario},
+                note=f"suppressed until {suppression.until.isoformat()} after "
+                f"alert #{suppression.alert_id} was dismissed",
+                criteria={"suppression_id": suppression.id, "scenario": detection.scenario},
             ),
             now,
         )
         return
     new = _new_alert(detection)
-    mine = store.user_alerts(conn, detection.user_id)
-    active = next((a for a in mine if a.status in store.ACTIVE_STATUSES), None)
+    mine = AlertRepository(conn).user_alerts(detection.user_id)
+    active = next((a for a in mine if a.status in ACTIVE_STATUSES), None)
     if active is not None:
         _absorb(conn, active, detection, new, rules, facts, now, report, trail)
         return
@@ -215,7 +215,7 @@ def _admit_one(
     )
     if seen is not None:
         report.deduplicated += 1
-        store.add_evidence(conn, seen.id, "duplicate", new, now)
+        AlertRepository(conn).add_evidence(seen.id, "duplicate", new, now)
         covered = set(detection.days) <= set(seen.windows)
         trail.append(
             conn,
@@ -233,8 +233,8 @@ def _admit_one(
             now,
         )
         return
-    alert = store.insert_alert(conn, new, now)
-    store.add_evidence(conn, alert.id, "open", new, now)
+    alert = AlertRepository(conn).insert_alert(new, now)
+    AlertRepository(conn).add_evidence(alert.id, "open", new, now)
     routes = _route(conn, alert, rules, now, report)
     report.opened.append(alert)
     trail.append(
@@ -265,8 +265,7 @@ def _absorb(
 ) -> None:
     """An active alert takes the detection as evidence; a higher severity re-pages it."""
     upgrade = _rank(detection.severity) > _rank(active.severity)
-    alert = store.update_headline(
-        conn,
+    alert = AlertRepository(conn).update_headline(
         active.id,
         window=detection.window,
         windows=detection.days,
@@ -277,7 +276,7 @@ def _absorb(
         model_sha256=detection.model_sha256,
         now=now,
     )
-    store.add_evidence(conn, alert.id, "upgrade" if upgrade else "absorb", new, now)
+    AlertRepository(conn).add_evidence(alert.id, "upgrade" if upgrade else "absorb", new, now)
     before = {
         "windows": [d.isoformat() for d in active.windows],
         "risk": round(active.risk, 3),
@@ -326,8 +325,7 @@ def _route(
     """Plan and enqueue the alert's deliveries; return them for the trail."""
     routes = plan(alert, rules, now)
     for route in routes:
-        store.enqueue(
-            conn,
+        AlertRepository(conn).outbox.enqueue(
             alert_id=alert.id,
             channel=route.channel,
             rule_id=route.rule_id,

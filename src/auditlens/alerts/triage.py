@@ -33,9 +33,7 @@ from sqlalchemy import Connection, Engine
 from auditlens.alerts import reasons
 from auditlens.errors import AuditlensError
 from auditlens.identity import Acting, Role, normalise
-from auditlens.store import alerts as store
-from auditlens.store import feedback
-from auditlens.store.alerts import Alert
+from auditlens.store.alerts import Alert, AlertRepository
 from auditlens.store.audit import SAME_DATABASE, AuditEntry, NewEntry, Trail
 
 Action = Literal["acknowledge", "escalate", "dismiss", "close", "approve", "reopen"]
@@ -127,7 +125,7 @@ def decide(
     by.require(NEEDS_ROLE[action], action)
     actor = by.actor.id
     with engine.begin() as conn:
-        alert = store.get_alert(conn, alert_id)
+        alert = AlertRepository(conn).get_alert(alert_id)
         if alert.status not in ALLOWED_FROM[action]:
             raise TriageError(
                 f"alert #{alert_id} is {alert.status}: cannot {action} it",
@@ -154,8 +152,7 @@ def decide(
             "approve": "closed",
             "reopen": "open",
         }[action]
-        store.set_status(
-            conn,
+        AlertRepository(conn).set_status(
             alert_id,
             new_status,
             now,
@@ -192,8 +189,7 @@ def decide(
             now,
         )
         if action == "dismiss":
-            feedback.add_label_candidate(
-                conn,
+            AlertRepository(conn).feedback.add_label_candidate(
                 alert,
                 actor=by.effective.id,
                 reason_code=code,
@@ -202,11 +198,13 @@ def decide(
                 now=now,
             )
             if until is not None:
-                feedback.add_suppression(conn, alert, until=until, actor=by.effective.id, now=now)
+                AlertRepository(conn).feedback.add_suppression(
+                    alert, until=until, actor=by.effective.id, now=now
+                )
         resolves: list[str] = []
         if new_status in ("closed", "dismissed"):
             resolves = _enqueue_resolves(conn, alert, policy.resolvable_channels, now)
-        after = store.get_alert(conn, alert_id)
+        after = AlertRepository(conn).get_alert(alert_id)
     return Decision(
         alert=after,
         entry=entry,
@@ -220,11 +218,10 @@ def decide(
 def _enqueue_resolves(
     conn: Connection, alert: Alert, resolvable: Collection[str], now: dt.datetime
 ) -> list[str]:
-    announced = store.channels_of(conn, alert.id, "trigger")
+    announced = AlertRepository(conn).outbox.channels_of(alert.id, "trigger")
     channels = sorted(c for c in announced if c in resolvable)
     for channel in channels:
-        store.enqueue(
-            conn,
+        AlertRepository(conn).outbox.enqueue(
             alert_id=alert.id,
             channel=channel,
             rule_id="resolve",
