@@ -16,6 +16,7 @@ from auditlens.errors import ConfigError, ValidationFailed
 from auditlens.pipeline import InputOptions, ingest, input_source, make_source, sources_to_ingest
 from auditlens.sources.files import FileSource
 from auditlens.sources.sql import SqlChangeLogSource
+from auditlens.store import events as events_module
 from auditlens.store.repo import Store
 from tests.sources.customer_db import COLUMN_MAP, CustomerDb
 
@@ -114,19 +115,19 @@ def test_crash_between_part_write_and_commit_loses_and_doubles_nothing(
     url = customer.engine.url.render_as_string(False)
     store = Store.open(settings, migrate=True)
     calls = {"n": 0}
-    original = Store._set_watermark
+    original = events_module._set_watermark
 
-    def crash_on_second(self: Store, *args: object, **kw: object) -> None:
+    def crash_on_second(*args: object, **kw: object) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("power cut")
-        original(self, *args, **kw)  # type: ignore[arg-type]
+        original(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Store, "_set_watermark", crash_on_second)
+    monkeypatch.setattr(events_module, "_set_watermark", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         ingest(_source(url), settings, store=store, clock=_clock)
     assert store.events.counts()["accepted"] == 40  # first page committed, second rolled back
-    monkeypatch.setattr(Store, "_set_watermark", original)
+    monkeypatch.setattr(events_module, "_set_watermark", original)
 
     ingest(_source(url), settings, store=store, clock=_clock)
     keys = _stored_keys(store)

@@ -55,8 +55,7 @@ def split(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def _open_alerts(settings: Settings, n: int = 2, first_score: int | None = None) -> list[int]:
-    store = Store.open(settings)
-    try:
+    with Store.open(settings) as store:
         extra = {} if first_score is None else {"score_id": first_score}
         found = admit(
             store.engine,
@@ -66,8 +65,6 @@ def _open_alerts(settings: Settings, n: int = 2, first_score: int | None = None)
             T0,
             trail=store.trail,
         )
-    finally:
-        store.close()
     return [a.id for a in found.opened]
 
 

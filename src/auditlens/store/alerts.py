@@ -25,10 +25,9 @@ from auditlens.store.db import alert_evidence, alerts
 from auditlens.store.feedback import FeedbackRepository
 from auditlens.store.outbox import OutboxRepository
 
-# AlertNotFound and utc: re-exported, callers know them as the alerts aggregate's
+# AlertNotFound: re-exported, callers know it as the alerts aggregate's error
 from auditlens.store.repository import AlertNotFound as AlertNotFound
-from auditlens.store.repository import Repository, new_id
-from auditlens.store.repository import utc as utc
+from auditlens.store.repository import Repository, new_id, utc
 
 AlertStatus = Literal["open", "acknowledged", "escalated", "close_requested", "closed", "dismissed"]
 ALERT_STATUSES: Final[tuple[str, ...]] = (
