@@ -23,7 +23,7 @@ from auditlens.alerts.routing import Rule, Schedule
 from auditlens.alerts.webhooks import SlackChannel
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
-from auditlens.store.audit import verify
+from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.repo import Store
 
 
@@ -76,7 +76,7 @@ def main(n: int) -> None:
         )
         sent = time.perf_counter() - began
         began = time.perf_counter()
-        check = verify(store.engine)
+        check = AuditRepository(store.engine).verify()
         verified = time.perf_counter() - began
         store.close()
     server.shutdown()

@@ -87,7 +87,7 @@ def test_generate_ingest_then_corrupted_copy_accounts_for_every_row(workdir: Pat
     assert "ingested 500 = accepted 483 + quarantined 17; 4 possible" in out
 
     store = Store.open(Settings())
-    rows = store.quarantined_rows(limit=10_000)
+    rows = store.events.quarantined(limit=10_000)
     assert rows.height == 17
     assert rows.get_column("reason").str.len_chars().min() > 0  # type: ignore[operator]
     assert rows.get_column("location").str.contains(r"corrupt\.csv:\d+$").all()
@@ -223,7 +223,7 @@ def test_ingest_encoding_and_xlsx_from_the_command_line(workdir: Path) -> None:
     out = _ok("ingest", "export.bin", "--format", "xlsx", "--allow-quarantine")
     assert "ingested 2 = accepted 1 + quarantined 1" in out
     store = Store.open(Settings())
-    rows = store.quarantined_rows(limit=5)
+    rows = store.events.quarantined(limit=5)
     store.close()
     assert rows["location"].to_list() == [f"{Path('export.bin')}:Sheet1:row 3"]
     assert rows["reason"].to_list() == ["cell B3 (timestamp) holds the Excel error #N/A"]
@@ -289,7 +289,7 @@ def test_korean_vocabulary_csv_ingests_to_the_same_events_as_english(
         out = _ok("ingest", *args)
         assert f"accepted {english.height:,} + quarantined 0" in out, out
         store = Store.open(Settings())
-        stores[name] = store.events().collect().drop("_location").sort("event_id")
+        stores[name] = store.events.scan().collect().drop("_location").sort("event_id")
         store.close()
     assert stores["ko"].equals(stores["en"])
     assert stores["ko"]["success"].null_count() < stores["ko"].height  # flags were read
@@ -309,7 +309,7 @@ def test_unknown_actions_are_quarantined_with_their_counts(workdir: Path) -> Non
     assert "ingested 4 = accepted 1 + quarantined 3" in out
     assert "unknown action types, quarantined: '결재' x2, '승인요청' x1" in out
     store = Store.open(Settings())
-    reasons = store.quarantined_rows().sort("location")["reason"].to_list()
+    reasons = store.events.quarantined().sort("location")["reason"].to_list()
     store.close()
     assert [r.split(" (")[0] for r in reasons] == [
         "action_type: unknown action '결재'",
@@ -390,7 +390,7 @@ def test_ambiguous_dates_are_refused_until_the_order_is_given(workdir: Path) -> 
     assert "'01/09/2026 09:00:00'" in refused.output and 'date_order = "DMY"' in refused.output
     assert "ingested 1 = accepted 1" in _ok("ingest", "dmy.csv", "--date-order", "DMY")
     store = Store.open(Settings())
-    stamp = store.events().collect()["timestamp"][0]
+    stamp = store.events.scan().collect()["timestamp"][0]
     store.close()
     assert stamp.month == 9 and stamp.day == 1  # 1 September 09:00 Seoul = 00:00 UTC
 
@@ -417,7 +417,7 @@ def test_ingest_source_reuses_a_configured_source_and_its_watermark(
     assert "bank: ingested 2 = accepted 2 + quarantined 0" in _ok("ingest", "--source", "bank")
     assert "bank: nothing new" in _ok("ingest")  # the same source, the same watermark
     store = Store.open(Settings())
-    events = store.events().collect().sort("timestamp")
+    events = store.events.scan().collect().sort("timestamp")
     store.close()
     assert events["action_type"].to_list() == ["view", "edit"]
     assert events["success"].to_list() == [True, False]

@@ -49,7 +49,7 @@ def test_other_store_url_in_the_same_directory_is_refused_and_keeps_the_lake(
 
     monkeypatch.delenv("AUDITLENS_STORE_URL")
     store = Store.open(Settings())
-    assert store.events().collect().height == 30  # no FileNotFoundError: nothing deleted
+    assert store.events.scan().collect().height == 30  # no FileNotFoundError: nothing deleted
     store.close()
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
@@ -61,7 +61,7 @@ def test_audit_verify_reports_a_part_rewritten_without_14_events(workdir: Path) 
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(app, ["ingest", "a.csv"]).exit_code == 0
     store = Store.open(Settings())
-    part = store.committed_parts()[0]
+    part = store.events.parts()[0]
     path = store.lake.root / part
     store.close()
     events = pl.read_parquet(path)

@@ -42,7 +42,7 @@ def test_ids_restarting_every_file_are_new_events_with_id_scope_file(
     resent.write_text(resent.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # new digest
     again = ingest(source, settings, store=store)
     assert (again.accepted, again.quarantined, again.findings) == (0, 3, 0)
-    reasons = store.quarantined_rows().get_column("reason").to_list()
+    reasons = store.events.quarantined().get_column("reason").to_list()
     assert all("(already ingested)" in r for r in reasons)
     store.close()
 
@@ -80,11 +80,11 @@ def test_a_reused_id_with_other_content_is_a_tampering_finding_not_a_duplicate(
     _day(tmp_path / "daily" / "day2.csv", 2, users=("kim", "lee", "park"))
     report = ingest(source, settings, store=store)
     assert (report.accepted, report.quarantined, report.findings) == (0, 3, 3)
-    rows = store.quarantined_rows()
+    rows = store.events.quarantined()
     assert rows.get_column("reason").str.contains("already ingested with different content").all()
     assert not rows.get_column("reason").str.starts_with("duplicate").any()
     assert rows.get_column("reason").str.contains("id_scope = 'file'").all()  # what to do
-    findings = store.findings()
+    findings = store.events.findings()
     assert findings.get_column("kind").to_list() == ["event_id_reused"] * 3
     first = findings.sort("event_id").row(0, named=True)
     assert first["event_id"] == "1"
@@ -92,7 +92,7 @@ def test_a_reused_id_with_other_content_is_a_tampering_finding_not_a_duplicate(
     assert json.loads(first["stored_copy"])["resource_id"] == "doc-1-0"
     assert json.loads(first["current_row"])["resource_id"] == "doc-2-0"
     # the stored copy is kept as it was
-    kept = store.events().filter(pl.col("event_id") == "1").collect()
+    kept = store.events.scan().filter(pl.col("event_id") == "1").collect()
     assert kept.get_column("resource_id").to_list() == ["doc-1-0"]
     store.close()
 
@@ -110,5 +110,5 @@ def test_ids_of_another_source_are_its_own(settings: Settings, tmp_path: Path) -
     resent.write_bytes((tmp_path / "hr" / "e.csv").read_bytes())
     copy = ingest(FileSource(resent), settings, store=store)
     assert (copy.accepted, copy.quarantined, copy.findings) == (0, 3, 0)
-    assert store.counts()["accepted"] == 6
+    assert store.events.counts()["accepted"] == 6
     store.close()

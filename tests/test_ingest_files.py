@@ -46,7 +46,7 @@ def test_one_unclosed_quote_costs_one_row_and_the_file_is_not_skipped(
     store = Store.open(sqlite_settings, migrate=True)
     report = ingest(FileSource(path), sqlite_settings, store=store, clock=_clock)
     assert (report.ingested, report.accepted, report.quarantined) == (1001, 1000, 1)
-    quarantined = store.quarantined_rows()
+    quarantined = store.events.quarantined()
     assert quarantined["location"].to_list() == [f"{path}:402"]
     assert quarantined["raw"].to_list() == [rows[400]]
     store.close()
@@ -64,11 +64,11 @@ def test_a_growing_file_quarantines_each_bad_row_once(settings: Settings, tmp_pa
         report = ingest(source, settings, store=store, clock=_clock)
         assert len(report.batches) == 1
         assert (report.ingested, report.accepted, report.quarantined) == (51, 50, 1)
-    counts = store.counts()
+    counts = store.events.counts()
     assert (counts["accepted"], counts["quarantined"]) == (500, 10)
     assert counts["ingested"] == counts["accepted"] + counts["quarantined"] == 510
     assert ingest(source, settings, store=store, clock=_clock).batches == []
-    locations = store.quarantined_rows()["location"].to_list()
+    locations = store.events.quarantined()["location"].to_list()
     assert sorted(locations) == sorted(f"{path}:{52 + 51 * k}" for k in range(10))
     store.close()
 
@@ -86,7 +86,7 @@ def test_a_pending_last_line_is_read_when_the_file_goes_on(
     append(path, [good(2)[20:], good(3)])
     second = ingest(source, sqlite_settings, store=store, clock=_clock)
     assert (second.ingested, second.accepted, second.quarantined) == (2, 2, 0)
-    assert store.counts()["accepted"] == 3
+    assert store.events.counts()["accepted"] == 3
     store.close()
 
 
@@ -103,7 +103,7 @@ def test_a_rewritten_file_is_read_again_from_the_top_and_says_so(
     assert report.accepted == 1
     (english, korean) = report.batches[0].notices[0]
     assert "changed since the last read" in english and "처음부터 다시" in korean
-    assert store.counts()["accepted"] == 3
+    assert store.events.counts()["accepted"] == 3
     store.close()
 
 
@@ -153,15 +153,15 @@ def test_killed_between_read_and_commit_loses_and_doubles_nothing(
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
-    assert store.counts()["accepted"] == 100  # the second read was not committed
+    assert store.events.counts()["accepted"] == 100  # the second read was not committed
 
     report = ingest(source, settings, store=store, clock=_clock)
     assert report.removed_orphans
     assert (report.ingested, report.accepted, report.quarantined) == (101, 100, 1)
-    ids = store.events().select("event_id").collect()["event_id"].to_list()
+    ids = store.events.scan().select("event_id").collect()["event_id"].to_list()
     assert sorted(ids) == sorted(f"EV{i}" for i in [*range(100), *range(101, 201)])
-    assert store.quarantined_rows()["location"].to_list().count(f"{path}:102") == 1
-    assert store.counts()["quarantined"] == 2
+    assert store.events.quarantined()["location"].to_list().count(f"{path}:102") == 1
+    assert store.events.counts()["quarantined"] == 2
     store.close()
 
 
@@ -182,7 +182,7 @@ def test_an_all_broken_file_fails_with_a_short_message_and_is_read_again_later(
         message = ""
     assert f"{path}:2" in message and "16777216" in message
     assert len(message) < 1000  # the 20 MB line is not quoted into the message
-    assert store.watermark("broken") is None  # nothing of it counts as read
+    assert store.events.watermark("broken") is None  # nothing of it counts as read
     path.write_text(f"{HEADER}\n{good(1)}\n")
     assert ingest(source, sqlite_settings, store=store, clock=_clock).accepted == 1
     store.close()

@@ -48,7 +48,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _stored(settings: Settings | None = None) -> list[str]:
     store = Store.open(settings or Settings())
     try:
-        return sorted(store.event_ids().to_list())
+        return sorted(store.events.ids().to_list())
     finally:
         store.close()
 
@@ -64,12 +64,12 @@ def test_unreadable_file_is_quarantined_the_rest_ingested_and_exit_is_3(
     assert len(_stored()) == 25  # day1, day3 and the other source: nothing stopped at day2
 
     store = Store.open(Settings())
-    rows = store.quarantined_rows()
+    rows = store.events.quarantined()
     assert rows.height == 1
     row = rows.row(0, named=True)
     assert row["location"] == "in/day2.csv" and row["source"] == "daily"
     assert "file could not be read" in row["reason"] and "missing" in row["reason"]
-    for batch in store.batches().iter_rows(named=True):  # the invariant, batch by batch
+    for batch in store.events.batches().iter_rows(named=True):  # the invariant, batch by batch
         assert batch["ingested"] == batch["accepted"] + batch["quarantined"]
     store.close()
 

@@ -16,6 +16,7 @@ from auditlens.errors import ConfigError, ValidationFailed
 from auditlens.pipeline import InputOptions, ingest, input_source, make_source, sources_to_ingest
 from auditlens.sources.files import FileSource
 from auditlens.sources.sql import SqlChangeLogSource
+from auditlens.store import events as events_module
 from auditlens.store.repo import Store
 from tests.sources.customer_db import COLUMN_MAP, CustomerDb
 
@@ -37,7 +38,7 @@ def _customer_url(settings: Settings, tmp_path: Path) -> str:
 
 
 def _stored_keys(store: Store) -> list[str]:
-    return store.events().select("_location").collect().get_column("_location").to_list()
+    return store.events.scan().select("_location").collect().get_column("_location").to_list()
 
 
 def test_incremental_sql_load_reads_every_event_exactly_once(
@@ -65,7 +66,7 @@ def test_incremental_sql_load_reads_every_event_exactly_once(
         _source(customer.engine.url.render_as_string(False)), settings, store=store, clock=_clock
     )
     assert again.batches == []  # nothing re-read
-    assert json.loads(store.watermark("corebank").value)["change_id"] == 130  # type: ignore[union-attr]
+    assert json.loads(store.events.watermark("corebank").value)["change_id"] == 130  # type: ignore[union-attr]
     store.close()
 
 
@@ -77,7 +78,7 @@ def test_updates_and_deletes_become_findings_and_stored_copy_is_kept(
     url = customer.engine.url.render_as_string(False)
     store = Store.open(settings, migrate=True)
     ingest(_source(url), settings, store=store, clock=_clock)
-    before = store.events().sort("event_id").collect()
+    before = store.events.scan().sort("event_id").collect()
 
     customer.update_events(keys[:1], {"action": "view"})
     customer.delete_events(keys[1:3])
@@ -87,8 +88,8 @@ def test_updates_and_deletes_become_findings_and_stored_copy_is_kept(
 
     # 5 changes: update, 2 deletes, and for the late row its insert (row gone) and delete
     assert report.findings == 5 and report.accepted == 0
-    assert store.events().sort("event_id").collect().equals(before)  # nothing applied
-    findings = store.findings()
+    assert store.events.scan().sort("event_id").collect().equals(before)  # nothing applied
+    findings = store.events.findings()
     kinds = sorted(findings.get_column("kind").to_list())
     assert kinds == [
         "changed_before_ingestion",
@@ -114,19 +115,19 @@ def test_crash_between_part_write_and_commit_loses_and_doubles_nothing(
     url = customer.engine.url.render_as_string(False)
     store = Store.open(settings, migrate=True)
     calls = {"n": 0}
-    original = Store._set_watermark
+    original = events_module._set_watermark
 
-    def crash_on_second(self: Store, *args: object, **kw: object) -> None:
+    def crash_on_second(*args: object, **kw: object) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("power cut")
-        original(self, *args, **kw)  # type: ignore[arg-type]
+        original(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Store, "_set_watermark", crash_on_second)
+    monkeypatch.setattr(events_module, "_set_watermark", crash_on_second)
     with pytest.raises(KeyboardInterrupt):
         ingest(_source(url), settings, store=store, clock=_clock)
-    assert store.counts()["accepted"] == 40  # first page committed, second rolled back
-    monkeypatch.setattr(Store, "_set_watermark", original)
+    assert store.events.counts()["accepted"] == 40  # first page committed, second rolled back
+    monkeypatch.setattr(events_module, "_set_watermark", original)
 
     ingest(_source(url), settings, store=store, clock=_clock)
     keys = _stored_keys(store)
@@ -192,7 +193,7 @@ def test_killed_load_resumes_with_every_event_exactly_once(
     assert child.returncode == -signal.SIGKILL
 
     store = Store.open(settings)
-    assert store.counts()["accepted"] == 100  # two pages committed, the third was not
+    assert store.events.counts()["accepted"] == 100  # two pages committed, the third was not
     assert len(list(store.lake.root.glob("part-*.parquet"))) == 3  # one orphan on disk
     report = ingest(_source(url, page_size=50), settings, store=store, clock=_clock)
     assert report.removed_orphans and report.accepted == 200
@@ -215,7 +216,10 @@ def test_an_entirely_invalid_batch_fails_clearly_and_stores_nothing(
     store = Store.open(sqlite_settings, migrate=True)
     with pytest.raises(ValidationFailed, match=r"all 2 rows are invalid.*export.csv:2: timestamp"):
         ingest(FileSource(bad), sqlite_settings, store=store, clock=_clock)
-    assert store.counts()["batches"] == 0 and store.watermark(FileSource(bad).name) is None
+    assert (
+        store.events.counts()["batches"] == 0
+        and store.events.watermark(FileSource(bad).name) is None
+    )
     store.close()
 
 
@@ -231,7 +235,7 @@ def test_deleted_row_with_its_own_event_id_is_matched_by_location(
     ingest(source, sqlite_settings, store=store, clock=_clock)
     customer.delete_events(keys[:1])
     ingest(source, sqlite_settings, store=store, clock=_clock)
-    finding = store.findings().row(0, named=True)
+    finding = store.events.findings().row(0, named=True)
     assert finding["kind"] == "delete_of_ingested_event"
     assert finding["event_id"] == f"EV-{keys[0]}"
     assert json.loads(finding["stored_copy"])["event_id"] == f"EV-{keys[0]}"
@@ -257,7 +261,7 @@ def test_odd_times_are_quarantined_with_reasons_and_the_batch_commits(
     report = ingest(FileSource(export), ny, store=store, clock=_clock)
     assert (report.accepted, report.quarantined) == (1, 3)
     reasons = dict(
-        zip(*store.quarantined_rows().select("location", "reason").get_columns(), strict=True)
+        zip(*store.events.quarantined().select("location", "reason").get_columns(), strict=True)
     )
     assert reasons[f"{export}:2"].startswith("timestamp: is before 1970-01-01")
     assert "does not exist in America/New_York (DST gap" in reasons[f"{export}:3"]
@@ -273,7 +277,7 @@ def test_odd_times_are_quarantined_with_reasons_and_the_batch_commits(
     store = Store.open(latest)
     source = make_source("again", FileSourceConfig(path=str(again)), latest)
     assert ingest(source, latest, store=store, clock=_clock).accepted == 1
-    stored = store.events().filter(pl.col("event_id") == "9").collect()
+    stored = store.events.scan().filter(pl.col("event_id") == "9").collect()
     assert stored["timestamp"][0] == dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)
     store.close()
 
@@ -305,7 +309,7 @@ def test_source_settings_and_command_line_options_make_one_source(
     report = ingest(source, settings, store=store, clock=_clock)
     assert (report.accepted, report.quarantined) == (1, 1)
     assert report.unknown_actions == {"결재": 1}
-    stored = store.events().collect()
+    stored = store.events.scan().collect()
     assert stored["timestamp"][0] == dt.datetime(2026, 9, 1, 0, tzinfo=dt.UTC)  # 09:00 Seoul
     store.close()
     value_map = tmp_path / "more.csv"

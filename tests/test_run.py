@@ -22,7 +22,6 @@ from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.db import alerts, score_runs
 from auditlens.store.repo import Store
-from auditlens.store.scores import run_scores
 
 SPEC = GeneratorSpec(users=120, days=24, seed=5, insider_rate=0.05)
 
@@ -65,7 +64,7 @@ def test_run_stores_evidence_then_only_new_windows_and_replays(
     assert first.refitted and first.run_id is not None
     assert first.rows_stored == first.windows_scored > 0
     store = Store.open(settings)
-    rows = run_scores(store, first.run_id)
+    rows = store.scores.of_run(first.run_id)
     store.close()
     assert rows.height == first.rows_stored
     assert rows["model_sha256"].unique().to_list() == [first.model_sha256]
@@ -85,7 +84,7 @@ def test_run_stores_evidence_then_only_new_windows_and_replays(
     third = run(settings)
     assert not third.refitted and third.model_sha256 == first.model_sha256
     store = Store.open(settings)
-    new_rows = run_scores(store, third.run_id or -1)
+    new_rows = store.scores.of_run(third.run_id or -1)
     store.close()
     # days with new events, plus the earlier peak days of the users in the run
     older = new_rows.filter(pl.col("window") < dt.date(2026, 9, 18)).select("user_id", "window")
@@ -160,7 +159,7 @@ def test_train_registers_the_ensemble_and_run_explains_with_shap(
     assert scored.model_sha256 == report.sha256 and not scored.refitted
     store = Store.open(settings)
     try:
-        runs = store.query_frame(select(score_runs))
+        runs = store.scores.query_frame(select(score_runs))
     finally:
         store.close()
     assert runs["reason_method"].to_list() == [SHAP_METHOD]
@@ -196,11 +195,8 @@ def test_run_command_records_detections_and_opens_alerts(
     assert first.exit_code == 0, first.output
     opened = re.search(r"(\d+) alerts opened", " ".join(first.output.split()))
     assert opened is not None, first.output
-    store = Store.open(Settings())
-    try:
-        stored = store.query_frame(select(alerts))
-    finally:
-        store.close()
+    with Store.open(Settings()) as store:
+        stored = store.alerts.query_frame(select(alerts))
     # the planted insiders are found: some alerts open, and the count printed is the count stored
     assert int(opened.group(1)) == stored.height > 0
     second = runner.invoke(app, ["run"])  # nothing new: no run, no new alerts

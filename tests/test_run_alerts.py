@@ -25,12 +25,12 @@ from auditlens.pipeline.detection import ENSEMBLE_KIND, feature_context, fit_mod
 from auditlens.schema import EVENT_COLUMNS
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
-from auditlens.store import alerts as outbox
-from auditlens.store.audit import entries
+from auditlens.store.alerts import Alert, AlertRepository
+from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.db import models, score_runs, scores
 from auditlens.store.locks import store_lock
+from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
-from auditlens.store.scores import ModelRecord, events_upto, register_model
 from auditlens.vocabulary import Severity
 
 #: A generated organisation small enough for a test (150 users x 30 days).
@@ -67,15 +67,15 @@ def _ingest(settings: Settings, org: Path) -> None:
 def _query(settings: Settings, query: object) -> pl.DataFrame:
     store = Store.open(settings)
     try:
-        return store.query_frame(query)
+        return store.scores.query_frame(query)
     finally:
         store.close()
 
 
-def _alerts(settings: Settings) -> list[outbox.Alert]:
+def _alerts(settings: Settings) -> list[Alert]:
     store = Store.open(settings)
     try:
-        return outbox.list_alerts(store.engine, limit=10_000)
+        return AlertRepository(store.engine).list_alerts(limit=10_000)
     finally:
         store.close()
 
@@ -142,10 +142,10 @@ def test_a_new_model_finding_the_same_people_adds_evidence_instead_of_paging_aga
     store = Store.open(settings)
     try:
         for user in again:
-            evidence = outbox.evidence_of(store.engine, before[user].id)
-            assert [e["run_id"] for e in evidence] == [first.run.run_id, second.run.run_id]
+            evidence = AlertRepository(store.engine).evidence_of(before[user].id)
+            assert [e.run_id for e in evidence] == [first.run.run_id, second.run.run_id]
             shown = next(a for a in after if a.user_id == user)
-            assert shown.reasons == evidence[-1]["reasons"]  # shows the newest finding
+            assert shown.reasons == evidence[-1].reasons  # shows the newest finding
     finally:
         store.close()
 
@@ -206,7 +206,7 @@ def test_a_run_killed_after_storing_scores_has_its_alerts_raised_once_by_the_nex
     assert len(_alerts(settings)) == len(raised)
     store = Store.open(settings)
     try:
-        detected = entries(store.engine, actions=("detect",), limit=10_000)
+        detected = AuditRepository(store.engine).entries(actions=("detect",), limit=10_000)
     finally:
         store.close()
     assert len(detected) == len(raised)  # each detection handled exactly once
@@ -236,13 +236,12 @@ def _register_fake_ensemble(settings: Settings, columns: list[str] | None = None
     """Register a model under the ensemble kind (fitted with another seed: another sha)."""
     store = Store.open(settings)
     try:
-        events = events_upto(store, 10**9).select(EVENT_COLUMNS).collect()
+        events = store.events.upto(10**9).select(EVENT_COLUMNS).collect()
         other = settings.model_copy(update={"model_seed": 99})
         model, _ = fit_model(events, feature_context(other), other)
         path = settings.data_dir / "models" / "ensemble-test.joblib"
         sha = model.save(path)
-        register_model(
-            store,
+        store.models.register(
             ModelRecord(
                 sha256=sha,
                 kind=ENSEMBLE_KIND,
@@ -284,7 +283,7 @@ def test_an_ensemble_fitted_on_other_features_is_refused_with_the_commands(
     _ingest(settings, org)
     run(settings)
     store = Store.open(settings)
-    columns = json.loads(store.query_frame(select(models.c.feature_columns))[0, 0])
+    columns = json.loads(store.scores.query_frame(select(models.c.feature_columns))[0, 0])
     store.close()
     _register_fake_ensemble(settings, columns=[*columns, "dropped_feature"])
     with pytest.raises(AuditlensError, match="auditlens train --labels") as caught:

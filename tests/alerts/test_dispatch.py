@@ -24,9 +24,8 @@ from auditlens.alerts.routing import Rule, Schedule
 from auditlens.alerts.webhooks import SlackChannel
 from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
-from auditlens.store import alerts as outbox
-from auditlens.store.alerts import Alert
-from auditlens.store.audit import entries, verify
+from auditlens.store.alerts import Alert, AlertRepository
+from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.repo import Store
 from tests.alerts.conftest import CRITERIA, T0, FakeClock, detection
 
@@ -80,15 +79,15 @@ def test_retries_back_off_exponentially_then_deliver(
     assert third.sent == 1 and third.pending == 0 and third.next_due is None
     assert len(calls) == 3
 
-    (item,) = outbox.items(engine)
+    (item,) = AlertRepository(engine).outbox.items()
     assert item.status == "sent" and item.attempts == 3
-    attempts = outbox.attempts_of(engine, item.id)
-    assert [(a["status_code"], a["ok"]) for a in attempts] == [(500, 0), (503, 0), (200, 1)]
-    assert [a["at"] for a in attempts] == [T0 + dt.timedelta(seconds=s) for s in (0, 30, 90)]
-    trail = entries(engine, actions=("deliver",))
+    attempts = AlertRepository(engine).outbox.attempts_of(item.id)
+    assert [(a.status_code, a.ok) for a in attempts] == [(500, 0), (503, 0), (200, 1)]
+    assert [a.at for a in attempts] == [T0 + dt.timedelta(seconds=s) for s in (0, 30, 90)]
+    trail = AuditRepository(engine).entries(actions=("deliver",))
     assert [e.reason_code for e in trail] == ["failed", "failed", "sent"]
     assert trail[0].criteria["next_attempt_at"] == (T0 + dt.timedelta(seconds=30)).isoformat()
-    assert verify(engine).ok
+    assert AuditRepository(engine).verify().ok
 
 
 def test_http_429_retry_after_is_honoured(
@@ -101,7 +100,7 @@ def test_http_429_retry_after_is_honoured(
     admit(engine, [detection()], always("slack"), CRITERIA, clock())
     report = dispatch(engine, channels, clock=clock, policy=POLICY)
     assert report.next_due == T0 + dt.timedelta(seconds=7)  # not the 30 s backoff
-    assert outbox.attempts_of(engine, 1)[0]["retry_after"] == 7.0
+    assert AlertRepository(engine).outbox.attempts_of(1)[0].retry_after == 7.0
     clock.advance(7)
     assert dispatch(engine, channels, clock=clock, policy=POLICY).sent == 1
 
@@ -132,8 +131,13 @@ def test_timeouts_and_refused_connections_end_in_the_dead_letter_state(
     assert sorted(d.channel for d in report.dead) == ["down", "slow"]
     errors = {d.channel: d.error for d in report.dead}
     assert "timed out" in errors["slow"] and "ConnectError" in errors["down"]
-    assert outbox.outbox_counts(engine) == {"pending": 0, "sent": 0, "dead": 2, "cancelled": 0}
-    assert [e.reason_code for e in entries(engine, actions=("deliver",))][-2:] == [
+    assert AlertRepository(engine).outbox.counts() == {
+        "pending": 0,
+        "sent": 0,
+        "dead": 2,
+        "cancelled": 0,
+    }
+    assert [e.reason_code for e in AuditRepository(engine).entries(actions=("deliver",))][-2:] == [
         "dead_letter",
         "dead_letter",
     ]
@@ -141,8 +145,8 @@ def test_timeouts_and_refused_connections_end_in_the_dead_letter_state(
     httpserver.expect_request("/fixed").respond_with_data("ok")
     channels["down"] = slack(httpserver.url_for("/fixed"))
     with engine.begin() as conn:
-        item = next(i for i in outbox.items(engine) if i.channel == "down")
-        outbox.requeue(conn, item.id, clock())
+        item = next(i for i in AlertRepository(engine).outbox.items() if i.channel == "down")
+        AlertRepository(conn).outbox.requeue(item.id, clock())
     assert dispatch(engine, channels, clock=clock, policy=POLICY).sent == 1
 
 
@@ -215,19 +219,19 @@ def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_wor
     other = admit(engine, [retrained], rules, CRITERIA, clock())
     assert (other.opened, other.absorbed) == ([], 1)
     with engine.connect() as conn:
-        shown = outbox.get_alert(conn, alert.id)
+        shown = AlertRepository(conn).get_alert(alert.id)
     assert (shown.scenario, shown.window, shown.status) == ("bulk_ratio", dt.date(2026, 9, 9),
                                                             "open")  # fmt: skip
-    assert outbox.outbox_counts(engine)["pending"] == 1
+    assert AlertRepository(engine).outbox.counts()["pending"] == 1
     # more severe: the same alert takes the severity and is routed (pages) again
     worse = admit(engine, [detection(severity="critical", risk=95.0)], rules, CRITERIA, clock())
     assert worse.opened == [] and [a.id for a in worse.upgraded] == [alert.id]
     assert worse.upgraded[0].severity == "critical"
-    assert outbox.outbox_counts(engine)["pending"] == 2
-    assert len(outbox.list_alerts(engine)) == 1
-    evidence = outbox.evidence_of(engine, alert.id)
-    assert [e["kind"] for e in evidence] == ["open", "absorb", "absorb", "absorb", "upgrade"]
-    assert [e.action for e in entries(engine, actions=("absorb", "upgrade"))] == [
+    assert AlertRepository(engine).outbox.counts()["pending"] == 2
+    assert len(AlertRepository(engine).list_alerts()) == 1
+    evidence = AlertRepository(engine).evidence_of(alert.id)
+    assert [e.kind for e in evidence] == ["open", "absorb", "absorb", "absorb", "upgrade"]
+    assert [e.action for e in AuditRepository(engine).entries(actions=("absorb", "upgrade"))] == [
         "absorb",
         "absorb",
         "absorb",
@@ -235,7 +239,7 @@ def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_wor
     ]
     # once closed, the same incident is not alerted again; a new one (another day) is
     with engine.begin() as conn:
-        outbox.set_status(conn, alert.id, "closed", clock())
+        AlertRepository(conn).set_status(alert.id, "closed", clock())
     clock.advance(25 * 3600)
     same = admit(engine, [detection(severity="high", window=dt.date(2026, 9, 7))], rules,
                  CRITERIA, clock())  # fmt: skip
@@ -243,7 +247,7 @@ def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_wor
     later = admit(engine, [detection(severity="high", window=dt.date(2026, 9, 20))], rules,
                   CRITERIA, clock())  # fmt: skip
     assert len(later.opened) == 1
-    assert verify(engine).ok
+    assert AuditRepository(engine).verify().ok
 
 
 def test_a_run_raised_twice_changes_nothing(engine: Engine, clock: FakeClock) -> None:
@@ -300,8 +304,8 @@ def test_restart_resumes_pending_deliveries(
         json.loads(r.get_data())["blocks"][1]["fields"][0]["text"][-2:] for r, _ in httpserver.log
     )
     assert users == ["U1", "U2"]  # U0 went out before the crash; nobody got two
-    assert outbox.outbox_counts(restarted.engine)["sent"] == 3
-    assert verify(restarted.engine).ok
+    assert AlertRepository(restarted.engine).outbox.counts()["sent"] == 3
+    assert AuditRepository(restarted.engine).verify().ok
     restarted.close()
 
 
@@ -315,7 +319,9 @@ def test_the_run_is_marked_raised_in_the_transaction_of_its_last_alert(
 
     with pytest.raises(Crash):
         admit(any_engine, found, always("file"), CRITERIA, clock(), complete=dies)
-    assert [a.user_id for a in outbox.list_alerts(any_engine)] == ["U1"]  # U2 rolled back
+    assert [a.user_id for a in AlertRepository(any_engine).list_alerts()] == [
+        "U1"
+    ]  # U2 rolled back
     marked: list[int] = []
     again = admit(
         any_engine, found, always("file"), CRITERIA, clock(), complete=lambda c: marked.append(1)

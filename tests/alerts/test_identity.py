@@ -13,7 +13,7 @@ from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.identity import Directory, IdentityError, cli_acting, normalise
 from auditlens.pipeline import decide_alert
-from auditlens.store.audit import entries, verify
+from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.repo import Store
 from tests.alerts.conftest import CRITERIA, FakeClock, detection
 
@@ -55,7 +55,7 @@ def test_four_eyes_refuses_the_requester_in_any_spelling(
     assert asked.awaiting_approval and asked.alert.close_requested_by == "kim"
     with pytest.raises(TriageError, match="cannot also approve"):
         decide(any_engine, alert_id, "approve", by=D.acting(approver), now=clock(), policy=POLICY)
-    assert [e.action for e in entries(any_engine, target=f"alert:{alert_id}")] == [
+    assert [e.action for e in AuditRepository(any_engine).entries(target=f"alert:{alert_id}")] == [
         "alert",
         "request_close",
     ]  # nothing was written for the refused approval
@@ -81,7 +81,7 @@ def test_roles_and_unknown_principals(any_engine: Engine, clock: FakeClock) -> N
     with pytest.raises(TriageError, match="needs a note"):
         decide(any_engine, alert_id, "reopen", by=D.acting("kim"), reason="other",
                now=clock(), policy=POLICY)  # fmt: skip
-    assert verify(any_engine).ok
+    assert AuditRepository(any_engine).verify().ok
 
 
 def test_an_admin_acting_on_behalf_is_recorded_and_counts_as_both(

@@ -12,6 +12,7 @@ from auditlens.alerts.lifecycle import ACTIONS, NEW_ALERT, TRANSITIONS, Action
 from auditlens.alerts.triage import TriageError, TriagePolicy
 from auditlens.identity import Directory
 from auditlens.store.alerts import ALERT_STATUSES, Alert
+from auditlens.store.feedback import Suppression
 from tests.alerts.conftest import CRITERIA, T0, detection
 
 #: The whole lifecycle, written out: (status, action) -> (new status, role needed).
@@ -137,7 +138,15 @@ def _active(status: str = "open", severity: str = "high") -> Alert:
 
 def test_intake_plans_each_outcome_without_the_store() -> None:
     found = detection(severity="high")
-    suppression = {"id": 3, "alert_id": 5, "until": T0 + dt.timedelta(days=1)}
+    suppression = Suppression(
+        id=3,
+        user_id="U0042",
+        scenario="off_hours_login_ratio",
+        until=T0 + dt.timedelta(days=1),
+        alert_id=5,
+        actor="kim",
+        created_at=T0,
+    )
     step = intake.plan(found, CRITERIA, suppression=suppression, mine=[], now=T0)
     assert (step.outcome, step.detect.action, step.entry.action) == (
         "suppress",

@@ -16,10 +16,8 @@ from auditlens.alerts.triage import TriageError, TriagePolicy, decide
 from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.calendar import BusinessCalendar
 from auditlens.identity import Directory, IdentityError
-from auditlens.store import alerts as outbox
-from auditlens.store.alerts import AlertNotFound
-from auditlens.store.audit import entries, verify
-from auditlens.store.feedback import label_candidate_rows
+from auditlens.store.alerts import AlertNotFound, AlertRepository
+from auditlens.store.audit_repository import AuditRepository
 from tests.alerts.conftest import CRITERIA, FakeClock, detection
 
 D = Directory(
@@ -95,9 +93,9 @@ def test_dismiss_as_false_positive_feeds_labels_and_suppresses(
     )
     assert result.label_candidate and result.alert.status == "dismissed"
     assert result.suppressed_until == clock() + dt.timedelta(days=14)
-    (label,) = label_candidate_rows(engine)
-    assert (label["user_id"], label["scenario"], label["label"]) == ("U7", "usb_connect_count", 0)
-    assert label["audit_seq"] == result.entry.seq
+    (label,) = AlertRepository(engine).feedback.label_candidates()
+    assert (label.user_id, label.scenario, label.label) == ("U7", "usb_connect_count", 0)
+    assert label.audit_seq == result.entry.seq
 
     clock.advance(3 * 86400)  # past the dedup window, inside the suppression
     again = admit(
@@ -122,7 +120,7 @@ def test_dismiss_as_false_positive_feeds_labels_and_suppresses(
     )
     # the suppression has expired: the detection joins the user's open alert
     assert (later.suppressed, later.absorbed, later.opened) == (0, 1, [])
-    suppress = entries(engine, actions=("suppress",))
+    suppress = AuditRepository(engine).entries(actions=("suppress",))
     assert len(suppress) == 1 and "dismissed" in suppress[0].note
 
 
@@ -162,7 +160,7 @@ def test_closing_a_critical_alert_needs_a_second_person_and_resolves_pagerduty(
         policy=POLICY,
     )
     assert approved.alert.status == "closed" and approved.resolves == ["pd"]
-    trail = entries(engine, target=f"alert:{alert_id}")
+    trail = AuditRepository(engine).entries(target=f"alert:{alert_id}")
     assert [(e.action, e.actor) for e in trail][-2:] == [
         ("request_close", "kim"),
         ("approve", "lee"),
@@ -185,7 +183,7 @@ def test_closing_a_critical_alert_needs_a_second_person_and_resolves_pagerduty(
         policy=POLICY,
     )
     assert reopened.alert.status == "open"
-    assert verify(engine).ok
+    assert AuditRepository(engine).verify().ok
 
 
 def test_high_alerts_close_at_once_and_held_triggers_are_cancelled(
@@ -208,7 +206,7 @@ def test_high_alerts_close_at_once_and_held_triggers_are_cancelled(
     report = dispatch(engine, {}, clock=clock)
     # the held trigger is cancelled; the resolve has no channel configured here and retries
     assert report.cancelled == 1
-    statuses = sorted(i.status for i in outbox.items(engine))
+    statuses = sorted(i.status for i in AlertRepository(engine).outbox.items())
     assert statuses == ["cancelled", "pending"]
 
 

@@ -18,12 +18,12 @@ from tests.sources.customer_db import COLUMN_MAP, CustomerDb
 
 
 def _keys(store: Store) -> list[int]:
-    locations = store.events().select("_location").collect().get_column("_location")
+    locations = store.events.scan().select("_location").collect().get_column("_location")
     return sorted(int(loc.rsplit("=", 1)[1]) for loc in locations.to_list())
 
 
 def _gaps(store: Store) -> list[list[float]]:
-    mark = store.watermark("corebank")
+    mark = store.events.watermark("corebank")
     assert mark is not None
     return list(json.loads(mark.value).get("gaps", []))
 
@@ -116,6 +116,6 @@ def test_gap_filled_later_is_read_once_and_expires_after_the_wait(
     ingest(source, settings, store=store)
     # forgotten: on PostgreSQL no transaction could still fill it, elsewhere the wait is over
     assert _gaps(store) == []
-    events = store.events().collect()
+    events = store.events.scan().collect()
     assert events.height == pl.Series(events.get_column("_location")).n_unique() == 7
     store.close()

@@ -14,9 +14,8 @@ from auditlens.store.audit import (
     AuditError,
     NewEntry,
     append,
-    entries,
-    verify,
 )
+from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.db import audit_log
 from auditlens.store.repo import Store
 
@@ -63,23 +62,26 @@ def _tamper(engine: Engine, statement: object) -> None:
 
 def test_entries_chain_and_verify(engine: Engine) -> None:
     _fill(engine)
-    rows = entries(engine)
+    rows = AuditRepository(engine).entries()
     assert [e.seq for e in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == GENESIS
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
     assert rows[1].criteria["rule_id"] == "r1" and rows[1].note == "메모 1"
     assert rows[1].at == T0 + dt.timedelta(minutes=1)
-    result = verify(engine)
+    result = AuditRepository(engine).verify()
     assert result.ok and result.entries == 5 and result.head_hash == rows[-1].hash
-    assert [e.seq for e in entries(engine, subject="U1")] == [2, 4]
-    assert [e.seq for e in entries(engine, actor="kim", since=T0 + dt.timedelta(minutes=2))] == [4]
-    assert [e.seq for e in entries(engine, limit=2)] == [4, 5]
+    assert [e.seq for e in AuditRepository(engine).entries(subject="U1")] == [2, 4]
+    assert [
+        e.seq
+        for e in AuditRepository(engine).entries(actor="kim", since=T0 + dt.timedelta(minutes=2))
+    ] == [4]
+    assert [e.seq for e in AuditRepository(engine).entries(limit=2)] == [4, 5]
 
 
 def test_verify_detects_a_modified_entry(engine: Engine) -> None:
     _fill(engine)
     _tamper(engine, update(audit_log).where(audit_log.c.seq == 3).values(note="nothing to see"))
-    result = verify(engine)
+    result = AuditRepository(engine).verify()
     assert not result.ok
     assert result.broken_seq == 3 and "modified" in result.problem
     assert result.entries == 2
@@ -99,24 +101,24 @@ def test_verify_detects_a_modified_entry_whose_hash_was_recomputed(engine: Engin
         .where(audit_log.c.seq == 2)
         .values(reason_code="false_positive", hash=forged),
     )
-    result = verify(engine)
+    result = AuditRepository(engine).verify()
     assert result.broken_seq == 3 and "does not link" in result.problem
 
 
 def test_verify_detects_a_deleted_entry(engine: Engine) -> None:
     _fill(engine)
     _tamper(engine, delete(audit_log).where(audit_log.c.seq == 2))
-    result = verify(engine)
+    result = AuditRepository(engine).verify()
     assert not result.ok
     assert result.broken_seq == 2 and "missing" in result.problem
 
 
 def test_anchor_detects_removal_of_the_newest_entries(engine: Engine) -> None:
     _fill(engine)
-    head = verify(engine)
+    head = AuditRepository(engine).verify()
     _tamper(engine, delete(audit_log).where(audit_log.c.seq >= 4))
-    assert verify(engine).ok  # the chain alone cannot see a cut-off tail...
-    result = verify(engine, anchor=(head.head_seq, head.head_hash))
+    assert AuditRepository(engine).verify().ok  # the chain alone cannot see a cut-off tail...
+    result = AuditRepository(engine).verify(anchor=(head.head_seq, head.head_hash))
     assert not result.ok and "gone" in result.problem  # ...an anchor kept elsewhere can
 
 
@@ -128,7 +130,7 @@ def test_database_refuses_update_and_delete(engine: Engine) -> None:
     ):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(statement)
-    assert verify(engine).ok and verify(engine).entries == 2
+    assert AuditRepository(engine).verify().ok and AuditRepository(engine).verify().entries == 2
 
 
 @pytest.mark.postgres
@@ -166,7 +168,8 @@ def test_postgres_refuses_changes_even_for_an_app_role_with_grants(pg_url: str) 
             conn.execute(text(f"REVOKE ALL ON audit_log FROM {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
         store.close()
-    assert verify(Store.open(settings).engine).entries == 4
+    with Store.open(settings) as reopened:
+        assert reopened.audit.verify().entries == 4
 
 
 def test_append_refuses_unknown_actions_and_missing_actors(engine: Engine) -> None:

@@ -55,8 +55,7 @@ def split(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def _open_alerts(settings: Settings, n: int = 2, first_score: int | None = None) -> list[int]:
-    store = Store.open(settings)
-    try:
+    with Store.open(settings) as store:
         extra = {} if first_score is None else {"score_id": first_score}
         found = admit(
             store.engine,
@@ -66,8 +65,6 @@ def _open_alerts(settings: Settings, n: int = 2, first_score: int | None = None)
             T0,
             trail=store.trail,
         )
-    finally:
-        store.close()
     return [a.id for a in found.opened]
 
 
@@ -107,8 +104,8 @@ def test_a_crash_between_the_trail_and_the_store_is_named_by_verify(split: Setti
             "import os, sys\n"
             "from auditlens.config import load_settings\n"
             "from auditlens.pipeline import decide_alert\n"
-            "import auditlens.store.feedback as feedback\n"
-            "feedback.add_label_candidate = lambda *a, **k: os._exit(9)\n"
+            "from auditlens.store.feedback import FeedbackRepository\n"
+            "FeedbackRepository.add_label_candidate = lambda *a, **k: os._exit(9)\n"
             "decide_alert(load_settings(), int(sys.argv[1]), 'dismiss', "
             "reason='false_positive', who_am_i=lambda: 'kim')\n",
             str(first),

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from auditlens.config import Settings
 from auditlens.pipeline import ingest
 from auditlens.sources.files import FileSource
+from auditlens.store.binding import LakeMismatch
 from auditlens.store.db import lake_pending
-from auditlens.store.repo import LakeMismatch, Store
+from auditlens.store.repo import Store
 from tests.conftest import _fresh_pg_database
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
@@ -50,7 +51,7 @@ def other_url(settings: Settings, tmp_path: Path) -> Iterator[str]:
 
 
 def _ids(store: Store) -> list[str]:
-    return sorted(store.event_ids().to_list())
+    return sorted(store.events.ids().to_list())
 
 
 def test_another_store_pointed_at_this_lake_is_refused_and_deletes_nothing(
@@ -69,7 +70,7 @@ def test_another_store_pointed_at_this_lake_is_refused_and_deletes_nothing(
     message = str(refused.value)
     assert "belongs to another store" in message and "data_dir" in message
     with pytest.raises(LakeMismatch):  # reading is refused too (not a FileNotFoundError)
-        other.event_ids()
+        other.events.ids()
     other.close()
 
     assert ours.lake.part_files() == parts  # nothing deleted
@@ -88,7 +89,7 @@ def test_switching_from_the_default_sqlite_store_to_postgresql_is_refused(
     with pytest.raises(LakeMismatch, match=r"belongs to another store \(sqlite:///"):
         ingest(FileSource(_csv(tmp_path / "b.csv", 100, 5)), moved, store=other)
     other.close()
-    assert len(_ids(ours)) == 12 and ours.verify_lake().ok
+    assert len(_ids(ours)) == 12 and ours.events.verify_lake().ok
     ours.close()
 
 
@@ -130,7 +131,7 @@ def test_second_directory_on_one_store_is_refused_naming_both_lakes(
     message = str(refused.value)
     assert str(settings.lake_dir.resolve()) in message
     assert str(elsewhere.lake_dir.resolve()) in message
-    assert second.counts()["accepted"] == 30  # nothing ingested twice
+    assert second.events.counts()["accepted"] == 30  # nothing ingested twice
     assert list(elsewhere.lake_dir.glob("part-*.parquet")) == []
     second.close()
 
@@ -143,7 +144,11 @@ def test_ingestion_lock_lives_with_the_store_not_the_directory(
     first = Store.open(settings, migrate=True)
     elsewhere = Settings(store_url=settings.store_url, data_dir=tmp_path / "elsewhere")
     second = Store.open(elsewhere)
-    with first.ingest_lock(), pytest.raises(LockTimeout), second.ingest_lock(timeout=0.3):
+    with (
+        first.events.ingest_lock(),
+        pytest.raises(LockTimeout),
+        second.events.ingest_lock(timeout=0.3),
+    ):
         pass
     first.close()
     second.close()
@@ -156,12 +161,12 @@ def test_verify_names_a_part_rewritten_without_some_events(
     store = Store.open(settings, migrate=True)
     ingest(FileSource(_csv(tmp_path / "a.csv", 0, 40)), settings, store=store, clock=_clock)
     ingest(FileSource(_csv(tmp_path / "b.csv", 100, 10)), settings, store=store, clock=_clock)
-    assert store.verify_lake().ok
-    part = store.committed_parts()[0]
+    assert store.events.verify_lake().ok
+    part = store.events.parts()[0]
     path = store.lake.root / part
     kept = pl.read_parquet(path).slice(14)
     kept.write_parquet(path, compression="zstd", statistics=True)
-    check = store.verify_lake()
+    check = store.events.verify_lake()
     assert not check.ok and check.changed == [part] and check.missing == []
     assert part in check.problem
     store.close()
@@ -228,6 +233,6 @@ def test_kill_9_while_writing_leaves_a_pending_part_that_cleanup_removes_alone(
     assert stray.exists()
     with store.engine.connect() as conn:
         assert conn.execute(select(lake_pending.c.part)).all() == []
-    ids = store.event_ids().to_list()
+    ids = store.events.ids().to_list()
     assert len(ids) == len(set(ids)) == 35
     store.close()

@@ -13,7 +13,9 @@ from auditlens.config import Settings
 from auditlens.errors import StoreError
 from auditlens.schema import EVENT_DTYPES, LOCATION, Watermark
 from auditlens.store.db import lake_pending, metadata
-from auditlens.store.repo import BatchRecord, Store, head_revision
+from auditlens.store.events import BatchRecord
+from auditlens.store.migrate import head_revision
+from auditlens.store.repo import Store
 
 T0 = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 
@@ -87,9 +89,9 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
 
 def test_commit_batch_is_all_or_nothing(settings: Settings) -> None:
     store = Store.open(settings, migrate=True)
-    store.commit_batch(_record(["a", "b"], '{"n": 1}', quarantined=1), now=T0)
-    assert store.watermark("src") == Watermark('{"n": 1}')
-    assert store.counts() == {
+    store.events.commit_batch(_record(["a", "b"], '{"n": 1}', quarantined=1), now=T0)
+    assert store.events.watermark("src") == Watermark('{"n": 1}')
+    assert store.events.counts() == {
         "batches": 1,
         "ingested": 3,
         "accepted": 2,
@@ -110,16 +112,16 @@ def test_commit_batch_is_all_or_nothing(settings: Settings) -> None:
         r'|null value in column "reason" of relation "quarantine" violates not-null constraint'
     )
     with pytest.raises(IntegrityError, match=not_null):
-        store.commit_batch(broken, now=T0)
-    assert store.watermark("src") == Watermark('{"n": 1}')
-    assert sorted(store.event_ids().to_list()) == ["a", "b"]
+        store.events.commit_batch(broken, now=T0)
+    assert store.events.watermark("src") == Watermark('{"n": 1}')
+    assert sorted(store.events.ids().to_list()) == ["a", "b"]
     assert len(list(store.lake.root.glob("part-*.parquet"))) == 1  # its part was discarded
     store.close()
 
 
 def test_pending_parts_are_invisible_and_removed_but_strays_are_kept(settings: Settings) -> None:
     store = Store.open(settings, migrate=True)
-    store.commit_batch(_record(["a"], '{"n": 1}'), now=T0)
+    store.events.commit_batch(_record(["a"], '{"n": 1}'), now=T0)
     # a part recorded as pending and written, never committed (the process died)
     orphan = store.lake.new_part_name()
     with store.engine.begin() as conn:
@@ -127,9 +129,9 @@ def test_pending_parts_are_invisible_and_removed_but_strays_are_kept(settings: S
     store.lake.write_part(_events(["ghost"]), orphan)
     # a file this store never recorded: not ours to delete
     stray = store.lake.write_part(_events(["stray"]))
-    assert store.event_ids().to_list() == ["a"]
-    assert store.remove_orphans() == [orphan]
+    assert store.events.ids().to_list() == ["a"]
+    assert store.events.remove_orphans() == [orphan]
     assert not (store.lake.root / orphan).exists()
     assert (store.lake.root / stray).exists()
-    assert store.remove_orphans() == []  # the pending row went with the file
+    assert store.events.remove_orphans() == []  # the pending row went with the file
     store.close()

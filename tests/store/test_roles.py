@@ -80,13 +80,10 @@ def test_the_app_role_can_work_but_cannot_tamper_with_the_trail(roles: Roles) ->
     # the application does its job as the app role (`auditlens run` opens with migrate=True:
     # at head that needs no DDL)
     Store.open(roles.settings, migrate=True).close()
-    store = Store.open(roles.settings)
-    try:
+    with Store.open(roles.settings) as store:
         assert store.engine.url.username == roles.app
         opened = admit(store.engine, [detection(severity="critical")], RULES, CRITERIA, T0)
         alert_id = opened.opened[0].id
-    finally:
-        store.close()
     decide_alert(roles.settings, alert_id, "close", reason="explained", who_am_i=lambda: "kim")
     decide_alert(roles.settings, alert_id, "approve", who_am_i=lambda: "lee")
     before = verify_trail(roles.settings)

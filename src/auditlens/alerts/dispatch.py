@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from auditlens.alerts.channels import Channel, ChannelError, Delivery
-from auditlens.store import alerts as outbox
-from auditlens.store.alerts import Alert, OutboxItem
+from auditlens.store.alerts import Alert, AlertRepository
 from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
+from auditlens.store.outbox import OutboxItem
 
 Clock = Callable[[], dt.datetime]
 #: Alerts in these states are no longer announced (held triggers are cancelled).
@@ -98,11 +98,11 @@ def dispatch(
     report = DispatchReport()
     now = clock()
     with engine.connect() as conn:
-        due = outbox.due(conn, now, limit=limit)
+        due = AlertRepository(conn).outbox.due(now, limit=limit)
     for unit in _units(due):
         _deliver(engine, channels, unit, clock, policy, report, trail)
-    report.next_due = outbox.next_due(engine)
-    report.pending = outbox.outbox_counts(engine)["pending"]
+    report.next_due = AlertRepository(engine).outbox.next_due()
+    report.pending = AlertRepository(engine).outbox.counts()["pending"]
     return report
 
 
@@ -130,8 +130,8 @@ def _deliver(
     now = clock()
     lease = now + dt.timedelta(seconds=policy.lease_seconds)
     with engine.begin() as conn:
-        claimed = [item for item in unit if outbox.claim(conn, item.id, now, lease)]
-        pairs = [(item, outbox.get_alert(conn, item.alert_id)) for item in claimed]
+        claimed = [item for item in unit if AlertRepository(conn).outbox.claim(item.id, now, lease)]
+        pairs = [(item, AlertRepository(conn).get_alert(item.alert_id)) for item in claimed]
     live = []
     for item, alert in pairs:
         if item.action == "trigger" and alert.status in FINISHED:
@@ -211,8 +211,7 @@ def _record(
     status = "sent" if ok else ("dead" if dead else "pending")
     code = delivery.status_code if delivery else (error.status_code if error else None)
     with engine.begin() as conn:
-        attempt = outbox.record_attempt(
-            conn,
+        attempt = AlertRepository(conn).outbox.record_attempt(
             item,
             now=at,
             ok=ok,
@@ -249,7 +248,7 @@ def _record(
 
 def _cancel(engine: Engine, item: OutboxItem, alert: Alert, at: dt.datetime, trail: Trail) -> None:
     with engine.begin() as conn:
-        outbox.cancel(conn, item.id)
+        AlertRepository(conn).outbox.cancel(item.id)
         trail.append(
             conn,
             NewEntry(

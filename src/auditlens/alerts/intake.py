@@ -1,3 +1,4 @@
+# size: the pure intake plan and the one apply step that writes it read best side by side.
 """From detections to alerts: one alert per person and incident, suppression, routing,
 outbox — each step in the trail.
 
@@ -44,10 +45,9 @@ from sqlalchemy import Connection, Engine
 from auditlens.alerts import routing
 from auditlens.alerts.lifecycle import NEW_ALERT, alert_target, record
 from auditlens.alerts.routing import Rule
-from auditlens.store import alerts as store
-from auditlens.store import feedback
-from auditlens.store.alerts import Alert, NewAlert
+from auditlens.store.alerts import ACTIVE_STATUSES, Alert, AlertRepository, NewAlert
 from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
+from auditlens.store.feedback import Suppression
 from auditlens.vocabulary import severity_rank
 
 #: Scenario of a detection without any reason.
@@ -175,7 +175,7 @@ def plan(
     detection: Detection,
     criteria: Criteria,
     *,
-    suppression: dict[str, Any] | None,
+    suppression: Suppression | None,
     mine: Sequence[Alert],
     now: dt.datetime,
 ) -> IntakePlan:
@@ -203,12 +203,12 @@ def plan(
             "suppress",
             target,
             reason_code="false_positive_suppression",
-            note=f"suppressed until {suppression['until'].isoformat()} after "
-            f"alert #{suppression['alert_id']} was dismissed",
-            criteria={"suppression_id": suppression["id"], "scenario": detection.scenario},
+            note=f"suppressed until {suppression.until.isoformat()} after "
+            f"alert #{suppression.alert_id} was dismissed",
+            criteria={"suppression_id": suppression.id, "scenario": detection.scenario},
         )
         return IntakePlan(detect, "suppress", entry, new)
-    active = next((a for a in mine if a.status in store.ACTIVE_STATUSES), None)
+    active = next((a for a in mine if a.status in ACTIVE_STATUSES), None)
     if active is not None:
         return _absorb(detect, detection, new, active, facts)
     since = now - dt.timedelta(hours=criteria.dedup_hours)
@@ -295,11 +295,12 @@ def _admit_one(
         report.already_handled += 1
         return
     report.detections += 1
+    alerts = AlertRepository(conn)
     step = plan(
         detection,
         criteria,
-        suppression=feedback.active_suppression(conn, detection.user_id, detection.scenario, now),
-        mine=store.user_alerts(conn, detection.user_id),
+        suppression=alerts.feedback.active_suppression(detection.user_id, detection.scenario, now),
+        mine=alerts.user_alerts(detection.user_id),
         now=now,
     )
     apply(conn, step, rules, now, report, trail)
@@ -315,6 +316,7 @@ def apply(
 ) -> Alert | None:
     """Write a planned detection in the caller's transaction; return the alert it opened
     or changed (None: suppressed)."""
+    alerts = AlertRepository(conn)
     record(conn, trail, step.detect, now)
     if step.outcome == "suppress":
         report.suppressed += 1
@@ -323,15 +325,14 @@ def apply(
     existing = step.alert
     if existing is not None and step.outcome == "deduplicate":
         report.deduplicated += 1
-        store.add_evidence(conn, existing.id, step.evidence, step.new, now)
+        alerts.add_evidence(existing.id, step.evidence, step.new, now)
         record(conn, trail, step.entry, now)
         return existing
     if existing is None:
-        alert = store.insert_alert(conn, step.new, now)
+        alert = alerts.insert_alert(step.new, now)
     else:
         new = step.new
-        alert = store.update_headline(
-            conn,
+        alert = alerts.update_headline(
             existing.id,
             window=new.window,
             windows=new.windows,
@@ -342,7 +343,7 @@ def apply(
             model_sha256=new.model_sha256,
             now=now,
         )
-    store.add_evidence(conn, alert.id, step.evidence, step.new, now)
+    alerts.add_evidence(alert.id, step.evidence, step.new, now)
     extra = {"routes": _route(conn, alert, rules, now, report)} if step.route else None
     if step.outcome == "alert":
         report.opened.append(alert)
@@ -360,8 +361,7 @@ def _route(
     """Plan and enqueue the alert's deliveries; return them for the trail."""
     routes = routing.plan(alert, rules, now)
     for route in routes:
-        store.enqueue(
-            conn,
+        AlertRepository(conn).outbox.enqueue(
             alert_id=alert.id,
             channel=route.channel,
             rule_id=route.rule_id,

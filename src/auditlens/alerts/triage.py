@@ -49,9 +49,7 @@ from auditlens.alerts.lifecycle import (
 )
 from auditlens.errors import AuditlensError
 from auditlens.identity import Acting, normalise
-from auditlens.store import alerts as store
-from auditlens.store import feedback
-from auditlens.store.alerts import Alert, AlertStatus
+from auditlens.store.alerts import Alert, AlertRepository, AlertStatus
 from auditlens.store.audit import SAME_DATABASE, AuditEntry, NewEntry, Trail
 from auditlens.vocabulary import Severity
 
@@ -127,7 +125,7 @@ def decide(
     """
     checked, code = _request(action, reason, note, by)
     with engine.begin() as conn:
-        alert = store.get_alert(conn, alert_id)
+        alert = AlertRepository(conn).get_alert(alert_id)
         step = plan(
             alert,
             checked,
@@ -250,8 +248,8 @@ def apply(
 ) -> Decision:
     """Write a planned decision in the caller's transaction: status, trail, feedback,
     take-backs."""
-    store.set_status(
-        conn,
+    alerts = AlertRepository(conn)
+    alerts.set_status(
         alert.id,
         step.to,
         now,
@@ -260,8 +258,7 @@ def apply(
     )
     entry = record(conn, trail, step.entry, now)
     if step.label_candidate:
-        feedback.add_label_candidate(
-            conn,
+        alerts.feedback.add_label_candidate(
             alert,
             actor=step.decided_by,
             reason_code=step.entry.reason_code,
@@ -270,14 +267,14 @@ def apply(
             now=now,
         )
     if step.suppressed_until is not None:
-        feedback.add_suppression(
-            conn, alert, until=step.suppressed_until, actor=step.decided_by, now=now
+        alerts.feedback.add_suppression(
+            alert, until=step.suppressed_until, actor=step.decided_by, now=now
         )
     resolves: list[str] = []
     if step.resolve:
         resolves = _enqueue_resolves(conn, alert, policy.resolvable_channels, now)
     return Decision(
-        alert=store.get_alert(conn, alert.id),
+        alert=alerts.get_alert(alert.id),
         entry=entry,
         awaiting_approval=step.four_eyes,
         label_candidate=step.label_candidate,
@@ -289,11 +286,10 @@ def apply(
 def _enqueue_resolves(
     conn: Connection, alert: Alert, resolvable: Collection[str], now: dt.datetime
 ) -> list[str]:
-    announced = store.channels_of(conn, alert.id, "trigger")
+    announced = AlertRepository(conn).outbox.channels_of(alert.id, "trigger")
     channels = sorted(c for c in announced if c in resolvable)
     for channel in channels:
-        store.enqueue(
-            conn,
+        AlertRepository(conn).outbox.enqueue(
             alert_id=alert.id,
             channel=channel,
             rule_id="resolve",

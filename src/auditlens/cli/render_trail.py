@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rich.table import Table
 
@@ -12,9 +11,10 @@ from auditlens.alerts.reasons import LABELS
 from auditlens.alerts.triage import Decision
 from auditlens.cli.common import console
 from auditlens.pipeline.controls import ReconcileReport, RolesReport
-from auditlens.store.alerts import OutboxItem
-from auditlens.store.audit import AuditEntry, Verification
-from auditlens.store.repo import LakeCheck
+from auditlens.store.audit import AuditEntry
+from auditlens.store.audit_repository import Verification
+from auditlens.store.binding import LakeCheck
+from auditlens.store.outbox import Attempt, OutboxItem
 
 
 def print_alerts(listing: pipeline.AlertListing, lang: str) -> None:
@@ -109,7 +109,7 @@ def print_reason_codes() -> None:
     console.print(table)
 
 
-def print_deliveries(rows: list[tuple[OutboxItem, list[dict[str, Any]]]]) -> None:
+def print_deliveries(rows: list[tuple[OutboxItem, list[Attempt]]]) -> None:
     """Outbox deliveries with their attempt counts and last error."""
     table = Table(
         "id", "alert", "channel", "rule", "action", "status", "attempts", "due", "last error"

@@ -6,17 +6,14 @@ from auditlens.pipeline.alerting import (
     AlertListing,
     JobReport,
     RaiseReport,
-    audit_log,
     batch_job,
     decide_alert,
     dispatch_alerts,
     list_alerts,
     list_deliveries,
-    local_time,
     raise_alerts,
     requeue_delivery,
     show_alert,
-    verify_trail,
 )
 from auditlens.pipeline.demo import (
     DEMO_EXPORT_COLUMNS,
@@ -58,6 +55,7 @@ from auditlens.pipeline.run import (
     run,
 )
 from auditlens.pipeline.texts import say
+from auditlens.pipeline.trail import audit_log, local_time, verify_trail
 from auditlens.sources.textfile import SETTLE_SECONDS
 
 __all__ = [

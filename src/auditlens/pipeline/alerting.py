@@ -9,10 +9,8 @@ import json
 import os
 import signal
 import time
-import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
@@ -27,19 +25,16 @@ from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.features.base import WINDOW
-from auditlens.identity import Directory, cli_acting, normalise
+from auditlens.identity import Directory, cli_acting
 from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import DEFAULT_RUN_WAIT, RunReport, run_lock, score_run
 from auditlens.schema import USER_ID, user_departments
 from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
-from auditlens.store import alerts as outbox
-from auditlens.store import audit
-from auditlens.store.alerts import Alert, OutboxItem
-from auditlens.store.audit import AuditEntry, NewEntry, Verification
-from auditlens.store.replay import replay
+from auditlens.store.alerts import ALERT_STATUSES, Alert, Evidence
+from auditlens.store.audit import NewEntry
+from auditlens.store.outbox import Attempt, OutboxItem
 from auditlens.store.repo import Store
-from auditlens.store.scores import last_run, mark_alerts_raised, pending_runs, run_scores
 
 
 @dataclass(frozen=True)
@@ -78,19 +73,13 @@ def raise_alerts(
         AuditlensError: no score run is stored (or ``run_id`` does not exist).
         RunInProgress: another run holds the store's run lock after ``wait`` seconds.
     """
-    store = Store.open(settings)
-    try:
-        with run_lock(store, settings, wait):
-            if run_id is None:
-                latest = last_run(store)
-                if latest is None:
-                    raise AuditlensError(
-                        "no score run is stored yet", hint="run `auditlens run` first"
-                    )
-                run_id = int(latest["id"])
-            return raise_run(store, settings, run_id, clock=clock)
-    finally:
-        store.close()
+    with Store.open(settings) as store, run_lock(store, settings, wait):
+        if run_id is None:
+            latest = store.scores.last_run()
+            if latest is None:
+                raise AuditlensError("no score run is stored yet", hint="run `auditlens run` first")
+            run_id = latest.id
+        return raise_run(store, settings, run_id, clock=clock)
 
 
 def raise_run(
@@ -112,7 +101,7 @@ def raise_run(
     """
     criteria = alert_criteria(settings)
     rules = rules_from_settings(settings)
-    scores = run_scores(store, run_id)
+    scores = store.scores.of_run(run_id)
     if scores.height == 0:
         raise AuditlensError(f"score run {run_id} does not exist or stored no rows")
     peaks = user_peaks(scores).filter(pl.col("risk_score") >= criteria.threshold_risk)
@@ -149,7 +138,7 @@ def raise_run(
         rules,
         criteria,
         now,
-        complete=lambda conn: mark_alerts_raised(conn, run_id, now),
+        complete=lambda conn: store.scores.within(conn).mark_alerts_raised(run_id, now),
         trail=store.trail,
     )
     return RaiseReport(run_id, criteria, len(detections), intake, len(rules))
@@ -192,23 +181,19 @@ def batch_job(
     Raises:
         RunInProgress: another run still holds the store after ``wait`` seconds.
     """
-    store = Store.open(settings, migrate=True)
-    try:
-        with run_lock(store, settings, wait):
-            scored = score_run(
-                store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
-            )
-            _crash_point("after_scores")
-            raised, earlier = None, []
-            if alerts:
-                for pending in pending_runs(store):
-                    report = raise_run(store, settings, pending, clock=clock)
-                    if pending == scored.run_id:
-                        raised = report
-                    else:
-                        earlier.append(report)
-    finally:
-        store.close()
+    with Store.open(settings, migrate=True) as store, run_lock(store, settings, wait):
+        scored = score_run(
+            store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
+        )
+        _crash_point("after_scores")
+        raised, earlier = None, []
+        if alerts:
+            for pending in store.scores.pending_runs():
+                report = raise_run(store, settings, pending, clock=clock)
+                if pending == scored.run_id:
+                    raised = report
+                else:
+                    earlier.append(report)
     return JobReport(scored, raised, earlier)
 
 
@@ -220,7 +205,7 @@ def _departments(settings: Settings, store: Store, users: list[str]) -> dict[str
     directory = (
         pl.read_csv(path, infer_schema=False) if path is not None and path.exists() else None
     )
-    return user_departments(store.events(), directory, users)
+    return user_departments(store.events.scan(), directory, users)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -249,21 +234,20 @@ def dispatch_alerts(
     """
     owned = channels is None
     active = build_channels(settings) if channels is None else channels
-    store = Store.open(settings)
     try:
-        deadline = clock() + dt.timedelta(seconds=wait_seconds)
-        policy = retry_policy(settings)
-        report = dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
-        while report.next_due is not None and report.next_due <= deadline:
-            pause = (report.next_due - clock()).total_seconds()
-            if pause > 0:
-                sleep(pause)
-            report.add(
-                dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
-            )
-        return report
+        with Store.open(settings) as store:
+            deadline = clock() + dt.timedelta(seconds=wait_seconds)
+            policy = retry_policy(settings)
+            report = dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
+            while report.next_due is not None and report.next_due <= deadline:
+                pause = (report.next_due - clock()).total_seconds()
+                if pause > 0:
+                    sleep(pause)
+                report.add(
+                    dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
+                )
+            return report
     finally:
-        store.close()
         if owned:
             for channel in active.values():
                 channel.close()
@@ -300,8 +284,7 @@ def decide_alert(
     ``as_name`` lets an admin act on someone's behalf (recorded as such).
     """
     acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
-    store = Store.open(settings)
-    try:
+    with Store.open(settings) as store:
         return decide(
             store.engine,
             alert_id,
@@ -314,8 +297,6 @@ def decide_alert(
             suppress_days=suppress_days,
             trail=store.trail,
         )
-    finally:
-        store.close()
 
 
 @dataclass(frozen=True)
@@ -331,16 +312,13 @@ def list_alerts(
     settings: Settings, *, statuses: tuple[str, ...] = (), limit: int = 50
 ) -> AlertListing:
     """Newest alerts first (optionally only some statuses), with their deliveries."""
-    bad = [s for s in statuses if s not in outbox.ALERT_STATUSES]
+    bad = [s for s in statuses if s not in ALERT_STATUSES]
     if bad:
-        raise ConfigError(f"unknown alert status {bad}", hint=f"use {outbox.ALERT_STATUSES}")
-    store = Store.open(settings)
-    try:
-        found = outbox.list_alerts(store.engine, statuses=statuses, limit=limit)
-        per_alert = {a.id: outbox.items(store.engine, alert_id=a.id) for a in found}
-        return AlertListing(found, per_alert, outbox.outbox_counts(store.engine))
-    finally:
-        store.close()
+        raise ConfigError(f"unknown alert status {bad}", hint=f"use {ALERT_STATUSES}")
+    with Store.open(settings) as store:
+        found = store.alerts.list_alerts(statuses=statuses, limit=limit)
+        per_alert = {a.id: store.alerts.outbox.items(alert_id=a.id) for a in found}
+        return AlertListing(found, per_alert, store.alerts.outbox.counts())
 
 
 @dataclass(frozen=True)
@@ -348,35 +326,33 @@ class AlertDetail:
     """One alert, the detections it absorbed (oldest first) and its deliveries."""
 
     alert: Alert
+    #: As mappings until cli.py reads Evidence attributes (issue 11: the cli split).
     evidence: list[dict[str, Any]]
     deliveries: list[OutboxItem]
 
 
 def show_alert(settings: Settings, alert_id: int) -> AlertDetail:
     """An alert with its evidence (raises AlertNotFound for an unknown id)."""
-    store = Store.open(settings)
-    try:
-        with store.engine.connect() as conn:
-            alert = outbox.get_alert(conn, alert_id)
+    with Store.open(settings) as store:
         return AlertDetail(
-            alert,
-            outbox.evidence_of(store.engine, alert_id),
-            outbox.items(store.engine, alert_id=alert_id),
+            store.alerts.get_alert(alert_id),
+            [_mapping(e) for e in store.alerts.evidence_of(alert_id)],
+            store.alerts.outbox.items(alert_id=alert_id),
         )
-    finally:
-        store.close()
+
+
+def _mapping(evidence: Evidence) -> dict[str, Any]:
+    return {f.name: getattr(evidence, f.name) for f in dataclasses.fields(evidence)}
 
 
 def list_deliveries(
     settings: Settings, *, statuses: tuple[str, ...] = (), limit: int = 100
-) -> list[tuple[OutboxItem, list[dict[str, Any]]]]:
+) -> list[tuple[OutboxItem, list[Attempt]]]:
     """Outbox items (e.g. the dead letters) with every attempt."""
-    store = Store.open(settings)
-    try:
-        found = outbox.items(store.engine, statuses=statuses, limit=limit)
-        return [(item, outbox.attempts_of(store.engine, item.id)) for item in found]
-    finally:
-        store.close()
+    with Store.open(settings) as store:
+        outbox = store.alerts.outbox
+        found = outbox.items(statuses=statuses, limit=limit)
+        return [(item, outbox.attempts_of(item.id)) for item in found]
 
 
 def requeue_delivery(
@@ -391,134 +367,23 @@ def requeue_delivery(
     """Put a dead-lettered delivery back in the outbox (recorded in the trail)."""
     acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
     acting.require("analyst", "requeue")
-    store = Store.open(settings)
     now = clock()
-    try:
-        with store.engine.begin() as conn:
-            item = outbox.requeue(conn, delivery_id, now)
-            alert = outbox.get_alert(conn, item.alert_id)
-            store.trail.append(
-                conn,
-                NewEntry(
-                    actor=acting.actor.id,
-                    action="requeue",
-                    target=f"delivery:{delivery_id}",
-                    subject=alert.user_id,
-                    reason_code="requeue",
-                    note=note,
-                    criteria={"alert_id": alert.id, "channel": item.channel}
-                    | ({"on_behalf_of": acting.on_behalf_of.id} if acting.on_behalf_of else {}),
-                ),
-                now,
-            )
-        return item
-    finally:
-        store.close()
-
-
-def verify_trail(
-    settings: Settings,
-    *,
-    anchor: str | Sequence[str] | None = None,
-    checkpoints: Path | None = None,
-) -> Verification:
-    """Verify the audit trail: the hash chain, then the tables replayed from the trail.
-
-    Args:
-        anchor: "SEQ:HASH" printed by an earlier verify and kept elsewhere (or several,
-            e.g. one kept each day: a rewrite is placed between two of them).
-        checkpoints: a file of ``SEQ HASH`` lines kept outside the database: each entry
-            is checked against it (naming the first rewritten entry even when the chain
-            after it was rehashed), and after a clean verify the new entries' hashes are
-            appended to it.
-    """
-    given = [anchor] if isinstance(anchor, str) else list(anchor or [])
-    pinned: list[tuple[int, str]] = []
-    for text in given:
-        seq, _, digest = text.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise ConfigError(
-                f"anchor {text!r} is not SEQ:HASH",
-                hint="use the 'head' printed by an earlier `auditlens audit verify`",
-            )
-        pinned.append((int(seq), digest))
-    pins = read_checkpoints(checkpoints) if checkpoints is not None else None
-    store = Store.open(settings)
-    try:
-        result = audit.verify(store.audit_engine, checkpoints=pins, anchors=pinned)
-        mismatches = (
-            ()
-            if result.table_missing
-            else tuple(str(m) for m in replay(store.engine, store.audit_engine))
+    with Store.open(settings) as store, store.engine.begin() as conn:
+        alerts = store.alerts.within(conn)
+        item = alerts.outbox.requeue(delivery_id, now)
+        alert = alerts.get_alert(item.alert_id)
+        store.trail.append(
+            conn,
+            NewEntry(
+                actor=acting.actor.id,
+                action="requeue",
+                target=f"delivery:{delivery_id}",
+                subject=alert.user_id,
+                reason_code="requeue",
+                note=note,
+                criteria={"alert_id": alert.id, "channel": item.channel}
+                | ({"on_behalf_of": acting.on_behalf_of.id} if acting.on_behalf_of else {}),
+            ),
+            now,
         )
-    finally:
-        store.close()
-    result = dataclasses.replace(result, mismatches=mismatches)
-    if result.ok and checkpoints is not None and result.new_checkpoints:
-        _append_checkpoints(checkpoints, result.new_checkpoints)
-    return result
-
-
-def read_checkpoints(path: Path) -> dict[int, str]:
-    """``{seq: hash}`` from a checkpoints file (missing file: none yet).
-
-    Raises:
-        ConfigError: a line that is not ``SEQ HASH``.
-    """
-    pins: dict[int, str] = {}
-    if not path.exists():
-        return pins
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        seq, _, digest = line.strip().partition(" ")
-        if not seq.isdigit() or len(digest.strip()) != 64:
-            raise ConfigError(f"{path}:{number}: expected 'SEQ HASH', got {line[:40]!r}")
-        pins[int(seq)] = digest.strip()
-    return pins
-
-
-def _append_checkpoints(path: Path, fresh: tuple[tuple[int, str], ...]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.writelines(f"{seq} {digest}\n" for seq, digest in fresh)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def audit_log(
-    settings: Settings,
-    *,
-    user: str | None = None,
-    actor: str | None = None,
-    since: dt.date | None = None,
-    decisions_only: bool = False,
-    limit: int = 200,
-) -> list[AuditEntry]:
-    """Trail entries about ``user`` / by ``actor`` since a local day, oldest first."""
-    start = None
-    if since is not None:
-        zone = zoneinfo.ZoneInfo(settings.timezone)
-        start = dt.datetime.combine(since, dt.time(0), tzinfo=zone)
-    actions = (
-        ("acknowledge", "escalate", "dismiss", "close", "request_close", "approve", "reopen")
-        if decisions_only
-        else ()
-    )
-    store = Store.open(settings)
-    try:
-        return audit.entries(
-            store.audit_engine,
-            subject=user,
-            actor=None if actor is None else normalise(actor),
-            since=start,
-            actions=actions,
-            limit=limit,
-        )
-    finally:
-        store.close()
-
-
-def local_time(moment: dt.datetime, zone: str) -> str:
-    """``moment`` as local 'YYYY-MM-DD HH:MM:SS' in ``zone`` (for people reading the trail)."""
-    return f"{moment.astimezone(zoneinfo.ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}"
+    return item

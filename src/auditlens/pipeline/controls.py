@@ -13,11 +13,11 @@ from auditlens.config import Settings, mask_url
 from auditlens.errors import ConfigError
 from auditlens.identity import Directory, cli_acting
 from auditlens.pipeline.ingestion import Clock, utc_now
-from auditlens.store import alerts as alert_store
-from auditlens.store import feedback, roles
+from auditlens.store import roles
 from auditlens.store.audit import NewEntry
+from auditlens.store.migrate import connect, head_revision
 from auditlens.store.replay import replay
-from auditlens.store.repo import Store, connect, head_revision
+from auditlens.store.repo import Store
 
 
 def owner_urls(settings: Settings) -> list[tuple[str, str]]:
@@ -126,15 +126,12 @@ def reconcile(
     """
     acting = cli_acting(Directory.from_settings(settings), as_name, who_am_i=who_am_i)
     acting.require("admin", "reconcile the tables with the audit trail")
-    store = Store.open(settings)
-    try:
+    with Store.open(settings) as store:
         found = replay(store.engine, store.audit_engine)
         fixable = [m for m in found if m.fix is not None]
         if apply:
             for mismatch in fixable:
                 _repair(store, mismatch.fix, mismatch.seq, mismatch.text, acting.actor.id, clock())
-    finally:
-        store.close()
     return ReconcileReport(
         [m.text for m in fixable], [m.text for m in found if m.fix is None], apply
     )
@@ -152,12 +149,12 @@ def _repair(
     table, values = fix
     alert_id = int(str(values.get("id", values.get("alert_id"))))
     with store.engine.begin() as conn:
+        alerts = store.alerts.within(conn)
         if table == "alerts":
-            alert_store.restore(conn, alert_id, dict(values), now)
-        alert = alert_store.get_alert(conn, alert_id)
+            alerts.restore(alert_id, dict(values), now)
+        alert = alerts.get_alert(alert_id)
         if table == "label_candidates":
-            feedback.add_label_candidate(
-                conn,
+            alerts.feedback.add_label_candidate(
                 alert,
                 actor=str(values["actor"]),
                 reason_code=str(values["reason_code"]),
@@ -168,7 +165,7 @@ def _repair(
         elif table == "suppressions":
             until = values["until"]
             assert isinstance(until, dt.datetime)  # noqa: S101
-            feedback.add_suppression(conn, alert, until=until, actor=str(values["actor"]), now=now)
+            alerts.feedback.add_suppression(alert, until=until, actor=str(values["actor"]), now=now)
         store.trail.append(
             conn,
             NewEntry(

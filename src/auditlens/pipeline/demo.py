@@ -19,15 +19,16 @@ from auditlens.config import (
     Settings,
     mask_url,
 )
-from auditlens.pipeline.alerting import RaiseReport, dispatch_alerts, raise_alerts, verify_trail
+from auditlens.pipeline.alerting import RaiseReport, dispatch_alerts, raise_alerts
 from auditlens.pipeline.ingestion import IngestReport, ingest
 from auditlens.pipeline.replay import Explanation, explain_user
 from auditlens.pipeline.run import RunReport, run
+from auditlens.pipeline.trail import verify_trail
 from auditlens.schema import EVENT_ID, USER_ID
 from auditlens.sources.corrupt import write_corrupted_csv
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
-from auditlens.store.audit import Verification
+from auditlens.store.audit_repository import Verification
 from auditlens.store.repo import Store
 from auditlens.vocabulary import SampleFormat, Severity
 
@@ -132,8 +133,7 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
             export, sample_dir / "branch_export.csv", each=3, seed=7, rename=DEMO_EXPORT_COLUMNS
         )
         marker.write_text(json.dumps(wanted))
-    store = Store.open(settings, migrate=True)
-    try:
+    with Store.open(settings, migrate=True) as store:
         reports = [
             ingest(FileSource(sample_dir / "events.parquet", name="sample"), settings, store=store),
             ingest(
@@ -147,10 +147,8 @@ def run_demo(settings: Settings, *, users: int = 200, days: int = 30) -> DemoRes
                 store=store,
             ),
         ]
-        counts = store.counts()
-        sample_rows = store.quarantined_rows(limit=8)
-    finally:
-        store.close()
+        counts = store.events.counts()
+        sample_rows = store.events.quarantined(limit=8)
     # the sample ships its resource catalog and directory; configured ones win
     scoring_settings = settings.model_copy(
         update={

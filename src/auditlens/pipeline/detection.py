@@ -43,8 +43,8 @@ from auditlens.scoring import (
     user_peaks,
 )
 from auditlens.sources.labels import read_labels
+from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
-from auditlens.store.scores import ModelRecord, register_model
 
 Clock = Callable[[], dt.datetime]
 MODEL_KIND: Final = "unsupervised"
@@ -213,7 +213,7 @@ def save_model(
         config_hash=settings.fingerprint(),
         created_at=now,
     )
-    register_model(store, record)
+    store.models.register(record)
     return record
 
 

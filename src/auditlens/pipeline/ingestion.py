@@ -31,7 +31,9 @@ from auditlens.errors import SourceError, ValidationFailed
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import UNREADABLE, Batch, Source
 from auditlens.sources.textfile import clip
-from auditlens.store.repo import BatchRecord, LakeCheck, Store
+from auditlens.store.binding import LakeCheck
+from auditlens.store.events import BatchRecord
+from auditlens.store.repo import Store
 from auditlens.tamper import reuse_findings, tamper_findings
 from auditlens.validate import ValidationResult, validate
 from auditlens.vocabulary import ValueRules
@@ -140,30 +142,30 @@ def ingest(
             the watermark stays, so the batch is read again once the cause is fixed).
         LakeMismatch: the lake in data_dir is not this store's.
     """
-    own_store = store is None
-    store = store or Store.open(settings)
+    if store is None:
+        with Store.open(settings) as own:
+            return ingest(
+                source, settings, store=own, clock=clock, on_batch=on_batch, keep_going=keep_going
+            )
     report = IngestReport(source=source.name, actions_policy=source.rules.unknown_actions)
-    try:
-        with store.ingest_lock():
-            store.bind_lake(now=clock())
-            report.removed_orphans = store.remove_orphans()
-            since = store.watermark(source.name)
-            known = store.event_ids()
-            try:
-                for batch in source.read(since):
-                    done, valid = _commit(batch, source, since, known, settings, store, clock)
-                    report.batches.append(done)
-                    if on_batch is not None:
-                        on_batch(done)
-                    since = batch.watermark
-                    known = pl.concat([known, valid.get_column(EVENT_ID)])
-            except (SourceError, ValidationFailed) as exc:
-                if not keep_going:
-                    raise
-                report.error = str(exc)
-    finally:
-        if own_store:
-            store.close()
+    events = store.events
+    with events.ingest_lock():
+        events.bind_lake(now=clock())
+        report.removed_orphans = events.remove_orphans()
+        since = events.watermark(source.name)
+        known = events.ids()
+        try:
+            for batch in source.read(since):
+                done, valid = _commit(batch, source, since, known, settings, store, clock)
+                report.batches.append(done)
+                if on_batch is not None:
+                    on_batch(done)
+                since = batch.watermark
+                known = pl.concat([known, valid.get_column(EVENT_ID)])
+        except (SourceError, ValidationFailed) as exc:
+            if not keep_going:
+                raise
+            report.error = str(exc)
     return report
 
 
@@ -185,11 +187,11 @@ def _commit(
         clock(),
         known,
         rules=source.rules,
-        stored=lambda ids: store.events_with_ids(ids, source.name),
+        stored=lambda ids: store.events.with_ids(ids, source.name),
         id_scope=scope,
     )
     record = _record(source.name, batch, result, since, store, started)
-    batch_id = store.commit_batch(record, now=clock())
+    batch_id = store.events.commit_batch(record, now=clock())
     done = BatchReport(
         batch_id=batch_id,
         label=batch.label,
@@ -272,7 +274,7 @@ def _record(
         ids = batch.changes.get_column(EVENT_ID).cast(pl.String).drop_nulls()
         places = batch.changes.get_column(LOCATION).cast(pl.String).drop_nulls()
         in_batch = pl.col(EVENT_ID).is_in(ids.implode()) | pl.col(LOCATION).is_in(places.implode())
-        stored = pl.concat([store.lookup_events(ids, places), result.valid.filter(in_batch)])
+        stored = pl.concat([store.events.lookup(ids, places), result.valid.filter(in_batch)])
     findings = pl.concat([tamper_findings(batch.changes, stored), reuse_findings(result.reused)])
     ingested = batch.events.height + (batch.rejected.height if batch.rejected is not None else 0)
     if ingested != result.accepted + quarantined.height:
@@ -306,18 +308,12 @@ def upgrade_store(settings: Settings) -> str:
 
 def verify_lake(settings: Settings) -> LakeCheck:
     """Check every committed lake part against the sha256 recorded at ingestion."""
-    store = Store.open(settings)
-    try:
-        store.check_lake()
-        return store.verify_lake()
-    finally:
-        store.close()
+    with Store.open(settings) as store:
+        store.events.check_lake()
+        return store.events.verify_lake()
 
 
 def quarantined(settings: Settings, *, batch_id: int | None, limit: int) -> pl.DataFrame:
     """Quarantined rows of the store (newest batch first)."""
-    store = Store.open(settings)
-    try:
-        return store.quarantined_rows(batch_id=batch_id, limit=limit)
-    finally:
-        store.close()
+    with Store.open(settings) as store:
+        return store.events.quarantined(batch_id=batch_id, limit=limit)

@@ -58,7 +58,6 @@ from auditlens.reports.evaluation import (  # re-exported: the pipeline's public
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
-from auditlens.store.scores import events_upto, last_batch_id
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,9 @@ def labelled_matrix(
         loaded = load_valid_events(settings, inputs, clock)
         events, near = loaded.events, loaded.folder
     else:
-        store = Store.open(settings)
-        try:
-            batch_id = last_batch_id(store)
-            events = events_upto(store, batch_id).select(EVENT_COLUMNS).collect()
-        finally:
-            store.close()
+        with Store.open(settings) as store:
+            batch_id = store.events.last_batch_id()
+            events = store.events.upto(batch_id).select(EVENT_COLUMNS).collect()
         if events.height == 0:
             raise NoEvents(
                 "no events to learn from: the store holds no events",
@@ -352,8 +348,7 @@ def train(
     chosen, _ = choose_params(X, y, folds, seed)
     ensemble = _ensemble(chosen, seed)
     model = FittedPipeline(data.features, ensemble).fit(X, y)
-    store = Store.open(settings, migrate=True)
-    try:
+    with Store.open(settings, migrate=True) as store:
         record = save_model(
             store,
             settings,
@@ -363,8 +358,6 @@ def train(
             data_batch_id=data.batch_id,
             now=clock(),
         )
-    finally:
-        store.close()
     sha = record.sha256
     return TrainReport(
         True,

@@ -19,7 +19,6 @@ from auditlens.pipeline.detection import feature_context, feature_hashes, score_
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import user_peaks
 from auditlens.store.repo import Store
-from auditlens.store.scores import events_upto, model_by_sha, score_history
 
 
 @dataclass(frozen=True)
@@ -49,16 +48,15 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
     from the events up to the recorded watermark, and recomputes the score, risk and
     reasons; ``checks`` says which of them match the stored row.
     """
-    store = Store.open(settings)
-    try:
+    with Store.open(settings) as store:
         if day is None:
-            known = score_history(store, user_id)
+            known = store.scores.history(user_id)
             if known.height:
                 known = known.filter(pl.col("run_id") == known["run_id"].max())
                 day = user_peaks(known).row(0, named=True)["peak_window"]
-        history = score_history(store, user_id, day) if day is not None else pl.DataFrame()
+        history = store.scores.history(user_id, day) if day is not None else pl.DataFrame()
         if history.height == 0:
-            known = score_history(store, user_id)
+            known = store.scores.history(user_id)
             hint = (
                 f"scored days of {user_id}: "
                 + ", ".join(str(d) for d in known.get_column(WINDOW).unique().sort().tail(10))
@@ -67,13 +65,11 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
             )
             raise AuditlensError(f"no stored score for {user_id} on {day or 'any day'}", hint=hint)
         stored = history.row(0, named=True)
-        record = model_by_sha(store, stored["model_sha256"])
+        record = store.models.by_sha(stored["model_sha256"])
         if record is None:
             raise AuditlensError(f"model {stored['model_sha256'][:12]} is not in the store")
         model = FittedPipeline.load(Path(record.path), record.sha256)
-        events = events_upto(store, int(stored["data_batch_id"])).select(EVENT_COLUMNS).collect()
-    finally:
-        store.close()
+        events = store.events.upto(int(stored["data_batch_id"])).select(EVENT_COLUMNS).collect()
     # the stored pipeline's own fitted feature sets rebuild the features it scored
     matrix = model.matrix(events, feature_context(settings))
     scoring = score_matrix(matrix, model, settings)

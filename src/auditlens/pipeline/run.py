@@ -1,3 +1,4 @@
+# size: the batch job and its steps (model in force, new windows, evidence rows) in one place.
 """`auditlens run`: ingest what is new, build features, score, store with evidence
 (``auditlens explain`` replays what it stored: pipeline/replay.py)."""
 
@@ -45,17 +46,9 @@ from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock
+from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
-from auditlens.store.scores import (
-    ModelRecord,
-    RunRecord,
-    commit_run,
-    events_upto,
-    first_event_day_after,
-    last_batch_id,
-    last_run,
-    latest_model,
-)
+from auditlens.store.scores import RunRecord
 
 
 @dataclass(frozen=True)
@@ -120,14 +113,11 @@ def run(
 ) -> RunReport:
     """The batch job's scoring half: ingest configured sources, score and store new
     windows, under the store's run lock (see :func:`score_run`)."""
-    store = Store.open(settings, migrate=True)
-    try:
+    with Store.open(settings, migrate=True) as store:
         with run_lock(store, settings, wait):
             return score_run(
                 store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
             )
-    finally:
-        store.close()
 
 
 def score_run(
@@ -198,7 +188,7 @@ def score_run(
             alerts_state="pending" if alerts else "skipped",
             config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
         )
-        run_id = commit_run(store, record_run, rows)
+        run_id = store.scores.commit_run(record_run, rows)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -234,13 +224,13 @@ def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
         AuditlensError: nothing was ingested yet.
         NoEvents: batches were ingested but hold no valid event.
     """
-    batch_id = last_batch_id(store)
+    batch_id = store.events.last_batch_id()
     if batch_id == 0:
         raise AuditlensError(
             "the store holds no events yet",
             hint="configure [sources.NAME] in auditlens.toml or run `auditlens ingest PATH`",
         )
-    events = events_upto(store, batch_id).select(EVENT_COLUMNS).collect()
+    events = store.events.upto(batch_id).select(EVENT_COLUMNS).collect()
     if events.height == 0:
         raise NoEvents(
             f"no events to score in the store ({batch_id} batches ingested, every row "
@@ -282,8 +272,8 @@ def model_in_force(store: Store) -> ModelRecord | None:
     """The model `auditlens run` scores with: the newest trained ensemble, unless a
     newer unsupervised model was fitted to replace it (``run --refit --unsupervised``);
     else the newest unsupervised model."""
-    ensemble = latest_model(store, ENSEMBLE_KIND)
-    plain = latest_model(store, MODEL_KIND)
+    ensemble = store.models.latest(ENSEMBLE_KIND)
+    plain = store.models.latest(MODEL_KIND)
     if ensemble is not None and not (
         plain is not None and plain.params.get("replaces") == ensemble.sha256
     ):
@@ -367,21 +357,21 @@ def _new_windows(
     All windows on a new model, or when the settings that change scores differ from the
     previous run's; else those on days that got new events.
     """
-    previous = last_run(store)
-    if previous is None or previous["model_sha256"] != sha:
+    previous = store.scores.last_run()
+    if previous is None or previous.model_sha256 != sha:
         return windows, None
-    if previous["config_hash"] != settings.fingerprint():
+    if previous.config_hash != settings.fingerprint():
         return windows, say(
             settings.language,
             "config_changed",
-            run=previous["id"],
-            fields=", ".join(_changed_fields(previous.get("config"), settings))
+            run=previous.id,
+            fields=", ".join(_changed_fields(previous.config, settings))
             or say(settings.language, "not_recorded"),
             n=f"{windows.height:,}",
         )
-    if previous["data_batch_id"] >= batch_id:
+    if previous.data_batch_id >= batch_id:
         return windows.clear(), None
-    since = first_event_day_after(store, int(previous["data_batch_id"]))
+    since = store.events.first_event_after(previous.data_batch_id)
     if since is None:
         return windows.clear(), None
     if since.tzinfo is None:  # SQLite returns stored UTC times naive

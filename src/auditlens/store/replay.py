@@ -230,50 +230,56 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
                     "table (a crash between the audit database and the store)",
                 )
             )
-        differs = [
+        mismatch = _alert_differs(alert_id, row, state)
+        if mismatch is not None:
+            found.append(mismatch)
+    return found
+
+
+def _alert_differs(alert_id: int, row: dict[str, Any], state: _AlertState) -> Mismatch | None:
+    """The first field in which an alert's row differs from what the trail says."""
+    differs = [
+        (name, row[name], want)
+        for name, want in (
+            ("status", state.status),
+            ("close_requested_by", state.close_requested_by),
+            ("close_requested_via", state.close_requested_via),
+        )
+        if row.get(name) != want
+    ]
+    if state.opened is not None:
+        differs += [
             (name, row[name], want)
             for name, want in (
-                ("status", state.status),
-                ("close_requested_by", state.close_requested_by),
-                ("close_requested_via", state.close_requested_via),
+                ("user_id", state.user_id),
+                ("severity", state.severity),
+                *state.opened.items(),
             )
-            if row.get(name) != want
+            if want is not None and str(row[name]) != str(want)
         ]
-        if state.opened is not None:
-            differs += [
-                (name, row[name], want)
-                for name, want in (
-                    ("user_id", state.user_id),
-                    ("severity", state.severity),
-                    *state.opened.items(),
-                )
-                if want is not None and str(row[name]) != str(want)
-            ]
-        else:
-            differs.append(("opened", "a row", "no 'alert' entry"))
-        if differs:
-            name, have, want = differs[0]
-            fix = None
-            if state.opened is not None and state.reopened_from is None:
-                values = {
-                    "status": state.status,
-                    "close_requested_by": state.close_requested_by,
-                    "close_requested_via": state.close_requested_via,
-                    "user_id": state.user_id,
-                    "severity": state.severity,
-                } | {k: v for k, v in state.opened.items() if v is not None}
-                fix = ("alerts", {"id": alert_id} | values)
-            found.append(
-                Mismatch(
-                    "alert",
-                    alert_id,
-                    state.seq,
-                    f"alert #{alert_id}: {name} is {have} in the table, the trail (entry "
-                    f"{state.seq}) says {want} / 테이블과 감사 로그가 다름",
-                    fix,
-                )
-            )
-    return found
+    else:
+        differs.append(("opened", "a row", "no 'alert' entry"))
+    if not differs:
+        return None
+    name, have, want = differs[0]
+    fix = None
+    if state.opened is not None and state.reopened_from is None:
+        values = {
+            "status": state.status,
+            "close_requested_by": state.close_requested_by,
+            "close_requested_via": state.close_requested_via,
+            "user_id": state.user_id,
+            "severity": state.severity,
+        } | {k: v for k, v in state.opened.items() if v is not None}
+        fix = ("alerts", {"id": alert_id} | values)
+    return Mismatch(
+        "alert",
+        alert_id,
+        state.seq,
+        f"alert #{alert_id}: {name} is {have} in the table, the trail (entry "
+        f"{state.seq}) says {want} / 테이블과 감사 로그가 다름",
+        fix,
+    )
 
 
 def _compare_suppressions(

@@ -1,0 +1,79 @@
+"""The models aggregate: every fitted model the store knows, by sha256.
+
+Example::
+
+    record = store.models.latest("ensemble")  # ModelRecord(sha256=..., kind=...) or None
+    same = store.models.by_sha(record.sha256)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from auditlens.store.db import models
+from auditlens.store.repository import Repository
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A fitted model the store knows."""
+
+    sha256: str
+    kind: str
+    path: str
+    feature_columns: list[str]
+    params: dict[str, Any]
+    n_train: int
+    data_batch_id: int | None
+    config_hash: str
+    created_at: dt.datetime
+
+
+class ModelRepository(Repository):
+    """Registered models (saved files with their sha256, kind and training facts)."""
+
+    def register(self, record: ModelRecord) -> None:
+        """Record a saved model (idempotent for the same sha256)."""
+        with self._writing() as conn:
+            exists = conn.execute(
+                select(models.c.id).where(models.c.sha256 == record.sha256)
+            ).scalar_one_or_none()
+            if exists is None:
+                values = record.__dict__ | {
+                    "feature_columns": json.dumps(record.feature_columns),
+                    "params": json.dumps(record.params, sort_keys=True, default=str),
+                }
+                conn.execute(insert(models).values(**values))
+
+    def latest(self, kind: str) -> ModelRecord | None:
+        """The newest registered model of ``kind``."""
+        with self._reading() as conn:
+            row = conn.execute(
+                select(models).where(models.c.kind == kind).order_by(models.c.id.desc()).limit(1)
+            ).first()
+        return None if row is None else _model(row._asdict())
+
+    def by_sha(self, sha256: str) -> ModelRecord | None:
+        """The registered model with this sha256."""
+        with self._reading() as conn:
+            row = conn.execute(select(models).where(models.c.sha256 == sha256)).first()
+        return None if row is None else _model(row._asdict())
+
+
+def _model(row: dict[str, Any]) -> ModelRecord:
+    return ModelRecord(
+        sha256=row["sha256"],
+        kind=row["kind"],
+        path=row["path"],
+        feature_columns=json.loads(row["feature_columns"]),
+        params=json.loads(row["params"]),
+        n_train=int(row["n_train"]),
+        data_batch_id=row["data_batch_id"],
+        config_hash=row["config_hash"],
+        created_at=row["created_at"],
+    )
