@@ -36,7 +36,13 @@ from auditlens.features.base import (
     prepare,
     trailing_mean,
 )
-from auditlens.features.peers import PEER_COLUMNS, PEER_GROUP, peer_deviation, peer_groups
+from auditlens.features.peers import (
+    PEER_COLUMNS,
+    PEER_GROUP,
+    PEERS_ACTIVE,
+    peer_deviation,
+    peer_groups,
+)
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.temporal import TemporalFeatures
@@ -56,8 +62,9 @@ class FeatureMatrix:
 
     ``frame``: keys + feature columns (model input). ``info``: keys, ``history_days``
     (days since the user's first window: warm-up windows have little history),
-    ``peer_group``, and for each explained feature the user's own trailing mean
-    ``_own_<c>`` and the peer mean ``_peer_<c>``.
+    ``peer_group``, ``_peers_active`` (other members of the group active that day), and
+    for each explained feature the user's own trailing mean ``_own_<c>`` and the peer
+    mean ``_peer_<c>`` (the user left out; null when there is no peer to compare with).
     """
 
     frame: pl.DataFrame
@@ -168,8 +175,17 @@ def _build(
             .alias(HISTORY_DAYS),
             *[trailing_mean(c, ctx).alias(f"_own_{c}") for c in base],
         )
-        .join(peers.select(*KEYS, PEER_GROUP, pl.selectors.starts_with("_peer_")), on=list(KEYS))
-        .select(*KEYS, HISTORY_DAYS, PEER_GROUP, pl.selectors.starts_with("_own_", "_peer_"))
+        .join(
+            peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
+            on=list(KEYS),
+        )
+        .select(
+            *KEYS,
+            HISTORY_DAYS,
+            PEER_GROUP,
+            PEERS_ACTIVE,
+            pl.selectors.starts_with("_own_", "_peer_"),
+        )
         .join(extra, on=list(KEYS), how="left")
         .sort(*KEYS)
     )
