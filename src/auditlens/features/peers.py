@@ -17,7 +17,8 @@ from auditlens.features.docs import FEATURE_DOCS
 from auditlens.schema import DEPARTMENT, ROLE, USER_ID
 
 PEER_GROUP: Final = "peer_group"
-#: How many other members of the user's group were active that window (info column).
+#: How many other members of the user's group were active that window (info column;
+#: null when the group has no other member).
 PEERS_ACTIVE: Final = "_peers_active"
 #: Columns a member without events that day has 0 of: their peer mean counts idle members.
 ZERO_WHEN_IDLE: Final = frozenset(
@@ -155,7 +156,9 @@ def peer_deviation(
     frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True).join(
         members, on=PEER_GROUP, how="left", nulls_equal=True
     )
-    exprs: list[pl.Expr] = [(pl.col(_ACTIVE) - 1).alias(PEERS_ACTIVE)]
+    # null for a group of one: there is nobody to be active
+    others = pl.when(pl.col(_MEMBERS) > 1).then(pl.col(_ACTIVE) - 1)
+    exprs: list[pl.Expr] = [others.alias(PEERS_ACTIVE)]
     for c in columns:
         mean, std = _leave_one_out(c, zero_when_idle=c in ZERO_WHEN_IDLE)
         exprs += [
