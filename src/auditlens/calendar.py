@@ -69,6 +69,31 @@ class BusinessCalendar:
                 days.setdefault(day, "company day off")
         return days
 
+    def day_off_names(self, days: Iterable[dt.date], lang: str = "en") -> dict[dt.date, str]:
+        """Why each of ``days`` is a day off, in ``lang`` (ko/en); workdays are left out.
+
+        A holiday gives its name (the public calendar's, "회사 휴무일"/"company day off"
+        for a company one), a weekly day off "주말"/"weekend".
+
+        >>> BusinessCalendar().day_off_names([dt.date(2026, 9, 25), dt.date(2026, 9, 22)], "ko")
+        {datetime.date(2026, 9, 25): '추석'}
+        """
+        days = sorted(set(days))
+        names: dict[dt.date, str] = {}
+        if self.holiday_country and days:
+            public = holidays_lib.country_holidays(
+                self.holiday_country,
+                years=sorted({d.year for d in days}),
+                language="ko" if lang == "ko" else "en_US",
+            )
+            names.update({day: str(public[day]) for day in days if day in public})
+        for day in days:
+            if day in self.company_holidays:
+                names.setdefault(day, "회사 휴무일" if lang == "ko" else "company day off")
+            elif day.isoweekday() in self.weekend:
+                names.setdefault(day, "주말" if lang == "ko" else "weekend")
+        return names
+
     def is_holiday(self, day: dt.date) -> bool:
         """True for a public or company holiday (not for an ordinary weekend)."""
         return day in self.holidays([day.year])

@@ -189,6 +189,30 @@ def test_peer_groups_keep_a_dba_quiet_and_make_a_marketer_stand_out() -> None:
     assert groups["mkt3"] == "marketing/staff"
 
 
+def holiday_alone() -> pl.DataFrame:
+    """Six sales staff work on Tue 09-22; on Chuseok (Fri 09-25) only ``u0`` works: 14 deletions."""
+    rows: list[dict[str, Any]] = []
+    for i in range(6):
+        rows += [{"user": f"u{i}", "t": at(22, 9 + k), "action": "delete" if k < i else "view",
+                  "resource": "fileshare/a"} for k in range(6)]  # fmt: skip
+    rows += [{"user": "u0", "t": at(25, 22, 43 + k % 10), "action": "delete",
+              "resource": "fileshare/a"} for k in range(14)]  # fmt: skip
+    return events(rows)
+
+
+def test_peer_statistics_leave_the_user_out_and_count_idle_peers_as_zero() -> None:
+    fm = build_matrix(holiday_alone(), CTX)
+    alone = row(fm.info, "u0", dt.date(2026, 9, 25))
+    assert alone["_peers_active"] == 0
+    assert alone["_peer_delete_count"] == 0.0  # five idle peers deleted nothing, not "14"
+    assert alone["_peer_first_activity_hour"] is None  # no active peer has a first hour
+    assert row(fm.frame, "u0", dt.date(2026, 9, 25))["peer_z_delete_count"] > 2.0
+    # on the workday u3 (3 deletions) is compared with the other five: (0+1+2+4+5)/5
+    workday = row(fm.info, "u3", dt.date(2026, 9, 22))
+    assert workday["_peers_active"] == 5
+    assert workday["_peer_delete_count"] == pytest.approx(12 / 5)
+
+
 def test_every_matrix_column_is_documented() -> None:
     log = events([{"user": "u", "t": at(22, 10), "action": "login"}])
     columns = build_matrix(log, CTX).feature_columns
@@ -321,11 +345,16 @@ def test_sets_combined_in_one_pass_equal_each_set_on_its_own() -> None:
     ]
     log = events(rows)
     sets = (TemporalFeatures(), _Plain(), ResourceFeatures(), _EventCount(), AccessFeatures())
-    frame = build_matrix(log, CTX, sets).frame
+    fm = build_matrix(log, CTX, sets)
+    frame = fm.frame
     prepared = prepare(log, CTX)
     columns = ["user_id", "window"]
     for feature_set in sets:
         alone = feature_set.transform(prepared, CTX).sort("user_id", "window")
+        # columns starting with "_" (e.g. the new IPs) explain reasons: they go to info
+        helpers = [c for c in alone.columns if c.startswith("_")]
+        assert fm.info.select(helpers).equals(alone.select(helpers))
+        alone = alone.drop(helpers)
         part = frame.select(alone.columns)
         assert part.select(alone.columns[:2]).equals(alone.select(alone.columns[:2]))
         for column in alone.columns[2:]:

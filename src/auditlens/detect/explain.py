@@ -12,10 +12,14 @@ detect/base.py):
   value at least as high, detect/surprise.py); those above ``min_surprise`` (rarer than
   1 in 10) count.
 
-Each reason shows the value, the user's own average over the baseline period and the
-peer group's average that day, e.g.
-"업무시간 외 로그인 비율 62% (본인 평균 4%, 동료 그룹 평균 6%)"; a sequence reason shows
-the session itself; a watch-list match always comes first.
+Each reason shows the value with its unit, the user's own average over the baseline
+period and the peer group's average that day (the user left out), e.g.
+"업무시간 외 로그인 비율 62% (본인 평균 4%, 동료 그룹 평균 6%)", or "그날 활동한 동료 없음"
+when no other member of the group was active. Activity on a day off names the holiday
+("추석 연휴 중 활동: ..."), a first-time source IP names the address ("처음 보는 외부 IP
+203.0.113.7"); a sequence reason shows the session itself; a watch-list match always comes
+first. A reason that describes nothing unusual is not shown (:func:`unusual`; the floors
+are documented in docs/features.md). Wording follows docs/style-ko.md.
 """
 
 from __future__ import annotations
@@ -32,11 +36,51 @@ import numpy.typing as npt
 import polars as pl
 
 from auditlens.detect.base import Detector, Explainable, ModelError
-from auditlens.features.docs import PEER_PREFIX, doc_for, format_value, token_words
+from auditlens.features.docs import (
+    PEER_PREFIX,
+    TIMES_OF,
+    Unit,
+    compared_words,
+    day_off_words,
+    doc_for,
+    ip_words,
+    peer_clause,
+    show_value,
+    times_sentence,
+    token_words,
+)
 
 #: Sequence columns whose reason shows the session itself.
 SEQUENCE_COLUMNS = frozenset({"seq_anomaly_score", "rare_transition_count"})
 SHOWN_TOKENS = 8
+
+#: Floors below which a reason describes nothing unusual and is not shown
+#: (docs/features.md, "Reasons"): peer reasons need this many SDs above or below the peers
+#: (and a change from the peer mean as below),
+MIN_PEER_Z = 1.5
+#: "times the own usual" reasons at least this many times,
+MIN_TIMES = 1.5
+#: deviations from the own habit (unit z) at least this many of the user's own SDs,
+MIN_OWN_SD = 1.5
+#: and the others a change from the own average of at least (share of it, amount in unit).
+MIN_CHANGE: dict[Unit, tuple[float, float]] = {
+    "count": (0.5, 0.5),
+    "score": (0.5, 0.5),
+    "ratio": (0.0, 0.15),
+    "hour": (0.0, 2.0),
+    "bits": (0.0, 0.5),
+}
+#: Reasons about working hours: on a day off they say so first ("추석 연휴 중 활동").
+OFF_HOURS_COLUMNS = frozenset(
+    {
+        "off_hours_login_ratio",
+        "off_hours_action_ratio",
+        "off_hours_action_count",
+        "off_hours_sensitive_count",
+        "first_activity_hour",
+        "last_activity_hour",
+    }
+)
 
 METHOD = "per-feature tail surprise (empirical, vs training windows)"
 SHAP_METHOD = "TreeSHAP of the stacked ensemble's members, weighted into its log-odds"
@@ -92,15 +136,18 @@ def explain(
             if len(reasons) >= top or contrib[i, j] < floor:
                 break
             column = columns[j]
-            base = column.removeprefix(PEER_PREFIX)
+            # a "times the own usual" reason speaks for its count (and the other way round)
+            base = TIMES_OF.get(column.removeprefix(PEER_PREFIX), column.removeprefix(PEER_PREFIX))
             if base in used or (base in SEQUENCE_COLUMNS and used & SEQUENCE_COLUMNS):
                 continue  # one sentence per feature, one per session
-            used.add(base)
             weight = float(contrib[i, j])
             if base in SEQUENCE_COLUMNS and context[i].get("_seq_tokens"):
                 reasons.append(_sequence_reason(values[i], context[i], weight, timezone))
-            else:
+            elif unusual(column, values[i], context[i]):
                 reasons.append(_reason(column, values[i], context[i], weight))
+            else:
+                continue  # nothing unusual to say: the next contribution may have
+            used.add(base)
         out.append(reasons)
     return out
 
@@ -121,36 +168,73 @@ def method_of(model: Detector) -> str:
     return SHAP_METHOD if log_odds else METHOD
 
 
+def unusual(column: str, row: Mapping[str, Any], ctx: Mapping[str, Any]) -> bool:
+    """Does the reason for ``column`` describe something unusual (above the floors)?
+
+    A peer reason needs |z| >= MIN_PEER_Z and a change from the peer mean of at least
+    MIN_CHANGE; a "times the own usual" one MIN_TIMES; a deviation from the own habit
+    MIN_OWN_SD; any other a change from the user's own average of at least MIN_CHANGE
+    (the larger of a share of the average and an amount in the feature's unit).
+
+    >>> unusual("peer_z_distinct_resources", {"distinct_resources": 5,
+    ...         "peer_z_distinct_resources": 0.7}, {"_own_distinct_resources": 4.9})
+    False
+    >>> unusual("delete_count", {"delete_count": 14}, {"_own_delete_count": 2.0})
+    True
+    """
+    base = column.removeprefix(PEER_PREFIX)
+    unit = doc_for(base).unit
+    value = float(row[base])
+    if column.startswith(PEER_PREFIX):
+        # many SDs from a group whose members all did the same can still be one event
+        return abs(float(row[column])) >= MIN_PEER_Z and _changed(
+            value, ctx.get(f"_peer_{base}"), unit
+        )
+    if unit == "times":
+        return value >= MIN_TIMES
+    if unit == "z":
+        return value >= MIN_OWN_SD
+    return _changed(value, ctx.get(f"_own_{base}"), unit)
+
+
+def _changed(value: float, average: Any, unit: Unit) -> bool:
+    """Is ``value`` at least MIN_CHANGE away from ``average`` (None: nothing to compare)?"""
+    if average is None:  # no history or no peers: the model's contribution stands alone
+        return True
+    share, amount = MIN_CHANGE.get(unit, (0.5, 0.5))
+    return abs(value - float(average)) >= max(share * abs(float(average)), amount)
+
+
 def _reason(column: str, row: dict[str, Any], ctx: dict[str, Any], contribution: float) -> Reason:
     base = column.removeprefix(PEER_PREFIX)
-    doc = doc_for(base)
+    counted = TIMES_OF.get(base, base)  # "times the own usual" shows the count beside it
     value = float(row[base])
-    own = ctx.get(f"_own_{base}")
-    peer = ctx.get(f"_peer_{base}")
-
-    def show(x: float | None, lang: str) -> str:
-        return format_value(x, doc.unit, lang)
-
-    ko = (
-        f"{doc.ko} {show(value, 'ko')} "
-        f"(본인 평균 {show(own, 'ko')}, 동료 그룹 평균 {show(peer, 'ko')})"
-    )
-    en = (
-        f"{doc.en} {show(value, 'en')} "
-        f"(own average {show(own, 'en')}, peer-group average {show(peer, 'en')})"
-    )
-    if column.startswith(PEER_PREFIX):
-        z = float(row[column])
-        ko += f" — 동료 그룹보다 {z:.1f} 표준편차 높음"
-        en += f" — {z:.1f} SD above the peer group"
+    own = _float(ctx.get(f"_own_{counted}"))
+    peers_active = ctx.get("_peers_active")
+    peer = None if peers_active == 0 else _float(ctx.get(f"_peer_{counted}"))
+    texts: dict[str, str] = {}
+    for lang in ("ko", "en"):
+        compared = compared_words(counted, own, peer, peers_active, lang)
+        if base in TIMES_OF:
+            texts[lang] = times_sentence(base, value, float(row[counted]), compared, lang)
+        elif base == "new_src_ip_count" and ctx.get("_new_src_ips"):
+            texts[lang] = f"{ip_words(str(ctx['_new_src_ips']), lang)} ({compared})"
+        else:
+            label = doc_for(base).ko if lang == "ko" else doc_for(base).en
+            texts[lang] = f"{label} {show_value(value, base, lang)} ({compared})"
+        if column.startswith(PEER_PREFIX) and peer is not None:
+            texts[lang] += peer_clause(float(row[column]), lang)
+        day_off = ctx.get(f"_day_off_{lang}")
+        if base in OFF_HOURS_COLUMNS and day_off:
+            texts[lang] = f"{day_off_words(str(day_off), lang)}: {texts[lang]}"
     return Reason(
         feature=column,
         value=value,
-        own_average=None if own is None else float(own),
-        peer_average=None if peer is None else float(peer),
+        own_average=own,
+        peer_average=peer,
         contribution=round(contribution, 3),
-        ko=ko,
-        en=en,
+        ko=texts["ko"],
+        en=texts["en"],
     )
 
 
@@ -176,17 +260,17 @@ def _sequence_reason(
     steps = len(tokens.split())
     score = float(row["seq_anomaly_score"])
     own = _float(ctx.get("_own_seq_anomaly_score"))
-    peer = _float(ctx.get("_peer_seq_anomaly_score"))
+    peer = None if ctx.get("_peers_active") == 0 else _float(ctx.get("_peer_seq_anomaly_score"))
     rare = int(row.get("rare_transition_count", 0))
     ko = (
         f"이례적 작업 순서: {_session_words(tokens, 'ko')} ({at} 시작, {steps}단계, "
-        f"드문 전환 {rare}회) — 이 사용자·동료 그룹에게 드문 순서 (점수 {score:.0f}, "
-        f"본인 평균 {_num(own)}, 동료 그룹 평균 {_num(peer)})"
+        f"드문 전환 {rare}회) — 이 사용자·동료 그룹에게 드문 순서 (이례성 {score:.0f}점, "
+        f"본인 평균 {_num(own, '점')}, {_peer_words(peer, ctx.get('_peers_active'), 'ko')})"
     )
     en = (
         f"unusual action sequence: {_session_words(tokens, 'en')} (started {at}, {steps} steps, "
-        f"{rare} rare steps) — unusual for this user and peer group (score {score:.0f}, "
-        f"own average {_num(own)}, peer-group average {_num(peer)})"
+        f"{rare} rare steps) — unusual for this user and peer group (score {score:.0f} points, "
+        f"own average {_num(own, ' points')}, {_peer_words(peer, ctx.get('_peers_active'), 'en')})"
     )
     return Reason(
         feature="seq_anomaly_score",
@@ -213,8 +297,19 @@ def _watch_reason(row: dict[str, Any], ctx: dict[str, Any]) -> Reason:
     )
 
 
-def _num(x: float | None) -> str:
-    return "-" if x is None else f"{x:.0f}"
+def _peer_words(peer: float | None, peers_active: Any, lang: str) -> str:
+    """The sequence score's peer part: '동료 그룹 평균 95점' or '그날 활동한 동료 없음'."""
+    if peers_active == 0:
+        return "그날 활동한 동료 없음" if lang == "ko" else "no peer active that day"
+    if peer is None:
+        return "비교할 동료 없음" if lang == "ko" else "no peers to compare with"
+    if lang == "ko":
+        return f"동료 그룹 평균 {_num(peer, '점')}"
+    return f"peer-group average {_num(peer, ' points')}"
+
+
+def _num(x: float | None, unit: str) -> str:
+    return "-" if x is None else f"{x:.0f}{unit}"
 
 
 def _float(x: Any) -> float | None:

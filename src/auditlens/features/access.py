@@ -19,11 +19,13 @@ from auditlens.schema import ACTION_TYPE, HOST, SRC_IP, TIMESTAMP
 BURST_WINDOW = "10m"
 
 _FAILED_LOGIN = "_a_failed_login"
+#: Info column: the source IPs the user used for the first time that window, sorted.
+NEW_SRC_IPS = "_new_src_ips"
 
 
 class AccessFeatures(AggregateFeatureSet):
     """Columns: distinct_hosts, new_host_count, new_src_ip_count, failed_login_count,
-    failed_login_burst."""
+    failed_login_burst; and ``_new_src_ips`` (info for reasons, not a model input)."""
 
     name = "access"
     columns = (
@@ -32,6 +34,7 @@ class AccessFeatures(AggregateFeatureSet):
         "new_src_ip_count",
         "failed_login_count",
         "failed_login_burst",
+        NEW_SRC_IPS,
     )
 
     def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
@@ -67,6 +70,7 @@ class AccessFeatures(AggregateFeatureSet):
             first_seen_keyed(seen.lazy(), HOST, "new_host_count"),
             first_seen_keyed(seen.lazy(), SRC_IP, "new_src_ip_count"),
             bursts,
+            _new_ips(seen.lazy()),
         ]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
@@ -76,3 +80,14 @@ class AccessFeatures(AggregateFeatureSet):
                 "distinct_hosts", "new_host_count", "new_src_ip_count", "failed_login_burst"
             ).fill_null(0)
         )
+
+
+def _new_ips(seen: pl.LazyFrame) -> pl.LazyFrame:
+    """Per window (``KEY``): the source IPs the user used there for the first time."""
+    return (
+        seen.filter(pl.col(SRC_IP).is_not_null())
+        .group_by(USER_CODE, SRC_IP)
+        .agg(pl.col(KEY).min())
+        .group_by(KEY)
+        .agg(pl.col(SRC_IP).sort().str.join(", ").alias(NEW_SRC_IPS))
+    )

@@ -6,8 +6,9 @@ matrix in step.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 Unit = Literal["ratio", "count", "hour", "times", "score", "bits", "z"]
 
@@ -30,17 +31,17 @@ FEATURE_DOCS: Final[dict[str, FeatureDoc]] = {
     "first_activity_hour": FeatureDoc("첫 활동 시각", "first activity", "hour"),
     "last_activity_hour": FeatureDoc("마지막 활동 시각", "last activity", "hour"),
     "hour_entropy": FeatureDoc("활동 시간대 분산(엔트로피)", "spread of active hours (entropy)", "bits"),
-    "login_hour_deviation": FeatureDoc("평소와 다른 로그인 시각(편차)", "login time unlike own habit (deviation)", "z"),
+    "login_hour_deviation": FeatureDoc("로그인 시각의 평소 대비 차이", "login time away from own habit", "z"),
     "weighted_resource_score": FeatureDoc("민감도 가중 자원 접근 점수", "sensitivity-weighted access score", "score"),
     "sensitive_access_count": FeatureDoc("민감 자원 접근 건수", "sensitive-resource accesses", "count"),
     "off_hours_sensitive_count": FeatureDoc("업무시간 외 민감 자원 접근 건수", "off-hours sensitive accesses", "count"),
     "distinct_resources": FeatureDoc("접근한 서로 다른 자원 수", "distinct resources", "count"),
     "new_sensitive_resource_count": FeatureDoc("처음 접근한 민감 자원 종류 수", "sensitive resource kinds used for the first time", "count"),
     "bulk_action_count": FeatureDoc("대량 반출성 행위(다운로드·내보내기·인쇄·USB) 건수", "bulk actions (download, export, print, USB)", "count"),
-    "bulk_vs_baseline": FeatureDoc("대량 반출성 행위, 본인 평소 대비 배수", "bulk actions vs own usual (times)", "times"),
+    "bulk_vs_baseline": FeatureDoc("대량 반출성 행위 건수(본인 평소 대비 배수)", "bulk actions vs own usual (times)", "times"),
     "usb_connect_count": FeatureDoc("USB 연결 횟수", "USB connections", "count"),
     "delete_count": FeatureDoc("삭제 건수", "deletions", "count"),
-    "delete_vs_baseline": FeatureDoc("삭제, 본인 평소 대비 배수", "deletions vs own usual (times)", "times"),
+    "delete_vs_baseline": FeatureDoc("삭제 건수(본인 평소 대비 배수)", "deletions vs own usual (times)", "times"),
     "sensitive_change_count": FeatureDoc("민감 자원 수정·삭제 건수", "edits and deletions of sensitive resources", "count"),
     "failed_access_count": FeatureDoc("접근 거부(실패) 건수", "denied (failed) accesses", "count"),
     "distinct_hosts": FeatureDoc("사용한 단말 수", "hosts used", "count"),
@@ -51,6 +52,31 @@ FEATURE_DOCS: Final[dict[str, FeatureDoc]] = {
     "seq_anomaly_score": FeatureDoc("이례적 작업 순서 점수", "unusual action-sequence score", "score"),
     "rare_transition_count": FeatureDoc("드문 작업 전환 횟수", "rare action-to-action steps", "count"),
     "watchlist_match_count": FeatureDoc("감시 패턴 일치 횟수", "watch-list pattern matches", "count"),
+}
+
+#: The Korean counter (docs/style-ko.md) each count column is shown with: 건 for events,
+#: 회 for times something happened, 개 for distinct things, 대 for machines.
+COUNTERS: Final[dict[str, str]] = {
+    "login_count": "회", "off_hours_action_count": "건", "sensitive_access_count": "건",
+    "off_hours_sensitive_count": "건", "distinct_resources": "개",
+    "new_sensitive_resource_count": "개", "bulk_action_count": "건", "usb_connect_count": "회",
+    "delete_count": "건", "sensitive_change_count": "건", "failed_access_count": "건",
+    "distinct_hosts": "대", "new_host_count": "대", "new_src_ip_count": "개",
+    "failed_login_count": "회", "failed_login_burst": "회", "rare_transition_count": "회",
+    "watchlist_match_count": "회",
+}
+
+#: Unit words of the other units (Korean, English), appended to the number.
+UNIT_WORDS: Final[dict[Unit, tuple[str, str]]] = {
+    "score": ("점", " points"),
+    "bits": ("비트", " bits"),
+    "z": (" 표준편차", " SD"),
+}
+
+#: Which count each "times the own usual" column divides (its reason shows both).
+TIMES_OF: Final[dict[str, str]] = {
+    "bulk_vs_baseline": "bulk_action_count",
+    "delete_vs_baseline": "delete_count",
 }
 
 #: How actions read in reasons.
@@ -110,3 +136,140 @@ def format_value(value: float | None, unit: Unit, lang: str = "ko") -> str:
     if unit == "count":
         return f"{value:,.0f}" if abs(value - round(value)) < 1e-9 else f"{value:,.1f}"
     return f"{value:,.1f}"
+
+
+def show_value(value: float | None, column: str, lang: str = "ko") -> str:
+    """A feature value with its unit (docs/style-ko.md): counts get their counter.
+
+    >>> show_value(14, "delete_count"), show_value(2, "distinct_hosts", "ko")
+    ('14건', '2대')
+    >>> show_value(19.1, "login_hour_deviation"), show_value(19.1, "login_hour_deviation", "en")
+    ('19.1 표준편차', '19.1 SD')
+    >>> show_value(0.62, "off_hours_login_ratio"), show_value(None, "delete_count")
+    ('62%', '-')
+    """
+    doc = doc_for(column)
+    shown = format_value(value, doc.unit, lang)
+    if value is None:
+        return shown
+    if doc.unit == "count":
+        return shown + COUNTERS.get(column, "건") if lang == "ko" else shown
+    words = UNIT_WORDS.get(doc.unit)
+    if words is None:
+        return shown
+    return shown + (words[0] if lang == "ko" else words[1])
+
+
+def subject_particle(word: str) -> str:
+    """이 or 가 after ``word``: '이' after a final consonant (받침), else '가'.
+
+    >>> subject_particle("삭제 건수"), subject_particle("USB 연결")
+    ('가', '이')
+    """
+    last = word.rstrip()[-1:] or "가"
+    if "가" <= last <= "힣":
+        return "이" if (ord(last) - ord("가")) % 28 else "가"
+    return "이" if last.isalpha() and last.lower() not in "aeiouy" else "가"
+
+
+#: Networks read as internal; a first-time address outside them is "외부" (external).
+INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+SHOWN_IPS = 3
+
+
+def day_off_words(name: str, lang: str) -> str:
+    """A day off in words, from its name (calendar.day_off_names).
+
+    >>> day_off_words("추석 전날", "ko"), day_off_words("개천절", "ko")
+    ('추석 연휴 중 활동', '휴일(개천절) 중 활동')
+    """
+    if lang == "ko":
+        for holiday, season in (("추석", "추석 연휴"), ("설날", "설 연휴")):
+            if holiday in name:
+                return f"{season} 중 활동"
+        return "주말 중 활동" if name == "주말" else f"휴일({name}) 중 활동"
+    if name == "weekend":
+        return "activity at the weekend"
+    return f"activity on a holiday ({name})"
+
+
+def ip_words(ips: str, lang: str) -> str:
+    """First-time source IPs (comma-separated) in words, external ones first.
+
+    >>> ip_words("10.0.0.7, 203.0.113.7", "ko"), ip_words("10.0.0.7", "en")
+    ('처음 보는 외부 IP 203.0.113.7', 'first-time internal IP 10.0.0.7')
+    """
+    addresses = [a.strip() for a in ips.split(",") if a.strip()]
+    outside = [a for a in addresses if not _internal(a)]
+    shown = outside or addresses
+    listed = ", ".join(shown[:SHOWN_IPS])
+    more = len(shown) - SHOWN_IPS
+    if lang == "ko":
+        kind = "외부 IP" if outside else "내부 IP"
+        rest = f" 외 {more}개" if more > 0 else ""
+        return f"처음 보는 {kind} {listed}{rest}"
+    kind = "external IP" if outside else "internal IP"
+    rest = f" and {more} more" if more > 0 else ""
+    return f"first-time {kind} {listed}{rest}"
+
+
+def _internal(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # not an address (a host name): not known to be internal
+        return False
+    return any(ip in network for network in INTERNAL_NETWORKS)
+
+
+def compared_words(
+    column: str, own: float | None, peer: float | None, peers_active: Any, lang: str
+) -> str:
+    """'본인 평균 2건, 동료 그룹 평균 0.4건' (or '그날 활동한 동료 없음')."""
+    if lang == "ko":
+        mine = f"본인 평균 {show_value(own, column, 'ko')}"
+        if peers_active == 0:
+            return f"{mine}, 그날 활동한 동료 없음"
+        if peer is None:
+            return f"{mine}, 비교할 동료 없음"
+        return f"{mine}, 동료 그룹 평균 {show_value(peer, column, 'ko')}"
+    mine = f"own average {show_value(own, column, 'en')}"
+    if peers_active == 0:
+        return f"{mine}, no peer active that day"
+    if peer is None:
+        return f"{mine}, no peers to compare with"
+    return f"{mine}, peer-group average {show_value(peer, column, 'en')}"
+
+
+def times_sentence(column: str, times: float, today: float, compared: str, lang: str) -> str:
+    """'삭제 건수가 본인 평소의 5.2배 (오늘 14건, 본인 평균 2건, ...)'."""
+    counted = TIMES_OF[column]
+    if lang == "ko":
+        label = doc_for(counted).ko
+        return (
+            f"{label}{subject_particle(label)} 본인 평소의 {times:.1f}배 "
+            f"(오늘 {show_value(today, counted, 'ko')}, {compared})"
+        )
+    return (
+        f"{doc_for(counted).en} {times:.1f}x the own usual "
+        f"(today {show_value(today, counted, 'en')}, {compared})"
+    )
+
+
+def peer_clause(z: float, lang: str) -> str:
+    """' — 동료 그룹보다 3.1 표준편차 높음' (or 낮음)."""
+    if lang == "ko":
+        return f" — 동료 그룹보다 {abs(z):.1f} 표준편차 {'높음' if z >= 0 else '낮음'}"
+    return f" — {abs(z):.1f} SD {'above' if z >= 0 else 'below'} the peer group"

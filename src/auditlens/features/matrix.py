@@ -36,13 +36,22 @@ from auditlens.features.base import (
     prepare,
     trailing_mean,
 )
-from auditlens.features.peers import PEER_COLUMNS, PEER_GROUP, peer_deviation, peer_groups
+from auditlens.features.peers import (
+    PEER_COLUMNS,
+    PEER_GROUP,
+    PEERS_ACTIVE,
+    peer_deviation,
+    peer_groups,
+)
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.temporal import TemporalFeatures
 from auditlens.schema import USER_ID
 
 HISTORY_DAYS: Final = "history_days"
+#: Info columns: the holiday's name or the weekend, when the window is a day off.
+DAY_OFF_KO: Final = "_day_off_ko"
+DAY_OFF_EN: Final = "_day_off_en"
 
 
 def default_sets() -> tuple[FeatureSet, ...]:
@@ -56,8 +65,11 @@ class FeatureMatrix:
 
     ``frame``: keys + feature columns (model input). ``info``: keys, ``history_days``
     (days since the user's first window: warm-up windows have little history),
-    ``peer_group``, and for each explained feature the user's own trailing mean
-    ``_own_<c>`` and the peer mean ``_peer_<c>``.
+    ``peer_group``, ``_peers_active`` (other members of the group active that day), and
+    for each explained feature the user's own trailing mean ``_own_<c>`` and the peer
+    mean ``_peer_<c>`` (the user left out; null when there is no peer to compare with),
+    the extra ``_`` columns of the sets, and ``_day_off_ko``/``_day_off_en`` (the
+    holiday's name or the weekend; null on workdays).
     """
 
     frame: pl.DataFrame
@@ -168,9 +180,37 @@ def _build(
             .alias(HISTORY_DAYS),
             *[trailing_mean(c, ctx).alias(f"_own_{c}") for c in base],
         )
-        .join(peers.select(*KEYS, PEER_GROUP, pl.selectors.starts_with("_peer_")), on=list(KEYS))
-        .select(*KEYS, HISTORY_DAYS, PEER_GROUP, pl.selectors.starts_with("_own_", "_peer_"))
+        .join(
+            peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
+            on=list(KEYS),
+        )
+        .select(
+            *KEYS,
+            HISTORY_DAYS,
+            PEER_GROUP,
+            PEERS_ACTIVE,
+            pl.selectors.starts_with("_own_", "_peer_"),
+        )
         .join(extra, on=list(KEYS), how="left")
+        .join(_days_off(frame.get_column(WINDOW), ctx), on=WINDOW, how="left")
         .sort(*KEYS)
     )
     return FeatureMatrix(frame=frame, info=info)
+
+
+def _days_off(windows: pl.Series, ctx: FeatureContext) -> pl.DataFrame:
+    """``window, _day_off_ko, _day_off_en``: why each window is a day off (null on workdays).
+
+    Reasons name the holiday ("추석 연휴 중 활동") from these columns.
+    """
+    days = windows.drop_nulls().unique().sort().to_list()
+    ko = ctx.calendar.day_off_names(days, "ko")
+    en = ctx.calendar.day_off_names(days, "en")
+    return pl.DataFrame(
+        {
+            WINDOW: days,
+            DAY_OFF_KO: [ko.get(d) for d in days],
+            DAY_OFF_EN: [en.get(d) for d in days],
+        },
+        schema={WINDOW: pl.Date, DAY_OFF_KO: pl.String, DAY_OFF_EN: pl.String},
+    )

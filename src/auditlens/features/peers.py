@@ -13,9 +13,19 @@ from typing import Final
 import polars as pl
 
 from auditlens.features.base import KEYS, USER_CODE, WINDOW, FeatureContext
+from auditlens.features.docs import FEATURE_DOCS
 from auditlens.schema import DEPARTMENT, ROLE, USER_ID
 
 PEER_GROUP: Final = "peer_group"
+#: How many other members of the user's group were active that window (info column;
+#: null when the group has no other member).
+PEERS_ACTIVE: Final = "_peers_active"
+#: Columns a member without events that day has 0 of: their peer mean counts idle members.
+ZERO_WHEN_IDLE: Final = frozenset(
+    {c for c, doc in FEATURE_DOCS.items() if doc.unit == "count"} | {"weighted_resource_score"}
+)
+_MEMBERS: Final = "_members"
+_ACTIVE: Final = "_active"
 #: Features compared with peers (each becomes ``peer_z_<name>``).
 PEER_COLUMNS: Final = (
     "off_hours_login_ratio",
@@ -101,20 +111,40 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
 def peer_deviation(
     matrix: pl.DataFrame, groups: pl.DataFrame, columns: Sequence[str] = PEER_COLUMNS
 ) -> pl.DataFrame:
-    """Keys, ``peer_z_<c>`` and the peer mean ``_peer_<c>`` for each column.
+    """Keys, ``peer_z_<c>`` and the peer mean ``_peer_<c>`` for each column, and
+    ``_peers_active`` (how many *other* members of the group were active that window).
 
-    z = (value - group mean that window) / max(group std, a quarter of the column's
-    overall std): the floor keeps a quiet group (everyone 0) from turning one event
-    into an enormous z.
+    The peers are the *other* members of the user's group: the user is left out, so the
+    mean never echoes the user's own value. For the columns in :data:`ZERO_WHEN_IDLE`
+    (counts: a member without events that day did 0) every other member counts, active
+    or not; for the rest (ratios, hours) only the other members active that window.
+    z = (value - peer mean) / max(peer std, a quarter of the column's overall std): the
+    floor keeps a quiet group (everyone 0) from turning one event into an enormous z.
+    With no peer to compare with (no other member, or none active for an active-only
+    column) the mean is null and z is 0.
+
+    Example: three members, only ``a`` active, 14 deletions: its peers did 0.
+
+    >>> import datetime as dt
+    >>> m = pl.DataFrame({"user_id": ["a"], "window": [dt.date(2026, 10, 3)],
+    ...                   "delete_count": [14], "first_activity_hour": [22.7]})
+    >>> g = pl.DataFrame({"user_id": ["a", "b", "c"], "peer_group": ["x"] * 3})
+    >>> peer_deviation(m, g, ["delete_count", "first_activity_hour"]).select(
+    ...     "_peers_active", "_peer_delete_count", "_peer_first_activity_hour").row(0)
+    (0, 0.0, None)
     """
     frame = matrix.select(*KEYS, *columns).join(
         groups, on=USER_ID, how="left", maintain_order="left"
     )
     over = [PEER_GROUP, WINDOW]
-    # one group_by for every column's mean and std per (group, window), joined back
+    members = groups.group_by(PEER_GROUP).agg(pl.len().cast(pl.Int64).alias(_MEMBERS))
+    # one group_by for every column's sums per (group, window), joined back; each row
+    # then takes its own value out (leave-one-out mean and sample std)
     stats = frame.group_by(over).agg(
-        *[pl.col(c).mean().alias(f"_peer_{c}") for c in columns],
-        *[pl.col(c).std().alias(f"_std_{c}") for c in columns],
+        pl.len().cast(pl.Int64).alias(_ACTIVE),
+        *[pl.col(c).cast(pl.Float64).sum().alias(f"_sum_{c}") for c in columns],
+        *[(pl.col(c).cast(pl.Float64) ** 2).sum().alias(f"_sq_{c}") for c in columns],
+        *[pl.col(c).count().cast(pl.Int64).alias(f"_n_{c}") for c in columns],
     )
     floors = (
         frame.select(
@@ -123,14 +153,34 @@ def peer_deviation(
         if columns
         else {}
     )
-    frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True)
-    exprs: list[pl.Expr] = []
+    frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True).join(
+        members, on=PEER_GROUP, how="left", nulls_equal=True
+    )
+    # null for a group of one: there is nobody to be active
+    others = pl.when(pl.col(_MEMBERS) > 1).then(pl.col(_ACTIVE) - 1)
+    exprs: list[pl.Expr] = [others.alias(PEERS_ACTIVE)]
     for c in columns:
-        std = pl.col(f"_std_{c}").fill_null(0.0)
+        mean, std = _leave_one_out(c, zero_when_idle=c in ZERO_WHEN_IDLE)
         exprs += [
-            ((pl.col(c) - pl.col(f"_peer_{c}")) / pl.max_horizontal(std, floors[c])).alias(
-                f"peer_z_{c}"
-            ),
-            pl.col(f"_peer_{c}"),
+            ((pl.col(c) - mean) / pl.max_horizontal(std.fill_null(0.0), floors[c]))
+            .fill_null(0.0)
+            .alias(f"peer_z_{c}"),
+            mean.alias(f"_peer_{c}"),
         ]
     return frame.select(*KEYS, PEER_GROUP, *exprs)
+
+
+def _leave_one_out(column: str, *, zero_when_idle: bool) -> tuple[pl.Expr, pl.Expr]:
+    """The mean and sample std of ``column`` over the row's peers (the row left out)."""
+    x = pl.col(column).cast(pl.Float64)
+    own = x.fill_null(0.0)
+    if zero_when_idle:  # every other member: the idle ones add 0 to the sums
+        n = (pl.col(_MEMBERS) - 1).cast(pl.Float64)
+    else:  # the other members active that window with a value
+        n = (pl.col(f"_n_{column}") - x.is_not_null().cast(pl.Int64)).cast(pl.Float64)
+    total = pl.col(f"_sum_{column}") - own
+    squares = pl.col(f"_sq_{column}") - own**2
+    mean = pl.when(n > 0).then(total / n)
+    # sums of squares minus a square can dip below 0 by rounding
+    var = pl.when(n > 1).then(pl.max_horizontal((squares - n * mean**2) / (n - 1), pl.lit(0.0)))
+    return mean, var.sqrt()
