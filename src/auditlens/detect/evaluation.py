@@ -80,7 +80,9 @@ def metrics(y: npt.ArrayLike, score: npt.ArrayLike, recall_target: float | None 
     positives = int(truth.sum())
     if positives == 0 or positives == truth.size:
         return Metrics(truth.size, positives, NAN, NAN, NAN, NAN, NAN)
-    fpr, tpr, _ = roc_curve(truth, s)
+    # every threshold: the default drops collinear points, and with them the best one under
+    # an FPR limit (detection at 5% FPR read 22.6% where 25.8% was reached)
+    fpr, tpr, _ = roc_curve(truth, s, drop_intermediate=False)
     order = np.argsort(-s, kind="stable")
     return Metrics(
         rows=int(truth.size),

@@ -47,7 +47,7 @@ def user_metrics(scores: pl.DataFrame, insiders: Collection[str]) -> UserMetrics
             "insiders and others",
             hint="check that the labels' user ids match the events' user_id",
         )
-    fpr, tpr, _ = roc_curve(truth, score)
+    fpr, tpr, _ = roc_curve(truth, score, drop_intermediate=False)  # every threshold counts
     order = np.lexsort((scores.get_column("user_id").to_numpy(), -score))
     top_k = truth[order][:positives]
     return UserMetrics(
