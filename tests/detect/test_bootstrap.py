@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import polars as pl
 import pytest
 
 from auditlens.detect.bootstrap import FIGURES, bootstrap_intervals, resampled_figures
 from auditlens.detect.evaluation import expected_calibration_error, metrics
+from auditlens.detect.metrics import user_metrics
 
 
 def _sample(seed: int, users: int = 60, per_user: int = 5) -> tuple[np.ndarray, ...]:
@@ -75,3 +77,20 @@ def test_a_thousand_resamples_of_twenty_thousand_windows_take_seconds() -> None:
     began = time.perf_counter()
     bootstrap_intervals(who, y, score, probability=prob, resamples=1000, seed=0)
     assert time.perf_counter() - began < 30
+
+
+def test_user_metrics_carry_intervals_and_flag_few_insiders() -> None:
+    rng = np.random.default_rng(9)
+    ids = [f"U{i:04d}" for i in range(200)]
+    insiders = set(ids[:20])
+    risk = [float(rng.normal(60 if u in insiders else 40, 12)) for u in ids]
+    scores = pl.DataFrame({"user_id": ids, "risk_score": risk})
+    many = user_metrics(scores, insiders)
+    assert many.intervals is not None and not many.small_sample
+    for name in FIGURES:
+        low, high = getattr(many.intervals, name)
+        assert low <= getattr(many, name) <= high and high - low < 0.9, name
+    assert many.as_dict()["intervals"]["roc_auc"] == list(many.intervals.roc_auc)  # type: ignore[index]
+    few = user_metrics(scores, set(ids[:3]))
+    assert few.small_sample and few.intervals is not None
+    assert few.intervals.valid < few.intervals.resamples

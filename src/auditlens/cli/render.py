@@ -227,15 +227,34 @@ def print_score(report: pipeline.ScoreFileReport) -> None:
     print_unknown_actions(report.unknown_actions, report.actions_policy)
     if report.metrics is not None:
         m = report.metrics
+        if m.small_sample:
+            err_console.print(
+                f"[bold red]only {m.insiders} labelled insiders: with fewer than 10 these "
+                "figures hang on one person and say little (see the intervals)[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
         table = Table(
-            "metric (user level)", "value", title=f"{m.insiders} labelled of {m.users} users"
+            "metric (user level)",
+            "value",
+            "95% interval",
+            title=f"{m.insiders} labelled of {m.users} users",
         )
-        table.add_row("ROC-AUC", f"{m.roc_auc:.3f}")
-        table.add_row("PR-AUC (average precision)", f"{m.pr_auc:.3f}")
-        table.add_row("detection rate at 5% FPR", f"{m.detection_at_5pct_fpr:.1%}")
-        table.add_row("detection rate at 10% FPR", f"{m.detection_at_10pct_fpr:.1%}")
-        table.add_row(f"precision at k={m.k}", f"{m.precision_at_k:.1%}")
+        ci = m.intervals
+        rows = [
+            ("ROC-AUC", "roc_auc", False),
+            ("PR-AUC (average precision)", "pr_auc", False),
+            ("detection rate at 5% FPR", "detection_at_5pct_fpr", True),
+            ("detection rate at 10% FPR", "detection_at_10pct_fpr", True),
+            (f"precision at k={m.k}", "precision_at_k", True),
+        ]
+        for label, figure, percent in rows:
+            value = float(getattr(m, figure))
+            shown = f"{value:.1%}" if percent else f"{value:.3f}"
+            table.add_row(label, shown, span(interval_of(ci, figure), percent))
         console.print(table)
+        if ci is not None:
+            console.print(f"intervals: bootstrap over users, {ci.resamples} resamples")
 
 
 def print_explanation(result: pipeline.Explanation, user: str, lang: str) -> None:
