@@ -36,8 +36,9 @@ Interval = tuple[float, float]
 
 #: Resamples by default: enough for stable 2.5/97.5 percentiles, fast (numpy, blocks).
 RESAMPLES: Final = 1000
-#: Weight-matrix rows per block: 200 resamples x 50,000 windows x 8 bytes = 80 MB.
-_BLOCK_CELLS: Final = 10_000_000
+#: Cells of one block's weight matrix: 100 resamples x 20,000 windows x 8 bytes = 16 MB,
+#: and a block holds about ten such matrices at once (sums, rates), so ~160 MB at most.
+_BLOCK_CELLS: Final = 2_000_000
 _NAN_INTERVAL: Final = (float("nan"), float("nan"))
 
 
