@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import polars as pl
 from rich.table import Table
+from rich.text import Text
 
 from auditlens import pipeline
 from auditlens.cli.common import console, err_console
+from auditlens.reports.evaluation_text import interval_caption, interval_of, span
 
 
 def print_sample(summary: pipeline.SampleSummary) -> None:
@@ -225,15 +227,34 @@ def print_score(report: pipeline.ScoreFileReport) -> None:
     print_unknown_actions(report.unknown_actions, report.actions_policy)
     if report.metrics is not None:
         m = report.metrics
+        if m.small_sample:
+            err_console.print(
+                f"[bold red]only {m.insiders} labelled insiders: with fewer than 10 these "
+                "figures hang on one person and say little (see the intervals)[/]",
+                highlight=False,
+                soft_wrap=True,
+            )
         table = Table(
-            "metric (user level)", "value", title=f"{m.insiders} labelled of {m.users} users"
+            "metric (user level)",
+            "value",
+            "95% interval",
+            title=f"{m.insiders} labelled of {m.users} users",
         )
-        table.add_row("ROC-AUC", f"{m.roc_auc:.3f}")
-        table.add_row("PR-AUC (average precision)", f"{m.pr_auc:.3f}")
-        table.add_row("detection rate at 5% FPR", f"{m.detection_at_5pct_fpr:.1%}")
-        table.add_row("detection rate at 10% FPR", f"{m.detection_at_10pct_fpr:.1%}")
-        table.add_row(f"precision at k={m.k}", f"{m.precision_at_k:.1%}")
+        ci = m.intervals
+        rows = [
+            ("ROC-AUC", "roc_auc", False),
+            ("PR-AUC (average precision)", "pr_auc", False),
+            ("detection rate at 5% FPR", "detection_at_5pct_fpr", True),
+            ("detection rate at 10% FPR", "detection_at_10pct_fpr", True),
+            (f"precision at k={m.k}", "precision_at_k", True),
+        ]
+        for label, figure, percent in rows:
+            value = float(getattr(m, figure))
+            shown = f"{value:.1%}" if percent else f"{value:.3f}"
+            table.add_row(label, shown, span(interval_of(ci, figure), percent))
         console.print(table)
+        if ci is not None:
+            console.print(f"intervals: bootstrap over users, {ci.resamples} resamples")
 
 
 def print_explanation(result: pipeline.Explanation, user: str, lang: str) -> None:
@@ -251,27 +272,70 @@ def print_explanation(result: pipeline.Explanation, user: str, lang: str) -> Non
 
 
 def print_evaluation(report: pipeline.EvaluationReport) -> None:
-    """The pooled test folds side by side, the false-positive comparison, the files."""
+    """The pooled test folds side by side with their 95% intervals, the small-sample
+    warning first, the false-positive comparison, the files."""
+    if report.warning:
+        err_console.print(f"[bold red]{report.warning}[/]", highlight=False, soft_wrap=True)
     if report.fallback:
         console.print(f"[yellow]{report.fallback}[/]")
-    columns = ["model", "ROC-AUC", "PR-AUC", "det@5%FPR", "det@10%FPR", "prec@k"]
-    columns.append(f"FP@recall {report.recall_target:.0%}")
-    table = Table(*columns, title="pooled test folds (window level)")
+    rows = []
     for name, m in report.pooled.items():
-        table.add_row(
-            name, f"{m.roc_auc:.3f}", f"{m.pr_auc:.3f}", f"{m.detection_at_5pct_fpr:.1%}",
-            f"{m.detection_at_10pct_fpr:.1%}", f"{m.precision_at_k:.1%}",
-            str(m.false_positives_at_recall),
-        )  # fmt: skip
+        ci = report.intervals.get(name)
+        rows.append(
+            [
+                name,
+                _with_interval(f"{m.roc_auc:.3f}", interval_of(ci, "roc_auc")),
+                _with_interval(f"{m.pr_auc:.3f}", interval_of(ci, "pr_auc")),
+                _with_interval(
+                    f"{m.detection_at_5pct_fpr:.1%}", interval_of(ci, "detection_at_5pct_fpr"), True
+                ),
+                _with_interval(
+                    f"{m.detection_at_10pct_fpr:.1%}",
+                    interval_of(ci, "detection_at_10pct_fpr"),
+                    True,
+                ),
+                _with_interval(f"{m.precision_at_k:.1%}", interval_of(ci, "precision_at_k"), True),
+                str(m.false_positives_at_recall),
+            ]
+        )
+    headers = ["model", "ROC-AUC", "PR-AUC", "det@5%", "det@10%", "prec@k"]
+    headers.append(f"FP@{report.recall_target:.0%}")
+    # figures never shrink below their widest line (an interval cut to "0.87-1.…" misleads);
+    # on a narrow terminal the model names and headers give way instead
+    widths = [max(len(Text.from_markup(line)) for row in rows for line in row[i].split("\n"))
+              for i in range(len(headers))] if rows else [0] * len(headers)  # fmt: skip
+    table = Table(title="pooled test folds (window level)")
+    for i, header in enumerate(headers):
+        figure = 0 < i < len(headers) - 1
+        table.add_column(header, min_width=widths[i] if figure else None)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
-    comparison = pipeline.false_positive_comparison(report.pooled, report.recall_target)
+    some = next(iter(report.intervals.values()), None)
+    if some is not None:
+        console.print(
+            interval_caption(report.language, some.resamples, f"{report.recall_target:.0%}")
+        )
+    comparison = pipeline.false_positive_comparison(
+        report.pooled, report.recall_target, report.language
+    )
     if comparison:
         console.print(comparison)
     if report.ece is not None:
-        console.print(f"ensemble calibration error (ECE): {report.ece:.4f}")
+        ece_ci = report.intervals.get("ensemble")
+        shown = span(ece_ci.ece if ece_ci else None)
+        console.print(
+            f"ensemble calibration error (ECE): {report.ece:.4f}" + (f" ({shown})" if shown else "")
+        )
     console.print(f"report: {report.out_dir} ({report.seconds:.0f}s)")
     for path in report.files:
         console.print(f"  {path}")
+
+
+def _with_interval(value: str, interval: tuple[float, float] | None, percent: bool = False) -> str:
+    """The figure, and its 95% interval on the line below (kept narrow for a terminal)."""
+    shown = span(interval, percent)
+    return f"{value}\n[dim]{shown}[/]" if shown else value
 
 
 def print_training(report: pipeline.TrainReport) -> None:

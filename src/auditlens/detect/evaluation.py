@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -19,8 +19,10 @@ import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from auditlens.detect.base import Detector
+from auditlens.detect.bootstrap import Intervals, bootstrap_intervals
 from auditlens.errors import AuditlensError
 from auditlens.features.base import WINDOW
+from auditlens.schema import USER_ID
 
 F64 = npt.NDArray[np.float64]
 NAN: Final = float("nan")
@@ -80,7 +82,9 @@ def metrics(y: npt.ArrayLike, score: npt.ArrayLike, recall_target: float | None 
     positives = int(truth.sum())
     if positives == 0 or positives == truth.size:
         return Metrics(truth.size, positives, NAN, NAN, NAN, NAN, NAN)
-    fpr, tpr, _ = roc_curve(truth, s)
+    # every threshold: the default drops collinear points, and with them the best one under
+    # an FPR limit (detection at 5% FPR read 22.6% where 25.8% was reached)
+    fpr, tpr, _ = roc_curve(truth, s, drop_intermediate=False)
     order = np.argsort(-s, kind="stable")
     return Metrics(
         rows=int(truth.size),
@@ -163,4 +167,58 @@ def cross_validate(
             except AuditlensError:
                 continue
             out[name].append((fold, y_test.astype(np.float64), model.score(X_test)))
+    return out
+
+
+def intervals_by_user(
+    X: pl.DataFrame, y: pl.Series, runs: dict[str, list[Any]], seed: int
+) -> tuple[dict[str, Intervals], dict[str, Intervals]]:
+    """Per model, 95% intervals of the pooled (user-day) and the user-level figures, by
+    bootstrap over the tested users; the ensemble's include its calibration error."""
+    days = X.get_column(WINDOW)
+    pooled: dict[str, Intervals] = {}
+    per_user: dict[str, Intervals] = {}
+    for name, fold_runs in runs.items():
+        if not fold_runs:
+            continue
+        who = np.concatenate(
+            [
+                X.filter((days >= f.test_from) & (days < f.test_until) & y.is_not_null())
+                .get_column(USER_ID)
+                .to_numpy()
+                for f, _, _ in fold_runs
+            ]
+        )
+        truth = np.concatenate([t for _, t, _ in fold_runs])
+        score = np.concatenate([s for _, _, s in fold_runs])
+        prob = score if name == "ensemble" else None  # the ensemble's score is a probability
+        pooled[name] = bootstrap_intervals(who, truth, score, probability=prob, seed=seed)
+        best = (
+            pl.DataFrame({"u": who, "t": truth, "s": score})
+            .group_by("u")
+            .agg(pl.col("t").max(), pl.col("s").max())
+        )
+        per_user[name] = bootstrap_intervals(best["u"], best["t"], best["s"], seed=seed)
+    return pooled, per_user
+
+
+def user_level_metrics(
+    X: pl.DataFrame, y: pl.Series, runs: dict[str, list[Any]]
+) -> dict[str, Metrics]:
+    """Per model: each user's highest test score vs whether they had a positive window."""
+    days = X.get_column(WINDOW)
+    out: dict[str, Metrics] = {}
+    for name, fold_runs in runs.items():
+        frames = []
+        for fold, truth, score in fold_runs:
+            test = (days >= fold.test_from) & (days < fold.test_until) & y.is_not_null()
+            frames.append(
+                X.filter(test)
+                .select(USER_ID)
+                .with_columns(pl.Series("t", truth), pl.Series("s", score))
+            )
+        if not frames:
+            continue
+        users = pl.concat(frames).group_by(USER_ID).agg(pl.col("t").max(), pl.col("s").max())
+        out[name] = metrics(users["t"].to_numpy(), users["s"].to_numpy())
     return out

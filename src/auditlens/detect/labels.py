@@ -28,6 +28,14 @@ LABEL = "label"
 #: over five user folds, and fewer than two positives per fold is too little to weigh by.
 MIN_POSITIVE_WINDOWS: Final = 10
 
+#: The minimum of *people* with a confirmed finding in the data. Windows of one insider
+#: are not independent evidence: a model can learn that person's habits, and every figure
+#: moves in steps of one person. With fewer than ten, one person shifts a detection rate
+#: or precision@k by more than ten points and the bootstrap intervals (over users) rest
+#: on too few distinct people to mean much. `evaluate` warns below it; `train` registers
+#: no supervised ensemble below it (the unsupervised model stays in use).
+MIN_POSITIVE_USERS: Final = 10
+
 
 def label_windows(keys: pl.DataFrame, findings: pl.DataFrame, timezone: str) -> pl.Series:
     """``label`` (Int8: 1, 0 or null) for each row of ``keys`` (user_id, window), in order.
@@ -72,3 +80,8 @@ def label_windows(keys: pl.DataFrame, findings: pl.DataFrame, timezone: str) -> 
 def positive_users(findings: pl.DataFrame) -> set[str]:
     """Users with at least one confirmed finding."""
     return set(findings.filter(pl.col("positive")).get_column(USER_ID).to_list())
+
+
+def labelled_users(keys: pl.DataFrame, y: pl.Series) -> int:
+    """How many distinct users of ``keys`` have at least one positive (1) window in ``y``."""
+    return keys.get_column(USER_ID).filter(y.fill_null(0) == 1).n_unique()

@@ -10,6 +10,8 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
+from auditlens.detect.bootstrap import Intervals, bootstrap_intervals
+from auditlens.detect.labels import MIN_POSITIVE_USERS
 from auditlens.errors import AuditlensError
 
 
@@ -25,18 +27,27 @@ class UserMetrics:
     detection_at_10pct_fpr: float
     precision_at_k: float
     k: int
+    intervals: Intervals | None = None
 
-    def as_dict(self) -> dict[str, float | int]:
-        """Plain dict (for JSON and printing)."""
-        return asdict(self)
+    @property
+    def small_sample(self) -> bool:
+        """Fewer labelled insiders than the documented minimum: the figures mean little."""
+        return self.insiders < MIN_POSITIVE_USERS
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain dict (for JSON and printing); intervals as ``[low, high]`` per figure."""
+        out: dict[str, object] = asdict(self)
+        out["intervals"] = None if self.intervals is None else self.intervals.as_dict()
+        return out
 
 
-def user_metrics(scores: pl.DataFrame, insiders: Collection[str]) -> UserMetrics:
+def user_metrics(scores: pl.DataFrame, insiders: Collection[str], *, seed: int = 0) -> UserMetrics:
     """Metrics of ``scores`` (``user_id, risk_score``) against the labelled ``insiders``.
 
     ``k`` is the number of labelled insiders among the scored users; detection at x% FPR
     is the share of insiders caught by the best threshold that flags at most x% of the
-    other users. Raises AuditlensError when the labels name no scored user, or all.
+    other users; ``intervals`` are 95% bootstrap intervals over users (``seed``). Raises
+    AuditlensError when the labels name no scored user, or all.
     """
     truth = scores.get_column("user_id").is_in(list(insiders)).to_numpy()
     score = scores.get_column("risk_score").cast(pl.Float64).to_numpy()
@@ -47,7 +58,7 @@ def user_metrics(scores: pl.DataFrame, insiders: Collection[str]) -> UserMetrics
             "insiders and others",
             hint="check that the labels' user ids match the events' user_id",
         )
-    fpr, tpr, _ = roc_curve(truth, score)
+    fpr, tpr, _ = roc_curve(truth, score, drop_intermediate=False)  # every threshold counts
     order = np.lexsort((scores.get_column("user_id").to_numpy(), -score))
     top_k = truth[order][:positives]
     return UserMetrics(
@@ -59,4 +70,7 @@ def user_metrics(scores: pl.DataFrame, insiders: Collection[str]) -> UserMetrics
         detection_at_10pct_fpr=float(tpr[fpr <= 0.10].max()),
         precision_at_k=float(top_k.mean()),
         k=positives,
+        intervals=bootstrap_intervals(
+            scores.get_column("user_id").to_numpy(), truth, score, seed=seed
+        ),
     )

@@ -312,7 +312,7 @@ def score_file(
     metrics = None
     if labels is not None:
         insiders = read_labels(labels, settings.timezone).get_column(USER_ID).unique()
-        metrics = user_metrics(everyone, set(insiders.to_list()))
+        metrics = user_metrics(everyone, set(insiders.to_list()), seed=settings.model_seed)
     return ScoreFileReport(
         ingested=loaded.ingested,
         accepted=events.height,

@@ -16,18 +16,26 @@ import polars as pl
 from sklearn.metrics import precision_recall_curve
 
 from auditlens.config import Settings
+from auditlens.detect.bootstrap import Intervals
 from auditlens.detect.ensemble import StackedEnsemble, default_unsupervised
 from auditlens.detect.evaluation import (
     Fold,
     Metrics,
     cross_validate,
     expected_calibration_error,
+    intervals_by_user,
     metrics,
     recall_at_k,
     time_folds,
+    user_level_metrics,
 )
 from auditlens.detect.isolation import IsolationDetector
-from auditlens.detect.labels import MIN_POSITIVE_WINDOWS, label_windows
+from auditlens.detect.labels import (
+    MIN_POSITIVE_USERS,
+    MIN_POSITIVE_WINDOWS,
+    label_windows,
+    labelled_users,
+)
 from auditlens.detect.supervised import GRIDS, KINDS, Kind, SupervisedDetector
 from auditlens.errors import NoEvents
 from auditlens.features.base import WINDOW
@@ -49,8 +57,11 @@ from auditlens.pipeline.inputs import InputOptions
 from auditlens.reports import charts
 from auditlens.reports.evaluation import (
     EvaluationFindings,
+    Scope,
     evaluation_json,
     evaluation_markdown,
+    fallback_text,
+    small_sample_warning,
 )
 from auditlens.reports.evaluation import (  # re-exported: the pipeline's public name
     false_positive_comparison as false_positive_comparison,
@@ -151,6 +162,9 @@ class EvaluationReport:
     fallback: str | None
     seconds: float
     per_fold: dict[str, list[Metrics]] = field(default_factory=dict)
+    intervals: dict[str, Intervals] = field(default_factory=dict)
+    warning: str | None = None
+    language: str = "en"
 
 
 def evaluate(
@@ -186,10 +200,7 @@ def evaluate(
         factories["ensemble"] = lambda: _ensemble(chosen, seed)
         supervised = {*KINDS, "ensemble"}
     else:
-        fallback = (
-            f"only {int(y.sum() or 0)} labelled positive windows (need {MIN_POSITIVE_WINDOWS}): "
-            "evaluated the unsupervised models alone"
-        )
+        fallback = fallback_text(int(y.sum() or 0), MIN_POSITIVE_WINDOWS, settings.language)
     runs = cross_validate(X, y, factories, folds, supervised=supervised)
     pooled_runs = {
         name: (np.concatenate([t for _, t, _ in r]), np.concatenate([s for _, _, s in r]))
@@ -203,7 +214,10 @@ def evaluate(
     ece = None
     if "ensemble" in pooled_runs:
         ece = expected_calibration_error(*pooled_runs["ensemble"])
-    user_level = _user_level(X, y, runs)
+    user_level = user_level_metrics(X, y, runs)
+    ci_began = time.perf_counter()
+    intervals, user_intervals = intervals_by_user(X, y, runs, seed)
+    ci_seconds = time.perf_counter() - ci_began
     out_dir = out_dir or settings.data_dir / "reports" / f"evaluation-{clock():%Y%m%dT%H%M%S}"
     findings = EvaluationFindings(
         folds=folds,
@@ -215,6 +229,11 @@ def evaluate(
         per_fold=per_fold,
         user_level=user_level,
         curves={n: precision_recall_curve(t, s)[1::-1] for n, (t, s) in pooled_runs.items()},
+        intervals=intervals,
+        user_intervals=user_intervals,
+        scope=_scope(X, y),
+        bootstrap_seconds=ci_seconds,
+        language=settings.language,
     )
     files = _write_report(out_dir, findings)
     if "ensemble" in factories:
@@ -230,27 +249,24 @@ def evaluate(
         fallback=fallback,
         seconds=time.perf_counter() - began,
         per_fold=per_fold,
+        intervals=intervals,
+        warning=small_sample_warning(findings),
+        language=settings.language,
     )
 
 
-def _user_level(X: pl.DataFrame, y: pl.Series, runs: dict[str, list[Any]]) -> dict[str, Metrics]:
-    """Per model: each user's highest test score vs whether they had a positive window."""
+def _scope(X: pl.DataFrame, y: pl.Series) -> Scope:
+    """People, days and confirmed findings the evaluation covered."""
     days = X.get_column(WINDOW)
-    out: dict[str, Metrics] = {}
-    for name, fold_runs in runs.items():
-        frames = []
-        for fold, truth, score in fold_runs:
-            test = (days >= fold.test_from) & (days < fold.test_until) & y.is_not_null()
-            frames.append(
-                X.filter(test)
-                .select(USER_ID)
-                .with_columns(pl.Series("t", truth), pl.Series("s", score))
-            )
-        if not frames:
-            continue
-        users = pl.concat(frames).group_by(USER_ID).agg(pl.col("t").max(), pl.col("s").max())
-        out[name] = metrics(users["t"].to_numpy(), users["s"].to_numpy())
-    return out
+    return Scope(
+        users=X.get_column(USER_ID).n_unique(),
+        days=days.n_unique(),
+        first_day=days.min(),  # type: ignore[arg-type]
+        last_day=days.max(),  # type: ignore[arg-type]
+        labelled_users=labelled_users(X, y),
+        positive_windows=int(y.sum() or 0),
+        min_users=MIN_POSITIVE_USERS,
+    )
 
 
 def _write_report(out_dir: Path, findings: EvaluationFindings) -> list[Path]:
@@ -334,6 +350,18 @@ def train(
     data = labelled_matrix(settings, labels, inputs=inputs, clock=clock)
     X, y, seed = data.frame, data.y, settings.model_seed
     positives = int(y.sum() or 0)
+    people = labelled_users(X, y)
+    if people < MIN_POSITIVE_USERS:
+        return TrainReport(
+            False,
+            f"only {people} labelled users with a confirmed finding (need "
+            f"{MIN_POSITIVE_USERS}: with fewer, the figures hang on one person); "
+            "keeping the unsupervised model",
+            None,
+            positives,
+            {},
+            time.perf_counter() - began,
+        )
     if not _enough(y):
         return TrainReport(
             False,
