@@ -152,7 +152,7 @@ def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None
     assert re.search(r"review capacity 20: flagging 20 users, implied cut-off risk >= \d", first)
     # the alert loop: delivered to a local file and the console, and a verified trail
     flat = " ".join(first.split())
-    opened = int(re.search(r"(\d+) alerts opened", flat).group(1))  # type: ignore[union-attr]
+    opened = int(re.search(r"(\d+) alerts? opened", flat).group(1))  # type: ignore[union-attr]
     assert opened >= 1 and f"delivered {2 * opened} of {2 * opened} attempted" in flat
     assert first.count("ALERT [") == opened
     lines = (workdir / "var/alerts/alerts.jsonl").read_text(encoding="utf-8").splitlines()
