@@ -126,6 +126,7 @@ def test_the_readme_walkthrough_runs_in_an_empty_directory(tmp_path: Path) -> No
     delivered = (tmp_path / "var/alerts/alerts.jsonl").read_text(encoding="utf-8").splitlines()
     assert delivered and json.loads(delivered[0])["alerts"][0]["id"] == 1
     assert "reviewing" in outputs["audit log"] and login in outputs["audit log"]
+    assert re.search(r"#\d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST ", outputs["audit log"])
     assert "audit trail verified" in outputs["audit verify"]
     # a second ingest of the same file reads nothing: the store is not created twice
     again = _run(["ingest", "var/org/events.parquet"], tmp_path)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from auditlens.alerts.dispatch import DeadLetter, DispatchReport
 from auditlens.alerts.intake import Criteria, IntakeReport
 from auditlens.cli import render
+from auditlens.config import Settings
+from auditlens.errors import ConfigError
 from auditlens.localtime import local_time
-from auditlens.pipeline.alerting import RaiseReport
+from auditlens.pipeline.alerting import RaiseReport, list_alerts
 
 UTC_1AM = dt.datetime(2026, 9, 8, 1, 0, tzinfo=dt.UTC)
 
@@ -55,3 +58,12 @@ def test_raise_summary_in_the_right_number_and_routes_spelled_out(
     assert "1 delivery queued" in out
     assert "1 alert matches no routing rule (add an [[alert_routes]] rule" in out
     assert "configure []" not in out and "[]" not in out
+
+
+def test_an_unknown_status_is_named_without_python_lists(tmp_path: Path) -> None:
+    settings = Settings(store_url=f"sqlite:///{tmp_path / 's.db'}", data_dir=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as failure:
+        list_alerts(settings, statuses=("opened", "shut"))
+    said = str(failure.value)
+    assert said.startswith("unknown alert statuses opened, shut")
+    assert "use one of open, " in said and "[" not in said and "(" not in said
