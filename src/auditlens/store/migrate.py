@@ -92,8 +92,8 @@ def connect(
             f"the database at {mask_url(url)} ({name}) is at schema revision "
             f"{revision or 'none'}, this auditlens needs {head_revision()}",
             hint=(
-                "run `auditlens db upgrade` as the database owner (store_owner_url; "
-                "see `auditlens db roles`)"
+                "run `auditlens db upgrade` as the database owner "
+                f"({name.removesuffix('_url')}_owner_url; see `auditlens db roles`)"
                 if known
                 else "this auditlens is older than the store: install the newer auditlens"
             ),
