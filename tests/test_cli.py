@@ -132,9 +132,17 @@ def test_errors_are_one_line_without_traceback(workdir: Path) -> None:
     assert "missing.csv" in result.output
     result = runner.invoke(app, ["ingest", "x.csv", "--map", "login_time"])
     assert result.exit_code == 1 and "CUSTOMER=CANONICAL" in result.output
+
+
+@pytest.mark.postgres
+def test_a_server_store_behind_is_refused_in_one_line(
+    workdir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDITLENS_STORE_URL", pg_url)
     (workdir / "ok.csv").write_text("event_id,user_id,timestamp,action_type\n", encoding="utf-8")
     result = runner.invoke(app, ["ingest", "ok.csv"])
     assert result.exit_code == 1 and "auditlens db upgrade" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None:
@@ -144,7 +152,7 @@ def test_demo_runs_twice_and_second_run_reads_nothing_new(workdir: Path) -> None
     assert re.search(r"review capacity 20: flagging 20 users, implied cut-off risk >= \d", first)
     # the alert loop: delivered to a local file and the console, and a verified trail
     flat = " ".join(first.split())
-    opened = int(re.search(r"(\d+) alerts opened", flat).group(1))  # type: ignore[union-attr]
+    opened = int(re.search(r"(\d+) alerts? opened", flat).group(1))  # type: ignore[union-attr]
     assert opened >= 1 and f"delivered {2 * opened} of {2 * opened} attempted" in flat
     assert first.count("ALERT [") == opened
     lines = (workdir / "var/alerts/alerts.jsonl").read_text(encoding="utf-8").splitlines()

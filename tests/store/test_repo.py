@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -67,9 +68,14 @@ def _record(ids: list[str], mark: str, quarantined: int = 0) -> BatchRecord:
     )
 
 
-def test_unmigrated_store_is_refused_with_advice(settings: Settings) -> None:
-    with pytest.raises(StoreError, match="auditlens db upgrade"):
+@pytest.mark.postgres
+def test_unmigrated_store_is_refused_with_advice(pg_url: str, tmp_path: Path) -> None:
+    # a server database is migrated by its owner; only SQLite is created on opening
+    # (tests/store/test_migrate.py)
+    settings = Settings(store_url=pg_url, data_dir=tmp_path / "var")  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="auditlens db upgrade") as caught:
         Store.open(settings)
+    assert "db roles" in caught.value.hint
 
 
 def test_migration_matches_the_table_definitions(settings: Settings) -> None:

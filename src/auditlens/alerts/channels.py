@@ -83,6 +83,12 @@ class Channel(ABC):
         self.link_template = link_template
         self.timeout = timeout
 
+    @property
+    def label(self) -> str:
+        """How messages name the channel: ``slack ops``, or just ``slack`` when the name is
+        the kind (never ``slack slack``)."""
+        return self.name if self.name == self.kind else f"{self.kind} {self.name}"
+
     def send(self, alert: Alert, recipients: Sequence[str] = ()) -> Delivery:
         """Announce one alert; raises ChannelError on failure."""
         return self.post(render(alert, self.language, self.link_template, recipients), [alert])
@@ -94,9 +100,7 @@ class Channel(ABC):
 
     def resolve(self, alert: Alert) -> Delivery:
         """Take back an announced alert (closed or dismissed); only some channels can."""
-        raise ChannelError(
-            f"channel {self.name} ({self.kind}) cannot resolve alerts", permanent=True
-        )
+        raise ChannelError(f"channel {self.label} cannot resolve alerts", permanent=True)
 
     @abstractmethod
     def post(self, message: Message, alerts: Sequence[Alert]) -> Delivery:
@@ -171,17 +175,15 @@ class HttpChannel(Channel):
         try:
             response = self.client.post(url, json=payload)
         except httpx.TimeoutException as exc:
-            raise ChannelError(self.mask(f"{self.kind} {self.name}: timed out ({exc})")) from None
+            raise ChannelError(self.mask(f"{self.label}: timed out ({exc})")) from None
         except httpx.HTTPError as exc:
-            raise ChannelError(
-                self.mask(f"{self.kind} {self.name}: {type(exc).__name__}: {exc}")
-            ) from None
+            raise ChannelError(self.mask(f"{self.label}: {type(exc).__name__}: {exc}")) from None
         if response.status_code in self.ok_status:
             return response
         body = self.mask(response.text[:300].strip())
         retryable = response.status_code in RETRYABLE_STATUS or response.status_code >= 500
         raise ChannelError(
-            f"{self.kind} {self.name}: HTTP {response.status_code} {body}".rstrip(),
+            f"{self.label}: HTTP {response.status_code} {body}".rstrip(),
             status_code=response.status_code,
             retry_after=retry_after_seconds(response, self.clock()),
             permanent=not retryable,
@@ -254,7 +256,7 @@ class FileChannel(Channel):
                 out.flush()
         except OSError as exc:
             raise ChannelError(
-                f"file channel {self.name}: cannot write {self.path}: {exc}",
+                f"{self.label}: cannot write {self.path}: {exc}",
                 hint="check the path and its permissions",
             ) from None
         return Delivery(None, f"appended to {self.path}")

@@ -161,9 +161,11 @@ def _deliver(
         failures = item.attempts + 1
         if error.permanent or failures >= policy.max_attempts:
             _record(engine, item, alert, at, trail=trail, error=error, dead=True)
-            report.dead.append(
-                DeadLetter(item.id, item.alert_id, item.channel, failures, str(error))
-            )
+            said = str(error)
+            channel = channels.get(item.channel)
+            if channel is not None:  # the report names the channel once, not "slack slack:"
+                said = said.removeprefix(f"{channel.label}: ")
+            report.dead.append(DeadLetter(item.id, item.alert_id, item.channel, failures, said))
         else:
             wait = policy.delay(failures, error.retry_after)
             _record(

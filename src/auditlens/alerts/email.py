@@ -46,7 +46,7 @@ class EmailChannel(Channel):
         to = list(dict.fromkeys([*cfg.recipients, *message.recipients]))
         if not to:
             raise ChannelError(
-                f"email {self.name}: no recipients",
+                f"{self.label}: no recipients",
                 permanent=True,
                 hint="set recipients of the channel or of the routing rule",
             )
@@ -64,17 +64,17 @@ class EmailChannel(Channel):
                 else str(exc.smtp_error)
             )
             raise ChannelError(
-                self._mask(f"email {self.name}: SMTP {exc.smtp_code} {text}", password),
+                self._mask(f"{self.label}: SMTP {exc.smtp_code} {text}", password),
                 status_code=exc.smtp_code,
                 permanent=exc.smtp_code not in _TEMPORARY,
             ) from None
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             raise ChannelError(
-                self._mask(f"email {self.name}: {type(exc).__name__}: {exc}", password)
+                self._mask(f"{self.label}: {type(exc).__name__}: {exc}", password)
             ) from None
         if refused:
             raise ChannelError(
-                f"email {self.name}: refused recipients {sorted(refused)}", permanent=True
+                f"{self.label}: refused recipients {sorted(refused)}", permanent=True
             )
         return Delivery(250, f"sent to {len(to)} recipient(s), {mail['Message-ID']}")
 

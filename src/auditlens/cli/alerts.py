@@ -53,7 +53,7 @@ def alerts_dispatch(
 ) -> None:
     """Deliver what is due in the outbox (retries with backoff; dead letters reported)."""
     report = call(ctx, lambda: pipeline.dispatch_alerts(load_settings(), wait_seconds=wait))
-    print_dispatch(report)
+    print_dispatch(report, call(ctx, load_settings).timezone)
     if report.dead:
         raise typer.Exit(4)
 
@@ -103,7 +103,7 @@ def _decide(
             suppress_days=suppress_days,
         ),
     )
-    print_decision(decision)
+    print_decision(decision, call(ctx, load_settings).timezone)
 
 
 @alerts_app.command("ack")
@@ -201,7 +201,7 @@ def alerts_deliveries(
     rows = call(
         ctx, lambda: pipeline.list_deliveries(settings, statuses=tuple(status or ()), limit=limit)
     )
-    print_deliveries(rows)
+    print_deliveries(rows, settings.timezone)
 
 
 @alerts_app.command("requeue")

@@ -7,11 +7,13 @@ code or calls the pipeline (except its wording, ``pipeline.say``).
 from __future__ import annotations
 
 import polars as pl
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from auditlens import pipeline
 from auditlens.cli.common import console, err_console
+from auditlens.localtime import DEFAULT_ZONE, local_time
 from auditlens.reports.evaluation_text import interval_caption, interval_of, span
 
 
@@ -136,43 +138,60 @@ def print_batch_job(job: pipeline.JobReport, lang: str) -> None:
         print_raise(job.alerts)
 
 
+def count(n: int, noun: str, plural: str = "") -> str:
+    """``n`` with ``noun`` in the right number: '1 alert', '2 alerts', '0 deliveries'.
+
+    >>> count(1, "alert"), count(2, "alert"), count(0, "delivery", "deliveries")
+    ('1 alert', '2 alerts', '0 deliveries')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def print_raise(report: pipeline.RaiseReport) -> None:
     """Alerts raised for a run: candidates, criteria and what intake did with them."""
     intake = report.intake
     crit = report.criteria
     console.print(
-        f"run {report.run_id}: {report.candidates} users at or above {crit.min_severity} "
-        f"(risk >= {crit.threshold_risk:.0f}, at most {crit.capacity}); "
-        f"{len(intake.opened)} alerts opened, {len(intake.upgraded)} raised in severity "
-        f"(paged again), {intake.absorbed} added to open alerts, {intake.deduplicated} "
-        "deduplicated, "
+        f"run {report.run_id}: {count(report.candidates, 'user')} at or above "
+        f"{crit.min_severity} (risk >= {crit.threshold_risk:.0f}, at most {crit.capacity}); "
+        f"{count(len(intake.opened), 'alert')} opened, {len(intake.upgraded)} raised in "
+        f"severity (paged again), {intake.absorbed} added to open alerts, "
+        f"{intake.deduplicated} deduplicated, "
         f"{intake.suppressed} suppressed, {intake.already_handled} already handled; "
-        f"{intake.routed} deliveries queued ({intake.held} held by quiet hours)"
+        f"{count(intake.routed, 'delivery', 'deliveries')} queued "
+        f"({intake.held} held by quiet hours)",
+        highlight=False,
     )
     if intake.unrouted:
+        n = len(intake.unrouted)
+        # escape(): Rich would read "[[alert_routes]]" as markup and print "[]"
         console.print(
-            f"[yellow]{len(intake.unrouted)} alerts match no routing rule "
-            "(configure [[alert_routes]]); see `auditlens alerts list`[/]"
-        )
-
-
-def print_dispatch(report: pipeline.DispatchReport) -> None:
-    """Outbox delivery: counts, the next due time and every dead letter."""
-    due = f"; next due {report.next_due:%Y-%m-%d %H:%M:%S} UTC" if report.next_due else ""
-    console.print(
-        f"delivered {report.sent} of {report.attempted} attempted, {report.retrying} to retry, "
-        f"{len(report.dead)} dead-lettered, {report.cancelled} cancelled; "
-        f"{report.pending} pending{due}"
-    )
-    for dead in report.dead:
-        console.print(
-            f"[bold red]dead letter[/] delivery #{dead.delivery_id} (alert #{dead.alert_id}) "
-            f"to {dead.channel} after {dead.attempts} attempts: {dead.error}",
+            f"[yellow]{count(n, 'alert')} {'matches' if n == 1 else 'match'} no routing rule "
+            f"({escape('add an [[alert_routes]] rule to auditlens.toml')}); "
+            "see `auditlens alerts list`[/]",
             highlight=False,
         )
 
 
-def print_demo(result: pipeline.DemoResult, lang: str) -> None:
+def print_dispatch(report: pipeline.DispatchReport, timezone: str = DEFAULT_ZONE) -> None:
+    """Outbox delivery: counts, the next due time and every dead letter."""
+    due = f"; next due {local_time(report.next_due, timezone)}" if report.next_due else ""
+    console.print(
+        f"delivered {report.sent} of {report.attempted} attempted, {report.retrying} to retry, "
+        f"{len(report.dead)} dead-lettered, {report.cancelled} cancelled; "
+        f"{report.pending} pending{due}",
+        highlight=False,
+    )
+    for dead in report.dead:
+        console.print(
+            f"[bold red]dead letter[/] delivery #{dead.delivery_id} (alert #{dead.alert_id}) "
+            f"to {dead.channel} after {count(dead.attempts, 'attempt')}: "
+            f"{escape(dead.error)}",
+            highlight=False,
+        )
+
+
+def print_demo(result: pipeline.DemoResult, lang: str, timezone: str = DEFAULT_ZONE) -> None:
     """Everything the demo did, from the sample to the verified audit trail."""
     console.rule("auditlens demo")
     console.print(
@@ -200,7 +219,7 @@ def print_demo(result: pipeline.DemoResult, lang: str) -> None:
             f"({', '.join(k for k, ok in replay.checks.items() if ok)})"
         )
     print_raise(result.alerts)
-    print_dispatch(result.delivery)
+    print_dispatch(result.delivery, timezone)
     if result.alerts_file is not None:
         console.print(f"alerts written to {result.alerts_file} (and printed above)")
     trail = result.trail

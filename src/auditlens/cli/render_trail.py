@@ -10,6 +10,7 @@ from auditlens import pipeline
 from auditlens.alerts.reasons import LABELS
 from auditlens.alerts.triage import Decision
 from auditlens.cli.common import console
+from auditlens.localtime import DEFAULT_ZONE, local_time
 from auditlens.pipeline.controls import ReconcileReport, RolesReport
 from auditlens.store.audit import AuditEntry
 from auditlens.store.audit_repository import Verification
@@ -76,7 +77,7 @@ def print_alert(detail: pipeline.AlertDetail, lang: str) -> None:
     console.print(f"deliveries: {states or '-'}", highlight=False, soft_wrap=True)
 
 
-def print_decision(decision: Decision) -> None:
+def print_decision(decision: Decision, timezone: str = DEFAULT_ZONE) -> None:
     """A triage decision: the new status, its audit entry and what follows from it."""
     alert = decision.alert
     behalf = decision.entry.criteria.get("on_behalf_of")
@@ -95,7 +96,7 @@ def print_decision(decision: Decision) -> None:
     if decision.suppressed_until is not None:
         console.print(
             f"{alert.scenario} alerts for {alert.user_id} suppressed until "
-            f"{decision.suppressed_until:%Y-%m-%d %H:%M} UTC"
+            f"{local_time(decision.suppressed_until, timezone)}"
         )
     if decision.resolves:
         console.print(f"resolve queued for: {', '.join(decision.resolves)}")
@@ -109,7 +110,9 @@ def print_reason_codes() -> None:
     console.print(table)
 
 
-def print_deliveries(rows: list[tuple[OutboxItem, list[Attempt]]]) -> None:
+def print_deliveries(
+    rows: list[tuple[OutboxItem, list[Attempt]]], timezone: str = DEFAULT_ZONE
+) -> None:
     """Outbox deliveries with their attempt counts and last error."""
     table = Table(
         "id", "alert", "channel", "rule", "action", "status", "attempts", "due", "last error"
@@ -123,7 +126,7 @@ def print_deliveries(rows: list[tuple[OutboxItem, list[Attempt]]]) -> None:
             item.action,
             item.status,
             str(len(attempts)),
-            f"{item.not_before:%Y-%m-%d %H:%M:%S}",
+            local_time(item.not_before, timezone, seconds=True),
             (item.last_error or "")[:80],
         )
     console.print(table)
@@ -186,7 +189,7 @@ def print_audit_log(rows: list[AuditEntry], timezone: str) -> None:
         about = f" user={e.subject}" if e.subject else ""
         reason = f" reason={e.reason_code}" if e.reason_code else ""
         console.print(
-            f"#{e.seq} {pipeline.local_time(e.at, timezone)} {e.actor} "
+            f"#{e.seq} {local_time(e.at, timezone, seconds=True)} {e.actor} "
             f"[bold]{e.action}[/] {e.target}{about}{reason}" + (f" — {e.note}" if e.note else ""),
             highlight=False,
             soft_wrap=True,

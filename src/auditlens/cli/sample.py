@@ -59,4 +59,4 @@ def demo(
     settings = call(ctx, load_settings)
     with console.status("preparing the sample and the store..."):
         result = call(ctx, lambda: pipeline.run_demo(settings, users=users, days=days))
-    print_demo(result, settings.language)
+    print_demo(result, settings.language, settings.timezone)

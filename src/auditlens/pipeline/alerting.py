@@ -314,7 +314,10 @@ def list_alerts(
     """Newest alerts first (optionally only some statuses), with their deliveries."""
     bad = [s for s in statuses if s not in ALERT_STATUSES]
     if bad:
-        raise ConfigError(f"unknown alert status {bad}", hint=f"use {ALERT_STATUSES}")
+        raise ConfigError(
+            f"unknown alert status{'es' if len(bad) > 1 else ''} {', '.join(bad)}",
+            hint=f"use one of {', '.join(ALERT_STATUSES)}",
+        )
     with Store.open(settings) as store:
         found = store.alerts.list_alerts(statuses=statuses, limit=limit)
         per_alert = {a.id: store.alerts.outbox.items(alert_id=a.id) for a in found}

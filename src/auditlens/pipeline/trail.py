@@ -13,6 +13,7 @@ from pathlib import Path
 from auditlens.config import Settings
 from auditlens.errors import ConfigError
 from auditlens.identity import normalise
+from auditlens.localtime import local_time as local_time  # re-exported as pipeline.local_time
 from auditlens.store.audit import AuditEntry
 from auditlens.store.audit_repository import Verification
 from auditlens.store.replay import replay
@@ -113,8 +114,3 @@ def audit_log(
             actions=actions,
             limit=limit,
         )
-
-
-def local_time(moment: dt.datetime, zone: str) -> str:
-    """``moment`` as local 'YYYY-MM-DD HH:MM:SS' in ``zone`` (for people reading the trail)."""
-    return f"{moment.astimezone(zoneinfo.ZoneInfo(zone)):%Y-%m-%d %H:%M:%S}"

@@ -1,5 +1,10 @@
 """The store's schema version: connect to a database whose schema is current, migrate it.
 
+An embedded SQLite store that is missing or behind is created or upgraded on opening
+(one line on stderr says so): its file belongs to whoever runs auditlens. Any other
+database that is behind is refused: there migrations are the owner's act
+(`auditlens db upgrade` with ``store_owner_url``; see `auditlens db roles`).
+
 Example::
 
     engine = connect("sqlite:///var/auditlens.db", migrate=True)
@@ -8,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from alembic import command
@@ -22,6 +28,19 @@ from auditlens.errors import StoreError
 from auditlens.redaction import scrub
 from auditlens.store.db import make_engine
 
+log = logging.getLogger("auditlens.store")
+
+_UPGRADED = {
+    "created": {
+        "en": "created the store {url} ({name}, schema {head})",
+        "ko": "저장소 {url}을(를) 만들었습니다 ({name}, 스키마 {head})",
+    },
+    "upgraded": {
+        "en": "upgraded the store {url} ({name}) from schema {old} to {head}",
+        "ko": "저장소 {url}({name})의 스키마를 {old}에서 {head}(으)로 올렸습니다",
+    },
+}
+
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
     cfg = AlembicConfig()
@@ -30,11 +49,17 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return cfg
 
 
-def connect(url: str, *, migrate: bool = False, name: str = "store_url") -> Engine:
+def connect(
+    url: str, *, migrate: bool = False, name: str = "store_url", language: str = "en"
+) -> Engine:
     """An engine on ``url`` whose schema is current (``migrate``: brought up to date).
 
+    Without ``migrate`` an embedded SQLite store that is missing or behind is created or
+    upgraded anyway, and one line (in ``language``) is logged to say so.
+
     Raises:
-        StoreError: not a URL, unreachable, or not migrated — secrets never in the message.
+        StoreError: not a URL, unreachable, or not migrated (a server database behind, or
+            any database ahead of this auditlens) — secrets never in the message.
     """
     try:
         engine = make_engine(url)
@@ -47,6 +72,13 @@ def connect(url: str, *, migrate: bool = False, name: str = "store_url") -> Engi
         if migrate:
             upgrade(engine)
         revision = current_revision(engine)
+        if revision != head_revision() and _embedded_and_behind(engine, revision):
+            upgrade(engine)
+            key = "created" if revision is None else "upgraded"
+            text = _UPGRADED[key].get(language, _UPGRADED[key]["en"])
+            head = head_revision()
+            log.warning(text.format(url=mask_url(url), name=name, old=revision, head=head))
+            revision = current_revision(engine)
     except (OperationalError, ProgrammingError) as exc:
         engine.dispose()
         raise StoreError(
@@ -55,12 +87,31 @@ def connect(url: str, *, migrate: bool = False, name: str = "store_url") -> Engi
         ) from None
     if revision != head_revision():
         engine.dispose()
+        known = revision is None or _is_older(revision)
         raise StoreError(
             f"the database at {mask_url(url)} ({name}) is at schema revision "
             f"{revision or 'none'}, this auditlens needs {head_revision()}",
-            hint="run `auditlens db upgrade`",
+            hint=(
+                "run `auditlens db upgrade` as the database owner "
+                f"({name.removesuffix('_url')}_owner_url; see `auditlens db roles`)"
+                if known
+                else "this auditlens is older than the store: install the newer auditlens"
+            ),
         )
     return engine
+
+
+def _embedded_and_behind(engine: Engine, revision: str | None) -> bool:
+    """True for a SQLite store that was never migrated or is at an older revision."""
+    return engine.dialect.name == "sqlite" and (revision is None or _is_older(revision))
+
+
+def _is_older(revision: str) -> bool:
+    """True when ``revision`` is one of this auditlens's migrations below head."""
+    script = ScriptDirectory(str(resources.files("auditlens.store") / "migrations"))
+    return revision != head_revision() and any(
+        step.revision == revision for step in script.walk_revisions()
+    )
 
 
 def upgrade(engine: Engine) -> str:

@@ -12,7 +12,7 @@ one typed repository per aggregate.
 
 Example::
 
-    >>> with Store.open(settings) as fresh:  # raises StoreError if not migrated
+    >>> with Store.open(settings) as fresh:  # SQLite: created; a server database must be migrated
     ...     fresh.events.watermark("hr_db") is None  # nothing read from that source yet
     ...     fresh.events.counts()
     ...     fresh.scores.last_run() is None  # a ScoreRun once `auditlens run` stored one
@@ -60,9 +60,12 @@ class Store:
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
         """Connect; with ``migrate`` bring the schema up to date, else require it current.
 
-        With ``audit_store_url`` the audit trail lives in that database (also migrated).
+        An embedded SQLite store is created or upgraded in any case, with one line saying so
+        (store/migrate.py ``connect``). With ``audit_store_url`` the audit trail lives in
+        that database (migrated likewise).
         """
-        engine = connect(settings.store_url.get_secret_value(), migrate=migrate)
+        lang = settings.language
+        engine = connect(settings.store_url.get_secret_value(), migrate=migrate, language=lang)
         audit = None
         if settings.audit_store_url is not None:
             try:
@@ -70,6 +73,7 @@ class Store:
                     settings.audit_store_url.get_secret_value(),
                     migrate=migrate,
                     name="audit_store_url",
+                    language=lang,
                 )
             except StoreError:
                 engine.dispose()
