@@ -6,11 +6,15 @@ code or calls the pipeline (except its wording, ``pipeline.say``).
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
 from auditlens import pipeline
 from auditlens.cli.common import console, err_console
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def print_sample(summary: pipeline.SampleSummary) -> None:
@@ -170,8 +174,10 @@ def print_dispatch(report: pipeline.DispatchReport) -> None:
         )
 
 
-def print_demo(result: pipeline.DemoResult, lang: str) -> None:
-    """Everything the demo did, from the sample to the verified audit trail."""
+def print_demo(result: pipeline.DemoResult, lang: str, alert_lines: str = "") -> None:
+    """Everything the demo did, from the sample to the verified audit trail;
+    ``alert_lines`` (what the console channel printed while delivering) go with the
+    delivery."""
     console.rule("auditlens demo")
     console.print(
         f"sample: {result.sample.events:,} events, {result.sample.users} users, "
@@ -198,6 +204,7 @@ def print_demo(result: pipeline.DemoResult, lang: str) -> None:
             f"({', '.join(k for k, ok in replay.checks.items() if ok)})"
         )
     print_raise(result.alerts)
+    console.out(alert_lines, end="", highlight=False)
     print_dispatch(result.delivery)
     if result.alerts_file is not None:
         console.print(f"alerts written to {result.alerts_file} (and printed above)")
