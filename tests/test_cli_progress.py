@@ -146,3 +146,10 @@ def test_train_reports_every_grid_search_fit(
     fits = sum(len(GRIDS[k]) for k in KINDS) * 2
     assert grid[0].total == fits and grid[-1].done == fits
     assert [s.done for s in grid] == list(range(fits + 1))
+
+
+def test_a_stage_name_is_printed_as_is() -> None:
+    out = io.StringIO()
+    log = StageLog("ingest", Console(file=out, width=200))
+    log(Stage("files:[bold]x.csv", 0, None, "rows"))
+    assert "files:[bold]x.csv started" in out.getvalue()

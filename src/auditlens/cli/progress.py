@@ -66,7 +66,8 @@ class StageLog:
 
     def _line(self, text: str) -> None:
         stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-        self.console.print(f"{stamp} auditlens {self.job}: {text}", highlight=False, soft_wrap=True)
+        line = f"{stamp} auditlens {self.job}: {text}"
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 class StageBars:
