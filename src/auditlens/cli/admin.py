@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from auditlens import pipeline
-from auditlens.cli.common import call, console
+from auditlens.cli.common import call, console, load_settings
 from auditlens.cli.render_trail import print_roles
-from auditlens.config import load_settings
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help=True)

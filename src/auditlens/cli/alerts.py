@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from auditlens import pipeline
-from auditlens.cli.common import Actor, Note, call, console
+from auditlens.cli.common import Actor, Note, call, console, load_settings
 from auditlens.cli.render import print_dispatch, print_raise
 from auditlens.cli.render_trail import (
     print_alert,
@@ -16,7 +16,6 @@ from auditlens.cli.render_trail import (
     print_deliveries,
     print_reason_codes,
 )
-from auditlens.config import load_settings
 
 alerts_app = typer.Typer(
     help="Alerts: raise, dispatch, list, show and triage (ack, dismiss, escalate, close...).",

@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 
 from auditlens import pipeline
-from auditlens.cli.common import Actor, call, parse_date
+from auditlens.cli.common import Actor, call, load_settings, parse_date
 from auditlens.cli.render_trail import (
     print_audit_log,
     print_reconciliation,
     print_verification,
 )
-from auditlens.config import load_settings
 
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 

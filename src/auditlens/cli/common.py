@@ -3,19 +3,24 @@ and the options for reading events."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import io
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from auditlens import pipeline
 from auditlens.errors import AuditlensError
 from auditlens.vocabulary import DateOrder, Encoding, InputFormat
+
+if TYPE_CHECKING:
+    from auditlens.config import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -104,6 +109,31 @@ def call(ctx: typer.Context, action: Callable[[], T]) -> T:
         raise typer.Exit(exc.exit_code) from None
 
 
+def load_settings(**overrides: Any) -> Settings:
+    """The settings (``auditlens.toml``, ``AUDITLENS_*``): :func:`auditlens.config.load_settings`.
+
+    Imported on first call: pydantic-settings alone takes ~0.3 s, which ``--help`` and
+    ``version`` should not pay.
+    """
+    from auditlens.config import load_settings as load
+
+    return load(**overrides)
+
+
+@contextlib.contextmanager
+def held_stdout() -> Iterator[io.StringIO]:
+    """Hold back what a job prints on stdout (the console channel's ALERT lines) so that
+    the report shows it in its place, not above its header; on an error it is written
+    out at once, so nothing is lost."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(held):
+            yield held
+    except BaseException:
+        sys.stdout.write(held.getvalue())
+        raise
+
+
 def inputs(
     path: Path | None,
     source: str | None,
@@ -132,20 +162,6 @@ def parse_date(text: str, option: str = "--start") -> dt.date:
     except ValueError:
         err_console.print(f"[bold red]error:[/] {option} {text!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
-
-
-def progress() -> Progress:
-    """A progress bar on stderr, shown only when stderr is a terminal."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,} rows"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal,
-    )
 
 
 def exit_for(reports: list[pipeline.IngestReport], lang: str, allow_quarantine: bool) -> None:

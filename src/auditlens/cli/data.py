@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -20,11 +20,15 @@ from auditlens.cli.common import (
     call,
     exit_for,
     inputs,
-    progress,
+    load_settings,
 )
+from auditlens.cli.progress import stages
 from auditlens.cli.render import print_ingest, print_quarantine
-from auditlens.config import Settings, load_settings
-from auditlens.sources.base import Source
+from auditlens.pipeline.stages import Steps
+
+if TYPE_CHECKING:
+    from auditlens.config import Settings
+    from auditlens.sources.base import Source
 
 
 def ingest(
@@ -83,11 +87,9 @@ def quarantine(
 
 
 def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.IngestReport:
-    with progress() as bar:
-        task = bar.add_task(f"ingest {source.name}", total=None)
+    with stages("ingest") as on_stage:
+        steps = Steps(on_stage)
+        steps.start(source.name, unit="rows")
         return pipeline.ingest(
-            source,
-            settings,
-            on_batch=lambda b: bar.update(task, advance=b.ingested),
-            keep_going=True,
+            source, settings, on_batch=lambda b: steps.advance(b.ingested), keep_going=True
         )

@@ -20,8 +20,10 @@ from auditlens.cli.common import (
     console,
     exit_for,
     inputs,
+    load_settings,
     parse_date,
 )
+from auditlens.cli.progress import stages
 from auditlens.cli.render import (
     print_batch_job,
     print_evaluation,
@@ -29,7 +31,7 @@ from auditlens.cli.render import (
     print_score,
     print_training,
 )
-from auditlens.config import load_settings
+from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 
 LabelsOpt = Annotated[Path, typer.Option(help="Past findings: labels.csv or CERT insiders.csv.")]
 StoreInputOpt = Annotated[
@@ -60,7 +62,7 @@ def run_cmd(
         typer.Option(
             min=0.0, help="Wait up to N seconds for another run on the store (then exit 6)."
         ),
-    ] = pipeline.DEFAULT_RUN_WAIT,
+    ] = DEFAULT_RUN_WAIT,
     allow_quarantine: AllowQuarantine = False,
 ) -> None:
     """The batch job: ingest, features, score, store with evidence, raise alerts.
@@ -70,11 +72,16 @@ def run_cmd(
     --allow-quarantine.
     """
     settings = call(ctx, load_settings)
-    with console.status("running: ingest, features, scoring, alerts..."):
+    with stages("run") as on_stage:
         job = call(
             ctx,
             lambda: pipeline.batch_job(
-                settings, refit=refit, unsupervised=unsupervised, alerts=alerts, wait=wait
+                settings,
+                refit=refit,
+                unsupervised=unsupervised,
+                alerts=alerts,
+                wait=wait,
+                on_stage=on_stage,
             ),
         )
     print_batch_job(job, settings.language)
@@ -142,10 +149,12 @@ def evaluate(
     """Time-aware evaluation: unsupervised, each classifier and the ensemble side by side."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with console.status("evaluating (time-aware cross-validation)..."):
+    with stages("evaluate") as on_stage:
         report = call(
             ctx,
-            lambda: pipeline.evaluate(settings, labels, inputs=given, out_dir=out, n_folds=folds),
+            lambda: pipeline.evaluate(
+                settings, labels, inputs=given, out_dir=out, n_folds=folds, on_stage=on_stage
+            ),
         )
     print_evaluation(report)
 
@@ -164,6 +173,8 @@ def train(
     """Fit the stacked ensemble on past findings and register it for `auditlens run`."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with console.status("training..."):
-        report = call(ctx, lambda: pipeline.train(settings, labels, inputs=given))
+    with stages("train") as on_stage:
+        report = call(
+            ctx, lambda: pipeline.train(settings, labels, inputs=given, on_stage=on_stage)
+        )
     print_training(report)

@@ -6,6 +6,8 @@ code or calls the pipeline (except its wording, ``pipeline.say``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 from rich.markup import escape
 from rich.table import Table
@@ -15,6 +17,9 @@ from auditlens import pipeline
 from auditlens.cli.common import console, err_console
 from auditlens.localtime import DEFAULT_ZONE, local_time
 from auditlens.reports.evaluation_text import interval_caption, interval_of, span
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def print_sample(summary: pipeline.SampleSummary) -> None:
@@ -191,8 +196,12 @@ def print_dispatch(report: pipeline.DispatchReport, timezone: str = DEFAULT_ZONE
         )
 
 
-def print_demo(result: pipeline.DemoResult, lang: str, timezone: str = DEFAULT_ZONE) -> None:
-    """Everything the demo did, from the sample to the verified audit trail."""
+def print_demo(
+    result: pipeline.DemoResult, lang: str, alert_lines: str = "", timezone: str = DEFAULT_ZONE
+) -> None:
+    """Everything the demo did, from the sample to the verified audit trail;
+    ``alert_lines`` (what the console channel printed while delivering) go with the
+    delivery."""
     console.rule("auditlens demo")
     console.print(
         f"sample: {result.sample.events:,} events, {result.sample.users} users, "
@@ -219,6 +228,7 @@ def print_demo(result: pipeline.DemoResult, lang: str, timezone: str = DEFAULT_Z
             f"({', '.join(k for k, ok in replay.checks.items() if ok)})"
         )
     print_raise(result.alerts)
+    console.out(alert_lines, end="", highlight=False)
     print_dispatch(result.delivery, timezone)
     if result.alerts_file is not None:
         console.print(f"alerts written to {result.alerts_file} (and printed above)")

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from auditlens import pipeline
 from auditlens.alerts.reasons import LABELS
-from auditlens.alerts.triage import Decision
 from auditlens.cli.common import console
 from auditlens.localtime import DEFAULT_ZONE, local_time
-from auditlens.pipeline.controls import ReconcileReport, RolesReport
-from auditlens.store.audit import AuditEntry
-from auditlens.store.audit_repository import Verification
-from auditlens.store.binding import LakeCheck
-from auditlens.store.outbox import Attempt, OutboxItem
+
+if TYPE_CHECKING:
+    from auditlens.alerts.triage import Decision
+    from auditlens.pipeline.controls import ReconcileReport, RolesReport
+    from auditlens.store.audit import AuditEntry
+    from auditlens.store.audit_repository import Verification
+    from auditlens.store.binding import LakeCheck
+    from auditlens.store.outbox import Attempt, OutboxItem
 
 
 def print_alerts(listing: pipeline.AlertListing, lang: str) -> None:

@@ -8,9 +8,15 @@ from typing import Annotated, Literal
 import typer
 
 from auditlens import __version__, pipeline
-from auditlens.cli.common import call, console, parse_date
+from auditlens.cli.common import (
+    call,
+    console,
+    err_console,
+    held_stdout,
+    load_settings,
+    parse_date,
+)
 from auditlens.cli.render import print_demo, print_sample
-from auditlens.config import load_settings
 
 
 def version() -> None:
@@ -57,6 +63,7 @@ def demo(
 ) -> None:
     """Set up the store, generate the sample and run the main job on it."""
     settings = call(ctx, load_settings)
-    with console.status("preparing the sample and the store..."):
+    # the spinner on stderr: stdout is held, and a pipe reads the report in order
+    with err_console.status("preparing the sample and the store..."), held_stdout() as printed:
         result = call(ctx, lambda: pipeline.run_demo(settings, users=users, days=days))
-    print_demo(result, settings.language, settings.timezone)
+    print_demo(result, settings.language, printed.getvalue(), settings.timezone)

@@ -26,9 +26,11 @@ from auditlens.config import PagerDutyChannelConfig, Settings
 from auditlens.errors import AuditlensError, ConfigError
 from auditlens.features.base import WINDOW
 from auditlens.identity import Directory, cli_acting
+from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
-from auditlens.pipeline.run import DEFAULT_RUN_WAIT, RunReport, run_lock, score_run
+from auditlens.pipeline.run import RunReport, run_lock, score_run
+from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import USER_ID, user_departments
 from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store.alerts import ALERT_STATUSES, Alert, Evidence
@@ -172,22 +174,31 @@ def batch_job(
     alerts: bool = True,
     wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
+    on_stage: OnStage | None = None,
 ) -> JobReport:
     """`auditlens run`: one at a time per store (waits up to ``wait`` s for another run),
     score what is new, then raise the alerts of every stored run whose alerts are not
     fully raised — this one and any earlier run that stopped before finishing (dispatch
-    is separate: `auditlens alerts dispatch`).
+    is separate: `auditlens alerts dispatch`). ``on_stage`` hears of each stage.
 
     Raises:
         RunInProgress: another run still holds the store after ``wait`` seconds.
     """
     with Store.open(settings, migrate=True) as store, run_lock(store, settings, wait):
+        steps = Steps(on_stage)
         scored = score_run(
-            store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
+            store,
+            settings,
+            refit=refit,
+            unsupervised=unsupervised,
+            alerts=alerts,
+            clock=clock,
+            steps=steps,
         )
         _crash_point("after_scores")
         raised, earlier = None, []
         if alerts:
+            steps.start("alerts")
             for pending in store.scores.pending_runs():
                 report = raise_run(store, settings, pending, clock=clock)
                 if pending == scored.run_id:

@@ -54,6 +54,7 @@ from auditlens.pipeline.detection import (
 )
 from auditlens.pipeline.ingestion import utc_now
 from auditlens.pipeline.inputs import InputOptions
+from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.reports import charts
 from auditlens.reports.evaluation import (
     EvaluationFindings,
@@ -116,9 +117,12 @@ def _enough(y: pl.Series) -> bool:
 
 
 def choose_params(
-    X: pl.DataFrame, y: pl.Series, folds: list[Fold], seed: int
+    X: pl.DataFrame, y: pl.Series, folds: list[Fold], seed: int, steps: Steps | None = None
 ) -> tuple[dict[Kind, dict[str, Any]], dict[str, list[float]]]:
-    """Per classifier, the grid entry with the best mean PR-AUC over the folds."""
+    """Per classifier, the grid entry with the best mean PR-AUC over the folds (each fit
+    counted on ``steps`` as a stage "grid search")."""
+    steps = steps or Steps(None)
+    steps.start("grid search", total=sum(len(GRIDS[k]) for k in KINDS) * len(folds), unit="fits")
     chosen: dict[Kind, dict[str, Any]] = {}
     scores: dict[str, list[float]] = {}
     for kind in KINDS:
@@ -128,7 +132,7 @@ def choose_params(
             runs = cross_validate(
                 X,
                 y,
-                {name: functools.partial(SupervisedDetector, kind, params, seed)},
+                {name: steps.counted(functools.partial(SupervisedDetector, kind, params, seed))},
                 folds,
                 supervised={name},
             )[name]
@@ -175,14 +179,17 @@ def evaluate(
     out_dir: Path | None = None,
     n_folds: int = 3,
     clock: Clock = utc_now,
+    on_stage: OnStage | None = None,
 ) -> EvaluationReport:
     """Time-aware evaluation of IsolationForest alone, the unsupervised model, each
     classifier and the stacked ensemble, side by side; writes Markdown, JSON and charts.
 
     Falls back to the unsupervised models alone, and says so, when the labels hold fewer
-    than MIN_POSITIVE_WINDOWS positive windows.
+    than MIN_POSITIVE_WINDOWS positive windows. ``on_stage`` hears of each stage.
     """
     began = time.perf_counter()
+    steps = Steps(on_stage)
+    steps.start("features")
     data = labelled_matrix(settings, labels, inputs=inputs, clock=clock)
     X, y, seed = data.frame, data.y, settings.model_seed
     folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
@@ -194,14 +201,17 @@ def evaluate(
     chosen: dict[Kind, dict[str, Any]] = {}
     fallback = None
     if _enough(y):
-        chosen, _ = choose_params(X, y, folds, seed)
+        chosen, _ = choose_params(X, y, folds, seed, steps)
         for kind in KINDS:
             factories[kind] = functools.partial(SupervisedDetector, kind, chosen[kind], seed)
         factories["ensemble"] = lambda: _ensemble(chosen, seed)
         supervised = {*KINDS, "ensemble"}
     else:
         fallback = fallback_text(int(y.sum() or 0), MIN_POSITIVE_WINDOWS, settings.language)
-    runs = cross_validate(X, y, factories, folds, supervised=supervised)
+    steps.start("cross-validation", total=len(factories) * len(folds), unit="fits")
+    counted = {name: steps.counted(make) for name, make in factories.items()}
+    runs = cross_validate(X, y, counted, folds, supervised=supervised)
+    steps.start("metrics and report")
     pooled_runs = {
         name: (np.concatenate([t for _, t, _ in r]), np.concatenate([s for _, _, s in r]))
         for name, r in runs.items()
@@ -339,14 +349,17 @@ def train(
     inputs: InputOptions | None = None,
     n_folds: int = 3,
     clock: Clock = utc_now,
+    on_stage: OnStage | None = None,
 ) -> TrainReport:
     """Choose hyper-parameters by time-aware CV, fit the stacked ensemble on every
     labelled window, save it and register it; `auditlens run` then scores with it.
 
     With too few labels nothing is saved and the unsupervised model stays in use (the
-    report says so).
+    report says so). ``on_stage`` hears of each stage.
     """
     began = time.perf_counter()
+    steps = Steps(on_stage)
+    steps.start("features")
     data = labelled_matrix(settings, labels, inputs=inputs, clock=clock)
     X, y, seed = data.frame, data.y, settings.model_seed
     positives = int(y.sum() or 0)
@@ -373,9 +386,11 @@ def train(
             time.perf_counter() - began,
         )
     folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
-    chosen, _ = choose_params(X, y, folds, seed)
+    chosen, _ = choose_params(X, y, folds, seed, steps)
+    steps.start("fit")
     ensemble = _ensemble(chosen, seed)
     model = FittedPipeline(data.features, ensemble).fit(X, y)
+    steps.start("save")
     with Store.open(settings, migrate=True) as store:
         record = save_model(
             store,

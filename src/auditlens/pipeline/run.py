@@ -12,11 +12,11 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import polars as pl
 
-from auditlens.config import Settings
+from auditlens.config import Settings, SourceConfig
 from auditlens.detect.explain import (
     incident_lines,
     method_of,
@@ -27,6 +27,7 @@ from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
+from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
     MODEL_KIND,
@@ -42,6 +43,7 @@ from auditlens.pipeline.detection import (
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
+from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
@@ -75,10 +77,6 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
 
 
-#: How long `auditlens run` waits for another run on the same store by default.
-DEFAULT_RUN_WAIT: Final = 10.0
-
-
 class RunInProgress(LockTimeout):
     """Another `auditlens run` (or `alerts raise`) holds the store's run lock."""
 
@@ -110,13 +108,20 @@ def run(
     alerts: bool = True,
     wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
+    on_stage: OnStage | None = None,
 ) -> RunReport:
     """The batch job's scoring half: ingest configured sources, score and store new
     windows, under the store's run lock (see :func:`score_run`)."""
     with Store.open(settings, migrate=True) as store:
         with run_lock(store, settings, wait):
             return score_run(
-                store, settings, refit=refit, unsupervised=unsupervised, alerts=alerts, clock=clock
+                store,
+                settings,
+                refit=refit,
+                unsupervised=unsupervised,
+                alerts=alerts,
+                clock=clock,
+                steps=Steps(on_stage),
             )
 
 
@@ -128,6 +133,7 @@ def score_run(
     unsupervised: bool = False,
     alerts: bool = True,
     clock: Clock = utc_now,
+    steps: Steps | None = None,
 ) -> RunReport:
     """Ingest configured sources, then score and store new windows (caller holds the lock).
 
@@ -143,24 +149,20 @@ def score_run(
     settings that change scores differ from the previous run's, saying so), plus every
     day of the peak incident of each user who has a new window, so the run holds each
     such user's peak as the run found it. The run is stored with its alerts pending
-    (``alerts=False``: skipped).
+    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts.
     """
     began = time.perf_counter()
     started = clock()
+    steps = steps or Steps(None)
     ingests = [
-        ingest(
-            make_source(name, cfg, settings),
-            settings,
-            store=store,
-            clock=clock,
-            keep_going=True,  # one failing source must not stop the others
-        )
-        for name, cfg in settings.sources.items()
+        _ingest(name, cfg, settings, store, clock, steps) for name, cfg in settings.sources.items()
     ]
     batch_id, events = _stored_events(store)
     ctx = feature_context(settings)
+    steps.start("features and model")
     choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
     model, record = choice.model, choice.record
+    steps.start("score")
     scoring = score_matrix(choice.matrix, model, settings)
     notes = list(choice.notes)
     new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
@@ -170,9 +172,11 @@ def score_run(
     rows = _with_peak_days(new, scoring.windows, peaks)
     cut = flag_top(peaks, settings.review_capacity)
     shown = peaks if rows.height else peaks.head(10)
+    steps.start("reasons")
     by_key = _reasons_by_key(scoring, model, rows, shown)
     run_id = None
     if rows.height:
+        steps.start("store", total=rows.height, unit="rows")
         rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
         record_run = RunRecord(
             started_at=started,
@@ -189,6 +193,7 @@ def score_run(
             config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
         )
         run_id = store.scores.commit_run(record_run, rows)
+        steps.advance(rows.height)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -205,6 +210,21 @@ def score_run(
         seconds=time.perf_counter() - began,
         peaks=found,
         notes=notes,
+    )
+
+
+def _ingest(
+    name: str, cfg: SourceConfig, settings: Settings, store: Store, clock: Clock, steps: Steps
+) -> IngestReport:
+    """One configured source into the store; its rows reported to ``steps`` per batch."""
+    steps.start(f"ingest {name}", unit="rows")
+    return ingest(
+        make_source(name, cfg, settings),
+        settings,
+        store=store,
+        clock=clock,
+        on_batch=lambda batch: steps.advance(batch.ingested),
+        keep_going=True,  # one failing source must not stop the others
     )
 
 
