@@ -3,7 +3,7 @@
 The block after ``<!-- walkthrough ... -->`` is parsed line by line: ``cat > FILE <<'EOF'``
 writes the file, ``auditlens ARGS`` runs ``python -m auditlens.cli ARGS`` in a subprocess
 with this checkout's ``src`` first on PYTHONPATH. Only three things are substituted, as the
-README says: the organisation's size (``--users 40 --days 14``), the login in
+README says: the organisation's size (``--users 110 --days 14``: 11 planted insiders, enough labelled people for `train`), the login in
 ``[principals]`` and ``USER`` / ``YYYY-MM-DD`` (the first row of the run's table).
 """
 
@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "<!-- walkthrough: run by tests/test_readme.py -->"
-SMALL = "--users 40 --days 14"
+SMALL = "--users 110 --days 14"
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def test_the_readme_walkthrough_runs_in_an_empty_directory(tmp_path: Path) -> No
             done.stdout + done.stderr
         )
 
-    assert "40 users over 14 days" in outputs["generate --users"]
+    assert "110 users over 14 days" in outputs["generate --users"]
     ingest = outputs["ingest var/org/events.parquet"]
     assert "created the store sqlite:///var/auditlens.db" in ingest or "저장소" in ingest
     assert re.search(r"ingested ([\d,]+) = accepted \1 \+ quarantined 0", ingest)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import polars as pl
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
