@@ -3,8 +3,9 @@
 The block after ``<!-- walkthrough ... -->`` is parsed line by line: ``cat > FILE <<'EOF'``
 writes the file, ``auditlens ARGS`` runs ``python -m auditlens.cli ARGS`` in a subprocess
 with this checkout's ``src`` first on PYTHONPATH. Only three things are substituted, as the
-README says: the organisation's size (``--users 110 --days 14``: 11 planted insiders, enough labelled people for `train`), the login in
-``[principals]`` and ``USER`` / ``YYYY-MM-DD`` (the first row of the run's table).
+README says: the organisation's size (``--users 110 --days 14``: 11 planted insiders,
+enough labelled people for ``train``), the login in ``[principals]`` and ``USER`` /
+``YYYY-MM-DD`` (the first row of the run's table).
 """
 
 from __future__ import annotations
