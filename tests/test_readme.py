@@ -119,7 +119,7 @@ def test_the_readme_walkthrough_runs_in_an_empty_directory(tmp_path: Path) -> No
     assert "created the store sqlite:///var/auditlens.db" in ingest or "저장소" in ingest
     assert re.search(r"ingested ([\d,]+) = accepted \1 \+ quarantined 0", ingest)
     assert "registered" in outputs["train --labels"]
-    assert re.search(r"run 1: \d+ users at or above medium", outputs["run"])
+    assert re.search(r"run 1: \d+ users? at or above medium", outputs["run"])
     assert re.search(r"\d+ alerts? opened", outputs["run"])
     assert "no routing rule" not in outputs["run"]
     assert "same  score" in outputs["explain USER"]
