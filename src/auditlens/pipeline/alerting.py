@@ -1,3 +1,4 @@
+# size: raising, dispatching and deciding alerts: the alert jobs the CLI calls, side by side.
 """Alerting jobs as plain functions: raise alerts from a run's scores, dispatch the outbox,
 triage decisions, and the audit trail's verify and log (what the CLI calls)."""
 

@@ -1,3 +1,4 @@
+# size: train and evaluate share the labelled matrix, the grid search and the model save.
 """Learning from past audit findings: `auditlens evaluate` (time-aware, side by side)
 and `auditlens train` (fit and register the stacked ensemble `auditlens run` then uses)."""
 
@@ -212,18 +213,7 @@ def evaluate(
     counted = {name: steps.counted(make) for name, make in factories.items()}
     runs = cross_validate(X, y, counted, folds, supervised=supervised)
     steps.start("metrics and report")
-    pooled_runs = {
-        name: (np.concatenate([t for _, t, _ in r]), np.concatenate([s for _, _, s in r]))
-        for name, r in runs.items()
-        if r
-    }
-    truth_if, score_if = pooled_runs["isolation_forest"]
-    target = recall_at_k(truth_if, score_if)
-    pooled = {n: metrics(t, s, target) for n, (t, s) in pooled_runs.items()}
-    per_fold = {n: [metrics(t, s, target) for _, t, s in r] for n, r in runs.items() if r}
-    ece = None
-    if "ensemble" in pooled_runs:
-        ece = expected_calibration_error(*pooled_runs["ensemble"])
+    pooled_runs, target, pooled, per_fold, ece = _figures(runs)
     user_level = user_level_metrics(X, y, runs)
     ci_began = time.perf_counter()
     intervals, user_intervals = intervals_by_user(X, y, runs, seed)
@@ -263,6 +253,26 @@ def evaluate(
         warning=small_sample_warning(findings),
         language=settings.language,
     )
+
+
+def _figures(
+    runs: dict[str, Any],
+) -> tuple[dict[str, Any], float, dict[str, Any], dict[str, Any], float | None]:
+    """Per model: the folds' test rows pooled, IsolationForest's recall at k (the
+    recall every model is compared at), pooled and per-fold metrics, the ensemble's ECE."""
+    pooled_runs = {
+        name: (np.concatenate([t for _, t, _ in r]), np.concatenate([s for _, _, s in r]))
+        for name, r in runs.items()
+        if r
+    }
+    truth_if, score_if = pooled_runs["isolation_forest"]
+    target = recall_at_k(truth_if, score_if)
+    pooled = {n: metrics(t, s, target) for n, (t, s) in pooled_runs.items()}
+    per_fold = {n: [metrics(t, s, target) for _, t, s in r] for n, r in runs.items() if r}
+    ece = None
+    if "ensemble" in pooled_runs:
+        ece = expected_calibration_error(*pooled_runs["ensemble"])
+    return pooled_runs, target, pooled, per_fold, ece
 
 
 def _scope(X: pl.DataFrame, y: pl.Series) -> Scope:
