@@ -512,7 +512,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get("AUDITLENS_CONFIG", DEFAULT_CONFIG_FILE))
+        toml_path = config_path()
         return (
             init_settings,
             env_settings,
@@ -609,6 +609,11 @@ def url_secrets(url: str) -> list[str]:
     return [s for s in found if s]
 
 
+def config_path() -> Path:
+    """The TOML file settings are read from: ``AUDITLENS_CONFIG`` or ``./auditlens.toml``."""
+    return Path(os.environ.get("AUDITLENS_CONFIG", DEFAULT_CONFIG_FILE))
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Load settings, turning validation problems into one readable ConfigError.
 
@@ -629,7 +634,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 def _toml_error(exc: tomllib.TOMLDecodeError) -> ConfigError:
     """A ConfigError naming the file, line and column of a TOML syntax error."""
-    path = Path(os.environ.get("AUDITLENS_CONFIG", DEFAULT_CONFIG_FILE))
+    path = config_path()
     reason = str(exc)
     found = re.search(r"\(at line (\d+), column (\d+)\)", reason)
     where, shown = str(path), ""
