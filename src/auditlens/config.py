@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import tomllib
 import zoneinfo
@@ -38,6 +37,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from auditlens.configfile import config_path
 from auditlens.errors import ConfigError
 from auditlens.vocabulary import (
     AmbiguousTimes,
@@ -49,7 +49,6 @@ from auditlens.vocabulary import (
     check_value_map,
 )
 
-DEFAULT_CONFIG_FILE = "auditlens.toml"
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -607,11 +606,6 @@ def url_secrets(url: str) -> list[str]:
         if any(word in key.lower() for word in SECRET_QUERY_KEYS):
             found.extend([value] if isinstance(value, str) else list(value))
     return [s for s in found if s]
-
-
-def config_path() -> Path:
-    """The TOML file settings are read from: ``AUDITLENS_CONFIG`` or ``./auditlens.toml``."""
-    return Path(os.environ.get("AUDITLENS_CONFIG", DEFAULT_CONFIG_FILE))
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -4,27 +4,53 @@ from __future__ import annotations
 
 
 class AuditlensError(Exception):
-    """Base error: the message is shown to the user as one line.
+    """Base error: the message is shown to the user as one line, in their language.
 
-    ``exit_code`` is the command's exit status (README, *Exit codes*).
+    ``message``/``hint`` are English; ``ko``/``ko_hint`` the same in Korean (style guide:
+    docs/style-ko.md). ``str(error)`` is the English line (logs, tracebacks);
+    :meth:`text` the line in a language. ``exit_code`` is the command's exit status
+    (README, *Exit codes*).
+
+    >>> error = AuditlensError("no such file x.csv", ko="x.csv 파일이 없습니다",
+    ...                        hint="check the path", ko_hint="경로를 확인하십시오")
+    >>> error.text("ko")
+    'x.csv 파일이 없습니다 — 경로를 확인하십시오'
+    >>> str(error)
+    'no such file x.csv — check the path'
     """
 
     hint: str = ""
+    ko_hint: str = ""
     exit_code: int = 1
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    def __init__(self, message: str, *, hint: str = "", ko: str = "", ko_hint: str = "") -> None:
         super().__init__(message)
-        self.hint = hint or self.hint
+        self.message = message
+        self.ko = ko
+        if hint or ko_hint:
+            # a hint given here replaces the class's, in both languages
+            self.hint, self.ko_hint = hint, ko_hint
+
+    def text(self, lang: str) -> str:
+        """The message and hint in ``lang`` (Korean falls back to English where no Korean
+        was given; the CLI language test finds those)."""
+        if lang == "ko":
+            message, hint = self.ko or self.message, self.ko_hint or self.hint
+        else:
+            message, hint = self.message, self.hint
+        return f"{message} — {hint}" if hint else message
 
     def __str__(self) -> str:
-        base = super().__str__()
-        return f"{base} — {self.hint}" if self.hint else base
+        return self.text("en")
 
 
 class ConfigError(AuditlensError):
     """The configuration file or an AUDITLENS_* variable is invalid."""
 
     hint = "fix auditlens.toml or the AUDITLENS_* variable (see `auditlens config show`)"
+    ko_hint = (
+        "auditlens.toml 또는 AUDITLENS_* 환경 변수를 고치십시오 (`auditlens config show`로 확인)"
+    )
 
 
 class SourceError(AuditlensError):
@@ -35,12 +61,14 @@ class ValidationFailed(AuditlensError):
     """A whole batch was invalid: nothing in it could be accepted."""
 
     hint = "see the quarantine table (`auditlens quarantine`) for every row's reason"
+    ko_hint = "행마다 격리 사유는 `auditlens quarantine`으로 확인하십시오"
 
 
 class StoreError(AuditlensError):
     """The store is unreachable or not migrated."""
 
     hint = "run `auditlens db upgrade` and check store_url"
+    ko_hint = "`auditlens db upgrade`를 실행하고 store_url을 확인하십시오"
 
 
 class NoEvents(AuditlensError):

@@ -8,6 +8,7 @@ options and error handling in ``common``.
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from auditlens.cli.admin import config_app, db_app
 from auditlens.cli.alerts import alerts_app
 from auditlens.cli.audit import audit_app
 from auditlens.cli.common import EXIT_QUARANTINE, Invocation
+from auditlens.i18n import is_lang, language
 
 __all__ = ["EXIT_QUARANTINE", "app", "main"]
 
@@ -31,9 +33,25 @@ app = typer.Typer(
 @app.callback()
 def _main(
     ctx: typer.Context,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors. / 오류 시 추적 정보 표시.")
+    ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of everything printed: ko or en (default: AUDITLENS_LANGUAGE, "
+            "else `language` in auditlens.toml, else ko). / 출력 언어: ko 또는 en.",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = Invocation(debug=debug)
+    if lang is not None and not is_lang(lang.strip().lower()):
+        raise typer.BadParameter(f"{lang!r}: use ko or en / ko 또는 en", param_hint="--lang")
+    chosen = language(lang)
+    if lang:
+        # settings loaded later by the command see the same language
+        os.environ["AUDITLENS_LANGUAGE"] = chosen
+    ctx.obj = Invocation(debug=debug, lang=chosen)
 
 
 # registration order is the order `auditlens --help` lists them in

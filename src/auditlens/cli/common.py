@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from auditlens import pipeline
 from auditlens.errors import AuditlensError
+from auditlens.i18n import Lang, pick
 from auditlens.vocabulary import DateOrder, Encoding, InputFormat
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ class Invocation:
     context's ``obj`` and every command passes its context to :func:`call`."""
 
     debug: bool = False
+    lang: Lang = "ko"
 
 
 def call(ctx: typer.Context, action: Callable[[], T]) -> T:
@@ -102,10 +105,15 @@ def call(ctx: typer.Context, action: Callable[[], T]) -> T:
     try:
         return action()
     except AuditlensError as exc:
-        settings = ctx.find_object(Invocation)
-        if settings is not None and settings.debug:
+        invocation = ctx.find_object(Invocation) or Invocation()
+        if invocation.debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        lang = invocation.lang
+        err_console.print(
+            f"[bold red]{pick(lang, 'error', '오류')}:[/] {escape(exc.text(lang))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(exc.exit_code) from None
 
 

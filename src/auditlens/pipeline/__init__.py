@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from auditlens.alerts.dispatch import DispatchReport
+    from auditlens.i18n import say
     from auditlens.pipeline.alerting import (
         AlertDetail,
         AlertListing,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
     )
     from auditlens.pipeline.replay import Explanation, explain_user
     from auditlens.pipeline.run import RunInProgress, RunReport, run
-    from auditlens.pipeline.texts import say
     from auditlens.pipeline.trail import audit_log, local_time, verify_trail
     from auditlens.sources.textfile import SETTLE_SECONDS
 
@@ -124,7 +124,7 @@ _EXPORTS: Final[dict[str, str]] = {
     ),
     **dict.fromkeys(("Explanation", "explain_user"), "auditlens.pipeline.replay"),
     **dict.fromkeys(("RunInProgress", "RunReport", "run"), "auditlens.pipeline.run"),
-    "say": "auditlens.pipeline.texts",
+    "say": "auditlens.i18n",
     **dict.fromkeys(("audit_log", "local_time", "verify_trail"), "auditlens.pipeline.trail"),
     "SETTLE_SECONDS": "auditlens.sources.textfile",
 }

@@ -27,6 +27,7 @@ from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
+from auditlens.i18n import say
 from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
@@ -44,7 +45,6 @@ from auditlens.pipeline.detection import (
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.stages import OnStage, Steps
-from auditlens.pipeline.texts import say
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock

@@ -1,10 +1,4 @@
-"""What `auditlens run` and the alerting step tell a person, in Korean and English.
-
-Example::
-
-    >>> say("en", "run_busy", wait="10")
-    'another `auditlens run` is working on this store (waited 10 s)'
-"""
+"""What `auditlens run` and the alerting step tell a person, in Korean and English."""
 
 from __future__ import annotations
 
@@ -71,9 +65,3 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "+{n} tied days",
     },
 }
-
-
-def say(lang: str, key: str, **values: object) -> str:
-    """The text ``key`` in ``lang`` (ko, else en) with ``values`` filled in."""
-    entry = TEXTS[key]
-    return entry.get(lang, entry["en"]).format(**values)
