@@ -412,7 +412,8 @@ class Settings(BaseSettings):
     watchlist: dict[str, str] = Field(
         default_factory=dict,
         description="Named action-sequence patterns that always raise a reason, e.g. "
-        "{tamper = 'view>edit>delete within 10m on sensitivity>=high same resource'}.",
+        "{tamper = 'view>edit>delete within 10m on sensitivity>=high same resource'}; "
+        "'off_hours' and 'on holiday' restrict a pattern to business-time rules.",
     )
     alert_min_severity: Severity = Field(
         Severity.MEDIUM,

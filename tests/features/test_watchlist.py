@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditlens.calendar import BusinessCalendar
 from auditlens.errors import ConfigError
 from auditlens.features.base import LEVEL, WINDOW
 from auditlens.features.sequences import WORD, tokenise
@@ -154,3 +156,66 @@ def test_kept_unknown_actions_are_other_for_patterns_and_sequences() -> None:
         pl.col("timestamp").dt.date().alias(WINDOW), pl.col("_level").alias(LEVEL)
     )
     assert tokenise(prepared)[WORD].cast(pl.String).to_list() == ["other", "other", "view"]
+
+
+def _calendar() -> BusinessCalendar:
+    return BusinessCalendar(timezone="Asia/Seoul")
+
+
+def _export_run(start_local: dt.datetime) -> pl.DataFrame:
+    """view > download > export, five minutes apart, starting at a Seoul wall-clock time."""
+    seoul = ZoneInfo("Asia/Seoul")
+    stamps = [
+        (start_local + dt.timedelta(minutes=5 * i)).replace(tzinfo=seoul).astimezone(dt.UTC)
+        for i in range(3)
+    ]
+    return pl.DataFrame(
+        {
+            "user_id": ["u"] * 3,
+            "timestamp": stamps,
+            "action_type": ["view", "download", "export"],
+            "resource_id": ["r1"] * 3,
+            "_level": [3] * 3,
+        }
+    )
+
+
+def test_off_hours_and_holiday_conditions_parse_in_any_order() -> None:
+    p = parse_pattern("야간반출", "view>download>export on holiday within 30m off hours")
+    assert p.off_hours and p.on_holiday and p.within == dt.timedelta(minutes=30)
+    assert parse_pattern(p.name, p.text) == p
+    assert not parse_pattern("x", "view>export").needs_calendar
+
+
+@pytest.mark.parametrize(
+    ("local_start", "off_hours", "on_holiday"),
+    [
+        (dt.datetime(2026, 9, 22, 14, 0), False, False),  # a Tuesday afternoon, working day
+        (dt.datetime(2026, 9, 22, 22, 30), True, False),  # the same Tuesday, late evening
+        (dt.datetime(2026, 9, 25, 14, 0), True, True),  # Chuseok (추석) holiday, afternoon
+        (dt.datetime(2026, 9, 26, 10, 0), True, True),  # a Saturday morning
+    ],
+)
+def test_off_hours_and_holiday_conditions_use_the_business_calendar(
+    local_start: dt.datetime, off_hours: bool, on_holiday: bool
+) -> None:
+    events = _export_run(local_start)
+    patterns = [
+        parse_pattern("any", "view>download>export within 30m"),
+        parse_pattern("night", "view>download>export within 30m off_hours"),
+        parse_pattern("holiday", "view>download>export within 30m on holiday"),
+    ]
+    found = set(find_matches(events, patterns, "_level", _calendar()).get_column("pattern"))
+    expected = (
+        {"any"} | ({"night"} if off_hours else set()) | ({"holiday"} if on_holiday else set())
+    )
+    assert found == expected
+
+
+def test_a_run_that_crosses_into_business_hours_is_not_off_hours() -> None:
+    # 08:50, 08:55, 09:00: the last step is inside business hours (09:00-18:00)
+    events = _export_run(dt.datetime(2026, 9, 22, 8, 50))
+    night = parse_pattern("night", "view>download>export within 30m off_hours")
+    assert find_matches(events, [night], "_level", _calendar()).height == 0
+    with pytest.raises(ValueError, match="business calendar"):
+        find_matches(events, [night], "_level")

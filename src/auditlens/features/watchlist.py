@@ -1,20 +1,25 @@
 """Watch-list patterns: ordered action sequences a compliance officer names, no training.
 
-Syntax (one pattern)::
+Syntax (one pattern: the actions, then any of the conditions, in any order)::
 
-    view>edit>delete [within 10m] [on sensitivity>=high] [same resource]
+    view>edit>delete [within 10m] [on sensitivity>=high] [same resource] [off_hours] [on holiday]
 
 Actions are matched in order, not necessarily back to back (other events may come in
 between); ``within`` bounds the time from the first to the last matched event (s, m, h);
 ``on sensitivity>=LEVEL`` requires every matched event to be on a resource of at least
-that level; ``same resource`` requires all of them on one resource id. A match always
-raises a reason, whatever the models say.
+that level; ``same resource`` requires all of them on one resource id; ``off_hours``
+requires every matched event outside business time (before or after business hours, or
+on a day off — the same rule as the off-hours feature); ``on holiday`` requires every
+matched event on a day off (weekend, public or company holiday). A match always raises a
+reason, whatever the models say.
 
 Example::
 
-    >>> p = parse_pattern("tamper", "view>edit>delete within 10m on sensitivity>=high")
-    >>> p.actions, p.within, p.min_level
-    (('view', 'edit', 'delete'), datetime.timedelta(seconds=600), 2)
+    >>> p = parse_pattern("야간반출", "view>download>export within 30m off_hours")
+    >>> p.actions, p.within, p.off_hours, p.on_holiday
+    (('view', 'download', 'export'), datetime.timedelta(seconds=1800), True, False)
+    >>> parse_pattern("tamper", "view>edit>delete on holiday on sensitivity>=high").text
+    'view>edit>delete on sensitivity>=high on holiday'
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Final
 
 import polars as pl
 
+from auditlens.calendar import BusinessCalendar
 from auditlens.errors import ConfigError
 from auditlens.features.catalog import LEVEL_RANK
 from auditlens.schema import (
@@ -39,11 +45,13 @@ from auditlens.schema import (
 )
 from auditlens.vocabulary import OTHER_ACTION
 
-_GRAMMAR: Final = re.compile(
-    r"^\s*(?P<actions>[a-z0-9_]+(?:\s*>\s*[a-z0-9_]+)*)"
-    r"(?:\s+within\s+(?P<n>\d+)\s*(?P<unit>s|m|h))?"
-    r"(?:\s+on\s+sensitivity\s*>=\s*(?P<level>[a-z]+))?"
-    r"(?P<same>\s+same\s+resource)?\s*$"
+_ACTIONS: Final = re.compile(r"^\s*(?P<actions>[a-z0-9_]+(?:\s*>\s*[a-z0-9_]+)*)")
+_CONDITION: Final = re.compile(
+    r"\s+(?:within\s+(?P<n>\d+)\s*(?P<unit>s|m|h)"
+    r"|on\s+sensitivity\s*>=\s*(?P<level>[a-z]+)"
+    r"|(?P<same>same\s+resource)"
+    r"|(?P<off>off[_ ]hours)"
+    r"|(?P<holiday>on\s+holidays?))"
 )
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600}
 
@@ -57,6 +65,8 @@ class WatchPattern:
     within: dt.timedelta | None = None
     min_level: int | None = None  # sensitivity rank, 0 = low .. 3 = critical
     same_resource: bool = False
+    off_hours: bool = False
+    on_holiday: bool = False
 
     @property
     def text(self) -> str:
@@ -67,36 +77,102 @@ class WatchPattern:
         if self.min_level is not None:
             level = next(k for k, v in LEVEL_RANK.items() if v == self.min_level)
             out += f" on sensitivity>={level}"
-        return out + (" same resource" if self.same_resource else "")
+        out += " same resource" if self.same_resource else ""
+        out += " off_hours" if self.off_hours else ""
+        return out + (" on holiday" if self.on_holiday else "")
+
+    @property
+    def needs_calendar(self) -> bool:
+        """True when a condition depends on business hours or days off."""
+        return self.off_hours or self.on_holiday
 
 
 def parse_pattern(name: str, text: str) -> WatchPattern:
     """Parse one pattern; raise ConfigError saying what is wrong and the expected form."""
-    found = _GRAMMAR.match(text.lower())
-    expected = "e.g. 'view>edit>delete within 10m on sensitivity>=high same resource'"
-    if found is None:
-        raise ConfigError(f"watch-list pattern {name!r}: cannot read {text!r} ({expected})")
-    actions = tuple(a.strip() for a in found["actions"].split(">"))
+    lowered = text.lower()
+    head = _ACTIONS.match(lowered)
+    conditions: dict[str, str] = {}
+    position = head.end() if head else 0
+    while head is not None and position < len(lowered.rstrip()):
+        found = _CONDITION.match(lowered, position)
+        if found is None:
+            break
+        for key, value in found.groupdict().items():
+            if value is not None:
+                conditions[key] = value
+        position = found.end()
+    if head is None or position < len(lowered.rstrip()):
+        raise ConfigError(
+            f"watch-list pattern {name!r}: cannot read {text!r} (e.g. 'view>edit>delete "
+            "within 10m on sensitivity>=high same resource off_hours on holiday')",
+            ko=f"감시 패턴 {name!r}: {text!r}을(를) 읽을 수 없습니다 (예: 'view>edit>delete "
+            "within 10m on sensitivity>=high same resource off_hours on holiday')",
+        )
+    actions = tuple(a.strip() for a in head["actions"].split(">"))
     for action in actions:
-        if not re.match(ACTION_PATTERN, action):
-            raise ConfigError(f"watch-list pattern {name!r}: {action!r} is not an action name")
-        if action not in CORE_ACTIONS:
-            raise ConfigError(
-                f"watch-list pattern {name!r}: {action!r} is not a canonical action (one of "
-                f"{', '.join(sorted(CORE_ACTIONS))}; actions outside the vocabulary are 'other')"
-            )
+        _check_action(name, action)
     within = None
-    if found["n"] is not None:
-        within = dt.timedelta(seconds=int(found["n"]) * _UNITS[found["unit"]])
+    if "n" in conditions:
+        within = dt.timedelta(seconds=int(conditions["n"]) * _UNITS[conditions["unit"]])
     level = None
-    if found["level"] is not None:
-        if found["level"] not in LEVEL_RANK:
+    if "level" in conditions:
+        if conditions["level"] not in LEVEL_RANK:
             raise ConfigError(
-                f"watch-list pattern {name!r}: sensitivity {found['level']!r} is not one of "
-                f"{', '.join(LEVEL_RANK)}"
+                f"watch-list pattern {name!r}: sensitivity {conditions['level']!r} is not one "
+                f"of {', '.join(LEVEL_RANK)}",
+                ko=f"감시 패턴 {name!r}: 민감도 {conditions['level']!r}은(는) "
+                f"{', '.join(LEVEL_RANK)} 중 하나여야 합니다",
             )
-        level = LEVEL_RANK[found["level"]]
-    return WatchPattern(name, actions, within, level, found["same"] is not None)
+        level = LEVEL_RANK[conditions["level"]]
+    return WatchPattern(
+        name,
+        actions,
+        within,
+        level,
+        same_resource="same" in conditions,
+        off_hours="off" in conditions,
+        on_holiday="holiday" in conditions,
+    )
+
+
+def _check_action(name: str, action: str) -> None:
+    """Raise ConfigError unless ``action`` is a canonical action name."""
+    if not re.match(ACTION_PATTERN, action):
+        raise ConfigError(
+            f"watch-list pattern {name!r}: {action!r} is not an action name",
+            ko=f"감시 패턴 {name!r}: {action!r}은(는) 작업 이름이 아닙니다",
+        )
+    if action not in CORE_ACTIONS:
+        canonical = ", ".join(sorted(CORE_ACTIONS))
+        raise ConfigError(
+            f"watch-list pattern {name!r}: {action!r} is not a canonical action (one of "
+            f"{canonical}; actions outside the vocabulary are 'other')",
+            ko=f"감시 패턴 {name!r}: {action!r}은(는) 표준 작업이 아닙니다 ({canonical} 중 "
+            "하나; 어휘에 없는 작업은 'other')",
+        )
+
+
+_OFF_HOURS: Final = "_watch_off_hours"
+_DAY_OFF: Final = "_watch_day_off"
+
+
+def _time_flags(events: pl.DataFrame, calendar: BusinessCalendar) -> list[pl.Expr]:
+    """Per event: outside business time? on a day off (weekend or holiday)?"""
+    stamps = events.get_column(TIMESTAMP)
+    first, last = stamps.min(), stamps.max()
+    years = (
+        range(first.year - 1, last.year + 2)
+        if isinstance(first, dt.datetime) and isinstance(last, dt.datetime)
+        else range(0)
+    )
+    local = calendar.local_expr(TIMESTAMP)
+    day_off = local.dt.weekday().is_in(sorted(calendar.weekend)) | local.dt.date().is_in(
+        sorted(calendar.holidays(years))
+    )
+    return [
+        calendar.off_hours_expr(TIMESTAMP, years).alias(_OFF_HOURS),
+        day_off.alias(_DAY_OFF),
+    ]
 
 
 @dataclass(frozen=True)
@@ -111,16 +187,27 @@ class Match:
 
 
 def find_matches(
-    events: pl.DataFrame, patterns: Sequence[WatchPattern], level_column: str
+    events: pl.DataFrame,
+    patterns: Sequence[WatchPattern],
+    level_column: str,
+    calendar: BusinessCalendar | None = None,
 ) -> pl.DataFrame:
     """Every event that completes a match, as ``user_id, pattern, start, end, resource_id``.
 
     ``events`` needs user_id, timestamp, action_type, resource_id and ``level_column``
-    (sensitivity rank). One pass per user and pattern over the events that could take
-    part (matching action and level): for each prefix of the pattern it keeps the latest
-    start of a partial match, which minimises the span of any completion, so a match
-    within the time bound is found whenever one exists.
+    (sensitivity rank); ``calendar`` is needed by ``off_hours`` / ``on holiday``
+    patterns. One pass per user and pattern over the events that could take part
+    (matching action, level and time of day): for each prefix of the pattern it keeps the
+    latest start of a partial match, which minimises the span of any completion, so a
+    match within the time bound is found whenever one exists.
+
+    Raises:
+        ValueError: a pattern needs business hours and no calendar was given.
     """
+    if any(p.needs_calendar for p in patterns):
+        if calendar is None:
+            raise ValueError("off_hours / on holiday patterns need the business calendar")
+        events = events.with_columns(*_time_flags(events, calendar))
     rows: list[tuple[str, str, dt.datetime, dt.datetime, str | None]] = []
     # an action outside the vocabulary (unknown_actions = "keep") counts as 'other'
     action = (
@@ -134,6 +221,10 @@ def find_matches(
         wanted = pl.col(ACTION_TYPE).is_in(list(pattern.actions))
         if pattern.min_level is not None:
             wanted = wanted & (pl.col(level_column).fill_null(-1) >= pattern.min_level)
+        if pattern.off_hours:
+            wanted = wanted & pl.col(_OFF_HOURS)
+        if pattern.on_holiday:
+            wanted = wanted & pl.col(_DAY_OFF)
         part = (
             events.lazy()
             .filter(wanted)

@@ -125,7 +125,7 @@ class SequenceFeatures(FeatureSet):
         """The daily summary of the scored sessions joined with the watch-list matches."""
         daily = self._daily(model, seq, groups)
         patterns = self.patterns or ctx.watchlist
-        matches = find_matches(events, patterns, LEVEL)
+        matches = find_matches(events, patterns, LEVEL, ctx.calendar)
         watch = (
             matches.with_columns(
                 pl.col("end").dt.convert_time_zone(ctx.calendar.timezone).dt.date().alias(WINDOW)
