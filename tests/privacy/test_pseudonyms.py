@@ -76,7 +76,7 @@ def test_mask_text_replaces_identifying_values_only_as_whole_ids() -> None:
         "P-AAAA-BBBB-CCCC (P-AAAA-BBBB-CCCC, P-AAAA-BBBB-CCCC) exported 14 files; U00421 and "
         "XU0042 did not; P-AAAA-BBBB-CCCC가"
     )
-    assert mask_text("Ｕ００４２ logged in", ["U0042"], "P") == "P logged in"
+    assert mask_text("\uff35\uff10\uff10\uff14\uff12 logged in", ["U0042"], "P") == "P logged in"
     assert mask_text("nothing here", [], "P") == "nothing here"
 
 
