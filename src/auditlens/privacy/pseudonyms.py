@@ -31,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -53,6 +54,7 @@ LENGTH: Final = 12
 PREFIX: Final = "P-"
 #: The shortest key accepted (characters): 32 random characters are far beyond guessing.
 MIN_KEY_LENGTH: Final = 32
+_CROCKFORD: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
 _READ_AS: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _PSEUDONYM = re.compile(r"^(?:P-?)?([0-9A-Z]{4})-?([0-9A-Z]{4})-?([0-9A-Z]{4})$")
 
@@ -80,17 +82,17 @@ class Pseudonymiser:
                 hint=_KEY_HINT_EN,
                 ko_hint=_KEY_HINT_KO,
             )
-        self._key = secret.encode("utf-8")
+        self._mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:
         return "Pseudonymiser(key=***)"
 
     def _code(self, domain: str, value: str) -> str:
-        message = f"auditlens/{domain}/v1\0{value}".encode()
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
-        number = int.from_bytes(digest[:8], "big") >> (64 - 5 * LENGTH)
-        chars = "".join(ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(LENGTH)))
-        return PREFIX + "-".join(chars[i : i + 4] for i in range(0, LENGTH, 4))
+        mac = self._mac.copy()
+        mac.update(f"auditlens/{domain}/v1\0{value}".encode())
+        # base32 writes 5 bits a character from the top: 12 characters = the first 60 bits
+        chars = base64.b32encode(mac.digest()[:8]).decode("ascii")[:LENGTH].translate(_CROCKFORD)
+        return f"{PREFIX}{chars[:4]}-{chars[4:8]}-{chars[8:]}"
 
     def user(self, user_id: str) -> str:
         """The pseudonym of ``user_id`` (the same for the same key, on every run)."""
