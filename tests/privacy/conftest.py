@@ -38,5 +38,5 @@ def store(settings: Settings) -> Iterator[Store]:
 
 def open_alert(store: Store, user: str = "U0042", at: dt.datetime = T0) -> Alert:
     """Open one alert for ``user`` (with its trail entries)."""
-    report = admit(store.engine, [detection(user=user)], [], CRITERIA, at)
+    report = admit(store.engine, [detection(user=user)], [], CRITERIA, at, trail=store.trail)
     return report.opened[0]

@@ -4,6 +4,7 @@ we could think of to break it, expiry with an exact clock, and a trail that veri
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, update
@@ -198,3 +199,26 @@ def test_a_grant_written_behind_the_trails_back_reveals_nothing(
     text = "\n".join(result.mismatches)
     assert f"re-identification #{asked.id}: status is granted in the table" in text
     assert "the trail never recorded its request" in text
+
+
+def test_with_a_separate_audit_database(tmp_path: Path) -> None:
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'store.db'}",  # type: ignore[arg-type]
+        audit_store_url=f"sqlite:///{tmp_path / 'audit.db'}",  # type: ignore[arg-type]
+        data_dir=tmp_path / "var",
+    )
+    with Store.open(settings, migrate=True) as store:
+        alert = open_alert(store)
+        request_id = _granted(store, alert.id)
+        assert reveal(store, D.acting("kim"), alert.id, T0) == "U0042"
+        with store.engine.connect() as conn:  # the store holds no trail entry of it
+            local = conn.exec_driver_sql(
+                "SELECT count(*) FROM audit_log WHERE target LIKE 'reidentification:%'"
+            ).scalar()
+        assert local == 0
+        assert _actions(store, request_id) == [
+            "reidentify_request",
+            "reidentify_grant",
+            "reidentify_reveal",
+        ]
+    assert verify_trail(settings).ok
