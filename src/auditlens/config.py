@@ -1,4 +1,4 @@
-# size: every setting is one typed, documented field here (DESIGN rule 4), 95 fields.
+# size: every setting is one typed, documented field here (DESIGN rule 4), 98 fields.
 """Settings: ``auditlens.toml`` plus ``AUDITLENS_*`` environment overrides.
 
 Precedence (highest first): keyword arguments, environment variables
@@ -280,6 +280,30 @@ class AlertRouteConfig(BaseModel):
     )
 
 
+class PrivacyConfig(BaseModel):
+    """Pseudonymised triage ([privacy]; docs/configuration.md, auditlens.privacy)."""
+
+    pseudonymise: bool = Field(
+        False,
+        description="Viewers and analysts see stable pseudonyms (P-XXXX-XXXX-XXXX, a keyed "
+        "HMAC-SHA256 of the user id) instead of user ids: API, dashboard, reports and "
+        "alerts' text; seeing the person behind one alert needs an analyst's request and a "
+        "different approver's grant (`auditlens reidentify`).",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        None,
+        description="Secret HMAC key of the pseudonyms (at least 32 characters; set it in "
+        "AUDITLENS_PRIVACY__PSEUDONYM_KEY, never in a shared file). Changing it changes "
+        "every pseudonym. Required when pseudonymise is on.",
+    )
+    reidentify_ttl_minutes: float = Field(
+        60.0,
+        gt=0,
+        description="How long a granted re-identification lets its requester see the "
+        "alert's user id.",
+    )
+
+
 #: Settings that do not change any score (left out of the config hash).
 NOT_SCORING: Final = frozenset(
     {
@@ -298,6 +322,8 @@ NOT_SCORING: Final = frozenset(
         "audit_store_url",
         "audit_store_owner_url",
         "principals",
+        # who sees names, never a score
+        "privacy",
     }
 )
 
@@ -460,6 +486,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Dismissing as false positive suppresses the same scenario for that user "
         "this many days (0 = off; `--suppress-days` overrides).",
+    )
+    privacy: PrivacyConfig = Field(
+        default_factory=PrivacyConfig,
+        description="Pseudonymised triage ([privacy] pseudonymise, pseudonym_key, "
+        "reidentify_ttl_minutes).",
     )
 
     @model_validator(mode="after")

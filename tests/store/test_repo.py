@@ -87,9 +87,9 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
     assert {"ingest_batches", "watermarks", "quarantine", "tamper_findings"} <= tables
     assert {"models", "score_runs", "scores"} <= tables
     assert {"alerts", "deliveries", "delivery_attempts", "audit_log"} <= tables
-    assert {"label_candidates", "suppressions", "alert_evidence"} <= tables
+    assert {"label_candidates", "suppressions", "alert_evidence", "reidentifications"} <= tables
     Store.open(settings, migrate=True).close()  # idempotent
-    assert head_revision() == "0006"
+    assert head_revision() == "0009"
     store.close()
 
 

@@ -27,6 +27,8 @@ from auditlens.store.audit import SAME_DATABASE, SYSTEM_ACTOR, NewEntry, Trail
 from auditlens.store.outbox import OutboxItem
 
 Clock = Callable[[], dt.datetime]
+#: How channels see an alert (auditlens.privacy: the pseudonymised alert).
+Disguise = Callable[[Alert], Alert]
 #: Alerts in these states are no longer announced (held triggers are cancelled).
 FINISHED = frozenset({"closed", "dismissed"})
 
@@ -89,18 +91,22 @@ def dispatch(
     policy: RetryPolicy = RetryPolicy(),
     limit: int = 500,
     trail: Trail = SAME_DATABASE,
+    disguise: Disguise | None = None,
 ) -> DispatchReport:
     """Send every outbox item due now (at most ``limit``); return what happened.
 
     Digest items of the same rule and channel go out as one message. Items of alerts
-    that were closed or dismissed before their trigger went out are cancelled.
+    that were closed or dismissed before their trigger went out are cancelled. With
+    ``disguise`` (auditlens.privacy ``alert_disguise``: pseudonymised triage) channels
+    see each alert as it returns (the pseudonym instead of the user id); the store and the
+    audit trail keep the alert as it is.
     """
     report = DispatchReport()
     now = clock()
     with engine.connect() as conn:
         due = AlertRepository(conn).outbox.due(now, limit=limit)
     for unit in _units(due):
-        _deliver(engine, channels, unit, clock, policy, report, trail)
+        _deliver(engine, channels, unit, clock, policy, report, trail, disguise)
     report.next_due = AlertRepository(engine).outbox.next_due()
     report.pending = AlertRepository(engine).outbox.counts()["pending"]
     return report
@@ -126,6 +132,7 @@ def _deliver(
     policy: RetryPolicy,
     report: DispatchReport,
     trail: Trail = SAME_DATABASE,
+    disguise: Disguise | None = None,
 ) -> None:
     now = clock()
     lease = now + dt.timedelta(seconds=policy.lease_seconds)
@@ -143,7 +150,7 @@ def _deliver(
         return
     report.attempted += len(live)
     try:
-        delivery = _send(channels, live)
+        delivery = _send(channels, live, disguise)
     except ChannelError as exc:
         error: ChannelError | None = exc
     except Exception as exc:  # a channel bug must not lose the delivery: retry, record it
@@ -180,7 +187,13 @@ def _deliver(
             report.retrying += 1
 
 
-def _send(channels: Mapping[str, Channel], live: list[tuple[OutboxItem, Alert]]) -> Delivery:
+def _send(
+    channels: Mapping[str, Channel],
+    live: list[tuple[OutboxItem, Alert]],
+    disguise: Disguise | None = None,
+) -> Delivery:
+    if disguise is not None:
+        live = [(item, disguise(alert)) for item, alert in live]
     first, alert = live[0]
     channel = channels.get(first.channel)
     if channel is None:

@@ -63,6 +63,13 @@ if TYPE_CHECKING:
         false_positive_comparison,
         train,
     )
+    from auditlens.pipeline.privacy import (
+        Revealed,
+        reidentify_decide,
+        reidentify_list,
+        reidentify_request,
+        reidentify_show,
+    )
     from auditlens.pipeline.replay import Explanation, explain_user
     from auditlens.pipeline.run import RunInProgress, RunReport, run
     from auditlens.pipeline.trail import audit_log, local_time, verify_trail
@@ -122,6 +129,16 @@ _EXPORTS: Final[dict[str, str]] = {
         ("EvaluationReport", "TrainReport", "evaluate", "false_positive_comparison", "train"),
         "auditlens.pipeline.learning",
     ),
+    **dict.fromkeys(
+        (
+            "Revealed",
+            "reidentify_decide",
+            "reidentify_list",
+            "reidentify_request",
+            "reidentify_show",
+        ),
+        "auditlens.pipeline.privacy",
+    ),
     **dict.fromkeys(("Explanation", "explain_user"), "auditlens.pipeline.replay"),
     **dict.fromkeys(("RunInProgress", "RunReport", "run"), "auditlens.pipeline.run"),
     "say": "auditlens.i18n",
@@ -144,6 +161,7 @@ __all__ = [
     "InputOptions",
     "JobReport",
     "RaiseReport",
+    "Revealed",
     "RunInProgress",
     "RunReport",
     "SampleSummary",
@@ -166,6 +184,10 @@ __all__ = [
     "parse_column_map",
     "quarantined",
     "raise_alerts",
+    "reidentify_decide",
+    "reidentify_list",
+    "reidentify_request",
+    "reidentify_show",
     "requeue_delivery",
     "run",
     "run_demo",

@@ -32,6 +32,7 @@ from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import RunReport, run_lock, score_run
 from auditlens.pipeline.stages import OnStage, Steps
+from auditlens.privacy.pseudonyms import alert_disguise
 from auditlens.schema import USER_ID, user_departments
 from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store.alerts import ALERT_STATUSES, Alert, Evidence
@@ -244,19 +245,34 @@ def dispatch_alerts(
     next call (run it from cron or the scheduler). With ``wait_seconds`` it sleeps until
     the next delivery is due, as long as that is within the wait.
     """
+    disguise = alert_disguise(settings)  # pseudonymised without a key: refuse to start
     owned = channels is None
     active = build_channels(settings) if channels is None else channels
     try:
         with Store.open(settings) as store:
             deadline = clock() + dt.timedelta(seconds=wait_seconds)
             policy = retry_policy(settings)
-            report = dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
+            report = dispatch(
+                store.engine,
+                active,
+                clock=clock,
+                policy=policy,
+                trail=store.trail,
+                disguise=disguise,
+            )
             while report.next_due is not None and report.next_due <= deadline:
                 pause = (report.next_due - clock()).total_seconds()
                 if pause > 0:
                     sleep(pause)
                 report.add(
-                    dispatch(store.engine, active, clock=clock, policy=policy, trail=store.trail)
+                    dispatch(
+                        store.engine,
+                        active,
+                        clock=clock,
+                        policy=policy,
+                        trail=store.trail,
+                        disguise=disguise,
+                    )
                 )
             return report
     finally:

@@ -16,6 +16,7 @@ from auditlens.identity import normalise
 from auditlens.localtime import local_time as local_time  # re-exported as pipeline.local_time
 from auditlens.store.audit import AuditEntry
 from auditlens.store.audit_repository import Verification
+from auditlens.store.reidentifications import replay_reidentifications
 from auditlens.store.replay import replay
 from auditlens.store.repo import Store
 
@@ -52,7 +53,11 @@ def verify_trail(
         mismatches = (
             ()
             if result.table_missing
-            else tuple(str(m) for m in replay(store.engine, store.audit_engine))
+            else tuple(
+                str(m)
+                for m in replay(store.engine, store.audit_engine)
+                + replay_reidentifications(store.engine, store.audit_engine)
+            )
         )
     result = dataclasses.replace(result, mismatches=mismatches)
     if result.ok and checkpoints is not None and result.new_checkpoints:

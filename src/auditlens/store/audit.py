@@ -61,6 +61,13 @@ ACTIONS: Final = frozenset(
         "approve",
         "reopen",
         "reconcile",  # an admin made a table agree with the trail again (store/replay.py)
+        # auditlens.privacy: who looked at whom, and re-identification of one alert's person
+        "view",  # a named person's risk or history was read (target user:ID, why in note)
+        "reidentify_request",  # an analyst asked to see the person behind an alert
+        "reidentify_grant",  # a different approver granted it, until criteria.expires_at
+        "reidentify_deny",
+        "reidentify_reveal",  # the requester was shown the user id under a live grant
+        "reidentify_expire",  # a grant ran out (recorded when next looked at)
     }
 )
 

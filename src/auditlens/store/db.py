@@ -313,6 +313,30 @@ audit_log = Table(
     Index("ix_audit_log_target", "target"),
 )
 
+#: Re-identification requests (migration 0009, store/reidentifications.py): an analyst asks
+#: to see the person behind one pseudonymised alert, a different approver grants or denies
+#: it; a grant lets only the requester see that alert's user id until ``expires_at``. No
+#: user id here: the alert holds it.
+reidentifications = Table(
+    "reidentifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_via", String(200), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_via", String(200), nullable=True),
+    Column("decision_note", Text, nullable=False, default=""),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("expired_at", DateTime(timezone=True), nullable=True),
+    Index("ix_reidentifications_alert", "alert_id", "requested_by"),
+    Index("ix_reidentifications_status", "status"),
+)
+
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""

@@ -1,14 +1,15 @@
 """The store of one deployment: SQL metadata plus the Parquet event lake, reached through
 one typed repository per aggregate.
 
-========================  ==============================================================
-``store.events``          the lake, batches, watermarks, quarantine (store/events.py)
-``store.scores``          score runs and their rows (store/scores.py)
-``store.models``          registered models (store/models.py)
-``store.alerts``          alerts and evidence; ``.outbox``, ``.feedback`` (store/alerts.py)
-``store.audit``           reading and verifying the audit trail (store/audit_repository.py)
-``store.trail``           where audit entries are written (store/audit.py ``Trail``)
-========================  ==============================================================
+===========================  ==============================================================
+``store.events``             the lake, batches, watermarks, quarantine (store/events.py)
+``store.scores``             score runs and their rows (store/scores.py)
+``store.models``             registered models (store/models.py)
+``store.alerts``             alerts and evidence; ``.outbox``, ``.feedback`` (store/alerts.py)
+``store.audit``              reading and verifying the audit trail (store/audit_repository.py)
+``store.trail``              where audit entries are written (store/audit.py ``Trail``)
+``store.reidentifications``  requests to see the person behind an alert (auditlens.privacy)
+===========================  ==============================================================
 
 Example::
 
@@ -37,6 +38,7 @@ from auditlens.store.events import EventRepository
 from auditlens.store.lake import EventLake
 from auditlens.store.migrate import connect
 from auditlens.store.models import ModelRepository
+from auditlens.store.reidentifications import ReidentificationRepository
 from auditlens.store.scores import ScoreRepository
 
 
@@ -55,6 +57,7 @@ class Store:
         self.models = ModelRepository(engine)
         self.alerts = AlertRepository(engine)
         self.audit = AuditRepository(self.audit_engine)
+        self.reidentifications = ReidentificationRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

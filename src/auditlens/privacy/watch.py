@@ -1,0 +1,89 @@
+"""Watch the watchers: every read of a named person's risk or history is an audit entry.
+
+Compliance monitoring that is not itself monitored fails a privacy review. The API,
+the dashboard and the reports call :func:`record_view` whenever they show one person's
+risk, history, alerts or explanation: who looked (the authenticated principal), at whom,
+when, what and why (an optional purpose). ``auditlens audit log --user ID`` then lists who
+looked at that person.
+
+Example::
+
+    >>> from auditlens.identity import Directory
+    >>> kim = Directory({"kim": ["analyst"]}).acting("kim")
+    >>> now = dt.datetime(2026, 9, 8, 2, 0, tzinfo=dt.UTC)
+    >>> entry = record_view(store, kim, "U0042", "risk", "HR case", now=now)
+    >>> entry.action, entry.actor, entry.subject, entry.reason_code, entry.note
+    ('view', 'kim', 'U0042', 'risk', 'HR case')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+from auditlens.errors import AuditlensError
+from auditlens.identity import Acting
+from auditlens.privacy.pseudonyms import normalise_user
+from auditlens.store.audit import AuditEntry, NewEntry
+from auditlens.store.repo import Store
+
+#: What a read can show of a person (the entry's reason_code); other values are refused,
+#: so the trail stays searchable.
+VIEWS: Final = frozenset({"risk", "history", "alert", "alerts", "explanation", "report", "audit"})
+#: Longest purpose kept (the note of the entry).
+MAX_PURPOSE: Final = 500
+
+
+class ViewError(AuditlensError):
+    """A read of a person cannot be recorded as given."""
+
+
+def person_target(user_id: str) -> str:
+    """The audit target of a person: ``user:ID``."""
+    return f"user:{user_id}"
+
+
+def record_view(
+    store: Store,
+    principal: Acting,
+    subject_user_id: str,
+    what: str,
+    purpose: str | None = None,
+    *,
+    now: dt.datetime,
+    pseudonymised: bool = False,
+) -> AuditEntry:
+    """Record that ``principal`` read ``what`` (one of :data:`VIEWS`) of ``subject_user_id``.
+
+    Args:
+        principal: the authenticated principal (for an admin on someone's behalf, both
+            are recorded: actor and ``on_behalf_of``).
+        subject_user_id: the person's real user id (resolve a pseudonym first).
+        purpose: why, as the reader gave it (kept up to 500 characters).
+        pseudonymised: the reader was shown a pseudonym, not the user id.
+
+    Raises:
+        ViewError: an unknown ``what`` or an empty user id.
+    """
+    user = normalise_user(subject_user_id)
+    if not user:
+        raise ViewError("a view needs the user id it showed", ko="조회한 사용자 ID가 없습니다")
+    if what not in VIEWS:
+        raise ViewError(
+            f"unknown view {what!r}: use one of {sorted(VIEWS)}",
+            ko=f"알 수 없는 조회 종류 {what!r}: {sorted(VIEWS)} 중 하나를 쓰십시오",
+        )
+    criteria: dict[str, object] = {"pseudonymised": pseudonymised}
+    if principal.on_behalf_of is not None:
+        criteria["on_behalf_of"] = principal.on_behalf_of.id
+    entry = NewEntry(
+        actor=principal.actor.id,
+        action="view",
+        target=person_target(user),
+        subject=user,
+        reason_code=what,
+        note=(purpose or "").strip()[:MAX_PURPOSE],
+        criteria=criteria,
+    )
+    with store.engine.begin() as conn:
+        return store.trail.append(conn, entry, now)

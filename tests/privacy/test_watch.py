@@ -1,0 +1,47 @@
+"""Watch the watchers: every read of a named person is an audit entry that verifies."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from auditlens.config import Settings
+from auditlens.pipeline.trail import audit_log, verify_trail
+from auditlens.privacy import ViewError, record_view
+from auditlens.store.repo import Store
+from tests.alerts.conftest import T0
+from tests.privacy.conftest import DIRECTORY, open_alert
+
+
+def test_each_read_is_recorded_and_the_trail_verifies(store: Store, settings: Settings) -> None:
+    open_alert(store)
+    kim, on_behalf = DIRECTORY.acting("kim"), DIRECTORY.acting("choi", "lee")
+    first = record_view(store, kim, "U0042", "risk", "HR case 31", now=T0, pseudonymised=True)
+    later = T0 + dt.timedelta(minutes=3)
+    second = record_view(store, on_behalf, " U0042 ", "history", None, now=later)
+    assert (first.action, first.actor, first.subject, first.target) == (
+        "view",
+        "kim",
+        "U0042",
+        "user:U0042",
+    )
+    assert (first.reason_code, first.note, first.criteria) == (
+        "risk",
+        "HR case 31",
+        {"pseudonymised": True},
+    )
+    assert second.actor == "choi" and second.criteria["on_behalf_of"] == "lee"
+    assert second.note == "" and second.at == later and second.subject == "U0042"
+    # who looked at U0042: `auditlens audit log --user U0042`
+    looked = [
+        (e.actor, e.reason_code) for e in audit_log(settings, user="U0042") if e.action == "view"
+    ]
+    assert looked == [("kim", "risk"), ("choi", "history")]
+    with pytest.raises(ViewError, match="unknown view"):
+        record_view(store, kim, "U0042", "salary", now=T0)
+    with pytest.raises(ViewError):
+        record_view(store, kim, "  ", "risk", now=T0)
+    long = record_view(store, kim, "U0042", "alert", "x" * 2_000, now=T0)
+    assert len(long.note) == 500
+    assert verify_trail(settings).ok
