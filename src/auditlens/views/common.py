@@ -8,13 +8,15 @@ in the deployment's time zone (default Asia/Seoul).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, Engine
 
 from auditlens.errors import AuditlensError
 
@@ -56,6 +58,15 @@ class PageOf(BaseModel, Generic[T]):
     limit: int
     offset: int
     next_offset: int | None = Field(description="offset of the next page; null on the last")
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads that need no transaction of their own (each statement sees
+    committed data): in autocommit mode, so no BEGIN/ROLLBACK round trips — the hot
+    path of the API (``user_risk``) is then one round trip to the database."""
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def page_of(items: Sequence[T], total: int, page: Page) -> PageOf[T]:

@@ -20,12 +20,12 @@ import datetime as dt
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from auditlens.store.alerts import ACTIVE_STATUSES, AlertStatus
 from auditlens.store.db import alerts, ingest_batches, scores
 from auditlens.store.repo import Store
-from auditlens.views.common import NotFound, Page, PageOf, ViewModel, page_of
+from auditlens.views.common import NotFound, Page, PageOf, ViewModel, page_of, reading
 from auditlens.views.reasons import ReasonView, reason_views, scenario_of
 from auditlens.vocabulary import Severity
 
@@ -98,27 +98,34 @@ class RiskRow(ViewModel):
 def user_risk(store: Store, user_id: str) -> UserRisk:
     """The user's latest risk with its reasons, evidence and open-alert flag.
 
-    Three indexed lookups (scores by user/day/run, the ingest batch, active alerts).
+    One statement, one round trip: an index seek on scores (user, day, run) with the
+    ingest batch and the active alerts as indexed subqueries.
 
     Raises:
         NotFound: the store has no score of ``user_id``.
     """
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(scores)
-            .where(scores.c.user_id == user_id)
-            .order_by(scores.c.window.desc(), scores.c.run_id.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            raise _unknown_user(user_id)
-        score = row._mapping
-        watermark = conn.execute(
-            select(ingest_batches.c.watermark_after).where(
-                ingest_batches.c.id == score["data_batch_id"]
-            )
-        ).scalar()
-        alert_id = _open_alert(conn, user_id)
+    watermark = (
+        select(ingest_batches.c.watermark_after)
+        .where(ingest_batches.c.id == scores.c.data_batch_id)
+        .scalar_subquery()
+    )
+    open_alert = (
+        select(func.max(alerts.c.id))
+        .where(alerts.c.user_id == user_id, alerts.c.status.in_(ACTIVE_STATUSES))
+        .scalar_subquery()
+    )
+    query = (
+        select(scores, watermark.label("watermark"), open_alert.label("open_alert"))
+        .where(scores.c.user_id == user_id)
+        .order_by(scores.c.window.desc(), scores.c.run_id.desc())
+        .limit(1)
+    )
+    with reading(store.engine) as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise _unknown_user(user_id)
+    score = row._mapping
+    alert_id = None if score["open_alert"] is None else int(score["open_alert"])
     return UserRisk(
         user_id=user_id,
         day=score["window"],
@@ -133,7 +140,7 @@ def user_risk(store: Store, user_id: str) -> UserRisk:
             feature_hash=score["feature_hash"],
             config_hash=score["config_hash"],
             data_batch_id=int(score["data_batch_id"]),
-            data_watermark=None if watermark is None else str(watermark),
+            data_watermark=None if score["watermark"] is None else str(score["watermark"]),
         ),
         open_alert=alert_id is not None,
         open_alert_id=alert_id,
@@ -161,7 +168,7 @@ def user_history(
         query = query.where(scores.c.window >= start)
     if end is not None:
         query = query.where(scores.c.window <= end)
-    with store.engine.connect() as conn:
+    with reading(store.engine) as conn:
         rows = conn.execute(query.order_by(scores.c.window, scores.c.run_id.desc())).all()
         if not rows and _score_count(conn, user_id) == 0:
             raise _unknown_user(user_id)
@@ -270,15 +277,6 @@ def _peaks_query(filters: RiskFilters) -> Any:
     if filters.alert_status is not None:
         query = query.where(alerts.c.status == filters.alert_status)
     return query
-
-
-def _open_alert(conn: Connection, user_id: str) -> int | None:
-    value = conn.execute(
-        select(func.max(alerts.c.id)).where(
-            and_(alerts.c.user_id == user_id, alerts.c.status.in_(ACTIVE_STATUSES))
-        )
-    ).scalar()
-    return None if value is None else int(value)
 
 
 def _score_count(conn: Connection, user_id: str) -> int:
