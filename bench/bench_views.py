@@ -63,21 +63,12 @@ def fill_scores(store: Store, rows: int, *, days: int = 200, run_days: int = 20)
     rng = random.Random(7)
     with store.engine.begin() as conn:
         for start in range(0, days, run_days):
-            run_id = conn.execute(
-                insert(score_runs).values(
-                    started_at=T0,
-                    finished_at=T0,
-                    model_sha256=SHA,
-                    config_hash="c",
-                    data_batch_id=1,
-                    events=0,
-                    windows=0,
-                    reason_method="surprise",
-                    capacity=20,
-                    capacity_cutoff=None,
-                    alerts_state="raised",
-                )  # fmt: skip
-            ).inserted_primary_key[0]  # type: ignore[index]
+            run = {
+                "started_at": T0, "finished_at": T0, "model_sha256": SHA, "config_hash": "c",
+                "data_batch_id": 1, "events": 0, "windows": 0, "reason_method": "surprise",
+                "capacity": 20, "capacity_cutoff": None, "alerts_state": "raised",
+            }  # fmt: skip
+            run_id = conn.execute(insert(score_runs).values(**run)).inserted_primary_key[0]  # type: ignore[index]
             chunk = []
             for offset in range(start, min(start + run_days, days)):
                 day = FIRST_DAY + dt.timedelta(days=offset)
@@ -127,9 +118,8 @@ def bench(store: Store, rows: int) -> None:
     """Fill ``store`` and print the figures."""
     began = time.perf_counter()
     users = fill_scores(store, rows)
-    print(
-        f"  filled {rows:,} score rows ({len(users):,} users) in {time.perf_counter() - began:.0f} s"
-    )
+    spent = time.perf_counter() - began
+    print(f"  filled {rows:,} score rows ({len(users):,} users) in {spent:.0f} s")
     print(f"  user_risk plan: {_plan(store)}")
     rng = random.Random(1)
     pick = lambda: rng.choice(users)  # noqa: E731

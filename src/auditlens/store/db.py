@@ -175,6 +175,7 @@ scores = Table(
     Column("data_batch_id", Integer, nullable=False),
     # migration 0007: a user's newest day and, within it, newest run in one index seek
     Index("ix_scores_user_window_run", "user_id", "window", "run_id"),
+    Index("ix_scores_window", "window"),  # migration 0007: the riskiest users of a period
     Index("ix_scores_run", "run_id"),
 )
 

@@ -20,7 +20,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from auditlens.store.alerts import ACTIVE_STATUSES, AlertStatus
 from auditlens.store.db import alerts, ingest_batches, scores
@@ -104,22 +104,7 @@ def user_risk(store: Store, user_id: str) -> UserRisk:
     Raises:
         NotFound: the store has no score of ``user_id``.
     """
-    watermark = (
-        select(ingest_batches.c.watermark_after)
-        .where(ingest_batches.c.id == scores.c.data_batch_id)
-        .scalar_subquery()
-    )
-    open_alert = (
-        select(func.max(alerts.c.id))
-        .where(alerts.c.user_id == user_id, alerts.c.status.in_(ACTIVE_STATUSES))
-        .scalar_subquery()
-    )
-    query = (
-        select(scores, watermark.label("watermark"), open_alert.label("open_alert"))
-        .where(scores.c.user_id == user_id)
-        .order_by(scores.c.window.desc(), scores.c.run_id.desc())
-        .limit(1)
-    )
+    query = latest_score_query(user_id)
     with reading(store.engine) as conn:
         row = conn.execute(query).first()
     if row is None:
@@ -277,6 +262,27 @@ def _peaks_query(filters: RiskFilters) -> Any:
     if filters.alert_status is not None:
         query = query.where(alerts.c.status == filters.alert_status)
     return query
+
+
+def latest_score_query(user_id: str) -> Select[Any]:
+    """The one statement of :func:`user_risk`: the user's newest score (newest day, then
+    newest run) with its batch's watermark and the user's newest active alert id."""
+    watermark = (
+        select(ingest_batches.c.watermark_after)
+        .where(ingest_batches.c.id == scores.c.data_batch_id)
+        .scalar_subquery()
+    )
+    open_alert = (
+        select(func.max(alerts.c.id))
+        .where(alerts.c.user_id == user_id, alerts.c.status.in_(ACTIVE_STATUSES))
+        .scalar_subquery()
+    )
+    return (
+        select(scores, watermark.label("watermark"), open_alert.label("open_alert"))
+        .where(scores.c.user_id == user_id)
+        .order_by(scores.c.window.desc(), scores.c.run_id.desc())
+        .limit(1)
+    )
 
 
 def _score_count(conn: Connection, user_id: str) -> int:
