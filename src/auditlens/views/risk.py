@@ -181,25 +181,26 @@ def top_risks(store: Store, filters: RiskFilters, page: Page) -> PageOf[RiskRow]
     """
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(_peaks_query(filters))]
-    found = [
-        RiskRow(
-            user_id=r["user_id"],
-            day=r["window"],
-            risk=float(r["decayed_risk"]),
-            severity=Severity(r["severity"]),
-            scenario=scenario_of(r["reasons"]),
-            department=r["department"],
-            alert_id=None if r["alert_id"] is None else int(r["alert_id"]),
-            alert_status=r["status"],
-            run_id=int(r["run_id"]),
-            model_sha256=r["model_sha256"],
-        )
-        for r in rows
-    ]
-    if filters.scenario is not None:
-        found = [r for r in found if r.scenario == filters.scenario]
-    found.sort(key=lambda r: (-r.risk, r.user_id))
-    return page_of(found[page.offset : page.offset + page.limit], len(found), page)
+    if filters.scenario is not None:  # the top reason's feature: parsed only to filter
+        rows = [r for r in rows if scenario_of(r["reasons"]) == filters.scenario]
+    rows.sort(key=lambda r: (-float(r["decayed_risk"]), r["user_id"]))
+    shown = [_risk_row(r) for r in rows[page.offset : page.offset + page.limit]]
+    return page_of(shown, len(rows), page)
+
+
+def _risk_row(r: dict[str, Any]) -> RiskRow:
+    return RiskRow(
+        user_id=r["user_id"],
+        day=r["window"],
+        risk=float(r["decayed_risk"]),
+        severity=Severity(r["severity"]),
+        scenario=scenario_of(r["reasons"]),
+        department=r["department"],
+        alert_id=None if r["alert_id"] is None else int(r["alert_id"]),
+        alert_status=r["status"],
+        run_id=int(r["run_id"]),
+        model_sha256=r["model_sha256"],
+    )
 
 
 def _peaks_query(filters: RiskFilters) -> Any:
@@ -235,28 +236,20 @@ def _peaks_query(filters: RiskFilters) -> Any:
         .where(days.c.nth_run == 1)
         .subquery("ranked")
     )
-    last = (
-        select(alerts.c.user_id, func.max(alerts.c.id).label("alert_id"))
-        .group_by(alerts.c.user_id)
-        .subquery("last_alert")
+    newest_alert = (  # an index seek per user (ix_alerts_user), not a join of aggregates
+        select(func.max(alerts.c.id)).where(alerts.c.user_id == ranked.c.user_id).scalar_subquery()
     )
-    query = (
-        select(
-            *[c for c in ranked.c if c.name != "nth_day"],
-            last.c.alert_id,
-            alerts.c.department,
-            alerts.c.status,
-        )
-        .select_from(
-            ranked.outerjoin(last, last.c.user_id == ranked.c.user_id).outerjoin(
-                alerts, alerts.c.id == last.c.alert_id
-            )
-        )
+    peaks = (
+        select(*[c for c in ranked.c if c.name != "nth_day"], newest_alert.label("alert_id"))
         .where(ranked.c.nth_day == 1)
+        .subquery("peaks")
+    )
+    query = select(peaks, alerts.c.department, alerts.c.status).select_from(
+        peaks.outerjoin(alerts, alerts.c.id == peaks.c.alert_id)
     )
     if filters.min_severity is not None:
         rank = filters.min_severity.rank
-        query = query.where(ranked.c.severity.in_([s.value for s in Severity if s.rank >= rank]))
+        query = query.where(peaks.c.severity.in_([s.value for s in Severity if s.rank >= rank]))
     if filters.department is not None:
         query = query.where(alerts.c.department == filters.department)
     if filters.alert_status is not None:
