@@ -12,7 +12,10 @@ from auditlens.store.repo import Store
 from auditlens.views import (
     NotFound,
     Page,
+    PageOf,
     RiskFilters,
+    RiskRow,
+    UserRisk,
     top_risks,
     user_history,
     user_risk,
@@ -170,3 +173,15 @@ def test_pages_and_filters_refuse_lax_or_oversized_input() -> None:
         RiskFilters(min_severity="extreme")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         RiskFilters(region="x")  # type: ignore[call-arg]  # extra fields forbidden
+
+
+def test_views_round_trip_through_json_as_the_api_sends_them(store: Store) -> None:
+    _fill(store)
+    risk = user_risk(store, "U1")
+    assert UserRisk.model_validate_json(risk.model_dump_json()) == risk
+    page = top_risks(store, RiskFilters(), Page(limit=2))
+    assert PageOf[RiskRow].model_validate_json(page.model_dump_json()) == page
+    schema = PageOf[RiskRow].model_json_schema()
+    assert {"items", "total", "limit", "offset", "next_offset"} <= set(schema["properties"])
+    with pytest.raises(ValidationError):  # strict: a boolean is not a risk
+        UserRisk.model_validate_json(risk.model_dump_json().replace('"risk":55.0', '"risk":false'))
