@@ -43,13 +43,12 @@ from auditlens.scoring import (
     user_peaks,
 )
 from auditlens.sources.labels import read_labels
-from auditlens.store.models import ModelRecord
+from auditlens.store.models import ENSEMBLE_KIND as ENSEMBLE_KIND
+from auditlens.store.models import UNSUPERVISED_KIND, ModelRecord
 from auditlens.store.repo import Store
 
 Clock = Callable[[], dt.datetime]
-MODEL_KIND: Final = "unsupervised"
-#: Kind of the stacked ensemble `auditlens train` registers; `run` prefers it.
-ENSEMBLE_KIND: Final = "ensemble"
+MODEL_KIND: Final = UNSUPERVISED_KIND
 #: Windows at or above this decayed risk always get their reasons stored.
 REASON_FLOOR: Final = 50.0
 

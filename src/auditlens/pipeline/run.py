@@ -292,13 +292,7 @@ def model_in_force(store: Store) -> ModelRecord | None:
     """The model `auditlens run` scores with: the newest trained ensemble, unless a
     newer unsupervised model was fitted to replace it (``run --refit --unsupervised``);
     else the newest unsupervised model."""
-    ensemble = store.models.latest(ENSEMBLE_KIND)
-    plain = store.models.latest(MODEL_KIND)
-    if ensemble is not None and not (
-        plain is not None and plain.params.get("replaces") == ensemble.sha256
-    ):
-        return ensemble
-    return plain
+    return store.models.in_force()  # the rule lives with the models (views read it too)
 
 
 def _model_for(

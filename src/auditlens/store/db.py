@@ -96,6 +96,7 @@ quarantine = Table(
     Column("raw", Text, nullable=False),
     Column("quarantined_at", DateTime(timezone=True), nullable=False),
     Index("ix_quarantine_batch", "batch_id"),
+    Index("ix_quarantine_at", "quarantined_at"),  # migration 0007 (KPIs of a period)
 )
 
 tamper_findings = Table(
@@ -172,7 +173,9 @@ scores = Table(
     Column("model_sha256", String(64), nullable=False),
     Column("config_hash", String(64), nullable=False),
     Column("data_batch_id", Integer, nullable=False),
-    Index("ix_scores_user_window", "user_id", "window"),
+    # migration 0007: a user's newest day and, within it, newest run in one index seek
+    Index("ix_scores_user_window_run", "user_id", "window", "run_id"),
+    Index("ix_scores_window", "window"),  # migration 0007: the riskiest users of a period
     Index("ix_scores_run", "run_id"),
 )
 
@@ -204,6 +207,7 @@ alerts = Table(
     Index("ix_alerts_dedup", "dedup_key", "created_at"),
     Index("ix_alerts_status", "status"),
     Index("ix_alerts_user", "user_id", "status"),
+    Index("ix_alerts_created", "created_at"),  # migration 0007 (queue and KPIs by period)
 )
 
 #: Each detection an alert absorbed, the one that opened it first (migration 0005).
@@ -311,6 +315,8 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_subject", "subject"),
     Index("ix_audit_log_target", "target"),
+    Index("ix_audit_log_actor", "actor"),  # migration 0007 (audit search)
+    Index("ix_audit_log_at", "at"),  # migration 0007
 )
 
 #: Re-identification requests (migration 0009, store/reidentifications.py): an analyst asks

@@ -11,12 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import insert, select
 
 from auditlens.store.db import models
 from auditlens.store.repository import Repository
+
+#: Kind of the unsupervised model `auditlens run` fits.
+UNSUPERVISED_KIND: Final = "unsupervised"
+#: Kind of the stacked ensemble `auditlens train` registers; `run` prefers it.
+ENSEMBLE_KIND: Final = "ensemble"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,24 @@ class ModelRepository(Repository):
                 select(models).where(models.c.kind == kind).order_by(models.c.id.desc()).limit(1)
             ).first()
         return None if row is None else _model(row._asdict())
+
+    def in_force(self) -> ModelRecord | None:
+        """The model `auditlens run` scores with: the newest trained ensemble, unless a
+        newer unsupervised model was fitted to replace it (``run --refit
+        --unsupervised``); else the newest unsupervised model."""
+        ensemble = self.latest(ENSEMBLE_KIND)
+        plain = self.latest(UNSUPERVISED_KIND)
+        if ensemble is not None and not (
+            plain is not None and plain.params.get("replaces") == ensemble.sha256
+        ):
+            return ensemble
+        return plain
+
+    def all(self) -> list[ModelRecord]:
+        """Every registered model, newest first."""
+        with self._reading() as conn:
+            rows = conn.execute(select(models).order_by(models.c.id.desc()))
+            return [_model(r._asdict()) for r in rows]
 
     def by_sha(self, sha256: str) -> ModelRecord | None:
         """The registered model with this sha256."""

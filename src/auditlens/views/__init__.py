@@ -1,0 +1,90 @@
+"""The read model: typed read functions over the store, shared by the API, the dashboard
+and the reports, so all three show the same number for the same question.
+
+Each function takes an open :class:`~auditlens.store.repo.Store` and returns frozen,
+strict pydantic models (FastAPI returns them as they are). Unknown ids raise
+:class:`NotFound`. Lists take a :class:`Page` and return a :class:`PageOf`.
+
+==========================================  ===========================================
+``user_risk(store, user_id)``               latest risk, reasons, evidence, open alert
+``user_history(store, user_id, start, end)``  risk per day with run and model
+``top_risks(store, filters, page)``         users by peak risk (RiskFilters)
+``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
+``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
+``kpis(store, start, end)``                 the KPIs of docs/kpis.md
+``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
+``audit_status(store)``                     hash chain and table replay, verified now
+``model_versions(store)``                   registered models, which one is in force
+==========================================  ===========================================
+"""
+
+from __future__ import annotations
+
+from auditlens.views.alerts import (
+    AlertDetail,
+    AlertFilters,
+    AlertRow,
+    AttemptView,
+    DecisionView,
+    DeliveryView,
+    EvidenceView,
+    alert_detail,
+    alert_queue,
+)
+from auditlens.views.audit import (
+    AuditEntryView,
+    AuditFilters,
+    AuditStatus,
+    audit_search,
+    audit_status,
+)
+from auditlens.views.catalog import ModelVersion, model_versions
+from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
+from auditlens.views.kpis import Durations, Kpis, kpis
+from auditlens.views.reasons import ReasonView
+from auditlens.views.risk import (
+    HistoryDay,
+    RiskEvidence,
+    RiskFilters,
+    RiskRow,
+    UserRisk,
+    top_risks,
+    user_history,
+    user_risk,
+)
+
+__all__ = [
+    "MAX_LIMIT",
+    "AlertDetail",
+    "AlertFilters",
+    "AlertRow",
+    "AttemptView",
+    "AuditEntryView",
+    "AuditFilters",
+    "AuditStatus",
+    "DecisionView",
+    "DeliveryView",
+    "Durations",
+    "EvidenceView",
+    "HistoryDay",
+    "Kpis",
+    "ModelVersion",
+    "NotFound",
+    "Page",
+    "PageOf",
+    "ReasonView",
+    "RiskEvidence",
+    "RiskFilters",
+    "RiskRow",
+    "UserRisk",
+    "ViewModel",
+    "alert_detail",
+    "alert_queue",
+    "audit_search",
+    "audit_status",
+    "kpis",
+    "model_versions",
+    "top_risks",
+    "user_history",
+    "user_risk",
+]
