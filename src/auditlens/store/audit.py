@@ -61,6 +61,8 @@ ACTIONS: Final = frozenset(
         "approve",
         "reopen",
         "reconcile",  # an admin made a table agree with the trail again (store/replay.py)
+        "key_create",  # an admin made an API key (name, role, prefix; never the secret)
+        "key_revoke",  # an admin revoked an API key
     }
 )
 

@@ -8,6 +8,7 @@ one typed repository per aggregate.
 ``store.alerts``          alerts and evidence; ``.outbox``, ``.feedback`` (store/alerts.py)
 ``store.audit``           reading and verifying the audit trail (store/audit_repository.py)
 ``store.trail``           where audit entries are written (store/audit.py ``Trail``)
+``store.keys``            API keys of the risk service, hashed (store/keys.py)
 ========================  ==============================================================
 
 Example::
@@ -34,6 +35,7 @@ from auditlens.store.alerts import AlertRepository
 from auditlens.store.audit import Trail
 from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.events import EventRepository
+from auditlens.store.keys import KeyRepository
 from auditlens.store.lake import EventLake
 from auditlens.store.migrate import connect
 from auditlens.store.models import ModelRepository
@@ -55,6 +57,7 @@ class Store:
         self.models = ModelRepository(engine)
         self.alerts = AlertRepository(engine)
         self.audit = AuditRepository(self.audit_engine)
+        self.keys = KeyRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
