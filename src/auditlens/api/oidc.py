@@ -96,6 +96,12 @@ class OidcVerifier:
                 f"토큰 서명 알고리즘 {alg!r}은(는) 허용되지 않습니다 ({accepted}만 허용)",
             )
         key = self._key(header.get("kid"))
+        family = {"RS": "RSA", "PS": "RSA", "ES": "EC"}.get(str(alg)[:2], "OKP")
+        if key.key_type != family or (key.algorithm_name != str(alg) and family != "RSA"):
+            raise unauthenticated(
+                f"the token's algorithm {alg} does not fit its key ({key.key_type})",
+                f"토큰의 서명 알고리즘 {alg}이(가) 키({key.key_type})와 맞지 않습니다",
+            )
         try:
             claims = jwt.decode(
                 token,

@@ -91,7 +91,8 @@ def keys_list(ctx: typer.Context) -> None:
     now = utc_now()
     table = Table(title=pick(lang, "API keys", "API 키"))
     for column in ("id", "name", "prefix", "role", "state", "created", "by", "expires", "used"):
-        table.add_column(column)
+        # names and prefixes are looked up and copied: never wrapped
+        table.add_column(column, no_wrap=column in {"id", "name", "prefix", "role"})
     states = {
         "active": ("active", "유효"),
         "expired": ("expired", "만료"),
