@@ -213,14 +213,10 @@ class KeyRepository(Repository):
         if prefix is None:
             return None
         with self._reading() as conn:
-            row = conn.execute(
-                select(api_keys.c.id, api_keys.c.secret_sha256).where(api_keys.c.prefix == prefix)
-            ).first()
-            if row is None or not hmac.compare_digest(
-                str(row.secret_sha256), secret_hash(presented)
-            ):
-                return None
-            return _rows(conn, api_keys.c.id == row.id)[0]
+            row = conn.execute(select(api_keys).where(api_keys.c.prefix == prefix)).first()
+        if row is None or not hmac.compare_digest(str(row.secret_sha256), secret_hash(presented)):
+            return None
+        return _key(row._mapping)
 
     def mark_used(self, key: ApiKey, now: dt.datetime) -> None:
         """Record that ``key`` was used (at most once per :data:`TOUCH_EVERY`)."""
