@@ -125,6 +125,9 @@ def test_oidc_settings_are_checked(issuer: Issuer) -> None:
         Settings(api={"oidc_issuer": ISSUER})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="must be https"):
         Settings(api={"oidc_issuer": ISSUER, "oidc_audience": "a", "oidc_jwks": "http://x/j"})  # type: ignore[arg-type]
+    # where the service listens and whom it trusts never changes a score
+    api = {"port": 9000, "oidc_issuer": ISSUER, "oidc_audience": "a", "oidc_jwks": "j.json"}
+    assert Settings(api=api).fingerprint() == Settings().fingerprint()  # type: ignore[arg-type]
     for bad in ("none", "HS256"):
         with pytest.raises(ValueError, match="oidc_algorithms"):
             Settings(api={"oidc_algorithms": [bad]})  # type: ignore[arg-type]

@@ -19,12 +19,18 @@ def serve_api(
     ctx: typer.Context,
     host: Annotated[
         str | None,
-        typer.Option("--host", help="Address to listen on (default: [api] host). / 수신 주소."),
+        typer.Option(
+            "--host",
+            help="Address to listen on (default: api.host in auditlens.toml). / 수신 주소.",
+        ),
     ] = None,
     port: Annotated[
         int | None,
         typer.Option(
-            "--port", min=1, max=65535, help="TCP port (default: [api] port). / 수신 포트."
+            "--port",
+            min=1,
+            max=65535,
+            help="TCP port (default: api.port in auditlens.toml). / 수신 포트.",
         ),
     ] = None,
 ) -> None:
