@@ -46,6 +46,8 @@ def test_help_lists_every_verb() -> None:
         "alerts",
         "audit",
         "reidentify",
+        "keys",
+        "serve",
     }
     # Only rows of the "Commands" panel count, so a verb named in some help text does not.
     panel = out[out.index("Commands") :]

@@ -304,6 +304,75 @@ class PrivacyConfig(BaseModel):
     )
 
 
+#: Signature algorithms an OIDC token may use: asymmetric only (never ``none`` or HS*,
+#: whose key would be a secret shared with every client).
+OidcAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
+]
+
+
+class ApiConfig(BaseModel):
+    """The risk service (``auditlens serve api``): where it listens, whom it trusts."""
+
+    host: str = Field("127.0.0.1", description="Address `auditlens serve api` listens on.")
+    port: int = Field(8000, gt=0, lt=65536, description="TCP port of `auditlens serve api`.")
+    oidc_issuer: str | None = Field(
+        None,
+        description="OIDC bearer tokens: the issuer (`iss`) they must name; none = bearer "
+        "tokens are refused (API keys only).",
+    )
+    oidc_audience: str | None = Field(
+        None, description="OIDC: the audience (`aud`) a token must name (this API's client id)."
+    )
+    oidc_jwks: str | None = Field(
+        None,
+        description="OIDC: the issuer's signing keys, a JWKS file (works offline) or an "
+        "https:// URL (fetched and cached).",
+    )
+    oidc_algorithms: list[OidcAlgorithm] = Field(
+        default_factory=lambda: list[OidcAlgorithm](["RS256", "ES256"]),
+        min_length=1,
+        description="OIDC: signature algorithms accepted (asymmetric only; none/HS* never).",
+    )
+    oidc_principal_claim: str = Field(
+        "preferred_username",
+        description="OIDC: the claim naming the principal (falls back to `sub`).",
+    )
+    oidc_roles_claim: str = Field(
+        "roles",
+        description="OIDC: the claim listing the principal's roles (dotted for nested, e.g. "
+        "realm_access.roles); roles auditlens does not know are ignored.",
+    )
+    oidc_leeway_seconds: int = Field(
+        30, ge=0, le=300, description="OIDC: clock skew allowed on exp/nbf/iat, in seconds."
+    )
+    oidc_jwks_cache_seconds: int = Field(
+        300, gt=0, description="OIDC: how long keys fetched from an https JWKS URL are kept."
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> ApiConfig:
+        given = {
+            "oidc_issuer": self.oidc_issuer,
+            "oidc_audience": self.oidc_audience,
+            "oidc_jwks": self.oidc_jwks,
+        }
+        missing = [k for k, v in given.items() if not v]
+        if 0 < len(missing) < len(given):
+            raise ValueError(
+                f"api: OIDC needs oidc_issuer, oidc_audience and oidc_jwks; {missing} unset"
+            )
+        jwks = self.oidc_jwks or ""
+        if "://" in jwks and not jwks.startswith("https://"):
+            raise ValueError(f"api.oidc_jwks: {jwks!r}: a URL must be https:// (or give a file)")
+        return self
+
+    @property
+    def oidc(self) -> bool:
+        """True when OIDC bearer tokens are configured."""
+        return self.oidc_issuer is not None
+
+
 #: Settings that do not change any score (left out of the config hash).
 NOT_SCORING: Final = frozenset(
     {
@@ -324,6 +393,7 @@ NOT_SCORING: Final = frozenset(
         "principals",
         # who sees names, never a score
         "privacy",
+        "api",
     }
 )
 
@@ -358,10 +428,10 @@ class Settings(BaseSettings):
         description="Owner URL of the separate audit database (migrations, roles); "
         "none = audit_store_url.",
     )
-    principals: dict[str, list[Literal["analyst", "approver", "admin"]]] = Field(
+    principals: dict[str, list[Literal["viewer", "analyst", "approver", "admin"]]] = Field(
         default_factory=dict,
         description="Who may decide on alerts: principal id (the OS account) -> roles "
-        "(analyst, approver, admin); anyone else is refused.",
+        "(viewer, analyst, approver, admin); anyone else is refused.",
     )
     data_dir: Path = Field(
         Path("var"), description="Directory for the Parquet event lake and other local state."
@@ -491,6 +561,11 @@ class Settings(BaseSettings):
         default_factory=PrivacyConfig,
         description="Pseudonymised triage ([privacy] pseudonymise, pseudonym_key, "
         "reidentify_ttl_minutes).",
+    )
+    api: ApiConfig = Field(
+        default_factory=ApiConfig,
+        description="[api] table: the risk service's address and OIDC trust (see "
+        "docs/configuration.md, *API*); API keys live in the store (`auditlens keys`).",
     )
 
     @model_validator(mode="after")

@@ -8,12 +8,14 @@ A *principal* is a person (or service) known to the deployment, with roles from 
     lee = ["analyst", "approver"]
     park = ["admin"]
 
-Roles: ``analyst`` (acknowledge, escalate, dismiss, request to close, reopen, requeue),
-``approver`` (approve another principal's close request — four eyes) and ``admin``
-(act on someone's behalf with ``--as``). On the command line the acting principal is
+Roles: ``viewer`` (read), ``analyst`` (acknowledge, escalate, dismiss, request to close,
+reopen, requeue), ``approver`` (approve another principal's close request — four eyes;
+re-identify a pseudonymised person) and ``admin`` (act on someone's behalf with ``--as``,
+API keys, model promotion). Every role can read: a principal holding any role counts as a
+viewer. The other roles do not include each other. On the command line the acting principal is
 the operating-system account running auditlens, not a name typed on the command line;
 ``--as NAME`` is only for an admin and is recorded as such (actor = the admin,
-on_behalf_of = NAME). The API will authenticate its principals by key or OIDC token.
+on_behalf_of = NAME). The API (``auditlens.api``) proves its principals by API key or OIDC token.
 
 Ids are compared after :func:`normalise` (Unicode NFKC, case-folded, trimmed): ``kim``,
 ``KIM``, `` Kim `` and full-width ``kim`` are one principal.
@@ -38,8 +40,8 @@ from typing import Final, Literal
 from auditlens.config import Settings
 from auditlens.errors import AuditlensError
 
-Role = Literal["analyst", "approver", "admin"]
-ROLES: Final[tuple[Role, ...]] = ("analyst", "approver", "admin")
+Role = Literal["viewer", "analyst", "approver", "admin"]
+ROLES: Final[tuple[Role, ...]] = ("viewer", "analyst", "approver", "admin")
 #: The principal of entries auditlens writes itself; no person may take this id.
 SYSTEM_PRINCIPAL: Final = "auditlens"
 
@@ -66,7 +68,15 @@ class Principal:
     roles: frozenset[str]
 
     def has(self, role: Role) -> bool:
-        """True when the principal holds ``role``."""
+        """True when the principal holds ``role`` (``viewer``: any role at all).
+
+        >>> Principal("kim", frozenset({"analyst"})).has("viewer")
+        True
+        >>> Principal("kim", frozenset({"analyst"})).has("approver")
+        False
+        """
+        if role == "viewer":
+            return bool(self.roles & set(ROLES))
         return role in self.roles
 
 

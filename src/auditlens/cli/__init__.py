@@ -18,7 +18,9 @@ from auditlens.cli.admin import config_app, db_app
 from auditlens.cli.alerts import alerts_app
 from auditlens.cli.audit import audit_app
 from auditlens.cli.common import EXIT_QUARANTINE, Invocation
+from auditlens.cli.keys import keys_app
 from auditlens.cli.privacy import reidentify_app
+from auditlens.cli.serve import serve_app
 from auditlens.i18n import is_lang, language
 
 __all__ = ["EXIT_QUARANTINE", "app", "main"]
@@ -71,6 +73,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reidentify_app, name="reidentify")
+app.add_typer(keys_app, name="keys")
+app.add_typer(serve_app, name="serve")
 
 
 def main() -> None:

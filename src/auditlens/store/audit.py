@@ -68,6 +68,8 @@ ACTIONS: Final = frozenset(
         "reidentify_deny",
         "reidentify_reveal",  # the requester was shown the user id under a live grant
         "reidentify_expire",  # a grant ran out (recorded when next looked at)
+        "key_create",  # an admin made an API key (name, role, prefix; never the secret)
+        "key_revoke",  # an admin revoked an API key
     }
 )
 

@@ -343,6 +343,25 @@ reidentifications = Table(
     Index("ix_reidentifications_status", "status"),
 )
 
+#: API keys of the risk service (migration 0008): a public prefix to find one, the sha256
+#: of the whole key (never the key itself), its role and who made and revoked it.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(200), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_api_keys_name", "name"),
+)
+
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""

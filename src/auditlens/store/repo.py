@@ -1,16 +1,7 @@
 """The store of one deployment: SQL metadata plus the Parquet event lake, reached through
 one typed repository per aggregate.
 
-===========================  ==============================================================
-``store.events``             the lake, batches, watermarks, quarantine (store/events.py)
-``store.scores``             score runs and their rows (store/scores.py)
-``store.models``             registered models (store/models.py)
-``store.alerts``             alerts and evidence; ``.outbox``, ``.feedback`` (store/alerts.py)
-``store.audit``              reading and verifying the audit trail (store/audit_repository.py)
-``store.trail``              where audit entries are written (store/audit.py ``Trail``)
-``store.reidentifications``  requests to see the person behind an alert (auditlens.privacy)
-===========================  ==============================================================
-
+===========================  =======================================================
 Example::
 
     >>> with Store.open(settings) as fresh:  # SQLite: created; a server database must be migrated
@@ -35,6 +26,7 @@ from auditlens.store.alerts import AlertRepository
 from auditlens.store.audit import Trail
 from auditlens.store.audit_repository import AuditRepository
 from auditlens.store.events import EventRepository
+from auditlens.store.keys import KeyRepository
 from auditlens.store.lake import EventLake
 from auditlens.store.migrate import connect
 from auditlens.store.models import ModelRepository
@@ -58,6 +50,7 @@ class Store:
         self.alerts = AlertRepository(engine)
         self.audit = AuditRepository(self.audit_engine)
         self.reidentifications = ReidentificationRepository(engine)
+        self.keys = KeyRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

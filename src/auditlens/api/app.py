@@ -1,0 +1,134 @@
+"""The risk service application: ``create_app(settings) -> FastAPI``.
+
+Health (``/healthz`` liveness, ``/readyz`` store reachable and schema current) answers
+without a principal; everything else is mounted on :func:`auditlens.api.auth.v1_router`
+and needs one. Errors are problem details (``api/problems.py``); the OpenAPI document
+lists every status each route can return and both security schemes.
+
+Example::
+
+    >>> from fastapi.testclient import TestClient
+    >>> client = TestClient(create_app(settings))
+    >>> client.get("/healthz").json()
+    {'status': 'ok'}
+    >>> client.get("/v1/whoami").status_code
+    401
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+
+from auditlens import __version__
+from auditlens.api import problems
+from auditlens.api.auth import Authenticator, Viewer, v1_router
+from auditlens.api.models import Health, KeyInfo, WhoAmI
+from auditlens.api.problems import MEDIA_TYPE, Problem, problem_responses
+from auditlens.api.stores import StoreHolder
+from auditlens.config import Settings
+
+DESCRIPTION = """auditlens risk service / 위험 조회 서비스.
+
+Authenticate with an API key (`X-API-Key: KEY`, or `Authorization: ApiKey KEY`) made by
+`auditlens keys create`, or an OIDC bearer token (`Authorization: Bearer TOKEN`). Roles:
+viewer (read), analyst (triage), approver (four-eyes approve, re-identify), admin.
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> FastAPI:
+    """The API for the deployment ``settings`` describes (the store opens on first use).
+
+    Raises:
+        ConfigError: the OIDC key set cannot be read.
+    """
+    stores = StoreHolder(settings)
+    authenticator = Authenticator(settings, stores, clock or _utc_now)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        stores.close()
+
+    app = FastAPI(
+        title="auditlens",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.language = settings.language
+    app.state.stores = stores
+    app.state.authenticator = authenticator
+    problems.install(app)
+    app.include_router(health_router())
+    app.include_router(meta_router())
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def health_router() -> APIRouter:
+    """``/healthz`` and ``/readyz``: no principal needed, nothing told beyond ok or not."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", responses=problem_responses(), summary="Liveness / 동작 확인")
+    def healthz() -> Health:
+        """The process answers."""
+        return Health()
+
+    @router.get("/readyz", responses=problem_responses(503), summary="Readiness / 준비 확인")
+    def readyz(request: Request) -> Health:
+        """The store is reachable and its schema is current."""
+        holder: StoreHolder = request.app.state.stores
+        if not holder.ready():
+            raise Problem(503, "not-ready", "Not ready", "not ready", "준비되지 않았습니다")
+        return Health()
+
+    return router
+
+
+def meta_router() -> APIRouter:
+    """``/v1/whoami``: the proven principal."""
+    router = v1_router()
+
+    @router.get("/whoami", summary="The caller / 호출자", tags=["identity"])
+    def whoami(caller: Viewer) -> WhoAmI:
+        """The principal the credential proves, its roles, and how it was proven."""
+        key = caller.key
+        return WhoAmI(
+            id=caller.principal.id,
+            roles=sorted(caller.principal.roles),
+            via=caller.via,
+            key=None
+            if key is None
+            else KeyInfo(name=key.name, prefix=key.prefix, expires_at=key.expires_at),
+        )
+
+    return router
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document; error responses list only ``application/problem+json``."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.isdigit() and int(status) >= 400 and MEDIA_TYPE in content:
+                    content.pop("application/json", None)
+    app.openapi_schema = schema
+    return schema
