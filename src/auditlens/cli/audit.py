@@ -103,7 +103,7 @@ def audit_log_cmd(
     """Who decided what, when, and on what criteria. /
     누가 언제 무엇을 어떤 기준으로 결정했는지 보여 줍니다."""
     settings = call(ctx, load_settings)
-    day = parse_date(since, "--since") if since else None
+    day = parse_date(since, "--since", settings.language) if since else None
     rows = call(
         ctx,
         lambda: pipeline.audit_log(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -117,11 +116,10 @@ class Invocation:
     lang: Lang = "ko"
 
 
-def invocation_lang(ctx: typer.Context | None = None) -> Lang:
-    """The language of the running command line (``--lang``, else the environment and the
-    configuration file), for what a command prints itself."""
-    context = ctx or click.get_current_context(silent=True)
-    invocation = context.find_object(Invocation) if context is not None else None
+def invocation_lang(ctx: typer.Context) -> Lang:
+    """The language of this command line (``--lang``, else ``AUDITLENS_LANGUAGE``, else the
+    configuration file), for what a command prints itself before or without settings."""
+    invocation = ctx.find_object(Invocation)
     return invocation.lang if invocation is not None else language()
 
 
@@ -190,12 +188,11 @@ def inputs(
     )
 
 
-def parse_date(text: str, option: str = "--start") -> dt.date:
-    """``text`` as a date, or exit 2 naming ``option``."""
+def parse_date(text: str, option: str, lang: str) -> dt.date:
+    """``text`` as a date, or exit 2 naming ``option`` (the message in ``lang``)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        lang = invocation_lang()
         message = pick(
             lang,
             f"{option} {text!r} is not a date (YYYY-MM-DD)",

@@ -165,7 +165,7 @@ def explain_cmd(
     """Replay a stored score from the store: same features, model, risk and reasons? /
     저장된 점수를 다시 계산하여 특성, 모델, 위험 점수, 사유가 같은지 확인합니다."""
     settings = call(ctx, load_settings)
-    day = parse_date(date, "--date") if date else None
+    day = parse_date(date, "--date", settings.language) if date else None
     result = call(ctx, lambda: pipeline.explain_user(settings, user, day))
     print_explanation(result, user, settings.language)
     if not result.reproduced:

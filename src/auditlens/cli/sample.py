@@ -67,7 +67,7 @@ def generate(
                 users=users,
                 days=days,
                 seed=seed,
-                start=parse_date(start),
+                start=parse_date(start, "--start", invocation_lang(ctx)),
                 insider_rate=insider_rate,
                 fmt=fmt,
             ),
