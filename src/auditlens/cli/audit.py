@@ -83,22 +83,30 @@ def audit_log_cmd(
     ctx: typer.Context,
     user: Annotated[
         str | None,
-        typer.Option("--user", help="Only entries about this user. / 이 사용자에 관한 항목만."),
+        typer.Option(
+            "--user", help="Only entries about this user. / 이 사용자에 관한 항목만 보여 줍니다."
+        ),
     ] = None,
     actor: Annotated[
         str | None,
-        typer.Option("--actor", help="Only entries by this actor. / 이 처리자가 남긴 항목만."),
+        typer.Option(
+            "--actor", help="Only entries by this actor. / 이 처리자가 남긴 항목만 보여 줍니다."
+        ),
     ] = None,
     since: Annotated[
         str | None,
         typer.Option(
-            "--since", help="From this local day, YYYY-MM-DD. / 이 현지 날짜부터(YYYY-MM-DD)."
+            "--since",
+            help="From this local day, YYYY-MM-DD. / 이 현지 날짜부터 보여 줍니다(YYYY-MM-DD).",
         ),
     ] = None,
     decisions: Annotated[
-        bool, typer.Option("--decisions", help="Only human decisions. / 사람의 결정만.")
+        bool,
+        typer.Option("--decisions", help="Only human decisions. / 사람이 내린 결정만 보여 줍니다."),
     ] = False,
-    limit: Annotated[int, typer.Option(min=1, help="Newest N entries. / 최근 항목 N개.")] = 200,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Newest N entries. / 최근 항목을 N개까지 보여 줍니다.")
+    ] = 200,
 ) -> None:
     """Who decided what, when, and on what criteria. /
     누가 언제 무엇을 어떤 기준으로 결정했는지 보여 줍니다."""
