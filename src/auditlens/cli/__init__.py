@@ -21,12 +21,13 @@ from auditlens.cli.common import EXIT_QUARANTINE, Invocation
 from auditlens.cli.keys import keys_app
 from auditlens.cli.privacy import reidentify_app
 from auditlens.cli.serve import serve_app
-from auditlens.i18n import is_lang, language
+from auditlens.i18n import is_lang, language, pick
 
 __all__ = ["EXIT_QUARANTINE", "app", "main"]
 
 app = typer.Typer(
-    help="auditlens: find, explain and act on risky user behaviour in access logs.",
+    help="auditlens: find, explain and act on risky user behaviour in access logs. / "
+    "auditlens: 접근 기록에서 위험한 사용자 행위를 찾아 설명하고 조치합니다.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,19 +38,26 @@ app = typer.Typer(
 def _main(
     ctx: typer.Context,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks on errors. / 오류 시 추적 정보 표시.")
+        bool,
+        typer.Option(
+            "--debug", help="Show tracebacks on errors. / 오류가 나면 추적 정보를 표시합니다."
+        ),
     ] = False,
     lang: Annotated[
         str | None,
         typer.Option(
             "--lang",
             help="Language of everything printed: ko or en (default: AUDITLENS_LANGUAGE, "
-            "else `language` in auditlens.toml, else ko). / 출력 언어: ko 또는 en.",
+            "else `language` in auditlens.toml, else ko). / 출력 언어입니다: ko 또는 en"
+            "(기본값은 AUDITLENS_LANGUAGE, 없으면 auditlens.toml의 `language`, 없으면 ko).",
         ),
     ] = None,
 ) -> None:
     if lang is not None and not is_lang(lang.strip().lower()):
-        raise typer.BadParameter(f"{lang!r}: use ko or en / ko 또는 en", param_hint="--lang")
+        raise typer.BadParameter(
+            pick(language(), f"{lang!r}: use ko or en", f"{lang!r}: ko 또는 en을 쓰십시오."),
+            param_hint="--lang",
+        )
     chosen = language(lang)
     if lang:
         # settings loaded later by the command see the same language

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from auditlens import pipeline
 from auditlens.errors import AuditlensError
-from auditlens.i18n import Lang, pick
+from auditlens.i18n import Lang, language, pick
 from auditlens.vocabulary import DateOrder, Encoding, InputFormat
 
 if TYPE_CHECKING:
@@ -35,30 +35,39 @@ Format = InputFormat
 EXIT_QUARANTINE = 3
 _QUARANTINE_HELP = (
     f"Exit 0 even when rows were quarantined or files unreadable (default: exit "
-    f"{EXIT_QUARANTINE}, so cron and schedulers see it)."
+    f"{EXIT_QUARANTINE}, so cron and schedulers see it). / 격리된 행이나 읽지 못한 파일이 "
+    f"있어도 종료 코드 0으로 끝냅니다(기본값은 {EXIT_QUARANTINE}이며, cron과 스케줄러가 "
+    "이를 알아챌 수 있습니다)."
 )
 AllowQuarantine = Annotated[bool, typer.Option("--allow-quarantine", help=_QUARANTINE_HELP)]
 
 # How a command reads events: the same options on ingest, score, train and evaluate.
-FormatOpt = Annotated[Format, typer.Option("--format", help="Input format.")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Input format. / 입력 형식입니다.")]
 SourceOpt = Annotated[
     str | None,
     typer.Option(
         "--source",
-        help="Read like the configured [sources.NAME] (its column map, value map, encoding, "
-        "date order); alone: read that source itself.",
+        help="Read like the configured \\[sources.NAME] (its column map, value map, encoding, "
+        "date order); alone: read that source itself. / 설정된 \\[sources.NAME]처럼 "
+        "읽습니다(열 매핑, 값 매핑, 인코딩, 날짜 순서). 이 옵션만 주면 그 소스 자체를 읽습니다.",
     ),
 ]
 MapOpt = Annotated[
     list[str] | None,
-    typer.Option("--map", help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp."),
+    typer.Option(
+        "--map",
+        help="Column mapping CUSTOMER=CANONICAL, e.g. login_time=timestamp. / 열 매핑 "
+        "CUSTOMER=CANONICAL입니다(예: login_time=timestamp).",
+    ),
 ]
 ValueMapOpt = Annotated[
     Path | None,
     typer.Option(
         "--value-map",
-        help='Value map file: .toml ([action_type] then "조회" = "view") or .csv '
-        "(column,value,canonical). See docs/ingestion.md.",
+        help='Value map file: .toml (\\[action_type] then "조회" = "view") or .csv '
+        "(column,value,canonical). See docs/ingestion.md. / 값 매핑 파일입니다. .toml"
+        '(\\[action_type] 아래 "조회" = "view") 또는 .csv(column,value,canonical) 형식이며, '
+        "docs/ingestion.md를 참고하십시오.",
     ),
 ]
 EncodingOpt = Annotated[
@@ -66,14 +75,16 @@ EncodingOpt = Annotated[
     typer.Option(
         "--encoding",
         help="Text encoding of CSV/JSON Lines files: utf-8 (default), cp949, euc-kr, or "
-        "auto (UTF-8, else CP949, with a notice).",
+        "auto (UTF-8, else CP949, with a notice). / CSV·JSON Lines 파일의 문자 인코딩입니다: "
+        "utf-8(기본값), cp949, euc-kr 또는 auto(UTF-8로 읽고, 안 되면 안내와 함께 CP949).",
     ),
 ]
 DateOrderOpt = Annotated[
     DateOrder | None,
     typer.Option(
         "--date-order",
-        help="How dates not starting with the year read: DMY (01/09/2026 = 1 Sep) or MDY.",
+        help="How dates not starting with the year read: DMY (01/09/2026 = 1 Sep) or MDY. / "
+        "연도로 시작하지 않는 날짜를 읽는 순서입니다: DMY(01/09/2026 = 9월 1일) 또는 MDY.",
     ),
 ]
 
@@ -83,10 +94,17 @@ Actor = Annotated[
     typer.Option(
         "--as",
         help="Admins only: act on behalf of this principal (recorded as admin on behalf of "
-        "NAME). Without it you act as your own OS account, looked up in [principals].",
+        "NAME). Without it you act as your own OS account, looked up in \\[principals]. / "
+        "관리자 전용: 이 사용자를 대신하여 처리하며, 기록에는 관리자가 대신 처리한 것으로 "
+        "남습니다. 생략하면 \\[principals]에서 찾은 본인의 OS 계정으로 처리합니다.",
     ),
 ]
-Note = Annotated[str, typer.Option("--note", help="Free text kept with the decision.")]
+Note = Annotated[
+    str,
+    typer.Option(
+        "--note", help="Free text kept with the decision. / 결정과 함께 보관할 메모입니다."
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,13 @@ class Invocation:
 
     debug: bool = False
     lang: Lang = "ko"
+
+
+def invocation_lang(ctx: typer.Context) -> Lang:
+    """The language of this command line (``--lang``, else ``AUDITLENS_LANGUAGE``, else the
+    configuration file), for what a command prints itself before or without settings."""
+    invocation = ctx.find_object(Invocation)
+    return invocation.lang if invocation is not None else language()
 
 
 def call(ctx: typer.Context, action: Callable[[], T]) -> T:
@@ -163,12 +188,21 @@ def inputs(
     )
 
 
-def parse_date(text: str, option: str = "--start") -> dt.date:
-    """``text`` as a date, or exit 2 naming ``option``."""
+def parse_date(text: str, option: str, lang: str) -> dt.date:
+    """``text`` as a date, or exit 2 naming ``option`` (the message in ``lang``)."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        err_console.print(f"[bold red]error:[/] {option} {text!r} is not a date (YYYY-MM-DD)")
+        message = pick(
+            lang,
+            f"{option} {text!r} is not a date (YYYY-MM-DD)",
+            f"{option} {text!r}은(는) 날짜가 아닙니다. YYYY-MM-DD 형식으로 입력하십시오.",
+        )
+        err_console.print(
+            f"[bold red]{pick(lang, 'error', '오류')}:[/] {escape(message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
 
 

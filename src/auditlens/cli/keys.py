@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from auditlens.cli.common import Invocation, call, console, err_console, load_settings, parse_date
+from auditlens.cli.common import (
+    call,
+    console,
+    err_console,
+    invocation_lang,
+    load_settings,
+    parse_date,
+)
 from auditlens.i18n import pick
 from auditlens.localtime import local_time
 
@@ -27,10 +34,6 @@ RoleOpt = Annotated[
         "/ 역할: viewer(조회), analyst(처리), approver(승인·재식별), admin(관리).",
     ),
 ]
-
-
-def _lang(ctx: typer.Context) -> str:
-    return (ctx.find_object(Invocation) or Invocation()).lang
 
 
 @keys_app.command("create")
@@ -57,8 +60,8 @@ def keys_create(
     """Make an API key and print it once. / API 키를 만들고 한 번만 보여 줍니다."""
     from auditlens.pipeline.keys import create_key
 
-    lang = _lang(ctx)
-    last_day = None if expires is None else parse_date(expires, "--expires")
+    lang = invocation_lang(ctx)
+    last_day = None if expires is None else parse_date(expires, "--expires", lang)
     issued = call(
         ctx, lambda: create_key(load_settings(), name, role.strip().lower(), expires=last_day)
     )
@@ -85,7 +88,7 @@ def keys_list(ctx: typer.Context) -> None:
     from auditlens.pipeline.ingestion import utc_now
     from auditlens.pipeline.keys import list_keys
 
-    lang = _lang(ctx)
+    lang = invocation_lang(ctx)
     settings = call(ctx, load_settings)
     keys = call(ctx, lambda: list_keys(settings))
     now = utc_now()
@@ -124,7 +127,7 @@ def keys_revoke(
     """Revoke a key: the next request with it is refused. / 키를 폐기합니다 (즉시 거부)."""
     from auditlens.pipeline.keys import revoke_key
 
-    lang = _lang(ctx)
+    lang = invocation_lang(ctx)
     key = call(ctx, lambda: revoke_key(load_settings(), ref))
     console.print(
         pick(

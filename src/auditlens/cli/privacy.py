@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditlens import pipeline
-from auditlens.cli.common import Actor, Invocation, call, console, load_settings
+from auditlens.cli.common import Actor, call, console, invocation_lang, load_settings
 from auditlens.i18n import pick
 from auditlens.localtime import local_time
 
@@ -35,10 +35,6 @@ STATUS_WORDS = {
 }
 
 
-def _lang(ctx: typer.Context) -> str:
-    return (ctx.find_object(Invocation) or Invocation()).lang
-
-
 def _status(lang: str, status: str) -> str:
     return pick(lang, status, STATUS_WORDS.get(status, status))
 
@@ -56,7 +52,7 @@ def reidentify_request(
     actor: Actor = None,
 ) -> None:
     """Ask to see the person behind one alert (analysts). / 알림 한 건의 재식별 요청 (분석자)."""
-    lang = _lang(ctx)
+    lang = invocation_lang(ctx)
     settings = call(ctx, load_settings)
     made = call(
         ctx,
@@ -100,7 +96,7 @@ def reidentify_decide(
 ) -> None:
     """Grant or deny a request (an approver other than the requester). / 재식별 요청 승인
     또는 거부 (요청자가 아닌 승인자)."""
-    lang = _lang(ctx)
+    lang = invocation_lang(ctx)
     settings = call(ctx, load_settings)
     decided = call(
         ctx,
@@ -126,7 +122,7 @@ def reidentify_decide(
 def reidentify_show(ctx: typer.Context, alert_id: AlertArg, actor: Actor = None) -> None:
     """Show the user behind an alert (the requester, while the grant lasts; audited). /
     알림의 실제 사용자 표시 (승인 기간 중 요청자만, 감사 기록)."""
-    lang = _lang(ctx)
+    lang = invocation_lang(ctx)
     settings = call(ctx, load_settings)
     shown = call(ctx, lambda: pipeline.reidentify_show(settings, alert_id, as_name=actor))
     until = (
@@ -162,7 +158,7 @@ def reidentify_list(
 ) -> None:
     """Re-identification requests, newest first (no user ids). / 재식별 요청 목록 (최신순,
     사용자 ID 없음)."""
-    lang = _lang(ctx)
+    lang = invocation_lang(ctx)
     settings = call(ctx, load_settings)
     found = call(
         ctx,

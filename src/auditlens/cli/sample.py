@@ -13,33 +13,52 @@ from auditlens.cli.common import (
     console,
     err_console,
     held_stdout,
+    invocation_lang,
     load_settings,
     parse_date,
 )
 from auditlens.cli.render import print_demo, print_sample
+from auditlens.i18n import pick
 
 
 def version() -> None:
-    """Print the auditlens version."""
+    """Print the auditlens version. / auditlens 버전을 출력합니다."""
     console.print(__version__)
 
 
 def generate(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("var/sample"),
-    users: Annotated[int, typer.Option(min=1, help="Number of users.")] = 200,
-    days: Annotated[int, typer.Option(min=1, help="Number of days.")] = 30,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
-    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = "2026-09-01",
+    out: Annotated[Path, typer.Option(help="Output directory. / 출력 디렉터리입니다.")] = Path(
+        "var/sample"
+    ),
+    users: Annotated[int, typer.Option(min=1, help="Number of users. / 사용자 수입니다.")] = 200,
+    days: Annotated[int, typer.Option(min=1, help="Number of days. / 일수입니다.")] = 30,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Random seed (same seed, same data). / 난수 시드입니다(같은 시드면 같은 데이터)."
+        ),
+    ] = 7,
+    start: Annotated[
+        str, typer.Option(help="First day, YYYY-MM-DD. / 첫날입니다(YYYY-MM-DD).")
+    ] = "2026-09-01",
     insider_rate: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of users with a planted scenario.")
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of users with a planted scenario. / 내부자 시나리오를 심을 사용자 "
+            "비율입니다.",
+        ),
     ] = 0.02,
     fmt: Annotated[
-        Literal["parquet", "csv", "jsonl"], typer.Option("--format", help="Events file format.")
+        Literal["parquet", "csv", "jsonl"],
+        typer.Option("--format", help="Events file format. / 이벤트 파일 형식입니다."),
     ] = "parquet",
 ) -> None:
-    """Generate a synthetic organisation's access events with planted insider scenarios."""
-    with console.status("generating..."):
+    """Generate a synthetic organisation's access events with planted insider scenarios. /
+    내부자 시나리오를 심은 가상 조직의 접근 이벤트를 만듭니다."""
+    with console.status(pick(invocation_lang(ctx), "generating...", "만드는 중...")):
         summary = call(
             ctx,
             lambda: pipeline.generate_sample(
@@ -48,7 +67,7 @@ def generate(
                 users=users,
                 days=days,
                 seed=seed,
-                start=parse_date(start),
+                start=parse_date(start, "--start", invocation_lang(ctx)),
                 insider_rate=insider_rate,
                 fmt=fmt,
             ),
@@ -58,12 +77,18 @@ def generate(
 
 def demo(
     ctx: typer.Context,
-    users: Annotated[int, typer.Option(min=10, help="Users in the sample.")] = 200,
-    days: Annotated[int, typer.Option(min=7, help="Days in the sample.")] = 30,
+    users: Annotated[
+        int, typer.Option(min=10, help="Users in the sample. / 샘플의 사용자 수입니다.")
+    ] = 200,
+    days: Annotated[int, typer.Option(min=7, help="Days in the sample. / 샘플의 일수입니다.")] = 30,
 ) -> None:
-    """Set up the store, generate the sample and run the main job on it."""
+    """Set up the store, generate the sample and run the main job on it. /
+    저장소를 준비하고 샘플을 만든 뒤 그 샘플로 주 작업을 실행합니다."""
     settings = call(ctx, load_settings)
     # the spinner on stderr: stdout is held, and a pipe reads the report in order
-    with err_console.status("preparing the sample and the store..."), held_stdout() as printed:
+    preparing = pick(
+        settings.language, "preparing the sample and the store...", "샘플과 저장소를 준비하는 중..."
+    )
+    with err_console.status(preparing), held_stdout() as printed:
         result = call(ctx, lambda: pipeline.run_demo(settings, users=users, days=days))
     print_demo(result, settings.language, printed.getvalue(), settings.timezone)
