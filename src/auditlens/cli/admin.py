@@ -10,6 +10,7 @@ import typer
 from auditlens import pipeline
 from auditlens.cli.common import call, console, load_settings
 from auditlens.cli.render_trail import print_roles
+from auditlens.i18n import language
 
 config_app = typer.Typer(help="Show the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the store's database schema.", no_args_is_help=True)
@@ -56,4 +57,4 @@ def db_roles(
             load_settings(), app_role, apply=apply, audit=audit, password_env=password_env
         ),
     )
-    print_roles(report, app_role)
+    print_roles(report, app_role, language())

@@ -16,6 +16,7 @@ from auditlens.cli.render_trail import (
     print_deliveries,
     print_reason_codes,
 )
+from auditlens.i18n import language
 
 alerts_app = typer.Typer(
     help="Alerts: raise, dispatch, list, show and triage (ack, dismiss, escalate, close...).",
@@ -40,7 +41,7 @@ def alerts_raise(
 ) -> None:
     """Open alerts for a run's users whose risk crossed alert_min_severity; fill the outbox."""
     report = call(ctx, lambda: pipeline.raise_alerts(load_settings(), run_id=run_id))
-    print_raise(report)
+    print_raise(report, language())
 
 
 @alerts_app.command("dispatch")
@@ -52,7 +53,7 @@ def alerts_dispatch(
 ) -> None:
     """Deliver what is due in the outbox (retries with backoff; dead letters reported)."""
     report = call(ctx, lambda: pipeline.dispatch_alerts(load_settings(), wait_seconds=wait))
-    print_dispatch(report, call(ctx, load_settings).timezone)
+    print_dispatch(report, call(ctx, load_settings).timezone, language())
     if report.dead:
         raise typer.Exit(4)
 
@@ -102,7 +103,7 @@ def _decide(
             suppress_days=suppress_days,
         ),
     )
-    print_decision(decision, call(ctx, load_settings).timezone)
+    print_decision(decision, call(ctx, load_settings).timezone, language())
 
 
 @alerts_app.command("ack")
@@ -184,7 +185,7 @@ def alerts_reopen(
 @alerts_app.command("reasons")
 def alerts_reasons() -> None:
     """The reason codes a decision can give (--reason), with Korean and English labels."""
-    print_reason_codes()
+    print_reason_codes(language())
 
 
 @alerts_app.command("deliveries")
@@ -200,7 +201,7 @@ def alerts_deliveries(
     rows = call(
         ctx, lambda: pipeline.list_deliveries(settings, statuses=tuple(status or ()), limit=limit)
     )
-    print_deliveries(rows, settings.timezone)
+    print_deliveries(rows, settings.timezone, settings.language)
 
 
 @alerts_app.command("requeue")

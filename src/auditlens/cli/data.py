@@ -24,6 +24,7 @@ from auditlens.cli.common import (
 )
 from auditlens.cli.progress import stages
 from auditlens.cli.render import print_ingest, print_quarantine
+from auditlens.i18n import language
 from auditlens.pipeline.stages import Steps
 
 if TYPE_CHECKING:
@@ -83,11 +84,11 @@ def quarantine(
 ) -> None:
     """Show quarantined rows with their reason and location."""
     frame = call(ctx, lambda: pipeline.quarantined(load_settings(), batch_id=batch, limit=limit))
-    print_quarantine(frame)
+    print_quarantine(frame, language())
 
 
 def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.IngestReport:
-    with stages("ingest") as on_stage:
+    with stages("ingest", lang=settings.language) as on_stage:
         steps = Steps(on_stage)
         steps.start(source.name, unit="rows")
         return pipeline.ingest(

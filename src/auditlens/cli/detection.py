@@ -72,7 +72,7 @@ def run_cmd(
     --allow-quarantine.
     """
     settings = call(ctx, load_settings)
-    with stages("run") as on_stage:
+    with stages("run", lang=settings.language) as on_stage:
         job = call(
             ctx,
             lambda: pipeline.batch_job(
@@ -113,7 +113,7 @@ def score(
         report = call(
             ctx, lambda: pipeline.score_file(settings, given, output=output, labels=labels)
         )
-    print_score(report)
+    print_score(report, settings.language)
 
 
 def explain_cmd(
@@ -149,14 +149,14 @@ def evaluate(
     """Time-aware evaluation: unsupervised, each classifier and the ensemble side by side."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with stages("evaluate") as on_stage:
+    with stages("evaluate", lang=settings.language) as on_stage:
         report = call(
             ctx,
             lambda: pipeline.evaluate(
                 settings, labels, inputs=given, out_dir=out, n_folds=folds, on_stage=on_stage
             ),
         )
-    print_evaluation(report)
+    print_evaluation(report, settings.language)
 
 
 def train(
@@ -173,8 +173,8 @@ def train(
     """Fit the stacked ensemble on past findings and register it for `auditlens run`."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with stages("train") as on_stage:
+    with stages("train", lang=settings.language) as on_stage:
         report = call(
             ctx, lambda: pipeline.train(settings, labels, inputs=given, on_stage=on_stage)
         )
-    print_training(report)
+    print_training(report, settings.language)

@@ -17,6 +17,7 @@ from auditlens.cli.common import (
     parse_date,
 )
 from auditlens.cli.render import print_demo, print_sample
+from auditlens.i18n import language
 
 
 def version() -> None:
@@ -53,7 +54,7 @@ def generate(
                 fmt=fmt,
             ),
         )
-    print_sample(summary)
+    print_sample(summary, language())
 
 
 def demo(
