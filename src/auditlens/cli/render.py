@@ -1,3 +1,5 @@
+# size: one printer per job report (ingest, run, raise, dispatch, demo, score, explain, evaluate,
+# train), each in Korean and English; splitting them would only scatter the shared helpers.
 """Printing the jobs' reports: ingest, run, score, evaluate, train, explain, demo, sample.
 
 Commands call one of these after the pipeline returned; nothing here decides an exit

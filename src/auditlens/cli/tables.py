@@ -5,7 +5,8 @@ next widest, whatever its words, and cuts them ("본인 평 … 대비"). :func:
 instead sizes the text columns (reasons) itself: each at least as wide as its longest
 word, the other columns on one line; when the terminal is too narrow even for that, the
 text columns become numbers ``[1]`` and the texts follow the table as a numbered list,
-wrapped at word boundaries.
+wrapped at word boundaries; on a terminal too narrow for even the other columns, each
+row becomes a block of ``header: value`` lines.
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ def _text_widths(
 
 def _layout(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
-) -> tuple[dict[int, int], list[int]]:
-    """Widths of the text columns that stay in the table, and the text columns moved below
-    it (widest first) when the terminal is too narrow for their longest words."""
+) -> tuple[dict[int, int], list[int], bool]:
+    """Widths of the text columns that stay in the table, the text columns moved below it
+    (widest first) when the terminal is too narrow for their longest words, and whether
+    even the other columns must wrap (a terminal narrower than them on one line)."""
     overhead = 3 * len(columns) + 1  # borders and one space of padding each side
     fixed = sum(
         max(_lines(c.header), *(_lines(r[i]) for r in rows))
@@ -108,9 +110,9 @@ def _layout(
         for floor in (MIN_TEXT, 0):
             widths = _text_widths([lows[i] for i in kept], [highs[i] for i in kept], room, floor)
             if widths is not None:
-                return dict(zip(kept, widths, strict=True)), moved
+                return dict(zip(kept, widths, strict=True)), moved, False
         if not kept:
-            return {}, moved
+            return {}, moved, room < 0
         moved.append(max(kept, key=lambda i: highs[i]))
 
 
@@ -124,7 +126,10 @@ def print_table(
 ) -> None:
     """Print ``rows`` under ``columns`` on ``console`` without cutting a word (see the
     module docstring); cells are plain text (no markup)."""
-    widths, moved = _layout(columns, rows, console.width) if rows else ({}, [])
+    widths, moved, squeeze = _layout(columns, rows, console.width) if rows else ({}, [], False)
+    if squeeze:
+        _print_records(console, columns, rows, title)
+        return
     table = Table(title=title)
     for i, column in enumerate(columns):
         if i in widths:
@@ -135,7 +140,7 @@ def print_table(
     for row in rows:
         cells: list[Text] = []
         for i, cell in enumerate(row):
-            if i in moved:
+            if i in moved and cell.strip() not in ("", "-"):
                 below.append(f"{columns[i].header}: {cell}" if len(moved) > 1 else cell)
                 cells.append(Text(f"[{len(below)}]"))
             else:
@@ -147,3 +152,16 @@ def print_table(
         console.print(say(lang, "render.listed_below", column=what), highlight=False)
         for n, text in enumerate(below, 1):
             console.print(Text(f"[{n}] {text}"), highlight=False)
+
+
+def _print_records(
+    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None
+) -> None:
+    """Rows as blocks of ``header: value`` lines, for a terminal narrower than the table's
+    columns on one line each: nothing is cut, long values wrap at word boundaries."""
+    if title:
+        console.print(Text(title, style="bold"))
+    for row in rows:
+        console.print(Text(f"{columns[0].header}: {row[0]}", style="bold"))
+        for column, cell in zip(columns[1:], row[1:], strict=True):
+            console.print(Text(f"  {column.header}: {cell}"))
