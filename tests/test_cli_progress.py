@@ -23,7 +23,7 @@ from auditlens.pipeline.stages import DONE, Stage, Steps
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 
 runner = CliRunner()
-STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST"  # in the configured zone (Asia/Seoul)
 
 
 def test_run_not_on_a_terminal_logs_each_stage_with_a_timestamp(

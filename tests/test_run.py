@@ -167,6 +167,12 @@ def test_train_registers_the_ensemble_and_run_explains_with_shap(
     replay = explain_user(settings, top["user_id"], top["peak_window"])
     assert replay.reproduced, replay.checks
     assert replay.reasons and all(r.contribution > 0 for r in replay.reasons)
+    # explain shows the SHAP contributions the reasons come from, signed, largest first
+    assert replay.contribution_unit == "log_odds" and replay.contributions
+    sizes = [abs(c.contribution) for c in replay.contributions]
+    assert sizes == sorted(sizes, reverse=True)
+    shown = {c.feature: c.contribution for c in replay.contributions}
+    assert any(shown.get(r.feature) == r.contribution for r in replay.reasons)
 
 
 def test_train_with_too_few_labels_keeps_the_unsupervised_model(

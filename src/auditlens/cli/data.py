@@ -88,7 +88,7 @@ def quarantine(
 
 
 def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.IngestReport:
-    with stages("ingest", lang=settings.language) as on_stage:
+    with stages("ingest", lang=settings.language, timezone=settings.timezone) as on_stage:
         steps = Steps(on_stage)
         steps.start(source.name, unit="rows")
         return pipeline.ingest(

@@ -72,7 +72,7 @@ def run_cmd(
     --allow-quarantine.
     """
     settings = call(ctx, load_settings)
-    with stages("run", lang=settings.language) as on_stage:
+    with stages("run", lang=settings.language, timezone=settings.timezone) as on_stage:
         job = call(
             ctx,
             lambda: pipeline.batch_job(
@@ -149,7 +149,7 @@ def evaluate(
     """Time-aware evaluation: unsupervised, each classifier and the ensemble side by side."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with stages("evaluate", lang=settings.language) as on_stage:
+    with stages("evaluate", lang=settings.language, timezone=settings.timezone) as on_stage:
         report = call(
             ctx,
             lambda: pipeline.evaluate(
@@ -173,7 +173,7 @@ def train(
     """Fit the stacked ensemble on past findings and register it for `auditlens run`."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with stages("train", lang=settings.language) as on_stage:
+    with stages("train", lang=settings.language, timezone=settings.timezone) as on_stage:
         report = call(
             ctx, lambda: pipeline.train(settings, labels, inputs=given, on_stage=on_stage)
         )

@@ -2,9 +2,10 @@
 
 On a terminal (stderr is a TTY) every stage gets a line with a bar, the units done, the
 time taken and, when the stage knows its total, an estimate of the time left. When not
-(cron, Airflow, a pipe) the same reports become plain lines with a timestamp and its UTC
-offset, one when a stage starts and ends and at most one every :data:`LOG_EVERY` seconds
-in between, on stderr so that stdout keeps only the results.
+(cron, Airflow, a pipe) the same reports become plain lines with a timestamp in the
+configured zone, labelled with it (localtime), one when a stage starts and ends and at
+most one every :data:`LOG_EVERY` seconds in between, on stderr so that stdout keeps only
+the results. Both speak the invocation's language (stage names, units, durations).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 from auditlens.cli.common import err_console
 from auditlens.i18n import say
+from auditlens.localtime import DEFAULT_ZONE, local_time
 from auditlens.pipeline.stages import DONE, Stage
 
 if TYPE_CHECKING:
@@ -65,10 +67,13 @@ def unit_name(unit: str, lang: str) -> str:
 class StageLog:
     """Timestamped lines for each stage of ``job`` (its start, progress and end)."""
 
-    def __init__(self, job: str, console: Console, lang: str = "ko") -> None:
+    def __init__(
+        self, job: str, console: Console, lang: str = "ko", timezone: str = DEFAULT_ZONE
+    ) -> None:
         self.job = job
         self.console = console
         self.lang = lang
+        self.timezone = timezone
         self._stage = Stage("")
         self._began = self._logged = time.monotonic()
 
@@ -116,7 +121,7 @@ class StageLog:
         return say(self.lang, "progress.left", left=_duration(left, self.lang))
 
     def _line(self, text: str) -> None:
-        stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        stamp = local_time(dt.datetime.now(dt.UTC), self.timezone, seconds=True)
         line = f"{stamp} auditlens {self.job}: {text}"
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -150,13 +155,13 @@ class StageBars:
 
 @contextmanager
 def stages(
-    job: str, console: Console | None = None, lang: str = "ko"
+    job: str, console: Console | None = None, lang: str = "ko", timezone: str = DEFAULT_ZONE
 ) -> Iterator[StageLog | StageBars]:
     """The callback to hand a job as ``on_stage``, shown as suits the console (stderr),
-    in ``lang``."""
+    in ``lang``, log lines stamped in ``timezone``."""
     console = console or err_console
     if not console.is_terminal:
-        log = StageLog(job, console, lang)
+        log = StageLog(job, console, lang, timezone)
         yield log
         log(Stage(DONE))
         return
