@@ -42,6 +42,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         encoding="utf-8",
     )
     monkeypatch.setenv("AUDITLENS_CONFIG", str(config))
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     return tmp_path
 
 
@@ -133,6 +134,7 @@ def test_run_exits_3_when_a_file_was_unreadable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     data = generate(GeneratorSpec(users=40, days=12, seed=3, insider_rate=0.05))
     write_sample(data, tmp_path / "sample")
     (tmp_path / "feed").mkdir()
