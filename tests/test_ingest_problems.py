@@ -94,10 +94,10 @@ def test_quarantined_rows_make_ingest_exit_3_unless_allowed(workdir: Path) -> No
         encoding="utf-8",
     )
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(app, ["ingest", "bad.csv"])
+    result = runner.invoke(app, ["ingest", "bad.csv"], env={"AUDITLENS_LANGUAGE": "ko"})
     assert result.exit_code == 3
-    assert "ingested 2 = accepted 1 + quarantined 1" in result.output
-    assert "격리된 행 1개" in result.output  # the default language is Korean
+    assert "bad.csv: 2건 수집 = 정상 1건 + 격리 1건" in result.output
+    assert "격리된 행 1개" in result.output  # in Korean, the counts too
     good = runner.invoke(app, ["ingest", str(_csv(workdir / "good.csv", 500, 505))])
     assert good.exit_code == 0, good.output
     help_text = runner.invoke(app, ["ingest", "--help"]).output
