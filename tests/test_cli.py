@@ -19,6 +19,7 @@ runner = CliRunner()
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     return tmp_path
 
 
@@ -217,9 +218,10 @@ def test_ingest_encoding_and_xlsx_from_the_command_line(workdir: Path) -> None:
     (workdir / "kr2.csv").write_bytes(
         ("\n".join([header, *(r.replace("K", "A") for r in rows)]) + "\n").encode("cp949")
     )
-    result = runner.invoke(app, ["ingest", "kr2.csv", "--encoding", "auto"])
+    args = ["ingest", "kr2.csv", "--encoding", "auto"]
+    result = runner.invoke(app, args, env={"AUDITLENS_LANGUAGE": "ko"})
     assert result.exit_code == 0, result.output
-    assert "ingested 3 = accepted 3 + quarantined 0" in result.output
+    assert "3건 수집 = 정상 3건 + 격리 0건" in result.output
     assert "CP949로 읽었습니다" in result.output  # the notice, in the configured language
     bad = runner.invoke(app, ["ingest", "kr.csv", "--encoding", "latin1"])
     assert bad.exit_code != 0

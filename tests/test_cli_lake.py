@@ -18,6 +18,7 @@ runner = CliRunner()
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     return tmp_path
 
 

@@ -19,17 +19,18 @@ from auditlens.cli.progress import StageBars, StageLog, stages
 from auditlens.config import Settings
 from auditlens.detect.supervised import GRIDS, KINDS
 from auditlens.pipeline import InputOptions, train
-from auditlens.pipeline.stages import Stage, Steps
+from auditlens.pipeline.stages import DONE, Stage, Steps
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 
 runner = CliRunner()
-STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST"  # in the configured zone (Asia/Seoul)
 
 
 def test_run_not_on_a_terminal_logs_each_stage_with_a_timestamp(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")
     generated = runner.invoke(app, ["generate", "--users", "30", "--days", "20"])
     assert generated.exit_code == 0, generated.output
     (tmp_path / "auditlens.toml").write_text(
@@ -61,7 +62,7 @@ def test_the_log_gives_an_estimate_now_and_then(monkeypatch: pytest.MonkeyPatch)
     now = [100.0]
     monkeypatch.setattr(progress_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
     out = io.StringIO()
-    log = StageLog("evaluate", Console(file=out, width=200))
+    log = StageLog("evaluate", Console(file=out, width=200), "en")
     log(Stage("cross-validation", 0, 10, "fits"))
     now[0] += 3.0
     log(Stage("cross-validation", 1, 10, "fits"))  # too soon for another line
@@ -79,6 +80,27 @@ def test_the_log_gives_an_estimate_now_and_then(monkeypatch: pytest.MonkeyPatch)
     assert text.count("\n") == 4
 
 
+def test_the_log_speaks_korean(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(progress_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    out = io.StringIO()
+    log = StageLog("run", Console(file=out, width=200), "ko")
+    log(Stage("ingest sample", 0, None, "rows"))
+    now[0] += 2.0
+    log(Stage("store", 0, 1000, "rows"))
+    now[0] += 20.0
+    log(Stage("store", 400, 1000, "rows"))
+    now[0] += 185.0
+    log(Stage(DONE))
+    text = out.getvalue()
+    assert re.search(rf"^{STAMP} auditlens run: sample 수집 시작$", text, re.M)
+    assert "sample 수집 완료: 0행 (2.0초)" in text
+    assert "저장 시작 (1,000행)" in text
+    assert "저장: 전체 1,000행 중 400행, 약 30초 남음" in text
+    assert "저장 완료: 전체 1,000행 중 400행 (3분 25초)" in text
+    assert not re.search(r"\b(started|done|rows|left|about)\b", text)
+
+
 def test_on_a_terminal_each_stage_gets_a_bar() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120)
@@ -90,9 +112,9 @@ def test_on_a_terminal_each_stage_gets_a_bar() -> None:
         assert [make() for _ in range(4)] == ["model"] * 4
         steps.start("fit")
     shown = on_stage.bars.tasks
-    assert [t.description for t in shown] == ["grid search", "fit"]
+    assert [t.description for t in shown] == ["격자 탐색", "학습"]  # Korean by default
     assert all(t.finished for t in shown)
-    assert shown[0].completed == 4 and "grid search" in out.getvalue()
+    assert shown[0].completed == 4 and "격자 탐색" in out.getvalue() and "4 회" in out.getvalue()
 
 
 def test_steps_without_a_callback_do_nothing() -> None:
@@ -106,6 +128,7 @@ def test_demo_piped_prints_alert_lines_in_their_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")
     result = runner.invoke(app, ["demo", "--users", "30", "--days", "20"])
     assert result.exit_code == 0, result.output
     out = result.output
@@ -150,6 +173,6 @@ def test_train_reports_every_grid_search_fit(
 
 def test_a_stage_name_is_printed_as_is() -> None:
     out = io.StringIO()
-    log = StageLog("ingest", Console(file=out, width=200))
+    log = StageLog("ingest", Console(file=out, width=200), "en")
     log(Stage("files:[bold]x.csv", 0, None, "rows"))
     assert "files:[bold]x.csv started" in out.getvalue()

@@ -42,6 +42,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         encoding="utf-8",
     )
     monkeypatch.setenv("AUDITLENS_CONFIG", str(config))
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     return tmp_path
 
 
@@ -93,10 +94,10 @@ def test_quarantined_rows_make_ingest_exit_3_unless_allowed(workdir: Path) -> No
         encoding="utf-8",
     )
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    result = runner.invoke(app, ["ingest", "bad.csv"])
+    result = runner.invoke(app, ["ingest", "bad.csv"], env={"AUDITLENS_LANGUAGE": "ko"})
     assert result.exit_code == 3
-    assert "ingested 2 = accepted 1 + quarantined 1" in result.output
-    assert "격리된 행 1개" in result.output  # the default language is Korean
+    assert "bad.csv: 2건 수집 = 정상 1건 + 격리 1건" in result.output
+    assert "격리된 행 1개" in result.output  # in Korean, the counts too
     good = runner.invoke(app, ["ingest", str(_csv(workdir / "good.csv", 500, 505))])
     assert good.exit_code == 0, good.output
     help_text = runner.invoke(app, ["ingest", "--help"]).output
@@ -133,6 +134,7 @@ def test_run_exits_3_when_a_file_was_unreadable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     data = generate(GeneratorSpec(users=40, days=12, seed=3, insider_rate=0.05))
     write_sample(data, tmp_path / "sample")
     (tmp_path / "feed").mkdir()

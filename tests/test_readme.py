@@ -61,6 +61,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITLENS_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env["COLUMNS"] = "200"  # the run's table on one line per user
+    env["AUDITLENS_LANGUAGE"] = "en"  # the checks below read the English output
     return subprocess.run(
         [sys.executable, "-m", "auditlens.cli", *args],
         cwd=cwd,

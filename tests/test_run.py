@@ -128,7 +128,14 @@ def test_score_command_writes_the_contract_and_prints_quality(
     assert scores.columns == ["user_id", "risk_score", "severity", "top_reasons"]
     assert scores.height == SPEC.users
     assert scores["risk_score"].is_sorted(descending=True)
-    for metric in ("ROC-AUC", "PR-AUC", "5% FPR", "10% FPR", "precision at k="):
+    # Korean by default: the metrics' labels and the reasons
+    for metric in (
+        "ROC-AUC",
+        "PR-AUC",
+        "오탐률 5%에서 탐지율",
+        "오탐률 10%에서 탐지율",
+        "명 정밀도",
+    ):
         assert metric in result.output
     top = scores.row(0, named=True)
     assert top["severity"] in ("medium", "high", "critical") and "본인 평균" in top["top_reasons"]
@@ -167,6 +174,12 @@ def test_train_registers_the_ensemble_and_run_explains_with_shap(
     replay = explain_user(settings, top["user_id"], top["peak_window"])
     assert replay.reproduced, replay.checks
     assert replay.reasons and all(r.contribution > 0 for r in replay.reasons)
+    # explain shows the SHAP contributions the reasons come from, signed, largest first
+    assert replay.contribution_unit == "log_odds" and replay.contributions
+    sizes = [abs(c.contribution) for c in replay.contributions]
+    assert sizes == sorted(sizes, reverse=True)
+    shown = {c.feature: c.contribution for c in replay.contributions}
+    assert any(shown.get(r.feature) == r.contribution for r in replay.reasons)
 
 
 def test_train_with_too_few_labels_keeps_the_unsupervised_model(
@@ -188,6 +201,7 @@ def test_run_command_records_detections_and_opens_alerts(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AUDITLENS_RESOURCE_CATALOG", str(sample / "resource_catalog.csv"))
     monkeypatch.setenv("AUDITLENS_PEER_DIRECTORY", str(sample / "directory.csv"))
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     runner = CliRunner()
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(app, ["ingest", str(sample / "events.parquet")]).exit_code == 0

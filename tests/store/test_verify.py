@@ -41,6 +41,7 @@ def org(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[S
         ("PRINCIPALS", json.dumps(PEOPLE)),
     ):
         monkeypatch.setenv(f"AUDITLENS_{key}", value)  # fmt: skip
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")  # the assertions read English output
     store = Store.open(configured, migrate=True)
     clock = FakeClock(T0)
     found = admit(

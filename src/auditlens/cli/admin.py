@@ -10,7 +10,7 @@ import typer
 from auditlens import pipeline
 from auditlens.cli.common import call, console, invocation_lang, load_settings
 from auditlens.cli.render_trail import print_roles
-from auditlens.i18n import pick
+from auditlens.i18n import language, pick
 
 config_app = typer.Typer(help="Show the configuration. / 설정을 보여 줍니다.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -90,4 +90,4 @@ def db_roles(
             load_settings(), app_role, apply=apply, audit=audit, password_env=password_env
         ),
     )
-    print_roles(report, app_role)
+    print_roles(report, app_role, language())

@@ -16,7 +16,7 @@ from auditlens.cli.render_trail import (
     print_deliveries,
     print_reason_codes,
 )
-from auditlens.i18n import pick
+from auditlens.i18n import language, pick
 
 alerts_app = typer.Typer(
     help="Alerts: raise, dispatch, list, show and triage (ack, dismiss, escalate, close...). / "
@@ -56,7 +56,7 @@ def alerts_raise(
     """Open alerts for a run's users whose risk crossed alert_min_severity; fill the outbox. /
     실행에서 위험 점수가 alert_min_severity를 넘은 사용자에게 경보를 열고 발송함을 채웁니다."""
     report = call(ctx, lambda: pipeline.raise_alerts(load_settings(), run_id=run_id))
-    print_raise(report)
+    print_raise(report, language())
 
 
 @alerts_app.command("dispatch")
@@ -74,7 +74,7 @@ def alerts_dispatch(
     """Deliver what is due in the outbox (retries with backoff; dead letters reported). /
     발송함에서 때가 된 항목을 발송합니다(간격을 늘려 재시도하고, 발송 불가 항목은 보고)."""
     report = call(ctx, lambda: pipeline.dispatch_alerts(load_settings(), wait_seconds=wait))
-    print_dispatch(report, call(ctx, load_settings).timezone)
+    print_dispatch(report, call(ctx, load_settings).timezone, language())
     if report.dead:
         raise typer.Exit(4)
 
@@ -132,7 +132,7 @@ def _decide(
             suppress_days=suppress_days,
         ),
     )
-    print_decision(decision, call(ctx, load_settings).timezone)
+    print_decision(decision, call(ctx, load_settings).timezone, language())
 
 
 @alerts_app.command("ack")
@@ -224,7 +224,7 @@ def alerts_reopen(
 def alerts_reasons() -> None:
     """The reason codes a decision can give (--reason), with Korean and English labels. /
     결정에 쓸 수 있는 사유 코드(--reason)를 한국어, 영어 이름과 함께 보여 줍니다."""
-    print_reason_codes()
+    print_reason_codes(language())
 
 
 @alerts_app.command("deliveries")
@@ -249,7 +249,7 @@ def alerts_deliveries(
     rows = call(
         ctx, lambda: pipeline.list_deliveries(settings, statuses=tuple(status or ()), limit=limit)
     )
-    print_deliveries(rows, settings.timezone)
+    print_deliveries(rows, settings.timezone, settings.language)
 
 
 @alerts_app.command("requeue")

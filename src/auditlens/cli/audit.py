@@ -14,6 +14,7 @@ from auditlens.cli.render_trail import (
     print_reconciliation,
     print_verification,
 )
+from auditlens.i18n import language
 
 audit_app = typer.Typer(
     help="The tamper-evident audit trail. / 위변조를 알아낼 수 있는 감사 기록입니다.",
@@ -50,7 +51,7 @@ def audit_verify(
         ctx, lambda: pipeline.verify_trail(load_settings(), anchor=anchor, checkpoints=checkpoints)
     )
     lake = call(ctx, lambda: pipeline.verify_lake(load_settings()))
-    print_verification(result, lake)
+    print_verification(result, lake, language())
     if not (result.ok and lake.ok):
         raise typer.Exit(4)
 
@@ -73,7 +74,7 @@ def audit_reconcile(
     from auditlens.pipeline.controls import reconcile
 
     report = call(ctx, lambda: reconcile(load_settings(), apply=apply, as_name=actor))
-    print_reconciliation(report)
+    print_reconciliation(report, language())
     if report.left:
         raise typer.Exit(4)
 
@@ -118,4 +119,4 @@ def audit_log_cmd(
             settings, user=user, actor=actor, since=day, decisions_only=decisions, limit=limit
         ),
     )
-    print_audit_log(rows, settings.timezone)
+    print_audit_log(rows, settings.timezone, settings.language)

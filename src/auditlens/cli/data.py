@@ -24,6 +24,7 @@ from auditlens.cli.common import (
 )
 from auditlens.cli.progress import stages
 from auditlens.cli.render import print_ingest, print_quarantine
+from auditlens.i18n import language
 from auditlens.pipeline.stages import Steps
 
 if TYPE_CHECKING:
@@ -93,11 +94,11 @@ def quarantine(
     """Show quarantined rows with their reason and location. /
     격리된 행을 사유, 위치와 함께 보여 줍니다."""
     frame = call(ctx, lambda: pipeline.quarantined(load_settings(), batch_id=batch, limit=limit))
-    print_quarantine(frame)
+    print_quarantine(frame, language())
 
 
 def _ingest_with_progress(source: Source, settings: Settings) -> pipeline.IngestReport:
-    with stages("ingest") as on_stage:
+    with stages("ingest", lang=settings.language, timezone=settings.timezone) as on_stage:
         steps = Steps(on_stage)
         steps.start(source.name, unit="rows")
         return pipeline.ingest(

@@ -95,7 +95,7 @@ def run_cmd(
     수집·채점), 3은 격리된 행이나 읽지 못한 파일이 있음(--allow-quarantine이면 0)입니다.
     """
     settings = call(ctx, load_settings)
-    with stages("run") as on_stage:
+    with stages("run", lang=settings.language, timezone=settings.timezone) as on_stage:
         job = call(
             ctx,
             lambda: pipeline.batch_job(
@@ -147,7 +147,7 @@ def score(
         report = call(
             ctx, lambda: pipeline.score_file(settings, given, output=output, labels=labels)
         )
-    print_score(report)
+    print_score(report, settings.language)
 
 
 def explain_cmd(
@@ -194,14 +194,14 @@ def evaluate(
     시간 순서를 지킨 평가: 비지도 모델, 각 분류기, 앙상블을 나란히 비교합니다."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with stages("evaluate") as on_stage:
+    with stages("evaluate", lang=settings.language, timezone=settings.timezone) as on_stage:
         report = call(
             ctx,
             lambda: pipeline.evaluate(
                 settings, labels, inputs=given, out_dir=out, n_folds=folds, on_stage=on_stage
             ),
         )
-    print_evaluation(report)
+    print_evaluation(report, settings.language)
 
 
 def train(
@@ -219,8 +219,8 @@ def train(
     과거 적발 내역으로 스태킹 앙상블을 학습하고 `auditlens run`에 쓰도록 등록합니다."""
     settings = call(ctx, load_settings)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
-    with stages("train") as on_stage:
+    with stages("train", lang=settings.language, timezone=settings.timezone) as on_stage:
         report = call(
             ctx, lambda: pipeline.train(settings, labels, inputs=given, on_stage=on_stage)
         )
-    print_training(report)
+    print_training(report, settings.language)

@@ -18,7 +18,7 @@ from auditlens.cli.common import (
     parse_date,
 )
 from auditlens.cli.render import print_demo, print_sample
-from auditlens.i18n import pick
+from auditlens.i18n import language, pick
 
 
 def version() -> None:
@@ -72,7 +72,7 @@ def generate(
                 fmt=fmt,
             ),
         )
-    print_sample(summary)
+    print_sample(summary, language())
 
 
 def demo(

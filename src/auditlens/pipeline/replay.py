@@ -4,26 +4,47 @@ fitted pipeline the store recorded."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from auditlens.config import Settings
+from auditlens.detect.base import ContributionUnit, Explainable
 from auditlens.detect.explain import Reason, reasons_json, same_reasons
 from auditlens.errors import AuditlensError
 from auditlens.features.base import WINDOW
+from auditlens.features.docs import FEATURE_DOCS, PEER_PREFIX
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.detection import feature_context, feature_hashes, score_matrix
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import user_peaks
 from auditlens.store.repo import Store
 
+#: How many of the largest contributions (by size, either sign) `explain` shows.
+SHOWN_CONTRIBUTIONS = 8
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """How much one feature moved the replayed score, and its value that day."""
+
+    feature: str
+    value: float
+    contribution: float
+
+    @property
+    def known(self) -> bool:
+        """True when features.docs names the feature (its value can be shown with a unit)."""
+        return self.feature.removeprefix(PEER_PREFIX) in FEATURE_DOCS
+
 
 @dataclass(frozen=True)
 class Explanation:
-    """A stored score and the same score recomputed from the store."""
+    """A stored score and the same score recomputed from the store, with the features'
+    contributions to it (largest first; ``contribution_unit``: SHAP log-odds or tail
+    surprise)."""
 
     user_id: str
     window: dt.date
@@ -31,6 +52,8 @@ class Explanation:
     replayed: dict[str, Any]
     reasons: list[Reason]
     checks: dict[str, bool]
+    contributions: list[Contribution] = field(default_factory=list)
+    contribution_unit: ContributionUnit = "surprise"
 
     @property
     def reproduced(self) -> bool:
@@ -57,17 +80,28 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
         history = store.scores.history(user_id, day) if day is not None else pl.DataFrame()
         if history.height == 0:
             known = store.scores.history(user_id)
-            hint = (
-                f"scored days of {user_id}: "
-                + ", ".join(str(d) for d in known.get_column(WINDOW).unique().sort().tail(10))
+            days = ", ".join(str(d) for d in known.get_column(WINDOW).unique().sort().tail(10))
+            hint, ko_hint = (
+                (f"scored days of {user_id}: {days}", f"{user_id}의 점수가 있는 날: {days}")
                 if known.height
-                else "no score of this user is stored; run `auditlens run` first"
+                else (
+                    "no score of this user is stored; run `auditlens run` first",
+                    "이 사용자의 저장된 점수가 없습니다. 먼저 `auditlens run`을 실행하십시오",
+                )
             )
-            raise AuditlensError(f"no stored score for {user_id} on {day or 'any day'}", hint=hint)
+            raise AuditlensError(
+                f"no stored score for {user_id} on {day or 'any day'}",
+                hint=hint,
+                ko=f"{user_id}의 {day or '어느 날'} 저장된 점수가 없습니다",
+                ko_hint=ko_hint,
+            )
         stored = history.row(0, named=True)
         record = store.models.by_sha(stored["model_sha256"])
         if record is None:
-            raise AuditlensError(f"model {stored['model_sha256'][:12]} is not in the store")
+            sha = stored["model_sha256"][:12]
+            raise AuditlensError(
+                f"model {sha} is not in the store", ko=f"모델 {sha}이(가) 저장소에 없습니다"
+            )
         model = FittedPipeline.load(Path(record.path), record.sha256)
         events = store.events.upto(int(stored["data_batch_id"])).select(EVENT_COLUMNS).collect()
     # the stored pipeline's own fitted feature sets rebuild the features it scored
@@ -95,4 +129,26 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
     }
     if stored["reasons"] != "[]":
         checks["reasons"] = same_reasons(stored["reasons"], reasons)
-    return Explanation(user_id, stored["window"], stored, replayed, reasons, checks)
+    unit, contributions = _contributions(model, scoring.frame[idx])
+    return Explanation(
+        user_id, stored["window"], stored, replayed, reasons, checks, contributions, unit
+    )
+
+
+def _contributions(
+    model: FittedPipeline, row: pl.DataFrame, top: int = SHOWN_CONTRIBUTIONS
+) -> tuple[ContributionUnit, list[Contribution]]:
+    """The ``top`` largest contributions (by size) of the features of the one-row ``row``
+    to the model's score, with each feature's value; none when the model cannot say."""
+    detector = model.detector
+    if not isinstance(detector, Explainable):
+        return "surprise", []
+    matrix, columns = detector.feature_contributions(row)
+    values = row.row(0, named=True)
+    found = [
+        Contribution(name, float(values.get(name) or 0.0), round(float(matrix[0, j]), 3))
+        for j, name in enumerate(columns)
+        if float(matrix[0, j]) != 0.0
+    ]
+    found.sort(key=lambda c: -abs(c.contribution))
+    return detector.contribution_unit, found[:top]
