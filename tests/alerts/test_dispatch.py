@@ -26,6 +26,7 @@ from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.store.alerts import Alert, AlertRepository
 from auditlens.store.audit_repository import AuditRepository
+from auditlens.store.replay import replay
 from auditlens.store.repo import Store
 from tests.alerts.conftest import CRITERIA, T0, FakeClock, detection
 
@@ -215,7 +216,9 @@ def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_wor
     )
     assert (len(again.opened), again.absorbed) == (0, 2)
     # after `train` the same person's top reason changes: still the same alert, no page
-    retrained = detection(severity="high", feature="bulk_ratio", window=dt.date(2026, 9, 9))
+    retrained = detection(
+        severity="high", feature="bulk_ratio", window=dt.date(2026, 9, 9), model_sha256="b" * 64
+    )
     other = admit(engine, [retrained], rules, CRITERIA, clock())
     assert (other.opened, other.absorbed) == ([], 1)
     with engine.connect() as conn:
@@ -223,6 +226,8 @@ def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_wor
     assert (shown.scenario, shown.window, shown.status) == ("bulk_ratio", dt.date(2026, 9, 9),
                                                             "open")  # fmt: skip
     assert AlertRepository(engine).outbox.counts()["pending"] == 1
+    assert AlertRepository(engine).get_alert(alert.id).model_sha256 == "b" * 64
+    assert replay(engine) == []
     # more severe: the same alert takes the severity and is routed (pages) again
     worse = admit(engine, [detection(severity="critical", risk=95.0)], rules, CRITERIA, clock())
     assert worse.opened == [] and [a.id for a in worse.upgraded] == [alert.id]
@@ -231,6 +236,9 @@ def test_one_alert_per_person_absorbs_new_evidence_and_pages_again_only_when_wor
     assert len(AlertRepository(engine).list_alerts()) == 1
     evidence = AlertRepository(engine).evidence_of(alert.id)
     assert [e.kind for e in evidence] == ["open", "absorb", "absorb", "absorb", "upgrade"]
+    # the trail says what the table says: the new model, scenario and severity (a second
+    # run after `train` used to leave the alert's model_sha256 differing from the trail)
+    assert replay(engine) == []
     assert [e.action for e in AuditRepository(engine).entries(actions=("absorb", "upgrade"))] == [
         "absorb",
         "absorb",

@@ -39,6 +39,9 @@ from auditlens.store.db import alerts, audit_log, label_candidates, suppressions
 DECISIONS: Final = frozenset(
     {"acknowledge", "escalate", "dismiss", "close", "request_close", "approve", "reopen"}
 )
+#: Trail actions by which a later detection rewrites an open alert's headline
+#: (alerts.intake: ``upgrade`` raises its severity, ``absorb`` keeps it).
+HEADLINE_UPDATES: Final = frozenset({"upgrade", "absorb"})
 #: Alert columns the trail records when it opens an alert: column -> criteria key.
 _OPENED: Final = {"score_id": "score_id", "model_sha256": "model_sha256", "scenario": "scenario"}
 
@@ -153,6 +156,9 @@ def _expected(
                 reopened_from=earlier.seq if earlier is not None else None,
             )
             continue
+        if action in HEADLINE_UPDATES:
+            _take_headline(states.get(alert_id), action, row, criteria)
+            continue
         if action not in DECISIONS:
             continue
         effective = criteria.get("on_behalf_of") or row["actor"]
@@ -186,6 +192,21 @@ def _expected(
                     }
                 )
     return states, sups, labels
+
+
+def _take_headline(
+    state: _AlertState | None, action: str, row: dict[str, Any], criteria: dict[str, Any]
+) -> None:
+    """A detection taken into an open alert: its model and scenario become the alert's
+    (``alerts.intake.apply`` rewrites the headline), an upgrade also its severity."""
+    if state is None or state.opened is None:
+        return
+    state.seq = int(row["seq"])
+    for column in ("model_sha256", "scenario"):
+        if criteria.get(column) is not None:
+            state.opened[column] = criteria[column]
+    if action == "upgrade":
+        state.severity = row["reason_code"]
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
