@@ -21,8 +21,10 @@ def test_debug_shows_the_error_itself_only_for_its_own_command_line(
     debug = runner.invoke(app, ["--debug", "alerts", "show", "1"])
     assert isinstance(debug.exception, AuditlensError)
 
-    plain = runner.invoke(app, ["alerts", "show", "1"])
+    plain = runner.invoke(app, ["--lang", "en", "alerts", "show", "1"])
     assert not isinstance(plain.exception, AuditlensError)
     assert plain.exit_code == 1
     assert plain.output.startswith("error: ")
+    korean = runner.invoke(app, ["--lang", "ko", "alerts", "show", "1"])
+    assert korean.exit_code == 1 and korean.output.startswith("오류: ")
     assert len(plain.output.strip().splitlines()) == 1
