@@ -149,7 +149,8 @@ def _deliver(
     except Exception as exc:  # a channel bug must not lose the delivery: retry, record it
         channel = channels.get(live[0][0].channel)
         text = f"{type(exc).__name__}: {exc}"
-        error = ChannelError(channel.mask(text) if channel is not None else text)
+        shown = channel.mask(text) if channel is not None else text
+        error = ChannelError(shown, ko=f"예상하지 못한 오류로 전송하지 못했습니다 ({shown})")
     else:
         error = None
     at = clock()
@@ -187,6 +188,8 @@ def _send(channels: Mapping[str, Channel], live: list[tuple[OutboxItem, Alert]])
         raise ChannelError(
             f"channel {first.channel!r} is not configured",
             hint="add it to [alert_channels] or requeue after fixing the configuration",
+            ko=f"{first.channel!r} 채널이 설정되어 있지 않습니다",
+            ko_hint="[alert_channels]에 추가하거나, 설정을 고친 뒤 다시 대기열에 넣으십시오",
         )
     if first.action == "resolve":
         return channel.resolve(alert)
