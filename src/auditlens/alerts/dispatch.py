@@ -50,13 +50,19 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A delivery given up on, with the last error."""
+    """A delivery given up on, with the last error (``error`` English, ``error_ko`` the
+    same in Korean; :meth:`text` picks one)."""
 
     delivery_id: int
     alert_id: int
     channel: str
     attempts: int
     error: str
+    error_ko: str = ""
+
+    def text(self, lang: str) -> str:
+        """The last error in ``lang`` (English where no Korean was recorded)."""
+        return self.error_ko or self.error if lang == "ko" else self.error
 
 
 @dataclass
@@ -162,11 +168,14 @@ def _deliver(
         failures = item.attempts + 1
         if error.permanent or failures >= policy.max_attempts:
             _record(engine, item, alert, at, trail=trail, error=error, dead=True)
-            said = str(error)
+            said, said_ko = str(error), error.text("ko")
             channel = channels.get(item.channel)
             if channel is not None:  # the report names the channel once, not "slack slack:"
                 said = said.removeprefix(f"{channel.label}: ")
-            report.dead.append(DeadLetter(item.id, item.alert_id, item.channel, failures, said))
+                said_ko = said_ko.removeprefix(f"{channel.label}: ")
+            report.dead.append(
+                DeadLetter(item.id, item.alert_id, item.channel, failures, said, said_ko)
+            )
         else:
             wait = policy.delay(failures, error.retry_after)
             _record(
