@@ -8,6 +8,7 @@ that sets a ``hint`` sets a ``ko_hint``. Exceptions are listed with their reason
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import importlib
 import pkgutil
 import re
@@ -100,3 +101,26 @@ def test_class_hints_have_korean() -> None:
         source = sys.modules[cls.__module__].__file__
         if cls.hint and source in covered:
             assert HANGUL.search(cls.ko_hint), f"{name}.hint has no Korean ko_hint"
+
+
+def test_errors_read_korean_at_run_time(tmp_path: Path) -> None:
+    """A few errors raised for real: the Korean text has no English sentence in it."""
+    import polars as pl
+
+    from auditlens.detect.evaluation import time_folds
+    from auditlens.features.catalog import ResourceCatalog
+    from auditlens.pipeline.inputs import parse_column_map
+
+    raised = []
+    for attempt in (
+        lambda: ResourceCatalog.read_csv(tmp_path / "missing.csv"),
+        lambda: time_folds(pl.Series([dt.date(2026, 9, d) for d in (1, 2)]), 3),
+        lambda: parse_column_map(["login_time"]),
+    ):
+        with pytest.raises(AuditlensError) as caught:
+            attempt()
+        raised.append(caught.value)
+    for error in raised:
+        korean, english = error.text("ko"), error.text("en")
+        assert HANGUL.search(korean) and not HANGUL.search(english), (korean, english)
+        assert not re.search(r"\b(is not|does not|cannot|check|use)\b", korean), korean
