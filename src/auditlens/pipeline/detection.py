@@ -1,3 +1,4 @@
+# size: the scoring steps (feature context, score, fit, load the inputs); errors in two languages.
 """Scoring jobs: `auditlens score` (one shot), `auditlens run` (the batch job) and
 `auditlens explain` (replay of a stored score), as plain functions."""
 
