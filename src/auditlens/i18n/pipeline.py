@@ -31,7 +31,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "stage_save": {"ko": "모델 저장", "en": "save"},
     "stage_ingest": {"ko": "수집 {source}", "en": "ingest {source}"},
     "unit_rows": {"ko": "행", "en": "rows"},
-    "unit_fits": {"ko": "회 학습", "en": "fits"},
+    "unit_fits": {"ko": "회", "en": "fits"},
     "train_done": {
         "ko": "양성 구간 {n}개로 스태킹 앙상블을 학습했습니다",
         "en": "stacked ensemble trained on {n} positive windows",
