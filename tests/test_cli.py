@@ -134,7 +134,7 @@ def test_errors_are_one_line_without_traceback(workdir: Path) -> None:
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "missing.csv" in result.output
-    result = runner.invoke(app, ["ingest", "x.csv", "--map", "login_time"])
+    result = runner.invoke(app, ["--lang", "en", "ingest", "x.csv", "--map", "login_time"])
     assert result.exit_code == 1 and "CUSTOMER=CANONICAL" in result.output
 
 
@@ -184,7 +184,7 @@ def test_alert_triage_and_audit_commands(workdir: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 1 and "no alert #999" in result.output
     out = _ok("alerts", "ack", "1", "--note", "looking")
     assert "alert #1" in out and "acknowledged" in out
-    result = runner.invoke(app, ["alerts", "ack", "1"])
+    result = runner.invoke(app, ["--lang", "en", "alerts", "ack", "1"])
     assert result.exit_code == 1 and "reopen" not in result.output
     assert "cannot acknowledge" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["alerts", "reopen", "1", "--as", "lee", "--reason", "mistake"])
@@ -385,7 +385,7 @@ def test_empty_or_header_only_input_says_so_with_exit_code_5(
         '[sources.exports]\nkind = "file"\npath = "empty.csv"\n', encoding="utf-8"
     )
     monkeypatch.setenv("AUDITLENS_CONFIG", str(workdir / "auditlens.toml"))
-    result = runner.invoke(app, command)
+    result = runner.invoke(app, ["--lang", "en", *command])
     assert result.exit_code == 5, result.output
     assert "no events to score in" in result.output
     assert "Traceback" not in result.output and "vocabulary" not in result.output
@@ -437,5 +437,7 @@ def test_ingest_source_reuses_a_configured_source_and_its_watermark(
     assert [t.day for t in events["timestamp"]] == [1, 2]  # DMY: 1 and 2 September
     with (workdir / "auditlens.toml").open("a", encoding="utf-8") as toml:
         toml.write('\n[sources.cert]\nkind = "cert"\npath = "cert"\n')
-    wrong = runner.invoke(app, ["ingest", "--source", "cert", "--date-order", "DMY"])
+    wrong = runner.invoke(
+        app, ["--lang", "en", "ingest", "--source", "cert", "--date-order", "DMY"]
+    )
     assert wrong.exit_code == 1 and "is a CERT source" in wrong.output

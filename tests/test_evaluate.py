@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from auditlens.cli import app
+from auditlens.reports.evaluation_text import model_name
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 
 SPEC = GeneratorSpec(users=150, days=32, seed=8, insider_rate=0.1)
@@ -59,8 +60,8 @@ def test_evaluate_reports_held_out_figures_and_writes_the_same_numbers(
         assert pooled["rows"] == sum(f["rows"] for f in folds)
         assert pooled["positives"] == sum(f["positives"] for f in folds) > 0
         ci = report["intervals_95"]["pooled"][name]
-        row = (
-            f"| {name} | {pooled['roc_auc']:.3f} ({_span(ci['roc_auc'])}) | "
+        row = (  # the report is Korean (the default language): models by Korean name
+            f"| {model_name('ko', name)} | {pooled['roc_auc']:.3f} ({_span(ci['roc_auc'])}) | "
             f"{pooled['pr_auc']:.3f} ({_span(ci['pr_auc'])}) |"
         )
         assert row in markdown  # the Markdown shows the JSON's figures
@@ -71,7 +72,8 @@ def test_evaluate_reports_held_out_figures_and_writes_the_same_numbers(
         assert 5 <= users["positives"] <= data.labels.height  # labelled users tested
         assert users["roc_auc"] >= USER_ROC_FLOOR, f"{name}: {users['roc_auc']:.3f}"
         ci = report["intervals_95"]["user_level"][name]
-        assert f"| {name} | {users['roc_auc']:.3f} ({_span(ci['roc_auc'])}) |" in markdown
+        shown_name = model_name("ko", name)
+        assert f"| {shown_name} | {users['roc_auc']:.3f} ({_span(ci['roc_auc'])}) |" in markdown
 
     # 95% intervals over users: around the point estimate, narrower than [0, 1], shown
     intervals = report["intervals_95"]
@@ -119,5 +121,11 @@ def test_three_labelled_people_are_warned_about_and_not_trained_on(
     trained = runner.invoke(app, ["train", *args])
     assert trained.exit_code == 0, trained.output
     said = " ".join(trained.output.split())
+    # the refusal reads in the language of the invocation (Korean by default)
+    assert "확인된 적발 사례가 있는 라벨 사용자가 3명뿐입니다 (최소 10명 필요" in said
+    assert "비지도 모델을 계속 사용합니다" in said and "registered" not in said
+    english = runner.invoke(app, ["--lang", "en", "train", *args])
+    assert english.exit_code == 0, english.output
+    said = " ".join(english.output.split())
     assert "only 3 labelled users with a confirmed finding (need 10" in said
     assert "keeping the unsupervised model" in said and "registered" not in said

@@ -192,7 +192,10 @@ def test_train_with_too_few_labels_keeps_the_unsupervised_model(
         "user_id,scenario,start,end\nU0003,x,2026-09-20T00:00:00+09:00,2026-09-21T00:00:00+09:00\n"
     )
     report = train(settings, few)
-    assert not report.trained and "keeping the unsupervised model" in report.message
+    # the refusal is in the settings' language: Korean by default, English when asked
+    assert not report.trained and "비지도 모델을 계속 사용합니다" in report.message
+    english = train(settings.model_copy(update={"language": "en"}), few)
+    assert not english.trained and "keeping the unsupervised model" in english.message
 
 
 def test_run_command_records_detections_and_opens_alerts(

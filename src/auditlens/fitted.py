@@ -38,6 +38,10 @@ _REFIT: Final = (
     "fit a new model with `auditlens run --refit` "
     "(a trained ensemble: `auditlens train --labels FILE`)"
 )
+_REFIT_KO: Final = (
+    "`auditlens run --refit`로 새 모델을 학습하십시오 "
+    "(학습된 앙상블이면 `auditlens train --labels 파일`)"
+)
 
 
 class FittedPipeline:
@@ -63,7 +67,10 @@ class FittedPipeline:
             NotFitted: the feature sets were not fitted.
         """
         if getattr(self.features, "sets_", None) is None:
-            raise NotFitted("fit the feature sets (MatrixBuilder.fit) before the pipeline")
+            raise NotFitted(
+                "fit the feature sets (MatrixBuilder.fit) before the pipeline",
+                ko="파이프라인보다 먼저 특성 집합을 학습시키십시오 (MatrixBuilder.fit)",
+            )
         risk = RiskModel(self.detector)
         self.risk_ = risk.fit(X) if y is None else risk.fit_supervised(X, y)
         self.format_ = ARTEFACT_FORMAT
@@ -90,7 +97,10 @@ class FittedPipeline:
     def _risk(self) -> RiskModel:
         risk: RiskModel | None = getattr(self, "risk_", None)
         if risk is None:
-            raise NotFitted("the pipeline is not fitted: call fit first")
+            raise NotFitted(
+                "the pipeline is not fitted: call fit first",
+                ko="파이프라인이 아직 학습되지 않았습니다: 먼저 fit을 호출하십시오",
+            )
         return risk
 
     def save(self, path: Path) -> str:
@@ -117,15 +127,26 @@ class FittedPipeline:
                 f"{path} was saved by another auditlens version and cannot be read here "
                 f"({type(exc).__name__}: {exc})",
                 hint=_REFIT,
+                ko=f"{path}은(는) 다른 버전의 auditlens로 저장되어 여기서 읽을 수 없습니다 "
+                f"({type(exc).__name__}: {exc})",
+                ko_hint=_REFIT_KO,
             ) from None
         except pickle.UnpicklingError as exc:
             raise ModelError(
-                f"{path} is not a saved auditlens model ({exc})", hint=_REFIT
+                f"{path} is not a saved auditlens model ({exc})",
+                hint=_REFIT,
+                ko=f"{path}은(는) 저장된 auditlens 모델이 아닙니다 ({exc})",
+                ko_hint=_REFIT_KO,
             ) from None
         if isinstance(loaded, RiskModel):
             return _from_format_1(loaded, path)
         if not isinstance(loaded, FittedPipeline):
-            raise ModelError(f"{path} does not hold an auditlens model", hint=_REFIT)
+            raise ModelError(
+                f"{path} does not hold an auditlens model",
+                hint=_REFIT,
+                ko=f"{path}에는 auditlens 모델이 없습니다",
+                ko_hint=_REFIT_KO,
+            )
         return loaded
 
 
@@ -137,6 +158,8 @@ def _from_format_1(old: RiskModel, path: Path) -> FittedPipeline:
         raise ModelError(
             f"{path} is a model of an older auditlens without its fitted sequence model",
             hint=_REFIT,
+            ko=f"{path}은(는) 학습된 작업 순서 모델이 없는 이전 버전 auditlens의 모델입니다",
+            ko_hint=_REFIT_KO,
         )
     sets = default_sets()
     for feature_set in sets:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 
@@ -97,6 +98,9 @@ def test_every_status_and_action_is_planned_or_clearly_refused(status: str, acti
         with pytest.raises(TriageError, match=f"alert #7 is {status}: cannot {action} it") as err:
             _plan(alert, action)
         assert err.value.hint  # says what to do instead
+        korean = err.value.text("ko")  # and reads Korean, hint included, in ko
+        assert korean.startswith("경보 #7은(는) ") and "할 수 없습니다 — " in korean
+        assert not re.search(r"\b(cannot|first|see)\b", korean), korean
         return
     step = _plan(alert, action)
     assert step.to == EXPECTED[status, action][0]

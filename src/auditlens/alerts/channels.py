@@ -47,8 +47,10 @@ class ChannelError(AuditlensError):
         retry_after: float | None = None,
         permanent: bool = False,
         hint: str = "",
+        ko: str = "",
+        ko_hint: str = "",
     ) -> None:
-        super().__init__(message, hint=hint)
+        super().__init__(message, hint=hint, ko=ko, ko_hint=ko_hint)
         self.status_code = status_code
         self.retry_after = retry_after
         #: True when retrying cannot help (bad payload, unknown webhook): dead-letter now.
@@ -100,7 +102,11 @@ class Channel(ABC):
 
     def resolve(self, alert: Alert) -> Delivery:
         """Take back an announced alert (closed or dismissed); only some channels can."""
-        raise ChannelError(f"channel {self.label} cannot resolve alerts", permanent=True)
+        raise ChannelError(
+            f"channel {self.label} cannot resolve alerts",
+            permanent=True,
+            ko=f"{self.label} 채널은 알림 해소를 보낼 수 없습니다",
+        )
 
     @abstractmethod
     def post(self, message: Message, alerts: Sequence[Alert]) -> Delivery:
@@ -175,9 +181,15 @@ class HttpChannel(Channel):
         try:
             response = self.client.post(url, json=payload)
         except httpx.TimeoutException as exc:
-            raise ChannelError(self.mask(f"{self.label}: timed out ({exc})")) from None
+            raise ChannelError(
+                self.mask(f"{self.label}: timed out ({exc})"),
+                ko=self.mask(f"{self.label}: 응답 시간이 초과되었습니다 ({exc})"),
+            ) from None
         except httpx.HTTPError as exc:
-            raise ChannelError(self.mask(f"{self.label}: {type(exc).__name__}: {exc}")) from None
+            raise ChannelError(
+                self.mask(f"{self.label}: {type(exc).__name__}: {exc}"),
+                ko=self.mask(f"{self.label}: 전송하지 못했습니다 ({type(exc).__name__}: {exc})"),
+            ) from None
         if response.status_code in self.ok_status:
             return response
         body = self.mask(response.text[:300].strip())
@@ -187,6 +199,7 @@ class HttpChannel(Channel):
             status_code=response.status_code,
             retry_after=retry_after_seconds(response, self.clock()),
             permanent=not retryable,
+            ko=f"{self.label}: 서버가 HTTP {response.status_code}로 거부했습니다 {body}".rstrip(),
         )
 
     def secret_values(self) -> list[str]:
@@ -258,6 +271,8 @@ class FileChannel(Channel):
             raise ChannelError(
                 f"{self.label}: cannot write {self.path}: {exc}",
                 hint="check the path and its permissions",
+                ko=f"{self.label}: {self.path}에 쓸 수 없습니다: {exc}",
+                ko_hint="경로와 쓰기 권한을 확인하십시오",
             ) from None
         return Delivery(None, f"appended to {self.path}")
 

@@ -52,13 +52,19 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A delivery given up on, with the last error."""
+    """A delivery given up on, with the last error (``error`` English, ``error_ko`` the
+    same in Korean; :meth:`text` picks one)."""
 
     delivery_id: int
     alert_id: int
     channel: str
     attempts: int
     error: str
+    error_ko: str = ""
+
+    def text(self, lang: str) -> str:
+        """The last error in ``lang`` (English where no Korean was recorded)."""
+        return self.error_ko or self.error if lang == "ko" else self.error
 
 
 @dataclass
@@ -156,7 +162,8 @@ def _deliver(
     except Exception as exc:  # a channel bug must not lose the delivery: retry, record it
         channel = channels.get(live[0][0].channel)
         text = f"{type(exc).__name__}: {exc}"
-        error = ChannelError(channel.mask(text) if channel is not None else text)
+        shown = channel.mask(text) if channel is not None else text
+        error = ChannelError(shown, ko=f"예상하지 못한 오류로 전송하지 못했습니다 ({shown})")
     else:
         error = None
     at = clock()
@@ -168,11 +175,14 @@ def _deliver(
         failures = item.attempts + 1
         if error.permanent or failures >= policy.max_attempts:
             _record(engine, item, alert, at, trail=trail, error=error, dead=True)
-            said = str(error)
+            said, said_ko = str(error), error.text("ko")
             channel = channels.get(item.channel)
             if channel is not None:  # the report names the channel once, not "slack slack:"
                 said = said.removeprefix(f"{channel.label}: ")
-            report.dead.append(DeadLetter(item.id, item.alert_id, item.channel, failures, said))
+                said_ko = said_ko.removeprefix(f"{channel.label}: ")
+            report.dead.append(
+                DeadLetter(item.id, item.alert_id, item.channel, failures, said, said_ko)
+            )
         else:
             wait = policy.delay(failures, error.retry_after)
             _record(
@@ -200,6 +210,8 @@ def _send(
         raise ChannelError(
             f"channel {first.channel!r} is not configured",
             hint="add it to [alert_channels] or requeue after fixing the configuration",
+            ko=f"{first.channel!r} 채널이 설정되어 있지 않습니다",
+            ko_hint="[alert_channels]에 추가하거나, 설정을 고친 뒤 다시 대기열에 넣으십시오",
         )
     if first.action == "resolve":
         return channel.resolve(alert)

@@ -49,6 +49,8 @@ class EmailChannel(Channel):
                 f"{self.label}: no recipients",
                 permanent=True,
                 hint="set recipients of the channel or of the routing rule",
+                ko=f"{self.label}: 받는 사람이 없습니다",
+                ko_hint="채널이나 라우팅 규칙에 받는 사람을 지정하십시오",
             )
         mail = build_email(message, sender=cfg.sender, to=to)
         password = cfg.password.get_secret_value() if cfg.password else ""
@@ -67,14 +69,24 @@ class EmailChannel(Channel):
                 self._mask(f"{self.label}: SMTP {exc.smtp_code} {text}", password),
                 status_code=exc.smtp_code,
                 permanent=exc.smtp_code not in _TEMPORARY,
+                ko=self._mask(
+                    f"{self.label}: 메일 서버가 SMTP {exc.smtp_code}로 거부했습니다 {text}",
+                    password,
+                ),
             ) from None
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             raise ChannelError(
-                self._mask(f"{self.label}: {type(exc).__name__}: {exc}", password)
+                self._mask(f"{self.label}: {type(exc).__name__}: {exc}", password),
+                ko=self._mask(
+                    f"{self.label}: 메일을 보내지 못했습니다 ({type(exc).__name__}: {exc})",
+                    password,
+                ),
             ) from None
         if refused:
             raise ChannelError(
-                f"{self.label}: refused recipients {sorted(refused)}", permanent=True
+                f"{self.label}: refused recipients {sorted(refused)}",
+                permanent=True,
+                ko=f"{self.label}: 메일 서버가 받는 사람을 거부했습니다 {sorted(refused)}",
             )
         return Delivery(250, f"sent to {len(to)} recipient(s), {mail['Message-ID']}")
 

@@ -38,6 +38,24 @@ ACTIONS: Final[tuple[Action, ...]] = (
     "approve",
     "reopen",
 )
+#: Each status as a Korean reader names it (English shows the status id).
+STATUS_KO: Final[dict[str, str]] = {
+    "open": "신규",
+    "acknowledged": "확인",
+    "escalated": "상향 보고",
+    "close_requested": "종결 승인 대기",
+    "closed": "종결",
+    "dismissed": "오탐 기각",
+}
+#: Each action in Korean, as the object of 할 수 없습니다 ("cannot ...").
+ACTION_KO: Final[dict[str, str]] = {
+    "acknowledge": "확인",
+    "escalate": "상향 보고",
+    "dismiss": "오탐 기각",
+    "close": "종결",
+    "approve": "종결 승인",
+    "reopen": "재개",
+}
 #: Target of an entry about an alert that the apply step is about to open (id unknown yet).
 NEW_ALERT: Final = "alert:new"
 

@@ -63,6 +63,4 @@ def parse(text: str) -> ReasonCode:
         return ReasonCode(text.strip().casefold())
     except ValueError:
         known = ", ".join(c.value for c in ReasonCode)
-        raise ValueError(
-            f"reason code {text!r} is not one of: {known} / 사유 코드는 다음 중 하나여야 합니다"
-        ) from None
+        raise ValueError(f"reason code {text!r} is not one of: {known}") from None

@@ -83,7 +83,8 @@ class Schedule:
             days = frozenset(WEEKDAY_NAMES.index(d) + 1 for d in spec.days)
             return cls(calendar, days, spec.start, spec.end, spec.skip_holidays)
         raise ConfigError(
-            f"unknown schedule {spec!r} (expected always, business_hours or a window)"
+            f"unknown schedule {spec!r} (expected always, business_hours or a window)",
+            ko=f"알 수 없는 일정 {spec!r}입니다 (always, business_hours 또는 시간대 지정)",
         )
 
     def is_open(self, moment: dt.datetime) -> bool:
@@ -111,7 +112,12 @@ class Schedule:
             opens = dt.datetime.combine(day, self.start, tzinfo=self.calendar.zone)
             if opens > local:
                 return opens.astimezone(dt.UTC)
-        raise ConfigError("an alert schedule never opens", hint="check the rule's days")
+        raise ConfigError(
+            "an alert schedule never opens",
+            hint="check the rule's days",
+            ko="알림 일정이 한 번도 열리지 않습니다",
+            ko_hint="규칙의 요일을 확인하십시오",
+        )
 
     def next_time_of_day(self, moment: dt.datetime, at: dt.time) -> dt.datetime:
         """The first local ``at`` o'clock at or after ``moment`` inside the window (UTC)."""
@@ -121,7 +127,10 @@ class Schedule:
             when = dt.datetime.combine(day, at, tzinfo=self.calendar.zone)
             if when >= local and self.is_open(when):
                 return when.astimezone(dt.UTC)
-        raise ConfigError(f"a digest at {at} never falls inside its rule's schedule")
+        raise ConfigError(
+            f"a digest at {at} never falls inside its rule's schedule",
+            ko=f"{at}의 묶음 알림이 규칙의 일정 안에 한 번도 들어가지 않습니다",
+        )
 
     def _day_open(self, day: dt.date) -> bool:
         if day.isoweekday() not in self.days:

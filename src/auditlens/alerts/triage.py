@@ -38,7 +38,9 @@ from sqlalchemy import Connection, Engine
 
 from auditlens.alerts import reasons
 from auditlens.alerts.lifecycle import (
+    ACTION_KO,
     ACTIONS,
+    STATUS_KO,
     TRANSITIONS,
     Action,
     Transition,
@@ -144,21 +146,40 @@ def _request(action: str, reason: str, note: str, by: Acting) -> tuple[Action, s
     """The action and reason code of a request, checked before the alert is read."""
     known = _BY_NAME.get(action)
     if known is None:
-        raise TriageError(f"unknown action {action!r}", hint=f"use one of {sorted(ACTIONS)}")
+        raise TriageError(
+            f"unknown action {action!r}",
+            hint=f"use one of {sorted(ACTIONS)}",
+            ko=f"알 수 없는 조치 {action!r}입니다",
+            ko_hint=f"{', '.join(sorted(ACTIONS))} 중 하나를 사용하십시오",
+        )
     code = ""
     if reason:
         try:
             code = reasons.parse(reason).value
         except ValueError as exc:
+            codes = ", ".join(c.value for c in reasons.ReasonCode)
             raise TriageError(
-                str(exc), hint="put prose in --note; see `auditlens alerts reasons`"
+                str(exc),
+                hint="put prose in --note; see `auditlens alerts reasons`",
+                ko=f"사유 코드 {reason!r}은(는) 정해진 코드가 아닙니다. 다음 중 하나를 "
+                f"쓰십시오: {codes}",
+                ko_hint="설명은 --note에 적으십시오. 코드 목록은 `auditlens alerts reasons`로 "
+                "확인하십시오",
             ) from None
     if needs_reason(known) and not code:
         raise TriageError(
-            f"{action} needs a reason code / 사유 코드가 필요합니다", hint="pass --reason CODE"
+            f"{action} needs a reason code",
+            hint="pass --reason CODE",
+            ko=f"{ACTION_KO.get(action, action)} 조치에는 사유 코드가 필요합니다",
+            ko_hint="--reason 코드로 사유를 지정하십시오",
         )
     if code == reasons.ReasonCode.OTHER and not note.strip():
-        raise TriageError("reason 'other' needs a note / 'other'는 메모가 필요합니다")
+        raise TriageError(
+            "reason 'other' needs a note",
+            hint="describe the reason with --note",
+            ko="사유 코드 'other'에는 메모가 필요합니다",
+            ko_hint="--note로 사유를 적으십시오",
+        )
     by.require(role_for(known), action)
     return known, code
 
@@ -184,17 +205,24 @@ def plan(
     step = TRANSITIONS.get((alert.status, action))
     if step is None:
         raise TriageError(
-            f"alert #{alert.id} is {alert.status}: cannot {action} it", hint=_hint(alert.status)
+            f"alert #{alert.id} is {alert.status}: cannot {action} it",
+            hint=_hint(alert.status),
+            ko=f"경보 #{alert.id}은(는) {STATUS_KO.get(alert.status, alert.status)} 상태라 "
+            f"{ACTION_KO.get(action, action)}할 수 없습니다",
+            ko_hint=_hint_ko(alert.status),
         )
     # stored ids are normalised again: requests made before principals were ids
     requesters = {normalise(p) for p in (alert.close_requested_by, alert.close_requested_via) if p}
     if step.not_requester and by.ids & requesters:
         via = f" via {alert.close_requested_via}" if alert.close_requested_via else ""
+        via_ko = f", 경유 {alert.close_requested_via}" if alert.close_requested_via else ""
         raise TriageError(
             f"{by.effective.id} took part in the request to close alert #{alert.id} "
-            f"(requested by {alert.close_requested_by}{via}) and cannot also approve it / "
-            "종결 요청자는 승인할 수 없습니다 (이중 승인)",
+            f"(requested by {alert.close_requested_by}{via}) and cannot also approve it",
             hint="four-eyes: a different principal with the approver role approves",
+            ko=f"{by.effective.id}은(는) 경보 #{alert.id}의 종결 요청에 참여했으므로 "
+            f"(요청자 {alert.close_requested_by}{via_ko}) 승인할 수 없습니다",
+            ko_hint="이중 승인: 승인자 역할을 가진 다른 사람이 승인해야 합니다",
         )
     four_eyes = step.four_eyes_to is not None and alert.severity in policy.four_eyes
     to = step.four_eyes_to if four_eyes and step.four_eyes_to is not None else step.to
@@ -308,3 +336,11 @@ def _hint(status: str) -> str:
     if status == "close_requested":
         return "it waits for a second person's `auditlens alerts approve ID --as NAME`"
     return "see its state with `auditlens alerts list`"
+
+
+def _hint_ko(status: str) -> str:
+    if status in ("closed", "dismissed"):
+        return "먼저 `auditlens alerts reopen ID --reason 코드 --as 이름`으로 재개하십시오"
+    if status == "close_requested":
+        return "다른 사람의 `auditlens alerts approve ID --as 이름` 승인을 기다리는 중입니다"
+    return "`auditlens alerts list`로 상태를 확인하십시오"

@@ -158,7 +158,11 @@ class PagerDutyChannel(HttpChannel):
     def post(self, message: Message, alerts: Sequence[Alert]) -> Delivery:
         """Trigger one incident per alert (digests are refused by the configuration)."""
         if len(alerts) != 1:
-            raise ChannelError("pagerduty takes one alert per event, not a digest", permanent=True)
+            raise ChannelError(
+                "pagerduty takes one alert per event, not a digest",
+                permanent=True,
+                ko="pagerduty는 이벤트 하나에 알림 하나만 받습니다 (묶음 알림 불가)",
+            )
         payload = pagerduty_trigger(alerts[0], message, self._key)
         response = self.post_json(self._url, payload)
         return Delivery(response.status_code, self.mask(response.text[:200]))

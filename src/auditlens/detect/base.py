@@ -35,12 +35,14 @@ class ModelError(AuditlensError):
     """A saved model cannot be loaded or does not fit the feature matrix."""
 
     hint = "train again (`auditlens run --refit`) or point to the right model file"
+    ko_hint = "다시 학습하거나(`auditlens run --refit`) 올바른 모델 파일을 지정하십시오"
 
 
 class NotFittedError(ModelError):
     """A detector was used (score, explain) before ``fit``."""
 
     hint = "call its fit(X) first (fit returns the fitted detector)"
+    ko_hint = "먼저 fit(X)를 호출하십시오 (fit은 학습된 탐지기를 돌려줍니다)"
 
 
 def feature_columns(X: pl.DataFrame) -> list[str]:
@@ -103,7 +105,9 @@ class Detector(ABC):
             if name not in valid:
                 raise ModelError(
                     f"{type(self).__name__} has no parameter {name!r} "
-                    f"(it takes {', '.join(valid) or 'none'})"
+                    f"(it takes {', '.join(valid) or 'none'})",
+                    ko=f"{type(self).__name__}에는 {name!r} 매개변수가 없습니다 "
+                    f"(받는 매개변수: {', '.join(valid) or '없음'})",
                 )
             if sub:
                 nested[name][sub] = value
@@ -125,7 +129,10 @@ class Detector(ABC):
     def check_fitted(self) -> None:
         """Raise NotFittedError, naming this detector, unless ``fit`` has run."""
         if not self.fitted:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet")
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet",
+                ko=f"{type(self).__name__}이(가) 아직 학습되지 않았습니다",
+            )
 
     def matrix(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
         """The fitted feature columns of ``X`` as a float array (checked)."""
@@ -134,7 +141,9 @@ class Detector(ABC):
         if missing:
             raise ModelError(
                 f"{type(self).__name__} was fitted on columns the matrix lacks: "
-                f"{', '.join(missing)}"
+                f"{', '.join(missing)}",
+                ko=f"{type(self).__name__}이(가) 학습한 열이 특성 행렬에 없습니다: "
+                f"{', '.join(missing)}",
             )
         return X.select(self.feature_columns_).cast(pl.Float64).to_numpy()
 
@@ -260,12 +269,17 @@ def load_artifact(path: Path, expected_sha256: str | None = None) -> Any:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {exc.strerror}") from None
+        raise ModelError(
+            f"cannot read model file {path}: {exc.strerror}",
+            ko=f"모델 파일 {path}을(를) 읽을 수 없습니다: {exc.strerror}",
+        ) from None
     digest = hashlib.sha256(data).hexdigest()
     if expected_sha256 is not None and digest != expected_sha256:
         raise ModelError(
             f"model file {path} has sha256 {digest[:12]}…, the store recorded "
-            f"{expected_sha256[:12]}…: it was changed or replaced"
+            f"{expected_sha256[:12]}…: it was changed or replaced",
+            ko=f"모델 파일 {path}의 sha256은 {digest[:12]}…인데 저장소에는 "
+            f"{expected_sha256[:12]}…로 기록되어 있습니다: 파일이 바뀌었거나 교체되었습니다",
         )
     return joblib.load(io.BytesIO(data))
 
@@ -274,5 +288,8 @@ def load_detector(path: Path, expected_sha256: str | None = None) -> Detector:
     """Load a detector saved by :meth:`Detector.save`, verifying its hash when given."""
     model = load_artifact(path, expected_sha256)
     if not isinstance(model, Detector):
-        raise ModelError(f"{path} does not hold an auditlens detector")
+        raise ModelError(
+            f"{path} does not hold an auditlens detector",
+            ko=f"{path}은(는) auditlens 탐지기 파일이 아닙니다",
+        )
     return model

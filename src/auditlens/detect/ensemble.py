@@ -99,7 +99,9 @@ class MeanSurpriseEnsemble(Detector):
         if member is None:
             raise ModelError(
                 f"cannot explain a {type(self).__name__} without a member that explains "
-                "per feature (a TailDetector)"
+                "per feature (a TailDetector)",
+                ko=f"{type(self).__name__}에는 특성별로 설명하는 구성 모델(TailDetector)이 "
+                "없어 사유를 설명할 수 없습니다",
             )
         return member.feature_contributions(X)
 
@@ -191,7 +193,11 @@ class StackedEnsemble(Detector):
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit on ``X`` (keys + features); ``y`` holds 1/0 labels, null = unlabelled."""
         if y is None:
-            raise ModelError("the stacked ensemble needs labels (y); use the unsupervised model")
+            raise ModelError(
+                "the stacked ensemble needs labels (y); use the unsupervised model",
+                ko="스태킹 앙상블은 라벨(y)이 있어야 학습할 수 있습니다. "
+                "비지도 모델을 사용하십시오",
+            )
         self.feature_columns_ = feature_columns(X)
         self.unsupervised_: list[Stackable] = [
             clone(m).fit(X) for m in self._unsupervised_templates()
@@ -202,7 +208,9 @@ class StackedEnsemble(Detector):
         if positives < self.min_positives:
             raise ModelError(
                 f"only {positives} labelled positive windows (need {self.min_positives}) — "
-                "too few to learn from"
+                "too few to learn from",
+                ko=f"라벨이 붙은 양성 구간이 {positives}개뿐입니다 (최소 {self.min_positives}개 "
+                "필요): 학습하기에 너무 적습니다",
             )
         oof = self._out_of_fold(X_l, y_l)
         unsupervised = [m.margin(X_l) for m in self.unsupervised_]

@@ -44,6 +44,8 @@ def time_folds(days: pl.Series, n_folds: int = 3, first_share: float = 0.4) -> l
         raise AuditlensError(
             f"{len(unique)} days of data cannot make {n_folds} time-ordered folds",
             hint="evaluate on a longer period or with fewer folds",
+            ko=f"{len(unique)}일 치 데이터로는 시간 순서 폴드 {n_folds}개를 만들 수 없습니다",
+            ko_hint="더 긴 기간으로 평가하거나 폴드 수를 줄이십시오",
         )
     start = max(1, int(len(unique) * first_share))
     blocks = np.array_split(np.arange(start, len(unique)), n_folds)

@@ -156,7 +156,11 @@ def _contributions(
     model: Detector, frame: pl.DataFrame, min_surprise: float, min_log_odds: float
 ) -> tuple[npt.NDArray[np.float64], list[str], float]:
     if not isinstance(model, Explainable):
-        raise ModelError(f"cannot explain a {type(model).__name__}: no SHAP or tail member")
+        raise ModelError(
+            f"cannot explain a {type(model).__name__}: no SHAP or tail member",
+            ko=f"{type(model).__name__}은(는) SHAP이나 꼬리 확률 구성 모델이 없어 사유를 "
+            "설명할 수 없습니다",
+        )
     contrib, columns = model.feature_contributions(frame)
     floor = min_log_odds if model.contribution_unit == "log_odds" else min_surprise
     return contrib, columns, floor

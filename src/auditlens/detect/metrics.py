@@ -57,6 +57,9 @@ def user_metrics(scores: pl.DataFrame, insiders: Collection[str], *, seed: int =
             f"labels name {positives} of {truth.size} scored users: metrics need both "
             "insiders and others",
             hint="check that the labels' user ids match the events' user_id",
+            ko=f"라벨이 점수가 있는 사용자 {truth.size}명 중 {positives}명을 지목합니다: "
+            "지표를 계산하려면 내부자와 그 밖의 사용자가 모두 있어야 합니다",
+            ko_hint="라벨의 사용자 ID가 이벤트의 user_id와 일치하는지 확인하십시오",
         )
     fpr, tpr, _ = roc_curve(truth, score, drop_intermediate=False)  # every threshold counts
     order = np.lexsort((scores.get_column("user_id").to_numpy(), -score))

@@ -52,7 +52,10 @@ class SupervisedDetector(Detector):
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit on the rows with a label (0/1; null rows are left out); ``y`` is required."""
         if y is None:
-            raise ModelError(f"{self.kind} needs labels to learn from")
+            raise ModelError(
+                f"{self.kind} needs labels to learn from",
+                ko=f"{self.kind}은(는) 라벨이 있어야 학습할 수 있습니다",
+            )
         keep = y.is_not_null()
         X, y = X.filter(keep), y.filter(keep)
         target = y.cast(pl.Int8).to_numpy()
@@ -60,7 +63,9 @@ class SupervisedDetector(Detector):
         if positives == 0 or positives == target.size:
             raise ModelError(
                 f"{self.kind}: the labels have {positives} positive of {target.size} rows; "
-                "a classifier needs both"
+                "a classifier needs both",
+                ko=f"{self.kind}: 라벨 {target.size}행 중 양성이 {positives}행입니다. "
+                "분류기는 양성과 음성이 모두 필요합니다",
             )
         self.feature_columns_ = feature_columns(X)
         weight = (target.size - positives) / positives
@@ -109,7 +114,10 @@ class SupervisedDetector(Detector):
                 random_state=seed,
                 verbose=-1,
             )
-        raise ModelError(f"unknown classifier {self.kind!r} (one of {', '.join(KINDS)})")
+        raise ModelError(
+            f"unknown classifier {self.kind!r} (one of {', '.join(KINDS)})",
+            ko=f"알 수 없는 분류기 {self.kind!r}입니다 ({', '.join(KINDS)} 중 하나)",
+        )
 
     def score(self, X: pl.DataFrame) -> Scores:
         """Probability of a finding per row (class-weighted: rank, not calibrated)."""

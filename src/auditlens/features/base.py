@@ -87,6 +87,7 @@ class NotFitted(AuditlensError):
     """A stateful feature set (or the pipeline holding it) was used before ``fit``."""
 
     hint = "fit it first (`auditlens run --refit` fits and stores a new model)"
+    ko_hint = "먼저 학습시키십시오 (`auditlens run --refit`이 새 모델을 학습해 저장합니다)"
 
 
 class FeatureSet(ABC):

@@ -63,29 +63,40 @@ class ResourceCatalog:
             if level not in LEVEL_RANK:
                 raise ConfigError(
                     f"resource catalog row {number} ({pattern!r}): sensitivity {level!r} "
-                    f"is not one of {', '.join(SENSITIVITY_LEVELS)}"
+                    f"is not one of {', '.join(SENSITIVITY_LEVELS)}",
+                    ko=f"자원 목록 {number}행 ({pattern!r}): 민감도 {level!r}은(는) "
+                    f"{', '.join(SENSITIVITY_LEVELS)} 중 하나가 아닙니다",
                 )
             value = SENSITIVITY_WEIGHTS[level] if weight is None else float(weight)
             if value < 0:
                 raise ConfigError(
-                    f"resource catalog row {number} ({pattern!r}): weight must be >= 0"
+                    f"resource catalog row {number} ({pattern!r}): weight must be >= 0",
+                    ko=f"자원 목록 {number}행 ({pattern!r}): 가중치는 0 이상이어야 합니다",
                 )
             entries.append(CatalogEntry(pattern, level, value, description or ""))
         if default_sensitivity not in LEVEL_RANK:
-            raise ConfigError(f"default sensitivity {default_sensitivity!r} is not a level")
+            raise ConfigError(
+                f"default sensitivity {default_sensitivity!r} is not a level",
+                ko=f"기본 민감도 {default_sensitivity!r}은(는) 정해진 민감도 등급이 아닙니다",
+            )
         return cls(tuple(entries), default_sensitivity)
 
     @classmethod
     def read_csv(cls, path: Path, default_sensitivity: str = "low") -> ResourceCatalog:
         """Read ``pattern,sensitivity[,weight][,description]`` (header required)."""
         if not path.exists():
-            raise ConfigError(f"resource catalog {path} does not exist")
+            raise ConfigError(
+                f"resource catalog {path} does not exist",
+                ko=f"자원 목록 파일 {path}이(가) 없습니다",
+            )
         frame = pl.read_csv(path, infer_schema=False)
         missing = [c for c in CATALOG_COLUMNS[:2] if c not in frame.columns]
         if missing:
             raise ConfigError(
                 f"resource catalog {path}: missing column(s) {', '.join(missing)} "
-                f"(expected header {','.join(CATALOG_COLUMNS)})"
+                f"(expected header {','.join(CATALOG_COLUMNS)})",
+                ko=f"자원 목록 {path}: {', '.join(missing)} 열이 없습니다 "
+                f"(필요한 머리글: {','.join(CATALOG_COLUMNS)})",
             )
         rows: list[tuple[str, str, float | None, str]] = []
         for line, row in enumerate(frame.iter_rows(named=True), start=2):
@@ -93,7 +104,10 @@ class ResourceCatalog:
             try:
                 weight = float(raw_weight) if raw_weight not in (None, "") else None
             except ValueError:
-                raise ConfigError(f"{path}:{line}: weight {raw_weight!r} is not a number") from None
+                raise ConfigError(
+                    f"{path}:{line}: weight {raw_weight!r} is not a number",
+                    ko=f"{path}:{line}: 가중치 {raw_weight!r}은(는) 숫자가 아닙니다",
+                ) from None
             rows.append(
                 (
                     str(row["pattern"] or ""),

@@ -114,7 +114,11 @@ class MatrixBuilder:
         """
         sets: tuple[FeatureSet, ...] | None = getattr(self, "sets_", None)
         if sets is None:
-            raise NotFitted("the feature sets are not fitted: call fit (or fit_transform) first")
+            raise NotFitted(
+                "the feature sets are not fitted: call fit (or fit_transform) first",
+                ko="특성 집합이 아직 학습되지 않았습니다: 먼저 fit(또는 fit_transform)을 "
+                "호출하십시오",
+            )
         return _build(events, ctx, sets, fitting=False)
 
 

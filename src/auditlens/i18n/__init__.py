@@ -24,14 +24,14 @@ import os
 from collections.abc import Mapping
 from typing import Final, Literal, TypeGuard
 
-from auditlens.i18n import cli, run
+from auditlens.i18n import cli, pipeline, run
 
 Lang = Literal["ko", "en"]
 LANGS: Final[tuple[Lang, ...]] = ("ko", "en")
 DEFAULT_LANG: Final[Lang] = "ko"
 
 #: Every text by key: ``{"ko": ..., "en": ...}``.
-CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = {**run.TEXTS, **cli.TEXTS}
+CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = {**run.TEXTS, **cli.TEXTS, **pipeline.TEXTS}
 
 
 def is_lang(value: object) -> TypeGuard[Lang]:

@@ -81,7 +81,12 @@ def raise_alerts(
         if run_id is None:
             latest = store.scores.last_run()
             if latest is None:
-                raise AuditlensError("no score run is stored yet", hint="run `auditlens run` first")
+                raise AuditlensError(
+                    "no score run is stored yet",
+                    hint="run `auditlens run` first",
+                    ko="저장된 점수 실행이 아직 없습니다",
+                    ko_hint="먼저 `auditlens run`을 실행하십시오",
+                )
             run_id = latest.id
         return raise_run(store, settings, run_id, clock=clock)
 
@@ -107,7 +112,10 @@ def raise_run(
     rules = rules_from_settings(settings)
     scores = store.scores.of_run(run_id)
     if scores.height == 0:
-        raise AuditlensError(f"score run {run_id} does not exist or stored no rows")
+        raise AuditlensError(
+            f"score run {run_id} does not exist or stored no rows",
+            ko=f"점수 실행 {run_id}이(가) 없거나 저장된 행이 없습니다",
+        )
     peaks = user_peaks(scores).filter(pl.col("risk_score") >= criteria.threshold_risk)
     if criteria.capacity > 0:
         peaks = peaks.head(criteria.capacity)
@@ -345,6 +353,8 @@ def list_alerts(
         raise ConfigError(
             f"unknown alert status{'es' if len(bad) > 1 else ''} {', '.join(bad)}",
             hint=f"use one of {', '.join(ALERT_STATUSES)}",
+            ko=f"알 수 없는 경보 상태입니다: {', '.join(bad)}",
+            ko_hint=f"{', '.join(ALERT_STATUSES)} 중 하나를 사용하십시오",
         )
     with Store.open(settings) as store:
         found = store.alerts.list_alerts(statuses=statuses, limit=limit)

@@ -79,13 +79,19 @@ def app_role(
     """
     urls = owner_urls(settings)
     if audit and len(urls) < 2:
-        raise ConfigError("--audit needs audit_store_url (a separate audit database)")
+        raise ConfigError(
+            "--audit needs audit_store_url (a separate audit database)",
+            ko="--audit에는 audit_store_url(별도의 감사 기록 데이터베이스)이 필요합니다",
+        )
     url, name = urls[1] if audit else urls[0]
     password = None
     if password_env:
         password = os.environ.get(password_env)
         if password is None:
-            raise ConfigError(f"environment variable {password_env} is not set")
+            raise ConfigError(
+                f"environment variable {password_env} is not set",
+                ko=f"환경 변수 {password_env}이(가) 설정되어 있지 않습니다",
+            )
     engine = connect(url, name=name)
     try:
         plan = roles.plan_app_role(engine, role, password=password, audit_only=audit)

@@ -1,3 +1,4 @@
+# size: the scoring steps (feature context, score, fit, load the inputs); errors in two languages.
 """Scoring jobs: `auditlens score` (one shot), `auditlens run` (the batch job) and
 `auditlens explain` (replay of a stored score), as plain functions."""
 
@@ -78,10 +79,16 @@ def feature_context(settings: Settings, near: Path | None = None) -> FeatureCont
     directory = None
     if directory_path is not None:
         if not directory_path.exists():
-            raise ConfigError(f"peer_directory {directory_path} does not exist")
+            raise ConfigError(
+                f"peer_directory {directory_path} does not exist",
+                ko=f"peer_directory 파일 {directory_path}이(가) 없습니다",
+            )
         directory = pl.read_csv(directory_path, infer_schema=False)
         if USER_ID not in directory.columns:
-            raise ConfigError(f"peer_directory {directory_path}: no user_id column")
+            raise ConfigError(
+                f"peer_directory {directory_path}: no user_id column",
+                ko=f"peer_directory {directory_path}: user_id 열이 없습니다",
+            )
     return FeatureContext(
         calendar=BusinessCalendar.from_settings(settings),
         catalog=catalog,
@@ -160,6 +167,9 @@ def score_matrix(matrix: FeatureMatrix, model: FittedPipeline, settings: Setting
         raise AuditlensError(
             f"no window to score: every user has under {settings.min_history_days} days of history",
             hint="load more days of events, or lower min_history_days",
+            ko=f"점수를 매길 구간이 없습니다: 모든 사용자의 이력이 "
+            f"{settings.min_history_days}일 미만입니다",
+            ko_hint="더 많은 날짜의 이벤트를 적재하거나 min_history_days를 낮추십시오",
         )
     raw, surprise = model.score(frame)
     windows = score_windows(
@@ -182,6 +192,9 @@ def fit_model(
         raise AuditlensError(
             f"only {frame.height} windows past warm-up: too few to learn what is usual",
             hint="load more users or days of events (50 user-days at least)",
+            ko=f"준비 기간 이후의 사용자-일이 {frame.height}개뿐입니다: 평소 행동을 학습하기에 "
+            "너무 적습니다",
+            ko_hint="사용자나 날짜를 더 적재하십시오 (사용자-일 최소 50개)",
         )
     model = FittedPipeline(features, default_unsupervised(seed=settings.model_seed))
     return model.fit(frame), matrix
@@ -366,6 +379,9 @@ def load_valid_events(settings: Settings, inputs: InputOptions, clock: Clock) ->
         raise NoEvents(
             f"no events to score in {what}: {ingested:,} rows read, {quarantined:,} quarantined",
             hint="check that the file has rows below its header, and the quarantine reasons",
+            ko=f"{what}에 점수를 매길 이벤트가 없습니다: {ingested:,}행을 읽었고 "
+            f"{quarantined:,}행을 격리했습니다",
+            ko_hint="파일의 머리글 아래에 행이 있는지, 격리 사유는 무엇인지 확인하십시오",
         )
     return LoadedEvents(
         events=events,

@@ -254,6 +254,9 @@ def validate_batch(
             f"batch {batch.label or '(unnamed)'}: all {bad.height} rows are "
             f"invalid, nothing was stored — e.g. {examples}",
             hint="fix the column mapping, format or time zone and run again",
+            ko=f"배치 {batch.label or '(이름 없음)'}: {bad.height}행 모두 유효하지 않아 "
+            f"아무것도 저장하지 않았습니다 — 예: {examples}",
+            ko_hint="열 매핑, 형식 또는 시간대를 고친 뒤 다시 실행하십시오",
         )
     return result
 

@@ -95,7 +95,9 @@ def make_source(
         )
     if isinstance(config, CertSourceConfig):
         return CertSource(Path(config.path), name=name, rules=value_rules(settings))
-    raise SourceError(f"source {name!r}: unknown kind")  # pragma: no cover - pydantic guards
+    raise SourceError(
+        f"source {name!r}: unknown kind", ko=f"소스 {name!r}: 알 수 없는 종류입니다"
+    )  # pragma: no cover - pydantic guards
 
 
 def source_for_path(
@@ -183,7 +185,9 @@ def input_source(settings: Settings, options: InputOptions) -> Source:
     if options.source is None:
         if options.path is None:
             raise ConfigError(
-                "no input: give a path (--input PATH) or a configured source (--source NAME)"
+                "no input: give a path (--input PATH) or a configured source (--source NAME)",
+                ko="입력이 없습니다: 경로(--input 경로)나 설정된 소스(--source 이름)를 "
+                "지정하십시오",
             )
         rules = value_rules(settings, value_map=values, date_order=options.date_order)
         return source_for_path(
@@ -201,6 +205,9 @@ def input_source(settings: Settings, options: InputOptions) -> Source:
         raise ConfigError(
             f"--source {options.source!r} is not a configured source ({known})",
             hint="define it as [sources.NAME] in auditlens.toml",
+            ko=f"--source {options.source!r}은(는) 설정된 소스가 아닙니다 "
+            f"({known if settings.sources else '설정된 소스 없음'})",
+            ko_hint="auditlens.toml에 [sources.NAME]으로 정의하십시오",
         )
     name = options.source
     update: dict[str, object] = {}
@@ -208,7 +215,9 @@ def input_source(settings: Settings, options: InputOptions) -> Source:
         if pairs or options.date_order or options.encoding:
             raise ConfigError(
                 f"--source {options.source!r} is a CERT source: --map, --date-order and "
-                "--encoding do not apply to it"
+                "--encoding do not apply to it",
+                ko=f"--source {options.source!r}은(는) CERT 소스라 --map, --date-order, "
+                "--encoding을 쓸 수 없습니다",
             )
         path = options.path or Path(config.path)
         rules = value_rules(settings, value_map=values)
@@ -217,10 +226,15 @@ def input_source(settings: Settings, options: InputOptions) -> Source:
         if options.path is not None or options.encoding or options.format != "auto":
             raise ConfigError(
                 f"--source {options.source!r} is a SQL source: a path, --format or "
-                "--encoding does not apply to it"
+                "--encoding does not apply to it",
+                ko=f"--source {options.source!r}은(는) SQL 소스라 경로, --format, "
+                "--encoding을 쓸 수 없습니다",
             )
     elif options.format == "cert":
-        raise ConfigError(f"--format cert: --source {options.source!r} is not a CERT source")
+        raise ConfigError(
+            f"--format cert: --source {options.source!r} is not a CERT source",
+            ko=f"--format cert: --source {options.source!r}은(는) CERT 소스가 아닙니다",
+        )
     elif options.path is not None:  # read this path the way the source reads its own
         resolve_files(options.path, _FILE_FORMATS.get(options.format, config.format))
         update["path"] = str(options.path)
@@ -251,12 +265,15 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
         customer, sep, canonical = pair.partition("=")
         if not sep or not customer.strip() or not canonical.strip():
             raise ConfigError(
-                f"--map {pair!r} is not CUSTOMER=CANONICAL (e.g. login_time=timestamp)"
+                f"--map {pair!r} is not CUSTOMER=CANONICAL (e.g. login_time=timestamp)",
+                ko=f"--map {pair!r}은(는) 고객열=표준열 형식이 아닙니다 (예: login_time=timestamp)",
             )
         if canonical.strip() not in EVENT_COLUMNS:
             raise ConfigError(
                 f"--map {pair!r}: {canonical.strip()!r} is not a canonical column "
-                f"(one of {', '.join(EVENT_COLUMNS)})"
+                f"(one of {', '.join(EVENT_COLUMNS)})",
+                ko=f"--map {pair!r}: {canonical.strip()!r}은(는) 표준 열이 아닙니다 "
+                f"({', '.join(EVENT_COLUMNS)} 중 하나)",
             )
         mapping[customer.strip()] = canonical.strip()
     return mapping
@@ -269,11 +286,15 @@ def sources_to_ingest(settings: Settings, options: InputOptions) -> list[Source]
     if options.tuned:
         raise ConfigError(
             "--map, --value-map, --encoding, --date-order and --format need a PATH or "
-            "--source NAME (each configured source has its own settings in auditlens.toml)"
+            "--source NAME (each configured source has its own settings in auditlens.toml)",
+            ko="--map, --value-map, --encoding, --date-order, --format은 경로나 --source 이름과 "
+            "함께 써야 합니다 (설정된 소스는 auditlens.toml에 각자의 설정이 있습니다)",
         )
     if not settings.sources:
         raise ConfigError(
             "no input: give a PATH or configure [sources.NAME] in auditlens.toml",
             hint="see auditlens.example.toml",
+            ko="입력이 없습니다: 경로를 지정하거나 auditlens.toml에 [sources.NAME]을 설정하십시오",
+            ko_hint="auditlens.example.toml을 참고하십시오",
         )
     return [make_source(name, cfg, settings) for name, cfg in settings.sources.items()]

@@ -40,9 +40,9 @@ from auditlens.detect.labels import (
 from auditlens.detect.supervised import GRIDS, KINDS, Kind, SupervisedDetector
 from auditlens.errors import NoEvents
 from auditlens.features.base import WINDOW
-from auditlens.features.docs import doc_for
 from auditlens.features.matrix import MatrixBuilder
 from auditlens.fitted import FittedPipeline
+from auditlens.i18n import say
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
     Clock,
@@ -68,6 +68,8 @@ from auditlens.reports.evaluation import (
 from auditlens.reports.evaluation import (  # re-exported: the pipeline's public name
     false_positive_comparison as false_positive_comparison,
 )
+from auditlens.reports.evaluation_text import model_name
+from auditlens.reports.evaluation_text import say as report_say
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
@@ -105,6 +107,8 @@ def labelled_matrix(
             raise NoEvents(
                 "no events to learn from: the store holds no events",
                 hint="give --input PATH or ingest events first",
+                ko="학습할 이벤트가 없습니다: 저장소에 이벤트가 하나도 없습니다",
+                ko_hint="--input 경로를 지정하거나 먼저 이벤트를 수집하십시오",
             )
     features, matrix = fit_features(events, feature_context(settings, near=near))
     frame, info = scored_part(matrix, settings.min_history_days)
@@ -237,7 +241,7 @@ def evaluate(
     )
     files = _write_report(out_dir, findings)
     if "ensemble" in factories:
-        files += _shap_charts(X, y, data.info, _ensemble(chosen, seed), out_dir)
+        files += _shap_charts(X, y, _ensemble(chosen, seed), out_dir, settings.language)
     return EvaluationReport(
         out_dir=out_dir,
         files=files,
@@ -293,14 +297,19 @@ def _write_report(out_dir: Path, findings: EvaluationFindings) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = write_atomically(out_dir / "evaluation.json", _text(evaluation_json(findings)))
     md_path = write_atomically(out_dir / "evaluation.md", _text(evaluation_markdown(findings)))
+    lang = findings.language
     chart = charts.pr_curves(
-        findings.curves, out_dir / "pr_curves.png", title="정밀도-재현율 / precision-recall"
+        findings.curves,
+        out_dir / "pr_curves.png",
+        title=report_say(lang, "chart_pr"),
+        lang=lang,
+        names={name: model_name(lang, name) for name in findings.curves},
     )
     return [md_path, json_path, chart]
 
 
 def _shap_charts(
-    X: pl.DataFrame, y: pl.Series, info: pl.DataFrame, model: StackedEnsemble, out_dir: Path
+    X: pl.DataFrame, y: pl.Series, model: StackedEnsemble, out_dir: Path, lang: str
 ) -> list[Path]:
     """Beeswarm over the positives and a sample of the rest; waterfall of the top window."""
     model.fit(X, y)
@@ -312,11 +321,16 @@ def _shap_charts(
     )
     rows = sample.drop("_i")
     contrib, base = model.contributions(rows)
-    names = [doc_for(c).ko for c in model.feature_columns_]
+    names = charts.feature_labels(model.feature_columns_, lang)
     values = rows.select(model.feature_columns_).cast(pl.Float64).to_numpy()
     files = [
         charts.beeswarm(
-            contrib, values, names, out_dir / "shap_summary.png", title="SHAP 요약 / summary"
+            contrib,
+            values,
+            names,
+            out_dir / "shap_summary.png",
+            title=report_say(lang, "chart_shap"),
+            lang=lang,
         )
     ]
     top = int(np.argmax(model.log_odds(rows)))
@@ -328,6 +342,7 @@ def _shap_charts(
             float(base[top]),
             out_dir / f"shap_waterfall_{user}_{day}.png",
             title=f"{user} {day}",
+            lang=lang,
         )
     )
     return files
@@ -377,9 +392,7 @@ def train(
     if people < MIN_POSITIVE_USERS:
         return TrainReport(
             False,
-            f"only {people} labelled users with a confirmed finding (need "
-            f"{MIN_POSITIVE_USERS}: with fewer, the figures hang on one person); "
-            "keeping the unsupervised model",
+            say(settings.language, "train_few_users", n=people, need=MIN_POSITIVE_USERS),
             None,
             positives,
             {},
@@ -388,8 +401,7 @@ def train(
     if not _enough(y):
         return TrainReport(
             False,
-            f"only {positives} labelled positive windows (need {MIN_POSITIVE_WINDOWS}); "
-            "keeping the unsupervised model",
+            say(settings.language, "train_few_windows", n=positives, need=MIN_POSITIVE_WINDOWS),
             None,
             positives,
             {},
@@ -414,7 +426,7 @@ def train(
     sha = record.sha256
     return TrainReport(
         True,
-        f"stacked ensemble trained on {positives} positive windows",
+        say(settings.language, "train_done", n=positives),
         sha,
         positives,
         {k: v for k, v in chosen.items()},

@@ -95,8 +95,10 @@ def run_lock(store: Store, settings: Settings, wait: float) -> Iterator[None]:
         raise
     except LockTimeout:
         raise RunInProgress(
-            say(settings.language, "run_busy", wait=f"{wait:g}"),
-            hint=say(settings.language, "run_busy_hint"),
+            say("en", "run_busy", wait=f"{wait:g}"),
+            hint=say("en", "run_busy_hint"),
+            ko=say("ko", "run_busy", wait=f"{wait:g}"),
+            ko_hint=say("ko", "run_busy_hint"),
         ) from None
 
 
@@ -249,6 +251,9 @@ def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
         raise AuditlensError(
             "the store holds no events yet",
             hint="configure [sources.NAME] in auditlens.toml or run `auditlens ingest PATH`",
+            ko="저장소에 아직 이벤트가 없습니다",
+            ko_hint="auditlens.toml에 [sources.NAME]을 설정하거나 `auditlens ingest 경로`를 "
+            "실행하십시오",
         )
     events = store.events.upto(batch_id).select(EVENT_COLUMNS).collect()
     if events.height == 0:
@@ -256,6 +261,9 @@ def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
             f"no events to score in the store ({batch_id} batches ingested, every row "
             "quarantined or the inputs empty)",
             hint="see `auditlens quarantine` and check that the sources have rows",
+            ko=f"저장소에 점수를 매길 이벤트가 없습니다 (수집 배치 {batch_id}개, 모든 행이 "
+            "격리되었거나 입력이 비어 있음)",
+            ko_hint="`auditlens quarantine`을 확인하고 소스에 행이 있는지 점검하십시오",
         )
     return batch_id, events
 
@@ -313,11 +321,13 @@ def _model_for(
         stored = FittedPipeline.load(Path(current.path), current.sha256)
         matrix = stored.matrix(events, ctx)
         if current.feature_columns != matrix.feature_columns:
+            diff = _column_diff(current.feature_columns, matrix.feature_columns)
             raise AuditlensError(
-                say(lang, "ensemble_stale", sha=current.sha256[:12],
-                    diff=_column_diff(current.feature_columns, matrix.feature_columns)),
-                hint=say(lang, "ensemble_stale_hint"),
-            )  # fmt: skip
+                say("en", "ensemble_stale", sha=current.sha256[:12], diff=diff),
+                hint=say("en", "ensemble_stale_hint"),
+                ko=say("ko", "ensemble_stale", sha=current.sha256[:12], diff=diff),
+                ko_hint=say("ko", "ensemble_stale_hint"),
+            )
         if refit:
             notes.append(say(lang, "refit_keeps_ensemble", sha=current.sha256[:12]))
         if current.config_hash != settings.fingerprint():

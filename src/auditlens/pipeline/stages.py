@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
+from auditlens.i18n import CATALOGUE, say
+
 T = TypeVar("T")
 
 
@@ -33,6 +35,25 @@ OnStage = Callable[[Stage], None]
 
 #: The name of the report sent after the last stage ended.
 DONE: Final = "done"
+
+
+def stage_label(lang: str, name: str) -> str:
+    """A stage's name as a person reads it in ``lang`` ("ingest SOURCE" keeps the source's
+    name; a name the catalogue does not know is shown as it is).
+
+    >>> stage_label("ko", "grid search"), stage_label("ko", "ingest hr")
+    ('하이퍼파라미터 탐색', '수집 hr')
+    """
+    if f"stage_{name}" in CATALOGUE:
+        return say(lang, f"stage_{name}")
+    if name.startswith("ingest "):
+        return say(lang, "stage_ingest", source=name.removeprefix("ingest "))
+    return name
+
+
+def unit_label(lang: str, unit: str) -> str:
+    """A stage's unit ("rows", "fits") in ``lang``; unknown units as they are."""
+    return say(lang, f"unit_{unit}") if f"unit_{unit}" in CATALOGUE else unit
 
 
 class Steps:

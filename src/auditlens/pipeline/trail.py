@@ -45,6 +45,8 @@ def verify_trail(
             raise ConfigError(
                 f"anchor {text!r} is not SEQ:HASH",
                 hint="use the 'head' printed by an earlier `auditlens audit verify`",
+                ko=f"기준점 {text!r}은(는) SEQ:HASH 형식이 아닙니다",
+                ko_hint="이전 `auditlens audit verify`가 출력한 'head' 값을 사용하십시오",
             )
         pinned.append((int(seq), digest))
     pins = read_checkpoints(checkpoints) if checkpoints is not None else None
@@ -79,7 +81,10 @@ def read_checkpoints(path: Path) -> dict[int, str]:
             continue
         seq, _, digest = line.strip().partition(" ")
         if not seq.isdigit() or len(digest.strip()) != 64:
-            raise ConfigError(f"{path}:{number}: expected 'SEQ HASH', got {line[:40]!r}")
+            raise ConfigError(
+                f"{path}:{number}: expected 'SEQ HASH', got {line[:40]!r}",
+                ko=f"{path}:{number}: 'SEQ HASH' 형식이어야 하는데 {line[:40]!r}입니다",
+            )
         pins[int(seq)] = digest.strip()
     return pins
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from auditlens.detect.bootstrap import Intervals
 from auditlens.detect.evaluation import Fold, Metrics
-from auditlens.reports.evaluation_text import interval_of, say, span
+from auditlens.reports.evaluation_text import interval_of, model_name, say, span
 
 Curve = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
 
@@ -149,7 +149,7 @@ def evaluation_markdown(findings: EvaluationFindings) -> str:
     for name, m in findings.user_level.items():
         ci = findings.user_intervals.get(name)
         lines.append(
-            f"| {name} | {_cell(m.roc_auc, interval_of(ci, 'roc_auc'), False)} | "
+            f"| {model_name(lang, name)} | {_cell(m.roc_auc, interval_of(ci, 'roc_auc'), False)} | "
             f"{_cell(m.pr_auc, interval_of(ci, 'pr_auc'), False)} | "
             f"{_cell(m.precision_at_k, interval_of(ci, 'precision_at_k'), True)} |"
         )
@@ -192,7 +192,7 @@ def _summary(findings: EvaluationFindings) -> list[str]:
             + say(
                 lang,
                 "headline",
-                model=name,
+                model=model_name(lang, name),
                 tested=users.positives,
                 roc=_cell(users.roc_auc, interval_of(ci, "roc_auc"), False),
             )
@@ -249,7 +249,7 @@ def _pooled_section(findings: EvaluationFindings) -> list[str]:
     for name, m in findings.pooled.items():
         ci = findings.intervals.get(name)
         lines.append(
-            f"| {name} | {_cell(m.roc_auc, interval_of(ci, 'roc_auc'), False)} | "
+            f"| {model_name(lang, name)} | {_cell(m.roc_auc, interval_of(ci, 'roc_auc'), False)} | "
             f"{_cell(m.pr_auc, interval_of(ci, 'pr_auc'), False)} | "
             f"{_cell(m.detection_at_5pct_fpr, interval_of(ci, 'detection_at_5pct_fpr'), True)} | "
             f"{_cell(m.detection_at_10pct_fpr, interval_of(ci, 'detection_at_10pct_fpr'), True)} | "
@@ -288,7 +288,7 @@ def _method(findings: EvaluationFindings) -> list[str]:
     lines += ["", say(lang, "method_fp", recall=f"{findings.recall_target:.0%}")]
     lines += ["", f"### {say(lang, 'per_fold')}", ""]
     for name, ms in findings.per_fold.items():
-        lines.append(f"- {name}: " + ", ".join(f"{m.pr_auc:.3f}" for m in ms))
+        lines.append(f"- {model_name(lang, name)}: " + ", ".join(f"{m.pr_auc:.3f}" for m in ms))
     if findings.chosen:
         lines += ["", f"### {say(lang, 'chosen')}", ""]
         lines += [f"- {k}: `{json.dumps(v)}`" for k, v in findings.chosen.items()]

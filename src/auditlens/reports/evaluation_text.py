@@ -104,6 +104,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "User level (each user's highest test score)",
     },
     "model": {"ko": "모델", "en": "model"},
+    "chart_pr": {"ko": "정밀도-재현율 곡선", "en": "Precision-recall"},
+    "chart_shap": {
+        "ko": "SHAP 요약: 특성별 기여도",
+        "en": "SHAP summary: contribution per feature",
+    },
     "det5": {"ko": "탐지율 @오탐 5%", "en": "det. @5% FPR"},
     "det10": {"ko": "탐지율 @오탐 10%", "en": "det. @10% FPR"},
     "prec_k": {"ko": "상위 k 정밀도", "en": "precision@k"},
@@ -185,6 +190,19 @@ def say(lang: str, key: str, **values: object) -> str:
     """The text ``key`` in ``lang`` (ko, else en) with ``values`` filled in."""
     entry = TEXTS[key]
     return entry.get(lang, entry["en"]).format(**values)
+
+
+#: Each evaluated model's name in Korean; English keeps the model ids of the JSON.
+MODEL_NAMES_KO: Final[dict[str, str]] = {
+    "isolation_forest": "IsolationForest 단독",
+    "unsupervised": "비지도 모델",
+    "ensemble": "스태킹 앙상블",
+}
+
+
+def model_name(lang: str, name: str) -> str:
+    """How a model is named in the report: its id in English, a Korean name in Korean."""
+    return MODEL_NAMES_KO.get(name, name) if lang == "ko" else name
 
 
 def span(interval: tuple[float, float] | None, percent: bool = False) -> str:

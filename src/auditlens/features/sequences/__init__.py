@@ -103,7 +103,9 @@ class SequenceFeatures(FeatureSet):
         model: SequenceModel | None = getattr(self, "model_", None)
         if model is None:
             raise NotFitted(
-                "the sequence features are not fitted: call fit (or fit_transform) first"
+                "the sequence features are not fitted: call fit (or fit_transform) first",
+                ko="작업 순서 특성이 아직 학습되지 않았습니다: 먼저 fit(또는 fit_transform)을 "
+                "호출하십시오",
             )
         return model
 
