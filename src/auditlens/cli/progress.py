@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 from auditlens.cli.common import err_console
 from auditlens.i18n import say
 from auditlens.localtime import DEFAULT_ZONE, local_time
-from auditlens.pipeline.stages import DONE, Stage
+from auditlens.pipeline.stages import DONE, Stage, stage_label, unit_label
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,23 +28,6 @@ if TYPE_CHECKING:
 #: Seconds between two log lines of the same stage when not on a terminal.
 LOG_EVERY: Final = 10.0
 
-#: The jobs' stage names (pipeline/*.py) in Korean; a source's name stays as it is.
-STAGE_WORDS: Final[dict[str, str]] = {
-    "features and model": "특성 계산과 모델",
-    "features": "특성 계산",
-    "score": "점수 계산",
-    "reasons": "사유 작성",
-    "store": "저장",
-    "alerts": "알림",
-    "grid search": "격자 탐색",
-    "cross-validation": "교차 검증",
-    "metrics and report": "지표와 보고서",
-    "fit": "학습",
-    "save": "모델 저장",
-}
-#: Units of work in Korean (their counter).
-UNIT_WORDS: Final[dict[str, str]] = {"rows": "행", "fits": "회"}
-
 
 def stage_name(name: str, lang: str) -> str:
     """A stage's name in ``lang``: 'ingest sample' -> 'sample 수집'.
@@ -52,16 +35,12 @@ def stage_name(name: str, lang: str) -> str:
     >>> stage_name("ingest sample", "ko"), stage_name("score", "ko"), stage_name("score", "en")
     ('sample 수집', '점수 계산', 'score')
     """
-    if lang != "ko":
-        return name
-    if name.startswith("ingest "):
-        return f"{name.removeprefix('ingest ')} 수집"
-    return STAGE_WORDS.get(name, name)
+    return stage_label(lang, name)
 
 
 def unit_name(unit: str, lang: str) -> str:
     """A unit of work in ``lang``: 'rows' -> '행'."""
-    return UNIT_WORDS.get(unit, unit) if lang == "ko" else unit
+    return unit_label(lang, unit)
 
 
 class StageLog:

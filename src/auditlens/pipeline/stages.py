@@ -42,7 +42,7 @@ def stage_label(lang: str, name: str) -> str:
     name; a name the catalogue does not know is shown as it is).
 
     >>> stage_label("ko", "grid search"), stage_label("ko", "ingest hr")
-    ('하이퍼파라미터 탐색', '수집 hr')
+    ('하이퍼파라미터 탐색', 'hr 수집')
     """
     if f"stage_{name}" in CATALOGUE:
         return say(lang, f"stage_{name}")
