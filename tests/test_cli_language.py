@@ -307,7 +307,9 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
         done = _invoke(prepared, args)
         assert done.exit_code == 0, done.output
     dispatched = _invoke(prepared, ["alerts", "dispatch"])
-    prepared.dead = sorted({int(n) for n in re.findall(r"delivery #(\d+)", dispatched.output)})
+    prepared.dead = sorted(
+        {int(n) for n in re.findall(r"(?:delivery|발송) #(\d+)", dispatched.output)}
+    )
     assert len(prepared.dead) >= 2, dispatched.output
     listing = _invoke(prepared, ["alerts", "list"]).output
     prepared.user = re.findall(r"(U\d{4})", listing)[0]

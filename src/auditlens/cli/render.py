@@ -287,7 +287,7 @@ def print_dispatch(
             channel=dead.channel,
             attempts=units(dead.attempts, lang, "회", "attempt"),
         )
-        console.print(f"[bold red]{escape(head)}[/] {escape(dead.error)}", highlight=False)
+        console.print(f"[bold red]{escape(head)}[/] {escape(dead.text(lang))}", highlight=False)
 
 
 def print_demo(
