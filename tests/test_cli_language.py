@@ -338,6 +338,7 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
     """Every command's success path and a common user error, for ``lang``: the decisions
     are taken on an alert of its own (ko: #3, en: #4) and a dead letter of its own."""
     alert = "3" if lang == "ko" else "4"
+    request = "1" if lang == "ko" else "2"  # the re-identification request of this walk
     dead = str(org.dead[0] if lang == "ko" else org.dead[1])
     broken = (("AUDITLENS_CONFIG", str(org.root / "broken.toml")),)
     labels = ("--labels", "var/org/labels.csv")
@@ -380,6 +381,32 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("alerts", "list"), (1,), broken),
         Step(("alerts", "show", alert)),
         Step(("alerts", "show", "999"), (1,)),
+        Step(("reidentify", "request", alert, "--reason", "case-7")),
+        Step(("reidentify", "request", "999", "--reason", "case-7"), (1,)),
+        Step(("reidentify", "decide", request, "--grant", "--note", "ok"), who="lee"),
+        Step(("reidentify", "decide", request, "--grant", "--note", "ok"), (1,), who="lee"),
+        Step(("reidentify", "show", alert)),
+        Step(("reidentify", "show", "999"), (1,)),
+        Step(
+            (
+                "reidentify",
+                "list",
+            )
+        ),
+        Step(("reidentify", "list"), (1,), broken),
+        Step(("keys", "create", "--name", f"bi-{lang}", "--role", "viewer")),
+        Step(("keys", "create", "--name", "x", "--role", "boss"), (1, 2)),
+        Step(
+            (
+                "keys",
+                "list",
+            )
+        ),
+        Step(("keys", "list"), (1,), broken),
+        Step(("keys", "revoke", f"bi-{lang}")),
+        Step(("keys", "revoke", "nosuch"), (1,)),
+        # its success path serves until stopped: tests/api starts it for real
+        Step(("serve", "api"), (1,), broken),
         Step(("alerts", "ack", alert, "--note", "looking")),
         Step(("alerts", "ack", alert), (1,)),
         Step(("alerts", "escalate", alert, "--reason", "suspected_violation")),
