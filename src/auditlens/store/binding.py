@@ -59,6 +59,17 @@ class LakeCheck:
             said.append(f"lake part(s) changed since ingestion: {', '.join(self.changed)}")
         return "; ".join(said)
 
+    def problem_text(self, lang: str) -> str:
+        """:attr:`problem` in ``lang``."""
+        if lang != "ko":
+            return self.problem
+        said = []
+        if self.missing:
+            said.append(f"레이크 파일이 없음: {', '.join(self.missing)}")
+        if self.changed:
+            said.append(f"수집 후 바뀐 레이크 파일: {', '.join(self.changed)}")
+        return "; ".join(said)
+
 
 def committed_parts(
     conn: Connection, *, source: str | None = None, upto: int | None = None

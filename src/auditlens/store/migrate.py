@@ -33,11 +33,11 @@ log = logging.getLogger("auditlens.store")
 _UPGRADED = {
     "created": {
         "en": "created the store {url} ({name}, schema {head})",
-        "ko": "저장소 {url}을(를) 만들었습니다 ({name}, 스키마 {head})",
+        "ko": "저장소를 만들었습니다: {url} ({name}, 스키마 {head})",
     },
     "upgraded": {
         "en": "upgraded the store {url} ({name}) from schema {old} to {head}",
-        "ko": "저장소 {url}({name})의 스키마를 {old}에서 {head}(으)로 올렸습니다",
+        "ko": "저장소 {url}({name})의 스키마를 {old}에서 {head} 버전으로 올렸습니다",
     },
 }
 
