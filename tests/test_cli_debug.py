@@ -24,5 +24,5 @@ def test_debug_shows_the_error_itself_only_for_its_own_command_line(
     plain = runner.invoke(app, ["alerts", "show", "1"])
     assert not isinstance(plain.exception, AuditlensError)
     assert plain.exit_code == 1
-    assert plain.output.startswith("error: ")
+    assert plain.output.startswith(("error: ", "오류: "))  # in the invocation's language
     assert len(plain.output.strip().splitlines()) == 1
