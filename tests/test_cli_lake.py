@@ -46,7 +46,7 @@ def test_other_store_url_in_the_same_directory_is_refused_and_keeps_the_lake(
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     refused = runner.invoke(app, ["ingest", "x.csv"])
     assert refused.exit_code == 1
-    assert "belongs to another store" in refused.output and "data_dir" in refused.output
+    assert "다른 저장소" in refused.output and "data_dir" in refused.output  # ko by default
 
     monkeypatch.delenv("AUDITLENS_STORE_URL")
     store = Store.open(Settings())

@@ -114,7 +114,11 @@ def test_on_a_terminal_each_stage_gets_a_bar() -> None:
     shown = on_stage.bars.tasks
     assert [t.description for t in shown] == ["하이퍼파라미터 탐색", "학습"]  # Korean by default
     assert all(t.finished for t in shown)
-    assert shown[0].completed == 4 and "하이퍼파라미터 탐색" in out.getvalue() and "4 회" in out.getvalue()
+    assert (
+        shown[0].completed == 4
+        and "하이퍼파라미터 탐색" in out.getvalue()
+        and "4 회" in out.getvalue()
+    )
 
 
 def test_steps_without_a_callback_do_nothing() -> None:

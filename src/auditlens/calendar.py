@@ -193,7 +193,10 @@ class BusinessCalendar:
 def read_company_holidays(path: Path) -> frozenset[dt.date]:
     """Read one ``YYYY-MM-DD`` per line; blank lines and ``#`` comments are ignored."""
     if not path.exists():
-        raise ConfigError(f"company_holidays_file {path} does not exist")
+        raise ConfigError(
+            f"company_holidays_file {path} does not exist",
+            ko=f"company_holidays_file에 지정한 파일이 없습니다: {path}",
+        )
     days: set[dt.date] = set()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
@@ -203,6 +206,7 @@ def read_company_holidays(path: Path) -> frozenset[dt.date]:
             days.add(dt.date.fromisoformat(text))
         except ValueError:
             raise ConfigError(
-                f"{path}:{number}: {text!r} is not a date (expected YYYY-MM-DD)"
+                f"{path}:{number}: {text!r} is not a date (expected YYYY-MM-DD)",
+                ko=f"{path}:{number}: {text!r} 값은 날짜가 아닙니다 (YYYY-MM-DD 형식이어야 함)",
             ) from None
     return frozenset(days)

@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 
 from auditlens.configfile import config_path
+from auditlens.errors import BilingualValueError as Bad
 from auditlens.errors import ConfigError
 from auditlens.vocabulary import (
     AmbiguousTimes,
@@ -241,13 +242,19 @@ class ScheduleConfig(BaseModel):
     def _days(cls, value: list[str]) -> list[str]:
         bad = [v for v in value if v.strip().lower()[:3] not in WEEKDAY_NAMES]
         if bad or not value:
-            raise ValueError(f"days must be some of {list(WEEKDAY_NAMES)}, got {value}")
+            raise Bad(
+                f"days must be some of {list(WEEKDAY_NAMES)}, got {value}",
+                ko=f"days는 {list(WEEKDAY_NAMES)} 중에서 골라야 합니다 (현재 {value})",
+            )
         return [v.strip().lower()[:3] for v in value]
 
     @model_validator(mode="after")
     def _window(self) -> ScheduleConfig:
         if self.end is not None and self.end <= self.start:
-            raise ValueError(f"schedule end {self.end} must be after start {self.start} (same day)")
+            raise Bad(
+                f"schedule end {self.end} must be after start {self.start} (same day)",
+                ko=f"일정의 end({self.end})는 같은 날 start({self.start})보다 늦어야 합니다",
+            )
         return self
 
 
@@ -573,13 +580,18 @@ class Settings(BaseSettings):
         seen: set[str] = set()
         for route in self.alert_routes:
             if route.id in seen:
-                raise ValueError(f"alert_routes: rule id {route.id!r} is used twice")
+                raise Bad(
+                    f"alert_routes: rule id {route.id!r} is used twice",
+                    ko=f"alert_routes: 규칙 ID가 두 번 쓰였습니다: {route.id!r}",
+                )
             seen.add(route.id)
             unknown = [c for c in route.channels if c not in self.alert_channels]
             if unknown:
-                raise ValueError(
+                raise Bad(
                     f"alert_routes {route.id!r}: unknown channel(s) {unknown}; "
-                    f"defined: {sorted(self.alert_channels)}"
+                    f"defined: {sorted(self.alert_channels)}",
+                    ko=f"alert_routes {route.id!r}: 알 수 없는 채널 {unknown}입니다 "
+                    f"(정의된 채널: {sorted(self.alert_channels)})",
                 )
             paging = [
                 c
@@ -587,7 +599,11 @@ class Settings(BaseSettings):
                 if isinstance(self.alert_channels[c], PagerDutyChannelConfig)
             ]
             if route.digest_at is not None and paging:
-                raise ValueError(f"alert_routes {route.id!r}: PagerDuty cannot take a digest")
+                raise Bad(
+                    f"alert_routes {route.id!r}: PagerDuty cannot take a digest",
+                    ko=f"alert_routes {route.id!r}: PagerDuty 채널로는 요약(digest)을 보낼 수 "
+                    "없습니다",
+                )
         return self
 
     @field_validator("timezone")
@@ -596,7 +612,10 @@ class Settings(BaseSettings):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (expected e.g. 'Asia/Seoul')") from exc
+            raise Bad(
+                f"unknown time zone {value!r} (expected e.g. 'Asia/Seoul')",
+                ko=f"알 수 없는 시간대 {value!r}입니다 (예: 'Asia/Seoul')",
+            ) from exc
         return value
 
     @field_validator("weekend_days")
@@ -606,7 +625,10 @@ class Settings(BaseSettings):
         given = [v.strip().lower() for v in value]
         bad = [v for v in given if v not in WEEKDAY_NAMES and v not in full]
         if bad:
-            raise ValueError(f"unknown weekday(s) {bad} (expected some of {list(WEEKDAY_NAMES)})")
+            raise Bad(
+                f"unknown weekday(s) {bad} (expected some of {list(WEEKDAY_NAMES)})",
+                ko=f"알 수 없는 요일 {bad}입니다 ({list(WEEKDAY_NAMES)} 중에서 고르십시오)",
+            )
         return [v[:3] for v in given]
 
     @classmethod
@@ -726,11 +748,51 @@ def load_settings(**overrides: Any) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(exc) from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}") from None
+        errors = [(".".join(str(p) for p in err["loc"]) or "config", err) for err in exc.errors()]
+        problems = "; ".join(f"{place}: {err['msg']}" for place, err in errors)
+        problems_ko = "; ".join(f"{place}: {_korean(err)}" for place, err in errors)
+        raise ConfigError(
+            f"invalid configuration: {problems}", ko=f"설정 값이 올바르지 않습니다: {problems_ko}"
+        ) from None
+
+
+#: Korean for pydantic's error types a configuration file commonly hits (the rest keep
+#: pydantic's English message after the Korean framing).
+_PYDANTIC_KO: Final = {
+    "missing": "값이 없습니다",
+    "extra_forbidden": "알 수 없는 설정 항목입니다",
+    "int_parsing": "정수가 아닙니다",
+    "int_from_float": "정수가 아닙니다",
+    "float_parsing": "숫자가 아닙니다",
+    "bool_parsing": "true 또는 false여야 합니다",
+    "string_type": "문자열이어야 합니다",
+    "list_type": "목록이어야 합니다",
+    "dict_type": "테이블이어야 합니다",
+    "literal_error": "{expected} 중 하나여야 합니다",
+    "greater_than": "{gt}보다 커야 합니다",
+    "greater_than_equal": "{ge} 이상이어야 합니다",
+    "less_than": "{lt}보다 작아야 합니다",
+    "less_than_equal": "{le} 이하여야 합니다",
+    "time_parsing": "시각이 아닙니다 (HH:MM 형식)",
+    "date_from_datetime_parsing": "날짜가 아닙니다 (YYYY-MM-DD 형식)",
+    "url_parsing": "URL이 아닙니다",
+}
+
+
+def _korean(err: Any) -> str:
+    """One pydantic error in Korean: our own validators' Korean text, else a translation of
+    the error type, else pydantic's English message."""
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, Bad):
+        return error.ko
+    template = _PYDANTIC_KO.get(err["type"])
+    if template is None:
+        return str(err["msg"])
+    ctx = {k: str(v).replace(" or ", ", ") for k, v in (err.get("ctx") or {}).items()}
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return str(err["msg"])
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError) -> ConfigError:
@@ -738,18 +800,24 @@ def _toml_error(exc: tomllib.TOMLDecodeError) -> ConfigError:
     path = config_path()
     reason = str(exc)
     found = re.search(r"\(at line (\d+), column (\d+)\)", reason)
-    where, shown = str(path), ""
+    where, shown, line_ko = str(path), "", ""
     if found:
         line = int(found.group(1))
         where = f"{path}:{line}:{found.group(2)}"
+        line_ko = f" ({line}행 {found.group(2)}열)"
         reason = reason[: found.start()].strip()
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
-            shown = f" in `{lines[line - 1].strip()[:120]}`" if 0 < line <= len(lines) else ""
+            shown = f"`{lines[line - 1].strip()[:120]}`" if 0 < line <= len(lines) else ""
         except (OSError, UnicodeDecodeError):
             shown = ""
     return ConfigError(
-        f"{where}: not valid TOML: {reason}{shown}",
+        f"{where}: not valid TOML: {reason}{f' in {shown}' if shown else ''}",
         hint='quote keys that are not plain ASCII letters, digits, "_" or "-", e.g. '
         '"사번" = "user_id"; quote text values ("Asia/Seoul"); see docs/configuration.md',
+        ko=f"{where}: TOML 문법 오류입니다{line_ko}{f': {shown}' if shown else ''} "
+        f"(파서 메시지: {reason})",
+        ko_hint='영문자, 숫자, "_", "-"가 아닌 글자가 든 키는 따옴표로 감싸고 '
+        '(예: "사번" = "user_id"), 문자열 값도 따옴표로 감싸십시오 ("Asia/Seoul"). '
+        "docs/configuration.md를 참고하십시오",
     )

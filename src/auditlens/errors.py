@@ -75,3 +75,20 @@ class NoEvents(AuditlensError):
     """The input holds no valid event to score, train or evaluate on (exit code 5)."""
 
     exit_code = 5
+
+
+class BilingualValueError(ValueError):
+    """A ValueError for a bad configured value that also carries its Korean text.
+
+    Raised inside pydantic validators and value-map checks; :func:`auditlens.config.load_settings`
+    and the value-map reader put ``ko`` into the Korean ConfigError.
+    """
+
+    def __init__(self, message: str, *, ko: str) -> None:
+        super().__init__(message)
+        self.ko = ko
+
+
+def korean_of(exc: BaseException) -> str:
+    """The Korean text of ``exc`` when it carries one, else its English text."""
+    return str(getattr(exc, "ko", "") or exc)

@@ -97,14 +97,22 @@ class Acting:
         """Every principal taking part (the four-eyes check compares these)."""
         return frozenset({self.actor.id} | ({self.on_behalf_of.id} if self.on_behalf_of else set()))
 
-    def require(self, role: Role, what: str) -> None:
-        """Raise IdentityError unless the effective principal holds ``role``."""
+    def require(self, role: Role, what: str, what_ko: str = "") -> None:
+        """Raise IdentityError unless the effective principal holds ``role``.
+
+        ``what`` names the action in English ("close alert #7"), ``what_ko`` in Korean
+        ("7번 경보 종료"); without it the Korean message names the action in English.
+        """
         if not self.effective.has(role):
+            who = self.effective.id
             held = ", ".join(sorted(self.effective.roles)) or "none"
+            action = what_ko or what
             raise IdentityError(
-                f"{self.effective.id} may not {what}: needs the {role} role (has: {held}) / "
-                f"{self.effective.id}에게 {role} 역할이 없어 {what} 할 수 없습니다",
-                hint=f'add it in auditlens.toml: [principals] {self.effective.id} = ["{role}"]',
+                f"{who} may not {what}: needs the {role} role (has: {held})",
+                hint=f'add it in auditlens.toml: [principals] {who} = ["{role}"]',
+                ko=f"{who} 사용자는 {role} 역할이 없어 이 작업을 할 수 없습니다: {action} "
+                f"(보유 역할: {', '.join(sorted(self.effective.roles)) or '없음'})",
+                ko_hint=f'auditlens.toml에 역할을 추가하십시오: [principals] {who} = ["{role}"]',
             )
 
 
@@ -116,19 +124,30 @@ class Directory:
         for raw, roles in principals.items():
             key = normalise(raw)
             if not key:
-                raise IdentityError("principals: an empty principal id is not allowed")
+                raise IdentityError(
+                    "principals: an empty principal id is not allowed",
+                    ko="principals: 빈 사용자 ID는 쓸 수 없습니다",
+                )
             if key == SYSTEM_PRINCIPAL:
                 raise IdentityError(
-                    f"principals: {raw!r} is reserved for auditlens' own audit entries"
+                    f"principals: {raw!r} is reserved for auditlens' own audit entries",
+                    ko=f"principals: {raw!r} ID는 auditlens 자체 감사 로그 항목용으로 "
+                    "예약되어 있습니다",
                 )
             if key in self._by_id:
                 raise IdentityError(
                     f"principals: {raw!r} and another entry are the same principal {key!r} "
-                    "(ids are compared case-insensitively, NFKC)"
+                    "(ids are compared case-insensitively, NFKC)",
+                    ko=f"principals: {raw!r} 항목과 다른 항목이 같은 사용자({key!r})로 "
+                    "처리됩니다 (ID는 대소문자를 구분하지 않고 NFKC로 비교함)",
                 )
             bad = sorted(set(roles) - set(ROLES))
             if bad:
-                raise IdentityError(f"principals.{raw}: unknown role(s) {bad}; use {list(ROLES)}")
+                raise IdentityError(
+                    f"principals.{raw}: unknown role(s) {bad}; use {list(ROLES)}",
+                    ko=f"principals.{raw}: 알 수 없는 역할 {bad}입니다. {list(ROLES)} 중에서 "
+                    "쓰십시오",
+                )
             self._by_id[key] = Principal(key, frozenset(roles))
 
     @classmethod
@@ -146,9 +165,11 @@ class Directory:
         found = self._by_id.get(key)
         if found is None:
             raise IdentityError(
-                f"{name.strip() or '(empty)'!r} is not a known principal / "
-                f"등록되지 않은 사용자입니다",
+                f"{name.strip() or '(empty)'!r} is not a known principal",
                 hint=f'add [principals] {key or "NAME"} = ["analyst"] to auditlens.toml',
+                ko=f"등록되지 않은 사용자입니다: {name.strip() or '(빈 값)'!r}",
+                ko_hint=f'auditlens.toml에 [principals] {key or "NAME"} = ["analyst"]를 '
+                "추가하십시오",
             )
         return found
 
@@ -163,9 +184,11 @@ class Directory:
             return Acting(who)
         if not who.has("admin"):
             raise IdentityError(
-                f"{who.id} may not act on behalf of {on_behalf_of.strip()!r}: only an admin can "
-                f"/ 관리자만 다른 사용자를 대신할 수 있습니다",
+                f"{who.id} may not act on behalf of {on_behalf_of.strip()!r}: only an admin can",
                 hint="leave out --as: decisions are recorded under your own account",
+                ko=f"{who.id} 사용자는 {on_behalf_of.strip()!r} 사용자를 대신할 수 없습니다. "
+                "관리자만 다른 사용자를 대신할 수 있습니다",
+                ko_hint="--as를 빼십시오. 결정은 본인 계정으로 기록됩니다",
             )
         return Acting(who, self.get(on_behalf_of))
 

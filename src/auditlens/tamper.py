@@ -33,6 +33,41 @@ DELETED_BEFORE_INGESTION: Final = "deleted_before_ingestion"
 #: A delivered row reuses an event id of its scope (source, or file) with other content.
 EVENT_ID_REUSED: Final = "event_id_reused"
 
+#: What each finding kind means, for a person: kind -> (English, Korean). The stored
+#: ``kind`` stays the code; lists and reports show :func:`finding_label`.
+FINDING_LABELS: Final[dict[str, tuple[str, str]]] = {
+    UPDATE_OF_INGESTED: (
+        "an ingested event was changed in the source table",
+        "수집한 이벤트가 원본 테이블에서 수정됨",
+    ),
+    DELETE_OF_INGESTED: (
+        "an ingested event was deleted from the source table",
+        "수집한 이벤트가 원본 테이블에서 삭제됨",
+    ),
+    CHANGE_BEFORE_INGESTION: (
+        "an event was changed before auditlens ingested it",
+        "auditlens가 수집하기 전에 이벤트가 변경됨",
+    ),
+    DELETED_BEFORE_INGESTION: (
+        "an event was deleted before auditlens ingested it",
+        "auditlens가 수집하기 전에 이벤트가 삭제됨",
+    ),
+    EVENT_ID_REUSED: (
+        "an event id was reused with different content",
+        "같은 이벤트 ID가 다른 내용으로 다시 쓰임",
+    ),
+}
+
+
+def finding_label(kind: str, lang: str) -> str:
+    """A finding kind in words, in ``lang`` (an unknown kind is shown as its code).
+
+    >>> finding_label("delete_of_ingested_event", "ko")
+    '수집한 이벤트가 원본 테이블에서 삭제됨'
+    """
+    en, ko = FINDING_LABELS.get(kind, (kind, kind))
+    return ko if lang == "ko" else en
+
 
 def reuse_findings(reused: pl.DataFrame) -> pl.DataFrame:
     """One finding per row that reused an event id with different content.

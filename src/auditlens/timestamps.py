@@ -193,14 +193,26 @@ def refuse_day_month(frame: pl.DataFrame, failed: pl.Series | None, order: DateO
         day_first = _first_parse(values[pick : pick + 1], DAY_MONTH_FORMATS["DMY"])[0]
         month_first = _first_parse(values[pick : pick + 1], DAY_MONTH_FORMATS["MDY"])[0]
         how = f"it reads as {day_first:%d %B %Y} day first or {month_first:%d %B %Y} month first"
+        how_ko = (
+            f"일을 앞으로 읽으면 {day_first:%Y-%m-%d}, 월을 앞으로 읽으면 "
+            f"{month_first:%Y-%m-%d}입니다"
+        )
     else:
         only = "day first (DD/MM/YYYY)" if dmy.any() else "month first (MM/DD/YYYY)"
         how = f"here they read only {only}, but auditlens does not guess the order from the data"
+        only_ko = "일이 앞(DD/MM/YYYY)" if dmy.any() else "월이 앞(MM/DD/YYYY)"
+        how_ko = (
+            f"이 데이터는 {only_ko}으로만 읽히지만 auditlens는 데이터로 순서를 추측하지 않습니다"
+        )
     raise ValidationFailed(
         f"{place}: column {TIMESTAMP!r} has dates that start with the day or the month, e.g. "
         f"{value!r} ({int(suspect.sum())} such rows); {how}; nothing of this batch was stored",
         hint='set date_order = "DMY" (day first) or "MDY" (month first) for this source '
         "([sources.NAME] in auditlens.toml, AUDITLENS_DATE_ORDER, or --date-order)",
+        ko=f"{place}: {TIMESTAMP!r} 열에 일 또는 월로 시작하는 날짜가 있습니다 (예: {value!r}, "
+        f"{int(suspect.sum()):,}행). {how_ko}. 이 배치는 하나도 저장하지 않았습니다",
+        ko_hint='이 소스에 date_order = "DMY"(일이 앞) 또는 "MDY"(월이 앞)를 지정하십시오 '
+        "(auditlens.toml의 [sources.NAME], AUDITLENS_DATE_ORDER 또는 --date-order)",
     )
 
 

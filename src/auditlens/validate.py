@@ -26,8 +26,10 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 import pandera.polars as pa
 import polars as pl
@@ -48,6 +50,7 @@ from auditlens.schema import (
     LOCATION,
     event_schema,
 )
+from auditlens.timestamps import ORDER_HINT
 from auditlens.vocabulary import ValueRules
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
@@ -234,3 +237,99 @@ def _collect(problems: list[pl.DataFrame]) -> pl.DataFrame:
     return every.group_by(_ROW, maintain_order=True).agg(
         pl.col("reason").unique(maintain_order=True).str.join("; ")
     )
+
+
+# --- quarantine reasons in Korean ---------------------------------------------------------
+#
+# A reason is stored as English text in the quarantine table (stable: older rows, grep, the
+# tests and the audit trail all see the same words). A person reading it in Korean gets it
+# through quarantine_reason(reason, "ko"), which rewrites each known part; a part it does not
+# know (a future reason, a pandera message) stays English rather than being guessed.
+
+_PART = re.compile(r"; (?=[a-z_]+: |duplicate event_id |event_id |resource_id is required)")
+_ISO_KO = "ISO 8601(예: 2026-09-01T09:00:00+09:00, 2026/09/01 09:00:00)"
+_HINTS_KO: Final = (  # longest first: the DMY/MDY hints contain the plain one
+    (ORDER_HINT["DMY"], f"{_ISO_KO} 또는 DD/MM/YYYY HH:MM:SS(date_order = DMY) 형식이어야 함"),
+    (ORDER_HINT["MDY"], f"{_ISO_KO} 또는 MM/DD/YYYY HH:MM:SS(date_order = MDY) 형식이어야 함"),
+    (ORDER_HINT["YMD"], f"{_ISO_KO} 형식이어야 함"),
+    ("expected true/false", "true 또는 false여야 함"),
+)
+_REASONS_KO: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (re.compile(pattern, re.DOTALL), ko)
+    for pattern, ko in (
+        (r"(\w+): column is missing from the input", r"\1: 입력에 열이 없음"),
+        (r"(\w+): cannot read (.*) \((expected .*)\)", r"\1: 읽을 수 없는 값 \2 (\3)"),
+        (r"(\w+): is missing \(required\)", r"\1: 값 없음 (필수)"),
+        (r"(\w+): must not be empty", r"\1: 빈 값 (필수)"),
+        (r"(\w+): is in the future \(later than (.*)\)", r"\1: 미래 시각 (\2 이후)"),
+        (
+            r"timestamp: is before (\S+) \(accepted: (\S+) to now \+ future_tolerance_seconds\)",
+            r"timestamp: \1 이전 시각 (허용 범위: \2부터 현재 + future_tolerance_seconds까지)",
+        ),
+        (
+            r"timestamp: (.*) is ambiguous in (\S+) \(DST fall-back: this local time occurs "
+            r'twice\); set ambiguous_times = "earliest" or "latest" to accept such times',
+            r"timestamp: \1 시각은 \2에서 모호함 (일광 절약 시간 종료로 같은 현지 시각이 두 번 "
+            r'있음). ambiguous_times = "earliest" 또는 "latest"로 설정하면 받아들임',
+        ),
+        (
+            r"timestamp: (.*) does not exist in (\S+) \(DST gap: the clocks skip this hour\)",
+            r"timestamp: \1 시각은 \2에 없는 시각 (일광 절약 시간 시작으로 건너뛰는 시간)",
+        ),
+        (
+            r"action_type: unknown action (.*?) \(not in the vocabulary; unknown in this batch: "
+            r"(.*)\); map it in the source's value_map.action_type or set "
+            r'unknown_actions = "keep"',
+            r"action_type: 어휘에 없는 작업 \1 (이 배치에서 알 수 없는 작업: \2). 소스의 "
+            r'value_map.action_type에 매핑하거나 unknown_actions = "keep"으로 설정하면 받아들임',
+        ),
+        (r"duplicate event_id (.*) \(first at (.*)\)", r"중복된 event_id \1 (처음 위치 \2)"),
+        (r"duplicate event_id (.*) \(already ingested\)", r"중복된 event_id \1 (이미 수집됨)"),
+        (
+            r"event_id (.*) repeated with different content \(first at (.*)\): possible log "
+            r"tampering",
+            r"event_id \1 값이 다른 내용으로 반복됨 (처음 위치 \2). 로그 변조 가능성",
+        ),
+        (
+            r"event_id (.*) was already ingested with different content \(at (.*)\): possible "
+            r"log tampering, see the findings \(if ids restart in every file, set "
+            r"id_scope = 'file'\)",
+            r"event_id \1 값이 이미 다른 내용으로 수집됨 (위치 \2). 로그 변조 가능성이 있으니 변조 "
+            r"의심 항목을 확인할 것 (파일마다 ID가 새로 시작하면 id_scope = 'file'로 설정)",
+        ),
+        (
+            r"resource_id is required unless action_type is one of (.*)",
+            r"action_type이 \1 중 하나가 아니면 resource_id 필요",
+        ),
+    )
+)
+_COUNTS_KO: Final = (
+    (re.compile(r"' x(\d+)(?=[,)]|$| and )"), r"' \1건"),
+    (re.compile(r" and (\d+) more(?=\)|$)"), r" 외 \1종"),
+)
+
+
+def quarantine_reason(reason: str, lang: str) -> str:
+    """A stored quarantine reason (English) in ``lang``.
+
+    >>> quarantine_reason("user_id: is missing (required); duplicate event_id e1 "
+    ...                   "(first at in.csv:2)", "ko")
+    'user_id: 값 없음 (필수); 중복된 event_id e1 (처음 위치 in.csv:2)'
+    """
+    if lang != "ko":
+        return reason
+    return "; ".join(_reason_part_ko(part) for part in _PART.split(reason))
+
+
+def _reason_part_ko(part: str) -> str:
+    for pattern, ko in _REASONS_KO:
+        found = pattern.fullmatch(part)
+        if found is None:
+            continue
+        text = found.expand(ko)
+        for en, hint_ko in _HINTS_KO:
+            text = text.replace(en, hint_ko)
+        for count, count_ko in _COUNTS_KO:
+            text = count.sub(count_ko, text)
+        return text
+    return part

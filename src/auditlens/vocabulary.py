@@ -29,7 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final, Literal
 
-from auditlens.errors import ConfigError
+from auditlens.errors import BilingualValueError as Bad
+from auditlens.errors import ConfigError, korean_of
 
 #: The canonical action vocabulary (``other``: an action outside it, mapped there on
 #: purpose or kept with ``unknown_actions = "keep"``).
@@ -197,22 +198,31 @@ def check_value_map(raw: Mapping[str, Mapping[str, object]]) -> dict[str, dict[s
     flags = builtin_success()
     for column, mapping in raw.items():
         if column not in VALUE_MAP_COLUMNS:
-            raise ValueError(
+            raise Bad(
                 f"value_map: {column!r} is not a categorical column "
-                f"(one of {', '.join(VALUE_MAP_COLUMNS)})"
+                f"(one of {', '.join(VALUE_MAP_COLUMNS)})",
+                ko=f"value_map: {column!r} 열은 범주형 열이 아닙니다 "
+                f"({', '.join(VALUE_MAP_COLUMNS)} 중 하나여야 함)",
             )
         if not isinstance(mapping, Mapping):
-            raise ValueError(f"value_map.{column} must be a table of value = canonical value")
+            raise Bad(
+                f"value_map.{column} must be a table of value = canonical value",
+                ko=f"value_map.{column} 항목은 '값 = 표준 값' 형식의 테이블이어야 합니다",
+            )
         table: dict[str, str] = {}
         for key, value in mapping.items():
             given = str(key).strip()
             if not given:
-                raise ValueError(f"value_map.{column}: an empty value cannot be mapped")
+                raise Bad(
+                    f"value_map.{column}: an empty value cannot be mapped",
+                    ko=f"value_map.{column}: 빈 값은 매핑할 수 없습니다",
+                )
             if column == "success":
                 flag = value if isinstance(value, bool) else flags.get(str(value).strip().lower())
                 if flag is None:
-                    raise ValueError(
-                        f"value_map.success: {given!r} = {value!r}: expected true or false"
+                    raise Bad(
+                        f"value_map.success: {given!r} = {value!r}: expected true or false",
+                        ko=f"value_map.success: {given!r} = {value!r}: true 또는 false여야 합니다",
                     )
                 table[given.lower()] = "true" if flag else "false"
                 continue
@@ -221,15 +231,22 @@ def check_value_map(raw: Mapping[str, Mapping[str, object]]) -> dict[str, dict[s
                 target = target.lower()
                 action = target.removesuffix(FAILED_SUFFIX)
                 if action not in CORE_ACTIONS:
-                    raise ValueError(
+                    raise Bad(
                         f"value_map.action_type: {given!r} = {value!r}: {action!r} is not a "
                         f"canonical action (one of {', '.join(sorted(CORE_ACTIONS))}, "
                         f"optionally with {FAILED_SUFFIX!r}); map actions outside the "
-                        "vocabulary to 'other'"
+                        "vocabulary to 'other'",
+                        ko=f"value_map.action_type: {given!r} = {value!r}: {action!r} 값은 표준 "
+                        f"작업이 아닙니다 ({', '.join(sorted(CORE_ACTIONS))} 중 하나, "
+                        f"접미사 {FAILED_SUFFIX!r}를 붙일 수 있음). 목록에 없는 작업은 'other'로 "
+                        "매핑하십시오",
                     )
                 given = given.lower()
             elif not target:
-                raise ValueError(f"value_map.{column}: {given!r} maps to an empty value")
+                raise Bad(
+                    f"value_map.{column}: {given!r} maps to an empty value",
+                    ko=f"value_map.{column}: {given!r} 값이 빈 값으로 매핑됩니다",
+                )
             table[given] = target
         out[column] = table
     return out
@@ -251,16 +268,27 @@ def read_value_map(path: Path) -> dict[str, dict[str, str]]:
         else:
             raise ConfigError(
                 f"value map {path}: unknown file type {suffix or '(none)'!r}",
-                hint='use a .toml file ([action_type] then "조회" = "view") or a .csv '
+                hint='use a .toml file ([action_type] then "view_screen" = "view") or a .csv '
                 "file with the header column,value,canonical",
+                ko=f"값 매핑 파일 {path}: 알 수 없는 파일 형식 {suffix or '(없음)'!r}입니다",
+                ko_hint='.toml 파일([action_type] 아래 "조회" = "view") 또는 머리글이 '
+                "column,value,canonical인 .csv 파일을 쓰십시오",
             )
         return check_value_map(data)
     except OSError as exc:
-        raise ConfigError(f"value map {path}: cannot read it ({exc.strerror})") from exc
+        raise ConfigError(
+            f"value map {path}: cannot read it ({exc.strerror})",
+            ko=f"값 매핑 파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+        ) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"value map {path}: not valid TOML/UTF-8: {exc}") from exc
+        raise ConfigError(
+            f"value map {path}: not valid TOML/UTF-8: {exc}",
+            ko=f"값 매핑 파일이 올바른 TOML/UTF-8이 아닙니다: {path} ({exc})",
+        ) from exc
     except ValueError as exc:
-        raise ConfigError(f"value map {path}: {exc}") from exc
+        raise ConfigError(
+            f"value map {path}: {exc}", ko=f"값 매핑 파일 {path}: {korean_of(exc)}"
+        ) from exc
 
 
 def _csv_value_map(path: Path) -> dict[str, dict[str, object]]:
@@ -268,15 +296,19 @@ def _csv_value_map(path: Path) -> dict[str, dict[str, object]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or set(reader.fieldnames) < {"column", "value", "canonical"}:
-            raise ValueError(
-                f"the header must be column,value,canonical (found {reader.fieldnames})"
+            raise Bad(
+                f"the header must be column,value,canonical (found {reader.fieldnames})",
+                ko=f"머리글은 column,value,canonical이어야 합니다 (현재 {reader.fieldnames})",
             )
         for line, row in enumerate(reader, start=2):
             column, value, canonical = (row.get(k) or "" for k in ("column", "value", "canonical"))
             if not column.strip():
-                raise ValueError(f"line {line}: empty column")
+                raise Bad(f"line {line}: empty column", ko=f"{line}행: column이 비어 있습니다")
             table = data.setdefault(column.strip(), {})
             if value.strip() in table:
-                raise ValueError(f"line {line}: {column}={value!r} is mapped twice")
+                raise Bad(
+                    f"line {line}: {column}={value!r} is mapped twice",
+                    ko=f"{line}행: {column}={value!r} 값이 두 번 매핑되었습니다",
+                )
             table[value.strip()] = canonical
     return data

@@ -84,6 +84,8 @@ def test_verify_detects_a_modified_entry(engine: Engine) -> None:
     result = AuditRepository(engine).verify()
     assert not result.ok
     assert result.broken_seq == 3 and "modified" in result.problem
+    assert result.problem_text("ko") == "3번 항목이 변경되었습니다. 내용이 해시와 맞지 않습니다"
+    assert result.problem_text("en") == result.problem
     assert result.entries == 2
 
 

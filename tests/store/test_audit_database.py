@@ -117,10 +117,13 @@ def test_a_crash_between_the_trail_and_the_store_is_named_by_verify(split: Setti
     result = verify_trail(split)
     assert result.broken_seq is None  # the trail itself is whole...
     assert result.mismatches == (  # ...and says exactly which decision the store lacks
-        f"alert #{first}: status is open in the table, the trail (entry 5) says dismissed "
-        "/ 테이블과 감사 로그가 다름",
+        f"alert #{first}: status is open in the table, the trail (entry 5) says dismissed",
         f"the trail (entry 5) dismissed alert #{first} as a false positive, but its label "
         "candidate is missing",
+    )
+    assert result.mismatch_lines("ko")[0] == (
+        f"#{first} 경보: 테이블과 감사 로그의 status 값이 다름 (테이블 open, 감사 로그 5번 항목 "
+        "dismissed)"
     )
     code = CliRunner().invoke(app, ["audit", "verify"]).exit_code
     assert code == 4

@@ -169,6 +169,7 @@ def test_verify_names_a_part_rewritten_without_some_events(
     check = store.events.verify_lake()
     assert not check.ok and check.changed == [part] and check.missing == []
     assert part in check.problem
+    assert check.problem_text("ko") == f"수집 후 바뀐 레이크 파일: {part}"
     store.close()
 
 

@@ -52,16 +52,19 @@ def verify_trail(
     pins = read_checkpoints(checkpoints) if checkpoints is not None else None
     with Store.open(settings) as store:
         result = store.audit.verify(checkpoints=pins, anchors=pinned)
-        mismatches = (
+        found = (
             ()
             if result.table_missing
             else tuple(
-                str(m)
-                for m in replay(store.engine, store.audit_engine)
+                replay(store.engine, store.audit_engine)
                 + replay_reidentifications(store.engine, store.audit_engine)
             )
         )
-    result = dataclasses.replace(result, mismatches=mismatches)
+    result = dataclasses.replace(
+        result,
+        mismatches=tuple(m.text for m in found),
+        mismatches_ko=tuple(m.line("ko") for m in found),
+    )
     if result.ok and checkpoints is not None and result.new_checkpoints:
         _append_checkpoints(checkpoints, result.new_checkpoints)
     return result

@@ -172,6 +172,9 @@ class CertSource(Source):
                 f"{self.directory / 'logon.csv'} does not exist",
                 hint="point the cert source's path at a CERT release directory "
                 "(the one holding logon.csv, device.csv, ...)",
+                ko=f"{self.directory / 'logon.csv'} 파일이 없습니다",
+                ko_hint="cert 소스의 path를 CERT 릴리스 디렉터리(logon.csv, device.csv 등이 "
+                "있는 곳)로 지정하십시오",
             )
         seen = seen_files(since)
         ldap: pl.DataFrame | None = None
@@ -188,6 +191,8 @@ class CertSource(Source):
                 raise SourceError(
                     f"{path}: column(s) {missing} missing; columns present: {header}",
                     hint=f"expected a CERT Insider Threat header with {','.join(kind.required)}",
+                    ko=f"{path}: 열이 없습니다: {missing}. 있는 열: {header}",
+                    ko_hint=f"CERT Insider Threat 머리글({','.join(kind.required)})이어야 합니다",
                 )
             wanted = [*kind.required, *(c for c in kind.optional if c in header)]
             raw, rejected = read_csv_file(path, scan, wanted)
@@ -227,16 +232,23 @@ def read_ldap(directory: Path) -> pl.DataFrame:
             raise SourceError(
                 f"{path}: LDAP snapshot names must be YYYY-MM.csv",
                 hint="rename or remove the file",
+                ko=f"{path}: LDAP 스냅숏 파일 이름은 YYYY-MM.csv여야 합니다",
+                ko_hint="파일 이름을 바꾸거나 파일을 치우십시오",
             )
         try:
             frame = pl.read_csv(path, infer_schema=False)
         except pl.exceptions.PolarsError as exc:
-            raise SourceError(f"{path}: cannot read LDAP snapshot: {exc}") from exc
+            raise SourceError(
+                f"{path}: cannot read LDAP snapshot: {exc}",
+                ko=f"{path}: LDAP 스냅숏을 읽을 수 없습니다: {exc}",
+            ) from exc
         missing = [c for c in LDAP_COLUMNS if c not in frame.columns]
         if missing:
             raise SourceError(
                 f"{path}: LDAP column(s) {missing} missing; columns present: {frame.columns}",
                 hint="expected the CERT LDAP header employee_name,user_id,email,role,...",
+                ko=f"{path}: LDAP 열이 없습니다: {missing}. 있는 열: {frame.columns}",
+                ko_hint="CERT LDAP 머리글(employee_name,user_id,email,role,...)이어야 합니다",
             )
         month = int(name[1]) * 12 + int(name[2]) - 1
         frames.append(

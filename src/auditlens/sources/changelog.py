@@ -76,6 +76,9 @@ def parse_position(since: Watermark | None) -> Position:
         raise SourceError(
             f"watermark {since.value!r} is not a change-log position",
             hint='expected JSON like {"change_id": 123}; reset the source to read from the start',
+            ko=f"저장된 워터마크가 변경 로그 위치가 아닙니다: {since.value!r}",
+            ko_hint='{"change_id": 123} 형식의 JSON이어야 합니다. 처음부터 읽으려면 소스를 '
+            "초기화하십시오",
         ) from None
     return Position(value, gaps)
 

@@ -29,6 +29,10 @@ _MAP_HINT: Final = (
     "rename your columns with the source's column_map option, "
     "e.g. column_map = {login_time = 'timestamp', emp_no = 'user_id'}"
 )
+_MAP_HINT_KO: Final = (
+    "소스의 column_map 옵션으로 열 이름을 바꾸십시오 "
+    "(예: column_map = {login_time = 'timestamp', emp_no = 'user_id'})"
+)
 
 
 def plan_columns(
@@ -45,6 +49,8 @@ def plan_columns(
         raise SourceError(
             f"column_map maps to unknown column(s) {unknown}",
             hint=f"map to the canonical columns {list(schema.EVENT_COLUMNS)}",
+            ko=f"column_map에 알 수 없는 대상 열이 있습니다: {unknown}",
+            ko_hint=f"표준 열({list(schema.EVENT_COLUMNS)}) 중 하나로 매핑하십시오",
         )
     plan: dict[str, str] = {}
     source_of: dict[str, str] = {}
@@ -56,6 +62,8 @@ def plan_columns(
             raise SourceError(
                 f"{path}: columns {source_of[target]!r} and {name!r} both become {target!r}",
                 hint="keep one of them (drop it from column_map or from the export)",
+                ko=f"{path}: {source_of[target]!r} 열과 {name!r} 열이 모두 {target!r} 열이 됩니다",
+                ko_hint="둘 중 하나만 남기십시오 (column_map이나 내보낸 파일에서 빼십시오)",
             )
         source_of[target] = name
         plan[name] = target
@@ -66,6 +74,10 @@ def plan_columns(
             f"{path}: required column(s) {missing} missing{mapped}; "
             f"columns present: {list(present)}",
             hint=_MAP_HINT,
+            ko=f"{path}: 필수 열이 없습니다: {missing}"
+            f"{f' (column_map {dict(column_map)} 적용 후)' if column_map else ''}. "
+            f"있는 열: {list(present)}",
+            ko_hint=_MAP_HINT_KO,
         )
     return plan
 
@@ -83,7 +95,8 @@ def to_events(frame: pl.DataFrame, plan: Mapping[str, str], path: Path) -> pl.Da
                 out = out.with_columns(pl.col(name).cast(pl.String))
             except pl.exceptions.PolarsError as exc:
                 raise SourceError(
-                    f"{path}: column {name!r} of type {out.schema[name]} cannot be read as text"
+                    f"{path}: column {name!r} of type {out.schema[name]} cannot be read as text",
+                    ko=f"{path}: {out.schema[name]} 형식인 {name!r} 열을 텍스트로 읽을 수 없습니다",
                 ) from exc
     if schema.EVENT_ID not in out.columns:
         out = out.with_columns(derive_event_ids(out))

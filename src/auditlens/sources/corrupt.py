@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from auditlens.errors import AuditlensError
 from auditlens.schema import EVENT_ID, TIMESTAMP, USER_ID
 
 Clock = Callable[[], dt.datetime]
@@ -63,7 +64,13 @@ def write_corrupted_csv(
     are 400 days after ``clock()``.
     """
     if events.height < 4 * each + 2:
-        raise ValueError(f"need at least {4 * each + 2} events to damage, got {events.height}")
+        # reachable from `auditlens demo` with a very small sample: an error a person reads
+        raise AuditlensError(
+            f"need at least {4 * each + 2} events to damage, got {events.height}",
+            hint="generate a larger sample (more users or days)",
+            ko=f"손상시킬 이벤트가 {4 * each + 2:,}건 이상 필요한데 {events.height:,}건뿐입니다",
+            ko_hint="사용자나 일수를 늘려 더 큰 샘플을 만드십시오",
+        )
     rng = np.random.default_rng(seed)
     picks = rng.choice(events.height - 1, size=4 * each, replace=False)
     bad_ts, no_user, dup, future = (

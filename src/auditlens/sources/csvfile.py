@@ -57,11 +57,16 @@ def csv_header(scan: FileScan, encoding: str = "utf-8") -> list[str]:
         raise SourceError(
             f"{scan.path}:1: header is not valid {encoding}: {clip(scan.header)!r}",
             hint="set the source's encoding (utf-8, cp949, euc-kr or auto)",
+            ko=f"{scan.path}:1: 머리글이 올바른 {encoding} 텍스트가 아닙니다: "
+            f"{clip(scan.header)!r}",
+            ko_hint="소스의 encoding을 지정하십시오 (utf-8, cp949, euc-kr 또는 auto)",
         ) from exc
     if "\r" in text:
         raise SourceError(
             f"{scan.path}: lines end with a bare carriage return (old Mac format)",
             hint="save the file with Windows (CRLF) or Unix (LF) line endings",
+            ko=f"{scan.path}: 줄 끝이 CR 하나입니다 (옛 Mac 형식)",
+            ko_hint="Windows(CRLF) 또는 Unix(LF) 줄 끝으로 파일을 저장하십시오",
         )
     _allow_big_fields()
     return next(csv.reader([text]), []) if text else []

@@ -12,6 +12,9 @@ truncated, rotated) is read again from the top and the batch says so. Parquet an
 files are read whole, once per content (SHA-256), as every file was before.
 """
 
+# size: the source class, path/glob expansion and the watermark codec belong together; the
+# errors a person hits here each carry their Korean text, which adds ~15 lines.
+
 from __future__ import annotations
 
 import glob
@@ -87,6 +90,9 @@ def seen_files(since: Watermark | None) -> dict[str, str]:
     raise SourceError(
         f"stored watermark {clip(since.value, 80)!r} is not a file watermark",
         hint='expected {"files": {"<sha256>": "<path>"}}; was the source renamed or retyped?',
+        ko=f"저장된 워터마크가 파일 워터마크가 아닙니다: {clip(since.value, 80)!r}",
+        ko_hint='{"files": {"<sha256>": "<path>"}} 형식이어야 합니다. 소스의 이름이나 종류를 '
+        "바꾸지 않았는지 확인하십시오",
     )
 
 
@@ -104,6 +110,9 @@ def file_marks(since: Watermark | None) -> dict[str, FileMark]:
         raise SourceError(
             f"stored watermark {clip(since.value, 80)!r} has unreadable file marks",
             hint='expected {"marks": {"<path>": {"offset": N, "line": N, "prefix": "<sha256>"}}}',
+            ko=f"저장된 워터마크의 파일 위치 정보를 읽을 수 없습니다: {clip(since.value, 80)!r}",
+            ko_hint='{"marks": {"<path>": {"offset": N, "line": N, "prefix": "<sha256>"}}} '
+            "형식이어야 합니다",
         ) from exc
 
 
@@ -136,6 +145,8 @@ def resolve_files(path: str | Path, fmt: FileFormat) -> list[tuple[Path, str]]:
             raise SourceError(
                 f"{base} (the fixed part of the glob {path}) is not a directory",
                 hint="set the source's path to an existing file, directory or glob",
+                ko=f"디렉터리가 아닙니다: {base} (glob {path}의 고정 부분)",
+                ko_hint="소스의 path를 있는 파일, 디렉터리 또는 glob으로 지정하십시오",
             )
         found = sorted(Path(p) for p in glob.glob(str(path), recursive=True))
         files = [p for p in found if p.is_file()]
@@ -149,6 +160,9 @@ def resolve_files(path: str | Path, fmt: FileFormat) -> list[tuple[Path, str]]:
             f"{path} does not exist",
             hint="set the source's path to an existing file, directory or glob "
             "(e.g. /data/exports/*.csv)",
+            ko=f"파일이 없습니다: {path}",
+            ko_hint="소스의 path를 있는 파일, 디렉터리 또는 glob으로 지정하십시오 "
+            "(예: /data/exports/*.csv)",
         )
     return [(p, fmt if fmt != "auto" else _format_of(p)) for p in files]
 
@@ -160,6 +174,9 @@ def _format_of(path: Path) -> str:
             f"{path}: cannot tell the file format from the extension {suffix or '(none)'!r}",
             hint=f"use one of {sorted(EXTENSIONS)} or set the source's format option "
             "to 'csv', 'jsonl', 'parquet' or 'xlsx'",
+            ko=f"{path}: 확장자로 파일 형식을 알 수 없습니다 ({suffix or '(없음)'!r})",
+            ko_hint=f"확장자를 {sorted(EXTENSIONS)} 중 하나로 하거나 소스의 format 옵션을 "
+            "'csv', 'jsonl', 'parquet', 'xlsx' 중 하나로 지정하십시오",
         )
     return EXTENSIONS[suffix]
 
@@ -260,6 +277,8 @@ class FileSource(Source):
             raise SourceError(
                 f"unknown encoding {self.encoding!r}",
                 hint=f"use one of {', '.join(ENCODINGS)}",
+                ko=f"알 수 없는 인코딩입니다: {self.encoding!r}",
+                ko_hint=f"{', '.join(ENCODINGS)} 중 하나를 쓰십시오",
             )
         seen, marks = seen_files(since), file_marks(since)
         for path, fmt in resolve_files(self.path, self.format):
@@ -390,5 +409,8 @@ def file_digest(path: Path) -> str:
             while chunk := fh.read(1 << 24):
                 sha.update(chunk)
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+        raise SourceError(
+            f"cannot read {path}: {exc.strerror}",
+            ko=f"파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+        ) from exc
     return sha.hexdigest()

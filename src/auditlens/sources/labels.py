@@ -40,6 +40,9 @@ def read_labels(path: Path | str, timezone: str = "Asia/Seoul") -> pl.DataFrame:
         f"{path}: not a labels file (header {sorted(header)})",
         hint=f"expected the columns {','.join(LABEL_COLUMNS)} or the CERT answer key's "
         f"{','.join(CERT_LABEL_COLUMNS)}",
+        ko=f"{path}: 라벨 파일이 아닙니다 (머리글 {sorted(header)})",
+        ko_hint=f"{','.join(LABEL_COLUMNS)} 열 또는 CERT 정답 파일의 "
+        f"{','.join(CERT_LABEL_COLUMNS)} 열이 있어야 합니다",
     )
 
 
@@ -58,7 +61,10 @@ def read_cert_labels(
     frame = _read(path)
     missing = [c for c in CERT_LABEL_COLUMNS if c != "details" and c not in frame.columns]
     if missing:
-        raise SourceError(f"{path}: answer-key column(s) {missing} missing")
+        raise SourceError(
+            f"{path}: answer-key column(s) {missing} missing",
+            ko=f"{path}: 정답 파일에 열이 없습니다: {missing}",
+        )
     frame = frame.with_row_index("_line", offset=2)
     if dataset is not None:
         frame = frame.filter(pl.col("dataset").str.strip_chars() == dataset)
@@ -85,6 +91,9 @@ def read_cert_labels(
             raise SourceError(
                 f"{path}:{line}: {column} {value!r} is not a date like 07/01/2010 09:30:00",
                 hint="fix the answer key (dates are MM/DD/YYYY HH:MM:SS)",
+                ko=f"{path}:{line}: {column} 값 {value!r}은 07/01/2010 09:30:00 같은 날짜가 "
+                "아닙니다",
+                ko_hint="정답 파일을 고치십시오 (날짜는 MM/DD/YYYY HH:MM:SS 형식)",
             )
     return parsed.select(pl.col(c).cast(t) for c, t in schema.LABEL_DTYPES.items())
 
@@ -106,6 +115,8 @@ def _iso(path: Path, line: int, column: str, value: str | None, zone: dt.tzinfo)
         raise SourceError(
             f"{path}:{line}: {column} {value!r} is not an ISO 8601 time",
             hint="write times like 2026-09-01T09:00:00 or 2026-09-01 09:00:00+09:00",
+            ko=f"{path}:{line}: {column} 값 {value!r}은 ISO 8601 시각이 아닙니다",
+            ko_hint="시각은 2026-09-01T09:00:00 또는 2026-09-01 09:00:00+09:00처럼 쓰십시오",
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
@@ -116,7 +127,10 @@ def _zone(timezone: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise SourceError(f"unknown time zone {timezone!r} (expected e.g. 'Asia/Seoul')") from exc
+        raise SourceError(
+            f"unknown time zone {timezone!r} (expected e.g. 'Asia/Seoul')",
+            ko=f"알 수 없는 시간대입니다: {timezone!r} (예: 'Asia/Seoul')",
+        ) from exc
 
 
 def _header(path: Path) -> list[str]:
@@ -124,14 +138,20 @@ def _header(path: Path) -> list[str]:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             return [c.strip() for c in next(csv.reader(fh), [])]
     except OSError as exc:
-        raise SourceError(f"cannot read labels file {path}: {exc.strerror}") from exc
+        raise SourceError(
+            f"cannot read labels file {path}: {exc.strerror}",
+            ko=f"라벨 파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+        ) from exc
 
 
 def _read(path: Path) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(f"cannot read labels file {path}: {exc}") from exc
+        raise SourceError(
+            f"cannot read labels file {path}: {exc}",
+            ko=f"라벨 파일을 읽을 수 없습니다: {path} ({exc})",
+        ) from exc
     return frame.rename({c: c.strip() for c in frame.columns})
 
 
@@ -172,6 +192,9 @@ def read_findings(path: Path | str, timezone: str = "Asia/Seoul") -> pl.DataFram
             raise SourceError(
                 f"{path}:{line}: outcome {word!r} is neither confirmed nor dismissed",
                 hint=f"use one of {sorted(POSITIVE_OUTCOMES | NEGATIVE_OUTCOMES)}",
+                ko=f"{path}:{line}: 결과 값 {word!r}은 확인(confirmed)도 기각(dismissed)도 "
+                "아닙니다",
+                ko_hint=f"{sorted(POSITIVE_OUTCOMES | NEGATIVE_OUTCOMES)} 중 하나를 쓰십시오",
             )
     return labels.with_columns(
         pl.Series("positive", positive, dtype=pl.Boolean), case.cast(pl.String).alias("case_id")

@@ -32,7 +32,10 @@ def parquet_columns(path: Path) -> list[str]:
     try:
         return list(pl.read_parquet_schema(path))
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(f"{path} is not a readable Parquet file: {clip(str(exc))}") from exc
+        raise SourceError(
+            f"{path} is not a readable Parquet file: {clip(str(exc))}",
+            ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
+        ) from exc
 
 
 def read_parquet_file(path: Path, plan: Mapping[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -45,7 +48,10 @@ def read_parquet_file(path: Path, plan: Mapping[str, str]) -> tuple[pl.DataFrame
     try:
         frame = pl.read_parquet(path, columns=list(plan))
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(f"{path} is not a readable Parquet file: {clip(str(exc))}") from exc
+        raise SourceError(
+            f"{path} is not a readable Parquet file: {clip(str(exc))}",
+            ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
+        ) from exc
     for name, target in plan.items():
         dtype = frame.schema[name]
         if isinstance(dtype, _NOT_TEXT):
@@ -53,6 +59,9 @@ def read_parquet_file(path: Path, plan: Mapping[str, str]) -> tuple[pl.DataFrame
                 f"{path}: column {name!r} ({target}) holds {dtype} values, which cannot be "
                 "read as one text value per event",
                 hint="export that column as text or integers",
+                ko=f"{path}: {name!r} 열({target})에 {dtype} 값이 있어 이벤트마다 텍스트 값 "
+                "하나로 읽을 수 없습니다",
+                ko_hint="그 열을 텍스트나 정수로 내보내십시오",
             )
     frame = frame.with_columns(locations(path, pl.int_range(pl.len()), "#row="))
     floats = [n for n, t in plan.items() if t not in TYPED_COLUMNS and frame.schema[n].is_float()]

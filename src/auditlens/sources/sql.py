@@ -115,6 +115,11 @@ _CONNECT_HINT = (
     "and that the user may read the tables"
 )
 _TABLE_HINT = "check events_table, key_column, change_log_table and column_map of the sql source"
+_CONNECT_HINT_KO = (
+    "소스 url, 데이터베이스 서버가 실행 중이고 접속할 수 있는지, 사용자에게 테이블 읽기 권한이 "
+    "있는지 확인하십시오"
+)
+_TABLE_HINT_KO = "sql 소스의 events_table, key_column, change_log_table, column_map을 확인하십시오"
 
 
 @dataclass(frozen=True)
@@ -230,12 +235,16 @@ class SqlChangeLogSource(Source):
                     raise SourceError(
                         f"SQLite database file {url.database} does not exist ({self._where})",
                         hint="check the url of the sql source",
+                        ko=f"SQLite 데이터베이스 파일이 없습니다: {url.database} ({self._where})",
+                        ko_hint="sql 소스의 url을 확인하십시오",
                     )
             return create_engine(url)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise SourceError(
                 f"cannot use database url {self._where}: {_first_line(exc)}",
                 hint="use a SQLAlchemy URL such as postgresql+psycopg://user@host/db",
+                ko=f"데이터베이스 URL을 쓸 수 없습니다: {self._where} ({_first_line(exc)})",
+                ko_hint="postgresql+psycopg://user@host/db 같은 SQLAlchemy URL을 쓰십시오",
             ) from exc
 
     @contextmanager
@@ -246,7 +255,10 @@ class SqlChangeLogSource(Source):
                 yield conn
         except SQLAlchemyError as exc:
             raise SourceError(
-                f"cannot read {self._where}: {_first_line(exc)}", hint=_CONNECT_HINT
+                f"cannot read {self._where}: {_first_line(exc)}",
+                hint=_CONNECT_HINT,
+                ko=f"읽을 수 없습니다: {self._where} ({_first_line(exc)})",
+                ko_hint=_CONNECT_HINT_KO,
             ) from exc
 
     def _reflect(self, conn: Connection) -> _Tables:
@@ -260,7 +272,10 @@ class SqlChangeLogSource(Source):
                 found.append(Table(table_name, metadata, autoload_with=conn))
             except NoSuchTableError:
                 raise SourceError(
-                    f"{role} table {table_name!r} not found in {self._where}", hint=_TABLE_HINT
+                    f"{role} table {table_name!r} not found in {self._where}",
+                    hint=_TABLE_HINT,
+                    ko=f"{self._where}에 {role} 테이블이 없습니다: {table_name!r}",
+                    ko_hint=_TABLE_HINT_KO,
                 ) from None
         events, change_log = found
         columns = [c.name for c in events.columns]
@@ -270,6 +285,9 @@ class SqlChangeLogSource(Source):
                 f"change-log table {self.change_log_table!r} in {self._where} lacks "
                 f"column(s) {missing} (expected {list(CHANGE_LOG_COLUMNS)})",
                 hint=_TABLE_HINT,
+                ko=f"{self._where}의 변경 로그 테이블 {self.change_log_table!r}에 열이 없습니다: "
+                f"{missing} (필요한 열 {list(CHANGE_LOG_COLUMNS)})",
+                ko_hint=_TABLE_HINT_KO,
             )
         unknown = [c for c in [self.key_column, *self.column_map] if c not in columns]
         if unknown:
@@ -277,6 +295,9 @@ class SqlChangeLogSource(Source):
                 f"events table {self.events_table!r} in {self._where} has no column(s) "
                 f"{unknown} (it has {columns})",
                 hint=_TABLE_HINT,
+                ko=f"{self._where}의 이벤트 테이블 {self.events_table!r}에 열이 없습니다: "
+                f"{unknown} (있는 열 {columns})",
+                ko_hint=_TABLE_HINT_KO,
             )
         names = tuple(self.column_map.get(c, c) for c in columns)
         clashes = sorted({n for n in names if names.count(n) > 1 or n in (LOCATION, CHANGE_ID)})
@@ -285,6 +306,9 @@ class SqlChangeLogSource(Source):
                 f"after column_map, column name(s) {clashes} of {self.events_table!r} are "
                 f"duplicated or reserved ({LOCATION}, {CHANGE_ID})",
                 hint=_TABLE_HINT,
+                ko=f"column_map 적용 후 {self.events_table!r}의 열 이름이 중복되거나 예약된 "
+                f"이름({LOCATION}, {CHANGE_ID})입니다: {clashes}",
+                ko_hint=_TABLE_HINT_KO,
             )
         key = events.c[self.key_column]
         try:
@@ -478,6 +502,8 @@ def _zone(name: str) -> dt.tzinfo:
         raise SourceError(
             f"unknown time zone {name!r} for naive changed_at values",
             hint="use an IANA zone such as 'Asia/Seoul' or 'UTC'",
+            ko=f"시간대가 없는 changed_at 값에 쓸 시간대를 알 수 없습니다: {name!r}",
+            ko_hint="'Asia/Seoul'이나 'UTC' 같은 IANA 시간대를 쓰십시오",
         ) from None
 
 

@@ -131,9 +131,17 @@ class FileScan:
                 fh.seek(self.start)
                 data = fh.read(self.cut - self.start)
         except OSError as exc:
-            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from exc
+            raise SourceError(
+                f"cannot read {self.path}: {exc.strerror}",
+                ko=f"파일을 읽을 수 없습니다: {self.path} ({exc.strerror})",
+            ) from exc
         if len(data) != self.cut - self.start:
-            raise SourceError(f"{self.path} shrank while it was being read", hint="run again")
+            raise SourceError(
+                f"{self.path} shrank while it was being read",
+                hint="run again",
+                ko=f"읽는 동안 파일이 작아졌습니다: {self.path}",
+                ko_hint="다시 실행하십시오",
+            )
         return data + self.tail + b"\n" if self.tail_final else data
 
 
@@ -272,7 +280,10 @@ def _read_through(
                 pending = bytearray(chunk[p + 1 :])
         return head, header_end, pending, path.stat().st_mtime
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+        raise SourceError(
+            f"cannot read {path}: {exc.strerror}",
+            ko=f"파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+        ) from exc
 
 
 def _too_long(path: Path, head: bytes) -> SourceError:
@@ -280,6 +291,9 @@ def _too_long(path: Path, head: bytes) -> SourceError:
         f"{path}:1: the first line is longer than the {MAX_FIELD >> 20} MiB a header may "
         f"have; it starts {clip(head[:CLIP])!r}",
         hint="is this really a CSV export? check the file and the format option",
+        ko=f"{path}:1: 첫 줄이 머리글 한도 {MAX_FIELD >> 20} MiB보다 깁니다. 시작 부분: "
+        f"{clip(head[:CLIP])!r}",
+        ko_hint="CSV로 내보낸 파일이 맞는지 파일과 format 옵션을 확인하십시오",
     )
 
 

@@ -73,11 +73,17 @@ def read_sheets(path: Path) -> Iterator[Sheet]:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - a dependency of auditlens
-        raise SourceError("reading .xlsx needs the openpyxl package") from exc
+        raise SourceError(
+            "reading .xlsx needs the openpyxl package",
+            ko=".xlsx 파일을 읽으려면 openpyxl 패키지가 필요합니다",
+        ) from exc
     try:
         handle = path.open("rb")  # a file object: openpyxl would insist on the extension
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
+        raise SourceError(
+            f"cannot read {path}: {exc.strerror}",
+            ko=f"파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+        ) from exc
     with handle:
         try:
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
@@ -85,6 +91,8 @@ def read_sheets(path: Path) -> Iterator[Sheet]:
             raise SourceError(
                 f"{path} is not a readable .xlsx workbook: {clip(str(exc))}",
                 hint="save it from Excel as 'Excel Workbook (*.xlsx)' (not .xls or .xlsb)",
+                ko=f"읽을 수 있는 .xlsx 통합 문서가 아닙니다: {path} ({clip(str(exc))})",
+                ko_hint="Excel에서 'Excel 통합 문서(*.xlsx)'로 저장하십시오 (.xls, .xlsb 제외)",
             ) from exc
         try:
             yield from _sheets(path, book)

@@ -296,7 +296,7 @@ class AlertRepository(Repository):
 def _get(conn: Connection, alert_id: int) -> Alert:
     row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
     if row is None:
-        raise AlertNotFound(f"no alert #{alert_id}")
+        raise AlertNotFound(f"no alert #{alert_id}", ko=f"#{alert_id} 경보가 없습니다")
     return _alert(dict(row._mapping))
 
 

@@ -111,7 +111,9 @@ class AuditEntry:
 def timestamp(moment: dt.datetime) -> str:
     """The canonical text of a time in the trail (UTC, microseconds)."""
     if moment.tzinfo is None:
-        raise AuditError("audit times must be timezone-aware")
+        raise AuditError(
+            "audit times must be timezone-aware", ko="감사 로그 시각에는 시간대가 있어야 합니다"
+        )
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -144,9 +146,17 @@ def append(conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
         AuditError: unknown action or empty actor.
     """
     if entry.action not in ACTIONS:
-        raise AuditError(f"unknown audit action {entry.action!r}")
+        raise AuditError(
+            f"unknown audit action {entry.action!r}",
+            ko=f"알 수 없는 감사 작업입니다: {entry.action!r}",
+        )
     if not entry.actor.strip():
-        raise AuditError("an audit entry needs an actor", hint="pass --as NAME")
+        raise AuditError(
+            "an audit entry needs an actor",
+            hint="pass --as NAME",
+            ko="감사 로그 항목에는 작업자가 있어야 합니다",
+            ko_hint="--as NAME으로 작업자를 지정하십시오",
+        )
     if conn.dialect.name == "postgresql":
         # a transaction-scoped advisory lock needs no table privilege beyond INSERT, so
         # the app role can be denied UPDATE/DELETE/TRUNCATE as well

@@ -31,8 +31,12 @@ class Verification:
     head_hash: str
     broken_seq: int | None = None
     problem: str = ""
+    #: ``problem`` in Korean.
+    problem_ko: str = ""
     #: Where the tables disagree with what the trail says happened (store/replay.py).
     mismatches: tuple[str, ...] = ()
+    #: ``mismatches`` in Korean, one for one.
+    mismatches_ko: tuple[str, ...] = ()
     #: ``(seq, hash)`` of every verified entry after the last given checkpoint.
     new_checkpoints: tuple[tuple[int, str], ...] = ()
     #: The audit_log table itself is gone.
@@ -42,6 +46,16 @@ class Verification:
     def ok(self) -> bool:
         """True when every link holds and the tables match the trail."""
         return self.broken_seq is None and not self.mismatches
+
+    def problem_text(self, lang: str) -> str:
+        """The broken link's description in ``lang`` (English where no Korean was given)."""
+        return (self.problem_ko or self.problem) if lang == "ko" else self.problem
+
+    def mismatch_lines(self, lang: str) -> tuple[str, ...]:
+        """The table/trail disagreements in ``lang``."""
+        if lang == "ko" and len(self.mismatches_ko) == len(self.mismatches):
+            return self.mismatches_ko
+        return self.mismatches
 
 
 class AuditRepository(Repository):
@@ -120,7 +134,14 @@ class AuditRepository(Repository):
                         problem = _pin_problem(seq, known[seq], proven)
                 if problem is not None:
                     broken = min(seq, expected_seq)
-                    return Verification(count, broken - 1, prev, broken_seq=broken, problem=problem)
+                    return Verification(
+                        count,
+                        broken - 1,
+                        prev,
+                        broken_seq=broken,
+                        problem=problem[0],
+                        problem_ko=problem[1],
+                    )
                 count += 1
                 prev, expected_seq = str(row["hash"]), seq + 1
                 if seq > last_pin:
@@ -134,34 +155,45 @@ class AuditRepository(Repository):
                 prev,
                 broken_seq=expected_seq,
                 table_missing=True,
-                problem=f"the audit_log table is missing: it was dropped ({type(exc).__name__}) "
-                "/ 감사 로그 테이블이 없습니다",
+                problem=f"the audit_log table is missing: it was dropped ({type(exc).__name__})",
+                problem_ko="audit_log 테이블이 없습니다. 테이블이 삭제되었습니다 "
+                f"({type(exc).__name__})",
             )
         ends = expected_seq - 1
         highest = max(known, default=0)
         if highest > ends:
-            problem = (
-                f"entry {ends + 1} is gone: an anchor or checkpoint names entry {highest}, the "
-                f"trail ends at {ends} (the newest entries were removed) / 최근 항목이 삭제됨"
+            return Verification(
+                count,
+                ends,
+                prev,
+                broken_seq=ends + 1,
+                problem=f"entry {ends + 1} is gone: an anchor or checkpoint names entry "
+                f"{highest}, the trail ends at {ends} (the newest entries were removed)",
+                problem_ko=f"{ends + 1}번 항목이 없습니다. 앵커나 체크포인트는 {highest}번 "
+                f"항목을 가리키는데 감사 로그는 {ends}번에서 끝납니다 (최근 항목이 삭제됨)",
             )
-            return Verification(count, ends, prev, broken_seq=ends + 1, problem=problem)
         return Verification(
             entries=count, head_seq=ends, head_hash=prev, new_checkpoints=tuple(fresh)
         )
 
 
-def _pin_problem(seq: int, pinned: str, proven: int) -> str:
-    """Why entry ``seq`` differing from its kept hash means, and how exactly it says where."""
+def _pin_problem(seq: int, pinned: str, proven: int) -> tuple[str, str]:
+    """What entry ``seq`` differing from its kept hash means, and how exactly it says where
+    (English, Korean)."""
     if proven == seq - 1:  # the entry before it still matched: this one was rewritten
         return (
             f"entry {seq} differs from its checkpoint {pinned[:12]}: it was rewritten (and the "
-            "chain after it rehashed) / 체크포인트와 다름: 변조됨"
+            "chain after it rehashed)",
+            f"{seq}번 항목이 체크포인트({pinned[:12]})와 다릅니다. 이 항목이 변조되었습니다 "
+            "(그 뒤의 해시 체인도 다시 계산됨)",
         )
     return (
         f"entry {seq} differs from its anchor {pinned[:12]}: an entry between {proven + 1} and "
         f"{seq} was rewritten and the chain after it rehashed; one anchor cannot say which — "
-        "keep a checkpoint per entry (--checkpoints FILE) to name it / 변조 구간 "
-        f"{proven + 1}~{seq}"
+        "keep a checkpoint per entry (--checkpoints FILE) to name it",
+        f"{seq}번 항목이 앵커({pinned[:12]})와 다릅니다. {proven + 1}번부터 {seq}번 사이의 "
+        "항목 하나가 변조되고 그 뒤의 해시 체인이 다시 계산되었습니다. 앵커 하나로는 어느 "
+        "항목인지 알 수 없으니 항목마다 체크포인트를 남기십시오 (--checkpoints FILE)",
     )
 
 
@@ -170,15 +202,26 @@ def _table_exists(engine: Engine) -> bool:
         return inspect(conn).has_table(audit_log.name)
 
 
-def _link_problem(row: dict[str, Any], expected_seq: int, prev: str) -> str | None:
-    """What is wrong with ``row`` as the next link after ``prev`` (None: nothing)."""
+def _link_problem(row: dict[str, Any], expected_seq: int, prev: str) -> tuple[str, str] | None:
+    """What is wrong with ``row`` as the next link after ``prev``, in English and Korean
+    (None: nothing)."""
     seq = int(row["seq"])
     if seq != expected_seq:
-        return f"entry {expected_seq} is missing (the next entry is {seq}): it was removed"
+        return (
+            f"entry {expected_seq} is missing (the next entry is {seq}): it was removed",
+            f"{expected_seq}번 항목이 없습니다 (다음 항목은 {seq}번). 삭제되었습니다",
+        )
     if row["prev_hash"] != prev:
-        return f"entry {seq} does not link to entry {seq - 1}: that entry was changed"
+        return (
+            f"entry {seq} does not link to entry {seq - 1}: that entry was changed",
+            f"{seq}번 항목이 {seq - 1}번 항목과 이어지지 않습니다. {seq - 1}번 항목이 "
+            "변경되었습니다",
+        )
     if entry_hash(row) != row["hash"]:
-        return f"entry {seq} was modified: its content does not match its hash"
+        return (
+            f"entry {seq} was modified: its content does not match its hash",
+            f"{seq}번 항목이 변경되었습니다. 내용이 해시와 맞지 않습니다",
+        )
     return None
 
 

@@ -29,6 +29,10 @@ class LakeMismatch(StoreError):
     """The event lake in data_dir belongs to another store (or the store to another lake)."""
 
     hint = _DATA_DIR_HINT
+    ko_hint = (
+        "저장소마다 이벤트 레이크가 따로 있어야 합니다. data_dir(AUDITLENS_DATA_DIR)을 이 "
+        "저장소의 레이크가 있는 디렉터리로, 새 저장소라면 새 디렉터리로 지정하십시오"
+    )
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,17 @@ class LakeCheck:
             said.append(f"lake part(s) missing: {', '.join(self.missing)}")
         if self.changed:
             said.append(f"lake part(s) changed since ingestion: {', '.join(self.changed)}")
+        return "; ".join(said)
+
+    def problem_text(self, lang: str) -> str:
+        """:attr:`problem` in ``lang``."""
+        if lang != "ko":
+            return self.problem
+        said = []
+        if self.missing:
+            said.append(f"레이크 파일이 없음: {', '.join(self.missing)}")
+        if self.changed:
+            said.append(f"수집 후 바뀐 레이크 파일: {', '.join(self.changed)}")
         return "; ".join(said)
 
 
@@ -107,21 +122,32 @@ class LakeBinding:
                 raise LakeMismatch(
                     f"the event lake at {here} belongs to another store "
                     f"({theirs.get('store') or 'unknown'}, id {theirs.get('store_id')}), "
-                    f"not to the store at {self._store_name()} (id {ours[0]}, lake at {ours[1]})"
+                    f"not to the store at {self._store_name()} (id {ours[0]}, lake at {ours[1]})",
+                    ko=f"{here}의 이벤트 레이크는 다른 저장소"
+                    f"({theirs.get('store') or '알 수 없음'}, ID {theirs.get('store_id')})의 "
+                    f"것이며, {self._store_name()} 저장소(ID {ours[0]}, 레이크 {ours[1]})의 것이 "
+                    "아닙니다",
                 )
         elif ours is not None:
             if ours[1] != here:
                 raise LakeMismatch(
                     f"the store at {self._store_name()} keeps its event lake at {ours[1]}, "
                     f"but this run's lake is {here}: two lakes for one store would store "
-                    "every event twice"
+                    "every event twice",
+                    ko=f"{self._store_name()} 저장소의 이벤트 레이크는 {ours[1]}에 있는데 이번 "
+                    f"실행의 레이크는 {here}입니다. 저장소 하나에 레이크가 둘이면 모든 이벤트가 "
+                    "두 번 저장됩니다",
                 )
         elif theirs is not None:
             raise LakeMismatch(
                 f"the event lake at {here} belongs to another store "
                 f"({theirs.get('store') or 'unknown'}, id {theirs.get('store_id')}); "
                 f"the store at {self._store_name()} has no lake yet (if that other store "
-                f"was deleted on purpose, its lake {self.lake.root} can be removed too)"
+                f"was deleted on purpose, its lake {self.lake.root} can be removed too)",
+                ko=f"{here}의 이벤트 레이크는 다른 저장소"
+                f"({theirs.get('store') or '알 수 없음'}, ID {theirs.get('store_id')})의 것이며, "
+                f"{self._store_name()} 저장소에는 아직 레이크가 없습니다 (그 저장소를 일부러 "
+                f"삭제했다면 그 레이크 {self.lake.root}도 지워도 됩니다)",
             )
         else:
             self._refuse_foreign_parts(here)
@@ -137,7 +163,9 @@ class LakeBinding:
             raise LakeMismatch(
                 f"the event lake at {here} holds {len(foreign)} part(s) the store at "
                 f"{self._store_name()} did not write (e.g. {foreign[0]}): it is another "
-                "store's lake"
+                "store's lake",
+                ko=f"{here}의 이벤트 레이크에 {self._store_name()} 저장소가 쓰지 않은 파일 "
+                f"{len(foreign)}개가 있습니다 (예: {foreign[0]}). 다른 저장소의 레이크입니다",
             )
 
     def bind(self, *, now: dt.datetime | None = None) -> str:

@@ -269,7 +269,10 @@ def _insert_batch(
     result = conn.execute(insert(ingest_batches).values(**values))
     key = result.inserted_primary_key
     if key is None:  # pragma: no cover - every supported backend returns it
-        raise StoreError("the database did not return the new batch id")
+        raise StoreError(
+            "the database did not return the new batch id",
+            ko="데이터베이스가 새 배치 ID를 돌려주지 않았습니다",
+        )
     return int(key[0])
 
 

@@ -36,6 +36,7 @@ class LockTimeout(StoreError):
 
     exit_code = 6
     hint = "wait for it to finish (or stop it), then run again"
+    ko_hint = "그 작업이 끝날 때까지 기다리거나 중지한 뒤 다시 실행하십시오"
 
 
 def advisory_key(name: str) -> int:
@@ -66,11 +67,17 @@ def store_lock(
         with engine.connect() as conn, _mysql_lock(conn, name, deadline, label):
             yield
     else:  # pragma: no cover - the stores auditlens supports are above
-        raise StoreError(f"no store lock for the {backend} backend")
+        raise StoreError(
+            f"no store lock for the {backend} backend",
+            ko=f"{backend} 백엔드에는 저장소 잠금이 없습니다",
+        )
 
 
 def _timeout(name: str, label: str) -> LockTimeout:
-    return LockTimeout(f"another {label} is running on this store (lock {name!r} is held)")
+    return LockTimeout(
+        f"another {label} is running on this store (lock {name!r} is held)",
+        ko=f"이 저장소에서 다른 {label} 작업이 실행 중입니다 (잠금 {name!r} 사용 중)",
+    )
 
 
 @contextlib.contextmanager

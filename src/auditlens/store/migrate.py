@@ -33,11 +33,11 @@ log = logging.getLogger("auditlens.store")
 _UPGRADED = {
     "created": {
         "en": "created the store {url} ({name}, schema {head})",
-        "ko": "저장소 {url}을(를) 만들었습니다 ({name}, 스키마 {head})",
+        "ko": "저장소를 만들었습니다: {url} ({name}, 스키마 {head})",
     },
     "upgraded": {
         "en": "upgraded the store {url} ({name}) from schema {old} to {head}",
-        "ko": "저장소 {url}({name})의 스키마를 {old}에서 {head}(으)로 올렸습니다",
+        "ko": "저장소 {url}({name})의 스키마를 {old}에서 {head} 버전으로 올렸습니다",
     },
 }
 
@@ -67,6 +67,9 @@ def connect(
         raise StoreError(
             f"{name} {mask_url(url)} is not a database URL: {scrub(str(exc), url_secrets(url))}",
             hint="e.g. sqlite:///var/auditlens.db or postgresql+psycopg://user@host/db",
+            ko=f"{name} 값이 데이터베이스 URL이 아닙니다: {mask_url(url)} "
+            f"({scrub(str(exc), url_secrets(url))})",
+            ko_hint="예: sqlite:///var/auditlens.db 또는 postgresql+psycopg://user@host/db",
         ) from None
     try:
         if migrate:
@@ -84,6 +87,9 @@ def connect(
         raise StoreError(
             f"cannot open {mask_url(url)} ({name}): {scrub(str(exc.orig), url_secrets(url))}",
             hint=f"check {name} and that the database server is running",
+            ko=f"데이터베이스를 열 수 없습니다: {mask_url(url)} ({name}), "
+            f"{scrub(str(exc.orig), url_secrets(url))}",
+            ko_hint=f"{name} 값과 데이터베이스 서버가 실행 중인지 확인하십시오",
         ) from None
     if revision != head_revision():
         engine.dispose()
@@ -96,6 +102,14 @@ def connect(
                 f"({name.removesuffix('_url')}_owner_url; see `auditlens db roles`)"
                 if known
                 else "this auditlens is older than the store: install the newer auditlens"
+            ),
+            ko=f"{mask_url(url)} ({name}) 데이터베이스의 스키마 리비전은 "
+            f"{revision or '없음'}인데, 이 auditlens에 필요한 리비전은 {head_revision()}입니다",
+            ko_hint=(
+                "데이터베이스 소유자 계정으로 `auditlens db upgrade`를 실행하십시오 "
+                f"({name.removesuffix('_url')}_owner_url, `auditlens db roles` 참고)"
+                if known
+                else "이 auditlens가 저장소보다 오래된 버전입니다. 새 auditlens를 설치하십시오"
             ),
         )
     return engine
@@ -132,5 +146,8 @@ def head_revision() -> str:
     script = ScriptDirectory(str(resources.files("auditlens.store") / "migrations"))
     head = script.get_current_head()
     if head is None:  # pragma: no cover - the package ships migrations
-        raise StoreError("no migrations found in the auditlens package")
+        raise StoreError(
+            "no migrations found in the auditlens package",
+            ko="auditlens 패키지에 마이그레이션이 없습니다",
+        )
     return head

@@ -191,6 +191,8 @@ class OutboxRepository(Repository):
                 raise AlertNotFound(
                     f"delivery #{item_id} is {item.status}, not dead-lettered",
                     hint="see `auditlens alerts deliveries --status dead`",
+                    ko=f"#{item_id} 전송 건은 {item.status} 상태이며 전송 실패 목록에 없습니다",
+                    ko_hint="`auditlens alerts deliveries --status dead`로 확인하십시오",
                 )
             conn.execute(
                 update(deliveries)
@@ -262,7 +264,12 @@ class OutboxRepository(Repository):
 def _get(conn: Connection, item_id: int) -> OutboxItem:
     row = conn.execute(select(deliveries).where(deliveries.c.id == item_id)).first()
     if row is None:
-        raise AlertNotFound(f"no delivery #{item_id}", hint="see `auditlens alerts deliveries`")
+        raise AlertNotFound(
+            f"no delivery #{item_id}",
+            hint="see `auditlens alerts deliveries`",
+            ko=f"#{item_id} 전송 건이 없습니다",
+            ko_hint="`auditlens alerts deliveries`로 확인하십시오",
+        )
     return _item(dict(row._mapping))
 
 

@@ -182,7 +182,9 @@ def replay_reidentifications(
                     request_id,
                     None,
                     f"re-identification #{request_id} is in the table but the trail never "
-                    "recorded its request / 감사 로그에 없는 재식별 요청",
+                    "recorded its request",
+                    ko=f"재식별 요청 #{request_id}이 테이블에는 있으나 감사 로그에 요청 기록이 "
+                    "없습니다",
                 )
             )
             continue
@@ -193,7 +195,9 @@ def replay_reidentifications(
                     request_id,
                     int(want["seq"]),
                     f"re-identification #{request_id} is in the trail (entry {want['seq']}) "
-                    "but missing from the table / 테이블에서 삭제됨",
+                    "but missing from the table",
+                    ko=f"재식별 요청 #{request_id}이 감사 로그(항목 {want['seq']})에는 있으나 "
+                    "테이블에서 삭제되었습니다",
                 )
             )
             continue
@@ -214,8 +218,9 @@ def replay_reidentifications(
                     request_id,
                     int(want["seq"]),
                     f"re-identification #{request_id}: {name} is {have[name]} in the table, "
-                    f"the trail (entry {want['seq']}) says {want[name]} / "
-                    "테이블과 감사 로그가 다름",
+                    f"the trail (entry {want['seq']}) says {want[name]}",
+                    ko=f"재식별 요청 #{request_id}: 테이블의 {name} 값은 {have[name]}, 감사 "
+                    f"로그(항목 {want['seq']})의 값은 {want[name]}으로 서로 다릅니다",
                 )
             )
     return found

@@ -19,9 +19,9 @@ Example::
     >>> with store.engine.begin() as conn:  # alert #1 closed by hand, behind the trail's back
     ...     _ = conn.execute(text("UPDATE alerts SET status = 'closed' WHERE id = 1"))
     >>> for mismatch in replay(store.engine):
-    ...     print(mismatch.text.replace(" / ", "\\n"))
+    ...     print(mismatch.text, mismatch.line("ko"), sep="\\n")
     alert #1: status is closed in the table, the trail (entry 2) says open
-    테이블과 감사 로그가 다름
+    #1 경보: 테이블과 감사 로그의 status 값이 다름 (테이블 closed, 감사 로그 2번 항목 open)
 """
 
 from __future__ import annotations
@@ -53,10 +53,15 @@ class Mismatch:
     kind: str  # alert | suppression | label_candidate
     id: int
     seq: int | None  # the trail entry concerned, if any
-    text: str
+    text: str  # English
     #: What would make the table agree with the trail: (table, values); None when only a
     #: person can decide (a row the trail never wrote).
     fix: tuple[str, dict[str, Any]] | None = None
+    ko: str = ""  # ``text`` in Korean
+
+    def line(self, lang: str) -> str:
+        """The disagreement in ``lang`` (English where no Korean was given)."""
+        return (self.ko or self.text) if lang == "ko" else self.text
 
     def __str__(self) -> str:
         return self.text
@@ -224,8 +229,8 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
                     "alert",
                     alert_id,
                     None,
-                    f"alert #{alert_id} is in the table but the "
-                    "trail never opened it / 감사 로그에 없는 알림",
+                    f"alert #{alert_id} is in the table but the trail never opened it",
+                    ko=f"#{alert_id} 경보가 테이블에는 있지만 감사 로그에는 생성 기록이 없음",
                 )
             )
             continue
@@ -236,7 +241,9 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
                     alert_id,
                     state.seq,
                     f"alert #{alert_id} is in the trail "
-                    f"(entry {state.seq}) but missing from the table / 테이블에서 삭제됨",
+                    f"(entry {state.seq}) but missing from the table",
+                    ko=f"#{alert_id} 경보가 감사 로그({state.seq}번 항목)에는 있지만 "
+                    "테이블에서 삭제됨",
                 )
             )
             continue
@@ -249,6 +256,9 @@ def _compare_alerts(expected: dict[int, _AlertState], rows: list[dict[str, Any]]
                     f"alert #{alert_id} was opened twice in the trail (entries "
                     f"{state.reopened_from} and {state.seq}): the first one never reached the "
                     "table (a crash between the audit database and the store)",
+                    ko=f"#{alert_id} 경보가 감사 로그에서 두 번 생성됨 ({state.reopened_from}번, "
+                    f"{state.seq}번 항목). 첫 번째는 테이블에 반영되지 않음 (감사 데이터베이스와 "
+                    "저장소 사이에서 중단됨)",
                 )
             )
         mismatch = _alert_differs(alert_id, row, state)
@@ -298,8 +308,10 @@ def _alert_differs(alert_id: int, row: dict[str, Any], state: _AlertState) -> Mi
         alert_id,
         state.seq,
         f"alert #{alert_id}: {name} is {have} in the table, the trail (entry "
-        f"{state.seq}) says {want} / 테이블과 감사 로그가 다름",
+        f"{state.seq}) says {want}",
         fix,
+        ko=f"#{alert_id} 경보: 테이블과 감사 로그의 {name} 값이 다름 (테이블 {have}, "
+        f"감사 로그 {state.seq}번 항목 {want})",
     )
 
 
@@ -327,7 +339,10 @@ def _compare_suppressions(
                     None,
                     f"suppression #{row['id']} ({row['user_id']}, {row['scenario']}, until "
                     f"{_utc(row['until']):%Y-%m-%d %H:%M} UTC, by {row['actor']}) has no "
-                    "dismissal in the trail / 감사 로그에 없는 억제 규칙",
+                    "dismissal in the trail",
+                    ko=f"#{row['id']} 억제 규칙({row['user_id']}, {row['scenario']}, "
+                    f"{_utc(row['until']):%Y-%m-%d %H:%M} UTC까지, 작성자 {row['actor']})에 "
+                    "해당하는 기각 기록이 감사 로그에 없음",
                 )
             )
         else:
@@ -341,6 +356,8 @@ def _compare_suppressions(
                 f"the trail (entry {e['seq']}) suppressed {e['user_id']} / {e['scenario']} "
                 f"after alert #{e['alert_id']}, but that suppression is missing from the table",
                 ("suppressions", {k: v for k, v in e.items() if k != "seq"}),
+                ko=f"감사 로그({e['seq']}번 항목)에는 #{e['alert_id']} 경보 뒤 {e['user_id']} / "
+                f"{e['scenario']} 억제가 기록되어 있지만 테이블에는 그 억제 규칙이 없음",
             )
         )
     return found
@@ -362,7 +379,9 @@ def _compare_labels(
                     int(row["audit_seq"]),
                     f"label candidate #{row['id']} (alert #{row['alert_id']}, label "
                     f"{row['label']}) does not match a dismissal in the trail (entry "
-                    f"{row['audit_seq']}) / 감사 로그와 다른 학습 라벨",
+                    f"{row['audit_seq']})",
+                    ko=f"#{row['id']} 학습 라벨 후보(#{row['alert_id']} 경보, 라벨 "
+                    f"{row['label']})가 감사 로그({row['audit_seq']}번 항목)의 기각 기록과 다름",
                 )
             )
     for seq, want in sorted(expected.items()):
@@ -375,6 +394,8 @@ def _compare_labels(
                     f"the trail (entry {seq}) dismissed alert #{want['alert_id']} as a false "
                     "positive, but its label candidate is missing",
                     ("label_candidates", want | {"audit_seq": seq}),
+                    ko=f"감사 로그({seq}번 항목)에는 #{want['alert_id']} 경보가 오탐으로 기각되어 "
+                    "있지만 학습 라벨 후보가 없음",
                 )
             )
     return found

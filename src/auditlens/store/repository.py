@@ -27,6 +27,7 @@ class AlertNotFound(AuditlensError):
     """No alert (or delivery) with the given id."""
 
     hint = "list them with `auditlens alerts list`"
+    ko_hint = "`auditlens alerts list`로 경보 목록을 확인하십시오"
 
 
 class Repository:
@@ -80,5 +81,8 @@ def new_id(result: CursorResult[Any]) -> int:
     """The primary key of the row an INSERT just added."""
     key = result.inserted_primary_key
     if key is None:  # pragma: no cover - every supported backend returns it
-        raise StoreError("the database did not return the new row's id")
+        raise StoreError(
+            "the database did not return the new row's id",
+            ko="데이터베이스가 새 행의 ID를 돌려주지 않았습니다",
+        )
     return int(key[0])

@@ -69,10 +69,15 @@ class SyntheticSource(Source):
             raise SourceError(
                 f"synthetic watermark {since.value[:80]!r} is not readable ({exc})",
                 hint="drop the stored watermark of source 'synthetic' to read from the start",
+                ko=f"synthetic 워터마크를 읽을 수 없습니다: {since.value[:80]!r} ({exc})",
+                ko_hint="처음부터 읽으려면 'synthetic' 소스의 저장된 워터마크를 지우십시오",
             ) from None
         if spec != self.spec.to_dict():
             raise SourceError(
                 f"synthetic watermark belongs to spec {spec}, not {self.spec.to_dict()}",
                 hint="use the same spec, or drop the stored watermark to start over",
+                ko=f"synthetic 워터마크는 다른 설정({spec})의 것입니다. 현재 설정: "
+                f"{self.spec.to_dict()}",
+                ko_hint="같은 설정을 쓰거나 저장된 워터마크를 지우고 처음부터 다시 하십시오",
             )
         return rows

@@ -46,23 +46,50 @@ class GeneratorSpec:
     actions_per_day: float = 40.0
 
     def __post_init__(self) -> None:
-        problems = []
+        problems: list[tuple[str, str]] = []  # (English, Korean)
         if self.users < 1:
-            problems.append(f"users must be at least 1, got {self.users}")
+            problems.append(
+                (
+                    f"users must be at least 1, got {self.users}",
+                    f"users는 1 이상이어야 합니다 (현재 {self.users})",
+                )
+            )
         if self.days < 1:
-            problems.append(f"days must be at least 1, got {self.days}")
+            problems.append(
+                (
+                    f"days must be at least 1, got {self.days}",
+                    f"days는 1 이상이어야 합니다 (현재 {self.days})",
+                )
+            )
         if not 0.0 <= self.insider_rate <= 0.5:
-            problems.append(f"insider_rate must be within 0..0.5, got {self.insider_rate}")
+            problems.append(
+                (
+                    f"insider_rate must be within 0..0.5, got {self.insider_rate}",
+                    f"insider_rate는 0~0.5 사이여야 합니다 (현재 {self.insider_rate})",
+                )
+            )
         if not self.actions_per_day > 0:
-            problems.append(f"actions_per_day must be positive, got {self.actions_per_day}")
+            problems.append(
+                (
+                    f"actions_per_day must be positive, got {self.actions_per_day}",
+                    f"actions_per_day는 0보다 커야 합니다 (현재 {self.actions_per_day})",
+                )
+            )
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            problems.append(f"timezone {self.timezone!r} is not a known IANA zone")
+            problems.append(
+                (
+                    f"timezone {self.timezone!r} is not a known IANA zone",
+                    f"timezone 값 {self.timezone!r}은 알려진 IANA 시간대가 아닙니다",
+                )
+            )
         if problems:
             raise AuditlensError(
-                "invalid synthetic spec: " + "; ".join(problems),
+                "invalid synthetic spec: " + "; ".join(en for en, _ in problems),
                 hint="e.g. GeneratorSpec(users=200, days=30, insider_rate=0.02)",
+                ko="합성 데이터 설정이 올바르지 않습니다: " + "; ".join(ko for _, ko in problems),
+                ko_hint="예: GeneratorSpec(users=200, days=30, insider_rate=0.02)",
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -31,7 +31,12 @@ def write_sample(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt not in ("parquet", "csv", "jsonl"):
-        raise AuditlensError(f"unknown sample format {fmt!r}", hint="use parquet, csv or jsonl")
+        raise AuditlensError(
+            f"unknown sample format {fmt!r}",
+            hint="use parquet, csv or jsonl",
+            ko=f"알 수 없는 샘플 형식입니다: {fmt!r}",
+            ko_hint="parquet, csv, jsonl 중 하나를 쓰십시오",
+        )
 
     def text_times(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(
