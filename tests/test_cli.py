@@ -181,13 +181,19 @@ def test_alert_triage_and_audit_commands(workdir: Path, monkeypatch: pytest.Monk
     shown = " ".join(_ok("alerts", "show", "1").split())
     assert "alert #1" in shown and "days 2026-09-" in shown and re.search(r"open\W+1\W", shown)
     result = runner.invoke(app, ["alerts", "show", "999"])
-    assert result.exit_code == 1 and "#999 경보가 없습니다" in result.output  # ko by default
+    assert result.exit_code == 1 and "no alert #999" in result.output  # the workdir speaks en
+    result = runner.invoke(app, ["--lang", "ko", "alerts", "show", "999"])
+    assert result.exit_code == 1 and "#999 경보가 없습니다" in result.output
     out = _ok("alerts", "ack", "1", "--note", "looking")
     assert "alert #1" in out and "acknowledged" in out
     result = runner.invoke(app, ["--lang", "en", "alerts", "ack", "1"])
     assert result.exit_code == 1 and "reopen" not in result.output
     assert "cannot acknowledge" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["alerts", "reopen", "1", "--as", "lee", "--reason", "mistake"])
+    assert result.exit_code == 1 and "only an admin can" in result.output
+    result = runner.invoke(
+        app, ["--lang", "ko", "alerts", "reopen", "1", "--as", "lee", "--reason", "mistake"]
+    )
     assert result.exit_code == 1 and "관리자만 다른 사용자를 대신할 수 있습니다" in result.output
     out = _ok("alerts", "dismiss", "1", "--suppress-days", "30")
     assert "label candidate" in " ".join(out.split()) and "suppressed until" in out

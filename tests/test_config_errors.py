@@ -26,7 +26,10 @@ def test_an_unquoted_korean_key_names_the_file_line_and_the_fix(
     message = str(err.value)
     assert message.startswith(f"{config}:4:16: not valid TOML: Invalid initial character")
     assert 'in `column_map = { 사번 = "user_id" }`' in message
-    assert '"사번" = "user_id"' in err.value.hint
+    assert '"Employee No." = "user_id"' in err.value.hint
+    assert '"사번" = "user_id"' in err.value.ko_hint
+    assert "(4행 16열)" in err.value.text("ko")
+    assert "키의 첫 글자가 올바르지 않음" in err.value.text("ko")  # the parser's reason too
     result = CliRunner().invoke(app, ["config", "show"])
     assert result.exit_code == 1
     assert f"{config}:4:16" in result.output and "Traceback" not in result.output

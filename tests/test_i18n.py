@@ -8,7 +8,7 @@ import string
 import pytest
 
 from auditlens.errors import AuditlensError, ConfigError
-from auditlens.i18n import CATALOGUE, language, say
+from auditlens.i18n import CATALOGUE, choose_language, language, say
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -47,10 +47,14 @@ def test_language_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path) ->
     config.write_text('language = "en"\n', encoding="utf-8")
     monkeypatch.setenv("AUDITLENS_CONFIG", str(config))
     monkeypatch.delenv("AUDITLENS_LANGUAGE", raising=False)
+    choose_language(None)  # no --lang (an earlier CLI test in this process may have set one)
     assert language() == "en"
     monkeypatch.setenv("AUDITLENS_LANGUAGE", "ko")
     assert language() == "ko"
     assert language("en") == "en"
+    choose_language("en")  # --lang beats the environment
+    assert language() == "en"
+    choose_language(None)
     config.write_text("language = [broken", encoding="utf-8")
     monkeypatch.delenv("AUDITLENS_LANGUAGE")
     assert language() == "ko"  # a broken file is reported by the command that loads it

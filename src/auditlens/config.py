@@ -741,7 +741,8 @@ def load_settings(**overrides: Any) -> Settings:
     """Load settings, turning validation problems into one readable ConfigError.
 
     A TOML syntax error names the file, the line and column, the line itself and how to
-    write a key that is not plain ASCII (``"사번" = "user_id"``).
+    write a key that is not plain ASCII (``"사번" = "user_id"``; the English hint's example
+    is ``"Employee No." = "user_id"`` so that English text stays English).
     """
     try:
         return Settings(**overrides)
@@ -795,6 +796,31 @@ def _korean(err: Any) -> str:
         return str(err["msg"])
 
 
+#: tomllib's messages in Korean (the common ones; others are shown as the parser wrote them).
+_TOML_REASONS_KO: Final = {
+    "Invalid initial character for a key part": (
+        "키의 첫 글자가 올바르지 않음 (따옴표 없는 한글 키 등)"
+    ),
+    "Invalid value": "값이 올바르지 않음 (따옴표 없는 문자열 등)",
+    "Expected '=' after a key in a key/value pair": "키 뒤에 '='가 없음",
+    "Unclosed array": "배열이 닫히지 않음",
+    "Unterminated string": "문자열이 닫히지 않음",
+    "Invalid statement": "문장을 읽을 수 없음",
+    "Cannot overwrite a value": "같은 키가 두 번 나옴",
+    "Cannot declare": "같은 표가 두 번 나옴",
+}
+
+
+def _toml_reason_ko(reason: str) -> str:
+    """The parser's reason in Korean where it is a common one."""
+    at_end = "(at end of document)" in reason
+    core = reason.replace("(at end of document)", "").strip()
+    for english, korean in _TOML_REASONS_KO.items():
+        if core.startswith(english):
+            return korean + (", 문서 끝" if at_end else "")
+    return f"파서 메시지: {reason}"
+
+
 def _toml_error(exc: tomllib.TOMLDecodeError) -> ConfigError:
     """A ConfigError naming the file, line and column of a TOML syntax error."""
     path = config_path()
@@ -814,9 +840,10 @@ def _toml_error(exc: tomllib.TOMLDecodeError) -> ConfigError:
     return ConfigError(
         f"{where}: not valid TOML: {reason}{f' in {shown}' if shown else ''}",
         hint='quote keys that are not plain ASCII letters, digits, "_" or "-", e.g. '
-        '"사번" = "user_id"; quote text values ("Asia/Seoul"); see docs/configuration.md',
+        '"Employee No." = "user_id" (Korean column names too); quote text values '
+        '("Asia/Seoul"); see docs/configuration.md',
         ko=f"{where}: TOML 문법 오류입니다{line_ko}{f': {shown}' if shown else ''} "
-        f"(파서 메시지: {reason})",
+        f"({_toml_reason_ko(reason)})",
         ko_hint='영문자, 숫자, "_", "-"가 아닌 글자가 든 키는 따옴표로 감싸고 '
         '(예: "사번" = "user_id"), 문자열 값도 따옴표로 감싸십시오 ("Asia/Seoul"). '
         "docs/configuration.md를 참고하십시오",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from typing import Final
+
 
 class AuditlensError(Exception):
     """Base error: the message is shown to the user as one line, in their language.
@@ -92,3 +95,30 @@ class BilingualValueError(ValueError):
 def korean_of(exc: BaseException) -> str:
     """The Korean text of ``exc`` when it carries one, else its English text."""
     return str(getattr(exc, "ko", "") or exc)
+
+
+#: What the operating system says, in Korean, for the errors a user meets with files.
+_OS_REASONS_KO: Final = {
+    errno.ENOENT: "파일이나 디렉터리가 없음",
+    errno.EACCES: "권한 없음",
+    errno.EPERM: "허용되지 않은 작업",
+    errno.EISDIR: "디렉터리임",
+    errno.ENOTDIR: "디렉터리가 아님",
+    errno.EEXIST: "같은 이름의 파일이 이미 있음",
+    errno.ENOSPC: "디스크 공간 부족",
+    errno.EROFS: "읽기 전용 파일 시스템",
+}
+
+
+def os_reason(exc: OSError, lang: str) -> str:
+    """Why an operating-system call failed, in ``lang`` (the errno's own words in English).
+
+    >>> os_reason(FileNotFoundError(2, "No such file or directory"), "ko")
+    '파일이나 디렉터리가 없음'
+    >>> os_reason(FileNotFoundError(2, "No such file or directory"), "en")
+    'No such file or directory'
+    """
+    english = exc.strerror or str(exc)
+    if lang != "ko":
+        return english
+    return _OS_REASONS_KO.get(exc.errno or -1, english)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from auditlens.errors import BilingualValueError as Bad
-from auditlens.errors import ConfigError, korean_of
+from auditlens.errors import ConfigError, korean_of, os_reason
 
 #: The canonical action vocabulary (``other``: an action outside it, mapped there on
 #: purpose or kept with ``unknown_actions = "keep"``).
@@ -278,7 +278,7 @@ def read_value_map(path: Path) -> dict[str, dict[str, str]]:
     except OSError as exc:
         raise ConfigError(
             f"value map {path}: cannot read it ({exc.strerror})",
-            ko=f"값 매핑 파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+            ko=f"값 매핑 파일을 읽을 수 없습니다: {path} ({os_reason(exc, 'ko')})",
         ) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(

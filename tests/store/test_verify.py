@@ -106,7 +106,7 @@ def test_closing_a_critical_alert_by_update_is_caught(org: tuple[Settings, Engin
     assert code == 4 and "tables differ from the audit trail (1): alert #1: status" in out
     # an admin restores what the trail says, and that repair is itself in the trail
     repaired = reconcile(settings, apply=True, who_am_i=lambda: "choi")
-    assert repaired.fixable == [result.mismatches[0]] and repaired.left == []
+    assert repaired.fixable == [result.mismatch_lines(settings.language)[0]] and repaired.left == []
     again = verify_trail(settings)
     assert again.ok and again.entries == 11
     with engine.connect() as conn:
@@ -137,7 +137,7 @@ def test_a_hand_inserted_suppression_is_caught(
     assert _verify_cli()[0] == 4
     # a row the trail never wrote is not removed automatically: a person decides
     left = reconcile(settings, apply=True, who_am_i=lambda: "choi")
-    assert left.fixable == [] and left.left == list(result.mismatches)
+    assert left.fixable == [] and left.left == list(result.mismatch_lines(settings.language))
     monkeypatch.setattr("auditlens.identity.os_user", lambda: "choi")
     shown = CliRunner().invoke(app, ["audit", "reconcile", "--apply"])
     assert shown.exit_code == 4 and "needs a person: suppression #" in shown.output

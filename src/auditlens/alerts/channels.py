@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from auditlens.alerts.message import Message, render, render_digest
-from auditlens.errors import AuditlensError
+from auditlens.errors import AuditlensError, os_reason
 from auditlens.redaction import scrub
 from auditlens.store.alerts import Alert
 
@@ -271,7 +271,7 @@ class FileChannel(Channel):
             raise ChannelError(
                 f"{self.label}: cannot write {self.path}: {exc}",
                 hint="check the path and its permissions",
-                ko=f"{self.label}: {self.path}에 쓸 수 없습니다: {exc}",
+                ko=f"{self.label}: {self.path}에 쓸 수 없습니다 ({os_reason(exc, 'ko')})",
                 ko_hint="경로와 쓰기 권한을 확인하십시오",
             ) from None
         return Delivery(None, f"appended to {self.path}")

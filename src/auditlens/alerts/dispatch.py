@@ -245,6 +245,7 @@ def _record(
             status_code=code,
             retry_after=error.retry_after if error else None,
             error=None if error is None else str(error),
+            error_ko=None if error is None else error.text("ko"),
             detail=delivery.detail if delivery else None,
             next_status=status,
             not_before=retry_at,

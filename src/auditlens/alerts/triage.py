@@ -157,12 +157,11 @@ def _request(action: str, reason: str, note: str, by: Acting) -> tuple[Action, s
         try:
             code = reasons.parse(reason).value
         except ValueError as exc:
-            codes = ", ".join(c.value for c in reasons.ReasonCode)
             raise TriageError(
                 str(exc),
                 hint="put prose in --note; see `auditlens alerts reasons`",
                 ko=f"사유 코드 {reason!r}은(는) 정해진 코드가 아닙니다. 다음 중 하나를 "
-                f"쓰십시오: {codes}",
+                f"쓰십시오: {', '.join(f'`{c.value}`' for c in reasons.ReasonCode)}",
                 ko_hint="설명은 --note에 적으십시오. 코드 목록은 `auditlens alerts reasons`로 "
                 "확인하십시오",
             ) from None

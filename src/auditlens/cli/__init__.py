@@ -8,7 +8,6 @@ options and error handling in ``common``.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -21,7 +20,7 @@ from auditlens.cli.common import EXIT_QUARANTINE, Invocation
 from auditlens.cli.keys import keys_app
 from auditlens.cli.privacy import reidentify_app
 from auditlens.cli.serve import serve_app
-from auditlens.i18n import is_lang, language, pick
+from auditlens.i18n import choose_language, is_lang, language, pick
 
 __all__ = ["EXIT_QUARANTINE", "app", "main"]
 
@@ -58,11 +57,10 @@ def _main(
             pick(language(), f"{lang!r}: use ko or en", f"{lang!r}: ko 또는 en을 쓰십시오."),
             param_hint="--lang",
         )
-    chosen = language(lang)
-    if lang:
-        # settings loaded later by the command see the same language
-        os.environ["AUDITLENS_LANGUAGE"] = chosen
-    ctx.obj = Invocation(debug=debug, lang=chosen)
+    # this command line's choice (or none): settings loaded later by the command and
+    # language() see the same language; reset on every invocation
+    choose_language(lang.strip().lower() if lang else None)
+    ctx.obj = Invocation(debug=debug, lang=language())
 
 
 # registration order is the order `auditlens --help` lists them in

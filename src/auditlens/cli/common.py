@@ -149,7 +149,11 @@ def load_settings(**overrides: Any) -> Settings:
     ``version`` should not pay.
     """
     from auditlens.config import load_settings as load
+    from auditlens.i18n import chosen_language
 
+    chosen = chosen_language()
+    if chosen is not None and "language" not in overrides:
+        overrides["language"] = chosen  # --lang wins over the file and the environment
     return load(**overrides)
 
 

@@ -93,7 +93,8 @@ def print_ingest(report: pipeline.IngestReport, lang: str) -> None:
                 soft_wrap=True,
             )
     if report.error:
-        stopped = say(lang, "render.stopped", source=report.source, error=report.error)
+        error = (report.error_ko or report.error) if lang == "ko" else report.error
+        stopped = say(lang, "render.stopped", source=report.source, error=error)
         err_console.print(
             f"[bold red]{pick(lang, 'error', '오류')}:[/] {escape(stopped)}",
             highlight=False,
@@ -120,6 +121,8 @@ def print_unknown_actions(unknown: dict[str, int], policy: str, lang: str) -> No
 
 def print_quarantine(frame: pl.DataFrame, lang: str) -> None:
     """Quarantined rows with their reason and location."""
+    from auditlens.validate import quarantine_reason
+
     columns = [
         Column(pick(lang, "batch", "배치")),
         Column(pick(lang, "location", "위치"), text=True),
@@ -127,7 +130,12 @@ def print_quarantine(frame: pl.DataFrame, lang: str) -> None:
         Column(pick(lang, "raw", "원본"), text=True),
     ]
     rows = [
-        [str(r["batch_id"]), str(r["location"]), str(r["reason"]), str(r["raw"])[:80]]
+        [
+            str(r["batch_id"]),
+            str(r["location"]),
+            quarantine_reason(str(r["reason"]), lang),
+            str(r["raw"])[:80],
+        ]
         for r in frame.iter_rows(named=True)
     ]
     print_table(console, columns, rows, lang=lang)
@@ -324,12 +332,14 @@ def print_demo(
         highlight=False,
     )
     if result.quarantine_sample.height:
+        from auditlens.validate import quarantine_reason
+
         columns = [
             Column(pick(lang, "location", "위치"), text=True),
             Column(pick(lang, "reason", "사유"), text=True),
         ]
         rows = [
-            [str(r["location"]), str(r["reason"])]
+            [str(r["location"]), quarantine_reason(str(r["reason"]), lang)]
             for r in result.quarantine_sample.iter_rows(named=True)
         ]
         title = pick(lang, "quarantined (sample)", "격리된 행 (일부)")
@@ -364,7 +374,8 @@ def print_demo(
         console.print(say(lang, "render.trail_ok", n=trail.entries), highlight=False)
     else:
         broken = say(lang, "render.trail_broken", seq=trail.broken_seq)
-        console.print(f"[bold red]{broken}[/] {escape(str(trail.problem))}", highlight=False)
+        problem = trail.problem_text(lang)
+        console.print(f"[bold red]{broken}[/] {escape(problem)}", highlight=False)
 
 
 def print_score(report: pipeline.ScoreFileReport, lang: str) -> None:

@@ -227,7 +227,7 @@ def print_deliveries(
             status_label(item.status, lang),
             f"{len(attempts)}회" if lang == "ko" else str(len(attempts)),
             local_time(item.not_before, timezone, seconds=True),
-            (item.last_error or "-")[:80],
+            (item.error_text(lang) or "-")[:80],
         ]
         for item, attempts in rows
     ]
@@ -251,7 +251,7 @@ def print_verification(result: Verification, lake: LakeCheck, lang: str = "ko") 
         console.print(say(lang, "render.lake_ok", n=lake.parts), highlight=False)
     else:
         console.print(
-            f"[bold red]{say(lang, 'render.lake_broken')}[/] {escape(str(lake.problem))}",
+            f"[bold red]{say(lang, 'render.lake_broken')}[/] {escape(lake.problem_text(lang))}",
             soft_wrap=True,
         )
     if result.ok:
@@ -271,15 +271,16 @@ def print_verification(result: Verification, lake: LakeCheck, lang: str = "ko") 
         broken = say(lang, "render.verify_broken", seq=result.broken_seq)
         before = say(lang, "render.verified_before", n=result.entries)
         console.print(
-            f"[bold red]{broken}[/] {escape(str(result.problem))} {before}", soft_wrap=True
+            f"[bold red]{broken}[/] {escape(result.problem_text(lang))} {before}", soft_wrap=True
         )
-    if result.mismatches:
-        differ = say(lang, "render.tables_differ", n=len(result.mismatches))
+    mismatches = result.mismatch_lines(lang)
+    if mismatches:
+        differ = say(lang, "render.tables_differ", n=len(mismatches))
         console.print(
-            f"[bold red]{differ}[/] {escape(result.mismatches[0])}",
+            f"[bold red]{differ}[/] {escape(mismatches[0])}",
             soft_wrap=True,
         )
-        for line in result.mismatches[1:20]:
+        for line in mismatches[1:20]:
             console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
 
 

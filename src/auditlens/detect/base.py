@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from auditlens.errors import AuditlensError
+from auditlens.errors import AuditlensError, os_reason
 from auditlens.features.base import KEYS
 
 Scores = npt.NDArray[np.float64]
@@ -271,7 +271,7 @@ def load_artifact(path: Path, expected_sha256: str | None = None) -> Any:
     except OSError as exc:
         raise ModelError(
             f"cannot read model file {path}: {exc.strerror}",
-            ko=f"모델 파일 {path}을(를) 읽을 수 없습니다: {exc.strerror}",
+            ko=f"모델 파일 {path}을(를) 읽을 수 없습니다: {os_reason(exc, 'ko')}",
         ) from None
     digest = hashlib.sha256(data).hexdigest()
     if expected_sha256 is not None and digest != expected_sha256:

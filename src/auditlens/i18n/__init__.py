@@ -50,11 +50,28 @@ def pick(lang: str, en: str, ko: str) -> str:
     return ko if lang == "ko" else en
 
 
+_chosen: list[Lang] = []
+
+
+def choose_language(lang: str | None) -> None:
+    """The command line's ``--lang`` for this invocation (None: none given); the CLI calls
+    it once per command so that :func:`language` and the settings agree with it."""
+    _chosen.clear()
+    if lang is not None and is_lang(lang):
+        _chosen.append(lang)
+
+
+def chosen_language() -> Lang | None:
+    """The ``--lang`` of this invocation, if one was given."""
+    return _chosen[0] if _chosen else None
+
+
 def language(explicit: str | None = None) -> Lang:
-    """The language of this invocation: ``explicit`` (``--lang``), ``AUDITLENS_LANGUAGE``,
-    ``language`` in the configuration file, else Korean. Never raises: a broken
-    configuration file is reported by the command that loads it, in this language."""
-    for candidate in (explicit, os.environ.get("AUDITLENS_LANGUAGE")):
+    """The language of this invocation: ``explicit``, the command line's ``--lang``,
+    ``AUDITLENS_LANGUAGE``, ``language`` in the configuration file, else Korean. Never
+    raises: a broken configuration file is reported by the command that loads it, in this
+    language."""
+    for candidate in (explicit, chosen_language(), os.environ.get("AUDITLENS_LANGUAGE")):
         if candidate:
             folded = candidate.strip().lower()
             return folded if is_lang(folded) else DEFAULT_LANG

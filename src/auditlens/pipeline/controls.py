@@ -138,8 +138,9 @@ def reconcile(
         if apply:
             for mismatch in fixable:
                 _repair(store, mismatch.fix, mismatch.seq, mismatch.text, acting.actor.id, clock())
+    lang = settings.language
     return ReconcileReport(
-        [m.text for m in fixable], [m.text for m in found if m.fix is None], apply
+        [m.line(lang) for m in fixable], [m.line(lang) for m in found if m.fix is None], apply
     )
 
 

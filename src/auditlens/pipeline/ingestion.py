@@ -35,7 +35,7 @@ from auditlens.store.binding import LakeCheck
 from auditlens.store.events import BatchRecord
 from auditlens.store.repo import Store
 from auditlens.tamper import reuse_findings, tamper_findings
-from auditlens.validate import ValidationResult, validate
+from auditlens.validate import ValidationResult, quarantine_reason, validate
 from auditlens.vocabulary import ValueRules
 
 Clock = Callable[[], dt.datetime]
@@ -73,6 +73,8 @@ class IngestReport:
     removed_orphans: list[str] = field(default_factory=list)
     #: Why the source stopped early (``keep_going``); "" when it was read to the end.
     error: str = ""
+    #: ``error`` in Korean.
+    error_ko: str = ""
 
     @property
     def unreadable(self) -> list[str]:
@@ -166,6 +168,7 @@ def ingest(
             if not keep_going:
                 raise
             report.error = str(exc)
+            report.error_ko = exc.text("ko")
     return report
 
 
@@ -250,12 +253,16 @@ def validate_batch(
             f"{clip(row[LOCATION])}: {clip(row['reason'])}"
             for row in bad.head(3).iter_rows(named=True)
         )
+        examples_ko = "; ".join(
+            f"{clip(row[LOCATION])}: {clip(quarantine_reason(row['reason'], 'ko'))}"
+            for row in bad.head(3).iter_rows(named=True)
+        )
         raise ValidationFailed(
             f"batch {batch.label or '(unnamed)'}: all {bad.height} rows are "
             f"invalid, nothing was stored — e.g. {examples}",
             hint="fix the column mapping, format or time zone and run again",
             ko=f"배치 {batch.label or '(이름 없음)'}: {bad.height}행 모두 유효하지 않아 "
-            f"아무것도 저장하지 않았습니다 — 예: {examples}",
+            f"아무것도 저장하지 않았습니다 — 예: {examples_ko}",
             ko_hint="열 매핑, 형식 또는 시간대를 고친 뒤 다시 실행하십시오",
         )
     return result

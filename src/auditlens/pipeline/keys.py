@@ -53,7 +53,8 @@ def create_key(
     if role not in ROLES:
         raise AuditlensError(
             f"unknown role {role!r}; use one of {', '.join(ROLES)}",
-            ko=f"알 수 없는 역할 {role!r}입니다; {', '.join(ROLES)} 중 하나를 쓰십시오",
+            ko=f"알 수 없는 역할 {role!r}입니다; {', '.join(f'`{r}`' for r in ROLES)} 중 하나를 "
+            "쓰십시오",
         )
     now = clock()
     expires_at = None if expires is None else expiry(settings, expires)

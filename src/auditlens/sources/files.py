@@ -28,7 +28,7 @@ from typing import Final, Literal
 import polars as pl
 
 from auditlens import schema
-from auditlens.errors import SourceError
+from auditlens.errors import SourceError, os_reason
 from auditlens.sources.base import Batch, Source, Watermark, rejected_frame, unreadable_batch
 from auditlens.sources.columns import derive_event_ids, plan_columns, to_events
 from auditlens.sources.csvfile import TRUNCATED, csv_header, read_csv_file
@@ -411,6 +411,6 @@ def file_digest(path: Path) -> str:
     except OSError as exc:
         raise SourceError(
             f"cannot read {path}: {exc.strerror}",
-            ko=f"파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+            ko=f"파일을 읽을 수 없습니다: {path} ({os_reason(exc, 'ko')})",
         ) from exc
     return sha.hexdigest()

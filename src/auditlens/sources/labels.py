@@ -15,7 +15,7 @@ from typing import Final
 import polars as pl
 
 from auditlens import schema
-from auditlens.errors import SourceError
+from auditlens.errors import SourceError, os_reason
 
 CERT_LABEL_COLUMNS: Final = ("dataset", "scenario", "details", "user", "start", "end")
 LABEL_COLUMNS: Final = ("user_id", "scenario", "start", "end")
@@ -140,7 +140,7 @@ def _header(path: Path) -> list[str]:
     except OSError as exc:
         raise SourceError(
             f"cannot read labels file {path}: {exc.strerror}",
-            ko=f"라벨 파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+            ko=f"라벨 파일을 읽을 수 없습니다: {path} ({os_reason(exc, 'ko')})",
         ) from exc
 
 
@@ -150,7 +150,8 @@ def _read(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise SourceError(
             f"cannot read labels file {path}: {exc}",
-            ko=f"라벨 파일을 읽을 수 없습니다: {path} ({exc})",
+            ko=f"라벨 파일을 읽을 수 없습니다: {path} "
+            f"({os_reason(exc, 'ko') if isinstance(exc, OSError) else exc})",
         ) from exc
     return frame.rename({c: c.strip() for c in frame.columns})
 

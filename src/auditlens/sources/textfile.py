@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, get_args
 
-from auditlens.errors import SourceError
+from auditlens.errors import SourceError, os_reason
 from auditlens.vocabulary import Encoding
 
 ENCODINGS: Final = get_args(Encoding)
@@ -133,7 +133,7 @@ class FileScan:
         except OSError as exc:
             raise SourceError(
                 f"cannot read {self.path}: {exc.strerror}",
-                ko=f"파일을 읽을 수 없습니다: {self.path} ({exc.strerror})",
+                ko=f"파일을 읽을 수 없습니다: {self.path} ({os_reason(exc, 'ko')})",
             ) from exc
         if len(data) != self.cut - self.start:
             raise SourceError(
@@ -282,7 +282,7 @@ def _read_through(
     except OSError as exc:
         raise SourceError(
             f"cannot read {path}: {exc.strerror}",
-            ko=f"파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+            ko=f"파일을 읽을 수 없습니다: {path} ({os_reason(exc, 'ko')})",
         ) from exc
 
 

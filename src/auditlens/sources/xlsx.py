@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from auditlens import schema
-from auditlens.errors import SourceError
+from auditlens.errors import SourceError, os_reason
 from auditlens.sources.textfile import Bad, clip
 
 
@@ -82,7 +82,7 @@ def read_sheets(path: Path) -> Iterator[Sheet]:
     except OSError as exc:
         raise SourceError(
             f"cannot read {path}: {exc.strerror}",
-            ko=f"파일을 읽을 수 없습니다: {path} ({exc.strerror})",
+            ko=f"파일을 읽을 수 없습니다: {path} ({os_reason(exc, 'ko')})",
         ) from exc
     with handle:
         try:

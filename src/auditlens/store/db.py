@@ -247,6 +247,7 @@ deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("last_error_ko", Text, nullable=True),  # migration 0010
     Index("ix_deliveries_due", "status", "not_before"),
     Index("ix_deliveries_alert", "alert_id"),
 )
@@ -264,6 +265,7 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
     Column("detail", Text, nullable=True),
     Index("ix_delivery_attempts_delivery", "delivery_id"),
+    Column("error_ko", Text, nullable=True),  # migration 0010
 )
 
 label_candidates = Table(

@@ -67,8 +67,8 @@ def connect(
         raise StoreError(
             f"{name} {mask_url(url)} is not a database URL: {scrub(str(exc), url_secrets(url))}",
             hint="e.g. sqlite:///var/auditlens.db or postgresql+psycopg://user@host/db",
-            ko=f"{name} 값이 데이터베이스 URL이 아닙니다: {mask_url(url)} "
-            f"({scrub(str(exc), url_secrets(url))})",
+            ko=f"{name} 값이 데이터베이스 URL이 아닙니다: {mask_url(url)} (지원하지 않는 "
+            "형식이거나 드라이버가 설치되어 있지 않습니다)",
             ko_hint="예: sqlite:///var/auditlens.db 또는 postgresql+psycopg://user@host/db",
         ) from None
     try:

@@ -41,6 +41,12 @@ class OutboxItem:
     last_error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    #: ``last_error`` in Korean (None for attempts stored before migration 0010).
+    last_error_ko: str | None = None
+
+    def error_text(self, lang: str) -> str | None:
+        """The last error in ``lang`` (English where no Korean was stored)."""
+        return (self.last_error_ko or self.last_error) if lang == "ko" else self.last_error
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Attempt:
     retry_after: float | None
     error: str | None
     detail: str | None
+    #: ``error`` in Korean (None before migration 0010).
+    error_ko: str | None = None
 
 
 class OutboxRepository(Repository):
@@ -141,6 +149,7 @@ class OutboxRepository(Repository):
         detail: str | None,
         next_status: str,
         not_before: dt.datetime | None,
+        error_ko: str | None = None,
     ) -> int:
         """Store one attempt and the delivery's new state; return the attempt number."""
         attempt = item.attempts + 1
@@ -149,6 +158,7 @@ class OutboxRepository(Repository):
             "status": next_status,
             "lease_until": None,
             "last_error": error,
+            "last_error_ko": error_ko,
         }
         if ok:
             values["sent_at"] = utc(now)
@@ -165,6 +175,7 @@ class OutboxRepository(Repository):
                     retry_after=retry_after,
                     error=error,
                     detail=detail,
+                    error_ko=error_ko,
                 )
             )
             conn.execute(update(deliveries).where(deliveries.c.id == item.id).values(**values))
