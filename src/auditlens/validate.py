@@ -301,6 +301,17 @@ _REASONS_KO: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
             r"resource_id is required unless action_type is one of (.*)",
             r"action_type이 \1 중 하나가 아니면 resource_id 필요",
         ),
+        # what a CSV reader says of a line it cannot split (sources/csvfile.py)
+        (
+            r"truncated last line \(file does not end with a newline\): expected (\d+) fields, "
+            r"found (\d+)",
+            r"마지막 줄이 잘림 (파일이 줄바꿈으로 끝나지 않음): 필드 \1개가 있어야 하나 \2개",
+        ),
+        (r"expected (\d+) fields, found (\d+)", r"필드 \1개가 있어야 하나 \2개"),
+        (
+            r"a quoted field opened here does not close \((.*); an unclosed quote\?\)",
+            r"여기서 연 따옴표가 닫히지 않음 (\1; 닫는 따옴표 누락?)",
+        ),
     )
 )
 _COUNTS_KO: Final = (
@@ -315,6 +326,9 @@ def quarantine_reason(reason: str, lang: str) -> str:
     >>> quarantine_reason("user_id: is missing (required); duplicate event_id e1 "
     ...                   "(first at in.csv:2)", "ko")
     'user_id: 값 없음 (필수); 중복된 event_id e1 (처음 위치 in.csv:2)'
+    >>> quarantine_reason("truncated last line (file does not end with a newline): "
+    ...                   "expected 10 fields, found 4", "ko")
+    '마지막 줄이 잘림 (파일이 줄바꿈으로 끝나지 않음): 필드 10개가 있어야 하나 4개'
     """
     if lang != "ko":
         return reason
