@@ -344,3 +344,9 @@ def test_every_data_route_documents_its_problems_and_csv(world: World) -> None:
     decision = paths["/v1/alerts/{alert_id}/decisions"]["post"]["responses"]
     assert {"201", "401", "403", "404", "409", "422", "500", "503"} <= set(decision)
     assert list(decision["409"]["content"]) == ["application/problem+json"]
+
+
+def test_alerts_link_to_the_api_alert_without_the_user_id() -> None:
+    template = Settings().alert_link_template
+    assert template == "http://localhost:8000/v1/alerts/{alert_id}"
+    assert "{user_id}" not in template
