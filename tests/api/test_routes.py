@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +19,7 @@ from auditlens.api.app import create_app
 from auditlens.api.csv import cell, to_csv
 from auditlens.config import Settings
 from auditlens.store.repo import Store
-from auditlens.views import AlertRow, AuditEntryView, RiskRow
+from auditlens.views import AlertRow, AuditEntryView, HistoryDay, ModelVersion, RiskRow
 from tests.alerts.conftest import T0
 from tests.api.conftest import NOW
 from tests.views.conftest import SHA_A, batch, model, open_alert, reason, scores
@@ -350,3 +352,15 @@ def test_alerts_link_to_the_api_alert_without_the_user_id() -> None:
     template = Settings().alert_link_template
     assert template == "http://localhost:8000/v1/alerts/{alert_id}"
     assert "{user_id}" not in template
+
+
+def test_docs_api_lists_every_route_and_the_csv_columns(sqlite_settings: Settings) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    schema = create_app(sqlite_settings).openapi()
+    plain = re.sub(r"\{[a-z_]+\}", "{}", text)
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            route = f"{method.upper()} {re.sub(r'{[a-z_]+}', '{}', path)}"
+            assert route in plain or path in ("/healthz", "/readyz"), route
+    for row in (RiskRow, AlertRow, HistoryDay, AuditEntryView, ModelVersion):
+        assert ", ".join(row.model_fields) in text, row.__name__
