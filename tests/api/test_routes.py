@@ -364,3 +364,21 @@ def test_docs_api_lists_every_route_and_the_csv_columns(sqlite_settings: Setting
             assert route in plain or path in ("/healthz", "/readyz"), route
     for row in (RiskRow, AlertRow, HistoryDay, AuditEntryView, ModelVersion):
         assert ", ".join(row.model_fields) in text, row.__name__
+
+
+def test_text_the_stores_cannot_hold_and_impossible_days_are_422(world: World) -> None:
+    for url, params in (
+        ("/v1/users/U%00/risk", None),
+        ("/v1/risks", {"department": "a\x00b"}),
+        ("/v1/audit", {"action": ["view", "x\x00"]}),
+        ("/v1/kpis", {"start": "0001-01-01", "end": "0001-01-02"}),
+        ("/v1/alerts", {"end": "9999-12-31"}),
+        ("/v1/alerts", {"offset": 2**40}),
+    ):
+        assert world.get("viewer", url, params=params).status_code == 422, (url, params)
+    nul = world.post(
+        "analyst",
+        f"/v1/alerts/{world.alerts['high']}/decisions",
+        {"action": "ack", "note": "a\x00"},
+    )
+    assert nul.status_code == 422
