@@ -19,7 +19,7 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, StringConstraints
 from sqlalchemy import select
 
 from auditlens.alerts.triage import TriageError
@@ -56,15 +56,13 @@ def _clean(text: str) -> str:
 
 
 def _sane_day(day: dt.date) -> dt.date:
-    """A day from 1900 to 2999."""
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValueError(f"days run from {FIRST_DAY} to {LAST_DAY}")
-    return day
+    """``day`` held to 1900-2999 (no data lies outside; beyond, time arithmetic overflows)."""
+    return min(max(day, FIRST_DAY), LAST_DAY)
 
 
 #: Text from a request: no NUL, valid Unicode (422 otherwise).
-Clean = Annotated[str, AfterValidator(_clean)]
-#: A day from a request: 1900-01-01 to 2999-12-31.
+Clean = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$"), AfterValidator(_clean)]
+#: A day from a request, held to 1900-01-01 .. 2999-12-31.
 Day = Annotated[dt.date, AfterValidator(_sane_day)]
 
 Format = Annotated[

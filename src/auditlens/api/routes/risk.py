@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditlens.api.auth import Viewer, v1_router
 from auditlens.api.csv import csv_content, csv_response, wants_csv
-from auditlens.api.problems import Problem, problem_responses
+from auditlens.api.problems import problem_responses
 from auditlens.api.routes.common import (
     Clean,
     Context,
@@ -191,18 +191,11 @@ def _figure_routes(r: APIRouter) -> None:
         start: Annotated[Day | None, Query(description="first local day; default end-29")] = None,
         end: Annotated[Day | None, Query(description="last local day; default today")] = None,
     ) -> Kpis:
-        """The KPIs of docs/kpis.md for the alerts opened from ``start`` to ``end``."""
+        """The KPIs of docs/kpis.md for the alerts opened from ``start`` to ``end`` (a start
+        after the end is an empty period)."""
         ctx = Context.of(request, caller)
         last = end or ctx.now.astimezone(zoneinfo.ZoneInfo(ctx.zone)).date()
         first = start or last - dt.timedelta(days=29)
-        if first > last:
-            raise Problem(
-                422,
-                "invalid-request",
-                "Invalid request",
-                f"start {first} is after end {last}",
-                f"시작일 {first}이(가) 종료일 {last}보다 늦습니다",
-            )
         return kpis(ctx.store, first, last, zone=ctx.zone)
 
     @r.get(
