@@ -129,8 +129,9 @@ def _isolated() -> Iterator[None]:
         yield
 
 
-def seed(directory: Path, store_url: str) -> Seeded:
-    """Migrate and fill the store at ``store_url``; keys and an issuer in ``directory``."""
+def prepare(directory: Path, store_url: str) -> Seeded:
+    """Settings for a store at ``store_url`` trusting a new issuer (JWKS in ``directory``);
+    nothing is written to the store yet (an app made now opens it on first use)."""
     issuer = Issuer(directory)
     with _isolated():
         settings = Settings(
@@ -139,10 +140,21 @@ def seed(directory: Path, store_url: str) -> Seeded:
             principals=PRINCIPALS,
             api={"oidc_issuer": ISSUER, "oidc_audience": AUDIENCE, "oidc_jwks": str(issuer.jwks)},
         )
-        with Store.open(settings, migrate=True) as store:
-            alerts = _fill(store)
-        keys = _keys(settings)
-    return Seeded(settings=settings, issuer=issuer, keys=keys, alerts=alerts)
+    return Seeded(settings=settings, issuer=issuer)
+
+
+def fill(seeded: Seeded) -> Seeded:
+    """Migrate and fill the store of ``seeded``; make its keys."""
+    with _isolated():
+        with Store.open(seeded.settings, migrate=True) as store:
+            seeded.alerts = _fill(store)
+        seeded.keys = _keys(seeded.settings)
+    return seeded
+
+
+def seed(directory: Path, store_url: str) -> Seeded:
+    """Migrate and fill the store at ``store_url``; keys and an issuer in ``directory``."""
+    return fill(prepare(directory, store_url))
 
 
 def client_of(seeded: Seeded) -> TestClient:

@@ -1,0 +1,225 @@
+"""schemathesis over the WHOLE OpenAPI document, in process, with valid API keys.
+
+Every operation of the app's own ``/openapi.json`` is generated against (examples,
+coverage and fuzzing phases; positive AND negative data) on a store seeded through the real
+pipeline (``matrix_fixtures.py``). A test fails on any server error, a status code or
+content type the OpenAPI does not document for the operation, a response body that does
+not match its schema, or invalid data that is accepted (negative data must be a documented
+4xx). Each request carries an API key of the role the operation needs (the table
+``MINIMUM`` of the authorisation matrix), so generated requests reach the route's code
+instead of stopping at a 403.
+
+Nothing is excluded. Writes (decisions, re-identification) run too, on this module's own
+store: they change its state, which is what a client can do; the authorisation matrix runs
+on a store of its own. Randomly generated ids mostly miss, so
+:func:`test_every_operation_conforms_with_real_ids` also calls each operation once with
+the seeded ids, where the answers are mostly 2xx, and checks those responses the same way.
+
+Reproducible: a fixed seed, ``derandomize``; at most ``MAX_EXAMPLES`` fuzzed cases per
+operation and generation mode.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from tests.api.matrix_fixtures import Seeded, fill, prepare
+from tests.api.test_authz_matrix import BODIES, MINIMUM, concrete
+
+MAX_EXAMPLES = 25
+#: (operation, generation mode, phase, status) -> requests made by the generated test
+CALLS: Counter[tuple[str, str, str, int]] = Counter()
+SEED = 20261203
+#: What must hold for every response (schemathesis' own names).
+CHECKS: list[Any] = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    unsupported_method,
+]
+#: Invalid input must be one of these (and documented for the operation, by the check of
+#: status codes); never a 2xx, never a 401/403 (the key is valid and has the role).
+REJECTED = ["400", "404", "405", "406", "409", "415", "422"]
+
+
+def _config() -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "mode": "all",
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                "with-security-parameters": False,
+            },
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": True},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": False},
+            },
+            "checks": {"negative_data_rejection": {"expected-statuses": REJECTED}},
+        }
+    )
+
+
+# schemathesis' lazy schema (``schemathesis.pytest.from_fixture``) does not run under
+# pytest 9.2 (it sets ``Function._nodeid``, gone there), so the schema is loaded when this
+# module is imported, from an app on a store that is still empty: the app opens its store
+# on first use, and the fixture below fills it before the first test runs.
+_DIRECTORY = Path(tempfile.mkdtemp(prefix="auditlens-schemathesis-"))
+atexit.register(shutil.rmtree, _DIRECTORY, ignore_errors=True)
+SEEDED = prepare(_DIRECTORY, f"sqlite:///{_DIRECTORY / 'store.db'}")
+APP = SEEDED.app()
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=_config())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def seeded() -> Iterator[Seeded]:
+    """This module's own store, filled through the real pipeline (SQLite)."""
+    fill(SEEDED)
+    yield SEEDED
+    APP.state.stores.close()
+
+
+def key_for(method: str, path: str) -> dict[str, str]:
+    """The API key of the role the operation needs (viewer for open routes)."""
+    operation = (method.upper(), path)
+    assert operation in MINIMUM, f"{operation} is not in the authorisation table"
+    return SEEDED.key_headers(MINIMUM[operation] or "viewer")
+
+
+@schema.parametrize()
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+def test_api_conforms_to_its_openapi(case: schemathesis.Case[Any]) -> None:
+    headers = key_for(case.operation.method, case.operation.path)
+    response = case.call_and_validate(headers=headers, checks=CHECKS)
+    mode = case.meta.generation.mode.value if case.meta is not None else "explicit"
+    phase = case.meta.phase.name.value if case.meta is not None else "explicit"
+    CALLS[(case.operation.label, mode, phase, response.status_code)] += 1
+
+
+def test_every_operation_conforms_with_real_ids(seeded: Seeded) -> None:
+    """One request per operation with the seeded ids: real rows, checked like the rest."""
+    statuses: dict[str, int] = {}
+    for operation in _operations():
+        key = (operation.method.upper(), operation.path)
+        names = re.findall(r"\{([^}]+)\}", operation.path)
+        filled = concrete(seeded, operation.path)
+        values = dict(zip(names, _path_values(operation.path, filled), strict=True))
+        extra: dict[str, Any] = {}
+        if key in BODIES:
+            extra["body"] = BODIES[key](seeded)
+            extra["media_type"] = "application/json"
+        case = operation.Case(path_parameters=values, **extra)
+        response = case.call_and_validate(
+            headers=key_for(operation.method, operation.path),
+            checks=[c for c in CHECKS if c is not negative_data_rejection],
+        )
+        statuses[f"{key[0]} {key[1]}"] = response.status_code
+    ok = [label for label, status in statuses.items() if 200 <= status < 300]
+    assert len(ok) >= len(statuses) * 3 // 4, f"most answers should be 2xx: {statuses}"
+
+
+def _path_values(template: str, filled: str) -> list[str]:
+    """The values ``concrete`` put in the parameters of ``template``."""
+    pattern = re.escape(template)
+    pattern = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", pattern)
+    found = re.fullmatch(pattern, filled)
+    assert found is not None
+    return list(found.groups())
+
+
+def test_zz_every_operation_was_exercised() -> None:
+    """Runs after the generated test (file order): every operation got positive and
+    negative requests, and none stopped at the door (the key always fits the role)."""
+    if not CALLS:
+        pytest.skip("the generated test did not run (deselected)")
+    labels = {f"{m} {p}" for m, p in MINIMUM if p in _documented_paths()}
+    for mode in ("positive", "negative"):
+        reached = {label for label, m, _, _ in CALLS if m == mode}
+        assert labels <= reached, f"no {mode} requests for {sorted(labels - reached)}"
+    refused = {k: n for k, n in CALLS.items() if k[3] in (401, 403)}
+    assert not refused, f"requests stopped by authentication or roles: {refused}"
+
+
+def _documented_paths() -> set[str]:
+    return {operation.path for operation in _operations()}
+
+
+def _operations() -> list[schemathesis.APIOperation[Any, Any, Any, Any]]:
+    """Every operation of the schema (an operation schemathesis cannot read fails)."""
+    found = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
+        found.append(result.ok())
+    return found
+
+
+BROKEN: dict[str, tuple[int, Any, str]] = {
+    # route -> (status, body, what schemathesis must say)
+    "/v1/test/teapot": (418, {"status": "ok"}, "Undocumented status code"),
+    "/v1/test/shape": (200, {"status": 7}, "Response violates schema"),
+    # in process the exception itself reaches the test (the client raises server errors)
+    "/v1/test/crash": (500, None, "broken on purpose"),
+}
+
+
+def test_the_checks_catch_a_broken_route() -> None:
+    """The same checks fail on a route that answers an undocumented status, a body not
+    matching its schema, or a server error (so a pass above means something)."""
+    from fastapi.responses import JSONResponse
+
+    from auditlens.api.auth import v1_router
+    from auditlens.api.models import Health
+
+    app = SEEDED.app()  # the same store and keys, three broken routes more
+    router = v1_router()
+    for path, (status, body, _) in BROKEN.items():
+
+        def answer(status: int = status, body: Any = body) -> Any:
+            if status == 500:
+                raise RuntimeError("broken on purpose")
+            return JSONResponse(body, status_code=status)
+
+        router.add_api_route(
+            path.removeprefix("/v1"), answer, methods=["GET"], response_model=Health
+        )
+    app.include_router(router)
+    broken = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
+    for path, (_, _, message) in BROKEN.items():
+        case = broken[path]["GET"].Case()
+        with pytest.raises((BaseExceptionGroup, RuntimeError)) as failed:
+            case.call_and_validate(headers=SEEDED.key_headers("viewer"), checks=CHECKS)
+        group = failed.value
+        parts = group.exceptions if isinstance(group, BaseExceptionGroup) else (group,)
+        said = " ".join(str(e) for e in parts).lower()
+        assert message.lower() in said, (path, said)
