@@ -526,8 +526,10 @@ class Settings(BaseSettings):
         "channels, recipients, schedule.",
     )
     alert_link_template: str = Field(
-        "http://localhost:8501/?user={user_id}&date={window}",
-        description="Link to the user's page in alerts; {user_id}, {window}, {alert_id}.",
+        "http://localhost:8000/v1/alerts/{alert_id}",
+        description="Link shown in every alert; {alert_id}, {window} (and {user_id}, which "
+        "puts the person's id in the message: avoid it when pseudonymising). Default: the "
+        "alert in the risk service API (until the dashboard exists).",
     )
     alert_dedup_hours: float = Field(
         24.0,

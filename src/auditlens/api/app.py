@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
 from auditlens import __version__
-from auditlens.api import problems
+from auditlens.api import problems, routes
 from auditlens.api.auth import Authenticator, Viewer, v1_router
 from auditlens.api.models import Health, KeyInfo, WhoAmI
 from auditlens.api.problems import MEDIA_TYPE, Problem, problem_responses
@@ -50,7 +50,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     """The API for the deployment ``settings`` describes (the store opens on first use).
 
     Raises:
-        ConfigError: the OIDC key set cannot be read.
+        ConfigError: the OIDC key set cannot be read, or pseudonymisation is on
+            without a usable key.
     """
     stores = StoreHolder(settings)
     authenticator = Authenticator(settings, stores, clock or _utc_now)
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     problems.install(app)
     app.include_router(health_router())
     app.include_router(meta_router())
+    routes.install(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

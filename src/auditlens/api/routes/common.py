@@ -1,0 +1,198 @@
+"""What every /v1 data route shares: the request's context (store, caller, language,
+pseudonymiser, clock), pseudonymised display of user ids, and the errors of the read
+model and triage as problem details.
+
+Pseudonymisation (``[privacy] pseudonymise``): a caller who does not see user ids
+(viewer, analyst: :func:`auditlens.privacy.sees_user_ids`) gets pseudonyms in every user
+id field and in free text that names the person (reasons, notes, audit targets); a user
+id they send (path or filter) is read as a pseudonym and resolved among the store's
+users — a real user id from them finds nobody (404 or an empty list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Literal, TypeVar
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from auditlens.alerts.triage import TriageError
+from auditlens.api.auth import Caller
+from auditlens.api.problems import Problem, problem_response, request_language
+from auditlens.config import Settings
+from auditlens.i18n import Lang, pick
+from auditlens.identity import IdentityError
+from auditlens.privacy import Pseudonymiser, mask_text, sees_user_ids
+from auditlens.store.alerts import AlertNotFound
+from auditlens.store.db import scores
+from auditlens.store.repo import Store
+from auditlens.views import MAX_LIMIT, NotFound, Page
+
+M = TypeVar("M", bound=BaseModel)
+
+#: A filter value that matches no user (a pseudonym that resolves to nobody).
+NOBODY: Final = "\u2400nobody"
+
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Query(alias="format", description="csv: the list as CSV (same as Accept: text/csv)"),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page (1-500)")]
+Offset = Annotated[int, Query(ge=0, description="items to skip")]
+Purpose = Annotated[
+    str | None,
+    Query(max_length=500, description="why you look (recorded in the audit trail)"),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """One request's view of the service."""
+
+    store: Store
+    caller: Caller
+    lang: Lang
+    pseudonymiser: Pseudonymiser | None
+    now: dt.datetime
+    settings: Settings
+
+    @classmethod
+    def of(cls, request: Request, caller: Caller) -> Context:
+        """The context of ``request`` made by ``caller`` (503 when the store is down)."""
+        state = request.app.state
+        return cls(
+            store=state.stores.get(),
+            caller=caller,
+            lang=request_language(request),
+            pseudonymiser=state.pseudonymiser,
+            now=state.authenticator.clock(),
+            settings=state.settings,
+        )
+
+    @property
+    def sees_ids(self) -> bool:
+        """True when the caller is shown user ids (not pseudonyms)."""
+        return sees_user_ids(self.caller.acting, self.pseudonymiser)
+
+    @property
+    def zone(self) -> str:
+        """The deployment's time zone (periods are its local days)."""
+        return self.settings.timezone
+
+    def show(self, user_id: str) -> str:
+        """``user_id`` as the caller may see it."""
+        if self.sees_ids or self.pseudonymiser is None:
+            return user_id
+        return self.pseudonymiser.user(user_id)
+
+    def mask(self, text: str, user_id: str | None) -> str:
+        """``text`` with ``user_id`` replaced by what the caller may see of it."""
+        if user_id is None or self.sees_ids or not text:
+            return text
+        return mask_text(text, {user_id}, self.show(user_id))
+
+    def disguise(self, model: M, user_id: str | None) -> M:
+        """``model`` with ``user_id`` shown as the caller may see it in every text field
+        (the user id fields included); numbers and the model's shape unchanged."""
+        if user_id is None or self.sees_ids:
+            return model
+        masked = _walk(model.model_dump(mode="json"), lambda text: self.mask(text, user_id))
+        return type(model).model_validate_json(json.dumps(masked, ensure_ascii=False))
+
+    def resolve(self, given: str) -> str | None:
+        """The user id the caller means by ``given``: itself for callers who see ids, else
+        the user whose pseudonym it is (None: nobody)."""
+        if self.sees_ids or self.pseudonymiser is None:
+            return given
+        with self.store.engine.connect() as conn:
+            users = conn.execute(select(scores.c.user_id).distinct()).scalars().all()
+        return self.pseudonymiser.reverse(given, users)
+
+    def user_filter(self, given: str | None) -> str | None:
+        """A user filter as the store reads it (:data:`NOBODY` for an unknown pseudonym)."""
+        if given is None:
+            return None
+        return self.resolve(given) or NOBODY
+
+    def say(self, en: str, ko: str) -> str:
+        """``en`` or ``ko`` in the request's language."""
+        return pick(self.lang, en, ko)
+
+
+def _walk(value: Any, change: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {k: _walk(v, change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, change) for v in value]
+    return value
+
+
+def page(limit: int, offset: int) -> Page:
+    """The page the query asks for."""
+    return Page(limit=limit, offset=offset)
+
+
+def unknown_user(given: str) -> Problem:
+    """404: no such user (or, for a pseudonymised caller, no user with that pseudonym)."""
+    return Problem(
+        404,
+        "not-found",
+        "Not found",
+        f"no stored score of user {given!r}",
+        f"사용자 {given!r}의 저장된 위험 점수가 없습니다",
+    )
+
+
+def conflict(en: str, ko: str) -> Problem:
+    """409: the request conflicts with the current state (a lifecycle refusal)."""
+    return Problem(409, "conflict", "Conflict", en, ko)
+
+
+async def _on_not_found(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFound | AlertNotFound)  # noqa: S101 - registered for these
+    lang = request_language(request)
+    if isinstance(exc, AlertNotFound):
+        detail = pick(lang, str(exc), "알림이 없습니다")
+    else:
+        detail = exc.ko or exc.message if lang == "ko" else exc.message
+    return problem_response(
+        request, 404, type_="urn:auditlens:problem:not-found", title="Not found", detail=detail
+    )
+
+
+async def _on_identity(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IdentityError)  # noqa: S101 - registered for IdentityError
+    return problem_response(
+        request,
+        403,
+        type_="urn:auditlens:problem:forbidden",
+        title="Not allowed",
+        detail=exc.text(request_language(request)),
+    )
+
+
+async def _on_triage(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TriageError)  # noqa: S101 - registered for TriageError
+    return problem_response(
+        request,
+        409,
+        type_="urn:auditlens:problem:conflict",
+        title="Conflict",
+        detail=exc.text(request_language(request)),
+    )
+
+
+def install_errors(app: FastAPI) -> None:
+    """Answer the read model's and triage's errors as problem details."""
+    app.add_exception_handler(NotFound, _on_not_found)
+    app.add_exception_handler(AlertNotFound, _on_not_found)
+    app.add_exception_handler(IdentityError, _on_identity)
+    app.add_exception_handler(TriageError, _on_triage)
