@@ -25,8 +25,9 @@ from fastapi.testclient import TestClient
 
 from auditlens.api.app import create_app
 from auditlens.config import Settings
-from auditlens.identity import ROLES
+from auditlens.identity import ROLES, Acting, Directory, Principal
 from auditlens.pipeline.keys import create_key, revoke_key
+from auditlens.privacy.reidentify import decide_reidentification, request_reidentification
 from auditlens.store.repo import Store
 from tests.alerts.conftest import T0
 from tests.api.conftest import AUDIENCE, ISSUER, NOW, PRINCIPALS, Issuer
@@ -48,6 +49,8 @@ class Seeded:
     issuer: Issuer
     keys: dict[str, str] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
+    #: re-identification requests: ``pending`` (by kim, on the closed alert)
+    requests: dict[str, int] = field(default_factory=dict)
     #: a second RSA key the issuer never published (tokens signed by an unknown key)
     stranger: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -80,7 +83,8 @@ class Seeded:
 
 
 def _fill(store: Store) -> dict[str, int]:
-    """Scores, alerts, decisions and trail entries; returns alert ids by name."""
+    """Scores, alerts, decisions and trail entries; returns alert ids by name (``awaiting``:
+    closed by kim, critical, so it waits for another principal's approval)."""
     model(store, SHA_A)
     rows = [
         (user, day, risk, severity, [reason("off_hours_login_ratio", 0.62)])
@@ -95,7 +99,9 @@ def _fill(store: Store) -> dict[str, int]:
     act(store, closed, "close", "kim", T0 + dt.timedelta(minutes=10), reason="confirmed")
     act(store, closed, "approve", "lee", T0 + dt.timedelta(minutes=20))
     fresh = open_alert(store, T0, user=OTHER, severity="medium", feature="usb_copy", risk=61.0)
-    return {"acknowledged": acked, "closed": closed, "open": fresh}
+    awaiting = open_alert(store, T0, user="U0123", severity="critical", feature="bulk_delete")
+    act(store, awaiting, "close", "kim", T0 + dt.timedelta(minutes=10), reason="confirmed")
+    return {"acknowledged": acked, "closed": closed, "open": fresh, "awaiting": awaiting}
 
 
 def _keys(settings: Settings) -> dict[str, str]:
@@ -144,12 +150,28 @@ def prepare(directory: Path, store_url: str) -> Seeded:
 
 
 def fill(seeded: Seeded) -> Seeded:
-    """Migrate and fill the store of ``seeded``; make its keys."""
+    """Migrate and fill the store of ``seeded``; make its keys and re-identifications."""
     with _isolated():
         with Store.open(seeded.settings, migrate=True) as store:
             seeded.alerts = _fill(store)
         seeded.keys = _keys(seeded.settings)
+        with Store.open(seeded.settings) as store:
+            seeded.requests = _reidentifications(store, seeded.alerts)
     return seeded
+
+
+def _reidentifications(store: Store, alerts: dict[str, int]) -> dict[str, int]:
+    """Live grants of the open alert for the analyst key and the analyst token (choi), so
+    both may see its user; a pending request (kim's, on the closed alert) to decide."""
+    lee = Directory(PRINCIPALS).acting("lee")
+    at = NOW - dt.timedelta(minutes=1)
+    for requester in ("key:m-analyst", "choi"):
+        acting = Acting(Principal(requester, frozenset({"analyst"})))
+        asked = request_reidentification(store, acting, alerts["open"], "case 2026-031", now=at)
+        decide_reidentification(store, lee, asked.id, True, "case confirmed", now=at)
+    kim = Directory(PRINCIPALS).acting("kim")
+    pending = request_reidentification(store, kim, alerts["closed"], "case 2026-032", now=at)
+    return {"pending": pending.id}
 
 
 def seed(directory: Path, store_url: str) -> Seeded:

@@ -47,6 +47,21 @@ MINIMUM: dict[tuple[str, str], Role | None] = {
     ("GET", "/docs/oauth2-redirect"): None,
     ("GET", "/redoc"): None,
     ("GET", "/v1/whoami"): "viewer",
+    ("GET", "/v1/users/{user_id}/risk"): "viewer",
+    ("GET", "/v1/users/{user_id}/history"): "viewer",
+    ("GET", "/v1/risks"): "viewer",
+    ("GET", "/v1/kpis"): "viewer",
+    ("GET", "/v1/models"): "viewer",
+    ("GET", "/v1/alerts"): "viewer",
+    ("GET", "/v1/alerts/{alert_id}"): "viewer",
+    ("GET", "/v1/audit"): "viewer",
+    ("GET", "/v1/audit/verify"): "viewer",
+    # triage: ack (the body below) needs an analyst; approve an approver (its own test)
+    ("POST", "/v1/alerts/{alert_id}/decisions"): "analyst",
+    ("POST", "/v1/alerts/{alert_id}/reidentification"): "analyst",
+    ("POST", "/v1/reidentifications/{request_id}/decision"): "approver",
+    # the requester of a live grant only (seeded for the analyst key and token)
+    ("GET", "/v1/alerts/{alert_id}/identity"): "analyst",
 }
 
 #: The roles that may use a route needing the key role (no role includes another).
@@ -58,7 +73,21 @@ ADMITS: dict[Role, frozenset[str]] = {
 }
 
 #: A valid request body per write operation (real ids from the seeded store).
-BODIES: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {}
+BODIES: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
+    ("POST", "/v1/alerts/{alert_id}/decisions"): lambda s: {"action": "ack", "note": "seen"},
+    ("POST", "/v1/alerts/{alert_id}/reidentification"): lambda s: {"reason": "case 2026-033"},
+    ("POST", "/v1/reidentifications/{request_id}/decision"): lambda s: {
+        "grant": True,
+        "note": "case confirmed",
+    },
+}
+#: Path values other than the defaults of :func:`concrete`, per operation.
+PATHS: dict[tuple[str, str], Callable[[Seeded], dict[str, str]]] = {
+    # the closed alert: no live grant there yet, so a request is new (201)
+    ("POST", "/v1/alerts/{alert_id}/reidentification"): lambda s: {
+        "alert_id": str(s.alerts["closed"])
+    },
+}
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -109,13 +138,14 @@ def app_operations(client: TestClient) -> set[tuple[str, str]]:
     return api_routes | other
 
 
-def concrete(s: Seeded, path: str) -> str:
+def concrete(s: Seeded, path: str, method: str = "GET") -> str:
     """``path`` with its parameters filled from the seeded store."""
     values = {
         "user_id": RISKY,
         "alert_id": str(s.alerts["open"]),
-        "id": str(s.alerts["open"]),
+        "request_id": str(s.requests["pending"]),
     }
+    values.update(PATHS[(method, path)](s) if (method, path) in PATHS else {})
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -163,7 +193,8 @@ def _call(
 ) -> Response:
     method, path = operation
     body = BODIES[operation](s) if operation in BODIES else None
-    response: Response = api.request(method, concrete(s, path), headers=headers, json=body)
+    url = concrete(s, path, method)
+    response: Response = api.request(method, url, headers=headers, json=body)
     return response
 
 
@@ -217,7 +248,28 @@ def test_route_by_credential(
         assert not undocumented, f"{operation}: statuses not in the OpenAPI: {undocumented}"
 
 
-WRITE_OPERATIONS = sorted(op for op, role in MINIMUM.items() if op[0] in WRITES)
+#: Roles that may use a write route for some body (default: those MINIMUM admits).
+MAY_USE: dict[tuple[str, str], frozenset[str]] = {
+    # analysts ack, escalate, dismiss, close, reopen; approvers approve
+    ("POST", "/v1/alerts/{alert_id}/decisions"): frozenset({"analyst", "approver"}),
+}
+#: Write routes that still read the body before they check the role (findings; strict
+#: xfail: the mark must go when the route is fixed).
+VALIDATES_FIRST = {
+    ("POST", "/v1/alerts/{alert_id}/decisions"): "declares Viewer and checks the action's "
+    "role in the function, after FastAPI validated the body: a viewer or admin gets a 422 "
+    "listing the body's fields instead of a 403",
+}
+WRITE_OPERATIONS = [
+    pytest.param(
+        op,
+        marks=[pytest.mark.xfail(strict=True, reason=VALIDATES_FIRST[op])]
+        if op in VALIDATES_FIRST
+        else [],
+        id=" ".join(op),
+    )
+    for op in sorted(op for op in MINIMUM if op[0] in WRITES)
+]
 GARBAGE: dict[str, dict[str, Any]] = {
     "wrong shape": {"json": {"unexpected": [1, 2], "actor": "someone-else"}},
     "wrong types": {"json": {"action": False, "reason": 7}},
@@ -225,7 +277,7 @@ GARBAGE: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.parametrize("operation", WRITE_OPERATIONS, ids=" ".join)
+@pytest.mark.parametrize("operation", WRITE_OPERATIONS)
 @pytest.mark.parametrize("garbage", list(GARBAGE))
 def test_writes_check_the_role_before_the_body(
     api: TestClient, seeded: Seeded, operation: tuple[str, str], garbage: str
@@ -234,12 +286,13 @@ def test_writes_check_the_role_before_the_body(
     minimum = MINIMUM[operation]
     assert minimum is not None
     method, path = operation
-    url = concrete(seeded, path)
+    url = concrete(seeded, path, method)
     kwargs = GARBAGE[garbage]
     anonymous = api.request(method, url, **kwargs)
     _is_problem(anonymous, 401, "unauthenticated")
+    may_use = MAY_USE.get(operation, ADMITS[minimum])
     for role in ROLES:
-        if role not in ADMITS[minimum]:
+        if role not in may_use:
             response = api.request(method, url, headers=seeded.key_headers(role), **kwargs)
             _is_problem(response, 403, "forbidden")
 
@@ -250,21 +303,37 @@ def test_writes_check_the_role_before_the_body(
     "JSON is a 422 before authentication (finding reported to the lead; remove this mark "
     "once the app authenticates first)",
 )
-@pytest.mark.parametrize("operation", WRITE_OPERATIONS, ids=" ".join)
+@pytest.mark.parametrize("operation", [p.values[0] for p in WRITE_OPERATIONS], ids=" ".join)
 def test_writes_check_the_role_before_parsing_json(
     api: TestClient, seeded: Seeded, operation: tuple[str, str]
 ) -> None:
     method, path = operation
-    url = concrete(seeded, path)
+    url = concrete(seeded, path, method)
     broken = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
     _is_problem(api.request(method, url, **broken), 401, "unauthenticated")  # type: ignore[arg-type]
     minimum = MINIMUM[operation]
     assert minimum is not None
     for role in ROLES:
-        if role not in ADMITS[minimum]:
+        if role not in MAY_USE.get(operation, ADMITS[minimum]):
             headers = {"Content-Type": "application/json", **seeded.key_headers(role)}
             response = api.request(method, url, content=b"{not json", headers=headers)
             _is_problem(response, 403, "forbidden")
+
+
+def test_approving_a_decision_needs_the_approver_role(api: TestClient, seeded: Seeded) -> None:
+    """The decision route's other role: approve (four eyes) is for approvers only."""
+    url = f"/v1/alerts/{seeded.alerts['awaiting']}/decisions"
+    body = {"action": "approve", "note": "checked"}
+    for role in ("viewer", "analyst", "admin"):
+        response = api.post(url, headers=seeded.key_headers(role), json=body)
+        _is_problem(response, 403, "forbidden")
+        assert "needs the approver role" in response.json()["detail"]
+    _is_problem(api.post(url, json=body), 401, "unauthenticated")
+    approved = api.post(url, headers=seeded.key_headers("approver"), json=body)
+    assert approved.status_code == 201, approved.text
+    assert approved.json()["actor"] == "key:m-approver"
+    again = api.post(url, headers=seeded.bearer(seeded.token("approver")), json=body)
+    _is_problem(again, 409, "conflict")
 
 
 def test_keys_and_tokens_of_the_seed_are_what_they_claim(api: TestClient, seeded: Seeded) -> None:

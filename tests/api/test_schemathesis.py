@@ -22,17 +22,19 @@ operation and generation mode.
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import hypothesis
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
@@ -50,14 +52,76 @@ MAX_EXAMPLES = 25
 #: (operation, generation mode, phase, status) -> requests made by the generated test
 CALLS: Counter[tuple[str, str, str, int]] = Counter()
 SEED = 20261203
-#: What must hold for every response (schemathesis' own names).
+DATES = frozenset({"start", "end"})
+
+
+def _lax_date(response: Any, case: Any) -> bool:
+    """Finding 2: a number where a date is expected (``?start=0``) is read as a Unix time
+    (1970-01-01) and answered 200 instead of 422."""
+    query = case.query or {}
+    lax = any(k in DATES and not _iso_date(v) for k, v in query.items())
+    return lax and response.status_code == 200
+
+
+def _iso_date(value: object) -> bool:
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _undecodable_body(response: Any, case: Any) -> bool:
+    """Finding 3: a request body that is not UTF-8 JSON is FastAPI's undocumented 400
+    ("There was an error parsing the body") instead of a documented 422."""
+    if response.status_code != 400 or case.method.upper() not in {"POST", "PUT", "PATCH"}:
+        return False
+    return "error parsing the body" in response.text
+
+
+#: Known findings (reported; each has a strict-xfail test below that passes once fixed):
+#: a failure of check NAME that PREDICATE recognises is counted in TOLERATED, not raised.
+#: Remove an entry when its route is fixed (its xfail test then XPASSes and fails).
+KNOWN: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
+    "lax date": ("negative_data_rejection", _lax_date),
+    "undecodable body": ("status_code_conformance", _undecodable_body),
+}
+TOLERATED: Counter[tuple[str, str]] = Counter()
+
+
+def _tolerating(check: Any) -> Any:
+    """``check``, except for the failures of :data:`KNOWN` findings (counted)."""
+    name = check.__name__
+    known = [(finding, is_it) for finding, (of, is_it) in KNOWN.items() if of == name]
+    if not known:
+        return check
+
+    def tolerant(ctx: Any, response: Any, case: Any) -> bool | None:
+        try:
+            result: bool | None = check(ctx, response, case)
+        except AssertionError:  # schemathesis' Failure
+            for finding, is_it in known:
+                if is_it(response, case):
+                    TOLERATED[(finding, case.operation.label)] += 1
+                    return None
+            raise
+        return result
+
+    tolerant.__name__ = name
+    return tolerant
+
+
+#: What must hold for every response (schemathesis' own checks).
 CHECKS: list[Any] = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    unsupported_method,
+    _tolerating(check)
+    for check in (
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+        negative_data_rejection,
+        unsupported_method,
+    )
 ]
 #: Invalid input must be one of these (and documented for the operation, by the check of
 #: status codes); never a 2xx, never a 401/403 (the key is valid and has the role).
@@ -133,7 +197,7 @@ def test_every_operation_conforms_with_real_ids(seeded: Seeded) -> None:
     for operation in _operations():
         key = (operation.method.upper(), operation.path)
         names = re.findall(r"\{([^}]+)\}", operation.path)
-        filled = concrete(seeded, operation.path)
+        filled = concrete(seeded, operation.path, key[0])
         values = dict(zip(names, _path_values(operation.path, filled), strict=True))
         extra: dict[str, Any] = {}
         if key in BODIES:
@@ -142,7 +206,7 @@ def test_every_operation_conforms_with_real_ids(seeded: Seeded) -> None:
         case = operation.Case(path_parameters=values, **extra)
         response = case.call_and_validate(
             headers=key_for(operation.method, operation.path),
-            checks=[c for c in CHECKS if c is not negative_data_rejection],
+            checks=[c for c in CHECKS if c.__name__ != "negative_data_rejection"],
         )
         statuses[f"{key[0]} {key[1]}"] = response.status_code
     ok = [label for label, status in statuses.items() if 200 <= status < 300]
@@ -158,6 +222,16 @@ def _path_values(template: str, filled: str) -> list[str]:
     return list(found.groups())
 
 
+#: Operations where a caller with the route's role may still get a 403 for the data sent.
+FORBIDDEN_BY_DATA = {
+    # approve needs the approver role, the other actions the analyst role (the key's)
+    "POST /v1/alerts/{alert_id}/decisions",
+    # only the requester of a live grant sees the user (the analyst key has one, on one
+    # alert; any other alert id is a 403)
+    "GET /v1/alerts/{alert_id}/identity",
+}
+
+
 def test_zz_every_operation_was_exercised() -> None:
     """Runs after the generated test (file order): every operation got positive and
     negative requests, and none stopped at the door (the key always fits the role)."""
@@ -167,7 +241,11 @@ def test_zz_every_operation_was_exercised() -> None:
     for mode in ("positive", "negative"):
         reached = {label for label, m, _, _ in CALLS if m == mode}
         assert labels <= reached, f"no {mode} requests for {sorted(labels - reached)}"
-    refused = {k: n for k, n in CALLS.items() if k[3] in (401, 403)}
+    refused = {
+        k: n
+        for k, n in CALLS.items()
+        if k[3] == 401 or (k[3] == 403 and k[0] not in FORBIDDEN_BY_DATA)
+    }
     assert not refused, f"requests stopped by authentication or roles: {refused}"
 
 
@@ -223,3 +301,56 @@ def test_the_checks_catch_a_broken_route() -> None:
         parts = group.exceptions if isinstance(group, BaseExceptionGroup) else (group,)
         said = " ".join(str(e) for e in parts).lower()
         assert message.lower() in said, (path, said)
+
+
+def _operations_with(predicate: Callable[[str, dict[str, Any]], bool]) -> list[tuple[str, str]]:
+    spec = APP.openapi()
+    return sorted(
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if predicate(method, operation)
+    )
+
+
+DATED = _operations_with(
+    lambda _, op: any(p["name"] in DATES for p in op.get("parameters", []) if p["in"] == "query")
+)
+WITH_BODY = _operations_with(lambda _, op: "requestBody" in op)
+
+
+@pytest.mark.xfail(strict=True, reason="finding: lax dates (see _lax_date); remove when fixed")
+@pytest.mark.parametrize("operation", DATED, ids=" ".join)
+@pytest.mark.parametrize("value", ["0", "86400", "1764547200"])  # Unix midnights
+def test_dates_are_strict(seeded: Seeded, operation: tuple[str, str], value: str) -> None:
+    """A date parameter takes an ISO date only (no Unix time): otherwise a 422 problem."""
+    method, path = operation
+    with TestClient(APP, raise_server_exceptions=False) as client:
+        response = client.request(
+            method,
+            concrete(seeded, path, method),
+            params={"start": value},
+            headers=key_for(method, path),
+        )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="finding: undecodable body (see _undecodable_body); remove when fixed"
+)
+@pytest.mark.parametrize("operation", WITH_BODY, ids=" ".join)
+def test_an_undecodable_body_is_a_documented_422(
+    seeded: Seeded, operation: tuple[str, str]
+) -> None:
+    """A body that is not UTF-8 is invalid input like any other: a documented 422."""
+    method, path = operation
+    with TestClient(APP, raise_server_exceptions=False) as client:
+        response = client.request(
+            method,
+            concrete(seeded, path, method),
+            content=b"\xff\xfe{",
+            headers={"Content-Type": "application/json", **key_for(method, path)},
+        )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
