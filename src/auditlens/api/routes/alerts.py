@@ -22,7 +22,17 @@ from auditlens.api.auth import Viewer, v1_router
 from auditlens.api.csv import csv_content, csv_response, wants_csv
 from auditlens.api.models import Strict
 from auditlens.api.problems import Problem, problem_responses
-from auditlens.api.routes.common import Context, Format, Limit, Offset, Purpose, conflict, page
+from auditlens.api.routes.common import (
+    Clean,
+    Context,
+    Day,
+    Format,
+    Limit,
+    Offset,
+    Purpose,
+    conflict,
+    page,
+)
 from auditlens.identity import normalise
 from auditlens.pipeline.alerting import triage_policy
 from auditlens.privacy import record_view
@@ -66,7 +76,7 @@ class DecisionRequest(Strict):
         description="reason code (alerts/reasons.py; `auditlens alerts reasons`); "
         "needed by every action but ack and approve",
     )
-    note: str = Field(default="", max_length=4000, description="free text; needed for other")
+    note: Clean = Field(default="", max_length=4000, description="free text; needed for other")
 
 
 class DecisionResult(BaseModel):
@@ -89,6 +99,13 @@ class DecisionResult(BaseModel):
 def router() -> APIRouter:
     """The alert routes."""
     r = v1_router()
+    _read_routes(r)
+    _decision_route(r)
+    return r
+
+
+def _read_routes(r: APIRouter) -> None:
+    """The queue and one alert."""
 
     @r.get(
         "/alerts",
@@ -103,14 +120,14 @@ def router() -> APIRouter:
     def queue(
         request: Request,
         caller: Viewer,
-        start: Annotated[dt.date | None, Query(description="opened on or after")] = None,
-        end: Annotated[dt.date | None, Query(description="opened on or before")] = None,
+        start: Annotated[Day | None, Query(description="opened on or after")] = None,
+        end: Annotated[Day | None, Query(description="opened on or before")] = None,
         status: Annotated[list[AlertStatus] | None, Query(description="any of these")] = None,
         severity: Annotated[Severity | None, Query(description="this severity or above")] = None,
-        department: Annotated[str | None, Query(max_length=200)] = None,
-        scenario: Annotated[str | None, Query(max_length=200)] = None,
+        department: Annotated[Clean | None, Query(max_length=200)] = None,
+        scenario: Annotated[Clean | None, Query(max_length=200)] = None,
         user: Annotated[
-            str | None, Query(max_length=200, description="user id or pseudonym")
+            Clean | None, Query(max_length=200, description="user id or pseudonym")
         ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -162,6 +179,10 @@ def router() -> APIRouter:
             pseudonymised=not ctx.sees_ids,
         )
         return ctx.disguise(found, real)
+
+
+def _decision_route(r: APIRouter) -> None:
+    """Decisions on an alert, through triage."""
 
     @r.post(
         "/alerts/{alert_id}/decisions",
@@ -215,8 +236,6 @@ def router() -> APIRouter:
             label_candidate=made.label_candidate,
             suppressed_until=made.suppressed_until,
         )
-
-    return r
 
 
 def _check_reason(action: Action, body: DecisionRequest) -> None:

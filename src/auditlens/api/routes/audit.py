@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from auditlens.api.auth import Viewer, v1_router
 from auditlens.api.csv import csv_content, csv_response, wants_csv
 from auditlens.api.problems import problem_responses
-from auditlens.api.routes.common import Context, Format, Limit, Offset, page
+from auditlens.api.routes.common import Clean, Context, Day, Format, Limit, Offset, page
 from auditlens.views import (
     AuditEntryView,
     AuditFilters,
@@ -38,14 +37,14 @@ def router() -> APIRouter:
     def search(
         request: Request,
         caller: Viewer,
-        actor: Annotated[str | None, Query(max_length=200, description="principal id")] = None,
-        action: Annotated[list[str] | None, Query(description="any of these actions")] = None,
+        actor: Annotated[Clean | None, Query(max_length=200, description="principal id")] = None,
+        action: Annotated[list[Clean] | None, Query(description="any of these actions")] = None,
         subject: Annotated[
-            str | None, Query(max_length=200, description="the monitored user (or pseudonym)")
+            Clean | None, Query(max_length=200, description="the monitored user (or pseudonym)")
         ] = None,
-        target: Annotated[str | None, Query(max_length=200, description="e.g. alert:7")] = None,
-        start: Annotated[dt.date | None, Query(description="on or after this local day")] = None,
-        end: Annotated[dt.date | None, Query(description="on or before this local day")] = None,
+        target: Annotated[Clean | None, Query(max_length=200, description="e.g. alert:7")] = None,
+        start: Annotated[Day | None, Query(description="on or after this local day")] = None,
+        end: Annotated[Day | None, Query(description="on or before this local day")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
         format_: Format = None,

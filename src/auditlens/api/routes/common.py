@@ -19,7 +19,7 @@ from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, StringConstraints
 from sqlalchemy import select
 
 from auditlens.alerts.triage import TriageError
@@ -39,14 +39,40 @@ M = TypeVar("M", bound=BaseModel)
 #: A filter value that matches no user (a pseudonym that resolves to nobody).
 NOBODY: Final = "\u2400nobody"
 
+#: Days a period may name (dates outside would overflow the time arithmetic).
+FIRST_DAY: Final = dt.date(1900, 1, 1)
+LAST_DAY: Final = dt.date(2999, 12, 31)
+
+
+def _clean(text: str) -> str:
+    """Text the stores can hold: no NUL, valid Unicode (no lone surrogates)."""
+    if "\x00" in text:
+        raise ValueError("NUL characters are not allowed")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("invalid Unicode (lone surrogate)") from None
+    return text
+
+
+def _sane_day(day: dt.date) -> dt.date:
+    """``day`` held to 1900-2999 (no data lies outside; beyond, time arithmetic overflows)."""
+    return min(max(day, FIRST_DAY), LAST_DAY)
+
+
+#: Text from a request: no NUL, valid Unicode (422 otherwise).
+Clean = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$"), AfterValidator(_clean)]
+#: A day from a request, held to 1900-01-01 .. 2999-12-31.
+Day = Annotated[dt.date, AfterValidator(_sane_day)]
+
 Format = Annotated[
     Literal["json", "csv"] | None,
     Query(alias="format", description="csv: the list as CSV (same as Accept: text/csv)"),
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page (1-500)")]
-Offset = Annotated[int, Query(ge=0, description="items to skip")]
+Offset = Annotated[int, Query(ge=0, le=2**31, description="items to skip")]
 Purpose = Annotated[
-    str | None,
+    Clean | None,
     Query(max_length=500, description="why you look (recorded in the audit trail)"),
 ]
 

@@ -15,7 +15,7 @@ from auditlens.api.auth import Analyst, Approver, v1_router
 from auditlens.api.models import Strict
 from auditlens.api.problems import Problem, problem_responses
 from auditlens.api.routes.alerts import AlertId
-from auditlens.api.routes.common import Context, conflict
+from auditlens.api.routes.common import Clean, Context, conflict
 from auditlens.privacy import (
     ReidentificationError,
     decide_reidentification,
@@ -30,14 +30,14 @@ RequestId = Annotated[int, Path(ge=1, le=2**62, description="the request's id")]
 class ReidentificationRequest(Strict):
     """Why the analyst needs to see who the alert is about (e.g. a case number)."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Clean = Field(min_length=1, max_length=2000)
 
 
 class ReidentificationDecision(Strict):
     """An approver's grant or denial."""
 
     grant: bool
-    note: str = Field(default="", max_length=2000)
+    note: Clean = Field(default="", max_length=2000)
 
 
 class ReidentificationView(BaseModel):

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditlens.api.auth import Viewer, v1_router
 from auditlens.api.csv import csv_content, csv_response, wants_csv
-from auditlens.api.problems import Problem, problem_responses
+from auditlens.api.problems import problem_responses
 from auditlens.api.routes.common import (
+    Clean,
     Context,
+    Day,
     Format,
     Limit,
     Offset,
@@ -44,15 +46,15 @@ from auditlens.views import (
 from auditlens.vocabulary import Severity
 
 UserId = Annotated[
-    str,
+    Clean,
     Path(
         min_length=1,
         max_length=200,
         description="user id; the pseudonym (P-XXXX-XXXX-XXXX) for callers shown pseudonyms",
     ),
 ]
-Start = Annotated[dt.date | None, Query(description="first local day (YYYY-MM-DD)")]
-End = Annotated[dt.date | None, Query(description="last local day (YYYY-MM-DD), included")]
+Start = Annotated[Day | None, Query(description="first local day (YYYY-MM-DD)")]
+End = Annotated[Day | None, Query(description="last local day (YYYY-MM-DD), included")]
 
 
 class UserHistory(BaseModel):
@@ -73,6 +75,14 @@ def _csv(model: type[BaseModel], description: str) -> dict[int | str, dict[str, 
 def router() -> APIRouter:
     """The risk routes."""
     r = v1_router()
+    _person_routes(r)
+    _list_routes(r)
+    _figure_routes(r)
+    return r
+
+
+def _person_routes(r: APIRouter) -> None:
+    """One named person's risk and history (each read recorded)."""
 
     @r.get(
         "/users/{user_id}/risk",
@@ -119,6 +129,10 @@ def router() -> APIRouter:
             return csv_response(HistoryDay, days, filename="history.csv", total=len(days))
         return UserHistory(user_id=ctx.show(real), start=start, end=end, days=days)
 
+
+def _list_routes(r: APIRouter) -> None:
+    """The riskiest users of a period."""
+
     @r.get(
         "/risks",
         summary="Riskiest users of a period / 기간별 고위험 사용자",
@@ -131,9 +145,9 @@ def router() -> APIRouter:
         caller: Viewer,
         start: Start = None,
         end: End = None,
-        department: Annotated[str | None, Query(max_length=200)] = None,
+        department: Annotated[Clean | None, Query(max_length=200)] = None,
         severity: Annotated[Severity | None, Query(description="this severity or above")] = None,
-        scenario: Annotated[str | None, Query(max_length=200)] = None,
+        scenario: Annotated[Clean | None, Query(max_length=200)] = None,
         status: Annotated[AlertStatus | None, Query(description="newest alert's status")] = None,
         limit: Limit = 50,
         offset: Offset = 0,
@@ -161,6 +175,10 @@ def router() -> APIRouter:
             )
         return found.model_copy(update={"items": tuple(rows)})
 
+
+def _figure_routes(r: APIRouter) -> None:
+    """KPIs and model versions."""
+
     @r.get(
         "/kpis",
         summary="KPIs of a period / 기간별 KPI",
@@ -170,23 +188,14 @@ def router() -> APIRouter:
     def period_kpis(
         request: Request,
         caller: Viewer,
-        start: Annotated[
-            dt.date | None, Query(description="first local day; default end-29")
-        ] = None,
-        end: Annotated[dt.date | None, Query(description="last local day; default today")] = None,
+        start: Annotated[Day | None, Query(description="first local day; default end-29")] = None,
+        end: Annotated[Day | None, Query(description="last local day; default today")] = None,
     ) -> Kpis:
-        """The KPIs of docs/kpis.md for the alerts opened from ``start`` to ``end``."""
+        """The KPIs of docs/kpis.md for the alerts opened from ``start`` to ``end`` (a start
+        after the end is an empty period)."""
         ctx = Context.of(request, caller)
         last = end or ctx.now.astimezone(zoneinfo.ZoneInfo(ctx.zone)).date()
         first = start or last - dt.timedelta(days=29)
-        if first > last:
-            raise Problem(
-                422,
-                "invalid-request",
-                "Invalid request",
-                f"start {first} is after end {last}",
-                f"시작일 {first}이(가) 종료일 {last}보다 늦습니다",
-            )
         return kpis(ctx.store, first, last, zone=ctx.zone)
 
     @r.get(
@@ -203,8 +212,6 @@ def router() -> APIRouter:
         if wants_csv(request, format_):
             return csv_response(ModelVersion, found, filename="models.csv", total=len(found))
         return list(found)
-
-    return r
 
 
 def _viewed(ctx: Context, user_id: str, what: str, purpose: str | None) -> None:
