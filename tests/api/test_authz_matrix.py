@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -234,15 +233,19 @@ def test_route_by_credential(
         _is_problem(response, 401, "unauthenticated")
         challenge = response.headers.get("www-authenticate", "")
         assert "Bearer" in challenge and "ApiKey" in challenge, name
+    admitted: list[int] = []
     for name, (role, headers) in _good_credentials(seeded).items():
         response = _call(api, seeded, operation, headers)
         seen.add(response.status_code)
         if minimum is None or role in ADMITS[minimum]:
             assert response.status_code not in (401, 403), (name, response.text)
             assert response.status_code < 500, (name, response.text)
+            admitted.append(response.status_code)
         else:
             _is_problem(response, 403, "forbidden")
             assert f"needs the {minimum} role" in response.json()["detail"], name
+    # the ids are real: the route's own code ran and answered at least once with success
+    assert any(200 <= status < 300 for status in admitted), admitted
     if operation in documented:
         undocumented = {str(status) for status in seen} - documented[operation]
         assert not undocumented, f"{operation}: statuses not in the OpenAPI: {undocumented}"
@@ -356,13 +359,3 @@ def test_keys_and_tokens_of_the_seed_are_what_they_claim(api: TestClient, seeded
     for name, why in reasons.items():
         detail = api.get("/v1/whoami", headers=bad[name]).json()["detail"]
         assert why in detail, (name, detail)
-
-
-def test_seed_has_data_behind_the_ids(seeded: Seeded, tmp_path: Path) -> None:
-    """The ids put in paths exist: most allowed requests exercise real rows."""
-    from auditlens.store.repo import Store
-
-    del tmp_path
-    with Store.open(seeded.settings) as store:
-        for alert_id in seeded.alerts.values():
-            assert store.alerts.get_alert(alert_id).id == alert_id
