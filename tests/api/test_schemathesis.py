@@ -11,11 +11,12 @@ instead of stopping at a 403.
 
 Nothing is excluded; known findings of the app (:data:`KNOWN`: a failure a predicate
 recognises exactly) are counted instead of raised, each with a strict-xfail test of the
-behaviour the app should have, so the run stays useful for every other failure. Writes (decisions, re-identification) run too, on this module's own
-store: they change its state, which is what a client can do; the authorisation matrix runs
-on a store of its own. Randomly generated ids mostly miss, so
-:func:`test_every_operation_conforms_with_real_ids` also calls each operation once with
-the seeded ids, where the answers are mostly 2xx, and checks those responses the same way.
+behaviour the app should have, so the run stays useful for every other failure. Writes
+(decisions, re-identification) run too, on this module's own store: they change its state,
+which is what a client can do; the authorisation matrix runs on a store of its own.
+Randomly generated ids mostly miss, so :func:`test_every_operation_conforms_with_real_ids`
+also calls each operation once with the seeded ids, where the answers are mostly 2xx, and
+checks those responses the same way.
 
 Reproducible: a fixed seed, ``derandomize``; at most ``MAX_EXAMPLES`` fuzzed cases per
 operation and generation mode.
