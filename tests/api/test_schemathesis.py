@@ -206,12 +206,17 @@ def test_every_operation_conforms_with_real_ids(seeded: Seeded) -> None:
         if key in BODIES:
             extra["body"] = BODIES[key](seeded)
             extra["media_type"] = "application/json"
+        checks = [c for c in CHECKS if c.__name__ != "negative_data_rejection"]
+        headers = key_for(operation.method, operation.path)
         case = operation.Case(path_parameters=values, **extra)
-        response = case.call_and_validate(
-            headers=key_for(operation.method, operation.path),
-            checks=[c for c in CHECKS if c.__name__ != "negative_data_rejection"],
-        )
+        response = case.call_and_validate(headers=headers, checks=checks)
         statuses[f"{key[0]} {key[1]}"] = response.status_code
+        if any(p.name == "format" for p in operation.query):  # the list as CSV too
+            csv = operation.Case(path_parameters=values, query={"format": "csv"})
+            answer = csv.call_and_validate(headers=headers, checks=checks)
+            assert answer.headers["content-type"][0].startswith("text/csv"), answer.headers
+            statuses[f"{key[0]} {key[1]} csv"] = answer.status_code
+    assert any(label.endswith(" csv") for label in statuses), "no list offers CSV"
     ok = [label for label, status in statuses.items() if 200 <= status < 300]
     assert len(ok) >= len(statuses) * 3 // 4, f"most answers should be 2xx: {statuses}"
 
