@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from auditlens.alerts.lifecycle import TRANSITIONS, Action, role_for
 from auditlens.alerts.reasons import LABELS, ReasonCode
@@ -50,7 +50,8 @@ ACTION_OF: Final[dict[str, Action]] = {
     "approve": "approve",
     "reopen": "reopen",
 }
-Reason = Literal[
+#: Reason codes of alerts/reasons.py but ``other`` (which needs a note: see OtherDecision).
+Coded = Literal[
     "reviewing",
     "false_positive",
     "explained",
@@ -63,20 +64,39 @@ Reason = Literal[
     "approved",
     "new_evidence",
     "mistake",
-    "other",
 ]
+#: A note that says something (no NUL).
+Said = Annotated[Clean, StringConstraints(min_length=1, max_length=4000, pattern=r"\S")]
+_NOTE = "free text (kept in the audit trail)"
 
 
-class DecisionRequest(Strict):
-    """A decision on an alert. The actor is the authenticated principal (no field for it)."""
+class PlainDecision(Strict):
+    """ack or approve: a reason code is optional. The actor is the authenticated
+    principal (no field for it)."""
+
+    action: Literal["ack", "approve"]
+    reason: Coded | None = Field(default=None, description="reason code (alerts/reasons.py)")
+    note: Clean = Field(default="", max_length=4000, description=_NOTE)
+
+
+class CodedDecision(Strict):
+    """escalate, dismiss, close or reopen: a reason code is required."""
+
+    action: Literal["escalate", "dismiss", "close", "reopen"]
+    reason: Coded = Field(description="reason code (alerts/reasons.py)")
+    note: Clean = Field(default="", max_length=4000, description=_NOTE)
+
+
+class OtherDecision(Strict):
+    """Any action with the reason ``other``: the note must say what it is."""
 
     action: Literal["ack", "escalate", "dismiss", "close", "approve", "reopen"]
-    reason: Reason | None = Field(
-        default=None,
-        description="reason code (alerts/reasons.py; `auditlens alerts reasons`); "
-        "needed by every action but ack and approve",
-    )
-    note: Clean = Field(default="", max_length=4000, description="free text; needed for other")
+    reason: Literal["other"]
+    note: Said = Field(description=_NOTE + "; required with other")
+
+
+#: A decision on an alert (one of three shapes: the reason code rules are in the schema).
+DecisionRequest = PlainDecision | CodedDecision | OtherDecision
 
 
 class DecisionResult(BaseModel):
@@ -202,7 +222,6 @@ def _decision_route(r: APIRouter) -> None:
         ctx = Context.of(request, caller)
         action = ACTION_OF[body.action]
         caller.acting.require(role_for(action), action)
-        _check_reason(action, body)
         try:
             made = decide(
                 ctx.store.engine,
@@ -235,27 +254,6 @@ def _decision_route(r: APIRouter) -> None:
             awaiting_approval=made.awaiting_approval,
             label_candidate=made.label_candidate,
             suppressed_until=made.suppressed_until,
-        )
-
-
-def _check_reason(action: Action, body: DecisionRequest) -> None:
-    """422 for a decision without the reason code its action needs (or other without note)."""
-    needs = any(t.needs_reason for t in TRANSITIONS.values() if t.action == action)
-    if needs and body.reason is None:
-        raise Problem(
-            422,
-            "invalid-request",
-            "Invalid request",
-            f"{body.action} needs a reason code (see alerts/reasons.py)",
-            f"{body.action}에는 사유 코드(reason)가 필요합니다",
-        )
-    if body.reason == "other" and not body.note.strip():
-        raise Problem(
-            422,
-            "invalid-request",
-            "Invalid request",
-            "reason 'other' needs a note",
-            "사유 'other'에는 메모(note)가 필요합니다",
         )
 
 
