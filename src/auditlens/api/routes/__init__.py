@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from auditlens.api.routes import alerts, audit, privacy, risk
-from auditlens.api.routes.common import install_errors
+from auditlens.api.routes.common import PseudonymIndex, install_errors
 from auditlens.config import Settings
 from auditlens.privacy import pseudonymiser_for
 
@@ -22,6 +22,7 @@ def install(app: FastAPI, settings: Settings) -> None:
             to start rather than show user ids).
     """
     app.state.pseudonymiser = pseudonymiser_for(settings)
+    app.state.pseudonyms = PseudonymIndex(app.state.pseudonymiser)
     install_errors(app)
     for module in (risk, alerts, privacy, audit):
         app.include_router(module.router())

@@ -40,7 +40,7 @@ from auditlens.store.alerts import AlertStatus
 from auditlens.views import AlertDetail, AlertFilters, AlertRow, PageOf, alert_detail, alert_queue
 from auditlens.vocabulary import Severity
 
-AlertId = Annotated[int, Path(ge=1, le=2**62, description="the alert's id")]
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the alert's id")]
 #: The API's action words and triage's (``ack`` is ``acknowledge``).
 ACTION_OF: Final[dict[str, Action]] = {
     "ack": "acknowledge",

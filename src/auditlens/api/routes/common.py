@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal, TypeVar
 
@@ -29,6 +30,7 @@ from auditlens.config import Settings
 from auditlens.i18n import Lang, pick
 from auditlens.identity import IdentityError
 from auditlens.privacy import Pseudonymiser, mask_text, sees_user_ids
+from auditlens.privacy.pseudonyms import canonical
 from auditlens.store.alerts import AlertNotFound
 from auditlens.store.db import scores
 from auditlens.store.repo import Store
@@ -77,6 +79,32 @@ Purpose = Annotated[
 ]
 
 
+class PseudonymIndex:
+    """Pseudonyms already resolved to user ids (a pseudonym never changes its user while
+    the key stays; a miss looks among the store's users again, so new users are found)."""
+
+    def __init__(self, pseudonymiser: Pseudonymiser | None) -> None:
+        self.pseudonymiser = pseudonymiser
+        self._known: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def find(self, store: Store, given: str) -> str | None:
+        """The user whose pseudonym ``given`` is (None: nobody, or not a pseudonym)."""
+        wanted = canonical(given)
+        if wanted is None or self.pseudonymiser is None:
+            return None
+        with self._lock:
+            if wanted in self._known:
+                return self._known[wanted]
+        with store.engine.connect() as conn:
+            users = conn.execute(select(scores.c.user_id).distinct()).scalars().all()
+        found = self.pseudonymiser.reverse(wanted, users)
+        if found is not None:
+            with self._lock:
+                self._known[wanted] = found
+        return found
+
+
 @dataclasses.dataclass(frozen=True)
 class Context:
     """One request's view of the service."""
@@ -87,6 +115,7 @@ class Context:
     pseudonymiser: Pseudonymiser | None
     now: dt.datetime
     settings: Settings
+    pseudonyms: PseudonymIndex
 
     @classmethod
     def of(cls, request: Request, caller: Caller) -> Context:
@@ -97,6 +126,7 @@ class Context:
             caller=caller,
             lang=request_language(request),
             pseudonymiser=state.pseudonymiser,
+            pseudonyms=state.pseudonyms,
             now=state.authenticator.clock(),
             settings=state.settings,
         )
@@ -136,9 +166,7 @@ class Context:
         the user whose pseudonym it is (None: nobody)."""
         if self.sees_ids or self.pseudonymiser is None:
             return given
-        with self.store.engine.connect() as conn:
-            users = conn.execute(select(scores.c.user_id).distinct()).scalars().all()
-        return self.pseudonymiser.reverse(given, users)
+        return self.pseudonyms.find(self.store, given)
 
     def user_filter(self, given: str | None) -> str | None:
         """A user filter as the store reads it (:data:`NOBODY` for an unknown pseudonym)."""

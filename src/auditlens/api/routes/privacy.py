@@ -24,7 +24,7 @@ from auditlens.privacy import (
 )
 from auditlens.store.reidentifications import Reidentification
 
-RequestId = Annotated[int, Path(ge=1, le=2**62, description="the request's id")]
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the request's id")]
 
 
 class ReidentificationRequest(Strict):
