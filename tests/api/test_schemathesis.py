@@ -48,8 +48,9 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from tests.api.matrix_fixtures import Seeded, fill, prepare
+from tests.api.matrix_fixtures import Seeded, fill, prepare, seed
 from tests.api.test_authz_matrix import BODIES, MINIMUM, concrete
+from tests.conftest import _fresh_pg_database
 
 MAX_EXAMPLES = 25
 #: (operation, generation mode, phase, status) -> requests made by the generated test
@@ -192,6 +193,36 @@ def test_api_conforms_to_its_openapi(case: schemathesis.Case[Any]) -> None:
     mode = case.meta.generation.mode.value if case.meta is not None else "explicit"
     phase = case.meta.phase.name.value if case.meta is not None else "explicit"
     CALLS[(case.operation.label, mode, phase, response.status_code)] += 1
+
+
+@pytest.fixture(scope="module")
+def on_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Seeded, Any]]:
+    """The same seed on a fresh PostgreSQL database, and an app on it."""
+    directory = tmp_path_factory.mktemp("schemathesis-pg")
+    for url in _fresh_pg_database():
+        seeded = seed(directory, url)
+        app = seeded.app()
+        yield seeded, app
+        app.state.stores.close()
+
+
+@pytest.mark.postgres
+@schema.parametrize()
+@hypothesis.settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+def test_api_conforms_to_its_openapi_on_postgresql(
+    case: schemathesis.Case[Any], on_postgresql: tuple[Seeded, Any]
+) -> None:
+    """The same cases against an app whose store is PostgreSQL (types, bounds, text)."""
+    seeded, app = on_postgresql
+    role = MINIMUM[(case.operation.method.upper(), case.operation.path)] or "viewer"
+    response = case.call_and_validate(headers=seeded.key_headers(role), checks=CHECKS, app=app)
+    assert response.status_code != 401, response.text  # the key is this store's
 
 
 def test_every_operation_conforms_with_real_ids(seeded: Seeded) -> None:
