@@ -7,9 +7,10 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,15 +38,19 @@ class World:
     keys: dict[str, str]
     alerts: dict[str, int]
 
-    def get(self, role: str, url: str, params: dict[str, object] | None = None) -> httpx.Response:
+    def get(self, role: str, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
         """GET ``url`` with ``role``'s key."""
-        return self.client.get(url, headers={"X-API-Key": self.keys[role]}, params=params)  # type: ignore[arg-type]
+        answer: httpx.Response = self.client.get(
+            url, headers={"X-API-Key": self.keys[role]}, params=params
+        )
+        return answer
 
     def post(self, role: str, url: str, body: object, lang: str = "en") -> httpx.Response:
         """POST ``body`` as JSON with ``role``'s key."""
-        return self.client.post(
+        answer: httpx.Response = self.client.post(
             url, json=body, headers={"X-API-Key": self.keys[role], "Accept-Language": lang}
         )
+        return answer
 
 
 def fill(store: Store) -> dict[str, int]:
