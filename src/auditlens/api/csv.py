@@ -17,8 +17,13 @@ Pagination stays as in JSON (``limit``/``offset``); the response headers carry
 
 Example::
 
-    >>> to_csv(RiskRow, rows)[:1] == "\\ufeff"
-    True
+    >>> class Row(BaseModel):
+    ...     user_id: str
+    ...     risk: float
+    ...     note: str | None = None
+    >>> text = to_csv(Row, [Row(user_id="U1", risk=91.5, note="=HYPERLINK(1)")])
+    >>> text.startswith(BOM), text[1:].splitlines()
+    (True, ['user_id,risk,note', "U1,91.5,'=HYPERLINK(1)"])
 """
 
 from __future__ import annotations
