@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 from sqlalchemy import select
 
 from auditlens.alerts.triage import TriageError
@@ -64,8 +65,20 @@ def _sane_day(day: dt.date) -> dt.date:
 
 #: Text from a request: no NUL, valid Unicode (422 otherwise).
 Clean = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$"), AfterValidator(_clean)]
-#: A day from a request, held to 1900-01-01 .. 2999-12-31.
-Day = Annotated[dt.date, AfterValidator(_sane_day)]
+
+
+def _iso_day(value: object) -> object:
+    """Only ``YYYY-MM-DD`` is a day: pydantic would read ``0`` or ``86400`` as a Unix time."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: A day from a request (``YYYY-MM-DD`` only), held to 1900-01-01 .. 2999-12-31.
+Day = Annotated[dt.date, BeforeValidator(_iso_day), AfterValidator(_sane_day)]
 
 Format = Annotated[
     Literal["json", "csv"] | None,
