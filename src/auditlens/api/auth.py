@@ -22,11 +22,13 @@ Routes on :func:`v1_router` need a principal even if they forget to declare a ro
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, Request, Security
+from fastapi import APIRouter, Depends, Request, Response, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from auditlens.api.oidc import OidcVerifier
@@ -39,8 +41,10 @@ from auditlens.store.keys import KEY_MARK, ApiKey
 Via = Literal["api_key", "oidc"]
 Clock = Callable[[], dt.datetime]
 
+#: The header an API key comes in.
+KEY_HEADER: Final = "X-API-Key"
 _key_header = APIKeyHeader(
-    name="X-API-Key",
+    name=KEY_HEADER,
     scheme_name="ApiKey",
     description="An API key from `auditlens keys create` (also accepted as "
     "`Authorization: ApiKey KEY`).",
@@ -134,15 +138,56 @@ class Authenticator:
         return Caller(Principal(key.principal_id, frozenset({key.role})), "api_key", key)
 
 
+def prove(request: Request) -> Caller:
+    """The proven caller of ``request``, proven once per request (401 when there is none)."""
+    cached: Caller | None = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    authenticator: Authenticator = request.app.state.authenticator
+    caller = authenticator.authenticate(
+        request.headers.get(KEY_HEADER), request.headers.get("authorization")
+    )
+    request.state.caller = caller
+    return caller
+
+
 def principal(
     request: Request,
     api_key: Annotated[str | None, Security(_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Caller:
     """FastAPI dependency: the proven caller of the request (401 when there is none)."""
-    authenticator: Authenticator = request.app.state.authenticator
-    del bearer  # declared for the OpenAPI security scheme; the header is read whole below
-    return authenticator.authenticate(api_key, request.headers.get("authorization"))
+    del api_key, bearer  # declared for the OpenAPI security schemes; prove() reads the headers
+    return prove(request)
+
+
+#: OpenAPI extension of a write route: the roles it admits at all, checked before its body
+#: is read (the route may still check the action's own role inside).
+ROLES_EXTENSION: Final = "x-roles"
+
+
+class ProvenRoute(APIRoute):
+    """A /v1 route that proves its caller, and checks the roles a write route names in
+    ``openapi_extra={"x-roles": [...]}``, *before* FastAPI reads the body: a caller with no
+    right to write learns nothing about the body (401/403, never a 422 listing its fields),
+    and a body that is not even JSON is refused the same way."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        admitted = frozenset((self.openapi_extra or {}).get(ROLES_EXTENSION, ()))
+
+        async def proven_first(request: Request) -> Response:
+            caller = await run_in_threadpool(prove, request)
+            if admitted and not caller.principal.roles & admitted:
+                held = ", ".join(sorted(caller.principal.roles)) or "none"
+                needed = " or ".join(sorted(admitted))
+                raise forbidden(
+                    f"{caller.principal.id} needs the {needed} role here (has: {held})",
+                    f"{caller.principal.id}에게 {needed} 역할이 필요합니다 (보유: {held})",
+                )
+            return await handler(request)
+
+        return proven_first
 
 
 def require(role: Role) -> Callable[[Caller], Caller]:
@@ -174,6 +219,7 @@ def v1_router() -> APIRouter:
     """A router under ``/v1`` whose every route needs a proven principal (401 without)."""
     return APIRouter(
         prefix="/v1",
+        route_class=ProvenRoute,
         dependencies=[Depends(principal)],
         responses=problem_responses(*AUTH_PROBLEMS),
     )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from auditlens.alerts.lifecycle import TRANSITIONS, Action, role_for
 from auditlens.alerts.reasons import LABELS, ReasonCode
 from auditlens.alerts.triage import TriageError, decide
-from auditlens.api.auth import Viewer, v1_router
+from auditlens.api.auth import ROLES_EXTENSION, Viewer, v1_router
 from auditlens.api.csv import csv_content, csv_response, wants_csv
 from auditlens.api.models import Strict
 from auditlens.api.problems import Problem, problem_responses
@@ -210,6 +210,7 @@ def _decision_route(r: APIRouter) -> None:
         tags=["alerts"],
         status_code=201,
         responses=problem_responses(404, 409, 422),
+        openapi_extra={ROLES_EXTENSION: ["analyst", "approver"]},
     )
     def decision(
         request: Request, caller: Viewer, alert_id: AlertId, body: DecisionRequest

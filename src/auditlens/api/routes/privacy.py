@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditlens.api.auth import Analyst, Approver, v1_router
+from auditlens.api.auth import ROLES_EXTENSION, Analyst, Approver, v1_router
 from auditlens.api.models import Strict
 from auditlens.api.problems import Problem, problem_responses
 from auditlens.api.routes.alerts import AlertId
@@ -83,6 +83,7 @@ def router() -> APIRouter:
         tags=["privacy"],
         status_code=201,
         responses=problem_responses(404, 409, 422),
+        openapi_extra={ROLES_EXTENSION: ["analyst"]},
     )
     def ask(
         request: Request, caller: Analyst, alert_id: AlertId, body: ReidentificationRequest
@@ -102,6 +103,7 @@ def router() -> APIRouter:
         summary="Grant or deny re-identification / 재식별 승인·거부",
         tags=["privacy"],
         responses=problem_responses(404, 409, 422),
+        openapi_extra={ROLES_EXTENSION: ["approver"]},
     )
     def decide(
         request: Request, caller: Approver, request_id: RequestId, body: ReidentificationDecision
