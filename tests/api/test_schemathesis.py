@@ -69,9 +69,7 @@ def _undecodable_body(response: Any, case: Any) -> bool:
 #: Known findings (reported; each has a strict-xfail test below that passes once fixed):
 #: a failure of check NAME that PREDICATE recognises is counted in TOLERATED, not raised.
 #: Remove an entry when its route is fixed (its xfail test then XPASSes and fails).
-KNOWN: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
-    "undecodable body": ("status_code_conformance", _undecodable_body),
-}
+KNOWN: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {}
 TOLERATED: Counter[tuple[str, str]] = Counter()
 
 
@@ -356,9 +354,6 @@ def test_dates_are_strict(seeded: Seeded, operation: tuple[str, str], value: str
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="finding: undecodable body (see _undecodable_body); remove when fixed"
-)
 @pytest.mark.parametrize("operation", WITH_BODY, ids=" ".join)
 def test_an_undecodable_body_is_a_documented_422(
     seeded: Seeded, operation: tuple[str, str]

@@ -30,9 +30,10 @@ from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
 
 from auditlens.api.oidc import OidcVerifier
-from auditlens.api.problems import forbidden, problem_responses, unauthenticated
+from auditlens.api.problems import Problem, forbidden, problem_responses, unauthenticated
 from auditlens.api.stores import StoreHolder
 from auditlens.config import Settings
 from auditlens.identity import ROLES, Acting, Principal, Role
@@ -185,7 +186,19 @@ class ProvenRoute(APIRoute):
                     f"{caller.principal.id} needs the {needed} role here (has: {held})",
                     f"{caller.principal.id}에게 {needed} 역할이 필요합니다 (보유: {held})",
                 )
-            return await handler(request)
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI's "error parsing the body" (not UTF-8, say): a documented 422
+                raise Problem(
+                    422,
+                    "invalid-request",
+                    "Invalid request",
+                    "the body cannot be read: send UTF-8 JSON",
+                    "본문을 읽을 수 없습니다: UTF-8 JSON으로 보내십시오",
+                ) from None
 
         return proven_first
 
