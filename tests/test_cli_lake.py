@@ -44,9 +44,9 @@ def test_other_store_url_in_the_same_directory_is_refused_and_keeps_the_lake(
 
     monkeypatch.setenv("AUDITLENS_STORE_URL", "sqlite:///var/other.db")
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    refused = runner.invoke(app, ["ingest", "x.csv"])
+    refused = runner.invoke(app, ["--lang", "ko", "ingest", "x.csv"])
     assert refused.exit_code == 1
-    assert "다른 저장소" in refused.output and "data_dir" in refused.output  # ko by default
+    assert "다른 저장소" in refused.output and "data_dir" in refused.output
 
     monkeypatch.delenv("AUDITLENS_STORE_URL")
     store = Store.open(Settings())

@@ -1,3 +1,5 @@
+# size: the replay of alerts, suppressions and label candidates shares one pass over the trail;
+# split, the three comparisons would each re-read it.
 """Replay the audit trail and compare it with the tables it describes.
 
 The hash chain proves the *trail* was not changed; it says nothing about the tables the
