@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection
 
+from auditlens.i18n.words import ALERT_STATUS_KO
 from auditlens.identity import Role
 from auditlens.store.alerts import ALERT_STATUSES, Alert, AlertStatus
 from auditlens.store.audit import AuditEntry, NewEntry, Trail
@@ -39,14 +40,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     "reopen",
 )
 #: Each status as a Korean reader names it (English shows the status id).
-STATUS_KO: Final[dict[str, str]] = {
-    "open": "신규",
-    "acknowledged": "확인",
-    "escalated": "상향 보고",
-    "close_requested": "종결 승인 대기",
-    "closed": "종결",
-    "dismissed": "오탐 기각",
-}
+STATUS_KO: Final = ALERT_STATUS_KO
 #: Each action in Korean, as the object of 할 수 없습니다 ("cannot ...").
 ACTION_KO: Final[dict[str, str]] = {
     "acknowledge": "확인",

@@ -12,6 +12,7 @@ from auditlens.alerts.reasons import LABELS, ReasonCode
 from auditlens.cli.common import console
 from auditlens.cli.tables import Column, feature_label, print_table, severity_label
 from auditlens.i18n import pick, say
+from auditlens.i18n.words import ALERT_STATUS_KO
 from auditlens.localtime import DEFAULT_ZONE, local_time
 
 if TYPE_CHECKING:
@@ -23,13 +24,10 @@ if TYPE_CHECKING:
     from auditlens.store.outbox import Attempt, OutboxItem
 
 
+#: Statuses in Korean: an alert's from its lifecycle (the words its refusals use too),
+#: then a delivery's.
 STATUS_WORDS: Final[dict[str, str]] = {
-    "open": "열림",
-    "acknowledged": "확인함",
-    "escalated": "상향 보고됨",
-    "close_requested": "종결 승인 대기",
-    "closed": "종결",
-    "dismissed": "기각",
+    **ALERT_STATUS_KO,
     "pending": "대기",
     "sent": "발송됨",
     "dead": "발송 실패",
