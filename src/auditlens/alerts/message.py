@@ -13,18 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from auditlens.i18n import severity_label
 from auditlens.store.alerts import Alert
-from auditlens.vocabulary import Severity
 
-SEVERITY_WORDS: Final[dict[str, dict[str, str]]] = {
-    "ko": {
-        Severity.LOW: "낮음",
-        Severity.MEDIUM: "보통",
-        Severity.HIGH: "높음",
-        Severity.CRITICAL: "심각",
-    },
-    "en": {s: s.value for s in Severity},
-}
 LABELS: Final[dict[str, dict[str, str]]] = {
     "ko": {
         "title": "위험 행위 탐지",
@@ -100,7 +91,7 @@ def render(
 ) -> Message:
     """The message announcing ``alert`` in ``lang`` (ko or en)."""
     words = LABELS[_lang(lang)]
-    severity = SEVERITY_WORDS[_lang(lang)].get(alert.severity, alert.severity)
+    severity = severity_label(alert.severity, _lang(lang))
     facts = [
         (words["user"], alert.user_id),
         (words["risk"], f"{alert.risk:.1f} / 100"),

@@ -17,9 +17,9 @@ from rich.text import Text
 
 from auditlens import pipeline
 from auditlens.cli.common import console, err_console
-from auditlens.cli.tables import Column, feature_label, print_table, severity_label
+from auditlens.cli.tables import Column, feature_label, print_table
 from auditlens.features.docs import show_value
-from auditlens.i18n import pick, say
+from auditlens.i18n import pick, say, severity_label
 from auditlens.localtime import DEFAULT_ZONE, local_time
 from auditlens.reports.evaluation_text import interval_caption, interval_of, span
 

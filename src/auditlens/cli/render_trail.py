@@ -10,8 +10,8 @@ from rich.markup import escape
 from auditlens import pipeline
 from auditlens.alerts.reasons import LABELS, ReasonCode
 from auditlens.cli.common import console
-from auditlens.cli.tables import Column, feature_label, print_table, severity_label
-from auditlens.i18n import pick, say
+from auditlens.cli.tables import Column, feature_label, print_table
+from auditlens.i18n import pick, say, severity_label
 from auditlens.i18n.words import ALERT_STATUS_KO
 from auditlens.localtime import DEFAULT_ZONE, local_time
 

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from auditlens.features.docs import FEATURE_DOCS, PEER_PREFIX, doc_for
-from auditlens.i18n import CATALOGUE, pick, say
+from auditlens.i18n import pick, say
 
 #: A text column is never made narrower than this (unless its longest word is wider).
 MIN_TEXT = 16
@@ -35,12 +35,6 @@ class Column:
     header: str
     text: bool = False
     justify: JustifyMethod = "left"
-
-
-def severity_label(value: str, lang: str) -> str:
-    """A severity word (low, medium, high, critical) in ``lang``: '높음' / 'high'."""
-    key = f"severity.{value}"
-    return say(lang, key) if key in CATALOGUE else value
 
 
 def yes_no(value: bool, lang: str) -> str:

@@ -45,6 +45,16 @@ def say(lang: str, key: str, **values: object) -> str:
     return entry["ko" if lang == "ko" else "en"].format(**values)
 
 
+def severity_label(value: str, lang: str) -> str:
+    """A severity (low, medium, high, critical) as a word in ``lang``: '높음' / 'high'.
+
+    >>> severity_label("high", "ko"), severity_label("high", "en")
+    ('높음', 'high')
+    """
+    key = f"severity.{value}"
+    return say(lang, key) if key in CATALOGUE else value
+
+
 def pick(lang: str, en: str, ko: str) -> str:
     """``ko`` when ``lang`` is Korean, else ``en`` — for a text used in one place only."""
     return ko if lang == "ko" else en
