@@ -228,3 +228,37 @@ def test_policy_defaults_come_from_settings() -> None:
         "suppress_days": 7.0,
         "resolvable_channels": frozenset({"pd"}),
     }
+
+
+def test_people_deciding_on_one_alert_at_once_see_each_other(
+    any_engine: Engine, clock: FakeClock
+) -> None:
+    """Eight analysts acknowledge one alert at the same moment: one wins, seven are told
+    it is already acknowledged; the trail holds one acknowledgement (the alert row is
+    locked before its status is read)."""
+    import threading
+
+    alert_id = _open(any_engine, clock)
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def ack(name: str) -> None:
+        start.wait()
+        try:
+            decide(any_engine, alert_id, "acknowledge", by=D.acting(name), now=clock(),
+                   policy=POLICY)  # fmt: skip
+            outcomes.append("done")
+        except TriageError:
+            outcomes.append("refused")
+        except Exception as exc:  # a lock timeout or a duplicate would be the finding
+            outcomes.append(type(exc).__name__)
+
+    names = ["kim", "lee", "park"] * 3
+    threads = [threading.Thread(target=ack, args=(names[n],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["done"] + ["refused"] * 7
+    acks = [e for e in AuditRepository(any_engine).entries() if e.action == "acknowledge"]
+    assert len(acks) == 1

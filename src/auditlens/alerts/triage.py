@@ -127,7 +127,7 @@ def decide(
     """
     checked, code = _request(action, reason, note, by)
     with engine.begin() as conn:
-        alert = AlertRepository(conn).get_alert(alert_id)
+        alert = AlertRepository(conn).get_alert(alert_id, for_update=True)
         step = plan(
             alert,
             checked,

@@ -27,7 +27,7 @@ from auditlens.store.outbox import OutboxRepository
 
 # AlertNotFound: re-exported, callers know it as the alerts aggregate's error
 from auditlens.store.repository import AlertNotFound as AlertNotFound
-from auditlens.store.repository import Repository, new_id, utc
+from auditlens.store.repository import Repository, hold_write_lock, new_id, utc
 
 AlertStatus = Literal["open", "acknowledged", "escalated", "close_requested", "closed", "dismissed"]
 ALERT_STATUSES: Final[tuple[str, ...]] = (
@@ -139,14 +139,19 @@ class AlertRepository(Repository):
         with self._writing() as conn:
             return _get(conn, new_id(conn.execute(insert(alerts).values(**values))))
 
-    def get_alert(self, alert_id: int) -> Alert:
-        """The alert with this id.
+    def get_alert(self, alert_id: int, *, for_update: bool = False) -> Alert:
+        """The alert with this id; ``for_update``: locked until the caller's transaction
+        ends, so a decision is planned on the status it will change (two people deciding
+        on one alert at once: the second sees the first's result).
 
         Raises:
             AlertNotFound: no such alert.
         """
         with self._reading() as conn:
-            return _get(conn, alert_id)
+            if not for_update:
+                return _get(conn, alert_id)
+            hold_write_lock(conn)
+            return _get(conn, alert_id, for_update=True)
 
     def alert_for_score(self, score_id: int) -> int | None:
         """Id of the alert opened for a score row, if any."""
@@ -293,8 +298,11 @@ class AlertRepository(Repository):
             )
 
 
-def _get(conn: Connection, alert_id: int) -> Alert:
-    row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+def _get(conn: Connection, alert_id: int, *, for_update: bool = False) -> Alert:
+    query = select(alerts).where(alerts.c.id == alert_id)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     if row is None:
         raise AlertNotFound(f"no alert #{alert_id}", ko=f"#{alert_id} 경보가 없습니다")
     return _alert(dict(row._mapping))

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 
 from auditlens.errors import AuditlensError
 from auditlens.store.db import audit_log
+from auditlens.store.repository import hold_write_lock
 
 #: prev_hash of the first entry.
 GENESIS: Final = "0" * 64
@@ -140,7 +141,8 @@ def append(conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
 
     The caller's state change (an alert's status, a delivery's outcome) and its audit
     entry commit together or not at all. On PostgreSQL appenders are serialised by an
-    advisory lock held to the end of the transaction; on SQLite by the database lock.
+    advisory lock held to the end of the transaction; on SQLite by the database write
+    lock, taken before the last entry is read.
 
     Raises:
         AuditError: unknown action or empty actor.
@@ -161,6 +163,8 @@ def append(conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
         # a transaction-scoped advisory lock needs no table privilege beyond INSERT, so
         # the app role can be denied UPDATE/DELETE/TRUNCATE as well
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    else:
+        hold_write_lock(conn)  # before the last entry is read
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()

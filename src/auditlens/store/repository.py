@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any, Self
 
 import polars as pl
-from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy import Connection, CursorResult, Engine, text
 
 from auditlens.errors import AuditlensError, StoreError
 
@@ -28,6 +28,19 @@ class AlertNotFound(AuditlensError):
 
     hint = "list them with `auditlens alerts list`"
     ko_hint = "`auditlens alerts list`로 경보 목록을 확인하십시오"
+
+
+def hold_write_lock(conn: Connection) -> None:
+    """On SQLite, take the database's write lock now, in ``conn``'s transaction.
+
+    Python's sqlite3 begins a transaction only at the first write, so a read-then-write
+    (the trail's last entry, an alert's status) would read outside it and two writers
+    could both act on the same state. A statement that changes no row still takes the
+    lock, waiting up to the busy timeout like any write. PostgreSQL callers lock what
+    they read instead (advisory lock, ``FOR UPDATE``); there this does nothing.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"))
 
 
 class Repository:
