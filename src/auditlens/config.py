@@ -323,6 +323,20 @@ class ApiConfig(BaseModel):
 
     host: str = Field("127.0.0.1", description="Address `auditlens serve api` listens on.")
     port: int = Field(8000, gt=0, lt=65536, description="TCP port of `auditlens serve api`.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `auditlens serve api` answers with (one per core is a good "
+        "start; each keeps its own connections, key cache and view recorder).",
+    )
+    key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="How long a proven API key is trusted without asking the store again: "
+        "a revoked key is refused within this many seconds (0 = ask on every request).",
+    )
     oidc_issuer: str | None = Field(
         None,
         description="OIDC bearer tokens: the issuer (`iss`) they must name; none = bearer "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from auditlens.api import auth
 from auditlens.api.app import create_app
 from auditlens.cli import app as cli
 from auditlens.config import Settings
@@ -84,7 +86,10 @@ def test_only_an_admin_manages_keys(deployment: Settings) -> None:
 
 
 def test_api_refuses_unknown_revoked_and_expired_keys(
-    deployment: Settings, issue: Callable[..., str], client: TestClient
+    deployment: Settings,
+    issue: Callable[..., str],
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     good = issue("bi", "viewer")
     short = issue("temp", "viewer", dt.date(2026, 12, 1))  # valid through 1 Dec, Seoul
@@ -100,12 +105,31 @@ def test_api_refuses_unknown_revoked_and_expired_keys(
     assert late.get("/v1/whoami", headers={"X-API-Key": good}).status_code == 200
 
     revoke_key(deployment, "bi", who_am_i=lambda: "park", clock=lambda: NOW)
+    # a key proven moments ago is trusted for api.key_cache_seconds (5 s by default) ...
+    assert client.get("/v1/whoami", headers={"X-API-Key": good}).status_code == 200
+    later = time.monotonic() + deployment.api.key_cache_seconds
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    # ... and refused once that has passed
     refused = client.get("/v1/whoami", headers={"X-API-Key": good})
     assert refused.status_code == 401 and "was revoked" in refused.json()["detail"]
     assert refused.headers["www-authenticate"].startswith("Bearer")
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
     unknown = client.get("/v1/whoami", headers={"X-API-Key": forged})
     assert unknown.status_code == 401 and unknown.json()["detail"] == "unknown API key"
+
+
+def test_without_a_key_cache_revocation_counts_at_once(
+    deployment: Settings, issue: Callable[..., str]
+) -> None:
+    settings = deployment.model_copy(
+        update={"api": deployment.api.model_copy(update={"key_cache_seconds": 0})}
+    )
+    client = TestClient(create_app(settings), headers={"Accept-Language": "en"})
+    good = issue("bi", "viewer")
+    assert client.get("/v1/whoami", headers={"X-API-Key": good}).status_code == 200
+    revoke_key(deployment, "bi", who_am_i=lambda: "park", clock=lambda: NOW)
+    refused = client.get("/v1/whoami", headers={"X-API-Key": good})
+    assert refused.status_code == 401 and "was revoked" in refused.json()["detail"]
 
 
 def test_last_use_is_recorded(
@@ -153,7 +177,9 @@ def test_cli_keys_create_list_revoke(
     listed = runner.invoke(cli, ["--lang", "en", "keys", "list"])
     assert listed.exit_code == 0 and "bi" in listed.output and secret not in listed.output
     assert secret.split("_")[1] in listed.output  # the public prefix names it
-    with TestClient(create_app(deployment.model_copy(update={"principals": {}}))) as client:
+    uncached = deployment.api.model_copy(update={"key_cache_seconds": 0})
+    served = deployment.model_copy(update={"principals": {}, "api": uncached})
+    with TestClient(create_app(served)) as client:
         ok = client.get("/v1/whoami", headers={"Authorization": f"ApiKey {secret}"})
         assert ok.json()["id"] == "key:bi" and ok.json()["roles"] == ["viewer"]
         revoked = runner.invoke(cli, ["--lang", "ko", "keys", "revoke", "bi"])

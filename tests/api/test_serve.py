@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_serve_api_starts_uvicorn_and_answers_health(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_api_starts_uvicorn_and_answers_health(tmp_path: Path, workers: int) -> None:
     port = _free_port()
     env = {
         **os.environ,
@@ -29,6 +31,7 @@ def test_serve_api_starts_uvicorn_and_answers_health(tmp_path: Path) -> None:
         "AUDITLENS_DATA_DIR": str(tmp_path / "var"),
     }
     command = [sys.executable, "-m", "auditlens.cli", "serve", "api", "--port", str(port)]
+    command += ["--workers", str(workers)]
     server = subprocess.Popen(
         command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -53,3 +56,5 @@ def test_serve_api_starts_uvicorn_and_answers_health(tmp_path: Path) -> None:
         server.terminate()
         output, _ = server.communicate(timeout=15)
     assert f"127.0.0.1:{port}" in output.decode()
+    if workers > 1:  # each worker process started and built the app from the settings
+        assert output.decode().count("Application startup complete") == workers

@@ -45,3 +45,53 @@ def test_each_read_is_recorded_and_the_trail_verifies(store: Store, settings: Se
     long = record_view(store, kim, "U0042", "alert", "x" * 2_000, now=T0)
     assert len(long.note) == 500
     assert verify_trail(settings).ok
+
+
+def test_a_busy_service_records_reads_in_few_commits(store: Store, settings: Settings) -> None:
+    """Reads arriving while a commit runs go into the next one (group commit): every read
+    gets its own entry, in one unbroken chain, with far fewer transactions than reads."""
+    import threading
+
+    from sqlalchemy import event
+
+    from auditlens.privacy import ViewRecorder
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    recorder = ViewRecorder(store)
+    kim = DIRECTORY.acting("kim")
+    futures = []
+    lock = threading.Lock()
+
+    def read(n: int) -> None:
+        for i in range(25):
+            done = recorder.submit(kim, f"U{n:04d}", "risk", f"case {i}", now=T0)
+            with lock:
+                futures.append(done)
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    entries = [f.result(timeout=30) for f in futures]
+    recorder.close()
+    assert len({e.seq for e in entries}) == 200
+    assert sum(commits) < 200
+    assert verify_trail(settings).ok
+    looked = [e for e in audit_log(settings, user="U0003") if e.action == "view"]
+    assert [e.note for e in looked] == [f"case {i}" for i in range(25)]
+
+
+def test_a_failed_commit_fails_every_read_of_its_batch(store: Store) -> None:
+    from auditlens.privacy import ViewRecorder
+
+    recorder = ViewRecorder(store)
+    kim = DIRECTORY.acting("kim")
+    store.engine.dispose()
+    store.engine.pool.connect = None  # type: ignore[method-assign]  # the database is gone
+    failed = recorder.submit(kim, "U0042", "risk", now=T0)
+    with pytest.raises(Exception):  # noqa: B017,PT011 - whatever the driver raises
+        failed.result(timeout=30)
+    recorder.close()
+    with pytest.raises(ViewError, match="closed"):
+        recorder.submit(kim, "U0042", "risk", now=T0)

@@ -79,6 +79,14 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The API of one ``serve api --workers N`` process: the settings as every auditlens
+    command reads them (``AUDITLENS_CONFIG`` or ./auditlens.toml, ``AUDITLENS_*``)."""
+    from auditlens.config import load_settings
+
+    return create_app(load_settings())
+
+
 def health_router() -> APIRouter:
     """``/healthz`` and ``/readyz``: no principal needed, nothing told beyond ok or not."""
     router = APIRouter(tags=["health"])

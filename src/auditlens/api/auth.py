@@ -21,7 +21,10 @@ Routes on :func:`v1_router` need a principal even if they forget to declare a ro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
@@ -37,6 +40,7 @@ from auditlens.api.problems import Problem, forbidden, problem_responses, unauth
 from auditlens.api.stores import StoreHolder
 from auditlens.config import Settings
 from auditlens.identity import ROLES, Acting, Principal, Role
+from auditlens.store import keys as store_keys
 from auditlens.store.keys import KEY_MARK, ApiKey
 
 Via = Literal["api_key", "oidc"]
@@ -74,12 +78,39 @@ class Caller:
 
 
 class Authenticator:
-    """Turns the credential a request carries into a :class:`Caller`."""
+    """Turns the credential a request carries into a :class:`Caller`.
+
+    A key the store proved is remembered for ``api.key_cache_seconds`` (by the sha256 of
+    the secret, never the secret), so a busy BI tool does not cost a store query per
+    request; its state (revoked, expired) is asked again after that time, and expiry is
+    checked on every request.
+    """
 
     def __init__(self, settings: Settings, stores: StoreHolder, clock: Clock) -> None:
         self.stores = stores
         self.clock = clock
         self.oidc = OidcVerifier(settings.api) if settings.api.oidc else None
+        self._keys = KeyCache(settings.api.key_cache_seconds)
+
+    def known(self, api_key: str | None, authorization: str | None) -> Caller | None:
+        """The caller when the request's API key was proven moments ago and nothing is
+        to be written (None: call :meth:`authenticate`, which may ask the store)."""
+        if api_key and not authorization:
+            presented = api_key.strip()
+        elif authorization and not api_key:
+            scheme, _, value = authorization.strip().partition(" ")
+            presented = value.strip()
+            if scheme.lower() not in ("apikey", "bearer") or not presented.startswith(KEY_MARK):
+                return None
+        else:
+            return None
+        key = self._keys.get(presented)
+        if key is None:
+            return None
+        now = self.clock()
+        if key.state(now) != "active" or key.role not in ROLES or store_keys.needs_touch(key, now):
+            return None
+        return Caller(Principal(key.principal_id, frozenset({key.role})), "api_key", key)
 
     def authenticate(self, api_key: str | None, authorization: str | None) -> Caller:
         """The caller proven by the ``X-API-Key`` and ``Authorization`` headers.
@@ -120,7 +151,7 @@ class Authenticator:
 
     def _by_key(self, presented: str) -> Caller:
         store = self.stores.get()
-        key = store.keys.lookup(presented)
+        key = self._keys.get(presented) or store.keys.lookup(presented)
         if key is None:
             raise unauthenticated("unknown API key", "등록되지 않은 API 키입니다")
         now = self.clock()
@@ -135,8 +166,44 @@ class Authenticator:
             )
         if key.role not in ROLES:  # pragma: no cover - create_key checks the role
             raise unauthenticated("API key with an unknown role", "알 수 없는 역할의 API 키입니다")
-        store.keys.mark_used(key, now)
+        if store_keys.needs_touch(key, now):
+            store.keys.mark_used(key, now)
+            key = dataclasses.replace(key, last_used_at=now)
+        self._keys.put(presented, key)
         return Caller(Principal(key.principal_id, frozenset({key.role})), "api_key", key)
+
+
+class KeyCache:
+    """Keys proven recently, by the sha256 of their secret, for ``seconds`` each."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._known: dict[str, tuple[float, ApiKey]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, presented: str) -> ApiKey | None:
+        """The key ``presented`` was proven to be, if that was less than ``seconds`` ago."""
+        if self.seconds <= 0:
+            return None
+        with self._lock:
+            found = self._known.get(store_keys.secret_hash(presented))
+        if found is None or time.monotonic() - found[0] >= self.seconds:
+            return None
+        return found[1]
+
+    def put(self, presented: str, key: ApiKey) -> None:
+        """Remember that ``presented`` is ``key`` (as the store says now)."""
+        if self.seconds <= 0:
+            return
+        digest = store_keys.secret_hash(presented)
+        with self._lock:
+            if len(self._known) >= _MAX_CACHED_KEYS:
+                self._known.clear()  # many keys at once: start over rather than grow
+            self._known[digest] = (time.monotonic(), key)
+
+
+#: Keys remembered at most (a deployment has tens; a flood of made-up keys never lands here).
+_MAX_CACHED_KEYS: Final = 1024
 
 
 def prove(request: Request) -> Caller:
@@ -152,14 +219,30 @@ def prove(request: Request) -> Caller:
     return caller
 
 
-def principal(
+async def proven(request: Request) -> Caller:
+    """:func:`prove` without blocking the event loop: a key proven moments ago is answered
+    at once; anything that may ask the store or verify a token runs on a worker thread."""
+    cached: Caller | None = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    authenticator: Authenticator = request.app.state.authenticator
+    known = authenticator.known(
+        request.headers.get(KEY_HEADER), request.headers.get("authorization")
+    )
+    if known is None:
+        return await run_in_threadpool(prove, request)
+    request.state.caller = known
+    return known
+
+
+async def principal(
     request: Request,
     api_key: Annotated[str | None, Security(_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Caller:
     """FastAPI dependency: the proven caller of the request (401 when there is none)."""
     del api_key, bearer  # declared for the OpenAPI security schemes; prove() reads the headers
-    return prove(request)
+    return await proven(request)
 
 
 #: OpenAPI extension of a write route: the roles it admits at all, checked before its body
@@ -178,7 +261,7 @@ class ProvenRoute(APIRoute):
         admitted = frozenset((self.openapi_extra or {}).get(ROLES_EXTENSION, ()))
 
         async def proven_first(request: Request) -> Response:
-            caller = await run_in_threadpool(prove, request)
+            caller = await proven(request)
             if admitted and not caller.principal.roles & admitted:
                 held = ", ".join(sorted(caller.principal.roles)) or "none"
                 needed = " or ".join(sorted(admitted))
@@ -203,10 +286,10 @@ class ProvenRoute(APIRoute):
         return proven_first
 
 
-def require(role: Role) -> Callable[[Caller], Caller]:
+def require(role: Role) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
     """FastAPI dependency: the caller, who must hold ``role`` (403 otherwise)."""
 
-    def check(caller: Annotated[Caller, Depends(principal)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(principal)]) -> Caller:
         if not caller.principal.has(role):
             held = ", ".join(sorted(caller.principal.roles)) or "none"
             raise forbidden(

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from auditlens.api.problems import Problem
 from auditlens.config import Settings
 from auditlens.errors import StoreError
+from auditlens.privacy import ViewRecorder
 from auditlens.store.migrate import current_revision, head_revision
 from auditlens.store.repo import Store
 
@@ -42,7 +43,20 @@ class StoreHolder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._store: Store | None = None
+        self._views: ViewRecorder | None = None
         self._lock = threading.Lock()
+
+    def views(self) -> ViewRecorder:
+        """The recorder of reads of people (group commit; opened with the store).
+
+        Raises:
+            Problem: 503 when the store cannot be opened.
+        """
+        store = self.get()
+        with self._lock:
+            if self._views is None:
+                self._views = ViewRecorder(store)
+            return self._views
 
     def get(self) -> Store:
         """The open store.
@@ -77,6 +91,9 @@ class StoreHolder:
     def close(self) -> None:
         """Release the store's connections (at application shutdown)."""
         with self._lock:
+            if self._views is not None:
+                self._views.close()  # what was read is recorded before the store closes
+                self._views = None
             if self._store is not None:
                 self._store.close()
                 self._store = None

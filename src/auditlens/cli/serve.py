@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,19 +33,39 @@ def serve_api(
             help="TCP port (default: api.port in auditlens.toml). / 수신 포트.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Processes to answer with (default: api.workers in auditlens.toml). "
+            "/ 응답할 프로세스 수.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the risk service API (uvicorn) until stopped. / 위험 조회 API를 실행합니다."""
+    import os
+
     import uvicorn
 
     from auditlens.api.app import create_app
 
     settings = call(ctx, load_settings)
-    app = call(ctx, lambda: create_app(settings))
+    app = call(ctx, lambda: create_app(settings))  # a bad setting stops here, in one line
+    processes = workers or settings.api.workers
+    options: dict[str, Any] = {
+        "host": host or settings.api.host,
+        "port": port or settings.api.port,
+        "log_level": "info",
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if processes == 1:
+        uvicorn.run(app, **options)
+        return
+    # each worker process builds its own app from the same settings (--lang included)
+    os.environ["AUDITLENS_LANGUAGE"] = settings.language
     uvicorn.run(
-        app,
-        host=host or settings.api.host,
-        port=port or settings.api.port,
-        log_level="info",
-        proxy_headers=False,
-        server_header=False,
+        "auditlens.api.app:app_from_environment", factory=True, workers=processes, **options
     )

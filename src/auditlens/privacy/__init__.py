@@ -4,7 +4,8 @@
   :func:`mask_text`, :func:`disguise_alert` (what channels show), :func:`shown_user`.
 * ``reidentify``: request → a different approver's grant or denial → time-limited reveal
   of one alert's user id to its requester; every step in the audit trail.
-* ``watch``: :func:`record_view`, an audit entry for every read of a named person.
+* ``watch``: :func:`record_view`, an audit entry for every read of a named person;
+  :class:`ViewRecorder` commits many of them at once for a busy service.
 
 Settings: ``[privacy]`` in docs/configuration.md.
 """
@@ -27,12 +28,13 @@ from auditlens.privacy.reidentify import (
     request_reidentification,
     reveal,
 )
-from auditlens.privacy.watch import ViewError, record_view
+from auditlens.privacy.watch import ViewError, ViewRecorder, record_view
 
 __all__ = [
     "Pseudonymiser",
     "ReidentificationError",
     "ViewError",
+    "ViewRecorder",
     "alert_disguise",
     "decide_reidentification",
     "disguise_alert",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -147,6 +148,56 @@ def append(conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
     Raises:
         AuditError: unknown action or empty actor.
     """
+    return append_many(conn, [(entry, now)])[0]
+
+
+def append_many(
+    conn: Connection, entries: Sequence[tuple[NewEntry, dt.datetime]]
+) -> list[AuditEntry]:
+    """Append ``entries`` in order, each at its own time, in the caller's transaction.
+
+    One lock, one read of the last entry and one insert for all of them: how a busy
+    service records many reads of people in one commit (privacy/watch.py).
+
+    Raises:
+        AuditError: an unknown action or an empty actor (nothing is appended).
+    """
+    for entry, _ in entries:
+        _check(entry)
+    if not entries:
+        return []
+    if conn.dialect.name == "postgresql":
+        # a transaction-scoped advisory lock needs no table privilege beyond INSERT, so
+        # the app role can be denied UPDATE/DELETE/TRUNCATE as well
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    else:
+        hold_write_lock(conn)  # before the last entry is read
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq, previous = (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
+    rows: list[dict[str, Any]] = []
+    for entry, now in entries:
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": timestamp(now),
+            "actor": entry.actor,
+            "action": entry.action,
+            "target": entry.target,
+            "subject": entry.subject,
+            "reason_code": entry.reason_code,
+            "note": entry.note,
+            "criteria": json.dumps(entry.criteria, ensure_ascii=False, sort_keys=True, default=str),
+            "prev_hash": previous,
+        }
+        row["hash"] = previous = entry_hash(row)
+        rows.append(row)
+    conn.execute(insert(audit_log), rows)
+    return [entry_of(row) for row in rows]
+
+
+def _check(entry: NewEntry) -> None:
     if entry.action not in ACTIONS:
         raise AuditError(
             f"unknown audit action {entry.action!r}",
@@ -159,30 +210,6 @@ def append(conn: Connection, entry: NewEntry, now: dt.datetime) -> AuditEntry:
             ko="감사 로그 항목에는 작업자가 있어야 합니다",
             ko_hint="--as NAME으로 작업자를 지정하십시오",
         )
-    if conn.dialect.name == "postgresql":
-        # a transaction-scoped advisory lock needs no table privilege beyond INSERT, so
-        # the app role can be denied UPDATE/DELETE/TRUNCATE as well
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    else:
-        hold_write_lock(conn)  # before the last entry is read
-    last = conn.execute(
-        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
-    ).first()
-    row: dict[str, Any] = {
-        "seq": 1 if last is None else int(last[0]) + 1,
-        "at": timestamp(now),
-        "actor": entry.actor,
-        "action": entry.action,
-        "target": entry.target,
-        "subject": entry.subject,
-        "reason_code": entry.reason_code,
-        "note": entry.note,
-        "criteria": json.dumps(entry.criteria, ensure_ascii=False, sort_keys=True, default=str),
-        "prev_hash": GENESIS if last is None else str(last[1]),
-    }
-    row["hash"] = entry_hash(row)
-    conn.execute(insert(audit_log).values(**row))
-    return entry_of(row)
 
 
 class Trail:
@@ -210,6 +237,15 @@ class Trail:
             return append(conn, entry, now)
         with self.engine.begin() as audit_conn:
             return append(audit_conn, entry, now)
+
+    def append_many(
+        self, conn: Connection, entries: Sequence[tuple[NewEntry, dt.datetime]]
+    ) -> list[AuditEntry]:
+        """Append ``entries`` in order (see the class docstring for when they commit)."""
+        if self.engine is None:
+            return append_many(conn, entries)
+        with self.engine.begin() as audit_conn:
+            return append_many(audit_conn, entries)
 
     def has_entry(self, conn: Connection, target: str, action: str) -> bool:
         """True when the trail already has an ``action`` entry about ``target``."""

@@ -220,10 +220,15 @@ class KeyRepository(Repository):
 
     def mark_used(self, key: ApiKey, now: dt.datetime) -> None:
         """Record that ``key`` was used (at most once per :data:`TOUCH_EVERY`)."""
-        if key.last_used_at is not None and now - key.last_used_at < TOUCH_EVERY:
+        if not needs_touch(key, now):
             return
         with self._writing() as conn:
             conn.execute(update(api_keys).where(api_keys.c.id == key.id).values(last_used_at=now))
+
+
+def needs_touch(key: ApiKey, now: dt.datetime) -> bool:
+    """True when ``key``'s last use is older than :data:`TOUCH_EVERY` (or unknown)."""
+    return key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY
 
 
 def _rows(conn: Connection, where: Any) -> list[ApiKey]:

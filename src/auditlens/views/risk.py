@@ -17,10 +17,10 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final
 
 from pydantic import Field
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, String, bindparam, func, select
 
 from auditlens.store.alerts import ACTIVE_STATUSES, AlertStatus
 from auditlens.store.db import alerts, ingest_batches, scores
@@ -104,9 +104,8 @@ def user_risk(store: Store, user_id: str) -> UserRisk:
     Raises:
         NotFound: the store has no score of ``user_id``.
     """
-    query = latest_score_query(user_id)
     with reading(store.engine) as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_LATEST_SCORE, {"user_id": user_id}).first()
     if row is None:
         raise _unknown_user(user_id)
     score = row._mapping
@@ -258,8 +257,14 @@ def _peaks_query(filters: RiskFilters) -> Any:
 
 
 def latest_score_query(user_id: str) -> Select[Any]:
-    """The one statement of :func:`user_risk`: the user's newest score (newest day, then
-    newest run) with its batch's watermark and the user's newest active alert id."""
+    """The one statement of :func:`user_risk` for ``user_id`` (its value bound in)."""
+    return _LATEST_SCORE.params(user_id=user_id)
+
+
+def _latest_score_statement() -> Select[Any]:
+    """The user's newest score (newest day, then newest run) with its batch's watermark
+    and the user's newest active alert id; the user is the bound parameter ``user_id``."""
+    user = bindparam("user_id", type_=String)
     watermark = (
         select(ingest_batches.c.watermark_after)
         .where(ingest_batches.c.id == scores.c.data_batch_id)
@@ -267,15 +272,20 @@ def latest_score_query(user_id: str) -> Select[Any]:
     )
     open_alert = (
         select(func.max(alerts.c.id))
-        .where(alerts.c.user_id == user_id, alerts.c.status.in_(ACTIVE_STATUSES))
+        .where(alerts.c.user_id == user, alerts.c.status.in_(ACTIVE_STATUSES))
         .scalar_subquery()
     )
     return (
         select(scores, watermark.label("watermark"), open_alert.label("open_alert"))
-        .where(scores.c.user_id == user_id)
+        .where(scores.c.user_id == user)
         .order_by(scores.c.window.desc(), scores.c.run_id.desc())
         .limit(1)
     )
+
+
+#: Built once: SQLAlchemy keeps a statement's cache key with the object, so the hot path
+#: of the API skips rebuilding and re-keying it on every request.
+_LATEST_SCORE: Final = _latest_score_statement()
 
 
 def _score_count(conn: Connection, user_id: str) -> int:

@@ -35,7 +35,6 @@ from auditlens.api.routes.common import (
 )
 from auditlens.identity import normalise
 from auditlens.pipeline.alerting import triage_policy
-from auditlens.privacy import record_view
 from auditlens.store.alerts import AlertStatus
 from auditlens.views import AlertDetail, AlertFilters, AlertRow, PageOf, alert_detail, alert_queue
 from auditlens.vocabulary import Severity
@@ -189,15 +188,7 @@ def _read_routes(r: APIRouter) -> None:
         ctx = Context.of(request, caller)
         found = alert_detail(ctx.store, alert_id)
         real = found.alert.user_id
-        record_view(
-            ctx.store,
-            caller.acting,
-            real,
-            "alert",
-            purpose,
-            now=ctx.now,
-            pseudonymised=not ctx.sees_ids,
-        )
+        ctx.viewed(real, "alert", purpose).result()
         return ctx.disguise(found, real)
 
 

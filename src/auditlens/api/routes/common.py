@@ -17,10 +17,11 @@ import json
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 from sqlalchemy import select
 
@@ -30,9 +31,10 @@ from auditlens.api.problems import Problem, problem_response, request_language
 from auditlens.config import Settings
 from auditlens.i18n import Lang, pick
 from auditlens.identity import IdentityError
-from auditlens.privacy import Pseudonymiser, mask_text, sees_user_ids
+from auditlens.privacy import Pseudonymiser, ViewRecorder, mask_text, record_view, sees_user_ids
 from auditlens.privacy.pseudonyms import canonical
 from auditlens.store.alerts import AlertNotFound
+from auditlens.store.audit import AuditEntry
 from auditlens.store.db import scores
 from auditlens.store.repo import Store
 from auditlens.views import MAX_LIMIT, NotFound, Page
@@ -129,6 +131,8 @@ class Context:
     now: dt.datetime
     settings: Settings
     pseudonyms: PseudonymIndex
+    #: Where reads of people are recorded (None: one transaction per read).
+    views: ViewRecorder | None = None
 
     @classmethod
     def of(cls, request: Request, caller: Caller) -> Context:
@@ -142,7 +146,23 @@ class Context:
             pseudonyms=state.pseudonyms,
             now=state.authenticator.clock(),
             settings=state.settings,
+            views=state.stores.views(),
         )
+
+    def viewed(self, user_id: str, what: str, purpose: str | None) -> Future[AuditEntry]:
+        """Watch the watchers: record that the caller read ``what`` of ``user_id``; the
+        future completes when the entry is committed (answer the read only then)."""
+        acting, hidden = self.caller.acting, not self.sees_ids
+        if self.views is not None:
+            return self.views.submit(
+                acting, user_id, what, purpose, now=self.now, pseudonymised=hidden
+            )
+        entry = record_view(
+            self.store, acting, user_id, what, purpose, now=self.now, pseudonymised=hidden
+        )
+        done: Future[AuditEntry] = Future()
+        done.set_result(entry)
+        return done
 
     @property
     def sees_ids(self) -> bool:
@@ -200,6 +220,12 @@ def _walk(value: Any, change: Callable[[str], str]) -> Any:
     if isinstance(value, list):
         return [_walk(v, change) for v in value]
     return value
+
+
+def json_response(model: BaseModel) -> Response:
+    """``model`` as the JSON body of a 200, serialised once (FastAPI would validate a
+    returned view model against itself again: a third of a hot route's time)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def page(limit: int, offset: int) -> Page:

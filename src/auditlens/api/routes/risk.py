@@ -6,11 +6,13 @@ caller and the optional ``purpose`` (:func:`auditlens.privacy.record_view`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import zoneinfo
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditlens.api.auth import Viewer, v1_router
@@ -24,10 +26,10 @@ from auditlens.api.routes.common import (
     Limit,
     Offset,
     Purpose,
+    json_response,
     page,
     unknown_user,
 )
-from auditlens.privacy import record_view
 from auditlens.store.alerts import AlertStatus
 from auditlens.views import (
     HistoryDay,
@@ -88,19 +90,18 @@ def _person_routes(r: APIRouter) -> None:
         "/users/{user_id}/risk",
         summary="A user's latest risk / 사용자의 최신 위험도",
         tags=["risk"],
+        response_model=UserRisk,
         responses=problem_responses(404, 422),
     )
-    def risk(
+    async def risk(
         request: Request, caller: Viewer, user_id: UserId, purpose: Purpose = None
-    ) -> UserRisk:
+    ) -> Response:
         """The user's latest risk with reasons, evidence and open alert (an audit entry)."""
         ctx = Context.of(request, caller)
-        real = ctx.resolve(user_id)
-        if real is None:
-            raise unknown_user(user_id)
-        found = user_risk(ctx.store, real)
-        _viewed(ctx, real, "risk", purpose)
-        return ctx.disguise(found, real)
+        real, found = await run_in_threadpool(_latest, ctx, user_id)
+        await asyncio.wrap_future(ctx.viewed(real, "risk", purpose))
+        # the view model is valid by construction: sent as it is, not validated again
+        return json_response(ctx.disguise(found, real))
 
     @r.get(
         "/users/{user_id}/history",
@@ -109,7 +110,7 @@ def _person_routes(r: APIRouter) -> None:
         response_model=UserHistory,
         responses={**_csv(HistoryDay, "the days"), **problem_responses(404, 422)},
     )
-    def history(
+    async def history(
         request: Request,
         caller: Viewer,
         user_id: UserId,
@@ -120,11 +121,8 @@ def _person_routes(r: APIRouter) -> None:
     ) -> Any:
         """The user's risk per day from ``start`` to ``end`` (an audit entry)."""
         ctx = Context.of(request, caller)
-        real = ctx.resolve(user_id)
-        if real is None:
-            raise unknown_user(user_id)
-        days = user_history(ctx.store, real, start, end)
-        _viewed(ctx, real, "history", purpose)
+        real, days = await run_in_threadpool(_days, ctx, user_id, start, end)
+        await asyncio.wrap_future(ctx.viewed(real, "history", purpose))
         if wants_csv(request, format_):
             return csv_response(HistoryDay, days, filename="history.csv", total=len(days))
         return UserHistory(user_id=ctx.show(real), start=start, end=end, days=days)
@@ -214,14 +212,19 @@ def _figure_routes(r: APIRouter) -> None:
         return list(found)
 
 
-def _viewed(ctx: Context, user_id: str, what: str, purpose: str | None) -> None:
-    """Watch the watchers: the caller read ``what`` of ``user_id``."""
-    record_view(
-        ctx.store,
-        ctx.caller.acting,
-        user_id,
-        what,
-        purpose,
-        now=ctx.now,
-        pseudonymised=not ctx.sees_ids,
-    )
+def _latest(ctx: Context, given: str) -> tuple[str, UserRisk]:
+    """The user ``given`` names (a pseudonym for some callers) and their latest risk."""
+    real = ctx.resolve(given)
+    if real is None:
+        raise unknown_user(given)
+    return real, user_risk(ctx.store, real)
+
+
+def _days(
+    ctx: Context, given: str, start: dt.date | None, end: dt.date | None
+) -> tuple[str, tuple[HistoryDay, ...]]:
+    """The user ``given`` names and their risk per day."""
+    real = ctx.resolve(given)
+    if real is None:
+        raise unknown_user(given)
+    return real, user_history(ctx.store, real, start, end)
