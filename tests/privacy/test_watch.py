@@ -55,6 +55,7 @@ def test_a_busy_service_records_reads_in_few_commits(store: Store, settings: Set
     from sqlalchemy import event
 
     from auditlens.privacy import ViewRecorder
+
     commits: list[int] = []
     event.listen(store.engine, "commit", lambda conn: commits.append(1))
     recorder = ViewRecorder(store)
@@ -90,7 +91,7 @@ def test_a_failed_commit_fails_every_read_of_its_batch(store: Store) -> None:
     store.engine.dispose()
     store.engine.pool.connect = None  # type: ignore[method-assign]  # the database is gone
     failed = recorder.submit(kim, "U0042", "risk", now=T0)
-    with pytest.raises(Exception):  # noqa: B017,PT011 - whatever the driver raises
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
         failed.result(timeout=30)
     recorder.close()
     with pytest.raises(ViewError, match="closed"):
