@@ -99,7 +99,7 @@ def test_readyz_is_a_bare_503_when_the_store_is_unreachable(sqlite_settings: Set
 
 
 def test_every_route_but_health_needs_a_principal(test_client: TestClient) -> None:
-    paths = test_client.get("/openapi.json").json()["paths"]
+    paths = test_client.app.openapi()["paths"]  # type: ignore[attr-defined]
     operations = [(method, path) for path, ops in paths.items() for method in ops]
     assert len(operations) >= 7
     for method, path in operations:
@@ -111,6 +111,17 @@ def test_every_route_but_health_needs_a_principal(test_client: TestClient) -> No
             body = _problem(response, 401)
             assert body["type"] == "urn:auditlens:problem:unauthenticated"
             assert "Bearer" in response.headers["www-authenticate"]
+
+
+def test_the_api_description_needs_a_principal_and_no_doc_pages_exist(
+    test_client: TestClient, keys: dict[str, str]
+) -> None:
+    refused = test_client.get("/v1/openapi.json")
+    assert refused.status_code == 401 and "/v1/users" not in refused.text
+    spec = test_client.get("/v1/openapi.json", headers={"X-API-Key": keys["viewer"]}).json()
+    assert "/v1/users/{user_id}/risk" in spec["paths"]
+    for gone in ("/openapi.json", "/docs", "/redoc"):
+        assert test_client.get(gone).status_code == 404
 
 
 def test_whoami_with_each_credential(test_client: TestClient, keys: dict[str, str]) -> None:
@@ -194,7 +205,7 @@ def test_no_secret_reaches_the_logs(
 
 
 def test_openapi_documents_statuses_and_security(test_client: TestClient) -> None:
-    spec = test_client.get("/openapi.json").json()
+    spec = test_client.app.openapi()  # type: ignore[attr-defined]
     schemes = spec["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {
         "type": "apiKey",

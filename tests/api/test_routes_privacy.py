@@ -100,6 +100,17 @@ def test_reidentification_takes_a_request_and_another_principals_grant(hidden: W
         hidden.post("approver", "/v1/reidentifications/777/decision", {"grant": True}).status_code
         == 404
     )
+    # what waits for a decision, as the approver lists it (no user id anywhere)
+    waiting = hidden.get("approver", "/v1/reidentifications", params={"status": "requested"})
+    assert [r["id"] for r in waiting.json()] == [request_id]
+    assert "U0042" not in waiting.text and waiting.json()[0]["reason"] == "case 31"
+    listed_csv = hidden.get("approver", "/v1/reidentifications", params={"format": "csv"})
+    assert listed_csv.headers["content-type"].startswith("text/csv")
+    assert "case 31" in listed_csv.text and "U0042" not in listed_csv.text
+    assert hidden.get("viewer", "/v1/reidentifications").status_code == 403
+    one = hidden.get("analyst", f"/v1/reidentifications/{request_id}")
+    assert one.json()["status"] == "requested" and one.json()["alert_id"] == alert_id
+    assert hidden.get("analyst", "/v1/reidentifications/777").status_code == 404
     granted = hidden.post(
         "approver", f"/v1/reidentifications/{request_id}/decision", {"grant": True, "note": "ok"}
     )
@@ -109,6 +120,8 @@ def test_reidentification_takes_a_request_and_another_principals_grant(hidden: W
     )
     assert twice.status_code == 409
 
+    decided = hidden.get("analyst", f"/v1/reidentifications/{request_id}").json()
+    assert decided["status"] == "granted" and decided["expires_at"] is not None
     shown = hidden.get("analyst", f"/v1/alerts/{alert_id}/identity")
     assert shown.status_code == 200 and shown.json() == {"alert_id": alert_id, "user_id": "U0042"}
     # only the requester, only that alert

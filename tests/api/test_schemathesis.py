@@ -137,11 +137,19 @@ def _config() -> schemathesis.Config:
 # pytest 9.2 (it sets ``Function._nodeid``, gone there), so the schema is loaded when this
 # module is imported, from an app on a store that is still empty: the app opens its store
 # on first use, and the fixture below fills it before the first test runs.
+def _schema_of(app: Any) -> Any:
+    """The app's OpenAPI document as schemathesis loads it from an ASGI app (the document
+    itself needs a principal, and keys exist only once the store is filled)."""
+    loaded = schemathesis.openapi.from_dict(app.openapi(), config=_config())
+    loaded.app, loaded.location = app, "/v1/openapi.json"
+    return loaded
+
+
 _DIRECTORY = Path(tempfile.mkdtemp(prefix="auditlens-schemathesis-"))
 atexit.register(shutil.rmtree, _DIRECTORY, ignore_errors=True)
 SEEDED = prepare(_DIRECTORY, f"sqlite:///{_DIRECTORY / 'store.db'}")
 APP = SEEDED.app()
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=_config())
+schema = _schema_of(APP)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -311,7 +319,7 @@ def test_the_checks_catch_a_broken_route() -> None:
             path.removeprefix("/v1"), answer, methods=["GET"], response_model=Health
         )
     app.include_router(router)
-    broken = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
+    broken = _schema_of(app)
     for path, (_, _, message) in BROKEN.items():
         case = broken[path]["GET"].Case()
         with pytest.raises((BaseExceptionGroup, RuntimeError)) as failed:

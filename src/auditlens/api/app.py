@@ -1,9 +1,10 @@
 """The risk service application: ``create_app(settings) -> FastAPI``.
 
 Health (``/healthz`` liveness, ``/readyz`` store reachable and schema current) answers
-without a principal; everything else is mounted on :func:`auditlens.api.auth.v1_router`
-and needs one. Errors are problem details (``api/problems.py``); the OpenAPI document
-lists every status each route can return and both security schemes.
+without a principal; everything else, the OpenAPI document (``/v1/openapi.json``) too,
+is mounted on :func:`auditlens.api.auth.v1_router` and needs one. Errors are problem
+details (``api/problems.py``); the OpenAPI document lists every status each route can
+return and both security schemes.
 
 Example::
 
@@ -12,6 +13,8 @@ Example::
     >>> client.get("/healthz").json()
     {'status': 'ok'}
     >>> client.get("/v1/whoami").status_code
+    401
+    >>> client.get("/v1/openapi.json").status_code   # the description too needs a principal
     401
 """
 
@@ -24,6 +27,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 
 from auditlens import __version__
 from auditlens.api import problems, routes
@@ -66,6 +70,12 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # the description of the API is for callers with a principal like the rest
+        # (/v1/openapi.json); no /docs pages: they load their scripts from a CDN that a
+        # bank's network does not reach
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.language = settings.language
@@ -123,6 +133,12 @@ def meta_router() -> APIRouter:
             if key is None
             else KeyInfo(name=key.name, prefix=key.prefix, expires_at=key.expires_at),
         )
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request, caller: Viewer) -> JSONResponse:
+        """The OpenAPI document of this API (every route, status and schema)."""
+        del caller  # any principal may read how to call the API
+        return JSONResponse(request.app.openapi())
 
     return router
 

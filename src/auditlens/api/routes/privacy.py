@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditlens.api.auth import ROLES_EXTENSION, Analyst, Approver, v1_router
+from auditlens.api.auth import ROLES_EXTENSION, Analyst, Approver, Viewer, v1_router
+from auditlens.api.csv import csv_content, csv_response, wants_csv
 from auditlens.api.models import Strict
 from auditlens.api.problems import Problem, problem_responses
 from auditlens.api.routes.alerts import AlertId
-from auditlens.api.routes.common import Clean, Context, conflict
+from auditlens.api.routes.common import Clean, Context, Format, Limit, conflict
 from auditlens.privacy import (
     ReidentificationError,
     decide_reidentification,
+    expire_due,
     request_reidentification,
     reveal,
 )
@@ -73,6 +75,22 @@ def _view(found: Reidentification) -> ReidentificationView:
     return ReidentificationView(**dataclasses.asdict(found))
 
 
+#: Who may see re-identification requests: those who make or decide them (and admins).
+_DECIDERS: Final = ("analyst", "approver", "admin")
+
+ReidentificationStatus = Literal["requested", "granted", "denied", "expired"]
+
+
+def _no_request(request_id: int) -> Problem:
+    return Problem(
+        404,
+        "not-found",
+        "Not found",
+        f"no re-identification request #{request_id}",
+        f"재식별 요청 #{request_id}이(가) 없습니다",
+    )
+
+
 def router() -> APIRouter:
     """The re-identification routes."""
     r = v1_router()
@@ -111,13 +129,7 @@ def router() -> APIRouter:
         """A different approver grants (for privacy.reidentify_ttl_minutes) or denies."""
         ctx = Context.of(request, caller)
         if ctx.store.reidentifications.get(request_id) is None:
-            raise Problem(
-                404,
-                "not-found",
-                "Not found",
-                f"no re-identification request #{request_id}",
-                f"재식별 요청 #{request_id}이(가) 없습니다",
-            )
+            raise _no_request(request_id)
         ttl = dt.timedelta(minutes=ctx.settings.privacy.reidentify_ttl_minutes)
         try:
             made = decide_reidentification(
@@ -126,6 +138,67 @@ def router() -> APIRouter:
         except ReidentificationError as exc:
             raise conflict(exc.text("en"), exc.text("ko")) from None
         return _view(made)
+
+    _list_routes(r)
+    _identity_route(r)
+    return r
+
+
+def _list_routes(r: APIRouter) -> None:
+    """Where requests stand (no user ids)."""
+
+    @r.get(
+        "/reidentifications",
+        summary="Re-identification requests / 재식별 요청 목록",
+        tags=["privacy"],
+        response_model=list[ReidentificationView],
+        responses={
+            200: {"description": "the requests", "content": csv_content(ReidentificationView)},
+            **problem_responses(422),
+        },
+        openapi_extra={ROLES_EXTENSION: list(_DECIDERS)},
+    )
+    def requests(
+        request: Request,
+        caller: Viewer,
+        alert_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+        status: Annotated[list[ReidentificationStatus] | None, Query()] = None,
+        limit: Limit = 50,
+        format_: Format = None,
+    ) -> Any:
+        """Requests, newest first (no user ids): for analysts (their own and the team's)
+        and approvers (what waits for a decision: ``status=requested``)."""
+        ctx = Context.of(request, caller)
+        expire_due(ctx.store, ctx.now)  # a grant that ran out is listed as expired
+        found = ctx.store.reidentifications.find(
+            alert_id=alert_id, statuses=tuple(status or ()), limit=limit
+        )
+        views = [_view(f) for f in found]
+        if wants_csv(request, format_):
+            return csv_response(
+                ReidentificationView, views, filename="reidentifications.csv", total=len(views)
+            )
+        return views
+
+    @r.get(
+        "/reidentifications/{request_id}",
+        summary="One re-identification request / 재식별 요청 상세",
+        tags=["privacy"],
+        responses=problem_responses(404, 422),
+        openapi_extra={ROLES_EXTENSION: list(_DECIDERS)},
+    )
+    def one(request: Request, caller: Viewer, request_id: RequestId) -> ReidentificationView:
+        """One request and where it stands (no user id)."""
+        ctx = Context.of(request, caller)
+        expire_due(ctx.store, ctx.now)
+        found = ctx.store.reidentifications.get(request_id)
+        if found is None:
+            raise _no_request(request_id)
+        return _view(found)
+
+
+def _identity_route(r: APIRouter) -> None:
+    """The reveal, for the requester of a live grant."""
 
     @r.get(
         "/alerts/{alert_id}/identity",
@@ -143,5 +216,3 @@ def router() -> APIRouter:
         except ReidentificationError as exc:
             raise Problem(403, "forbidden", "Not allowed", exc.text("en"), exc.text("ko")) from None
         return Identity(alert_id=alert_id, user_id=user)
-
-    return r
