@@ -11,7 +11,9 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``top_risks(store, filters, page)``         users by peak risk (RiskFilters)
 ``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
-``kpis(store, start, end)``                 the KPIs of docs/kpis.md
+``kpis(store, start, end, scope=)``         the KPIs of docs/kpis.md (AlertScope)
+``alert_trend(store, start, end, scope=)``  alerts per day, department by severity
+``activity(store, start, end)``             users monitored, events, risk per day
 ``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
@@ -52,12 +54,19 @@ from auditlens.views.risk import (
     user_history,
     user_risk,
 )
+from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
+from auditlens.views.trends import Activity, AlertDay, AlertTrend, RiskDay, activity, alert_trend
 
 __all__ = [
     "MAX_LIMIT",
+    "UNKNOWN_DEPARTMENT",
+    "Activity",
+    "AlertDay",
     "AlertDetail",
     "AlertFilters",
     "AlertRow",
+    "AlertScope",
+    "AlertTrend",
     "AttemptView",
     "AuditEntryView",
     "AuditFilters",
@@ -73,13 +82,16 @@ __all__ = [
     "Page",
     "PageOf",
     "ReasonView",
+    "RiskDay",
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
     "UserRisk",
     "ViewModel",
+    "activity",
     "alert_detail",
     "alert_queue",
+    "alert_trend",
     "audit_search",
     "audit_status",
     "kpis",
