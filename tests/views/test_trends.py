@@ -13,12 +13,16 @@ from auditlens.views import (
     AlertFilters,
     AlertScope,
     Page,
+    RiskFilters,
     activity,
     alert_queue,
     alert_trend,
     kpis,
+    top_risks,
 )
 from auditlens.vocabulary import Severity
+from tests.alerts.conftest import T0
+from tests.views.conftest import act, open_alert
 from tests.views.test_kpis import DAY, fill_alerts
 from tests.views.test_risk import D1, D2, D3, fill_scores
 
@@ -90,3 +94,22 @@ def test_activity_reads_each_days_newest_scores_and_the_periods_events(store: St
     on_t0 = activity(store, DAY, DAY)
     assert (on_t0.events, on_t0.users_monitored) == (2, 0)
     assert on_t0.days[0].mean_risk is None and on_t0.days[0].users == 0
+
+
+def test_top_risks_take_the_same_scope(store: Store) -> None:
+    fill_scores(store)
+    alert_id = open_alert(store, user="U3", department="hr")
+    open_alert(store, user="U2", department=None)
+    act(store, alert_id, "acknowledge", "kim", T0)
+
+    def users(scope: AlertScope) -> list[str]:
+        return [r.user_id for r in top_risks(store, RiskFilters(scope=scope), Page()).items]
+
+    assert users(AlertScope(departments=("hr",))) == ["U3"]
+    # U1 has no alert at all: no department is known for them either
+    assert users(AlertScope(departments=("unknown", "hr"))) == ["U2", "U3", "U1"]
+    assert users(AlertScope(severities=(Severity.HIGH,))) == ["U2", "U3"]
+    assert users(AlertScope(severities=(Severity.MEDIUM, Severity.LOW))) == ["U1"]
+    assert users(AlertScope(scenarios=("usb_connect_count", "delete_count"))) == ["U2", "U3", "U1"]
+    both = RiskFilters(scenario="usb_connect_count", scope=AlertScope(scenarios=("delete_count",)))
+    assert top_risks(store, both, Page()).total == 0
