@@ -17,6 +17,8 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
+``model_changes(store)``                    what each model changed against the one before
+``data_health(store, start, end)``          quarantine by kind, tamper findings
 ==========================================  ===========================================
 """
 
@@ -40,8 +42,9 @@ from auditlens.views.audit import (
     audit_search,
     audit_status,
 )
-from auditlens.views.catalog import ModelVersion, model_versions
+from auditlens.views.catalog import ModelChange, ModelVersion, model_changes, model_versions
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
+from auditlens.views.data import DataHealth, FindingView, data_health
 from auditlens.views.kpis import Durations, Kpis, kpis
 from auditlens.views.reasons import ReasonView
 from auditlens.views.risk import (
@@ -71,12 +74,15 @@ __all__ = [
     "AuditEntryView",
     "AuditFilters",
     "AuditStatus",
+    "DataHealth",
     "DecisionView",
     "DeliveryView",
     "Durations",
     "EvidenceView",
+    "FindingView",
     "HistoryDay",
     "Kpis",
+    "ModelChange",
     "ModelVersion",
     "NotFound",
     "Page",
@@ -94,7 +100,9 @@ __all__ = [
     "alert_trend",
     "audit_search",
     "audit_status",
+    "data_health",
     "kpis",
+    "model_changes",
     "model_versions",
     "top_risks",
     "user_history",
