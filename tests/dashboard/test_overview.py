@@ -29,6 +29,7 @@ from auditlens.views import (
     activity,
     alert_queue,
     alert_trend,
+    coverage,
     kpis,
     top_risks,
 )
@@ -54,7 +55,7 @@ def _expected_cards(
     def period(first: dt.date, last: dt.date) -> Period:
         return Period(
             kpis(ctx.store, first, last, zone=zone, scope=scope),
-            activity(ctx.store, first, last, zone=zone),
+            coverage(ctx.store, first, last, zone=zone),
         )
 
     cards = card_values(ctx, period(start, end), period(*earlier))

@@ -1,7 +1,7 @@
 """The Overview's KPI cards: this period against the previous one of the same length.
 
 Each card shows one number of the read model as it is (:func:`auditlens.views.kpis`,
-:func:`auditlens.views.activity`) — formatted, never recomputed — with its change since
+:func:`auditlens.views.coverage`) — formatted, never recomputed — with its change since
 the previous period. :func:`card_values` is what the cards show, so a test can hold
 them against the read model.
 """
@@ -23,7 +23,7 @@ from auditlens.dashboard.widgets import (
     percent,
     severity_word,
 )
-from auditlens.views import Activity, Kpis
+from auditlens.views import Coverage, Kpis
 
 Colour = Literal["normal", "inverse", "off"]
 
@@ -45,7 +45,7 @@ class Period:
     """The figures of one period."""
 
     kpis: Kpis
-    activity: Activity
+    coverage: Coverage
 
 
 def _open(k: Kpis) -> int:
@@ -67,10 +67,10 @@ class _Counted:
 #: The count cards of the first row.
 _COUNTS = (
     _Counted("users", "Users monitored", "모니터링 사용자",
-             lambda p: p.activity.users_monitored, "off",
+             lambda p: p.coverage.users_monitored, "off",
              "Users with a risk score on a day of the period.",
              "기간 중 하루라도 위험 점수가 산출된 사용자 수.", people=True),
-    _Counted("events", "Events", "이벤트", lambda p: p.activity.events, "off",
+    _Counted("events", "Events", "이벤트", lambda p: p.coverage.events, "off",
              "Stored events whose time falls in the period.",
              "시각이 기간 안에 있는 저장된 이벤트 수."),
     _Counted("alerts", "Alerts", "알림", lambda p: p.kpis.alerts, "inverse",

@@ -13,7 +13,8 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
 ``kpis(store, start, end, scope=)``         the KPIs of docs/kpis.md (AlertScope)
 ``alert_trend(store, start, end, scope=)``  alerts per day, department by severity
-``activity(store, start, end)``             users monitored, events, risk per day
+``coverage(store, start, end)``             users monitored, events
+``activity(store, start, end)``             coverage and the risk of each day
 ``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
@@ -58,7 +59,16 @@ from auditlens.views.risk import (
     user_risk,
 )
 from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
-from auditlens.views.trends import Activity, AlertDay, AlertTrend, RiskDay, activity, alert_trend
+from auditlens.views.trends import (
+    Activity,
+    AlertDay,
+    AlertTrend,
+    Coverage,
+    RiskDay,
+    activity,
+    alert_trend,
+    coverage,
+)
 
 __all__ = [
     "MAX_LIMIT",
@@ -74,6 +84,7 @@ __all__ = [
     "AuditEntryView",
     "AuditFilters",
     "AuditStatus",
+    "Coverage",
     "DataHealth",
     "DecisionView",
     "DeliveryView",
@@ -100,6 +111,7 @@ __all__ = [
     "alert_trend",
     "audit_search",
     "audit_status",
+    "coverage",
     "data_health",
     "kpis",
     "model_changes",

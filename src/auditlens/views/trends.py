@@ -64,7 +64,7 @@ class RiskDay(ViewModel):
     max_risk: float | None
 
 
-class Activity(ViewModel):
+class Coverage(ViewModel):
     """What the period's monitoring covered."""
 
     start: dt.date
@@ -72,6 +72,11 @@ class Activity(ViewModel):
     zone: str
     users_monitored: int = Field(description="users with a score on a day of the period")
     events: int = Field(description="stored events whose time falls in the period")
+
+
+class Activity(Coverage):
+    """What the period's monitoring covered, and each day's risk."""
+
     days: tuple[RiskDay, ...] = Field(description="every day of the period, oldest first")
 
 
@@ -107,38 +112,51 @@ def alert_trend(
     )
 
 
-def activity(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_ZONE) -> Activity:
-    """Users monitored, events and each day's risk from ``start`` to ``end`` (local days,
-    both included; a score's day is its window, already a local day)."""
-    newest = (
-        select(
-            scores.c.window,
-            scores.c.severity,
-            scores.c.decayed_risk,
-            func.row_number()
-            .over(partition_by=[scores.c.user_id, scores.c.window], order_by=scores.c.run_id.desc())
-            .label("nth_run"),
-        )
-        .where(scores.c.window >= start, scores.c.window <= end)
-        .subquery("newest")
-    )
-    per_day = (
-        select(
-            newest.c.window,
-            newest.c.severity,
-            func.count(),
-            func.sum(newest.c.decayed_risk),
-            func.max(newest.c.decayed_risk),
-        )
-        .where(newest.c.nth_run == 1)
-        .group_by(newest.c.window, newest.c.severity)
-    )
+def coverage(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_ZONE) -> Coverage:
+    """Users monitored and events from ``start`` to ``end`` (local days, both included)."""
     users = select(func.count(func.distinct(scores.c.user_id))).where(
         scores.c.window >= start, scores.c.window <= end
     )
     with reading(store.engine) as conn:
-        grouped = conn.execute(per_day).all()
         monitored = int(conn.execute(users).scalar_one())
+    return Coverage(
+        start=start,
+        end=end,
+        zone=zone,
+        users_monitored=monitored,
+        events=events_between(store, start, end, zone=zone),
+    )
+
+
+def activity(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_ZONE) -> Activity:
+    """:func:`coverage` and each day's risk from ``start`` to ``end`` (local days, both
+    included; a score's day is its window, already a local day)."""
+    newest = (  # each (user, day)'s newest run: a grouping, cheaper than a ranking here
+        select(scores.c.user_id, scores.c.window, func.max(scores.c.run_id).label("run_id"))
+        .where(scores.c.window >= start, scores.c.window <= end)
+        .group_by(scores.c.user_id, scores.c.window)
+        .subquery("newest")
+    )
+    per_day = (
+        select(
+            scores.c.window,
+            scores.c.severity,
+            func.count(),
+            func.sum(scores.c.decayed_risk),
+            func.max(scores.c.decayed_risk),
+        )
+        .select_from(
+            newest.join(
+                scores,
+                (scores.c.user_id == newest.c.user_id)
+                & (scores.c.window == newest.c.window)
+                & (scores.c.run_id == newest.c.run_id),
+            )
+        )
+        .group_by(scores.c.window, scores.c.severity)
+    )
+    with reading(store.engine) as conn:
+        grouped = conn.execute(per_day).all()
     counts: dict[dt.date, Counter[str]] = defaultdict(Counter)
     sums: dict[dt.date, float] = defaultdict(float)
     highest: dict[dt.date, float] = {}
@@ -158,14 +176,7 @@ def activity(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_
                 max_risk=highest.get(day),
             )
         )
-    return Activity(
-        start=start,
-        end=end,
-        zone=zone,
-        users_monitored=monitored,
-        events=events_between(store, start, end, zone=zone),
-        days=tuple(days),
-    )
+    return Activity(**dict(coverage(store, start, end, zone=zone)), days=tuple(days))
 
 
 def events_between(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_ZONE) -> int:

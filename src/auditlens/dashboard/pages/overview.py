@@ -40,13 +40,16 @@ from auditlens.dashboard.widgets import (
     zone_note,
 )
 from auditlens.views import (
+    Activity,
     AlertFilters,
     AlertScope,
+    Kpis,
     Page,
     RiskFilters,
     activity,
     alert_queue,
     alert_trend,
+    coverage,
     kpis,
     top_risks,
 )
@@ -67,20 +70,18 @@ def render(ctx: Context) -> None:
     scope = _filters(ctx, start, end)
     earlier = previous_period(start, end)
     zone = ctx.zone
-    now = Period(
-        kpis(ctx.store, start, end, zone=zone, scope=scope),
-        activity(ctx.store, start, end, zone=zone),
-    )
+    seen = activity(ctx.store, start, end, zone=zone)
+    now = Period(kpis(ctx.store, start, end, zone=zone, scope=scope), seen)
     before = Period(
         kpis(ctx.store, *earlier, zone=zone, scope=scope),
-        activity(ctx.store, *earlier, zone=zone),
+        coverage(ctx.store, *earlier, zone=zone),
     )
     shown, compared = period_text(start, end, ctx.lang), period_text(*earlier, ctx.lang)
     st.caption(
         ctx.say(f"{shown}, compared with {compared}.", f"{shown}, 직전 기간 {compared} 대비.")
     )
     show_cards(ctx, now, before)
-    _charts(ctx, start, end, scope, now)
+    _charts(ctx, start, end, scope, now.kpis, seen)
     _behind_the_click(ctx, start, end, scope)
     _top_risks(ctx, start, end, scope)
 
@@ -138,13 +139,15 @@ def _remember(key: str) -> Callable[[], None]:
     return remember
 
 
-def _charts(ctx: Context, start: dt.date, end: dt.date, scope: AlertScope, now: Period) -> None:
+def _charts(
+    ctx: Context, start: dt.date, end: dt.date, scope: AlertScope, now: Kpis, seen: Activity
+) -> None:
     trend = alert_trend(ctx.store, start, end, zone=ctx.zone, scope=scope)
     lang = ctx.lang
     left, right = st.columns(2)
     figures = (
         (left, "overview_alert_trend", alert_trend_figure(trend, lang)),
-        (right, "overview_risk_trend", risk_trend_figure(now.activity, lang)),
+        (right, "overview_risk_trend", risk_trend_figure(seen, lang)),
     )
     for column, key, figure in figures:
         with column:
@@ -162,7 +165,7 @@ def _charts(ctx: Context, start: dt.date, end: dt.date, scope: AlertScope, now: 
         st.plotly_chart(figure, key=key, on_select=_remember(key), selection_mode="points")
     with right:
         key = "overview_scenarios_chart"
-        figure = scenario_figure(now.kpis.by_scenario, lang)
+        figure = scenario_figure(now.by_scenario, lang)
         st.plotly_chart(figure, key=key, on_select=_remember(key), selection_mode="points")
     st.caption(
         ctx.say(
