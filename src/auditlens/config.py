@@ -541,10 +541,10 @@ class Settings(BaseSettings):
         "channels, recipients, schedule.",
     )
     alert_link_template: str = Field(
-        "http://localhost:8000/v1/alerts/{alert_id}",
+        "http://localhost:8501/alerts?alert={alert_id}",
         description="Link shown in every alert; {alert_id}, {window} (and {user_id}, which "
         "puts the person's id in the message: avoid it when pseudonymising). Default: the "
-        "alert in the risk service API (until the dashboard exists).",
+        "alert in the dashboard's alert queue (`auditlens serve dashboard`).",
     )
     alert_dedup_hours: float = Field(
         24.0,

@@ -216,3 +216,16 @@ def test_a_click_on_the_risk_trend_lists_that_days_riskiest_users(
     table = at.dataframe(key="overview_drill_risks").value
     assert list(table["사용자"]) == [r.user_id for r in expected.items] and len(table) > 0
     assert set(table["최고점 날짜"]) == {day.isoformat()}
+
+
+def test_pseudonymised_viewers_see_pseudonyms_and_approvers_see_ids(
+    open_app: OpenApp, deployment: Deployment
+) -> None:
+    with deployment.config.open("a", encoding="utf-8") as config:
+        config.write('[privacy]\npseudonymise = true\npseudonym_key = "' + "k" * 40 + '"\n')
+    viewer = open_app("viewer", "en").dataframe(key="overview_top_risks").value
+    approver = open_app("approver", "en").dataframe(key="overview_top_risks").value
+    assert len(viewer) == len(approver) > 0
+    assert all(shown.startswith("P-") for shown in viewer["user"])
+    assert all(shown.startswith("U") for shown in approver["user"])
+    assert set(viewer["risk"]) == set(approver["risk"])
