@@ -23,7 +23,7 @@ from auditlens.dashboard import login
 from auditlens.dashboard.navigation import TITLES, PageName, page
 from auditlens.dashboard.pages import alerts, model, overview, person
 from auditlens.dashboard.resources import current_settings, resources
-from auditlens.dashboard.widgets import LANG_KEY, zone_note
+from auditlens.dashboard.widgets import LANG_KEY
 from auditlens.errors import AuditlensError
 from auditlens.i18n import LANGS, Lang, is_lang, pick
 
@@ -90,7 +90,6 @@ def _sidebar(ctx: Context) -> None:
     if st.sidebar.button(ctx.say("Log out", "로그아웃"), key="logout"):
         login.logout()
         st.rerun()
-    st.sidebar.caption(zone_note(ctx))
 
 
 def main() -> None:

@@ -189,7 +189,8 @@ def _trail(ctx: Context) -> None:
     st.caption(
         ctx.say(
             f"Head entry #{status.head_seq}, checked {when(status.checked_at, ctx)}. Keep the "
-            "head hash elsewhere: a later verify then proves nothing before it was changed.",
+            "head hash somewhere else: a later check against it proves nothing before it "
+            "was changed.",
             f"마지막 항목 #{status.head_seq}, 검증 시각 {when(status.checked_at, ctx)}. 마지막 "
             "해시를 다른 곳에 보관하면 이후 검증에서 그 이전 기록이 바뀌지 않았음을 증명할 수 "
             "있습니다.",
