@@ -394,6 +394,13 @@ class ApiConfig(BaseModel):
         return self.oidc_issuer is not None
 
 
+class DashboardConfig(BaseModel):
+    """The risk dashboard (``auditlens serve dashboard``): where it listens."""
+
+    host: str = Field("127.0.0.1", description="Address `auditlens serve dashboard` listens on.")
+    port: int = Field(8501, gt=0, lt=65536, description="TCP port of `auditlens serve dashboard`.")
+
+
 #: Settings that do not change any score (left out of the config hash).
 NOT_SCORING: Final = frozenset(
     {
@@ -415,6 +422,7 @@ NOT_SCORING: Final = frozenset(
         # who sees names, never a score
         "privacy",
         "api",
+        "dashboard",
     }
 )
 
@@ -547,10 +555,10 @@ class Settings(BaseSettings):
         "channels, recipients, schedule.",
     )
     alert_link_template: str = Field(
-        "http://localhost:8000/v1/alerts/{alert_id}",
+        "http://localhost:8501/alerts?alert={alert_id}",
         description="Link shown in every alert; {alert_id}, {window} (and {user_id}, which "
         "puts the person's id in the message: avoid it when pseudonymising). Default: the "
-        "alert in the risk service API (until the dashboard exists).",
+        "alert in the dashboard's alert queue (`auditlens serve dashboard`).",
     )
     alert_dedup_hours: float = Field(
         24.0,
@@ -589,6 +597,11 @@ class Settings(BaseSettings):
         default_factory=ApiConfig,
         description="[api] table: the risk service's address and OIDC trust (see "
         "docs/configuration.md, *API*); API keys live in the store (`auditlens keys`).",
+    )
+    dashboard: DashboardConfig = Field(
+        default_factory=DashboardConfig,
+        description="[dashboard] table: where the risk dashboard listens (see "
+        "docs/configuration.md, *Dashboard*).",
     )
 
     @model_validator(mode="after")

@@ -11,10 +11,15 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``top_risks(store, filters, page)``         users by peak risk (RiskFilters)
 ``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
-``kpis(store, start, end)``                 the KPIs of docs/kpis.md
+``kpis(store, start, end, scope=)``         the KPIs of docs/kpis.md (AlertScope)
+``alert_trend(store, start, end, scope=)``  alerts per day, department by severity
+``coverage(store, start, end)``             users monitored, events
+``activity(store, start, end)``             coverage and the risk of each day
 ``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
+``model_changes(store)``                    what each model changed against the one before
+``data_health(store, start, end)``          quarantine by kind, tamper findings
 ==========================================  ===========================================
 """
 
@@ -38,8 +43,9 @@ from auditlens.views.audit import (
     audit_search,
     audit_status,
 )
-from auditlens.views.catalog import ModelVersion, model_versions
+from auditlens.views.catalog import ModelChange, ModelVersion, model_changes, model_versions
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
+from auditlens.views.data import DataHealth, FindingView, data_health
 from auditlens.views.kpis import Durations, Kpis, kpis
 from auditlens.views.reasons import ReasonView
 from auditlens.views.risk import (
@@ -52,37 +58,63 @@ from auditlens.views.risk import (
     user_history,
     user_risk,
 )
+from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
+from auditlens.views.trends import (
+    Activity,
+    AlertDay,
+    AlertTrend,
+    Coverage,
+    RiskDay,
+    activity,
+    alert_trend,
+    coverage,
+)
 
 __all__ = [
     "MAX_LIMIT",
+    "UNKNOWN_DEPARTMENT",
+    "Activity",
+    "AlertDay",
     "AlertDetail",
     "AlertFilters",
     "AlertRow",
+    "AlertScope",
+    "AlertTrend",
     "AttemptView",
     "AuditEntryView",
     "AuditFilters",
     "AuditStatus",
+    "Coverage",
+    "DataHealth",
     "DecisionView",
     "DeliveryView",
     "Durations",
     "EvidenceView",
+    "FindingView",
     "HistoryDay",
     "Kpis",
+    "ModelChange",
     "ModelVersion",
     "NotFound",
     "Page",
     "PageOf",
     "ReasonView",
+    "RiskDay",
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
     "UserRisk",
     "ViewModel",
+    "activity",
     "alert_detail",
     "alert_queue",
+    "alert_trend",
     "audit_search",
     "audit_status",
+    "coverage",
+    "data_health",
     "kpis",
+    "model_changes",
     "model_versions",
     "top_risks",
     "user_history",
