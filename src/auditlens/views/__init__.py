@@ -8,6 +8,8 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ==========================================  ===========================================
 ``user_risk(store, user_id)``               latest risk, reasons, evidence, open alert
 ``user_history(store, user_id, start, end)``  risk per day with run and model
+``scored_day(store, user_id, day)``         one day's score: reasons, evidence, unit
+``day_sessions(store, user_id, day)``       that day's sessions as step sequences
 ``top_risks(store, filters, page)``         users by peak risk (RiskFilters)
 ``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
@@ -41,6 +43,14 @@ from auditlens.views.audit import (
 from auditlens.views.catalog import ModelVersion, model_versions
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
 from auditlens.views.kpis import Durations, Kpis, kpis
+from auditlens.views.person import (
+    ScoredDay,
+    SessionStep,
+    SessionView,
+    day_sessions,
+    flagged_start,
+    scored_day,
+)
 from auditlens.views.reasons import ReasonView
 from auditlens.views.risk import (
     HistoryDay,
@@ -76,14 +86,20 @@ __all__ = [
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
+    "ScoredDay",
+    "SessionStep",
+    "SessionView",
     "UserRisk",
     "ViewModel",
     "alert_detail",
     "alert_queue",
     "audit_search",
     "audit_status",
+    "day_sessions",
+    "flagged_start",
     "kpis",
     "model_versions",
+    "scored_day",
     "top_risks",
     "user_history",
     "user_risk",
