@@ -407,6 +407,7 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("keys", "revoke", "nosuch"), (1,)),
         # its success path serves until stopped: tests/api starts it for real
         Step(("serve", "api"), (1,), broken),
+        Step(("serve", "dashboard"), (1,), broken),
         Step(("alerts", "ack", alert, "--note", "looking")),
         Step(("alerts", "ack", alert), (1,)),
         Step(("alerts", "escalate", alert, "--reason", "suspected_violation")),

@@ -380,6 +380,13 @@ class ApiConfig(BaseModel):
         return self.oidc_issuer is not None
 
 
+class DashboardConfig(BaseModel):
+    """The risk dashboard (``auditlens serve dashboard``): where it listens."""
+
+    host: str = Field("127.0.0.1", description="Address `auditlens serve dashboard` listens on.")
+    port: int = Field(8501, gt=0, lt=65536, description="TCP port of `auditlens serve dashboard`.")
+
+
 #: Settings that do not change any score (left out of the config hash).
 NOT_SCORING: Final = frozenset(
     {
@@ -401,6 +408,7 @@ NOT_SCORING: Final = frozenset(
         # who sees names, never a score
         "privacy",
         "api",
+        "dashboard",
     }
 )
 
@@ -586,6 +594,11 @@ class Settings(BaseSettings):
         default_factory=ApiConfig,
         description="[api] table: the risk service's address and OIDC trust (see "
         "docs/configuration.md, *API*); API keys live in the store (`auditlens keys`).",
+    )
+    dashboard: DashboardConfig = Field(
+        default_factory=DashboardConfig,
+        description="[dashboard] table: where the risk dashboard listens (see "
+        "docs/configuration.md, *Dashboard*).",
     )
 
     @model_validator(mode="after")

@@ -1,4 +1,5 @@
-"""`auditlens serve`: long-running services (`serve api`: the risk service over HTTP)."""
+"""`auditlens serve`: long-running services (`serve api`: the risk service over HTTP;
+`serve dashboard`: the risk dashboard)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,30 @@ def serve_api(
         proxy_headers=False,
         server_header=False,
     )
+
+
+@serve_app.command("dashboard")
+def serve_dashboard(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address to listen on (default: dashboard.host in auditlens.toml). / 수신 주소.",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            help="TCP port (default: dashboard.port in auditlens.toml). / 수신 포트.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the risk dashboard (Streamlit) until stopped. / 위험 대시보드를 실행합니다."""
+    from auditlens.dashboard.server import serve
+
+    settings = call(ctx, load_settings)
+    call(ctx, lambda: serve(settings, host=host, port=port))

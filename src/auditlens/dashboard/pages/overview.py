@@ -1,0 +1,13 @@
+"""Overview (placeholder: filled in below the skeleton)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from auditlens.api.routes.common import Context
+from auditlens.dashboard.navigation import title
+
+
+def render(ctx: Context) -> None:
+    """The page title."""
+    st.title(title("overview", ctx.lang))
