@@ -1,4 +1,4 @@
-"""scored_day, day_sessions and flagged_start over a crafted store (SQLite and PostgreSQL)."""
+"""scored_day(s), day_sessions and flagged_start over a crafted store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from auditlens.schema import EVENT_DTYPES, LOCATION, Watermark
 from auditlens.store.events import BatchRecord
 from auditlens.store.repo import Store
 from auditlens.tamper import FINDING_SCHEMA
-from auditlens.views import NotFound, day_sessions, flagged_start, scored_day
+from auditlens.views import (
+    NotFound,
+    day_sessions,
+    flagged_start,
+    scored_day,
+    scored_days,
+    user_history,
+)
 from auditlens.views.reasons import reason_views
+from auditlens.vocabulary import Severity
 from tests.alerts.conftest import T0
 from tests.views.conftest import SHA_A, SHA_B, model, reason, scores
 
@@ -130,3 +138,31 @@ def test_day_sessions_cut_on_the_gap_keep_the_days_starts_and_mark_the_flagged(
     # 00:10 is 20 minutes after 23:50: with a 10-minute gap it starts a session of this day
     assert [len(s.steps) for s in tighter] == [1, 2, 1, 2, 1]
     assert day_sessions(store, "U9", DAY) == ()
+
+
+def test_scored_days_agree_with_the_history_and_filter_by_severity(store: Store) -> None:
+    model(store, SHA_A)
+    model(store, SHA_B)
+    first = events(store, "a", [("U1", _at(9, 0), "login", None)])
+    days = [DAY + dt.timedelta(days=n) for n in range(3)]
+    scores(
+        store,
+        [
+            ("U1", days[0], 30.0, "low", []),
+            ("U1", days[1], 95.0, "critical", [reason("delete_count", 9)]),
+            ("U2", days[1], 99.0, "critical", []),
+        ],
+        batch_id=first,
+    )
+    scores(store, [("U1", days[1], 60.0, "medium", [reason("usb_connect_count", 2)]),
+                   ("U1", days[2], 80.0, "high", [])], sha=SHA_B, batch_id=first)  # fmt: skip
+    found = scored_days(store, "U1")
+    history = user_history(store, "U1")
+    assert [(d.day, d.risk, d.evidence.run_id) for d in found] == [
+        (h.day, h.risk, h.run_id) for h in history
+    ]
+    assert [r.feature for r in found[1].reasons] == ["usb_connect_count"]  # the newer run's
+    flagged = scored_days(store, "U1", days[1], None, min_severity=Severity.MEDIUM)
+    assert [(d.day, d.severity) for d in flagged] == [(days[1], "medium"), (days[2], "high")]
+    assert scored_days(store, "U1", end=days[0]) == found[:1]
+    assert scored_days(store, "U9") == ()

@@ -9,10 +9,12 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``user_risk(store, user_id)``               latest risk, reasons, evidence, open alert
 ``user_history(store, user_id, start, end)``  risk per day with run and model
 ``scored_day(store, user_id, day)``         one day's score: reasons, evidence, unit
+``scored_days(store, user_id, start, end)``  the same for every day (min severity)
 ``day_sessions(store, user_id, day)``       that day's sessions as step sequences
 ``top_risks(store, filters, page)``         users by peak risk (RiskFilters)
 ``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
+``alert_facets(store)``                     departments and scenarios alerted on
 ``kpis(store, start, end)``                 the KPIs of docs/kpis.md
 ``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
 ``audit_status(store)``                     hash chain and table replay, verified now
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from auditlens.views.alerts import (
     AlertDetail,
+    AlertFacets,
     AlertFilters,
     AlertRow,
     AttemptView,
@@ -31,6 +34,7 @@ from auditlens.views.alerts import (
     DeliveryView,
     EvidenceView,
     alert_detail,
+    alert_facets,
     alert_queue,
 )
 from auditlens.views.audit import (
@@ -50,6 +54,7 @@ from auditlens.views.person import (
     day_sessions,
     flagged_start,
     scored_day,
+    scored_days,
 )
 from auditlens.views.reasons import ReasonView
 from auditlens.views.risk import (
@@ -66,6 +71,7 @@ from auditlens.views.risk import (
 __all__ = [
     "MAX_LIMIT",
     "AlertDetail",
+    "AlertFacets",
     "AlertFilters",
     "AlertRow",
     "AttemptView",
@@ -92,6 +98,7 @@ __all__ = [
     "UserRisk",
     "ViewModel",
     "alert_detail",
+    "alert_facets",
     "alert_queue",
     "audit_search",
     "audit_status",
@@ -100,6 +107,7 @@ __all__ = [
     "kpis",
     "model_versions",
     "scored_day",
+    "scored_days",
     "top_risks",
     "user_history",
     "user_risk",

@@ -148,6 +148,26 @@ class AlertDetail(ViewModel):
     decisions: tuple[DecisionView, ...]
 
 
+class AlertFacets(ViewModel):
+    """The values the queue's filters can take: every department and scenario alerted on."""
+
+    departments: tuple[str, ...]
+    scenarios: tuple[str, ...]
+
+
+def alert_facets(store: Store) -> AlertFacets:
+    """The departments and scenarios of the stored alerts, sorted (filter choices)."""
+    with store.engine.connect() as conn:
+        departments = conn.execute(
+            select(alerts.c.department).where(alerts.c.department.is_not(None)).distinct()
+        ).scalars()
+        found = sorted(str(d) for d in departments)
+        scenarios = sorted(
+            str(s) for s in conn.execute(select(alerts.c.scenario).distinct()).scalars()
+        )
+    return AlertFacets(departments=tuple(found), scenarios=tuple(scenarios))
+
+
 def alert_queue(
     store: Store, filters: AlertFilters, page: Page, *, zone: str = DEFAULT_ZONE
 ) -> PageOf[AlertRow]:

@@ -24,7 +24,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 
 from auditlens.features.docs import ACTION_WORDS
 from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
@@ -88,6 +88,28 @@ def scored_day(store: Store, user_id: str, day: dt.date) -> ScoredDay:
     Raises:
         NotFound: no stored score of that user on that day.
     """
+    found = scored_days(store, user_id, day, day)
+    if not found:
+        raise NotFound(
+            f"no stored score of user {user_id!r} on {day}",
+            ko=f"사용자 {user_id!r}의 {day} 저장된 위험 점수가 없습니다",
+            hint="pick a day of the user's history",
+            ko_hint="사용자 이력에 있는 날짜를 고르십시오",
+        )
+    return found[0]
+
+
+def scored_days(
+    store: Store,
+    user_id: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    min_severity: Severity | None = None,
+) -> tuple[ScoredDay, ...]:
+    """The user's scored days from ``start`` to ``end`` (both included), oldest first:
+    each day's newest score (as :func:`~auditlens.views.risk.user_history` picks it), at
+    ``min_severity`` or above when given. A user without scores gets an empty tuple."""
     watermark = (
         select(ingest_batches.c.watermark_after)
         .where(ingest_batches.c.id == scores.c.data_batch_id)
@@ -96,20 +118,25 @@ def scored_day(store: Store, user_id: str, day: dt.date) -> ScoredDay:
     query = (
         select(scores, watermark.label("watermark"), score_runs.c.reason_method)
         .join(score_runs, score_runs.c.id == scores.c.run_id)
-        .where(scores.c.user_id == user_id, scores.c.window == day)
-        .order_by(scores.c.run_id.desc())
-        .limit(1)
+        .where(scores.c.user_id == user_id)
     )
+    if start is not None:
+        query = query.where(scores.c.window >= start)
+    if end is not None:
+        query = query.where(scores.c.window <= end)
     with reading(store.engine) as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        raise NotFound(
-            f"no stored score of user {user_id!r} on {day}",
-            ko=f"사용자 {user_id!r}의 {day} 저장된 위험 점수가 없습니다",
-            hint="pick a day of the user's history",
-            ko_hint="사용자 이력에 있는 날짜를 고르십시오",
-        )
-    score = row._mapping
+        rows = conn.execute(query.order_by(scores.c.window, scores.c.run_id.desc())).all()
+    days: dict[dt.date, ScoredDay] = {}
+    for row in rows:
+        if row._mapping["window"] not in days:  # the newest run's score of the day first
+            days[row._mapping["window"]] = _scored(user_id, row._mapping)
+    kept = list(days.values())
+    if min_severity is not None:
+        kept = [d for d in kept if d.severity.rank >= min_severity.rank]
+    return tuple(kept)
+
+
+def _scored(user_id: str, score: RowMapping) -> ScoredDay:
     method = str(score["reason_method"])
     return ScoredDay(
         user_id=user_id,
