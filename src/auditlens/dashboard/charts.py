@@ -18,6 +18,7 @@ from typing import Any, Final
 import plotly.graph_objects as go
 
 from auditlens.dashboard.widgets import SEVERITY_COLOURS, severity_word
+from auditlens.features.docs import doc_for
 from auditlens.i18n import pick
 from auditlens.scoring import SEVERITY_CUTOFFS
 from auditlens.views import HistoryDay, ReasonView, SessionView
@@ -103,15 +104,32 @@ def _label(reason: ReasonView, lang: str) -> str:
     return reason.label_ko if lang == "ko" else reason.label_en
 
 
-def contribution_waterfall(reasons: Sequence[ReasonView], unit: str, lang: str) -> Any:
-    """The stored reasons' contributions as a waterfall (largest first) to their total.
+def feature_label(feature: str, lang: str) -> str:
+    """A feature column by its name in ``lang`` (the column itself when undocumented)."""
+    try:
+        doc = doc_for(feature)
+    except KeyError:
+        return feature
+    return doc.ko if lang == "ko" else doc.en
+
+
+def reason_items(reasons: Sequence[ReasonView], lang: str) -> list[tuple[str, float]]:
+    """The stored reasons' contributions by feature name (those that have one)."""
+    return [(_label(r, lang), r.contribution) for r in reasons if r.contribution is not None]
+
+
+def contribution_waterfall(
+    items: Sequence[tuple[str, float]], unit: str, lang: str, title: str | None = None
+) -> Any:
+    """Contributions ``(feature name, value)`` as a waterfall, largest first, to their total.
 
     ``unit`` is the run's: ``log_odds`` (SHAP values of the supervised model) or
     ``surprise`` (the unsupervised ensemble's tail surprise, in bits)."""
-    shown = [r for r in reasons if r.contribution is not None]
-    shown.sort(key=lambda r: -abs(r.contribution or 0.0))
-    names = [_label(r, lang) for r in shown]
-    values = [float(r.contribution or 0.0) for r in shown]
+    ordered = sorted(items, key=lambda item: -abs(item[1]))
+    names: list[str] = []
+    for name, _ in ordered:  # Plotly merges equal category names: keep each bar
+        names.append(name if name not in names else f"{name} ({names.count(name) + 1})")
+    values = [float(v) for _, v in ordered]
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
@@ -129,7 +147,7 @@ def contribution_waterfall(reasons: Sequence[ReasonView], unit: str, lang: str) 
         else pick(lang, "tail surprise (bits)", "이례성 (비트)")
     )
     fig.update_xaxes(title=what)
-    return _layout(fig, pick(lang, "What raised the risk", "위험도를 높인 요인"))
+    return _layout(fig, title or pick(lang, "What raised the risk", "위험도를 높인 요인"))
 
 
 def baseline_bars(reasons: Sequence[ReasonView], lang: str) -> Any:

@@ -33,6 +33,8 @@ from auditlens.dashboard.widgets import (
     when,
     zone_note,
 )
+from auditlens.errors import AuditlensError
+from auditlens.pipeline.replay import Explanation, explain_user
 from auditlens.views import (
     NotFound,
     ScoredDay,
@@ -46,6 +48,17 @@ from auditlens.views import (
 
 #: Days of history shown at first.
 HISTORY_DAYS: Final = 90
+#: Session-state key of the replayed explanations: "user|day" -> Explanation.
+REPLAYED_KEY: Final = "pp_replayed"
+#: The replay's checks in Korean.
+CHECK_KO: Final = {
+    "config": "설정",
+    "features": "특성",
+    "score": "점수",
+    "risk": "위험도",
+    "severity": "심각도",
+    "reasons": "사유",
+}
 
 
 def render(ctx: Context) -> None:
@@ -207,7 +220,9 @@ def _day(ctx: Context, real: str, chosen: ScoredDay) -> None:
         left, right = st.columns(2)
         with left:
             st.plotly_chart(
-                charts.contribution_waterfall(day.reasons, day.contribution_unit, ctx.lang),
+                charts.contribution_waterfall(
+                    charts.reason_items(day.reasons, ctx.lang), day.contribution_unit, ctx.lang
+                ),
                 width="stretch",
                 key="pp_waterfall",
             )
@@ -217,6 +232,7 @@ def _day(ctx: Context, real: str, chosen: ScoredDay) -> None:
                 width="stretch",
                 key="pp_baseline",
             )
+    _replay(ctx, real, chosen)
     sessions = day_sessions(
         ctx.store,
         real,
@@ -227,6 +243,51 @@ def _day(ctx: Context, real: str, chosen: ScoredDay) -> None:
         flagged=flagged_start(chosen.reasons),
     )
     _sessions(ctx, sessions)
+
+
+def _replay(ctx: Context, real: str, day: ScoredDay) -> None:
+    """``auditlens explain`` from the page: the stored score replayed through the model it
+    names, every feature's signed contribution (the largest eight) and which checks held."""
+    kept: dict[str, Explanation] = st.session_state.setdefault(REPLAYED_KEY, {})
+    key = f"{real}|{day.day.isoformat()}"
+    if st.button(
+        ctx.say("Replay the score with its model", "모델로 점수 재현"),
+        key="pp_replay",
+        help=ctx.say("As `auditlens explain` does.", "`auditlens explain`과 같습니다."),
+    ):
+        try:
+            kept[key] = explain_user(ctx.settings, real, day.day)
+        except AuditlensError as exc:
+            st.error(ctx.mask(exc.text(ctx.lang), real))
+            return
+        viewed(ctx, real, "explanation")
+    found = kept.get(key)
+    if found is None:
+        return
+    held = ", ".join(
+        f"{ctx.say(name, CHECK_KO.get(name, name))} {'✓' if ok else '✗'}"
+        for name, ok in found.checks.items()
+    )
+    st.caption(
+        ctx.say(
+            f"Replayed: {'reproduced' if found.reproduced else 'NOT reproduced'} ({held}).",
+            f"재현 결과: {'일치' if found.reproduced else '불일치'} ({held}).",
+        )
+    )
+    items = [
+        (charts.feature_label(c.feature, ctx.lang), c.contribution) for c in found.contributions
+    ]
+    if items:
+        st.plotly_chart(
+            charts.contribution_waterfall(
+                items,
+                found.contribution_unit,
+                ctx.lang,
+                ctx.say("Every feature's contribution, replayed", "재현한 특성별 기여도"),
+            ),
+            width="stretch",
+            key="pp_replayed",
+        )
 
 
 def _sessions(ctx: Context, sessions: tuple[SessionView, ...]) -> None:
