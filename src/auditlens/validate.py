@@ -1,3 +1,4 @@
+# size: validation and what its quarantine reasons mean (Korean text, kinds) stay together.
 """Coerce a raw batch to the canonical event schema and split valid rows from bad ones.
 
 Every input row ends up in exactly one of ``valid`` or ``quarantined``; a quarantined
@@ -347,3 +348,77 @@ def _reason_part_ko(part: str) -> str:
             text = count.sub(count_ko, text)
         return text
     return part
+
+
+# --- quarantine reasons by kind -----------------------------------------------------------
+#
+# Counting quarantined rows "by reason" needs the reason without its values (the row's own
+# timestamp, event id, line): each part of a stored reason falls into one kind, named here
+# beside the sentences above so that a new reason gets its kind where it gets its Korean.
+
+_KINDS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (re.compile(pattern, re.DOTALL), kind)
+    for pattern, kind in (
+        (r"(\w+): column is missing from the input", "column_missing"),
+        (r"(\w+): cannot read .*", "unreadable"),
+        (r"(\w+): is missing(?: \(required\))?", "missing"),
+        (r"(\w+): must not be empty", "empty"),
+        (r"(\w+): is in the future .*", "future"),
+        (r"(timestamp): is before .*", "too_old"),
+        (r"(timestamp): .* is ambiguous in .*", "ambiguous_time"),
+        (r"(timestamp): .* does not exist in .*", "nonexistent_time"),
+        (r"(action_type): unknown action .*", "unknown_action"),
+        (r"duplicate event_id .*", "duplicate_event_id"),
+        (r"event_id .* different content.*", "event_id_reused"),
+        (r"resource_id is required unless .*", "resource_id_missing"),
+        (r"(?:truncated last line|expected \d+ fields|a quoted field opened).*", "malformed_line"),
+    )
+)
+#: Each quarantine kind in words: kind -> (English, Korean).
+QUARANTINE_KINDS: Final[dict[str, tuple[str, str]]] = {
+    "column_missing": ("column missing from the input", "입력에 열 없음"),
+    "unreadable": ("value cannot be read", "읽을 수 없는 값"),
+    "missing": ("value missing (required)", "값 없음(필수)"),
+    "empty": ("empty value", "빈 값"),
+    "future": ("time in the future", "미래 시각"),
+    "too_old": ("time before the accepted range", "허용 범위 이전 시각"),
+    "ambiguous_time": ("ambiguous local time (DST)", "모호한 현지 시각(일광 절약)"),
+    "nonexistent_time": ("nonexistent local time (DST)", "없는 현지 시각(일광 절약)"),
+    "unknown_action": ("unknown action", "어휘에 없는 작업"),
+    "duplicate_event_id": ("duplicate event id", "중복된 event_id"),
+    "event_id_reused": ("event id reused with other content", "다른 내용으로 재사용된 event_id"),
+    "resource_id_missing": ("resource id missing", "resource_id 없음"),
+    "malformed_line": ("malformed line", "형식이 깨진 줄"),
+    "other": ("other", "기타"),
+}
+
+
+def quarantine_kinds(reason: str) -> list[str]:
+    """The kinds of a stored quarantine reason, one per part, each ``kind`` or
+    ``field:kind`` (the column it concerns), in the reason's order.
+
+    >>> quarantine_kinds("user_id: is missing (required); duplicate event_id e1 (first at a:2)")
+    ['user_id:missing', 'duplicate_event_id']
+    """
+    found = []
+    for part in _PART.split(reason):
+        kind = "other"
+        for pattern, name in _KINDS:
+            match = pattern.fullmatch(part)
+            if match is not None:
+                kind = f"{match.group(1)}:{name}" if match.groups() else name
+                break
+        found.append(kind)
+    return found
+
+
+def quarantine_kind_label(kind: str, lang: str) -> str:
+    """A kind of :func:`quarantine_kinds` in words (``user_id: 값 없음(필수)``).
+
+    >>> quarantine_kind_label("user_id:missing", "en"), quarantine_kind_label("other", "ko")
+    ('user_id: value missing (required)', '기타')
+    """
+    field, _, name = kind.rpartition(":")
+    en, ko = QUARANTINE_KINDS.get(name, (name, name))
+    words = ko if lang == "ko" else en
+    return f"{field}: {words}" if field else words

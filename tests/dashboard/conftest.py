@@ -22,8 +22,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from auditlens.api.auth import Caller
+from auditlens.api.routes.common import Context
 from auditlens.config import Settings, load_settings
 from auditlens.dashboard import resources
+from auditlens.identity import Principal
 from auditlens.store.repo import Store
 from tests.organisation import PRINCIPALS, Organisation, build, copy_deployment
 
@@ -87,6 +90,13 @@ def deployment(
     keys = json.loads((organisation.root / "keys.json").read_text())
     yield Deployment(load_settings(), config, keys, organisation)
     resources.forget()  # close the app's stores before tmp_path goes
+
+
+def viewer_context(deployment: Deployment, lang: str = "en") -> Context:
+    """The context a viewer's page renders with (the app's own store for these settings)."""
+    kept = resources.resources(deployment.settings)
+    who = Caller(Principal("key:dash-viewer", frozenset({"viewer"})), "api_key")
+    return kept.context(who, "ko" if lang == "ko" else "en")
 
 
 class OpenApp(Protocol):

@@ -19,7 +19,7 @@ def _at(seconds: int) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-def _fill(store: Store) -> None:
+def fill_alerts(store: Store) -> None:
     a1 = open_alert(store, user="U1", severity="high", department="retail")
     a2 = open_alert(
         store, user="U2", severity="critical", department="retail", feature="usb_connect_count"
@@ -45,7 +45,7 @@ def _fill(store: Store) -> None:
 
 
 def test_every_kpi_matches_its_hand_computed_value(store: Store) -> None:
-    _fill(store)
+    fill_alerts(store)
     k = kpis(store, DAY, DAY)
     assert k.alerts == 5
     assert k.by_severity == {"low": 0, "medium": 2, "high": 2, "critical": 1}
@@ -83,7 +83,7 @@ def test_every_kpi_matches_its_hand_computed_value(store: Store) -> None:
 
 
 def test_an_empty_period_has_no_rates_rather_than_zero(store: Store) -> None:
-    _fill(store)
+    fill_alerts(store)
     k = kpis(store, dt.date(2027, 1, 1), dt.date(2027, 1, 31))
     assert k.alerts == 0 and sum(k.by_status.values()) == 0
     assert (k.dismissal_rate, k.confirmed_rate, k.four_eyes_share) == (None, None, None)
@@ -91,7 +91,7 @@ def test_an_empty_period_has_no_rates_rather_than_zero(store: Store) -> None:
 
 
 def test_the_queue_and_the_kpis_count_the_same_alerts(store: Store) -> None:
-    _fill(store)
+    fill_alerts(store)
     k = kpis(store, DAY, DAY)
     period = AlertFilters(start=DAY, end=DAY)
     assert alert_queue(store, period, Page()).total == k.alerts

@@ -27,7 +27,7 @@ from tests.views.conftest import SHA_A, SHA_B, act, batch, model, open_alert, re
 D1, D2, D3 = dt.date(2026, 9, 1), dt.date(2026, 9, 2), dt.date(2026, 9, 3)
 
 
-def _fill(store: Store) -> tuple[int, int]:
+def fill_scores(store: Store) -> tuple[int, int]:
     """Two runs: run 1 scores D1-D2 with model A; run 2 re-scores D2 and adds D3 with B."""
     model(store, SHA_A)
     model(store, SHA_B)
@@ -57,7 +57,7 @@ def _fill(store: Store) -> tuple[int, int]:
 
 
 def test_user_risk_is_the_newest_day_with_reasons_and_evidence(store: Store) -> None:
-    _, run2 = _fill(store)
+    _, run2 = fill_scores(store)
     risk = user_risk(store, "U1")
     assert (risk.day, risk.risk, risk.day_risk, risk.severity) == (D3, 55.0, 54.0, Severity.MEDIUM)
     first, unknown = risk.reasons
@@ -88,7 +88,7 @@ def test_user_risk_is_the_newest_day_with_reasons_and_evidence(store: Store) -> 
 
 
 def test_a_day_rescored_by_a_newer_run_shows_the_newer_score(store: Store) -> None:
-    run1, run2 = _fill(store)
+    run1, run2 = fill_scores(store)
     days = user_history(store, "U1", D1, D3)
     assert [(d.day, d.risk, d.run_id, d.model_sha256) for d in days] == [
         (D1, 30.0, run1, SHA_A),
@@ -101,7 +101,7 @@ def test_a_day_rescored_by_a_newer_run_shows_the_newer_score(store: Store) -> No
 
 
 def test_an_unknown_user_is_not_found_in_both_languages(store: Store) -> None:
-    _fill(store)
+    fill_scores(store)
     with pytest.raises(NotFound) as caught:
         user_risk(store, "nobody")
     assert isinstance(caught.value, AuditlensError)
@@ -111,7 +111,7 @@ def test_an_unknown_user_is_not_found_in_both_languages(store: Store) -> None:
 
 
 def test_top_risks_ranks_peaks_with_filters(store: Store) -> None:
-    _fill(store)
+    fill_scores(store)
     every = top_risks(store, RiskFilters(), Page())
     # U1's peak is 60 on D2 (run 2), not run 1's superseded 90; U2/U3 tie at 70: by id
     assert [(r.user_id, r.risk, r.day) for r in every.items] == [
@@ -176,7 +176,7 @@ def test_pages_and_filters_refuse_lax_or_oversized_input() -> None:
 
 
 def test_views_round_trip_through_json_as_the_api_sends_them(store: Store) -> None:
-    _fill(store)
+    fill_scores(store)
     risk = user_risk(store, "U1")
     assert UserRisk.model_validate_json(risk.model_dump_json()) == risk
     page = top_risks(store, RiskFilters(), Page(limit=2))

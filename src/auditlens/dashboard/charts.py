@@ -1,216 +1,208 @@
-"""The person page's charts (Plotly): the risk timeline with each point's model, the
-contributions of a day's reasons as a waterfall, the day against the person's own usual
-and their peers', and a session as a sequence of steps.
+"""The Overview's Plotly figures, built from read-model values (no store access here).
 
-Every chart takes the reader's language and labels its axes in it; times are local to
-the deployment's zone and say which zone. Functions return a figure and draw nothing, so
-they are tested without Streamlit.
+Every mark carries what it counts in ``customdata`` — ``[kind, ...values]`` — so a click
+on it (``st.plotly_chart(on_select=...)``) names the list behind it: :func:`drill_of`
+turns the clicked points into a :class:`Drill`. The heat map is drawn with square
+markers rather than a Plotly heatmap trace because heatmap cells cannot be selected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-import zoneinfo
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
 
 import plotly.graph_objects as go
 
-from auditlens.dashboard.widgets import SEVERITY_COLOURS, severity_word
-from auditlens.features.docs import doc_for
+from auditlens.dashboard.labels import department_label, scenario_label
+from auditlens.dashboard.widgets import SEVERITIES, SEVERITY_COLOURS, severity_word
 from auditlens.i18n import pick
-from auditlens.scoring import SEVERITY_CUTOFFS
-from auditlens.views import HistoryDay, ReasonView, SessionView
-from auditlens.vocabulary import Severity
+from auditlens.views import Activity, AlertTrend
 
-#: Characters of a model's sha256 shown (as `auditlens models` prints them).
-SHA_SHOWN: Final = 12
-#: Line styles told apart without colour (one per model version, cycling).
-_DASHES: Final = ("solid", "dot", "dash", "longdash", "dashdot")
-
-
-def _layout(fig: Any, title: str, height: int = 320) -> Any:
-    fig.update_layout(
-        title={"text": title, "x": 0.0},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return fig
+#: The most scenarios the scenario mix draws (the scenario filter offers every one).
+TOP_SCENARIOS: Final = 12
+_LAYOUT: Final[dict[str, Any]] = {
+    "margin": {"l": 8, "r": 8, "t": 36, "b": 8},
+    "height": 340,
+    "legend": {"orientation": "h", "y": -0.15},
+    "clickmode": "event+select",
+    "dragmode": False,
+}
 
 
-def own_baseline(days: Sequence[HistoryDay]) -> float | None:
-    """The person's usual risk over ``days``: the median of the days' risks (None: no day).
+@dataclass(frozen=True)
+class Drill:
+    """The list behind a click: alerts (``kind="alerts"``) or the riskiest users
+    (``kind="risks"``) of ``days`` (None: the whole period), narrowed to the clicked
+    departments, severities, scenarios (empty: the page's own filters)."""
 
-    >>> d = [HistoryDay(day=dt.date(2026, 9, n), risk=r, day_risk=r, severity=Severity.LOW,
-    ...                 run_id=1, model_sha256="a" * 64) for n, r in ((1, 10.0), (2, 90.0))]
-    >>> own_baseline(d + d[:1])
-    10.0
-    """
-    return statistics.median(d.risk for d in days) if days else None
+    kind: Literal["alerts", "risks"]
+    days: tuple[dt.date, dt.date] | None = None
+    departments: tuple[str, ...] = field(default=())
+    severities: tuple[str, ...] = field(default=())
+    scenarios: tuple[str, ...] = field(default=())
 
+    def as_state(self) -> dict[str, Any]:
+        """The drill as plain values (kept in session state, set by tests)."""
+        return {
+            "kind": self.kind,
+            "days": None if self.days is None else [d.isoformat() for d in self.days],
+            "departments": list(self.departments),
+            "severities": list(self.severities),
+            "scenarios": list(self.scenarios),
+        }
 
-def risk_timeline(days: Sequence[HistoryDay], lang: str, *, alert_from: Severity) -> Any:
-    """Risk per day, one line per model version (hover: run and model), points coloured by
-    severity, the own baseline (median) and the alerting threshold as dashed lines."""
-    fig = go.Figure()
-    versions = list(dict.fromkeys(d.model_sha256 for d in days))
-    for n, sha in enumerate(versions):
-        mine = [d for d in days if d.model_sha256 == sha]
-        fig.add_trace(
-            go.Scatter(
-                x=[d.day for d in mine],
-                y=[d.risk for d in mine],
-                mode="lines+markers",
-                name=pick(lang, f"model {sha[:SHA_SHOWN]}", f"모델 {sha[:SHA_SHOWN]}"),
-                line={"dash": _DASHES[n % len(_DASHES)], "color": "#555555"},
-                marker={"color": [SEVERITY_COLOURS[d.severity] for d in mine], "size": 9},
-                customdata=[
-                    [severity_word(d.severity, lang), d.run_id, d.model_sha256[:SHA_SHOWN]]
-                    for d in mine
-                ],
-                hovertemplate=pick(
-                    lang,
-                    "%{x}<br>risk %{y:.1f} (%{customdata[0]})<br>run %{customdata[1]}, "
-                    "model %{customdata[2]}<extra></extra>",
-                    "%{x}<br>위험도 %{y:.1f} (%{customdata[0]})<br>실행 %{customdata[1]}, "
-                    "모델 %{customdata[2]}<extra></extra>",
-                ),
-            )
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Drill:
+        """The drill :meth:`as_state` made."""
+        days = state.get("days")
+        return cls(
+            kind="risks" if state.get("kind") == "risks" else "alerts",
+            days=None
+            if not days
+            else (dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[1])),
+            departments=tuple(state.get("departments", ())),
+            severities=tuple(state.get("severities", ())),
+            scenarios=tuple(state.get("scenarios", ())),
         )
-    usual = own_baseline(days)
-    if usual is not None:
-        fig.add_hline(
-            y=usual,
-            line_dash="dash",
-            line_color="#4c78a8",
-            annotation_text=pick(lang, f"own usual {usual:.1f}", f"본인 평소 {usual:.1f}"),
+
+
+def drill_of(points: Iterable[Mapping[str, Any]]) -> Drill | None:
+    """The list behind the clicked (or lasso-selected) ``points`` of one chart; None
+    when nothing known is selected. Several points widen the list to all of them."""
+    marks = [list(p["customdata"]) for p in points if p.get("customdata")]
+    if not marks:
+        return None
+    kind = marks[0][0]
+    days = sorted({dt.date.fromisoformat(m[1]) for m in marks if kind in ("day", "risk")})
+    span = (days[0], days[-1]) if days else None
+    if kind == "day":  # [day, iso, severity]
+        return Drill("alerts", span, severities=_unique(m[2] for m in marks))
+    if kind == "risk":  # [risk, iso]
+        return Drill("risks", span)
+    if kind == "cell":  # [cell, department, severity]
+        return Drill(
+            "alerts",
+            departments=_unique(m[1] for m in marks),
+            severities=_unique(m[2] for m in marks),
         )
-    cutoff = SEVERITY_CUTOFFS[alert_from]
-    fig.add_hline(
-        y=cutoff,
-        line_dash="dot",
-        line_color=SEVERITY_COLOURS[alert_from],
-        annotation_text=pick(lang, f"alerts from {cutoff:.0f}", f"알림 기준 {cutoff:.0f}"),
-        annotation_position="bottom right",
-    )
-    fig.update_yaxes(title=pick(lang, "risk (0-100)", "위험도 (0-100)"), range=[0, 100])
-    fig.update_xaxes(title=pick(lang, "day", "날짜"))
-    return _layout(fig, pick(lang, "Risk per day", "일별 위험도"))
+    if kind == "scenario":  # [scenario, name]
+        return Drill("alerts", scenarios=_unique(m[1] for m in marks))
+    return None
 
 
-def _label(reason: ReasonView, lang: str) -> str:
-    return reason.label_ko if lang == "ko" else reason.label_en
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))
 
 
-def feature_label(feature: str, lang: str) -> str:
-    """A feature column by its name in ``lang`` (the column itself when undocumented)."""
-    try:
-        doc = doc_for(feature)
-    except KeyError:
-        return feature
-    return doc.ko if lang == "ko" else doc.en
-
-
-def reason_items(reasons: Sequence[ReasonView], lang: str) -> list[tuple[str, float]]:
-    """The stored reasons' contributions by feature name (those that have one)."""
-    return [(_label(r, lang), r.contribution) for r in reasons if r.contribution is not None]
-
-
-def contribution_waterfall(
-    items: Sequence[tuple[str, float]], unit: str, lang: str, title: str | None = None
-) -> Any:
-    """Contributions ``(feature name, value)`` as a waterfall, largest first, to their total.
-
-    ``unit`` is the run's: ``log_odds`` (SHAP values of the supervised model) or
-    ``surprise`` (the unsupervised ensemble's tail surprise, in bits)."""
-    ordered = sorted(items, key=lambda item: -abs(item[1]))
-    names: list[str] = []
-    for name, _ in ordered:  # Plotly merges equal category names: keep each bar
-        names.append(name if name not in names else f"{name} ({names.count(name) + 1})")
-    values = [float(v) for _, v in ordered]
-    fig = go.Figure(
-        go.Waterfall(
-            orientation="h",
-            y=[*names, pick(lang, "total", "합계")],
-            x=[*values, sum(values)],
-            measure=[*(["relative"] * len(values)), "total"],
-            text=[f"{v:+.2f}" for v in values] + [f"{sum(values):.2f}"],
-            textposition="outside",
+def alert_trend_figure(trend: AlertTrend, lang: str) -> go.Figure:
+    """Alerts opened per day, stacked by severity."""
+    figure = go.Figure()
+    days = [d.day for d in trend.days]
+    for severity in SEVERITIES:
+        figure.add_bar(
+            x=days,
+            y=[d.by_severity.get(severity, 0) for d in trend.days],
+            name=severity_word(severity, lang),
+            marker_color=SEVERITY_COLOURS[severity],
+            customdata=[["day", d.isoformat(), severity] for d in days],
+            hovertemplate="%{x|%Y-%m-%d}: %{y}<extra>%{fullData.name}</extra>",
         )
+    figure.update_layout(
+        barmode="stack",
+        title=pick(lang, "Alerts opened per day", "일별 신규 알림"),
+        yaxis_title=pick(lang, "alerts", "알림 수"),
+        **_LAYOUT,
     )
-    fig.update_yaxes(autorange="reversed")
-    what = (
-        pick(lang, "SHAP value (log-odds)", "SHAP 값 (로그 오즈)")
-        if unit == "log_odds"
-        else pick(lang, "tail surprise (bits)", "이례성 (비트)")
-    )
-    fig.update_xaxes(title=what)
-    return _layout(fig, title or pick(lang, "What raised the risk", "위험도를 높인 요인"))
+    return figure
 
 
-def baseline_bars(reasons: Sequence[ReasonView], lang: str) -> Any:
-    """Each reason's value that day beside the person's own average and the peer group's
-    average (the averages the detector compared it with)."""
-    compared = [r for r in reasons if r.value is not None]
-    names = [_label(r, lang) for r in compared]
-    fig = go.Figure()
-    for label, values, colour in (
-        (pick(lang, "that day", "당일"), [r.value for r in compared], "#e4572e"),
-        (pick(lang, "own average", "본인 평균"), [r.own_average for r in compared], "#4c78a8"),
-        (pick(lang, "peer average", "동료 평균"), [r.peer_average for r in compared], "#72b7b2"),
+def risk_trend_figure(activity: Activity, lang: str) -> go.Figure:
+    """Each day's mean and highest risk (0-100) over the users scored that day."""
+    figure = go.Figure()
+    days = [d.day for d in activity.days]
+    custom = [["risk", d.isoformat()] for d in days]
+    for name, values, colour in (
+        (pick(lang, "mean risk", "평균 위험도"), [d.mean_risk for d in activity.days], "#4c78a8"),
+        (pick(lang, "highest risk", "최고 위험도"), [d.max_risk for d in activity.days], "#a1172f"),
     ):
-        fig.add_trace(go.Bar(name=label, x=names, y=values, marker_color=colour))
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title=pick(lang, "value (feature's unit)", "값 (특성 단위)"))
-    return _layout(fig, pick(lang, "Against own usual and peers", "본인 평소·동료와 비교"))
+        figure.add_scatter(
+            x=days,
+            y=values,
+            name=name,
+            mode="lines+markers",
+            line={"color": colour},
+            customdata=custom,
+            hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>%{fullData.name}</extra>",
+        )
+    figure.update_layout(
+        title=pick(lang, "Risk per day (users scored)", "일별 위험도 (점수 산출 사용자)"),
+        yaxis={"range": [0, 105], "title": pick(lang, "risk 0-100", "위험도 0-100")},
+        **_LAYOUT,
+    )
+    return figure
 
 
-def session_steps(session: SessionView, lang: str, zone: str) -> Any:
-    """One session as its steps in time order: a marker per step labelled with the action,
-    joined by a line; hover shows the resource and the pause before it."""
-    tz = zoneinfo.ZoneInfo(zone)
-    times = [s.at.astimezone(tz) for s in session.steps]
-    words = [s.action_ko if lang == "ko" else s.action_en for s in session.steps]
-    fig = go.Figure(
+def heatmap_figure(trend: AlertTrend, lang: str) -> go.Figure:
+    """Alerts per department and severity: one square per cell, darker for more."""
+    cells = trend.by_department_severity
+    departments = list(cells)
+    xs, ys, counts, custom = [], [], [], []
+    for department in departments:
+        for severity in SEVERITIES:
+            xs.append(severity_word(severity, lang))
+            ys.append(department_label(department, lang))
+            counts.append(cells[department].get(severity, 0))
+            custom.append(["cell", department, severity])
+    top = max(counts, default=0) or 1
+    figure = go.Figure(
         go.Scatter(
-            x=times,
-            y=list(range(1, len(times) + 1)),
-            mode="lines+markers+text",
-            text=words,
-            textposition="middle right",
-            marker={"size": 10, "color": "#a1172f" if session.flagged else "#4c78a8"},
-            customdata=[[s.resource_id or "-", _pause(s.gap_seconds, lang)] for s in session.steps],
-            hovertemplate="%{x|%H:%M:%S} %{text}<br>%{customdata[0]}<br>"
-            "%{customdata[1]}<extra></extra>",
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            text=[str(n) for n in counts],
+            marker={
+                "symbol": "square",
+                "size": 38,
+                "color": counts,
+                "cmin": 0,
+                "cmax": top,
+                "colorscale": "Reds",
+                "line": {"width": 1, "color": "#dddddd"},
+            },
+            customdata=custom,
+            hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
         )
     )
-    label = times[0].tzname() if times else zone
-    fig.update_xaxes(title=pick(lang, f"time ({label})", f"시각 ({label})"))
-    fig.update_yaxes(title=pick(lang, "step", "단계"), autorange="reversed")
-    start = times[0].strftime("%H:%M") if times else ""
-    return _layout(
-        fig,
-        pick(
-            lang,
-            f"Session {session.number} from {start} ({len(times)} steps)",
-            f"세션 {session.number}: {start} 시작 ({len(times)}단계)",
-        ),
-        height=max(260, 28 * len(times) + 120),
+    figure.update_layout(
+        title=pick(lang, "Alerts by department and severity", "부서·심각도별 알림"),
+        xaxis={
+            "categoryorder": "array",
+            "categoryarray": [severity_word(s, lang) for s in SEVERITIES],
+        },
+        yaxis={"autorange": "reversed"},
+        **{**_LAYOUT, "height": max(260, 44 * len(departments) + 90)},
     )
+    return figure
 
 
-def _pause(seconds: float | None, lang: str) -> str:
-    if seconds is None:
-        return pick(lang, "first step", "첫 단계")
-    if seconds < 60:
-        return pick(lang, f"{seconds:.0f} s after the previous", f"이전 단계 후 {seconds:.0f}초")
-    minutes = seconds / 60
-    return pick(lang, f"{minutes:.0f} min after the previous", f"이전 단계 후 {minutes:.0f}분")
-
-
-def day_marker(fig: Any, day: dt.date) -> Any:
-    """``fig`` with the chosen day marked by a vertical line."""
-    fig.add_vline(x=day.isoformat(), line_width=1, line_color="#a1172f")
-    return fig
+def scenario_figure(by_scenario: Mapping[str, int], lang: str) -> go.Figure:
+    """The alerts' scenarios, most frequent first (the :data:`TOP_SCENARIOS` largest)."""
+    ranked: Sequence[tuple[str, int]] = sorted(by_scenario.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = list(ranked[:TOP_SCENARIOS])[::-1]  # the largest on top
+    figure = go.Figure(
+        go.Bar(
+            x=[n for _, n in shown],
+            y=[scenario_label(s, lang) for s, _ in shown],
+            orientation="h",
+            marker_color="#4c78a8",
+            customdata=[["scenario", s] for s, _ in shown],
+            hovertemplate="%{y}: %{x}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=pick(lang, "Scenario mix", "시나리오 구성"),
+        **{**_LAYOUT, "height": max(260, 28 * len(shown) + 90)},
+    )
+    return figure

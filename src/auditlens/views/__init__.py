@@ -15,10 +15,14 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
 ``alert_facets(store)``                     departments and scenarios alerted on
-``kpis(store, start, end)``                 the KPIs of docs/kpis.md
+``kpis(store, start, end, scope=)``         the KPIs of docs/kpis.md (AlertScope)
+``alert_trend(store, start, end, scope=)``  alerts per day, department by severity
+``activity(store, start, end)``             users monitored, events, risk per day
 ``audit_search(store, filters, page)``      trail entries (AuditFilters), newest first
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
+``model_changes(store)``                    what each model changed against the one before
+``data_health(store, start, end)``          quarantine by kind, tamper findings
 ==========================================  ===========================================
 """
 
@@ -44,8 +48,9 @@ from auditlens.views.audit import (
     audit_search,
     audit_status,
 )
-from auditlens.views.catalog import ModelVersion, model_versions
+from auditlens.views.catalog import ModelChange, ModelVersion, model_changes, model_versions
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
+from auditlens.views.data import DataHealth, FindingView, data_health
 from auditlens.views.kpis import Durations, Kpis, kpis
 from auditlens.views.person import (
     ScoredDay,
@@ -67,28 +72,39 @@ from auditlens.views.risk import (
     user_history,
     user_risk,
 )
+from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
+from auditlens.views.trends import Activity, AlertDay, AlertTrend, RiskDay, activity, alert_trend
 
 __all__ = [
     "MAX_LIMIT",
+    "UNKNOWN_DEPARTMENT",
+    "Activity",
+    "AlertDay",
     "AlertDetail",
     "AlertFacets",
     "AlertFilters",
     "AlertRow",
+    "AlertScope",
+    "AlertTrend",
     "AttemptView",
     "AuditEntryView",
     "AuditFilters",
     "AuditStatus",
+    "DataHealth",
     "DecisionView",
     "DeliveryView",
     "Durations",
     "EvidenceView",
+    "FindingView",
     "HistoryDay",
     "Kpis",
+    "ModelChange",
     "ModelVersion",
     "NotFound",
     "Page",
     "PageOf",
     "ReasonView",
+    "RiskDay",
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
@@ -97,14 +113,18 @@ __all__ = [
     "SessionView",
     "UserRisk",
     "ViewModel",
+    "activity",
     "alert_detail",
     "alert_facets",
     "alert_queue",
+    "alert_trend",
     "audit_search",
     "audit_status",
+    "data_health",
     "day_sessions",
     "flagged_start",
     "kpis",
+    "model_changes",
     "model_versions",
     "scored_day",
     "scored_days",

@@ -36,6 +36,7 @@ from auditlens.views.common import (
     utc,
 )
 from auditlens.views.reasons import ReasonView, reason_views
+from auditlens.views.scope import AlertScope, within
 from auditlens.vocabulary import Severity
 
 #: Trail actions that are a person's decision on an alert (alerts/triage.py).
@@ -60,6 +61,9 @@ class AlertFilters(ViewModel):
     department: str | None = None
     scenario: str | None = None
     user_id: str | None = None
+    scope: AlertScope | None = Field(
+        default=None, description="departments, exact severities, scenarios (the KPIs' scope)"
+    )
 
 
 class AlertRow(ViewModel):
@@ -194,6 +198,7 @@ def alert_queue(
     ):
         if value is not None:
             query = query.where(column == value)
+    query = within(query, filters.scope)
     ranked = case({s.value: s.rank for s in Severity}, value=alerts.c.severity, else_=0)
     ordered = query.order_by(ranked.desc(), alerts.c.risk.desc(), alerts.c.id)
     with store.engine.connect() as conn:

@@ -70,3 +70,51 @@ def model_versions(store: Store) -> tuple[ModelVersion, ...]:
             )
         )
     return tuple(versions)
+
+
+class ModelChange(ViewModel):
+    """What a model changed against the one registered just before it."""
+
+    sha256: str
+    previous_sha256: str | None = Field(description="null for the first model")
+    kind_before: str | None
+    kind: str
+    features_added: tuple[str, ...]
+    features_removed: tuple[str, ...]
+    params_changed: tuple[str, ...] = Field(description="parameters added, removed or changed")
+    config_changed: bool = Field(description="the scoring settings' fingerprint differs")
+    n_train_before: int | None
+    n_train: int
+
+
+def model_changes(store: Store) -> tuple[ModelChange, ...]:
+    """Each registered model against the one registered before it, newest first."""
+    records = store.models.all()  # newest first
+    changes = []
+    for record, previous in zip(records, [*records[1:], None], strict=True):
+        before_params = {} if previous is None else previous.params
+        keys = set(record.params) | set(before_params)
+        before_columns = [] if previous is None else previous.feature_columns
+        changes.append(
+            ModelChange(
+                sha256=record.sha256,
+                previous_sha256=None if previous is None else previous.sha256,
+                kind_before=None if previous is None else previous.kind,
+                kind=record.kind,
+                features_added=tuple(c for c in record.feature_columns if c not in before_columns),
+                features_removed=tuple(
+                    c for c in before_columns if c not in record.feature_columns
+                ),
+                params_changed=tuple(
+                    sorted(
+                        k
+                        for k in keys
+                        if previous is not None and record.params.get(k) != before_params.get(k)
+                    )
+                ),
+                config_changed=previous is not None and record.config_hash != previous.config_hash,
+                n_train_before=None if previous is None else previous.n_train,
+                n_train=record.n_train,
+            )
+        )
+    return tuple(changes)

@@ -2,7 +2,10 @@
 
 The API, the dashboard and the reports all call :func:`kpis`; nothing else computes these
 numbers, so they agree to the digit. The period's alerts are those *opened* on its local
-days (both included); their status and decisions are taken as they stand when asked.
+days (both included); their status and decisions are taken as they stand when asked. An
+:class:`AlertScope` narrows them to some departments, severities or scenarios (the
+dashboard's filters); the data figures (quarantine, tampering) are not per alert and
+stay whole.
 
 Example::
 
@@ -18,7 +21,7 @@ from collections import Counter, defaultdict
 from typing import Any, Final
 
 from pydantic import Field
-from sqlalchemy import Column, Connection, func, select
+from sqlalchemy import Column, Connection, Select, func, select
 
 from auditlens.store.alerts import ALERT_STATUSES
 from auditlens.store.audit import AuditEntry
@@ -26,12 +29,27 @@ from auditlens.store.db import alerts, quarantine, tamper_findings
 from auditlens.store.repo import Store
 from auditlens.views.alerts import DECISION_ACTIONS
 from auditlens.views.common import DEFAULT_ZONE, ViewModel, percentile, period_bounds, utc
+from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope, within
 from auditlens.vocabulary import Severity
 
-#: The department of an alert whose user's department was not known.
-UNKNOWN_DEPARTMENT: Final = "unknown"
 #: The reason code that makes a closed alert *confirmed* (alerts/reasons.py).
 CONFIRMED_CODE: Final = "confirmed"
+
+
+def period_alerts(
+    lower: dt.datetime, upper: dt.datetime, scope: AlertScope | None = None
+) -> Select[Any]:
+    """The alerts opened in ``[lower, upper)`` within ``scope``: id, severity, status,
+    department, scenario, created_at — the rows every figure of a period counts."""
+    query = select(
+        alerts.c.id,
+        alerts.c.severity,
+        alerts.c.status,
+        alerts.c.department,
+        alerts.c.scenario,
+        alerts.c.created_at,
+    ).where(alerts.c.created_at >= lower, alerts.c.created_at < upper)
+    return within(query, scope)
 
 
 class Durations(ViewModel):
@@ -67,21 +85,20 @@ class Kpis(ViewModel):
     tamper_findings: int
 
 
-def kpis(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_ZONE) -> Kpis:
+def kpis(
+    store: Store,
+    start: dt.date,
+    end: dt.date,
+    *,
+    zone: str = DEFAULT_ZONE,
+    scope: AlertScope | None = None,
+) -> Kpis:
     """The KPIs of the alerts opened from ``start`` to ``end`` (local days in ``zone``,
-    both included) and of the data quarantined and tampering found in those days."""
+    both included; within ``scope`` when given) and of the data quarantined and tampering
+    found in those days."""
     lower, upper = period_bounds(start, end, zone)
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                alerts.c.id,
-                alerts.c.severity,
-                alerts.c.status,
-                alerts.c.department,
-                alerts.c.scenario,
-                alerts.c.created_at,
-            ).where(alerts.c.created_at >= lower, alerts.c.created_at < upper)
-        ).all()
+        rows = conn.execute(period_alerts(lower, upper, scope)).all()
         quarantined = _count(conn, quarantine.c.quarantined_at, lower, upper)
         tampered = _count(conn, tamper_findings.c.detected_at, lower, upper)
     decisions = _decisions(store, {int(r.id) for r in rows}, lower)

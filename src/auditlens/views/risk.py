@@ -20,13 +20,14 @@ import datetime as dt
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from auditlens.store.alerts import ACTIVE_STATUSES, AlertStatus
 from auditlens.store.db import alerts, ingest_batches, scores
 from auditlens.store.repo import Store
 from auditlens.views.common import NotFound, Page, PageOf, ViewModel, page_of, reading
 from auditlens.views.reasons import ReasonView, reason_views, scenario_of
+from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
 from auditlens.vocabulary import Severity
 
 
@@ -77,6 +78,10 @@ class RiskFilters(ViewModel):
     scenario: str | None = Field(default=None, description="feature of the top reason")
     alert_status: AlertStatus | None = Field(
         default=None, description="status of the user's newest alert"
+    )
+    scope: AlertScope | None = Field(
+        default=None,
+        description="departments (of the newest alert), exact peak severities, scenarios",
     )
 
 
@@ -181,8 +186,12 @@ def top_risks(store: Store, filters: RiskFilters, page: Page) -> PageOf[RiskRow]
     """
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(_peaks_query(filters))]
-    if filters.scenario is not None:  # the top reason's feature: parsed only to filter
-        rows = [r for r in rows if scenario_of(r["reasons"]) == filters.scenario]
+    scenarios = {filters.scenario} if filters.scenario is not None else None
+    if filters.scope is not None and filters.scope.scenarios:
+        given = set(filters.scope.scenarios)
+        scenarios = given if scenarios is None else scenarios & given
+    if scenarios is not None:  # the top reason's feature: parsed only to filter
+        rows = [r for r in rows if scenario_of(r["reasons"]) in scenarios]
     rows.sort(key=lambda r: (-float(r["decayed_risk"]), r["user_id"]))
     shown = [_risk_row(r) for r in rows[page.offset : page.offset + page.limit]]
     return page_of(shown, len(rows), page)
@@ -254,6 +263,15 @@ def _peaks_query(filters: RiskFilters) -> Any:
         query = query.where(alerts.c.department == filters.department)
     if filters.alert_status is not None:
         query = query.where(alerts.c.status == filters.alert_status)
+    scope = filters.scope
+    if scope is not None and scope.severities:
+        query = query.where(peaks.c.severity.in_([s.value for s in scope.severities]))
+    if scope is not None and scope.departments:
+        named = [d for d in scope.departments if d != UNKNOWN_DEPARTMENT]
+        either = [alerts.c.department.in_(named)]
+        if UNKNOWN_DEPARTMENT in scope.departments:
+            either.append(alerts.c.department.is_(None))
+        query = query.where(or_(*either))
     return query
 
 

@@ -19,7 +19,7 @@ from typing import Final
 import streamlit as st
 
 from auditlens.api.routes.common import Context
-from auditlens.dashboard import charts
+from auditlens.dashboard import person_charts
 from auditlens.dashboard.navigation import USER_PARAM, title
 from auditlens.dashboard.person_trail import alerts_and_decisions
 from auditlens.dashboard.reidentify import reidentification
@@ -139,9 +139,9 @@ def _timeline(ctx: Context, real: str) -> None:
         return
     flagged = scored_days(ctx.store, real, start, end, min_severity=ctx.settings.alert_min_severity)
     chosen = _pick_day(ctx, flagged)
-    figure = charts.risk_timeline(days, ctx.lang, alert_from=ctx.settings.alert_min_severity)
+    figure = person_charts.risk_timeline(days, ctx.lang, alert_from=ctx.settings.alert_min_severity)
     if chosen is not None:
-        charts.day_marker(figure, chosen.day)
+        person_charts.day_marker(figure, chosen.day)
     st.plotly_chart(figure, width="stretch", key="pp_timeline")
     if not flagged:
         st.caption(
@@ -188,7 +188,7 @@ def _flagged_table(ctx: Context, real: str, flagged: tuple[ScoredDay, ...]) -> N
             ctx.say("Day", "날짜"): d.day.isoformat(),
             ctx.say("Risk", "위험도"): number(d.risk, ctx.lang, 1),
             ctx.say("Severity", "심각도"): severity_word(d.severity, ctx.lang),
-            ctx.say("Model", "모델"): d.evidence.model_sha256[: charts.SHA_SHOWN],
+            ctx.say("Model", "모델"): d.evidence.model_sha256[: person_charts.SHA_SHOWN],
             ctx.say("Reasons", "사유"): " / ".join(_reasons(ctx, d)) or "—",
         }
         for d in shown
@@ -208,10 +208,10 @@ def _day(ctx: Context, real: str, chosen: ScoredDay) -> None:
     evidence = day.evidence
     st.caption(
         ctx.say(
-            f"Run {evidence.run_id}, model {evidence.model_sha256[: charts.SHA_SHOWN]}, "
+            f"Run {evidence.run_id}, model {evidence.model_sha256[: person_charts.SHA_SHOWN]}, "
             f"config {evidence.config_hash}; replay it with `auditlens explain {day.user_id} "
             f"--day {day.day}`.",
-            f"실행 {evidence.run_id}, 모델 {evidence.model_sha256[: charts.SHA_SHOWN]}, "
+            f"실행 {evidence.run_id}, 모델 {evidence.model_sha256[: person_charts.SHA_SHOWN]}, "
             f"설정 {evidence.config_hash}. `auditlens explain {day.user_id} --day {day.day}`로 "
             "재현할 수 있습니다.",
         )
@@ -220,15 +220,17 @@ def _day(ctx: Context, real: str, chosen: ScoredDay) -> None:
         left, right = st.columns(2)
         with left:
             st.plotly_chart(
-                charts.contribution_waterfall(
-                    charts.reason_items(day.reasons, ctx.lang), day.contribution_unit, ctx.lang
+                person_charts.contribution_waterfall(
+                    person_charts.reason_items(day.reasons, ctx.lang),
+                    day.contribution_unit,
+                    ctx.lang,
                 ),
                 width="stretch",
                 key="pp_waterfall",
             )
         with right:
             st.plotly_chart(
-                charts.baseline_bars(day.reasons, ctx.lang),
+                person_charts.baseline_bars(day.reasons, ctx.lang),
                 width="stretch",
                 key="pp_baseline",
             )
@@ -275,11 +277,12 @@ def _replay(ctx: Context, real: str, day: ScoredDay) -> None:
         )
     )
     items = [
-        (charts.feature_label(c.feature, ctx.lang), c.contribution) for c in found.contributions
+        (person_charts.feature_label(c.feature, ctx.lang), c.contribution)
+        for c in found.contributions
     ]
     if items:
         st.plotly_chart(
-            charts.contribution_waterfall(
+            person_charts.contribution_waterfall(
                 items,
                 found.contribution_unit,
                 ctx.lang,
@@ -311,7 +314,7 @@ def _sessions(ctx: Context, sessions: tuple[SessionView, ...]) -> None:
             )
         )
         st.plotly_chart(
-            charts.session_steps(unusual[0], ctx.lang, ctx.zone),
+            person_charts.session_steps(unusual[0], ctx.lang, ctx.zone),
             width="stretch",
             key="pp_session",
         )
