@@ -16,6 +16,7 @@ from auditlens.alerts.lifecycle import Action
 from auditlens.alerts.triage import Decision
 from auditlens.api.routes.common import Context
 from auditlens.dashboard import triage
+from auditlens.dashboard.labels import department_label, scenario_label, status_label
 from auditlens.dashboard.watching import viewed
 from auditlens.dashboard.widgets import (
     duration,
@@ -63,13 +64,14 @@ def _summary(ctx: Context, detail: AlertDetail) -> None:
     st.subheader(ctx.say(f"Alert #{alert.id}", f"알림 #{alert.id}"))
     cols = st.columns(4)
     cols[0].metric(ctx.say("Risk", "위험도"), number(alert.risk, ctx.lang, 1))
-    cols[1].metric(ctx.say("Status", "상태"), triage.status_word(alert.status, ctx.lang))
+    cols[1].metric(ctx.say("Status", "상태"), status_label(alert.status, ctx.lang))
     cols[2].metric(ctx.say("Age", "경과"), duration(sla.age.total_seconds(), ctx.lang))
     cols[3].metric(ctx.say("SLA", "처리 기한"), triage.sla_words(sla, ctx.lang))
     days = ", ".join(d.isoformat() for d in alert.days)
-    scenario = triage.scenario_word(alert.scenario, ctx.lang)
+    scenario = scenario_label(alert.scenario, ctx.lang)
+    department = department_label(alert.department, ctx.lang)
     st.markdown(
-        f"{severity_text(alert.severity, ctx.lang)} · {alert.department or '—'} · {scenario} · "
+        f"{severity_text(alert.severity, ctx.lang)} · {department} · {scenario} · "
         + ctx.say(
             f"days {days} · opened {when(alert.created_at, ctx)}",
             f"해당일 {days} · 생성 {when(alert.created_at, ctx)}",
@@ -173,10 +175,10 @@ def decided_text(ctx: Context, made: Decision) -> str:
     entry = made.entry
     text = ctx.say(
         f"Alert #{made.alert.id}: {triage.trail_word(entry.action, 'en')} by {entry.actor} "
-        f"(audit entry #{entry.seq}); now {triage.status_word(made.alert.status, 'en')}.",
+        f"(audit entry #{entry.seq}); now {status_label(made.alert.status, 'en')}.",
         f"알림 #{made.alert.id}: {entry.actor}의 {triage.trail_word(entry.action, 'ko')} 처리가 "
         f"기록되었습니다 (감사 기록 #{entry.seq}). 현재 상태: "
-        f"{triage.status_word(made.alert.status, 'ko')}.",
+        f"{status_label(made.alert.status, 'ko')}.",
     )
     if made.awaiting_approval:
         text += " " + ctx.say(
@@ -214,7 +216,7 @@ def _history(ctx: Context, detail: AlertDetail) -> None:
                     ctx.say("Days", "해당일"): ", ".join(d.isoformat() for d in e.days),
                     ctx.say("Risk", "위험도"): number(e.risk, ctx.lang, 1),
                     ctx.say("Severity", "심각도"): severity_word(e.severity, ctx.lang),
-                    ctx.say("Scenario", "시나리오"): triage.scenario_word(e.scenario, ctx.lang),
+                    ctx.say("Scenario", "시나리오"): scenario_label(e.scenario, ctx.lang),
                     ctx.say("Run", "실행"): e.run_id,
                     ctx.say("Model", "모델"): e.model_sha256[:SHA_SHOWN],
                     ctx.say("Added", "추가 시각"): when(e.added_at, ctx),
@@ -256,7 +258,7 @@ def _decisions(ctx: Context, detail: AlertDetail) -> list[dict[str, object]]:
             ctx.say("Reason", "사유"): d.reason_ko if ctx.lang == "ko" else d.reason_en,
             ctx.say("Note", "메모"): d.note,
             ctx.say("Status", "상태"): " → ".join(
-                triage.status_word(s, ctx.lang) for s in (d.from_status, d.to_status) if s
+                status_label(s, ctx.lang) for s in (d.from_status, d.to_status) if s
             ),
         }
         for d in detail.decisions

@@ -10,6 +10,7 @@ import streamlit as st
 
 from auditlens.api.routes.common import Context
 from auditlens.dashboard import triage
+from auditlens.dashboard.labels import scenario_label, status_label
 from auditlens.dashboard.widgets import link_to_alert, number, severity_word, when
 from auditlens.views import AlertFilters, AuditFilters, Page, alert_queue, audit_search
 from auditlens.views.alerts import DECISION_ACTIONS
@@ -36,10 +37,10 @@ def alerts_and_decisions(ctx: Context, real: str) -> None:
                 {
                     ctx.say("Alert", "알림"): f"#{a.id}",
                     ctx.say("Severity", "심각도"): severity_word(a.severity, ctx.lang),
-                    ctx.say("Status", "상태"): triage.status_word(a.status, ctx.lang),
+                    ctx.say("Status", "상태"): status_label(a.status, ctx.lang),
                     ctx.say("Days", "해당일"): ", ".join(d.isoformat() for d in a.days),
                     ctx.say("Risk", "위험도"): number(a.risk, ctx.lang, 1),
-                    ctx.say("Scenario", "시나리오"): triage.scenario_word(a.scenario, ctx.lang),
+                    ctx.say("Scenario", "시나리오"): scenario_label(a.scenario, ctx.lang),
                     ctx.say("Opened", "생성 시각"): when(a.created_at, ctx),
                 }
                 for a in found.items

@@ -31,9 +31,7 @@ from auditlens.alerts.triage import Decision, TriageError, decide
 from auditlens.api.routes.common import Context
 from auditlens.dashboard.widgets import duration
 from auditlens.errors import AuditlensError
-from auditlens.features.docs import doc_for
 from auditlens.i18n import pick
-from auditlens.i18n.words import ALERT_STATUS_KO
 from auditlens.identity import IdentityError, normalise
 from auditlens.pipeline.alerting import triage_policy
 from auditlens.store.alerts import ACTIVE_STATUSES
@@ -125,25 +123,10 @@ def sla_words(sla: Sla, lang: str) -> str:
     return pick(lang, "resolved late", "기한 후 처리")
 
 
-def status_word(status: str, lang: str) -> str:
-    """An alert status as a reader of ``lang`` names it (``close_requested``: 종결 승인 대기 /
-    close requested)."""
-    return ALERT_STATUS_KO.get(status, status) if lang == "ko" else status.replace("_", " ")
-
-
 def trail_word(action: str, lang: str) -> str:
     """A decision as the trail records it (``request_close``...), in words."""
     en, ko = _TRAIL_WORDS.get(action, (action, action))
     return pick(lang, en, ko)
-
-
-def scenario_word(scenario: str, lang: str) -> str:
-    """An alert's scenario (its top reason's feature) by the feature's name."""
-    try:
-        doc = doc_for(scenario)
-    except KeyError:  # unexplained, or a feature this version does not document
-        return scenario
-    return doc.ko if lang == "ko" else doc.en
 
 
 def reason_word(code: str, lang: str) -> str:

@@ -20,6 +20,7 @@ import streamlit as st
 from auditlens.api.routes.common import Context
 from auditlens.dashboard import triage
 from auditlens.dashboard.alert_panel import FLASH_KEY, show_alert
+from auditlens.dashboard.labels import department_label, scenario_label, status_label
 from auditlens.dashboard.navigation import ALERT_PARAM, title
 from auditlens.dashboard.widgets import (
     count,
@@ -31,7 +32,15 @@ from auditlens.dashboard.widgets import (
     zone_note,
 )
 from auditlens.store.alerts import ACTIVE_STATUSES, ALERT_STATUSES, AlertStatus
-from auditlens.views import MAX_LIMIT, AlertFilters, AlertRow, Page, alert_facets, alert_queue
+from auditlens.views import (
+    MAX_LIMIT,
+    AlertFilters,
+    AlertRow,
+    AlertScope,
+    Page,
+    alert_facets,
+    alert_queue,
+)
 from auditlens.vocabulary import Severity
 
 #: Alerts per page of the queue.
@@ -70,7 +79,7 @@ def _filters(ctx: Context) -> tuple[AlertFilters, bool]:
         ctx.say("Status", "상태"),
         ALERT_STATUSES,
         default=list(ACTIVE_STATUSES),
-        format_func=lambda s: triage.status_word(s, ctx.lang),
+        format_func=lambda s: status_label(s, ctx.lang),
         key="aq_status",
     )
     severity = second.selectbox(
@@ -82,13 +91,13 @@ def _filters(ctx: Context) -> tuple[AlertFilters, bool]:
     department = third.selectbox(
         ctx.say("Department", "부서"),
         ["", *facets.departments],
-        format_func=lambda d: d or every,
+        format_func=lambda d: department_label(d, ctx.lang) if d else every,
         key="aq_department",
     )
     scenario = first.selectbox(
         ctx.say("Scenario (top reason)", "시나리오 (주요 사유)"),
         ["", *facets.scenarios],
-        format_func=lambda s: triage.scenario_word(s, ctx.lang) if s else every,
+        format_func=lambda s: scenario_label(s, ctx.lang) if s else every,
         key="aq_scenario",
     )
     user = second.text_input(
@@ -105,7 +114,7 @@ def _filters(ctx: Context) -> tuple[AlertFilters, bool]:
         end=end,
         statuses=cast(tuple[AlertStatus, ...], tuple(statuses)),
         min_severity=Severity(severity) if severity else None,
-        department=department or None,
+        scope=AlertScope(departments=(department,)) if department else None,
         scenario=scenario or None,
         user_id=ctx.user_filter(user or None),
     )
@@ -178,10 +187,10 @@ def _table(ctx: Context, rows: list[AlertRow]) -> None:
             {
                 ctx.say("Alert", "알림"): f"#{row.id}",
                 ctx.say("Severity", "심각도"): severity_word(row.severity, ctx.lang),
-                ctx.say("Status", "상태"): triage.status_word(row.status, ctx.lang),
+                ctx.say("Status", "상태"): status_label(row.status, ctx.lang),
                 ctx.say("Person", "대상자"): ctx.show(row.user_id),
-                ctx.say("Department", "부서"): row.department or "—",
-                ctx.say("Scenario", "시나리오"): triage.scenario_word(row.scenario, ctx.lang),
+                ctx.say("Department", "부서"): department_label(row.department, ctx.lang),
+                ctx.say("Scenario", "시나리오"): scenario_label(row.scenario, ctx.lang),
                 ctx.say("Risk", "위험도"): number(row.risk, ctx.lang, 1),
                 ctx.say("Opened", "생성 시각"): when(row.created_at, ctx),
                 ctx.say("Age", "경과"): duration(due.age.total_seconds(), ctx.lang),
@@ -211,7 +220,7 @@ def _choose(ctx: Context, rows: list[AlertRow]) -> int | None:
         options.insert(0, asked)
     labels = {
         row.id: f"#{row.id} · {severity_word(row.severity, ctx.lang)} · "
-        f"{ctx.show(row.user_id)} · {triage.status_word(row.status, ctx.lang)}"
+        f"{ctx.show(row.user_id)} · {status_label(row.status, ctx.lang)}"
         for row in rows
     }
     picked = st.selectbox(
