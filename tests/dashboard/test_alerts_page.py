@@ -371,3 +371,18 @@ def test_pseudonymised_analysts_see_pseudonyms_everywhere_approvers_see_ids(
     assert view.criteria["pseudonymised"] is True
     approver = open_app("approver", "en", "alerts", {"alert": str(alert.id)})
     assert alert.user_id in [r["Person"] for r in table(approver, "Alert")]
+
+
+def test_picking_an_alert_makes_the_link_and_a_new_link_opens_its_alert(
+    open_app: OpenApp, deployment: Deployment
+) -> None:
+    at = open_app("viewer", "en", "alerts")
+    assert not at.subheader  # nothing picked, nothing linked
+    first = _ids(at)[1]
+    at.selectbox(key="aq_pick").select(first).run()
+    assert [s.value for s in at.subheader] == [f"Alert #{first}"]
+    assert at.query_params["alert"] == str(first)
+    closed = _one(deployment.settings, "closed").id
+    at.query_params["alert"] = str(closed)
+    at.run()
+    assert [s.value for s in at.subheader] == [f"Alert #{closed}"]

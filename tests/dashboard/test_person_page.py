@@ -297,3 +297,19 @@ def test_replaying_a_day_shows_every_features_signed_contribution(
     )
     entry = trail(deployment.settings, actions=("view",), subject=day.user_id)[-1]
     assert (entry.actor, entry.reason_code) == ("key:dash-analyst", "explanation")
+
+
+def test_a_new_link_while_on_the_page_opens_that_person(
+    open_app: OpenApp, deployment: Deployment
+) -> None:
+    first = _alerted(deployment.settings, "escalated").user_id
+    second = _alerted(deployment.settings, "dismissed").user_id
+    assert first != second
+    at = open_app("viewer", "en", "person", {"user": first})
+    assert [s.value for s in at.subheader] == [first]
+    at.query_params["user"] = second
+    at.run()
+    assert [s.value for s in at.subheader] == [second]
+    at.text_input(key="pp_user").input(first).run()  # typed: the page's link follows
+    assert [s.value for s in at.subheader] == [first]
+    assert at.query_params["user"] == first

@@ -47,6 +47,8 @@ from auditlens.vocabulary import Severity
 PAGE_SIZE: Final = 50
 #: At most this many alerts are read to find those past their SLA.
 LATE_SCAN: Final = 10_000
+#: Session-state key of the ``?alert=`` the picker was last set from.
+_ASKED_KEY: Final = "_aq_asked"
 #: How a row past its SLA is highlighted.
 LATE_STYLE: Final = "background-color: rgba(228, 87, 46, 0.18)"
 
@@ -213,11 +215,15 @@ def _requested() -> int | None:
 
 
 def _choose(ctx: Context, rows: list[AlertRow]) -> int | None:
-    """The alert to show: the one picked from this page, else the deep link's."""
+    """The alert to show: the one picked from this page, else the deep link's (a link that
+    brings a new alert picks it)."""
     asked = _requested()
     options = [row.id for row in rows]
     if asked is not None and asked not in options:
         options.insert(0, asked)
+    if st.session_state.get(_ASKED_KEY) != asked:  # a new link: the picker starts from it
+        st.session_state[_ASKED_KEY] = asked
+        st.session_state.pop("aq_pick", None)
     labels = {
         row.id: f"#{row.id} · {severity_word(row.severity, ctx.lang)} · "
         f"{ctx.show(row.user_id)} · {status_label(row.status, ctx.lang)}"
@@ -235,4 +241,5 @@ def _choose(ctx: Context, rows: list[AlertRow]) -> int | None:
         return None
     if picked != asked:
         st.query_params[ALERT_PARAM] = str(picked)
+        st.session_state[_ASKED_KEY] = picked
     return int(picked)

@@ -48,6 +48,8 @@ from auditlens.views import (
 
 #: Days of history shown at first.
 HISTORY_DAYS: Final = 90
+#: Session-state key of the ``?user=`` the text box was last filled from.
+_ASKED_KEY: Final = "_pp_asked"
 #: Session-state key of the replayed explanations: "user|day" -> Explanation.
 REPLAYED_KEY: Final = "pp_replayed"
 #: The replay's checks in Korean.
@@ -98,16 +100,22 @@ def render(ctx: Context) -> None:
 
 
 def _who(ctx: Context) -> str:
-    """The person asked for: the text box, first filled from ``?user=``."""
-    if "pp_user" not in st.session_state:
-        st.session_state["pp_user"] = st.query_params.get(USER_PARAM, "")
+    """The person asked for: the text box, filled from ``?user=`` whenever a link brings a
+    new one; what is typed becomes the page's ``?user=`` (a link to share)."""
+    asked = st.query_params.get(USER_PARAM, "")
+    if st.session_state.get(_ASKED_KEY) != asked:  # a new link: the box starts from it
+        st.session_state[_ASKED_KEY] = asked
+        st.session_state.pop("pp_user", None)
     given = str(
         st.text_input(
-            ctx.say("Person (user id or pseudonym)", "대상자 (사용자 ID 또는 가명)"), key="pp_user"
+            ctx.say("Person (user id or pseudonym)", "대상자 (사용자 ID 또는 가명)"),
+            value=asked,
+            key="pp_user",
         )
     ).strip()
-    if given and st.query_params.get(USER_PARAM) != given:
+    if given and given != asked:
         st.query_params[USER_PARAM] = given
+        st.session_state[_ASKED_KEY] = given
     return given
 
 
