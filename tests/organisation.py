@@ -1,6 +1,7 @@
 """A store filled from a generated organisation, the way a deployment fills it: events
-generated, ingested in two parts, scored by `auditlens run` twice (two weeks apart, so
-alerts open on different days), and some alerts triaged by analysts kim and lee.
+generated, ingested in two parts (with a branch's damaged CSV export: quarantined rows
+and a reused event id), scored by `auditlens run` twice (two weeks apart, so alerts open
+on different days), and some alerts triaged by analysts kim and lee.
 
 Shared by the tests that need a realistic store to read (the dashboard, reports): build
 it once with :func:`build` and copy it with :func:`copy_deployment` for each test.
@@ -20,6 +21,8 @@ from pydantic import SecretStr
 from auditlens.config import Settings
 from auditlens.pipeline import batch_job, ingest
 from auditlens.pipeline.alerting import decide_alert
+from auditlens.schema import EVENT_ID
+from auditlens.sources.corrupt import write_corrupted_csv
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.alerts import AlertRepository
@@ -75,9 +78,16 @@ def build(root: Path, *, users: int = 60, days: int = 28, seed: int = 5) -> Orga
     settings = _settings(root, org)
     first_run = cut + dt.timedelta(hours=1)
     second_run = now - dt.timedelta(hours=6)
+    export = data.events.filter(pl.col("timestamp") < cut).tail(60)
+    write_corrupted_csv(  # a branch's damaged export: quarantined rows, a reused event id
+        export.with_columns(pl.col(EVENT_ID).str.replace("^E", "BR")), org / "branch.csv", each=3
+    )
     for part, at in (("part1", first_run), ("part2", second_run)):
         with Store.open(settings, migrate=True) as store:
             ingest(FileSource(org / f"{part}.parquet", name="org"), settings, store=store)
+            if part == "part1":
+                branch = FileSource(org / "branch.csv", name="branch", settle_seconds=0)
+                ingest(branch, settings, store=store)
         batch_job(settings, clock=lambda at=at: at)  # type: ignore[misc]
         _triage(settings, at)
     return Organisation(root, settings, first_day, last_day, first_run, second_run)
