@@ -12,13 +12,15 @@ import zoneinfo
 import pytest
 
 from auditlens.config import Settings
+from auditlens.dashboard import resources
 from auditlens.identity import Acting, Principal
 from auditlens.pipeline.replay import explain_user
 from auditlens.privacy import Pseudonymiser, decide_reidentification
 from auditlens.store.alerts import Alert, AlertRepository
 from auditlens.store.repo import Store
 from auditlens.views import ScoredDay, day_sessions, flagged_start, scored_days, user_history
-from tests.dashboard.conftest import Deployment, OpenApp
+from auditlens.vocabulary import Severity
+from tests.dashboard.conftest import Deployment, OpenApp, write_config
 from tests.dashboard.pages_support import (
     chart_specs,
     pseudonymised,
@@ -39,14 +41,15 @@ def _alerted(settings: Settings, status: str | None = None) -> Alert:
     return sorted((a for a in found if status is None or a.status == status), key=lambda a: a.id)[0]
 
 
-def _sequence_day(settings: Settings) -> tuple[ScoredDay, int]:
-    """A flagged day whose sequence reason names one of the day's sessions; its number."""
+def _sequence_day(settings: Settings, saying: str = "") -> tuple[ScoredDay, int]:
+    """A flagged day whose sequence reason (saying ``saying`` in Korean) names one of the
+    day's sessions; that session's number."""
     with Store.open(settings) as store:
         users = sorted({a.user_id for a in AlertRepository(store.engine).list_alerts()})
         for user in users:
             for day in scored_days(store, user, min_severity=settings.alert_min_severity):
                 start = flagged_start(day.reasons)
-                if start is None:
+                if start is None or saying not in " ".join(r.text_ko for r in day.reasons):
                     continue
                 sessions = day_sessions(
                     store,
@@ -93,7 +96,7 @@ def test_the_deep_link_opens_the_person_with_timeline_models_and_flagged_days(
     assert any(reason.text_ko in " ".join(texts) for d in flagged for reason in d.reasons) == (
         lang == "ko"
     )
-    riskiest = max(flagged, key=lambda d: (d.risk, d.day))
+    riskiest = max(flagged, key=lambda d: (d.day_risk, d.risk, d.day))
     assert at.selectbox(key="pp_day").value == riskiest.day
     heading = next(m.value for m in at.markdown if m.value.startswith("####"))
     assert heading.startswith(f"#### {riskiest.day.isoformat()}")
@@ -114,12 +117,15 @@ def test_a_flagged_day_shows_its_unusual_session_contributions_and_comparisons(
     assert waterfall["data"][0]["x"][:-1] == pytest.approx(contributions)
     assert waterfall["data"][0]["measure"][-1] == "total"
     bars = specs[{"ko": "본인 평소·동료와 비교", "en": "Against own usual and peers"}[lang]]
-    assert [t["name"] for t in bars["data"]] == (
+    compared = [r for r in day.reasons if r.value is not None]
+    assert [t["x"] for t in bars["data"]] == [
         ["당일", "본인 평균", "동료 평균"]
         if lang == "ko"
         else ["that day", "own average", "peer average"]
-    )
-    assert bars["data"][1]["y"] == [r.own_average for r in day.reasons if r.value is not None]
+    ] * len(compared)
+    assert [t["y"] for t in bars["data"]] == [
+        [r.value, r.own_average, r.peer_average] for r in compared
+    ]
     session = next(s for t, s in specs.items() if t.startswith(("Session", "세션")))
     with Store.open(deployment.settings) as store:
         sessions = day_sessions(
@@ -313,3 +319,53 @@ def test_a_new_link_while_on_the_page_opens_that_person(
     at.text_input(key="pp_user").input(first).run()  # typed: the page's link follows
     assert [s.value for s in at.subheader] == [first]
     assert at.query_params["user"] == first
+
+
+@pytest.mark.parametrize("severity", ["low", "critical"])
+def test_flagged_days_follow_alert_min_severity_down_to_low(
+    open_app: OpenApp, deployment: Deployment, severity: str
+) -> None:
+    write_config(deployment.config, deployment.settings, alert_min_severity=f'"{severity}"')
+    resources.forget()
+    user = _alerted(deployment.settings, "escalated").user_id
+    at = open_app("viewer", "en", "person", {"user": user})
+    assert not at.exception and not at.error
+    with Store.open(deployment.settings) as store:
+        flagged = scored_days(store, user, min_severity=Severity(severity))
+    assert [r["Day"] for r in table(at, "Reasons")] == [
+        d.day.isoformat() for d in reversed(flagged)
+    ]
+    lines = [a["text"] for a in chart_specs(at)[0]["layout"].get("annotations", [])]
+    assert ("alerts from 90" in lines) == (severity == "critical")
+    assert not any(line.startswith("alerts from") for line in lines) == (severity == "low")
+
+
+def _reason_steps(text: str) -> list[str]:
+    """The steps a sequence reason names: '조회 x3 → 삭제 → …' -> ['조회'] * 3 + ['삭제']."""
+    shown = re.split(r" \((?:started \d\d:\d\d|\d\d:\d\d 시작)", text.split(": ", 1)[1])[0]
+    steps: list[str] = []
+    for word in shown.split(" → "):
+        if word == "…":
+            break
+        name, _, times = word.rpartition(" x")
+        steps += [name] * int(times) if name and times.isdigit() else [word]
+    return steps
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_with_the_resource_catalog_the_session_reads_as_the_sequence_reason(
+    open_app: OpenApp, deployment: Deployment, lang: str
+) -> None:
+    catalog = deployment.organisation.settings.resource_catalog
+    write_config(deployment.config, deployment.settings, resource_catalog=f'"{catalog}"')
+    resources.forget()
+    day, _ = _sequence_day(deployment.settings, "(민감)")
+    at = open_app("analyst", lang, "person", {"user": day.user_id})
+    at.selectbox(key="pp_day").select(day.day).run()
+    session = next(
+        s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith(("Session", "세션"))
+    )
+    reason = next(r for r in day.reasons if r.feature == "seq_anomaly_score")
+    named = _reason_steps(reason.text_ko if lang == "ko" else reason.text_en)
+    assert session["data"][0]["text"][: len(named)] == named
+    assert any(("(민감)" if lang == "ko" else "(sensitive)") in w for w in named)

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from auditlens.features.catalog import ResourceCatalog
 from auditlens.schema import EVENT_DTYPES, LOCATION, Watermark
 from auditlens.store.events import BatchRecord
 from auditlens.store.repo import Store
@@ -166,3 +167,19 @@ def test_scored_days_agree_with_the_history_and_filter_by_severity(store: Store)
     assert [(d.day, d.severity) for d in flagged] == [(days[1], "medium"), (days[2], "high")]
     assert scored_days(store, "U1", end=days[0]) == found[:1]
     assert scored_days(store, "U9") == ()
+
+
+def test_day_sessions_give_each_step_its_resources_sensitivity(store: Store) -> None:
+    events(
+        store,
+        "a",
+        [
+            ("U1", _at(9, 0), "view", "db/customer/cards"),
+            ("U1", _at(9, 1), "view", "wiki/x"),
+            ("U1", _at(9, 2), "login", None),
+        ],
+    )
+    catalog = ResourceCatalog.from_rows([("db/customer/*", "critical", None, "PII")])
+    steps = day_sessions(store, "U1", DAY, catalog=catalog)[0].steps
+    assert [s.sensitivity for s in steps] == ["critical", "low", None]
+    assert [s.sensitivity for s in day_sessions(store, "U1", DAY)[0].steps] == [None] * 3

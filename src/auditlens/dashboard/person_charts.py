@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from auditlens.dashboard.widgets import SEVERITY_COLOURS, severity_word
-from auditlens.features.docs import doc_for
+from auditlens.features.catalog import LEVEL_RANK, SENSITIVE_RANK
+from auditlens.features.docs import doc_for, token_words
 from auditlens.i18n import pick
 from auditlens.scoring import SEVERITY_CUTOFFS
-from auditlens.views import HistoryDay, ReasonView, SessionView
+from auditlens.views import HistoryDay, ReasonView, SessionStep, SessionView
 from auditlens.vocabulary import Severity
 
 #: Characters of a model's sha256 shown (as `auditlens models` prints them).
@@ -87,14 +89,15 @@ def risk_timeline(days: Sequence[HistoryDay], lang: str, *, alert_from: Severity
             line_color="#4c78a8",
             annotation_text=pick(lang, f"own usual {usual:.1f}", f"본인 평소 {usual:.1f}"),
         )
-    cutoff = SEVERITY_CUTOFFS[alert_from]
-    fig.add_hline(
-        y=cutoff,
-        line_dash="dot",
-        line_color=SEVERITY_COLOURS[alert_from],
-        annotation_text=pick(lang, f"alerts from {cutoff:.0f}", f"알림 기준 {cutoff:.0f}"),
-        annotation_position="bottom right",
-    )
+    cutoff = SEVERITY_CUTOFFS.get(alert_from)  # low has no lower bound: every day alerts
+    if cutoff is not None:
+        fig.add_hline(
+            y=cutoff,
+            line_dash="dot",
+            line_color=SEVERITY_COLOURS[alert_from],
+            annotation_text=pick(lang, f"alerts from {cutoff:.0f}", f"알림 기준 {cutoff:.0f}"),
+            annotation_position="bottom right",
+        )
     fig.update_yaxes(title=pick(lang, "risk (0-100)", "위험도 (0-100)"), range=[0, 100])
     fig.update_xaxes(title=pick(lang, "day", "날짜"))
     return _layout(fig, pick(lang, "Risk per day", "일별 위험도"))
@@ -152,18 +155,29 @@ def contribution_waterfall(
 
 def baseline_bars(reasons: Sequence[ReasonView], lang: str) -> Any:
     """Each reason's value that day beside the person's own average and the peer group's
-    average (the averages the detector compared it with)."""
+    (the averages the detector compared it with): one small chart per reason, each on its
+    own scale (a count and a score do not share an axis)."""
     compared = [r for r in reasons if r.value is not None]
-    names = [_label(r, lang) for r in compared]
-    fig = go.Figure()
-    for label, values, colour in (
-        (pick(lang, "that day", "당일"), [r.value for r in compared], "#e4572e"),
-        (pick(lang, "own average", "본인 평균"), [r.own_average for r in compared], "#4c78a8"),
-        (pick(lang, "peer average", "동료 평균"), [r.peer_average for r in compared], "#72b7b2"),
-    ):
-        fig.add_trace(go.Bar(name=label, x=names, y=values, marker_color=colour))
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title=pick(lang, "value (feature's unit)", "값 (특성 단위)"))
+    series = [
+        pick(lang, "that day", "당일"),
+        pick(lang, "own average", "본인 평균"),
+        pick(lang, "peer average", "동료 평균"),
+    ]
+    fig = make_subplots(
+        rows=1, cols=max(1, len(compared)), subplot_titles=[_label(r, lang) for r in compared]
+    )
+    for n, reason in enumerate(compared, start=1):
+        fig.add_trace(
+            go.Bar(
+                x=series,
+                y=[reason.value, reason.own_average, reason.peer_average],
+                marker_color=["#e4572e", "#4c78a8", "#72b7b2"],
+                name=_label(reason, lang),
+                showlegend=False,
+            ),
+            row=1,
+            col=n,
+        )
     return _layout(fig, pick(lang, "Against own usual and peers", "본인 평소·동료와 비교"))
 
 
@@ -172,7 +186,7 @@ def session_steps(session: SessionView, lang: str, zone: str) -> Any:
     joined by a line; hover shows the resource and the pause before it."""
     tz = zoneinfo.ZoneInfo(zone)
     times = [s.at.astimezone(tz) for s in session.steps]
-    words = [s.action_ko if lang == "ko" else s.action_en for s in session.steps]
+    words = [step_words(s, lang) for s in session.steps]
     fig = go.Figure(
         go.Scatter(
             x=times,
@@ -199,6 +213,13 @@ def session_steps(session: SessionView, lang: str, zone: str) -> Any:
         ),
         height=max(260, 28 * len(times) + 120),
     )
+
+
+def step_words(step: SessionStep, lang: str) -> str:
+    """A step as the sequence reason words it: the action, ``(민감)``/``(sensitive)`` on a
+    high or critical resource (features/docs.py ``token_words``)."""
+    sensitive = step.sensitivity is not None and LEVEL_RANK[step.sensitivity] >= SENSITIVE_RANK
+    return token_words(f"{step.action}:{step.sensitivity}" if sensitive else step.action, lang)
 
 
 def _pause(seconds: float | None, lang: str) -> str:

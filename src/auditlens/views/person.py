@@ -26,6 +26,7 @@ import polars as pl
 from pydantic import Field
 from sqlalchemy import RowMapping, select
 
+from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.docs import ACTION_WORDS
 from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 from auditlens.store.db import ingest_batches, score_runs, scores
@@ -67,6 +68,9 @@ class SessionStep(ViewModel):
     action_ko: str
     action_en: str
     resource_id: str | None
+    sensitivity: str | None = Field(
+        description="the resource's level in the resource catalog (None: no catalog given)"
+    )
     host: str | None
     success: bool | None
     gap_seconds: float | None = Field(description="seconds since the previous step")
@@ -178,6 +182,7 @@ def day_sessions(
     zone: str = DEFAULT_ZONE,
     upto_batch: int | None = None,
     flagged: str | None = None,
+    catalog: ResourceCatalog | None = None,
 ) -> tuple[SessionView, ...]:
     """The sessions of ``user_id`` that started on local ``day``, oldest first.
 
@@ -186,6 +191,8 @@ def day_sessions(
         upto_batch: read only the events of ingest batches up to this one (the data a
             score saw: its ``evidence.data_batch_id``); None reads every stored event.
         flagged: the local start ``HH:MM`` of the session to mark (:func:`flagged_start`).
+        catalog: the resource catalog, to give each step its resource's sensitivity (as the
+            sequence features read ``edit:high``).
     """
     tz = zoneinfo.ZoneInfo(zone)
     first = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
@@ -201,6 +208,12 @@ def day_sessions(
         .sort(TIMESTAMP, maintain_order=True)
         .collect()
     )
+    levels: dict[str, str] = {}
+    if catalog is not None and events.height:
+        found = catalog.lookup(events.get_column(RESOURCE_ID))
+        levels = dict(
+            zip(found.get_column("resource_id"), found.get_column("sensitivity"), strict=True)
+        )
     gap = dt.timedelta(minutes=gap_minutes)
     runs: list[list[SessionStep]] = []
     previous: dt.datetime | None = None
@@ -209,7 +222,7 @@ def day_sessions(
         if previous is None or at - previous > gap:
             runs.append([])
         pause = None if not runs[-1] or previous is None else (at - previous).total_seconds()
-        runs[-1].append(_step(event, at, pause))
+        runs[-1].append(_step(event, at, pause, levels))
         previous = at
     kept = [run for run in runs if run[0].at.astimezone(tz).date() == day]
     return tuple(
@@ -224,15 +237,19 @@ def day_sessions(
     )
 
 
-def _step(event: dict[str, Any], at: dt.datetime, pause: float | None) -> SessionStep:
+def _step(
+    event: dict[str, Any], at: dt.datetime, pause: float | None, levels: dict[str, str]
+) -> SessionStep:
     action = str(event[ACTION_TYPE])
+    resource = _text(event[RESOURCE_ID])
     ko, en = ACTION_WORDS.get(action, (action, action))
     return SessionStep(
         at=at,
         action=action,
         action_ko=ko,
         action_en=en,
-        resource_id=_text(event[RESOURCE_ID]),
+        resource_id=resource,
+        sensitivity=None if resource is None else levels.get(resource),
         host=_text(event[HOST]),
         success=None if event[SUCCESS] is None else bool(event[SUCCESS]),
         gap_seconds=pause,

@@ -14,11 +14,14 @@ everywhere and can ask to re-identify the person behind one of their alerts
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from pathlib import Path
 from typing import Final
 
 import streamlit as st
 
 from auditlens.api.routes.common import Context
+from auditlens.config import Settings
 from auditlens.dashboard import person_charts
 from auditlens.dashboard.navigation import USER_PARAM, title
 from auditlens.dashboard.person_trail import alerts_and_decisions
@@ -34,6 +37,7 @@ from auditlens.dashboard.widgets import (
     zone_note,
 )
 from auditlens.errors import AuditlensError
+from auditlens.features.catalog import ResourceCatalog
 from auditlens.pipeline.replay import Explanation, explain_user
 from auditlens.views import (
     NotFound,
@@ -165,11 +169,13 @@ def _timeline(ctx: Context, real: str) -> None:
 
 
 def _pick_day(ctx: Context, flagged: tuple[ScoredDay, ...]) -> ScoredDay | None:
-    """The flagged day to open (first: the riskiest, latest of ties)."""
+    """The flagged day to open (first: the day with the highest own risk, latest of ties —
+    a decayed risk stays high on the quiet days after an incident)."""
     if not flagged:
         return None
     by_day = {d.day: d for d in flagged}
-    riskiest = max(flagged, key=lambda d: (d.risk, d.day))
+    # the day something happened: its own risk (before decay) first, then the decayed one
+    riskiest = max(flagged, key=lambda d: (d.day_risk, d.risk, d.day))
     options = sorted(by_day, reverse=True)
     picked = st.selectbox(
         ctx.say("Flagged day", "위험 표시일"),
@@ -195,6 +201,7 @@ def _flagged_table(ctx: Context, real: str, flagged: tuple[ScoredDay, ...]) -> N
         {
             ctx.say("Day", "날짜"): d.day.isoformat(),
             ctx.say("Risk", "위험도"): number(d.risk, ctx.lang, 1),
+            ctx.say("That day's own", "당일 자체"): number(d.day_risk, ctx.lang, 1),
             ctx.say("Severity", "심각도"): severity_word(d.severity, ctx.lang),
             ctx.say("Model", "모델"): d.evidence.model_sha256[: person_charts.SHA_SHOWN],
             ctx.say("Reasons", "사유"): " / ".join(_reasons(ctx, d)) or "—",
@@ -251,6 +258,7 @@ def _day(ctx: Context, real: str, chosen: ScoredDay) -> None:
         zone=ctx.zone,
         upto_batch=evidence.data_batch_id,
         flagged=flagged_start(chosen.reasons),
+        catalog=catalog_of(ctx.settings),
     )
     _sessions(ctx, sessions)
 
@@ -301,6 +309,21 @@ def _replay(ctx: Context, real: str, day: ScoredDay) -> None:
         )
 
 
+def catalog_of(settings: Settings) -> ResourceCatalog | None:
+    """The deployment's resource catalog (None: none configured), read once per file
+    version."""
+    path = settings.resource_catalog
+    if path is None or not Path(path).is_file():
+        return None
+    return _catalog(str(path), Path(path).stat().st_mtime_ns, settings.default_sensitivity)
+
+
+@functools.lru_cache(maxsize=4)
+def _catalog(path: str, version: int, default: str) -> ResourceCatalog:
+    del version  # part of the cache key: an edited file is read again
+    return ResourceCatalog.read_csv(Path(path), default)
+
+
 def _sessions(ctx: Context, sessions: tuple[SessionView, ...]) -> None:
     """The day's sessions: the one the sequence reason names drawn step by step."""
     if not sessions:
@@ -341,7 +364,7 @@ def _steps(ctx: Context, session: SessionView) -> list[dict[str, object]]:
         {
             ctx.say("Step", "단계"): n,
             ctx.say("Time", "시각"): when(step.at, ctx, seconds=True),
-            ctx.say("Action", "작업"): step.action_ko if ctx.lang == "ko" else step.action_en,
+            ctx.say("Action", "작업"): person_charts.step_words(step, ctx.lang),
             ctx.say("Resource", "자원"): step.resource_id or "—",
             ctx.say("Host", "호스트"): step.host or "—",
             ctx.say("Succeeded", "성공"): "—"
