@@ -151,9 +151,9 @@ def _hours_change(now: float | None, before: float | None, lang: str) -> str:
 
 
 def show_cards(ctx: Context, now: Period, before: Period) -> None:
-    """The cards in two rows of columns."""
+    """The cards in three rows: volume, handling, severities."""
     cards = card_values(ctx, now, before)
-    for row in (cards[:5], cards[5:]):
+    for row in (cards[:4], cards[4:7], cards[7:]):
         for column, card in zip(st.columns(len(row)), row, strict=True):
             column.metric(
                 card.label,

@@ -162,6 +162,7 @@ def heatmap_figure(trend: AlertTrend, lang: str) -> go.Figure:
             y=ys,
             mode="markers+text",
             text=[str(n) for n in counts],
+            textfont={"color": ["#ffffff" if n > top * 0.55 else "#222222" for n in counts]},
             marker={
                 "symbol": "square",
                 "size": 38,

@@ -175,6 +175,18 @@ def period_picker(ctx: Context, *, key: str = "period", days: int = 30) -> tuple
     return default
 
 
+def period_text(start: dt.date, end: dt.date, lang: str) -> str:
+    """A period as words: ``2026-09-01 ~ 2026-09-30`` / ``2026-09-01 to 2026-09-30``
+    (one day alone when start and end are the same day).
+
+    >>> period_text(dt.date(2026, 9, 1), dt.date(2026, 9, 30), "ko")
+    '2026-09-01 ~ 2026-09-30'
+    """
+    if start == end:
+        return start.isoformat()
+    return pick(lang, f"{start} to {end}", f"{start} ~ {end}")
+
+
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     """The period of the same length just before ``start`` .. ``end``.
 

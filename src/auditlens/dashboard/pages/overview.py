@@ -34,6 +34,7 @@ from auditlens.dashboard.widgets import (
     SEVERITIES,
     count,
     period_picker,
+    period_text,
     previous_period,
     severity_word,
     zone_note,
@@ -74,11 +75,9 @@ def render(ctx: Context) -> None:
         kpis(ctx.store, *earlier, zone=zone, scope=scope),
         activity(ctx.store, *earlier, zone=zone),
     )
+    shown, compared = period_text(start, end, ctx.lang), period_text(*earlier, ctx.lang)
     st.caption(
-        ctx.say(
-            f"{start} to {end}, compared with {earlier[0]} to {earlier[1]}.",
-            f"{start} ~ {end}, 직전 기간 {earlier[0]} ~ {earlier[1]} 대비.",
-        )
+        ctx.say(f"{shown}, compared with {compared}.", f"{shown}, 직전 기간 {compared} 대비.")
     )
     show_cards(ctx, now, before)
     _charts(ctx, start, end, scope, now)
@@ -216,7 +215,7 @@ def _behind_the_click(ctx: Context, start: dt.date, end: dt.date, scope: AlertSc
 
 def _describe(ctx: Context, start: dt.date, end: dt.date, scope: AlertScope) -> str:
     lang = ctx.lang
-    parts = [f"{start} to {end}" if start != end else str(start)]
+    parts = [period_text(start, end, lang)]
     parts += [department_label(d, lang) for d in scope.departments]
     parts += [severity_word(s.value, lang) for s in scope.severities]
     parts += [scenario_label(s, lang) for s in scope.scenarios]
