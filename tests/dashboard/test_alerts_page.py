@@ -386,3 +386,26 @@ def test_picking_an_alert_makes_the_link_and_a_new_link_opens_its_alert(
     at.query_params["alert"] = str(closed)
     at.run()
     assert [s.value for s in at.subheader] == [f"Alert #{closed}"]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_escalating_then_closing_an_alert_without_four_eyes(
+    open_app: OpenApp, deployment: Deployment, lang: str
+) -> None:
+    alert = _one(deployment.settings, "open", "low")
+    at = open_app("analyst", lang, "alerts", {"alert": str(alert.id)})
+    at.selectbox(key=f"aq_reason_{alert.id}").select("suspected_violation").run()
+    at.button(key="aq_do_escalate").click().run()
+    assert _status(deployment.settings, alert.id) == "escalated"
+    at.selectbox(key=f"aq_reason_{alert.id}").select("remediated").run()
+    at.button(key="aq_do_close").click().run()
+    assert _status(deployment.settings, alert.id) == "closed"  # low: no second person
+    said = at.success[0].value
+    assert ("종결" in said) if lang == "ko" else ("closed by key:dash-analyst" in said)
+    assert "four eyes" not in said and "이중 승인" not in said
+    decided = [
+        (e.action, e.reason_code)
+        for e in trail(deployment.settings, target=f"alert:{alert.id}", actor="key:dash-analyst")
+    ]
+    assert decided[-2:] == [("escalate", "suspected_violation"), ("close", "remediated")]
+    assert [b.key for b in at.button if b.key != "logout"] == ["aq_do_reopen"]
