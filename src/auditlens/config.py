@@ -558,7 +558,7 @@ class Settings(BaseSettings):
         "http://localhost:8501/alerts?alert={alert_id}",
         description="Link shown in every alert; {alert_id}, {window} (and {user_id}, which "
         "puts the person's id in the message: avoid it when pseudonymising). Default: the "
-        "alert in the dashboard's alert queue (`auditlens serve dashboard`).",
+        "alert on the dashboard's alert queue (`auditlens serve dashboard`).",
     )
     alert_dedup_hours: float = Field(
         24.0,
@@ -581,6 +581,17 @@ class Settings(BaseSettings):
     alert_four_eyes: list[Severity] = Field(
         default_factory=lambda: _severities(Severity.CRITICAL),
         description="Closing an alert of these severities needs a second person's approval.",
+    )
+    alert_sla_hours: dict[Severity, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: {
+            Severity.CRITICAL: 4.0,
+            Severity.HIGH: 24.0,
+            Severity.MEDIUM: 72.0,
+            Severity.LOW: 168.0,
+        },
+        description="Hours an alert of each severity may stay unresolved (open, acknowledged, "
+        "escalated or waiting for approval) after it was opened; the dashboard's alert queue "
+        "marks older ones as past their SLA. A severity left out has no SLA.",
     )
     alert_fp_suppress_days: float = Field(
         0.0,

@@ -353,8 +353,8 @@ def test_every_data_route_documents_its_problems_and_csv(world: World) -> None:
     assert list(decision["409"]["content"]) == ["application/problem+json"]
 
 
-def test_alerts_link_to_the_dashboards_alert_without_the_user_id() -> None:
-    template = Settings().alert_link_template
+def test_alerts_link_to_the_dashboard_alert_without_the_user_id() -> None:
+    template = Settings().alert_link_template  # the dashboard test opens the link it makes
     assert template == "http://localhost:8501/alerts?alert={alert_id}"
     assert "{user_id}" not in template
 

@@ -9,7 +9,15 @@ import pytest
 
 from auditlens.config import Settings
 from auditlens.store.repo import Store
-from auditlens.views import AlertFilters, NotFound, Page, alert_detail, alert_queue
+from auditlens.views import (
+    AlertFacets,
+    AlertFilters,
+    NotFound,
+    Page,
+    alert_detail,
+    alert_facets,
+    alert_queue,
+)
 from auditlens.vocabulary import Severity
 from tests.alerts.conftest import T0
 from tests.views.conftest import act, open_alert
@@ -113,3 +121,17 @@ def test_decisions_are_read_from_a_separate_audit_database(tmp_path: Path) -> No
         alert_id = open_alert(store, user="U1")
         act(store, alert_id, "acknowledge", "kim", T0)
         assert [d.action for d in alert_detail(store, alert_id).decisions] == ["acknowledge"]
+
+
+def test_facets_are_the_departments_and_scenarios_alerted_on(store: Store) -> None:
+    assert alert_facets(store) == AlertFacets(departments=(), scenarios=())
+    open_alert(store, user="U1", department="hr", feature="delete_count")
+    open_alert(store, user="U2", department="finance", feature="usb_connect_count")
+    open_alert(store, user="U3", department="hr", feature="delete_count")
+    found = alert_facets(store)
+    assert found.departments == ("finance", "hr")
+    open_alert(store, user="U4", department=None)  # AlertScope's word for none known
+    found = alert_facets(store)
+    assert found.departments == ("finance", "hr", "unknown")
+    assert "delete_count" in found.scenarios and "usb_connect_count" in found.scenarios
+    assert list(found.scenarios) == sorted(set(found.scenarios))

@@ -8,9 +8,13 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ==========================================  ===========================================
 ``user_risk(store, user_id)``               latest risk, reasons, evidence, open alert
 ``user_history(store, user_id, start, end)``  risk per day with run and model
+``scored_day(store, user_id, day)``         one day's score: reasons, evidence, unit
+``scored_days(store, user_id, start, end)``  the same for every day (min severity)
+``day_sessions(store, user_id, day)``       that day's sessions as step sequences
 ``top_risks(store, filters, page)``         users by peak risk (RiskFilters)
 ``alert_queue(store, filters, page)``       alerts (AlertFilters), most severe first
 ``alert_detail(store, alert_id)``           one alert: evidence, deliveries, decisions
+``alert_facets(store)``                     departments and scenarios alerted on
 ``kpis(store, start, end, scope=)``         the KPIs of docs/kpis.md (AlertScope)
 ``alert_trend(store, start, end, scope=)``  alerts per day, department by severity
 ``coverage(store, start, end)``             users monitored, events
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from auditlens.views.alerts import (
     AlertDetail,
+    AlertFacets,
     AlertFilters,
     AlertRow,
     AttemptView,
@@ -34,6 +39,7 @@ from auditlens.views.alerts import (
     DeliveryView,
     EvidenceView,
     alert_detail,
+    alert_facets,
     alert_queue,
 )
 from auditlens.views.audit import (
@@ -47,6 +53,15 @@ from auditlens.views.catalog import ModelChange, ModelVersion, model_changes, mo
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
 from auditlens.views.data import DataHealth, FindingView, data_health
 from auditlens.views.kpis import Durations, Kpis, kpis
+from auditlens.views.person import (
+    ScoredDay,
+    SessionStep,
+    SessionView,
+    day_sessions,
+    flagged_start,
+    scored_day,
+    scored_days,
+)
 from auditlens.views.reasons import ReasonView
 from auditlens.views.risk import (
     HistoryDay,
@@ -76,6 +91,7 @@ __all__ = [
     "Activity",
     "AlertDay",
     "AlertDetail",
+    "AlertFacets",
     "AlertFilters",
     "AlertRow",
     "AlertScope",
@@ -103,19 +119,27 @@ __all__ = [
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
+    "ScoredDay",
+    "SessionStep",
+    "SessionView",
     "UserRisk",
     "ViewModel",
     "activity",
     "alert_detail",
+    "alert_facets",
     "alert_queue",
     "alert_trend",
     "audit_search",
     "audit_status",
     "coverage",
     "data_health",
+    "day_sessions",
+    "flagged_start",
     "kpis",
     "model_changes",
     "model_versions",
+    "scored_day",
+    "scored_days",
     "top_risks",
     "user_history",
     "user_risk",

@@ -36,7 +36,7 @@ from auditlens.views.common import (
     utc,
 )
 from auditlens.views.reasons import ReasonView, reason_views
-from auditlens.views.scope import AlertScope, within
+from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope, within
 from auditlens.vocabulary import Severity
 
 #: Trail actions that are a person's decision on an alert (alerts/triage.py).
@@ -150,6 +150,23 @@ class AlertDetail(ViewModel):
     evidence: tuple[EvidenceView, ...]
     deliveries: tuple[DeliveryView, ...]
     decisions: tuple[DecisionView, ...]
+
+
+class AlertFacets(ViewModel):
+    """The values the queue's filters can take: every department and scenario alerted on."""
+
+    departments: tuple[str, ...]
+    scenarios: tuple[str, ...]
+
+
+def alert_facets(store: Store) -> AlertFacets:
+    """The departments (``unknown`` for alerts without one: AlertScope's word) and scenarios
+    of the stored alerts, sorted (filter choices)."""
+    with store.engine.connect() as conn:
+        departments = conn.execute(select(alerts.c.department).distinct()).scalars().all()
+        scenarios = conn.execute(select(alerts.c.scenario).distinct()).scalars().all()
+    named = sorted({UNKNOWN_DEPARTMENT if d is None else str(d) for d in departments})
+    return AlertFacets(departments=tuple(named), scenarios=tuple(sorted(map(str, scenarios))))
 
 
 def alert_queue(
