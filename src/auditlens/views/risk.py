@@ -20,7 +20,17 @@ import datetime as dt
 from typing import Any, Final
 
 from pydantic import Field
-from sqlalchemy import Connection, RowMapping, Select, String, bindparam, func, or_, select
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from auditlens.store.alerts import ACTIVE_STATUSES, AlertStatus
 from auditlens.store.db import alerts, ingest_batches, scores
@@ -316,7 +326,8 @@ def _latest_score_statement() -> Select[Any]:
     )
     open_alert = (
         select(func.max(alerts.c.id))
-        .where(alerts.c.user_id == user, alerts.c.status.in_(ACTIVE_STATUSES))
+        # one bound value per status, not an "expanding" IN re-rendered on every call
+        .where(alerts.c.user_id == user, alerts.c.status.in_([literal(s) for s in ACTIVE_STATUSES]))
         .scalar_subquery()
     )
     return (
