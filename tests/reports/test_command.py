@@ -84,6 +84,8 @@ def test_a_report_is_written_and_recorded_in_the_trail(
         report_data.footer.config_hash,
     )
     assert status.ok and status.head_hash == entry.hash  # the trail still verifies
+    code, output = _run(tmp_path, config, "audit", "log", "--actor", "kim")
+    assert code == 0 and f"report:monthly:{label}" in output, output
     code, output = _run(
         tmp_path,
         config,
