@@ -405,6 +405,12 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("keys", "list"), (1,), broken),
         Step(("keys", "revoke", f"bi-{lang}")),
         Step(("keys", "revoke", "nosuch"), (1,)),
+        Step(("report", "monthly", "--period", "2026-09", "--format", "xlsx", "--out", "rep")),
+        Step(("report", "monthly", "--period", "2026-13"), (2,)),
+        Step(("report", "weekly", "--period", "2026-W37", "--format", "xlsx", "--out", "rep")),
+        Step(("report", "weekly", "--period", "2026-09"), (2,)),
+        Step(("report", "quarterly", "--period", "2026-Q3", "--format", "xlsx", "--out", "rep")),
+        Step(("report", "quarterly", "--format", "pdf"), (2,)),
         # its success path serves until stopped: tests/api starts it for real
         Step(("serve", "api"), (1,), broken),
         Step(("serve", "dashboard"), (1,), broken),

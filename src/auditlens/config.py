@@ -1,4 +1,4 @@
-# size: every setting is one typed, documented field here (DESIGN rule 4), 98 fields.
+# size: every setting is one typed, documented field here (DESIGN rule 4), 102 fields.
 """Settings: ``auditlens.toml`` plus ``AUDITLENS_*`` environment overrides.
 
 Precedence (highest first): keyword arguments, environment variables
@@ -51,6 +51,8 @@ from auditlens.vocabulary import (
 )
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: An e-mail address as a recipient list takes it (one @, a dot in the domain, no spaces).
+_ADDRESS: Final = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 class ValueRulesConfig(BaseModel):
@@ -401,6 +403,36 @@ class DashboardConfig(BaseModel):
     port: int = Field(8501, gt=0, lt=65536, description="TCP port of `auditlens serve dashboard`.")
 
 
+class ReportScheduleConfig(BaseModel):
+    """When `auditlens report send` (run daily from cron or Airflow) sends each digest."""
+
+    weekly: str | None = Field(
+        "mon",
+        description="Weekday the weekly digest of the week before is sent (mon..sun); "
+        "none = no weekly digest.",
+    )
+    monthly: int | None = Field(
+        1,
+        ge=1,
+        le=28,
+        description="Day of the month (1-28) the monthly digest of the month before is sent; "
+        "none = no monthly digest.",
+    )
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekday(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        day = value.strip().lower()[:3]
+        if day not in WEEKDAY_NAMES:
+            raise Bad(
+                f"unknown weekday {value!r} (expected one of {list(WEEKDAY_NAMES)})",
+                ko=f"알 수 없는 요일 {value!r}입니다 ({list(WEEKDAY_NAMES)} 중 하나)",
+            )
+        return day
+
+
 #: Settings that do not change any score (left out of the config hash).
 NOT_SCORING: Final = frozenset(
     {
@@ -423,6 +455,11 @@ NOT_SCORING: Final = frozenset(
         "privacy",
         "api",
         "dashboard",
+        # how reports look and whom they go to, never a score
+        "report_template",
+        "report_controls",
+        "report_recipients",
+        "report_schedule",
     }
 )
 
@@ -615,6 +652,27 @@ class Settings(BaseSettings):
         "docs/configuration.md, *Dashboard*).",
     )
 
+    report_template: Path | None = Field(
+        None,
+        description="PowerPoint master (.pptx) the PPTX report is built on: its layouts and "
+        "placeholders are used; none = the built-in look.",
+    )
+    report_controls: Path | None = Field(
+        None,
+        description="TOML file mapping what auditlens did to the controls you are examined on "
+        "(docs/reports.md); none = the built-in mapping (Korean financial-sector rules).",
+    )
+    report_recipients: list[str] = Field(
+        default_factory=list,
+        description="E-mail addresses `auditlens report send` sends the digest to (through "
+        "the SMTP settings of an e-mail alert channel).",
+    )
+    report_schedule: ReportScheduleConfig = Field(
+        default_factory=ReportScheduleConfig,
+        description="[report_schedule] table: weekly = weekday, monthly = day of the month "
+        "on which `auditlens report send` sends each digest.",
+    )
+
     @model_validator(mode="after")
     def _routes_name_channels(self) -> Settings:
         seen: set[str] = set()
@@ -645,6 +703,17 @@ class Settings(BaseSettings):
                     "없습니다",
                 )
         return self
+
+    @field_validator("report_recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not _ADDRESS.fullmatch(a.strip())]
+        if bad:
+            raise Bad(
+                f"not an e-mail address: {bad}",
+                ko=f"전자우편 주소가 아닙니다: {bad}",
+            )
+        return [a.strip() for a in value]
 
     @field_validator("timezone")
     @classmethod

@@ -72,6 +72,9 @@ ACTIONS: Final = frozenset(
         "reidentify_expire",  # a grant ran out (recorded when next looked at)
         "key_create",  # an admin made an API key (name, role, prefix; never the secret)
         "key_revoke",  # an admin revoked an API key
+        # auditlens.reports: a report was produced (target report:KIND:LABEL; criteria: the
+        # period, data watermark, config hash, trail head it rests on, files and digest)
+        "report",
     }
 )
 

@@ -24,6 +24,8 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``model_versions(store)``                   registered models, which one is in force
 ``model_changes(store)``                    what each model changed against the one before
 ``data_health(store, start, end)``          quarantine by kind, tamper findings
+``ingestion(store, start, end)``            batches per source, the watermark at the end
+``period_models(store, start, end)``        the models behind a period's risk
 ==========================================  ===========================================
 """
 
@@ -49,9 +51,22 @@ from auditlens.views.audit import (
     audit_search,
     audit_status,
 )
-from auditlens.views.catalog import ModelChange, ModelVersion, model_changes, model_versions
+from auditlens.views.catalog import (
+    ModelChange,
+    ModelVersion,
+    model_changes,
+    model_versions,
+    period_models,
+)
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
-from auditlens.views.data import DataHealth, FindingView, data_health
+from auditlens.views.data import (
+    DataHealth,
+    FindingView,
+    Ingestion,
+    SourceIngest,
+    data_health,
+    ingestion,
+)
 from auditlens.views.kpis import Durations, Kpis, kpis
 from auditlens.views.person import (
     ScoredDay,
@@ -108,6 +123,7 @@ __all__ = [
     "EvidenceView",
     "FindingView",
     "HistoryDay",
+    "Ingestion",
     "Kpis",
     "ModelChange",
     "ModelVersion",
@@ -122,6 +138,7 @@ __all__ = [
     "ScoredDay",
     "SessionStep",
     "SessionView",
+    "SourceIngest",
     "UserRisk",
     "ViewModel",
     "activity",
@@ -135,9 +152,11 @@ __all__ = [
     "data_health",
     "day_sessions",
     "flagged_start",
+    "ingestion",
     "kpis",
     "model_changes",
     "model_versions",
+    "period_models",
     "scored_day",
     "scored_days",
     "top_risks",

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import func, select
 
-from auditlens.store.db import score_runs
+from auditlens.store.db import score_runs, scores
 from auditlens.store.repo import Store
 from auditlens.views.common import ViewModel, utc
 
@@ -118,3 +118,22 @@ def model_changes(store: Store) -> tuple[ModelChange, ...]:
             )
         )
     return tuple(changes)
+
+
+def period_models(store: Store, start: dt.date, end: dt.date) -> tuple[str, ...]:
+    """The sha256 of every model behind the risk a period shows, sorted: the models of
+    each (user, day)'s newest score from ``start`` to ``end`` (as ``activity`` and
+    ``top_risks`` read them) — what a report of the period rests on."""
+    newest = (
+        select(scores.c.user_id, scores.c.window, func.max(scores.c.run_id).label("run_id"))
+        .where(scores.c.window >= start, scores.c.window <= end)
+        .group_by(scores.c.user_id, scores.c.window)
+        .subquery("newest")
+    )
+    query = (
+        select(score_runs.c.model_sha256)
+        .where(score_runs.c.id.in_(select(newest.c.run_id).distinct()))
+        .distinct()
+    )
+    with store.engine.connect() as conn:
+        return tuple(sorted(str(sha) for sha in conn.execute(query).scalars()))

@@ -11,6 +11,7 @@ Example::
     with Store.open(settings) as store:
         health = data_health(store, date(2026, 9, 1), date(2026, 9, 30))
         health.quarantine_by_kind    # {'timestamp:unreadable': 3, 'user_id:missing': 1}
+        ingestion(store, date(2026, 9, 1), date(2026, 9, 30)).watermark  # the data it rests on
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import datetime as dt
 from collections import Counter
 from typing import Final
 
+import polars as pl
 from pydantic import Field
 from sqlalchemy import func, select
 
-from auditlens.store.db import quarantine, tamper_findings
+from auditlens.schema import TIMESTAMP
+from auditlens.store.db import ingest_batches, quarantine, tamper_findings
 from auditlens.store.repo import Store
 from auditlens.validate import quarantine_kinds
 from auditlens.views.common import DEFAULT_ZONE, ViewModel, period_bounds, utc
@@ -117,3 +120,71 @@ def data_health(
 
 def _ranked(counts: Counter[str]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+class SourceIngest(ViewModel):
+    """One source's part of a period: its events and the batches that brought them."""
+
+    source: str
+    events: int = Field(description="stored events of the period from this source")
+    batches: int = Field(description="ingest batches holding events of the period")
+    batch_id: int = Field(description="the newest of them")
+    watermark: str = Field(description="that batch's source watermark")
+
+
+class Ingestion(ViewModel):
+    """Where a period's events came from, and the data a report of it rests on: the
+    newest ingest batch holding events of the period (a later batch with none of its
+    events changes none of its figures)."""
+
+    start: dt.date
+    end: dt.date
+    zone: str
+    sources: tuple[SourceIngest, ...] = Field(description="sources with events, by name")
+    batch_id: int | None = Field(description="newest batch holding events of the period")
+    watermark: str | None = Field(description="that batch's source watermark")
+    committed_at: dt.datetime | None
+
+
+def ingestion(store: Store, start: dt.date, end: dt.date, *, zone: str = DEFAULT_ZONE) -> Ingestion:
+    """The sources whose events fall on the local days ``start`` .. ``end`` (their events
+    add up to ``coverage().events``), and the newest batch holding such events."""
+    lower, upper = period_bounds(start, end, zone)
+    batches = ingest_batches.c
+    overlapping = (batches.min_ts < upper) & (batches.max_ts >= lower)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(batches.id, batches.source, batches.watermark_after, batches.committed_at)
+            .where(overlapping)
+            .order_by(batches.id)
+        ).all()
+    stamp = pl.col(TIMESTAMP)
+    sources = []
+    for source in sorted({str(r.source) for r in rows}):
+        mine = [r for r in rows if r.source == source]
+        events = (
+            store.events.scan(source)
+            .filter((stamp >= lower) & (stamp < upper))
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+        sources.append(
+            SourceIngest(
+                source=source,
+                events=int(events),
+                batches=len(mine),
+                batch_id=int(mine[-1].id),
+                watermark=str(mine[-1].watermark_after),
+            )
+        )
+    newest = rows[-1] if rows else None
+    return Ingestion(
+        start=start,
+        end=end,
+        zone=zone,
+        sources=tuple(sources),
+        batch_id=None if newest is None else int(newest.id),
+        watermark=None if newest is None else str(newest.watermark_after),
+        committed_at=None if newest is None else utc(newest.committed_at),
+    )
