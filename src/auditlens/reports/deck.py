@@ -1,13 +1,12 @@
-"""A slide deck on the team's template (or a clean built-in one): layouts found by their
-placeholders, native charts and tables, Korean that renders.
+"""A slide deck on the team's template (or a clean built-in one): native charts and
+tables, Korean that renders.
 
-:class:`Deck` wraps a python-pptx presentation. With a template (``report_template``)
-its slides are dropped and its layouts used: the cover is the layout holding a title and
-a subtitle, every other slide the layout holding a title and one content placeholder
-(the largest such), found by placeholder *type*, never by index or name, so a template
-with its own layouts and languages works. The content placeholder's place on the page is
-where a chart, a table or text goes. Without a template the deck is python-pptx's own,
-widened to 16:9.
+:class:`Deck` wraps a python-pptx presentation opened by
+:func:`~auditlens.reports.template.open_template`: the cover uses the template's layout
+holding a title and a subtitle, every other slide its layout holding a title and one
+content placeholder; the content placeholder's place on the page is where a chart, a
+table or text goes. Slides and shapes are named by stable keys (``slide.name``,
+``shape.name``) so a program reading the deck finds them in either language.
 
 Korean text needs an East Asian font on every run (``a:ea``): the template theme's when
 it names one, else NanumGothic, marked Hangul (charset 129) so PowerPoint substitutes a
@@ -18,8 +17,8 @@ Example::
 
     deck = Deck(None, "ko")
     deck.cover("월간 보고서", "2026-09")
-    slide, area = deck.content("일별 알림")
-    deck.chart(slide, area, ChartSpec("bar", ["09-01"], {"높음": [3]}))
+    slide, area = deck.content("trend", "일별 알림")
+    deck.chart(slide, area, ChartSpec("bar", ["09-01"], {"높음": [3]}), "trend_chart")
     deck.save(Path("report.pptx"))
 """
 
@@ -30,21 +29,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
-from pptx import Presentation
 from pptx.chart.chart import Chart
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.enum.shapes import PP_PLACEHOLDER
-from pptx.oxml import parse_xml
 from pptx.oxml.ns import qn
 from pptx.oxml.xmlchemy import BaseOxmlElement, OxmlElement
-from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide, SlideLayout
 from pptx.table import Table
 from pptx.util import Emu, Pt
 
-from auditlens.errors import AuditlensError
+from auditlens.reports.template import (
+    CONTENT,
+    TITLES,
+    TemplateError,
+    find_layout,
+    open_template,
+    theme_east_asian,
+)
 
 #: The East Asian font when the template names none (Debian/Ubuntu: fonts-nanum).
 EAST_ASIAN_FONT: Final = "NanumGothic"
@@ -54,16 +57,6 @@ HANGUL_CHARSET: Final = "-127"
 COUNT: Final = "#,##0"
 #: A table row's height before its text makes it taller (0.32 inch), in EMU.
 ROW_HEIGHT: Final = 292608
-#: A 16:9 slide, in EMU (13.333 x 7.5 inches).
-WIDE: Final = (12192000, 6858000)
-
-_TITLES: Final = (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
-_CONTENT: Final = (
-    PP_PLACEHOLDER.OBJECT,
-    PP_PLACEHOLDER.BODY,
-    PP_PLACEHOLDER.CHART,
-    PP_PLACEHOLDER.TABLE,
-)
 #: What follows ``a:ea`` inside a run's properties (DrawingML's element order).
 _AFTER_EA: Final = ("a:cs", "a:sym", "a:hlinkClick", "a:hlinkMouseOver", "a:rtl", "a:extLst")
 _KINDS: Final = {
@@ -75,13 +68,6 @@ _KINDS: Final = {
 }
 
 ChartKind = Literal["bar", "stacked_bar", "column", "stacked_column", "line"]
-
-
-class TemplateError(AuditlensError):
-    """The report template cannot be used."""
-
-    hint = "check report_template: a .pptx whose layouts have a title placeholder"
-    ko_hint = "report_template을 확인하십시오: 제목 개체 틀이 있는 레이아웃을 가진 .pptx 파일"
 
 
 @dataclass(frozen=True)
@@ -132,13 +118,13 @@ class Deck:
 
     def __init__(self, template: Path | None, lang: str) -> None:
         self.lang = lang
-        self.presentation = _open(template)
-        self.font = _theme_east_asian(self.presentation) or EAST_ASIAN_FONT
+        self.presentation = open_template(template)
+        self.font = theme_east_asian(self.presentation) or EAST_ASIAN_FONT
         #: Western text: the template's own font; the built-in deck uses the Korean font
         #: for both, so digits and Hangul match.
         self.latin = None if template is not None else self.font
-        self._cover = _layout(self.presentation, cover=True)
-        self._content = _layout(self.presentation, cover=False)
+        self._cover = find_layout(self.presentation, cover=True)
+        self._content = find_layout(self.presentation, cover=False)
 
     @property
     def layouts(self) -> tuple[SlideLayout, SlideLayout]:
@@ -235,6 +221,11 @@ class Deck:
                 fill = plotted.format.fill if spec.kind != "line" else plotted.format.line.fill
                 fill.solid()
                 fill.fore_color.rgb = _rgb(colour)
+        if spec.kind in ("bar", "stacked_bar"):  # the first category on top, as one reads
+            chart.category_axis.reverse_order = True
+            crossing = cast(Any, chart.value_axis)._element.find(qn("c:crosses"))
+            if crossing is not None:  # the value axis crosses at the last category: below
+                crossing.set("val", "max")
         stacked = spec.kind in ("stacked_bar", "stacked_column")
         if stacked:
             chart.plots[0].overlap = 100
@@ -282,7 +273,7 @@ class Deck:
                 column.width = Emu(int(area.width * share / total))
         return table
 
-    def save(self, path: Path) -> Path:
+    def save(self, path: Path) -> None:
         """Mark every text East Asian (:data:`EAST_ASIAN_FONT` or the theme's) and write
         the file."""
         for slide in self.presentation.slides:
@@ -293,7 +284,6 @@ class Deck:
                     _east_asian(space, self.font, self.lang, self.latin)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.presentation.save(str(path))
-        return path
 
 
 def tint(table: Table, row: int, column: int, colour: str, *, bold: bool = False) -> None:
@@ -308,95 +298,15 @@ def _rgb(colour: str) -> RGBColor:
     return RGBColor.from_string(colour.lstrip("#"))  # type: ignore[no-untyped-call,no-any-return]
 
 
-def _open(template: Path | None) -> PresentationType:
-    if template is None:
-        return _widened(Presentation())
-    if not template.is_file():
-        raise TemplateError(
-            f"the report template {template} does not exist",
-            ko=f"보고서 템플릿 {template} 파일이 없습니다",
-        )
-    try:
-        presentation = Presentation(str(template))
-    except Exception as error:  # python-pptx raises zipfile, KeyError, lxml errors
-        raise TemplateError(
-            f"the report template {template} is not a PowerPoint file ({error})",
-            ko=f"보고서 템플릿 {template}은(는) PowerPoint 파일이 아닙니다 ({error})",
-        ) from error
-    slides = presentation.slides._sldIdLst  # the template's own example slides go
-    for entry in list(slides):
-        presentation.part.drop_rel(entry.rId)
-        slides.remove(entry)
-    return presentation
-
-
-def _widened(presentation: PresentationType) -> PresentationType:
-    """python-pptx's default deck (4:3) at 16:9: every shape of the master and layouts
-    stretched sideways."""
-    ratio = WIDE[0] / int(presentation.slide_width or WIDE[0])
-    for part in (presentation.slide_master, *presentation.slide_layouts):
-        for xfrm in part.element.iter(qn("a:xfrm")):
-            for child in xfrm:
-                if child.tag == qn("a:off"):
-                    child.set("x", str(round(int(child.get("x", "0")) * ratio)))
-                elif child.tag == qn("a:ext"):
-                    child.set("cx", str(round(int(child.get("cx", "0")) * ratio)))
-    presentation.slide_width, presentation.slide_height = Emu(WIDE[0]), Emu(WIDE[1])
-    return presentation
-
-
-def _theme_east_asian(presentation: PresentationType) -> str | None:
-    """The East Asian font the template's theme names for body text, if any."""
-    for rel in presentation.slide_master.part.rels.values():
-        if rel.reltype.endswith("/theme"):
-            theme = parse_xml(rel.target_part.blob)
-            found = theme.find(f".//{qn('a:minorFont')}/{qn('a:ea')}")
-            face = None if found is None else found.get("typeface")
-            return face or None
-    return None
-
-
-def _layout(presentation: PresentationType, *, cover: bool) -> SlideLayout:
-    """The cover layout (a title and a subtitle) or the content layout (a title and one
-    content placeholder, the largest such; else a title only)."""
-    best: tuple[int, SlideLayout] | None = None
-    titled: SlideLayout | None = None
-    for layout in presentation.slide_layouts:
-        placeholders: list[Any] = list(cast(Any, layout.placeholders))
-        types = [p.placeholder_format.type for p in placeholders]
-        if not any(t in _TITLES for t in types):
-            continue
-        if cover:
-            if PP_PLACEHOLDER.SUBTITLE in types:
-                return layout
-            continue
-        bodies = [p for p in placeholders if p.placeholder_format.type in _CONTENT]
-        if titled is None and not bodies:
-            titled = layout
-        if len(bodies) == 1:
-            size = int(bodies[0].width or 0) * int(bodies[0].height or 0)
-            if best is None or size > best[0]:
-                best = (size, layout)
-    chosen = best[1] if best is not None else titled
-    if chosen is None and cover:
-        return _layout(presentation, cover=False)
-    if chosen is None:
-        raise TemplateError(
-            "no layout of the report template has a title placeholder",
-            ko="보고서 템플릿의 어떤 레이아웃에도 제목 개체 틀이 없습니다",
-        )
-    return chosen
-
-
 def _title_of(slide: Slide) -> Any:
     for placeholder in cast(Any, slide.placeholders):
-        if placeholder.placeholder_format.type in _TITLES:
+        if placeholder.placeholder_format.type in TITLES:
             return placeholder
     raise TemplateError("a slide has no title", ko="슬라이드에 제목 개체 틀이 없습니다")
 
 
 def _content_of(slide: Slide, kind: PP_PLACEHOLDER | None = None) -> Any:
-    wanted = (kind,) if kind is not None else _CONTENT
+    wanted = (kind,) if kind is not None else CONTENT
     for placeholder in cast(Any, slide.placeholders):
         if placeholder.placeholder_format.type in wanted:
             return placeholder

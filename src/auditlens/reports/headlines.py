@@ -166,7 +166,7 @@ def _sentence(value: float | None, previous: float | None, kind: Kind, lang: str
         return pick(
             lang,
             f"The same as in the previous period ({before}).",
-            f"직전 기간({before})과 같습니다.",
+            f"직전 기간과 같은 수준입니다 ({before}).",
         )
     up = value > previous
     delta = abs(value - previous)
