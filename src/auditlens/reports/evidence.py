@@ -13,18 +13,9 @@ from dataclasses import dataclass
 
 from auditlens.i18n import severity_label
 from auditlens.reports.controls import EVIDENCE_FIELDS, EvidenceItem, item
+from auditlens.reports.labels import status_word
 from auditlens.reports.period import Period
 from auditlens.views import Activity, AuditStatus, DataHealth, Ingestion, Kpis
-
-#: Alert statuses in Korean (store/alerts.py ALERT_STATUSES).
-STATUS_KO = {
-    "open": "미처리",
-    "acknowledged": "확인",
-    "escalated": "상향 보고",
-    "close_requested": "종결 승인 대기",
-    "closed": "종결",
-    "dismissed": "기각",
-}
 
 
 @dataclass(frozen=True)
@@ -39,11 +30,6 @@ class Figures:
     audit: AuditStatus
     models: Sequence[str]
     watchers: int
-
-
-def status_word(status: str, lang: str) -> str:
-    """An alert status in ``lang``: '종결' / 'closed'."""
-    return STATUS_KO.get(status, status) if lang == "ko" else status.replace("_", " ")
 
 
 def evidence_items(figures: Figures) -> dict[str, EvidenceItem]:
