@@ -57,6 +57,8 @@ HANGUL_CHARSET: Final = "-127"
 COUNT: Final = "#,##0"
 #: A table row's height before its text makes it taller (0.32 inch), in EMU.
 ROW_HEIGHT: Final = 292608
+#: A table cell's top and bottom margin (0.025 inch), in EMU: long tables stay on the page.
+CELL_MARGIN: Final = 22860
 #: What follows ``a:ea`` inside a run's properties (DrawingML's element order).
 _AFTER_EA: Final = ("a:cs", "a:sym", "a:hlinkClick", "a:hlinkMouseOver", "a:rtl", "a:extLst")
 _KINDS: Final = {
@@ -263,6 +265,7 @@ class Deck:
         for i, row in enumerate(rows):
             for j, value in enumerate(row):
                 cell = table.cell(i, j)
+                cell.margin_top = cell.margin_bottom = Emu(CELL_MARGIN)
                 cell.text = value
                 for paragraph in cell.text_frame.paragraphs:
                     paragraph.font.size = Pt(size)

@@ -3,9 +3,9 @@ arrow and one sentence.
 
 Every value is a read-model number as :class:`~auditlens.reports.model.ReportData` holds
 it (``kpis``, ``previous_kpis``, ``activity``, ``previous_coverage``) — formatted, never
-recomputed — so a headline reads what the dashboard's KPI cards read for the same
-period. Whether a rise is good news is part of each headline (``worse_when_up``): an
-arrow is coloured by it, never by its direction alone.
+recomputed — the rows of :data:`~auditlens.reports.labels.KPI_ROWS`, which every format's
+summary shows. Where a rise is bad news (``rise_is_bad``) the arrow says so: ``bad`` up,
+``good`` down; other rows' arrows are ``neutral``.
 
 Example::
 
@@ -15,21 +15,24 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from auditlens.i18n import pick
+from auditlens.reports.labels import KPI_ROWS, Kind
 from auditlens.reports.model import ReportData
-from auditlens.reports.wording import count, duration, percent
-from auditlens.views import Coverage, Kpis
+from auditlens.reports.wording import NONE, count, percent
 
-Kind = Literal["count", "people", "rate", "duration"]
+#: How a value is printed: a row's kind, or a count of people.
+Shown = Kind | Literal["people"]
+
 Tone = Literal["good", "bad", "neutral"]
 
 UP: Final = "▲"
 DOWN: Final = "▼"
 SAME: Final = "="
+#: Counts that are people, not things (Korean counter 명).
+PEOPLE: Final = frozenset({"users"})
 
 
 @dataclass(frozen=True)
@@ -48,80 +51,50 @@ class Headline:
     sentence: str = ""
 
 
-@dataclass(frozen=True)
-class _Kpi:
-    key: str
-    en: str
-    ko: str
-    kind: Kind
-    figure: Callable[[Kpis, Coverage], float | None]
-    worse_when_up: bool | None  # None: neither direction is news by itself
-
-
-def _open(k: Kpis, _: Coverage) -> int:
-    return k.alerts - k.ended
-
-
-#: The summary's KPIs, in order.
-KPIS: Final[tuple[_Kpi, ...]] = (
-    _Kpi("users", "Users monitored", "모니터링 사용자", "people",
-         lambda _, c: c.users_monitored, None),
-    _Kpi("events", "Events reviewed", "점검한 이벤트", "count", lambda _, c: c.events, None),
-    _Kpi("alerts", "Alerts opened", "생성된 알림", "count", lambda k, _: k.alerts, True),
-    _Kpi("critical", "Critical alerts", "알림: 심각", "count",
-         lambda k, _: k.by_severity.get("critical", 0), True),
-    _Kpi("high", "High alerts", "알림: 높음", "count",
-         lambda k, _: k.by_severity.get("high", 0), True),
-    _Kpi("open", "Still open", "처리 중", "count", _open, True),
-    _Kpi("first_action", "Median time to first action", "첫 조치까지 중앙값", "duration",
-         lambda k, _: k.time_to_first_action.median_seconds, True),
-    _Kpi("time_to_close", "Median time to close", "종결까지 중앙값", "duration",
-         lambda k, _: k.time_to_close.median_seconds, True),
-    _Kpi("dismissal_rate", "Dismissal rate", "기각률", "rate",
-         lambda k, _: k.dismissal_rate, None),
-    _Kpi("quarantined", "Rows quarantined", "격리된 행", "count",
-         lambda k, _: k.quarantined_rows, True),
-    _Kpi("tamper", "Possible tampering", "변조 의심", "count",
-         lambda k, _: k.tamper_findings, True),
-)  # fmt: skip
-
-
 def headlines(data: ReportData) -> tuple[Headline, ...]:
     """Every KPI of the summary for ``data``'s period against the previous one."""
     lang = data.lang
     now_k, now_c = data.kpis, data.activity
     before_k, before_c = data.previous_kpis, data.previous_coverage
     found = []
-    for kpi in KPIS:
-        value, previous = kpi.figure(now_k, now_c), kpi.figure(before_k, before_c)
+    for row in KPI_ROWS:
+        value, previous = row.read(now_k, now_c), row.read(before_k, before_c)
+        kind: Shown = "people" if row.key in PEOPLE else row.kind
         arrow = _arrow(value, previous)
         found.append(
             Headline(
-                key=kpi.key,
-                label=pick(lang, kpi.en, kpi.ko),
+                key=row.key,
+                label=row.label(lang),
                 value=value,
                 previous=previous,
-                shown=shown(value, kpi.kind, lang),
-                shown_previous=shown(previous, kpi.kind, lang),
+                shown=shown(value, kind, lang),
+                shown_previous=shown(previous, kind, lang),
                 arrow=arrow,
-                change=_change(value, previous, kpi.kind, lang),
-                tone=_tone(arrow, kpi.worse_when_up),
-                sentence=_sentence(value, previous, kpi.kind, lang),
+                change=_change(value, previous, kind, lang),
+                tone=_tone(arrow, row.rise_is_bad),
+                sentence=_sentence(value, previous, kind, lang),
             )
         )
     return tuple(found)
 
 
-def shown(value: float | None, kind: Kind, lang: str) -> str:
-    """A KPI's value as the summary prints it."""
+def shown(value: float | None, kind: Shown, lang: str) -> str:
+    """A KPI's value as the summary prints it (``hours`` with one decimal)."""
     if kind == "rate":
         return percent(value, lang)
-    if kind == "duration":
-        return duration(value, lang)
+    if kind == "hours":
+        return hours(value, lang)
     number = None if value is None else int(value)
     if kind == "people":
         return count(number, lang, ko_unit="명", en_unit="users")
     return count(number, lang)
+
+
+def hours(value: float | None, lang: str) -> str:
+    """Hours with one decimal: ``4.1시간`` / ``4.1 h``."""
+    if value is None:
+        return NONE
+    return pick(lang, f"{value:.1f} h", f"{value:.1f}시간")
 
 
 def _arrow(value: float | None, previous: float | None) -> str:
@@ -130,13 +103,13 @@ def _arrow(value: float | None, previous: float | None) -> str:
     return UP if value > previous else DOWN if value < previous else SAME
 
 
-def _tone(arrow: str, worse_when_up: bool | None) -> Tone:
-    if worse_when_up is None or arrow in ("", SAME):
+def _tone(arrow: str, rise_is_bad: bool) -> Tone:
+    if not rise_is_bad or arrow in ("", SAME):
         return "neutral"
-    return "bad" if (arrow == UP) == worse_when_up else "good"
+    return "bad" if arrow == UP else "good"
 
 
-def _change(value: float | None, previous: float | None, kind: Kind, lang: str) -> str:
+def _change(value: float | None, previous: float | None, kind: Shown, lang: str) -> str:
     """The difference as the summary prints it: ``+12``, ``-2.0%p``, ``+1.1시간``."""
     if value is None or previous is None:
         return ""
@@ -144,12 +117,12 @@ def _change(value: float | None, previous: float | None, kind: Kind, lang: str) 
     sign = "+" if delta >= 0 else "-"
     if kind == "rate":
         return f"{delta * 100:+.1f}%p"
-    if kind == "duration":
-        return f"{sign}{duration(abs(delta), lang)}"
+    if kind == "hours":
+        return f"{sign}{hours(abs(delta), lang)}"
     return f"{int(delta):+,}"
 
 
-def _sentence(value: float | None, previous: float | None, kind: Kind, lang: str) -> str:
+def _sentence(value: float | None, previous: float | None, kind: Shown, lang: str) -> str:
     """One sentence saying how the value compares with the previous period's."""
     if value is None:
         return pick(
@@ -174,14 +147,14 @@ def _sentence(value: float | None, previous: float | None, kind: Kind, lang: str
         by = f"{delta * 100:.1f}%p"
         en, ko = ("up", "높아졌습니다") if up else ("down", "낮아졌습니다")
         by_en = f"{delta * 100:.1f} points"
-    elif kind == "duration":
-        by = by_en = duration(delta, lang)
+    elif kind == "hours":
+        by = by_en = hours(delta, lang)
         en, ko = ("longer", "길어졌습니다") if up else ("shorter", "짧아졌습니다")
     else:
         unit = "명" if kind == "people" else "건"
         by, by_en = f"{int(delta):,}{unit}", f"{int(delta):,}"
         en, ko = ("up", "늘었습니다") if up else ("down", "줄었습니다")
-    if kind == "duration":
+    if kind == "hours":
         sentence_en = f"{by_en} {en} than in the previous period ({before})."
     else:
         sentence_en = f"{en.capitalize()} {by_en} from {before} in the previous period."

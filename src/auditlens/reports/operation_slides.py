@@ -10,14 +10,9 @@ from typing import Final
 from auditlens.i18n import pick
 from auditlens.localtime import local_time
 from auditlens.reports.deck import ChartSpec, Deck
+from auditlens.reports.labels import status_word
 from auditlens.reports.model import ReportData
-from auditlens.reports.wording import (
-    count,
-    duration,
-    model_change,
-    percent,
-    status_word,
-)
+from auditlens.reports.wording import count, duration, model_change, percent
 from auditlens.tamper import finding_label
 from auditlens.validate import quarantine_kind_label
 from auditlens.views import Durations

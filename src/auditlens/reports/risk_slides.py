@@ -12,16 +12,15 @@ from pptx.slide import Slide
 from auditlens.i18n import pick
 from auditlens.reports.deck import Area, ChartSpec, Deck, tint
 from auditlens.reports.headlines import headlines
-from auditlens.reports.model import ReportData
-from auditlens.reports.wording import (
+from auditlens.reports.labels import (
     SEVERITIES,
     SEVERITY_COLOURS,
-    count,
-    department_label,
-    risk,
-    scenario_label,
+    department_word,
+    scenario_word,
     severity_word,
 )
+from auditlens.reports.model import ReportData
+from auditlens.reports.wording import count, risk
 
 #: Arrow colours: worse, better, neither (colour-blind safe red and blue).
 TONE_COLOURS: Final = {"bad": "#c0392b", "good": "#1f6fb2", "neutral": "#555555"}
@@ -51,7 +50,7 @@ def summary_slide(deck: Deck, data: ReportData) -> None:
     ]
     note, table_area = _caption_area(area)
     table = deck.table(
-        slide, table_area, rows, "summary_table", size=11, widths=(2.2, 1.3, 1.3, 1.3, 5)
+        slide, table_area, rows, "summary_table", size=10, widths=(2.2, 1.3, 1.3, 1.3, 5)
     )
     for i, line in enumerate(lines, start=1):
         tint(table, i, 3, TONE_COLOURS[line.tone], bold=line.tone != "neutral")
@@ -122,7 +121,7 @@ def departments_slide(deck: Deck, data: ReportData) -> None:
         _nothing(deck, slide, area, lang)
         return
     departments = list(cells)
-    names = [department_label(d, lang) for d in departments]
+    names = [department_word(d, lang) for d in departments]
     left, right = area.split(2)
     deck.chart(
         slide,
@@ -171,11 +170,11 @@ def top_risks_slide(deck: Deck, data: ReportData) -> None:
             [
                 str(rank),
                 row.user_id,
-                department_label(row.department, lang),
+                department_word(row.department, lang),
                 risk(row.risk),
                 severity_word(row.severity.value, lang),
                 row.day.isoformat(),
-                " · ".join(reasons) or scenario_label(row.scenario, lang),
+                " · ".join(reasons) or scenario_word(row.scenario, lang),
             ]
         )
     everyone = count(len(data.users), lang, ko_unit="명", en_unit="users")
@@ -219,7 +218,7 @@ def scenarios_slide(deck: Deck, data: ReportData) -> None:
         chart_area,
         ChartSpec(
             "bar",
-            [scenario_label(s, lang) for s, _ in shown],
+            [scenario_word(s, lang) for s, _ in shown],
             {pick(lang, "alerts", "알림 수"): [n for _, n in shown]},
             {pick(lang, "alerts", "알림 수"): "#4c78a8"},
         ),
@@ -244,9 +243,9 @@ def scenarios_slide(deck: Deck, data: ReportData) -> None:
 
 
 def _caption_area(area: Area) -> tuple[Area, Area]:
-    """A line for a caption at the bottom of ``area``, and the rest above it."""
-    body, caption = area.below(0.9)
-    return caption, body
+    """A line for a caption at the top of ``area``, and the rest under it (a table that
+    grows with its text grows away from the caption)."""
+    return area.below(0.08)
 
 
 def _nothing(deck: Deck, slide: Slide, area: Area, lang: str) -> None:

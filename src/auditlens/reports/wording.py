@@ -3,7 +3,8 @@
 The same forms as the dashboard's (``dashboard/widgets.py``, which sits above the
 reports and cannot be imported from here): Korean counts carry their counter
 (``1,234건``, ``56명``), durations read in the unit that fits (``45분``, ``3.2시간``,
-``2.5일``), shares as percentages with one decimal, scenarios as their feature's name.
+``2.5일``), shares as percentages with one decimal. The words for statuses, scenarios,
+departments and severities are :mod:`auditlens.reports.labels`'.
 
 Example::
 
@@ -17,24 +18,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from auditlens.features.docs import doc_for
-from auditlens.i18n import pick, severity_label
-from auditlens.i18n.words import ALERT_STATUS_KO
-from auditlens.views import UNKNOWN_DEPARTMENT, ModelChange
-from auditlens.views.reasons import UNEXPLAINED
-from auditlens.vocabulary import Severity
+from auditlens.i18n import pick
+from auditlens.views import ModelChange
 
 #: What a number that cannot be computed (no data) reads as.
 NONE: Final = "—"
-#: Severities, least severe first (charts keep this order).
-SEVERITIES: Final[tuple[str, ...]] = tuple(s.value for s in Severity)
-#: One colour per severity, as on the dashboard (colour-blind safe: blue → red).
-SEVERITY_COLOURS: Final[dict[str, str]] = {
-    "low": "#4c78a8",
-    "medium": "#f2b134",
-    "high": "#e4572e",
-    "critical": "#a1172f",
-}
 
 
 def count(n: int | None, lang: str, *, ko_unit: str = "건", en_unit: str = "") -> str:
@@ -71,34 +59,6 @@ def duration(seconds: float | None, lang: str) -> str:
 def risk(value: float) -> str:
     """A risk 0-100 with one decimal (``87.5``)."""
     return f"{value:.1f}"
-
-
-def severity_word(value: str, lang: str) -> str:
-    """A severity as a word of ``lang`` (``높음``/``high``)."""
-    return severity_label(value, lang)
-
-
-def status_word(status: str, lang: str) -> str:
-    """An alert status in ``lang`` (``종결``/``closed``)."""
-    return pick(lang, status.replace("_", " "), ALERT_STATUS_KO.get(status, status))
-
-
-def scenario_label(scenario: str, lang: str) -> str:
-    """A scenario as the name of its feature (``unexplained``: no reason)."""
-    if scenario == UNEXPLAINED:
-        return pick(lang, "unexplained", "사유 없음")
-    try:
-        doc = doc_for(scenario)
-    except KeyError:  # a feature this version does not document (an older model's)
-        return scenario
-    return pick(lang, doc.en, doc.ko)
-
-
-def department_label(department: str | None, lang: str) -> str:
-    """A department as recorded (``unknown``/미상 when none was)."""
-    if department is None or department == UNKNOWN_DEPARTMENT:
-        return pick(lang, "unknown", "미상")
-    return department
 
 
 def model_change(change: ModelChange | None, lang: str) -> str:
