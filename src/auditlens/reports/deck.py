@@ -113,6 +113,7 @@ class ChartSpec:
     colours: Mapping[str, str] = field(default_factory=dict)
     title: str | None = None
     number_format: str = COUNT
+    maximum: float | None = None  # the value axis's top (None: the data's)
 
 
 class Deck:
@@ -200,8 +201,8 @@ class Deck:
         """A native (editable) chart of ``spec`` at ``area``, its shape named ``name``."""
         data: Any = CategoryChartData(number_format=spec.number_format)  # type: ignore[no-untyped-call]
         data.categories = list(spec.categories)
-        for name, values in spec.series.items():
-            data.add_series(name, list(values))
+        for called, values in spec.series.items():
+            data.add_series(called, list(values))
         shapes: Any = slide.shapes
         frame = shapes.add_chart(_KINDS[spec.kind], *area.emu, data)
         frame.name = name
@@ -217,8 +218,8 @@ class Deck:
             chart.chart_title.text_frame.paragraphs[0].font.size = Pt(13)
         else:
             chart.has_title = False
-        for plotted, name in zip(chart.plots[0].series, spec.series, strict=True):
-            colour = spec.colours.get(name)
+        for plotted, called in zip(chart.plots[0].series, spec.series, strict=True):
+            colour = spec.colours.get(called)
             if colour is not None:
                 fill = plotted.format.fill if spec.kind != "line" else plotted.format.line.fill
                 fill.solid()
@@ -228,6 +229,9 @@ class Deck:
             crossing = cast(Any, chart.value_axis)._element.find(qn("c:crosses"))
             if crossing is not None:  # the value axis crosses at the last category: below
                 crossing.set("val", "max")
+        if spec.maximum is not None:
+            chart.value_axis.maximum_scale = spec.maximum
+            chart.value_axis.minimum_scale = 0
         stacked = spec.kind in ("stacked_bar", "stacked_column")
         if stacked:
             chart.plots[0].overlap = 100

@@ -166,7 +166,7 @@ def model_slide(deck: Deck, data: ReportData) -> None:
                 model_change(changes.get(v.sha256), lang),
             ]
         )
-    table_area, notes = area.below(0.5)
+    table_area, notes = area.below(0.45)
     if len(rows) > 1:
         deck.table(
             slide, table_area, rows, "models_table", size=10, widths=(1.4, 0.7, 1.1, 1.7, 1, 0.6, 3)

@@ -107,6 +107,7 @@ def trend_slide(deck: Deck, data: ReportData) -> None:
             },
             title=pick(lang, "Risk per day (users scored, 0-100)", "일별 위험도 (0-100)"),
             number_format="0.0",
+            maximum=100,
         ),
         "risk_trend_chart",
     )

@@ -41,6 +41,14 @@ CONTENT: Final = (
     PP_PLACEHOLDER.TABLE,
 )
 
+#: Which content placeholder a content layout is chosen by first.
+_PREFERRED: Final = {
+    PP_PLACEHOLDER.OBJECT: 3,
+    PP_PLACEHOLDER.CHART: 2,
+    PP_PLACEHOLDER.TABLE: 2,
+    PP_PLACEHOLDER.BODY: 1,
+}
+
 
 class TemplateError(AuditlensError):
     """The report template cannot be used."""
@@ -104,13 +112,15 @@ def theme_east_asian(presentation: PresentationType) -> str | None:
 
 def find_layout(presentation: PresentationType, *, cover: bool) -> SlideLayout:
     """The cover layout (a title and a subtitle) or the content layout (a title and one
-    content placeholder, the largest such; else a title only)."""
-    best: tuple[int, SlideLayout] | None = None
+    content placeholder: an object placeholder before a chart or table one before a text
+    body, then the largest; else a title only). Layouts with vertical text are passed
+    over."""
+    best: tuple[tuple[int, int], SlideLayout] | None = None
     titled: SlideLayout | None = None
     for layout in presentation.slide_layouts:
         placeholders: list[Any] = list(cast(Any, layout.placeholders))
         types = [p.placeholder_format.type for p in placeholders]
-        if not any(t in TITLES for t in types):
+        if not any(t in TITLES for t in types) or any(_vertical(p) for p in placeholders):
             continue
         if cover:
             if PP_PLACEHOLDER.SUBTITLE in types:
@@ -120,9 +130,10 @@ def find_layout(presentation: PresentationType, *, cover: bool) -> SlideLayout:
         if titled is None and not bodies:
             titled = layout
         if len(bodies) == 1:
-            size = int(bodies[0].width or 0) * int(bodies[0].height or 0)
-            if best is None or size > best[0]:
-                best = (size, layout)
+            body = bodies[0]
+            rank = (_PREFERRED[body.placeholder_format.type], int(body.width) * int(body.height))
+            if best is None or rank > best[0]:
+                best = (rank, layout)
     chosen = best[1] if best is not None else titled
     if chosen is None and cover:
         return find_layout(presentation, cover=False)
@@ -132,3 +143,10 @@ def find_layout(presentation: PresentationType, *, cover: bool) -> SlideLayout:
             ko="보고서 템플릿의 어떤 레이아웃에도 제목 개체 틀이 없습니다",
         )
     return chosen
+
+
+def _vertical(placeholder: Any) -> bool:
+    """The placeholder's text runs vertically (East Asian vertical layouts)."""
+    body = placeholder.element.find(qn("p:txBody"))
+    properties = None if body is None else body.find(qn("a:bodyPr"))
+    return properties is not None and properties.get("vert", "horz") != "horz"
