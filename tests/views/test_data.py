@@ -1,5 +1,6 @@
 """data_health (quarantine by kind, tampering) agrees with kpis(); model_changes says what
-each model changed; quarantine_kinds names the kind of every reason validate writes."""
+each model changed; quarantine_kinds names the kind of every reason validate writes;
+ingestion names where a period's events came from; period_models the models behind it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import datetime as dt
 
 from auditlens.store.repo import Store
 from auditlens.validate import QUARANTINE_KINDS, quarantine_kind_label, quarantine_kinds
-from auditlens.views import data_health, kpis, model_changes
+from auditlens.views import coverage, data_health, ingestion, kpis, model_changes, period_models
 from tests.alerts.conftest import T0
-from tests.views.conftest import SHA_A, SHA_B, batch, model
+from tests.views.conftest import SHA_A, SHA_B, batch, model, scores
 from tests.views.test_kpis import DAY, fill_alerts
 
 
@@ -72,3 +73,39 @@ def test_model_changes_compare_each_model_with_the_one_before(store: Store) -> N
         False,
     )
     assert (first.previous_sha256, first.params_changed, first.n_train_before) == (None, (), None)
+
+
+def test_ingestion_names_the_sources_and_the_newest_batch_holding_the_periods_events(
+    store: Store,
+) -> None:
+    day = dt.date(2026, 9, 8)  # T0 is 10:00 KST on it
+    batch(store, '{"n": 1}', T0)
+    batch(store, '{"n": 2}', T0 + dt.timedelta(days=2))
+    batch(store, '{"n": 3}', T0 + dt.timedelta(hours=1))  # later batch, same day's events
+    one = ingestion(store, day, day)
+    assert [(s.source, s.events, s.batches, s.batch_id) for s in one.sources] == [("src", 2, 2, 3)]
+    assert (one.batch_id, one.watermark) == (3, '{"n": 3}')
+    assert sum(s.events for s in one.sources) == coverage(store, day, day).events
+    week = ingestion(store, day, day + dt.timedelta(days=6))
+    assert (week.batch_id, week.sources[0].events, week.sources[0].batches) == (3, 3, 3)
+    later = ingestion(store, day + dt.timedelta(days=2), day + dt.timedelta(days=2))
+    assert (later.batch_id, later.watermark, later.sources[0].events) == (2, '{"n": 2}', 1)
+    empty = ingestion(store, dt.date(2027, 1, 1), dt.date(2027, 1, 31))
+    assert (empty.sources, empty.batch_id, empty.watermark, empty.committed_at) == (
+        (),
+        None,
+        None,
+        None,
+    )
+
+
+def test_period_models_are_those_of_each_user_days_newest_score(store: Store) -> None:
+    model(store, SHA_A)
+    model(store, SHA_B)
+    day = dt.date(2026, 9, 8)
+    after = day + dt.timedelta(days=1)
+    scores(store, [("U1", day, 60.0, "medium", []), ("U2", after, 20.0, "low", [])], sha=SHA_A)
+    scores(store, [("U1", day, 70.0, "medium", [])], sha=SHA_B)  # rescores U1's day
+    assert period_models(store, day, day) == (SHA_B,)
+    assert period_models(store, day, after) == (SHA_A, SHA_B)
+    assert period_models(store, dt.date(2027, 1, 1), dt.date(2027, 1, 2)) == ()
