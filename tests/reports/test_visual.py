@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from auditlens.config import Settings
-from auditlens.reports.formats import WRITERS, report_title, writer
+from auditlens.reports.formats import report_title, writer
 from auditlens.reports.model import ReportData
 
 pytestmark = pytest.mark.slow
@@ -115,22 +115,7 @@ def _ink(png: Path) -> float:
     return 1 - sum(histogram[245:]) / sum(histogram)
 
 
-@pytest.mark.parametrize(
-    "fmt",
-    [
-        "pptx",
-        pytest.param(
-            "xlsx",
-            marks=pytest.mark.skipif(
-                "xlsx" not in WRITERS.available(),
-                # TODO(lead): the XLSX writer (branch rep-core) is not merged into rep-pptx
-                # yet; once it is, this case runs as it stands — check that its Summary
-                # sheet shows the report title and the alerts figure, as asserted below.
-                reason="TODO(lead): the XLSX writer is not in this branch yet",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("fmt", ["pptx", "xlsx"])
 def test_report_renders_with_korean_text(fmt: str, report_data: ReportData, tmp_path: Path) -> None:
     _tools()
     document = writer(fmt)(report_data, tmp_path / "written", Settings())
