@@ -319,6 +319,24 @@ def test_the_teams_template_layouts_are_used(report_data: ReportData, tmp_path: 
     assert "기간" in body.text_frame.text  # the method's text fills the template's own body
 
 
+def test_a_template_with_title_only_layouts_still_gets_every_slide(
+    report_data: ReportData, tmp_path: Path
+) -> None:
+    master = Presentation()
+    for layout in list(master.slide_layouts):
+        if layout.name not in ("Title Slide", "Title Only"):
+            master.slide_layouts.remove(layout)
+    master.save(str(tmp_path / "plain.pptx"))
+    settings = Settings(report_template=tmp_path / "plain.pptx")
+    deck = read(write_pptx(report_data, tmp_path / "out", settings))
+    assert {s.slide_layout.name for s in deck.slides if s.name != "cover"} == {"Title Only"}
+    method = slide_named(deck, "method")
+    assert "기간" in shape_named(method, "body").text_frame.text
+    heading = slide_named(deck, "trend").shapes.title
+    chart = shape_named(slide_named(deck, "trend"), "alert_trend_chart")
+    assert chart.top >= heading.top + heading.height  # under the title, not over it
+
+
 def test_without_a_template_the_deck_is_16_9(deck: PresentationType) -> None:
     assert (int(deck.slide_width), int(deck.slide_height)) == (12192000, 6858000)
 

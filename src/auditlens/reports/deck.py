@@ -168,14 +168,13 @@ class Deck:
         """The slide's width and height in EMU."""
         return int(self.presentation.slide_width or 0), int(self.presentation.slide_height or 0)
 
-    def body(self, slide: Slide, lines: Sequence[str], size: int = 16) -> None:
-        """Fill the slide's content placeholder with ``lines``, one paragraph each."""
+    def body(self, slide: Slide, area: Area, lines: Sequence[str], size: int = 16) -> None:
+        """Fill the slide's content placeholder with ``lines``, one paragraph each (a text
+        box named ``body`` at ``area`` when its layout has none)."""
         placeholder = _content_of(slide)
         if placeholder is None:
-            raise TemplateError(
-                "the content layout has no body placeholder",
-                ko="내용 레이아웃에 본문 개체 틀이 없습니다",
-            )
+            self.text(slide, area, lines, "body", size)
+            return
         frame = placeholder.text_frame
         frame.text = lines[0] if lines else ""
         for line in lines[1:]:

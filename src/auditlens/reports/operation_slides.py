@@ -249,8 +249,8 @@ def control_slides(deck: Deck, data: ReportData) -> None:
 def method_slide(deck: Deck, data: ReportData) -> None:
     """How the numbers are made, in a few lines."""
     lang = data.lang
-    slide, _ = deck.content("method", pick(lang, "Method", "산출 방법"), keep_body=True)
-    deck.body(slide, METHOD_KO if lang == "ko" else METHOD_EN, size=13)
+    slide, area = deck.content("method", pick(lang, "Method", "산출 방법"), keep_body=True)
+    deck.body(slide, area, METHOD_KO if lang == "ko" else METHOD_EN, size=13)
 
 
 METHOD_EN: Final = (

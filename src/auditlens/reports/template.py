@@ -113,8 +113,8 @@ def theme_east_asian(presentation: PresentationType) -> str | None:
 def find_layout(presentation: PresentationType, *, cover: bool) -> SlideLayout:
     """The cover layout (a title and a subtitle) or the content layout (a title and one
     content placeholder: an object placeholder before a chart or table one before a text
-    body, then the largest; else a title only). Layouts with vertical text are passed
-    over."""
+    body, then the largest; else a title only, without a subtitle). Layouts with vertical
+    text are passed over."""
     best: tuple[tuple[int, int], SlideLayout] | None = None
     titled: SlideLayout | None = None
     for layout in presentation.slide_layouts:
@@ -125,6 +125,8 @@ def find_layout(presentation: PresentationType, *, cover: bool) -> SlideLayout:
         if cover:
             if PP_PLACEHOLDER.SUBTITLE in types:
                 return layout
+            continue
+        if PP_PLACEHOLDER.SUBTITLE in types:  # a cover layout
             continue
         bodies = [p for p in placeholders if p.placeholder_format.type in CONTENT]
         if titled is None and not bodies:
