@@ -239,6 +239,12 @@ def test_columns_fit_korean_text(workbook: Any) -> None:
             widest = max(display_width(s) for s in shown)
             width = ws.column_dimensions[column[0].column_letter].width
             assert min(widest + 2, 60) <= width <= 60, (key, column[0].value, widest, width)
+    users = book[sheet_name("users", data.lang)]
+    wrapped = [c for c in users["K"][1:] if c.alignment.wrap_text]
+    assert wrapped  # the reasons of the top users are longer than a column
+    for cell in wrapped:  # and their rows are tall enough to show them
+        lines = -(-display_width(cell.value) // 58)
+        assert users.row_dimensions[cell.row].height >= 15 * lines
 
 
 def test_writing_again_gives_the_same_numbers(

@@ -29,6 +29,8 @@ from auditlens.reports.labels import SEVERITIES, SEVERITY_COLOURS, severity_word
 #: Widest a column grows (characters); longer text wraps.
 MAX_WIDTH: Final = 60
 MIN_WIDTH: Final = 6
+#: Points one line of text takes (Excel's default row height).
+LINE_HEIGHT: Final = 15.0
 #: Number formats (Excel's codes).
 COUNT: Final = "#,##0"
 RISK: Final = "0.0"
@@ -146,6 +148,15 @@ def fit_columns(ws: Worksheet, wrap: Iterable[int] = ()) -> None:
             widths[cell.column] = max(widths.get(cell.column, 0), width)
             if cell.column in wrapped and width > MAX_WIDTH:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+                # viewers do not grow a row for wrapped text by themselves: say how high
+                lines = -(-width // (MAX_WIDTH - 2))
+                height = ws.row_dimensions[cell.row].height or LINE_HEIGHT
+                ws.row_dimensions[cell.row].height = max(height, LINE_HEIGHT * lines)
+    tall = {r for r, d in ws.row_dimensions.items() if d.height and d.height > LINE_HEIGHT}
+    for row in ws.iter_rows(min_row=min(tall, default=1), max_row=max(tall, default=0)):
+        for cell in row:
+            if cell.row in tall and not cell.alignment.wrap_text:
+                cell.alignment = Alignment(vertical="top")  # beside wrapped text: top too
     for column, width in widths.items():
         ws.column_dimensions[get_column_letter(column)].width = min(
             max(width + 2, MIN_WIDTH), MAX_WIDTH

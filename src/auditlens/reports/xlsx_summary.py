@@ -41,6 +41,8 @@ from auditlens.reports.xlsx_style import (
 #: Where the charts sit: right of the tables, one under the other.
 CHART_COLUMN: Final = "H"
 _CHART_ROWS: Final = 18
+#: The colour of a chart whose bars are not severities.
+NEUTRAL: Final = "5B6B7F"
 _FORMATS: Final = {"count": COUNT, "rate": RATE, "hours": HOURS}
 
 
@@ -162,7 +164,11 @@ def _scenarios(sheet: Sheet, data: ReportData) -> BarChart | None:
         sheet.line([scenario_word(scenario, lang), n], [None, COUNT])
     chart = _chart(pick(lang, "Scenario mix", "시나리오 구성"), horizontal=True, stacked=False)
     chart.legend = None
-    return _fill(chart, sheet.ws, header, len(mix), 1, by_severity=False)
+    filled = _fill(chart, sheet.ws, header, len(mix), 1, by_severity=False)
+    if filled is not None:
+        filled.series[0].graphicalProperties.solidFill = NEUTRAL
+        filled.series[0].graphicalProperties.line.solidFill = NEUTRAL
+    return filled
 
 
 def _fill(
