@@ -24,6 +24,7 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``model_versions(store)``                   registered models, which one is in force
 ``model_changes(store)``                    what each model changed against the one before
 ``data_health(store, start, end)``          quarantine by kind, tamper findings
+``operations(store)``                       all-time running totals for monitoring
 ==========================================  ===========================================
 """
 
@@ -53,6 +54,13 @@ from auditlens.views.catalog import ModelChange, ModelVersion, model_changes, mo
 from auditlens.views.common import MAX_LIMIT, NotFound, Page, PageOf, ViewModel
 from auditlens.views.data import DataHealth, FindingView, data_health
 from auditlens.views.kpis import Durations, Kpis, kpis
+from auditlens.views.operations import (
+    AlertCount,
+    ModelInForce,
+    Operations,
+    SourceIntake,
+    operations,
+)
 from auditlens.views.person import (
     ScoredDay,
     SessionStep,
@@ -89,6 +97,7 @@ __all__ = [
     "MAX_LIMIT",
     "UNKNOWN_DEPARTMENT",
     "Activity",
+    "AlertCount",
     "AlertDay",
     "AlertDetail",
     "AlertFacets",
@@ -110,8 +119,10 @@ __all__ = [
     "HistoryDay",
     "Kpis",
     "ModelChange",
+    "ModelInForce",
     "ModelVersion",
     "NotFound",
+    "Operations",
     "Page",
     "PageOf",
     "ReasonView",
@@ -122,6 +133,7 @@ __all__ = [
     "ScoredDay",
     "SessionStep",
     "SessionView",
+    "SourceIntake",
     "UserRisk",
     "ViewModel",
     "activity",
@@ -138,6 +150,7 @@ __all__ = [
     "kpis",
     "model_changes",
     "model_versions",
+    "operations",
     "scored_day",
     "scored_days",
     "top_risks",
