@@ -38,7 +38,7 @@ runner = CliRunner()
 STORE_FAMILIES = {
     "auditlens_store_up",
     "auditlens_store_read_duration_seconds",
-    "auditlens_runs_total",
+    "auditlens_runs",
     "auditlens_run_last_success_timestamp_seconds",
     "auditlens_run_last_duration_seconds",
     "auditlens_scores_stored_total",
@@ -118,7 +118,7 @@ def test_the_collector_reports_the_stores_figures(store: Store) -> None:
     text = scrape(StoreCollector(store, clock=lambda: T0 + dt.timedelta(days=2)))
     got = samples(text)
     assert got[("auditlens_store_up", ())] == 1
-    assert got[("auditlens_runs_total", (("alerts_state", "pending"),))] == 1
+    assert got[("auditlens_runs", (("alerts_state", "pending"),))] == 1
     assert got[("auditlens_run_last_success_timestamp_seconds", ())] == T0.timestamp()
     assert got[("auditlens_run_last_duration_seconds", ())] == 0
     assert got[("auditlens_scores_stored_total", ())] == 1
@@ -161,7 +161,7 @@ def test_an_unreadable_store_is_reported_down_and_the_scrape_still_answers(
         os.remove(sqlite_settings.store_url.get_secret_value().removeprefix("sqlite:///"))
         got = samples(scrape(StoreCollector(store, trail)))
         assert got[("auditlens_store_up", ())] == 0
-        assert ("auditlens_runs_total", (("alerts_state", "raised"),)) not in got
+        assert ("auditlens_runs", (("alerts_state", "raised"),)) not in got
         # the last check is still reported; the next one fails
         assert got[("auditlens_audit_trail_verification_ok", ())] == 1
         assert not trail.run().ok

@@ -11,7 +11,7 @@ Example::
 
     registry = CollectorRegistry()
     registry.register(StoreCollector(store))
-    print(generate_latest(registry).decode())   # auditlens_runs_total{alerts_state="raised"} 3.0
+    print(generate_latest(registry).decode())   # auditlens_runs{alerts_state="raised"} 3.0
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def store_families(now: Operations) -> Iterator[Family]:
 
 
 def _runs(now: Operations) -> Iterator[Family]:
-    runs = CounterMetricFamily(
+    runs = GaugeMetricFamily(  # a gauge: a run moves from pending to raised
         "auditlens_runs",
         "Stored score runs, by the state of their alerts (raised, pending, skipped). "
         "/ 저장된 점수 실행 수(경보 상태별).",
