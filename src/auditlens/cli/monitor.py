@@ -51,8 +51,7 @@ def monitor_serve(
         ),
     ] = 3600.0,
 ) -> None:
-    """Serve the store's metrics for Prometheus until stopped. / 저장소 지표를 프로메테우스에
-    제공합니다(멈출 때까지)."""
+    """Serve the store's metrics to Prometheus until stopped. / 저장소 지표를 계속 제공합니다."""
     from auditlens.pipeline.monitoring import is_loopback, serve_metrics
 
     lang = invocation_lang(ctx)
@@ -111,8 +110,7 @@ def monitor_textfile(
         ),
     ] = True,
 ) -> None:
-    """Write the store's metrics to a file, atomically (for cron after each run). / 저장소
-    지표를 파일에 원자적으로 씁니다(실행마다 cron에서)."""
+    """Write the store's metrics to a file, atomically. / 저장소 지표를 파일에 원자적으로 씁니다."""
     from auditlens.pipeline.monitoring import write_textfile
 
     lang = invocation_lang(ctx)
