@@ -40,6 +40,7 @@ def test_metrics_need_a_principal_and_count_requests_by_route(
         assert client.get("/healthz").status_code == 200
     assert client.get("/v1/users/U0001/risk", headers=viewer).status_code == 404
     assert client.get("/no/such/path").status_code == 404
+    assert client.request("BREW", "/no/such/pot").status_code == 404  # made-up method
     answer = client.get("/metrics", headers=viewer)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -51,6 +52,7 @@ def test_metrics_need_a_principal_and_count_requests_by_route(
     risk = "/v1/users/{user_id}/risk"  # the template, never the user id
     assert got[(count, _labels(method="GET", route=risk))] == 1
     assert got[(count, _labels(method="GET", route="unmatched"))] == 1
+    assert got[(count, _labels(method="other", route="unmatched"))] == 1
     requests = "auditlens_api_requests_total"
     assert got[(requests, _labels(method="GET", route="/healthz", code="200"))] == 3
     assert got[(requests, _labels(method="GET", route=risk, code="404"))] == 1

@@ -57,6 +57,8 @@ BUCKETS: Final = (
 )
 #: The route label of a request no route matched (404s of made-up paths: one series).
 UNMATCHED: Final = "unmatched"
+#: Methods counted by name; any other a client makes up is counted as ``other``.
+METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestMetrics:
@@ -129,7 +131,8 @@ class Timed:
         finally:
             route = scope.get("route")  # set by the router on the scope it was given
             template = getattr(route, "path", None) or UNMATCHED
-            self.metrics.observe(scope["method"], template, status, time.perf_counter() - began)
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.observe(method, template, status, time.perf_counter() - began)
 
 
 class _Joined(Collector):
