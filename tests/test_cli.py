@@ -50,6 +50,7 @@ def test_help_lists_every_verb() -> None:
         "keys",
         "serve",
         "report",
+        "monitor",
     }
     # Only rows of the "Commands" panel count, so a verb named in some help text does not.
     panel = out[out.index("Commands") :]

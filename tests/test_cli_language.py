@@ -414,6 +414,9 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         # its success path serves until stopped: tests/api starts it for real
         Step(("serve", "api"), (1,), broken),
         Step(("serve", "dashboard"), (1,), broken),
+        Step(("monitor", "textfile", f"metrics-{lang}.prom")),
+        Step(("monitor", "textfile", "metrics.txt"), (1,)),
+        Step(("monitor", "serve"), (1,), broken),
         Step(("alerts", "ack", alert, "--note", "looking")),
         Step(("alerts", "ack", alert), (1,)),
         Step(("alerts", "escalate", alert, "--reason", "suspected_violation")),

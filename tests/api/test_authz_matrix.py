@@ -43,6 +43,8 @@ MINIMUM: dict[tuple[str, str], Role | None] = {
     # the description of the API: for any principal, like the data (no /docs pages)
     ("GET", "/v1/openapi.json"): "viewer",
     ("GET", "/v1/whoami"): "viewer",
+    # Prometheus scrapes with a viewer key: figures of the store, no person named
+    ("GET", "/metrics"): "viewer",
     ("GET", "/v1/users/{user_id}/risk"): "viewer",
     ("GET", "/v1/users/{user_id}/history"): "viewer",
     ("GET", "/v1/risks"): "viewer",

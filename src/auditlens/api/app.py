@@ -1,8 +1,9 @@
 """The risk service application: ``create_app(settings) -> FastAPI``.
 
 Health (``/healthz`` liveness, ``/readyz`` store reachable and schema current) answers
-without a principal; everything else, the OpenAPI document (``/v1/openapi.json``) too,
-is mounted on :func:`auditlens.api.auth.v1_router` and needs one. Errors are problem
+without a principal; everything else, the OpenAPI document (``/v1/openapi.json``) and
+Prometheus' ``/metrics`` (``api/metrics.py``) too, needs one (the data routes are
+mounted on :func:`auditlens.api.auth.v1_router`). Errors are problem
 details (``api/problems.py``); the OpenAPI document lists every status each route can
 return and both security schemes.
 
@@ -32,6 +33,7 @@ from fastapi.responses import JSONResponse
 from auditlens import __version__
 from auditlens.api import problems, routes
 from auditlens.api.auth import Authenticator, Viewer, v1_router
+from auditlens.api.metrics import RequestMetrics, Timed, metrics_router
 from auditlens.api.models import Health, KeyInfo, WhoAmI
 from auditlens.api.problems import MEDIA_TYPE, Problem, problem_responses
 from auditlens.api.stores import StoreHolder
@@ -81,11 +83,14 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.state.language = settings.language
     app.state.stores = stores
     app.state.authenticator = authenticator
+    app.state.request_metrics = timing = RequestMetrics()
     problems.install(app)
     app.include_router(health_router())
     app.include_router(meta_router())
+    app.include_router(metrics_router())
     routes.install(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(Timed, metrics=timing)
     return app
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -67,9 +69,31 @@ def serve_api(
         return
     # each worker process builds its own app from the same settings (--lang included)
     os.environ["AUDITLENS_LANGUAGE"] = settings.language
-    uvicorn.run(
-        "auditlens.api.app:app_from_environment", factory=True, workers=processes, **options
-    )
+    with _worker_metrics():
+        uvicorn.run(
+            "auditlens.api.app:app_from_environment", factory=True, workers=processes, **options
+        )
+
+
+@contextlib.contextmanager
+def _worker_metrics() -> Iterator[None]:
+    """Workers count their requests in files of one directory, so that any worker's
+    ``/metrics`` adds up all of them: ``PROMETHEUS_MULTIPROC_DIR`` if set (emptied by
+    whoever set it), else a fresh directory removed at exit."""
+    import os
+    import tempfile
+
+    from auditlens.api.metrics import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="auditlens-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 @serve_app.command("dashboard")

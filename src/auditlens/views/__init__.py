@@ -26,6 +26,7 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``data_health(store, start, end)``          quarantine by kind, tamper findings
 ``ingestion(store, start, end)``            batches per source, the watermark at the end
 ``period_models(store, start, end)``        the models behind a period's risk
+``operations(store)``                       all-time running totals for monitoring
 ==========================================  ===========================================
 """
 
@@ -68,6 +69,13 @@ from auditlens.views.data import (
     ingestion,
 )
 from auditlens.views.kpis import Durations, Kpis, kpis
+from auditlens.views.operations import (
+    AlertCount,
+    ModelInForce,
+    Operations,
+    SourceIntake,
+    operations,
+)
 from auditlens.views.person import (
     ScoredDay,
     SessionStep,
@@ -104,6 +112,7 @@ __all__ = [
     "MAX_LIMIT",
     "UNKNOWN_DEPARTMENT",
     "Activity",
+    "AlertCount",
     "AlertDay",
     "AlertDetail",
     "AlertFacets",
@@ -126,8 +135,10 @@ __all__ = [
     "Ingestion",
     "Kpis",
     "ModelChange",
+    "ModelInForce",
     "ModelVersion",
     "NotFound",
+    "Operations",
     "Page",
     "PageOf",
     "ReasonView",
@@ -139,6 +150,7 @@ __all__ = [
     "SessionStep",
     "SessionView",
     "SourceIngest",
+    "SourceIntake",
     "UserRisk",
     "ViewModel",
     "activity",
@@ -156,6 +168,7 @@ __all__ = [
     "kpis",
     "model_changes",
     "model_versions",
+    "operations",
     "period_models",
     "scored_day",
     "scored_days",

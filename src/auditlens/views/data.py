@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import Final
 
 import polars as pl
@@ -86,12 +87,8 @@ def data_health(
             .order_by(tamper_findings.c.detected_at.desc(), tamper_findings.c.id.desc())
             .limit(RECENT)
         ).all()
-    by_kind: Counter[str] = Counter()
-    rows = 0
-    for reason, n in reasons:
-        rows += int(n)
-        for kind in dict.fromkeys(quarantine_kinds(str(reason))):  # once per row and kind
-            by_kind[kind] += int(n)
+    by_kind = reason_kinds((str(reason), int(n)) for reason, n in reasons)
+    rows = sum(int(n) for _, n in reasons)
     tampered = Counter({str(kind): int(n) for kind, n in kinds})
     return DataHealth(
         start=start,
@@ -116,6 +113,16 @@ def data_health(
             for r in recent
         ),
     )
+
+
+def reason_kinds(reasons: Iterable[tuple[str, int]]) -> Counter[str]:
+    """Quarantined rows per kind from ``(stored reason, rows)`` counts: a row with several
+    reasons counts once under each of its kinds."""
+    by_kind: Counter[str] = Counter()
+    for reason, n in reasons:
+        for kind in dict.fromkeys(quarantine_kinds(reason)):  # once per row and kind
+            by_kind[kind] += n
+    return by_kind
 
 
 def _ranked(counts: Counter[str]) -> dict[str, int]:

@@ -1,0 +1,134 @@
+"""`auditlens monitor`: watching the deployment (`monitor serve`: a Prometheus exporter of
+the store's figures; `monitor textfile`: the same figures in a file for node_exporter).
+
+More monitoring commands join this group (one function each, calling one pipeline
+function); docs/monitoring.md describes them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from auditlens.cli.common import call, console, err_console, invocation_lang, load_settings
+from auditlens.i18n import pick
+
+if TYPE_CHECKING:
+    from auditlens.pipeline.monitoring import Serving
+
+monitor_app = typer.Typer(
+    help="Watch the deployment: metrics for Prometheus. / 운영 상태를 지켜봅니다: "
+    "프로메테우스 지표.",
+    no_args_is_help=True,
+)
+
+
+@monitor_app.command("serve")
+def monitor_serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on; the exporter asks for no credential, so keep the "
+            "default loopback unless a firewall guards the port. / 수신 주소입니다. 인증을 "
+            "묻지 않으므로 방화벽이 포트를 지키지 않는 한 기본값(루프백)을 쓰십시오.",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option("--port", min=0, max=65535, help="TCP port. / 수신 포트입니다."),
+    ] = 9464,
+    verify_every: Annotated[
+        float,
+        typer.Option(
+            "--verify-every",
+            min=0,
+            help="Seconds between two verifications of the audit trail (0: never). / 감사 "
+            "기록을 검증하는 간격(초)이며, 0이면 검증하지 않습니다.",
+        ),
+    ] = 3600.0,
+) -> None:
+    """Serve the store's metrics to Prometheus until stopped. / 저장소 지표를 계속 제공합니다."""
+    from auditlens.pipeline.monitoring import is_loopback, serve_metrics
+
+    lang = invocation_lang(ctx)
+    settings = call(ctx, load_settings)
+
+    def started(serving: Serving) -> None:
+        console.print(
+            pick(
+                lang,
+                f"serving metrics at {serving.url} (Ctrl+C stops)",
+                f"{serving.url}에서 지표를 제공합니다 (Ctrl+C로 멈춤)",
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+        if not is_loopback(serving.host):
+            err_console.print(
+                pick(
+                    lang,
+                    f"warning: {serving.host} is reachable from other machines and the "
+                    "exporter asks for no credential; let only Prometheus reach the port",
+                    f"경고: {serving.host}은(는) 다른 컴퓨터에서 접근할 수 있고 이 지표 "
+                    "서버는 인증을 묻지 않으므로, 프로메테우스만 포트에 닿게 하십시오",
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
+
+    try:
+        call(
+            ctx,
+            lambda: serve_metrics(
+                settings, host=host, port=port, verify_every=verify_every, started=started
+            ),
+        )
+    except KeyboardInterrupt:
+        console.print(pick(lang, "stopped", "멈췄습니다"), highlight=False)
+
+
+@monitor_app.command("textfile")
+def monitor_textfile(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="The .prom file to write, in node_exporter's --collector.textfile.directory. "
+            "/ 쓸 .prom 파일이며, node_exporter의 --collector.textfile.directory 안에 둡니다."
+        ),
+    ],
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Verify the audit trail first and include the result. / 먼저 감사 기록을 "
+            "검증하고 그 결과를 함께 씁니다.",
+        ),
+    ] = True,
+) -> None:
+    """Write the store's metrics to a file, atomically. / 저장소 지표를 파일에 원자적으로 씁니다."""
+    from auditlens.pipeline.monitoring import write_textfile
+
+    lang = invocation_lang(ctx)
+    settings = call(ctx, load_settings)
+    report = call(ctx, lambda: write_textfile(settings, path, verify=verify))
+    trail = report.trail
+    if trail is None:
+        checked = ""
+    elif trail.ok:
+        checked = pick(
+            lang,
+            f"; audit trail verified ({trail.entries:,} entries)",
+            f"; 감사 기록 검증 완료 (항목 {trail.entries:,}개)",
+        )
+    else:
+        checked = pick(lang, "; audit trail verification FAILED", "; 감사 기록 검증 실패")
+    console.print(
+        pick(lang, f"wrote {report.path}{checked}", f"{report.path}을(를) 썼습니다{checked}"),
+        highlight=False,
+        soft_wrap=True,
+    )

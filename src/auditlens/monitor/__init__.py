@@ -1,0 +1,2 @@
+"""Monitoring: Prometheus metrics read from the store (``metrics``); see
+docs/monitoring.md."""
