@@ -131,3 +131,26 @@ def test_example_alert_block_loads_when_uncommented(
     ]
     assert s.alert_channels["audit_mail"].kind == "email"
     assert s.alert_routes[2].digest_at == dt.time(9, 0)
+
+
+def test_report_settings_are_checked_and_change_no_score() -> None:
+    settings = Settings(
+        report_recipients=[" audit@bank.example ", "ciso@bank.example"],
+        report_schedule={"weekly": "Friday", "monthly": 3},  # type: ignore[arg-type]
+        report_controls=Path("controls.toml"),
+        report_template=Path("master.pptx"),
+    )
+    assert settings.report_recipients == ["audit@bank.example", "ciso@bank.example"]
+    assert (settings.report_schedule.weekly, settings.report_schedule.monthly) == ("fri", 3)
+    assert settings.fingerprint() == Settings().fingerprint()
+    assert (
+        Settings(report_schedule={"weekly": None, "monthly": None}).report_schedule.weekly is None
+    )  # type: ignore[arg-type]
+    for bad, words, ko in (
+        ({"report_recipients": ["not an address"]}, "not an e-mail address", "전자우편"),
+        ({"report_schedule": {"weekly": "someday"}}, "unknown weekday", "요일"),
+        ({"report_schedule": {"monthly": 31}}, "less than or equal to 28", "28 이하"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            load_settings(**bad)
+        assert words in caught.value.text("en") and ko in caught.value.text("ko")

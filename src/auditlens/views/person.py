@@ -149,15 +149,7 @@ def _scored(user_id: str, score: RowMapping) -> ScoredDay:
         day_risk=float(score["risk"]),
         severity=Severity(score["severity"]),
         reasons=reason_views(score["reasons"]),
-        evidence=RiskEvidence(
-            score_id=int(score["id"]),
-            run_id=int(score["run_id"]),
-            model_sha256=score["model_sha256"],
-            feature_hash=score["feature_hash"],
-            config_hash=score["config_hash"],
-            data_batch_id=int(score["data_batch_id"]),
-            data_watermark=None if score["watermark"] is None else str(score["watermark"]),
-        ),
+        evidence=RiskEvidence.of_score(score),
         contribution_unit="log_odds" if method.startswith(_SHAP) else "surprise",
         reason_method=method,
     )

@@ -20,7 +20,17 @@ import datetime as dt
 from typing import Any, Final
 
 from pydantic import Field
-from sqlalchemy import Connection, Select, String, bindparam, func, or_, select
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    String,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from auditlens.store.alerts import ACTIVE_STATUSES, AlertStatus
 from auditlens.store.db import alerts, ingest_batches, scores
@@ -41,6 +51,19 @@ class RiskEvidence(ViewModel):
     config_hash: str = Field(description="fingerprint of the settings that change scores")
     data_batch_id: int = Field(description="the last ingest batch the run saw")
     data_watermark: str | None = Field(description="that batch's source watermark")
+
+    @classmethod
+    def of_score(cls, score: RowMapping) -> RiskEvidence:
+        """The evidence of a stored score row read with its batch's ``watermark``."""
+        return cls(
+            score_id=int(score["id"]),
+            run_id=int(score["run_id"]),
+            model_sha256=score["model_sha256"],
+            feature_hash=score["feature_hash"],
+            config_hash=score["config_hash"],
+            data_batch_id=int(score["data_batch_id"]),
+            data_watermark=None if score["watermark"] is None else str(score["watermark"]),
+        )
 
 
 class UserRisk(ViewModel):
@@ -122,15 +145,7 @@ def user_risk(store: Store, user_id: str) -> UserRisk:
         day_risk=float(score["risk"]),
         severity=Severity(score["severity"]),
         reasons=reason_views(score["reasons"]),
-        evidence=RiskEvidence(
-            score_id=int(score["id"]),
-            run_id=int(score["run_id"]),
-            model_sha256=score["model_sha256"],
-            feature_hash=score["feature_hash"],
-            config_hash=score["config_hash"],
-            data_batch_id=int(score["data_batch_id"]),
-            data_watermark=None if score["watermark"] is None else str(score["watermark"]),
-        ),
+        evidence=RiskEvidence.of_score(score),
         open_alert=alert_id is not None,
         open_alert_id=alert_id,
     )
@@ -311,7 +326,8 @@ def _latest_score_statement() -> Select[Any]:
     )
     open_alert = (
         select(func.max(alerts.c.id))
-        .where(alerts.c.user_id == user, alerts.c.status.in_(ACTIVE_STATUSES))
+        # one bound value per status, not an "expanding" IN re-rendered on every call
+        .where(alerts.c.user_id == user, alerts.c.status.in_([literal(s) for s in ACTIVE_STATUSES]))
         .scalar_subquery()
     )
     return (
