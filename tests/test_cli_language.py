@@ -23,6 +23,7 @@ import contextlib
 import os
 import pwd
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import typer
+from aiosmtpd.controller import Controller
 from typer._click.core import Command  # typer's own click: the app's command class
 from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
@@ -274,13 +276,43 @@ def _invoke(org: Org, args: list[str], **env: str | None) -> Result:
         return runner.invoke(app, args, env={**org.env, **env})
 
 
+class _Mailbox:
+    """A local SMTP server that takes every message (``report send``'s success path)."""
+
+    def __init__(self) -> None:
+        self.messages: list[object] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
-def org(tmp_path_factory: pytest.TempPathFactory) -> Org:
+def mail_port() -> Iterator[int]:
+    """The port of a plain local SMTP server for the walk's e-mail channel."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(_Mailbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory, mail_port: int) -> Org:
     """A 100-user, 14-day organisation (12 planted insiders, enough for ``train``):
     ingested, scored with alerts opened and dispatched (the medium ones dead-lettered on a
     broken channel)."""
     root = tmp_path_factory.mktemp("language")
-    (root / "auditlens.toml").write_text(CONFIG, encoding="utf-8")
+    mail = (
+        f'\n[alert_channels.mail]\nkind = "email"\nhost = "127.0.0.1"\nport = {mail_port}\n'
+        'security = "none"\nsender = "auditlens@bank.example"\n'
+    )
+    recipients = 'report_recipients = ["audit-team@bank.example"]\n'
+    (root / "auditlens.toml").write_text(recipients + CONFIG + mail, encoding="utf-8")
     (root / "broken.toml").write_text("language = [\n", encoding="utf-8")
     (root / "bad-date.csv").write_text(
         "event_id,user_id,timestamp,action_type\n1,U0001,31/31/2026 09:00,login\n",
@@ -411,6 +443,10 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("report", "weekly", "--period", "2026-09"), (2,)),
         Step(("report", "quarterly", "--period", "2026-Q3", "--format", "xlsx", "--out", "rep")),
         Step(("report", "quarterly", "--format", "pdf"), (2,)),
+        # ko sends it, en finds it sent already: both outcomes in both languages' walks
+        Step(("report", "send", "--period", "2026-W37")),
+        Step(("report", "send", "--due")),
+        Step(("report", "send", "--period", "2026-13"), (2,)),
         # its success path serves until stopped: tests/api starts it for real
         Step(("serve", "api"), (1,), broken),
         Step(("serve", "dashboard"), (1,), broken),

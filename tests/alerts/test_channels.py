@@ -210,10 +210,13 @@ class Inbox:
     port: int
     ca_file: Path
     messages: list[Any] = field(default_factory=list)
+    #: What the server answers to DATA: a 5xx reply refuses the message (not kept).
+    reply: str = "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
+        if self.reply.startswith("250"):
+            self.messages.append(envelope)
+        return self.reply
 
 
 def _free_port() -> int:

@@ -17,7 +17,7 @@ import socket
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 
 from auditlens.alerts.channels import Channel, ChannelError, Delivery
@@ -52,7 +52,13 @@ class EmailChannel(Channel):
                 ko=f"{self.label}: 받는 사람이 없습니다",
                 ko_hint="채널이나 라우팅 규칙에 받는 사람을 지정하십시오",
             )
-        mail = build_email(message, sender=cfg.sender, to=to)
+        return self.send_mail(build_email(message, sender=cfg.sender, to=to))
+
+    def send_mail(self, mail: EmailMessage) -> Delivery:
+        """Send a built e-mail to the addresses of its ``To`` header through this
+        channel's SMTP server (secured and logged in as configured); raise ChannelError
+        with the SMTP reason, the password masked. The report digest goes out this way."""
+        cfg = self.config
         password = cfg.password.get_secret_value() if cfg.password else ""
         try:
             with self._connect() as smtp:
@@ -88,7 +94,8 @@ class EmailChannel(Channel):
                 permanent=True,
                 ko=f"{self.label}: 메일 서버가 받는 사람을 거부했습니다 {sorted(refused)}",
             )
-        return Delivery(250, f"sent to {len(to)} recipient(s), {mail['Message-ID']}")
+        count = len(getaddresses([str(mail["To"] or "")]))
+        return Delivery(250, f"sent to {count} recipient(s), {mail['Message-ID']}")
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config

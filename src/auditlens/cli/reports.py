@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from auditlens.cli.common import call, console, err_console, invocation_lang, load_settings
+from auditlens.cli.report_send import report_send
 from auditlens.i18n import Lang, is_lang, pick
 
 if TYPE_CHECKING:
@@ -148,3 +149,6 @@ def report_quarterly(
 ) -> None:
     """The report of one quarter. / 한 분기 보고서."""
     _report(ctx, "quarterly", period, formats, lang, out)
+
+
+report_app.command("send")(report_send)

@@ -75,6 +75,9 @@ ACTIONS: Final = frozenset(
         # auditlens.reports: a report was produced (target report:KIND:LABEL; criteria: the
         # period, data watermark, config hash, trail head it rests on, files and digest)
         "report",
+        # a report's e-mail digest was sent (reason_code sent / failed; target as above;
+        # criteria: recipient count and fingerprint, message id — never the addresses)
+        "report_send",
     }
 )
 
