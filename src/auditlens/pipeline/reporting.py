@@ -110,11 +110,9 @@ def record_report(
     data: ReportData,
     files: Sequence[Path],
     now: dt.datetime,
-    *,
-    sent_to: Sequence[str] = (),
 ) -> AuditEntry:
-    """Append the trail entry that ``data`` was produced as ``files`` (and sent to
-    ``sent_to``, for the e-mail digest)."""
+    """Append the trail entry that ``data`` was produced as ``files`` (no addresses: a
+    send of the digest is its own ``report_send`` entry, pipeline/report_mail.py)."""
     footer = data.footer
     entry = NewEntry(
         actor=acting.actor.id,
@@ -134,7 +132,6 @@ def record_report(
             "audit_head_seq": footer.audit_head_seq,
             "audit_head_hash": footer.audit_head_hash,
             "files": {p.name: _sha256(p) for p in files},
-            "sent_to": list(sent_to),
         },
     )
     with store.engine.begin() as conn:
