@@ -104,7 +104,12 @@ def test_kill_9_mid_reads_and_decisions_loses_nothing_answered(tmp_path: Path, d
     threads += [threading.Thread(target=decider, args=(n,)) for n in range(3)]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)  # well under way: reads in flight, some decisions taken, others not yet
+    # well under way: reads in flight, some decisions taken, others not yet (a loaded
+    # machine answers slowly: wait for the first answers, not a fixed time)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (len(read_ok) < 20 or len(decided) < 2):
+        time.sleep(0.02)
+    time.sleep(0.2)
     server.send_signal(signal.SIGKILL)
     server.wait(10)
     stop.set()
