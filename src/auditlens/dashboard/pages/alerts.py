@@ -10,7 +10,8 @@ Overview's list behind a click opens here; :mod:`auditlens.dashboard.queue_link`
 ``?alert=ID`` opens that alert (the links of ``alert_link_template`` land here); the
 alert itself is :mod:`auditlens.dashboard.alert_panel` — a viewer sees no triage buttons,
 a refusal is shown in the reader's language, and whoever asked to close an alert cannot
-approve it (four eyes).
+approve it (four eyes). Approvers also find here the re-identification requests waiting
+for them (:mod:`auditlens.dashboard.approvals`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import streamlit as st
 from auditlens.api.routes.common import Context
 from auditlens.dashboard import triage
 from auditlens.dashboard.alert_panel import FLASH_KEY, show_alert
+from auditlens.dashboard.approvals import waiting_requests
 from auditlens.dashboard.labels import department_label, scenario_label, status_label
 from auditlens.dashboard.navigation import ALERT_PARAM, title
 from auditlens.dashboard.queue_link import QUEUE_PARAMS, read_link
@@ -68,6 +70,7 @@ def render(ctx: Context) -> None:
     flash = st.session_state.pop(FLASH_KEY, None)
     if isinstance(flash, str):
         st.success(flash)
+    waiting_requests(ctx)
     filters, late_only = _filters(ctx)
     late = _late(ctx, filters)
     rows, total = _page(ctx, filters, late if late_only else None)
