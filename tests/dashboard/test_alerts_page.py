@@ -19,7 +19,7 @@ from auditlens.identity import Principal
 from auditlens.privacy import Pseudonymiser
 from auditlens.store.alerts import ACTIVE_STATUSES, Alert, AlertRepository
 from auditlens.store.repo import Store
-from auditlens.views import AlertFilters, Page, alert_queue
+from auditlens.views import AlertFilters, AlertScope, Page, alert_queue
 from auditlens.vocabulary import Severity
 from tests.dashboard.conftest import Deployment, OpenApp
 from tests.dashboard.pages_support import open_as, pseudonymised, shown_texts, table, trail
@@ -116,17 +116,21 @@ def test_every_filter_narrows_the_queue_as_the_read_model_does(
     assert _ids(at, lang) == _expected(settings, AlertFilters(statuses=("closed", "dismissed")))
     at.multiselect(key="aq_status").set_value([]).run()  # every status
     assert _ids(at, lang) == _expected(settings, AlertFilters())[:50]
-    at.selectbox(key="aq_severity").select("high").run()
-    assert _ids(at, lang) == _expected(settings, AlertFilters(min_severity=Severity.HIGH))
-    at.selectbox(key="aq_severity").select("").run()
-    department = at.selectbox(key="aq_department").options[1]
-    at.selectbox(key="aq_department").select(department).run()
+    at.multiselect(key="aq_severity").set_value(["high", "critical"]).run()
+    above = AlertFilters(min_severity=Severity.HIGH)
+    assert _ids(at, lang) == _expected(settings, above)
+    at.multiselect(key="aq_severity").set_value(["medium"]).run()
+    medium = AlertFilters(scope=AlertScope(severities=(Severity.MEDIUM,)))
+    assert _ids(at, lang) == _expected(settings, medium)[:50]
+    at.multiselect(key="aq_severity").set_value([]).run()
+    department = at.multiselect(key="aq_department").options[1]
+    at.multiselect(key="aq_department").set_value([department]).run()
     assert _ids(at, lang) == _expected(settings, AlertFilters(department=department))
-    at.selectbox(key="aq_department").select("").run()
+    at.multiselect(key="aq_department").set_value([]).run()
     scenario = _alerts(settings)[0].scenario
-    at.selectbox(key="aq_scenario").select(scenario).run()
+    at.multiselect(key="aq_scenario").set_value([scenario]).run()
     assert _ids(at, lang) == _expected(settings, AlertFilters(scenario=scenario))
-    at.selectbox(key="aq_scenario").select("").run()
+    at.multiselect(key="aq_scenario").set_value([]).run()
     user = _alerts(settings)[0].user_id
     at.text_input(key="aq_user").input(user).run()
     assert _ids(at, lang) == _expected(settings, AlertFilters(user_id=user))

@@ -37,6 +37,8 @@ def test_the_model_and_data_page_shows_the_read_models_figures(
     versions = model_versions(ctx.store)
     table = _table(at, ctx.say("model", "모델"))
     assert list(table.iloc[:, 0]) == [v.sha256[:12] for v in versions] and len(versions) >= 1
+    kinds = list(table[ctx.say("kind", "종류")])
+    assert kinds == [{"ko": "비지도", "en": "unsupervised"}[lang]] * len(versions)
     assert list(table.iloc[:, -1]) == [
         changed(c, lang) for c in model_changes(ctx.store)
     ]  # one model here: "first model"

@@ -32,6 +32,7 @@ def test_the_options_switch_off_telemetry_and_the_browser() -> None:
     assert options["server.headless"] is True
     assert (options["server.address"], options["server.port"]) == ("10.0.0.5", 8600)
     assert options["server.fileWatcherType"] == "none"
+    assert options["global.disableWidgetStateDuplicationWarning"] is True  # links set widgets
 
 
 def test_the_app_is_pinned_to_the_commands_settings(

@@ -22,6 +22,9 @@ from auditlens.views import Activity, AlertTrend
 
 #: The most scenarios the scenario mix draws (the scenario filter offers every one).
 TOP_SCENARIOS: Final = 12
+#: Day axes read as numbers (Plotly's own labels are English month names: "Nov 14").
+DAY_TICKS: Final = "%Y-%m-%d"
+SHORT_DAY_TICKS: Final = "%m-%d"
 _LAYOUT: Final[dict[str, Any]] = {
     "margin": {"l": 8, "r": 8, "t": 36, "b": 8},
     "height": 340,
@@ -112,6 +115,7 @@ def alert_trend_figure(trend: AlertTrend, lang: str) -> go.Figure:
     figure.update_layout(
         barmode="stack",
         title=pick(lang, "Alerts opened per day", "일별 신규 알림"),
+        xaxis={"tickformat": SHORT_DAY_TICKS},
         yaxis_title=pick(lang, "alerts", "알림 수"),
         **_LAYOUT,
     )
@@ -138,6 +142,7 @@ def risk_trend_figure(activity: Activity, lang: str) -> go.Figure:
         )
     figure.update_layout(
         title=pick(lang, "Risk per day (users scored)", "일별 위험도 (점수 산출 사용자)"),
+        xaxis={"tickformat": SHORT_DAY_TICKS},
         yaxis={"range": [0, 105], "title": pick(lang, "risk 0-100", "위험도 0-100")},
         **_LAYOUT,
     )

@@ -18,6 +18,7 @@ from typing import Any, Final
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from auditlens.dashboard.charts import DAY_TICKS
 from auditlens.dashboard.widgets import SEVERITY_COLOURS, severity_word
 from auditlens.features.catalog import LEVEL_RANK, SENSITIVE_RANK
 from auditlens.features.docs import doc_for, token_words
@@ -99,7 +100,7 @@ def risk_timeline(days: Sequence[HistoryDay], lang: str, *, alert_from: Severity
             annotation_position="bottom right",
         )
     fig.update_yaxes(title=pick(lang, "risk (0-100)", "위험도 (0-100)"), range=[0, 100])
-    fig.update_xaxes(title=pick(lang, "day", "날짜"))
+    fig.update_xaxes(title=pick(lang, "day", "날짜"), tickformat=DAY_TICKS)
     return _layout(fig, pick(lang, "Risk per day", "일별 위험도"))
 
 
@@ -201,7 +202,7 @@ def session_steps(session: SessionView, lang: str, zone: str) -> Any:
         )
     )
     label = times[0].tzname() if times else zone
-    fig.update_xaxes(title=pick(lang, f"time ({label})", f"시각 ({label})"))
+    fig.update_xaxes(title=pick(lang, f"time ({label})", f"시각 ({label})"), tickformat="%H:%M")
     fig.update_yaxes(title=pick(lang, "step", "단계"), autorange="reversed")
     start = times[0].strftime("%H:%M") if times else ""
     return _layout(

@@ -66,7 +66,8 @@ def _decisions(ctx: Context, real: str) -> None:
         st.caption(ctx.say("No decision recorded.", "기록된 처리 이력이 없습니다."))
         return
     shown = [ctx.disguise(e, real) for e in entries.items]
-    st.dataframe(
+    # a keyed container: a table that cannot be picked from carries no key a browser sees
+    st.container(key="pp_decisions_box").dataframe(
         [
             {
                 ctx.say("When", "시각"): when(e.at, ctx),

@@ -33,6 +33,8 @@ def streamlit_options(host: str, port: int) -> dict[str, Any]:
         "global.developmentMode": False,
         "client.toolbarMode": "viewer",
         "client.showErrorDetails": "none",
+        # pages set widgets from their links on purpose (alert queue filters): no warning
+        "global.disableWidgetStateDuplicationWarning": True,
     }
 
 

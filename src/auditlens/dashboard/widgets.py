@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from typing import Final
 
 import streamlit as st
@@ -218,6 +219,12 @@ def link_to_alert(alert_id: int, label: str | None = None) -> None:
         label=label or pick(lang, f"Alert {alert_id}", f"알림 {alert_id}"),
         query_params={ALERT_PARAM: str(alert_id)},
     )
+
+
+def link_to_queue(label: str, query: Mapping[str, str | list[str]]) -> None:
+    """A link to the alert queue filtered by ``query`` (:func:`~auditlens.dashboard.
+    queue_link.queue_query`)."""
+    st.page_link(page("alerts", current_lang()), label=label, query_params=dict(query))
 
 
 def go_to_person(user_shown: str) -> None:

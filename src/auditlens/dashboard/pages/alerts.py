@@ -2,16 +2,21 @@
 evidence, deliveries and decisions, and triage through the same service as the API.
 
 The queue is :func:`auditlens.views.alert_queue` (most severe first, then riskiest, then
-oldest) with the filters of ``GET /v1/alerts``; an unresolved alert older than its
+oldest) with the filters of ``GET /v1/alerts`` (severities picked one by one, as on the
+Overview, rather than "this or above"); an unresolved alert older than its
 severity's ``alert_sla_hours`` is marked past its SLA, and the queue can list only those.
+The filters can come from a link (``?department=...&severity=...&start=...``: the
+Overview's list behind a click opens here; :mod:`auditlens.dashboard.queue_link`).
 ``?alert=ID`` opens that alert (the links of ``alert_link_template`` land here); the
 alert itself is :mod:`auditlens.dashboard.alert_panel` — a viewer sees no triage buttons,
 a refusal is shown in the reader's language, and whoever asked to close an alert cannot
-approve it (four eyes).
+approve it (four eyes). Approvers also find here the re-identification requests waiting
+for them (:mod:`auditlens.dashboard.approvals`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, cast
 
 import pandas as pd  # type: ignore[import-untyped]  # Streamlit's own dependency
@@ -20,14 +25,17 @@ import streamlit as st
 from auditlens.api.routes.common import Context
 from auditlens.dashboard import triage
 from auditlens.dashboard.alert_panel import FLASH_KEY, show_alert
+from auditlens.dashboard.approvals import waiting_requests
 from auditlens.dashboard.labels import department_label, scenario_label, status_label
 from auditlens.dashboard.navigation import ALERT_PARAM, title
+from auditlens.dashboard.queue_link import QUEUE_PARAMS, read_link
 from auditlens.dashboard.widgets import (
     count,
     duration,
     number,
     period_picker,
     severity_word,
+    today,
     when,
     zone_note,
 )
@@ -49,6 +57,8 @@ PAGE_SIZE: Final = 50
 LATE_SCAN: Final = 10_000
 #: Session-state key of the ``?alert=`` the picker was last set from.
 _ASKED_KEY: Final = "_aq_asked"
+#: Session-state key of the filter query (queue_link) the widgets were last set from.
+_LINK_KEY: Final = "_aq_link"
 #: How a row past its SLA is highlighted.
 LATE_STYLE: Final = "background-color: rgba(228, 87, 46, 0.18)"
 
@@ -60,6 +70,7 @@ def render(ctx: Context) -> None:
     flash = st.session_state.pop(FLASH_KEY, None)
     if isinstance(flash, str):
         st.success(flash)
+    waiting_requests(ctx)
     filters, late_only = _filters(ctx)
     late = _late(ctx, filters)
     rows, total = _page(ctx, filters, late if late_only else None)
@@ -73,34 +84,39 @@ def render(ctx: Context) -> None:
 
 
 def _filters(ctx: Context) -> tuple[AlertFilters, bool]:
-    """The filter widgets: status, severity, department, scenario, person, SLA, period."""
+    """The filter widgets: status, severity, department, scenario, person, SLA, period (a
+    link's query sets them first: :mod:`auditlens.dashboard.queue_link`)."""
     facets = alert_facets(ctx.store)
-    every = ctx.say("(all)", "(전체)")
+    _from_link(ctx)
     first, second, third = st.columns(3)
     statuses = first.multiselect(
         ctx.say("Status", "상태"),
         ALERT_STATUSES,
-        default=list(ACTIVE_STATUSES),
+        default=None if "aq_status" in st.session_state else list(ACTIVE_STATUSES),
         format_func=lambda s: status_label(s, ctx.lang),
         key="aq_status",
+        placeholder=ctx.say("every status", "전체 상태"),
     )
-    severity = second.selectbox(
-        ctx.say("Severity (this or above)", "심각도 (이상)"),
-        ["", *(s.value for s in reversed(Severity))],
-        format_func=lambda s: severity_word(s, ctx.lang) if s else every,
+    severities = second.multiselect(
+        ctx.say("Severity", "심각도"),
+        [s.value for s in reversed(Severity)],
+        format_func=lambda s: severity_word(s, ctx.lang),
         key="aq_severity",
+        placeholder=ctx.say("every severity", "전체 심각도"),
     )
-    department = third.selectbox(
+    departments = third.multiselect(
         ctx.say("Department", "부서"),
-        ["", *facets.departments],
-        format_func=lambda d: department_label(d, ctx.lang) if d else every,
+        _choices(facets.departments, "aq_department"),
+        format_func=lambda d: department_label(d, ctx.lang),
         key="aq_department",
+        placeholder=ctx.say("every department", "전체 부서"),
     )
-    scenario = first.selectbox(
+    scenarios = first.multiselect(
         ctx.say("Scenario (top reason)", "시나리오 (주요 사유)"),
-        ["", *facets.scenarios],
-        format_func=lambda s: scenario_label(s, ctx.lang) if s else every,
+        _choices(facets.scenarios, "aq_scenario"),
+        format_func=lambda s: scenario_label(s, ctx.lang),
         key="aq_scenario",
+        placeholder=ctx.say("every scenario", "전체 시나리오"),
     )
     user = second.text_input(
         ctx.say("Person (user id or pseudonym)", "대상자 (사용자 ID 또는 가명)"), key="aq_user"
@@ -115,12 +131,52 @@ def _filters(ctx: Context) -> tuple[AlertFilters, bool]:
         start=start,
         end=end,
         statuses=cast(tuple[AlertStatus, ...], tuple(statuses)),
-        min_severity=Severity(severity) if severity else None,
-        scope=AlertScope(departments=(department,)) if department else None,
-        scenario=scenario or None,
+        scope=AlertScope(
+            departments=tuple(departments),
+            severities=tuple(Severity(s) for s in severities),
+            scenarios=tuple(scenarios),
+        ),
         user_id=ctx.user_filter(user or None),
     )
     return filters, late_only
+
+
+def _choices(known: Sequence[str], key: str) -> list[str]:
+    """``known`` and whatever is already picked besides (a link may name a department or
+    scenario no stored alert has)."""
+    picked = [v for v in st.session_state.get(key, []) if v not in known]
+    return [*known, *picked]
+
+
+def _from_link(ctx: Context) -> None:
+    """Set the filters from the query's ``status``, ``department``, ``severity``,
+    ``scenario``, ``start`` and ``end`` when they are new to this session (a link just
+    followed); say which values named nothing."""
+    query = {name: st.query_params.get_all(name) for name in QUEUE_PARAMS}
+    link = read_link(query, today(ctx))
+    if link.ignored:
+        ignored = ", ".join(link.ignored)
+        st.warning(
+            ctx.say(
+                f"Left out of the link's filters (not a known value): {ignored}.",
+                f"링크의 필터 중 알 수 없는 값은 제외했습니다: {ignored}.",
+            )
+        )
+    signature = repr(sorted(query.items()))
+    if st.session_state.get(_LINK_KEY) == signature:
+        return  # already applied: what the reader changed since stays
+    st.session_state[_LINK_KEY] = signature
+    for key, values in (
+        ("aq_status", link.statuses),
+        ("aq_severity", link.severities),
+        ("aq_department", link.departments),
+        ("aq_scenario", link.scenarios),
+    ):
+        if values is not None:
+            st.session_state[key] = list(values)
+    if link.period is not None:
+        st.session_state["aq_use_period"] = True
+        st.session_state["aq_period"] = link.period
 
 
 def sla(ctx: Context, row: AlertRow) -> triage.Sla:

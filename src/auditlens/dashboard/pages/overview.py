@@ -29,16 +29,19 @@ from auditlens.dashboard.charts import (
 )
 from auditlens.dashboard.labels import department_label, scenario_label
 from auditlens.dashboard.navigation import title
+from auditlens.dashboard.queue_link import queue_query
 from auditlens.dashboard.tables import alerts_table, risks_table
 from auditlens.dashboard.widgets import (
     SEVERITIES,
     count,
+    link_to_queue,
     period_picker,
     period_text,
     previous_period,
     severity_word,
     zone_note,
 )
+from auditlens.store.alerts import ALERT_STATUSES
 from auditlens.views import (
     Activity,
     AlertFilters,
@@ -204,6 +207,10 @@ def _behind_the_click(ctx: Context, start: dt.date, end: dt.date, scope: AlertSc
         filters = AlertFilters(start=first, end=last, scope=wanted)
         listed = alert_queue(ctx.store, filters, Page(limit=LIST_ROWS), zone=ctx.zone)
         alerts_table(ctx, listed.items, key="overview_drill_alerts")
+        link_to_queue(
+            ctx.say("Open this list in the alert queue", "이 목록을 알림 처리 화면에서 열기"),
+            queue_query(first, last, wanted, ALERT_STATUSES),
+        )
         found = listed  # type: ignore[assignment]
     st.caption(
         ctx.say(
