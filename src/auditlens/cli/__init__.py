@@ -2,8 +2,8 @@
 
 One module per command group (``sample``: version, generate, demo; ``data``: ingest,
 quarantine; ``detection``: run, score, explain, evaluate, train; ``alerts``; ``audit``;
-``admin``: config, db); printing lives apart in ``render`` and ``render_trail``, shared
-options and error handling in ``common``.
+``admin``: config, db; ``models``: the model registry); printing lives apart in
+``render`` and ``render_trail``, shared options and error handling in ``common``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from auditlens.cli.alerts import alerts_app
 from auditlens.cli.audit import audit_app
 from auditlens.cli.common import EXIT_QUARANTINE, Invocation
 from auditlens.cli.keys import keys_app
+from auditlens.cli.models import model_app
 from auditlens.cli.privacy import reidentify_app
 from auditlens.cli.serve import serve_app
 from auditlens.i18n import choose_language, is_lang, language, pick
@@ -80,6 +81,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reidentify_app, name="reidentify")
 app.add_typer(keys_app, name="keys")
+app.add_typer(model_app, name="model")
 app.add_typer(serve_app, name="serve")
 
 

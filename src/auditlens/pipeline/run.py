@@ -44,6 +44,7 @@ from auditlens.pipeline.detection import (
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
+from auditlens.pipeline.registration import champion
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
@@ -303,6 +304,19 @@ def model_in_force(store: Store) -> ModelRecord | None:
     return store.models.in_force()  # the rule lives with the models (views read it too)
 
 
+def _current(store: Store, settings: Settings) -> ModelRecord | None:
+    """The registry's champion when there is one (unless `run --refit --unsupervised`
+    replaced it since), else the model in force."""
+    plain = model_in_force(store)
+    found = champion(store, settings)
+    if found is None:
+        return plain
+    _, record = found
+    if plain is not None and plain.params.get("replaces") == record.sha256:
+        return plain
+    return record
+
+
 def _model_for(
     store: Store,
     settings: Settings,
@@ -315,7 +329,7 @@ def _model_for(
 ) -> ModelChoice:
     """The model in force and the matrix it scores, or a newly fitted and registered one."""
     lang = settings.language
-    current = model_in_force(store)
+    current = _current(store, settings)
     notes: list[str] = []
     if current is not None and current.kind == ENSEMBLE_KIND and not unsupervised:
         stored = FittedPipeline.load(Path(current.path), current.sha256)

@@ -72,6 +72,9 @@ ACTIONS: Final = frozenset(
         "reidentify_expire",  # a grant ran out (recorded when next looked at)
         "key_create",  # an admin made an API key (name, role, prefix; never the secret)
         "key_revoke",  # an admin revoked an API key
+        # auditlens.pipeline.models: the model registry's champion (four eyes on promote)
+        "model_promote",  # an approver made a registered model version the champion
+        "model_rollback",  # an approver made the previous champion the champion again
     }
 )
 
