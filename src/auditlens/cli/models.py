@@ -41,10 +41,12 @@ def model_list(ctx: typer.Context) -> None:
         )
         return
     table = Table(title=pick(lang, "Model versions", "모델 버전"))
-    for column in ("version", "aliases", "sha256", "trained", "by", "metrics"):
+    for column in ("version", "aliases", "sha256", "trained", "by", "CV PR-AUC"):
         table.add_column(column, no_wrap=column in {"version", "sha256"})
     for version in versions:
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(version.metrics.items()))
+        metrics = ", ".join(
+            f"{k.removeprefix('cv_pr_auc_')} {v:.3f}" for k, v in sorted(version.metrics.items())
+        )
         table.add_row(
             str(version.number),
             ", ".join(version.aliases) or "-",

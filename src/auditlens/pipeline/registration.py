@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from auditlens import identity
 from auditlens.config import Settings
 from auditlens.errors import AuditlensError
-from auditlens import identity
 from auditlens.registry import CHAMPION, Registry, TrainingRun, Version, exists
 from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
