@@ -366,6 +366,31 @@ class Step:
     alone: bool = False
 
 
+def _model_steps(lang: str, broken: tuple[tuple[str, str], ...]) -> list[Step]:
+    """`auditlens model`: ko refuses the trainer's own promotion (four eyes) and a rollback
+    with nothing to go back to; en promotes its version as lee and rolls back."""
+    mine = ("ko", "en").index(lang) + 1
+    steps = [
+        Step(("model", "list")),
+        Step(("model", "list"), (1,), broken),
+        Step(("model", "verify", "1")),
+        Step(("model", "verify", "99"), (1,)),
+    ]
+    if lang == "ko":
+        return [
+            *steps,
+            Step(("model", "promote", str(mine)), (1,)),
+            Step(("model", "rollback"), (1,)),
+        ]
+    return [
+        *steps,
+        Step(("model", "promote", str(mine)), who="lee"),
+        Step(("model", "promote", str(mine)), (1,), who="lee"),
+        Step(("model", "rollback"), who="lee"),
+        Step(("model", "rollback"), (1,), who="lee"),
+    ]
+
+
 def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
     """Every command's success path and a common user error, for ``lang``: the decisions
     are taken on an alert of its own (ko: #3, en: #4) and a dead letter of its own."""
@@ -395,6 +420,8 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("evaluate", "--labels", "missing.csv"), (1,)),
         Step(("run",)),
         Step(("run",), (1,), broken),
+        # the ko walk's train registered version 1 (champion), the en walk's version 2
+        *_model_steps(lang, broken),
         Step(("explain", org.user), (0, 3)),
         Step(("explain", org.user, "--date", "2026-02-30"), (2,)),
         Step(("explain", "NOBODY"), (1,)),

@@ -168,7 +168,13 @@ def test_train_reports_every_grid_search_fit(
     given = InputOptions(path=org / "events.parquet")
     report = train(Settings(), org / "labels.csv", inputs=given, n_folds=2, on_stage=seen.append)
     assert report.trained
-    assert list(dict.fromkeys(s.name for s in seen)) == ["features", "grid search", "fit", "save"]
+    assert list(dict.fromkeys(s.name for s in seen)) == [
+        "features",
+        "grid search",
+        "fit",
+        "save",
+        "register",
+    ]
     grid = [s for s in seen if s.name == "grid search"]
     fits = sum(len(GRIDS[k]) for k in KINDS) * 2
     assert grid[0].total == fits and grid[-1].done == fits

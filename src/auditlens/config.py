@@ -438,6 +438,7 @@ NOT_SCORING: Final = frozenset(
     {
         "store_url",
         "data_dir",
+        "mlflow_tracking_uri",
         "language",
         "sources",
         "future_tolerance_seconds",
@@ -501,6 +502,12 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         Path("var"), description="Directory for the Parquet event lake and other local state."
+    )
+    mlflow_tracking_uri: str = Field(
+        "",
+        description="MLflow tracking and registry URI of a team's server (http://..., "
+        "sqlite:///...); empty = embedded sqlite:///<data_dir>/mlflow.db, artifacts under "
+        "<data_dir>/mlartifacts.",
     )
     timezone: str = Field("Asia/Seoul", description="IANA time zone for hours and days.")
     business_hours_start: dt.time = Field(

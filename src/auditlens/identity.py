@@ -10,12 +10,13 @@ A *principal* is a person (or service) known to the deployment, with roles from 
 
 Roles: ``viewer`` (read), ``analyst`` (acknowledge, escalate, dismiss, request to close,
 reopen, requeue), ``approver`` (approve another principal's close request — four eyes;
-re-identify a pseudonymised person) and ``admin`` (act on someone's behalf with ``--as``,
-API keys, model promotion). Every role can read: a principal holding any role counts as a
-viewer. The other roles do not include each other. On the command line the acting principal is
-the operating-system account running auditlens, not a name typed on the command line;
-``--as NAME`` is only for an admin and is recorded as such (actor = the admin,
-on_behalf_of = NAME). The API (``auditlens.api``) proves its principals by API key or OIDC token.
+re-identify a pseudonymised person; promote a model version another principal trained, roll
+back the champion) and ``admin`` (act on someone's behalf with ``--as``, API keys). Every
+role can read: a principal holding any role counts as a viewer. The other roles do not
+include each other. On the command line the acting principal is the operating-system
+account running auditlens, not a name typed on the command line; ``--as NAME`` is only for
+an admin and is recorded as such (actor = the admin, on_behalf_of = NAME). The API
+(``auditlens.api``) proves its principals by API key or OIDC token.
 
 Ids are compared after :func:`normalise` (Unicode NFKC, case-folded, trimmed): ``kim``,
 ``KIM``, `` Kim `` and full-width ``kim`` are one principal.

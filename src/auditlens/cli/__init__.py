@@ -2,9 +2,9 @@
 
 One module per command group (``sample``: version, generate, demo; ``data``: ingest,
 quarantine; ``detection``: run, score, explain, evaluate, train; ``alerts``; ``audit``;
-``admin``: config, db; ``keys``; ``serve``; ``reports``: report; ``monitor``); printing
-lives apart in ``render`` and ``render_trail``, shared options and error handling in
-``common``.
+``admin``: config, db; ``keys``; ``serve``; ``reports``: report; ``monitor``;
+``models``: the model registry); printing lives apart in ``render`` and ``render_trail``,
+shared options and error handling in ``common``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from auditlens.cli.alerts import alerts_app
 from auditlens.cli.audit import audit_app
 from auditlens.cli.common import EXIT_QUARANTINE, Invocation
 from auditlens.cli.keys import keys_app
+from auditlens.cli.models import model_app
 from auditlens.cli.monitor import monitor_app
 from auditlens.cli.privacy import reidentify_app
 from auditlens.cli.reports import report_app
@@ -84,6 +85,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(reidentify_app, name="reidentify")
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+app.add_typer(model_app, name="model")
 app.add_typer(serve_app, name="serve")
 app.add_typer(monitor_app, name="monitor")
 

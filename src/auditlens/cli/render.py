@@ -604,3 +604,8 @@ def print_training(report: pipeline.TrainReport, lang: str) -> None:
         ),
         highlight=False,
     )
+    if report.version is not None:
+        console.print(
+            say(lang, "render.trained_version", version=report.version, alias=report.alias),
+            highlight=False,
+        )

@@ -160,6 +160,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "{message}; model {sha} registered ({seconds:.0f}s); `auditlens run` now scores "
         "with it",
     },
+    "render.trained_version": {
+        "ko": "MLflow 모델 버전 {version} ({alias}); `auditlens model list`로 확인하십시오",
+        "en": "MLflow model version {version} ({alias}); see `auditlens model list`",
+    },
     "render.explained": {
         "ko": "{user} {day}: 위험 점수 {risk:.1f}점 ({severity}); 저장값 {stored:.1f}점 "
         "(실행 {run}, 모델 {model}, 배치 {batch}까지의 데이터)",

@@ -29,6 +29,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "stage_metrics and report": {"ko": "지표 계산과 보고서 작성", "en": "metrics and report"},
     "stage_fit": {"ko": "학습", "en": "fit"},
     "stage_save": {"ko": "모델 저장", "en": "save"},
+    "stage_register": {"ko": "MLflow 모델 등록", "en": "register in MLflow"},
     "stage_ingest": {"ko": "{source} 수집", "en": "ingest {source}"},
     "unit_rows": {"ko": "행", "en": "rows"},
     "unit_fits": {"ko": "회", "en": "fits"},

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -55,6 +55,7 @@ from auditlens.pipeline.detection import (
 )
 from auditlens.pipeline.ingestion import utc_now
 from auditlens.pipeline.inputs import InputOptions
+from auditlens.pipeline.registration import data_fingerprint, register_training
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.reports import charts
 from auditlens.reports.evaluation import (
@@ -88,9 +89,15 @@ class LabelledMatrix:
 
 
 def labelled_matrix(
-    settings: Settings, labels: Path, *, inputs: InputOptions | None, clock: Clock
+    settings: Settings,
+    labels: Path,
+    *,
+    inputs: InputOptions | None,
+    clock: Clock,
+    upto: int | None = None,
 ) -> LabelledMatrix:
-    """Events (from ``inputs`` or the store), features past warm-up, window labels.
+    """Events (from ``inputs`` or the store, its batches up to ``upto`` when given),
+    features past warm-up, window labels.
 
     Raises NoEvents when the input or the store holds no valid event.
     """
@@ -101,7 +108,7 @@ def labelled_matrix(
         events, near = loaded.events, loaded.folder
     else:
         with Store.open(settings) as store:
-            batch_id = store.events.last_batch_id()
+            batch_id = store.events.last_batch_id() if upto is None else upto
             events = store.events.upto(batch_id).select(EVENT_COLUMNS).collect()
         if events.height == 0:
             raise NoEvents(
@@ -309,10 +316,18 @@ def _write_report(out_dir: Path, findings: EvaluationFindings) -> list[Path]:
 
 
 def _shap_charts(
-    X: pl.DataFrame, y: pl.Series, model: StackedEnsemble, out_dir: Path, lang: str
+    X: pl.DataFrame,
+    y: pl.Series,
+    model: StackedEnsemble,
+    out_dir: Path,
+    lang: str,
+    *,
+    fit: bool = True,
 ) -> list[Path]:
-    """Beeswarm over the positives and a sample of the rest; waterfall of the top window."""
-    model.fit(X, y)
+    """Beeswarm over the positives and a sample of the rest; waterfall of the top window
+    (of ``model`` fitted here unless ``fit`` is false: it is fitted already)."""
+    if fit:
+        model.fit(X, y)
     sample = pl.concat(
         [
             X.with_row_index("_i").filter(y == 1),
@@ -365,6 +380,8 @@ class TrainReport:
     positives: int
     chosen: dict[str, dict[str, Any]]
     seconds: float
+    version: int | None = None  # in the model registry
+    alias: str = ""  # the version's alias there: champion (the first) or challenger
 
 
 def train(
@@ -375,9 +392,13 @@ def train(
     n_folds: int = 3,
     clock: Clock = utc_now,
     on_stage: OnStage | None = None,
+    who_am_i: Callable[[], str] | None = None,
 ) -> TrainReport:
     """Choose hyper-parameters by time-aware CV, fit the stacked ensemble on every
-    labelled window, save it and register it; `auditlens run` then scores with it.
+    labelled window, save it and register it in the store and in the model registry
+    (an MLflow run with parameters, cross-validated PR-AUC, the cross-validation report,
+    SHAP charts and the data fingerprint; the trainer, ``who_am_i`` else the OS account,
+    as a tag); `auditlens run` then scores with the registry's champion.
 
     With too few labels nothing is saved and the unsupervised model stays in use (the
     report says so). ``on_stage`` hears of each stage.
@@ -407,28 +428,87 @@ def train(
             {},
             time.perf_counter() - began,
         )
-    folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
-    chosen, _ = choose_params(X, y, folds, seed, steps)
-    steps.start("fit")
-    ensemble = _ensemble(chosen, seed)
-    model = FittedPipeline(data.features, ensemble).fit(X, y)
+    chosen, grid, folds, model = fit_trained(data, n_folds, seed, steps)
+    ensemble = cast(StackedEnsemble, model.detector)  # fit_trained made it
     steps.start("save")
+    params = {k: v for k, v in chosen.items()} | {"seed": seed}
     with Store.open(settings, migrate=True) as store:
         record = save_model(
             store,
             settings,
             model,
             kind=ENSEMBLE_KIND,
-            params={k: v for k, v in chosen.items()} | {"seed": seed},
+            params=params,
             data_batch_id=data.batch_id,
             now=clock(),
         )
-    sha = record.sha256
+        fingerprint = data_fingerprint(store, settings, data.batch_id, labels)
+    steps.start("register")
+    out_dir = settings.data_dir / "reports" / f"train-{clock():%Y%m%dT%H%M%S%f}"
+    files = _cv_report(out_dir, chosen, grid, folds)
+    files += _shap_charts(X, y, ensemble, out_dir, settings.language, fit=False)
+    version = register_training(
+        settings,
+        record,
+        params=params | {"n_folds": n_folds, "positives": positives},
+        metrics=_cv_metrics(chosen, grid),
+        files=files,
+        fingerprint=fingerprint,
+        labels=labels,
+        trainer=who_am_i() if who_am_i else None,
+    )
     return TrainReport(
         True,
         say(settings.language, "train_done", n=positives),
-        sha,
+        record.sha256,
         positives,
         {k: v for k, v in chosen.items()},
         time.perf_counter() - began,
+        version.number,
+        ", ".join(version.aliases),
     )
+
+
+def fit_trained(
+    data: LabelledMatrix, n_folds: int, seed: int, steps: Steps | None = None
+) -> tuple[dict[Kind, dict[str, Any]], dict[str, list[float]], list[Fold], FittedPipeline]:
+    """Grid search by time-aware CV, then the stacked ensemble fitted on every labelled
+    window as a fitted pipeline (what train saves and `model verify` fits again)."""
+    steps = steps or Steps(None)
+    X, y = data.frame, data.y
+    folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
+    chosen, grid = choose_params(X, y, folds, seed, steps)
+    steps.start("fit")
+    model = FittedPipeline(data.features, _ensemble(chosen, seed)).fit(X, y)
+    return chosen, grid, folds, model
+
+
+def _cv_metrics(
+    chosen: dict[Kind, dict[str, Any]], grid: dict[str, list[float]]
+) -> dict[str, float]:
+    """Per classifier, the chosen grid entry's mean PR-AUC over the folds."""
+    found: dict[str, float] = {}
+    for kind, params in chosen.items():
+        prs = grid.get(f"{kind} {json.dumps(params, sort_keys=True)}", [])
+        if prs and not np.all(np.isnan(prs)):
+            found[f"cv_pr_auc_{kind}"] = float(np.nanmean(prs))
+    return found
+
+
+def _cv_report(
+    out_dir: Path,
+    chosen: dict[Kind, dict[str, Any]],
+    grid: dict[str, list[float]],
+    folds: list[Fold],
+) -> list[Path]:
+    """The grid search as JSON: every candidate's PR-AUC per fold and what was chosen."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = {
+        "folds": len(folds),
+        "chosen": {k: v for k, v in chosen.items()},
+        "pr_auc_per_fold": {
+            name: [None if np.isnan(v) else v for v in prs] for name, prs in grid.items()
+        },
+    }
+    text = json.dumps(report, indent=2, sort_keys=True, default=str)
+    return [write_atomically(out_dir / "cross_validation.json", _text(text))]

@@ -44,6 +44,7 @@ from auditlens.pipeline.detection import (
 )
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
+from auditlens.pipeline.registration import champion
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
@@ -75,6 +76,9 @@ class RunReport:
     #: What the run decided that a person must know (rescored after a config change,
     #: which model it kept or replaced), in the configured language.
     notes: list[str] = field(default_factory=list)
+    #: The model registry's version scored with (the champion), None for a model that
+    #: is not registered there (the unsupervised model).
+    model_version: int | None = None
 
 
 class RunInProgress(LockTimeout):
@@ -193,6 +197,7 @@ def score_run(
             capacity_cutoff=cut.cutoff if cut.flagged.height else None,
             alerts_state="pending" if alerts else "skipped",
             config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
+            model_version=choice.version,
         )
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
@@ -204,6 +209,7 @@ def score_run(
         windows_scored=scoring.windows.height,
         rows_stored=rows.height,
         model_sha256=record.sha256,
+        model_version=choice.version,
         refitted=choice.refitted,
         data_batch_id=batch_id,
         capacity=cut,
@@ -294,6 +300,8 @@ class ModelChoice:
     matrix: FeatureMatrix
     refitted: bool
     notes: list[str]
+    #: The model registry's version of ``record`` when it is the champion.
+    version: int | None = None
 
 
 def model_in_force(store: Store) -> ModelRecord | None:
@@ -301,6 +309,19 @@ def model_in_force(store: Store) -> ModelRecord | None:
     newer unsupervised model was fitted to replace it (``run --refit --unsupervised``);
     else the newest unsupervised model."""
     return store.models.in_force()  # the rule lives with the models (views read it too)
+
+
+def _current(store: Store, settings: Settings) -> tuple[ModelRecord | None, int | None]:
+    """The registry's champion and its version when there is one (unless `run --refit
+    --unsupervised` replaced it since), else the model in force."""
+    plain = model_in_force(store)
+    found = champion(store, settings)
+    if found is None:
+        return plain, None
+    version, record = found
+    if plain is not None and plain.params.get("replaces") == record.sha256:
+        return plain, None
+    return record, version.number
 
 
 def _model_for(
@@ -315,7 +336,7 @@ def _model_for(
 ) -> ModelChoice:
     """The model in force and the matrix it scores, or a newly fitted and registered one."""
     lang = settings.language
-    current = model_in_force(store)
+    current, version = _current(store, settings)
     notes: list[str] = []
     if current is not None and current.kind == ENSEMBLE_KIND and not unsupervised:
         stored = FittedPipeline.load(Path(current.path), current.sha256)
@@ -334,7 +355,7 @@ def _model_for(
             notes.append(
                 say(lang, "model_other_config", sha=current.sha256[:12], cmd="train --labels FILE")
             )
-        return ModelChoice(stored, current, matrix, False, notes)
+        return ModelChoice(stored, current, matrix, False, notes, version)
     if current is not None and not refit and current.kind != ENSEMBLE_KIND:
         stored = FittedPipeline.load(Path(current.path), current.sha256)
         matrix = stored.matrix(events, ctx)

@@ -78,6 +78,9 @@ ACTIONS: Final = frozenset(
         # a report's e-mail digest was sent (reason_code sent / failed; target as above;
         # criteria: recipient count and fingerprint, message id — never the addresses)
         "report_send",
+        # auditlens.pipeline.models: the model registry's champion (four eyes on promote)
+        "model_promote",  # an approver made a registered model version the champion
+        "model_rollback",  # an approver made the previous champion the champion again
     }
 )
 

@@ -151,6 +151,7 @@ score_runs = Table(
     Column("alerts_state", String(20), nullable=False, server_default="raised"),
     Column("alerts_raised_at", DateTime(timezone=True), nullable=True),
     Column("config", Text, nullable=True),
+    Column("model_version", Integer, nullable=True),  # migration 0011: the registry's version
     Index("ix_score_runs_alerts_state", "alerts_state"),
 )
 

@@ -62,6 +62,8 @@ class RunRecord:
     alerts_state: str = "pending"
     #: The settings that change scores (Settings.scoring_config) as JSON.
     config: str | None = None
+    #: The model registry's version of the model (migration 0011; None: not registered).
+    model_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class ScoreRun:
     alerts_raised_at: dt.datetime | None
     #: The settings that changed scores when it ran, as JSON (None before migration 0007).
     config: str | None
+    #: The model registry's version scored with (None: not registered, or before 0011).
+    model_version: int | None = None
 
 
 class ScoreRepository(Repository):
