@@ -311,6 +311,14 @@ class PrivacyConfig(BaseModel):
         description="How long a granted re-identification lets its requester see the "
         "alert's user id.",
     )
+    durable_views: bool = Field(
+        False,
+        description="PostgreSQL: flush each commit of recorded reads of people to disk "
+        "before the read is answered. Off (default): the same durability as SQLite's "
+        "default, where an operating-system crash may lose the last fraction of a second "
+        "of view entries (an application crash loses none); decisions and alerts are "
+        "always flushed.",
+    )
 
 
 #: Signature algorithms an OIDC token may use: asymmetric only (never ``none`` or HS*,

@@ -96,3 +96,23 @@ def test_a_failed_commit_fails_every_read_of_its_batch(store: Store) -> None:
     recorder.close()
     with pytest.raises(ViewError, match="closed"):
         recorder.submit(kim, "U0042", "risk", now=T0)
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_view_commits_skip_the_wal_flush_only_when_asked(
+    store: Store, settings: Settings, durable: bool
+) -> None:
+    """privacy.durable_views off: on PostgreSQL a batch's commit does not wait for its WAL
+    flush (SQLite's default durability); the entries are the same and verify."""
+    from sqlalchemy import event
+
+    from auditlens.privacy import ViewRecorder
+
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    recorder = ViewRecorder(store, durable=durable)
+    entry = recorder.submit(DIRECTORY.acting("kim"), "U0042", "risk", now=T0).result(timeout=30)
+    recorder.close()
+    assert entry.action == "view" and verify_trail(settings).ok
+    skipped = any("synchronous_commit" in s for s in statements)
+    assert skipped == (not durable and store.engine.dialect.name == "postgresql")

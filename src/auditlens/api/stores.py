@@ -55,7 +55,7 @@ class StoreHolder:
         store = self.get()
         with self._lock:
             if self._views is None:
-                self._views = ViewRecorder(store)
+                self._views = ViewRecorder(store, durable=self.settings.privacy.durable_views)
             return self._views
 
     def get(self) -> Store:

@@ -25,6 +25,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Final
 
+from sqlalchemy import text
+
 from auditlens.errors import AuditlensError
 from auditlens.identity import Acting
 from auditlens.privacy.pseudonyms import normalise_user
@@ -121,9 +123,12 @@ class ViewRecorder:
     writes what is queued and stops it.
     """
 
-    def __init__(self, store: Store, *, max_batch: int = 500) -> None:
+    def __init__(self, store: Store, *, max_batch: int = 500, durable: bool = True) -> None:
         self.store = store
         self.max_batch = max_batch
+        #: False: on PostgreSQL a batch's commit does not wait for its WAL flush (the
+        #: durability SQLite's WAL mode gives by default; ``privacy.durable_views``)
+        self.durable = durable
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._write, name="auditlens-views", daemon=True)
         self._closed = False
@@ -184,6 +189,8 @@ class ViewRecorder:
     def _commit(self, batch: list[_Pending]) -> None:
         try:
             with self.store.engine.begin() as conn:
+                if not self.durable and conn.dialect.name == "postgresql":
+                    conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 written = self.store.trail.append_many(conn, [(p.entry, p.now) for p in batch])
         except Exception as exc:  # every waiting read learns it was not recorded
             for pending in batch:
