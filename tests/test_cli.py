@@ -51,6 +51,7 @@ def test_help_lists_every_verb() -> None:
         "serve",
         "report",
         "monitor",
+        "model",
     }
     # Only rows of the "Commands" panel count, so a verb named in some help text does not.
     panel = out[out.index("Commands") :]
