@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from auditlens.config import Settings
+from auditlens.i18n import choose_language
 
 PG_ADMIN_URL = os.environ.get(
     "AUDITLENS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -18,12 +19,23 @@ PG_ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No test reads the developer's auditlens.toml or AUDITLENS_* variables."""
     for key in list(os.environ):
         if key.startswith("AUDITLENS_") and key != "AUDITLENS_TEST_PG_URL":
             monkeypatch.delenv(key)
     monkeypatch.setenv("AUDITLENS_CONFIG", str(tmp_path / "no-such-auditlens.toml"))
+    # a CLI test's --lang stays chosen for the process (a real command is its own
+    # process): forget it after each test, before the next one's session fixtures (built
+    # before this fixture runs) could read it, and before each test too
+    choose_language(None)
+    yield
+    choose_language(None)
+    # what code under test put in os.environ itself (serve's pinning for its children)
+    # must not reach the next test's session fixtures: monkeypatch then restores the rest
+    for key in list(os.environ):
+        if key.startswith("AUDITLENS_") and key != "AUDITLENS_TEST_PG_URL":
+            del os.environ[key]
 
 
 def _fresh_pg_database() -> Iterator[str]:
