@@ -11,29 +11,13 @@ Example::
 
 from __future__ import annotations
 
-from auditlens.features.docs import doc_for
 from auditlens.i18n import pick
 from auditlens.i18n.words import ALERT_STATUS_KO
-from auditlens.views import UNKNOWN_DEPARTMENT
-from auditlens.views.reasons import UNEXPLAINED
+from auditlens.reports.labels import department_word, scenario_word
 
-
-def scenario_label(scenario: str, lang: str) -> str:
-    """A scenario as the name of its feature (``unexplained``: no reason)."""
-    if scenario == UNEXPLAINED:
-        return pick(lang, "unexplained", "사유 없음")
-    try:
-        doc = doc_for(scenario)
-    except KeyError:  # a feature this version does not document (an older model's)
-        return scenario
-    return pick(lang, doc.en, doc.ko)
-
-
-def department_label(department: str | None, lang: str) -> str:
-    """A department as recorded (``unknown``/미상 when none was)."""
-    if department is None or department == UNKNOWN_DEPARTMENT:
-        return pick(lang, "unknown", "미상")
-    return department
+#: The reports' words for scenarios and departments (one wording on screen and on paper).
+scenario_label = scenario_word
+department_label = department_word
 
 
 def status_label(status: str, lang: str) -> str:

@@ -27,6 +27,7 @@ from auditlens.api.routes.common import Context
 from auditlens.dashboard.navigation import ALERT_PARAM, USER_PARAM, go, page
 from auditlens.i18n import DEFAULT_LANG, Lang, is_lang, pick, severity_label
 from auditlens.localtime import local_time
+from auditlens.reports.wording import count as count
 from auditlens.vocabulary import Severity
 
 #: Session-state key of the chosen language (the sidebar toggle).
@@ -69,16 +70,6 @@ def number(value: float, lang: str, digits: int = 0) -> str:
     """
     del lang  # Korean and English both group by thousands with a comma
     return f"{value:,.{digits}f}"
-
-
-def count(n: int | None, lang: str, *, ko_unit: str = "건", en_unit: str = "") -> str:
-    """A count: ``1,234건`` in Korean (``ko_unit``: 건, 명, 개…), ``1,234`` or
-    ``1,234 users`` in English."""
-    if n is None:
-        return NONE
-    if lang == "ko":
-        return f"{n:,}{ko_unit}"
-    return f"{n:,} {en_unit}" if en_unit else f"{n:,}"
 
 
 def percent(share: float | None, lang: str, digits: int = 1) -> str:
