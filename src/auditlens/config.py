@@ -404,6 +404,47 @@ class ApiConfig(BaseModel):
         return self.oidc_issuer is not None
 
 
+class MonitoringConfig(BaseModel):
+    """Models under governance: drift thresholds, shadow scoring and miss-rate sampling
+    (``[monitoring]``; docs/monitoring.md)."""
+
+    drift_psi: float = Field(
+        0.2,
+        gt=0,
+        description="Population stability index at or above which a feature (or the score) "
+        "has drifted from the model's training reference (0.1 = watch, 0.2 = act).",
+    )
+    drift_ks: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="Kolmogorov-Smirnov statistic (largest gap between the two cumulative "
+        "distributions) at or above which a feature or the score has drifted.",
+    )
+    drift_alert_rate: float = Field(
+        2.0,
+        gt=1,
+        description="Alert-rate drift: a run whose share of flagged users is this many times "
+        "the reference rate, or below it divided by this, has drifted.",
+    )
+    drift_min_rows: int = Field(
+        50,
+        gt=0,
+        description="Fewer windows than this in a run: drift is not measured (too few to say).",
+    )
+    shadow: bool = Field(
+        False,
+        description="Every `auditlens run` also scores with the registry's challenger and "
+        "stores its scores apart (shadow mode); `run --shadow` does it once.",
+    )
+    review_sample: int = Field(
+        0,
+        ge=0,
+        description="Unflagged users each run draws at random for review (miss-rate "
+        "sampling); 0 = off.",
+    )
+
+
 class DashboardConfig(BaseModel):
     """The risk dashboard (``auditlens serve dashboard``): where it listens."""
 
@@ -464,6 +505,8 @@ NOT_SCORING: Final = frozenset(
         "privacy",
         "api",
         "dashboard",
+        # how models are watched, never a score
+        "monitoring",
         # how reports look and whom they go to, never a score
         "report_template",
         "report_controls",
@@ -665,6 +708,11 @@ class Settings(BaseSettings):
         default_factory=DashboardConfig,
         description="[dashboard] table: where the risk dashboard listens (see "
         "docs/configuration.md, *Dashboard*).",
+    )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig,
+        description="[monitoring] table: drift thresholds, shadow scoring with the "
+        "challenger and miss-rate sampling (see docs/configuration.md, *Monitoring*).",
     )
 
     report_template: Path | None = Field(

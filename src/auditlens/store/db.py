@@ -366,6 +366,91 @@ api_keys = Table(
 )
 
 
+# --- models under governance (migration 0012) --------------------------------------------
+
+#: Drift of one run's features, scores and alert rate against the model's training
+#: reference (monitor/drift.py): one row per measure, ``name`` a feature column, ``risk``
+#: or ``alert_rate``; ``drifted`` 1 when a configured threshold is crossed.
+run_drift = Table(
+    "run_drift",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("score_runs.id"), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # feature | score | alert_rate
+    Column("name", String(200), nullable=False),
+    Column("psi", Float, nullable=True),
+    Column("ks", Float, nullable=True),
+    Column("ks_pvalue", Float, nullable=True),
+    Column("reference_value", Float, nullable=True),  # alert_rate: the reference rate
+    Column("current_value", Float, nullable=True),  # alert_rate: this run's rate
+    Column("reference_n", BigInteger, nullable=False),
+    Column("current_n", BigInteger, nullable=False),
+    Column("drifted", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_run_drift_run", "run_id"),
+)
+
+#: The challenger's scores of a run scored in shadow mode (``auditlens run --shadow``):
+#: stored apart from ``scores`` so nothing reads them as the champion's; ``flagged`` 1 when
+#: the challenger would have put the user's peak within the review capacity.
+shadow_scores = Table(
+    "shadow_scores",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", Integer, ForeignKey("score_runs.id"), nullable=False),
+    Column("model_version", Integer, nullable=True),
+    Column("model_sha256", String(64), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("window", Date, nullable=False),
+    Column("risk", Float, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("flagged", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Index("ix_shadow_scores_run", "run_id"),
+    Index("ix_shadow_scores_user", "user_id", "window"),
+)
+
+#: Unflagged users drawn at random by a run for review (miss-rate sampling): a reviewer's
+#: verdict (``missed``: it should have been flagged; ``clean``) estimates what the
+#: capacity cut misses. ``status`` pending -> missed | clean.
+review_samples = Table(
+    "review_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("score_runs.id"), nullable=False),
+    Column("score_id", BigInteger, nullable=False, unique=True),
+    Column("user_id", String(200), nullable=False),
+    Column("window", Date, nullable=False),
+    Column("risk", Float, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("population", BigInteger, nullable=False),  # unflagged users it was drawn from
+    Column("drawn_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("reason_code", String(100), nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ix_review_samples_status", "status"),
+    Index("ix_review_samples_run", "run_id"),
+)
+
+#: Which registry version was champion from when (migration 0012): the store's own record
+#: of promotions and rollbacks, so readers need not reach MLflow to say what is in force.
+champions = Table(
+    "champions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_version", Integer, nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("action", String(20), nullable=False),  # promote | rollback
+    Column("actor", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
