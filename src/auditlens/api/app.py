@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -38,6 +39,7 @@ from auditlens.api.models import Health, KeyInfo, WhoAmI
 from auditlens.api.problems import MEDIA_TYPE, Problem, problem_responses
 from auditlens.api.stores import StoreHolder
 from auditlens.config import Settings
+from auditlens.store.db import POOL_SIZE
 
 DESCRIPTION = """auditlens risk service / 위험 조회 서비스.
 
@@ -64,6 +66,9 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # no more requests at the database at once than the store's pool holds
+        # connections: a deeper queue of threads only opens and closes connections
+        anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
         yield
         stores.close()
 
