@@ -340,6 +340,12 @@ class ApiConfig(BaseModel):
         description="Processes `auditlens serve api` answers with (one per core is a good "
         "start; each keeps its own connections, key cache and view recorder).",
     )
+    opentelemetry: bool = Field(
+        False,
+        description="FastAPI's OpenTelemetry spans, metrics and logs of each request (providers "
+        "and exporters from the environment, e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true); off: "
+        "asking for them cost a tenth of the service's CPU.",
+    )
     key_cache_seconds: float = Field(
         5.0,
         ge=0,

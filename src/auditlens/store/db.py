@@ -1,3 +1,4 @@
+# size: every table of the store in one place, as the migrations build them.
 """SQLAlchemy tables of the store and the engine factory.
 
 Events themselves live in the Parquet lake (``store/lake.py``): feature building scans
