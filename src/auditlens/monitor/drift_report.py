@@ -42,12 +42,12 @@ _WHY: Final = {
 }
 
 _STYLE: Final = """
-body{font-family:"Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo",sans-serif;margin:24px;
+body{font-family:"Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo","NanumGothic",sans-serif;margin:24px;
 color:#222;max-width:1100px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid
 #ddd;padding-bottom:4px}.ko{color:#555;font-weight:normal}
 table{border-collapse:collapse;font-size:13px}td,th{padding:4px 10px;border-bottom:1px solid #eee;
-text-align:right}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}
+text-align:right;white-space:nowrap}th{background:#f6f6f6}td:first-child,th:first-child{text-align:left;white-space:normal}
 .meta td{text-align:left}.drift{color:#c0392b;font-weight:bold}.ok{color:#2e7d32}
 .banner{padding:10px 14px;border-radius:6px;margin:14px 0;font-size:14px}
 .bad{background:#fdecea;border:1px solid #f5c6cb}.good{background:#edf7ee;border:1px solid #c8e6c9}
