@@ -370,15 +370,14 @@ api_keys = Table(
 
 #: Drift of one run's features, scores and alert rate against the model's training
 #: reference (monitor/drift.py): one row per measure, ``name`` a feature column, ``risk``
-#: or ``alert_rate``; ``drifted`` 1 when a configured threshold is crossed. A run looked at
-#: but not measured has one ``unmeasured`` row naming why (store/drift.py).
+#: or ``alert_rate``; ``drifted`` 1 when a configured threshold is crossed.
 run_drift = Table(
     "run_drift",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, ForeignKey("score_runs.id"), nullable=False),
     Column("model_sha256", String(64), nullable=False),
-    Column("kind", String(20), nullable=False),  # feature | score | alert_rate | unmeasured
+    Column("kind", String(20), nullable=False),  # feature | score | alert_rate
     Column("name", String(200), nullable=False),
     Column("psi", Float, nullable=True),
     Column("ks", Float, nullable=True),
