@@ -42,8 +42,8 @@ _WHY: Final = {
 }
 
 _STYLE: Final = """
-body{font-family:"Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo","NanumGothic",sans-serif;margin:24px;
-color:#222;max-width:1100px}
+body{font-family:"Noto Sans KR","Malgun Gothic","Apple SD Gothic Neo","NanumGothic",
+sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid
 #ddd;padding-bottom:4px}.ko{color:#555;font-weight:normal}
 table{border-collapse:collapse;font-size:13px}td,th{padding:4px 10px;border-bottom:1px solid #eee;
