@@ -480,6 +480,8 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("monitor", "textfile", f"metrics-{lang}.prom")),
         Step(("monitor", "textfile", "metrics.txt"), (1,)),
         Step(("monitor", "serve"), (1,), broken),
+        Step(("monitor", "drift", "--html", f"drift-{lang}.html")),
+        Step(("monitor", "drift", "--run", "999"), (1,)),
         Step(("alerts", "ack", alert, "--note", "looking")),
         Step(("alerts", "ack", alert), (1,)),
         Step(("alerts", "escalate", alert, "--reason", "suspected_violation")),

@@ -430,8 +430,9 @@ class MonitoringConfig(BaseModel):
     drift_alert_rate: float = Field(
         2.0,
         gt=1,
-        description="Alert-rate drift: a run whose share of flagged users is this many times "
-        "the reference rate, or below it divided by this, has drifted.",
+        description="Alert-rate drift: a run whose share of new windows at or above the alert "
+        "line (alert_min_severity) is this many times the training share, or below it "
+        "divided by this, has drifted.",
     )
     drift_min_rows: int = Field(
         50,

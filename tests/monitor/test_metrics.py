@@ -55,6 +55,17 @@ STORE_FAMILIES = {
     "auditlens_outbox_oldest_due_age_seconds",
     "auditlens_model_info",
     "auditlens_model_age_seconds",
+    # drift of the newest measured run (tests/monitor/test_drift.py checks the values)
+    "auditlens_drift_run_id",
+    "auditlens_drift_measured",
+    "auditlens_drift_psi",
+    "auditlens_drift_ks",
+    "auditlens_drift_features_drifted",
+    "auditlens_drift_features_measured",
+    "auditlens_drift_drifted",
+    "auditlens_score_psi",
+    "auditlens_score_ks",
+    "auditlens_alert_rate_ratio",
 }
 TRAIL_FAMILIES = {
     "auditlens_audit_trail_last_verification_timestamp_seconds",

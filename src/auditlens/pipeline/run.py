@@ -42,6 +42,7 @@ from auditlens.pipeline.detection import (
     save_model,
     score_matrix,
 )
+from auditlens.pipeline.drift import record_drift
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.registration import champion
@@ -201,6 +202,7 @@ def score_run(
         )
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
+        notes += record_drift(store, settings, run_id, model, record.sha256, scoring, new, clock())
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,

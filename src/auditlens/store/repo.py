@@ -25,6 +25,7 @@ from auditlens.errors import StoreError
 from auditlens.store.alerts import AlertRepository
 from auditlens.store.audit import Trail
 from auditlens.store.audit_repository import AuditRepository
+from auditlens.store.drift import DriftRepository
 from auditlens.store.events import EventRepository
 from auditlens.store.keys import KeyRepository
 from auditlens.store.lake import EventLake
@@ -51,6 +52,7 @@ class Store:
         self.audit = AuditRepository(self.audit_engine)
         self.reidentifications = ReidentificationRepository(engine)
         self.keys = KeyRepository(engine)
+        self.drift = DriftRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:
