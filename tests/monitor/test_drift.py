@@ -268,6 +268,9 @@ def test_runs_store_drift_and_a_shifted_batch_drifts(
     assert [h.run_id for h in history] == [second.run_id, first.run_id]
     assert history[0].drifted and not history[1].drifted
     assert stored is not None and all(r.model_sha256 == second.model_sha256 for r in stored.rows)
+    # the bins behind the charts live in the store, so any host reading it can draw them
+    assert {"risk", "off_hours_action_ratio"} <= set(moved.bins)
+    assert not (settings.data_dir / "drift").exists()
 
     # the command: text in both languages, the HTML report, the exit codes
     monkeypatch.setenv("AUDITLENS_STORE_URL", settings.store_url.get_secret_value())

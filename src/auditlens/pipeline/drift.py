@@ -6,11 +6,13 @@ What a run is compared with (docs/monitoring.md, *Drift*): its **new windows** (
 windows on days with new events, every window on a new model or a changed configuration:
 what the run scored for the first time, not the older peak days it stores beside them)
 against the reference kept in the fitted pipeline (fitted.py ``TrainingReference``). The
-bins behind each PSI go to ``data_dir/drift/run-ID.json`` for the report's charts.
+bins behind each PSI are stored with its measure (``run_drift.bins``) for the report's
+charts, so any host reading the store can draw them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -80,8 +82,9 @@ def record_drift(
         model_sha256=sha256,
         settings=settings.monitoring,
     )
-    store.drift.record(run_id, list(found.rows), now=now)
-    _write_bins(settings, run_id, found.bins)
+    store.drift.record(
+        run_id, [_with_bins(row, found.bins.get(row.name)) for row in found.rows], now=now
+    )
     drifted = [r.name for r in found.rows if r.drifted]
     if not drifted:
         return []
@@ -158,7 +161,7 @@ def drift_report(
     with Store.open(settings) as store:
         drift = run_drift(store, run_id)
         history = drift_history(store, HISTORY)
-    found = _read_bins(settings, drift.run_id)
+    found = _read_bins(drift)
     written = None
     if html is not None:
         text = render_html(drift, history, found, settings.monitoring, settings.timezone)
@@ -182,35 +185,27 @@ def _unmeasured(sha256: str, why: str, reference_n: int, windows: int) -> DriftR
     )
 
 
-def _bins_path(settings: Settings, run_id: int) -> Path:
-    return settings.data_dir / "drift" / f"run-{run_id}.json"
-
-
-def _write_bins(settings: Settings, run_id: int, found: dict[str, Bins]) -> None:
+def _with_bins(row: DriftRow, bins: Bins | None) -> DriftRow:
+    if bins is None:
+        return row
     text = json.dumps(
-        {
-            name: {"labels": b.labels, "reference": b.reference, "current": b.current}
-            for name, b in found.items()
-        },
+        {"labels": bins.labels, "reference": bins.reference, "current": bins.current},
         ensure_ascii=False,
     )
-    write_atomically(
-        _bins_path(settings, run_id), lambda tmp: tmp.write_text(text, encoding="utf-8")
-    )
+    return dataclasses.replace(row, bins=text)
 
 
-def _read_bins(settings: Settings, run_id: int) -> dict[str, Bins]:
-    """The bins written with the run's measures (empty: none kept, or unreadable)."""
-    path = _bins_path(settings, run_id)
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            str(name): Bins(
+def _read_bins(drift: RunDrift) -> dict[str, Bins]:
+    """The bins stored with the run's measures (a measure without readable bins: none)."""
+    found: dict[str, Bins] = {}
+    for name, text in drift.bins.items():
+        try:
+            b = json.loads(text)
+            found[name] = Bins(
                 tuple(str(v) for v in b["labels"]),
                 tuple(float(v) for v in b["reference"]),
                 tuple(float(v) for v in b["current"]),
             )
-            for name, b in loaded.items()
-        }
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found

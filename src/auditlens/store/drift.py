@@ -55,6 +55,8 @@ class DriftRow:
     reference_n: int
     current_n: int
     drifted: bool
+    #: The bins behind ``psi`` as JSON (labels, reference and run shares), for charts.
+    bins: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,4 +143,5 @@ def _row(row: dict[str, Any]) -> DriftRow:
         reference_n=int(row["reference_n"]),
         current_n=int(row["current_n"]),
         drifted=bool(row["drifted"]),
+        bins=row["bins"],
     )

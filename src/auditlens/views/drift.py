@@ -67,6 +67,10 @@ class RunDrift(ViewModel):
     features_drifted: int
     score: DriftMeasure | None
     alert_rate: DriftMeasure | None
+    bins: dict[str, str] = Field(
+        default_factory=dict,
+        description="measure name -> the bins behind its PSI (JSON: labels, reference, current)",
+    )
 
 
 class DriftSummary(ViewModel):
@@ -151,6 +155,7 @@ def _of(run: ScoreRun, stored: StoredDrift | None) -> RunDrift:
         features_drifted=sum(m.drifted for m in features),
         score=next((m for m in measures if m.kind == SCORE), None),
         alert_rate=next((m for m in measures if m.kind == ALERT_RATE), None),
+        bins={r.name: r.bins for r in rows if r.kind != UNMEASURED and r.bins is not None},
     )
 
 
