@@ -340,6 +340,12 @@ class ApiConfig(BaseModel):
         description="Processes `auditlens serve api` answers with (one per core is a good "
         "start; each keeps its own connections, key cache and view recorder).",
     )
+    access_log: bool = Field(
+        False,
+        description="uvicorn's access log (one line per request on stderr). Off: its request "
+        "lines name the people looked at (/v1/users/ID/risk), which the audit trail already "
+        "records under access control.",
+    )
     opentelemetry: bool = Field(
         False,
         description="FastAPI's OpenTelemetry spans, metrics and logs of each request (providers "
