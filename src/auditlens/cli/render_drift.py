@@ -9,6 +9,7 @@ from auditlens.cli.common import console
 from auditlens.cli.tables import Column, feature_label, print_table
 from auditlens.i18n import pick
 from auditlens.localtime import local_time
+from auditlens.monitor.drift_report import number, p_value, percent
 
 if TYPE_CHECKING:
     from auditlens.pipeline.drift import DriftReport
@@ -139,12 +140,12 @@ def _say(text: str) -> None:
 
 
 def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
+    return number(value, "-")
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.2f}%"
+    return percent(value, "-")
 
 
 def _p(value: float | None) -> str:
-    return "-" if value is None else (f"{value:.1e}" if value < 0.001 else f"{value:.3f}")
+    return p_value(value, "-")

@@ -154,16 +154,16 @@ def _score_table(drift: RunDrift) -> str:
     if drift.score is not None:
         s = drift.score
         rows.append(
-            f"<tr><td>risk (mean) / 위험도 평균</td><td>{_num(s.reference_value)}</td>"
-            f"<td>{_num(s.current_value)}</td><td>{_num(s.psi)}</td><td>{_num(s.ks)}</td>"
-            f"<td>{_p(s.ks_pvalue)}</td><td>—</td><td>{_mark(s)}</td></tr>"
+            f"<tr><td>risk (mean) / 위험도 평균</td><td>{number(s.reference_value)}</td>"
+            f"<td>{number(s.current_value)}</td><td>{number(s.psi)}</td><td>{number(s.ks)}</td>"
+            f"<td>{p_value(s.ks_pvalue)}</td><td>—</td><td>{_mark(s)}</td></tr>"
         )
     if drift.alert_rate is not None:
         a = drift.alert_rate
         rows.append(
-            f"<tr><td>alert rate / 경보 비율</td><td>{_pct(a.reference_value)}</td>"
-            f"<td>{_pct(a.current_value)}</td><td>—</td><td>—</td><td>{_p(a.ks_pvalue)}</td>"
-            f"<td>x{_num(a.ratio)}</td><td>{_mark(a)}</td></tr>"
+            f"<tr><td>alert rate / 경보 비율</td><td>{percent(a.reference_value)}</td>"
+            f"<td>{percent(a.current_value)}</td><td>—</td><td>—</td><td>{p_value(a.ks_pvalue)}</td>"
+            f"<td>x{number(a.ratio)}</td><td>{_mark(a)}</td></tr>"
         )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -174,9 +174,9 @@ def _feature_table(drift: RunDrift) -> str:
         "<th>reference mean / 기준 평균</th><th>run mean / 이번 평균</th><th></th></tr>"
     )
     rows = [
-        f"<tr><td>{_label(m.name)}</td><td>{_bar(m)}</td><td>{_num(m.ks)}</td>"
-        f"<td>{_p(m.ks_pvalue)}</td><td>{_num(m.reference_value)}</td>"
-        f"<td>{_num(m.current_value)}</td><td>{_mark(m)}</td></tr>"
+        f"<tr><td>{_label(m.name)}</td><td>{_bar(m)}</td><td>{number(m.ks)}</td>"
+        f"<td>{p_value(m.ks_pvalue)}</td><td>{number(m.reference_value)}</td>"
+        f"<td>{number(m.current_value)}</td><td>{_mark(m)}</td></tr>"
         for m in drift.measures
         if m.kind == "feature"
     ]
@@ -244,7 +244,7 @@ def _chart(measure: DriftMeasure, binned: Bins) -> str:
     mark = " <span class='drift'>● drifted / 드리프트</span>" if measure.drifted else ""
     return (
         f"<div class='chart'><h3>{title}{mark}</h3>{''.join(svg)}<div class='small'>"
-        f"PSI {_num(measure.psi)} · KS {_num(measure.ks)}</div></div>"
+        f"PSI {number(measure.psi)} · KS {number(measure.ks)}</div></div>"
     )
 
 
@@ -263,8 +263,8 @@ def _history(history: Sequence[DriftSummary], zone: str) -> str:
         )
         rows.append(
             f"<tr><td>{h.run_id}</td><td>{escape(local_time(h.finished_at, zone))}</td>"
-            f"<td>{h.features_drifted} / {h.features_measured}</td><td>{_num(h.score_psi)}</td>"
-            f"<td>{_num(h.alert_rate_ratio)}</td><td>{state}</td></tr>"
+            f"<td>{h.features_drifted} / {h.features_measured}</td><td>{number(h.score_psi)}</td>"
+            f"<td>{number(h.alert_rate_ratio)}</td><td>{state}</td></tr>"
         )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -288,7 +288,7 @@ def _bar(measure: DriftMeasure) -> str:
     return (
         f"<svg width='62' height='8' style='margin-right:6px'><rect width='{width:.1f}' "
         f"height='8' fill='{DRIFT_COLOUR if measure.drifted else REFERENCE_COLOUR}'/></svg>"
-        f"{_num(value)}"
+        f"{number(value)}"
     )
 
 
@@ -298,16 +298,19 @@ def _mark(measure: DriftMeasure) -> str:
     return "<span class='ok'>ok / 정상</span>"
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}"
+def number(value: float | None, missing: str = "—") -> str:
+    """A measure's value to three significant digits (``missing`` for none)."""
+    return missing if value is None else f"{value:.3g}"
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.2f}%"
+def percent(value: float | None, missing: str = "—") -> str:
+    """A share as a percentage with two decimals (``missing`` for none)."""
+    return missing if value is None else f"{value * 100:.2f}%"
 
 
-def _p(value: float | None) -> str:
-    return "—" if value is None else (f"{value:.1e}" if value < 0.001 else f"{value:.3f}")
+def p_value(value: float | None, missing: str = "—") -> str:
+    """A p-value: scientific below 0.001, else three decimals (``missing`` for none)."""
+    return missing if value is None else (f"{value:.1e}" if value < 0.001 else f"{value:.3f}")
 
 
 def _count(value: int | None) -> str:
