@@ -193,7 +193,13 @@ def test_two_reviewers_at_once_one_verdict(store: Store) -> None:
         barrier = threading.Barrier(2)
         outcomes: dict[str, str] = {}
 
-        def decide(who: str, verdict: str, sample_id: int = sample_id) -> None:
+        def decide(
+            who: str,
+            verdict: str,
+            sample_id: int = sample_id,
+            barrier: threading.Barrier = barrier,
+            outcomes: dict[str, str] = outcomes,
+        ) -> None:
             barrier.wait()
             try:
                 decide_sample(
