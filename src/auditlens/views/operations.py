@@ -1,5 +1,6 @@
 """How the deployment runs: runs, ingestion, scores, alerts, deliveries, the model in
-force — over the store's whole life, for monitoring (``monitor/metrics.py`` turns it into
+force, detection quality (precision and miss rate of the last 28 days) — over the store's
+whole life, for monitoring (``monitor/metrics.py`` turns it into
 Prometheus metrics; docs/monitoring.md lists them).
 
 The counts are the store's, not a process's: a restart resets nothing and every exporter
@@ -40,6 +41,7 @@ from auditlens.store.db import (
 from auditlens.store.repo import Store
 from auditlens.views.common import ViewModel, reading, utc
 from auditlens.views.data import reason_kinds
+from auditlens.views.quality import RecentQuality, recent_quality
 from auditlens.vocabulary import Severity
 
 #: What ``score_runs.alerts_state`` says of a run's alerts (store/scores.py).
@@ -97,6 +99,10 @@ class Operations(ViewModel):
         "that stopped (quiet hours and retry back-off are not due yet)"
     )
     model: ModelInForce | None
+    quality: RecentQuality = Field(
+        description="precision per scenario and the miss rate of the last 28 days, review "
+        "samples per status (views/quality.py)"
+    )
 
 
 def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
@@ -122,6 +128,7 @@ def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
         attempts = _attempts(conn)
         oldest, overdue = _outbox_ages(conn, at)
     model = store.models.in_force()
+    quality = recent_quality(store, now=at)
     return Operations(
         at=at,
         runs=runs,
@@ -147,6 +154,7 @@ def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
             created_at=utc(model.created_at),
             age_seconds=(at - utc(model.created_at)).total_seconds(),
         ),
+        quality=quality,
     )
 
 
