@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from auditlens.alerts.reasons import ReasonCode, label
 from auditlens.cli.common import console
 from auditlens.cli.tables import Column, feature_label, print_table
 from auditlens.i18n import pick, severity_label
@@ -28,6 +29,14 @@ def _hours(value: float | None) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+def _reason(code: str | None, lang: str) -> str:
+    """A reason code as its label in ``lang`` (an unknown code as it is)."""
+    try:
+        return label(ReasonCode(code or ""), lang)
+    except ValueError:
+        return code or "-"
 
 
 def status_word(status: str, lang: str) -> str:
@@ -147,7 +156,7 @@ def print_reviews(found: PageOf[ReviewRow], zone: str, lang: str) -> None:
             severity_label(r.severity, lang),
             local_time(r.drawn_at, zone),
             status_word(r.status, lang)
-            + (f" ({r.decided_by}, {r.reason_code})" if r.decided_by else ""),
+            + (f" ({r.decided_by}, {_reason(r.reason_code, lang)})" if r.decided_by else ""),
         ]
         for r in found.items
     ]
@@ -169,9 +178,10 @@ def print_verdict(made: Verdict, lang: str) -> None:
         pick(
             lang,
             f"review sample #{s.id} ({s.user_id}): {s.status} by {made.entry.actor}, "
-            f"reason {s.reason_code} (audit #{made.entry.seq})",
+            f"reason {_reason(s.reason_code, lang)} (audit #{made.entry.seq})",
             f"검토 표본 #{s.id} ({s.user_id}): {status_word(s.status, lang)}, 판정자 "
-            f"{made.entry.actor}, 사유 {s.reason_code} (감사 기록 #{made.entry.seq})",
+            f"{made.entry.actor}, 사유 {_reason(s.reason_code, lang)} "
+            f"(감사 기록 #{made.entry.seq})",
         ),
         highlight=False,
         soft_wrap=True,
