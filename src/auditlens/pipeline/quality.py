@@ -47,8 +47,8 @@ def list_reviews(
         raise ConfigError(
             f"unknown review status {', '.join(bad)}",
             hint=f"use one of {', '.join(REVIEW_STATUSES)}",
-            ko=f"알 수 없는 검토 상태입니다: {', '.join(bad)}",
-            ko_hint=f"{', '.join(REVIEW_STATUSES)} 중 하나를 쓰십시오",
+            ko=f"알 수 없는 검토 상태입니다: {', '.join(f'`{b}`' for b in bad)}",
+            ko_hint=f"{', '.join(f'`{s}`' for s in REVIEW_STATUSES)} 중 하나를 쓰십시오",
         )
     with Store.open(settings) as store:
         return review_list(store, statuses, Page(limit=limit))
