@@ -1,6 +1,7 @@
 """`auditlens monitor`: watching the deployment (`monitor serve`: a Prometheus exporter of
 the store's figures; `monitor textfile`: the same figures in a file for node_exporter;
-`monitor drift`: a run's drift from its model's training reference, and its HTML report).
+`monitor drift`: a run's drift from its model's training reference, and its HTML report;
+`monitor quality`: precision from triage and the miss-rate estimate).
 
 More monitoring commands join this group (one function each, calling one pipeline
 function); docs/monitoring.md describes them.
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from auditlens.cli.common import call, console, err_console, invocation_lang, load_settings
+from auditlens.cli.render_quality import print_quality
 from auditlens.i18n import pick
 
 if TYPE_CHECKING:
@@ -175,3 +177,32 @@ def monitor_drift(
     print_drift(report, lang)
     if fail_on_drift and report.drifted:
         raise typer.Exit(EXIT_DRIFTED)
+
+
+@monitor_app.command("quality")
+def monitor_quality(
+    ctx: typer.Context,
+    weeks: Annotated[
+        int,
+        typer.Option(
+            "--weeks",
+            min=1,
+            max=520,
+            help="ISO weeks to show, this one included. / 보여 줄 ISO 주 수(이번 주 포함).",
+        ),
+    ] = 4,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the figures as JSON. / 수치를 JSON으로 출력합니다."),
+    ] = False,
+) -> None:
+    """Precision per week and scenario from triage; miss rate and recall from review
+    samples. / 처리 결과로 본 주별·유형별 정밀도와 검토 표본으로 본 놓침 비율·재현율."""
+    from auditlens.pipeline.quality import quality_report
+
+    settings = call(ctx, load_settings)
+    found = call(ctx, lambda: quality_report(settings, weeks=weeks))
+    if as_json:
+        console.print_json(found.model_dump_json())
+    else:
+        print_quality(found, invocation_lang(ctx))

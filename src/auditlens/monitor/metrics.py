@@ -128,6 +128,7 @@ def store_families(now: Operations) -> Iterator[Family]:
     yield from _runs(now)
     yield from _intake(now)
     yield from _alerting(now)
+    yield from _quality(now)
     model = now.model
     info = GaugeMetricFamily(
         "auditlens_model_info",
@@ -306,6 +307,34 @@ def _alerting(now: Operations) -> Iterator[Family]:
         "How long the longest-overdue pending delivery has been due (0: none overdue; quiet "
         "hours and retry back-off are not due). / 발송 예정 시각이 지난 가장 오래된 건의 지연.",
         now.outbox_oldest_due_seconds or 0.0,
+    )
+
+
+def _quality(now: Operations) -> Iterator[Family]:
+    q = now.quality
+    precision = GaugeMetricFamily(
+        "auditlens_alert_precision",
+        "Confirmed / (confirmed + dismissed) of the alerts opened in the last 28 days, per "
+        "scenario (absent while none is decided). / 최근 28일 유형별 정밀도.",
+        labels=["scenario"],
+    )
+    for scenario, value in q.precision_by_scenario.items():
+        if value is not None:
+            precision.add_metric([scenario], value)
+    yield precision
+    yield _by(
+        "auditlens_review_samples",
+        "Miss-rate review samples now in each status (pending, missed, clean). / 상태별 "
+        "검토 표본 수.",
+        "status",
+        q.reviews_by_status,
+        gauge=True,
+    )
+    yield _gauge(
+        "auditlens_miss_rate",
+        "Missed / reviewed of the review samples drawn in the last 28 days (absent: none "
+        "reviewed). / 최근 28일 검토 표본의 놓침 비율.",
+        q.miss_rate,
     )
 
 

@@ -28,6 +28,7 @@ from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
+from auditlens.monitor.review import record_draw
 from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
@@ -203,6 +204,9 @@ def score_run(
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
         notes += record_drift(store, settings, run_id, model, record.sha256, scoring, new, clock())
+        # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
+        sample = settings.monitoring.review_sample
+        record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,

@@ -32,6 +32,7 @@ from auditlens.store.lake import EventLake
 from auditlens.store.migrate import connect
 from auditlens.store.models import ModelRepository
 from auditlens.store.reidentifications import ReidentificationRepository
+from auditlens.store.reviews import ReviewRepository
 from auditlens.store.scores import ScoreRepository
 
 
@@ -53,6 +54,7 @@ class Store:
         self.reidentifications = ReidentificationRepository(engine)
         self.keys = KeyRepository(engine)
         self.drift = DriftRepository(engine)
+        self.reviews = ReviewRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

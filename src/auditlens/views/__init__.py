@@ -27,6 +27,8 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``ingestion(store, start, end)``            batches per source, the watermark at the end
 ``period_models(store, start, end)``        the models behind a period's risk
 ``operations(store)``                       all-time running totals for monitoring
+``quality(store, start, end)``              precision per week/scenario, miss-rate estimate
+``review_list(store, statuses, page)``      miss-rate review samples, newest draw first
 ==========================================  ===========================================
 """
 
@@ -85,7 +87,9 @@ from auditlens.views.person import (
     scored_day,
     scored_days,
 )
+from auditlens.views.quality import MissEstimate, Quality, QualityRow, quality
 from auditlens.views.reasons import ReasonView
+from auditlens.views.reviews import ReviewRow, review_list
 from auditlens.views.risk import (
     HistoryDay,
     RiskEvidence,
@@ -134,6 +138,7 @@ __all__ = [
     "HistoryDay",
     "Ingestion",
     "Kpis",
+    "MissEstimate",
     "ModelChange",
     "ModelInForce",
     "ModelVersion",
@@ -141,7 +146,10 @@ __all__ = [
     "Operations",
     "Page",
     "PageOf",
+    "Quality",
+    "QualityRow",
     "ReasonView",
+    "ReviewRow",
     "RiskDay",
     "RiskEvidence",
     "RiskFilters",
@@ -170,6 +178,8 @@ __all__ = [
     "model_versions",
     "operations",
     "period_models",
+    "quality",
+    "review_list",
     "scored_day",
     "scored_days",
     "top_risks",

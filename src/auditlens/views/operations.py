@@ -1,5 +1,6 @@
 """How the deployment runs: runs, ingestion, scores, alerts, deliveries, the model in
-force — over the store's whole life, for monitoring (``monitor/metrics.py`` turns it into
+force, detection quality (precision and miss rate of the last 28 days) — over the store's
+whole life, for monitoring (``monitor/metrics.py`` turns it into
 Prometheus metrics; docs/monitoring.md lists them).
 
 The counts are the store's, not a process's: a restart resets nothing and every exporter
@@ -42,6 +43,7 @@ from auditlens.store.repo import Store
 from auditlens.views.common import ViewModel, reading, utc
 from auditlens.views.data import reason_kinds
 from auditlens.views.drift import RunDrift, latest_drift
+from auditlens.views.quality import RecentQuality, recent_quality
 from auditlens.vocabulary import Severity
 
 #: What ``score_runs.alerts_state`` says of a run's alerts (store/scores.py).
@@ -102,6 +104,10 @@ class Operations(ViewModel):
     drift: RunDrift | None = Field(
         default=None, description="the newest run with drift rows (None: none measured yet)"
     )
+    quality: RecentQuality = Field(
+        description="precision per scenario and the miss rate of the last 28 days, review "
+        "samples per status (views/quality.py)"
+    )
 
 
 def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
@@ -128,6 +134,7 @@ def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
         oldest, overdue = _outbox_ages(conn, at)
     model = store.models.in_force()
     drift = latest_drift(store)
+    quality = recent_quality(store, now=at)
     return Operations(
         at=at,
         runs=runs,
@@ -154,6 +161,7 @@ def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
             age_seconds=(at - utc(model.created_at)).total_seconds(),
         ),
         drift=drift,
+        quality=quality,
     )
 
 
