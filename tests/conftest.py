@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from auditlens.config import Settings
 from auditlens.i18n import choose_language
+from tests.kafka_broker import Broker
 
 PG_ADMIN_URL = os.environ.get(
     "AUDITLENS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -84,3 +85,13 @@ def sqlite_settings(tmp_path: Path) -> Settings:
         store_url=f"sqlite:///{tmp_path / 'store.db'}",  # type: ignore[arg-type]
         data_dir=tmp_path / "var",
     )
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[Broker]:
+    """A real Kafka-protocol broker (Tansu, memory only) on a free port, for the session."""
+    broker = Broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -142,6 +142,78 @@ class SqlSourceConfig(ValueRulesConfig):
     )
 
 
+class KafkaSourceConfig(ValueRulesConfig):
+    """Kafka topics read in micro-batches; the consumed offsets are the source's watermark."""
+
+    kind: Literal["kafka"] = Field("kafka", description="Source kind.")
+    bootstrap_servers: str = Field(
+        description="Comma-separated HOST:PORT list of brokers, e.g. 'kafka1:9092,kafka2:9092'."
+    )
+    topics: list[str] = Field(min_length=1, description="Topics to read (all their partitions).")
+    group_id: str = Field(
+        "auditlens",
+        description="Consumer group; the offsets committed to Kafka under it are informational "
+        "(the store's watermark decides where reading resumes).",
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security.protocol ('SASL_SSL' on most real clusters)."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism when security_protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
+    ssl_ca_location: str | None = Field(
+        None, description="CA certificate file (PEM) for SSL / SASL_SSL; unset = system CAs."
+    )
+    format: Literal["json", "csv"] = Field(
+        "json",
+        description="Message format: 'json' (one JSON object per message) or 'csv' (one CSV "
+        "line per message, columns named by csv_columns).",
+    )
+    csv_columns: list[str] = Field(
+        default_factory=list, description="Column names of the CSV lines (format = 'csv')."
+    )
+    column_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Message key (or CSV column) -> canonical name, e.g. {emp_no = 'user_id'}.",
+    )
+    max_records: int = Field(
+        10_000, gt=0, description="Micro-batch bound: at most this many messages per batch."
+    )
+    max_seconds: float = Field(
+        1.0, gt=0, description="Micro-batch bound: a batch is closed after this many seconds."
+    )
+    start_from: Literal["earliest", "latest"] = Field(
+        "earliest",
+        description="Where a partition without a stored offset starts: 'earliest' (all "
+        "retained messages) or 'latest' (only new ones).",
+    )
+    dead_letter_topic: str | None = Field(
+        None,
+        description="Also produce every quarantined message (as received, reason in the "
+        "headers) to this topic, after its batch is committed; unset = quarantine only.",
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Further librdkafka client settings, e.g. {'fetch.max.bytes' = '52428800'}.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> KafkaSourceConfig:
+        if self.format == "csv" and not self.csv_columns:
+            raise Bad(
+                "format 'csv' needs csv_columns (the names of the fields of each line)",
+                ko="format 'csv'에는 csv_columns(각 줄의 필드 이름)가 필요합니다",
+            )
+        if self.security_protocol.startswith("SASL") and self.sasl_mechanism is None:
+            raise Bad(
+                f"security_protocol {self.security_protocol} needs sasl_mechanism",
+                ko=f"security_protocol {self.security_protocol}에는 sasl_mechanism이 필요합니다",
+            )
+        return self
+
+
 class CertSourceConfig(BaseModel):
     """A directory in the CERT Insider Threat Test Dataset layout."""
 
@@ -150,7 +222,8 @@ class CertSourceConfig(BaseModel):
 
 
 SourceConfig = Annotated[
-    FileSourceConfig | SqlSourceConfig | CertSourceConfig, Field(discriminator="kind")
+    FileSourceConfig | SqlSourceConfig | KafkaSourceConfig | CertSourceConfig,
+    Field(discriminator="kind"),
 ]
 
 
@@ -852,6 +925,10 @@ class Settings(BaseSettings):
         for name, src in self.sources.items():
             if isinstance(src, SqlSourceConfig):
                 data["sources"][name]["url"] = mask_url(src.url.get_secret_value())
+            if isinstance(src, KafkaSourceConfig):  # sasl_password is a SecretStr already
+                for key in src.options:  # e.g. sasl.password, ssl.key.password
+                    if any(word in key.lower() for word in SECRET_QUERY_KEYS):
+                        data["sources"][name]["options"][key] = "***"
         return dict(data)
 
     def scoring_config(self) -> dict[str, Any]:

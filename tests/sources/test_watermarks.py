@@ -21,6 +21,7 @@ from auditlens.errors import SourceError
 from auditlens.sources.base import Batch, Source, Watermark
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource
+from auditlens.sources.kafka import KafkaSource
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticSource
 from tests.sources.customer_db import COLUMN_MAP, CustomerDb
@@ -83,6 +84,15 @@ def _postgresql(tmp_path: Path, request: pytest.FixtureRequest) -> Case:
     return _sql(request.getfixturevalue("pg_url"), request)
 
 
+def _kafka(tmp_path: Path, request: pytest.FixtureRequest) -> Case:
+    broker = request.getfixturevalue("kafka_broker")
+    topic = broker.topic(partitions=1)  # one partition: an order the comparison can rely on
+    rows = [f'{{"timestamp": "2026-09-01T09:00:0{i % 10}", "user_id": "E{i}"}}' for i in range(12)]
+    broker.produce(topic, rows)
+    source = KafkaSource(broker.bootstrap, [topic], max_records=5, idle_seconds=5)
+    return Case(source, FILE_MARK, "is not a set of Kafka offsets")
+
+
 CASES: dict[str, Callable[[Path, pytest.FixtureRequest], Case]] = {
     "csv-files": _csv_files,
     "xlsx-workbooks": _workbooks,
@@ -90,6 +100,7 @@ CASES: dict[str, Callable[[Path, pytest.FixtureRequest], Case]] = {
     "synthetic": _synthetic,
     "sql-sqlite": _sqlite,
     "sql-postgresql": _postgresql,
+    "kafka": _kafka,
 }
 
 

@@ -29,7 +29,7 @@ from auditlens.config import (
 from auditlens.duplicates import IdScope
 from auditlens.errors import SourceError, ValidationFailed
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
-from auditlens.sources.base import UNREADABLE, Batch, Source
+from auditlens.sources.base import STREAM, UNREADABLE, Batch, Source
 from auditlens.sources.textfile import clip
 from auditlens.store.binding import LakeCheck
 from auditlens.store.events import BatchRecord
@@ -158,7 +158,9 @@ def ingest(
         known = events.ids()
         try:
             for batch in source.read(since):
-                done, valid = _commit(batch, source, since, known, settings, store, clock)
+                done, record = _commit(batch, source, since, known, settings, store, clock)
+                source.committed(batch, record.quarantined)
+                valid = record.events
                 report.batches.append(done)
                 if on_batch is not None:
                     on_batch(done)
@@ -180,8 +182,8 @@ def _commit(
     settings: Settings,
     store: Store,
     clock: Clock,
-) -> tuple[BatchReport, pl.DataFrame]:
-    """Validate and commit one batch; return its report and the events it stored."""
+) -> tuple[BatchReport, BatchRecord]:
+    """Validate and commit one batch; return its report and what was stored."""
     started = clock()
     scope: IdScope = "file" if source.id_scope == "file" else "source"
     result = validate_batch(
@@ -206,7 +208,7 @@ def _commit(
         notices=_notices(batch),
         unknown_actions=result.unknown_actions,
     )
-    return done, result.valid
+    return done, record
 
 
 def _notices(batch: Batch) -> tuple[tuple[str, str], ...]:
@@ -246,7 +248,7 @@ def validate_batch(
     # a re-delivered export (or a reused id) is not "invalid": only fail when no row is
     # even well-formed
     # (a file that could not be read at all is quarantined as one entry instead)
-    unreadable = UNREADABLE in batch.metadata
+    unreadable = UNREADABLE in batch.metadata or STREAM in batch.metadata
     well_formed = result.accepted + result.redundant + result.reused.height
     if well_formed == 0 and bad.height > 0 and not unreadable:
         examples = "; ".join(

@@ -15,6 +15,7 @@ from pathlib import Path
 from auditlens.config import (
     CertSourceConfig,
     FileSourceConfig,
+    KafkaSourceConfig,
     Settings,
     SourceConfig,
     SqlSourceConfig,
@@ -26,6 +27,7 @@ from auditlens.schema import EVENT_COLUMNS
 from auditlens.sources.base import Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
+from auditlens.sources.kafka import KafkaSource
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.vocabulary import DateOrder, FileFormat, InputFormat, ValueRules, read_value_map
 
@@ -93,11 +95,41 @@ def make_source(
             gap_wait_seconds=config.gap_wait_seconds,
             rules=value_rules(settings, config),
         )
+    if isinstance(config, KafkaSourceConfig):
+        return KafkaSource(
+            config.bootstrap_servers,
+            config.topics,
+            group_id=config.group_id,
+            format=config.format,
+            csv_columns=config.csv_columns,
+            column_map=config.column_map,
+            max_records=config.max_records,
+            max_seconds=config.max_seconds,
+            start_from=config.start_from,
+            dead_letter_topic=config.dead_letter_topic,
+            client_config=kafka_client_config(config),
+            name=name,
+            rules=value_rules(settings, config),
+        )
     if isinstance(config, CertSourceConfig):
         return CertSource(Path(config.path), name=name, rules=value_rules(settings))
     raise SourceError(
         f"source {name!r}: unknown kind", ko=f"소스 {name!r}: 알 수 없는 종류입니다"
     )  # pragma: no cover - pydantic guards
+
+
+def kafka_client_config(config: KafkaSourceConfig) -> dict[str, str]:
+    """The librdkafka settings of a kafka source besides its servers (security, options)."""
+    out: dict[str, str] = {"security.protocol": config.security_protocol}
+    if config.sasl_mechanism is not None:
+        out["sasl.mechanism"] = config.sasl_mechanism
+    if config.sasl_username is not None:
+        out["sasl.username"] = config.sasl_username
+    if config.sasl_password is not None:
+        out["sasl.password"] = config.sasl_password.get_secret_value()
+    if config.ssl_ca_location is not None:
+        out["ssl.ca.location"] = config.ssl_ca_location
+    return {**out, **config.options}
 
 
 def source_for_path(
@@ -222,12 +254,13 @@ def input_source(settings: Settings, options: InputOptions) -> Source:
         path = options.path or Path(config.path)
         rules = value_rules(settings, value_map=values)
         return CertSource(path, name=name if options.path is None else None, rules=rules)
-    if isinstance(config, SqlSourceConfig):
+    if isinstance(config, SqlSourceConfig | KafkaSourceConfig):
+        what = "SQL" if isinstance(config, SqlSourceConfig) else "Kafka"
         if options.path is not None or options.encoding or options.format != "auto":
             raise ConfigError(
-                f"--source {options.source!r} is a SQL source: a path, --format or "
+                f"--source {options.source!r} is a {what} source: a path, --format or "
                 "--encoding does not apply to it",
-                ko=f"--source {options.source!r}은(는) SQL 소스라 경로, --format, "
+                ko=f"--source {options.source!r}은(는) {what} 소스라 경로, --format, "
                 "--encoding을 쓸 수 없습니다",
             )
     elif options.format == "cert":

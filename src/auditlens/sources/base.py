@@ -11,7 +11,7 @@ import polars as pl
 from auditlens.schema import Watermark
 from auditlens.vocabulary import ValueRules
 
-__all__ = ["UNREADABLE", "Batch", "Source", "Watermark", "rejected_frame", "unreadable_batch"]
+__all__ = ["STREAM", "UNREADABLE", "Batch", "Source", "Watermark", "rejected_frame", "unreadable_batch"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,15 @@ class Source(ABC):
     def read(self, since: Watermark | None = None) -> Iterator[Batch]:
         """Yield batches in order; each batch's watermark covers it and all before it."""
 
+    def committed(self, batch: Batch, quarantined: pl.DataFrame) -> None:  # noqa: B027
+        """Called once ``batch`` is committed to the store, before the next one is read,
+        with the rows quarantined from it (``_location``, ``reason``, ``raw``).
+
+        A source may tell its origin here (a stream's informational offset commit, a
+        dead-letter topic). What it does here is at least once: a crash after the store's
+        commit and before this call runs leaves it undone. The default does nothing.
+        """
+
 
 REJECTED_SCHEMA: dict[str, pl.DataType] = {
     "_location": pl.String(),
@@ -62,6 +71,10 @@ def rejected_frame(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
     """Build a ``Batch.rejected`` frame from (location, reason, raw) tuples."""
     return pl.DataFrame(rows, schema=REJECTED_SCHEMA, orient="row")
 
+
+#: ``Batch.metadata`` key marking a stream's micro-batch: it is committed (its rows
+#: quarantined) even when not one row is valid, as one bad message must not stop a stream.
+STREAM = "stream"
 
 #: ``Batch.metadata`` key marking a batch that stands for a file the source could not read.
 UNREADABLE = "unreadable"

@@ -1,0 +1,424 @@
+"""Kafka topics read in micro-batches, exactly once into the store.
+
+Exactly once. The offsets consumed are this source's watermark
+(``{"offsets": {"topic": {"partition": next offset}}}``): each micro-batch is committed
+to the store in one transaction together with the offsets after it, and on start the
+consumer is *assigned* every partition of its topics at the stored offsets (no group
+rebalance decides where to read). Kafka's own committed offsets (under ``group_id``) are
+only written for lag dashboards, after the store's commit. So a crash at any point
+neither loses a message nor stores one twice: the next run reads again exactly what the
+store had not committed.
+
+A read is a bounded drain (what ``auditlens ingest`` needs): each partition is read until
+its end as the broker reported it with the first messages fetched, or until the broker
+says the partition is at its end (partition EOF). Messages produced meanwhile beyond that
+are left for the next run.
+
+Messages: ``json`` (one JSON object per message; scalar values as their JSON text, nested
+values as JSON text) or ``csv`` (one CSV line per message, fields named by
+``csv_columns``). Keys are renamed by ``column_map``; keys that are not canonical columns
+are ignored. A message without an ``event_id`` gets ``kafka:topic/partition/offset`` (a
+producer's retry that wrote a message twice is then two events: give messages an
+``event_id`` to have the store drop the repeat). Every row's ``_location`` is
+``topic/partition/offset``; messages that cannot be read become ``Batch.rejected`` with
+that location, and with ``dead_letter_topic`` every quarantined message is also produced
+there (original bytes, reason in the headers) once its batch is committed.
+
+Example::
+
+    >>> source = KafkaSource("127.0.0.1:9092", ["access-events"], max_records=5000)
+    >>> for batch in source.read(since=None):
+    ...     print(batch.label, batch.events.height, batch.watermark.value)
+    access-events 0:0..4999 5000 {"offsets": {"access-events": {"0": 5000}}}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final, Literal, TypeVar
+
+import polars as pl
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from auditlens import schema
+from auditlens.errors import SourceError
+from auditlens.redaction import scrub
+from auditlens.sources.base import STREAM, Batch, Source, Watermark, rejected_frame
+from auditlens.vocabulary import ValueRules
+
+MessageFormat = Literal["json", "csv"]
+StartFrom = Literal["earliest", "latest"]
+Offsets = dict[str, dict[int, int]]
+T = TypeVar("T")
+
+#: A drain gives up waiting when no message nor end-of-partition arrives for this long.
+IDLE_SECONDS: Final = 10.0
+#: Seconds to wait for metadata, offsets and the dead-letter flush.
+TIMEOUT: Final = 10.0
+#: librdkafka settings whose values are secrets (scrubbed from messages).
+SECRET_KEYS: Final = ("sasl.password", "ssl.key.password", "ssl.keystore.password")
+
+_HINT = "check bootstrap_servers, the topics, and the security settings of the kafka source"
+_HINT_KO = "kafka 소스의 bootstrap_servers, topics, 보안 설정을 확인하십시오"
+_JSON_TYPES: Final = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def location(topic: str, partition: int, offset: int) -> str:
+    """Where a message is: ``topic/partition/offset`` (a quarantined row's location)."""
+    return f"{topic}/{partition}/{offset}"
+
+
+class KafkaSource(Source):
+    """Read Kafka topics in micro-batches of at most ``max_records`` messages or
+    ``max_seconds`` seconds, from the offsets the store holds (module docstring).
+
+    ``client_config`` holds further librdkafka settings (security, timeouts); secrets in
+    it never appear in errors. ``name`` is the key of this source's watermark.
+    ``start_from`` says where a partition without a stored offset starts.
+
+    Raises ``SourceError`` (from ``read``) when the brokers cannot be reached, a topic
+    does not exist, or the watermark is not a set of Kafka offsets.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        *,
+        group_id: str = "auditlens",
+        format: MessageFormat = "json",
+        csv_columns: Sequence[str] = (),
+        column_map: Mapping[str, str] | None = None,
+        max_records: int = 10_000,
+        max_seconds: float = 1.0,
+        start_from: StartFrom = "earliest",
+        dead_letter_topic: str | None = None,
+        client_config: Mapping[str, str] | None = None,
+        name: str | None = None,
+        rules: ValueRules | None = None,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
+        if max_records < 1:
+            raise ValueError(f"max_records must be at least 1, got {max_records}")
+        if format == "csv" and not csv_columns:
+            raise ValueError("format 'csv' needs csv_columns")
+        unknown = sorted(set((column_map or {}).values()) - set(schema.EVENT_COLUMNS))
+        if unknown:
+            raise SourceError(
+                f"column_map maps to unknown column(s) {unknown}",
+                hint=f"map to the canonical columns {list(schema.EVENT_COLUMNS)}",
+                ko=f"column_map에 알 수 없는 대상 열이 있습니다: {unknown}",
+                ko_hint=f"표준 열({list(schema.EVENT_COLUMNS)}) 중 하나로 매핑하십시오",
+            )
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = list(topics)
+        self.group_id = group_id
+        self.format: MessageFormat = format
+        self.csv_columns = list(csv_columns)
+        self.column_map = dict(column_map or {})
+        self.max_records = max_records
+        self.max_seconds = max_seconds
+        self.start_from: StartFrom = start_from
+        self.dead_letter_topic = dead_letter_topic
+        self.client_config = dict(client_config or {})
+        self.name = name or f"kafka:{','.join(self.topics)}"
+        self.rules = rules or ValueRules()
+        self.idle_seconds = idle_seconds
+        self._consumer: Consumer | None = None
+        self._raw: dict[str, bytes] = {}
+
+    # --- reading --------------------------------------------------------------------
+
+    def read(self, since: Watermark | None = None) -> Iterator[Batch]:
+        """Yield micro-batches of what the topics hold after ``since`` (a bounded drain)."""
+        offsets = parse_offsets(since)
+        consumer = self._guard(Consumer, self._consumer_config())
+        self._consumer = consumer
+        try:
+            partitions = self._partitions(consumer)
+            notices: list[tuple[str, str]] = []
+            assign = []
+            for topic, partition in partitions:
+                stored = offsets.get(topic, {}).get(partition)
+                low, high = self._guard(
+                    consumer.get_watermark_offsets, TopicPartition(topic, partition), TIMEOUT
+                )
+                if stored is None:
+                    stored = low if self.start_from == "earliest" else high
+                elif stored < low:  # retention deleted messages this store never read
+                    notices.append(
+                        (
+                            f"{location(topic, partition, stored)}: offsets {stored}..{low - 1} "
+                            "were deleted by retention before they were read",
+                            f"{location(topic, partition, stored)}: 오프셋 {stored}..{low - 1}은 "
+                            "읽기 전에 보존 기간이 지나 삭제되었습니다",
+                        )
+                    )
+                offsets.setdefault(topic, {})[partition] = stored
+                assign.append(TopicPartition(topic, partition, max(stored, low)))
+            self._guard(consumer.incremental_assign, assign)
+            yield from self._drain(consumer, offsets, {(t, p) for t, p in partitions}, notices)
+        finally:
+            self._consumer = None
+            consumer.close()
+
+    def _drain(
+        self,
+        consumer: Consumer,
+        offsets: Offsets,
+        pending: set[tuple[str, int]],
+        notices: list[tuple[str, str]],
+    ) -> Iterator[Batch]:
+        ends: dict[tuple[str, int], int] = {}
+        last_news = time.monotonic()
+        while pending:
+            messages: list[Message] = []
+            started = time.monotonic()
+            while pending and len(messages) < self.max_records:
+                left = self.max_seconds - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                wanted = min(self.max_records - len(messages), 10_000)
+                got = self._guard(consumer.consume, wanted, min(left, 0.5))
+                if got:
+                    last_news = time.monotonic()
+                for message in got:
+                    tp = (str(message.topic()), int(message.partition() or 0))
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            pending.discard(tp)
+                            continue
+                        if error.fatal() or not error.retriable():
+                            raise self._error(KafkaException(error))
+                        continue
+                    if tp not in pending:  # beyond the end of the drain: next run's
+                        continue
+                    messages.append(message)
+                    offset = int(message.offset() or 0)
+                    if tp not in ends:
+                        ends[tp] = int(
+                            consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)[1]
+                        )
+                    if offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+                        consumer.incremental_unassign([TopicPartition(*tp)])
+            if not messages:
+                if pending and time.monotonic() - last_news > self.idle_seconds:
+                    waiting = ", ".join(f"{t}/{p}" for t, p in sorted(pending))
+                    notices.append(
+                        (
+                            f"stopped waiting for {waiting}: nothing arrived for "
+                            f"{self.idle_seconds:g} s (the rest is read by the next run)",
+                            f"{waiting}: {self.idle_seconds:g}초 동안 아무것도 오지 않아 "
+                            "기다리지 않고 멈췄습니다 (나머지는 다음 실행에서 읽습니다)",
+                        )
+                    )
+                    pending.clear()
+                if notices and not pending:
+                    yield self._batch([], offsets, notices)
+                continue
+            yield self._batch(messages, offsets, notices)
+            notices = []
+
+    def _batch(
+        self, messages: list[Message], offsets: Offsets, notices: list[tuple[str, str]]
+    ) -> Batch:
+        """One micro-batch: readable messages as events, the others rejected."""
+        rows: list[dict[str, str | None]] = []
+        bad: list[tuple[str, str, str]] = []
+        self._raw = {}
+        spans: dict[tuple[str, int], list[int]] = {}
+        for message in messages:
+            topic, partition = str(message.topic()), int(message.partition() or 0)
+            offset = int(message.offset() or 0)
+            where = location(topic, partition, offset)
+            value = message.value()
+            raw = value if isinstance(value, bytes) else b""
+            self._raw[where] = raw
+            span = spans.setdefault((topic, partition), [offset, offset])
+            span[1] = offset
+            offsets.setdefault(topic, {})[partition] = offset + 1
+            row, reason = self._decode(raw)
+            if row is None:
+                bad.append((where, reason, raw.decode("utf-8", "replace")))
+                continue
+            row.setdefault(schema.EVENT_ID, f"kafka:{where}")
+            row[schema.LOCATION] = where
+            rows.append(row)
+        columns = [c for c in schema.EVENT_COLUMNS if any(c in r for r in rows)]
+        events = pl.DataFrame(
+            {c: [r.get(c) for r in rows] for c in [*columns, schema.LOCATION]},
+            schema=dict.fromkeys([*columns, schema.LOCATION], pl.String()),
+        )
+        label = " ".join(f"{t} {p}:{a}..{b}" for (t, p), (a, b) in sorted(spans.items()))
+        metadata = {STREAM: "1", "messages": str(len(messages))}
+        if notices:
+            metadata["notice"] = "\n".join(en for en, _ in notices)
+            metadata["notice_ko"] = "\n".join(ko for _, ko in notices)
+        return Batch(
+            events=events,
+            watermark=offsets_watermark(offsets),
+            label=label or ",".join(self.topics),
+            rejected=rejected_frame(bad) if bad else None,
+            metadata=metadata,
+        )
+
+    def _decode(self, raw: bytes) -> tuple[dict[str, str | None] | None, str]:
+        """A message as canonical columns (values as text), or None and why not."""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, f"not UTF-8 text (byte {exc.start})"
+        if self.format == "csv":
+            fields = next(csv.reader([text.rstrip("\r\n")]), [])
+            if len(fields) != len(self.csv_columns):
+                return None, (
+                    f"CSV line has {len(fields)} fields, expected {len(self.csv_columns)}"
+                )
+            found: dict[str, Any] = dict(zip(self.csv_columns, fields, strict=True))
+        else:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+            if not isinstance(value, dict):
+                return None, f"not a JSON object (found {_JSON_TYPES.get(type(value), 'a number')})"
+            found = value
+        row: dict[str, str | None] = {}
+        for key, item in found.items():
+            target = self.column_map.get(key, key)
+            if target in schema.EVENT_COLUMNS:
+                row[target] = _text(item)
+        return row, ""
+
+    # --- after the store's commit ---------------------------------------------------
+
+    def committed(self, batch: Batch, quarantined: pl.DataFrame) -> None:
+        """Tell Kafka (informational) the offsets the store now holds; produce the batch's
+        quarantined messages to the dead-letter topic."""
+        if self.dead_letter_topic and quarantined.height:
+            self._dead_letters(quarantined)
+        consumer = self._consumer
+        if consumer is None:
+            return
+        done = [
+            TopicPartition(topic, partition, offset)
+            for topic, parts in parse_offsets(batch.watermark).items()
+            for partition, offset in parts.items()
+        ]
+        try:  # only for lag dashboards: the store's watermark is what counts
+            consumer.commit(offsets=done, asynchronous=True)
+        except KafkaException:
+            pass
+
+    def _dead_letters(self, quarantined: pl.DataFrame) -> None:
+        producer = self._guard(Producer, self._client_config())
+        topic = str(self.dead_letter_topic)
+        for row in quarantined.iter_rows(named=True):
+            where = str(row[schema.LOCATION] or "")
+            value = self._raw.get(where, str(row.get("raw") or "").encode())
+            headers = [
+                ("auditlens.location", where.encode()),
+                ("auditlens.reason", str(row["reason"]).encode()),
+                ("auditlens.source", self.name.encode()),
+            ]
+            self._guard(producer.produce, topic, value, headers=headers)
+        if producer.flush(TIMEOUT):
+            raise SourceError(
+                f"dead-letter topic {topic}: not every message was delivered",
+                hint=_HINT,
+                ko=f"데드레터 토픽 {topic}: 일부 메시지를 보내지 못했습니다",
+                ko_hint=_HINT_KO,
+            )
+
+    # --- the client -----------------------------------------------------------------
+
+    def _client_config(self) -> dict[str, Any]:
+        return {**self.client_config, "bootstrap.servers": self.bootstrap_servers}
+
+    def _consumer_config(self) -> dict[str, Any]:
+        return {
+            "session.timeout.ms": 6000,
+            "max.poll.interval.ms": 300_000,
+            **self._client_config(),
+            "group.id": self.group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": self.start_from,
+        }
+
+    def _partitions(self, consumer: Consumer) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        for topic in self.topics:
+            meta = self._guard(consumer.list_topics, topic, TIMEOUT)
+            info = meta.topics.get(topic)
+            if info is None or info.error is not None or not info.partitions:
+                reason = str(info.error) if info is not None and info.error else "no partitions"
+                raise SourceError(
+                    f"kafka topic {topic!r} on {self.bootstrap_servers}: {reason}",
+                    hint="create the topic, or fix topics of the kafka source",
+                    ko=f"{self.bootstrap_servers}의 kafka 토픽 {topic!r}: {reason}",
+                    ko_hint="토픽을 만들거나 kafka 소스의 topics를 고치십시오",
+                )
+            found.extend((topic, p) for p in sorted(info.partitions))
+        return found
+
+    def _guard(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``call(*args, **kwargs)`` with the client's errors as SourceError."""
+        try:
+            return call(*args, **kwargs)
+        except (KafkaException, ValueError, TypeError) as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException) -> SourceError:
+        secrets = [v for k, v in self.client_config.items() if k in SECRET_KEYS and v]
+        reason = scrub(str(exc), secrets)
+        return SourceError(
+            f"kafka {self.bootstrap_servers} ({', '.join(self.topics)}): {reason}",
+            hint=_HINT,
+            ko=f"kafka {self.bootstrap_servers} ({', '.join(self.topics)}): {reason}",
+            ko_hint=_HINT_KO,
+        )
+
+
+def parse_offsets(since: Watermark | None) -> Offsets:
+    """A Kafka watermark as ``{topic: {partition: next offset}}`` (empty for None)."""
+    if since is None:
+        return {}
+    try:
+        body = json.loads(since.value)["offsets"]
+        return {
+            str(topic): {int(p): int(o) for p, o in parts.items()} for topic, parts in body.items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SourceError(
+            f"watermark {since.value!r} is not a set of Kafka offsets",
+            hint='expected JSON like {"offsets": {"topic": {"0": 42}}}; reset the source to '
+            "read from the start",
+            ko=f"저장된 워터마크가 Kafka 오프셋이 아닙니다: {since.value!r}",
+            ko_hint='{"offsets": {"topic": {"0": 42}}} 형식의 JSON이어야 합니다. 처음부터 '
+            "읽으려면 소스를 초기화하십시오",
+        ) from None
+
+
+def offsets_watermark(offsets: Offsets) -> Watermark:
+    """The watermark holding ``offsets`` (sorted, so equal offsets give equal text)."""
+    body = {
+        topic: {str(p): offsets[topic][p] for p in sorted(offsets[topic])}
+        for topic in sorted(offsets)
+    }
+    return Watermark(json.dumps({"offsets": body}))
+
+
+def _text(value: Any) -> str | None:
+    """A JSON value as the text a file source would give (scalars as their JSON text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
