@@ -46,8 +46,16 @@ class Broker:
         port = free_port()
         url = f"tcp://127.0.0.1:{port}"
         process = subprocess.Popen(
-            [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],  # fmt: skip
+            [
+                str(TANSU),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -90,9 +98,13 @@ class Broker:
     def read_all(self, topic: str, partitions: int = 1) -> list[Any]:
         """Every message of ``topic`` (values and headers), partition by partition."""
         consumer = Consumer(
-            {"bootstrap.servers": self.bootstrap, "group.id": f"t-{uuid.uuid4().hex[:6]}",
-             "enable.partition.eof": True, "session.timeout.ms": 6000,
-             "max.poll.interval.ms": 10000}  # fmt: skip
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"t-{uuid.uuid4().hex[:6]}",
+                "enable.partition.eof": True,
+                "session.timeout.ms": 6000,
+                "max.poll.interval.ms": 10000,
+            }
         )
         consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         found, ends, deadline = [], 0, time.monotonic() + 10

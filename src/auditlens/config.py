@@ -166,6 +166,13 @@ class KafkaSourceConfig(ValueRulesConfig):
     ssl_ca_location: str | None = Field(
         None, description="CA certificate file (PEM) for SSL / SASL_SSL; unset = system CAs."
     )
+    ssl_certificate_location: str | None = Field(
+        None, description="Client certificate file (PEM) when the brokers want mutual TLS."
+    )
+    ssl_key_location: str | None = Field(None, description="Client private key file (PEM).")
+    ssl_key_password: SecretStr | None = Field(
+        None, description="Password of the client private key (secret)."
+    )
     format: Literal["json", "csv"] = Field(
         "json",
         description="Message format: 'json' (one JSON object per message) or 'csv' (one CSV "
@@ -196,7 +203,8 @@ class KafkaSourceConfig(ValueRulesConfig):
     )
     options: dict[str, str] = Field(
         default_factory=dict,
-        description="Further librdkafka client settings, e.g. {'fetch.max.bytes' = '52428800'}.",
+        description="Further librdkafka client settings, e.g. {'fetch.max.bytes' = '52428800'}; "
+        "no secrets (use sasl_password, ssl_key_password).",
     )
 
     @model_validator(mode="after")
@@ -205,6 +213,14 @@ class KafkaSourceConfig(ValueRulesConfig):
             raise Bad(
                 "format 'csv' needs csv_columns (the names of the fields of each line)",
                 ko="format 'csv'에는 csv_columns(각 줄의 필드 이름)가 필요합니다",
+            )
+        secret = [k for k in self.options if any(w in k.lower() for w in SECRET_QUERY_KEYS)]
+        if secret:
+            raise Bad(
+                f"options {secret} would hold a secret in plain text: use sasl_password or "
+                "ssl_key_password (masked when shown)",
+                ko=f"options {secret}에는 비밀 값을 평문으로 둘 수 없습니다: sasl_password나 "
+                "ssl_key_password를 쓰십시오 (표시할 때 가려짐)",
             )
         if self.security_protocol.startswith("SASL") and self.sasl_mechanism is None:
             raise Bad(
@@ -925,10 +941,6 @@ class Settings(BaseSettings):
         for name, src in self.sources.items():
             if isinstance(src, SqlSourceConfig):
                 data["sources"][name]["url"] = mask_url(src.url.get_secret_value())
-            if isinstance(src, KafkaSourceConfig):  # sasl_password is a SecretStr already
-                for key in src.options:  # e.g. sasl.password, ssl.key.password
-                    if any(word in key.lower() for word in SECRET_QUERY_KEYS):
-                        data["sources"][name]["options"][key] = "***"
         return dict(data)
 
     def scoring_config(self) -> dict[str, Any]:

@@ -129,6 +129,12 @@ def kafka_client_config(config: KafkaSourceConfig) -> dict[str, str]:
         out["sasl.password"] = config.sasl_password.get_secret_value()
     if config.ssl_ca_location is not None:
         out["ssl.ca.location"] = config.ssl_ca_location
+    if config.ssl_certificate_location is not None:
+        out["ssl.certificate.location"] = config.ssl_certificate_location
+    if config.ssl_key_location is not None:
+        out["ssl.key.location"] = config.ssl_key_location
+    if config.ssl_key_password is not None:
+        out["ssl.key.password"] = config.ssl_key_password.get_secret_value()
     return {**out, **config.options}
 
 

@@ -11,7 +11,15 @@ import polars as pl
 from auditlens.schema import Watermark
 from auditlens.vocabulary import ValueRules
 
-__all__ = ["STREAM", "UNREADABLE", "Batch", "Source", "Watermark", "rejected_frame", "unreadable_batch"]
+__all__ = [
+    "STREAM",
+    "UNREADABLE",
+    "Batch",
+    "Source",
+    "Watermark",
+    "rejected_frame",
+    "unreadable_batch",
+]
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ class KafkaSource(Source):
 
     ``client_config`` holds further librdkafka settings (security, timeouts); secrets in
     it never appear in errors. ``name`` is the key of this source's watermark.
-    ``start_from`` says where a partition without a stored offset starts.
+    ``start_from`` says where a partition without a stored offset starts. ``timeout``
+    bounds each metadata request; ``idle_seconds`` how long a drain waits for news.
 
     Raises ``SourceError`` (from ``read``) when the brokers cannot be reached, a topic
     does not exist, or the watermark is not a set of Kafka offsets.
@@ -100,6 +101,7 @@ class KafkaSource(Source):
         name: str | None = None,
         rules: ValueRules | None = None,
         idle_seconds: float = IDLE_SECONDS,
+        timeout: float = TIMEOUT,
     ) -> None:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")
@@ -127,6 +129,7 @@ class KafkaSource(Source):
         self.name = name or f"kafka:{','.join(self.topics)}"
         self.rules = rules or ValueRules()
         self.idle_seconds = idle_seconds
+        self.timeout = timeout
         self._consumer: Consumer | None = None
         self._raw: dict[str, bytes] = {}
 
@@ -144,7 +147,7 @@ class KafkaSource(Source):
             for topic, partition in partitions:
                 stored = offsets.get(topic, {}).get(partition)
                 low, high = self._guard(
-                    consumer.get_watermark_offsets, TopicPartition(topic, partition), TIMEOUT
+                    consumer.get_watermark_offsets, TopicPartition(topic, partition), self.timeout
                 )
                 if stored is None:
                     stored = low if self.start_from == "earliest" else high
@@ -327,7 +330,7 @@ class KafkaSource(Source):
                 ("auditlens.source", self.name.encode()),
             ]
             self._guard(producer.produce, topic, value, headers=headers)
-        if producer.flush(TIMEOUT):
+        if producer.flush(self.timeout):
             raise SourceError(
                 f"dead-letter topic {topic}: not every message was delivered",
                 hint=_HINT,
@@ -355,7 +358,7 @@ class KafkaSource(Source):
     def _partitions(self, consumer: Consumer) -> list[tuple[str, int]]:
         found: list[tuple[str, int]] = []
         for topic in self.topics:
-            meta = self._guard(consumer.list_topics, topic, TIMEOUT)
+            meta = self._guard(consumer.list_topics, topic, self.timeout)
             info = meta.topics.get(topic)
             if info is None or info.error is not None or not info.partitions:
                 reason = str(info.error) if info is not None and info.error else "no partitions"
