@@ -26,6 +26,7 @@ from auditlens.cli.privacy import reidentify_app
 from auditlens.cli.reports import report_app
 from auditlens.cli.review import review_app
 from auditlens.cli.serve import serve_app
+from auditlens.cli.stream import stream_app
 from auditlens.i18n import choose_language, is_lang, language, pick
 
 __all__ = ["EXIT_QUARANTINE", "app", "main"]
@@ -90,6 +91,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
 app.add_typer(model_app, name="model")
 app.add_typer(serve_app, name="serve")
+app.add_typer(stream_app, name="stream")
 app.add_typer(monitor_app, name="monitor")
 
 

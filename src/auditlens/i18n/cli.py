@@ -22,6 +22,15 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "{source}: ingested {ingested:,} = accepted {accepted:,} "
         "+ quarantined {quarantined:,}",
     },
+    "render.produced": {
+        "ko": "{topic}: 이벤트 {produced:,}건 전송 ({bootstrap}, {seconds:.1f}초, "
+        "초당 {rate:,.0f}건)",
+        "en": "{topic}: produced {produced:,} events ({bootstrap}, {seconds:.1f}s, {rate:,.0f}/s)",
+    },
+    "render.produce_skipped": {
+        "ko": "파일에서 읽지 못한 행 {skipped:,}건은 보내지 않았습니다",
+        "en": "{skipped:,} rows the file reader could not read were not produced",
+    },
     "render.tampering": {
         "ko": "; 로그 변조 의심 {n}건",
         "en": "; {n} possible log-tampering findings",

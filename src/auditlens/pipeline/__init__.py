@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     )
     from auditlens.pipeline.replay import Explanation, explain_user
     from auditlens.pipeline.run import RunInProgress, RunReport, run
+    from auditlens.pipeline.streaming import ProduceReport, produce_events
     from auditlens.pipeline.trail import audit_log, local_time, verify_trail
     from auditlens.sources.textfile import SETTLE_SECONDS
 
@@ -140,6 +141,7 @@ _EXPORTS: Final[dict[str, str]] = {
         "auditlens.pipeline.privacy",
     ),
     **dict.fromkeys(("Explanation", "explain_user"), "auditlens.pipeline.replay"),
+    **dict.fromkeys(("ProduceReport", "produce_events"), "auditlens.pipeline.streaming"),
     **dict.fromkeys(("RunInProgress", "RunReport", "run"), "auditlens.pipeline.run"),
     "say": "auditlens.i18n",
     **dict.fromkeys(("audit_log", "local_time", "verify_trail"), "auditlens.pipeline.trail"),
@@ -160,6 +162,7 @@ __all__ = [
     "IngestReport",
     "InputOptions",
     "JobReport",
+    "ProduceReport",
     "RaiseReport",
     "Revealed",
     "RunInProgress",
@@ -182,6 +185,7 @@ __all__ = [
     "local_time",
     "make_source",
     "parse_column_map",
+    "produce_events",
     "quarantined",
     "raise_alerts",
     "reidentify_decide",

@@ -27,7 +27,6 @@ from auditlens.schema import EVENT_COLUMNS
 from auditlens.sources.base import Source
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource, resolve_files
-from auditlens.sources.kafka import KafkaSource
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.vocabulary import DateOrder, FileFormat, InputFormat, ValueRules, read_value_map
 
@@ -96,6 +95,8 @@ def make_source(
             rules=value_rules(settings, config),
         )
     if isinstance(config, KafkaSourceConfig):
+        from auditlens.sources.kafka import KafkaSource  # the client library: only when used
+
         return KafkaSource(
             config.bootstrap_servers,
             config.topics,

@@ -37,7 +37,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
 
 import polars as pl
@@ -425,3 +425,55 @@ def _text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def produce(
+    bootstrap_servers: str,
+    topic: str,
+    messages: Iterable[bytes],
+    *,
+    client_config: Mapping[str, str] | None = None,
+    rate: float | None = None,
+    timeout: float = TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Produce ``messages`` to ``topic`` (at most ``rate`` a second when given); return
+    how many the brokers acknowledged. Raises SourceError when one was not delivered."""
+    secrets = [v for k, v in (client_config or {}).items() if k in SECRET_KEYS and v]
+    config = {"linger.ms": 20, "acks": "all", **(client_config or {})}
+    failed: list[str] = []
+
+    def delivered(error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            failed.append(scrub(str(error), secrets))
+
+    try:
+        producer = Producer({**config, "bootstrap.servers": bootstrap_servers})
+        started = time.monotonic()
+        sent = 0
+        for value in messages:
+            if rate is not None:  # pace: message n leaves no earlier than n / rate seconds in
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    sleep(ahead)
+            while True:
+                try:
+                    producer.produce(topic, value, on_delivery=delivered)
+                    break
+                except BufferError:  # the client's queue is full: let it send some
+                    producer.poll(0.1)
+            producer.poll(0)
+            sent += 1
+        left = producer.flush(timeout)
+    except KafkaException as exc:
+        failed.append(scrub(str(exc), secrets))
+        left = 0
+    if failed or left:
+        reason = failed[0] if failed else f"{left} messages still queued after {timeout:g} s"
+        raise SourceError(
+            f"kafka {bootstrap_servers} topic {topic}: {reason}",
+            hint=_HINT,
+            ko=f"kafka {bootstrap_servers} 토픽 {topic}: {reason}",
+            ko_hint=_HINT_KO,
+        )
+    return sent
