@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from auditlens.config import Settings
 from auditlens.i18n import choose_language
-from tests.kafka_broker import Broker
+from tests.kafka_broker import Broker, shared_broker
 
 PG_ADMIN_URL = os.environ.get(
     "AUDITLENS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -89,9 +89,6 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[Broker]:
-    """A real Kafka-protocol broker (Tansu, memory only) on a free port, for the session."""
-    broker = Broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
+    """A real Kafka-protocol broker (Tansu, memory only) on a free port, for the session
+    (the one the source contract suite uses too)."""
+    yield shared_broker()

@@ -7,6 +7,7 @@ partition count), each test uses its own topic names.
 
 from __future__ import annotations
 
+import atexit
 import json
 import socket
 import subprocess
@@ -117,3 +118,15 @@ class Broker:
                     found.append(message)
         consumer.close()
         return found
+
+
+_SHARED: list[Broker] = []
+
+
+def shared_broker() -> Broker:
+    """The test process's one broker, started on first use and killed at exit."""
+    if not _SHARED:
+        broker = Broker.start()
+        atexit.register(broker.stop)
+        _SHARED.append(broker)
+    return _SHARED[0]

@@ -53,6 +53,7 @@ def test_help_lists_every_verb() -> None:
         "report",
         "monitor",
         "model",
+        "stream",
     }
     # Only rows of the "Commands" panel count, so a verb named in some help text does not.
     panel = out[out.index("Commands") :]

@@ -37,6 +37,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
 from auditlens.cli import app
+from tests.kafka_broker import shared_broker
 
 HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 #: Acronyms and names a Korean sentence keeps in Latin letters.
@@ -404,6 +405,8 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
     broken = (("AUDITLENS_CONFIG", str(org.root / "broken.toml")),)
     labels = ("--labels", "var/org/labels.csv")
     server = (("AUDITLENS_STORE_URL", pg_url),)
+    broker = shared_broker()
+    topic, kafka = broker.topic(prefix=f"walk-{lang}"), ("--bootstrap", broker.bootstrap)
     return [
         Step(("version",)),
         Step(("generate", "--users", "12", "--days", "3", "--out", f"gen-{lang}")),
@@ -431,6 +434,8 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("explain", "NOBODY"), (1,)),
         Step(("config", "show")),
         Step(("config", "show"), (1,), broken),
+        Step(("stream", "produce", "--from", f"mixed-{lang}.csv", "--topic", topic, *kafka)),
+        Step(("stream", "produce", "--from", "missing.csv", "--topic", topic, *kafka), (1,)),
         Step(("db", "upgrade")),
         Step(("db", "upgrade"), (1,), (("AUDITLENS_STORE_URL", "nosuchdb://x"),)),
         Step(("db", "upgrade"), (0,), server),

@@ -21,8 +21,10 @@ from auditlens.errors import SourceError
 from auditlens.sources.base import Batch, Source, Watermark
 from auditlens.sources.cert import CertSource
 from auditlens.sources.files import FileSource
+from auditlens.sources.kafka import KafkaSource
 from auditlens.sources.sql import SqlChangeLogSource
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticSource
+from tests.kafka_broker import shared_broker
 from tests.sources.customer_db import COLUMN_MAP, CustomerDb
 from tests.sources.test_xlsx import workbook
 
@@ -63,12 +65,20 @@ def _sql(tmp_path: Path) -> Source:
     return SqlChangeLogSource(str(db.engine.url), column_map=COLUMN_MAP, page_size=10)
 
 
+def _kafka(tmp_path: Path) -> Source:
+    broker = shared_broker()
+    topic = broker.topic()  # one partition: the contract compares the order of rows
+    broker.produce(topic, _events(0, 10).to_dicts())
+    return KafkaSource(broker.bootstrap, [topic], max_records=4)
+
+
 SOURCES: list[tuple[str, Callable[[Path], Source]]] = [
     ("csv", lambda d: FileSource(_two_files(d, "csv", lambda f, p: f.write_csv(p)))),
     ("jsonl", lambda d: FileSource(_two_files(d, "jsonl", lambda f, p: f.write_ndjson(p)))),
     ("parquet", lambda d: FileSource(_two_files(d, "parquet", lambda f, p: f.write_parquet(p)))),
     ("xlsx", lambda d: FileSource(_two_files(d, "xlsx", _xlsx))),
     ("sql", _sql),
+    ("kafka", _kafka),
     ("cert", lambda d: CertSource(CERT_R42)),
     (
         "synthetic",

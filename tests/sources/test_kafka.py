@@ -24,7 +24,8 @@ from auditlens.config import KafkaSourceConfig, Settings, load_settings
 from auditlens.errors import ConfigError, SourceError
 from auditlens.pipeline import ingest
 from auditlens.pipeline.inputs import make_source
-from auditlens.sources.kafka import KafkaSource, location
+from auditlens.sources.kafka import KafkaSource
+from auditlens.sources.kafka_offsets import location
 from auditlens.store.repo import Store
 from tests.kafka_broker import Broker
 

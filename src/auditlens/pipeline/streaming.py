@@ -53,7 +53,7 @@ def produce_events(
     ``localhost:9092``. Raises ConfigError for a kafka source that is not configured,
     SourceError when the brokers cannot be reached or do not acknowledge every message.
     """
-    from auditlens.sources.kafka import produce
+    from auditlens.sources.kafka_producer import produce
 
     config = _kafka_config(settings, kafka_source)
     servers = bootstrap or (config.bootstrap_servers if config else DEFAULT_BOOTSTRAP)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
 
 import polars as pl
@@ -47,28 +47,19 @@ from auditlens import schema
 from auditlens.errors import SourceError
 from auditlens.redaction import scrub
 from auditlens.sources.base import STREAM, Batch, Source, Watermark, rejected_frame
+from auditlens.sources.kafka_offsets import Offsets, location, offsets_watermark, parse_offsets
+from auditlens.sources.kafka_producer import HINT as _HINT
+from auditlens.sources.kafka_producer import HINT_KO as _HINT_KO
+from auditlens.sources.kafka_producer import SECRET_KEYS, TIMEOUT
 from auditlens.vocabulary import ValueRules
 
 MessageFormat = Literal["json", "csv"]
 StartFrom = Literal["earliest", "latest"]
-Offsets = dict[str, dict[int, int]]
 T = TypeVar("T")
 
 #: A drain gives up waiting when no message nor end-of-partition arrives for this long.
 IDLE_SECONDS: Final = 10.0
-#: Seconds to wait for metadata, offsets and the dead-letter flush.
-TIMEOUT: Final = 10.0
-#: librdkafka settings whose values are secrets (scrubbed from messages).
-SECRET_KEYS: Final = ("sasl.password", "ssl.key.password", "ssl.keystore.password")
-
-_HINT = "check bootstrap_servers, the topics, and the security settings of the kafka source"
-_HINT_KO = "kafka 소스의 bootstrap_servers, topics, 보안 설정을 확인하십시오"
 _JSON_TYPES: Final = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-
-
-def location(topic: str, partition: int, offset: int) -> str:
-    """Where a message is: ``topic/partition/offset`` (a quarantined row's location)."""
-    return f"{topic}/{partition}/{offset}"
 
 
 class KafkaSource(Source):
@@ -389,35 +380,6 @@ class KafkaSource(Source):
         )
 
 
-def parse_offsets(since: Watermark | None) -> Offsets:
-    """A Kafka watermark as ``{topic: {partition: next offset}}`` (empty for None)."""
-    if since is None:
-        return {}
-    try:
-        body = json.loads(since.value)["offsets"]
-        return {
-            str(topic): {int(p): int(o) for p, o in parts.items()} for topic, parts in body.items()
-        }
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise SourceError(
-            f"watermark {since.value!r} is not a set of Kafka offsets",
-            hint='expected JSON like {"offsets": {"topic": {"0": 42}}}; reset the source to '
-            "read from the start",
-            ko=f"저장된 워터마크가 Kafka 오프셋이 아닙니다: {since.value!r}",
-            ko_hint='{"offsets": {"topic": {"0": 42}}} 형식의 JSON이어야 합니다. 처음부터 '
-            "읽으려면 소스를 초기화하십시오",
-        ) from None
-
-
-def offsets_watermark(offsets: Offsets) -> Watermark:
-    """The watermark holding ``offsets`` (sorted, so equal offsets give equal text)."""
-    body = {
-        topic: {str(p): offsets[topic][p] for p in sorted(offsets[topic])}
-        for topic in sorted(offsets)
-    }
-    return Watermark(json.dumps({"offsets": body}))
-
-
 def _text(value: Any) -> str | None:
     """A JSON value as the text a file source would give (scalars as their JSON text)."""
     if value is None:
@@ -425,55 +387,3 @@ def _text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
-
-
-def produce(
-    bootstrap_servers: str,
-    topic: str,
-    messages: Iterable[bytes],
-    *,
-    client_config: Mapping[str, str] | None = None,
-    rate: float | None = None,
-    timeout: float = TIMEOUT,
-    sleep: Callable[[float], None] = time.sleep,
-) -> int:
-    """Produce ``messages`` to ``topic`` (at most ``rate`` a second when given); return
-    how many the brokers acknowledged. Raises SourceError when one was not delivered."""
-    secrets = [v for k, v in (client_config or {}).items() if k in SECRET_KEYS and v]
-    config = {"linger.ms": 20, "acks": "all", **(client_config or {})}
-    failed: list[str] = []
-
-    def delivered(error: KafkaError | None, _message: Message) -> None:
-        if error is not None:
-            failed.append(scrub(str(error), secrets))
-
-    try:
-        producer = Producer({**config, "bootstrap.servers": bootstrap_servers})
-        started = time.monotonic()
-        sent = 0
-        for value in messages:
-            if rate is not None:  # pace: message n leaves no earlier than n / rate seconds in
-                ahead = sent / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    sleep(ahead)
-            while True:
-                try:
-                    producer.produce(topic, value, on_delivery=delivered)
-                    break
-                except BufferError:  # the client's queue is full: let it send some
-                    producer.poll(0.1)
-            producer.poll(0)
-            sent += 1
-        left = producer.flush(timeout)
-    except KafkaException as exc:
-        failed.append(scrub(str(exc), secrets))
-        left = 0
-    if failed or left:
-        reason = failed[0] if failed else f"{left} messages still queued after {timeout:g} s"
-        raise SourceError(
-            f"kafka {bootstrap_servers} topic {topic}: {reason}",
-            hint=_HINT,
-            ko=f"kafka {bootstrap_servers} 토픽 {topic}: {reason}",
-            ko_hint=_HINT_KO,
-        )
-    return sent
