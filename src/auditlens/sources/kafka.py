@@ -193,11 +193,12 @@ class KafkaSource(Source):
                         continue
                     messages.append(message)
                     offset = int(message.offset() or 0)
-                    if tp not in ends:
-                        ends[tp] = int(
-                            consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)[1]
-                        )
-                    if offset + 1 >= ends[tp]:
+                    if tp not in ends:  # the end as the fetch reported it (ListOffsets
+                        # may lag on some brokers); unknown yet: rely on partition EOF
+                        end = consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)[1]
+                        if end > offset:
+                            ends[tp] = int(end)
+                    if offset + 1 >= ends.get(tp, offset + 2):
                         pending.discard(tp)
                         consumer.incremental_unassign([TopicPartition(*tp)])
             if not messages:
