@@ -224,7 +224,35 @@ def test_a_wrong_password_is_an_error_without_the_password(kafka_broker: Broker)
     with pytest.raises(SourceError) as caught:
         list(source.read())
     text = caught.value.text("en") + caught.value.text("ko")
-    assert "kafka" in text and "s3cr3t-sasl" not in text
+    assert "SASL" in text and "s3cr3t-sasl" not in text  # the handshake's reason, no secret
+
+
+def test_ingest_source_reads_a_kafka_source_and_refuses_a_path_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kafka_broker: Broker
+) -> None:
+    topic = kafka_broker.topic()
+    kafka_broker.produce(topic, [json.dumps(good(i)) for i in range(5)] + ["{oops"])
+    config = tmp_path / "auditlens.toml"
+    config.write_text(
+        CONFIG.format(
+            url=f"sqlite:///{tmp_path / 's.db'}",
+            data=tmp_path / "var",
+            bootstrap=kafka_broker.bootstrap,
+            topic=topic,
+        )
+    )
+    monkeypatch.setenv("AUDITLENS_CONFIG", str(config))
+    monkeypatch.setenv("AUDITLENS_LANGUAGE", "en")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    done = runner.invoke(app, ["ingest", "--source", "stream"])
+    assert done.exit_code == 3, done.output  # a message was quarantined
+    assert "ingested 6 = accepted 5 + quarantined 1" in done.output
+    quarantine = runner.invoke(app, ["quarantine"])
+    assert f"{topic}/0/5" in quarantine.output
+    again = runner.invoke(app, ["ingest", "--source", "stream"])
+    assert again.exit_code == 0 and "nothing new" in again.output
+    refused = runner.invoke(app, ["ingest", "x.csv", "--source", "stream"])
+    assert refused.exit_code == 1 and "is a Kafka source" in refused.output
 
 
 CONFIG = """\

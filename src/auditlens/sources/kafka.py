@@ -34,6 +34,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import time
@@ -45,12 +46,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from auditlens import schema
 from auditlens.errors import SourceError
-from auditlens.redaction import scrub
 from auditlens.sources.base import STREAM, Batch, Source, Watermark, rejected_frame
 from auditlens.sources.kafka_offsets import Offsets, location, offsets_watermark, parse_offsets
 from auditlens.sources.kafka_producer import HINT as _HINT
 from auditlens.sources.kafka_producer import HINT_KO as _HINT_KO
-from auditlens.sources.kafka_producer import SECRET_KEYS, TIMEOUT
+from auditlens.sources.kafka_producer import SECRET_KEYS, TIMEOUT, ClientLog, client_reason
 from auditlens.vocabulary import ValueRules
 
 MessageFormat = Literal["json", "csv"]
@@ -123,6 +123,7 @@ class KafkaSource(Source):
         self.timeout = timeout
         self._consumer: Consumer | None = None
         self._raw: dict[str, bytes] = {}
+        self._log = ClientLog()
 
     # --- reading --------------------------------------------------------------------
 
@@ -333,7 +334,11 @@ class KafkaSource(Source):
     # --- the client -----------------------------------------------------------------
 
     def _client_config(self) -> dict[str, Any]:
-        return {**self.client_config, "bootstrap.servers": self.bootstrap_servers}
+        return {
+            **self.client_config,
+            "bootstrap.servers": self.bootstrap_servers,
+            "logger": self._log,
+        }
 
     def _consumer_config(self) -> dict[str, Any]:
         return {
@@ -368,15 +373,19 @@ class KafkaSource(Source):
         try:
             return call(*args, **kwargs)
         except (KafkaException, ValueError, TypeError) as exc:
+            if self._consumer is not None:  # serve the client's queued log lines: the
+                with contextlib.suppress(Exception):  # reason behind e.g. "transport failure"
+                    self._consumer.poll(0)  # (read aborts: nothing polled here is stored)
             raise self._error(exc) from None
 
     def _error(self, exc: BaseException) -> SourceError:
         secrets = [v for k, v in self.client_config.items() if k in SECRET_KEYS and v]
-        reason = scrub(str(exc), secrets)
+        reason = client_reason(exc, secrets, self._log)
         return SourceError(
-            f"kafka {self.bootstrap_servers} ({', '.join(self.topics)}): {reason}",
+            f"cannot read kafka {self.bootstrap_servers} ({', '.join(self.topics)}): {reason}",
             hint=_HINT,
-            ko=f"kafka {self.bootstrap_servers} ({', '.join(self.topics)}): {reason}",
+            ko=f"kafka {self.bootstrap_servers} ({', '.join(self.topics)})을(를) 읽을 수 "
+            f"없습니다: {reason}",
             ko_hint=_HINT_KO,
         )
 

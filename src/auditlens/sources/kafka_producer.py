@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
@@ -17,6 +18,34 @@ TIMEOUT: Final = 10.0
 SECRET_KEYS: Final = ("sasl.password", "ssl.key.password", "ssl.keystore.password")
 HINT: Final = "check bootstrap_servers, the topics, and the security settings of the kafka source"
 HINT_KO: Final = "kafka 소스의 bootstrap_servers, topics, 보안 설정을 확인하십시오"
+#: librdkafka's own log lines (connection retries...) go here, not to the terminal: what a
+#: person must know reaches them as a SourceError.
+LOG: Final = logging.getLogger("auditlens.kafka")
+LOG.addHandler(logging.NullHandler())
+
+
+class ClientLog:
+    """The ``logger`` a client is given: forwards its lines to ``LOG`` and keeps the last
+    error (e.g. why the SASL handshake failed), which a SourceError then names."""
+
+    def __init__(self) -> None:
+        self.last_error = ""
+
+    def log(self, level: int, fmt: str, *args: object) -> None:
+        message = fmt % args if args else fmt
+        if level >= logging.ERROR:
+            self.last_error = message
+        LOG.log(level, message)
+
+
+def client_reason(exc: BaseException, secrets: list[str], log: ClientLog | None = None) -> str:
+    """The client's message of ``exc`` (not its repr) and its last logged error, secrets
+    scrubbed."""
+    first = exc.args[0] if exc.args else None
+    text = first.str() if isinstance(first, KafkaError) else str(exc)
+    if log is not None and log.last_error:
+        text = f"{text} ({log.last_error.split(': ', 1)[-1]})"
+    return scrub(text, secrets)
 
 
 def produce(
@@ -34,13 +63,14 @@ def produce(
     secrets = [v for k, v in (client_config or {}).items() if k in SECRET_KEYS and v]
     config = {"linger.ms": 20, "acks": "all", **(client_config or {})}
     failed: list[str] = []
+    log = ClientLog()
 
     def delivered(error: KafkaError | None, _message: Message) -> None:
         if error is not None:
             failed.append(scrub(str(error), secrets))
 
     try:
-        producer = Producer({**config, "bootstrap.servers": bootstrap_servers})
+        producer = Producer({**config, "bootstrap.servers": bootstrap_servers, "logger": log})
         started = time.monotonic()
         sent = 0
         for value in messages:
@@ -58,7 +88,7 @@ def produce(
             sent += 1
         left = producer.flush(timeout)
     except KafkaException as exc:
-        failed.append(scrub(str(exc), secrets))
+        failed.append(client_reason(exc, secrets, log))
         left = 0
     if failed or left:
         reason = failed[0] if failed else f"{left} messages still queued after {timeout:g} s"
