@@ -25,6 +25,7 @@ from auditlens.errors import ConfigError, SourceError
 from auditlens.pipeline import ingest
 from auditlens.pipeline.inputs import make_source
 from auditlens.sources.kafka import KafkaSource
+from auditlens.sources.kafka_messages import MessageReader
 from auditlens.sources.kafka_offsets import location
 from auditlens.store.repo import Store
 from tests.kafka_broker import Broker
@@ -135,6 +136,24 @@ def test_a_micro_batch_of_only_bad_messages_is_quarantined_and_the_stream_goes_o
         location(topic, 0, i) for i in range(len(BAD))
     ]
     assert "invalid JSON" in headers[0]["auditlens.reason"].decode()
+
+
+def test_a_batch_parsed_at_once_equals_one_parsed_message_by_message() -> None:
+    reader = MessageReader(column_map={"emp": "user_id", "n": "event_id"})
+    raws = [
+        json.dumps({"n": 7, "emp": "kim", "timestamp": "2026-09-01T09:00:00", "x": [1]}),
+        json.dumps({"emp": "lee", "success": True, "host": {"name": "pc-1"}, "src_ip": None}),
+        json.dumps({"emp": "한", "action_type": "조회", "resource_id": 3.5}, ensure_ascii=False),
+    ]
+    raws_b = [r.encode() for r in raws]
+    places = [location("t", 0, i) for i in range(3)]
+    fast = reader._json_frame(raws_b, places)
+    slow, bad = reader._decoded_frame(raws_b, places)
+    assert fast is not None and not bad
+    assert fast.equals(slow), (fast, slow)
+    assert fast["event_id"].to_list() == ["7", "kafka:t/0/1", "kafka:t/0/2"]
+    assert fast["success"].to_list() == [None, "true", None]
+    assert reader._json_frame([*raws_b, b"[1]"], [*places, "t/0/3"]) is None  # then one by one
 
 
 def test_csv_lines_with_column_and_value_maps(

@@ -35,8 +35,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
@@ -47,19 +45,18 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from auditlens import schema
 from auditlens.errors import SourceError
 from auditlens.sources.base import STREAM, Batch, Source, Watermark, rejected_frame
+from auditlens.sources.kafka_messages import MessageFormat, MessageReader
 from auditlens.sources.kafka_offsets import Offsets, location, offsets_watermark, parse_offsets
 from auditlens.sources.kafka_producer import HINT as _HINT
 from auditlens.sources.kafka_producer import HINT_KO as _HINT_KO
 from auditlens.sources.kafka_producer import SECRET_KEYS, TIMEOUT, ClientLog, client_reason
 from auditlens.vocabulary import ValueRules
 
-MessageFormat = Literal["json", "csv"]
 StartFrom = Literal["earliest", "latest"]
 T = TypeVar("T")
 
 #: A drain gives up waiting when no message nor end-of-partition arrives for this long.
 IDLE_SECONDS: Final = 10.0
-_JSON_TYPES: Final = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
 
 
 class KafkaSource(Source):
@@ -124,6 +121,7 @@ class KafkaSource(Source):
         self._consumer: Consumer | None = None
         self._raw: dict[str, bytes] = {}
         self._log = ClientLog()
+        self._reader = MessageReader(self.format, tuple(self.csv_columns), self.column_map)
 
     # --- reading --------------------------------------------------------------------
 
@@ -224,32 +222,20 @@ class KafkaSource(Source):
         self, messages: list[Message], offsets: Offsets, notices: list[tuple[str, str]]
     ) -> Batch:
         """One micro-batch: readable messages as events, the others rejected."""
-        rows: list[dict[str, str | None]] = []
-        bad: list[tuple[str, str, str]] = []
-        self._raw = {}
+        raws: list[bytes] = []
+        places: list[str] = []
         spans: dict[tuple[str, int], list[int]] = {}
         for message in messages:
             topic, partition = str(message.topic()), int(message.partition() or 0)
             offset = int(message.offset() or 0)
-            where = location(topic, partition, offset)
             value = message.value()
-            raw = value if isinstance(value, bytes) else b""
-            self._raw[where] = raw
+            raws.append(value if isinstance(value, bytes) else b"")
+            places.append(location(topic, partition, offset))
             span = spans.setdefault((topic, partition), [offset, offset])
             span[1] = offset
             offsets.setdefault(topic, {})[partition] = offset + 1
-            row, reason = self._decode(raw)
-            if row is None:
-                bad.append((where, reason, raw.decode("utf-8", "replace")))
-                continue
-            row.setdefault(schema.EVENT_ID, f"kafka:{where}")
-            row[schema.LOCATION] = where
-            rows.append(row)
-        columns = [c for c in schema.EVENT_COLUMNS if any(c in r for r in rows)]
-        events = pl.DataFrame(
-            {c: [r.get(c) for r in rows] for c in [*columns, schema.LOCATION]},
-            schema=dict.fromkeys([*columns, schema.LOCATION], pl.String()),
-        )
+        self._raw = dict(zip(places, raws, strict=True))
+        events, bad = self._reader.frame(raws, places)
         label = " ".join(f"{t} {p}:{a}..{b}" for (t, p), (a, b) in sorted(spans.items()))
         metadata = {STREAM: "1", "messages": str(len(messages))}
         if notices:
@@ -262,34 +248,6 @@ class KafkaSource(Source):
             rejected=rejected_frame(bad) if bad else None,
             metadata=metadata,
         )
-
-    def _decode(self, raw: bytes) -> tuple[dict[str, str | None] | None, str]:
-        """A message as canonical columns (values as text), or None and why not."""
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return None, f"not UTF-8 text (byte {exc.start})"
-        if self.format == "csv":
-            fields = next(csv.reader([text.rstrip("\r\n")]), [])
-            if len(fields) != len(self.csv_columns):
-                return None, (
-                    f"CSV line has {len(fields)} fields, expected {len(self.csv_columns)}"
-                )
-            found: dict[str, Any] = dict(zip(self.csv_columns, fields, strict=True))
-        else:
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return None, f"invalid JSON: {exc.msg} (column {exc.colno})"
-            if not isinstance(value, dict):
-                return None, f"not a JSON object (found {_JSON_TYPES.get(type(value), 'a number')})"
-            found = value
-        row: dict[str, str | None] = {}
-        for key, item in found.items():
-            target = self.column_map.get(key, key)
-            if target in schema.EVENT_COLUMNS:
-                row[target] = _text(item)
-        return row, ""
 
     # --- after the store's commit ---------------------------------------------------
 
@@ -388,12 +346,3 @@ class KafkaSource(Source):
             f"없습니다: {reason}",
             ko_hint=_HINT_KO,
         )
-
-
-def _text(value: Any) -> str | None:
-    """A JSON value as the text a file source would give (scalars as their JSON text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
