@@ -189,6 +189,22 @@ def test_csv_lines_with_column_and_value_maps(
         assert "CSV line has 2 fields, expected 5" in store.events.quarantined()["reason"][0]
 
 
+def test_start_from_latest_skips_what_was_there_and_keeps_its_place(
+    sqlite_settings: Settings, kafka_broker: Broker
+) -> None:
+    topic = kafka_broker.topic()
+    for i in range(5):  # one produce each: the broker's end offset is then exact
+        kafka_broker.produce(topic, [json.dumps(good(i))])
+    cfg = kafka_settings(sqlite_settings, kafka_broker, topic, start_from="latest")
+    source = make_source("stream", cfg.sources["stream"], cfg)
+    with Store.open(cfg, migrate=True) as store:
+        assert ingest(source, cfg, store=store).accepted == 0
+        assert store.events.watermark("stream") is not None  # the start is kept...
+        kafka_broker.produce(topic, [json.dumps(good(i)) for i in range(5, 8)])
+        assert ingest(source, cfg, store=store).accepted == 3  # ...so nothing new is skipped
+        assert sorted(lake_ids(store)) == ["EV5", "EV6", "EV7"]
+
+
 def test_a_missing_topic_and_a_foreign_watermark_are_errors_that_say_so(
     kafka_broker: Broker,
 ) -> None:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
 
 import polars as pl
@@ -134,6 +134,7 @@ class KafkaSource(Source):
             partitions = self._partitions(consumer)
             notices: list[tuple[str, str]] = []
             assign = []
+            pinned = False  # a partition started at "latest": that start must be stored
             for topic, partition in partitions:
                 stored = offsets.get(topic, {}).get(partition)
                 low, high = self._guard(
@@ -141,6 +142,7 @@ class KafkaSource(Source):
                 )
                 if stored is None:
                     stored = low if self.start_from == "earliest" else high
+                    pinned = pinned or self.start_from == "latest"
                 elif stored < low:  # retention deleted messages this store never read
                     notices.append(
                         (
@@ -153,7 +155,9 @@ class KafkaSource(Source):
                 offsets.setdefault(topic, {})[partition] = stored
                 assign.append(TopicPartition(topic, partition, max(stored, low)))
             self._guard(consumer.incremental_assign, assign)
-            yield from self._drain(consumer, offsets, {(t, p) for t, p in partitions}, notices)
+            read = yield from self._drain(consumer, offsets, set(partitions), notices)
+            if not read and pinned:  # else the next run starts at a later "latest"
+                yield self._batch([], offsets, [])
         finally:
             self._consumer = None
             consumer.close()
@@ -164,8 +168,10 @@ class KafkaSource(Source):
         offsets: Offsets,
         pending: set[tuple[str, int]],
         notices: list[tuple[str, str]],
-    ) -> Iterator[Batch]:
+    ) -> Generator[Batch, None, int]:
+        """Yield the micro-batches of the drain; return how many."""
         ends: dict[tuple[str, int], int] = {}
+        yielded = 0
         last_news = time.monotonic()
         while pending:
             messages: list[Message] = []
@@ -214,9 +220,12 @@ class KafkaSource(Source):
                     pending.clear()
                 if notices and not pending:
                     yield self._batch([], offsets, notices)
+                    yielded += 1
                 continue
             yield self._batch(messages, offsets, notices)
+            yielded += 1
             notices = []
+        return yielded
 
     def _batch(
         self, messages: list[Message], offsets: Offsets, notices: list[tuple[str, str]]
