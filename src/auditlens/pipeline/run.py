@@ -47,6 +47,7 @@ from auditlens.pipeline.drift import record_drift
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.registration import champion
+from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
@@ -81,6 +82,8 @@ class RunReport:
     #: The model registry's version scored with (the champion), None for a model that
     #: is not registered there (the unsupervised model).
     model_version: int | None = None
+    #: What the challenger did when the run scored in shadow mode (None: not asked).
+    shadow: ShadowReport | None = None
 
 
 class RunInProgress(LockTimeout):
@@ -117,6 +120,7 @@ def run(
     wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
     on_stage: OnStage | None = None,
+    shadow: bool = False,
 ) -> RunReport:
     """The batch job's scoring half: ingest configured sources, score and store new
     windows, under the store's run lock (see :func:`score_run`)."""
@@ -130,6 +134,7 @@ def run(
                 alerts=alerts,
                 clock=clock,
                 steps=Steps(on_stage),
+                shadow=shadow,
             )
 
 
@@ -142,6 +147,7 @@ def score_run(
     alerts: bool = True,
     clock: Clock = utc_now,
     steps: Steps | None = None,
+    shadow: bool = False,
 ) -> RunReport:
     """Ingest configured sources, then score and store new windows (caller holds the lock).
 
@@ -157,7 +163,9 @@ def score_run(
     settings that change scores differ from the previous run's, saying so), plus every
     day of the peak incident of each user who has a new window, so the run holds each
     such user's peak as the run found it. The run is stored with its alerts pending
-    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts.
+    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts. With
+    ``shadow`` (or ``monitoring.shadow``) the challenger scores the same windows right
+    after, stored apart (pipeline/shadow.py).
     """
     began = time.perf_counter()
     started = clock()
@@ -207,6 +215,10 @@ def score_run(
         # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
         sample = settings.monitoring.review_sample
         record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
+    shadowed = shadow_score(store, settings, requested=shadow, run_id=run_id, rows=rows,
+                            events=events, ctx=ctx, champion=record.sha256,
+                            steps=steps)  # fmt: skip
+    notes += shadowed.notes if shadowed else []
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -224,6 +236,7 @@ def score_run(
         seconds=time.perf_counter() - began,
         peaks=found,
         notes=notes,
+        shadow=shadowed,
     )
 
 
