@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from auditlens.api.app import create_app
@@ -25,7 +25,7 @@ from auditlens.pipeline import batch_job
 from auditlens.pipeline.detection import REASON_FLOOR
 from auditlens.pipeline.keys import create_key
 from auditlens.pipeline.models import compare, promote, rollback
-from auditlens.store.db import alerts
+from auditlens.store.db import alerts, models
 from auditlens.store.repo import Store
 from auditlens.views.shadow import capacity_cut
 from tests.test_models import PRINCIPALS, Built, _cli, _copy, built  # noqa: F401 - fixture
@@ -107,6 +107,24 @@ def test_no_challenger_is_said_and_the_run_goes_on(
     assert job.alerts is not None  # and its alerts were raised
     with Store.open(settings) as store:
         assert store.shadow.count() == 0
+
+
+def test_a_challenger_that_cannot_score_is_said_and_the_champion_run_stands(
+    built: Built,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    settings = _copy(built, tmp_path)
+    with Store.open(settings) as store, store.engine.begin() as conn:  # its file is gone
+        conn.execute(
+            update(models).where(models.c.sha256 == built.sha[2]).values(path=str(tmp_path / "x"))
+        )
+    job = batch_job(settings.model_copy(update={"language": "en"}), clock=lambda: NOW, shadow=True)
+    assert job.run.run_id is not None and job.run.rows_stored > 0 and job.alerts is not None
+    (note,) = [n for n in job.run.notes if n.startswith("shadow:")]
+    assert "challenger version 2 could not score" in note and "stored as usual" in note
+    with Store.open(settings) as store:
+        assert store.shadow.count() == 0
+        assert store.scores.of_run(job.run.run_id).height == job.run.rows_stored
 
 
 def test_champions_rows_and_model_list_agree_with_the_api(
