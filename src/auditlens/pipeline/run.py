@@ -215,10 +215,7 @@ def score_run(
         # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
         sample = settings.monitoring.review_sample
         record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
-    shadowed = shadow_score(store, settings, requested=shadow, run_id=run_id, rows=rows,
-                            events=events, ctx=ctx, champion=record.sha256,
-                            steps=steps)  # fmt: skip
-    notes += shadowed.notes if shadowed else []
+    shadowed = shadow_score(store, settings, shadow, run_id, rows, events, ctx, record, steps)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -235,7 +232,7 @@ def score_run(
         unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
         seconds=time.perf_counter() - began,
         peaks=found,
-        notes=notes,
+        notes=notes + (shadowed.notes if shadowed else []),
         shadow=shadowed,
     )
 

@@ -35,6 +35,7 @@ from auditlens.pipeline.stages import Steps
 from auditlens.registry import CHALLENGER, Registry, Version, exists
 from auditlens.schema import USER_ID
 from auditlens.scoring import peak_keys, user_peaks
+from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
 from auditlens.views.shadow import capacity_cut
 
@@ -57,19 +58,18 @@ class ShadowReport:
 def shadow_score(
     store: Store,
     settings: Settings,
-    *,
     requested: bool,
     run_id: int | None,
     rows: pl.DataFrame,
     events: pl.DataFrame,
     ctx: FeatureContext,
-    champion: str,
+    champion: ModelRecord,
     steps: Steps,
 ) -> ShadowReport | None:
     """Score the run's stored ``rows`` (``user_id, window, decayed_risk``, ...) with the
     challenger too and store its rows for run ``run_id``, when ``requested`` or
-    ``monitoring.shadow``; None when neither asks for it. ``champion`` is the sha256 of
-    the model the run scored with."""
+    ``monitoring.shadow``; None when neither asks for it. ``champion`` is the model
+    the run scored with."""
     if not (requested or settings.monitoring.shadow):
         return None
     steps.start("shadow")
@@ -79,7 +79,7 @@ def shadow_score(
     challenger = Registry.open(settings).by_alias(CHALLENGER) if exists(settings) else None
     if challenger is None:
         return ShadowReport(notes=[say(lang, "shadow_no_challenger")])
-    if challenger.sha256 == champion:
+    if challenger.sha256 == champion.sha256:
         return ShadowReport(
             notes=[say(lang, "shadow_same_model", version=challenger.number)],
         )
