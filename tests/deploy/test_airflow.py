@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
+
+from tests.deploy.test_k8s import assert_auditlens_command
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = ROOT / "deploy" / "airflow"
@@ -80,6 +83,11 @@ def test_dag_folder_imports_with_the_expected_graph(tmp_path: Path) -> None:
     assert found["commands"]["auditlens_weekly_report"]["report_weekly"].startswith(
         "auditlens report weekly "
     )
+    for dag in found["commands"].values():
+        for command in dag.values():
+            words = shlex.split(command)
+            assert words[0] == "auditlens", command
+            assert_auditlens_command(words[1:])
     # every task has a time limit and the daily DAG a deadline (Airflow 3 has no `sla`)
     assert all(s for d in found["timeouts"].values() for s in d.values())
     assert found["deadlines"]["auditlens_daily"] == 1
