@@ -4,9 +4,10 @@ Run with the Airflow environment's Python (``make airflow-venv``)::
 
     AIRFLOW_HOME=$(mktemp -d) .venv-airflow/bin/python deploy/airflow/check_dags.py
 
-Prints, as its last line, ``{"import_errors": {file: error}, "dags": {dag_id: {task_id: [downstream ids]}},
-"deadlines": {dag_id: n}, "timeouts": {dag_id: {task_id: seconds}}}``; exit 1 when a file
-failed to import (tests/deploy/test_airflow.py checks the graph).
+Prints, as its last line, one JSON object: ``import_errors`` (file: error), ``dags``
+(dag_id: task_id: downstream ids), ``deadlines``, ``timeouts``, ``retries`` and
+``commands`` per task; exit 1 when a file failed to import (tests/deploy/test_airflow.py
+checks the graph).
 """
 
 from __future__ import annotations
