@@ -8,9 +8,12 @@ Without ``.venv-airflow`` the DagBag test is skipped, saying how to make it; und
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import os
+import pwd
+import re
 import shlex
 import subprocess
 import sys
@@ -114,6 +117,125 @@ def test_no_config_file_means_no_ingest_tasks_but_a_run(tmp_path: Path) -> None:
     daily = found["dags"]["auditlens_daily"]
     assert not [t for t in daily if t.startswith("ingest.")]
     assert daily["run"] == ["alerts_dispatch", "report_send"]
+
+
+def _airflow(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``airflow ARGS`` of the Airflow environment, its output kept for the assertion."""
+    return subprocess.run(
+        [str(AIRFLOW_PYTHON.parent / "airflow"), *args],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
+
+
+GENERATE = "generate --users 60 --days 12 --seed 3 --out org"
+
+
+def _organisation_config(tmp_path: Path) -> Path:
+    """A generated organisation as one file source, alerts to a file, absolute paths only
+    where the store is (the tasks run in the configuration's directory)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "auditlens.cli", *GENERATE.split()],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # report send --due must find nothing due today (it would e-mail): schedule it later
+    later = dt.date.today() + dt.timedelta(days=3)
+    config = tmp_path / "auditlens.toml"
+    config.write_text(
+        f"""resource_catalog = "org/resource_catalog.csv"
+peer_directory = "org/directory.csv"
+report_recipients = ["audit@bank.example"]
+
+[principals]  # the worker's account: the report tasks act as it
+{pwd.getpwuid(os.getuid()).pw_name} = ["viewer"]
+
+[report_schedule]
+weekly = "{later.strftime("%a").lower()}"
+monthly = {(dt.date.today().day + 10) % 28 + 1}
+
+[sources.org]
+kind = "file"
+path = "org/events.parquet"
+
+[alert_channels.inbox]
+kind = "file"
+path = "var/alerts.jsonl"
+
+[alert_channels.mail]
+kind = "email"
+host = "127.0.0.1"
+port = 9
+sender = "auditlens@bank.example"
+
+[[alert_routes]]
+id = "everything"
+severities = ["medium", "high", "critical"]
+channels = ["inbox"]
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_airflow_dags_test_runs_the_daily_dag_on_a_generated_organisation(
+    tmp_path: Path,
+) -> None:
+    """`airflow dags test auditlens_daily`: every task succeeds for real (about a minute)."""
+    if not AIRFLOW_PYTHON.exists():
+        _dagbag(tmp_path)  # skips or fails as the DagBag test does
+    config = _organisation_config(tmp_path)
+    binary = tmp_path / "auditlens"  # this checkout's auditlens, whatever is installed
+    binary.write_text(f'#!/bin/sh\nexec {sys.executable} -m auditlens.cli "$@"\n')
+    binary.chmod(0o755)
+    home = tmp_path / "airflow-home"
+    home.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AUDITLENS_", "AIRFLOW"))}
+    env = {
+        **clean,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(AIRFLOW / "dags"),
+        "AUDITLENS_CONFIG": str(config),
+        "AUDITLENS_BIN": str(binary),
+        "AUDITLENS_DAG_RETRIES": "0",
+        # `dags test` of a DAG with a deadline fails after success (apache/airflow#73428)
+        "AUDITLENS_DAG_DEADLINE_HOURS": "0",
+        "AUDITLENS_METRICS_TEXTFILE": str(tmp_path / "var" / "auditlens.prom"),
+        "AUDITLENS_LANGUAGE": "en",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    migrated = _airflow(home, env, "db", "migrate")
+    assert migrated.returncode == 0, migrated.stdout[-2000:] + migrated.stderr[-2000:]
+    tested = _airflow(home, env, "dags", "test", "auditlens_daily")
+    log = tested.stdout + tested.stderr
+    failed = [line for line in log.splitlines() if "error" in line.lower()]
+    assert tested.returncode == 0, "\n".join(failed[-20:]) or log[-6000:]
+    ended = re.findall(r"end task task_id=([\w.]+)", log)
+    assert sorted(ended) == sorted(
+        [
+            "ingest.org",
+            "run",
+            "alerts_dispatch",
+            "monitor.drift",
+            "monitor.textfile",
+            "report_send",
+        ]
+    )
+    assert "Command exited with return code 1" not in log
+    alerts = (tmp_path / "var" / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert alerts, "the run raised no alert, or dispatch delivered none"
+    metrics = (tmp_path / "var" / "auditlens.prom").read_text(encoding="utf-8")
+    assert "auditlens_run_last_success_timestamp_seconds" in metrics
 
 
 def _ops() -> ModuleType:

@@ -175,6 +175,7 @@ def test_the_cluster_configuration_is_valid_for_auditlens(
     assert str(settings.data_dir) == "/var/lib/auditlens"
     assert (settings.api.host, settings.api.port) == ("0.0.0.0", 8000)  # noqa: S104
     assert settings.dashboard.port == 8501
+    assert settings.principals == {"auditlens": ["viewer"]}  # the image's user (Dockerfile)
     assert "url" not in tomllib.loads(path.read_text(encoding="utf-8")), "no store URL here"
 
 

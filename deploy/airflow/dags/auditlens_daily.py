@@ -26,20 +26,28 @@ import datetime as dt
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, DeadlineAlert, DeadlineReference, SyncCallback, TaskGroup
-from auditlens_ops import auditlens, configured_sources, on_task_failure
+from auditlens_ops import (
+    auditlens,
+    configured_sources,
+    deadline_hours,
+    on_task_failure,
+    retries,
+    workdir,
+)
 
 SEOUL = pendulum.timezone("Asia/Seoul")
 START = pendulum.datetime(2026, 1, 1, tz=SEOUL)
 #: The daily run must be done this long after it was queued, or it pages.
-DAILY_DEADLINE = dt.timedelta(hours=4)
+DAILY_DEADLINE = dt.timedelta(hours=deadline_hours())
 
 DEFAULTS = {
     "owner": "audit-ops",
-    "retries": 2,
+    "retries": retries(),
     "retry_delay": dt.timedelta(minutes=5),
     "retry_exponential_backoff": True,
     "execution_timeout": dt.timedelta(hours=1),
     "on_failure_callback": on_task_failure,
+    "cwd": workdir(),  # relative paths in the configuration resolve here
 }
 
 with DAG(
@@ -56,9 +64,11 @@ with DAG(
         interval=DAILY_DEADLINE,
         callback=SyncCallback(
             "auditlens_ops.on_deadline_missed",
-            kwargs={"dag_id": "auditlens_daily", "within": "4h"},
+            kwargs={"dag_id": "auditlens_daily", "within": str(DAILY_DEADLINE)},
         ),
-    ),
+    )
+    if DAILY_DEADLINE
+    else None,
 ) as daily:
     with TaskGroup("ingest", tooltip="one task per configured source") as ingest:
         for source in configured_sources():

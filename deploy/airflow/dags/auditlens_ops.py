@@ -13,6 +13,13 @@ Configuration, all by environment (the worker's, or the pod's in Kubernetes):
 - ``AUDITLENS_DAG_SOURCES``: comma-separated source names, instead of reading the file.
 - ``AUDITLENS_BIN``: the auditlens command (default ``auditlens``), e.g.
   ``/opt/auditlens/.venv/bin/auditlens``.
+- ``AUDITLENS_WORKDIR``: the directory the commands run in, against which relative paths
+  of the configuration (``var/``, catalogs, file sources) resolve; default: the directory
+  of ``AUDITLENS_CONFIG`` when it is set (otherwise Airflow's temporary directory).
+- ``AUDITLENS_DAG_RETRIES``: retries of every task (default 2; 0 for ``airflow dags test``).
+- ``AUDITLENS_DAG_DEADLINE_HOURS``: the daily run's deadline after it was queued (default
+  4; 0: none — for ``airflow dags test``, which Airflow 3.3.2 fails on a DAG with a
+  deadline after every task succeeded: apache/airflow#73428).
 - ``AUDITLENS_ALERTMANAGER_URL``: where failures and missed deadlines are raised as
   alerts (``http://alertmanager:9093``), routed like every auditlens operational alert by
   deploy/alertmanager/alertmanager.yml.
@@ -62,6 +69,25 @@ def configured_sources() -> list[str]:
     if bad:
         raise ValueError(f"source names must match {_NAME.pattern}: {bad}")
     return names
+
+
+def workdir() -> str | None:
+    """Where the tasks run: ``AUDITLENS_WORKDIR``, or the configuration file's directory."""
+    explicit = os.environ.get("AUDITLENS_WORKDIR")
+    if explicit:
+        return explicit
+    config = os.environ.get("AUDITLENS_CONFIG")
+    return str(Path(config).resolve().parent) if config else None
+
+
+def retries() -> int:
+    """Retries of every task: ``AUDITLENS_DAG_RETRIES`` (default 2)."""
+    return int(os.environ.get("AUDITLENS_DAG_RETRIES", "2"))
+
+
+def deadline_hours() -> float:
+    """The daily run's deadline in hours: ``AUDITLENS_DAG_DEADLINE_HOURS`` (default 4)."""
+    return float(os.environ.get("AUDITLENS_DAG_DEADLINE_HOURS", "4"))
 
 
 def auditlens(*args: str) -> str:
