@@ -66,15 +66,28 @@ class FittedPipeline:
         Raises:
             NotFitted: the feature sets were not fitted.
         """
+        self.fit_score(X, y)
+        return self
+
+    def fit_score(
+        self, X: pl.DataFrame, y: pl.Series | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """:meth:`fit`, returning :meth:`score` of ``X`` (raw score, surprise) from the
+        scores fitting took, so the training rows are not scored again.
+
+        Raises:
+            NotFitted: the feature sets were not fitted.
+        """
         if getattr(self.features, "sets_", None) is None:
             raise NotFitted(
                 "fit the feature sets (MatrixBuilder.fit) before the pipeline",
                 ko="파이프라인보다 먼저 특성 집합을 학습시키십시오 (MatrixBuilder.fit)",
             )
         risk = RiskModel(self.detector)
-        self.risk_ = risk.fit(X) if y is None else risk.fit_supervised(X, y)
+        scores = risk.fit_score(X, y)
+        self.risk_ = risk
         self.format_ = ARTEFACT_FORMAT
-        return self
+        return scores
 
     def matrix(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
         """The feature matrix of ``events`` built with the fitted feature sets."""

@@ -37,7 +37,7 @@ from auditlens.pipeline.detection import (
     Scoring,
     feature_context,
     feature_hashes,
-    fit_model,
+    fit_and_score,
     incidents,
     save_model,
     score_matrix,
@@ -169,7 +169,7 @@ def score_run(
     choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
     model, record = choice.model, choice.record
     steps.start("score")
-    scoring = score_matrix(choice.matrix, model, settings)
+    scoring = choice.scoring or score_matrix(choice.matrix, model, settings)
     notes = list(choice.notes)
     new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
     if why:
@@ -302,6 +302,8 @@ class ModelChoice:
     notes: list[str]
     #: The model registry's version of ``record`` when it is the champion.
     version: int | None = None
+    #: ``matrix`` scored already (a model fitted now: scored while fitting).
+    scoring: Scoring | None = None
 
 
 def model_in_force(store: Store) -> ModelRecord | None:
@@ -369,7 +371,7 @@ def _model_for(
             say(lang, "features_changed", sha=current.sha256[:12],
                 diff=_column_diff(current.feature_columns, matrix.feature_columns))
         )  # fmt: skip
-    model, matrix = fit_model(events, ctx, settings)
+    model, scoring = fit_and_score(events, ctx, settings)
     params: dict[str, Any] = {
         "detector": type(model.detector).__name__,
         "seed": settings.model_seed,
@@ -383,7 +385,7 @@ def _model_for(
     if current is not None:
         key = "replaced_ensemble" if current.kind == ENSEMBLE_KIND else "replaced_model"
         notes.append(say(lang, key, old=current.sha256[:12], new=sha[:12]))
-    return ModelChoice(model, record, matrix, True, notes)
+    return ModelChoice(model, record, scoring.matrix, True, notes, scoring=scoring)
 
 
 def _column_diff(before: list[str], now: list[str]) -> str:
