@@ -32,13 +32,13 @@ from auditlens.detect.explain import (
 from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.catalog import ResourceCatalog, unknown_resources
+from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, MatrixBuilder
 from auditlens.features.watchlist import parse_pattern
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.ingestion import utc_now, validate_batch
 from auditlens.pipeline.inputs import InputOptions, input_source, source_folder
-from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
+from auditlens.schema import EVENT_COLUMNS, EVENT_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,
     peak_keys,
@@ -361,7 +361,7 @@ def score_file(
         users=everyone.height,
         windows=scoring.windows.height,
         output=output,
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        unknown_resources=len(matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         metrics=metrics,
         top=everyone.head(10),

@@ -24,7 +24,6 @@ from auditlens.detect.explain import (
 )
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
@@ -46,7 +45,7 @@ from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.registration import champion
 from auditlens.pipeline.stages import OnStage, Steps
-from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
+from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.models import ModelRecord
@@ -214,7 +213,7 @@ def score_run(
         data_batch_id=batch_id,
         capacity=cut,
         top=_with_reason_texts(found, settings.language).head(10),
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        unknown_resources=len(choice.matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         peaks=found,
         notes=notes,
