@@ -32,7 +32,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-import pandera.polars as pa
 import polars as pl
 
 from auditlens.coercion import coerce
@@ -209,6 +208,8 @@ def _schema_problems(
     skip: list[pl.DataFrame],
 ) -> list[pl.DataFrame]:
     """Run the pandera schema; one problem row per (row, failed check)."""
+    import pandera.polars as pa
+
     try:
         event_schema(now, future_tolerance).validate(typed.drop(_ROW, LOCATION), lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import gensim.models
 import joblib
 import numpy as np
 import polars as pl
@@ -21,7 +22,6 @@ from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import MatrixBuilder
 from auditlens.features.peers import peer_groups
 from auditlens.features.sequences import SequenceFeatures, SequenceModel, tokenise
-from auditlens.features.sequences import model as sequences_model
 from auditlens.features.sequences.kernels import LOOP_GROUPS, cumsum_by
 from auditlens.features.sequences.tokens import Sessions
 from auditlens.features.watchlist import parse_pattern
@@ -336,14 +336,14 @@ def test_word2vec_sentences_are_the_sampled_sessions_in_order(
     seq = Sessions.of(tokens)
     small = SequenceModel(seed=5, max_training_sessions=300)
     sentences: list[list[str]] = []
-    real = sequences_model.Word2Vec
+    real = gensim.models.Word2Vec
 
     class Recorder(real):  # type: ignore[misc, valid-type]
         def __init__(self, sentences_in: list[list[str]], **kwargs: Any) -> None:
             sentences.extend(sentences_in)
             super().__init__(sentences_in, **kwargs)
 
-    monkeypatch.setattr(sequences_model, "Word2Vec", Recorder)  # records, then trains
+    monkeypatch.setattr(gensim.models, "Word2Vec", Recorder)  # records, then trains
     small.fit_sessions(seq, groups)
     every = pl.DataFrame({"_i": pl.int_range(seq.sessions, eager=True)})
     chosen = every.sample(300, seed=5)["_i"].to_list()

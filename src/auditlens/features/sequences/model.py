@@ -10,7 +10,6 @@ from typing import Self
 
 import numpy as np
 import polars as pl
-from gensim.models import Word2Vec
 
 from auditlens.features.base import WINDOW
 from auditlens.features.peers import PEER_GROUP
@@ -125,6 +124,8 @@ class SequenceModel:
 
     def _fit_vectors(self, seq: Sessions) -> None:
         """Word2Vec on (a sample of) the sessions, as ``vectors_``."""
+        from gensim.models import Word2Vec  # imported only to fit
+
         chosen = np.arange(seq.sessions)
         if seq.sessions > self.max_training_sessions:  # the rows DataFrame.sample picks
             every = pl.DataFrame({"_i": pl.int_range(seq.sessions, eager=True)})
