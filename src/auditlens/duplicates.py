@@ -153,7 +153,7 @@ def stored_duplicates(
         return _no_rows(), _no_reuse()
     ids = _ids(typed)
     if callable(known_ids):  # ask the store about this batch's ids only
-        known_ids = known_ids(ids.get_column(EVENT_ID).unique())
+        known_ids = known_ids(ids.get_column(EVENT_ID))
     if known_ids.len() == 0:
         return _no_rows(), _no_reuse()
     if known_ids.dtype == pl.String:  # a hash semi-join (row order does not matter here)

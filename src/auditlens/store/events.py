@@ -95,13 +95,16 @@ class EventRepository:
         above every stored one, read almost nothing. Memory follows the matches, not the
         size of the lake (duplicate checks at ingestion, instead of :meth:`ids`).
         """
-        wanted = ids.drop_nulls().cast(pl.String).unique()
-        if wanted.len() == 0:
-            return pl.Series(EVENT_ID, [], dtype=pl.String)
+        none = pl.Series(EVENT_ID, [], dtype=pl.String)
+        self.binding.check()
+        parts = self.parts()
+        wanted = ids.drop_nulls().cast(pl.String)
+        if not parts or wanted.len() == 0:
+            return none
         column = pl.col(EVENT_ID)
         in_range = column.is_between(pl.lit(wanted.min()), pl.lit(wanted.max()))
         return (
-            self.scan()
+            self.lake.scan(parts)
             .select(EVENT_ID)
             .filter(in_range & column.is_in(wanted.implode()))
             .unique()
