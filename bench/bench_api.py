@@ -127,7 +127,8 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]:
-    """``auditlens serve api`` on ``port`` until the block ends; yields its base URL."""
+    """``auditlens serve api`` on ``port`` until the block ends; yields its base URL (the
+    server's pid is ``SERVER_PIDS[base]`` meanwhile)."""
     command = [sys.executable, "-m", "auditlens.cli", "serve", "api", "--port", str(port)]
     command += ["--workers", str(workers)]
     log = tempfile.TemporaryFile()  # a pipe nobody reads would fill and stall the server
@@ -142,11 +143,57 @@ def server(env: dict[str, str], port: int, workers: int = 1) -> Iterator[str]:
                 log.seek(0)
                 raise RuntimeError(log.read().decode(errors="replace"))
             time.sleep(0.1)
+        SERVER_PIDS[base] = process.pid
         yield base
     finally:
+        SERVER_PIDS.pop(base, None)
         process.terminate()
         process.wait(10)
         log.close()
+
+
+#: Base URL -> pid of the ``serve api`` process started by :func:`server`.
+SERVER_PIDS: dict[str, int] = {}
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` and all their descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo += [int(child) for child in children]
+    return total / tick
+
+
+def _postgres_pids() -> list[int]:
+    """Every process of the local PostgreSQL server (its backends included)."""
+    import pwd
+
+    with contextlib.suppress(KeyError):
+        uid = pwd.getpwnam("postgres").pw_uid
+        return [
+            int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) == uid
+        ]
+    return []
+
+
+def _owner(path: Path) -> int | None:
+    try:
+        return path.stat().st_uid
+    except OSError:
+        return None
 
 
 def _os_user() -> str:
@@ -180,9 +227,10 @@ def create_key(env: dict[str, str]) -> str:
 
 
 def _drive(base: str, key: str, users: int, rate: float, seconds: float, out: object) -> None:
-    """The load generator (runs in its own process): latencies in ms, errors."""
-    result = asyncio.run(_open_loop(base, key, users, rate, seconds))
-    out.put(result)  # type: ignore[attr-defined]
+    """The load generator (runs in its own process): latencies in ms, errors, the rate
+    achieved and its own CPU seconds."""
+    latencies, errors, achieved = asyncio.run(_open_loop(base, key, users, rate, seconds))
+    out.put((latencies, errors, achieved, time.process_time()))  # type: ignore[attr-defined]
 
 
 async def _open_loop(
@@ -253,15 +301,26 @@ def _content_length(head: bytes) -> int:
 
 
 def measure(base: str, key: str, users: int, rate: float, seconds: float) -> dict[str, float]:
-    """Drive ``base`` from a second process; p50/p99/max latency in ms."""
+    """Drive ``base`` from a second process; p50/p99/max latency in ms, and CPU ms per
+    request of the server (all its workers), of PostgreSQL's processes (any other client
+    of the local server counts too) and of the load generator."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=_drive, args=(base, key, users, rate, seconds, queue))
+    server_pid = [SERVER_PIDS[base]] if base in SERVER_PIDS else []
+    postgres = _postgres_pids()
+    before = _cpu_seconds(server_pid), _cpu_seconds(postgres)
     process.start()
-    latencies, errors, achieved = queue.get()
+    latencies, errors, achieved, driver_cpu = queue.get()
+    after = _cpu_seconds(server_pid), _cpu_seconds(postgres)
     process.join()
     ordered = sorted(latencies)
+    # the warm-up's requests are in the CPU figures too: 50 on top of the measured ones
+    requests = len(ordered) + 50
     return {
+        "server_cpu_ms": 1000 * (after[0] - before[0]) / requests,
+        "postgres_cpu_ms": 1000 * (after[1] - before[1]) / requests,
+        "driver_cpu_ms": 1000 * driver_cpu / requests,
         "requests": len(ordered),
         "errors": errors,
         "rate": achieved,
@@ -293,6 +352,15 @@ def bench(name: str, store_url: str, data_dir: Path, args: argparse.Namespace) -
         f"{figures['rate']:.0f}/s (asked {args.rate:.0f}/s), {figures['errors']} errors; "
         f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, max {figures['max']:.1f} ms "
         f"— {verdict} the p99 < 20 ms goal"
+    )
+    cores = (figures["server_cpu_ms"] + figures["postgres_cpu_ms"] + figures["driver_cpu_ms"]) * (
+        figures["rate"] / 1000
+    )
+    print(
+        f"[{name}] CPU per request: server {figures['server_cpu_ms']:.2f} ms, "
+        f"database processes {figures['postgres_cpu_ms']:.2f} ms, load generator "
+        f"{figures['driver_cpu_ms']:.2f} ms — {cores:.2f} cores busy at the rate achieved "
+        f"(of {os.cpu_count()})"
     )
 
 

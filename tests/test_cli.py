@@ -45,6 +45,7 @@ def test_help_lists_every_verb() -> None:
         "config",
         "db",
         "alerts",
+        "review",
         "audit",
         "reidentify",
         "keys",

@@ -236,6 +236,9 @@ alert_min_severity = "low"
 alert_max_attempts = 1
 alert_four_eyes = ["low", "medium", "high", "critical"]
 
+[monitoring]
+review_sample = 3
+
 [principals]
 "{LOGIN}" = ["admin", "analyst", "approver"]
 lee = ["analyst", "approver"]
@@ -375,6 +378,8 @@ def _model_steps(lang: str, broken: tuple[tuple[str, str], ...]) -> list[Step]:
         Step(("model", "list"), (1,), broken),
         Step(("model", "verify", "1")),
         Step(("model", "verify", "99"), (1,)),
+        Step(("model", "compare", "--runs", "3")),
+        Step(("model", "compare"), (1,), broken),
     ]
     if lang == "ko":
         return [
@@ -396,6 +401,7 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
     are taken on an alert of its own (ko: #3, en: #4) and a dead letter of its own."""
     alert = "3" if lang == "ko" else "4"
     request = "1" if lang == "ko" else "2"  # the re-identification request of this walk
+    review = "1" if lang == "ko" else "2"  # a review sample the ko walk's run drew
     dead = str(org.dead[0] if lang == "ko" else org.dead[1])
     broken = (("AUDITLENS_CONFIG", str(org.root / "broken.toml")),)
     labels = ("--labels", "var/org/labels.csv")
@@ -480,6 +486,15 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("monitor", "textfile", f"metrics-{lang}.prom")),
         Step(("monitor", "textfile", "metrics.txt"), (1,)),
         Step(("monitor", "serve"), (1,), broken),
+        Step(("monitor", "drift", "--html", f"drift-{lang}.html")),
+        Step(("monitor", "drift", "--run", "999"), (1,)),
+        Step(("monitor", "quality", "--weeks", "2")),
+        Step(("monitor", "quality"), (1,), broken),
+        # the ko walk's run drew review samples 1-3 (review_sample = 3), the en walk's 4-6
+        Step(("review", "list", "--status", "pending")),
+        Step(("review", "list", "--status", "done"), (1,)),
+        Step(("review", "decide", review, "--verdict", "clean", "--reason", "explained")),
+        Step(("review", "decide", review, "--verdict", "missed", "--reason", "confirmed"), (1,)),
         Step(("alerts", "ack", alert, "--note", "looking")),
         Step(("alerts", "ack", alert), (1,)),
         Step(("alerts", "escalate", alert, "--reason", "suspected_violation")),

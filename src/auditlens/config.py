@@ -340,6 +340,18 @@ class ApiConfig(BaseModel):
         description="Processes `auditlens serve api` answers with (one per core is a good "
         "start; each keeps its own connections, key cache and view recorder).",
     )
+    access_log: bool = Field(
+        False,
+        description="uvicorn's access log (one line per request on stderr). Off: its request "
+        "lines name the people looked at (/v1/users/ID/risk), which the audit trail already "
+        "records under access control.",
+    )
+    opentelemetry: bool = Field(
+        False,
+        description="FastAPI's OpenTelemetry spans, metrics and logs of each request (providers "
+        "and exporters from the environment, e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true); off: "
+        "asking for them cost a tenth of the service's CPU.",
+    )
     key_cache_seconds: float = Field(
         5.0,
         ge=0,
@@ -424,8 +436,9 @@ class MonitoringConfig(BaseModel):
     drift_alert_rate: float = Field(
         2.0,
         gt=1,
-        description="Alert-rate drift: a run whose share of flagged users is this many times "
-        "the reference rate, or below it divided by this, has drifted.",
+        description="Alert-rate drift: a run whose share of new windows at or above the alert "
+        "line (alert_min_severity) is this many times the training share, or below it "
+        "divided by this, has drifted.",
     )
     drift_min_rows: int = Field(
         50,

@@ -12,11 +12,17 @@ training matrix (windows past warm-up, labelled windows)::
     matrix = features.fit_transform(events, ctx)
     pipeline = FittedPipeline(features, detector).fit(rows_of(matrix.frame))
     sha = pipeline.save(path)
+
+Fitting also keeps a compact **training reference** (:class:`TrainingReference`: a
+seeded sample of at most 5,000 training rows' features and their risk) that drift is
+measured against (monitor/drift.py). An artefact saved before it has none
+(:meth:`FittedPipeline.reference` is None): drift is then not measured.
 """
 
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Self
 
@@ -28,7 +34,10 @@ from auditlens.detect.base import Detector, ModelError, load_artifact, save_arti
 from auditlens.features.base import FeatureContext, NotFitted
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, default_sets
 from auditlens.features.sequences import SequenceFeatures
-from auditlens.scoring import RiskModel
+from auditlens.scoring import SEVERITY_CUTOFFS, RiskModel, risk_from_surprise
+
+#: Training rows kept in the reference at most (a seeded sample beyond that).
+REFERENCE_ROWS: Final = 5_000
 
 #: Version of the saved artefact: 1 was a bare RiskModel carrying its sequence model.
 ARTEFACT_FORMAT: Final = 2
@@ -44,6 +53,67 @@ _REFIT_KO: Final = (
 )
 
 
+@dataclass(frozen=True)
+class TrainingReference:
+    """What drift is measured against: a seeded sample of the training rows.
+
+    ``values`` holds the sampled rows' features (one column per ``columns``, float64;
+    NaN where a value was missing), ``risk`` their risk 0-100 (before decay) as the
+    fitted pipeline scores them, ``risk_at_or_above`` the share of the sampled rows at
+    or above each severity band's lower bound (``medium``, ``high``, ``critical``: the
+    alert lines), ``n_train`` how many rows the pipeline was fitted on and ``seed`` the
+    sample's seed (the detector's).
+    """
+
+    columns: tuple[str, ...]
+    values: npt.NDArray[np.float64]
+    risk: npt.NDArray[np.float64]
+    risk_at_or_above: dict[str, float]
+    n_train: int
+    seed: int
+
+    @property
+    def n(self) -> int:
+        """Rows in the reference."""
+        return int(self.risk.size)
+
+
+def training_reference(
+    model: RiskModel,
+    X: pl.DataFrame,
+    seed: int,
+    rows: int = REFERENCE_ROWS,
+    *,
+    surprise: npt.NDArray[np.float64] | None = None,
+) -> TrainingReference:
+    """The reference of a fitted ``model`` on its training rows ``X``: every row when
+    there are at most ``rows``, else ``rows`` drawn without replacement with ``seed``
+    (the same training rows and seed give the same reference, hence the same file).
+    ``surprise``: the model's surprise of every row of ``X`` when the caller has it
+    (fitting computed it), so the sampled rows are not scored again."""
+    columns = model.feature_columns
+    if X.height > rows:
+        picked = np.sort(np.random.default_rng(seed).choice(X.height, size=rows, replace=False))
+        X = X[picked]
+        surprise = None if surprise is None else surprise[picked]
+    values = X.select(columns).cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    if surprise is None:
+        _, surprise = model.score(X)
+    risk = risk_from_surprise(surprise)
+    shares = {
+        band.value: float(np.mean(risk >= bound)) if risk.size else 0.0
+        for band, bound in SEVERITY_CUTOFFS.items()
+    }
+    return TrainingReference(
+        columns=tuple(columns),
+        values=np.ascontiguousarray(values, dtype=np.float64),
+        risk=risk,
+        risk_at_or_above=shares,
+        n_train=int(model.n_train_),
+        seed=seed,
+    )
+
+
 class FittedPipeline:
     """Fitted feature sets, a detector and the risk scale fitted on its training scores.
 
@@ -53,6 +123,7 @@ class FittedPipeline:
 
     risk_: RiskModel
     format_: int
+    reference_: TrainingReference
 
     def __init__(self, features: MatrixBuilder, detector: Detector) -> None:
         self.features = features
@@ -87,7 +158,20 @@ class FittedPipeline:
         scores = risk.fit_score(X, y)
         self.risk_ = risk
         self.format_ = ARTEFACT_FORMAT
+        self.reference_ = training_reference(risk, X, self._seed(), surprise=scores[1])
         return scores
+
+    def _seed(self) -> int:
+        """The detector's seed (the model seed it was built with), 0 if it has none."""
+        params = self.detector.get_params()
+        seed = params.get("seed", params.get("random_state"))
+        return int(seed) if isinstance(seed, int) else 0
+
+    def reference(self) -> TrainingReference | None:
+        """The training reference drift is measured against; None for an artefact saved
+        before auditlens kept one (drift is then not measured)."""
+        found: TrainingReference | None = getattr(self, "reference_", None)
+        return found
 
     def matrix(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
         """The feature matrix of ``events`` built with the fitted feature sets."""

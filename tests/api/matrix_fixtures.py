@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import polars as pl
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
@@ -29,6 +30,7 @@ from auditlens.identity import ROLES, Acting, Directory, Principal
 from auditlens.pipeline.keys import create_key, revoke_key
 from auditlens.privacy.reidentify import decide_reidentification, request_reidentification
 from auditlens.store.repo import Store
+from auditlens.store.reviews import NewSample
 from tests.alerts.conftest import T0
 from tests.api.conftest import AUDIENCE, ISSUER, NOW, PRINCIPALS, Issuer
 from tests.views.conftest import SHA_A, act, batch, model, open_alert, reason, scores
@@ -51,6 +53,8 @@ class Seeded:
     alerts: dict[str, int] = field(default_factory=dict)
     #: re-identification requests: ``pending`` (by kim, on the closed alert)
     requests: dict[str, int] = field(default_factory=dict)
+    #: review samples (miss-rate sampling): ``pending`` (QUIET's), ``spare`` (RISKY's)
+    reviews: dict[str, int] = field(default_factory=dict)
     #: a second RSA key the issuer never published (tokens signed by an unknown key)
     stranger: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -104,6 +108,19 @@ def _fill(store: Store) -> dict[str, int]:
     return {"acknowledged": acked, "closed": closed, "open": fresh, "awaiting": awaiting}
 
 
+def _reviews(store: Store) -> dict[str, int]:
+    """Two pending review samples of the seeded run (its users' first day)."""
+    run = store.scores.last_run()
+    assert run is not None
+    first = store.scores.of_run(run.id).filter(pl.col("window") == DAYS[0])
+    drawn = [
+        NewSample(run.id, r["id"], r["user_id"], r["window"], r["decayed_risk"], r["severity"], 2)
+        for r in first.sort("user_id", descending=True).iter_rows(named=True)
+    ]
+    pending, spare = store.reviews.add(drawn, T0)
+    return {"pending": pending, "spare": spare}
+
+
 def _keys(settings: Settings) -> dict[str, str]:
     """A key per role, an expired one and a revoked one (made by admin park)."""
 
@@ -154,6 +171,7 @@ def fill(seeded: Seeded) -> Seeded:
     with _isolated():
         with Store.open(seeded.settings, migrate=True) as store:
             seeded.alerts = _fill(store)
+            seeded.reviews = _reviews(store)
         seeded.keys = _keys(seeded.settings)
         with Store.open(seeded.settings) as store:
             seeded.requests = _reidentifications(store, seeded.alerts)

@@ -225,3 +225,14 @@ def test_openapi_documents_statuses_and_security(test_client: TestClient) -> Non
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     assert list(response["content"]) == ["application/problem+json"], status
+
+
+def test_opentelemetry_hooks_are_off_unless_configured(sqlite_settings: Settings) -> None:
+    # FastAPI asked OpenTelemetry for its tracer provider on every request (a tenth of
+    # the service's CPU under load) although nothing was configured to receive spans
+    off = create_app(sqlite_settings)
+    assert not off._native_telemetry.enabled()  # FastAPI has no public getter
+    assert off._telemetry["tracing"] is False
+    api = sqlite_settings.api.model_copy(update={"opentelemetry": True})
+    on = create_app(sqlite_settings.model_copy(update={"api": api}))
+    assert on._telemetry["tracing"] is True

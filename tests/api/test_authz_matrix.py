@@ -63,6 +63,9 @@ MINIMUM: dict[tuple[str, str], Role | None] = {
     # those who ask for or decide re-identifications (ADMITTED below)
     ("GET", "/v1/reidentifications"): "analyst",
     ("GET", "/v1/reidentifications/{request_id}"): "analyst",
+    # miss-rate review samples: read by all, decided by analysts (seeded pending)
+    ("GET", "/v1/reviews"): "viewer",
+    ("POST", "/v1/reviews/{review_id}/verdict"): "analyst",
 }
 
 #: The roles that may use a route needing the key role (no role includes another).
@@ -86,6 +89,11 @@ BODIES: dict[tuple[str, str], Callable[[Seeded], dict[str, Any]]] = {
     ("POST", "/v1/reidentifications/{request_id}/decision"): lambda s: {
         "grant": True,
         "note": "case confirmed",
+    },
+    # the first admitted credential decides it (201), the others find it decided (409)
+    ("POST", "/v1/reviews/{review_id}/verdict"): lambda s: {
+        "verdict": "clean",
+        "reason": "explained",
     },
 }
 #: Path values other than the defaults of :func:`concrete`, per operation.
@@ -154,6 +162,7 @@ def concrete(s: Seeded, path: str, method: str = "GET") -> str:
         "user_id": RISKY,
         "alert_id": str(s.alerts["open"]),
         "request_id": str(s.requests["pending"]),
+        "review_id": str(s.reviews["pending"]),
     }
     values.update(PATHS[(method, path)](s) if (method, path) in PATHS else {})
 

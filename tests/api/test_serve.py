@@ -21,14 +21,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve_api_starts_uvicorn_and_answers_health(tmp_path: Path, workers: int) -> None:
+@pytest.mark.parametrize(("workers", "access_log"), [(1, False), (2, False), (1, True)])
+def test_serve_api_starts_uvicorn_and_answers_health(
+    tmp_path: Path, workers: int, access_log: bool
+) -> None:
     port = _free_port()
     env = {
         **os.environ,
         "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         "AUDITLENS_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}",
         "AUDITLENS_DATA_DIR": str(tmp_path / "var"),
+        "AUDITLENS_API__ACCESS_LOG": str(access_log).lower(),
     }
     command = [sys.executable, "-m", "auditlens.cli", "serve", "api", "--port", str(port)]
     command += ["--workers", str(workers)]
@@ -52,9 +55,13 @@ def test_serve_api_starts_uvicorn_and_answers_health(tmp_path: Path, workers: in
         refused = httpx.get(f"http://127.0.0.1:{port}/v1/whoami", timeout=5)
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
+        # a request naming a person: only the trail may say who was looked at
+        httpx.get(f"http://127.0.0.1:{port}/v1/users/KIM-MINJI-0042/risk", timeout=5)
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=15)
     assert f"127.0.0.1:{port}" in output.decode()
+    # the access log (off unless api.access_log) would name the person in its request line
+    assert ("KIM-MINJI-0042" in output.decode()) is access_log
     if workers > 1:  # each worker process started and built the app from the settings
         assert output.decode().count("Application startup complete") == workers

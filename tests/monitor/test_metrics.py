@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from auditlens.cli import app
 from auditlens.config import Settings
 from auditlens.monitor.metrics import StoreCollector, TrailCheck
+from auditlens.monitor.review import decide_sample
 from auditlens.pipeline.monitoring import (
     MonitorError,
     Serving,
@@ -32,6 +33,8 @@ from auditlens.store.db import alerts
 from auditlens.store.repo import Store
 from tests.alerts.conftest import T0
 from tests.views.conftest import SHA_A, batch, model, open_alert, scores
+from tests.views.test_quality import KIM, OFF, USB, _samples
+from tests.views.test_quality import fill as fill_quality
 
 runner = CliRunner()
 #: Every family the store collector reports (docs/monitoring.md lists each).
@@ -55,6 +58,20 @@ STORE_FAMILIES = {
     "auditlens_outbox_oldest_due_age_seconds",
     "auditlens_model_info",
     "auditlens_model_age_seconds",
+    # drift of the newest measured run (tests/monitor/test_drift.py checks the values)
+    "auditlens_drift_run_id",
+    "auditlens_drift_measured",
+    "auditlens_drift_psi",
+    "auditlens_drift_ks",
+    "auditlens_drift_features_drifted",
+    "auditlens_drift_features_measured",
+    "auditlens_drift_drifted",
+    "auditlens_score_psi",
+    "auditlens_score_ks",
+    "auditlens_alert_rate_ratio",
+    "auditlens_alert_precision",
+    "auditlens_review_samples",
+    "auditlens_miss_rate",
 }
 TRAIL_FAMILIES = {
     "auditlens_audit_trail_last_verification_timestamp_seconds",
@@ -140,6 +157,27 @@ def test_the_collector_reports_the_stores_figures(store: Store) -> None:
     assert {name for name, _ in helps} == STORE_FAMILIES
     for name, words in helps:
         assert " / " in words and re.search("[가-힣]", words), name
+
+
+def test_precision_review_samples_and_miss_rate(store: Store) -> None:
+    """Precision per scenario over 28 days, samples per status, the miss rate: as
+    views.quality computes them (tests/views/test_quality.py's store)."""
+    fill_quality(store)
+    ids = _samples(store, T0, 5, population=40)
+    for sample, verdict in zip(ids, ("missed", "clean", "clean", "clean"), strict=False):
+        decide_sample(store, sample, verdict, by=KIM, reason="explained", now=T0)
+    now = dt.datetime(2026, 9, 20, tzinfo=dt.UTC)
+    got = samples(scrape(StoreCollector(store, clock=lambda: now)))
+    assert got[("auditlens_alert_precision", (("scenario", OFF),))] == pytest.approx(2 / 3)
+    assert got[("auditlens_alert_precision", (("scenario", USB),))] == 0.0
+    assert got[("auditlens_review_samples", (("status", "pending"),))] == 1
+    assert got[("auditlens_review_samples", (("status", "missed"),))] == 1
+    assert got[("auditlens_review_samples", (("status", "clean"),))] == 3
+    assert got[("auditlens_miss_rate", ())] == 0.25
+    later = samples(scrape(StoreCollector(store, clock=lambda: now + dt.timedelta(days=60))))
+    quiet = ("auditlens_alert_precision", "auditlens_miss_rate")
+    assert not any(name in quiet for name, _ in later)
+    assert later[("auditlens_review_samples", (("status", "clean"),))] == 3
 
 
 def test_an_empty_store_has_no_run_and_no_model(store: Store) -> None:

@@ -30,6 +30,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 
 from auditlens import __version__
 from auditlens.api import problems, routes
@@ -83,6 +84,9 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks asked the tracer provider on every request (a
+        # tenth of the service's CPU); on only when a deployment sends traces somewhere
+        telemetry=_telemetry(settings),
     )
     app.state.settings = settings
     app.state.language = settings.language
@@ -97,6 +101,14 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(Timed, metrics=timing)
     return app
+
+
+def _telemetry(settings: Settings) -> TelemetryConfig:
+    """FastAPI's native OpenTelemetry (spans, metrics, logs of requests): off unless
+    ``api.opentelemetry`` (then providers and exporters come from the environment, e.g.
+    ``FASTAPI_OTEL_AUTO_CONFIGURE=true`` with ``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
+    on = settings.api.opentelemetry
+    return {"tracing": on, "metrics": on, "logs": on, "operation_spans": on}
 
 
 def app_from_environment() -> FastAPI:

@@ -3,8 +3,9 @@
 One module per command group (``sample``: version, generate, demo; ``data``: ingest,
 quarantine; ``detection``: run, score, explain, evaluate, train; ``alerts``; ``audit``;
 ``admin``: config, db; ``keys``; ``serve``; ``reports``: report; ``monitor``;
-``models``: the model registry); printing lives apart in ``render`` and ``render_trail``,
-shared options and error handling in ``common``.
+``models``: the model registry; ``review``: miss-rate review samples); printing lives
+apart in ``render``, ``render_trail`` and ``render_quality``, shared options and error
+handling in ``common``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from auditlens.cli.models import model_app
 from auditlens.cli.monitor import monitor_app
 from auditlens.cli.privacy import reidentify_app
 from auditlens.cli.reports import report_app
+from auditlens.cli.review import review_app
 from auditlens.cli.serve import serve_app
 from auditlens.i18n import choose_language, is_lang, language, pick
 
@@ -81,6 +83,7 @@ app.command("train")(detection.train)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(review_app, name="review")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reidentify_app, name="reidentify")
 app.add_typer(keys_app, name="keys")

@@ -1,5 +1,7 @@
 """`auditlens monitor`: watching the deployment (`monitor serve`: a Prometheus exporter of
-the store's figures; `monitor textfile`: the same figures in a file for node_exporter).
+the store's figures; `monitor textfile`: the same figures in a file for node_exporter;
+`monitor drift`: a run's drift from its model's training reference, and its HTML report;
+`monitor quality`: precision from triage and the miss-rate estimate).
 
 More monitoring commands join this group (one function each, calling one pipeline
 function); docs/monitoring.md describes them.
@@ -13,14 +15,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from auditlens.cli.common import call, console, err_console, invocation_lang, load_settings
+from auditlens.cli.render_quality import print_quality
 from auditlens.i18n import pick
 
 if TYPE_CHECKING:
     from auditlens.pipeline.monitoring import Serving
 
 monitor_app = typer.Typer(
-    help="Watch the deployment: metrics for Prometheus. / 운영 상태를 지켜봅니다: "
-    "프로메테우스 지표.",
+    help="Watch the deployment: metrics for Prometheus, model drift. / 운영 상태를 "
+    "지켜봅니다: 프로메테우스 지표, 모델 드리프트.",
     no_args_is_help=True,
 )
 
@@ -132,3 +135,74 @@ def monitor_textfile(
         highlight=False,
         soft_wrap=True,
     )
+
+
+#: Exit code of `monitor drift --fail-on-drift` when a measure drifted.
+EXIT_DRIFTED = 4
+
+
+@monitor_app.command("drift")
+def monitor_drift(
+    ctx: typer.Context,
+    run: Annotated[
+        int | None,
+        typer.Option(
+            "--run", help="The run to show (default: the newest). / 볼 실행 ID입니다(기본값: 최신)."
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Also write the self-contained HTML drift report here. / 독립 실행형 HTML "
+            "드리프트 보고서도 이 경로에 씁니다.",
+        ),
+    ] = None,
+    fail_on_drift: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-drift",
+            help=f"Exit {EXIT_DRIFTED} when a measure drifted (default: exit 0 either way). "
+            f"/ 드리프트가 있으면 종료 코드 {EXIT_DRIFTED}로 끝냅니다(기본값: 항상 0).",
+        ),
+    ] = False,
+) -> None:
+    """Show a run's drift from its model's training reference. / 실행의 드리프트를 보여 줍니다."""
+    from auditlens.cli.render_drift import print_drift
+    from auditlens.pipeline.drift import drift_report
+
+    lang = invocation_lang(ctx)
+    settings = call(ctx, load_settings)
+    report = call(ctx, lambda: drift_report(settings, run_id=run, html=html))
+    print_drift(report, lang)
+    if fail_on_drift and report.drifted:
+        raise typer.Exit(EXIT_DRIFTED)
+
+
+@monitor_app.command("quality")
+def monitor_quality(
+    ctx: typer.Context,
+    weeks: Annotated[
+        int,
+        typer.Option(
+            "--weeks",
+            min=1,
+            max=520,
+            help="ISO weeks to show, this one included. / 보여 줄 ISO 주 수(이번 주 포함).",
+        ),
+    ] = 4,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the figures as JSON. / 수치를 JSON으로 출력합니다."),
+    ] = False,
+) -> None:
+    """Precision per week and scenario from triage; miss rate and recall from review
+    samples. / 처리 결과로 본 주별·유형별 정밀도와 검토 표본으로 본 놓침 비율·재현율."""
+    from auditlens.pipeline.quality import quality_report
+
+    settings = call(ctx, load_settings)
+    found = call(ctx, lambda: quality_report(settings, weeks=weeks))
+    if as_json:
+        console.print_json(found.model_dump_json())
+    else:
+        print_quality(found, invocation_lang(ctx))

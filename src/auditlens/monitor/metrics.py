@@ -1,9 +1,9 @@
 """Prometheus metrics of a deployment, read from the store when Prometheus scrapes.
 
 :class:`StoreCollector` turns :func:`auditlens.views.operations.operations` (runs,
-ingestion, scores, alerts, deliveries, outbox, the model in force) and, where an
-exporter verifies the trail, the last :class:`TrailCheck`, into metric families on every
-scrape: the numbers are the store's, so a restart resets nothing and the API's
+ingestion, scores, alerts, deliveries, outbox, the model in force, the newest run's drift)
+and, where an exporter verifies the trail, the last :class:`TrailCheck`, into metric
+families on every scrape: the numbers are the store's, so a restart resets nothing and the API's
 ``/metrics`` and ``auditlens monitor serve`` agree. docs/monitoring.md lists every metric;
 ``deploy/prometheus/rules.yml`` alerts on them.
 
@@ -128,6 +128,7 @@ def store_families(now: Operations) -> Iterator[Family]:
     yield from _runs(now)
     yield from _intake(now)
     yield from _alerting(now)
+    yield from _quality(now)
     model = now.model
     info = GaugeMetricFamily(
         "auditlens_model_info",
@@ -141,6 +142,74 @@ def store_families(now: Operations) -> Iterator[Family]:
         "auditlens_model_age_seconds",
         "Seconds since the model in force was fitted (absent: no model). / 현재 모델의 나이(초).",
         None if model is None else model.age_seconds,
+    )
+    yield from _drift(now)
+
+
+def _drift(now: Operations) -> Iterator[Family]:
+    """Drift of the newest run with drift rows (views/drift.py); absent values: no run
+    measured (or the newest was not: ``auditlens_drift_measured`` 0)."""
+    drift = now.drift
+    measured = drift is not None and drift.measured
+    features = [m for m in drift.measures if m.kind == "feature"] if drift is not None else []
+    yield _gauge(
+        "auditlens_drift_run_id",
+        "The run the drift figures are of (absent: none yet). / 드리프트 수치의 실행 ID.",
+        None if drift is None else drift.run_id,
+    )
+    yield _gauge(
+        "auditlens_drift_measured",
+        "1 when that run's drift was measured, 0 when not (model without a training "
+        "reference, too few windows). / 드리프트를 측정했으면 1.",
+        None if drift is None else measured,
+    )
+    for name, text, field in (
+        ("psi", "Population stability index per feature. / 특성별 PSI.", "psi"),
+        ("ks", "Kolmogorov-Smirnov statistic per feature. / 특성별 KS 통계량.", "ks"),
+    ):
+        family = GaugeMetricFamily(f"auditlens_drift_{name}", text, labels=["feature"])
+        for m in features:
+            value = getattr(m, field)
+            if value is not None:
+                family.add_metric([m.name], value)
+        yield family
+    yield _gauge(
+        "auditlens_drift_features_drifted",
+        "Features that drifted past the configured thresholds. / 드리프트된 특성 수.",
+        sum(m.drifted for m in features) if measured else None,
+    )
+    yield _gauge(
+        "auditlens_drift_features_measured",
+        "Features whose drift was measured. / 드리프트를 측정한 특성 수.",
+        len(features) if measured else None,
+    )
+    by_kind = GaugeMetricFamily(
+        "auditlens_drift_drifted",
+        "Measures past the thresholds by kind (feature, score, alert_rate). "
+        "/ 종류별 드리프트 지표 수.",
+        labels=["kind"],
+    )
+    if drift is not None and measured:
+        for kind in ("feature", "score", "alert_rate"):
+            by_kind.add_metric([kind], sum(m.drifted for m in drift.measures if m.kind == kind))
+    yield by_kind
+    score = None if drift is None else drift.score
+    rate = None if drift is None else drift.alert_rate
+    yield _gauge(
+        "auditlens_score_psi",
+        "PSI of the risk score against the training reference. / 위험 점수의 PSI.",
+        None if score is None else score.psi,
+    )
+    yield _gauge(
+        "auditlens_score_ks",
+        "KS statistic of the risk score against the training reference. / 위험 점수의 KS.",
+        None if score is None else score.ks,
+    )
+    yield _gauge(
+        "auditlens_alert_rate_ratio",
+        "Share of windows at or above the alert line over the training share. "
+        "/ 학습 대비 경보 비율의 배율.",
+        None if rate is None else rate.ratio,
     )
 
 
@@ -238,6 +307,34 @@ def _alerting(now: Operations) -> Iterator[Family]:
         "How long the longest-overdue pending delivery has been due (0: none overdue; quiet "
         "hours and retry back-off are not due). / 발송 예정 시각이 지난 가장 오래된 건의 지연.",
         now.outbox_oldest_due_seconds or 0.0,
+    )
+
+
+def _quality(now: Operations) -> Iterator[Family]:
+    q = now.quality
+    precision = GaugeMetricFamily(
+        "auditlens_alert_precision",
+        "Confirmed / (confirmed + dismissed) of the alerts opened in the last 28 days, per "
+        "scenario (absent while none is decided). / 최근 28일 유형별 정밀도.",
+        labels=["scenario"],
+    )
+    for scenario, value in q.precision_by_scenario.items():
+        if value is not None:
+            precision.add_metric([scenario], value)
+    yield precision
+    yield _by(
+        "auditlens_review_samples",
+        "Miss-rate review samples now in each status (pending, missed, clean). / 상태별 "
+        "검토 표본 수.",
+        "status",
+        q.reviews_by_status,
+        gauge=True,
+    )
+    yield _gauge(
+        "auditlens_miss_rate",
+        "Missed / reviewed of the review samples drawn in the last 28 days (absent: none "
+        "reviewed). / 최근 28일 검토 표본의 놓침 비율.",
+        q.miss_rate,
     )
 
 

@@ -27,6 +27,7 @@ from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
+from auditlens.monitor.review import record_draw
 from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 from auditlens.pipeline.detection import (
     ENSEMBLE_KIND,
@@ -41,9 +42,11 @@ from auditlens.pipeline.detection import (
     save_model,
     score_matrix,
 )
+from auditlens.pipeline.drift import record_drift
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.registration import champion
+from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
@@ -78,6 +81,8 @@ class RunReport:
     #: The model registry's version scored with (the champion), None for a model that
     #: is not registered there (the unsupervised model).
     model_version: int | None = None
+    #: What the challenger did when the run scored in shadow mode (None: not asked).
+    shadow: ShadowReport | None = None
 
 
 class RunInProgress(LockTimeout):
@@ -114,6 +119,7 @@ def run(
     wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
     on_stage: OnStage | None = None,
+    shadow: bool = False,
 ) -> RunReport:
     """The batch job's scoring half: ingest configured sources, score and store new
     windows, under the store's run lock (see :func:`score_run`)."""
@@ -127,6 +133,7 @@ def run(
                 alerts=alerts,
                 clock=clock,
                 steps=Steps(on_stage),
+                shadow=shadow,
             )
 
 
@@ -139,6 +146,7 @@ def score_run(
     alerts: bool = True,
     clock: Clock = utc_now,
     steps: Steps | None = None,
+    shadow: bool = False,
 ) -> RunReport:
     """Ingest configured sources, then score and store new windows (caller holds the lock).
 
@@ -154,7 +162,9 @@ def score_run(
     settings that change scores differ from the previous run's, saying so), plus every
     day of the peak incident of each user who has a new window, so the run holds each
     such user's peak as the run found it. The run is stored with its alerts pending
-    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts.
+    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts. With
+    ``shadow`` (or ``monitoring.shadow``) the challenger scores the same windows right
+    after, stored apart (pipeline/shadow.py).
     """
     began = time.perf_counter()
     started = clock()
@@ -200,6 +210,11 @@ def score_run(
         )
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
+        notes += record_drift(store, settings, run_id, model, record.sha256, scoring, new, clock())
+        # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
+        sample = settings.monitoring.review_sample
+        record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
+    shadowed = shadow_score(store, settings, shadow, run_id, rows, events, ctx, record, steps)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -216,7 +231,8 @@ def score_run(
         unknown_resources=len(choice.matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         peaks=found,
-        notes=notes,
+        notes=notes + (shadowed.notes if shadowed else []),
+        shadow=shadowed,
     )
 
 

@@ -81,6 +81,9 @@ ACTIONS: Final = frozenset(
         # auditlens.pipeline.models: the model registry's champion (four eyes on promote)
         "model_promote",  # an approver made a registered model version the champion
         "model_rollback",  # an approver made the previous champion the champion again
+        # auditlens.monitor.review: miss-rate sampling (target run:ID / review:ID)
+        "review_draw",  # a run drew unflagged users for review (criteria: n, population, seed)
+        "review_verdict",  # a reviewer said missed or clean of one sample (reason code)
     }
 )
 

@@ -1,3 +1,4 @@
+# size: every table of the store in one place, as the migrations build them.
 """SQLAlchemy tables of the store and the engine factory.
 
 Events themselves live in the Parquet lake (``store/lake.py``): feature building scans
@@ -388,6 +389,8 @@ run_drift = Table(
     Column("current_n", BigInteger, nullable=False),
     Column("drifted", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the bins behind the PSI (JSON: labels, reference and run shares) for the report
+    Column("bins", Text, nullable=True),
     Index("ix_run_drift_run", "run_id"),
 )
 

@@ -23,10 +23,13 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
 ``model_changes(store)``                    what each model changed against the one before
+``shadow_comparison(store, runs=)``         champion vs challenger over shadow-scored runs
 ``data_health(store, start, end)``          quarantine by kind, tamper findings
 ``ingestion(store, start, end)``            batches per source, the watermark at the end
 ``period_models(store, start, end)``        the models behind a period's risk
 ``operations(store)``                       all-time running totals for monitoring
+``quality(store, start, end)``              precision per week/scenario, miss-rate estimate
+``review_list(store, statuses, page)``      miss-rate review samples, newest draw first
 ==========================================  ===========================================
 """
 
@@ -85,7 +88,9 @@ from auditlens.views.person import (
     scored_day,
     scored_days,
 )
+from auditlens.views.quality import MissEstimate, Quality, QualityRow, quality
 from auditlens.views.reasons import ReasonView
+from auditlens.views.reviews import ReviewRow, review_list
 from auditlens.views.risk import (
     HistoryDay,
     RiskEvidence,
@@ -97,6 +102,7 @@ from auditlens.views.risk import (
     user_risk,
 )
 from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
+from auditlens.views.shadow import Agreement, RunComparison, ShadowComparison, shadow_comparison
 from auditlens.views.trends import (
     Activity,
     AlertDay,
@@ -112,6 +118,7 @@ __all__ = [
     "MAX_LIMIT",
     "UNKNOWN_DEPARTMENT",
     "Activity",
+    "Agreement",
     "AlertCount",
     "AlertDay",
     "AlertDetail",
@@ -134,6 +141,7 @@ __all__ = [
     "HistoryDay",
     "Ingestion",
     "Kpis",
+    "MissEstimate",
     "ModelChange",
     "ModelInForce",
     "ModelVersion",
@@ -141,14 +149,19 @@ __all__ = [
     "Operations",
     "Page",
     "PageOf",
+    "Quality",
+    "QualityRow",
     "ReasonView",
+    "ReviewRow",
     "RiskDay",
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
+    "RunComparison",
     "ScoredDay",
     "SessionStep",
     "SessionView",
+    "ShadowComparison",
     "SourceIngest",
     "SourceIntake",
     "UserRisk",
@@ -170,8 +183,11 @@ __all__ = [
     "model_versions",
     "operations",
     "period_models",
+    "quality",
+    "review_list",
     "scored_day",
     "scored_days",
+    "shadow_comparison",
     "top_risks",
     "user_history",
     "user_risk",

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import Field
@@ -101,25 +103,14 @@ def kpis(
         rows = conn.execute(period_alerts(lower, upper, scope)).all()
         quarantined = _count(conn, quarantine.c.quarantined_at, lower, upper)
         tampered = _count(conn, tamper_findings.c.detected_at, lower, upper)
-    decisions = _decisions(store, {int(r.id) for r in rows}, lower)
-    status = {int(r.id): str(r.status) for r in rows}
-    opened = {int(r.id): utc(r.created_at) for r in rows}
-    first, ending = [], []
-    closed = dismissed = confirmed = four_eyes = 0
-    for alert_id, now in status.items():
-        entries = decisions.get(alert_id, [])
-        if entries:
-            first.append((entries[0].at - opened[alert_id]).total_seconds())
-        if now not in ("closed", "dismissed"):
-            continue
-        closed, dismissed = closed + (now == "closed"), dismissed + (now == "dismissed")
-        final = _last(entries, ("close", "approve") if now == "closed" else ("dismiss",))
-        if final is not None:
-            ending.append((final.at - opened[alert_id]).total_seconds())
-        if now == "closed":
-            four_eyes += final is not None and final.action == "approve"
-            request = _last(entries, ("close", "request_close"))
-            confirmed += request is not None and request.reason_code == CONFIRMED_CODE
+    ends = outcomes(store, rows, lower)
+    first = [o.first_action_seconds for o in ends.values() if o.first_action_seconds is not None]
+    ending = [o.end_seconds for o in ends.values() if o.end_seconds is not None]
+    closed = sum(o.status == "closed" for o in ends.values())
+    dismissed = sum(o.status == "dismissed" for o in ends.values())
+    confirmed = sum(o.confirmed for o in ends.values())
+    four_eyes = sum(o.four_eyes for o in ends.values())
+    status = {alert_id: o.status for alert_id, o in ends.items()}
     ended = closed + dismissed
     return Kpis(
         start=start,
@@ -132,8 +123,8 @@ def kpis(
             sorted(Counter(r.department or UNKNOWN_DEPARTMENT for r in rows).items())
         ),
         by_scenario=dict(sorted(Counter(str(r.scenario) for r in rows).items())),
-        time_to_first_action=_durations(first),
-        time_to_close=_durations(ending),
+        time_to_first_action=durations(first),
+        time_to_close=durations(ending),
         ended=ended,
         closed=closed,
         dismissed=dismissed,
@@ -145,6 +136,46 @@ def kpis(
         quarantined_rows=quarantined,
         tamper_findings=tampered,
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one alert stands, as every figure of docs/kpis.md reads it."""
+
+    status: str
+    #: seconds from opening to its first decision (None: none yet)
+    first_action_seconds: float | None
+    #: closed or dismissed: seconds from opening to the decision that ended it (None:
+    #: not ended, or ended without a decision in the trail)
+    end_seconds: float | None
+    #: closed, and its closing decision carries the reason code ``confirmed``
+    confirmed: bool
+    #: closed, and the decision that ended it is a second principal's ``approve``
+    four_eyes: bool
+
+
+def outcomes(store: Store, rows: Sequence[Any], since: dt.datetime) -> dict[int, Outcome]:
+    """Each alert of ``rows`` (:func:`period_alerts`' rows: id, status, created_at) as it
+    stands now: the one reading of "confirmed", "dismissed" and "time to close" that
+    :func:`kpis` and ``views.quality`` share. ``since``: no decision precedes it."""
+    decisions = _decisions(store, {int(r.id) for r in rows}, since)
+    found: dict[int, Outcome] = {}
+    for r in rows:
+        alert_id, now, opened = int(r.id), str(r.status), utc(r.created_at)
+        entries = decisions.get(alert_id, [])
+        first = (entries[0].at - opened).total_seconds() if entries else None
+        end: float | None = None
+        confirmed = four_eyes = False
+        if now in ("closed", "dismissed"):
+            final = _last(entries, ("close", "approve") if now == "closed" else ("dismiss",))
+            if final is not None:
+                end = (final.at - opened).total_seconds()
+            if now == "closed":
+                four_eyes = final is not None and final.action == "approve"
+                request = _last(entries, ("close", "request_close"))
+                confirmed = request is not None and request.reason_code == CONFIRMED_CODE
+        found[alert_id] = Outcome(now, first, end, confirmed, four_eyes)
+    return found
 
 
 def _decisions(store: Store, ids: set[int], since: dt.datetime) -> dict[int, list[AuditEntry]]:
@@ -176,7 +207,7 @@ def _every(values: list[str], known: list[str]) -> dict[str, int]:
     }
 
 
-def _durations(seconds: list[float]) -> Durations:
+def durations(seconds: list[float]) -> Durations:
     return Durations(
         count=len(seconds),
         median_seconds=percentile(seconds, 0.5),

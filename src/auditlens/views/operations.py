@@ -1,12 +1,14 @@
 """How the deployment runs: runs, ingestion, scores, alerts, deliveries, the model in
-force — over the store's whole life, for monitoring (``monitor/metrics.py`` turns it into
+force, detection quality (precision and miss rate of the last 28 days) — over the store's
+whole life, for monitoring (``monitor/metrics.py`` turns it into
 Prometheus metrics; docs/monitoring.md lists them).
 
 The counts are the store's, not a process's: a restart resets nothing and every exporter
 of one store reports the same numbers. Quarantine kinds are counted as
 :func:`auditlens.views.data.data_health` counts them (a row once under each of its
 kinds), alerts by the statuses of ``store/alerts.py`` and severities of ``vocabulary``,
-deliveries by the outbox's statuses, the model in force as ``auditlens run`` picks it.
+deliveries by the outbox's statuses, the model in force as ``auditlens run`` picks it,
+drift as the newest run with drift rows measured it (views/drift.py).
 
 Only runs that stored scores are known to the store: a run that failed, or found no new
 events and stored nothing, leaves no row (the "no run in 26 h" alert sees both).
@@ -40,6 +42,8 @@ from auditlens.store.db import (
 from auditlens.store.repo import Store
 from auditlens.views.common import ViewModel, reading, utc
 from auditlens.views.data import reason_kinds
+from auditlens.views.drift import RunDrift, latest_drift
+from auditlens.views.quality import RecentQuality, recent_quality
 from auditlens.vocabulary import Severity
 
 #: What ``score_runs.alerts_state`` says of a run's alerts (store/scores.py).
@@ -97,6 +101,13 @@ class Operations(ViewModel):
         "that stopped (quiet hours and retry back-off are not due yet)"
     )
     model: ModelInForce | None
+    drift: RunDrift | None = Field(
+        default=None, description="the newest run with drift rows (None: none measured yet)"
+    )
+    quality: RecentQuality = Field(
+        description="precision per scenario and the miss rate of the last 28 days, review "
+        "samples per status (views/quality.py)"
+    )
 
 
 def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
@@ -122,6 +133,8 @@ def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
         attempts = _attempts(conn)
         oldest, overdue = _outbox_ages(conn, at)
     model = store.models.in_force()
+    drift = latest_drift(store)
+    quality = recent_quality(store, now=at)
     return Operations(
         at=at,
         runs=runs,
@@ -147,6 +160,8 @@ def operations(store: Store, *, now: dt.datetime | None = None) -> Operations:
             created_at=utc(model.created_at),
             age_seconds=(at - utc(model.created_at)).total_seconds(),
         ),
+        drift=drift,
+        quality=quality,
     )
 
 

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("current_n", sa.BigInteger(), nullable=False),
         sa.Column("drifted", sa.Integer(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
+        sa.Column("bins", sa.Text(), nullable=True),
     )
     op.create_index("ix_run_drift_run", "run_drift", ["run_id"])
     op.create_table(
