@@ -15,7 +15,8 @@ from auditlens.detect.isolation import IsolationDetector
 from auditlens.detect.tail import TailDetector
 from auditlens.features.base import FeatureContext
 from auditlens.features.catalog import ResourceCatalog
-from auditlens.fitted import FittedPipeline
+from auditlens.features.matrix import MatrixBuilder
+from auditlens.fitted import FittedPipeline, training_reference
 from auditlens.pipeline.detection import fit_and_score, fit_model, score_matrix
 from auditlens.scoring import RiskModel
 from auditlens.sources.synthetic import GeneratorSpec, generate
@@ -75,3 +76,17 @@ def test_fit_and_score_equals_fit_model_then_score_matrix() -> None:
     assert_frame_equal(scoring.windows, expected.windows, check_exact=True)
     assert_frame_equal(scoring.users, expected.users, check_exact=True)
     assert_frame_equal(scoring.frame, expected.frame, check_exact=True)
+
+
+def test_training_reference_from_fitting_scores_equals_scoring_its_sample(
+    planted: Planted,
+) -> None:
+    features = MatrixBuilder()
+    features.sets_ = ()  # the rows are given: the feature sets play no part here
+    pipeline = FittedPipeline(features, default_unsupervised(seed=5)).fit(planted.frame)
+    reference = pipeline.reference()
+    assert reference is not None and reference.n < planted.frame.height  # a sample
+    scored = training_reference(pipeline.risk_, planted.frame, 5)  # scores the sample again
+    assert np.array_equal(reference.risk, scored.risk)
+    assert np.array_equal(reference.values, scored.values, equal_nan=True)
+    assert reference.risk_at_or_above == scored.risk_at_or_above
