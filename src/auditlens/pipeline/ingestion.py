@@ -26,7 +26,7 @@ import polars as pl
 from auditlens.config import (
     Settings,
 )
-from auditlens.duplicates import IdScope
+from auditlens.duplicates import IdScope, KnownIds
 from auditlens.errors import SourceError, ValidationFailed
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import UNREADABLE, Batch, Source
@@ -155,15 +155,15 @@ def ingest(
         events.bind_lake(now=clock())
         report.removed_orphans = events.remove_orphans()
         since = events.watermark(source.name)
-        known = events.ids()
         try:
             for batch in source.read(since):
-                done, valid = _commit(batch, source, since, known, settings, store, clock)
+                # each batch's ids are checked against the lake as committed so far
+                # (earlier batches of this run included), never all ids loaded at once
+                done = _commit(batch, source, since, events.stored_ids, settings, store, clock)
                 report.batches.append(done)
                 if on_batch is not None:
                     on_batch(done)
                 since = batch.watermark
-                known = pl.concat([known, valid.get_column(EVENT_ID)])
         except (SourceError, ValidationFailed) as exc:
             if not keep_going:
                 raise
@@ -176,12 +176,12 @@ def _commit(
     batch: Batch,
     source: Source,
     since: Watermark | None,
-    known: pl.Series,
+    known: KnownIds,
     settings: Settings,
     store: Store,
     clock: Clock,
-) -> tuple[BatchReport, pl.DataFrame]:
-    """Validate and commit one batch; return its report and the events it stored."""
+) -> BatchReport:
+    """Validate and commit one batch; return its report."""
     started = clock()
     scope: IdScope = "file" if source.id_scope == "file" else "source"
     result = validate_batch(
@@ -206,7 +206,7 @@ def _commit(
         notices=_notices(batch),
         unknown_actions=result.unknown_actions,
     )
-    return done, result.valid
+    return done
 
 
 def _notices(batch: Batch) -> tuple[tuple[str, str], ...]:
@@ -219,7 +219,7 @@ def validate_batch(
     batch: Batch,
     settings: Settings,
     now: dt.datetime,
-    known: pl.Series,
+    known: KnownIds,
     *,
     rules: ValueRules | None = None,
     stored: Callable[[pl.Series], pl.DataFrame] | None = None,
@@ -228,8 +228,10 @@ def validate_batch(
     """Validate one batch with the source's ``rules``; raise ValidationFailed when not a
     single row is usable (or the batch's dates need a date_order).
 
-    ``known`` are the stored event ids; ``stored`` looks those events up so that only an
-    identical repeat counts as a duplicate (see :func:`auditlens.validate.validate`).
+    ``known`` are the stored event ids, or a function returning those of the given ids
+    that are stored (:meth:`EventRepository.stored_ids`); ``stored`` looks those events
+    up so that only an identical repeat counts as a duplicate (see
+    :func:`auditlens.validate.validate`).
     """
     result = validate(
         batch.events,

@@ -24,7 +24,6 @@ from auditlens.detect.explain import (
 )
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
@@ -38,7 +37,7 @@ from auditlens.pipeline.detection import (
     Scoring,
     feature_context,
     feature_hashes,
-    fit_model,
+    fit_and_score,
     incidents,
     save_model,
     score_matrix,
@@ -49,7 +48,7 @@ from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.registration import champion
 from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
-from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
+from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.models import ModelRecord
@@ -179,7 +178,7 @@ def score_run(
     choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
     model, record = choice.model, choice.record
     steps.start("score")
-    scoring = score_matrix(choice.matrix, model, settings)
+    scoring = choice.scoring or score_matrix(choice.matrix, model, settings)
     notes = list(choice.notes)
     new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
     if why:
@@ -229,7 +228,7 @@ def score_run(
         data_batch_id=batch_id,
         capacity=cut,
         top=_with_reason_texts(found, settings.language).head(10),
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        unknown_resources=len(choice.matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         peaks=found,
         notes=notes + (shadowed.notes if shadowed else []),
@@ -318,6 +317,8 @@ class ModelChoice:
     notes: list[str]
     #: The model registry's version of ``record`` when it is the champion.
     version: int | None = None
+    #: ``matrix`` scored already (a model fitted now: scored while fitting).
+    scoring: Scoring | None = None
 
 
 def model_in_force(store: Store) -> ModelRecord | None:
@@ -385,7 +386,7 @@ def _model_for(
             say(lang, "features_changed", sha=current.sha256[:12],
                 diff=_column_diff(current.feature_columns, matrix.feature_columns))
         )  # fmt: skip
-    model, matrix = fit_model(events, ctx, settings)
+    model, scoring = fit_and_score(events, ctx, settings)
     params: dict[str, Any] = {
         "detector": type(model.detector).__name__,
         "seed": settings.model_seed,
@@ -399,7 +400,7 @@ def _model_for(
     if current is not None:
         key = "replaced_ensemble" if current.kind == ENSEMBLE_KIND else "replaced_model"
         notes.append(say(lang, key, old=current.sha256[:12], new=sha[:12]))
-    return ModelChoice(model, record, matrix, True, notes)
+    return ModelChoice(model, record, scoring.matrix, True, notes, scoring=scoring)
 
 
 def _column_diff(before: list[str], now: list[str]) -> str:
