@@ -111,9 +111,8 @@ def test_run_stays_the_function_after_its_module_loads() -> None:
 
 
 #: Libraries only fitting, validating or measuring needs (issue 17): a command that reads
-#: the store (alerts list, quarantine) should not wait for them. (SciPy is not listed:
-#: monitor/drift.py imports scipy.stats up front.)
-FITTING_ONLY = ("sklearn", "gensim", "pandera", "shap", "matplotlib")
+#: the store (alerts list, quarantine) should not wait for them.
+FITTING_ONLY = ("sklearn", "gensim", "pandera", "shap", "matplotlib", "scipy")
 
 
 def imported_with(module: str) -> set[str]:
