@@ -379,6 +379,8 @@ def _model_steps(lang: str, broken: tuple[tuple[str, str], ...]) -> list[Step]:
         Step(("model", "list"), (1,), broken),
         Step(("model", "verify", "1")),
         Step(("model", "verify", "99"), (1,)),
+        Step(("model", "compare", "--runs", "3")),
+        Step(("model", "compare"), (1,), broken),
     ]
     if lang == "ko":
         return [

@@ -108,3 +108,34 @@ def test_run_stays_the_function_after_its_module_loads() -> None:
 
     assert callable(run) and run.__module__ == "auditlens.pipeline.run"
     assert auditlens.pipeline.RunReport is RunReport
+
+
+#: Libraries only fitting, validating or measuring needs (issue 17): a command that reads
+#: the store (alerts list, quarantine) should not wait for them.
+FITTING_ONLY = ("sklearn", "gensim", "pandera", "shap", "matplotlib", "scipy")
+
+
+def imported_with(module: str) -> set[str]:
+    """Every module a fresh interpreter imports to import ``module``."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+@pytest.mark.parametrize("module", ["auditlens.pipeline.alerting", "auditlens.pipeline.ingestion"])
+def test_store_commands_do_not_import_the_fitting_libraries(module: str) -> None:
+    modules = imported_with(module)
+    assert module in modules  # the parse worked
+    loaded = sorted(
+        m for m in modules if any(m == lib or m.startswith(lib + ".") for lib in FITTING_ONLY)
+    )
+    assert loaded == []

@@ -26,6 +26,10 @@ _HASH = "__content"
 #: (exports whose ids restart at 1 in every file).
 IdScope = Literal["source", "file"]
 
+#: The stored event ids: all of them, or a function returning those of the given ids
+#: that are stored (the store answers for one batch without loading every id).
+KnownIds = pl.Series | Callable[[pl.Series], pl.Series]
+
 #: Column of a ``stored`` lookup's frame: the stored event came from the same source.
 IN_SCOPE = "_in_scope"
 
@@ -139,15 +143,19 @@ def batch_duplicates(
 
 def stored_duplicates(
     typed: pl.DataFrame,
-    known_ids: pl.Series | None,
+    known_ids: KnownIds | None,
     stored: Callable[[pl.Series], pl.DataFrame] | None,
     id_scope: IdScope,
     broken: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows repeating an already-stored event (duplicates) or its id (reuses)."""
-    if known_ids is None or known_ids.len() == 0:
+    if known_ids is None:
         return _no_rows(), _no_reuse()
     ids = _ids(typed)
+    if callable(known_ids):  # ask the store about this batch's ids only
+        known_ids = known_ids(ids.get_column(EVENT_ID))
+    if known_ids.len() == 0:
+        return _no_rows(), _no_reuse()
     if known_ids.dtype == pl.String:  # a hash semi-join (row order does not matter here)
         known = known_ids.drop_nulls().alias(EVENT_ID).to_frame()
         hits = ids.join(known, on=EVENT_ID, how="semi")

@@ -79,17 +79,26 @@ class TrainingReference:
 
 
 def training_reference(
-    model: RiskModel, X: pl.DataFrame, seed: int, rows: int = REFERENCE_ROWS
+    model: RiskModel,
+    X: pl.DataFrame,
+    seed: int,
+    rows: int = REFERENCE_ROWS,
+    *,
+    surprise: npt.NDArray[np.float64] | None = None,
 ) -> TrainingReference:
     """The reference of a fitted ``model`` on its training rows ``X``: every row when
     there are at most ``rows``, else ``rows`` drawn without replacement with ``seed``
-    (the same training rows and seed give the same reference, hence the same file)."""
+    (the same training rows and seed give the same reference, hence the same file).
+    ``surprise``: the model's surprise of every row of ``X`` when the caller has it
+    (fitting computed it), so the sampled rows are not scored again."""
     columns = model.feature_columns
     if X.height > rows:
         picked = np.sort(np.random.default_rng(seed).choice(X.height, size=rows, replace=False))
         X = X[picked]
+        surprise = None if surprise is None else surprise[picked]
     values = X.select(columns).cast(pl.Float64).fill_null(float("nan")).to_numpy()
-    _, surprise = model.score(X)
+    if surprise is None:
+        _, surprise = model.score(X)
     risk = risk_from_surprise(surprise)
     shares = {
         band.value: float(np.mean(risk >= bound)) if risk.size else 0.0
@@ -128,16 +137,29 @@ class FittedPipeline:
         Raises:
             NotFitted: the feature sets were not fitted.
         """
+        self.fit_score(X, y)
+        return self
+
+    def fit_score(
+        self, X: pl.DataFrame, y: pl.Series | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """:meth:`fit`, returning :meth:`score` of ``X`` (raw score, surprise) from the
+        scores fitting took, so the training rows are not scored again.
+
+        Raises:
+            NotFitted: the feature sets were not fitted.
+        """
         if getattr(self.features, "sets_", None) is None:
             raise NotFitted(
                 "fit the feature sets (MatrixBuilder.fit) before the pipeline",
                 ko="파이프라인보다 먼저 특성 집합을 학습시키십시오 (MatrixBuilder.fit)",
             )
         risk = RiskModel(self.detector)
-        self.risk_ = risk.fit(X) if y is None else risk.fit_supervised(X, y)
+        scores = risk.fit_score(X, y)
+        self.risk_ = risk
         self.format_ = ARTEFACT_FORMAT
-        self.reference_ = training_reference(self.risk_, X, self._seed())
-        return self
+        self.reference_ = training_reference(risk, X, self._seed(), surprise=scores[1])
+        return scores
 
     def _seed(self) -> int:
         """The detector's seed (the model seed it was built with), 0 if it has none."""

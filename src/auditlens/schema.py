@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import pandera.polars as pa
 import polars as pl
 
 from auditlens import vocabulary
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 EVENT_ID: Final = "event_id"
 USER_ID: Final = "user_id"
@@ -79,6 +81,8 @@ def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFra
     in tests. Row-level failures are reported per column and check by ``validate.py``.
     """
     latest = (now.astimezone(dt.UTC) + future_tolerance).replace(microsecond=0)
+    import pandera.polars as pa  # a second to import: only where events are validated
+
     non_empty = pa.Check.str_length(min_value=1, error="must not be empty")
     return pa.DataFrameSchema(
         {

@@ -103,17 +103,24 @@ class RiskModel:
 
     def fit(self, X: pl.DataFrame) -> Self:
         """Fit the detector on ``X`` and the risk scale on its scores of ``X``."""
-        self.detector.fit(X)
-        self.scale_ = RiskScale().fit(self.detector.score(X))
-        self.n_train_ = X.height
+        self.fit_score(X)
         return self
 
     def fit_supervised(self, X: pl.DataFrame, y: pl.Series) -> Self:
         """Fit a detector that learns from labels (1/0/null) and the scale on all of X."""
-        self.detector.fit(X, y)
-        self.scale_ = RiskScale().fit(self.detector.score(X))
-        self.n_train_ = X.height
+        self.fit_score(X, y)
         return self
+
+    def fit_score(
+        self, X: pl.DataFrame, y: pl.Series | None = None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """:meth:`fit` (:meth:`fit_supervised` with labels ``y``), returning
+        :meth:`score` of ``X`` from the training scores fitting took (the detector
+        scores ``X`` once)."""
+        raw = self.detector.fit_score(X, y)
+        self.scale_ = RiskScale().fit(raw)
+        self.n_train_ = X.height
+        return raw, self.scale_.surprise(raw)
 
     @property
     def feature_columns(self) -> list[str]:

@@ -32,13 +32,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-import pandera.polars as pa
 import polars as pl
 
 from auditlens.coercion import coerce
 from auditlens.duplicates import (
     REUSED_SCHEMA,
     IdScope,
+    KnownIds,
     batch_duplicates,
     reused_frame,
     scoped_key,
@@ -102,7 +102,7 @@ def validate(
     timezone: str,
     now: dt.datetime,
     future_tolerance: dt.timedelta = dt.timedelta(minutes=5),
-    known_ids: pl.Series | None = None,
+    known_ids: KnownIds | None = None,
     stored: Callable[[pl.Series], pl.DataFrame] | None = None,
     id_scope: IdScope = "source",
     rules: ValueRules | None = None,
@@ -114,7 +114,8 @@ def validate(
         timezone: zone in which naive timestamps are interpreted.
         now: the current time (from the caller's clock) for the future-timestamp check.
         future_tolerance: clock skew allowed before a timestamp counts as "in the future".
-        known_ids: event ids already stored (any source); without ``stored`` a row
+        known_ids: event ids already stored (any source), or a function that returns
+            those of the ids it is given that are stored; without ``stored`` a row
             repeating one is a duplicate.
         stored: returns the stored events with the given ids (canonical columns,
             ``_location`` and ``_in_scope``: from this source). With it a row repeating a
@@ -207,6 +208,8 @@ def _schema_problems(
     skip: list[pl.DataFrame],
 ) -> list[pl.DataFrame]:
     """Run the pandera schema; one problem row per (row, failed check)."""
+    import pandera.polars as pa
+
     try:
         event_schema(now, future_tolerance).validate(typed.drop(_ROW, LOCATION), lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -111,6 +111,14 @@ def test_fit_returns_self_and_learns_the_feature_columns(case: Case) -> None:
     assert detector.fitted and detector.feature_columns_ == ["a", "b", "c"]
 
 
+def test_fit_score_is_fit_then_score_bit_for_bit(case: Case) -> None:
+    detector = case.make()
+    at_once = detector.fit_score(X, Y if case.labelled else None)
+    assert detector.fitted
+    np.testing.assert_array_equal(at_once, detector.score(X))  # exact, not close
+    np.testing.assert_array_equal(detector.score(X_NEW), _fitted(case).score(X_NEW))
+
+
 def test_scoring_before_fit_raises_a_clear_error(case: Case) -> None:
     detector = case.make()
     with pytest.raises(NotFittedError, match=rf"{type(detector).__name__} is not fitted.*fit"):

@@ -17,11 +17,12 @@ from auditlens.calendar import BusinessCalendar
 from auditlens.errors import ConfigError
 from auditlens.features.access import AccessFeatures
 from auditlens.features.base import AggregateFeatureSet, FeatureContext, FeatureSet, prepare
-from auditlens.features.catalog import ResourceCatalog
+from auditlens.features.catalog import ResourceCatalog, unknown_resources
 from auditlens.features.docs import FEATURE_DOCS, doc_for, format_value
 from auditlens.features.matrix import build_matrix
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.temporal import TemporalFeatures
+from auditlens.sources.synthetic import GeneratorSpec, generate
 
 KST = dt.timezone(dt.timedelta(hours=9))
 CATALOG = ResourceCatalog.from_rows(
@@ -363,3 +364,15 @@ def test_sets_combined_in_one_pass_equal_each_set_on_its_own() -> None:
             )
         columns += alone.columns[2:]
     assert frame.columns[: len(columns)] == columns  # the sets' columns in the sets' order
+
+
+def test_the_matrix_names_the_unknown_resources_the_catalog_lookup_finds() -> None:
+    data = generate(GeneratorSpec(users=40, days=12, seed=5))
+    # half the catalog: many ids fall back to the default; a few events have no resource
+    catalog = ResourceCatalog.from_frame(data.catalog.head(data.catalog.height // 2))
+    ctx = FeatureContext(catalog=catalog)
+    ids = data.events.get_column(schema.RESOURCE_ID)
+    assert ids.null_count() > 0
+    expected = unknown_resources(catalog.lookup(ids))  # the report's lookup before
+    assert len(expected) > 0
+    assert build_matrix(data.events, ctx).unknown_resources == tuple(expected)

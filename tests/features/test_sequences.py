@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import gensim.models
 import joblib
 import numpy as np
 import polars as pl
@@ -22,6 +23,7 @@ from auditlens.features.matrix import MatrixBuilder
 from auditlens.features.peers import peer_groups
 from auditlens.features.sequences import SequenceFeatures, SequenceModel, tokenise
 from auditlens.features.sequences.kernels import LOOP_GROUPS, cumsum_by
+from auditlens.features.sequences.tokens import Sessions
 from auditlens.features.watchlist import parse_pattern
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticData, generate
 from tests.features.test_features import CTX, at, events
@@ -283,3 +285,70 @@ def test_running_sums_restart_per_group_on_both_paths() -> None:
             axis=1,
         )
         assert np.array_equal(cumsum_by(first, values), want)  # the same adds, in order
+
+
+def _running_mean_vectors(model: SequenceModel, seq: Sessions) -> np.ndarray:
+    """Session mean vectors as the model computed them before bincount: sessions longest
+    first, each session's k-th token vector added for k = 0, 1, …, dimension by
+    dimension (the reference for bit-identical sums)."""
+    row = {w: i for i, w in enumerate(model.vectors_.get_column("_token").to_list())}
+    table = np.zeros((model.vector_size, len(row) + 1))
+    table[:, :-1] = np.array(model.vectors_["_vec"].to_list(), dtype=np.float64).T
+    codes = np.array([row.get(w, len(row)) for w in seq.words], dtype=np.int64)[seq.code]
+    order = np.argsort(-seq.size, kind="stable")
+    first, size = seq.first[order], seq.size[order]
+    sums = np.empty((model.vector_size, seq.sessions))
+    longer = np.searchsorted(-size, -np.arange(size[0]), "left")
+    for k, n in enumerate(longer.tolist()):
+        cell = codes[first[:n] + k]
+        for d in range(model.vector_size):
+            if k == 0:
+                sums[d, :n] = table[d][cell]
+            else:
+                sums[d, :n] += table[d][cell]
+    known = np.add.reduceat((codes < len(row)).astype(np.float64), seq.first)
+    out = np.empty_like(sums)
+    out[:, order] = sums
+    return out / np.maximum(known, 1.0)
+
+
+def test_session_vectors_are_the_running_sums_bit_for_bit(
+    org: tuple[SyntheticData, pl.DataFrame, pl.DataFrame, FeatureContext],
+) -> None:
+    _, prepared, groups, _ = org
+    tokens = tokenise(prepared)
+    fitted_on = tokens.filter(pl.col("window") < dt.date(2026, 9, 20))
+    model = SequenceModel(seed=5).fit(fitted_on, groups)  # later tokens may be unknown
+    seq = Sessions.of(tokens)
+    assert int(seq.size.max()) > 8  # long sessions: a pairwise sum would differ
+    expected = _running_mean_vectors(model, seq)
+    got = model._mean_vectors(seq)
+    assert np.array_equal(got, expected)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_word2vec_sentences_are_the_sampled_sessions_in_order(
+    org: tuple[SyntheticData, pl.DataFrame, pl.DataFrame, FeatureContext],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, prepared, groups, _ = org
+    tokens = tokenise(prepared.filter(pl.col("user_id") < "U0060"))
+    seq = Sessions.of(tokens)
+    small = SequenceModel(seed=5, max_training_sessions=300)
+    sentences: list[list[str]] = []
+    real = gensim.models.Word2Vec
+
+    class Recorder(real):  # type: ignore[misc, valid-type]
+        def __init__(self, sentences_in: list[list[str]], **kwargs: Any) -> None:
+            sentences.extend(sentences_in)
+            super().__init__(sentences_in, **kwargs)
+
+    monkeypatch.setattr(gensim.models, "Word2Vec", Recorder)  # records, then trains
+    small.fit_sessions(seq, groups)
+    every = pl.DataFrame({"_i": pl.int_range(seq.sessions, eager=True)})
+    chosen = every.sample(300, seed=5)["_i"].to_list()
+    words = tokens.get_column("_token").cast(pl.String).to_list()
+    expected = [
+        ["<s>", *words[int(seq.first[i]) : int(seq.first[i] + seq.size[i])], "</s>"] for i in chosen
+    ]
+    assert sentences == expected

@@ -237,3 +237,42 @@ def test_kill_9_while_writing_leaves_a_pending_part_that_cleanup_removes_alone(
     ids = store.events.ids().to_list()
     assert len(ids) == len(set(ids)) == 35
     store.close()
+
+
+def test_stored_ids_are_the_given_ids_some_part_of_any_source_holds(
+    settings: Settings, tmp_path: Path
+) -> None:
+    Store.open(settings, migrate=True).close()
+    # two sources, several parts; ids of both sources interleave in the sort order
+    ingest(FileSource(_csv(tmp_path / "a.csv", 100, 50), name="a"), settings, clock=_clock)
+    ingest(FileSource(_csv(tmp_path / "b.csv", 300, 50), name="b"), settings, clock=_clock)
+    ingest(FileSource(_csv(tmp_path / "a2.csv", 1000, 20), name="a"), settings, clock=_clock)
+    asked = pl.Series(
+        ["E120", "E120", "E325", "E1019", "E99", "E2000", "E150", None, "E1005"], dtype=pl.String
+    )
+    with Store.open(settings) as store:
+        everything = set(store.events.ids().to_list())
+        found = store.events.stored_ids(asked)
+        assert sorted(found.to_list()) == sorted({i for i in asked if i in everything})
+        assert sorted(found.to_list()) == ["E1005", "E1019", "E120", "E325"]
+        assert store.events.stored_ids(pl.Series([None, "E1"], dtype=pl.String)).len() == 0
+
+
+def test_a_redelivered_file_is_stored_once_across_parts(settings: Settings, tmp_path: Path) -> None:
+    Store.open(settings, migrate=True).close()
+    first = _csv(tmp_path / "day1.csv", 0, 40)
+    ingest(FileSource(first), settings, clock=_clock)
+    ingest(FileSource(_csv(tmp_path / "day2.csv", 40, 40)), settings, clock=_clock)
+    both = tmp_path / "again" / "both.csv"
+    both.parent.mkdir()
+    lines = (
+        first.read_text().splitlines()
+        + _csv(tmp_path / "day3.csv", 60, 30).read_text(encoding="utf-8").splitlines()[1:]
+    )
+    both.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest(FileSource(both), settings, clock=_clock)
+    # day 1 again (40) and 20 of day 2 are already stored; 10 events are new
+    assert (report.accepted, report.quarantined) == (10, 60)
+    with Store.open(settings) as store:
+        ids = store.events.ids()
+        assert ids.len() == ids.n_unique() == 90

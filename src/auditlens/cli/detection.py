@@ -85,6 +85,15 @@ def run_cmd(
         ),
     ] = DEFAULT_RUN_WAIT,
     allow_quarantine: AllowQuarantine = False,
+    shadow: Annotated[
+        bool,
+        typer.Option(
+            "--shadow",
+            help="Also score with the registry's challenger and store its scores apart "
+            "(shadow mode; `auditlens model compare`). / 레지스트리의 도전자 모델로도 "
+            "점수화하여 따로 저장합니다(그림자 모드, `auditlens model compare`).",
+        ),
+    ] = False,
 ) -> None:
     """The batch job: ingest, features, score, store with evidence, raise alerts. /
     일괄 작업: 수집, 특성 계산, 채점, 근거와 함께 저장, 경보 발생을 차례로 합니다.
@@ -105,6 +114,7 @@ def run_cmd(
                 alerts=alerts,
                 wait=wait,
                 on_stage=on_stage,
+                shadow=shadow,
             ),
         )
     print_batch_job(job, settings.language)

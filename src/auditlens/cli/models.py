@@ -1,15 +1,20 @@
-"""`auditlens model`: the MLflow model registry (list, promote, rollback, verify)."""
+"""`auditlens model`: the MLflow model registry (list, promote, rollback, verify) and the
+champion against the challenger (compare)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from auditlens.cli.common import call, console, err_console, invocation_lang, load_settings
+from auditlens.cli.tables import Column, print_table
 from auditlens.i18n import pick
 from auditlens.localtime import local_time
+
+if TYPE_CHECKING:
+    from auditlens.views.shadow import Agreement
 
 model_app = typer.Typer(
     help="Trained models in the MLflow registry: champion, challenger, four-eyes promotion. / "
@@ -26,7 +31,7 @@ VersionArg = Annotated[
 def model_list(ctx: typer.Context) -> None:
     """Registered versions with aliases, sha256 and cross-validated metrics. / 등록된 모델
     버전 (별칭, sha256, 교차 검증 지표)."""
-    from auditlens.pipeline.models import list_versions
+    from auditlens.pipeline.models import in_force, list_versions
 
     lang = invocation_lang(ctx)
     versions = call(ctx, lambda: list_versions(load_settings()))
@@ -56,6 +61,27 @@ def model_list(ctx: typer.Context) -> None:
             metrics or "-",
         )
     console.print(table)
+    active = call(ctx, lambda: in_force(load_settings()))
+    number = next((v.number for v in versions if v.sha256 == active), None)
+    if active is None:
+        return
+    if number is not None:
+        line = pick(
+            lang,
+            f"`auditlens run` scores with version {number} ({active[:12]}); the API and the "
+            "dashboard mark it active",
+            f"`auditlens run`은 버전 {number}({active[:12]})(으)로 점수화하며, API와 "
+            "대시보드도 이 모델을 사용 중으로 표시합니다",
+        )
+    else:
+        line = pick(
+            lang,
+            f"`auditlens run` scores with the unregistered model {active[:12]} (an unsupervised "
+            "model that replaced the champion: `run --refit --unsupervised`)",
+            f"`auditlens run`은 등록되지 않은 모델 {active[:12]}(으)로 점수화합니다 "
+            "(`run --refit --unsupervised`로 champion을 대신한 비지도 모델)",
+        )
+    console.print(line, highlight=False)
 
 
 @model_app.command("promote")
@@ -132,3 +158,114 @@ def model_verify(ctx: typer.Context, version: VersionArg) -> None:
         highlight=False,
     )
     raise typer.Exit(1)
+
+
+@model_app.command("compare")
+def model_compare(
+    ctx: typer.Context,
+    runs: Annotated[
+        int,
+        typer.Option(
+            "--runs",
+            min=1,
+            help="The newest N shadow-scored runs. / 최근 그림자 채점 실행 N개.",
+        ),
+    ] = 10,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the figures as JSON. / 수치를 JSON으로 출력합니다."),
+    ] = False,
+) -> None:
+    """Champion against challenger over shadow-scored runs (`run --shadow`): users each
+    flagged, overlap, rank correlation, confirmed and dismissed alerts. / 그림자 채점
+    실행에서 champion과 도전자 비교: 각 모델이 검토 대상으로 고른 사용자, 겹침, 순위 상관,
+    확인·기각된 경보."""
+    from auditlens.pipeline.models import compare
+
+    lang = invocation_lang(ctx)
+    found = call(ctx, lambda: compare(load_settings(), runs=runs))
+    if as_json:
+        typer.echo(found.model_dump_json(indent=2))
+        return
+    if found.overall is None:
+        console.print(
+            pick(
+                lang,
+                "no shadow-scored run yet: `auditlens run --shadow` (or monitoring.shadow = "
+                "true) scores with the challenger too",
+                "그림자 채점한 실행이 아직 없습니다. `auditlens run --shadow`(또는 "
+                "monitoring.shadow = true)로 도전자 모델도 함께 점수화하십시오",
+            ),
+            highlight=False,
+        )
+        return
+    print_table(
+        console,
+        _compare_columns(lang),
+        [
+            _compare_row(
+                r, str(r.run_id), f"v{r.challenger_version} {r.challenger_sha256[:8]}", lang
+            )
+            for r in found.runs
+        ]
+        + [_compare_row(found.overall, pick(lang, "all", "전체"), "-", lang)],
+        title=pick(lang, "Champion vs challenger", "champion 대 도전자"),
+        lang=lang,
+    )
+    console.print(
+        pick(
+            lang,
+            "flagged = within the review capacity of the run's user-days; confirmed: how many "
+            "confirmed alerts each model flagged; dismissed: how many dismissed alerts it "
+            "would have avoided (champion / challenger)",
+            "검토 대상 = 실행의 사용자-일 중 검토 용량 안; 확인: 확인된 경보 중 각 모델이 "
+            "고른 수; 기각: 기각된 경보 중 각 모델이 피했을 수 (champion / 도전자)",
+        ),
+        highlight=False,
+    )
+    if len(found.challengers) > 1:
+        console.print(
+            pick(
+                lang,
+                f"[yellow]these runs compared {len(found.challengers)} different challengers[/]",
+                f"[yellow]이 실행들은 서로 다른 도전자 {len(found.challengers)}개를 "
+                "비교했습니다[/]",
+            ),
+            highlight=False,
+        )
+
+
+def _compare_columns(lang: str) -> list[Column]:
+    return [
+        Column(pick(lang, "run", "실행")),
+        Column(pick(lang, "challenger", "도전자")),
+        Column(pick(lang, "users", "사용자"), justify="right"),
+        Column(pick(lang, "champion only", "champion만"), justify="right"),
+        Column(pick(lang, "challenger only", "도전자만"), justify="right"),
+        Column(pick(lang, "both", "둘 다"), justify="right"),
+        Column("Jaccard", justify="right"),
+        Column(pick(lang, "rank corr.", "순위 상관"), justify="right"),
+        Column(pick(lang, "confirmed", "확인"), justify="right"),
+        Column(pick(lang, "dismissed avoided", "기각 회피"), justify="right"),
+    ]
+
+
+def _compare_row(row: Agreement, name: str, challenger: str, lang: str) -> list[str]:
+    return [
+        name,
+        challenger,
+        str(row.users),
+        str(row.champion_only),
+        str(row.challenger_only),
+        str(row.both),
+        _ratio(row.jaccard),
+        _ratio(row.rank_correlation),
+        f"{row.confirmed_champion} / {row.confirmed_challenger} ({pick(lang, 'of', '전체')} "
+        f"{row.confirmed})",
+        f"{row.dismissed_avoided_champion} / {row.dismissed_avoided_challenger} "
+        f"({pick(lang, 'of', '전체')} {row.dismissed})",
+    ]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

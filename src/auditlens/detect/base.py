@@ -73,6 +73,14 @@ class Detector(ABC):
     def score(self, X: pl.DataFrame) -> Scores:
         """One score per row of ``X``; higher = riskier."""
 
+    def fit_score(self, X: pl.DataFrame, y: pl.Series | None = None) -> Scores:
+        """``fit`` on ``X``, then the scores of ``X``: equal to ``fit(X, y).score(X)``.
+
+        A detector that scores its training rows while fitting (to calibrate) overrides
+        this to hand those scores back instead of computing them again.
+        """
+        return self.fit(X, y).score(X)
+
     @classmethod
     def _param_names(cls) -> list[str]:
         """The constructor's parameter names, sorted (scikit-learn's rule)."""

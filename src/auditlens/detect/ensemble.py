@@ -56,27 +56,39 @@ class MeanSurpriseEnsemble(Detector):
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit every member, then each member's surprise calibration on its scores."""
+        self.fit_score(X, y)
+        return self
+
+    def fit_score(self, X: pl.DataFrame, y: pl.Series | None = None) -> Scores:
+        """:meth:`fit`, returning :meth:`score` of ``X`` from the members' scores that
+        fitting the calibrations took (each member scores ``X`` once, not twice)."""
         templates = unsupervised_members(self.seed) if self.members is None else self.members
         self.feature_columns_ = feature_columns(X)
         self.members_ = [clone(m) for m in templates]
         self.calibrations_ = []
+        raw: list[Scores] = []
         for member in self.members_:
             member.fit(X, y)
-            self.calibrations_.append(Surprise().fit(member.score(X)))
-        return self
+            raw.append(member.score(X))
+            self.calibrations_.append(Surprise().fit(raw[-1]))
+        return self._mean(self._surprises(raw))
 
     def member_surprises(self, X: pl.DataFrame) -> list[Scores]:
         """Each member's surprise per row."""
         self.check_fitted()
-        return [
-            cal.transform(m.score(X))
-            for m, cal in zip(self.members_, self.calibrations_, strict=True)
-        ]
+        return self._surprises([m.score(X) for m in self.members_])
+
+    def _surprises(self, raw: list[Scores]) -> list[Scores]:
+        return [cal.transform(r) for r, cal in zip(raw, self.calibrations_, strict=True)]
+
+    @staticmethod
+    def _mean(surprises: list[Scores]) -> Scores:
+        out: Scores = np.mean(np.vstack(surprises), axis=0)
+        return out
 
     def score(self, X: pl.DataFrame) -> Scores:
         """Mean surprise over the members."""
-        out: Scores = np.mean(np.vstack(self.member_surprises(X)), axis=0)
-        return out
+        return self._mean(self.member_surprises(X))
 
     def explainer(self) -> Explainable | None:
         """The fitted member whose per-feature surprises explain a score, if any."""

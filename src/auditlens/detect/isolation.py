@@ -7,7 +7,6 @@ from typing import ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sklearn.ensemble import IsolationForest
 
 from auditlens.detect.base import Detector, Scores, feature_columns
 
@@ -42,6 +41,8 @@ class IsolationDetector(Detector):
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Fit on every feature column of ``X`` (everything except user_id/window)."""
+        from sklearn.ensemble import IsolationForest  # seconds to import: only to fit
+
         self.feature_columns_ = feature_columns(X)
         data = self.matrix(X)
         samples = self.max_samples

@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import polars as pl
-from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from auditlens.detect.bootstrap import Intervals, bootstrap_intervals
 from auditlens.detect.labels import MIN_POSITIVE_USERS
@@ -61,6 +60,8 @@ def user_metrics(scores: pl.DataFrame, insiders: Collection[str], *, seed: int =
             "지표를 계산하려면 내부자와 그 밖의 사용자가 모두 있어야 합니다",
             ko_hint="라벨의 사용자 ID가 이벤트의 user_id와 일치하는지 확인하십시오",
         )
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
     fpr, tpr, _ = roc_curve(truth, score, drop_intermediate=False)  # every threshold counts
     order = np.lexsort((scores.get_column("user_id").to_numpy(), -score))
     top_k = truth[order][:positives]

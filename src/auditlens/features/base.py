@@ -120,6 +120,12 @@ def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
     Rows keep their order. Raises nothing for unknown resources: they get the catalog's
     default level.
     """
+    return prepare_matched(events, ctx)[0]
+
+
+def prepare_matched(events: pl.DataFrame, ctx: FeatureContext) -> tuple[pl.DataFrame, list[str]]:
+    """:func:`prepare`, and the distinct resource ids that matched no catalog entry
+    (sorted): what the catalog match found anyway, so reports need not look again."""
     cal = ctx.calendar
     years = _years(events)
     # the catalog is matched once per distinct id, then spread to the rows by code
@@ -152,12 +158,14 @@ def prepare(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         .drop(_LOCAL)
         .collect()
     )
-    return local.with_columns(
+    unknown = found.filter(pl.col("pattern").is_null() & pl.col("resource_id").is_not_null())
+    prepared = local.with_columns(
         found.get_column("level").gather(codes).alias(LEVEL),
         found.get_column("weight").gather(codes).alias(WEIGHT),
         family.gather(codes).alias(FAMILY),
         resource_code.gather(codes).alias(RESOURCE_CODE),
     )
+    return prepared, unknown.get_column("resource_id").sort().to_list()
 
 
 def factorize(values: pl.Series) -> tuple[pl.Series, pl.Series]:

@@ -33,7 +33,7 @@ from auditlens.features.base import (
     NotFitted,
     add_keys,
     aggregate,
-    prepare,
+    prepare_matched,
     trailing_mean,
 )
 from auditlens.features.peers import (
@@ -69,11 +69,14 @@ class FeatureMatrix:
     for each explained feature the user's own trailing mean ``_own_<c>`` and the peer
     mean ``_peer_<c>`` (the user left out; null when there is no peer to compare with),
     the extra ``_`` columns of the sets, and ``_day_off_ko``/``_day_off_en`` (the
-    holiday's name or the weekend; null on workdays).
+    holiday's name or the weekend; null on workdays). ``unknown_resources``: the
+    distinct resource ids of the events that no catalog entry matched, sorted (they got
+    the default sensitivity; runs report how many).
     """
 
     frame: pl.DataFrame
     info: pl.DataFrame
+    unknown_resources: tuple[str, ...] = ()
 
     @property
     def feature_columns(self) -> list[str]:
@@ -144,7 +147,8 @@ def _build(
     tokens) go to ``info``, not to the model's input.
     """
     # integer (user, window) keys once, for every set and the peer groups
-    prepared = add_keys(prepare(events, ctx))
+    prepared, unknown = prepare_matched(events, ctx)
+    prepared = add_keys(prepared)
     groups = peer_groups(prepared, ctx)
     # the aggregations of every AggregateFeatureSet run in one pass over the events; it
     # has a row for every (user, window), so it is the frame the other sets join onto
@@ -199,7 +203,7 @@ def _build(
         .join(_days_off(frame.get_column(WINDOW), ctx), on=WINDOW, how="left")
         .sort(*KEYS)
     )
-    return FeatureMatrix(frame=frame, info=info)
+    return FeatureMatrix(frame=frame, info=info, unknown_resources=tuple(unknown))
 
 
 def _days_off(windows: pl.Series, ctx: FeatureContext) -> pl.DataFrame:

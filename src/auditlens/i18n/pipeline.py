@@ -24,6 +24,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "stage_reasons": {"ko": "사유 작성", "en": "reasons"},
     "stage_store": {"ko": "저장", "en": "store"},
     "stage_alerts": {"ko": "경보 발행", "en": "alerts"},
+    "stage_shadow": {"ko": "도전자 모델 그림자 채점", "en": "shadow scoring"},
     "stage_grid search": {"ko": "하이퍼파라미터 탐색", "en": "grid search"},
     "stage_cross-validation": {"ko": "교차 검증", "en": "cross-validation"},
     "stage_metrics and report": {"ko": "지표 계산과 보고서 작성", "en": "metrics and report"},

@@ -56,6 +56,37 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "ko": "비지도 모델 {old}을(를) 새 모델 {new}(으)로 교체했습니다",
         "en": "replaced the unsupervised model {old} with the new model {new}",
     },
+    "shadow_scored": {
+        "ko": "그림자 채점: 도전자 모델 버전 {version}({sha})이(가) 실행 {run}의 사용자-일 "
+        "{rows}개를 따로 점수화해 저장했습니다 (검토 용량 안: 도전자 {challenger}명, "
+        "champion {champion}명, 둘 다 {both}명; `auditlens model compare`)",
+        "en": "shadow: challenger version {version} ({sha}) scored the {rows} user-days of run "
+        "{run}, stored apart (within the review capacity: challenger {challenger}, champion "
+        "{champion}, both {both}; `auditlens model compare`)",
+    },
+    "shadow_no_challenger": {
+        "ko": "그림자 채점: 레지스트리에 도전자(challenger) 모델이 없어 champion으로만 "
+        "점수화했습니다 (`auditlens train --labels 파일`로 새 버전을 등록하십시오)",
+        "en": "shadow: the registry has no challenger, so only the champion scored "
+        "(`auditlens train --labels FILE` registers a new version)",
+    },
+    "shadow_same_model": {
+        "ko": "그림자 채점: 도전자 버전 {version}이(가) 현재 점수화에 쓰는 모델과 같아 따로 "
+        "점수화하지 않았습니다",
+        "en": "shadow: challenger version {version} is the model this run scored with; "
+        "nothing to compare",
+    },
+    "shadow_failed": {
+        "ko": "그림자 채점: 도전자 버전 {version}이(가) 점수를 매기지 못했습니다 ({why}). "
+        "champion의 결과는 그대로 저장되었습니다",
+        "en": "shadow: challenger version {version} could not score ({why}); the "
+        "champion's results are stored as usual",
+    },
+    "shadow_nothing_stored": {
+        "ko": "그림자 채점: 이번 실행에 저장된 사용자-일이 없어 도전자 모델로 점수화할 것이 "
+        "없습니다",
+        "en": "shadow: this run stored no user-days, so the challenger had nothing to score",
+    },
     "pending_raised": {
         "ko": "이전 실행 {runs}의 알림 발행이 끝나지 않아 이어서 발행했습니다",
         "en": "finished raising the alerts of earlier run(s) {runs} that had not completed",

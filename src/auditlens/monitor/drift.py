@@ -42,7 +42,6 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from auditlens.config import MonitoringConfig
 from auditlens.store.drift import ALERT_RATE, FEATURE, SCORE, DriftRow, expected_rate
@@ -125,6 +124,8 @@ def ks(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, float]:
     cur = _finite(current)
     if ref.size == 0 or cur.size == 0:
         return 0.0, 1.0
+    from scipy import stats  # here: store commands that never measure drift skip its import
+
     found = stats.ks_2samp(ref, cur)
     return float(found.statistic), float(found.pvalue)
 
@@ -188,6 +189,8 @@ def alert_rate(
     p-value is below :data:`ALPHA`."""
     expected = expected_rate(reference_rate, reference_n)
     current = flagged / n if n else 0.0
+    from scipy import stats
+
     p_value = float(stats.binomtest(flagged, n, expected).pvalue) if n else 1.0
     change = current / expected
     drifted = (change >= ratio or change <= 1.0 / ratio) and p_value < ALPHA

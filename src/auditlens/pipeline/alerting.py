@@ -185,11 +185,13 @@ def batch_job(
     wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
     on_stage: OnStage | None = None,
+    shadow: bool = False,
 ) -> JobReport:
     """`auditlens run`: one at a time per store (waits up to ``wait`` s for another run),
     score what is new, then raise the alerts of every stored run whose alerts are not
     fully raised — this one and any earlier run that stopped before finishing (dispatch
-    is separate: `auditlens alerts dispatch`). ``on_stage`` hears of each stage.
+    is separate: `auditlens alerts dispatch`). ``on_stage`` hears of each stage;
+    ``shadow`` also scores with the challenger (pipeline/shadow.py).
 
     Raises:
         RunInProgress: another run still holds the store after ``wait`` seconds.
@@ -204,6 +206,7 @@ def batch_job(
             alerts=alerts,
             clock=clock,
             steps=steps,
+            shadow=shadow,
         )
         _crash_point("after_scores")
         raised, earlier = None, []

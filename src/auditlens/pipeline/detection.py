@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from auditlens.calendar import BusinessCalendar
@@ -30,13 +32,13 @@ from auditlens.detect.explain import (
 from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.catalog import ResourceCatalog, unknown_resources
+from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, MatrixBuilder
 from auditlens.features.watchlist import parse_pattern
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.ingestion import utc_now, validate_batch
 from auditlens.pipeline.inputs import InputOptions, input_source, source_folder
-from auditlens.schema import EVENT_COLUMNS, EVENT_ID, RESOURCE_ID, USER_ID
+from auditlens.schema import EVENT_COLUMNS, EVENT_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,
     peak_keys,
@@ -160,8 +162,18 @@ def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFr
     return matrix.frame.filter(keep), matrix.info.filter(keep)
 
 
-def score_matrix(matrix: FeatureMatrix, model: FittedPipeline, settings: Settings) -> Scoring:
-    """Score every window past warm-up with ``model``; decay and rank users."""
+def score_matrix(
+    matrix: FeatureMatrix,
+    model: FittedPipeline,
+    settings: Settings,
+    scores: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+) -> Scoring:
+    """Score every window past warm-up with ``model``; decay and rank users.
+
+    ``scores``: the (raw score, surprise) of those windows when the caller has them
+    already — the training rows of a model just fitted (:func:`fit_and_score`), which
+    need not be scored again.
+    """
     frame, info = scored_part(matrix, settings.min_history_days)
     if frame.height == 0:
         raise AuditlensError(
@@ -171,7 +183,7 @@ def score_matrix(matrix: FeatureMatrix, model: FittedPipeline, settings: Setting
             f"{settings.min_history_days}일 미만입니다",
             ko_hint="더 많은 날짜의 이벤트를 적재하거나 min_history_days를 낮추십시오",
         )
-    raw, surprise = model.score(frame)
+    raw, surprise = model.score(frame) if scores is None else scores
     windows = score_windows(
         frame.select(*KEYS), surprise, DecayPolicy(settings.decay_half_life_days)
     )
@@ -186,6 +198,22 @@ def fit_model(
     """Fit the default pipeline on ``events``: the feature sets on every event, the
     unsupervised detector and its risk scale on the windows past warm-up. Returns the
     pipeline and its training matrix."""
+    model, matrix, _ = _fit(events, ctx, settings)
+    return model, matrix
+
+
+def fit_and_score(
+    events: pl.DataFrame, ctx: FeatureContext, settings: Settings
+) -> tuple[FittedPipeline, Scoring]:
+    """:func:`fit_model`, then :func:`score_matrix` of its training matrix — with the
+    scores fitting computed (each window is scored once, not three times)."""
+    model, matrix, scores = _fit(events, ctx, settings)
+    return model, score_matrix(matrix, model, settings, scores)
+
+
+def _fit(
+    events: pl.DataFrame, ctx: FeatureContext, settings: Settings
+) -> tuple[FittedPipeline, FeatureMatrix, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     features, matrix = fit_features(events, ctx)
     frame, _ = scored_part(matrix, settings.min_history_days)
     if frame.height < 50:
@@ -197,7 +225,8 @@ def fit_model(
             ko_hint="사용자나 날짜를 더 적재하십시오 (사용자-일 최소 50개)",
         )
     model = FittedPipeline(features, default_unsupervised(seed=settings.model_seed))
-    return model.fit(frame), matrix
+    scores = model.fit_score(frame)
+    return model, matrix, scores
 
 
 def save_model(
@@ -293,8 +322,8 @@ def score_file(
     loaded = load_valid_events(settings, inputs, clock)
     events = loaded.events
     ctx = feature_context(settings, near=loaded.folder)
-    model, matrix = fit_model(events, ctx, settings)
-    scoring = score_matrix(matrix, model, settings)
+    model, scoring = fit_and_score(events, ctx, settings)
+    matrix = scoring.matrix
     keys = peak_keys(scoring.users)
     by_key = keys.with_columns(
         pl.Series(
@@ -332,7 +361,7 @@ def score_file(
         users=everyone.height,
         windows=scoring.windows.height,
         output=output,
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        unknown_resources=len(matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         metrics=metrics,
         top=everyone.head(10),

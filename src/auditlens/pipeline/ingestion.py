@@ -26,7 +26,7 @@ import polars as pl
 from auditlens.config import (
     Settings,
 )
-from auditlens.duplicates import IdScope
+from auditlens.duplicates import IdScope, KnownIds
 from auditlens.errors import SourceError, ValidationFailed
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import STREAM, UNREADABLE, Batch, Source
@@ -155,17 +155,18 @@ def ingest(
         events.bind_lake(now=clock())
         report.removed_orphans = events.remove_orphans()
         since = events.watermark(source.name)
-        known = events.ids()
         try:
             for batch in source.read(since):
-                done, record = _commit(batch, source, since, known, settings, store, clock)
+                # each batch's ids are checked against the lake as committed so far
+                # (earlier batches of this run included), never all ids loaded at once
+                done, record = _commit(
+                    batch, source, since, events.stored_ids, settings, store, clock
+                )
                 source.committed(batch, record.quarantined)
-                valid = record.events
                 report.batches.append(done)
                 if on_batch is not None:
                     on_batch(done)
                 since = batch.watermark
-                known = pl.concat([known, valid.get_column(EVENT_ID)])
         except (SourceError, ValidationFailed) as exc:
             if not keep_going:
                 raise
@@ -178,7 +179,7 @@ def _commit(
     batch: Batch,
     source: Source,
     since: Watermark | None,
-    known: pl.Series,
+    known: KnownIds,
     settings: Settings,
     store: Store,
     clock: Clock,
@@ -221,7 +222,7 @@ def validate_batch(
     batch: Batch,
     settings: Settings,
     now: dt.datetime,
-    known: pl.Series,
+    known: KnownIds,
     *,
     rules: ValueRules | None = None,
     stored: Callable[[pl.Series], pl.DataFrame] | None = None,
@@ -230,8 +231,10 @@ def validate_batch(
     """Validate one batch with the source's ``rules``; raise ValidationFailed when not a
     single row is usable (or the batch's dates need a date_order).
 
-    ``known`` are the stored event ids; ``stored`` looks those events up so that only an
-    identical repeat counts as a duplicate (see :func:`auditlens.validate.validate`).
+    ``known`` are the stored event ids, or a function returning those of the given ids
+    that are stored (:meth:`EventRepository.stored_ids`); ``stored`` looks those events
+    up so that only an identical repeat counts as a duplicate (see
+    :func:`auditlens.validate.validate`).
     """
     result = validate(
         batch.events,

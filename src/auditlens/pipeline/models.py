@@ -1,12 +1,13 @@
 """Models under governance as plain functions: `auditlens model list | promote | rollback |
-verify`.
+verify | compare`.
 
 Promotion points the registry's ``champion`` alias at a version (the champion before it
 becomes ``previous``); it needs the approver role and a principal other than the one who
 trained the version (four eyes, principals compared normalised as triage does). Rollback
 (approver role) makes ``previous`` the champion again. Each is an audit-trail entry
 (``model_promote`` / ``model_rollback``) written after the alias moved: a trail entry
-never claims a promotion that did not happen.
+never claims a promotion that did not happen. The store's ``champions`` table gets its
+row in the transaction of that entry (views read the model in force from it).
 
 Verify retrains a version from its recorded data fingerprint (the store's batches up to
 the one trained on, the lake parts' hashes, the labels file logged with the run) and seed,
@@ -32,12 +33,29 @@ from auditlens.pipeline.learning import fit_trained, labelled_matrix
 from auditlens.pipeline.registration import data_fingerprint, file_sha256
 from auditlens.registry import CHALLENGER, CHAMPION, PREVIOUS, Registry, RegistryError, Version
 from auditlens.store.audit import NewEntry
+from auditlens.store.champions import Champion
 from auditlens.store.repo import Store
+from auditlens.views.shadow import ShadowComparison, shadow_comparison
 
 
 def list_versions(settings: Settings) -> list[Version]:
     """Every registered version, newest first (none when nothing was trained)."""
     return Registry.open(settings).versions()
+
+
+def in_force(settings: Settings) -> str | None:
+    """The sha256 of the model `auditlens run` scores with, as the store records it — the
+    model GET /v1/models and the dashboard mark ``active`` (store/models.py ``in_force``)."""
+    with Store.open(settings) as store:
+        found = store.models.in_force()
+    return None if found is None else found.sha256
+
+
+def compare(settings: Settings, *, runs: int = 10) -> ShadowComparison:
+    """The champion against the challenger over the newest ``runs`` shadow-scored runs
+    (views/shadow.py: flagged users, overlap, rank correlation, triage outcomes)."""
+    with Store.open(settings) as store:
+        return shadow_comparison(store, runs=runs)
 
 
 def _approver(settings: Settings, who_am_i: Callable[[], str] | None, what: str, ko: str) -> Acting:
@@ -138,8 +156,18 @@ def _trail(
             "replaced_sha256": None if before is None else before.sha256,
         },
     )
+    now = clock()
     with Store.open(settings) as store, store.engine.begin() as conn:
-        store.trail.append(conn, entry, clock())
+        store.champions.within(conn).record(
+            Champion(
+                model_version=version.number,
+                model_sha256=version.sha256,
+                action=action.removeprefix("model_"),
+                actor=acting.actor.id,
+                at=now,
+            )
+        )
+        store.trail.append(conn, entry, now)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from auditlens import identity
 from auditlens.config import Settings
 from auditlens.errors import AuditlensError
 from auditlens.registry import CHAMPION, Registry, TrainingRun, Version, exists
+from auditlens.store.champions import Champion
 from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
 
@@ -73,7 +74,8 @@ def register_training(
     labels: Path,
     trainer: str | None = None,
 ) -> Version:
-    """Log the training as an MLflow run and register ``record``'s file as a version."""
+    """Log the training as an MLflow run and register ``record``'s file as a version
+    (the first becomes champion: the store's ``champions`` records it too)."""
     run = TrainingRun(
         params=params,
         metrics=metrics,
@@ -84,7 +86,19 @@ def register_training(
         sha256=record.sha256,
         trainer=identity.normalise(trainer or identity.os_user()),
     )
-    return Registry.open(settings).log_training(run)
+    version = Registry.open(settings).log_training(run)
+    if CHAMPION in version.aliases:  # the registry's first version: the store records it
+        with Store.open(settings) as store:
+            store.champions.record(
+                Champion(
+                    model_version=version.number,
+                    model_sha256=version.sha256,
+                    action="train",
+                    actor=run.trainer,
+                    at=version.created_at,
+                )
+            )
+    return version
 
 
 def champion(store: Store, settings: Settings) -> tuple[Version, ModelRecord] | None:

@@ -24,7 +24,6 @@ from auditlens.detect.explain import (
 )
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.catalog import unknown_resources
 from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
@@ -38,7 +37,7 @@ from auditlens.pipeline.detection import (
     Scoring,
     feature_context,
     feature_hashes,
-    fit_model,
+    fit_and_score,
     incidents,
     save_model,
     score_matrix,
@@ -47,8 +46,9 @@ from auditlens.pipeline.drift import record_drift
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.registration import champion
+from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
-from auditlens.schema import EVENT_COLUMNS, RESOURCE_ID, USER_ID
+from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.models import ModelRecord
@@ -81,6 +81,8 @@ class RunReport:
     #: The model registry's version scored with (the champion), None for a model that
     #: is not registered there (the unsupervised model).
     model_version: int | None = None
+    #: What the challenger did when the run scored in shadow mode (None: not asked).
+    shadow: ShadowReport | None = None
 
 
 class RunInProgress(LockTimeout):
@@ -117,6 +119,7 @@ def run(
     wait: float = DEFAULT_RUN_WAIT,
     clock: Clock = utc_now,
     on_stage: OnStage | None = None,
+    shadow: bool = False,
 ) -> RunReport:
     """The batch job's scoring half: ingest configured sources, score and store new
     windows, under the store's run lock (see :func:`score_run`)."""
@@ -130,6 +133,7 @@ def run(
                 alerts=alerts,
                 clock=clock,
                 steps=Steps(on_stage),
+                shadow=shadow,
             )
 
 
@@ -142,6 +146,7 @@ def score_run(
     alerts: bool = True,
     clock: Clock = utc_now,
     steps: Steps | None = None,
+    shadow: bool = False,
 ) -> RunReport:
     """Ingest configured sources, then score and store new windows (caller holds the lock).
 
@@ -157,7 +162,9 @@ def score_run(
     settings that change scores differ from the previous run's, saying so), plus every
     day of the peak incident of each user who has a new window, so the run holds each
     such user's peak as the run found it. The run is stored with its alerts pending
-    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts.
+    (``alerts=False``: skipped). ``steps`` hears of each stage as it starts. With
+    ``shadow`` (or ``monitoring.shadow``) the challenger scores the same windows right
+    after, stored apart (pipeline/shadow.py).
     """
     began = time.perf_counter()
     started = clock()
@@ -171,7 +178,7 @@ def score_run(
     choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
     model, record = choice.model, choice.record
     steps.start("score")
-    scoring = score_matrix(choice.matrix, model, settings)
+    scoring = choice.scoring or score_matrix(choice.matrix, model, settings)
     notes = list(choice.notes)
     new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
     if why:
@@ -207,6 +214,7 @@ def score_run(
         # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
         sample = settings.monitoring.review_sample
         record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
+    shadowed = shadow_score(store, settings, shadow, run_id, rows, events, ctx, record, steps)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -220,10 +228,11 @@ def score_run(
         data_batch_id=batch_id,
         capacity=cut,
         top=_with_reason_texts(found, settings.language).head(10),
-        unknown_resources=len(unknown_resources(ctx.catalog.lookup(events[RESOURCE_ID]))),
+        unknown_resources=len(choice.matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         peaks=found,
-        notes=notes,
+        notes=notes + (shadowed.notes if shadowed else []),
+        shadow=shadowed,
     )
 
 
@@ -308,6 +317,8 @@ class ModelChoice:
     notes: list[str]
     #: The model registry's version of ``record`` when it is the champion.
     version: int | None = None
+    #: ``matrix`` scored already (a model fitted now: scored while fitting).
+    scoring: Scoring | None = None
 
 
 def model_in_force(store: Store) -> ModelRecord | None:
@@ -375,7 +386,7 @@ def _model_for(
             say(lang, "features_changed", sha=current.sha256[:12],
                 diff=_column_diff(current.feature_columns, matrix.feature_columns))
         )  # fmt: skip
-    model, matrix = fit_model(events, ctx, settings)
+    model, scoring = fit_and_score(events, ctx, settings)
     params: dict[str, Any] = {
         "detector": type(model.detector).__name__,
         "seed": settings.model_seed,
@@ -389,7 +400,7 @@ def _model_for(
     if current is not None:
         key = "replaced_ensemble" if current.kind == ENSEMBLE_KIND else "replaced_model"
         notes.append(say(lang, key, old=current.sha256[:12], new=sha[:12]))
-    return ModelChoice(model, record, matrix, True, notes)
+    return ModelChoice(model, record, scoring.matrix, True, notes, scoring=scoring)
 
 
 def _column_diff(before: list[str], now: list[str]) -> str:

@@ -448,7 +448,7 @@ champions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("model_version", Integer, nullable=False),
     Column("model_sha256", String(64), nullable=False),
-    Column("action", String(20), nullable=False),  # promote | rollback
+    Column("action", String(20), nullable=False),  # train (first champion) | promote | rollback
     Column("actor", String(200), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import insert, select
 
-from auditlens.store.db import models
+from auditlens.store.db import champions, models
 from auditlens.store.repository import Repository
 
 #: Kind of the unsupervised model `auditlens run` fits.
@@ -64,11 +64,22 @@ class ModelRepository(Repository):
         return None if row is None else _model(row._asdict())
 
     def in_force(self) -> ModelRecord | None:
-        """The model `auditlens run` scores with: the newest trained ensemble, unless a
-        newer unsupervised model was fitted to replace it (``run --refit
-        --unsupervised``); else the newest unsupervised model."""
-        ensemble = self.latest(ENSEMBLE_KIND)
+        """The model `auditlens run` scores with: the champion the store recorded last
+        (table ``champions``: a training that became the first champion, a promotion, a
+        rollback), unless an unsupervised model was fitted to replace it (``run --refit
+        --unsupervised``). With no champion recorded: the newest trained ensemble, unless
+        a newer unsupervised model replaced it; else the newest unsupervised model."""
         plain = self.latest(UNSUPERVISED_KIND)
+        with self._reading() as conn:
+            sha = conn.execute(
+                select(champions.c.model_sha256).order_by(champions.c.id.desc()).limit(1)
+            ).scalar_one_or_none()
+        recorded = None if sha is None else self.by_sha(str(sha))
+        if recorded is not None:
+            if plain is not None and plain.params.get("replaces") == recorded.sha256:
+                return plain
+            return recorded
+        ensemble = self.latest(ENSEMBLE_KIND)
         if ensemble is not None and not (
             plain is not None and plain.params.get("replaces") == ensemble.sha256
         ):

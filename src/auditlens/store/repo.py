@@ -25,6 +25,7 @@ from auditlens.errors import StoreError
 from auditlens.store.alerts import AlertRepository
 from auditlens.store.audit import Trail
 from auditlens.store.audit_repository import AuditRepository
+from auditlens.store.champions import ChampionRepository
 from auditlens.store.drift import DriftRepository
 from auditlens.store.events import EventRepository
 from auditlens.store.keys import KeyRepository
@@ -34,6 +35,7 @@ from auditlens.store.models import ModelRepository
 from auditlens.store.reidentifications import ReidentificationRepository
 from auditlens.store.reviews import ReviewRepository
 from auditlens.store.scores import ScoreRepository
+from auditlens.store.shadow import ShadowRepository
 
 
 class Store:
@@ -55,6 +57,10 @@ class Store:
         self.keys = KeyRepository(engine)
         self.drift = DriftRepository(engine)
         self.reviews = ReviewRepository(engine)
+        #: The challenger's scores of shadow-scored runs (never read as the champion's).
+        self.shadow = ShadowRepository(engine)
+        #: Which registry version was champion from when.
+        self.champions = ChampionRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

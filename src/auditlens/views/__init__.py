@@ -23,6 +23,7 @@ strict pydantic models (FastAPI returns them as they are). Unknown ids raise
 ``audit_status(store)``                     hash chain and table replay, verified now
 ``model_versions(store)``                   registered models, which one is in force
 ``model_changes(store)``                    what each model changed against the one before
+``shadow_comparison(store, runs=)``         champion vs challenger over shadow-scored runs
 ``data_health(store, start, end)``          quarantine by kind, tamper findings
 ``ingestion(store, start, end)``            batches per source, the watermark at the end
 ``period_models(store, start, end)``        the models behind a period's risk
@@ -101,6 +102,7 @@ from auditlens.views.risk import (
     user_risk,
 )
 from auditlens.views.scope import UNKNOWN_DEPARTMENT, AlertScope
+from auditlens.views.shadow import Agreement, RunComparison, ShadowComparison, shadow_comparison
 from auditlens.views.trends import (
     Activity,
     AlertDay,
@@ -116,6 +118,7 @@ __all__ = [
     "MAX_LIMIT",
     "UNKNOWN_DEPARTMENT",
     "Activity",
+    "Agreement",
     "AlertCount",
     "AlertDay",
     "AlertDetail",
@@ -154,9 +157,11 @@ __all__ = [
     "RiskEvidence",
     "RiskFilters",
     "RiskRow",
+    "RunComparison",
     "ScoredDay",
     "SessionStep",
     "SessionView",
+    "ShadowComparison",
     "SourceIngest",
     "SourceIntake",
     "UserRisk",
@@ -182,6 +187,7 @@ __all__ = [
     "review_list",
     "scored_day",
     "scored_days",
+    "shadow_comparison",
     "top_risks",
     "user_history",
     "user_risk",

@@ -6,11 +6,10 @@ their string-keyed form, so models saved before still load and score.
 
 from __future__ import annotations
 
-from typing import Final, Self
+from typing import Self
 
 import numpy as np
 import polars as pl
-from gensim.models import Word2Vec
 
 from auditlens.features.base import WINDOW
 from auditlens.features.peers import PEER_GROUP
@@ -37,8 +36,6 @@ from auditlens.features.sequences.tokens import (
     stable_hash,
 )
 from auditlens.schema import TIMESTAMP, USER_ID
-
-_BLOCK: Final = 1 << 15  # sessions summed together (their sums stay in cache)
 
 
 def _table(owner: dict[str, pl.Series], a: I64, b: I64 | None, name: str, n: I64) -> pl.DataFrame:
@@ -127,14 +124,20 @@ class SequenceModel:
 
     def _fit_vectors(self, seq: Sessions) -> None:
         """Word2Vec on (a sample of) the sessions, as ``vectors_``."""
+        from gensim.models import Word2Vec  # imported only to fit
+
         chosen = np.arange(seq.sessions)
         if seq.sessions > self.max_training_sessions:  # the rows DataFrame.sample picks
             every = pl.DataFrame({"_i": pl.int_range(seq.sessions, eager=True)})
             chosen = every.sample(self.max_training_sessions, seed=self.seed)["_i"].to_numpy()
-        words = np.array(seq.words, dtype=object)
+        # every chosen session's tokens in one gather, then cut into sentences
+        sizes = seq.size[chosen]
+        ends = np.cumsum(sizes)
+        rows = np.repeat(seq.first[chosen] - ends + sizes, sizes) + np.arange(int(sizes.sum()))
+        flat = np.array(seq.words, dtype=object)[seq.code[rows]].tolist()
         sentences = [
-            [START, *words[seq.code[f : f + n]].tolist(), END]
-            for f, n in zip(seq.first[chosen].tolist(), seq.size[chosen].tolist(), strict=True)
+            [START, *flat[e - n : e], END]
+            for e, n in zip(ends.tolist(), sizes.tolist(), strict=True)
         ]
         w2v = Word2Vec(
             sentences,
@@ -315,29 +318,14 @@ class SequenceModel:
         table = np.zeros((self.vector_size, len(row) + 1))  # last column: unknown, zero
         table[:, :-1] = np.array(self.vectors_["_vec"].to_list(), dtype=np.float64).T
         codes = np.array([row.get(w, len(row)) for w in seq.words], dtype=np.int64)[seq.code]
-        # sessions longest first, then add each session's k-th token vector for k = 0, 1, …
-        # (in blocks of sessions that stay in cache): every session's sum is formed token
-        # by token in order, as a running sum would be
-        order = np.argsort(-seq.size, kind="stable")
-        first, size = seq.first[order], seq.size[order]
+        # bincount adds each session's token vectors one by one in token order (from 0.0),
+        # the same additions as a running sum, so the sums are exact and reproducible
         sums = np.empty((self.vector_size, seq.sessions))
-        step = np.empty(_BLOCK)
-        for lo in range(0, seq.sessions, _BLOCK):
-            block_first, block = first[lo : lo + _BLOCK], sums[:, lo : lo + _BLOCK]
-            longer = np.searchsorted(-size[lo : lo + _BLOCK], -np.arange(size[lo]), "left")
-            for k, n in enumerate(longer.tolist()):  # n: sessions with more than k tokens
-                cell = codes[block_first[:n] + k]
-                for d in range(self.vector_size):
-                    if k == 0:
-                        table[d].take(cell, out=block[d, :n])
-                    else:
-                        table[d].take(cell, out=step[:n])
-                        block[d, :n] += step[:n]
+        for d in range(self.vector_size):
+            sums[d] = np.bincount(seq.session, weights=table[d][codes], minlength=seq.sessions)
         known = np.add.reduceat((codes < len(row)).astype(np.float64), seq.first)
-        out = np.empty_like(sums)
-        out[:, order] = sums
-        out /= np.maximum(known, 1.0)
-        return out
+        sums /= np.maximum(known, 1.0)
+        return sums
 
     def _distances(self, seq: Sessions, groups: pl.DataFrame) -> F64:
         """1 - cosine to the user's earlier sessions' mean (the group's for a first one)."""
