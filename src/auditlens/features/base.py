@@ -1,3 +1,4 @@
+# size: the FeatureSet contract, event preparation and the keyed aggregation all sets share.
 """The FeatureSet plug-in point and what every feature set is given.
 
 Events reach a FeatureSet *prepared* once by :func:`prepare`: local time, the window
