@@ -55,6 +55,16 @@ def generate(
         Literal["parquet", "csv", "jsonl"],
         typer.Option("--format", help="Events file format. / 이벤트 파일 형식입니다."),
     ] = "parquet",
+    profile: Annotated[
+        Literal["default", "realistic"],
+        typer.Option(
+            help="default: loud planted insiders; realistic: quiet insiders (a few first-ever "
+            "events) among on-call IT staff, month-end closing, travellers, joiners, leavers "
+            "and transfers (docs/scenarios.md). / default는 뚜렷한 내부자 시나리오, realistic은 "
+            "당직 IT 직원·월말 결산·출장자·입사자·퇴사자·부서 이동자 사이에 처음 해 보는 "
+            "행동 몇 건만 남기는 조용한 내부자입니다(docs/scenarios.md)."
+        ),
+    ] = "default",
 ) -> None:
     """Generate a synthetic organisation's access events with planted insider scenarios. /
     내부자 시나리오를 심은 가상 조직의 접근 이벤트를 만듭니다."""
@@ -70,6 +80,7 @@ def generate(
                 start=parse_date(start, "--start", invocation_lang(ctx)),
                 insider_rate=insider_rate,
                 fmt=fmt,
+                profile=profile,
             ),
         )
     print_sample(summary, language())

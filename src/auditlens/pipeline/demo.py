@@ -55,8 +55,10 @@ def generate_sample(
     start: dt.date,
     insider_rate: float,
     fmt: SampleFormat = "parquet",
+    profile: str = "default",
 ) -> SampleSummary:
-    """Generate a synthetic organisation and write events, labels, catalog, directory."""
+    """Generate a synthetic organisation and write events, labels, catalog, directory
+    (and, for ``profile="realistic"``, the cast of look-alikes)."""
     began = time.perf_counter()
     spec = GeneratorSpec(
         users=users,
@@ -65,6 +67,7 @@ def generate_sample(
         start=start,
         insider_rate=insider_rate,
         timezone=settings.timezone,
+        profile=profile,
     )
     data = generate(spec, BusinessCalendar.from_settings(settings))
     files = write_sample(data, out, fmt)

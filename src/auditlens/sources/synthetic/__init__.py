@@ -10,7 +10,8 @@ million events take seconds.
 The rooms: ``spec`` (what to generate, the period), ``catalog`` (resources, actions,
 task templates), ``organisation`` (departments, roles, people), ``scenarios`` (who
 acts out what), ``sessions`` (ordinary working days), ``events`` (tasks to events),
-``generator`` (the steps in order), ``writing`` and ``source``.
+``generator`` (the steps in order), ``realistic`` (the realistic profile: quiet
+insiders among benign look-alikes), ``writing`` and ``source``.
 
 Example::
 
@@ -26,13 +27,16 @@ from __future__ import annotations
 
 from auditlens.sources.synthetic.catalog import ACTIONS, catalog_frame
 from auditlens.sources.synthetic.generator import generate
+from auditlens.sources.synthetic.realistic import QUIET_SCENARIOS
 from auditlens.sources.synthetic.scenarios import SCENARIOS
 from auditlens.sources.synthetic.source import SyntheticSource
-from auditlens.sources.synthetic.spec import GeneratorSpec, SyntheticData
+from auditlens.sources.synthetic.spec import PROFILES, GeneratorSpec, SyntheticData
 from auditlens.sources.synthetic.writing import write_sample
 
 __all__ = [
     "ACTIONS",
+    "PROFILES",
+    "QUIET_SCENARIOS",
     "SCENARIOS",
     "GeneratorSpec",
     "SyntheticData",

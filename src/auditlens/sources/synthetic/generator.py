@@ -2,7 +2,9 @@
 
 One random generator, seeded by the spec, is passed through the steps in a fixed order
 (people, plan, ordinary sessions, scenarios, tasks, events): the same spec gives the
-same data, byte for byte.
+same data, byte for byte. The realistic profile takes the same steps with look-alikes,
+joiners, leavers and transfers planned first (:mod:`.realistic`); the default profile's
+draws are untouched by it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import polars as pl
 
 from auditlens import schema
 from auditlens.calendar import BusinessCalendar
+from auditlens.sources.synthetic import realistic
 from auditlens.sources.synthetic.catalog import catalog_frame, resource_ids
 from auditlens.sources.synthetic.events import coded_events, event_frame, task_table
 from auditlens.sources.synthetic.organisation import DEPARTMENT_NAMES, ROLE_NAMES, People, people
@@ -38,6 +41,8 @@ def generate(spec: GeneratorSpec, calendar: BusinessCalendar | None = None) -> S
     rng = np.random.default_rng(spec.seed)
     period = Period.of(spec, calendar or BusinessCalendar(timezone=spec.timezone))
     staff = people(spec, rng)
+    if spec.profile == "realistic":
+        return _realistic(spec, rng, period, staff)
     plan = plan_insiders(spec, rng, period, staff)
     resources = resource_ids()
     work = ordinary_sessions(spec, rng, period, staff, left=plan.left, forced=plan.forced)
@@ -50,6 +55,30 @@ def generate(spec: GeneratorSpec, calendar: BusinessCalendar | None = None) -> S
     hosts, ips = staff.hosts + planted.hosts, staff.ips + planted.ips
     events = event_frame(codes, staff, resources, hosts, ips)
     return SyntheticData(events, _labels(planted, period), catalog_frame(), _directory(staff, plan))
+
+
+def _realistic(
+    spec: GeneratorSpec, rng: np.random.Generator, period: Period, staff: People
+) -> SyntheticData:
+    """The realistic profile: life events and look-alikes, quiet insiders, then the same
+    steps as the default; movers work under a second code from their transfer day."""
+    life = realistic.plan_life(spec, rng, period, staff)
+    plan = realistic.plan_quiet(spec, rng, period, staff, life)
+    resources = resource_ids()
+    work = ordinary_sessions(
+        spec, rng, period, staff, left=plan.left, forced=plan.forced,
+        joined=life.joined, absent=life.absent,
+    )  # fmt: skip
+    planted = realistic.plant_realistic(rng, period, staff, plan, life, work)
+    sess = session_arrays(work.sessions, planted.sessions)
+    moved, sess, left = realistic.transfer(staff, life, sess, plan.left)
+    tasks = task_table(rng, sess, moved, planted.tasks)
+    codes = coded_events(rng, sess, tasks, n_resources=len(resources), period=period, left=left)
+    hosts, ips = staff.hosts + planted.hosts, staff.ips + planted.ips
+    events = event_frame(codes, moved, resources, hosts, ips)
+    directory = realistic.directory_now(_directory(staff, plan), staff, life)
+    cast = realistic.cast(staff, period, life, plan)
+    return SyntheticData(events, _labels(planted, period), catalog_frame(), directory, cast)
 
 
 def _labels(planted: Planted, period: Period) -> pl.DataFrame:

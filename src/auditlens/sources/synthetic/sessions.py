@@ -71,19 +71,26 @@ def ordinary_sessions(
     *,
     left: I64,
     forced: Bool,
+    joined: I64 | None = None,
+    absent: Bool | None = None,
 ) -> Workdays:
-    """Everyone's ordinary sessions while employed (before ``left``); ``forced`` days are
-    worked whatever the odds (an insider's scenario days)."""
+    """Everyone's ordinary sessions while employed (from ``joined``, default always,
+    before ``left``); ``forced`` days are worked whatever the odds (an insider's scenario
+    days), ``absent`` (user, day) cells not at the desk at all (a traveller's trip)."""
     n, days, s = spec.users, spec.days, SessionTable()
     user = np.repeat(np.arange(n), days)
     day = np.tile(np.arange(days), n)
     midnight = period.midnight[day]
     employed = midnight < left[user]
+    if joined is not None:
+        employed &= midnight >= joined[user]
     off = period.day_off[day]
     r = rng.random((5, n * days))
     busy = np.full(n * days, np.iinfo(np.int64).min, dtype=np.int64)
     # working days: the personal rhythm, some overtime, now and then a shared desktop
     work = employed & ~off & ((r[0] < 0.95) | forced.ravel())
+    if absent is not None:
+        work &= ~absent.ravel()
     u, d = user[work], day[work]
     start = midnight[work] + ((staff.start_h[u] + rng.normal(0, 0.25, u.size)) * HOUR)
     hours = staff.len_h[u] + rng.normal(0, 0.4, u.size)

@@ -25,6 +25,9 @@ HOUR: Final = 3_600_000_000  # microseconds
 DAY: Final = 24 * HOUR
 EPOCH: Final = dt.date(1970, 1, 1)
 NEVER: Final = np.iinfo(np.int64).max
+#: Generator profiles: ``default`` (loud planted insiders) and ``realistic`` (quiet
+#: insiders among benign look-alikes, joiners, leavers and transfers).
+PROFILES: Final = ("default", "realistic")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class GeneratorSpec:
     ``insider_rate`` is the share of users who act out a scenario (at least one per
     scenario when there are enough users outside IT; 0 plants none). ``actions_per_day``
     is the mean number of resource actions of an ordinary user on a working day.
+    ``profile`` is one of :data:`PROFILES`: ``realistic`` plants quiet insiders (a
+    handful of first-ever events) among on-call IT staff, month-end closing, travellers,
+    joiners, leavers and transfers (see docs/scenarios.md).
     Raises AuditlensError for impossible values.
     """
 
@@ -44,6 +50,7 @@ class GeneratorSpec:
     insider_rate: float = 0.02
     timezone: str = "Asia/Seoul"
     actions_per_day: float = 40.0
+    profile: str = "default"
 
     def __post_init__(self) -> None:
         problems: list[tuple[str, str]] = []  # (English, Korean)
@@ -75,6 +82,13 @@ class GeneratorSpec:
                     f"actions_per_day는 0보다 커야 합니다 (현재 {self.actions_per_day})",
                 )
             )
+        if self.profile not in PROFILES:
+            problems.append(
+                (
+                    f"profile must be one of {', '.join(PROFILES)}, got {self.profile!r}",
+                    f"profile은 {', '.join(PROFILES)} 중 하나여야 합니다 (현재 {self.profile!r})",
+                )
+            )
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -93,8 +107,9 @@ class GeneratorSpec:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as JSON-ready plain data (``start`` as ISO date)."""
-        return {
+        """The spec as JSON-ready plain data (``start`` as ISO date); ``profile`` only
+        when not the default (watermarks of default specs stay as they were)."""
+        out: dict[str, Any] = {
             "users": self.users,
             "days": self.days,
             "seed": self.seed,
@@ -103,6 +118,9 @@ class GeneratorSpec:
             "timezone": self.timezone,
             "actions_per_day": self.actions_per_day,
         }
+        if self.profile != "default":
+            out["profile"] = self.profile
+        return out
 
 
 @dataclass(frozen=True)
@@ -113,12 +131,15 @@ class SyntheticData:
     one row per insider: ``start`` is local midnight of the first scenario day and ``end``
     the exclusive end of the scenario (UTC). ``directory`` has ``user_id, department,
     role, host, src_ip, hired, left``; ``left`` (nullable) is the first day without events.
+    ``cast`` (realistic profile only, else None) names the benign look-alikes and the
+    quiet insiders: ``user_id, kind, start, end`` (local dates, ``end`` inclusive).
     """
 
     events: pl.DataFrame
     labels: pl.DataFrame
     catalog: pl.DataFrame
     directory: pl.DataFrame
+    cast: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,7 +24,8 @@ def write_sample(
 ) -> dict[str, Path]:
     """Write events, labels, catalog and directory into ``out_dir``, each file atomically.
 
-    Returns paths by name (``events``, ``labels``, ``catalog``, ``directory``). In CSV and
+    Returns paths by name (``events``, ``labels``, ``catalog``, ``directory``, and
+    ``cast`` for the realistic profile: who plays which look-alike). In CSV and
     JSON Lines, timestamps are ISO 8601 in ``timezone`` with its offset
     (``2026-09-01T09:03:12.000+09:00``); polars reads them back to UTC with the
     canonical schema, e.g. ``pl.read_csv(path, schema=schema.EVENT_DTYPES)``.
@@ -59,6 +60,8 @@ def write_sample(
         "catalog": ("resource_catalog.csv", data.catalog.write_csv),
         "directory": ("directory.csv", data.directory.write_csv),
     }
+    if data.cast is not None:
+        files["cast"] = ("cast.csv", data.cast.write_csv)
     paths: dict[str, Path] = {}
     for name, (filename, write) in files.items():
         final = out_dir / filename
