@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -208,6 +208,28 @@ def parse_date(text: str, option: str, lang: str) -> dt.date:
             soft_wrap=True,
         )
         raise typer.Exit(2) from None
+
+
+def parse_folds(text: str, count: int | None, lang: str) -> tuple[Literal["time", "users"], int]:
+    """``--folds`` (``time``, ``users`` or a number of time folds) and ``--fold-count`` as
+    (kind, number of folds: 3 time or 5 user folds unless given); exit 2 otherwise."""
+    if text.isdigit() and int(text) >= 2:
+        return "time", count or int(text)
+    if text == "time":
+        return "time", count or 3
+    if text == "users":
+        return "users", count or 5
+    message = pick(
+        lang,
+        f"--folds {text!r} is not time, users or a number of folds (2 or more)",
+        f"--folds {text!r}은(는) time, users 또는 2 이상의 폴드 수가 아닙니다.",
+    )
+    err_console.print(
+        f"[bold red]{pick(lang, 'error', '오류')}:[/] {escape(message)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(2)
 
 
 def exit_for(reports: list[pipeline.IngestReport], lang: str, allow_quarantine: bool) -> None:

@@ -22,6 +22,7 @@ from auditlens.cli.common import (
     inputs,
     load_settings,
     parse_date,
+    parse_folds,
 )
 from auditlens.cli.progress import stages
 from auditlens.cli.render import (
@@ -196,19 +197,41 @@ def evaluate(
         Path | None, typer.Option(help="Report directory. / 보고서 디렉터리입니다.")
     ] = None,
     folds: Annotated[
-        int,
-        typer.Option(min=2, help="Time-ordered test folds. / 시간 순서로 나눈 평가 구간 수입니다."),
-    ] = 3,
+        str,
+        typer.Option(
+            help="time: train on earlier days, test on later ones; users: test each person "
+            "with a model trained on everybody else (no tested insider seen in training); a "
+            "number N: N time folds. / time은 이전 날짜로 학습하고 이후 날짜로 시험하며, "
+            "users는 각 사람을 나머지 모든 사람으로 학습한 모델로 시험합니다(시험하는 "
+            "내부자는 학습에 나오지 않음). 숫자 N은 시간 순서 폴드 N개입니다.",
+        ),
+    ] = "time",
+    fold_count: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="Number of folds (default 3 time folds, 5 user folds). / 폴드 수입니다"
+            "(기본값: 시간 순서 3개, 사람 단위 5개).",
+        ),
+    ] = None,
 ) -> None:
-    """Time-aware evaluation: unsupervised, each classifier and the ensemble side by side. /
-    시간 순서를 지킨 평가: 비지도 모델, 각 분류기, 앙상블을 나란히 비교합니다."""
+    """Evaluation by time or by person: unsupervised, each classifier and the ensemble side
+    by side, with bootstrap intervals over users. / 시간 순서 또는 사람 단위 평가: 비지도
+    모델, 각 분류기, 앙상블을 사용자 부트스트랩 신뢰 구간과 함께 나란히 비교합니다."""
     settings = call(ctx, load_settings)
+    kind, n_folds = parse_folds(folds, fold_count, settings.language)
     given = inputs(input_path, source, fmt, mapping, value_map, encoding, date_order)
     with stages("evaluate", lang=settings.language, timezone=settings.timezone) as on_stage:
         report = call(
             ctx,
             lambda: pipeline.evaluate(
-                settings, labels, inputs=given, out_dir=out, n_folds=folds, on_stage=on_stage
+                settings,
+                labels,
+                inputs=given,
+                out_dir=out,
+                n_folds=n_folds,
+                on_stage=on_stage,
+                fold_kind=kind,
             ),
         )
     print_evaluation(report, settings.language)

@@ -1,9 +1,15 @@
-"""Time-aware evaluation: train on earlier days, test on later ones, never mixing.
+"""Evaluation folds: time-aware (train on earlier days, test on later ones) or grouped by
+person (test people never seen in training), and the figures measured on them.
 
-Folds are *expanding windows* over the days that have labelled rows: the first
+Time folds are *expanding windows* over the days that have labelled rows: the first
 ``first_share`` of the days only trains; the rest is cut into ``n_folds`` consecutive
 test blocks, and fold k trains on every day before its block. A (user, window) row is
 therefore in exactly one test block and never in its own training data.
+
+User folds (:func:`user_folds`) split the people instead: every person is tested in
+exactly one fold, on all their days, by a model trained on everybody else; labelled
+insiders are spread evenly over the folds. A supervised model is then measured on
+insiders it never saw, as it would be on the next real case.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -30,11 +36,62 @@ NAN: Final = float("nan")
 
 @dataclass(frozen=True)
 class Fold:
-    """Train on days < ``test_from``; test on days in [test_from, test_until)."""
+    """Train on days < ``test_from``; test on days in [test_from, test_until).
+
+    With ``test_users`` (a user fold), train on every other person's rows and test on
+    these people's rows in [test_from, test_until) (the whole period).
+    """
 
     number: int
     test_from: dt.date
     test_until: dt.date
+    test_users: frozenset[str] | None = None
+
+    def train_rows(self, X: pl.DataFrame) -> pl.Series:
+        """Rows of ``X`` the fold trains on (labelled or not)."""
+        if self.test_users is not None:
+            return ~X.get_column(USER_ID).is_in(list(self.test_users))
+        return X.get_column(WINDOW) < self.test_from
+
+    def test_rows(self, X: pl.DataFrame, y: pl.Series) -> pl.Series:
+        """Labelled rows of ``X`` the fold tests on."""
+        days = X.get_column(WINDOW)
+        rows = (days >= self.test_from) & (days < self.test_until) & y.is_not_null()
+        if self.test_users is not None:
+            rows &= X.get_column(USER_ID).is_in(list(self.test_users))
+        return rows
+
+
+def user_folds(X: pl.DataFrame, y: pl.Series, n_folds: int = 5, seed: int = 0) -> list[Fold]:
+    """Person-grouped folds: each labelled person tested in exactly one fold, never in
+    its training rows; people with a positive window dealt round-robin over the folds
+    (in a shuffled order, by ``seed``), then everyone else.
+
+    Raises AuditlensError with fewer labelled people than folds, or fewer insiders than
+    folds (a fold without an insider measures nothing).
+    """
+    labelled = X.select(USER_ID, WINDOW).with_columns(pl.Series("y", y)).drop_nulls("y")
+    per_user = labelled.group_by(USER_ID).agg(pl.col("y").max()).sort(USER_ID)
+    insiders = per_user.filter(pl.col("y") == 1).get_column(USER_ID).to_list()
+    others = per_user.filter(pl.col("y") == 0).get_column(USER_ID).to_list()
+    if len(insiders) < n_folds or per_user.height < 2 * n_folds:
+        raise AuditlensError(
+            f"{len(insiders)} labelled insiders among {per_user.height} people cannot make "
+            f"{n_folds} person-grouped folds",
+            hint="use fewer folds (--fold-count) or time folds (--folds time)",
+            ko=f"라벨된 내부자 {len(insiders)}명(전체 {per_user.height}명)으로는 사람 단위 폴드 "
+            f"{n_folds}개를 만들 수 없습니다",
+            ko_hint="폴드 수를 줄이거나(--fold-count) 시간 순서 폴드(--folds time)를 쓰십시오",
+        )
+    rng = np.random.default_rng(seed)
+    order = [str(u) for u in rng.permutation(insiders)] + [str(u) for u in rng.permutation(others)]
+    groups: list[set[str]] = [set() for _ in range(n_folds)]
+    for i, user in enumerate(order):
+        groups[i % n_folds].add(user)
+    days = labelled.get_column(WINDOW)
+    first, last = cast(dt.date, days.min()), cast(dt.date, days.max())
+    until = last + dt.timedelta(days=1)
+    return [Fold(k + 1, first, until, frozenset(g)) for k, g in enumerate(groups)]
 
 
 def time_folds(days: pl.Series, n_folds: int = 3, first_share: float = 0.4) -> list[Fold]:
@@ -150,14 +207,14 @@ def cross_validate(
 ) -> dict[str, list[tuple[Fold, F64, F64]]]:
     """Per model, per fold: (fold, labels, scores) of the fold's labelled test rows.
 
-    Unsupervised models fit on every earlier row; supervised ones on the earlier
-    labelled rows. Models that cannot fit a fold (too few positives) get no entry.
+    Unsupervised models fit on every training row (earlier days, or other people);
+    supervised ones on the labelled training rows. Models that cannot fit a fold (too
+    few positives) get no entry.
     """
-    days = X.get_column(WINDOW)
     out: dict[str, list[tuple[Fold, F64, F64]]] = {name: [] for name in factories}
     for fold in folds:
-        train = days < fold.test_from
-        test = (days >= fold.test_from) & (days < fold.test_until) & y.is_not_null()
+        train = fold.train_rows(X)
+        test = fold.test_rows(X, y)
         X_test, y_test = X.filter(test), y.filter(test).cast(pl.Int8).to_numpy()
         for name, make in factories.items():
             model = make()
@@ -177,19 +234,13 @@ def intervals_by_user(
 ) -> tuple[dict[str, Intervals], dict[str, Intervals]]:
     """Per model, 95% intervals of the pooled (user-day) and the user-level figures, by
     bootstrap over the tested users; the ensemble's include its calibration error."""
-    days = X.get_column(WINDOW)
     pooled: dict[str, Intervals] = {}
     per_user: dict[str, Intervals] = {}
     for name, fold_runs in runs.items():
         if not fold_runs:
             continue
         who = np.concatenate(
-            [
-                X.filter((days >= f.test_from) & (days < f.test_until) & y.is_not_null())
-                .get_column(USER_ID)
-                .to_numpy()
-                for f, _, _ in fold_runs
-            ]
+            [X.filter(f.test_rows(X, y)).get_column(USER_ID).to_numpy() for f, _, _ in fold_runs]
         )
         truth = np.concatenate([t for _, t, _ in fold_runs])
         score = np.concatenate([s for _, _, s in fold_runs])
@@ -208,14 +259,12 @@ def user_level_metrics(
     X: pl.DataFrame, y: pl.Series, runs: dict[str, list[Any]]
 ) -> dict[str, Metrics]:
     """Per model: each user's highest test score vs whether they had a positive window."""
-    days = X.get_column(WINDOW)
     out: dict[str, Metrics] = {}
     for name, fold_runs in runs.items():
         frames = []
         for fold, truth, score in fold_runs:
-            test = (days >= fold.test_from) & (days < fold.test_until) & y.is_not_null()
             frames.append(
-                X.filter(test)
+                X.filter(fold.test_rows(X, y))
                 .select(USER_ID)
                 .with_columns(pl.Series("t", truth), pl.Series("s", score))
             )

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
@@ -28,6 +28,7 @@ from auditlens.detect.evaluation import (
     metrics,
     recall_at_k,
     time_folds,
+    user_folds,
     user_level_metrics,
 )
 from auditlens.detect.isolation import IsolationDetector
@@ -74,6 +75,9 @@ from auditlens.reports.evaluation_text import say as report_say
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.sources.labels import read_findings
 from auditlens.store.repo import Store
+
+#: How `evaluate` splits: by time (earlier days train) or by person (others train).
+FoldKind = Literal["time", "users"]
 
 
 @dataclass(frozen=True)
@@ -192,9 +196,13 @@ def evaluate(
     n_folds: int = 3,
     clock: Clock = utc_now,
     on_stage: OnStage | None = None,
+    fold_kind: FoldKind = "time",
 ) -> EvaluationReport:
-    """Time-aware evaluation of IsolationForest alone, the unsupervised model, each
-    classifier and the stacked ensemble, side by side; writes Markdown, JSON and charts.
+    """Evaluation of IsolationForest alone, the unsupervised model, each classifier and
+    the stacked ensemble, side by side; writes Markdown, JSON and charts.
+
+    ``fold_kind`` ``time`` trains on earlier days and tests on later ones; ``users``
+    tests each person with a model trained on everybody else (``n_folds`` groups).
 
     Falls back to the unsupervised models alone, and says so, when the labels hold fewer
     than MIN_POSITIVE_WINDOWS positive windows. ``on_stage`` hears of each stage.
@@ -204,7 +212,10 @@ def evaluate(
     steps.start("features")
     data = labelled_matrix(settings, labels, inputs=inputs, clock=clock)
     X, y, seed = data.frame, data.y, settings.model_seed
-    folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
+    if fold_kind == "users":
+        folds = user_folds(X, y, n_folds, seed)
+    else:
+        folds = time_folds(X.get_column(WINDOW).filter(y.is_not_null()), n_folds)
     factories: dict[str, Any] = {
         "isolation_forest": lambda: IsolationDetector(random_state=seed),
         "unsupervised": lambda: default_unsupervised(seed),

@@ -70,8 +70,10 @@ def evaluation_payload(findings: EvaluationFindings) -> dict[str, Any]:
     """The findings as JSON-ready plain data (what ``evaluation.json`` holds)."""
     scope = findings.scope
     return {
+        "fold_kind": _fold_kind(findings),
         "folds": [
             {"fold": f.number, "test_from": str(f.test_from), "test_until": str(f.test_until)}
+            | ({} if f.test_users is None else {"test_users": len(f.test_users)})
             for f in findings.folds
         ],
         "scope": None if scope is None else asdict(scope),
@@ -267,13 +269,24 @@ def _pooled_section(findings: EvaluationFindings) -> list[str]:
     return lines
 
 
+def _fold_kind(findings: EvaluationFindings) -> str:
+    """``users`` for person-grouped folds, else ``time``."""
+    return "users" if findings.folds and findings.folds[0].test_users is not None else "time"
+
+
 def _method(findings: EvaluationFindings) -> list[str]:
     lang = findings.language
     any_ci = next(iter(findings.intervals.values()), None)
-    lines = ["", f"## {say(lang, 'method')}", "", say(lang, "method_folds"), ""]
-    lines += [f"| {say(lang, 'fold')} | {say(lang, 'test_from')} | {say(lang, 'test_until')} |"]
-    lines += ["|---|---|---|"]
-    lines += [f"| {f.number} | {f.test_from} | {f.test_until} |" for f in findings.folds]
+    lines = ["", f"## {say(lang, 'method')}", ""]
+    if _fold_kind(findings) == "users":
+        lines += [say(lang, "method_user_folds"), ""]
+        lines += [f"| {say(lang, 'fold')} | {say(lang, 'test_people')} |", "|---|---|"]
+        lines += [f"| {f.number} | {len(f.test_users or ())} |" for f in findings.folds]
+    else:
+        lines += [say(lang, "method_folds"), ""]
+        lines += [f"| {say(lang, 'fold')} | {say(lang, 'test_from')} | {say(lang, 'test_until')} |"]
+        lines += ["|---|---|---|"]
+        lines += [f"| {f.number} | {f.test_from} | {f.test_until} |" for f in findings.folds]
     lines += ["", say(lang, "method_labels"), "", say(lang, "method_user_level")]
     if any_ci is not None:
         lines += [

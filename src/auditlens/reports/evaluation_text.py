@@ -136,6 +136,15 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Time-ordered cross-validation: each fold trains on earlier days and tests on "
         "the following block of days; no user-day is ever in both.",
     },
+    "method_user_folds": {
+        "ko": "사람 단위 교차 검증: 사람을 구간으로 나누어, 각 구간의 사람은 다른 모든 "
+        "사람으로 학습한 모델로 전 기간을 시험합니다. 시험하는 내부자는 학습에 한 번도 "
+        "나오지 않습니다.",
+        "en": "Person-grouped cross-validation: people are split into folds, and each fold's "
+        "people are tested over the whole period by a model trained on everybody else; no "
+        "tested insider was ever seen in training.",
+    },
+    "test_people": {"ko": "시험 인원", "en": "people tested"},
     "fold": {"ko": "구간", "en": "fold"},
     "test_from": {"ko": "시험 시작", "en": "test from"},
     "test_until": {"ko": "시험 종료 (미포함)", "en": "test until"},
