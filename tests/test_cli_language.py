@@ -413,6 +413,7 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("version",)),
         Step(("generate", "--users", "12", "--days", "3", "--out", f"gen-{lang}")),
         Step(("generate", "--start", "2026-13-01", "--out", f"gen-{lang}"), (2,)),
+        Step(("generate", "--profile", "realistic", "--days", "7", "--out", f"genr-{lang}")),
         Step(("ingest", "var/org/events.parquet")),
         Step(("ingest", "missing.csv"), (1,)),
         Step(("ingest", "bad-date.csv"), (1,)),
@@ -427,6 +428,7 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("train", "--labels", "missing.csv"), (1,)),
         Step(("evaluate", *labels, "--folds", "2", "--out", f"eval-{lang}")),
         Step(("evaluate", "--labels", "missing.csv"), (1,)),
+        Step(("evaluate", *labels, "--folds", "people"), (2,)),
         Step(("run",)),
         Step(("run",), (1,), broken),
         # the ko walk's train registered version 1 (champion), the en walk's version 2
