@@ -72,7 +72,7 @@ def _realistic(
     planted = realistic.plant_realistic(rng, period, staff, plan, life, work)
     sess = session_arrays(work.sessions, planted.sessions)
     moved, sess, left = realistic.transfer(staff, life, sess, plan.left)
-    tasks = task_table(rng, sess, moved, planted.tasks)
+    tasks = realistic.first_usb(task_table(rng, sess, moved, planted.tasks), sess, plan)
     codes = coded_events(rng, sess, tasks, n_resources=len(resources), period=period, left=left)
     hosts, ips = staff.hosts + planted.hosts, staff.ips + planted.ips
     events = event_frame(codes, moved, resources, hosts, ips)

@@ -22,7 +22,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from auditlens.sources.synthetic.catalog import FAMILIES, FAMILY_CODE
+from auditlens.sources.synthetic.catalog import FAMILIES, FAMILY_CODE, TEMPLATE_CODE
 from auditlens.sources.synthetic.organisation import (
     _INTENSITY,
     DEPARTMENT_NAMES,
@@ -365,6 +365,18 @@ class _QuietPlanter(_Planter):
             tpl += rng.choice(["download", "export"], k, p=[0.7, 0.3]).tolist()
             self._inject(int(self.main[user, day]), tpl, rng.choice(own, len(tpl)))
         return int(self.plan.left[user])
+
+
+def first_usb(tasks: Columns, sess: Columns, plan: Plan) -> Columns:
+    """Without the rare ordinary USB use the insiders of a USB scenario drew before their
+    window: their stick in the window is then the first ever, as the scenario says."""
+    usb = TEMPLATE_CODE["usb"]
+    before = np.zeros(sess["user"].size, dtype=bool)
+    for user, scenario, days in plan.insiders:
+        if scenario in ("quiet_after_hours_copy", "quiet_departing"):
+            before |= (sess["user"] == user) & (sess["day"] < days[0])
+    drop = (tasks["template"] == usb) & before[tasks["session"]]
+    return {k: v[~drop] for k, v in tasks.items()}
 
 
 def transfer(staff: People, life: Life, sess: Columns, left: I64) -> tuple[People, Columns, I64]:
