@@ -11,7 +11,8 @@ The rooms: ``spec`` (what to generate, the period), ``catalog`` (resources, acti
 task templates), ``organisation`` (departments, roles, people), ``scenarios`` (who
 acts out what), ``sessions`` (ordinary working days), ``events`` (tasks to events),
 ``generator`` (the steps in order), ``realistic`` (the realistic profile: quiet
-insiders among benign look-alikes), ``writing`` and ``source``.
+insiders among benign look-alikes) with ``casting`` (movers, who plays which part),
+``writing`` and ``source``.
 
 Example::
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from auditlens import schema
 from auditlens.calendar import BusinessCalendar
-from auditlens.sources.synthetic import realistic
+from auditlens.sources.synthetic import casting, realistic
 from auditlens.sources.synthetic.catalog import catalog_frame, resource_ids
 from auditlens.sources.synthetic.events import coded_events, event_frame, task_table
 from auditlens.sources.synthetic.organisation import DEPARTMENT_NAMES, ROLE_NAMES, People, people
@@ -71,13 +71,13 @@ def _realistic(
     )  # fmt: skip
     planted = realistic.plant_realistic(rng, period, staff, plan, life, work)
     sess = session_arrays(work.sessions, planted.sessions)
-    moved, sess, left = realistic.transfer(staff, life, sess, plan.left)
-    tasks = realistic.first_usb(task_table(rng, sess, moved, planted.tasks), sess, plan)
+    moved, sess, left = casting.transfer(staff, life, sess, plan.left)
+    tasks = casting.first_usb(task_table(rng, sess, moved, planted.tasks), sess, plan)
     codes = coded_events(rng, sess, tasks, n_resources=len(resources), period=period, left=left)
     hosts, ips = staff.hosts + planted.hosts, staff.ips + planted.ips
     events = event_frame(codes, moved, resources, hosts, ips)
-    directory = realistic.directory_now(_directory(staff, plan), staff, life)
-    cast = realistic.cast(staff, period, life, plan)
+    directory = casting.directory_now(_directory(staff, plan), staff, life)
+    cast = casting.cast(staff, period, life, plan)
     return SyntheticData(events, _labels(planted, period), catalog_frame(), directory, cast)
 
 
