@@ -185,3 +185,43 @@ def test_cli_keys_create_list_revoke(
         revoked = runner.invoke(cli, ["--lang", "ko", "keys", "revoke", "bi"])
         assert revoked.exit_code == 0 and "폐기했습니다" in revoked.output
         assert client.get("/v1/whoami", headers={"X-API-Key": secret}).status_code == 401
+
+
+def test_a_lapsed_key_is_proven_once_however_many_requests_wait(
+    deployment: Settings, issue: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a busy key's cache entry lapses every key_cache_seconds: the requests arriving
+    # meanwhile wait for one lookup instead of each asking the store (and each writing
+    # its last use to the same row) — that herd stalled the API for half a second
+    import threading
+
+    from auditlens.api.stores import StoreHolder
+
+    good = issue("bi", "viewer")
+    authenticator = auth.Authenticator(deployment, StoreHolder(deployment), lambda: NOW)
+    store = authenticator.stores.get()
+    lookups = 0
+    real_lookup = store.keys.lookup
+
+    def slow_lookup(presented: str) -> object:
+        nonlocal lookups
+        lookups += 1
+        time.sleep(0.05)  # the store is slow: everyone else arrives meanwhile
+        return real_lookup(presented)
+
+    monkeypatch.setattr(store.keys, "lookup", slow_lookup)
+    start = threading.Barrier(16)
+    callers: list[auth.Caller] = []
+
+    def request() -> None:
+        start.wait()
+        callers.append(authenticator.authenticate(good, None))
+
+    threads = [threading.Thread(target=request) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(callers) == 16 and {c.principal.roles for c in callers} == {frozenset({"viewer"})}
+    assert lookups == 1
+    authenticator.stores.close()
