@@ -2,10 +2,9 @@
 
 Example::
 
-    >>> report = produce_events(settings, InputOptions(path=Path("events.csv")),
-    ...                         topic="access-events", bootstrap="127.0.0.1:9092")
-    >>> report.produced, report.skipped
-    (1200, 0)
+    report = produce_events(settings, InputOptions(path=Path("events.csv")),
+                            topic="access-events", bootstrap="127.0.0.1:9092")
+    report.produced, report.skipped  # (1200, 0)
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ there (original bytes, reason in the headers) once its batch is committed.
 
 Example::
 
-    >>> source = KafkaSource("127.0.0.1:9092", ["access-events"], max_records=5000)
-    >>> for batch in source.read(since=None):
-    ...     print(batch.label, batch.events.height, batch.watermark.value)
-    access-events 0:0..4999 5000 {"offsets": {"access-events": {"0": 5000}}}
+    source = KafkaSource("127.0.0.1:9092", ["access-events"], max_records=5000)
+    for batch in source.read(since=None):
+        print(batch.label, batch.events.height, batch.watermark.value)
+    # access-events 0:0..4999 5000 {"offsets": {"access-events": {"0": 5000}}}
 """
 
 from __future__ import annotations
