@@ -38,10 +38,10 @@ HEAVY = (
 )
 
 
-def imported_by(*args: str) -> set[str]:
-    """Every module a fresh ``python -X importtime -m auditlens.cli ARGS`` imports."""
+def _imported(*python_args: str) -> set[str]:
+    """Every module a fresh ``python -X importtime PYTHON_ARGS`` imports."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "auditlens.cli", *args],
+        [sys.executable, "-X", "importtime", *python_args],
         env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
         capture_output=True,
         text=True,
@@ -52,6 +52,11 @@ def imported_by(*args: str) -> set[str]:
         for line in done.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
+
+
+def imported_by(*args: str) -> set[str]:
+    """Every module a fresh ``python -X importtime -m auditlens.cli ARGS`` imports."""
+    return _imported("-m", "auditlens.cli", *args)
 
 
 @pytest.mark.parametrize("args", [("--help",), ("version",), ("alerts", "--help")])
@@ -117,18 +122,7 @@ FITTING_ONLY = ("sklearn", "gensim", "pandera", "shap", "matplotlib", "scipy")
 
 def imported_with(module: str) -> set[str]:
     """Every module a fresh interpreter imports to import ``module``."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        env=os.environ | {"PYTHONPATH": str(ROOT / "src")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {
-        line.rsplit("|", 1)[1].strip()
-        for line in done.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
+    return _imported("-c", f"import {module}")
 
 
 @pytest.mark.parametrize("module", ["auditlens.pipeline.alerting", "auditlens.pipeline.ingestion"])
