@@ -61,10 +61,15 @@ NEW_FAMILIES: Final = "_nv_new_families"
 #: Info columns the second pass reads (lists; dropped after it).
 LISTS: Final = (HOSTS, NEW_HOSTS, NEW_FAMILIES)
 #: Columns the second pass adds.
-PEER_NOVELTY_COLUMNS: Final = ("peer_rare_novelty", "foreign_host_count", "peer_new_resource")
+PEER_NOVELTY_COLUMNS: Final = (
+    "peer_rare_novelty",
+    "foreign_host_count",
+    "peer_new_resource",
+)
 #: A host is somebody's main host when they hold at least this share of its user-days.
 OWNER_SHARE: Final = 0.5
 
+_FIRST_FOREIGN = "_nv_first_foreign_host"
 _LOGIN = "_nv_login"
 _OFF_LOGIN = "_nv_off_login"
 _USB = "_nv_usb"
@@ -185,26 +190,6 @@ def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     (2.0, 1)
     """
     user = pl.col(USER_ID)
-    firsts = list(FIRST.values())
-    ever = (
-        matrix.group_by(USER_ID)
-        .agg(*[(pl.col(c).max() > 0).cast(pl.Int64) for c in firsts])
-        .join(groups, on=USER_ID, how="left")
-    )
-    members = pl.len().over(PEER_GROUP) - 1
-    shares = ever.select(
-        USER_ID,
-        *[
-            pl.when(members > 0)
-            .then((pl.col(c).sum().over(PEER_GROUP) - pl.col(c)) / members)
-            .otherwise(0.0)
-            .alias(f"{c}_share")
-            for c in firsts
-        ],
-    )
-    rare = pl.sum_horizontal(
-        *[pl.col(c).cast(pl.Float64) * (1.0 - pl.col(f"{c}_share")) for c in firsts]
-    )
     owners = (
         matrix.select(USER_ID, HOSTS)
         .explode(HOSTS)
@@ -221,6 +206,39 @@ def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("_owner") != user)
         .group_by(KEYS)
         .agg(pl.len().cast(pl.Int64).alias("foreign_host_count"))
+    )
+    # the first window with somebody else's host is one more first-ever kind
+    has_foreign = pl.col("foreign_host_count") > 0
+    earlier = has_foreign.cast(pl.Int64).cum_sum().shift(1).over(user).fill_null(0)
+    later_window = pl.col(WINDOW) > pl.col(WINDOW).min().over(user)
+    base = (
+        matrix.select(*KEYS, *FIRST.values())
+        .join(foreign, on=list(KEYS), how="left", maintain_order="left")
+        .sort(KEYS)
+        .with_columns(pl.col("foreign_host_count").fill_null(0))
+        .with_columns(
+            (has_foreign & (earlier == 0) & later_window).cast(pl.Int64).alias(_FIRST_FOREIGN)
+        )
+    )
+    firsts = [*FIRST.values(), _FIRST_FOREIGN]
+    ever = (
+        base.group_by(USER_ID)
+        .agg(*[(pl.col(c).max() > 0).cast(pl.Int64) for c in firsts])
+        .join(groups, on=USER_ID, how="left")
+    )
+    members = pl.len().over(PEER_GROUP) - 1
+    shares = ever.select(
+        USER_ID,
+        *[
+            pl.when(members > 0)
+            .then((pl.col(c).sum().over(PEER_GROUP) - pl.col(c)) / members)
+            .otherwise(0.0)
+            .alias(f"{c}_share")
+            for c in firsts
+        ],
+    )
+    rare = pl.sum_horizontal(
+        *[pl.col(c).cast(pl.Float64) * (1.0 - pl.col(f"{c}_share")) for c in firsts]
     )
     used = (
         matrix.select(USER_ID, NEW_FAMILIES)
@@ -245,14 +263,12 @@ def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
         .agg((1.0 - pl.col("_share")).sum().alias("peer_new_resource"))
     )
     return (
-        matrix.select(*KEYS, *firsts)
-        .join(shares, on=USER_ID, how="left", maintain_order="left")
-        .join(foreign, on=list(KEYS), how="left", maintain_order="left")
+        base.join(shares, on=USER_ID, how="left", maintain_order="left")
         .join(family_rarity, on=list(KEYS), how="left", maintain_order="left")
         .select(
             *KEYS,
             rare.alias("peer_rare_novelty"),
-            pl.col("foreign_host_count").fill_null(0),
+            "foreign_host_count",
             pl.col("peer_new_resource").fill_null(0.0),
         )
     )
