@@ -20,7 +20,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-START = dt.date(2026, 9, 7)  # a Monday
+START = dt.date(2026, 10, 12)  # a Monday; no public holiday in the next three weeks
 DEPARTMENTS = ("Finance", "Sales", "Operations", "Compliance", "IT")
 
 
