@@ -190,23 +190,7 @@ def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     (2.0, 1)
     """
     user = pl.col(USER_ID)
-    owners = (
-        matrix.select(USER_ID, HOSTS)
-        .explode(HOSTS)
-        .drop_nulls(HOSTS)
-        .group_by(HOSTS, USER_ID)
-        .agg(pl.len().alias("_n"))
-        .filter(pl.col("_n") >= OWNER_SHARE * pl.col("_n").sum().over(HOSTS))
-        .select(pl.col(HOSTS).alias(NEW_HOSTS), pl.col(USER_ID).alias("_owner"))
-    )
-    foreign = (
-        matrix.select(*KEYS, NEW_HOSTS)
-        .explode(NEW_HOSTS)
-        .join(owners, on=NEW_HOSTS, how="inner")
-        .filter(pl.col("_owner") != user)
-        .group_by(KEYS)
-        .agg(pl.len().cast(pl.Int64).alias("foreign_host_count"))
-    )
+    foreign = _foreign_hosts(matrix)
     # the first window with somebody else's host is one more first-ever kind
     has_foreign = pl.col("foreign_host_count") > 0
     earlier = has_foreign.cast(pl.Int64).cum_sum().shift(1).over(user).fill_null(0)
@@ -240,28 +224,7 @@ def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     rare = pl.sum_horizontal(
         *[pl.col(c).cast(pl.Float64) * (1.0 - pl.col(f"{c}_share")) for c in firsts]
     )
-    used = (
-        matrix.select(USER_ID, NEW_FAMILIES)
-        .explode(NEW_FAMILIES)
-        .drop_nulls(NEW_FAMILIES)
-        .unique()
-        .join(groups, on=USER_ID, how="left")
-        .join(ever.select(USER_ID, members.alias("_others")), on=USER_ID, how="left")
-        .with_columns(
-            pl.when(pl.col("_others") > 0)
-            .then((pl.len().over(PEER_GROUP, NEW_FAMILIES) - 1) / pl.col("_others"))
-            .otherwise(0.0)
-            .alias("_share")
-        )
-    )
-    family_rarity = (
-        matrix.select(*KEYS, NEW_FAMILIES)
-        .filter(pl.col(WINDOW) > pl.col(WINDOW).min().over(USER_ID))
-        .explode(NEW_FAMILIES)
-        .join(used.select(USER_ID, NEW_FAMILIES, "_share"), on=[USER_ID, NEW_FAMILIES])
-        .group_by(KEYS)
-        .agg((1.0 - pl.col("_share")).sum().alias("peer_new_resource"))
-    )
+    family_rarity = _family_rarity(matrix, groups)
     return (
         base.join(shares, on=USER_ID, how="left", maintain_order="left")
         .join(family_rarity, on=list(KEYS), how="left", maintain_order="left")
@@ -271,4 +234,55 @@ def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
             "foreign_host_count",
             pl.col("peer_new_resource").fill_null(0.0),
         )
+    )
+
+
+def _foreign_hosts(matrix: pl.DataFrame) -> pl.DataFrame:
+    """Keys and ``foreign_host_count`` of the windows with a first-time host that is
+    somebody else's main host (they hold at least OWNER_SHARE of its user-days)."""
+    owners = (
+        matrix.select(USER_ID, HOSTS)
+        .explode(HOSTS)
+        .drop_nulls(HOSTS)
+        .group_by(HOSTS, USER_ID)
+        .agg(pl.len().alias("_n"))
+        .filter(pl.col("_n") >= OWNER_SHARE * pl.col("_n").sum().over(HOSTS))
+        .select(pl.col(HOSTS).alias(NEW_HOSTS), pl.col(USER_ID).alias("_owner"))
+    )
+    return (
+        matrix.select(*KEYS, NEW_HOSTS)
+        .explode(NEW_HOSTS)
+        .join(owners, on=NEW_HOSTS, how="inner")
+        .filter(pl.col("_owner") != pl.col(USER_ID))
+        .group_by(KEYS)
+        .agg(pl.len().cast(pl.Int64).alias("foreign_host_count"))
+    )
+
+
+def _family_rarity(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """Keys and ``peer_new_resource`` of the windows with a first-time sensitive family:
+    per family, the share of the other group members who never used it, summed."""
+    others = pl.len().over(PEER_GROUP) - 1
+    sizes = groups.select(USER_ID, others.alias("_others"))
+    used = (
+        matrix.select(USER_ID, NEW_FAMILIES)
+        .explode(NEW_FAMILIES)
+        .drop_nulls(NEW_FAMILIES)
+        .unique()
+        .join(groups, on=USER_ID, how="left")
+        .join(sizes, on=USER_ID, how="left")
+        .with_columns(
+            pl.when(pl.col("_others") > 0)
+            .then((pl.len().over(PEER_GROUP, NEW_FAMILIES) - 1) / pl.col("_others"))
+            .otherwise(0.0)
+            .alias("_share")
+        )
+    )
+    return (
+        matrix.select(*KEYS, NEW_FAMILIES)
+        .filter(pl.col(WINDOW) > pl.col(WINDOW).min().over(USER_ID))
+        .explode(NEW_FAMILIES)
+        .join(used.select(USER_ID, NEW_FAMILIES, "_share"), on=[USER_ID, NEW_FAMILIES])
+        .group_by(KEYS)
+        .agg((1.0 - pl.col("_share")).sum().alias("peer_new_resource"))
     )
