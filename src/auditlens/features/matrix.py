@@ -36,6 +36,7 @@ from auditlens.features.base import (
     prepare_matched,
     trailing_mean,
 )
+from auditlens.features.novelty import LISTS, NEW_HOSTS, NoveltyFeatures, peer_novelty
 from auditlens.features.peers import (
     PEER_COLUMNS,
     PEER_GROUP,
@@ -56,7 +57,13 @@ DAY_OFF_EN: Final = "_day_off_en"
 
 def default_sets() -> tuple[FeatureSet, ...]:
     """Fresh instances of the feature sets of the default matrix, in column order."""
-    return (TemporalFeatures(), ResourceFeatures(), AccessFeatures(), SequenceFeatures())
+    return (
+        TemporalFeatures(),
+        ResourceFeatures(),
+        AccessFeatures(),
+        NoveltyFeatures(),
+        SequenceFeatures(),
+    )
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,9 @@ def _build(
         order += [c for c in part.columns if c not in KEYS]
         frame = frame.join(part, on=list(KEYS), how="left")
     frame = frame.select(order)
+    if NEW_HOSTS in frame.columns:
+        # novelty against the peers: a second pass over the (user, window) frame
+        frame = frame.join(peer_novelty(frame, groups), on=list(KEYS), how="left").drop(LISTS)
     extra = frame.select(*KEYS, pl.selectors.starts_with("_"))
     frame = frame.select(pl.exclude("^_.*$"))
     base = [c for c in frame.columns if c not in KEYS]
