@@ -118,8 +118,8 @@ def run_stream(
     ] = None,
 ) -> None:
     """Validate, store, score and alert a kafka source's events continuously until
-    stopped (Ctrl-C / SIGTERM finish the current micro-batch). / kafka 소스의 이벤트를
-    멈출 때까지 계속 검증, 저장, 점수화하고 경보를 올립니다(Ctrl-C / SIGTERM은 처리 중인
+    stopped (Ctrl-C or SIGTERM finishes the current micro-batch). / kafka 소스의 이벤트를
+    멈출 때까지 계속 검증, 저장, 점수화하고 경보를 올립니다(Ctrl-C 또는 SIGTERM은 처리 중인
     마이크로배치를 마치고 멈춥니다)."""
     import logging
 

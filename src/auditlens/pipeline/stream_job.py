@@ -9,6 +9,7 @@ detector (detect/online.py), stored as one score run (its River scores in
 ``raise_run``: same outbox, dedup and routing; an alert already open absorbs the same
 person's later windows, so nobody is paged twice).
 
+A clean stop scores the current day once more over everything before it exits.
 Restart: runs whose alerts were not raised (a kill between the run and its alerts) are
 raised first; then the current day is scored once over the lake (windows a kill left
 unscored), River is rebuilt from the profile window (not saved), and reading resumes at
@@ -110,7 +111,7 @@ def stream(
     report = StreamReport(source=name)
     metrics = StreamMetrics(name, metrics_port)
     began = time.perf_counter()
-    with Store.open(settings, migrate=True) as store:
+    with _signals(control), Store.open(settings, migrate=True) as store:
         record, version = _current(store, settings)
         if record is None:
             raise AuditlensError(
@@ -166,8 +167,11 @@ def stream(
             if control.on_batch is not None:
                 control.on_batch(report)
 
-        with _signals(control):
-            ingest(kafka, settings, store=store, clock=clock, on_events=handle)
+        log.info("streaming %s (%s) from the stored offsets", name, ", ".join(config.topics))
+        done = ingest(kafka, settings, store=store, clock=clock, on_events=handle)
+        final = state.close() if done.batches else None
+        if final is not None:  # the day as it stands over everything: a restart's first
+            scorer.commit(final, store.events.last_batch_id(), 0)  # scores equal these
     metrics.close()
     report.seconds = time.perf_counter() - began
     return report

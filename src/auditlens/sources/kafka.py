@@ -1,3 +1,4 @@
+# size: one client per read: drain, follow mode, commit hook and errors share its state.
 """Kafka topics read in micro-batches, exactly once into the store.
 
 Exactly once. The offsets consumed are this source's watermark
