@@ -64,7 +64,7 @@ def run_stream(
     marks: list[tuple[float, int]] | None = None,
 ) -> tuple[StreamReport, float]:
     """Stream ``source`` until ``done`` is set and the lake has caught up; wall seconds.
-    ``marks`` gets (time, events so far) after each micro-batch."""
+    ``marks`` gets (time, events so far) after each scoring."""
     seen = marks if marks is not None else []
     control = StreamControl(on_batch=lambda r: seen.append((time.perf_counter(), r.events)))
     out: list[StreamReport] = []
@@ -161,7 +161,7 @@ def main() -> None:
         line("throughput: wall seconds (incl. start: River warm-up)", f"{seconds:.2f}")
         total = bulk_events.height
         line("throughput: events/s overall (incl. start)", f"{total / seconds:,.0f}")
-        line("throughput: events/s steady (first to last batch)", f"{steady:,.0f}")
+        line("throughput: events/s steady (first to last scoring)", f"{steady:,.0f}")
         line("throughput: goal 100k events/s, ratio (steady)", f"{steady / 100_000:.2f}x")
         line("throughput: CPU s / per 100k events", f"{used:.1f} / {used / total * 1e5:.2f}")
         line("throughput: alerts opened", f"{report.alerts}")

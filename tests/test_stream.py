@@ -199,7 +199,6 @@ def test_kill_9_then_restart_stores_every_event_once_and_alerts_once(
     tmp_path: Path,
 ) -> None:
     settings, config, topic, messages, live = prepared
-    kafka_broker.produce(topic, messages, partitions=2)
     env = {
         **os.environ,
         "AUDITLENS_CONFIG": str(config),
@@ -210,13 +209,16 @@ def test_kill_9_then_restart_stores_every_event_once_and_alerts_once(
     with Store.open(settings) as store:
         target = store.events.counts()["accepted"] + live.height
         killed = 0
-        for _ in range(3):
-            child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)  # fmt: skip
+        third = len(messages) // 3 + 1
+        for i in range(3):  # each run gets a third of the messages, killed while on them
+            kafka_broker.produce(topic, messages[i * third : (i + 1) * third], partitions=2)
+            with (tmp_path / "killed.log").open("w") as sink:
+                child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink,
+                                         stderr=subprocess.STDOUT)  # fmt: skip
             before = store.events.counts()["batches"]
             deadline = time.monotonic() + 90
             while store.events.counts()["batches"] == before and child.poll() is None:
-                assert time.monotonic() < deadline, "no batch committed within 90 s"
+                assert time.monotonic() < deadline, (tmp_path / "killed.log").read_text()
                 time.sleep(0.02)
             time.sleep(rng.uniform(0.0, 0.5))
             if child.poll() is None:

@@ -124,7 +124,8 @@ def run_stream(
     import logging
 
     settings = call(ctx, load_settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("auditlens.stream").setLevel(logging.INFO)  # a line per scoring
     report = call(
         ctx,
         lambda: pipeline.stream(settings, source=kafka_source, metrics_port=metrics_port),

@@ -7,7 +7,9 @@ Per micro-batch: the kafka source's batch is validated and committed with its of
 detector (detect/online.py), stored as one score run (its River scores in
 ``online_scores``) and alerted through the batch run's intake (pipeline/alerting.py
 ``raise_run``: same outbox, dedup and routing; an alert already open absorbs the same
-person's later windows, so nobody is paged twice).
+person's later windows, so nobody is paged twice). Scoring runs in a thread of its own
+and takes every micro-batch committed while it worked at once (``_Background``): reading
+and committing never wait for it, and the feature matrix is built once per scoring.
 
 A clean stop scores the current day once more over everything before it exits.
 Restart: runs whose alerts were not raised (a kill between the run and its alerts) are
@@ -112,27 +114,7 @@ def stream(
     metrics = StreamMetrics(name, metrics_port)
     began = time.perf_counter()
     with _signals(control), Store.open(settings, migrate=True) as store:
-        record, version = _current(store, settings)
-        if record is None:
-            raise AuditlensError(
-                "no model in force to score the stream with",
-                hint="run `auditlens run` (or `auditlens train --labels FILE`) once first",
-                ko="스트림에 점수를 매길 사용 중인 모델이 없습니다",
-                ko_hint="먼저 `auditlens run`(또는 `auditlens train --labels 파일`)을 한 번 "
-                "실행하십시오",
-            )
-        model = FittedPipeline.load(Path(record.path), record.sha256)
-        online = OnlineDetector(seed=settings.model_seed)
-        state = DayState(store, settings, model, feature_context(settings), online)
-        scorer = _Scorer(store, settings, model, record, version, clock, wait, report)
-        for pending in store.scores.pending_runs():
-            with run_lock(store, settings, wait):
-                report.alerts += len(raise_run(store, settings, pending, clock=clock).intake.opened)
-        state.start()
-        if state.day is not None:  # windows a kill may have left unscored
-            catch_up = state.close()
-            if catch_up is not None:
-                scorer.commit(catch_up, store.events.last_batch_id(), 0)
+        state, scorer = _start(store, settings, report, clock, wait)
         kafka = make_source(name, config, settings)
         assert isinstance(kafka, KafkaSource)  # noqa: S101 - _kafka chose a kafka config
         kafka.follow = True
@@ -140,41 +122,130 @@ def stream(
         if control.stop_event.is_set():
             kafka.stop()
 
-        def handle(batch: BatchReport, events: pl.DataFrame) -> None:
+        def score(done: list[_Committed]) -> None:
+            """Score what was committed since the last call (one update per user-day)."""
             started = time.perf_counter()
+            events = pl.concat([c.events for c in done], how="vertical_relaxed")
             windows = 0
             for update in state.update(events):
-                windows += scorer.commit(update, batch.batch_id, events.height)
+                windows += scorer.commit(update, done[-1].batch_id, events.height)
             now_ms = time.time() * 1000.0
-            latencies = [(now_ms - t) / 1000.0 for t in kafka.produced_ms if t > 0]
-            report.batches += 1
-            report.events += batch.accepted
+            latencies = [(now_ms - t) / 1000.0 for c in done for t in c.produced_ms if t > 0]
+            report.batches += len(done)
+            report.events += sum(c.report.accepted for c in done)
             report.windows += windows
             report.latencies = (report.latencies + latencies)[-100_000:]
             seconds = time.perf_counter() - started
-            metrics.batch(batch.ingested, batch.quarantined, seconds, latencies, kafka.lag)
+            for c in done:
+                metrics.batch(c.report.ingested, c.report.quarantined, c.lag)
+            metrics.scored(seconds, latencies)
             log.info(
-                "batch %s: %d events (%d quarantined), %d windows scored in %.3f s, lag %d, "
-                "p99 latency %.3f s",
-                batch.batch_id,
-                batch.accepted,
-                batch.quarantined,
+                "batches %s..%s: %d events (%d quarantined), %d windows scored in %.3f s, "
+                "lag %d, p99 latency %.3f s",
+                done[0].batch_id,
+                done[-1].batch_id,
+                sum(c.report.accepted for c in done),
+                sum(c.report.quarantined for c in done),
                 windows,
                 seconds,
-                kafka.lag,
+                done[-1].lag,
                 float(np.percentile(latencies, 99)) if latencies else 0.0,
             )
             if control.on_batch is not None:
                 control.on_batch(report)
 
+        background = _Background(score, on_error=kafka.stop)
+
+        def handle(batch: BatchReport, events: pl.DataFrame) -> None:
+            background.put(_Committed(batch, events, list(kafka.produced_ms), kafka.lag))
+
         log.info("streaming %s (%s) from the stored offsets", name, ", ".join(config.topics))
-        done = ingest(kafka, settings, store=store, clock=clock, on_events=handle)
+        try:
+            done = ingest(kafka, settings, store=store, clock=clock, on_events=handle)
+        finally:
+            background.close()  # scores what is queued; raises what the scorer raised
         final = state.close() if done.batches else None
         if final is not None:  # the day as it stands over everything: a restart's first
             scorer.commit(final, store.events.last_batch_id(), 0)  # scores equal these
     metrics.close()
     report.seconds = time.perf_counter() - began
     return report
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """A committed micro-batch waiting to be scored."""
+
+    report: BatchReport
+    events: pl.DataFrame
+    produced_ms: list[int]
+    lag: int
+
+    @property
+    def batch_id(self) -> int:
+        return self.report.batch_id
+
+
+class _Background:
+    """Scores committed micro-batches in a thread of its own, all that arrived while it
+    worked at once: reading and committing go on meanwhile (the feature matrix is built
+    once per scoring, not once per micro-batch), and at most ``limit`` events wait."""
+
+    def __init__(
+        self,
+        work: Callable[[list[_Committed]], None],
+        *,
+        on_error: Callable[[], None],
+        limit: int = 2_000_000,
+    ) -> None:
+        self._work, self._on_error, self._limit = work, on_error, limit
+        self._cond = threading.Condition()
+        self._queue: list[_Committed] = []
+        self._closing = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="auditlens-stream-score")
+        self._thread.start()
+
+    def put(self, item: _Committed) -> None:
+        """Queue ``item`` (waits while ``limit`` events are queued: backpressure)."""
+        with self._cond:
+            while (
+                self._error is None
+                and self._queue
+                and sum(c.events.height for c in self._queue) >= self._limit
+            ):
+                self._cond.wait(0.1)
+            if self._error is not None:
+                raise self._error
+            self._queue.append(item)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Score what is queued, stop the thread; raise what the work raised."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                items, self._queue = self._queue, []
+                self._cond.notify_all()
+            try:
+                self._work(items)
+            except BaseException as exc:  # handed to the reading thread
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                self._on_error()
+                return
 
 
 class _Scorer:
@@ -236,6 +307,39 @@ class _Scorer:
         self.report.runs += 1
         self.report.alerts += len(raised.intake.opened)
         return rows.height
+
+
+def _start(
+    store: Store, settings: Settings, report: StreamReport, clock: Clock, wait: float
+) -> tuple[DayState, _Scorer]:
+    """Load the model in force, raise runs a kill left pending, load the day (River
+    rebuilt) and score it once over the lake (windows a kill left unscored).
+
+    Raises:
+        AuditlensError: no model in force.
+    """
+    record, version = _current(store, settings)
+    if record is None:
+        raise AuditlensError(
+            "no model in force to score the stream with",
+            hint="run `auditlens run` (or `auditlens train --labels FILE`) once first",
+            ko="스트림에 점수를 매길 사용 중인 모델이 없습니다",
+            ko_hint="먼저 `auditlens run`(또는 `auditlens train --labels 파일`)을 한 번 "
+            "실행하십시오",
+        )
+    model = FittedPipeline.load(Path(record.path), record.sha256)
+    online = OnlineDetector(seed=settings.model_seed)
+    state = DayState(store, settings, model, feature_context(settings), online)
+    scorer = _Scorer(store, settings, model, record, version, clock, wait, report)
+    for pending in store.scores.pending_runs():
+        with run_lock(store, settings, wait):
+            report.alerts += len(raise_run(store, settings, pending, clock=clock).intake.opened)
+    state.start()
+    if state.day is not None:  # windows a kill may have left unscored
+        catch_up = state.close()
+        if catch_up is not None:
+            scorer.commit(catch_up, store.events.last_batch_id(), 0)
+    return state, scorer
 
 
 def _kafka(settings: Settings, name: str | None) -> tuple[str, KafkaSourceConfig]:

@@ -4,9 +4,10 @@ latency (from each message's Kafka timestamp) and consumer lag, served on
 
 Families (label ``source``): ``auditlens_stream_events_total``,
 ``auditlens_stream_quarantined_total``, ``auditlens_stream_batches_total``,
-``auditlens_stream_batch_seconds`` (histogram: commit + score + alerts of a micro-batch
-after its commit), ``auditlens_stream_event_latency_seconds`` (histogram: Kafka
-timestamp → scored and alerted), ``auditlens_stream_lag_messages`` (gauge).
+``auditlens_stream_batch_seconds`` (histogram: one scoring — features, both detectors,
+store, alerts — of the micro-batches committed since the last),
+``auditlens_stream_event_latency_seconds`` (histogram: Kafka timestamp → scored and
+alerted), ``auditlens_stream_lag_messages`` (gauge).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class StreamMetrics:
         ).labels(source)
         self.batch_seconds = Histogram(
             "auditlens_stream_batch_seconds",
-            "Seconds to score and alert a committed micro-batch.",
+            "Seconds of one scoring of the micro-batches committed since the last.",
             ["source"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
@@ -60,18 +61,19 @@ class StreamMetrics:
 
             self._server, _ = start_http_server(port, registry=r)
 
-    def batch(
-        self, read: int, quarantined: int, seconds: float, latencies: Sequence[float], lag: int
-    ) -> None:
-        """Record one micro-batch."""
+    def batch(self, read: int, quarantined: int, lag: int) -> None:
+        """Record one committed micro-batch."""
         self.events.inc(read)
         self.quarantined.inc(quarantined)
         self.batches.inc()
+        self.lag.set(lag)
+
+    def scored(self, seconds: float, latencies: Sequence[float]) -> None:
+        """Record one scoring (of the micro-batches committed since the last)."""
         self.batch_seconds.observe(seconds)
         step = max(len(latencies) // 1000, 1)  # a sample: observing costs ~1 µs each
         for value in latencies[::step]:
             self.latency.observe(value)
-        self.lag.set(lag)
 
     def close(self) -> None:
         """Stop the HTTP server (if any)."""
