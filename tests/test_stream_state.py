@@ -130,3 +130,21 @@ def test_the_online_score_changes_as_it_learns() -> None:
     before = detector.learned_
     detector.score_learn(odd)
     assert detector.learned_ == before + 1
+
+
+def test_river_is_rebuilt_the_same_on_restart(
+    streamed: tuple[Settings, list[Update], pl.DataFrame, dt.date],
+) -> None:
+    settings, updates, _, _ = streamed
+    rows = updates[-1].matrix.frame.join(updates[-1].keys, on=list(KEYS), how="semi")
+    scores = []
+    with Store.open(settings) as store:
+        record = store.models.in_force()
+        assert record is not None
+        model = FittedPipeline.load(Path(record.path), record.sha256)
+        for _ in range(2):  # two restarts on the same stored events
+            online = OnlineDetector(seed=1)
+            DayState(store, settings, model, feature_context(settings), online).start()
+            assert online.learned_ > 0  # warmed on the loaded days' windows
+            scores.append(online.score(rows.select(*KEYS, *model.feature_columns)))
+    assert np.array_equal(scores[0], scores[1])
