@@ -52,7 +52,7 @@ from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.run import _current, _reasons_by_key, _with_evidence, run_lock
 from auditlens.pipeline.stream_metrics import StreamMetrics
 from auditlens.pipeline.stream_state import DayState, Update
-from auditlens.schema import USER_ID
+from auditlens.scoring import user_peaks
 from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
 from auditlens.store.scores import RunRecord
@@ -275,7 +275,9 @@ class _Scorer:
         rows = scoring.windows.join(update.keys, on=list(KEYS), how="semi")
         if rows.height == 0:
             return 0
-        shown = scoring.users.join(rows.select(USER_ID).unique(), on=USER_ID, how="semi")
+        # the peaks alerts are raised from are those of this run's rows (raise_run): only
+        # their days need reasons, not each user's past peak again at every scoring
+        shown = user_peaks(rows)
         by_key = _reasons_by_key(scoring, model, rows, shown)
         rows = _with_evidence(rows, by_key, scoring, self.record.sha256, settings, batch_id)
         started = self.clock()
