@@ -135,13 +135,15 @@ def _stream_until(settings: Settings, accepted: int, settle: float = 0.0) -> Str
     thread = threading.Thread(target=target)
     thread.start()
     deadline = time.monotonic() + 120
-    with Store.open(settings) as store:
-        while store.events.counts()["accepted"] < accepted and thread.is_alive():
-            assert time.monotonic() < deadline, "the stream did not catch up in 120 s"
-            time.sleep(0.1)
-    time.sleep(settle)
-    control.stop()
-    thread.join(60)
+    try:
+        with Store.open(settings) as store:
+            while store.events.counts()["accepted"] < accepted and thread.is_alive():
+                assert time.monotonic() < deadline, "the stream did not catch up in 120 s"
+                time.sleep(0.1)
+        time.sleep(settle)
+    finally:  # stopped however the wait ended
+        control.stop()
+        thread.join(60)
     assert not thread.is_alive()
     if errors:
         raise errors[0]
@@ -206,44 +208,53 @@ def test_kill_9_then_restart_stores_every_event_once_and_alerts_once(
     }
     command = [sys.executable, "-m", "auditlens.cli", "stream", "run"]
     rng = random.Random(3)
+    children: list[subprocess.Popen[bytes]] = []
     with Store.open(settings) as store:
-        target = store.events.counts()["accepted"] + live.height
-        killed = 0
-        third = len(messages) // 3 + 1
-        for i in range(3):  # each run gets a third of the messages, killed while on them
-            kafka_broker.produce(topic, messages[i * third : (i + 1) * third], partitions=2)
-            with (tmp_path / "killed.log").open("w") as sink:
+        try:
+            target = store.events.counts()["accepted"] + live.height
+            killed = 0
+            third = len(messages) // 3 + 1
+            for i in range(3):  # each run gets a third of the messages, killed while on them
+                kafka_broker.produce(topic, messages[i * third : (i + 1) * third], partitions=2)
+                with (tmp_path / "killed.log").open("w") as sink:
+                    child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink,
+                                             stderr=subprocess.STDOUT)  # fmt: skip
+                    children.append(child)
+                before = store.events.counts()["batches"]
+                deadline = time.monotonic() + 90
+                while store.events.counts()["batches"] == before and child.poll() is None:
+                    assert time.monotonic() < deadline, (tmp_path / "killed.log").read_text()
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.5))
+                if child.poll() is None:
+                    child.send_signal(signal.SIGKILL)
+                    killed += 1
+                child.wait(timeout=30)
+            assert killed >= 2
+            log = tmp_path / "stream.log"
+            with log.open("w") as sink:
                 child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink,
                                          stderr=subprocess.STDOUT)  # fmt: skip
-            before = store.events.counts()["batches"]
-            deadline = time.monotonic() + 90
-            while store.events.counts()["batches"] == before and child.poll() is None:
-                assert time.monotonic() < deadline, (tmp_path / "killed.log").read_text()
-                time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.5))
-            if child.poll() is None:
-                child.send_signal(signal.SIGKILL)
-                killed += 1
-            child.wait(timeout=30)
-        assert killed >= 2
-        log = tmp_path / "stream.log"
-        with log.open("w") as sink:
-            child = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink,
-                                     stderr=subprocess.STDOUT)  # fmt: skip
-        deadline = time.monotonic() + 60
-        while "streaming bus" not in log.read_text():  # SIGTERM once the handler is set
-            assert time.monotonic() < deadline and child.poll() is None, log.read_text()
-            time.sleep(0.05)
-        deadline = time.monotonic() + 120
-        while store.events.counts()["accepted"] < target and child.poll() is None:
-            assert time.monotonic() < deadline, "the stream did not catch up in 120 s"
-            time.sleep(0.1)
-        time.sleep(1.0)
-        child.send_signal(signal.SIGTERM)  # finish the micro-batch, exit cleanly
-        assert child.wait(timeout=60) == 0, log.read_text()
-        assert store.events.counts()["accepted"] == target  # none lost, none twice
-        ids = store.events.scan().select("event_id").collect().to_series()
-        assert ids.n_unique() == ids.len()
-        by_user = _alerts_of(store)
-        assert by_user.get(PLANTED) == 1, by_user
-        assert all(n == 1 for n in by_user.values()), by_user
+                children.append(child)
+            deadline = time.monotonic() + 60
+            while "streaming bus" not in log.read_text():  # SIGTERM once the handler is set
+                assert time.monotonic() < deadline and child.poll() is None, log.read_text()
+                time.sleep(0.05)
+            deadline = time.monotonic() + 120
+            while store.events.counts()["accepted"] < target and child.poll() is None:
+                assert time.monotonic() < deadline, "the stream did not catch up in 120 s"
+                time.sleep(0.1)
+            time.sleep(1.0)
+            child.send_signal(signal.SIGTERM)  # finish the micro-batch, exit cleanly
+            assert child.wait(timeout=60) == 0, log.read_text()
+            assert store.events.counts()["accepted"] == target  # none lost, none twice
+            ids = store.events.scan().select("event_id").collect().to_series()
+            assert ids.n_unique() == ids.len()
+            by_user = _alerts_of(store)
+            assert by_user.get(PLANTED) == 1, by_user
+            assert all(n == 1 for n in by_user.values()), by_user
+        finally:  # a failed assertion must not leave a stream running
+            for process in children:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(10)
