@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -42,6 +43,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("org")
     write_sample(generate(SPEC), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def loud_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twice the insiders: incidents that reach the cap of 100 on several days (peak ties:
+    3 users here; with SPEC's insiders there may be none)."""
+    out = tmp_path_factory.mktemp("loud")
+    write_sample(generate(replace(SPEC, insider_rate=0.1)), out)
     return out
 
 
@@ -83,11 +93,13 @@ def _alerts(settings: Settings) -> list[Alert]:
 # --- 1. the alert names the run's peak ---------------------------------------------------
 
 
-def test_every_alert_names_the_runs_peak_days_and_top_reason(settings: Settings, org: Path) -> None:
+def test_every_alert_names_the_runs_peak_days_and_top_reason(
+    settings: Settings, loud_org: Path
+) -> None:
     # every user is alerted (no capacity, no threshold): ties at the peak happen at any
-    # risk (capped 100, or the same rank in the surprise grid), here among low ones
-    settings = _settings(settings, org, review_capacity=0, alert_min_severity=Severity.LOW)
-    _ingest(settings, org)
+    # risk (capped 100, or the same rank in the surprise grid)
+    settings = _settings(settings, loud_org, review_capacity=0, alert_min_severity=Severity.LOW)
+    _ingest(settings, loud_org)
     job = batch_job(settings)
     assert job.alerts is not None and job.alerts.candidates > 0
     peaks = {row["user_id"]: row for row in job.run.peaks.iter_rows(named=True)}
