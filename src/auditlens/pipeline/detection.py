@@ -211,10 +211,25 @@ def fit_and_score(
     return model, score_matrix(matrix, model, settings, scores)
 
 
+def fit_and_score_matrix(
+    features: MatrixBuilder, matrix: FeatureMatrix, settings: Settings
+) -> tuple[FittedPipeline, Scoring]:
+    """:func:`fit_and_score` on a training matrix already built by ``features`` (fitted),
+    e.g. in user partitions (pipeline/partitions.py)."""
+    model, matrix, scores = _fit_detector(features, matrix, settings)
+    return model, score_matrix(matrix, model, settings, scores)
+
+
 def _fit(
     events: pl.DataFrame, ctx: FeatureContext, settings: Settings
 ) -> tuple[FittedPipeline, FeatureMatrix, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     features, matrix = fit_features(events, ctx)
+    return _fit_detector(features, matrix, settings)
+
+
+def _fit_detector(
+    features: MatrixBuilder, matrix: FeatureMatrix, settings: Settings
+) -> tuple[FittedPipeline, FeatureMatrix, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     frame, _ = scored_part(matrix, settings.min_history_days)
     if frame.height < 50:
         raise AuditlensError(
