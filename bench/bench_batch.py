@@ -66,6 +66,7 @@ class StageClock:
 
     cpu: dict[str, float] = field(default_factory=dict)
     wall: dict[str, float] = field(default_factory=dict)
+    rss: dict[str, float] = field(default_factory=dict)  # process peak RSS at its end, MiB
     _name: str = ""
     _cpu0: float = 0.0
     _wall0: float = 0.0
@@ -86,18 +87,22 @@ class StageClock:
         if self._name and self._name != DONE:
             self.cpu[self._name] = self.cpu.get(self._name, 0.0) + cpu - self._cpu0
             self.wall[self._name] = self.wall.get(self._name, 0.0) + wall - self._wall0
+            self.rss[self._name] = peak_rss_mib()
         self._cpu0, self._wall0 = cpu, wall
 
     def report(self, title: str, events: int) -> None:
         """Print the stages, their shares and events/s."""
         total_cpu, total_wall = sum(self.cpu.values()), sum(self.wall.values())
         print(f"\n{title}")
-        print(f"  {'stage':<28}{'CPU s':>9}{'wall s':>9}{'CPU/wall':>10}{'CPU share':>11}")
+        print(
+            f"  {'stage':<28}{'CPU s':>9}{'wall s':>9}{'CPU/wall':>10}{'CPU share':>11}"
+            f"{'peak RSS MiB':>14}"
+        )
         for name in self.cpu:
             cpu, wall = self.cpu[name], self.wall[name]
             print(
                 f"  {name:<28}{cpu:>9.2f}{wall:>9.2f}{cpu / max(wall, 1e-9):>10.2f}"
-                f"{cpu / max(total_cpu, 1e-9):>10.0%}"
+                f"{cpu / max(total_cpu, 1e-9):>10.0%}{self.rss[name]:>14,.0f}"
             )
         print(f"  {'total':<28}{total_cpu:>9.2f}{total_wall:>9.2f}")
         print(

@@ -63,14 +63,25 @@ def test_population_groups_equal_the_groups_of_everyone(
     assert not peer_groups(one, ctx).equals(peer_groups(one, with_population))
 
 
-@pytest.mark.parametrize(("parts", "workers"), [(3, 1), (4, 2)])
+@pytest.mark.parametrize(("parts", "workers", "spill"), [(3, 1, False), (4, 2, True)])
 def test_partitioned_matrix_and_scores_equal_in_memory(
-    data: SyntheticData, ctx: FeatureContext, parts: int, workers: int
+    data: SyntheticData,
+    ctx: FeatureContext,
+    parts: int,
+    workers: int,
+    spill: bool,
+    tmp_path: Path,
 ) -> None:
     features = MatrixBuilder()
     whole = features.fit_transform(data.events, ctx)
-    stored = StoredEvents(data.events.lazy(), data.events.height, parts, workers)
-    split = stored.matrix(features, ctx)
+    # spill: the lake split into partition files first (as from SPILL_FROM partitions)
+    with StoredEvents(
+        data.events.lazy(), data.events.height, parts, workers,
+        spill_dir=tmp_path, spill_from=2 if spill else 99,
+    ) as stored:  # fmt: skip
+        split = stored.matrix(features, ctx)
+        assert len(list(tmp_path.glob(".partitions-*/_part=*/*.parquet"))) == parts * spill
+    assert not list(tmp_path.iterdir())  # the partition files are gone
     _same(whole, split)
     settings = Settings()
     model, scoring = fit_and_score_matrix(features, whole, settings)

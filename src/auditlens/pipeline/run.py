@@ -176,7 +176,8 @@ def score_run(
     batch_id, events = _stored_events(store, settings)
     ctx = feature_context(settings)
     steps.start("features and model")
-    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    with events:  # partition files, if any, removed once the matrix is built
+        choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
     model, record = choice.model, choice.record
     steps.start("score")
     scoring = choice.scoring or score_matrix(choice.matrix, model, settings)
