@@ -134,3 +134,17 @@ def test_run_scores_alike_in_partitions(
     a, b = first.top.select("user_id", "risk_score"), again.top.select("user_id", "risk_score")
     assert_frame_equal(a, b, check_exact=True)
     assert np.isfinite(b.get_column("risk_score").to_numpy()).all()
+
+
+def test_a_stored_model_builds_the_matrix_on_every_thread(
+    data: SyntheticData, ctx: FeatureContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    features = MatrixBuilder()
+    whole = features.fit_transform(data.events, ctx)
+    monkeypatch.setattr(partitions, "PARALLEL_FROM", 1000)
+    stored = StoredEvents(data.events.lazy(), data.events.height, 1, 2)
+    _same(whole, stored.matrix(features, ctx))
+    assert stored.partitions == stored.workers == 2  # fits at once, built in two
+    few = StoredEvents(data.events.head(999).lazy(), 999, 1, 2)
+    few.matrix(features, ctx)
+    assert few.partitions == 1  # too few events for threads

@@ -56,6 +56,9 @@ MATRIX_BYTES_PER_EVENT: Final = 40.0
 #: From this many partitions on, the lake is split into partition files in one pass
 #: rather than scanned once per partition.
 SPILL_FROM: Final = 8
+#: From this many events on, a stored model's matrix is built in one partition per
+#: thread even when the events fit in memory at once.
+PARALLEL_FROM: Final = 1_000_000
 #: Seed of the user hash (a user's partition is the same for every scan of a run).
 _SEED: Final = 0x5EED
 _PART: Final = "_part"
@@ -113,6 +116,7 @@ class StoredEvents:
         self.scan = scan.select(EVENT_COLUMNS)
         self.height = height
         self.partitions = partitions
+        self.threads = max(1, workers)
         self.workers = max(1, min(workers, partitions))
         self.spill_dir = spill_dir
         self.spill_from = spill_from
@@ -183,7 +187,14 @@ class StoredEvents:
         return replace(ctx, population=groups_of_counts(role_counts(self.scan), ctx))
 
     def matrix(self, features: MatrixBuilder, ctx: FeatureContext) -> FeatureMatrix:
-        """The matrix of every event built with fitted ``features``, partition by partition."""
+        """The matrix of every event built with fitted ``features``, partition by partition.
+
+        Events that fit at once are still built in one partition per thread from
+        ``PARALLEL_FROM`` events on: the same matrix (nothing is fitted here), on every
+        core.
+        """
+        if self.partitions == 1 and self.threads > 1 and self.height >= PARALLEL_FROM:
+            self.partitions = self.workers = self.threads
         if self.partitions == 1:
             return features.transform(self.frame(), ctx)
         ctx = self.population(ctx)
