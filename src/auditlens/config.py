@@ -579,8 +579,8 @@ class EngineConfig(BaseModel):
     threads: int = Field(
         0,
         ge=0,
-        description="Partitions built at once, and threads scoring the windows; 0 = one "
-        "per CPU core.",
+        description="Partitions built at once (a stored model's matrix is built in this "
+        "many partitions from 1M events on, even when they fit); 0 = one per CPU core.",
     )
 
     @field_validator("memory_budget")
