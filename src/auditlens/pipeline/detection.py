@@ -280,16 +280,19 @@ def feature_hashes(frame: pl.DataFrame) -> list[str]:
     multi-threaded sums may produce when the same features are computed again.
     """
     columns = sorted(c for c in frame.columns if c not in KEYS)
-    text = frame.select(
-        pl.concat_str(
-            [
-                pl.lit(f"{c}=") + pl.col(c).cast(pl.Float64).round_sig_figs(9).cast(pl.String)
-                for c in columns
-            ],
-            separator="|",
-        ).alias("t")
-    )["t"]
-    return [hashlib.sha256(t.encode()).hexdigest() for t in text]
+    row_text = pl.concat_str(
+        [
+            pl.lit(f"{c}=") + pl.col(c).cast(pl.Float64).round_sig_figs(9).cast(pl.String)
+            for c in columns
+        ],
+        separator="|",
+    ).alias("t")
+    hashes: list[str] = []
+    # the rows' texts 100,000 at a time (all at once: ~1 KB per row held together)
+    for start in range(0, frame.height, 100_000):
+        text = frame.slice(start, 100_000).select(row_text)["t"]
+        hashes += [hashlib.sha256(t.encode()).hexdigest() for t in text]
+    return hashes
 
 
 # --- auditlens score ---------------------------------------------------------------------
