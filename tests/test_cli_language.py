@@ -440,6 +440,7 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("config", "show"), (1,), broken),
         Step(("stream", "produce", "--from", f"mixed-{lang}.csv", "--topic", topic, *kafka)),
         Step(("stream", "produce", "--from", "missing.csv", "--topic", topic, *kafka), (1,)),
+        Step(("stream", "run", "--source", "nosuch"), (1, 2)),  # no such kafka source
         Step(("db", "upgrade")),
         Step(("db", "upgrade"), (1,), (("AUDITLENS_STORE_URL", "nosuchdb://x"),)),
         Step(("db", "upgrade"), (0,), server),

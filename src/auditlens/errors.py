@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from typing import Final
 
 
@@ -53,6 +54,31 @@ class ConfigError(AuditlensError):
     hint = "fix auditlens.toml or the AUDITLENS_* variable (see `auditlens config show`)"
     ko_hint = (
         "auditlens.toml 또는 AUDITLENS_* 환경 변수를 고치십시오 (`auditlens config show`로 확인)"
+    )
+
+
+def check_choices(given: Sequence[str], allowed: Sequence[str], *, what: str, what_ko: str) -> None:
+    """Refuse the values of ``given`` that are not in ``allowed``, naming them all.
+
+    >>> try:
+    ...     check_choices(["shut", "x"], ["open", "closed"], what="status", what_ko="상태")
+    ... except ConfigError as exc:
+    ...     print(exc, "/", korean_of(exc))
+    unknown statuses shut, x — use one of open, closed / 알 수 없는 상태입니다: `shut`, `x`
+
+    Raises:
+        ConfigError: ``what`` (its plural with an ``es`` when several are wrong) and the
+            allowed values as the hint.
+    """
+    bad = [g for g in given if g not in allowed]
+    if not bad:
+        return
+    ticked = ", ".join(f"`{a}`" for a in allowed)
+    raise ConfigError(
+        f"unknown {what}{'es' if len(bad) > 1 and what.endswith('s') else ''} {', '.join(bad)}",
+        hint=f"use one of {', '.join(allowed)}",
+        ko=f"알 수 없는 {what_ko}입니다: {', '.join(f'`{b}`' for b in bad)}",
+        ko_hint=f"{ticked} 중 하나를 쓰십시오",
     )
 
 

@@ -27,6 +27,7 @@ from auditlens.features.base import (
     prepare,
 )
 from auditlens.features.catalog import ResourceCatalog
+from auditlens.features.novelty import NoveltyFeatures
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.temporal import TemporalFeatures
@@ -38,6 +39,7 @@ FEATURE_SETS: dict[str, Callable[[], FeatureSet]] = {
     "temporal": TemporalFeatures,
     "resources": ResourceFeatures,
     "access": AccessFeatures,
+    "novelty": NoveltyFeatures,
     "sequences": SequenceFeatures,
 }
 

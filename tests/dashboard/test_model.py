@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from auditlens.dashboard.pages.model import changed
+from auditlens.reports.wording import model_change
 from auditlens.validate import quarantine_kind_label
 from auditlens.views import audit_status, data_health, kpis, model_changes, model_versions
 from tests.dashboard.conftest import Deployment, OpenApp, viewer_context
@@ -40,7 +40,7 @@ def test_the_model_and_data_page_shows_the_read_models_figures(
     kinds = list(table[ctx.say("kind", "종류")])
     assert kinds == [{"ko": "비지도", "en": "unsupervised"}[lang]] * len(versions)
     assert list(table.iloc[:, -1]) == [
-        changed(c, lang) for c in model_changes(ctx.store)
+        model_change(c, lang) for c in model_changes(ctx.store)
     ]  # one model here: "first model"
     k = kpis(ctx.store, start, today, zone=ctx.zone)
     metrics = {m.label: m.value for m in at.metric}

@@ -104,7 +104,7 @@ def test_times_the_usual_reads_as_a_sentence_with_the_count_beside_it() -> None:
     assert reason.en.startswith("deletions 5.0x the own usual (today 14, own average 2")
 
 
-KOREAN_UNIT = re.compile(r"(\d(건|회|개|대|%|배|점|비트| 표준편차)|^\d\d:\d\d)$")
+KOREAN_UNIT = re.compile(r"(\d(건|회|개|대|%|배|점|비트| 표준편차|일|시간)|^\d\d:\d\d)$")
 
 
 @pytest.mark.parametrize("column", sorted(FEATURE_DOCS))

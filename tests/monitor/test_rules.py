@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from auditlens.pipeline.stream_metrics import StreamMetrics
 from tests.monitor.test_metrics import STORE_FAMILIES, TRAIL_FAMILIES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,8 +79,15 @@ def test_every_rule_is_unit_tested_and_says_what_to_do_in_both_languages() -> No
             assert re.search("[가-힣]", notes[key]), (rule["alert"], key)
 
 
+def _stream_families() -> set[str]:
+    """The sample names `auditlens stream run --metrics-port` serves (its registry)."""
+    metrics = StreamMetrics("bus")
+    metrics.batch(1, 0, 0)
+    return {s.name for family in metrics.registry.collect() for s in family.samples}
+
+
 def test_the_rules_use_only_metrics_auditlens_exports() -> None:
-    exported = STORE_FAMILIES | TRAIL_FAMILIES | API_FAMILIES | {"up"}
+    exported = STORE_FAMILIES | TRAIL_FAMILIES | API_FAMILIES | _stream_families() | {"up"}
     used: set[str] = set()
     for rule in alert_rules():
         used |= set(re.findall(r"\b(auditlens_[a-z_]+|up)\b(?=\{|\)|\s|\[)", rule["expr"]))
@@ -87,6 +95,11 @@ def test_the_rules_use_only_metrics_auditlens_exports() -> None:
     assert used <= exported, f"unknown metrics: {sorted(used - exported)}"
     # drift is alerted on (issue 16)
     assert {"auditlens_drift_features_drifted", "auditlens_drift_drifted"} <= used
+    # and the stream's lag and latency (issue 19)
+    assert {
+        "auditlens_stream_lag_messages",
+        "auditlens_stream_event_latency_seconds_bucket",
+    } <= used
 
 
 def test_the_example_prometheus_configuration_checks(tmp_path: Path) -> None:

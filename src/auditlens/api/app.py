@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 
 from auditlens import __version__
-from auditlens.api import problems, routes
+from auditlens.api import heap, problems, routes
 from auditlens.api.auth import Authenticator, Viewer, v1_router
 from auditlens.api.metrics import RequestMetrics, Timed, metrics_router
 from auditlens.api.models import Health, KeyInfo, WhoAmI
@@ -55,8 +55,16 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], dt.datetime] | None = None,
+    freeze_heap: bool = False,
+) -> FastAPI:
     """The API for the deployment ``settings`` describes (the store opens on first use).
+
+    ``freeze_heap``: for a serving process (``serve api``): keep full garbage collections
+    out of request latency (:mod:`auditlens.api.heap`).
 
     Raises:
         ConfigError: the OIDC key set cannot be read, or pseudonymisation is on
@@ -70,6 +78,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
         # no more requests at the database at once than the store's pool holds
         # connections: a deeper queue of threads only opens and closes connections
         anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+        if freeze_heap:
+            heap.freeze(full=True)
         yield
         stores.close()
 
@@ -100,6 +110,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     routes.install(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(Timed, metrics=timing)
+    if freeze_heap:
+        app.add_middleware(heap.FreezeHeap)
     return app
 
 
@@ -116,7 +128,7 @@ def app_from_environment() -> FastAPI:
     command reads them (``AUDITLENS_CONFIG`` or ./auditlens.toml, ``AUDITLENS_*``)."""
     from auditlens.config import load_settings
 
-    return create_app(load_settings())
+    return create_app(load_settings(), freeze_heap=True)
 
 
 def health_router() -> APIRouter:

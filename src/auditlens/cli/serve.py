@@ -55,7 +55,8 @@ def serve_api(
     from auditlens.api.app import create_app
 
     settings = call(ctx, load_settings)
-    app = call(ctx, lambda: create_app(settings))  # a bad setting stops here, in one line
+    # a bad setting stops here, in one line
+    app = call(ctx, lambda: create_app(settings, freeze_heap=True))
     processes = workers or settings.api.workers
     options: dict[str, Any] = {
         "host": host or settings.api.host,

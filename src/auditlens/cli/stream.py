@@ -17,7 +17,7 @@ from auditlens.cli.common import (
     inputs,
     load_settings,
 )
-from auditlens.i18n import language, say
+from auditlens.i18n import language, pick, say
 
 stream_app = typer.Typer(
     help="Events on Kafka topics. / Kafka 토픽의 이벤트를 다룹니다.", no_args_is_help=True
@@ -91,6 +91,55 @@ def produce(
             bootstrap=report.bootstrap,
             seconds=report.seconds,
             rate=report.produced / report.seconds if report.seconds > 0 else 0,
+        ),
+        highlight=False,
+    )
+
+
+@stream_app.command("run")
+def run_stream(
+    ctx: typer.Context,
+    kafka_source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="Configured kafka source to stream (default: the only one). / 스트리밍할 "
+            "kafka 소스입니다(기본값: 설정된 유일한 소스).",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics (lag, batch latency, throughput) on this port. / "
+            "이 포트에서 Prometheus 지표(지연, 배치 지연 시간, 처리량)를 제공합니다.",
+        ),
+    ] = None,
+) -> None:
+    """Validate, store, score and alert a kafka source's events continuously until
+    stopped (Ctrl-C or SIGTERM finishes the current micro-batch). / kafka 소스의 이벤트를
+    멈출 때까지 계속 검증, 저장, 점수화하고 경보를 올립니다(Ctrl-C 또는 SIGTERM은 처리 중인
+    마이크로배치를 마치고 멈춥니다)."""
+    import logging
+
+    settings = call(ctx, load_settings)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("auditlens.stream").setLevel(logging.INFO)  # a line per scoring
+    report = call(
+        ctx,
+        lambda: pipeline.stream(settings, source=kafka_source, metrics_port=metrics_port),
+    )
+    lang = language()
+    console.print(
+        pick(
+            lang,
+            f"{report.source}: {report.events:,} events in {report.batches:,} micro-batches, "
+            f"{report.windows:,} windows scored, {report.alerts:,} alerts opened "
+            f"({report.seconds:.1f} s)",
+            f"{report.source}: 마이크로배치 {report.batches:,}개에서 이벤트 {report.events:,}건, "
+            f"구간 {report.windows:,}개 점수화, 경보 {report.alerts:,}건 생성 "
+            f"({report.seconds:.1f}초)",
         ),
         highlight=False,
     )

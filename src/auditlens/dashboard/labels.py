@@ -11,15 +11,10 @@ Example::
 
 from __future__ import annotations
 
-from auditlens.i18n import pick
-from auditlens.i18n.words import ALERT_STATUS_KO
-from auditlens.reports.labels import department_word, scenario_word
+from auditlens.reports.labels import department_word, scenario_word, status_word
 
-#: The reports' words for scenarios and departments (one wording on screen and on paper).
+#: The reports' words for scenarios, departments and alert statuses (one wording on
+#: screen and on paper).
 scenario_label = scenario_word
 department_label = department_word
-
-
-def status_label(status: str, lang: str) -> str:
-    """An alert status in ``lang`` (신규, 확인…; English: the status with spaces)."""
-    return pick(lang, status.replace("_", " "), ALERT_STATUS_KO.get(status, status))
+status_label = status_word

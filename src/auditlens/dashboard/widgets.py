@@ -28,6 +28,8 @@ from auditlens.dashboard.navigation import ALERT_PARAM, USER_PARAM, go, page
 from auditlens.i18n import DEFAULT_LANG, Lang, is_lang, pick, severity_label
 from auditlens.localtime import local_time
 from auditlens.reports.wording import count as count
+from auditlens.reports.wording import duration as duration
+from auditlens.reports.wording import percent as percent
 from auditlens.vocabulary import Severity
 
 #: Session-state key of the chosen language (the sidebar toggle).
@@ -70,27 +72,6 @@ def number(value: float, lang: str, digits: int = 0) -> str:
     """
     del lang  # Korean and English both group by thousands with a comma
     return f"{value:,.{digits}f}"
-
-
-def percent(share: float | None, lang: str, digits: int = 1) -> str:
-    """A fraction 0-1 as a percentage (``12.5%``); ``—`` when there is none."""
-    del lang
-    return NONE if share is None else f"{share * 100:.{digits}f}%"
-
-
-def duration(seconds: float | None, lang: str) -> str:
-    """A duration in the unit that reads best: minutes under an hour, hours under two
-    days, then days (``45분``/``45 min``, ``3.2시간``/``3.2 h``, ``2.5일``/``2.5 days``)."""
-    if seconds is None:
-        return NONE
-    if seconds < 3600:
-        minutes = f"{seconds / 60:.0f}"
-        return pick(lang, f"{minutes} min", f"{minutes}분")
-    if seconds < 48 * 3600:
-        hours = f"{seconds / 3600:.1f}"
-        return pick(lang, f"{hours} h", f"{hours}시간")
-    days = f"{seconds / 86400:.1f}"
-    return pick(lang, f"{days} days", f"{days}일")
 
 
 def change(now: float | None, before: float | None, lang: str, *, points: bool = False) -> str:

@@ -69,6 +69,8 @@ MIN_CHANGE: dict[Unit, tuple[float, float]] = {
     "ratio": (0.0, 0.15),
     "hour": (0.0, 2.0),
     "bits": (0.0, 0.5),
+    "days": (0.5, 3.0),
+    "hours": (0.0, 1.0),
 }
 #: Reasons about working hours: on a day off they say so first ("추석 연휴 중 활동").
 OFF_HOURS_COLUMNS = frozenset(
@@ -79,6 +81,8 @@ OFF_HOURS_COLUMNS = frozenset(
         "off_hours_sensitive_count",
         "first_activity_hour",
         "last_activity_hour",
+        "off_hours_login_gap_days",
+        "login_hours_beyond_range",
     }
 )
 

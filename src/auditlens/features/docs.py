@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-Unit = Literal["ratio", "count", "hour", "times", "score", "bits", "z"]
+Unit = Literal["ratio", "count", "hour", "times", "score", "bits", "z", "days", "hours"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,6 @@ FEATURE_DOCS: Final[dict[str, FeatureDoc]] = {
     "first_activity_hour": FeatureDoc("첫 활동 시각", "first activity", "hour"),
     "last_activity_hour": FeatureDoc("마지막 활동 시각", "last activity", "hour"),
     "hour_entropy": FeatureDoc("활동 시간대 분산(엔트로피)", "spread of active hours (entropy)", "bits"),
-    "login_hour_deviation": FeatureDoc("로그인 시각의 평소 대비 차이", "login time away from own habit", "z"),
     "weighted_resource_score": FeatureDoc("민감도 가중 자원 접근 점수", "sensitivity-weighted access score", "score"),
     "sensitive_access_count": FeatureDoc("민감 자원 접근 건수", "sensitive-resource accesses", "count"),
     "off_hours_sensitive_count": FeatureDoc("업무시간 외 민감 자원 접근 건수", "off-hours sensitive accesses", "count"),
@@ -49,6 +48,13 @@ FEATURE_DOCS: Final[dict[str, FeatureDoc]] = {
     "new_src_ip_count": FeatureDoc("처음 사용한 접속 IP 수", "source IPs used for the first time", "count"),
     "failed_login_count": FeatureDoc("로그인 실패 횟수", "failed logins", "count"),
     "failed_login_burst": FeatureDoc("10분 내 연속 로그인 실패 최대 횟수", "most failed logins within 10 minutes", "count"),
+    "off_hours_login_gap_days": FeatureDoc("업무시간 외 로그인 공백(직전 이후 일수, 처음이면 전체 이력)", "days since the previous off-hours login (first ever: whole history)", "days"),
+    "usb_gap_days": FeatureDoc("USB 사용 공백(직전 이후 일수, 처음이면 전체 이력)", "days since the previous USB use (first ever: whole history)", "days"),
+    "login_hours_beyond_range": FeatureDoc("본인의 이전 로그인 시간대를 벗어난 시간", "hours of logon outside any earlier own logon hours", "hours"),
+    "novel_kind_count": FeatureDoc("처음 해 본 행동 종류 수(업무시간 외 로그인·USB·새 단말)", "kinds of behaviour shown for the first time ever (off-hours logon, USB, new host)", "count"),
+    "peer_rare_novelty": FeatureDoc("동료 집단에서 드문 첫 행동(아무도 안 한 행동이면 1씩)", "first-ever behaviour rare among peers (1 per kind nobody else did)", "score"),
+    "foreign_host_count": FeatureDoc("처음 사용한 다른 사람의 단말 수", "other people's hosts used for the first time", "count"),
+    "peer_new_resource": FeatureDoc("동료 집단에서 드문 민감 자원 종류의 첫 사용(아무도 안 쓴 종류면 1씩)", "sensitive resource kinds used for the first time, rare among peers (1 per kind nobody else used)", "score"),
     "seq_anomaly_score": FeatureDoc("이례적 작업 순서 점수", "unusual action-sequence score", "score"),
     "rare_transition_count": FeatureDoc("드문 작업 전환 횟수", "rare action-to-action steps", "count"),
     "watchlist_match_count": FeatureDoc("감시 패턴 일치 횟수", "watch-list pattern matches", "count"),
@@ -63,7 +69,7 @@ COUNTERS: Final[dict[str, str]] = {
     "delete_count": "건", "sensitive_change_count": "건", "failed_access_count": "건",
     "distinct_hosts": "대", "new_host_count": "대", "new_src_ip_count": "개",
     "failed_login_count": "회", "failed_login_burst": "회", "rare_transition_count": "회",
-    "watchlist_match_count": "회",
+    "watchlist_match_count": "회", "novel_kind_count": "개", "foreign_host_count": "대",
 }
 
 #: Unit words of the other units (Korean, English), appended to the number.
@@ -71,6 +77,8 @@ UNIT_WORDS: Final[dict[Unit, tuple[str, str]]] = {
     "score": ("점", " points"),
     "bits": ("비트", " bits"),
     "z": (" 표준편차", " SD"),
+    "days": ("일", " days"),
+    "hours": ("시간", " h"),
 }
 
 #: Which count each "times the own usual" column divides (its reason shows both).
@@ -143,8 +151,10 @@ def show_value(value: float | None, column: str, lang: str = "ko") -> str:
 
     >>> show_value(14, "delete_count"), show_value(2, "distinct_hosts", "ko")
     ('14건', '2대')
-    >>> show_value(19.1, "login_hour_deviation"), show_value(19.1, "login_hour_deviation", "en")
+    >>> show_value(19.1, "peer_z_delete_count"), show_value(19.1, "peer_z_delete_count", "en")
     ('19.1 표준편차', '19.1 SD')
+    >>> show_value(3.5, "login_hours_beyond_range"), show_value(40, "usb_gap_days", "en")
+    ('3.5시간', '40.0 days')
     >>> show_value(0.62, "off_hours_login_ratio"), show_value(None, "delete_count")
     ('62%', '-')
     """

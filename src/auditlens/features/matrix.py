@@ -45,6 +45,7 @@ from auditlens.features.base import (
     prepare_matched,
     trailing_mean,
 )
+from auditlens.features.novelty import LISTS, NEW_HOSTS, NoveltyFeatures, peer_novelty
 from auditlens.features.peers import (
     PEER_COLUMNS,
     PEER_GROUP,
@@ -65,7 +66,13 @@ DAY_OFF_EN: Final = "_day_off_en"
 
 def default_sets() -> tuple[FeatureSet, ...]:
     """Fresh instances of the feature sets of the default matrix, in column order."""
-    return (TemporalFeatures(), ResourceFeatures(), AccessFeatures(), SequenceFeatures())
+    return (
+        TemporalFeatures(),
+        ResourceFeatures(),
+        AccessFeatures(),
+        NoveltyFeatures(),
+        SequenceFeatures(),
+    )
 
 
 @dataclass(frozen=True)
@@ -207,7 +214,8 @@ def _part(
 
 def combine(parts: Iterable[MatrixPart], ctx: FeatureContext) -> FeatureMatrix:
     """The matrix of the users of every part (disjoint users): their columns, then the
-    second passes that compare users (peer deviation over everyone at once).
+    second passes that compare users (peer novelty and peer deviation over everyone at
+    once).
 
     Every (user, window) with at least one event gets a row; feature nulls become 0.
     Columns starting with ``_`` that a set returns (e.g. the most surprising session's
@@ -220,6 +228,9 @@ def combine(parts: Iterable[MatrixPart], ctx: FeatureContext) -> FeatureMatrix:
     # one row order (users, then days) whatever the partitions: the peer sums add alike
     frame = frame.sort(*KEYS)
     groups = groups.sort(USER_ID)
+    if NEW_HOSTS in frame.columns:
+        # novelty against the peers: a second pass over the (user, window) frame
+        frame = frame.join(peer_novelty(frame, groups), on=list(KEYS), how="left").drop(LISTS)
     extra = frame.select(*KEYS, pl.selectors.starts_with("_"))
     frame = frame.select(pl.exclude("^_.*$"))
     base = [c for c in frame.columns if c not in KEYS]

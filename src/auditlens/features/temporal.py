@@ -17,14 +17,11 @@ from auditlens.features.base import (
     AggregateFeatureSet,
     FeatureContext,
     safe_ratio,
-    trailing_mean,
-    trailing_std,
 )
 from auditlens.schema import ACTION_TYPE
 
 _LOGIN = "_t_login"  # successful login
 _OFF_LOGIN = "_t_off_login"
-_LOGIN_HOUR = "_t_login_hour"  # local hour of a successful login, else null
 _HOUR_KEY = "_t_hour_key"  # KEY * 24 + hour of day: one integer per (user, window, hour)
 
 
@@ -50,8 +47,10 @@ def _entropy(runs: pl.DataFrame) -> pl.DataFrame:
 
 class TemporalFeatures(AggregateFeatureSet):
     """Columns: login_count, off_hours_login_ratio, off_hours_action_ratio,
-    off_hours_action_count, first_activity_hour, last_activity_hour, hour_entropy,
-    login_hour_deviation."""
+    off_hours_action_count, first_activity_hour, last_activity_hour, hour_entropy.
+
+    (How far logon hours stray from the person's habit is novelty.py's
+    ``login_hours_beyond_range``: against every earlier logon, not a 28-day mean.)"""
 
     name = "temporal"
     columns = (
@@ -62,20 +61,18 @@ class TemporalFeatures(AggregateFeatureSet):
         "first_activity_hour",
         "last_activity_hour",
         "hour_entropy",
-        "login_hour_deviation",
     )
 
     def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
-        """Successful logins, off-hours ones and their hours."""
+        """Successful logins and off-hours ones."""
         login = (pl.col(ACTION_TYPE) == "login") & pl.col(OK)
         return {
             _LOGIN: login,
             _OFF_LOGIN: login & pl.col(OFF_HOURS),
-            _LOGIN_HOUR: pl.when(login).then(pl.col(LOCAL_HOUR)),
         }
 
     def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
-        """Counts, first/last hour and the mean login hour per window."""
+        """Counts and first/last hour per window."""
         return [
             pl.col(_LOGIN).sum().cast(pl.Int64).alias("login_count"),
             pl.col(_OFF_LOGIN).sum().cast(pl.Int64).alias("_t_off_logins"),
@@ -83,7 +80,6 @@ class TemporalFeatures(AggregateFeatureSet):
             pl.col(OFF_HOURS).sum().cast(pl.Int64).alias("off_hours_action_count"),
             pl.col(LOCAL_HOUR).min().alias("first_activity_hour"),
             pl.col(LOCAL_HOUR).max().alias("last_activity_hour"),
-            pl.col(_LOGIN_HOUR).mean().alias("_t_login_hour_mean"),
         ]
 
     def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
@@ -101,9 +97,7 @@ class TemporalFeatures(AggregateFeatureSet):
         return [entropy]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
-        """Ratios and the login-hour deviation from the user's own baseline."""
-        own_mean = trailing_mean("_t_login_hour_mean", ctx)
-        own_std = trailing_std("_t_login_hour_mean", ctx).fill_null(0.0)
+        """Ratios of off-hours logins and actions."""
         return daily.with_columns(
             safe_ratio(pl.col("_t_off_logins"), pl.col("login_count")).alias(
                 "off_hours_login_ratio"
@@ -111,8 +105,4 @@ class TemporalFeatures(AggregateFeatureSet):
             safe_ratio(pl.col("off_hours_action_count"), pl.col("_t_actions")).alias(
                 "off_hours_action_ratio"
             ),
-            # hours away from the user's usual login time, in units of their own spread
-            ((pl.col("_t_login_hour_mean") - own_mean).abs() / (own_std + 0.5))
-            .fill_null(0.0)
-            .alias("login_hour_deviation"),
         )

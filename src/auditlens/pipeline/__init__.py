@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     )
     from auditlens.pipeline.replay import Explanation, explain_user
     from auditlens.pipeline.run import RunInProgress, RunReport, run
+    from auditlens.pipeline.stream_job import StreamControl, StreamReport, stream
     from auditlens.pipeline.streaming import ProduceReport, produce_events
     from auditlens.pipeline.trail import audit_log, local_time, verify_trail
     from auditlens.sources.textfile import SETTLE_SECONDS
@@ -142,6 +143,7 @@ _EXPORTS: Final[dict[str, str]] = {
     ),
     **dict.fromkeys(("Explanation", "explain_user"), "auditlens.pipeline.replay"),
     **dict.fromkeys(("ProduceReport", "produce_events"), "auditlens.pipeline.streaming"),
+    **dict.fromkeys(("StreamControl", "StreamReport", "stream"), "auditlens.pipeline.stream_job"),
     **dict.fromkeys(("RunInProgress", "RunReport", "run"), "auditlens.pipeline.run"),
     "say": "auditlens.i18n",
     **dict.fromkeys(("audit_log", "local_time", "verify_trail"), "auditlens.pipeline.trail"),
@@ -169,6 +171,8 @@ __all__ = [
     "RunReport",
     "SampleSummary",
     "ScoreFileReport",
+    "StreamControl",
+    "StreamReport",
     "TrainReport",
     "audit_log",
     "batch_job",
@@ -200,6 +204,7 @@ __all__ = [
     "show_alert",
     "source_for_path",
     "sources_to_ingest",
+    "stream",
     "train",
     "upgrade_store",
     "utc_now",

@@ -24,7 +24,7 @@ from auditlens.alerts.routing import rules_from_settings
 from auditlens.alerts.triage import Decision, TriagePolicy, decide
 from auditlens.alerts.webhooks import PagerDutyChannel
 from auditlens.config import PagerDutyChannelConfig, Settings
-from auditlens.errors import AuditlensError, ConfigError
+from auditlens.errors import AuditlensError, check_choices
 from auditlens.features.base import WINDOW
 from auditlens.identity import Directory, cli_acting
 from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
@@ -351,14 +351,7 @@ def list_alerts(
     settings: Settings, *, statuses: tuple[str, ...] = (), limit: int = 50
 ) -> AlertListing:
     """Newest alerts first (optionally only some statuses), with their deliveries."""
-    bad = [s for s in statuses if s not in ALERT_STATUSES]
-    if bad:
-        raise ConfigError(
-            f"unknown alert status{'es' if len(bad) > 1 else ''} {', '.join(bad)}",
-            hint=f"use one of {', '.join(ALERT_STATUSES)}",
-            ko=f"알 수 없는 경보 상태입니다: {', '.join(bad)}",
-            ko_hint=f"{', '.join(ALERT_STATUSES)} 중 하나를 사용하십시오",
-        )
+    check_choices(statuses, ALERT_STATUSES, what="alert status", what_ko="경보 상태")
     with Store.open(settings) as store:
         found = store.alerts.list_alerts(statuses=statuses, limit=limit)
         per_alert = {a.id: store.alerts.outbox.items(alert_id=a.id) for a in found}

@@ -126,6 +126,7 @@ def ingest(
     clock: Clock = utc_now,
     on_batch: Callable[[BatchReport], None] | None = None,
     keep_going: bool = False,
+    on_events: Callable[[BatchReport, pl.DataFrame], None] | None = None,
 ) -> IngestReport:
     """Read everything new from ``source``, validate it and commit it batch by batch.
 
@@ -139,6 +140,9 @@ def ingest(
     raise: what was committed before stays, ``IngestReport.error`` says why it stopped,
     and the caller goes on with its other sources.
 
+    ``on_events`` hears of each committed batch with its valid events as stored (the
+    streaming run scores them; pipeline/stream_job.py).
+
     Raises:
         ValidationFailed: a batch had no valid row at all (nothing of it is stored,
             the watermark stays, so the batch is read again once the cause is fixed).
@@ -147,7 +151,13 @@ def ingest(
     if store is None:
         with Store.open(settings) as own:
             return ingest(
-                source, settings, store=own, clock=clock, on_batch=on_batch, keep_going=keep_going
+                source,
+                settings,
+                store=own,
+                clock=clock,
+                on_batch=on_batch,
+                keep_going=keep_going,
+                on_events=on_events,
             )
     report = IngestReport(source=source.name, actions_policy=source.rules.unknown_actions)
     events = store.events
@@ -164,6 +174,8 @@ def ingest(
                 )
                 source.committed(batch, record.quarantined)
                 report.batches.append(done)
+                if on_events is not None:
+                    on_events(done, record.events)
                 if on_batch is not None:
                     on_batch(done)
                 since = batch.watermark

@@ -13,7 +13,7 @@ import zoneinfo
 from collections.abc import Callable
 
 from auditlens.config import Settings
-from auditlens.errors import ConfigError
+from auditlens.errors import check_choices
 from auditlens.identity import Directory, cli_acting
 from auditlens.monitor.review import Verdict, decide_sample
 from auditlens.pipeline.ingestion import utc_now
@@ -42,14 +42,7 @@ def list_reviews(
     Raises:
         ConfigError: a status that is not pending, missed or clean.
     """
-    bad = [s for s in statuses if s not in REVIEW_STATUSES]
-    if bad:
-        raise ConfigError(
-            f"unknown review status {', '.join(bad)}",
-            hint=f"use one of {', '.join(REVIEW_STATUSES)}",
-            ko=f"알 수 없는 검토 상태입니다: {', '.join(f'`{b}`' for b in bad)}",
-            ko_hint=f"{', '.join(f'`{s}`' for s in REVIEW_STATUSES)} 중 하나를 쓰십시오",
-        )
+    check_choices(statuses, REVIEW_STATUSES, what="review status", what_ko="검토 상태")
     with Store.open(settings) as store:
         return review_list(store, statuses, Page(limit=limit))
 

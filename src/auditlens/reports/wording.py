@@ -1,7 +1,7 @@
 """Numbers and values as a report's reader reads them, in Korean and English.
 
-The same forms as the dashboard's (``dashboard/widgets.py``, which sits above the
-reports and cannot be imported from here): Korean counts carry their counter
+The dashboard shows numbers in these same forms (``dashboard/widgets.py`` re-exports
+them; it sits above the reports). Korean counts carry their counter
 (``1,234건``, ``56명``), durations read in the unit that fits (``45분``, ``3.2시간``,
 ``2.5일``), shares as percentages with one decimal. The words for statuses, scenarios,
 departments and severities are :mod:`auditlens.reports.labels`'.
@@ -61,14 +61,29 @@ def risk(value: float) -> str:
     return f"{value:.1f}"
 
 
+#: Model kinds in Korean (English: the kind as stored).
+_KIND_KO: Final = {"unsupervised": "비지도", "ensemble": "앙상블"}
+
+
+def model_kind(kind: str, lang: str) -> str:
+    """A model's kind in ``lang`` (``unsupervised`` reads 비지도 in Korean).
+
+    >>> model_kind("unsupervised", "ko"), model_kind("ensemble", "ko"), model_kind("x", "ko")
+    ('비지도', '앙상블', 'x')
+    """
+    return pick(lang, kind, _KIND_KO.get(kind, kind))
+
+
 def model_change(change: ModelChange | None, lang: str) -> str:
-    """What a model changed against the one before it, in a few words."""
+    """What a model changed against the one before it, in a few words (the dashboard's
+    model page and the reports say it alike)."""
     ko = lang == "ko"
     if change is None or change.previous_sha256 is None:
         return "첫 모델" if ko else "first model"
     said = []
     if change.kind_before != change.kind:
-        said.append(f"{change.kind_before} → {change.kind}")
+        before = model_kind(change.kind_before or "", lang)
+        said.append(f"{before} → {model_kind(change.kind, lang)}")
     if change.features_added or change.features_removed:
         plus, minus = len(change.features_added), len(change.features_removed)
         said.append(f"특성 +{plus} -{minus}" if ko else f"features +{plus} -{minus}")

@@ -1,3 +1,4 @@
+# size: one client per read: drain, follow mode, commit hook and errors share its state.
 """Kafka topics read in micro-batches, exactly once into the store.
 
 Exactly once. The offsets consumed are this source's watermark
@@ -35,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
@@ -67,6 +69,9 @@ class KafkaSource(Source):
     it never appear in errors. ``name`` is the key of this source's watermark.
     ``start_from`` says where a partition without a stored offset starts. ``timeout``
     bounds each metadata request; ``idle_seconds`` how long a drain waits for news.
+    With ``follow`` a read does not end at the partitions' ends: it yields micro-batches
+    until :meth:`stop` (``auditlens stream``); a micro-batch is yielded early once every
+    partition is caught up.
 
     Raises ``SourceError`` (from ``read``) when the brokers cannot be reached, a topic
     does not exist, or the watermark is not a set of Kafka offsets.
@@ -90,6 +95,7 @@ class KafkaSource(Source):
         rules: ValueRules | None = None,
         idle_seconds: float = IDLE_SECONDS,
         timeout: float = TIMEOUT,
+        follow: bool = False,
     ) -> None:
         if max_records < 1:
             raise ValueError(f"max_records must be at least 1, got {max_records}")
@@ -118,6 +124,12 @@ class KafkaSource(Source):
         self.rules = rules or ValueRules()
         self.idle_seconds = idle_seconds
         self.timeout = timeout
+        self.follow = follow
+        self._stopping = threading.Event()
+        #: The produce (or log-append) timestamps, in ms, of the last batch's messages.
+        self.produced_ms: list[int] = []
+        #: Messages on the brokers after the last batch (as the consumer last heard).
+        self.lag = 0
         self._consumer: Consumer | None = None
         self._raw: dict[str, bytes] = {}
         self._log = ClientLog()
@@ -155,6 +167,9 @@ class KafkaSource(Source):
                 offsets.setdefault(topic, {})[partition] = stored
                 assign.append(TopicPartition(topic, partition, max(stored, low)))
             self._guard(consumer.incremental_assign, assign)
+            if self.follow:
+                yield from self._follow(consumer, offsets, set(partitions), notices)
+                return
             read = yield from self._drain(consumer, offsets, set(partitions), notices)
             if not read and pinned:  # else the next run starts at a later "latest"
                 yield self._batch([], offsets, [])
@@ -227,6 +242,55 @@ class KafkaSource(Source):
             notices = []
         return yielded
 
+    def stop(self) -> None:
+        """Ask a ``follow`` read to end after the micro-batch it is filling (thread- and
+        signal-safe: it only sets a flag the read checks between polls)."""
+        self._stopping.set()
+
+    def _follow(
+        self,
+        consumer: Consumer,
+        offsets: Offsets,
+        partitions: set[tuple[str, int]],
+        notices: list[tuple[str, str]],
+    ) -> Iterator[Batch]:
+        """Micro-batches until :meth:`stop`: a partition's end only ends a micro-batch early
+        (once every partition is caught up the batch is yielded at once: low latency under
+        light load, full batches under heavy load)."""
+        while not self._stopping.is_set():
+            messages: list[Message] = []
+            caught_up: set[tuple[str, int]] = set()
+            started = time.monotonic()
+            while len(messages) < self.max_records and not self._stopping.is_set():
+                left = self.max_seconds - (time.monotonic() - started)
+                if left <= 0 or (messages and caught_up >= partitions):
+                    break
+                wanted = min(self.max_records - len(messages), 10_000)
+                for message in self._guard(consumer.consume, wanted, min(left, 0.2)):
+                    tp = (str(message.topic()), int(message.partition() or 0))
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            caught_up.add(tp)
+                        elif error.fatal() or not error.retriable():
+                            raise self._error(KafkaException(error))
+                        continue
+                    caught_up.discard(tp)
+                    messages.append(message)
+            if messages or notices:
+                batch = self._batch(messages, offsets, notices)
+                self.lag = self._lag(consumer, offsets, partitions)
+                yield batch
+                notices = []
+
+    @staticmethod
+    def _lag(consumer: Consumer, offsets: Offsets, partitions: set[tuple[str, int]]) -> int:
+        lag = 0
+        for topic, partition in partitions:
+            high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)[1]
+            lag += max(int(high) - offsets.get(topic, {}).get(partition, int(high)), 0)
+        return lag
+
     def _batch(
         self, messages: list[Message], offsets: Offsets, notices: list[tuple[str, str]]
     ) -> Batch:
@@ -244,6 +308,7 @@ class KafkaSource(Source):
             span[1] = offset
             offsets.setdefault(topic, {})[partition] = offset + 1
         self._raw = dict(zip(places, raws, strict=True))
+        self.produced_ms = [int(m.timestamp()[1]) for m in messages]
         events, bad = self._reader.frame(raws, places)
         label = " ".join(f"{t} {p}:{a}..{b}" for (t, p), (a, b) in sorted(spans.items()))
         metadata = {STREAM: "1", "messages": str(len(messages))}

@@ -416,6 +416,26 @@ shadow_scores = Table(
     Index("ix_shadow_scores_user", "user_id", "window"),
 )
 
+#: The online (River) detector's score of each window a stream run scored (migration
+#: 0013): ``learned`` rows it had learned before, ``closing`` 1 for a completed day's
+#: final row. Read beside the run's ``scores`` rows (same run_id, user_id, window).
+online_scores = Table(
+    "online_scores",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", Integer, ForeignKey("score_runs.id"), nullable=False),
+    Column("user_id", String(200), nullable=False),
+    Column("window", Date, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("learned", BigInteger, nullable=False),
+    Column("closing", Integer, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Index("ix_online_scores_run", "run_id"),
+    Index("ix_online_scores_user", "user_id", "window"),
+)
+
 #: Unflagged users drawn at random by a run for review (miss-rate sampling): a reviewer's
 #: verdict (``missed``: it should have been flagged; ``clean``) estimates what the
 #: capacity cut misses. ``status`` pending -> missed | clean.

@@ -32,6 +32,7 @@ from auditlens.store.keys import KeyRepository
 from auditlens.store.lake import EventLake
 from auditlens.store.migrate import connect
 from auditlens.store.models import ModelRepository
+from auditlens.store.online import OnlineRepository
 from auditlens.store.reidentifications import ReidentificationRepository
 from auditlens.store.reviews import ReviewRepository
 from auditlens.store.scores import ScoreRepository
@@ -61,6 +62,8 @@ class Store:
         self.shadow = ShadowRepository(engine)
         #: Which registry version was champion from when.
         self.champions = ChampionRepository(engine)
+        #: The streaming run's online (River) scores, beside its runs' score rows.
+        self.online = OnlineRepository(engine)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = False) -> Store:

@@ -10,7 +10,6 @@ store already knows: precision from triage — confirmed / (closed + dismissed),
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
 
 import polars as pl
 import streamlit as st
@@ -18,11 +17,10 @@ import streamlit as st
 from auditlens.api.routes.common import Context
 from auditlens.dashboard.navigation import title
 from auditlens.dashboard.widgets import count, percent, period_picker, when, zone_note
-from auditlens.i18n import pick
+from auditlens.reports.wording import model_change, model_kind
 from auditlens.tamper import finding_label
 from auditlens.validate import quarantine_kind_label
 from auditlens.views import (
-    ModelChange,
     ModelVersion,
     audit_status,
     data_health,
@@ -32,7 +30,6 @@ from auditlens.views import (
 )
 
 #: A model's kind (views.ModelVersion.kind) in Korean.
-_KIND_KO: Final = {"unsupervised": "비지도", "ensemble": "앙상블"}
 
 
 def render(ctx: Context) -> None:
@@ -46,41 +43,6 @@ def render(ctx: Context) -> None:
     _trail(ctx)
 
 
-def kind_label(kind: str, lang: str) -> str:
-    """A model's kind in ``lang`` (``unsupervised`` reads 비지도 in Korean).
-
-    >>> kind_label("unsupervised", "ko"), kind_label("ensemble", "ko"), kind_label("x", "ko")
-    ('비지도', '앙상블', 'x')
-    """
-    return pick(lang, kind, _KIND_KO.get(kind, kind))
-
-
-def changed(change: ModelChange | None, lang: str) -> str:
-    """What a model changed against the one before it, in a few words."""
-    ko = lang == "ko"
-    if change is None or change.previous_sha256 is None:
-        return "첫 모델" if ko else "first model"
-    said = []
-    if change.kind_before != change.kind:
-        before = kind_label(change.kind_before or "", lang)
-        said.append(f"{before} → {kind_label(change.kind, lang)}")
-    if change.features_added or change.features_removed:
-        plus, minus = len(change.features_added), len(change.features_removed)
-        said.append(f"특성 +{plus} -{minus}" if ko else f"features +{plus} -{minus}")
-    if change.params_changed:
-        names = ", ".join(change.params_changed)
-        said.append(f"매개변수: {names}" if ko else f"parameters: {names}")
-    if change.config_changed:
-        said.append("점수 설정 변경" if ko else "scoring settings changed")
-    if change.n_train_before != change.n_train:
-        said.append(
-            f"학습 {change.n_train_before:,} → {change.n_train:,}건"
-            if ko
-            else f"trained on {change.n_train_before:,} → {change.n_train:,} windows"
-        )
-    return "; ".join(said) or ("변경 없음" if ko else "no change")
-
-
 def models_frame(ctx: Context, versions: tuple[ModelVersion, ...]) -> pl.DataFrame:
     """The model catalogue as the table shows it."""
     changes = {c.sha256: c for c in model_changes(ctx.store)}
@@ -89,13 +51,13 @@ def models_frame(ctx: Context, versions: tuple[ModelVersion, ...]) -> pl.DataFra
         {
             say("model", "모델"): [v.sha256[:12] for v in versions],
             say("in force", "사용 중"): [v.active for v in versions],
-            say("kind", "종류"): [kind_label(v.kind, ctx.lang) for v in versions],
+            say("kind", "종류"): [model_kind(v.kind, ctx.lang) for v in versions],
             say("registered", "등록 시각"): [when(v.created_at, ctx) for v in versions],
             say("training windows", "학습 구간 수"): [v.n_train for v in versions],
             say("features", "특성 수"): [v.feature_count for v in versions],
             say("runs", "실행 수"): [v.runs for v in versions],
             say("what changed", "변경 내용"): [
-                changed(changes.get(v.sha256), ctx.lang) for v in versions
+                model_change(changes.get(v.sha256), ctx.lang) for v in versions
             ],
         }
     )
