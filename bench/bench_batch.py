@@ -15,9 +15,18 @@ of the batch used more than one core. ``--again`` then runs once more with nothi
 to ingest (the stored model scores the stored events again, as a daily run that found
 nothing new does today).
 
+Bounded memory (``[engine] memory_budget``, ``--memory-budget``): with more events than
+fit the budget the run reads the lake in user partitions, ``--threads`` at once
+(pipeline/partitions.py); the bench prints how many, and the peak RSS against the
+budget. Samples over ``--chunk-users`` users are generated chunk by chunk (each chunk a
+separate organisation of that many people, ids prefixed, one Parquet file each, so the
+generator's memory stays that of one chunk) into a directory the run ingests file by file.
+
     .venv/bin/python bench/bench_batch.py                        # ~10M events
     .venv/bin/python bench/bench_batch.py --users 800 --days 61  # ~1.5M, a minute
     .venv/bin/python bench/bench_batch.py --users 800 --again
+    .venv/bin/python bench/bench_batch.py --users 10500 --memory-budget 4GiB   # ~20M, 2 chunks
+    nice .venv/bin/python bench/bench_batch.py --users 52500 --memory-budget 8GiB  # ~100M
 """
 
 from __future__ import annotations
@@ -34,8 +43,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditlens.config import FileSourceConfig, Settings
+from auditlens.config import EngineConfig, FileSourceConfig, Settings
 from auditlens.pipeline import run
+from auditlens.pipeline.partitions import partitions_for
 from auditlens.pipeline.stages import DONE, Stage
 
 
@@ -56,6 +66,7 @@ class StageClock:
 
     cpu: dict[str, float] = field(default_factory=dict)
     wall: dict[str, float] = field(default_factory=dict)
+    rss: dict[str, float] = field(default_factory=dict)  # process peak RSS at its end, MiB
     _name: str = ""
     _cpu0: float = 0.0
     _wall0: float = 0.0
@@ -76,18 +87,22 @@ class StageClock:
         if self._name and self._name != DONE:
             self.cpu[self._name] = self.cpu.get(self._name, 0.0) + cpu - self._cpu0
             self.wall[self._name] = self.wall.get(self._name, 0.0) + wall - self._wall0
+            self.rss[self._name] = peak_rss_mib()
         self._cpu0, self._wall0 = cpu, wall
 
     def report(self, title: str, events: int) -> None:
         """Print the stages, their shares and events/s."""
         total_cpu, total_wall = sum(self.cpu.values()), sum(self.wall.values())
         print(f"\n{title}")
-        print(f"  {'stage':<28}{'CPU s':>9}{'wall s':>9}{'CPU/wall':>10}{'CPU share':>11}")
+        print(
+            f"  {'stage':<28}{'CPU s':>9}{'wall s':>9}{'CPU/wall':>10}{'CPU share':>11}"
+            f"{'peak RSS MiB':>14}"
+        )
         for name in self.cpu:
             cpu, wall = self.cpu[name], self.wall[name]
             print(
                 f"  {name:<28}{cpu:>9.2f}{wall:>9.2f}{cpu / max(wall, 1e-9):>10.2f}"
-                f"{cpu / max(total_cpu, 1e-9):>10.0%}"
+                f"{cpu / max(total_cpu, 1e-9):>10.0%}{self.rss[name]:>14,.0f}"
             )
         print(f"  {'total':<28}{total_cpu:>9.2f}{total_wall:>9.2f}")
         print(
@@ -96,13 +111,32 @@ class StageClock:
         )
 
 
-def child_generate(out_dir: Path, users: int, days: int, seed: int) -> None:
-    """Generate the sample into ``out_dir``; print one JSON line with its size."""
+def child_generate(out_dir: Path, users: int, days: int, seed: int, chunk: int) -> None:
+    """Generate the sample into ``out_dir`` (``events/`` holds its Parquet files), chunk
+    by chunk of ``chunk`` users; print one JSON line with its size."""
+    import polars as pl
+
     from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 
-    data = generate(GeneratorSpec(users=users, days=days, seed=seed))
-    write_sample(data, out_dir, "parquet")
-    print(json.dumps({"events": data.events.height}))
+    (out_dir / "events").mkdir()
+    total, directories = 0, []
+    for i, start in enumerate(range(0, users, chunk)):
+        data = generate(GeneratorSpec(users=min(chunk, users - start), days=days, seed=seed + i))
+        events, directory = data.events, pl.read_csv(write_sample(data, out_dir)["directory"])
+        if users > chunk:  # another organisation: its people and events get their own ids
+            prefix = pl.lit(f"C{i:02d}-")
+            events = events.with_columns(
+                (prefix + pl.col("user_id")).alias("user_id"),
+                (prefix + pl.col("event_id")).alias("event_id"),
+            )
+            directory = directory.with_columns((prefix + pl.col("user_id")).alias("user_id"))
+        events.write_parquet(out_dir / "events" / f"events-{i:02d}.parquet")
+        directories.append(directory)
+        total += events.height
+        del data, events
+    (out_dir / "events.parquet").unlink()
+    pl.concat(directories).write_csv(out_dir / "directory.csv")
+    print(json.dumps({"events": total}))
 
 
 def warm_up() -> None:
@@ -115,14 +149,15 @@ def warm_up() -> None:
     del gensim, pandera, sklearn
 
 
-def settings_for(work: Path) -> Settings:
-    """A fresh SQLite store in ``work`` with the sample's Parquet file as its one source."""
+def settings_for(work: Path, budget: str, threads: int) -> Settings:
+    """A fresh SQLite store in ``work`` with the sample's Parquet files as its one source."""
     return Settings(
+        engine=EngineConfig(memory_budget=budget, threads=threads),
         store_url=f"sqlite:///{work / 'store.db'}",  # type: ignore[arg-type]
         data_dir=work / "var",
         resource_catalog=work / "resource_catalog.csv",
         peer_directory=work / "directory.csv",
-        sources={"events": FileSourceConfig(path=str(work / "events.parquet"), settle_seconds=0)},
+        sources={"events": FileSourceConfig(path=str(work / "events"), settle_seconds=0)},
     )
 
 
@@ -145,10 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--again", action="store_true", help="then run again with nothing new to ingest"
     )
+    parser.add_argument(
+        "--memory-budget", default="8GiB", help="[engine] memory_budget of the run (e.g. 8GiB)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="[engine] threads (0 = one per CPU core)"
+    )
+    parser.add_argument(
+        "--chunk-users", type=int, default=5250, help="people generated per chunk (memory)"
+    )
     parser.add_argument("--child-generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_generate is not None:
-        child_generate(args.child_generate, args.users, args.days, args.seed)
+        child_generate(args.child_generate, args.users, args.days, args.seed, args.chunk_users)
         return 0
 
     with tempfile.TemporaryDirectory(prefix="auditlens-batch-") as tmp:
@@ -156,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         out = subprocess.run(
             [sys.executable, __file__, "--users", str(args.users), "--days", str(args.days),
-             "--seed", str(args.seed), "--child-generate", str(work)],
+             "--seed", str(args.seed), "--chunk-users", str(args.chunk_users),
+             "--child-generate", str(work)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         events = int(json.loads(out.stdout.strip().splitlines()[-1])["events"])
@@ -169,11 +214,22 @@ def main(argv: list[str] | None = None) -> int:
             f"libraries      {cpu_seconds() - cpu0:.2f} CPU s, "
             f"{time.perf_counter() - wall0:.2f} s imported before timing (once per process)"
         )
-        settings = settings_for(work)
+        settings = settings_for(work, args.memory_budget, args.threads)
+        engine = settings.engine
+        parts = partitions_for(events, engine.budget_bytes, engine.workers)
+        print(
+            f"engine          memory_budget {engine.memory_budget}, {engine.workers} threads: "
+            f"{parts} user partition{'s' * (parts > 1)}"
+        )
         clock, report = timed_run(settings, refit=True)
         clock.report("full batch (auditlens run: ingest, fit, score, store)", events)
         print(f"  windows scored {report.windows_scored:,}, stored {report.rows_stored:,}")
-        print(f"  peak RSS {peak_rss_mib():,.0f} MiB")
+        rss = peak_rss_mib()
+        print(
+            f"  peak RSS {rss:,.0f} MiB = {rss / 1024:.2f} GiB, "
+            f"{rss / (engine.budget_bytes / 2**20):.0%} of the budget; "
+            f"{rss / (events / 1e6):,.0f} MiB per million events"
+        )
         if args.again:
             # nothing new to ingest: the stored model scores the same events again
             clock, report = timed_run(settings)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import tomllib
 import zoneinfo
@@ -547,6 +548,59 @@ class MonitoringConfig(BaseModel):
     )
 
 
+_BYTE_UNITS: Final = {"": 1, "B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+                      "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}  # fmt: skip
+
+
+def parse_bytes(text: str) -> int:
+    """Bytes of a size such as ``8GiB``, ``512 MiB`` or ``2000000000``.
+
+    >>> parse_bytes("8GiB"), parse_bytes("1.5 GB")
+    (8589934592, 1500000000)
+    """
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?i?B)?\s*", text, re.IGNORECASE)
+    unit = (match.group(2) or "").upper() if match else None
+    if match is None or unit not in _BYTE_UNITS:
+        raise ValueError(f"not a size: {text!r} (write e.g. 8GiB, 512MiB or 2000000000)")
+    return int(float(match.group(1)) * _BYTE_UNITS[unit])
+
+
+class EngineConfig(BaseModel):
+    """How a batch run uses the machine (``[engine]``): memory budget and threads. Never
+    changes a score: a stored model scores the same windows identically however the run
+    is partitioned (left out of the config hash)."""
+
+    memory_budget: str = Field(
+        "8GiB",
+        description="Peak memory a batch run (`auditlens run`) plans for, e.g. '8GiB': the "
+        "stored events are processed in as many user partitions as it takes to stay under "
+        "it (one partition when everything fits: the in-memory path).",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        description="Partitions built at once (a stored model's matrix is built in this "
+        "many partitions from 1M events on, even when they fit); 0 = one per CPU core.",
+    )
+
+    @field_validator("memory_budget")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if parse_bytes(value) < 256 * 2**20:
+            raise ValueError(f"memory_budget {value!r} is under 256MiB: too small to run")
+        return value
+
+    @property
+    def budget_bytes(self) -> int:
+        """``memory_budget`` in bytes."""
+        return parse_bytes(self.memory_budget)
+
+    @property
+    def workers(self) -> int:
+        """Threads to use: ``threads``, or one per CPU core this process may run on."""
+        return self.threads or len(os.sched_getaffinity(0))
+
+
 class DashboardConfig(BaseModel):
     """The risk dashboard (``auditlens serve dashboard``): where it listens."""
 
@@ -609,6 +663,8 @@ NOT_SCORING: Final = frozenset(
         "dashboard",
         # how models are watched, never a score
         "monitoring",
+        # how a run uses the machine: a stored model scores the same however partitioned
+        "engine",
         # how reports look and whom they go to, never a score
         "report_template",
         "report_controls",
@@ -815,6 +871,11 @@ class Settings(BaseSettings):
         default_factory=MonitoringConfig,
         description="[monitoring] table: drift thresholds, shadow scoring with the "
         "challenger and miss-rate sampling (see docs/configuration.md, *Monitoring*).",
+    )
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig,
+        description="[engine] table: the memory budget a batch run stays under (user "
+        "partitions) and its threads (see docs/configuration.md, *Engine*).",
     )
 
     report_template: Path | None = Field(

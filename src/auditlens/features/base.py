@@ -66,7 +66,10 @@ class FeatureContext:
     excluded). ``peer_groups`` is a directory of ``user_id`` with department/role; when
     absent, groups come from the events' ``department`` and ``role``. ``watchlist``
     holds the watch-list patterns that always raise a reason; ``seed`` and
-    ``session_gap_minutes`` are what a stateful set is fitted with.
+    ``session_gap_minutes`` are what a stateful set is fitted with. ``population``:
+    ``user_id, peer_group`` of every user of a run that builds its matrix in user
+    partitions (peers.groups_of_counts over all of them), so each partition's users keep
+    the groups they have among everyone; None = the groups of the events given.
     """
 
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
@@ -77,6 +80,7 @@ class FeatureContext:
     watchlist: tuple[WatchPattern, ...] = ()
     seed: int = 7
     session_gap_minutes: float = 30.0
+    population: pl.DataFrame | None = None
 
     @property
     def profile(self) -> str:

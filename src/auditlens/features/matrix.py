@@ -3,6 +3,15 @@
 :class:`MatrixBuilder` fits the feature sets (``fit``) and builds the matrix with them
 (``transform``); :func:`build_matrix` does both on the same events.
 
+The matrix is built in two steps, so that it can be built in user partitions: a
+:class:`MatrixPart` holds the feature sets' columns of some users (every FeatureSet is
+per user: a user's rows depend on that user's events and the fitted sets only), and
+:func:`combine` joins the parts of all users and adds what compares users with each
+other (peer deviation: a second pass over the whole, small, matrix). The matrix of
+everyone in one part equals the combined matrix of the same users in any partition,
+when the context's ``population`` gives every partition the peer groups of everyone
+(tests/features/test_partitions.py).
+
 Example::
 
     >>> from auditlens.sources.synthetic import GeneratorSpec, generate
@@ -17,7 +26,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Self
 
@@ -91,6 +100,20 @@ class FeatureMatrix:
         return [c for c in self.frame.columns if c not in KEYS]
 
 
+@dataclass(frozen=True)
+class MatrixPart:
+    """The feature sets' columns of some users, before the peer pass (:func:`combine`).
+
+    ``frame``: keys and every set's columns in order (features and ``_`` extras);
+    ``groups``: ``user_id, peer_group`` of these users; ``unknown_resources``: resource
+    ids of their events that no catalog entry matched, sorted.
+    """
+
+    frame: pl.DataFrame
+    groups: pl.DataFrame
+    unknown_resources: tuple[str, ...] = ()
+
+
 class MatrixBuilder:
     """The feature stage: feature sets fitted together, then the matrix built with them.
 
@@ -111,13 +134,26 @@ class MatrixBuilder:
 
     def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
         """Fit every set on ``events`` and build their matrix (each set's work done once)."""
-        sets = tuple(default_sets() if self.sets is None else self.sets)
-        matrix = _build(events, ctx, sets, fitting=True)
-        self.sets_ = sets
-        return matrix
+        return combine([self.fit_part(events, ctx)], ctx)
 
     def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
         """The matrix of ``events`` computed with the fitted sets.
+
+        Raises:
+            NotFitted: ``fit`` was not called.
+        """
+        return combine([self.transform_part(events, ctx)], ctx)
+
+    def fit_part(self, events: pl.DataFrame, ctx: FeatureContext) -> MatrixPart:
+        """Fit every set on ``events`` (canonical, validated) and return their columns
+        (:func:`combine` turns the parts of all users into the matrix)."""
+        sets = tuple(default_sets() if self.sets is None else self.sets)
+        part = _part(events, ctx, sets, fitting=True)
+        self.sets_ = sets
+        return part
+
+    def transform_part(self, events: pl.DataFrame, ctx: FeatureContext) -> MatrixPart:
+        """The fitted sets' columns of ``events`` (some users' events, all of each one's).
 
         Raises:
             NotFitted: ``fit`` was not called.
@@ -129,7 +165,7 @@ class MatrixBuilder:
                 ko="특성 집합이 아직 학습되지 않았습니다: 먼저 fit(또는 fit_transform)을 "
                 "호출하십시오",
             )
-        return _build(events, ctx, sets, fitting=False)
+        return _part(events, ctx, sets, fitting=False)
 
 
 def build_matrix(
@@ -143,15 +179,11 @@ def build_matrix(
     return MatrixBuilder(sets).fit_transform(events, ctx)
 
 
-def _build(
+def _part(
     events: pl.DataFrame, ctx: FeatureContext, sets: Sequence[FeatureSet], *, fitting: bool
-) -> FeatureMatrix:
-    """Compute every feature set on ``events`` (canonical, validated) and join them,
-    fitting each set first when ``fitting``.
-
-    Every (user, window) with at least one event gets a row; feature nulls become 0.
-    Columns starting with ``_`` that a set returns (e.g. the most surprising session's
-    tokens) go to ``info``, not to the model's input.
+) -> MatrixPart:
+    """Compute every feature set on ``events`` (canonical, validated), fitting each set
+    first when ``fitting``; their columns joined, one row per (user, window) with events.
     """
     # integer (user, window) keys once, for every set and the peer groups
     prepared, unknown = prepare_matched(events, ctx)
@@ -177,7 +209,25 @@ def _build(
             part = feature_set.transform(prepared, ctx)
         order += [c for c in part.columns if c not in KEYS]
         frame = frame.join(part, on=list(KEYS), how="left")
-    frame = frame.select(order)
+    return MatrixPart(frame.select(order), groups, tuple(unknown))
+
+
+def combine(parts: Iterable[MatrixPart], ctx: FeatureContext) -> FeatureMatrix:
+    """The matrix of the users of every part (disjoint users): their columns, then the
+    second passes that compare users (peer novelty and peer deviation over everyone at
+    once).
+
+    Every (user, window) with at least one event gets a row; feature nulls become 0.
+    Columns starting with ``_`` that a set returns (e.g. the most surprising session's
+    tokens) go to ``info``, not to the model's input.
+    """
+    parts = list(parts)
+    frame = pl.concat([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
+    groups = pl.concat([p.groups for p in parts]) if len(parts) > 1 else parts[0].groups
+    unknown = sorted({r for p in parts for r in p.unknown_resources})
+    # one row order (users, then days) whatever the partitions: the peer sums add alike
+    frame = frame.sort(*KEYS)
+    groups = groups.sort(USER_ID)
     if NEW_HOSTS in frame.columns:
         # novelty against the peers: a second pass over the (user, window) frame
         frame = frame.join(peer_novelty(frame, groups), on=list(KEYS), how="left").drop(LISTS)

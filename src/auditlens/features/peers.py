@@ -46,11 +46,28 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
     or ``peer_group``) when given, else each user's most frequent department and role
     in the events. Users the directory does not list fall back to the events. A pure
     function of its arguments: callers that need the groups twice may compute them once.
+
+    When ``ctx.population`` holds the groups of every user of a run (computed once over
+    all of them by :func:`groups_of_counts`), ``events`` may be a partition of the users:
+    each keeps the group it has among everyone, whose sizes decide the fallbacks.
     """
-    present = [c for c in (DEPARTMENT, ROLE) if c in events.columns]
-    # one pass: events per user and (department, role); the modes come from that table
-    # (grouping by the integer user code when add_keys put it there)
-    if USER_CODE in events.columns:
+    if ctx.population is not None:
+        users = events.select(pl.col(USER_ID).unique())
+        return ctx.population.join(users, on=USER_ID, how="semi").sort(USER_ID)
+    return groups_of_counts(role_counts(events), ctx)
+
+
+def role_counts(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``user_id, [department], [role], _n``: events per user and (department, role).
+
+    A LazyFrame (e.g. the lake, scanned) is read as a stream of the three columns only.
+    Users in disjoint partitions give disjoint rows: the rows of all partitions
+    concatenated are the rows of all events.
+    """
+    columns = events.collect_schema().names()
+    present = [c for c in (DEPARTMENT, ROLE) if c in columns]
+    # grouping by the integer user code when add_keys put it there
+    if isinstance(events, pl.DataFrame) and USER_CODE in columns:
         counts = (
             events.lazy()
             .with_row_index("_row")
@@ -60,13 +77,19 @@ def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         )
         # a row of each group names its user (cheaper than first() of the strings)
         counts = counts.with_columns(events.get_column(USER_ID).gather(counts.get_column("_row")))
-    else:
-        counts = (
-            events.lazy()
-            .group_by(USER_ID, *present)
-            .agg(pl.len().alias("_n"))
-            .collect(engine="streaming")
-        )
+        return counts.select(USER_ID, *present, "_n")
+    return (
+        events.lazy()
+        .group_by(USER_ID, *present)
+        .agg(pl.len().alias("_n"))
+        .collect(engine="streaming")
+    )
+
+
+def groups_of_counts(counts: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
+    """``user_id, peer_group`` of every user in ``counts`` (:func:`role_counts`); the
+    directory ``ctx.peer_groups`` overrides the events, small groups fall back."""
+    present = [c for c in (DEPARTMENT, ROLE) if c in counts.columns]
     table = counts.select(USER_ID).unique()
     for column in (DEPARTMENT, ROLE):
         if column not in present:

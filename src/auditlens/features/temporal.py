@@ -6,6 +6,7 @@ Korean public or company holiday, all in the configured time zone (see calendar.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from auditlens.features.base import (
@@ -22,6 +23,26 @@ from auditlens.schema import ACTION_TYPE
 _LOGIN = "_t_login"  # successful login
 _OFF_LOGIN = "_t_off_login"
 _HOUR_KEY = "_t_hour_key"  # KEY * 24 + hour of day: one integer per (user, window, hour)
+
+
+def _entropy(runs: pl.DataFrame) -> pl.DataFrame:
+    """``KEY, hour_entropy`` from the runs (``value`` = KEY * 24 + hour, ``len`` events)
+    of the sorted hour keys: -sum p log2 p over each window's hours.
+
+    Each window's terms are summed on their own, in hour order (numpy's reduceat over
+    that window's slice): the same bits whichever rows, partitions or threads the other
+    windows came from. A group_by's sum depends on how the engine chunked the column.
+    """
+    value = runs.get_column("value").to_numpy()
+    n = runs.get_column("len").to_numpy().astype(np.float64)
+    if value.size == 0:
+        return pl.DataFrame(schema={KEY: pl.Int64, "hour_entropy": pl.Float64})
+    key = value // 24
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sizes = np.diff(np.r_[starts, key.size])
+    p = n / np.repeat(np.add.reduceat(n, starts), sizes)  # integer totals: exact
+    bits = np.add.reduceat(-p * np.log2(p), starts) + 0.0  # one hour: 0.0, not -0.0
+    return pl.DataFrame({KEY: key[starts].astype(np.int64), "hour_entropy": bits})
 
 
 class TemporalFeatures(AggregateFeatureSet):
@@ -71,8 +92,7 @@ class TemporalFeatures(AggregateFeatureSet):
             .sort(_HOUR_KEY)
             .select(pl.col(_HOUR_KEY).rle())
             .unnest(_HOUR_KEY)
-            .group_by((pl.col("value") // 24).alias(KEY))
-            .agg(pl.col("len").entropy(base=2).alias("hour_entropy"))
+            .map_batches(_entropy, schema={KEY: pl.Int64, "hour_entropy": pl.Float64})
         )
         return [entropy]
 

@@ -211,10 +211,25 @@ def fit_and_score(
     return model, score_matrix(matrix, model, settings, scores)
 
 
+def fit_and_score_matrix(
+    features: MatrixBuilder, matrix: FeatureMatrix, settings: Settings
+) -> tuple[FittedPipeline, Scoring]:
+    """:func:`fit_and_score` on a training matrix already built by ``features`` (fitted),
+    e.g. in user partitions (pipeline/partitions.py)."""
+    model, matrix, scores = _fit_detector(features, matrix, settings)
+    return model, score_matrix(matrix, model, settings, scores)
+
+
 def _fit(
     events: pl.DataFrame, ctx: FeatureContext, settings: Settings
 ) -> tuple[FittedPipeline, FeatureMatrix, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     features, matrix = fit_features(events, ctx)
+    return _fit_detector(features, matrix, settings)
+
+
+def _fit_detector(
+    features: MatrixBuilder, matrix: FeatureMatrix, settings: Settings
+) -> tuple[FittedPipeline, FeatureMatrix, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     frame, _ = scored_part(matrix, settings.min_history_days)
     if frame.height < 50:
         raise AuditlensError(
@@ -265,16 +280,19 @@ def feature_hashes(frame: pl.DataFrame) -> list[str]:
     multi-threaded sums may produce when the same features are computed again.
     """
     columns = sorted(c for c in frame.columns if c not in KEYS)
-    text = frame.select(
-        pl.concat_str(
-            [
-                pl.lit(f"{c}=") + pl.col(c).cast(pl.Float64).round_sig_figs(9).cast(pl.String)
-                for c in columns
-            ],
-            separator="|",
-        ).alias("t")
-    )["t"]
-    return [hashlib.sha256(t.encode()).hexdigest() for t in text]
+    row_text = pl.concat_str(
+        [
+            pl.lit(f"{c}=") + pl.col(c).cast(pl.Float64).round_sig_figs(9).cast(pl.String)
+            for c in columns
+        ],
+        separator="|",
+    ).alias("t")
+    hashes: list[str] = []
+    # the rows' texts 100,000 at a time (all at once: ~1 KB per row held together)
+    for start in range(0, frame.height, 100_000):
+        text = frame.slice(start, 100_000).select(row_text)["t"]
+        hashes += [hashlib.sha256(t.encode()).hexdigest() for t in text]
+    return hashes
 
 
 # --- auditlens score ---------------------------------------------------------------------

@@ -179,6 +179,9 @@ def ingest(
                 if on_batch is not None:
                     on_batch(done)
                 since = batch.watermark
+                # let go of this batch's frames before the source reads the next one (a
+                # directory of large files: one file in memory at a time, not two)
+                del batch, record
         except (SourceError, ValidationFailed) as exc:
             if not keep_going:
                 raise

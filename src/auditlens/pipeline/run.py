@@ -24,7 +24,7 @@ from auditlens.detect.explain import (
 )
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.matrix import FeatureMatrix
+from auditlens.features.matrix import FeatureMatrix, MatrixBuilder
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
 from auditlens.monitor.review import record_draw
@@ -37,7 +37,7 @@ from auditlens.pipeline.detection import (
     Scoring,
     feature_context,
     feature_hashes,
-    fit_and_score,
+    fit_and_score_matrix,
     incidents,
     save_model,
     score_matrix,
@@ -45,10 +45,11 @@ from auditlens.pipeline.detection import (
 from auditlens.pipeline.drift import record_drift
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
+from auditlens.pipeline.partitions import StoredEvents
 from auditlens.pipeline.registration import champion
 from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
-from auditlens.schema import EVENT_COLUMNS, USER_ID
+from auditlens.schema import USER_ID
 from auditlens.scoring import CapacityCut, flag_top, peak_keys
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.models import ModelRecord
@@ -172,10 +173,11 @@ def score_run(
     ingests = [
         _ingest(name, cfg, settings, store, clock, steps) for name, cfg in settings.sources.items()
     ]
-    batch_id, events = _stored_events(store)
+    batch_id, events = _stored_events(store, settings)
     ctx = feature_context(settings)
     steps.start("features and model")
-    choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    with events:  # partition files, if any, removed once the matrix is built
+        choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
     model, record = choice.model, choice.record
     steps.start("score")
     scoring = choice.scoring or score_matrix(choice.matrix, model, settings)
@@ -214,7 +216,7 @@ def score_run(
         # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
         sample = settings.monitoring.review_sample
         record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
-    shadowed = shadow_score(store, settings, shadow, run_id, rows, events, ctx, record, steps)
+    shadowed = shadow_score(store, settings, shadow, run_id, rows, events.frame, ctx, record, steps)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
@@ -260,8 +262,9 @@ def _with_reason_texts(found: pl.DataFrame, language: str) -> pl.DataFrame:
     return found.with_columns(pl.Series("reasons", texts, dtype=pl.String))
 
 
-def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
-    """The last ingest batch id and the valid events up to it.
+def _stored_events(store: Store, settings: Settings) -> tuple[int, StoredEvents]:
+    """The last ingest batch id and the valid events up to it (read whole when they fit
+    ``[engine] memory_budget``, else in user partitions: pipeline/partitions.py).
 
     Raises:
         AuditlensError: nothing was ingested yet.
@@ -276,7 +279,7 @@ def _stored_events(store: Store) -> tuple[int, pl.DataFrame]:
             ko_hint="auditlens.toml에 [sources.NAME]을 설정하거나 `auditlens ingest 경로`를 "
             "실행하십시오",
         )
-    events = store.events.upto(batch_id).select(EVENT_COLUMNS).collect()
+    events = StoredEvents.planned(store.events.upto(batch_id), settings)
     if events.height == 0:
         raise NoEvents(
             f"no events to score in the store ({batch_id} batches ingested, every row "
@@ -344,7 +347,7 @@ def _current(store: Store, settings: Settings) -> tuple[ModelRecord | None, int 
 def _model_for(
     store: Store,
     settings: Settings,
-    events: pl.DataFrame,
+    events: StoredEvents,
     ctx: FeatureContext,
     refit: bool,
     unsupervised: bool,
@@ -357,7 +360,7 @@ def _model_for(
     notes: list[str] = []
     if current is not None and current.kind == ENSEMBLE_KIND and not unsupervised:
         stored = FittedPipeline.load(Path(current.path), current.sha256)
-        matrix = stored.matrix(events, ctx)
+        matrix = events.matrix(stored.features, ctx)
         if current.feature_columns != matrix.feature_columns:
             diff = _column_diff(current.feature_columns, matrix.feature_columns)
             raise AuditlensError(
@@ -375,7 +378,7 @@ def _model_for(
         return ModelChoice(stored, current, matrix, False, notes, version)
     if current is not None and not refit and current.kind != ENSEMBLE_KIND:
         stored = FittedPipeline.load(Path(current.path), current.sha256)
-        matrix = stored.matrix(events, ctx)
+        matrix = events.matrix(stored.features, ctx)
         if current.feature_columns == matrix.feature_columns:
             if current.config_hash != settings.fingerprint():
                 notes.append(
@@ -386,7 +389,8 @@ def _model_for(
             say(lang, "features_changed", sha=current.sha256[:12],
                 diff=_column_diff(current.feature_columns, matrix.feature_columns))
         )  # fmt: skip
-    model, scoring = fit_and_score(events, ctx, settings)
+    features = MatrixBuilder()
+    model, scoring = fit_and_score_matrix(features, events.fit_matrix(features, ctx), settings)
     params: dict[str, Any] = {
         "detector": type(model.detector).__name__,
         "seed": settings.model_seed,

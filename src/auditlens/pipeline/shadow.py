@@ -19,6 +19,7 @@ comparison.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def shadow_score(
     requested: bool,
     run_id: int | None,
     rows: pl.DataFrame,
-    events: pl.DataFrame,
+    events: Callable[[], pl.DataFrame],
     ctx: FeatureContext,
     champion: ModelRecord,
     steps: Steps,
@@ -69,7 +70,8 @@ def shadow_score(
     """Score the run's stored ``rows`` (``user_id, window, decayed_risk``, ...) with the
     challenger too and store its rows for run ``run_id``, when ``requested`` or
     ``monitoring.shadow``; None when neither asks for it. ``champion`` is the model
-    the run scored with."""
+    the run scored with. ``events`` gives the run's events, read only when the challenger
+    scores (every event at once: shadow scoring is not partitioned)."""
     if not (requested or settings.monitoring.shadow):
         return None
     steps.start("shadow")
@@ -84,7 +86,7 @@ def shadow_score(
             notes=[say(lang, "shadow_same_model", version=challenger.number)],
         )
     try:
-        frame = _challenger_rows(store, settings, challenger, rows, events, ctx)
+        frame = _challenger_rows(store, settings, challenger, rows, events(), ctx)
     except AuditlensError as error:
         why = error.text(lang)
         return ShadowReport(notes=[say(lang, "shadow_failed", version=challenger.number, why=why)])

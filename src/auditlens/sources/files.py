@@ -294,7 +294,9 @@ class FileSource(Source):
                 continue
             if found is not None:
                 batch, seen, marks = found
+                del found  # the consumer holds the batch; none of it stays here
                 yield batch
+                del batch  # nor while the next file is read
 
     def _read_text(
         self, path: Path, fmt: str, seen: dict[str, str], marks: dict[str, FileMark]

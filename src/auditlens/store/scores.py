@@ -95,11 +95,13 @@ class ScoreRepository(Repository):
 
     def commit_run(self, run: RunRecord, rows: pl.DataFrame) -> int:
         """Store a run and its score rows in one transaction; return the run id."""
-        records = rows.select(SCORE_COLUMNS).to_dicts()
+        frame = rows.select(SCORE_COLUMNS)
         with self._writing() as conn:
             run_id = new_id(conn.execute(insert(score_runs).values(**run.__dict__)))
-            for start in range(0, len(records), 5_000):
-                chunk = [r | {"run_id": run_id} for r in records[start : start + 5_000]]
+            # rows become Python dicts 5,000 at a time: all at once they were the run's
+            # peak memory (2.6 GB for 1.75M rows)
+            for start in range(0, frame.height, 5_000):
+                chunk = [r | {"run_id": run_id} for r in frame.slice(start, 5_000).to_dicts()]
                 conn.execute(insert(scores), chunk)
         return run_id
 

@@ -114,13 +114,25 @@ class SequenceModel:
             )
         )
         self._fit_vectors(seq)
-        self.group_centroids_ = (
-            self._frame_of(self._session_vectors(seq))
-            .with_columns(names.gather(seq.user).alias(PEER_GROUP))
-            .group_by(PEER_GROUP)
-            .agg([pl.col(c).mean().alias(f"c{c}") for c in self._dims()])
-        )
+        self.group_centroids_ = self._centroids(seq, group_of_user, labels)
         return self
+
+    def _centroids(self, seq: Sessions, group_of_user: I64, labels: pl.Series) -> pl.DataFrame:
+        """``peer_group`` and the mean session vector ``c<dim>`` of each group's sessions.
+
+        Summed in session order per group (bincount), so the same sessions give the same
+        bits every time (a group_by's mean adds in whatever order its threads meet them).
+        """
+        vectors = self._session_vectors(seq)
+        code = group_of_user[seq.user]
+        n = np.bincount(code, minlength=labels.len())
+        sums = np.stack([np.bincount(code, vectors[d], labels.len()) for d in range(len(vectors))])
+        present = np.flatnonzero(n > 0)
+        means = sums[:, present] / n[present]
+        return pl.DataFrame(
+            {PEER_GROUP: labels.gather(present)}
+            | {f"c{c}": means[d] for d, c in enumerate(self._dims())}
+        )
 
     def _fit_vectors(self, seq: Sessions) -> None:
         """Word2Vec on (a sample of) the sessions, as ``vectors_``."""
@@ -299,9 +311,6 @@ class SequenceModel:
 
     def _dims(self) -> list[str]:
         return [f"v{d}" for d in range(self.vector_size)]
-
-    def _frame_of(self, vectors: F64) -> pl.DataFrame:
-        return pl.DataFrame({c: vectors[i] for i, c in enumerate(self._dims())})
 
     def _session_vectors(self, seq: Sessions) -> F64:
         """Mean token vector of each session (unknown tokens left out), as a
