@@ -626,6 +626,10 @@ class SparkConfig(BaseModel):
         description="User partitions the features are computed in (one Spark task each); "
         "more partitions, less memory per executor task.",
     )
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = Field(
+        "ERROR",
+        description="What Spark itself logs on the terminal once its session runs.",
+    )
     conf: dict[str, str] = Field(
         default_factory=dict,
         description='Any other spark.* settings, e.g. {"spark.executor.memory" = "8g"}; '

@@ -79,6 +79,8 @@ def spark_session(config: SparkConfig, *, app_name: str = "auditlens") -> SparkS
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
+        # no progress bars on the terminal: they write over auditlens' own lines
+        "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": config.driver_memory,
         "spark.sql.shuffle.partitions": str(config.partitions),
         **config.conf,
@@ -86,7 +88,9 @@ def spark_session(config: SparkConfig, *, app_name: str = "auditlens") -> SparkS
     builder = SparkSession.builder.master(config.master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(config.log_level)
+    return session
 
 
 class SparkEvents(StoredEvents):
