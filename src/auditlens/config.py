@@ -611,10 +611,11 @@ class EngineConfig(BaseModel):
 class SparkConfig(BaseModel):
     """Where the Spark engine runs (``[spark]``; used when ``[engine] kind = "spark"``)."""
 
-    master: str = Field(
-        "local[*]",
+    master: str | None = Field(
+        None,
         description="Spark master URL: local[N] (this machine, N cores), spark://host:7077, "
-        "yarn, or k8s://https://host:443 (docs/deploy.md).",
+        "yarn, k8s://https://host:443 (docs/deploy.md); unset = Spark's own "
+        "(spark-defaults.conf in SPARK_CONF_DIR, spark-submit's --master), else local[*].",
     )
     driver_memory: str = Field(
         "4g", description="spark.driver.memory: the driver holds the combined feature matrix."

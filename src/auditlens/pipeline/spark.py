@@ -85,7 +85,9 @@ def spark_session(config: SparkConfig, *, app_name: str = "auditlens") -> SparkS
         "spark.sql.shuffle.partitions": str(config.partitions),
         **config.conf,
     }
-    builder = SparkSession.builder.master(config.master).appName(app_name)
+    builder = SparkSession.builder.appName(app_name)
+    if config.master:  # else Spark's own: spark-defaults.conf, spark-submit, local[*]
+        builder = builder.master(config.master)
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
