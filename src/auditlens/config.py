@@ -45,6 +45,7 @@ from auditlens.vocabulary import (
     AmbiguousTimes,
     DateOrder,
     Encoding,
+    EngineKind,
     FileFormat,
     Severity,
     UnknownActions,
@@ -570,6 +571,12 @@ class EngineConfig(BaseModel):
     changes a score: a stored model scores the same windows identically however the run
     is partitioned (left out of the config hash)."""
 
+    kind: EngineKind = Field(
+        "polars",
+        description="What computes the features: 'polars' (embedded, this machine) or "
+        "'spark' (the lake read by Spark, the same feature code run per user partition on "
+        "its executors; [spark] says where). Scores are the same either way.",
+    )
     memory_budget: str = Field(
         "8GiB",
         description="Peak memory a batch run (`auditlens run`) plans for, e.g. '8GiB': the "
@@ -599,6 +606,36 @@ class EngineConfig(BaseModel):
     def workers(self) -> int:
         """Threads to use: ``threads``, or one per CPU core this process may run on."""
         return self.threads or len(os.sched_getaffinity(0))
+
+
+class SparkConfig(BaseModel):
+    """Where the Spark engine runs (``[spark]``; used when ``[engine] kind = "spark"``)."""
+
+    master: str | None = Field(
+        None,
+        description="Spark master URL: local[N] (this machine, N cores), spark://host:7077, "
+        "yarn, k8s://https://host:443 (docs/deploy.md); unset = Spark's own "
+        "(spark-defaults.conf in SPARK_CONF_DIR, spark-submit's --master), else local[*].",
+    )
+    driver_memory: str = Field(
+        "4g", description="spark.driver.memory: the driver holds the combined feature matrix."
+    )
+    partitions: int = Field(
+        8,
+        ge=1,
+        le=100_000,
+        description="User partitions the features are computed in (one Spark task each); "
+        "more partitions, less memory per executor task.",
+    )
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = Field(
+        "ERROR",
+        description="What Spark itself logs on the terminal once its session runs.",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='Any other spark.* settings, e.g. {"spark.executor.memory" = "8g"}; '
+        "credentials belong in the environment or spark-defaults.conf, not here.",
+    )
 
 
 class DashboardConfig(BaseModel):
@@ -665,6 +702,7 @@ NOT_SCORING: Final = frozenset(
         "monitoring",
         # how a run uses the machine: a stored model scores the same however partitioned
         "engine",
+        "spark",
         # how reports look and whom they go to, never a score
         "report_template",
         "report_controls",
@@ -871,6 +909,11 @@ class Settings(BaseSettings):
         default_factory=MonitoringConfig,
         description="[monitoring] table: drift thresholds, shadow scoring with the "
         "challenger and miss-rate sampling (see docs/configuration.md, *Monitoring*).",
+    )
+    spark: SparkConfig = Field(
+        default_factory=SparkConfig,
+        description="[spark] table: the Spark master and settings of the Spark engine (see "
+        "docs/configuration.md, *Engine*).",
     )
     engine: EngineConfig = Field(
         default_factory=EngineConfig,

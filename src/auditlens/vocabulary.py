@@ -111,6 +111,8 @@ FileFormat = Literal["csv", "parquet", "jsonl", "xlsx", "auto"]
 InputFormat = Literal["auto", "csv", "parquet", "jsonl", "xlsx", "cert"]
 #: The formats generated sample events are written in.
 SampleFormat = Literal["parquet", "csv", "jsonl"]
+#: What computes a batch run's features: the embedded Polars engine or Spark.
+EngineKind = Literal["polars", "spark"]
 #: Text encodings of CSV and JSON Lines files ("auto": UTF-8 when valid, else CP949).
 Encoding = Literal["utf-8", "cp949", "euc-kr", "auto"]
 

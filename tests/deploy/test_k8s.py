@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 SECRETS = {"auditlens-secrets", "auditlens-owner"}
+#: The only service account whose token a pod mounts: the Spark driver's (overlay spark).
+SPARK_DRIVER_ACCOUNT = "auditlens-spark"
 
 
 def tool(name: str) -> str:
@@ -106,7 +108,10 @@ def test_pods_run_as_non_root_with_limits_and_secret_references(overlay: str) ->
     assert "Job/auditlens-migrate" in specs and "CronJob/auditlens-daily" in specs
     for where, spec in specs.items():
         assert spec["securityContext"]["runAsNonRoot"] is True, where
-        assert spec["automountServiceAccountToken"] is False, where
+        # no Kubernetes API token, but for the Spark driver's (test_spark_overlay...)
+        driver = spec["serviceAccountName"] == SPARK_DRIVER_ACCOUNT
+        assert spec["automountServiceAccountToken"] is driver, where
+        assert not driver or (overlay, where) == ("spark", "CronJob/auditlens-daily")
         for container in spec["containers"]:
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False, where
@@ -114,7 +119,9 @@ def test_pods_run_as_non_root_with_limits_and_secret_references(overlay: str) ->
             assert context["capabilities"]["drop"] == ["ALL"], where
             assert set(container["resources"]) == {"requests", "limits"}, where
             for env in container.get("env", []):
-                if "valueFrom" in env:
+                if "fieldRef" in env.get("valueFrom", {}):  # the pod's own address
+                    assert env["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP", where
+                elif "valueFrom" in env:
                     assert env["valueFrom"]["secretKeyRef"]["name"] in SECRETS, where
                 else:  # a literal value is configuration, never a credential
                     assert "://" not in env["value"], (where, env["name"])
@@ -166,6 +173,13 @@ def test_every_container_runs_an_existing_auditlens_command(overlay: str) -> Non
             assert_auditlens_command(container["args"])
 
 
+@pytest.mark.parametrize("overlay", ["prod", "spark"])
+def test_production_pins_the_image_tag(overlay: str) -> None:
+    images = {c["image"] for spec in pod_specs(objects(overlay)).values()
+              for c in spec["containers"]}  # fmt: skip
+    assert images == {"registry.example/auditlens:0.1.0"}, images
+
+
 def test_the_cluster_configuration_is_valid_for_auditlens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -184,3 +198,51 @@ def test_the_command_check_refuses_what_the_cli_lacks() -> None:
     for wrong in (["alerts", "dispach"], ["run", "--refitt"], ["report"]):
         with pytest.raises(AssertionError):
             assert_auditlens_command(wrong)
+
+
+def test_spark_overlay_runs_the_daily_job_as_a_spark_driver_with_least_rights() -> None:
+    docs = objects("spark")
+    by_kind = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    daily = pod_specs(docs)["CronJob/auditlens-daily"]
+    container = daily["containers"][0]
+    assert container["args"][-2:] == ["--engine", "spark"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["SPARK_CONF_DIR"]["value"] == "/etc/spark"
+    mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounted["spark"] == "/etc/spark"
+    (config_map,) = [d for d in docs if d["kind"] == "ConfigMap" and "spark-defaults.conf"
+                     in d.get("data", {})]  # fmt: skip
+    volume = next(v for v in daily["volumes"] if v["name"] == "spark")
+    assert volume["configMap"]["name"] == config_map["metadata"]["name"]
+    defaults = dict(
+        line.split(None, 1)
+        for line in config_map["data"]["spark-defaults.conf"].splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert defaults["spark.master"].startswith("k8s://https://")
+    image = container["image"]
+    assert defaults["spark.kubernetes.container.image"] == image  # executors = the driver's
+    assert defaults["spark.kubernetes.namespace"] == by_kind[("CronJob", "auditlens-daily")][
+        "metadata"]["namespace"]  # fmt: skip
+    assert defaults["spark.kubernetes.authenticate.driver.serviceAccountName"] == (
+        SPARK_DRIVER_ACCOUNT
+    )
+    # executors keep the house rules: non-root, no token, read-only root filesystem
+    template = yaml.safe_load(config_map["data"]["executor-pod.yaml"])
+    assert defaults["spark.kubernetes.executor.podTemplateFile"] == "/etc/spark/executor-pod.yaml"
+    assert template["spec"]["automountServiceAccountToken"] is False
+    assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+    executor = template["spec"]["containers"][0]["securityContext"]
+    assert executor["readOnlyRootFilesystem"] is True and executor["capabilities"]["drop"] == [
+        "ALL"]  # fmt: skip
+    # the driver's account may manage pods, services and config maps here, nothing else
+    role = by_kind[("Role", SPARK_DRIVER_ACCOUNT)]
+    assert [r["apiGroups"] for r in role["rules"]] == [[""]]
+    assert set(role["rules"][0]["resources"]) <= {
+        "pods", "services", "configmaps", "persistentvolumeclaims"}  # fmt: skip
+    binding = by_kind[("RoleBinding", SPARK_DRIVER_ACCOUNT)]
+    assert binding["roleRef"]["name"] == SPARK_DRIVER_ACCOUNT
+    assert [s["name"] for s in binding["subjects"]] == [SPARK_DRIVER_ACCOUNT]
+    assert not [d for d in docs if d["kind"] in {"ClusterRole", "ClusterRoleBinding"}]
+    # the Spark settings auditlens passes are Spark's, never a second master in the config
+    assert "k8s://" not in (K8S / "base" / "auditlens.toml").read_text(encoding="utf-8")

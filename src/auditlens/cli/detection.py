@@ -34,6 +34,7 @@ from auditlens.cli.render import (
 )
 from auditlens.i18n import pick
 from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
+from auditlens.vocabulary import EngineKind
 
 LabelsOpt = Annotated[
     Path,
@@ -95,6 +96,15 @@ def run_cmd(
             "점수화하여 따로 저장합니다(그림자 모드, `auditlens model compare`).",
         ),
     ] = False,
+    engine: Annotated[
+        EngineKind | None,
+        typer.Option(
+            "--engine",
+            help="What computes the features (default: \\[engine] kind): polars (this machine) "
+            "or spark (\\[spark] master). / 특성을 계산할 엔진(기본값: \\[engine] kind): "
+            "polars(이 컴퓨터) 또는 spark(\\[spark] master).",
+        ),
+    ] = None,
 ) -> None:
     """The batch job: ingest, features, score, store with evidence, raise alerts. /
     일괄 작업: 수집, 특성 계산, 채점, 근거와 함께 저장, 경보 발생을 차례로 합니다.
@@ -105,6 +115,9 @@ def run_cmd(
     수집·채점), 3은 격리된 행이나 읽지 못한 파일이 있음(--allow-quarantine이면 0)입니다.
     """
     settings = call(ctx, load_settings)
+    if engine is not None:
+        chosen = settings.engine.model_copy(update={"kind": engine})
+        settings = settings.model_copy(update={"engine": chosen})
     with stages("run", lang=settings.language, timezone=settings.timezone) as on_stage:
         job = call(
             ctx,

@@ -279,7 +279,15 @@ def _stored_events(store: Store, settings: Settings) -> tuple[int, StoredEvents]
             ko_hint="auditlens.toml에 [sources.NAME]을 설정하거나 `auditlens ingest 경로`를 "
             "실행하십시오",
         )
-    events = StoredEvents.planned(store.events.upto(batch_id), settings)
+    if settings.engine.kind == "spark":  # the features computed on Spark
+        from auditlens.pipeline.spark import SparkEvents
+
+        parts = store.events.parts_upto(batch_id)
+        events: StoredEvents = SparkEvents.read(
+            [store.events.lake.root / p for p in parts], settings
+        )
+    else:
+        events = StoredEvents.planned(store.events.upto(batch_id), settings)
     if events.height == 0:
         raise NoEvents(
             f"no events to score in the store ({batch_id} batches ingested, every row "

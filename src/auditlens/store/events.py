@@ -79,9 +79,13 @@ class EventRepository:
 
     def upto(self, batch_id: int) -> pl.LazyFrame:
         """Committed events of batches up to ``batch_id`` (the data as a run saw it)."""
+        return self.lake.scan(self.parts_upto(batch_id))
+
+    def parts_upto(self, batch_id: int) -> list[str]:
+        """Lake part files of the committed batches up to ``batch_id``, oldest first
+        (what :meth:`upto` reads; another engine reads them from ``lake.root``)."""
         with self.engine.connect() as conn:
-            parts = committed_parts(conn, upto=batch_id)
-        return self.lake.scan(parts)
+            return committed_parts(conn, upto=batch_id)
 
     def ids(self, source: str | None = None) -> pl.Series:
         """Ids of every stored event (of ``source`` only when given)."""
