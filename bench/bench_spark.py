@@ -35,13 +35,14 @@ from typing import Any
 
 from polars.testing import assert_frame_equal
 
-from auditlens.config import EngineConfig, FileSourceConfig, Settings, SparkConfig
+from auditlens.config import Settings, SparkConfig
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder
 from auditlens.pipeline import ingest
 from auditlens.pipeline.detection import feature_context
 from auditlens.pipeline.partitions import StoredEvents
 from auditlens.sources.files import FileSource
 from auditlens.store.repo import Store
+from bench_batch import settings_for
 
 BENCH = Path(__file__).resolve().parent
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -85,18 +86,6 @@ def timed(label: str, work: Callable[[], Any]) -> tuple[Any, float, float]:
     wall, cpu = time.perf_counter() - wall0, spent(cpu0)
     print(f"  {label:<36}{wall:>9.1f} s wall{cpu:>9.1f} CPU-s{cpu / max(wall, 1e-9):>7.2f} cores")
     return result, wall, cpu
-
-
-def settings_for(work: Path, budget: str, threads: int, tasks: int) -> Settings:
-    return Settings(
-        engine=EngineConfig(memory_budget=budget, threads=threads),
-        spark=SparkConfig(master="local[1]", driver_memory="6g", partitions=tasks),
-        store_url=f"sqlite:///{work / 'store.db'}",  # type: ignore[arg-type]
-        data_dir=work / "var",
-        resource_catalog=work / "resource_catalog.csv",
-        peer_directory=work / "directory.csv",
-        sources={"events": FileSourceConfig(path=str(work / "events"), settle_seconds=0)},
-    )
 
 
 def on_spark(
@@ -144,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         n = int(json.loads(out.stdout.strip().splitlines()[-1])["events"])
         print(f"events          {n:,} ({args.users} users x {args.days} days)")
         print(f"load average    {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-        settings = settings_for(work, args.memory_budget, args.threads, args.tasks)
+        # bench_batch's store for the sample, with the Spark sessions' settings
+        spark = SparkConfig(master="local[1]", driver_memory="6g", partitions=args.tasks)
+        settings = settings_for(work, args.memory_budget, args.threads).model_copy(
+            update={"spark": spark}
+        )
         with Store.open(settings, migrate=True) as store:
             ingest(FileSource(work / "events", name="events"), settings, store=store)
             batch = store.events.last_batch_id()
