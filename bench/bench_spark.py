@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from polars import LazyFrame
 from polars.testing import assert_frame_equal
 
 from auditlens.config import Settings, SparkConfig
@@ -89,7 +90,7 @@ def timed(label: str, work: Callable[[], Any]) -> tuple[Any, float, float]:
 
 
 def on_spark(
-    cores: int, settings: Settings, paths: list[Path], features: MatrixBuilder
+    cores: int, settings: Settings, scan: LazyFrame, paths: list[Path], features: MatrixBuilder
 ) -> tuple[FeatureMatrix, float, float, float]:
     """The matrix built on a fresh ``local[cores]`` session: (matrix, start s, wall, CPU)."""
     from auditlens.pipeline.spark import SparkEvents, spark_session
@@ -98,7 +99,7 @@ def on_spark(
     session, start, _ = timed(f"local[{cores}] session start", lambda: spark_session(config))
     try:
         spark_settings = settings.model_copy(update={"spark": config})
-        events = SparkEvents.read(paths, spark_settings)
+        events = SparkEvents.read(scan, paths, spark_settings)
         ctx = feature_context(settings)
         matrix, wall, cpu = timed(
             f"local[{cores}] features ({settings.spark.partitions} tasks)",
@@ -153,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Polars ({stored.partitions} partition(s), {stored.workers} thread(s))",
             lambda: stored.matrix(features, ctx),
         )
-        one, start1, wall1, cpu1 = on_spark(1, settings, paths, features)
-        two, start2, wall2, cpu2 = on_spark(2, settings, paths, features)
+        one, start1, wall1, cpu1 = on_spark(1, settings, scan, paths, features)
+        two, start2, wall2, cpu2 = on_spark(2, settings, scan, paths, features)
         for got in (one, two):
             assert_frame_equal(polars_matrix.frame, got.frame, check_exact=True)
         print("the three matrices are equal, bit for bit")

@@ -283,9 +283,8 @@ def _stored_events(store: Store, settings: Settings) -> tuple[int, StoredEvents]
         from auditlens.pipeline.spark import SparkEvents
 
         parts = store.events.parts_upto(batch_id)
-        events: StoredEvents = SparkEvents.read(
-            [store.events.lake.root / p for p in parts], settings
-        )
+        paths = [store.events.lake.root / p for p in parts]
+        events: StoredEvents = SparkEvents.read(store.events.upto(batch_id), paths, settings)
     else:
         events = StoredEvents.planned(store.events.upto(batch_id), settings)
     if events.height == 0:

@@ -40,7 +40,7 @@ from auditlens.config import Settings
 from auditlens.features.base import FeatureContext
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine
 from auditlens.features.peers import groups_of_counts
-from auditlens.pipeline.partitions import StoredEvents, partitions_for, user_partition
+from auditlens.pipeline.partitions import StoredEvents, user_partition
 from auditlens.schema import DEPARTMENT, EVENT_COLUMNS, ROLE, USER_ID
 
 if TYPE_CHECKING:
@@ -55,7 +55,6 @@ FIT_PARTITION: Final = "_fit_partition"
 _FILE: Final = "_file"
 _ROW: Final = "_row"
 #: What one task sends back: the part's frames as Arrow IPC, its unknown resources.
-_PART_SCHEMA: Final = "frame binary, groups binary, unknown array<string>"
 _PART_ARROW: Final = pa.schema(
     [
         ("frame", pa.binary()),
@@ -120,15 +119,13 @@ class SparkEvents(StoredEvents):
         self._rows: DataFrame | None = None
 
     @classmethod
-    def read(cls, paths: list[Path], settings: Settings) -> SparkEvents:
-        """The events of the lake parts ``paths`` on the Spark ``settings.spark`` names."""
-        spark = spark_session(settings.spark)
-        scan = pl.scan_parquet([str(p) for p in paths]) if paths else None
-        height = 0 if scan is None else int(scan.select(pl.len()).collect().item())
-        parts = partitions_for(height, settings.engine.budget_bytes, settings.engine.workers)
-        empty = pl.LazyFrame(schema={c: pl.String for c in EVENT_COLUMNS})
+    def read(cls, scan: pl.LazyFrame, paths: list[Path], settings: Settings) -> SparkEvents:
+        """The events of the lake parts ``paths`` (``scan``: the same parts as the store
+        scans them) on the Spark ``settings.spark`` names, fitted on the partitions the
+        Polars engine would plan for them (:meth:`StoredEvents.planned`)."""
+        planned = StoredEvents.planned(scan, settings)
         return cls(
-            spark, paths, scan if scan is not None else empty, height, parts,
+            spark_session(settings.spark), paths, scan, planned.height, planned.partitions,
             settings.spark.partitions,
         )  # fmt: skip
 
@@ -184,6 +181,8 @@ class SparkEvents(StoredEvents):
         return combine(self._spark_parts(features, ctx), ctx)
 
     def _spark_parts(self, features: MatrixBuilder, ctx: FeatureContext) -> list[MatrixPart]:
+        from pyspark.sql.pandas.types import from_arrow_schema
+
         def build(table: pa.Table) -> pa.Table:
             events = pl.from_arrow(table)
             assert isinstance(events, pl.DataFrame)  # noqa: S101 - a Table gives a frame
@@ -198,7 +197,8 @@ class SparkEvents(StoredEvents):
             )
 
         rows = self.rows().drop(FIT_PARTITION)
-        sent = collect(rows.groupBy(PARTITION).applyInArrow(build, _PART_SCHEMA))
+        returned = from_arrow_schema(_PART_ARROW)
+        sent = collect(rows.groupBy(PARTITION).applyInArrow(build, returned))
         return [
             MatrixPart(pl.read_ipc(frame), pl.read_ipc(groups), tuple(unknown or ()))
             for frame, groups, unknown in sent.iter_rows()
