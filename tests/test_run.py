@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _ingest(settings: Settings, path: Path) -> None:
 
 
 def test_run_stores_evidence_then_only_new_windows_and_replays(
-    settings: Settings, sample: Path
+    settings: Settings, sample: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = _settings(settings, sample)
     _ingest(settings, sample / "part1.parquet")
@@ -77,8 +78,18 @@ def test_run_stores_evidence_then_only_new_windows_and_replays(
     with_reasons = rows.join(peaks, on=["user_id", "window"]).filter(pl.col("reasons") != "[]")
     assert with_reasons.height == peaks.height
 
-    again = run(settings)  # nothing new: same model, same data
+    # nothing new: same model, same data; the events are not even read
+    with monkeypatch.context() as patched:
+        job = importlib.import_module("auditlens.pipeline.run")
+        patched.setattr(job, "_stored_events", lambda *a: pytest.fail("events read"))
+        again = run(settings)
     assert not again.refitted and again.rows_stored == 0 and again.run_id is None
+    assert again.windows_scored == 0 and again.model_sha256 == first.model_sha256
+    assert again.capacity.cutoff == first.capacity.cutoff
+    assert again.capacity.flagged.height == first.capacity.flagged.height
+    # the peaks and their reasons read back from the store are those the run found
+    shown = ["user_id", "risk_score", "peak_window", "peak_windows", "reasons"]
+    assert again.top.select(shown).equals(first.top.select(shown))
 
     _ingest(settings, sample / "part2.parquet")
     third = run(settings)

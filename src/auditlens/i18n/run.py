@@ -19,6 +19,12 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "settings that change scores differ from run {run} ({fields}): "
         "rescored and stored all {n} user-days",
     },
+    "nothing_new": {
+        "ko": "실행 {run} 이후 새 이벤트가 없습니다: 다시 계산하지 않았고, 사용자별 최고 위험은 "
+        "저장된 점수에서 보여 줍니다",
+        "en": "no new events since run {run}: nothing was recomputed; the users' peaks "
+        "shown are the stored ones",
+    },
     "not_recorded": {
         "ko": "이전 실행에는 설정 내용이 기록되지 않음",
         "en": "the earlier run did not record them",

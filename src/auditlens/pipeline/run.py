@@ -50,7 +50,7 @@ from auditlens.pipeline.registration import champion
 from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import USER_ID
-from auditlens.scoring import CapacityCut, flag_top, peak_keys
+from auditlens.scoring import CapacityCut, flag_top, peak_keys, user_peaks
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
@@ -173,6 +173,10 @@ def score_run(
     ingests = [
         _ingest(name, cfg, settings, store, clock, steps) for name, cfg in settings.sources.items()
     ]
+    if not (refit or unsupervised):
+        quiet = _nothing_new(store, settings, ingests, began, shadow, steps)
+        if quiet is not None:
+            return quiet
     batch_id, events = _stored_events(store, settings)
     ctx = feature_context(settings)
     steps.start("features and model")
@@ -231,6 +235,62 @@ def score_run(
         capacity=cut,
         top=_with_reason_texts(found, settings.language).head(10),
         unknown_resources=len(choice.matrix.unknown_resources),
+        seconds=time.perf_counter() - began,
+        peaks=found,
+        notes=notes + (shadowed.notes if shadowed else []),
+        shadow=shadowed,
+    )
+
+
+def _nothing_new(
+    store: Store,
+    settings: Settings,
+    ingests: list[IngestReport],
+    began: float,
+    shadow: bool,
+    steps: Steps,
+) -> RunReport | None:
+    """The report of a run with nothing to score, or None when there is something.
+
+    Nothing to score: the previous run scored with the model in force under the same
+    scoring settings and no valid event arrived since its watermark. Then the matrix is
+    not built at all (a full build costs seconds to minutes); the users' peaks come from
+    the stored rows, as the previous runs found them.
+    """
+    previous = store.scores.last_run()
+    if previous is None or previous.config_hash != settings.fingerprint():
+        return None
+    current, version = _current(store, settings)
+    if current is None or current.sha256 != previous.model_sha256:
+        return None
+    batch_id = store.events.last_batch_id()
+    if batch_id > previous.data_batch_id and store.events.first_event_after(previous.data_batch_id):
+        return None
+    days = store.scores.newest_days(previous.model_sha256)
+    peaks = user_peaks(days)
+    cut = flag_top(peaks, settings.review_capacity)
+    keys = peak_keys(peaks.head(10)).join(days, on=list(KEYS), how="left")
+    found = incidents(peaks.head(10), store.scores.reasons_at(keys))
+    notes = [say(settings.language, "nothing_new", run=previous.id)]
+    shadowed = None
+    if shadow or settings.monitoring.shadow:  # it says that nothing was stored
+        ctx = feature_context(settings)
+        shadowed = shadow_score(
+            store, settings, shadow, None, days.clear(), pl.DataFrame, ctx, current, steps
+        )
+    return RunReport(
+        ingests=ingests,
+        run_id=None,
+        events=previous.events,
+        windows_scored=0,
+        rows_stored=0,
+        model_sha256=previous.model_sha256,
+        model_version=version,
+        refitted=False,
+        data_batch_id=batch_id,
+        capacity=cut,
+        top=_with_reason_texts(found, settings.language),
+        unknown_resources=0,
         seconds=time.perf_counter() - began,
         peaks=found,
         notes=notes + (shadowed.notes if shadowed else []),

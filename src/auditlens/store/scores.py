@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from auditlens.store.db import score_runs, scores
 
@@ -123,6 +123,43 @@ class ScoreRepository(Repository):
         if window is not None:
             query = query.where(scores.c.window == window)
         return self.query_frame(query.order_by(scores.c.run_id.desc(), scores.c.window))
+
+    def newest_days(self, model_sha256: str) -> pl.DataFrame:
+        """``user_id, window, run_id, decayed_risk`` of the newest stored row of each
+        (user, day) scored with ``model_sha256``: what that model's runs found."""
+        newest = (
+            select(scores.c.user_id, scores.c.window, func.max(scores.c.run_id).label("run_id"))
+            .where(scores.c.model_sha256 == model_sha256)
+            .group_by(scores.c.user_id, scores.c.window)
+            .subquery("newest")
+        )
+        on = (
+            (scores.c.user_id == newest.c.user_id)
+            & (scores.c.window == newest.c.window)
+            & (scores.c.run_id == newest.c.run_id)
+        )
+        return self.query_frame(
+            select(
+                scores.c.user_id, scores.c.window, scores.c.run_id, scores.c.decayed_risk
+            ).select_from(newest.join(scores, on))
+        )
+
+    def reasons_at(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """``user_id, window, reasons`` of the rows ``keys`` name (``user_id, window,
+        run_id``), one query per run."""
+        schema = {"user_id": pl.String, "window": pl.Date, "reasons": pl.String}
+        found = [pl.DataFrame(schema=schema)]
+        for (run_id,), part in keys.group_by("run_id"):
+            users = part.get_column("user_id").unique().to_list()
+            rows = self.query_frame(
+                select(scores.c.user_id, scores.c.window, scores.c.reasons).where(
+                    scores.c.run_id == run_id, scores.c.user_id.in_(users)
+                )
+            )
+            found.append(
+                rows.join(part.select("user_id", "window"), on=["user_id", "window"], how="semi")
+            )
+        return pl.concat(found, how="vertical_relaxed")
 
     def of_run(self, run_id: int) -> pl.DataFrame:
         """Every score row of one run."""
