@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,10 @@ from polars.testing import assert_frame_equal
 
 from auditlens.config import EngineConfig, Settings, parse_bytes
 from auditlens.errors import ConfigError
-from auditlens.features.base import FeatureContext
+from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder
-from auditlens.features.peers import groups_of_counts, peer_groups, role_counts
+from auditlens.features.peers import peer_groups, population
 from auditlens.pipeline import partitions, run
 from auditlens.pipeline.detection import fit_and_score_matrix, score_matrix
 from auditlens.pipeline.partitions import StoredEvents, partitions_for, user_partition
@@ -50,14 +51,13 @@ def test_users_fall_into_every_partition_once(data: SyntheticData) -> None:
 def test_population_groups_equal_the_groups_of_everyone(
     data: SyntheticData, ctx: FeatureContext
 ) -> None:
-    everyone = peer_groups(data.events, ctx)
-    assert_frame_equal(groups_of_counts(role_counts(data.events.lazy()), ctx).sort("user_id"),
-                       everyone)  # fmt: skip
+    everyone = peer_groups(prepare(data.events, ctx), ctx)
+    assert_frame_equal(population(data.events.lazy(), ctx).groups, everyone)
     # a partition alone would fall back differently (smaller groups); with the population
-    # each keeps the group it has among everyone
+    # each keeps the group it has among everyone, day by day
     stored = StoredEvents(data.events.lazy(), data.events.height, 3, 1)
     with_population = stored.population(ctx)
-    one = stored.partition(1)
+    one = prepare(stored.partition(1), ctx)
     assert_frame_equal(peer_groups(one, with_population), everyone.join(
         one.select("user_id").unique(), on="user_id", how="semi"))  # fmt: skip
     assert not peer_groups(one, ctx).equals(peer_groups(one, with_population))
@@ -128,6 +128,9 @@ def test_run_scores_alike_in_partitions(
     _ingest(settings, tmp_path / "events.parquet")
     first = run(settings)  # in memory: fits and stores the model
     monkeypatch.setattr(partitions, "partitions_for", lambda *_: 3)
+    # scored again although nothing is new (the run would otherwise not read the events)
+    monkeypatch.setattr(importlib.import_module("auditlens.pipeline.run"), "_nothing_new",
+                        lambda *_: None)  # fmt: skip
     again = run(settings)  # the stored model, the events in 3 partitions
     assert not again.refitted and again.model_sha256 == first.model_sha256
     assert again.windows_scored == first.windows_scored

@@ -55,10 +55,11 @@ def test_first_ever_late_logon_and_usb_count_the_whole_history(matrix: Any) -> N
 def test_a_returning_habit_counts_days_since_it_was_last_seen(matrix: Any) -> None:
     assert row(matrix, "b", dt.date(2026, 9, 7))["usb_gap_days"] == 5
     assert row(matrix, "b", dt.date(2026, 9, 7))["novel_kind_count"] == 0
-    # b's first USB day is new for b; three of b's four peers never used one
+    # b's first USB day is new for b, and none of b's four peers had used one by then
+    # (a's first USB comes on day 8: a day's features never look ahead)
     day2 = row(matrix, "b", dt.date(2026, 9, 2))
     assert day2["novel_kind_count"] == 1
-    assert day2["peer_rare_novelty"] == pytest.approx(0.75)
+    assert day2["peer_rare_novelty"] == pytest.approx(1.0)
     assert row(matrix, "b", dt.date(2026, 9, 3))["usb_gap_days"] == 0
 
 

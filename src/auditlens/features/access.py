@@ -7,13 +7,17 @@ import polars as pl
 from auditlens.features.base import (
     KEY,
     OK,
+    SEEN_HOST,
+    SEEN_SRC_IP,
     USER_CODE,
     AggregateFeatureSet,
     FeatureContext,
+    Prior,
     distinct_count,
+    first_keys,
     first_seen_keyed,
 )
-from auditlens.schema import ACTION_TYPE, HOST, SRC_IP, TIMESTAMP
+from auditlens.schema import ACTION_TYPE, HOST, SRC_IP, TIMESTAMP, USER_ID
 
 #: Failed logins closer together than this count as one burst.
 BURST_WINDOW = "10m"
@@ -45,12 +49,21 @@ class AccessFeatures(AggregateFeatureSet):
         """Failed logins per window."""
         return [pl.col(_FAILED_LOGIN).sum().cast(pl.Int64).alias("failed_login_count")]
 
-    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+    def extras(
+        self, keyed: pl.LazyFrame, ctx: FeatureContext, prior: Prior | None = None
+    ) -> list[pl.LazyFrame]:
         """Distinct hosts, first-time hosts and IPs, the largest failed-login burst."""
+        failed = keyed.filter(pl.col(_FAILED_LOGIN)).select(USER_CODE, KEY, TIMESTAMP)
+        if prior is not None:  # the failed logins just before: a burst across midnight
+            codes = keyed.select(USER_ID, USER_CODE).unique()
+            tail = (
+                prior.tail.lazy()
+                .join(codes, on=USER_ID)
+                .select(USER_CODE, pl.lit(None, pl.Int64).alias(KEY), TIMESTAMP)
+            )
+            failed = pl.concat([tail, failed], how="vertical_relaxed")
         bursts = (
-            keyed.filter(pl.col(_FAILED_LOGIN))
-            .select(USER_CODE, KEY, TIMESTAMP)
-            .sort(USER_CODE, TIMESTAMP)
+            failed.sort(USER_CODE, TIMESTAMP)
             .with_columns(
                 pl.col(TIMESTAMP)
                 .is_not_null()
@@ -64,13 +77,17 @@ class AccessFeatures(AggregateFeatureSet):
         )
         # a user works from few hosts and IPs a day: one pass down to the distinct
         # (user, window, host, IP), and the three counts from that small table
-        seen = keyed.group_by(USER_CODE, KEY, HOST, SRC_IP).agg().collect(engine="streaming")
+        who = [USER_CODE] if prior is None else [USER_CODE, USER_ID]  # prior: by user id
+        seen = keyed.group_by(*who, KEY, HOST, SRC_IP).agg()
+        seen = seen.collect(engine="streaming").lazy()
+        hosts = None if prior is None else prior.seen_of(SEEN_HOST, HOST)
+        ips = None if prior is None else prior.seen_of(SEEN_SRC_IP, SRC_IP)
         return [
-            distinct_count(seen.lazy(), HOST, "distinct_hosts"),
-            first_seen_keyed(seen.lazy(), HOST, "new_host_count"),
-            first_seen_keyed(seen.lazy(), SRC_IP, "new_src_ip_count"),
-            bursts,
-            _new_ips(seen.lazy()),
+            distinct_count(seen, HOST, "distinct_hosts"),
+            first_seen_keyed(seen, HOST, "new_host_count", seen=hosts),
+            first_seen_keyed(seen, SRC_IP, "new_src_ip_count", seen=ips),
+            bursts.filter(pl.col(KEY).is_not_null()),
+            _new_ips(seen, ips),
         ]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
@@ -82,12 +99,10 @@ class AccessFeatures(AggregateFeatureSet):
         )
 
 
-def _new_ips(seen: pl.LazyFrame) -> pl.LazyFrame:
+def _new_ips(seen: pl.LazyFrame, before: pl.LazyFrame | None) -> pl.LazyFrame:
     """Per window (``KEY``): the source IPs the user used there for the first time."""
     return (
-        seen.filter(pl.col(SRC_IP).is_not_null())
-        .group_by(USER_CODE, SRC_IP)
-        .agg(pl.col(KEY).min())
+        first_keys(seen, SRC_IP, seen=before)
         .group_by(KEY)
         .agg(pl.col(SRC_IP).sort().str.join(", ").alias(NEW_SRC_IPS))
     )

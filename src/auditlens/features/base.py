@@ -32,6 +32,7 @@ from auditlens.features.catalog import ResourceCatalog
 from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
 if TYPE_CHECKING:
+    from auditlens.features.asof import PeerDays
     from auditlens.features.watchlist import WatchPattern
 
 #: Key columns of every feature frame and of the matrix.
@@ -67,9 +68,9 @@ class FeatureContext:
     absent, groups come from the events' ``department`` and ``role``. ``watchlist``
     holds the watch-list patterns that always raise a reason; ``seed`` and
     ``session_gap_minutes`` are what a stateful set is fitted with. ``population``:
-    ``user_id, peer_group`` of every user of a run that builds its matrix in user
-    partitions (peers.groups_of_counts over all of them), so each partition's users keep
-    the groups they have among everyone; None = the groups of the events given.
+    the groups day by day of every user of a run that builds its matrix in user
+    partitions (peers.population over all of them), so each partition's users keep the
+    groups they have among everyone; None = the groups of the events given.
     """
 
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
@@ -80,7 +81,7 @@ class FeatureContext:
     watchlist: tuple[WatchPattern, ...] = ()
     seed: int = 7
     session_gap_minutes: float = 30.0
-    population: pl.DataFrame | None = None
+    population: PeerDays | None = None
 
     @property
     def profile(self) -> str:
@@ -93,6 +94,44 @@ class NotFitted(AuditlensError):
 
     hint = "fit it first (`auditlens run --refit` fits and stores a new model)"
     ko_hint = "먼저 학습시키십시오 (`auditlens run --refit`이 새 모델을 학습해 저장합니다)"
+
+
+#: Column marking the rows of earlier windows a batch's finish steps see (features/history).
+PRIOR: Final = "_prior"
+#: Kinds of ``Prior.seen`` values: hosts, source IPs, sensitive resource families.
+SEEN_HOST: Final = "host"
+SEEN_SRC_IP: Final = "src_ip"
+SEEN_FAMILY: Final = "family"
+#: Prefix of the per-user summary columns of earlier windows (``Prior.users``).
+HISTORY_PREFIX: Final = "_h_"
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What the windows before a batch left behind, for computing the batch's windows
+    exactly as a computation over every window would (features/history.py keeps it).
+
+    ``daily``: the per-window aggregation rows (keys and every aggregation and extra
+    column, before ``finish``) of the last ``profile_days`` days before the batch, for
+    trailing baselines; ``users``: one row per user with the sets' summaries of every
+    earlier window (``_h_`` columns: first window, last off-hours logon, ...);
+    ``seen``: ``_what, user_id, _value``, the values each user used before (first-seen
+    features; ``_what`` names the kind: host, src_ip, family); ``tail``: ``user_id,
+    timestamp`` of the failed logins just before the batch (bursts across midnight).
+    """
+
+    daily: pl.DataFrame
+    users: pl.DataFrame
+    seen: pl.DataFrame
+    tail: pl.DataFrame
+
+    def seen_of(self, what: str, column: str) -> pl.LazyFrame:
+        """``user_id, <column>``: the values of kind ``what`` each user used before."""
+        return (
+            self.seen.lazy()
+            .filter(pl.col("_what") == what)
+            .select(USER_ID, pl.col("_value").alias(column))
+        )
 
 
 class FeatureSet(ABC):
@@ -241,17 +280,27 @@ class AggregateFeatureSet(FeatureSet):
     def aggregations(self, ctx: FeatureContext) -> list[pl.Expr]:
         """Aggregations per (user, window), each aliased to its output name."""
 
-    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+    def extras(
+        self, keyed: pl.LazyFrame, ctx: FeatureContext, prior: Prior | None = None
+    ) -> list[pl.LazyFrame]:
         """Further per-window frames of ``KEY`` + columns (windows missing there get nulls).
 
         ``keyed`` is the prepared events with the helper columns, ``USER_CODE`` and
-        ``KEY``.
+        ``KEY``; ``prior`` what earlier windows left (first-seen values), None when the
+        events start at each user's beginning.
         """
         return []
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
-        """Add the output columns to ``daily`` (sorted by user and window)."""
+        """Add the output columns to ``daily`` (sorted by user and window). With a
+        ``Prior``, ``daily`` also holds its rows (``_prior`` true) and its ``_h_`` user
+        columns, and every row gets what a computation over all windows gives it."""
         return daily
+
+    def summary(self) -> list[pl.Expr]:
+        """Per-user aggregations over finished rows (with any prior ``_h_`` columns)
+        that the next batch's ``finish`` needs, aliased ``_h_...`` (none by default)."""
+        return []
 
     def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         """One row per (user, window) with this set's columns (via :func:`aggregate`)."""
@@ -259,14 +308,31 @@ class AggregateFeatureSet(FeatureSet):
 
 
 def aggregate(
-    sets: Sequence[AggregateFeatureSet], events: pl.DataFrame, ctx: FeatureContext
+    sets: Sequence[AggregateFeatureSet],
+    events: pl.DataFrame,
+    ctx: FeatureContext,
+    prior: Prior | None = None,
 ) -> pl.DataFrame:
     """Keys and every set's columns (in order), one row per (user, window), sorted.
 
     One ``group_by`` evaluates all the sets' aggregations, keyed by the integer ``KEY``
     (added by :func:`add_keys` unless ``events`` has it); the extra frames are separate
-    queries over the same keyed events.
+    queries over the same keyed events. With ``prior`` (earlier windows' rows and
+    summaries) the rows are those a computation over every window gives these windows.
     """
+    return aggregate_rows(sets, events, ctx, prior)[0]
+
+
+def aggregate_rows(
+    sets: Sequence[AggregateFeatureSet],
+    events: pl.DataFrame,
+    ctx: FeatureContext,
+    prior: Prior | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """:func:`aggregate`, the per-window aggregation rows before ``finish`` (keys and
+    every aggregation and extra column) and the sets' per-user summaries (``user_id`` and
+    ``_h_`` columns, over ``prior`` and these windows): what the next batch continues
+    from."""
     keyed = events if KEY in events.columns else add_keys(events)
     helpers: dict[str, pl.Expr] = {}
     for feature_set in sets:
@@ -277,18 +343,42 @@ def aggregate(
     # a row of each window names its user and day (cheaper than first() of the strings)
     queries = [rows.group_by(KEY).agg(pl.col(_ROW).first(), *aggregations)]
     for feature_set in sets:
-        queries += feature_set.extras(rows, ctx)
+        queries += feature_set.extras(rows, ctx, prior)
     main, *extras = pl.collect_all(queries, engine="streaming")
     for extra in extras:
         main = main.join(extra, on=KEY, how="left")
     main = main.sort(KEY)
     first_rows = main.get_column(_ROW)
-    lazy = main.with_columns(
+    daily = main.with_columns(
         keyed.get_column(USER_ID).gather(first_rows), keyed.get_column(WINDOW).gather(first_rows)
-    ).lazy()
+    ).drop(KEY, _ROW)
+    daily = daily.select(*KEYS, pl.exclude(*KEYS))
+    lazy = daily.lazy()
+    if prior is not None:
+        earlier = prior.daily.join(daily.select(USER_ID).unique(), on=USER_ID, how="semi")
+        lazy = (
+            pl.concat(
+                [
+                    earlier.with_columns(pl.lit(True).alias(PRIOR)),
+                    daily.with_columns(pl.lit(False).alias(PRIOR)),
+                ],
+                how="diagonal_relaxed",
+            )
+            .sort(*KEYS)
+            .join(prior.users, on=USER_ID, how="left", maintain_order="left")
+            .lazy()
+        )
     for feature_set in sets:
         lazy = feature_set.finish(lazy, ctx)
-    return lazy.select(*KEYS, *[c for feature_set in sets for c in feature_set.columns]).collect()
+    finished = lazy.collect()
+    summaries = [e for feature_set in sets for e in feature_set.summary()]
+    users = finished.group_by(USER_ID).agg(summaries) if summaries else daily.select(USER_ID)
+    if prior is not None:
+        finished = finished.filter(~pl.col(PRIOR))
+        untouched = prior.users.join(users, on=USER_ID, how="anti")
+        users = pl.concat([untouched, users], how="diagonal_relaxed")
+    columns = [c for feature_set in sets for c in feature_set.columns]
+    return finished.select(*KEYS, *columns), daily, users.sort(USER_ID)
 
 
 def add_keys(events: pl.DataFrame) -> pl.DataFrame:
@@ -339,16 +429,41 @@ def distinct_count(
 
 
 def first_seen_keyed(
-    keyed: pl.LazyFrame, column: str, name: str, valid: pl.Expr | None = None
+    keyed: pl.LazyFrame,
+    column: str,
+    name: str,
+    valid: pl.Expr | None = None,
+    seen: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """:func:`first_seen` per ``KEY``, as ``name`` (the first window = the smallest key)."""
-    rows = keyed if valid is None else keyed.filter(valid)
+    """:func:`first_seen` per ``KEY``, as ``name`` (the first window = the smallest key).
+
+    ``seen``: ``user_id, <column>`` pairs used in earlier windows (``Prior.seen_of``),
+    which are not new; ``keyed`` then needs ``user_id``.
+    """
     return (
-        rows.filter(pl.col(column).is_not_null())
-        .group_by(USER_CODE, column)
-        .agg(pl.col(KEY).min())
+        first_keys(keyed, column, valid, seen)
         .group_by(KEY)
         .agg(pl.len().cast(pl.Int64).alias(name))
+    )
+
+
+def first_keys(
+    keyed: pl.LazyFrame,
+    column: str,
+    valid: pl.Expr | None = None,
+    seen: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """``USER_CODE, <column>, KEY``: each user's values of ``column`` never used before
+    (not in ``seen``), with the first window (``KEY``) they were used in."""
+    rows = keyed if valid is None else keyed.filter(valid)
+    rows = rows.filter(pl.col(column).is_not_null())
+    if seen is None:
+        return rows.group_by(USER_CODE, column).agg(pl.col(KEY).min())
+    return (
+        rows.group_by(USER_CODE, USER_ID, column)
+        .agg(pl.col(KEY).min())
+        .join(seen, on=[USER_ID, column], how="anti")
+        .select(USER_CODE, column, KEY)
     )
 
 

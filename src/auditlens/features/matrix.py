@@ -26,8 +26,9 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Self
 
 import polars as pl
@@ -45,13 +46,17 @@ from auditlens.features.base import (
     prepare_matched,
     trailing_mean,
 )
-from auditlens.features.novelty import LISTS, NEW_HOSTS, NoveltyFeatures, peer_novelty
+from auditlens.features.novelty import LISTS, NEW_HOSTS, NoveltyFeatures
+from auditlens.features.peer_novelty import NoveltyPeers, peer_novelty
 from auditlens.features.peers import (
     PEER_COLUMNS,
     PEER_GROUP,
     PEERS_ACTIVE,
+    PeerDays,
+    peer_days,
     peer_deviation,
-    peer_groups,
+    peer_floors,
+    role_counts_by_day,
 )
 from auditlens.features.resources import ResourceFeatures
 from auditlens.features.sequences import SequenceFeatures
@@ -112,6 +117,8 @@ class MatrixPart:
     frame: pl.DataFrame
     groups: pl.DataFrame
     unknown_resources: tuple[str, ...] = ()
+    #: The groups day by day when the part computed them (no ``ctx.population``).
+    peers: PeerDays | None = None
 
 
 class MatrixBuilder:
@@ -134,7 +141,7 @@ class MatrixBuilder:
 
     def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
         """Fit every set on ``events`` and build their matrix (each set's work done once)."""
-        return combine([self.fit_part(events, ctx)], ctx)
+        return self.combine([self.fit_part(events, ctx)], ctx)
 
     def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> FeatureMatrix:
         """The matrix of ``events`` computed with the fitted sets.
@@ -142,7 +149,28 @@ class MatrixBuilder:
         Raises:
             NotFitted: ``fit`` was not called.
         """
-        return combine([self.transform_part(events, ctx)], ctx)
+        return self.combine([self.transform_part(events, ctx)], ctx)
+
+    def combine(self, parts: Sequence[MatrixPart], ctx: FeatureContext) -> FeatureMatrix:
+        """:func:`combine` with the floors learned in ``fit`` (a builder saved before
+        they were learned: the parts' own)."""
+        return combine(parts, ctx, self.floors())
+
+    def fitted_sets(self) -> tuple[FeatureSet, ...]:
+        """The sets ``fit`` fitted; raises NotFitted before."""
+        sets: tuple[FeatureSet, ...] | None = getattr(self, "sets_", None)
+        if sets is None:
+            raise NotFitted(
+                "the feature sets are not fitted: call fit (or fit_transform) first",
+                ko="특성 집합이 아직 학습되지 않았습니다: 먼저 fit(또는 fit_transform)을 "
+                "호출하십시오",
+            )
+        return sets
+
+    def floors(self) -> dict[str, float] | None:
+        """The peer z-score floors ``fit`` learned (None for a builder saved before)."""
+        floors: dict[str, float] | None = getattr(self, "floors_", None)
+        return floors
 
     def fit_part(self, events: pl.DataFrame, ctx: FeatureContext) -> MatrixPart:
         """Fit every set on ``events`` (canonical, validated) and return their columns
@@ -150,6 +178,9 @@ class MatrixBuilder:
         sets = tuple(default_sets() if self.sets is None else self.sets)
         part = _part(events, ctx, sets, fitting=True)
         self.sets_ = sets
+        # the peer z-score floors, learned with the sets (a day's z-scores must not move
+        # with the days scored beside it)
+        self.floors_ = peer_floors(part.frame, [c for c in PEER_COLUMNS if c in part.frame.columns])
         return part
 
     def transform_part(self, events: pl.DataFrame, ctx: FeatureContext) -> MatrixPart:
@@ -158,14 +189,7 @@ class MatrixBuilder:
         Raises:
             NotFitted: ``fit`` was not called.
         """
-        sets: tuple[FeatureSet, ...] | None = getattr(self, "sets_", None)
-        if sets is None:
-            raise NotFitted(
-                "the feature sets are not fitted: call fit (or fit_transform) first",
-                ko="특성 집합이 아직 학습되지 않았습니다: 먼저 fit(또는 fit_transform)을 "
-                "호출하십시오",
-            )
-        return _part(events, ctx, sets, fitting=False)
+        return _part(events, ctx, self.fitted_sets(), fitting=False)
 
 
 def build_matrix(
@@ -188,7 +212,12 @@ def _part(
     # integer (user, window) keys once, for every set and the peer groups
     prepared, unknown = prepare_matched(events, ctx)
     prepared = add_keys(prepared)
-    groups = peer_groups(prepared, ctx)
+    peers = None
+    if ctx.population is None:  # the groups day by day of these users, once for every set
+        peers = peer_days(role_counts_by_day(prepared), ctx)
+        ctx = replace(ctx, population=peers)
+    assert ctx.population is not None  # noqa: S101 - set just above
+    groups = ctx.population.of_users(prepared)
     # the aggregations of every AggregateFeatureSet run in one pass over the events; it
     # has a row for every (user, window), so it is the frame the other sets join onto
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
@@ -209,46 +238,66 @@ def _part(
             part = feature_set.transform(prepared, ctx)
         order += [c for c in part.columns if c not in KEYS]
         frame = frame.join(part, on=list(KEYS), how="left")
-    return MatrixPart(frame.select(order), groups, tuple(unknown))
+    return MatrixPart(frame.select(order), groups, tuple(unknown), peers)
 
 
-def combine(parts: Iterable[MatrixPart], ctx: FeatureContext) -> FeatureMatrix:
+def combine(
+    parts: Iterable[MatrixPart], ctx: FeatureContext, floors: dict[str, float] | None = None
+) -> FeatureMatrix:
     """The matrix of the users of every part (disjoint users): their columns, then the
     second passes that compare users (peer novelty and peer deviation over everyone at
     once).
 
     Every (user, window) with at least one event gets a row; feature nulls become 0.
     Columns starting with ``_`` that a set returns (e.g. the most surprising session's
-    tokens) go to ``info``, not to the model's input.
+    tokens) go to ``info``, not to the model's input. ``floors``: the peer z-score
+    floors learned with the model (None: from these parts).
     """
+    return combine_rows(parts, ctx, floors)[0]
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What :func:`combine_rows` continues from: the peer-novelty counts of the earlier
+    windows and ``recent``, the keys and base feature columns of their last
+    ``profile_days`` days (the users' own trailing means)."""
+
+    novelty: NoveltyPeers
+    recent: pl.DataFrame
+
+
+def combine_rows(
+    parts: Iterable[MatrixPart],
+    ctx: FeatureContext,
+    floors: dict[str, float] | None = None,
+    earlier: Earlier | None = None,
+) -> tuple[FeatureMatrix, Earlier]:
+    """:func:`combine`, continuing from the ``earlier`` windows (all before the parts'),
+    and what the next windows continue from."""
     parts = list(parts)
     frame = pl.concat([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
-    groups = pl.concat([p.groups for p in parts]) if len(parts) > 1 else parts[0].groups
     unknown = sorted({r for p in parts for r in p.unknown_resources})
+    days = ctx.population if ctx.population is not None else parts[0].peers
+    if days is None or (len(parts) > 1 and ctx.population is None):
+        raise ValueError("parts of a partitioned matrix need ctx.population (peers.population)")
     # one row order (users, then days) whatever the partitions: the peer sums add alike
     frame = frame.sort(*KEYS)
-    groups = groups.sort(USER_ID)
+    novelty = earlier.novelty if earlier is not None else NoveltyPeers.empty()
     if NEW_HOSTS in frame.columns:
         # novelty against the peers: a second pass over the (user, window) frame
-        frame = frame.join(peer_novelty(frame, groups), on=list(KEYS), how="left").drop(LISTS)
+        found, novelty = peer_novelty(frame, days, novelty)
+        frame = frame.join(found, on=list(KEYS), how="left").drop(LISTS)
     extra = frame.select(*KEYS, pl.selectors.starts_with("_"))
     frame = frame.select(pl.exclude("^_.*$"))
     base = [c for c in frame.columns if c not in KEYS]
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
-    peers = peer_deviation(frame, groups, base)
+    peers = peer_deviation(frame, days, base, floors)
     frame = frame.join(peers.select(*KEYS, *[f"peer_z_{c}" for c in PEER_COLUMNS]), on=list(KEYS))
     features = [c for c in frame.columns if c not in KEYS]
     frame = frame.with_columns(pl.col(features).fill_null(0).fill_nan(0)).sort(*KEYS)
+    own, recent = _own_means(frame.select(*KEYS, *base), ctx, earlier, novelty)
     info = (
-        frame.select(*KEYS, *base)
-        .with_columns(
-            (pl.col(WINDOW) - pl.col(WINDOW).min().over(USER_ID))
-            .dt.total_days()
-            .cast(pl.Int64)
-            .alias(HISTORY_DAYS),
-            *[trailing_mean(c, ctx).alias(f"_own_{c}") for c in base],
-        )
-        .join(
+        own.join(
             peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
             on=list(KEYS),
         )
@@ -263,7 +312,40 @@ def combine(parts: Iterable[MatrixPart], ctx: FeatureContext) -> FeatureMatrix:
         .join(_days_off(frame.get_column(WINDOW), ctx), on=WINDOW, how="left")
         .sort(*KEYS)
     )
-    return FeatureMatrix(frame=frame, info=info, unknown_resources=tuple(unknown))
+    matrix = FeatureMatrix(frame=frame, info=info, unknown_resources=tuple(unknown))
+    return matrix, Earlier(novelty, recent)
+
+
+def _own_means(
+    rows: pl.DataFrame, ctx: FeatureContext, earlier: Earlier | None, novelty: NoveltyPeers
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keys, ``history_days`` and each base column's trailing mean ``_own_<c>`` of
+    ``rows`` (keys and base columns) over the user's earlier days, ``earlier.recent``
+    included; and the last ``profile_days`` days of rows for the next windows."""
+    base = [c for c in rows.columns if c not in KEYS]
+    before = rows.clear() if earlier is None else earlier.recent
+    before = before.join(rows.select(USER_ID).unique(), on=USER_ID, how="semi")
+    both = pl.concat([before.with_columns(pl.lit(True).alias("_old")),
+                      rows.with_columns(pl.lit(False).alias("_old"))]).sort(*KEYS)  # fmt: skip
+    starts = novelty.starts.rename({"first": "_start"})
+    own = (
+        both.join(starts, on=USER_ID, how="left", maintain_order="left")
+        .with_columns(
+            (pl.col(WINDOW) - pl.min_horizontal(pl.col(WINDOW).min().over(USER_ID), "_start"))
+            .dt.total_days()
+            .cast(pl.Int64)
+            .alias(HISTORY_DAYS),
+            *[trailing_mean(c, ctx).alias(f"_own_{c}") for c in base],
+        )
+        .filter(~pl.col("_old"))
+        .drop("_old", "_start")
+    )
+    keep = earlier.recent if earlier is not None else rows.clear()
+    last = rows.get_column(WINDOW).max()
+    recent = pl.concat([keep, rows])
+    if isinstance(last, dt.date):
+        recent = recent.filter(pl.col(WINDOW) > last - dt.timedelta(days=ctx.profile_days + 1))
+    return own, recent.sort(*KEYS)
 
 
 def _days_off(windows: pl.Series, ctx: FeatureContext) -> pl.DataFrame:

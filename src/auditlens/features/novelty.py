@@ -32,18 +32,20 @@ import polars as pl
 from auditlens.features.base import (
     FAMILY,
     KEY,
-    KEYS,
     LEVEL,
     LOCAL_HOUR,
     OFF_HOURS,
     OK,
+    SEEN_FAMILY,
+    SEEN_HOST,
     USER_CODE,
     WINDOW,
     AggregateFeatureSet,
     FeatureContext,
+    Prior,
+    first_keys,
 )
 from auditlens.features.catalog import SENSITIVE_RANK
-from auditlens.features.peers import PEER_GROUP
 from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, USER_ID
 
 #: Hour the "logon day" starts at: a 02:00 logon is late at night, not early morning.
@@ -110,54 +112,65 @@ class NoveltyFeatures(AggregateFeatureSet):
             pl.col(_LOGIN_HOUR).max().alias("_nv_hi"),
         ]
 
-    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+    def extras(
+        self, keyed: pl.LazyFrame, ctx: FeatureContext, prior: Prior | None = None
+    ) -> list[pl.LazyFrame]:
         """The hosts of each window, and those the person had never used before."""
-        seen = keyed.filter(pl.col(HOST).is_not_null()).group_by(USER_CODE, KEY, HOST).agg()
+        who = [USER_CODE] if prior is None else [USER_CODE, USER_ID]  # prior: by user id
+        seen = keyed.filter(pl.col(HOST).is_not_null()).group_by(*who, KEY, HOST).agg()
         hosts = seen.group_by(KEY).agg(pl.col(HOST).sort().alias(HOSTS))
+        before_hosts = None if prior is None else prior.seen_of(SEEN_HOST, HOST)
         new = (
-            seen.group_by(USER_CODE, HOST)
-            .agg(pl.col(KEY).min())
+            first_keys(seen, HOST, seen=before_hosts)
             .group_by(KEY)
             .agg(pl.col(HOST).sort().alias(NEW_HOSTS))
         )
         sensitive = pl.col(RESOURCE_ID).is_not_null() & (pl.col(LEVEL) >= SENSITIVE_RANK)
+        before_families = None if prior is None else prior.seen_of(SEEN_FAMILY, FAMILY)
         families = (
-            keyed.filter(sensitive & pl.col(OK) & pl.col(FAMILY).is_not_null())
-            .group_by(USER_CODE, FAMILY)
-            .agg(pl.col(KEY).min())
+            first_keys(keyed, FAMILY, sensitive & pl.col(OK), before_families)
             .group_by(KEY)
             .agg(pl.col(FAMILY).sort().alias(NEW_FAMILIES))
         )
         return [hosts, new, families]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
-        """Gaps since the last occurrence, the range of earlier logon hours, first kinds."""
+        """Gaps since the last occurrence, the range of earlier logon hours, first kinds.
+
+        Earlier windows not in ``daily`` count through the ``_h_`` columns of a prior
+        (:meth:`summary` of them); without those columns the rows start at each user's
+        beginning.
+        """
         user = pl.col(USER_ID)
-        first_window = pl.col(WINDOW).min().over(user)
+        names = daily.collect_schema().names()
+        out = daily.with_columns(
+            *[pl.col(c).fill_null(pl.lit([], pl.List(pl.String))) for c in LISTS],
+            *[pl.lit(None, dtype).alias(c) for c, dtype in _SUMMARY.items() if c not in names],
+        )
+        first_window = pl.min_horizontal(pl.col(WINDOW).min().over(user), "_h_first_window")
         is_first_window = pl.col(WINDOW) == first_window
-        out = daily.with_columns(pl.col(c).fill_null(pl.lit([], pl.List(pl.String))) for c in LISTS)
         exprs: list[pl.Expr] = []
-        for flag, name in (
-            ("_nv_off", "off_hours_login_gap_days"),
-            ("_nv_usb_day", "usb_gap_days"),
+        for flag, name, before in (
+            ("_nv_off", "off_hours_login_gap_days", "_h_last_off"),
+            ("_nv_usb_day", "usb_gap_days", "_h_last_usb"),
         ):
             last = pl.when(pl.col(flag)).then(pl.col(WINDOW)).shift(1).forward_fill().over(user)
-            since = pl.coalesce(last, first_window - pl.duration(days=1))
+            since = pl.coalesce(last, before, first_window - pl.duration(days=1))
             gap = (pl.col(WINDOW) - since).dt.total_days().cast(pl.Float64)
             exprs.append(pl.when(pl.col(flag)).then(gap).otherwise(0.0).alias(name))
-        lo = pl.col("_nv_lo").cum_min().shift(1).over(user)
-        hi = pl.col("_nv_hi").cum_max().shift(1).over(user)
+        lo = pl.min_horizontal(pl.col("_nv_lo").cum_min().shift(1).over(user), "_h_lo")
+        hi = pl.max_horizontal(pl.col("_nv_hi").cum_max().shift(1).over(user), "_h_hi")
         beyond = pl.max_horizontal(lo - pl.col("_nv_lo"), pl.col("_nv_hi") - hi, pl.lit(0.0))
         exprs.append(beyond.fill_null(0.0).alias("login_hours_beyond_range"))
         # first ever: the flag today and never on an earlier window (nothing counts as
         # new on the person's own first window: everything is)
-        before = {
-            "off_hours_login": pl.col("_nv_off").cast(pl.Int64).cum_sum().shift(1).over(user),
-            "usb": pl.col("_nv_usb_day").cast(pl.Int64).cum_sum().shift(1).over(user),
-        }
-        today = {"off_hours_login": pl.col("_nv_off"), "usb": pl.col("_nv_usb_day")}
-        for kind in ("off_hours_login", "usb"):
-            first = today[kind].fill_null(False) & (before[kind].fill_null(0) == 0)
+        for kind, flag, before in (
+            ("off_hours_login", "_nv_off", "_h_last_off"),
+            ("usb", "_nv_usb_day", "_h_last_usb"),
+        ):
+            earlier = pl.col(flag).cast(pl.Int64).cum_sum().shift(1).over(user).fill_null(0)
+            never = (earlier == 0) & pl.col(before).is_null()
+            first = pl.col(flag).fill_null(False) & never
             exprs.append((first & ~is_first_window).cast(pl.Int64).alias(FIRST[kind]))
         new_host = (pl.col(NEW_HOSTS).list.len() > 0) & ~is_first_window
         exprs.append(new_host.cast(pl.Int64).alias(FIRST["new_host"]))
@@ -165,124 +178,32 @@ class NoveltyFeatures(AggregateFeatureSet):
             pl.sum_horizontal(*FIRST.values()).cast(pl.Int64).alias("novel_kind_count")
         )
 
-
-def peer_novelty(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-    """Keys, ``peer_rare_novelty`` and ``foreign_host_count`` per (user, window).
-
-    ``matrix`` holds the keys and :class:`NoveltyFeatures`' info columns; ``groups``
-    maps ``user_id`` to ``peer_group`` (peers.peer_groups). A second pass over small
-    tables (one row per user and kind, per user and host), never over the events.
-
-    ``peer_rare_novelty``: over the kinds the user shows for the first time that window,
-    the sum of the share of the *other* group members who never showed that kind (1 =
-    nobody else in my group ever did this; a user alone in a group counts 1).
-    ``foreign_host_count``: hosts used for the first time that window whose main user
-    (at least half of the host's user-days) is somebody else.
-
-    >>> import datetime as dt
-    >>> d = [dt.date(2026, 10, 5)] * 3
-    >>> m = pl.DataFrame({"user_id": ["a", "b", "c"], "window": d,
-    ...     "_nv_first_off_hours_login": [1, 0, 0], "_nv_first_usb": [0, 0, 0],
-    ...     "_nv_first_new_host": [1, 0, 0], "_nv_hosts": [["PC-A", "PC-B"], ["PC-B"], ["PC-C"]],
-    ...     "_nv_new_hosts": [["PC-B"], [], []], "_nv_new_families": [[], [], []]})
-    >>> g = pl.DataFrame({"user_id": ["a", "b", "c"], "peer_group": ["x"] * 3})
-    >>> peer_novelty(m, g).select("peer_rare_novelty", "foreign_host_count").row(0)
-    (2.0, 1)
-    """
-    user = pl.col(USER_ID)
-    foreign = _foreign_hosts(matrix)
-    # the first window with somebody else's host is one more first-ever kind
-    has_foreign = pl.col("foreign_host_count") > 0
-    earlier = has_foreign.cast(pl.Int64).cum_sum().shift(1).over(user).fill_null(0)
-    later_window = pl.col(WINDOW) > pl.col(WINDOW).min().over(user)
-    base = (
-        matrix.select(*KEYS, *FIRST.values())
-        .join(foreign, on=list(KEYS), how="left", maintain_order="left")
-        .sort(KEYS)
-        .with_columns(pl.col("foreign_host_count").fill_null(0))
-        .with_columns(
-            (has_foreign & (earlier == 0) & later_window).cast(pl.Int64).alias(_FIRST_FOREIGN)
-        )
-    )
-    firsts = [*FIRST.values(), _FIRST_FOREIGN]
-    ever = (
-        base.group_by(USER_ID)
-        .agg(*[(pl.col(c).max() > 0).cast(pl.Int64) for c in firsts])
-        .join(groups, on=USER_ID, how="left")
-    )
-    members = pl.len().over(PEER_GROUP) - 1
-    shares = ever.select(
-        USER_ID,
-        *[
-            pl.when(members > 0)
-            .then((pl.col(c).sum().over(PEER_GROUP) - pl.col(c)) / members)
-            .otherwise(0.0)
-            .alias(f"{c}_share")
-            for c in firsts
-        ],
-    )
-    rare = pl.sum_horizontal(
-        *[pl.col(c).cast(pl.Float64) * (1.0 - pl.col(f"{c}_share")) for c in firsts]
-    )
-    family_rarity = _family_rarity(matrix, groups)
-    return (
-        base.join(shares, on=USER_ID, how="left", maintain_order="left")
-        .join(family_rarity, on=list(KEYS), how="left", maintain_order="left")
-        .select(
-            *KEYS,
-            rare.alias("peer_rare_novelty"),
-            "foreign_host_count",
-            pl.col("peer_new_resource").fill_null(0.0),
-        )
-    )
+    def summary(self) -> list[pl.Expr]:
+        """Per user over the finished rows and any earlier summary: the first window, the
+        last window with an off-hours logon and with a USB connect, the logon-hour range."""
+        window = pl.col(WINDOW)
+        return [
+            pl.min_horizontal(window.min(), pl.col("_h_first_window").min()).alias(
+                "_h_first_window"
+            ),
+            pl.max_horizontal(
+                window.filter(pl.col("_nv_off").fill_null(False)).max(),
+                pl.col("_h_last_off").max(),
+            ).alias("_h_last_off"),
+            pl.max_horizontal(
+                window.filter(pl.col("_nv_usb_day").fill_null(False)).max(),
+                pl.col("_h_last_usb").max(),
+            ).alias("_h_last_usb"),
+            pl.min_horizontal(pl.col("_nv_lo").min(), pl.col("_h_lo").min()).alias("_h_lo"),
+            pl.max_horizontal(pl.col("_nv_hi").max(), pl.col("_h_hi").max()).alias("_h_hi"),
+        ]
 
 
-def _foreign_hosts(matrix: pl.DataFrame) -> pl.DataFrame:
-    """Keys and ``foreign_host_count`` of the windows with a first-time host that is
-    somebody else's main host (they hold at least OWNER_SHARE of its user-days)."""
-    owners = (
-        matrix.select(USER_ID, HOSTS)
-        .explode(HOSTS)
-        .drop_nulls(HOSTS)
-        .group_by(HOSTS, USER_ID)
-        .agg(pl.len().alias("_n"))
-        .filter(pl.col("_n") >= OWNER_SHARE * pl.col("_n").sum().over(HOSTS))
-        .select(pl.col(HOSTS).alias(NEW_HOSTS), pl.col(USER_ID).alias("_owner"))
-    )
-    return (
-        matrix.select(*KEYS, NEW_HOSTS)
-        .explode(NEW_HOSTS)
-        .join(owners, on=NEW_HOSTS, how="inner")
-        .filter(pl.col("_owner") != pl.col(USER_ID))
-        .group_by(KEYS)
-        .agg(pl.len().cast(pl.Int64).alias("foreign_host_count"))
-    )
-
-
-def _family_rarity(matrix: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-    """Keys and ``peer_new_resource`` of the windows with a first-time sensitive family:
-    per family, the share of the other group members who never used it, summed."""
-    others = pl.len().over(PEER_GROUP) - 1
-    sizes = groups.select(USER_ID, others.alias("_others"))
-    used = (
-        matrix.select(USER_ID, NEW_FAMILIES)
-        .explode(NEW_FAMILIES)
-        .drop_nulls(NEW_FAMILIES)
-        .unique()
-        .join(groups, on=USER_ID, how="left")
-        .join(sizes, on=USER_ID, how="left")
-        .with_columns(
-            pl.when(pl.col("_others") > 0)
-            .then((pl.len().over(PEER_GROUP, NEW_FAMILIES) - 1) / pl.col("_others"))
-            .otherwise(0.0)
-            .alias("_share")
-        )
-    )
-    return (
-        matrix.select(*KEYS, NEW_FAMILIES)
-        .filter(pl.col(WINDOW) > pl.col(WINDOW).min().over(USER_ID))
-        .explode(NEW_FAMILIES)
-        .join(used.select(USER_ID, NEW_FAMILIES, "_share"), on=[USER_ID, NEW_FAMILIES])
-        .group_by(KEYS)
-        .agg((1.0 - pl.col("_share")).sum().alias("peer_new_resource"))
-    )
+#: The per-user summary columns NoveltyFeatures continues from, and their types.
+_SUMMARY: Final = {
+    "_h_first_window": pl.Date,
+    "_h_last_off": pl.Date,
+    "_h_last_usb": pl.Date,
+    "_h_lo": pl.Float64,
+    "_h_hi": pl.Float64,
+}

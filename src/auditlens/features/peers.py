@@ -3,6 +3,11 @@
 A DBA touching customer databases every day sits near their peers (other DBAs); a
 marketer doing the same stands out. Peer groups are department/role; a group with fewer
 than ``min_peer_group`` users falls back to the department, then to everyone.
+
+Groups are decided **day by day** (:func:`peer_days`): a user's group on a day comes from
+the events up to that day (or the directory), among the users seen by then, so a day's
+peer features never change with later events and the matrix built day by day equals the
+matrix of all days (features/history.py).
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ from typing import Final
 
 import polars as pl
 
+from auditlens.features.asof import _TO, PeerDays, spell_ends
 from auditlens.features.base import KEYS, USER_CODE, WINDOW, FeatureContext
 from auditlens.features.docs import FEATURE_DOCS
-from auditlens.schema import DEPARTMENT, ROLE, USER_ID
+from auditlens.schema import DEPARTMENT, ROLE, TIMESTAMP, USER_ID
 
-PEER_GROUP: Final = "peer_group"
+PEER_GROUP: Final = "peer_group"  # = asof.PEER_GROUP
+__all__ = ["PEER_GROUP", "PeerDays"]
 #: How many other members of the user's group were active that window (info column;
 #: null when the group has no other member).
 PEERS_ACTIVE: Final = "_peers_active"
@@ -40,21 +47,92 @@ PEER_COLUMNS: Final = (
 
 
 def peer_groups(events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-    """``user_id, peer_group`` for every user in ``events``.
+    """``user_id, window, peer_group`` for every user-day in ``events`` (prepared).
 
     From ``ctx.peer_groups`` (a directory with ``user_id`` and ``department``/``role``
     or ``peer_group``) when given, else each user's most frequent department and role
-    in the events. Users the directory does not list fall back to the events. A pure
-    function of its arguments: callers that need the groups twice may compute them once.
+    in the events up to that day. Users the directory does not list fall back to the
+    events. A pure function of its arguments.
 
-    When ``ctx.population`` holds the groups of every user of a run (computed once over
-    all of them by :func:`groups_of_counts`), ``events`` may be a partition of the users:
-    each keeps the group it has among everyone, whose sizes decide the fallbacks.
+    When ``ctx.population`` holds the groups of every user of a run (:func:`peer_days`
+    over all of them), ``events`` may be a partition of the users: each keeps the group
+    it has among everyone, whose sizes decide the fallbacks.
     """
     if ctx.population is not None:
-        users = events.select(pl.col(USER_ID).unique())
-        return ctx.population.join(users, on=USER_ID, how="semi").sort(USER_ID)
-    return groups_of_counts(role_counts(events), ctx)
+        return ctx.population.of_users(events).sort(USER_ID, WINDOW)
+    return peer_days(role_counts_by_day(events), ctx).groups
+
+
+def role_counts_by_day(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``user_id, window, department, role, _n``: events per user-day and role (events
+    with a ``window`` column: prepared, or the lake with its local day added)."""
+    columns = events.collect_schema().names()
+    present = [c for c in (DEPARTMENT, ROLE) if c in columns]
+    if isinstance(events, pl.DataFrame) and USER_CODE in columns:
+        # grouped by the integer user code add_keys put there; a row of each group
+        # names its user (cheaper than grouping by the strings)
+        counts = (
+            events.lazy()
+            .with_row_index("_row")
+            .group_by(USER_CODE, WINDOW, *present)
+            .agg(pl.col("_row").first(), pl.len().alias("_n"))
+            .collect(engine="streaming")
+        )
+        counts = counts.with_columns(events.get_column(USER_ID).gather(counts.get_column("_row")))
+    else:
+        counts = (
+            events.lazy()
+            .group_by(USER_ID, WINDOW, *present)
+            .agg(pl.len().alias("_n"))
+            .collect(engine="streaming")
+        )
+    missing = [pl.lit(None, pl.String).alias(c) for c in (DEPARTMENT, ROLE) if c not in present]
+    return counts.with_columns(missing).select(USER_ID, WINDOW, DEPARTMENT, ROLE, "_n")
+
+
+def population(events: pl.LazyFrame, ctx: FeatureContext) -> PeerDays:
+    """The groups day by day of every user of ``events`` (canonical events, e.g. the lake
+    scanned: one streaming pass over four columns), for ``FeatureContext.population``."""
+    local = ctx.calendar.local_expr(TIMESTAMP).dt.date().alias(WINDOW)
+    present = [c for c in (DEPARTMENT, ROLE) if c in events.collect_schema().names()]
+    return peer_days(role_counts_by_day(events.select(USER_ID, local, *present)), ctx)
+
+
+def peer_days(by_day: pl.DataFrame, ctx: FeatureContext, prior: PeerDays | None = None) -> PeerDays:
+    """The groups of every user-day of ``by_day`` (:func:`role_counts_by_day`), decided
+    day by day over the counts up to that day, continuing from ``prior`` (its days all
+    earlier). One :func:`groups_of_counts` per day over every user seen by then.
+    """
+    prior = prior or PeerDays.empty()
+    counts = prior.counts
+    current = spell_ends(prior.spells).filter(pl.col(_TO).is_null()).select(USER_ID, PEER_GROUP)
+    days: list[pl.DataFrame] = []
+    spells = [prior.spells]
+    by_day = by_day.sort(WINDOW)
+    for (day,), today in by_day.group_by(WINDOW, maintain_order=True):
+        counts = (
+            pl.concat([counts, today.select(counts.columns).cast(counts.schema)])
+            .group_by(USER_ID, DEPARTMENT, ROLE)
+            .agg(pl.col("_n").sum())
+            .sort(USER_ID, DEPARTMENT, ROLE, nulls_last=True)
+        )
+        groups = groups_of_counts(counts, ctx)
+        changed = groups.join(current, on=USER_ID, how="left", suffix="_was").filter(
+            pl.col(f"{PEER_GROUP}_was").ne_missing(pl.col(PEER_GROUP))
+        )
+        spells.append(changed.select(USER_ID, pl.lit(day).alias(WINDOW), PEER_GROUP))
+        days.append(
+            groups.join(today.select(USER_ID).unique(), on=USER_ID, how="semi").select(
+                USER_ID, pl.lit(day).alias(WINDOW), PEER_GROUP
+            )
+        )
+        current = groups
+    keyed = PeerDays.empty().groups
+    return PeerDays(
+        pl.concat([keyed, *days]).sort(USER_ID, WINDOW),
+        pl.concat(spells).sort(USER_ID, WINDOW),
+        counts,
+    )
 
 
 def role_counts(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -132,35 +210,42 @@ def groups_of_counts(counts: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
 
 
 def peer_deviation(
-    matrix: pl.DataFrame, groups: pl.DataFrame, columns: Sequence[str] = PEER_COLUMNS
+    matrix: pl.DataFrame,
+    peers: PeerDays,
+    columns: Sequence[str] = PEER_COLUMNS,
+    floors: dict[str, float] | None = None,
 ) -> pl.DataFrame:
     """Keys, ``peer_z_<c>`` and the peer mean ``_peer_<c>`` for each column, and
     ``_peers_active`` (how many *other* members of the group were active that window).
 
-    The peers are the *other* members of the user's group: the user is left out, so the
-    mean never echoes the user's own value. For the columns in :data:`ZERO_WHEN_IDLE`
-    (counts: a member without events that day did 0) every other member counts, active
-    or not; for the rest (ratios, hours) only the other members active that window.
-    z = (value - peer mean) / max(peer std, a quarter of the column's overall std): the
-    floor keeps a quiet group (everyone 0) from turning one event into an enormous z.
-    With no peer to compare with (no other member, or none active for an active-only
-    column) the mean is null and z is 0.
+    The peers are the *other* members of the user's group that day (``peers``: groups
+    day by day): the user is left out, so the mean never echoes the user's own value.
+    For the columns in :data:`ZERO_WHEN_IDLE` (counts: a member without events that day
+    did 0) every other member counts, active or not; for the rest (ratios, hours) only
+    the other members active that window. z = (value - peer mean) / max(peer std,
+    floor): the floor keeps a quiet group (everyone 0) from turning one event into an
+    enormous z. ``floors`` are learned with the model (:func:`peer_floors` of the
+    training matrix); None computes them from ``matrix``. With no peer to compare with
+    (no other member, or none active for an active-only column) the mean is null and z
+    is 0.
 
     Example: three members, only ``a`` active, 14 deletions: its peers did 0.
 
     >>> import datetime as dt
-    >>> m = pl.DataFrame({"user_id": ["a"], "window": [dt.date(2026, 10, 3)],
+    >>> day = dt.date(2026, 10, 3)
+    >>> g = pl.DataFrame({"user_id": ["a", "b", "c"], "window": [day] * 3,
+    ...                   "peer_group": ["x"] * 3})
+    >>> peers = PeerDays(g.head(1), g, PeerDays.empty().counts)
+    >>> m = pl.DataFrame({"user_id": ["a"], "window": [day],
     ...                   "delete_count": [14], "first_activity_hour": [22.7]})
-    >>> g = pl.DataFrame({"user_id": ["a", "b", "c"], "peer_group": ["x"] * 3})
-    >>> peer_deviation(m, g, ["delete_count", "first_activity_hour"]).select(
+    >>> peer_deviation(m, peers, ["delete_count", "first_activity_hour"]).select(
     ...     "_peers_active", "_peer_delete_count", "_peer_first_activity_hour").row(0)
     (0, 0.0, None)
     """
     frame = matrix.select(*KEYS, *columns).join(
-        groups, on=USER_ID, how="left", maintain_order="left"
+        peers.groups, on=list(KEYS), how="left", maintain_order="left"
     )
     over = [PEER_GROUP, WINDOW]
-    members = groups.group_by(PEER_GROUP).agg(pl.len().cast(pl.Int64).alias(_MEMBERS))
     # one group_by for every column's sums per (group, window), joined back; each row
     # then takes its own value out (leave-one-out mean and sample std)
     stats = frame.group_by(over).agg(
@@ -169,16 +254,10 @@ def peer_deviation(
         *[(pl.col(c).cast(pl.Float64) ** 2).sum().alias(f"_sq_{c}") for c in columns],
         *[pl.col(c).count().cast(pl.Int64).alias(f"_n_{c}") for c in columns],
     )
-    floors = (
-        frame.select(
-            pl.max_horizontal(pl.col(c).std() * 0.25, pl.lit(1e-6)).alias(c) for c in columns
-        ).row(0, named=True)
-        if columns
-        else {}
-    )
-    frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True).join(
-        members, on=PEER_GROUP, how="left", nulls_equal=True
-    )
+    stats = stats.with_columns(peers.members(stats.select(over)).alias(_MEMBERS))
+    given = floors or {}
+    floors = given | peer_floors(matrix, [c for c in columns if c not in given])
+    frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True)
     # null for a group of one: there is nobody to be active
     others = pl.when(pl.col(_MEMBERS) > 1).then(pl.col(_ACTIVE) - 1)
     exprs: list[pl.Expr] = [others.alias(PEERS_ACTIVE)]
@@ -191,6 +270,20 @@ def peer_deviation(
             mean.alias(f"_peer_{c}"),
         ]
     return frame.select(*KEYS, PEER_GROUP, *exprs)
+
+
+def peer_floors(matrix: pl.DataFrame, columns: Sequence[str] = PEER_COLUMNS) -> dict[str, float]:
+    """The z-score floor of each column: a quarter of its standard deviation over
+    ``matrix`` (at least 1e-6). Learned on the training matrix and kept with the model,
+    so a day's z-scores do not move with the days scored beside it."""
+    if not columns:
+        return {}
+    row = (
+        matrix.sort(*KEYS)
+        .select(pl.max_horizontal(pl.col(c).std() * 0.25, pl.lit(1e-6)).alias(c) for c in columns)
+        .row(0, named=True)
+    )
+    return {c: float(v) for c, v in row.items()}
 
 
 def _leave_one_out(column: str, *, zero_when_idle: bool) -> tuple[pl.Expr, pl.Expr]:

@@ -16,9 +16,11 @@ from auditlens.features.base import (
     OFF_HOURS,
     OK,
     RESOURCE_CODE,
+    SEEN_FAMILY,
     WEIGHT,
     AggregateFeatureSet,
     FeatureContext,
+    Prior,
     baseline_ratio,
     distinct_count,
     first_seen_keyed,
@@ -87,7 +89,9 @@ class ResourceFeatures(AggregateFeatureSet):
             pl.col(_FAILED).sum().cast(pl.Int64).alias("failed_access_count"),
         ]
 
-    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+    def extras(
+        self, keyed: pl.LazyFrame, ctx: FeatureContext, prior: Prior | None = None
+    ) -> list[pl.LazyFrame]:
         """Distinct resources, and sensitive resource families used for the first time."""
         # prepare() numbers the resource ids: counting integers is cheaper than strings
         resource_code = RESOURCE_CODE if RESOURCE_CODE in keyed.collect_schema() else None
@@ -97,7 +101,11 @@ class ResourceFeatures(AggregateFeatureSet):
             # record: an agent opens new customer records every day, a new *kind* of data
             # is the signal
             first_seen_keyed(
-                keyed, FAMILY, "new_sensitive_resource_count", valid=pl.col(_SENSITIVE_OK)
+                keyed,
+                FAMILY,
+                "new_sensitive_resource_count",
+                valid=pl.col(_SENSITIVE_OK),
+                seen=None if prior is None else prior.seen_of(SEEN_FAMILY, FAMILY),
             ),
         ]
 

@@ -16,6 +16,7 @@ from auditlens.features.base import (
     OK,
     AggregateFeatureSet,
     FeatureContext,
+    Prior,
     safe_ratio,
 )
 from auditlens.schema import ACTION_TYPE
@@ -82,7 +83,9 @@ class TemporalFeatures(AggregateFeatureSet):
             pl.col(LOCAL_HOUR).max().alias("last_activity_hour"),
         ]
 
-    def extras(self, keyed: pl.LazyFrame, ctx: FeatureContext) -> list[pl.LazyFrame]:
+    def extras(
+        self, keyed: pl.LazyFrame, ctx: FeatureContext, prior: Prior | None = None
+    ) -> list[pl.LazyFrame]:
         """Shannon entropy of the hour-of-day histogram (events per hour, bits)."""
         # _hour is in [0, 24): its floor is the hour of day. Events per (window, hour) as
         # runs of the sorted integers: a sort is cheaper than hashing ~2M groups

@@ -41,8 +41,8 @@ import polars as pl
 from auditlens.config import Settings
 from auditlens.errors import ConfigError
 from auditlens.features.base import FeatureContext
-from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine
-from auditlens.features.peers import groups_of_counts, role_counts
+from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart
+from auditlens.features.peers import population
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 
 #: Peak memory of the in-memory path per event held (measured, issue 17: peak RSS
@@ -184,7 +184,7 @@ class StoredEvents:
         """``ctx`` with every user's peer group (one pass over three columns of the lake)."""
         if self.partitions == 1:
             return ctx
-        return replace(ctx, population=groups_of_counts(role_counts(self.scan), ctx))
+        return replace(ctx, population=population(self.scan, ctx))
 
     def matrix(self, features: MatrixBuilder, ctx: FeatureContext) -> FeatureMatrix:
         """The matrix of every event built with fitted ``features``, partition by partition.
@@ -199,7 +199,8 @@ class StoredEvents:
             return features.transform(self.frame(), ctx)
         ctx = self.population(ctx)
         self._split()
-        return combine(self._parts(features.transform_part, ctx, range(self.partitions)), ctx)
+        parts = self._parts(features.transform_part, ctx, range(self.partitions))
+        return features.combine(parts, ctx)
 
     def fit_matrix(self, features: MatrixBuilder, ctx: FeatureContext) -> FeatureMatrix:
         """Fit ``features`` on the first partition's users, then build the matrix of
@@ -210,7 +211,7 @@ class StoredEvents:
         self._split()
         first = features.fit_part(self.partition(0), ctx)
         rest = self._parts(features.transform_part, ctx, range(1, self.partitions))
-        return combine([first, *rest], ctx)
+        return features.combine([first, *rest], ctx)
 
     def _parts(
         self,

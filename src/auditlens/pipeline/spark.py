@@ -38,10 +38,10 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from auditlens.config import Settings
 from auditlens.features.base import FeatureContext
-from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine
-from auditlens.features.peers import groups_of_counts
+from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart
+from auditlens.features.peers import population
 from auditlens.pipeline.partitions import StoredEvents, user_partition
-from auditlens.schema import DEPARTMENT, EVENT_COLUMNS, ROLE, USER_ID
+from auditlens.schema import EVENT_COLUMNS, USER_ID
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -157,17 +157,15 @@ class SparkEvents(StoredEvents):
         return self._rows
 
     def population(self, ctx: FeatureContext) -> FeatureContext:
-        """``ctx`` with every user's peer group, from events per user and (department,
-        role) counted by Spark."""
-        columns = [c for c in (USER_ID, DEPARTMENT, ROLE) if c in EVENT_COLUMNS]
-        counts = collect(self.rows().groupBy(*columns).count()).rename({"count": "_n"})
-        return replace(ctx, population=groups_of_counts(counts, ctx))
+        """``ctx`` with every user's peer group day by day (one streaming pass over four
+        columns of the lake on the driver)."""
+        return replace(ctx, population=population(self.scan, ctx))
 
     def matrix(self, features: MatrixBuilder, ctx: FeatureContext) -> FeatureMatrix:
         """The matrix of every event built with fitted ``features``, one Spark task per
         user partition."""
         ctx = self.population(ctx)
-        return combine(self._spark_parts(features, ctx), ctx)
+        return features.combine(self._spark_parts(features, ctx), ctx)
 
     def fit_matrix(self, features: MatrixBuilder, ctx: FeatureContext) -> FeatureMatrix:
         """Fit ``features`` on the driver (every event when they fit the budget, else the
@@ -178,7 +176,7 @@ class SparkEvents(StoredEvents):
         ctx = self.population(ctx)
         sample = self.rows().where(f"{FIT_PARTITION} = 0")
         features.fit_part(_in_lake_order(collect(sample)), ctx)
-        return combine(self._spark_parts(features, ctx), ctx)
+        return features.combine(self._spark_parts(features, ctx), ctx)
 
     def _spark_parts(self, features: MatrixBuilder, ctx: FeatureContext) -> list[MatrixPart]:
         from pyspark.sql.pandas.types import from_arrow_schema

@@ -1,0 +1,129 @@
+"""Counts "as of a day" over spells of group membership: how many users of a group had
+done something by that day.
+
+A user's *spell* in a group runs from the day they joined it (their first day, a move,
+or a fallback group filling up) to the day of their next spell, exclusive. Peer features
+compare a user-day with the members of the user's group *on that day*, counting only
+what those members had done up to that day, so that a day's features never depend on
+later events: the matrix of all days equals the matrix built day by day
+(features/history.py).
+
+>>> import datetime as dt
+>>> d = dt.date(2026, 10, 1)
+>>> spells = pl.DataFrame({"user_id": ["a", "b", "b"], "window": [d, d, d.replace(day=3)],
+...     "peer_group": ["x", "x", "y"]})
+>>> firsts = pl.DataFrame({"user_id": ["a", "b"], "kind": ["usb", "usb"],
+...     "first": [d.replace(day=2), d]})
+>>> queries = pl.DataFrame({"peer_group": ["x", "x", "x"], "kind": ["usb"] * 3,
+...     "window": [d, d.replace(day=2), d.replace(day=3)]})
+>>> counts_asof(spells, firsts, queries, ["kind"]).to_list()
+[1, 2, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from auditlens.features.base import WINDOW
+from auditlens.schema import DEPARTMENT, ROLE, USER_ID
+
+PEER_GROUP = "peer_group"
+_TO = "_to"
+_AT = "_at"
+_DELTA = "_delta"
+_COUNT = "_count"
+
+
+def spell_ends(spells: pl.DataFrame) -> pl.DataFrame:
+    """``spells`` (user_id, window, peer_group) with ``_to``: the start of the user's next
+    spell (null for the current one)."""
+    return spells.sort(USER_ID, WINDOW).with_columns(
+        pl.col(WINDOW).shift(-1).over(USER_ID).alias(_TO)
+    )
+
+
+def counts_asof(
+    spells: pl.DataFrame,
+    firsts: pl.DataFrame | None,
+    queries: pl.DataFrame,
+    keys: Sequence[str] = (),
+) -> pl.Series:
+    """Per row of ``queries`` (peer_group, keys..., window): how many users were in that
+    group on that day and had their ``first`` (per user and keys) on or before it.
+
+    ``firsts`` None counts every member (a user counts from the start of each spell).
+    Integer counts from +1/-1 steps summed in day order: exact, whatever the order of
+    the input rows.
+    """
+    keys = list(keys)
+    ends = spell_ends(spells)
+    if firsts is None:
+        joined = ends.with_columns(pl.col(WINDOW).alias(_AT))
+    else:
+        joined = ends.join(firsts, on=USER_ID, how="inner").with_columns(
+            pl.max_horizontal(WINDOW, "first").alias(_AT)
+        )
+    live = joined.filter(pl.col(_TO).is_null() | (pl.col(_AT) < pl.col(_TO)))
+    steps = pl.concat(
+        [
+            live.select(PEER_GROUP, *keys, pl.col(_AT).alias(WINDOW), pl.lit(1).alias(_DELTA)),
+            live.filter(pl.col(_TO).is_not_null()).select(
+                PEER_GROUP, *keys, pl.col(_TO).alias(WINDOW), pl.lit(-1).alias(_DELTA)
+            ),
+        ]
+    )
+    line = (
+        steps.group_by(PEER_GROUP, *keys, WINDOW)
+        .agg(pl.col(_DELTA).sum())
+        .sort(PEER_GROUP, *keys, WINDOW)
+        .with_columns(pl.col(_DELTA).cum_sum().over(PEER_GROUP, *keys).alias(_COUNT))
+        .sort(WINDOW)
+    )
+    asked = queries.select(PEER_GROUP, *keys, WINDOW).with_row_index("_q").sort(WINDOW)
+    found = asked.join_asof(
+        line.select(PEER_GROUP, *keys, WINDOW, _COUNT),
+        on=WINDOW,
+        by=[PEER_GROUP, *keys],
+        strategy="backward",
+        check_sortedness=False,
+    ).sort("_q")
+    return found.get_column(_COUNT).fill_null(0).cast(pl.Int64).alias(_COUNT)
+
+
+@dataclass(frozen=True)
+class PeerDays:
+    """Peer groups day by day.
+
+    ``groups``: ``user_id, window, peer_group`` of every user-day with events;
+    ``spells``: ``user_id, window, peer_group``, the day each user's group became what it
+    is (first day, move, a fallback group filling up), for every user seen;
+    ``counts``: ``user_id, department, role, _n``, the events per user and (department,
+    role) up to the last day: with ``spells``, what the next days continue from.
+    """
+
+    groups: pl.DataFrame
+    spells: pl.DataFrame
+    counts: pl.DataFrame
+
+    @staticmethod
+    def empty() -> PeerDays:
+        """Before the first day."""
+        keyed = {USER_ID: pl.String, WINDOW: pl.Date, PEER_GROUP: pl.String}
+        counts = {USER_ID: pl.String, DEPARTMENT: pl.String, ROLE: pl.String, "_n": pl.UInt32}
+        return PeerDays(pl.DataFrame(schema=keyed), pl.DataFrame(schema=keyed),
+                        pl.DataFrame(schema=counts))  # fmt: skip
+
+    def keep_counts(self) -> PeerDays:
+        """What the next days continue from: the spells and counts (no user-days)."""
+        return PeerDays(self.groups.clear(), self.spells, self.counts)
+
+    def of_users(self, users: pl.DataFrame) -> pl.DataFrame:
+        """``groups`` of the users in ``users`` (a frame with ``user_id``)."""
+        return self.groups.join(users.select(USER_ID).unique(), on=USER_ID, how="semi")
+
+    def members(self, keys: pl.DataFrame) -> pl.Series:
+        """Per row of ``keys`` (peer_group, window): the group's members that day."""
+        return counts_asof(self.spells, None, keys)

@@ -1,0 +1,192 @@
+"""Feature history: what the windows so far leave, so later windows are computed from
+their own events only, exactly as a computation over every window computes them.
+
+Every feature of a (user, day) window depends only on events up to the end of that day
+(and on the fitted feature sets): peer groups are decided day by day, peers are counted
+as of the day, sessions never span two days, z-score floors are learned with the model.
+So the matrix of all days equals the matrix built a day at a time, and a daily run only
+reads the new day's events. :class:`FeatureHistory` holds, for every user seen:
+
+* ``prior`` (:class:`features.base.Prior`): the per-window aggregation rows of the last
+  ``profile_days`` days (trailing baselines), one summary row per user (first window,
+  last off-hours logon and USB day, logon-hour range), the hosts, source IPs and
+  sensitive families each user used before, the failed logins of the last minutes
+  (bursts across midnight);
+* ``peers`` (:class:`features.asof.PeerDays`): role counts and group spells;
+* ``earlier`` (:class:`features.matrix.Earlier`): user-days per host, first-ever kinds and
+  families, and the last ``profile_days`` days of base features (own trailing means);
+* ``sequences``: the sequence model's per-user habits, session vectors and watch-list
+  partial matches.
+
+Its size grows with users, hosts and distinct steps, not with events.
+:func:`advance` turns a history and the events of later days into those days' matrix and
+the next history; the matrix of all events is ``advance`` from :meth:`FeatureHistory.empty`
+(tests/features/test_history.py checks day by day against all at once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+import polars as pl
+
+from auditlens.errors import AuditlensError
+from auditlens.features.access import BURST_WINDOW
+from auditlens.features.asof import PeerDays
+from auditlens.features.base import (
+    FAMILY,
+    LEVEL,
+    LOCAL_HOUR,
+    OK,
+    SEEN_FAMILY,
+    SEEN_HOST,
+    SEEN_SRC_IP,
+    WINDOW,
+    AggregateFeatureSet,
+    FeatureContext,
+    Prior,
+    add_keys,
+    aggregate_rows,
+    prepare_matched,
+)
+from auditlens.features.catalog import SENSITIVE_RANK
+from auditlens.features.matrix import (
+    Earlier,
+    FeatureMatrix,
+    MatrixBuilder,
+    MatrixPart,
+    combine_rows,
+)
+from auditlens.features.peers import peer_days, role_counts_by_day
+from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, SRC_IP, TIMESTAMP, USER_ID
+
+#: Minutes before midnight whose failed logins the next day's bursts may include.
+_TAIL_MINUTES: Final = int(BURST_WINDOW.removesuffix("m"))
+
+
+class LateEvents(AuditlensError):
+    """Events of a day the history already holds: the days after it must be rebuilt."""
+
+
+@dataclass(frozen=True)
+class FeatureHistory:
+    """What every window up to ``last_window`` leaves (module docstring)."""
+
+    last_window: dt.date | None
+    prior: Prior
+    peers: PeerDays
+    earlier: Earlier | None
+    sequences: Any = None
+
+    @staticmethod
+    def empty() -> FeatureHistory:
+        """Before the first window."""
+        prior = Prior(
+            daily=pl.DataFrame(schema={USER_ID: pl.String, WINDOW: pl.Date}),
+            users=pl.DataFrame(schema={USER_ID: pl.String}),
+            seen=pl.DataFrame(schema={"_what": pl.String, USER_ID: pl.String, "_value": pl.String}),
+            tail=pl.DataFrame(schema={USER_ID: pl.String, TIMESTAMP: pl.Datetime("us", "UTC")}),
+        )
+        return FeatureHistory(None, prior, PeerDays.empty(), None)
+
+    def to_bytes(self) -> bytes:
+        """The history as bytes (pickle: frames and numpy arrays of this package)."""
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> FeatureHistory:
+        """A history written by :meth:`to_bytes` (only ever files this package wrote)."""
+        history = pickle.loads(data)  # noqa: S301 - our own file, hashed with its run
+        if not isinstance(history, FeatureHistory):
+            raise TypeError("not a feature history")
+        return history
+
+
+def advance(
+    builder: MatrixBuilder,
+    events: pl.DataFrame,
+    ctx: FeatureContext,
+    history: FeatureHistory | None = None,
+) -> tuple[FeatureMatrix, FeatureHistory]:
+    """The matrix of ``events`` (canonical, validated; every window later than the
+    history's) computed with ``builder``'s fitted sets, and the history after them.
+
+    Raises:
+        LateEvents: an event falls on or before the history's last window.
+        NotFitted: the builder was not fitted.
+    """
+    history = history or FeatureHistory.empty()
+    sets = builder.fitted_sets()
+    prepared, unknown = prepare_matched(events, ctx)
+    last = history.last_window
+    first_new = prepared.get_column(WINDOW).min()
+    if last is not None and isinstance(first_new, dt.date) and first_new <= last:
+        raise LateEvents(
+            f"events of {first_new} arrived after the features of days up to {last} were "
+            "computed: the days from then on must be computed again",
+            ko=f"{last}까지의 특성을 계산한 뒤 {first_new}의 이벤트가 들어왔습니다: 그날부터 "
+            "다시 계산해야 합니다",
+        )
+    prepared = add_keys(prepared)
+    peers = peer_days(role_counts_by_day(prepared), ctx, history.peers)
+    day_ctx = replace(ctx, population=peers)
+    prior = history.prior if last is not None else None
+    combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
+    frame, daily, users = aggregate_rows(combined, prepared, day_ctx, prior)
+    order = list(frame.columns)
+    sequences = history.sequences
+    for feature_set in sets:
+        if isinstance(feature_set, AggregateFeatureSet):
+            continue
+        after = getattr(feature_set, "transform_after", None)
+        if after is not None:
+            part, sequences = after(prepared, day_ctx, sequences, groups=peers.groups)
+        else:  # a set without a history of its own
+            part = feature_set.transform(prepared, day_ctx)
+        order += [c for c in part.columns if c not in order]
+        frame = frame.join(part, on=[USER_ID, WINDOW], how="left")
+    part = MatrixPart(frame.select(order), peers.groups, tuple(unknown), peers)
+    matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier)
+    newest = prepared.get_column(WINDOW).max()
+    if not isinstance(newest, dt.date):  # no events: nothing changes
+        return matrix, history
+    after_prior = Prior(
+        daily=_recent(history.prior.daily, daily, newest, ctx.profile_days),
+        users=users,
+        seen=_seen(history.prior.seen, prepared),
+        tail=_tail(prepared, newest),
+    )
+    return matrix, FeatureHistory(newest, after_prior, peers.keep_counts(), earlier, sequences)
+
+
+def _recent(before: pl.DataFrame, daily: pl.DataFrame, newest: dt.date, days: int) -> pl.DataFrame:
+    """The aggregation rows of the last ``days`` days up to ``newest`` (and one more)."""
+    both = pl.concat([before, daily], how="diagonal_relaxed") if before.height else daily
+    return both.filter(pl.col(WINDOW) > newest - dt.timedelta(days=days + 1)).sort(USER_ID, WINDOW)
+
+
+def _seen(before: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
+    """``before`` plus the hosts, source IPs and sensitive families used in ``prepared``."""
+    sensitive = pl.col(RESOURCE_ID).is_not_null() & (pl.col(LEVEL) >= SENSITIVE_RANK) & pl.col(OK)
+    rows = prepared.lazy()
+    found = [
+        rows.select(pl.lit(SEEN_HOST).alias("_what"), USER_ID, pl.col(HOST).alias("_value")),
+        rows.select(pl.lit(SEEN_SRC_IP).alias("_what"), USER_ID, pl.col(SRC_IP).alias("_value")),
+        rows.filter(sensitive).select(
+            pl.lit(SEEN_FAMILY).alias("_what"), USER_ID, pl.col(FAMILY).alias("_value")
+        ),
+    ]
+    new = pl.concat(found).drop_nulls().unique().collect()
+    return pl.concat([before, new]).unique().sort("_what", USER_ID, "_value")
+
+
+def _tail(prepared: pl.DataFrame, newest: dt.date) -> pl.DataFrame:
+    """The failed logins of the last minutes of ``newest`` (a burst across midnight)."""
+    late = pl.col(LOCAL_HOUR) >= 24.0 - _TAIL_MINUTES / 60.0
+    failed = (pl.col(ACTION_TYPE) == "login") & ~pl.col(OK)
+    return prepared.filter(failed & late & (pl.col(WINDOW) == newest)).select(
+        USER_ID, pl.col(TIMESTAMP).dt.convert_time_zone("UTC")
+    )
