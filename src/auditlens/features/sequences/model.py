@@ -350,7 +350,15 @@ class SequenceModel:
         ua = uab // v
         cua = totals_by(mixed_key((ua // v, len(seq.users)), (day, days), (ua % v, v)), cu)
         added = (uab[first], np.diff(np.r_[first, uab.size]), np.add.reduceat(k, first))
-        pg = self._group_prior(seq, uab, self._group_codes(names)[s[rows]])
+        # P_group once per run of rows with the same (user, a, b) and group (one run per
+        # (user, a, b) unless the user's group changes between windows)
+        group = self._group_codes(names)[s[rows]]
+        same = np.empty(uab.size, dtype=np.bool_)
+        same[:1] = False
+        np.equal(group[1:], group[:-1], out=same[1:])
+        fresh = np.flatnonzero(new | ~same)
+        spans = np.diff(np.r_[fresh, uab.size])
+        pg = np.repeat(self._group_prior(seq, uab[fresh], group[fresh]), spans)
         return (cu + self.beta * pg) / (cua + self.beta), run, s, added
 
     def _group_codes(self, names: pl.Series) -> I64:
