@@ -365,8 +365,9 @@ def _kept(
     """A pattern's state after the events: the earlier rows of the users the events did
     not touch, and the partial matches ``held`` now has (those ``within`` can no longer
     complete left out)."""
+    name, text = pattern.name, pattern.text
     rows = [
-        (pattern.name, pattern.text, user, key, slot, start)
+        (name, text, user, key, slot, start)
         for user, keys in held.items()
         for key, starts in keys.items()
         for slot, start in enumerate(starts)
