@@ -143,9 +143,11 @@ def _reference_tokens(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.D
     suffix = pl.when(level >= 3).then(pl.lit("critical")).otherwise(pl.lit("high"))
     word = pl.when(level >= 2).then(pl.format("{}:{}", "action_type", suffix))
     gap = pl.duration(microseconds=int(gap_minutes * 60_000_000))
-    new = (pl.col("user_id") != pl.col("user_id").shift(1)).fill_null(True) | (
-        (pl.col("timestamp") - pl.col("timestamp").shift(1)) > gap
-    ).fill_null(True)
+    new = (
+        (pl.col("user_id") != pl.col("user_id").shift(1)).fill_null(True)
+        | ((pl.col("timestamp") - pl.col("timestamp").shift(1)) > gap).fill_null(True)
+        | (pl.col("window") != pl.col("window").shift(1)).fill_null(True)  # local midnight
+    )
     return prepared.sort("user_id", "timestamp", maintain_order=True).select(
         "user_id",
         "timestamp",

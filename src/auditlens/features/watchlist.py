@@ -28,7 +28,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -186,6 +186,13 @@ class Match:
     resource_id: str | None
 
 
+#: Columns of a matcher's state: per pattern (name and text), user and key (the resource
+#: for ``same resource`` patterns, else null) the latest start of a partial match of the
+#: pattern's first ``slot + 1`` actions.
+STATE_COLUMNS: Final = ("pattern", "text", USER_ID, "key", "slot", "start")
+_Held = dict[str, dict[object, list[dt.datetime | None]]]
+
+
 def find_matches(
     events: pl.DataFrame,
     patterns: Sequence[WatchPattern],
@@ -204,11 +211,55 @@ def find_matches(
     Raises:
         ValueError: a pattern needs business hours and no calendar was given.
     """
+    return _match(events, patterns, level_column, calendar, None, keep=False)[0]
+
+
+def resume_matches(
+    events: pl.DataFrame,
+    patterns: Sequence[WatchPattern],
+    level_column: str,
+    calendar: BusinessCalendar | None = None,
+    state: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`find_matches` over ``events`` that all come after the events ``state`` was
+    left by (None: no earlier events), and the state after them (``STATE_COLUMNS``).
+
+    The matches are those completed in ``events`` that a pass over all the events would
+    find, including matches begun earlier (a pattern without ``within`` may span days).
+    A pattern is known by its name and text, so a changed pattern starts afresh. Partial
+    matches older than a pattern's ``within`` before the last event are dropped: no
+    later event can complete them.
+    """
+    return _match(events, patterns, level_column, calendar, state, keep=True)
+
+
+def _match(
+    events: pl.DataFrame,
+    patterns: Sequence[WatchPattern],
+    level_column: str,
+    calendar: BusinessCalendar | None,
+    state: pl.DataFrame | None,
+    *,
+    keep: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The matches, and with ``keep`` the state after them (else an empty frame)."""
+    stamp = events.schema[TIMESTAMP]
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "pattern": pl.String,
+        "text": pl.String,
+        USER_ID: pl.String,
+        "key": pl.String,
+        "slot": pl.Int32,
+        "start": stamp,
+    }
+    if state is not None:
+        state = state.with_columns(pl.col("start").cast(stamp))
     if any(p.needs_calendar for p in patterns):
         if calendar is None:
             raise ValueError("off_hours / on holiday patterns need the business calendar")
         events = events.with_columns(*_time_flags(events, calendar))
     rows: list[tuple[str, str, dt.datetime, dt.datetime, str | None]] = []
+    kept: list[pl.DataFrame] = []
     # an action outside the vocabulary (unknown_actions = "keep") counts as 'other'
     action = (
         pl.when(pl.col(ACTION_TYPE).is_in(sorted(CORE_ACTIONS)))
@@ -232,41 +283,100 @@ def find_matches(
             .sort(USER_ID, TIMESTAMP, maintain_order=True)
             .collect()
         )
-        if part.height == 0:
-            continue
-        users = part.get_column(USER_ID).to_list()
-        times = part.get_column(TIMESTAMP).to_list()
-        acts = part.get_column(ACTION_TYPE).to_list()
-        res = part.get_column(RESOURCE_ID).to_list()
-        limit = pattern.within
-        k = len(pattern.actions)
-        positions = {a: [j for j, x in enumerate(pattern.actions) if x == a] for a in set(acts)}
-        best: dict[object, list[dt.datetime | None]] = {}
-        current = None
-        for i in range(len(users)):
-            if users[i] != current:
-                current, best = users[i], {}
-            key = res[i] if pattern.same_resource else None
-            state = best.setdefault(key, [None] * k)
-            t = times[i]
-            for j in reversed(positions.get(acts[i], [])):  # descending: one event, one slot
-                start = t if j == 0 else state[j - 1]
-                if start is None or (limit is not None and t - start > limit):
-                    continue
-                if j == k - 1:
-                    rows.append((users[i], pattern.name, start, t, res[i]))
-                else:
-                    held = state[j]
-                    if held is None or start > held:
-                        state[j] = start
-    return pl.DataFrame(
+        mine = None
+        if state is not None:
+            mine = state.filter(pl.col("pattern") == pattern.name, pl.col("text") == pattern.text)
+        held = _held(mine, part, len(pattern.actions))
+        rows += _scan(part, pattern, held)
+        if keep:
+            kept.append(_kept(mine, held, pattern, events.get_column(TIMESTAMP).max(), schema))
+    matches = pl.DataFrame(
         rows,
         schema={
             USER_ID: pl.String,
             "pattern": pl.String,
-            "start": events.schema[TIMESTAMP],
-            "end": events.schema[TIMESTAMP],
+            "start": stamp,
+            "end": stamp,
             RESOURCE_ID: pl.String,
         },
         orient="row",
     )
+    after = pl.DataFrame(schema=schema)
+    if kept:  # one row order for the same state, however it was reached
+        after = pl.concat(kept).unique().sort(*STATE_COLUMNS[:-1], nulls_last=True)
+    return matches, after
+
+
+def _held(state: pl.DataFrame | None, part: pl.DataFrame, k: int) -> _Held:
+    """The partial matches ``state`` holds for the users of ``part``: user → key → the
+    latest start of each prefix."""
+    held: _Held = {}
+    if state is None or state.height == 0 or part.height == 0:
+        return held
+    users = part.select(pl.col(USER_ID).unique())
+    mine = state.join(users, on=USER_ID, how="semi")
+    for user, key, slot, start in mine.select(USER_ID, "key", "slot", "start").iter_rows():
+        held.setdefault(user, {}).setdefault(key, [None] * k)[slot] = start
+    return held
+
+
+def _scan(part: pl.DataFrame, pattern: WatchPattern, held: _Held) -> list[tuple[Any, ...]]:
+    """The matches ``part`` (a pattern's candidate events, by user and time) completes,
+    continuing the partial matches ``held`` and leaving those after it there."""
+    rows: list[tuple[Any, ...]] = []
+    if part.height == 0:
+        return rows
+    users = part.get_column(USER_ID).to_list()
+    times = part.get_column(TIMESTAMP).to_list()
+    acts = part.get_column(ACTION_TYPE).to_list()
+    res = part.get_column(RESOURCE_ID).to_list()
+    limit = pattern.within
+    k = len(pattern.actions)
+    positions = {a: [j for j, x in enumerate(pattern.actions) if x == a] for a in set(acts)}
+    best: dict[object, list[dt.datetime | None]] = {}
+    current = None
+    for i in range(len(users)):
+        if users[i] != current:
+            current = users[i]
+            best = held.setdefault(current, {})
+        key = res[i] if pattern.same_resource else None
+        state = best.setdefault(key, [None] * k)
+        t = times[i]
+        for j in reversed(positions.get(acts[i], [])):  # descending: one event, one slot
+            start = t if j == 0 else state[j - 1]
+            if start is None or (limit is not None and t - start > limit):
+                continue
+            if j == k - 1:
+                rows.append((users[i], pattern.name, start, t, res[i]))
+            else:
+                kept = state[j]
+                if kept is None or start > kept:
+                    state[j] = start
+    return rows
+
+
+def _kept(
+    state: pl.DataFrame | None,
+    held: _Held,
+    pattern: WatchPattern,
+    last: object,
+    schema: dict[str, pl.DataType | type[pl.DataType]],
+) -> pl.DataFrame:
+    """A pattern's state after the events: the earlier rows of the users the events did
+    not touch, and the partial matches ``held`` now has (those ``within`` can no longer
+    complete left out)."""
+    name, text = pattern.name, pattern.text
+    rows = [
+        (name, text, user, key, slot, start)
+        for user, keys in held.items()
+        for key, starts in keys.items()
+        for slot, start in enumerate(starts)
+        if start is not None
+    ]
+    fresh = pl.DataFrame(rows, schema=schema, orient="row")
+    if state is not None and state.height:
+        touched = pl.DataFrame({USER_ID: list(held)}, schema={USER_ID: pl.String})
+        fresh = pl.concat([state.join(touched, on=USER_ID, how="anti"), fresh])
+    if pattern.within is not None and isinstance(last, dt.datetime):
+        fresh = fresh.filter(pl.col("start") >= last - pattern.within)
+    return fresh

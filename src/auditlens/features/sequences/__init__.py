@@ -1,7 +1,9 @@
 """Action-sequence anomaly: sessions as token sequences, a smoothed Markov model and
 Word2Vec action embeddings, scored per session and summarised per (user, window).
 
-* **Sessions**: a user's events split where the gap exceeds ``gap`` (30 min). A token
+* **Sessions**: a user's events split where the gap exceeds ``gap`` (30 min) and at
+  local midnight (a session lies in one window, so a window depends only on events up
+  to the end of its day). A token
   is the action, with the resource's sensitivity when it is high or critical
   (``edit:high``), so "edit" and "edit a customer database" are different words.
 * **Next-action model**: P(next | previous) for *this user*, backed off to *their peer
@@ -22,8 +24,15 @@ Per (user, window): ``seq_anomaly_score`` (highest session score that day),
 ``rare_transition_count`` (steps with P < ``rare_p``) and, for reasons, the most
 surprising session's tokens and start time.
 
+Incremental runs: :meth:`SequenceFeatures.transform_after` scores the windows of new
+events from them and a :class:`SequenceHistory` (what earlier windows left: habits,
+running session-vector sums, partial watch-list matches) and returns the history
+extended by them; the columns are bit for bit those a transform over all events gives
+for those windows (``transform`` is ``transform_after`` from the empty history).
+
 Modules: ``tokens`` (sessions and their integer view), ``kernels`` (the numeric inner
-loops), ``model`` (:class:`SequenceModel`); this one holds the FeatureSet. Everything
+loops), ``model`` (:class:`SequenceModel`), ``history`` (:class:`SequenceHistory`);
+this one holds the FeatureSet. Everything
 runs on integer codes: :func:`tokenise` sorts on one integer key and returns ``user_id``
 and ``_token`` as Enums (codes plus their sorted categories). The model encodes each
 step (a → b) as one integer, computes P once per distinct (user, a, b, window) after
@@ -35,6 +44,7 @@ saved before still load and score.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final, Self
 
 import numpy as np
@@ -42,10 +52,11 @@ import polars as pl
 
 from auditlens.features.base import KEYS, LEVEL, WINDOW, FeatureContext, FeatureSet, NotFitted
 from auditlens.features.peers import peer_groups
+from auditlens.features.sequences.history import SequenceHistory
 from auditlens.features.sequences.kernels import mixed_key
-from auditlens.features.sequences.model import SequenceModel
+from auditlens.features.sequences.model import Added, Earlier, SequenceModel
 from auditlens.features.sequences.tokens import WORD, Sessions, stable_hash, tokenise
-from auditlens.features.watchlist import WatchPattern, find_matches
+from auditlens.features.watchlist import WatchPattern, resume_matches
 from auditlens.schema import TIMESTAMP, USER_ID
 
 __all__ = [
@@ -54,6 +65,7 @@ __all__ = [
     "SEQ_WATCH",
     "WORD",
     "SequenceFeatures",
+    "SequenceHistory",
     "SequenceModel",
     "stable_hash",
     "tokenise",
@@ -88,15 +100,38 @@ class SequenceFeatures(FeatureSet):
 
     def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         """Score the sessions of ``events`` with the fitted model and summarise per window."""
+        return self.transform_after(events, ctx, SequenceHistory.empty())[0]
+
+    def transform_after(
+        self,
+        events: pl.DataFrame,
+        ctx: FeatureContext,
+        history: SequenceHistory,
+        groups: pl.DataFrame | None = None,
+    ) -> tuple[pl.DataFrame, SequenceHistory]:
+        """:meth:`transform` of ``events`` (prepared, all in windows after ``history``'s),
+        continuing ``history``: the rows a transform over the earlier events and these
+        gives for these windows, and the history extended by them.
+
+        ``groups``: ``user_id, peer_group`` or ``user_id, window, peer_group`` (a user's
+        group by day); None = :func:`peers.peer_groups` of ``events``. From
+        :meth:`SequenceHistory.empty` this is the full transform and its history.
+
+        Raises:
+            ValueError: ``events`` do not follow ``history`` or it was kept with another
+                fitted model.
+        """
         model = self.fitted_model()
-        groups = peer_groups(events, ctx)
+        first = events.get_column(WINDOW).min() if events.height else None
+        history.check(model, first if isinstance(first, dt.date) else None)
+        groups = peer_groups(events, ctx) if groups is None else groups
         seq = Sessions.of(tokenise(events, model.gap_minutes))
-        return self._summarise(model, seq, groups, events, ctx)
+        return self._summarise(model, seq, groups, events, ctx, history)
 
     def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
         """Fit and transform, tokenising the events once."""
         seq, groups = self._fit(events, ctx)
-        return self._summarise(self.model_, seq, groups, events, ctx)
+        return self._summarise(self.model_, seq, groups, events, ctx, SequenceHistory.empty())[0]
 
     def fitted_model(self) -> SequenceModel:
         """The model ``fit`` learned; raises NotFitted before ``fit``."""
@@ -123,11 +158,17 @@ class SequenceFeatures(FeatureSet):
         groups: pl.DataFrame,
         events: pl.DataFrame,
         ctx: FeatureContext,
-    ) -> pl.DataFrame:
-        """The daily summary of the scored sessions joined with the watch-list matches."""
-        daily = self._daily(model, seq, groups)
+        history: SequenceHistory,
+    ) -> tuple[pl.DataFrame, SequenceHistory]:
+        """The daily summary of the scored sessions joined with the watch-list matches,
+        and ``history`` extended by them."""
+        daily, added = self._daily(model, seq, groups, history.earlier(model, seq))
         patterns = self.patterns or ctx.watchlist
-        matches = find_matches(events, patterns, LEVEL, ctx.calendar)
+        matches, state = resume_matches(events, patterns, LEVEL, ctx.calendar, history.watch)
+        last = events.get_column(WINDOW).max() if events.height else None
+        after = history.extended(
+            model, seq, added, state, last if isinstance(last, dt.date) else None
+        )
         watch = (
             matches.with_columns(
                 pl.col("end").dt.convert_time_zone(ctx.calendar.timezone).dt.date().alias(WINDOW)
@@ -138,7 +179,7 @@ class SequenceFeatures(FeatureSet):
                 pl.col("pattern").unique().sort().str.join(", ").alias(SEQ_WATCH),
             )
         )
-        return (
+        frame = (
             daily.join(watch, on=list(KEYS), how="left")
             .with_columns(pl.col("watchlist_match_count").fill_null(0))
             .select(
@@ -152,13 +193,18 @@ class SequenceFeatures(FeatureSet):
             )
             .sort(*KEYS)
         )
+        return frame, after
 
     @staticmethod
-    def _daily(model: SequenceModel, seq: Sessions, groups: pl.DataFrame) -> pl.DataFrame:
-        """Per (user, window): the top session score, its tokens and start, rare steps."""
+    def _daily(
+        model: SequenceModel, seq: Sessions, groups: pl.DataFrame, earlier: Earlier
+    ) -> tuple[pl.DataFrame, Added]:
+        """Per (user, window): the top session score, its tokens and start, rare steps;
+        and what the sessions add to the ``earlier`` ones."""
         stamp = seq.frame.get_column(TIMESTAMP)
+        excess, _, rare, distance, added = model.session_scores_after(seq, groups, earlier)
         if seq.sessions == 0:
-            return pl.DataFrame(
+            empty = pl.DataFrame(
                 schema={
                     USER_ID: pl.String,
                     WINDOW: pl.Date,
@@ -168,7 +214,7 @@ class SequenceFeatures(FeatureSet):
                     SEQ_START: stamp.dtype,
                 }
             )
-        excess, _, rare, distance = model.session_scores(seq, groups)
+            return empty, added
         score = excess + model.embedding_weight * distance
         lo = int(seq.day.min())
         block = mixed_key((seq.user, len(seq.users)), (seq.day - lo, int(seq.day.max()) - lo + 1))
@@ -180,7 +226,7 @@ class SequenceFeatures(FeatureSet):
         rank = np.where(np.isnan(score), np.inf, score)[order]
         hits = np.flatnonzero(rank == np.maximum.reduceat(rank, starts)[ids])
         best = order[hits[np.r_[True, ids[hits][1:] != ids[hits][:-1]]]]
-        return pl.DataFrame(
+        daily = pl.DataFrame(
             {
                 USER_ID: pl.Series(seq.users, dtype=pl.String).gather(seq.user[best]),
                 WINDOW: pl.Series(seq.day[best]).cast(pl.Int32).cast(pl.Date),
@@ -190,3 +236,4 @@ class SequenceFeatures(FeatureSet):
                 SEQ_START: stamp.gather(seq.first[best]),
             }
         )
+        return daily, added

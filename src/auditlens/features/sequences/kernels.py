@@ -15,7 +15,7 @@ import polars as pl
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 KEY_LIMIT: Final = 1 << 62  # mixed-radix int64 keys must stay below this
-LOOP_GROUPS: Final = 20_000  # up to this many groups: one running sum per group
+LOOP_GROUPS: Final = 20_000  # up to this many (long) groups: one running sum per group
 
 
 def categories(column: pl.Series) -> tuple[list[str], I64]:
@@ -88,7 +88,9 @@ def cumsum_by(first: I64, values: F64) -> F64:
     (sequential adds, as a per-group cumulative sum does them)."""
     columns = values.shape[1]
     lengths = np.diff(np.r_[first, columns])
-    if first.size <= LOOP_GROUPS:  # one cumsum per group
+    # few groups, each longer than their number: one cumsum per group; else position
+    # by position (a day of many users with a few sessions each)
+    if first.size <= LOOP_GROUPS and first.size <= int(lengths.max(initial=0)):
         out = np.empty_like(values)
         for lo, hi in zip(first.tolist(), (first + lengths).tolist(), strict=True):
             np.cumsum(values[:, lo:hi], axis=1, out=out[:, lo:hi])

@@ -1,11 +1,19 @@
+# size: the fitted model's tables, its fit and its prequential scoring belong together.
 """The fitted sequence model: smoothed next-action probabilities and token embeddings.
 
 See :mod:`auditlens.features.sequences` for the definitions. The fitted tables keep
 their string-keyed form, so models saved before still load and score.
+
+Scoring is prequential: a session's user counts and centroid come from the user's
+*earlier* sessions. :meth:`SequenceModel.session_scores_after` takes what sessions in
+earlier windows left (:class:`Earlier`, in the batch's user codes) and returns what the
+scored ones add (:class:`Added`), so a run over one new day scores exactly as a run
+over all days does (``features.sequences.history`` keeps these between runs).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Self
 
 import numpy as np
@@ -36,6 +44,55 @@ from auditlens.features.sequences.tokens import (
     stable_hash,
 )
 from auditlens.schema import TIMESTAMP, USER_ID
+
+
+def _none() -> I64:
+    return np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What a batch's users' sessions in earlier windows left, in the batch's user codes.
+
+    ``step_key`` (user · v² + a · v + b, ascending, v = ``vocab_size_``) with the number
+    of earlier windows having that step and its total count; per batch user the number
+    of earlier sessions and the running sum of their vectors (``vector_size x users``).
+    """
+
+    step_key: I64 = field(default_factory=_none)
+    step_days: I64 = field(default_factory=_none)
+    step_count: I64 = field(default_factory=_none)
+    sessions: I64 = field(default_factory=_none)  # empty: no user has earlier sessions
+    sums: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def steps_of(self, keys: I64) -> tuple[I64, I64]:
+        """Earlier windows and total count of each of ``keys`` (0 when never seen)."""
+        days, count = np.zeros(keys.size, np.int64), np.zeros(keys.size, np.int64)
+        if self.step_key.size and keys.size:
+            pos = np.searchsorted(self.step_key, keys).clip(max=self.step_key.size - 1)
+            hit = self.step_key[pos] == keys
+            days[hit], count[hit] = self.step_days[pos[hit]], self.step_count[pos[hit]]
+        return days, count
+
+    def sessions_of(self, users: I64) -> I64:
+        """Earlier sessions of each of the batch ``users``."""
+        if self.sessions.size == 0:
+            return np.zeros(users.size, np.int64)
+        return self.sessions[users]
+
+
+@dataclass(frozen=True)
+class Added:
+    """What a batch's sessions add, in its user codes: per distinct step ``step_key``
+    (ascending) the windows and count it adds; per user with sessions (``users``,
+    ascending) the number of sessions and the running vector sum *after* the batch."""
+
+    step_key: I64
+    step_days: I64
+    step_count: I64
+    users: I64
+    sessions: I64
+    sums: F64
 
 
 def _table(owner: dict[str, pl.Series], a: I64, b: I64 | None, name: str, n: I64) -> pl.DataFrame:
@@ -83,20 +140,22 @@ class SequenceModel:
         present = np.bincount(seq.code, minlength=len(seq.words)) > 0
         self.vocab_ = [*(w for w, p in zip(seq.words, present, strict=True) if p), START, END]
         self.vocab_size_ = v = len(self.vocab_) + 1  # one more for tokens first seen later
-        ab, s = self._steps(seq)
-        # each user's (a, b) counts; the group and global tables are their sums
+        steps, s = self._steps(seq)
+        # each user's (a, b) counts; the global tables are their sums
         key_space(len(seq.users), v, v)
-        keys, nu = sum_by(seq.user[s] * (v * v) + ab)
+        keys, nu = sum_by(seq.user[s] * (v * v) + steps)
         owner, ab = keys // (v * v), keys % (v * v)
-        names = seq.group_of(groups)
+        names = seq.session_groups(groups)
         labels = names.unique().sort(nulls_last=True)  # a null group (unlisted users) last
         group = names.cast(pl.Enum(labels.drop_nulls())).to_physical().cast(pl.Int64)
-        group_of_user = group.fill_null(labels.len() - 1).to_numpy()
+        group_of_session = group.fill_null(labels.len() - 1).to_numpy()
         user = pl.Series(seq.users, dtype=pl.String)
         self.user_counts_ = _table({USER_ID: user.gather(owner)}, ab // v, ab % v, "nu", nu)
         ua, nua = sum_by(keys // v, nu)
         self.user_rows_ = _table({USER_ID: user.gather(ua // v)}, ua % v, None, "nua", nua)
-        gab, ng = sum_by(group_of_user[owner] * (v * v) + ab, nu)
+        # each step counts in its session's group (the group of its user and window)
+        key_space(labels.len(), v, v)
+        gab, ng = sum_by(group_of_session[s] * (v * v) + steps)
         group = labels.gather(gab // (v * v))
         self.group_counts_ = _table({PEER_GROUP: group}, gab // v % v, gab % v, "ng", ng)
         ga, nga = sum_by(gab // v, ng)
@@ -114,17 +173,17 @@ class SequenceModel:
             )
         )
         self._fit_vectors(seq)
-        self.group_centroids_ = self._centroids(seq, group_of_user, labels)
+        self.group_centroids_ = self._centroids(seq, group_of_session, labels)
         return self
 
-    def _centroids(self, seq: Sessions, group_of_user: I64, labels: pl.Series) -> pl.DataFrame:
+    def _centroids(self, seq: Sessions, group_of_session: I64, labels: pl.Series) -> pl.DataFrame:
         """``peer_group`` and the mean session vector ``c<dim>`` of each group's sessions.
 
         Summed in session order per group (bincount), so the same sessions give the same
         bits every time (a group_by's mean adds in whatever order its threads meet them).
         """
         vectors = self._session_vectors(seq)
-        code = group_of_user[seq.user]
+        code = group_of_session
         n = np.bincount(code, minlength=labels.len())
         sums = np.stack([np.bincount(code, vectors[d], labels.len()) for d in range(len(vectors))])
         present = np.flatnonzero(n > 0)
@@ -218,30 +277,46 @@ class SequenceModel:
     def session_scores(self, seq: Sessions, groups: pl.DataFrame) -> tuple[F64, F64, I64, F64]:
         """Per session: excess bits, mean bits per step, rare steps and distance.
 
-        ``groups`` maps ``user_id`` to ``peer_group`` for the scored users.
+        ``groups`` maps ``user_id`` (and ``window``, when it has that column) to
+        ``peer_group`` for the scored users.
         """
+        excess, nll, rare, distance, _ = self.session_scores_after(seq, groups, Earlier())
+        return excess, nll, rare, distance
+
+    def session_scores_after(
+        self, seq: Sessions, groups: pl.DataFrame, earlier: Earlier
+    ) -> tuple[F64, F64, I64, F64, Added]:
+        """:meth:`session_scores` of sessions that follow the ``earlier`` ones (all in
+        later windows), and what they add to them."""
         n = seq.sessions
         if n == 0:
-            empty = np.zeros(0)
-            return empty, empty, np.zeros(0, dtype=np.int64), empty
-        p, run, s = self._probabilities(seq, groups)
+            empty, none = np.zeros(0), np.zeros(0, dtype=np.int64)
+            nothing = Added(none, none, none, none, none, np.zeros((self.vector_size, 0)))
+            return empty, empty, none, empty, nothing
+        names = seq.session_groups(groups)
+        p, run, s, steps = self._probabilities(seq, names, earlier)
         bits = -pl.Series(p).log(2).to_numpy()
         step_bits = bits[run]
         surprise = np.maximum(step_bits - self.usual_bits, 0.0)
         excess = np.bincount(s, surprise, minlength=n).astype(np.float64)
         nll = np.bincount(s, step_bits, minlength=n) / (seq.size + 1)
         rare = np.bincount(s[(p < self.rare_p)[run]], minlength=n).astype(np.int64)
-        return excess, nll, rare, self._distances(seq, groups)
+        distance, users, sessions, sums = self._distances(seq, names, earlier)
+        return excess, nll, rare, distance, Added(*steps, users, sessions, sums)
 
-    def _probabilities(self, seq: Sessions, groups: pl.DataFrame) -> tuple[F64, I64, I64]:
+    def _probabilities(
+        self, seq: Sessions, names: pl.Series, earlier: Earlier
+    ) -> tuple[F64, I64, I64, tuple[I64, I64, I64]]:
         """P(b | a) of each distinct (user, a, b, window) of the sessions, each step's row
-        in that table and each step's session (steps in table order)."""
+        in that table and each step's session (steps in table order); and per distinct
+        (user, a, b) its key, windows and count (what the sessions add to ``earlier``).
+        ``names``: each session's peer group."""
         v = self.vocab_size_
         ab, s = self._steps(seq)
         lo = int(seq.day.min())
         days = int(seq.day.max()) - lo + 1
-        # distinct (user, a, b, window) rows (a session counts in its first window),
-        # windows ascending within each (user, a, b): sort the steps by that key
+        # distinct (user, a, b, window) rows, windows ascending within each (user, a, b):
+        # sort the steps by that key
         cells = key_space(len(seq.users), v, v, days)
         key = ab * days
         key += (seq.user * (v * v * days) + seq.day - lo)[s]
@@ -260,54 +335,119 @@ class SequenceModel:
         rows = np.flatnonzero(new)
         k = np.diff(np.r_[rows, key.size])
         uab, day = np.divmod(key[rows], days)
-        # prequential habits: counts from earlier windows, once seen on habit_days windows
+        # prequential habits: counts from earlier windows (earlier batches' too), once
+        # seen on habit_days windows
         new = run_starts(uab)
         pair = np.cumsum(new) - 1  # each row's (user, a, b)
         first = np.flatnonzero(new)
         before = np.cumsum(k) - k
         before -= before[first][pair]
-        cu = np.where(np.arange(uab.size) - first[pair] >= self.habit_days, before, 0)
+        seen = np.arange(uab.size) - first[pair]  # earlier windows of this batch
+        had_days, had = earlier.steps_of(uab[first])
+        seen += had_days[pair]
+        before += had[pair]
+        cu = np.where(seen >= self.habit_days, before, 0)
         ua = uab // v
         cua = totals_by(mixed_key((ua // v, len(seq.users)), (day, days), (ua % v, v)), cu)
-        # P_group of each (user, a, b) from the model's tables, looked up by integer keys
-        uab = uab[first]
-        user, ab, a = uab // (v * v), uab % (v * v), (uab // v) % v
+        added = (uab[first], np.diff(np.r_[first, uab.size]), np.add.reduceat(k, first))
+        # P_group once per run of rows with the same (user, a, b) and group (one run per
+        # (user, a, b) unless the user's group changes between windows)
+        group = self._group_codes(names)[s[rows]]
+        same = np.empty(uab.size, dtype=np.bool_)
+        same[:1] = False
+        np.equal(group[1:], group[:-1], out=same[1:])
+        fresh = np.flatnonzero(new | ~same)
+        spans = np.diff(np.r_[fresh, uab.size])
+        pg = np.repeat(self._group_prior(seq, uab[fresh], group[fresh]), spans)
+        return (cu + self.beta * pg) / (cua + self.beta), run, s, added
+
+    def _group_codes(self, names: pl.Series) -> I64:
+        """Index of each peer group name among the fitted groups (-1: none, unknown)."""
+        labels = sorted(self.group_rows_[PEER_GROUP].drop_nulls().unique().to_list())
+        codes = names.cast(pl.String).replace_strict(
+            labels, range(len(labels)), default=-1, return_dtype=pl.Int64
+        )
+        return codes.fill_null(-1).to_numpy()
+
+    def _group_prior(self, seq: Sessions, uab: I64, group: I64) -> F64:
+        """P_group of each (user, a, b) row from the model's tables, looked up by integer
+        keys; ``group``: the row's peer group code (-1: none), the user's counts left out."""
+        v = self.vocab_size_
+        ab, a = uab % (v * v), (uab // v) % v
         glob = self.global_
         glob_keys = glob["a"].cast(pl.Int64).to_numpy() * v + glob["b"].cast(pl.Int64).to_numpy()
         p0 = lookup(glob_keys, glob["p0"].to_numpy(), ab, np.nan)
-        na0 = lookup(*self._rows(self.global_rows_, "na0", None, []), a, 0)
+        na0 = self._count(self.global_rows_, "na0", None, [], group, a)
         labels = sorted(self.group_rows_[PEER_GROUP].drop_nulls().unique().to_list())
-        index = {g: i for i, g in enumerate(labels)}
-        names = seq.group_of(groups).to_list()
-        group = np.array([-1 if g is None else index.get(g, -1) for g in names], dtype=np.int64)
-        group = group[user]
-        ng_table = self._rows(self.group_counts_, "ng", PEER_GROUP, labels)
-        ng = lookup(*ng_table, np.where(group >= 0, group * v * v + ab, -1), 0)
-        nga_table = self._rows(self.group_rows_, "nga", PEER_GROUP, labels)
-        nga = lookup(*nga_table, np.where(group >= 0, group * v + a, -1), 0)
-        nu = lookup(*self._rows(self.user_counts_, "nu", USER_ID, seq.users), uab, 0)
-        nua = lookup(*self._rows(self.user_rows_, "nua", USER_ID, seq.users), uab // v, 0)
+        ng = self._count(self.group_counts_, "ng", PEER_GROUP, labels, group, ab)
+        nga = self._count(self.group_rows_, "nga", PEER_GROUP, labels, group, a)
+        user = uab // (v * v)
+        nu = self._count(self.user_counts_, "nu", USER_ID, seq.users, user, ab)
+        nua = self._count(self.user_rows_, "nua", USER_ID, seq.users, user, a)
         p0 = np.where(np.isnan(p0), (self.alpha / float(v)) / (na0 + self.alpha), p0)
-        pg = (np.maximum(ng - nu, 0) + self.beta * p0) / (np.maximum(nga - nua, 0) + self.beta)
-        return (cu + self.beta * pg[pair]) / (cua + self.beta), run, s
+        pg: F64 = (np.maximum(ng - nu, 0) + self.beta * p0) / (np.maximum(nga - nua, 0) + self.beta)
+        return pg
 
-    def _rows(
-        self, frame: pl.DataFrame, col: str, owner: str | None, names: list[str]
-    ) -> tuple[I64, I64]:
-        """A count table's integer keys ((owner ·) a (· b)) and counts; unknown owners dropped."""
+    def _count(
+        self, frame: pl.DataFrame, col: str, owner: str | None, names: list[str], who: I64, key: I64
+    ) -> I64:
+        """The count ``col`` of each query in a fitted count table: its owner is
+        ``names[who]`` (none when ``who`` < 0; ignored for a table without ``owner``) and
+        its key is a (· b); 0 when the table has no such row."""
+        keys, counts, owners = self._coded(frame, col, owner)
+        query = key.copy()
+        if owner is not None:  # the batch's names to the table's owners, then the rows
+            where = pl.Series(names, dtype=pl.String).replace_strict(
+                owners, range(owners.len()), default=-1, return_dtype=pl.Int64
+            )
+            row = np.r_[where.to_numpy(), -1][who]  # who = -1: the appended -1
+            query = np.where(row >= 0, row * self._radix(frame) + key, -1)
+        out = np.zeros(query.size, dtype=np.int64)
+        asked = np.flatnonzero(query >= 0)
+        if keys.size == 0 or asked.size == 0:
+            return out
+        pos = np.searchsorted(keys, query[asked]).clip(max=keys.size - 1)
+        hit = keys[pos] == query[asked]
+        out[asked[hit]] = counts[pos[hit]]
+        return out
+
+    def _radix(self, frame: pl.DataFrame) -> int:
+        v = self.vocab_size_
+        return v * v if "b" in frame.columns else v
+
+    def _coded(
+        self, frame: pl.DataFrame, col: str, owner: str | None
+    ) -> tuple[I64, I64, pl.Series]:
+        """A count table as arrays: keys ((owner ·) a (· b), the owner its index among the
+        table's distinct owners), ascending, their counts and those owners. Worked out
+        once per fitted table and kept with the model (not pickled): a run over one day
+        must not re-read every user's table."""
+        cache: dict[str, tuple[pl.DataFrame, I64, I64, pl.Series]]
+        cache = self.__dict__.setdefault("_coded_tables", {})
+        found = cache.get(col)
+        if found is not None and found[0] is frame:
+            return found[1:]
         v = self.vocab_size_
         key = frame["a"].cast(pl.Int64)
         if "b" in frame.columns:
             key = key * v + frame["b"].cast(pl.Int64)
-        counts = frame[col]
-        if owner is not None:
-            index = frame[owner].replace_strict(
-                names, range(len(names)), default=-1, return_dtype=pl.Int64
-            )
-            radix = v * v if "b" in frame.columns else v
-            keep = index >= 0
-            key, counts = (index * radix + key).filter(keep), counts.filter(keep)
-        return key.to_numpy(), counts.to_numpy()
+        counts = frame[col].cast(pl.Int64)
+        owners = pl.Series([], dtype=pl.String)
+        if owner is not None:  # rows of no owner (the null group) are never looked up
+            named = frame[owner].is_not_null()
+            key, counts = key.filter(named), counts.filter(named)
+            column = frame[owner].filter(named)
+            owners = column.unique(maintain_order=True)
+            index = column.replace_strict(owners, range(owners.len()), return_dtype=pl.Int64)
+            key = index * self._radix(frame) + key
+        keys = key.to_numpy()
+        order = np.argsort(keys, kind="stable")
+        cache[col] = (frame, keys[order], counts.to_numpy()[order], owners)
+        return cache[col][1:]
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fitted state, without the arrays :meth:`_coded` keeps."""
+        return {k: v for k, v in self.__dict__.items() if k != "_coded_tables"}
 
     def _dims(self) -> list[str]:
         return [f"v{d}" for d in range(self.vector_size)]
@@ -336,27 +476,49 @@ class SequenceModel:
         sums /= np.maximum(known, 1.0)
         return sums
 
-    def _distances(self, seq: Sessions, groups: pl.DataFrame) -> F64:
-        """1 - cosine to the user's earlier sessions' mean (the group's for a first one)."""
+    def _distances(
+        self, seq: Sessions, names: pl.Series, earlier: Earlier
+    ) -> tuple[F64, I64, I64, F64]:
+        """1 - cosine to the user's earlier sessions' mean (the group's for a first one);
+        and per user with sessions (ascending) the sessions and running sum after them.
+
+        The running sum continues ``earlier.sums``: it is put before the user's first
+        session and the additions go on from it, the same adds in the same order as over
+        all sessions, so the bits are those of a run over all days."""
         vectors = self._session_vectors(seq)
+        new = np.r_[True, seq.user[1:] != seq.user[:-1]]
+        first = np.flatnonzero(new)
+        owner = np.cumsum(new) - 1
+        users = seq.user[first]
+        had = earlier.sessions_of(users)
+        carried = np.flatnonzero(had > 0)
+        shift = np.zeros(first.size, dtype=np.int64)
+        shift[carried] = 1
+        start = first + np.cumsum(shift) - shift  # each user's first column, sums included
+        laid = vectors
+        if carried.size:
+            laid = np.insert(vectors, first[carried], earlier.sums[:, users[carried]], axis=1)
+        running = cumsum_by(start, laid)
+        sums = running[:, np.r_[start[1:], laid.shape[1]] - 1]
+        if carried.size:
+            keep = np.ones(laid.shape[1], dtype=np.bool_)
+            keep[start[carried]] = False
+            running = running[:, keep]
+        # prequential centroid: mean of the user's earlier session vectors
+        before = np.arange(seq.sessions) - first[owner] + had[owner]
+        centre = running - vectors
+        centre /= np.maximum(before, 1)
+        alone = np.flatnonzero(before == 0)
         centroids = self.group_centroids_.filter(pl.col(PEER_GROUP).is_not_null())
         by_group = (
-            seq.group_of(groups)
+            names.gather(alone)
             .to_frame()
             .join(centroids, on=PEER_GROUP, how="left", maintain_order="left")
             .select([pl.col(f"c{c}").fill_null(0.0) for c in self._dims()])
             .to_numpy()
             .T
         )
-        # prequential centroid: mean of the user's earlier session vectors
-        new = np.r_[True, seq.user[1:] != seq.user[:-1]]
-        first = np.flatnonzero(new)
-        before = np.arange(seq.sessions) - first[np.cumsum(new) - 1]
-        centre = cumsum_by(first, vectors)
-        centre -= vectors
-        centre /= np.maximum(before, 1)
-        alone = np.flatnonzero(before == 0)
-        centre[:, alone] = by_group[:, seq.user[alone]]
+        centre[:, alone] = by_group
         dot, norm_v, norm_c = vectors[0] * centre[0], vectors[0] ** 2, centre[0] ** 2
         for d in range(1, self.vector_size):  # dimension by dimension: deterministic sums
             dot += vectors[d] * centre[d]
@@ -364,4 +526,5 @@ class SequenceModel:
             norm_c += centre[d] ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
             distance = 1.0 - dot / (np.sqrt(norm_v) * np.sqrt(norm_c))
-        return np.where(np.isnan(distance), 1.0, distance)
+        after = had + np.diff(np.r_[first, seq.sessions])
+        return np.where(np.isnan(distance), 1.0, distance), users, after, sums

@@ -1,7 +1,9 @@
 """Sessions as token sequences: :func:`tokenise` and the integer view of its result.
 
-A session is a user's run of events with no gap over ``gap_minutes``; a token is the
-action, with the resource's sensitivity when it is high or critical (``edit:high``).
+A session is a user's run of events in one window (local calendar day) with no gap over
+``gap_minutes``: a session never spans two windows, so a window's sessions depend only on
+events up to the end of that day (an incremental run computes them from that day alone).
+A token is the action, with the resource's sensitivity when it is high or critical (``edit:high``).
 :func:`tokenise` sorts on one integer key and returns ``user_id`` and ``_token`` as
 Enums (codes plus their sorted categories), so :class:`Sessions` and the model work on
 integer codes.
@@ -47,7 +49,9 @@ def tokenise(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
     """Events in time order per user, with ``_session`` ids and ``_token`` words.
 
     Columns ``user_id, timestamp, window, _token, _session``; sessions are numbered from
-    1 in (user, time) order. ``user_id`` and ``_token`` are Enums whose categories are
+    1 in (user, time) order. A new session starts at a new user, after a gap over
+    ``gap_minutes`` and when the window changes (local midnight), so no session uses a
+    later day's events. ``user_id`` and ``_token`` are Enums whose categories are
     the sorted users and tokens, so the model works on their integer codes.
     """
     users = prepared.get_column(USER_ID).unique().drop_nulls().sort()
@@ -75,7 +79,11 @@ def tokenise(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
         rows = rows.sort(user * span + (time - lo), maintain_order=True)
     else:
         rows = rows.sort(user, time, maintain_order=True)
-    new = (user != user.shift(1)).fill_null(True) | ((time - time.shift(1)) > gap).fill_null(True)
+    new = (
+        (user != user.shift(1)).fill_null(True)
+        | ((time - time.shift(1)) > gap).fill_null(True)
+        | (pl.col(WINDOW) != pl.col(WINDOW).shift(1)).fill_null(True)
+    )
     frame = rows.with_columns(new.cum_sum().cast(pl.Int64).alias(SESSION)).collect()
     combos = frame.get_column("_c").to_numpy()
     present = np.flatnonzero(np.bincount(combos, minlength=3 * actions.len()))
@@ -117,7 +125,7 @@ def transitions_of(codes: pl.DataFrame, start: int, end: int) -> pl.DataFrame:
     steps = seq.with_columns(
         pl.when(first).then(pl.lit(start, pl.Int32)).otherwise(pl.col(CODE).shift(1)).alias("a"),
         pl.col(CODE).alias("b"),
-        # a session belongs to the window it started in
+        # a session lies in one window (tokenise cuts at midnight); its first event's
         pl.when(first).then(pl.col(WINDOW)).forward_fill().alias(WINDOW),
         last.alias("_last"),
     )
@@ -170,6 +178,22 @@ class Sessions:
         table = groups.select(USER_ID, PEER_GROUP).unique(USER_ID, keep="first")
         users = pl.DataFrame({USER_ID: pl.Series(self.users, dtype=pl.String)})
         return users.join(table, on=USER_ID, how="left", maintain_order="left")[PEER_GROUP]
+
+    def session_groups(self, groups: pl.DataFrame) -> pl.Series:
+        """Each session's peer group: its user's, or, when ``groups`` has a ``window``
+        column (a user's group may change by day), that of (its user, its window); null
+        when ``groups`` does not list it."""
+        if WINDOW not in groups.columns:
+            return self.group_of(groups).gather(self.user)
+        table = groups.select(USER_ID, WINDOW, PEER_GROUP).unique([USER_ID, WINDOW], keep="first")
+        keys = pl.DataFrame(
+            {
+                USER_ID: pl.Series(self.users, dtype=pl.String).gather(self.user),
+                WINDOW: pl.Series(self.day).cast(pl.Int32).cast(pl.Date),
+            }
+        )
+        table = table.with_columns(pl.col(WINDOW).cast(pl.Date))
+        return keys.join(table, on=[USER_ID, WINDOW], how="left", maintain_order="left")[PEER_GROUP]
 
     def token_text(self, sessions: I64) -> pl.Series:
         """The given sessions' tokens joined with spaces."""
