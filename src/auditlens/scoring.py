@@ -140,8 +140,65 @@ class DecayPolicy:
     half_life_days: float = 7.0
 
 
+@dataclass(frozen=True)
+class RiskHistory:
+    """What the scored windows so far leave for scoring later ones as a run over every
+    window would: ``carry``, per user the accumulated excess after their last scored
+    window (``_acc``) and that window (``_day``, days since 1970); ``peaks``, each user's
+    peak-day rows (``user_id, window, decayed_risk``)."""
+
+    carry: pl.DataFrame
+    peaks: pl.DataFrame
+
+    @staticmethod
+    def empty() -> RiskHistory:
+        """Before the first scored window."""
+        return RiskHistory(
+            pl.DataFrame(schema={USER_ID: pl.String, "_acc": pl.Float64, "_day": pl.Int32}),
+            pl.DataFrame(schema={USER_ID: pl.String, WINDOW: pl.Date, "decayed_risk": pl.Float64}),
+        )
+
+    def after(self, windows: pl.DataFrame, half_life: float) -> RiskHistory:
+        """The history once ``windows`` (score_windows' output from this one, every
+        window later than its) are scored too."""
+        users = windows.get_column(USER_ID).to_numpy()
+        days = windows.get_column(WINDOW).cast(pl.Int32).to_numpy()
+        s = windows.get_column("surprise").to_numpy()
+        start = _carried(self)
+        last: dict[str, tuple[float, int]] = {}
+        _decay(users, days, s, half_life, start, last)
+        carry = pl.DataFrame(
+            {
+                USER_ID: list(last),
+                "_acc": [a for a, _ in last.values()],
+                "_day": [d for _, d in last.values()],
+            },
+            schema=self.carry.schema,
+        )
+        carry = pl.concat([self.carry.join(carry, on=USER_ID, how="anti"), carry]).sort(USER_ID)
+        peaks = peak_keys(user_peaks(self.with_peaks(windows))).join(
+            pl.concat([self.peaks, windows.select(self.peaks.columns)]),
+            on=[USER_ID, WINDOW],
+        )
+        return RiskHistory(carry, peaks.sort(USER_ID, WINDOW))
+
+    def with_peaks(self, windows: pl.DataFrame) -> pl.DataFrame:
+        """``windows`` (user_id, window, decayed_risk, ...) and the earlier peak days:
+        what user_peaks needs to find every user's peak over all windows."""
+        return pl.concat([self.peaks, windows.select(self.peaks.columns)])
+
+
+def _carried(history: RiskHistory | None) -> dict[str, tuple[float, int]]:
+    if history is None or history.carry.height == 0:
+        return {}
+    return {u: (a, d) for u, a, d in history.carry.iter_rows()}
+
+
 def score_windows(
-    keys: pl.DataFrame, surprise: npt.ArrayLike, decay: DecayPolicy = DecayPolicy()
+    keys: pl.DataFrame,
+    surprise: npt.ArrayLike,
+    decay: DecayPolicy = DecayPolicy(),
+    history: RiskHistory | None = None,
 ) -> pl.DataFrame:
     """Risk, decayed risk and severity per (user_id, window).
 
@@ -149,6 +206,8 @@ def score_windows(
         keys: ``user_id, window`` of each scored row.
         surprise: each row's surprise (RiskScale.surprise of the detector score).
         decay: the half-life of accumulated risk.
+        history: what earlier windows left (their accumulated excess), every key later
+            than them; None = the keys start each user's history.
 
     Returns:
         keys, ``surprise``, ``risk``, ``decayed_risk``, ``severity`` (of decayed risk),
@@ -162,7 +221,7 @@ def score_windows(
     users = frame.get_column(USER_ID).to_numpy()
     days = frame.get_column(WINDOW).cast(pl.Int32).to_numpy()
     s = frame.get_column("surprise").to_numpy()
-    decayed = _decay(users, days, s, decay.half_life_days)
+    decayed = _decay(users, days, s, decay.half_life_days, _carried(history))
     return frame.with_columns(
         pl.Series("risk", risk_from_surprise(s)),
         pl.Series("decayed_risk", risk_from_surprise(decayed)),
@@ -174,18 +233,30 @@ def _decay(
     days: npt.NDArray[np.int32],
     s: npt.NDArray[np.float64],
     half_life: float,
+    start: dict[str, tuple[float, int]] | None = None,
+    last: dict[str, tuple[float, int]] | None = None,
 ) -> npt.NDArray[np.float64]:
+    """Decayed surprise of rows sorted by user and day; ``start``: each user's
+    accumulated excess and day before these rows; ``last`` is filled with them after."""
     out = s.copy()
+    start = start or {}
     acc, prev_user, prev_day = 0.0, None, 0
     for i in range(s.size):
         if users[i] != prev_user:
-            acc, prev_user = 0.0, users[i]
+            if prev_user is not None and last is not None:
+                last[prev_user] = (acc, prev_day)
+            prev_user = users[i]
+            acc, before = start.get(prev_user, (0.0, None))
+            if before is not None:  # as if the earlier windows had come in this loop
+                acc *= 0.5 ** ((int(days[i]) - before) / half_life)
         else:
             acc *= 0.5 ** ((int(days[i]) - prev_day) / half_life)
         acc += max(0.0, float(s[i]) - ACCUMULATE_ABOVE)
         prev_day = int(days[i])
         if acc > 0:
             out[i] = max(float(s[i]), ACCUMULATE_ABOVE + acc)
+    if prev_user is not None and last is not None:
+        last[prev_user] = (acc, prev_day)
     return out
 
 

@@ -98,7 +98,7 @@ def test_scored_day_is_the_newest_runs_score_with_unit_and_evidence(store: Store
     assert "2026-09-09" in missing.value.text("en") and "저장된" in missing.value.text("ko")
 
 
-def test_day_sessions_cut_on_the_gap_keep_the_days_starts_and_mark_the_flagged(
+def test_day_sessions_cut_on_the_gap_and_at_midnight_and_mark_the_flagged(
     store: Store,
 ) -> None:
     first = events(
@@ -106,7 +106,7 @@ def test_day_sessions_cut_on_the_gap_keep_the_days_starts_and_mark_the_flagged(
         "a",
         [
             ("U1", _at(23, 50, DAY - dt.timedelta(days=1)), "login", None),  # day before,
-            ("U1", _at(0, 10), "view", "db/a"),  # continued after midnight: not this day's
+            ("U1", _at(0, 10), "view", "db/a"),  # after midnight: a session of this day
             ("U1", _at(9, 0), "login", None),
             ("U1", _at(9, 5), "view", "db/a"),
             ("U1", _at(9, 30), "delete", "db/a"),  # 25 min later: same session
@@ -118,25 +118,27 @@ def test_day_sessions_cut_on_the_gap_keep_the_days_starts_and_mark_the_flagged(
     )
     events(store, "b", [("U1", _at(15, 0), "print", "doc/1")])  # a later batch
     found = day_sessions(store, "U1", DAY, gap_minutes=30, flagged="14:05")
-    assert [s.number for s in found] == [1, 2, 3, 4]
+    assert [s.number for s in found] == [1, 2, 3, 4, 5]
+    # sessions never cross midnight (the sequence features score them so)
     assert [[step.action for step in s.steps] for s in found] == [
+        ["view"],
         ["login", "view", "delete"],
         ["export", "usb_connect"],
         ["print"],
         ["login"],
     ]
-    assert [s.flagged for s in found] == [False, True, False, False]
-    morning = found[0]
+    assert [s.flagged for s in found] == [False, False, True, False, False]
+    morning = found[1]
     assert morning.start == _at(9, 0) and morning.end == _at(9, 30)
     assert [step.gap_seconds for step in morning.steps] == [None, 300.0, 1500.0]
     assert morning.steps[1].resource_id == "db/a" and morning.steps[0].resource_id is None
-    assert morning.steps[2].action_ko == "삭제" and found[1].steps[1].action_en == "USB connect"
+    assert morning.steps[2].action_ko == "삭제" and found[2].steps[1].action_en == "USB connect"
     assert morning.steps[0].host == "pc-1" and morning.steps[0].success is True
     as_scored = day_sessions(store, "U1", DAY, upto_batch=first)  # the data the score saw
-    assert [len(s.steps) for s in as_scored] == [3, 2, 1]
+    assert [len(s.steps) for s in as_scored] == [1, 3, 2, 1]
     assert not any(s.flagged for s in as_scored)
     tighter = day_sessions(store, "U1", DAY, gap_minutes=10, upto_batch=first)
-    # 00:10 is 20 minutes after 23:50: with a 10-minute gap it starts a session of this day
+    # with a 10-minute gap, 09:30 is a session of its own
     assert [len(s.steps) for s in tighter] == [1, 2, 1, 2, 1]
     assert day_sessions(store, "U9", DAY) == ()
 

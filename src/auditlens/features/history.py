@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 
@@ -61,6 +61,8 @@ from auditlens.features.matrix import (
     combine_rows,
 )
 from auditlens.features.peers import peer_days, role_counts_by_day
+from auditlens.features.sequences import SequenceFeatures
+from auditlens.features.sequences.history import SequenceHistory
 from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, SRC_IP, TIMESTAMP, USER_ID
 
 #: Minutes before midnight whose failed logins the next day's bursts may include.
@@ -79,7 +81,7 @@ class FeatureHistory:
     prior: Prior
     peers: PeerDays
     earlier: Earlier | None
-    sequences: Any = None
+    sequences: SequenceHistory | None = None
 
     @staticmethod
     def empty() -> FeatureHistory:
@@ -141,13 +143,15 @@ def advance(
     for feature_set in sets:
         if isinstance(feature_set, AggregateFeatureSet):
             continue
-        after = getattr(feature_set, "transform_after", None)
-        if after is not None:
-            part, sequences = after(prepared, day_ctx, sequences, groups=peers.groups)
+        if isinstance(feature_set, SequenceFeatures):
+            habits = sequences if sequences is not None else SequenceHistory.empty()
+            columns, sequences = feature_set.transform_after(
+                prepared, day_ctx, habits, groups=peers.groups
+            )
         else:  # a set without a history of its own
-            part = feature_set.transform(prepared, day_ctx)
-        order += [c for c in part.columns if c not in order]
-        frame = frame.join(part, on=[USER_ID, WINDOW], how="left")
+            columns = feature_set.transform(prepared, day_ctx)
+        order += [c for c in columns.columns if c not in order]
+        frame = frame.join(columns, on=[USER_ID, WINDOW], how="left")
     part = MatrixPart(frame.select(order), peers.groups, tuple(unknown), peers)
     matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier)
     newest = prepared.get_column(WINDOW).max()

@@ -31,6 +31,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Self
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from auditlens.features.access import AccessFeatures
@@ -44,7 +46,7 @@ from auditlens.features.base import (
     add_keys,
     aggregate,
     prepare_matched,
-    trailing_mean,
+    timeline,
 )
 from auditlens.features.novelty import LISTS, NEW_HOSTS, NoveltyFeatures
 from auditlens.features.peer_novelty import NoveltyPeers, peer_novelty
@@ -328,6 +330,8 @@ def _own_means(
     both = pl.concat([before.with_columns(pl.lit(True).alias("_old")),
                       rows.with_columns(pl.lit(False).alias("_old"))]).sort(*KEYS)  # fmt: skip
     starts = novelty.starts.rename({"first": "_start"})
+    axis = both.select(timeline(ctx)).to_series().to_numpy()
+    new = np.flatnonzero(~both.get_column("_old").to_numpy())
     own = (
         both.join(starts, on=USER_ID, how="left", maintain_order="left")
         .with_columns(
@@ -335,10 +339,10 @@ def _own_means(
             .dt.total_days()
             .cast(pl.Int64)
             .alias(HISTORY_DAYS),
-            *[trailing_mean(c, ctx).alias(f"_own_{c}") for c in base],
         )
         .filter(~pl.col("_old"))
         .drop("_old", "_start")
+        .with_columns(_trailing_means(both, base, axis, new, ctx.profile_days))
     )
     keep = earlier.recent if earlier is not None else rows.clear()
     last = rows.get_column(WINDOW).max()
@@ -346,6 +350,34 @@ def _own_means(
     if isinstance(last, dt.date):
         recent = recent.filter(pl.col(WINDOW) > last - dt.timedelta(days=ctx.profile_days + 1))
     return own, recent.sort(*KEYS)
+
+
+def _trailing_means(
+    rows: pl.DataFrame, columns: list[str], axis: npt.NDArray[np.int64], at: npt.NDArray[np.int64],
+    days: int,
+) -> list[pl.Series]:  # fmt: skip
+    """``_own_<c>``: for the rows ``at`` of ``rows`` (sorted by user and day, ``axis``
+    their days on features.base.timeline), the mean of ``c`` over the user's rows of the
+    ``days`` days before (null without any).
+
+    Each mean adds its (at most ``days``) values nearest first, from 0.0: the same bits
+    whatever rows come before (a rolling sum would carry rounding from wherever the frame
+    starts, and the days computed from a history must equal the days among all).
+    """
+    lo = np.searchsorted(axis, axis[at] - days, side="left")
+    out = []
+    for c in columns:
+        x = rows.get_column(c).cast(pl.Float64).fill_null(0.0).to_numpy()
+        total, n = np.zeros(at.size), np.zeros(at.size, dtype=np.int64)
+        for k in range(1, days + 1):
+            j = at - k
+            valid = j >= lo
+            total += np.where(valid, x[np.maximum(j, 0)], 0.0)
+            n += valid
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / n
+        out.append(pl.Series(f"_own_{c}", mean).set(pl.Series(n == 0), None))
+    return out
 
 
 def _days_off(windows: pl.Series, ctx: FeatureContext) -> pl.DataFrame:

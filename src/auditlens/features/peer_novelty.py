@@ -221,5 +221,11 @@ def _family_rarity(
     )
     others = pl.col("_members") - 1
     share = pl.when(others > 0).then((pl.col("_used") - 1).clip(0) / others).otherwise(0.0)
-    rarity = asked.group_by(KEYS).agg((1.0 - share).sum().alias("peer_new_resource"))
+    # summed in family order: the same bits whatever other windows are in the frame
+    rarity = (
+        asked.with_columns((1.0 - share).alias("_rare"))
+        .sort(*KEYS, _FAMILY)
+        .group_by(KEYS, maintain_order=True)
+        .agg(pl.col("_rare").sum().alias("peer_new_resource"))
+    )
     return rarity, firsts

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from auditlens.features.asof import _TO, PeerDays, spell_ends
@@ -246,14 +247,9 @@ def peer_deviation(
         peers.groups, on=list(KEYS), how="left", maintain_order="left"
     )
     over = [PEER_GROUP, WINDOW]
-    # one group_by for every column's sums per (group, window), joined back; each row
-    # then takes its own value out (leave-one-out mean and sample std)
-    stats = frame.group_by(over).agg(
-        pl.len().cast(pl.Int64).alias(_ACTIVE),
-        *[pl.col(c).cast(pl.Float64).sum().alias(f"_sum_{c}") for c in columns],
-        *[(pl.col(c).cast(pl.Float64) ** 2).sum().alias(f"_sq_{c}") for c in columns],
-        *[pl.col(c).count().cast(pl.Int64).alias(f"_n_{c}") for c in columns],
-    )
+    # every column's sums per (group, window), joined back; each row then takes its own
+    # value out (leave-one-out mean and sample std)
+    stats = _group_sums(frame, columns)
     stats = stats.with_columns(peers.members(stats.select(over)).alias(_MEMBERS))
     given = floors or {}
     floors = given | peer_floors(matrix, [c for c in columns if c not in given])
@@ -270,6 +266,44 @@ def peer_deviation(
             mean.alias(f"_peer_{c}"),
         ]
     return frame.select(*KEYS, PEER_GROUP, *exprs)
+
+
+def _group_sums(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``peer_group, window``, the active rows and each column's sum, sum of squares and
+    count per (group, window).
+
+    Summed with numpy over each (group, window)'s rows in user order: the same bits
+    whatever other windows the frame holds (a group_by's float sum depends on how the
+    engine split the whole frame, so a day alone would differ from the day among all).
+    """
+    ordered = frame.sort(PEER_GROUP, WINDOW, USER_ID, nulls_last=True)
+    cell = ordered.select(
+        (pl.col(PEER_GROUP).ne_missing(pl.col(PEER_GROUP).shift(1))
+         | pl.col(WINDOW).ne_missing(pl.col(WINDOW).shift(1))).alias("_new")
+    ).get_column("_new").to_numpy()  # fmt: skip
+    if ordered.height == 0:
+        starts = np.zeros(0, dtype=np.int64)
+    else:
+        cell[0] = True
+        starts = np.flatnonzero(cell)
+    sizes = np.diff(np.r_[starts, ordered.height]).astype(np.int64)
+    out: dict[str, object] = {
+        PEER_GROUP: ordered.get_column(PEER_GROUP).gather(starts),
+        WINDOW: ordered.get_column(WINDOW).gather(starts),
+        _ACTIVE: sizes,
+    }
+    for c in columns:
+        values = ordered.get_column(c).cast(pl.Float64)
+        known = values.is_not_null().to_numpy()
+        x = values.fill_null(0.0).to_numpy()
+        if starts.size:
+            out[f"_sum_{c}"] = np.add.reduceat(x, starts)
+            out[f"_sq_{c}"] = np.add.reduceat(x * x, starts)
+            out[f"_n_{c}"] = np.add.reduceat(known.astype(np.int64), starts)
+        else:
+            out[f"_sum_{c}"] = out[f"_sq_{c}"] = np.zeros(0)
+            out[f"_n_{c}"] = np.zeros(0, dtype=np.int64)
+    return pl.DataFrame(out)
 
 
 def peer_floors(matrix: pl.DataFrame, columns: Sequence[str] = PEER_COLUMNS) -> dict[str, float]:

@@ -41,6 +41,7 @@ from auditlens.pipeline.inputs import InputOptions, input_source, source_folder
 from auditlens.schema import EVENT_COLUMNS, EVENT_ID, USER_ID
 from auditlens.scoring import (
     DecayPolicy,
+    RiskHistory,
     peak_keys,
     score_windows,
     user_peaks,
@@ -167,15 +168,18 @@ def score_matrix(
     model: FittedPipeline,
     settings: Settings,
     scores: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+    history: RiskHistory | None = None,
 ) -> Scoring:
     """Score every window past warm-up with ``model``; decay and rank users.
 
     ``scores``: the (raw score, surprise) of those windows when the caller has them
     already — the training rows of a model just fitted (:func:`fit_and_score`), which
-    need not be scored again.
+    need not be scored again. ``history``: what the earlier windows left (the matrix
+    holds later days only): decay continues from it and the users' peaks count its
+    peak days.
     """
     frame, info = scored_part(matrix, settings.min_history_days)
-    if frame.height == 0:
+    if frame.height == 0 and history is None:
         raise AuditlensError(
             f"no window to score: every user has under {settings.min_history_days} days of history",
             hint="load more days of events, or lower min_history_days",
@@ -183,13 +187,19 @@ def score_matrix(
             f"{settings.min_history_days}일 미만입니다",
             ko_hint="더 많은 날짜의 이벤트를 적재하거나 min_history_days를 낮추십시오",
         )
-    raw, surprise = model.score(frame) if scores is None else scores
+    if scores is not None:
+        raw, surprise = scores
+    elif frame.height:
+        raw, surprise = model.score(frame)
+    else:  # an increment with warm-up days only
+        raw, surprise = np.zeros(0), np.zeros(0)
     windows = score_windows(
-        frame.select(*KEYS), surprise, DecayPolicy(settings.decay_half_life_days)
+        frame.select(*KEYS), surprise, DecayPolicy(settings.decay_half_life_days), history
     )
     # frame is sorted by (user_id, window) like score_windows' output
-    windows = windows.with_columns(pl.Series("raw_score", raw))
-    return Scoring(matrix, settings.timezone, frame, info, windows, user_peaks(windows))
+    windows = windows.with_columns(pl.Series("raw_score", raw, dtype=pl.Float64))
+    peaks = user_peaks(windows if history is None else history.with_peaks(windows))
+    return Scoring(matrix, settings.timezone, frame, info, windows, peaks)
 
 
 def fit_model(

@@ -41,6 +41,7 @@ import polars as pl
 from auditlens.config import Settings
 from auditlens.errors import ConfigError
 from auditlens.features.base import FeatureContext
+from auditlens.features.history import FeatureHistory, advance
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart
 from auditlens.features.peers import population
 from auditlens.schema import EVENT_COLUMNS, USER_ID
@@ -122,6 +123,11 @@ class StoredEvents:
         self.spill_from = spill_from
         self._frame: pl.DataFrame | None = None
         self._spill: Path | None = None
+        #: Build an in-memory matrix with its feature history (features/history.py), for
+        #: the next run to continue from, rather than one partition per thread.
+        self.keep_history = False
+        #: The feature history of the matrix built (None: built without one).
+        self.history: FeatureHistory | None = None
 
     @classmethod
     def planned(cls, scan: pl.LazyFrame, settings: Settings) -> StoredEvents:
@@ -193,6 +199,9 @@ class StoredEvents:
         ``PARALLEL_FROM`` events on: the same matrix (nothing is fitted here), on every
         core.
         """
+        if self.partitions == 1 and self.keep_history:
+            matrix, self.history = advance(features, self.frame(), ctx)
+            return matrix
         if self.partitions == 1 and self.threads > 1 and self.height >= PARALLEL_FROM:
             self.partitions = self.workers = self.threads
         if self.partitions == 1:

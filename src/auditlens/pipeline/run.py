@@ -9,8 +9,8 @@ import datetime as dt
 import json
 import time
 import zoneinfo
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from auditlens.detect.explain import (
 )
 from auditlens.errors import AuditlensError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
+from auditlens.features.history import FeatureHistory, LateEvents, advance
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import say
@@ -43,6 +44,14 @@ from auditlens.pipeline.detection import (
     score_matrix,
 )
 from auditlens.pipeline.drift import record_drift
+from auditlens.pipeline.increments import (
+    RunHistory,
+    load_history,
+    load_risk,
+    new_events,
+    parts_digest,
+    save_history,
+)
 from auditlens.pipeline.ingestion import IngestReport, ingest, utc_now
 from auditlens.pipeline.inputs import make_source
 from auditlens.pipeline.partitions import StoredEvents
@@ -50,7 +59,7 @@ from auditlens.pipeline.registration import champion
 from auditlens.pipeline.shadow import ShadowReport, shadow_score
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.schema import USER_ID
-from auditlens.scoring import CapacityCut, flag_top, peak_keys, user_peaks
+from auditlens.scoring import CapacityCut, RiskHistory, flag_top, peak_keys, user_peaks
 from auditlens.store.locks import LockTimeout, store_lock
 from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
@@ -177,14 +186,10 @@ def score_run(
         quiet = _nothing_new(store, settings, ingests, began, shadow, steps)
         if quiet is not None:
             return quiet
-    batch_id, events = _stored_events(store, settings)
     ctx = feature_context(settings)
-    steps.start("features and model")
-    with events:  # partition files, if any, removed once the matrix is built
-        choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    scored = _scored(store, settings, ctx, refit, unsupervised, shadow, clock, steps)
+    choice, scoring, batch_id, total = scored.choice, scored.scoring, scored.batch_id, scored.events
     model, record = choice.model, choice.record
-    steps.start("score")
-    scoring = choice.scoring or score_matrix(choice.matrix, model, settings)
     notes = list(choice.notes)
     new, why = _new_windows(store, scoring.windows, record.sha256, settings, batch_id)
     if why:
@@ -193,39 +198,31 @@ def score_run(
     rows = _with_peak_days(new, scoring.windows, peaks)
     cut = flag_top(peaks, settings.review_capacity)
     shown = peaks if rows.height else peaks.head(10)
+    # peak days of earlier runs (an increment scores the new days only): as stored
+    earlier = _stored_peak_days(store, record.sha256, shown, scoring.windows)
     steps.start("reasons")
-    by_key = _reasons_by_key(scoring, model, rows, shown)
+    by_key = _reasons_by_key(scoring, model, rows, shown, earlier)
     run_id = None
     if rows.height:
         steps.start("store", total=rows.height, unit="rows")
         rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
-        record_run = RunRecord(
-            started_at=started,
-            finished_at=clock(),
-            model_sha256=record.sha256,
-            config_hash=settings.fingerprint(),
-            data_batch_id=batch_id,
-            events=events.height,
-            windows=rows.height,
-            reason_method=method_of(model.detector),
-            capacity=settings.review_capacity,
-            capacity_cutoff=cut.cutoff if cut.flagged.height else None,
-            alerts_state="pending" if alerts else "skipped",
-            config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
-            model_version=choice.version,
-        )
+        rows = _with_earlier(rows, earlier, settings, batch_id)
+        record_run = _run_record(settings, scored, rows.height, cut, alerts, (started, clock()))
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
         notes += record_drift(store, settings, run_id, model, record.sha256, scoring, new, clock())
         # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
         sample = settings.monitoring.review_sample
         record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
-    shadowed = shadow_score(store, settings, shadow, run_id, rows, events.frame, ctx, record, steps)
+    if scored.after is not None:  # what the next run continues from (a cache: increments)
+        save_history(settings, scored.after)
+    frame = scored.everything
+    shadowed = shadow_score(store, settings, shadow, run_id, rows, frame, ctx, record, steps)
     found = incidents(shown, by_key)
     return RunReport(
         ingests=ingests,
         run_id=run_id,
-        events=events.height,
+        events=total,
         windows_scored=scoring.windows.height,
         rows_stored=rows.height,
         model_sha256=record.sha256,
@@ -266,11 +263,13 @@ def _nothing_new(
     batch_id = store.events.last_batch_id()
     if batch_id > previous.data_batch_id and store.events.first_event_after(previous.data_batch_id):
         return None
-    days = store.scores.newest_days(previous.model_sha256)
+    risk = load_risk(store, settings, previous.model_sha256, previous.data_batch_id)
+    # every user's peak days: what the last run's history holds, else the stored rows
+    days = risk.peaks if risk is not None else store.scores.newest_days(previous.model_sha256)
     peaks = user_peaks(days)
     cut = flag_top(peaks, settings.review_capacity)
-    keys = peak_keys(peaks.head(10)).join(days, on=list(KEYS), how="left")
-    found = incidents(peaks.head(10), store.scores.reasons_at(keys))
+    keys = store.scores.newest_rows(previous.model_sha256, peak_keys(peaks.head(10)))
+    found = incidents(peaks.head(10), keys.select(*KEYS, "reasons"))
     notes = [say(settings.language, "nothing_new", run=previous.id)]
     shadowed = None
     if shadow or settings.monitoring.shadow:  # it says that nothing was stored
@@ -360,20 +359,59 @@ def _stored_events(store: Store, settings: Settings) -> tuple[int, StoredEvents]
 
 
 def _reasons_by_key(
-    scoring: Scoring, model: FittedPipeline, rows: pl.DataFrame, shown: pl.DataFrame
+    scoring: Scoring,
+    model: FittedPipeline,
+    rows: pl.DataFrame,
+    shown: pl.DataFrame,
+    earlier: pl.DataFrame,
 ) -> pl.DataFrame:
     """``user_id, window, reasons`` (JSON) of the stored ``rows`` at or above
-    REASON_FLOOR and of every peak day of the users ``shown``."""
-    explained = pl.concat(
-        [rows.filter(pl.col("decayed_risk") >= REASON_FLOOR).select(*KEYS), peak_keys(shown)]
-    ).unique()
-    return explained.with_columns(
+    REASON_FLOOR and of every peak day of the users ``shown`` (``earlier``: the stored
+    rows of peak days this run did not score)."""
+    explained = (
+        pl.concat(
+            [rows.filter(pl.col("decayed_risk") >= REASON_FLOOR).select(*KEYS), peak_keys(shown)]
+        )
+        .unique()
+        .join(scoring.windows.select(*KEYS), on=list(KEYS), how="semi")
+    )
+    found = explained.with_columns(
         pl.Series(
             "reasons",
             [reasons_json(r) for r in scoring.reasons(model, explained)],
             dtype=pl.String,
         )
     )
+    return pl.concat([found, earlier.select(*KEYS, "reasons")], how="vertical_relaxed")
+
+
+def _stored_peak_days(
+    store: Store, sha: str, shown: pl.DataFrame, windows: pl.DataFrame
+) -> pl.DataFrame:
+    """The newest stored rows of the peak days of ``shown`` that ``windows`` (this run's
+    scored windows) does not hold: an increment's earlier peaks, as their run found
+    them (every feature of a day depends on events up to that day only, so a full run
+    would score them alike)."""
+    missing = peak_keys(shown).join(windows.select(*KEYS), on=list(KEYS), how="anti")
+    if missing.height == 0:
+        return pl.DataFrame(schema={USER_ID: pl.String, WINDOW: pl.Date, "reasons": pl.String})
+    return store.scores.newest_rows(sha, missing).drop("run_id")
+
+
+def _with_earlier(
+    rows: pl.DataFrame, earlier: pl.DataFrame, settings: Settings, batch_id: int
+) -> pl.DataFrame:
+    """``rows`` plus the earlier peak days of their users, under this run's watermark."""
+    if earlier.height == 0 or "raw_score" not in earlier.columns:
+        return rows
+    extra = earlier.join(rows.select(USER_ID).unique(), on=USER_ID, how="semi").join(
+        rows.select(*KEYS), on=list(KEYS), how="anti"
+    )
+    extra = extra.with_columns(
+        pl.lit(settings.fingerprint()).alias("config_hash"),
+        pl.lit(batch_id).alias("data_batch_id"),
+    )
+    return pl.concat([rows, extra.select(rows.columns)], how="vertical_relaxed").sort(*KEYS)
 
 
 @dataclass(frozen=True)
@@ -480,6 +518,163 @@ def _column_diff(before: list[str], now: list[str]) -> str:
     parts = [f"+{c}" for c in added[:5]] + [f"-{c}" for c in removed[:5]]
     more = len(added) + len(removed) - len(parts)
     return ", ".join(parts) + (f" (+{more})" if more > 0 else "") if parts else "order"
+
+
+def _run_record(
+    settings: Settings,
+    scored: Scored,
+    rows: int,
+    cut: CapacityCut,
+    alerts: bool,
+    times: tuple[dt.datetime, dt.datetime],
+) -> RunRecord:
+    """The score run to store with its ``rows``."""
+    choice = scored.choice
+    return RunRecord(
+        started_at=times[0],
+        finished_at=times[1],
+        model_sha256=choice.record.sha256,
+        config_hash=settings.fingerprint(),
+        data_batch_id=scored.batch_id,
+        events=scored.events,
+        windows=rows,
+        reason_method=method_of(choice.model.detector),
+        capacity=settings.review_capacity,
+        capacity_cutoff=cut.cutoff if cut.flagged.height else None,
+        alerts_state="pending" if alerts else "skipped",
+        config=json.dumps(settings.scoring_config(), sort_keys=True, default=str),
+        model_version=choice.version,
+    )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The features and scores of a run: the model chosen and its scoring, the
+    watermark, how many events it stands on, what gives every event (shadow scoring) and
+    the history for the next run (None: none to leave)."""
+
+    choice: ModelChoice
+    scoring: Scoring
+    batch_id: int
+    events: int
+    everything: Callable[[], pl.DataFrame]
+    after: RunHistory | None
+
+
+def _scored(
+    store: Store,
+    settings: Settings,
+    ctx: FeatureContext,
+    refit: bool,
+    unsupervised: bool,
+    shadow: bool,
+    clock: Clock,
+    steps: Steps,
+) -> Scored:
+    """Features and scores: of the new days only when the last run left a history
+    (increments), else of every event."""
+    steps.start("features and model")
+    increment = None
+    if not (refit or unsupervised or shadow or settings.monitoring.shadow):
+        increment = _increment(store, settings, ctx)
+    if increment is not None:  # only the days after the last run's history
+        steps.start("score")
+        choice = increment.choice
+        assert choice.scoring is not None  # noqa: S101 - an increment is scored
+        after = increment.after(choice.scoring, settings)
+        batch_id, total = increment.batch_id, increment.events
+        return Scored(choice, choice.scoring, batch_id, total, pl.DataFrame, after)
+    batch_id, events = _stored_events(store, settings)
+    events.keep_history = settings.engine.kind == "polars"
+    with events:  # partition files, if any, removed once the matrix is built
+        choice = _model_for(store, settings, events, ctx, refit, unsupervised, batch_id, clock)
+    steps.start("score")
+    scoring = choice.scoring or score_matrix(choice.matrix, choice.model, settings)
+    history = _full_history(store, settings, events, choice, scoring, batch_id)
+    return Scored(choice, scoring, batch_id, events.height, events.frame, history)
+
+
+@dataclass(frozen=True)
+class Increment:
+    """A run over the days after the last run's history only."""
+
+    choice: ModelChoice
+    batch_id: int
+    events: int  # every valid event up to batch_id (the history's and the new ones)
+    history: RunHistory
+    features: FeatureHistory
+
+    def after(self, scoring: Scoring, settings: Settings) -> RunHistory:
+        """The history once this increment is scored."""
+        risk = self.history.risk.after(scoring.windows, settings.decay_half_life_days)
+        return replace(
+            self.history,
+            data_batch_id=self.batch_id,
+            parts=self.parts,
+            features=self.features,
+            risk=risk,
+            events=self.events,
+        )
+
+    parts: str = ""
+
+
+def _increment(store: Store, settings: Settings, ctx: FeatureContext) -> Increment | None:
+    """The increment when the model in force left a history that the new events all
+    come after, else None (a full run)."""
+    if settings.engine.kind != "polars":
+        return None
+    current, version = _current(store, settings)
+    if current is None:
+        return None
+    history = load_history(store, settings, current.sha256)
+    if history is None:
+        return None
+    batch_id = store.events.last_batch_id()
+    events = new_events(store, history.data_batch_id, batch_id)
+    model = FittedPipeline.load(Path(current.path), current.sha256)
+    try:
+        matrix, features = advance(model.features, events, ctx, history.features)
+    except LateEvents:
+        return None
+    if current.feature_columns != matrix.feature_columns:
+        return None  # the full run says what to do
+    notes: list[str] = []
+    if current.config_hash != settings.fingerprint():
+        cmd = "train --labels FILE" if current.kind == ENSEMBLE_KIND else "run --refit"
+        notes.append(say(settings.language, "model_other_config", sha=current.sha256[:12], cmd=cmd))
+    scoring = score_matrix(matrix, model, settings, history=history.risk)
+    choice = ModelChoice(
+        model, current, matrix, False, notes,
+        version if current.kind == ENSEMBLE_KIND else None, scoring=scoring,
+    )  # fmt: skip
+    parts = parts_digest(store.events.parts_upto(batch_id))
+    total = history.events + events.height
+    return Increment(choice, batch_id, total, history, features, parts)
+
+
+def _full_history(
+    store: Store,
+    settings: Settings,
+    events: StoredEvents,
+    choice: ModelChoice,
+    scoring: Scoring,
+    batch_id: int,
+) -> RunHistory | None:
+    """What a full run over every event leaves for the next, when it built its matrix
+    with a history (in memory, with a stored model)."""
+    if events.history is None or choice.refitted:
+        return None
+    risk = RiskHistory.empty().after(scoring.windows, settings.decay_half_life_days)
+    return RunHistory(
+        model_sha256=choice.record.sha256,
+        config_hash=settings.fingerprint(),
+        data_batch_id=batch_id,
+        parts=parts_digest(store.events.parts_upto(batch_id)),
+        features=events.history,
+        risk=risk,
+        events=events.height,
+    )
 
 
 def _new_windows(

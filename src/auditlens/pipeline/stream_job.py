@@ -278,7 +278,7 @@ class _Scorer:
         # the peaks alerts are raised from are those of this run's rows (raise_run): only
         # their days need reasons, not each user's past peak again at every scoring
         shown = user_peaks(rows)
-        by_key = _reasons_by_key(scoring, model, rows, shown)
+        by_key = _reasons_by_key(scoring, model, rows, shown, rows.clear().select(*KEYS))
         rows = _with_evidence(rows, by_key, scoring, self.record.sha256, settings, batch_id)
         started = self.clock()
         run = RunRecord(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import false, func, insert, select, tuple_, update
 
 from auditlens.store.db import score_runs, scores
 
@@ -143,6 +143,28 @@ class ScoreRepository(Repository):
                 scores.c.user_id, scores.c.window, scores.c.run_id, scores.c.decayed_risk
             ).select_from(newest.join(scores, on))
         )
+
+    def newest_rows(self, model_sha256: str, keys: pl.DataFrame) -> pl.DataFrame:
+        """``run_id`` and SCORE_COLUMNS of the newest stored row scored with
+        ``model_sha256`` of each (user, day) in ``keys`` (``user_id, window``)."""
+        pairs = list(keys.select("user_id", "window").unique().iter_rows())
+        found = [self.query_frame(select(scores.c.run_id, *self._columns()).where(false()))]
+        for i in range(0, len(pairs), 500):
+            found.append(
+                self.query_frame(
+                    select(scores.c.run_id, *self._columns()).where(
+                        scores.c.model_sha256 == model_sha256,
+                        tuple_(scores.c.user_id, scores.c.window).in_(pairs[i : i + 500]),
+                    )
+                )
+            )
+        rows = pl.concat([f for f in found if f.width], how="vertical_relaxed")
+        newest = pl.col("run_id") == pl.col("run_id").max().over("user_id", "window")
+        return rows.filter(newest).sort("user_id", "window")
+
+    @staticmethod
+    def _columns() -> list[Any]:
+        return [scores.c[c] for c in SCORE_COLUMNS]
 
     def reasons_at(self, keys: pl.DataFrame) -> pl.DataFrame:
         """``user_id, window, reasons`` of the rows ``keys`` name (``user_id, window,

@@ -176,7 +176,9 @@ def day_sessions(
     flagged: str | None = None,
     catalog: ResourceCatalog | None = None,
 ) -> tuple[SessionView, ...]:
-    """The sessions of ``user_id`` that started on local ``day``, oldest first.
+    """The sessions of ``user_id`` on local ``day``, oldest first: the events of the day
+    cut after a pause over ``gap_minutes`` (a session never crosses midnight, as the
+    sequence features cut them).
 
     Args:
         gap_minutes: a longer pause starts a new session (``session_gap_minutes``).
@@ -211,7 +213,12 @@ def day_sessions(
     previous: dt.datetime | None = None
     for event in events.iter_rows(named=True):
         at = utc(event[TIMESTAMP])
-        if previous is None or at - previous > gap:
+        # as the sequence features cut them: after a long pause, and at local midnight
+        if (
+            previous is None
+            or at - previous > gap
+            or _local_day(at, tz) != _local_day(previous, tz)
+        ):
             runs.append([])
         pause = None if not runs[-1] or previous is None else (at - previous).total_seconds()
         runs[-1].append(_step(event, at, pause, levels))
@@ -227,6 +234,10 @@ def day_sessions(
         )
         for number, run in enumerate(kept, start=1)
     )
+
+
+def _local_day(at: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date:
+    return at.astimezone(tz).date()
 
 
 def _step(

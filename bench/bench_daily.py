@@ -1,0 +1,181 @@
+"""Benchmark: the daily run — one new day on top of 60 days of history, continued from the
+last run's history against a full recompute, in one process, same scores checked.
+
+Generates ``--users`` x ``--days`` of synthetic events (default ~10M, as bench_batch.py)
+in a child process and splits them by local day: the first ``days - 2`` days, the day
+before the last, the last day. Then, on a fresh SQLite store (pipeline functions, as
+``auditlens ingest`` and ``auditlens run`` call them, alerts off):
+
+1. ingest the first days and fit the model (``run --refit``, not timed);
+2. ingest the day before the last and run: a full run over every event that leaves its
+   history (``data_dir/history``) — timed, the **full run**;
+3. copy the whole deployment (store, lake, model, history) to a twin and delete the
+   twin's history;
+4. ingest the last day and run on both: the original continues from its history (the
+   **daily increment**), the twin recomputes everything (a **full recompute** of the same
+   data, timed in the same process a few seconds apart);
+5. compare the two runs' stored rows (every column that carries a score, its evidence
+   and its reasons) and the users' peaks: they must be equal, else the bench fails;
+6. run the original once more with nothing new.
+
+For each step it prints CPU-seconds (this process, all threads) and wall seconds, and the
+ratio full recompute / daily increment by both. On a loaded machine the wall figures
+drift; the CPU-seconds and the ratio of two runs measured back to back much less.
+
+    .venv/bin/python bench/bench_daily.py                 # ~10M events, ~6 min
+    .venv/bin/python bench/bench_daily.py --users 800     # ~1.5M events, a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from auditlens.config import Settings
+from auditlens.pipeline import ingest, run
+from auditlens.pipeline.increments import history_path
+from auditlens.sources.files import FileSource
+from auditlens.store.repo import Store
+from bench_batch import cpu_seconds, peak_rss_mib, settings_for, warm_up
+
+BENCH = Path(__file__).resolve().parent
+COMPARED = ["user_id", "window", "raw_score", "surprise", "risk", "decayed_risk", "severity",
+            "feature_hash", "reasons", "model_sha256", "config_hash"]  # fmt: skip
+
+
+def split_by_day(work: Path) -> dict[str, Path]:
+    """The generated events split into ``history``, ``before`` (the day before the last)
+    and ``last`` directories, by local day."""
+    out = {name: work / name for name in ("history", "before", "last")}
+    for path in out.values():
+        path.mkdir()
+    day = pl.col("timestamp").dt.convert_time_zone("Asia/Seoul").dt.date()
+    files = sorted((work / "events").glob("*.parquet"))
+    counts = pl.scan_parquet(files).group_by(day.alias("day")).len().collect()
+    # the last full local day (the generator's last UTC day spills a few hours into the
+    # next local day; those few events are left out)
+    last = counts.filter(pl.col("len") >= pl.col("len").median() / 2)["day"].max()
+    before = counts.filter(pl.col("day") < last)["day"].max()
+    for i, source in enumerate(files):
+        events = pl.read_parquet(source)
+        events.filter(day < before).write_parquet(out["history"] / f"{i:02d}.parquet")
+        events.filter(day == before).write_parquet(out["before"] / f"{i:02d}.parquet")
+        events.filter(day == last).write_parquet(out["last"] / f"{i:02d}.parquet")
+    return out
+
+
+def ingest_dir(settings: Settings, directory: Path) -> int:
+    """Ingest every Parquet file of ``directory``; the rows accepted."""
+    accepted = 0
+    with Store.open(settings, migrate=True) as store:
+        for path in sorted(directory.glob("*.parquet")):
+            report = ingest(FileSource(path, name=path.stem), settings, store=store)
+            accepted += report.accepted
+    return accepted
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """CPU-seconds, wall seconds and result of ``fn()``."""
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
+    result = fn()
+    return cpu_seconds() - cpu0, time.perf_counter() - wall0, result
+
+
+def day_run(settings: Settings, directory: Path) -> tuple[float, float, Any]:
+    """Ingest ``directory`` then run: CPU s, wall s, the run's report."""
+
+    def both() -> Any:
+        ingest_dir(settings, directory)
+        return run(settings, alerts=False)
+
+    return timed(both)
+
+
+def stored(settings: Settings, run_id: int | None) -> pl.DataFrame:
+    with Store.open(settings) as store:
+        rows = store.scores.of_run(run_id or -1)
+    return rows.select(COMPARED).sort("user_id", "window")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=5250)
+    parser.add_argument("--days", type=int, default=61)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--memory-budget", default="8GiB")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="auditlens-daily-") as tmp:
+        work = Path(tmp) / "one"
+        work.mkdir()
+        started = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, str(BENCH / "bench_batch.py"), "--users", str(args.users),
+             "--days", str(args.days), "--seed", str(args.seed), "--child-generate", str(work)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        events = int(json.loads(out.stdout.strip().splitlines()[-1])["events"])
+        days = split_by_day(work)
+        print(f"events          {events:,} ({args.users} users x {args.days} days)")
+        print(f"generated in    {time.perf_counter() - started:.1f} s (child process)")
+        print(f"load average    {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+        warm_up()
+        settings = settings_for(work, args.memory_budget, 0).model_copy(update={"sources": {}})
+        ingest_dir(settings, days["history"])
+        run(settings, alerts=False, refit=True)
+        full_cpu, full_wall, first = day_run(settings, days["before"])
+        assert history_path(settings, first.model_sha256).exists(), "no history written"
+        twin_dir = Path(tmp) / "twin"
+        shutil.copytree(work, twin_dir)
+        twin = settings_for(twin_dir, args.memory_budget, 0).model_copy(
+            update={
+                "sources": {},
+                "resource_catalog": settings.resource_catalog,
+                "peer_directory": settings.peer_directory,
+            }
+        )  # the same scoring settings (the same catalog files), another store
+        for old in history_path(twin, first.model_sha256).parent.iterdir():
+            old.unlink()  # the twin never continues from a history
+        inc_cpu, inc_wall, daily = day_run(settings, days["last"])
+        all_cpu, all_wall, whole = day_run(twin, days["last"])
+        mine, theirs = stored(settings, daily.run_id), stored(twin, whole.run_id)
+        assert_frame_equal(mine, theirs, check_exact=True)
+        shown = ["user_id", "risk_score", "peak_window", "peak_windows", "reasons"]
+        assert_frame_equal(daily.peaks.select(shown), whole.peaks.select(shown))
+        none_cpu, none_wall, _ = timed(lambda: run(settings, alerts=False))
+        last_events = sum(pl.scan_parquet(p).select(pl.len()).collect().item()
+                          for p in days["last"].glob("*.parquet"))  # fmt: skip
+        print(f"\n  {'ingest + run':<44}{'CPU s':>9}{'wall s':>9}")
+        history = f"full run, {args.days - 1} days (leaves a history)"
+        recompute = f"last day: full recompute of {args.days} days"
+        print(f"  {history:<44}{full_cpu:>9.2f}{full_wall:>9.2f}")
+        print(f"  {recompute:<44}{all_cpu:>9.2f}{all_wall:>9.2f}")
+        print(f"  {'last day: daily increment':<44}{inc_cpu:>9.2f}{inc_wall:>9.2f}")
+        print(f"  {'nothing new':<44}{none_cpu:>9.2f}{none_wall:>9.2f}")
+        print(
+            f"\n  the last day: {last_events:,} events; increment stored {daily.rows_stored:,} "
+            f"rows, scored {daily.windows_scored:,} windows (full: {whole.windows_scored:,})"
+        )
+        print(
+            f"  full recompute / daily increment: {all_cpu / inc_cpu:.1f}x CPU, "
+            f"{all_wall / inc_wall:.1f}x wall; the stored rows and peaks are equal"
+        )
+        print(f"  peak RSS {peak_rss_mib():,.0f} MiB (this process, every step)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
