@@ -136,37 +136,9 @@ def peer_days(by_day: pl.DataFrame, ctx: FeatureContext, prior: PeerDays | None 
     )
 
 
-def role_counts(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """``user_id, [department], [role], _n``: events per user and (department, role).
-
-    A LazyFrame (e.g. the lake, scanned) is read as a stream of the three columns only.
-    Users in disjoint partitions give disjoint rows: the rows of all partitions
-    concatenated are the rows of all events.
-    """
-    columns = events.collect_schema().names()
-    present = [c for c in (DEPARTMENT, ROLE) if c in columns]
-    # grouping by the integer user code when add_keys put it there
-    if isinstance(events, pl.DataFrame) and USER_CODE in columns:
-        counts = (
-            events.lazy()
-            .with_row_index("_row")
-            .group_by(USER_CODE, *present)
-            .agg(pl.col("_row").first(), pl.len().alias("_n"))
-            .collect(engine="streaming")
-        )
-        # a row of each group names its user (cheaper than first() of the strings)
-        counts = counts.with_columns(events.get_column(USER_ID).gather(counts.get_column("_row")))
-        return counts.select(USER_ID, *present, "_n")
-    return (
-        events.lazy()
-        .group_by(USER_ID, *present)
-        .agg(pl.len().alias("_n"))
-        .collect(engine="streaming")
-    )
-
-
 def groups_of_counts(counts: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-    """``user_id, peer_group`` of every user in ``counts`` (:func:`role_counts`); the
+    """``user_id, peer_group`` of every user in ``counts`` (``user_id, department, role,
+    _n``: events per user and role up to a day, as :func:`peer_days` keeps them); the
     directory ``ctx.peer_groups`` overrides the events, small groups fall back."""
     present = [c for c in (DEPARTMENT, ROLE) if c in counts.columns]
     table = counts.select(USER_ID).unique()
