@@ -278,7 +278,8 @@ class _Scorer:
         # the peaks alerts are raised from are those of this run's rows (raise_run): only
         # their days need reasons, not each user's past peak again at every scoring
         shown = user_peaks(rows)
-        by_key = _reasons_by_key(scoring, model, rows, shown, rows.clear().select(*KEYS))
+        none = rows.clear().select(*KEYS, pl.lit(None, pl.String).alias("reasons"))
+        by_key = _reasons_by_key(scoring, model, rows, shown, none)  # no earlier peak days
         rows = _with_evidence(rows, by_key, scoring, self.record.sha256, settings, batch_id)
         started = self.clock()
         run = RunRecord(
