@@ -166,23 +166,6 @@ class ScoreRepository(Repository):
     def _columns() -> list[Any]:
         return [scores.c[c] for c in SCORE_COLUMNS]
 
-    def reasons_at(self, keys: pl.DataFrame) -> pl.DataFrame:
-        """``user_id, window, reasons`` of the rows ``keys`` name (``user_id, window,
-        run_id``), one query per run."""
-        schema = {"user_id": pl.String, "window": pl.Date, "reasons": pl.String}
-        found = [pl.DataFrame(schema=schema)]
-        for (run_id,), part in keys.group_by("run_id"):
-            users = part.get_column("user_id").unique().to_list()
-            rows = self.query_frame(
-                select(scores.c.user_id, scores.c.window, scores.c.reasons).where(
-                    scores.c.run_id == run_id, scores.c.user_id.in_(users)
-                )
-            )
-            found.append(
-                rows.join(part.select("user_id", "window"), on=["user_id", "window"], how="semi")
-            )
-        return pl.concat(found, how="vertical_relaxed")
-
     def of_run(self, run_id: int) -> pl.DataFrame:
         """Every score row of one run."""
         return self.query_frame(select(scores).where(scores.c.run_id == run_id))
