@@ -19,6 +19,7 @@ from auditlens.pipeline.run import RunReport
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.repo import Store
+from auditlens.store.scores import ScoreRepository
 
 SPEC = GeneratorSpec(users=100, days=24, seed=9, insider_rate=0.06)
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -88,6 +89,14 @@ def test_each_days_run_stores_what_a_full_run_stores(
         return read_all(store, settings)
 
     monkeypatch.setattr(job, "_stored_events", counting)
+    looked_up: list[int] = []  # (user, day)s whose stored rows were read from the store
+    newest_rows = ScoreRepository.newest_rows
+
+    def counting_rows(self: ScoreRepository, sha: str, keys: pl.DataFrame) -> pl.DataFrame:
+        looked_up.append(keys.height)
+        return newest_rows(self, sha, keys)
+
+    monkeypatch.setattr(ScoreRepository, "newest_rows", counting_rows)
     increments = 0
     _ingest(daily, paths[0])
     fitted = run(daily, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
@@ -101,8 +110,11 @@ def test_each_days_run_stores_what_a_full_run_stores(
         for old in history_path(full, "x").parent.iterdir():
             old.unlink()  # the full store never continues from a history
         before = len(reads)
+        looked_up.clear()
         a = run(daily, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
         incremental = len(reads) == before
+        if i == 3:  # the earlier peak days' rows came from the history, not the store
+            assert sum(looked_up) == 0, looked_up
         b = run(full, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
         assert a.model_sha256 == b.model_sha256
         # the first builds a history, the late event needs a full run

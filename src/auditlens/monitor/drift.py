@@ -118,6 +118,10 @@ def psi(reference: npt.ArrayLike, current: npt.ArrayLike, n_bins: int = BINS) ->
     return bins(reference, current, n_bins).psi
 
 
+#: Above this many (reference, current) pairs the KS p-value is the asymptotic one.
+_EXACT_PAIRS: Final = 1_000_000
+
+
 def ks(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, float]:
     """The two-sample Kolmogorov-Smirnov statistic and its p-value (finite values)."""
     ref = _finite(reference)
@@ -126,7 +130,10 @@ def ks(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, float]:
         return 0.0, 1.0
     from scipy import stats  # here: store commands that never measure drift skip its import
 
-    found = stats.ks_2samp(ref, cur)
+    # exact p-values cost O(n·m) (0.7 s over 43 columns of a 5,000-window day against a
+    # 10,000-row baseline); beyond a million pairs the asymptotic one is as good
+    method = "exact" if ref.size * cur.size <= _EXACT_PAIRS else "asymp"
+    found = stats.ks_2samp(ref, cur, method=method)
     return float(found.statistic), float(found.pvalue)
 
 

@@ -2,8 +2,9 @@
 reads and scores only the days with new events.
 
 A run on the in-memory engine writes, beside its scores, the feature history
-(features/history.py) and the risk history (``scoring.RiskHistory``: each user's
-accumulated excess and peak days) of the data it scored, under
+(features/history.py), the risk history (``scoring.RiskHistory``: each user's
+accumulated excess and peak days) of the data it scored and the stored rows of those peak
+days, under
 ``data_dir/history/<model>-<settings>.pkl``. The next run with the same model and scoring
 settings, whose new events all fall on later days, reads only the lake parts of the
 batches after it and computes those days from the history: the same features, scores
@@ -34,9 +35,10 @@ from auditlens.features.history import FeatureHistory
 from auditlens.schema import EVENT_COLUMNS
 from auditlens.scoring import RiskHistory
 from auditlens.store.repo import Store
+from auditlens.store.scores import SCORE_COLUMNS
 
 #: Bump when the pickled layout changes: older files are then ignored (a full run).
-VERSION: Final = 1
+VERSION: Final = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,25 @@ class RunHistory:
     risk: RiskHistory
     events: int  # valid events up to data_batch_id
     version: int = VERSION
+    #: The stored score rows (SCORE_COLUMNS) of every user's peak days, as the runs
+    #: stored them: an increment copies the earlier ones a user's new rows need from
+    #: here instead of looking them up in the store (None: look them up).
+    stored: pl.DataFrame | None = None
+
+    def with_stored(
+        self, rows: pl.DataFrame, earlier: pl.DataFrame, peak_days: pl.DataFrame
+    ) -> RunHistory:
+        """This history once a run stored ``rows``, having read ``earlier`` (stored rows
+        of peak days it did not score); ``peak_days``: every user's peak days now."""
+        keys = ["user_id", "window"]
+        found = [rows.select(SCORE_COLUMNS)]
+        if "raw_score" in earlier.columns:  # (none read: no columns)
+            found.append(earlier.select(SCORE_COLUMNS))
+        if self.stored is not None:
+            found.append(self.stored)
+        newest = pl.concat(found, how="vertical_relaxed").unique(keys, keep="first")
+        kept = newest.join(peak_days.select(keys), on=keys, how="semi")
+        return replace(self, stored=kept.sort("user_id", "window"))
 
 
 def history_path(settings: Settings, model_sha256: str) -> Path:
@@ -78,15 +99,16 @@ def load_history(store: Store, settings: Settings, model_sha256: str) -> RunHist
     return replace(head, features=features[1])
 
 
-def load_risk(
+def load_head(
     store: Store, settings: Settings, model_sha256: str, data_batch_id: int
-) -> RiskHistory | None:
-    """The risk history alone (small: every user's peak days) of the run of
-    ``model_sha256`` up to ``data_batch_id``, when it matches the lake."""
+) -> RunHistory | None:
+    """The history without its features (small: every user's risk carry, peak days and
+    their stored rows) of the run of ``model_sha256`` up to ``data_batch_id``, when it
+    matches the lake."""
     head = _read(history_path(settings, model_sha256).with_suffix(".risk"))
     if not isinstance(head, RunHistory) or head.data_batch_id != data_batch_id:
         return None
-    return head.risk if _matches(head, store, settings, model_sha256) else None
+    return head if _matches(head, store, settings, model_sha256) else None
 
 
 def _matches(head: RunHistory, store: Store, settings: Settings, sha: str) -> bool:

@@ -46,8 +46,8 @@ from auditlens.pipeline.detection import (
 from auditlens.pipeline.drift import record_drift
 from auditlens.pipeline.increments import (
     RunHistory,
+    load_head,
     load_history,
-    load_risk,
     new_events,
     parts_digest,
     save_history,
@@ -199,7 +199,7 @@ def score_run(
     cut = flag_top(peaks, settings.review_capacity)
     shown = peaks if rows.height else peaks.head(10)
     # peak days of earlier runs (an increment scores the new days only): as stored
-    earlier = _stored_peak_days(store, record.sha256, shown, scoring.windows)
+    earlier = _stored_peak_days(store, record.sha256, shown, scoring.windows, scored.after)
     steps.start("reasons")
     by_key = _reasons_by_key(scoring, model, rows, shown, earlier)
     run_id = None
@@ -215,7 +215,10 @@ def score_run(
         sample = settings.monitoring.review_sample
         record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
     if scored.after is not None:  # what the next run continues from (a cache: increments)
-        save_history(settings, scored.after)
+        after = scored.after
+        if rows.height:
+            after = after.with_stored(rows, earlier, peak_keys(peaks))
+        save_history(settings, after)
     frame = scored.everything
     shadowed = shadow_score(store, settings, shadow, run_id, rows, frame, ctx, record, steps)
     found = incidents(shown, by_key)
@@ -263,12 +266,13 @@ def _nothing_new(
     batch_id = store.events.last_batch_id()
     if batch_id > previous.data_batch_id and store.events.first_event_after(previous.data_batch_id):
         return None
-    risk = load_risk(store, settings, previous.model_sha256, previous.data_batch_id)
+    head = load_head(store, settings, previous.model_sha256, previous.data_batch_id)
     # every user's peak days: what the last run's history holds, else the stored rows
-    days = risk.peaks if risk is not None else store.scores.newest_days(previous.model_sha256)
+    sha = previous.model_sha256
+    days = head.risk.peaks if head is not None else store.scores.newest_days(sha)
     peaks = user_peaks(days)
     cut = flag_top(peaks, settings.review_capacity)
-    keys = store.scores.newest_rows(previous.model_sha256, peak_keys(peaks.head(10)))
+    keys = _peak_rows(store, sha, peak_keys(peaks.head(10)), head)
     found = incidents(peaks.head(10), keys.select(*KEYS, "reasons"))
     notes = [say(settings.language, "nothing_new", run=previous.id)]
     shadowed = None
@@ -386,7 +390,11 @@ def _reasons_by_key(
 
 
 def _stored_peak_days(
-    store: Store, sha: str, shown: pl.DataFrame, windows: pl.DataFrame
+    store: Store,
+    sha: str,
+    shown: pl.DataFrame,
+    windows: pl.DataFrame,
+    history: RunHistory | None,
 ) -> pl.DataFrame:
     """The newest stored rows of the peak days of ``shown`` that ``windows`` (this run's
     scored windows) does not hold: an increment's earlier peaks, as their run found
@@ -395,7 +403,23 @@ def _stored_peak_days(
     missing = peak_keys(shown).join(windows.select(*KEYS), on=list(KEYS), how="anti")
     if missing.height == 0:
         return pl.DataFrame(schema={USER_ID: pl.String, WINDOW: pl.Date, "reasons": pl.String})
-    return store.scores.newest_rows(sha, missing).drop("run_id")
+    return _peak_rows(store, sha, missing, history)
+
+
+def _peak_rows(
+    store: Store, sha: str, keys: pl.DataFrame, history: RunHistory | None
+) -> pl.DataFrame:
+    """The newest stored rows (SCORE_COLUMNS) of ``keys`` scored with ``sha``: from the
+    history's copy of the peak days' rows where it holds them, else from the store (a
+    store lookup of thousands of (user, day) pairs costs seconds)."""
+    found = None
+    if history is not None and history.stored is not None:
+        found = history.stored.join(keys, on=list(KEYS), how="semi")
+        keys = keys.join(found.select(*KEYS), on=list(KEYS), how="anti")
+        if keys.height == 0:
+            return found
+    rows = store.scores.newest_rows(sha, keys).drop("run_id")
+    return rows if found is None else pl.concat([found, rows], how="vertical_relaxed").sort(*KEYS)
 
 
 def _with_earlier(
