@@ -39,8 +39,11 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+# Two workers, a file per worker at a time (module fixtures stay in one process); the
+# tests marked serial run alone afterwards.
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 # The docstring examples in src/ (src/conftest.py gives them a store, an alert, servers).
 doctest: $(STAMP)
