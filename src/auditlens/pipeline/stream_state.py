@@ -225,7 +225,8 @@ class DayState:
 
     def _today(self) -> FeatureMatrix:
         """The matrix of today's events so far (rows of the current day only)."""
-        matrix, _ = advance(self.model.features, self.today, self.ctx, self.yesterday)
+        features, ctx = self.model.features, self.ctx
+        matrix, _ = advance(features, self.today, ctx, self.yesterday, keep=False)
         return matrix
 
     def _rebuild(self, keys: pl.DataFrame, day: dt.date) -> list[Update]:
