@@ -16,7 +16,7 @@ from auditlens.detect.online import OnlineDetector
 from auditlens.features.base import KEYS, WINDOW
 from auditlens.features.matrix import HISTORY_DAYS
 from auditlens.fitted import FittedPipeline
-from auditlens.pipeline import ingest
+from auditlens.pipeline import ingest, stream_state
 from auditlens.pipeline.detection import feature_context
 from auditlens.pipeline.run import run
 from auditlens.pipeline.stream_state import DayState, Update, local_windows
@@ -228,9 +228,34 @@ def test_late_events_rebuild_the_history_from_the_lake(tmp_path: Path) -> None:
         lake = store.events.scan().select(EVENT_COLUMNS).collect()
         model = state.model
     (update,) = updates
-    assert days[-3] in update.keys.get_column(WINDOW).to_list() and update.risk is None
+    assert days[-3] in update.keys.get_column(WINDOW).to_list()
     batch = model.matrix(lake, feature_context(settings))
     got = update.matrix.frame.join(update.keys, on=list(KEYS), how="semi").sort(*KEYS)
     want = batch.frame.join(update.keys, on=list(KEYS), how="semi").sort(*KEYS)
     assert got.height == update.keys.height > 5
     assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_history_is_the_same_whatever_the_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Days advanced one at a time or a week at a time: the same state (memory is one
+    chunk's events, the result is not)."""
+    settings = _settings(tmp_path)
+    day, days = _days(settings)
+    with Store.open(settings, migrate=True) as store:
+        ingest(_file(tmp_path, "a", day.drop(WINDOW)), settings, store=store)
+    run(settings, alerts=False)
+    with Store.open(settings) as store:
+        week = _state(store, settings, sha=False)
+        week.start()
+        monkeypatch.setattr(stream_state, "CHUNK_DAYS", 1)
+        daily = _state(store, settings, sha=False)
+        daily.start()
+    assert week.day == daily.day == days[-1]
+    a, b = week.close(), daily.close()
+    assert a is not None and b is not None
+    assert_frame_equal(a.matrix.frame, b.matrix.frame, check_exact=True)
+    assert_frame_equal(week.risk.carry, daily.risk.carry, check_exact=True)
+    assert_frame_equal(week.risk.peaks, daily.risk.peaks, check_exact=True)
+    assert week.online.learned_ == daily.online.learned_ > 0

@@ -12,31 +12,35 @@ end of that day, features/history.py):
   (pipeline/increments.py) when it was computed with the model in force under these
   settings and no later batch holds an event of its days, advanced over the lake's events
   of the days between it and yesterday; else by ``advance`` over the lake's events up to
-  yesterday (once).
+  yesterday (once, ``CHUNK_DAYS`` days of events at a time, read with their timestamp
+  bounds pushed down to the lake scan).
 * ``today``: the current day's events, appended per micro-batch.
 * Each micro-batch: ``advance(builder, today, ctx, yesterday)`` gives today's rows, bit
   for bit the batch features of today's events so far; the updated users' rows are scored
-  with decay continuing from ``risk``. Cost ∝ today's events, not ``profile_days`` days.
+  with decay continuing from ``risk``. Cost: today's events, not ``profile_days`` days of
+  them, plus a fixed part over the history's peer tables (README "Measured").
 * Day change (a batch holds a later day): the completed day (and any day the batch began
   and ended) is advanced over its complete events once more (``closing``): those rows
   equal the batch features of that day, and the history after them becomes ``yesterday``
   (their scores move ``risk`` on).
 * Late events (a day before ``day``, e.g. a producer's backlog): ``advance`` cannot take
   them, so everything before today is computed again from the lake, from scratch (as at
-  a start without a stored history), and the late windows are scored over every day of
-  their users (decay from each user's first day). Correct, and costs one start.
+  a start without a stored history), and the late windows are scored with every later
+  day of their users, decay continuing from the risk history before the first late
+  day. Correct, and costs one start.
 
 Memory: the history (grows with users, hosts and distinct steps, not with events) and
-today's events. River (detect/online.py) is warmed on start on the rows advance computed
-for days before today — the last ``profile_days + 1`` of them; after a stored history,
-only the days since its run — and learns every updated window after.
+today's events; on start (and after late events) also one chunk's events and matrix and
+the rows of the last ``profile_days + 1`` days. River (detect/online.py) is warmed on
+start on those rows (after a stored history, only the days since its run) and learns
+every updated window after.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -45,7 +49,6 @@ import polars as pl
 
 from auditlens.config import Settings
 from auditlens.detect.online import OnlineDetector
-from auditlens.errors import AuditlensError
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.history import FeatureHistory, advance
 from auditlens.features.matrix import FeatureMatrix
@@ -58,6 +61,9 @@ from auditlens.store.repo import Store
 
 #: River scores at or above this get reasons (HalfSpaceTrees: 0 usual .. 1 isolated).
 REASON_SCORE: Final = 0.6
+#: Days of lake events advanced at once when the history is computed (start, late
+#: events): memory holds one chunk's events and matrix, not the whole lake.
+CHUNK_DAYS: Final = 7
 
 
 def local_windows(timestamps: pl.Expr, timezone: str) -> pl.Expr:
@@ -75,16 +81,15 @@ def midnight(day: dt.date, timezone: str) -> dt.datetime:
 class Update:
     """The matrix rows of updated windows: features, context, and the River score."""
 
-    #: the updated users' rows of the update's days; with ``risk`` None, of every day of
-    #: theirs (decay from each user's first day)
+    #: the updated users' rows of the update's days (a late window's: every day from it)
     matrix: FeatureMatrix
     keys: pl.DataFrame  # user_id, window: the windows this update is about
     online: npt.NDArray[np.float64]  # River's score of each key (keys' order)
     online_reasons: list[str]  # River's reasons per key (JSON)
     learned: int = 0  # rows River had learned before scoring these
     closing: bool = False  # a completed day scored once more over its complete events
-    #: what the days before ``matrix``'s left (decay carry, peaks); None: see ``matrix``
-    risk: RiskHistory | None = None
+    #: what the days before ``matrix``'s left (decay carry, peaks)
+    risk: RiskHistory = field(default_factory=RiskHistory.empty)
 
 
 class DayState:
@@ -123,43 +128,68 @@ class DayState:
         day = newest.item() if newest.height else None
         if day is None:
             return
-        past = self._load(day, stored=True)
-        if warm and past is not None:
-            since = day - dt.timedelta(days=self.ctx.profile_days + 1)
-            rows = past.frame.filter(pl.col(WINDOW) >= since).sort(WINDOW, USER_ID)
-            self.online.learn(rows)
+        past, _ = self._load(day, stored=True)
+        if warm and past is not None:  # the profile window's rows, in day order
+            self.online.learn(past.frame.sort(WINDOW, USER_ID))
 
-    def _load(self, day: dt.date, *, stored: bool) -> FeatureMatrix | None:
+    def _load(
+        self, day: dt.date, *, stored: bool, keep_from: dt.date | None = None
+    ) -> tuple[FeatureMatrix | None, RiskHistory]:
         """Make ``day`` the current day: ``yesterday`` and ``risk`` from the stored run
         history (``stored``, when it fits) or from the lake, ``today`` from the lake.
-        Returns the rows computed for days before ``day`` (None: none)."""
-        lake = self.store.events.scan().select(EVENT_COLUMNS)
-        window = local_windows(pl.col(TIMESTAMP), self.timezone)
+
+        The days before ``day`` are advanced ``CHUNK_DAYS`` at a time (memory: one
+        chunk's events and matrix). Returns the rows of the days from ``keep_from``
+        (default: the ``profile_days + 1`` days before ``day``) and the risk history
+        before them."""
+        keep_from = keep_from or day - dt.timedelta(days=self.ctx.profile_days + 1)
         found = self._from_run(day) if stored else None
         self.stored = found is not None
         if found is None:
-            start = pl.col(TIMESTAMP) < midnight(day, self.timezone)  # pushed down
-            before = lake.filter(start).filter(window < day).collect()
-            history, risk = FeatureHistory.empty(), None
+            history, risk, newer = FeatureHistory.empty(), RiskHistory.empty(), None
+            first = self._first_day()
         else:
-            history, risk, before = found
-        past = None
-        if before.height:
-            past, history = advance(self.model.features, before, self.ctx, history)
-        self.yesterday = history
-        self.risk = self._risk_after(past, risk)
-        bounds = pl.col(TIMESTAMP).is_between(
-            midnight(day, self.timezone),
-            midnight(day + dt.timedelta(days=1), self.timezone),
-            closed="left",
-        )
-        self.today = lake.filter(bounds).filter(window == day).collect()
+            history, risk, newer = found
+            assert history.last_window is not None  # noqa: S101 - _from_run checked it
+            first = history.last_window + dt.timedelta(days=1)
+        kept: list[FeatureMatrix] = []
+        before_kept = risk
+        lo = first
+        while lo is not None and lo < day:
+            hi = min(lo + dt.timedelta(days=CHUNK_DAYS), day)
+            hi = keep_from if lo < keep_from < hi else hi
+            if lo <= keep_from:
+                before_kept = risk
+            events = self._days(lo, hi) if newer is None else _within(newer, lo, hi, self.timezone)
+            if events.height:
+                matrix, history = advance(self.model.features, events, self.ctx, history)
+                risk = self._risk_after(matrix, risk)
+                if lo >= keep_from:
+                    kept.append(matrix)
+            lo = hi
+        self.yesterday, self.risk = history, risk
+        self.today = self._days(day, day + dt.timedelta(days=1))
         self.day = day
         self.loads += 1
-        return past
+        return _joined(kept), before_kept
+
+    def _days(self, lo: dt.date, hi: dt.date) -> pl.DataFrame:
+        """The lake's events of the days from ``lo`` to before ``hi`` (bounds pushed down)."""
+        lake = self.store.events.scan().select(EVENT_COLUMNS)
+        bounds = pl.col(TIMESTAMP).is_between(
+            midnight(lo, self.timezone), midnight(hi, self.timezone), closed="left"
+        )
+        return _within(lake.filter(bounds).collect(), lo, hi, self.timezone)
+
+    def _first_day(self) -> dt.date | None:
+        """The lake's first local day (None: no events)."""
+        lake = self.store.events.scan()
+        found = lake.select(local_windows(pl.col(TIMESTAMP).min(), self.timezone)).collect()
+        first = found.item() if found.height else None
+        return first if isinstance(first, dt.date) else None
 
     def _from_run(self, day: dt.date) -> tuple[FeatureHistory, RiskHistory, pl.DataFrame] | None:
-        """The daily run's stored history and the lake's events after it up to yesterday,
+        """The daily run's stored history and the lake's events after it,
         when that history is of the model in force and these settings, ends before
         ``day`` and no later batch holds an event of its days (None: compute from the
         lake)."""
@@ -173,18 +203,12 @@ class DayState:
         window = newer.select(local_windows(pl.col(TIMESTAMP), self.timezone)).to_series()
         if (window <= last).any():  # a late file: that history misses events of its days
             return None
-        return run.features, run.risk, newer.filter(window < day)
+        return run.features, run.risk, newer
 
-    def _risk_after(self, matrix: FeatureMatrix | None, risk: RiskHistory | None) -> RiskHistory:
-        """``risk`` (None: nothing before) once ``matrix``'s windows are scored."""
-        start = risk or RiskHistory.empty()
-        if matrix is None:
-            return start
-        try:
-            scoring = score_matrix(matrix, self.model, self.settings, history=risk)
-        except AuditlensError:  # every user still in warm-up
-            return start
-        return start.after(scoring.windows, self.settings.decay_half_life_days)
+    def _risk_after(self, matrix: FeatureMatrix, risk: RiskHistory) -> RiskHistory:
+        """``risk`` once ``matrix``'s windows (all later than its) are scored."""
+        scoring = score_matrix(matrix, self.model, self.settings, history=risk)
+        return risk.after(scoring.windows, self.settings.decay_half_life_days)
 
     # --- updates ---------------------------------------------------------------------
 
@@ -232,30 +256,30 @@ class DayState:
     def _rebuild(self, keys: pl.DataFrame, day: dt.date) -> list[Update]:
         """Everything before ``day`` computed again from the lake (which holds the
         batch): the closing update of the days that ended, then the update of ``keys``
-        over every day of their users (late windows: decay from each user's first day)."""
+        (late windows: every day of their users from the first late one on, decay from
+        the risk history before it)."""
         before = self.day
         self.rebuilds += before is not None
-        past = self._load(day, stored=False)
-        parts = [m for m in (past, self._today() if self.today.height else None) if m is not None]
-        if not parts:
+        first = keys.get_column(WINDOW).min()
+        assert isinstance(first, dt.date)  # noqa: S101 - keys of a batch with events
+        keep_from = first if before is None else min(first, before)
+        past, risk = self._load(day, stored=False, keep_from=keep_from)
+        today = self._today() if self.today.height else None
+        matrix = _joined([m for m in (past, today) if m is not None])
+        if matrix is None:
             return []
-        matrix = FeatureMatrix(
-            frame=pl.concat([m.frame for m in parts], how="vertical_relaxed"),
-            info=pl.concat([m.info for m in parts], how="diagonal_relaxed"),
-            unknown_resources=tuple(sorted({r for m in parts for r in m.unknown_resources})),
-        )
         out: list[Update] = []
         if before is not None and day > before:
             ended = matrix.frame.filter(pl.col(WINDOW).is_between(before, day, closed="left"))
-            out.append(self._pick(matrix, ended.select(*KEYS), None, closing=True))
-        out.append(self._pick(matrix, keys, None, learn=True))
+            out.append(self._pick(matrix, ended.select(*KEYS), risk, closing=True))
+        out.append(self._pick(matrix, keys, risk, learn=True))
         return out
 
     def _pick(
         self,
         matrix: FeatureMatrix,
         keys: pl.DataFrame,
-        risk: RiskHistory | None,
+        risk: RiskHistory,
         *,
         learn: bool = False,
         closing: bool = False,
@@ -278,3 +302,20 @@ class DayState:
         unusual = pl.Series(online >= REASON_SCORE)
         reasons = [reasons_json(r) for r in self.online.reasons(X, info, rows=unusual)]
         return Update(part, rows.select(*KEYS), online, reasons, learned, closing, risk)
+
+
+def _within(events: pl.DataFrame, lo: dt.date, hi: dt.date, timezone: str) -> pl.DataFrame:
+    """The rows of ``events`` on the local days from ``lo`` to before ``hi``."""
+    window = local_windows(pl.col(TIMESTAMP), timezone)
+    return events.filter(window.is_between(lo, hi, closed="left"))
+
+
+def _joined(parts: list[FeatureMatrix]) -> FeatureMatrix | None:
+    """The rows of consecutive matrices as one (None: none)."""
+    if not parts:
+        return None
+    return FeatureMatrix(
+        frame=pl.concat([m.frame for m in parts], how="vertical_relaxed"),
+        info=pl.concat([m.info for m in parts], how="diagonal_relaxed"),
+        unknown_resources=tuple(sorted({r for m in parts for r in m.unknown_resources})),
+    )
