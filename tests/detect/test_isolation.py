@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from auditlens.detect import isolation
-from auditlens.detect.isolation import IsolationDetector, score_blocks, threads
+from auditlens.detect.isolation import IsolationDetector, forest_scores, score_blocks, threads
 
 
 def _frame(rows: int, seed: int = 0) -> pl.DataFrame:
@@ -57,3 +58,14 @@ def test_score_blocks_splits_rows_in_order() -> None:
 def test_threads_of_n_jobs() -> None:
     assert threads(3) == 3
     assert threads(-1) == threads(None) >= 1
+
+
+@pytest.mark.parametrize(("rows", "max_features"), [(1, 1.0), (7, 1.0), (3_000, 1.0), (50, 0.5)])
+def test_forest_scores_equal_score_samples(rows: int, max_features: float) -> None:
+    """The per-tree loop gives scikit-learn's scores bit for bit (small inputs: the
+    stream's micro-batches), with and without feature subsampling."""
+    frame = _frame(5_000)
+    detector = IsolationDetector(n_estimators=40, max_features=max_features).fit(frame)
+    data = detector.matrix(frame.head(rows))
+    want = detector.forest_.score_samples(data)
+    assert np.array_equal(forest_scores(detector.forest_, data), want)

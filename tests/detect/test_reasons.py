@@ -118,3 +118,31 @@ def test_every_korean_value_has_a_unit(column: str) -> None:
 def test_every_times_column_names_an_existing_count() -> None:
     for column, counted in TIMES_OF.items():
         assert FEATURE_DOCS[column].unit == "times" and FEATURE_DOCS[counted].unit == "count"
+
+
+def _session_words_of_every_token(tokens: str, lang: str) -> str:
+    """The sequence wording read over every token (what _session_words stops early on)."""
+    from auditlens.detect.explain import SHOWN_TOKENS
+    from auditlens.features.docs import token_words
+
+    runs: list[tuple[str, int]] = []
+    for token in tokens.split():
+        if runs and runs[-1][0] == token:
+            runs[-1] = (token, runs[-1][1] + 1)
+        else:
+            runs.append((token, 1))
+    words = [token_words(t, lang) + (f" x{n}" if n > 1 else "") for t, n in runs]
+    shown = " → ".join(words[:SHOWN_TOKENS])
+    return shown + (" → …" if len(words) > SHOWN_TOKENS else "")
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_session_words_stop_after_the_shown_runs_with_the_same_words(lang: str) -> None:
+    from auditlens.detect.explain import _session_words
+
+    rng = np.random.default_rng(5)
+    steps = ["login", "read", "read:high", "delete", "logout"]
+    for n in [0, 1, 7, 8, 9, 10, 30, 2_000]:
+        for _ in range(20):
+            tokens = " ".join(rng.choice(steps, size=n, p=[0.1, 0.5, 0.2, 0.1, 0.1]))
+            assert _session_words(tokens, lang) == _session_words_of_every_token(tokens, lang)

@@ -25,6 +25,7 @@ are documented in docs/features.md). Wording follows docs/style-ko.md.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -247,13 +248,13 @@ def _reason(column: str, row: dict[str, Any], ctx: dict[str, Any], contribution:
 
 
 def _session_words(tokens: str, lang: str) -> str:
-    """Tokens as words, runs collapsed ('조회 x3'), at most SHOWN_TOKENS shown."""
+    """Tokens as words, runs collapsed ('조회 x3'), at most SHOWN_TOKENS shown (the tokens
+    after them are not read: a day's session may hold 100,000 steps)."""
     runs: list[tuple[str, int]] = []
-    for token in tokens.split():
-        if runs and runs[-1][0] == token:
-            runs[-1] = (token, runs[-1][1] + 1)
-        else:
-            runs.append((token, 1))
+    for token, run in itertools.groupby(tokens.split()):  # runs counted in C
+        runs.append((token, len(list(run))))
+        if len(runs) > SHOWN_TOKENS:  # the shown runs are complete: one more is "…"
+            break
     words = [token_words(t, lang) + (f" x{n}" if n > 1 else "") for t, n in runs]
     shown = " → ".join(words[:SHOWN_TOKENS])
     return shown + (" → …" if len(words) > SHOWN_TOKENS else "")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -50,16 +51,17 @@ def counts_asof(
     firsts: pl.DataFrame | None,
     queries: pl.DataFrame,
     keys: Sequence[str] = (),
+    ends: pl.DataFrame | None = None,
 ) -> pl.Series:
     """Per row of ``queries`` (peer_group, keys..., window): how many users were in that
     group on that day and had their ``first`` (per user and keys) on or before it.
 
     ``firsts`` None counts every member (a user counts from the start of each spell).
     Integer counts from +1/-1 steps summed in day order: exact, whatever the order of
-    the input rows.
+    the input rows. ``ends``: ``spell_ends(spells)`` when the caller has it already.
     """
     keys = list(keys)
-    ends = spell_ends(spells)
+    ends = spell_ends(spells) if ends is None else ends
     if firsts is None:
         joined = ends.with_columns(pl.col(WINDOW).alias(_AT))
     else:
@@ -124,6 +126,11 @@ class PeerDays:
         """``groups`` of the users in ``users`` (a frame with ``user_id``)."""
         return self.groups.join(users.select(USER_ID).unique(), on=USER_ID, how="semi")
 
+    @cached_property
+    def ends(self) -> pl.DataFrame:
+        """``spell_ends(spells)``, computed once (the peer passes ask it several times)."""
+        return spell_ends(self.spells)
+
     def members(self, keys: pl.DataFrame) -> pl.Series:
         """Per row of ``keys`` (peer_group, window): the group's members that day."""
-        return counts_asof(self.spells, None, keys)
+        return counts_asof(self.spells, None, keys, ends=self.ends)

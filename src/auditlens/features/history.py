@@ -112,9 +112,13 @@ def advance(
     events: pl.DataFrame,
     ctx: FeatureContext,
     history: FeatureHistory | None = None,
+    *,
+    keep: bool = True,
 ) -> tuple[FeatureMatrix, FeatureHistory]:
     """The matrix of ``events`` (canonical, validated; every window later than the
-    history's) computed with ``builder``'s fitted sets, and the history after them.
+    history's) computed with ``builder``'s fitted sets, and the history after them
+    (``keep=False``: the history given, unchanged — for a day whose events are not all
+    in yet, e.g. the stream's today, whose history would be thrown away).
 
     Raises:
         LateEvents: an event falls on or before the history's last window.
@@ -155,7 +159,7 @@ def advance(
     part = MatrixPart(frame.select(order), peers.groups, tuple(unknown), peers)
     matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier)
     newest = prepared.get_column(WINDOW).max()
-    if not isinstance(newest, dt.date):  # no events: nothing changes
+    if not keep or not isinstance(newest, dt.date):  # no events: nothing changes
         return matrix, history
     after_prior = Prior(
         daily=_recent(history.prior.daily, daily, newest, ctx.profile_days),

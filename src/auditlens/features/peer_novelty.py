@@ -129,9 +129,11 @@ def peer_novelty(
     )
     others = pl.col("_members") - 1
     rare = pl.lit(0.0)
-    for k in kinds:
-        asked = grouped.select(PEER_GROUP, pl.lit(k).alias(_KIND), WINDOW)
-        ever = counts_asof(peers.spells, firsts, asked, [_KIND])
+    # every kind's counts in one pass (integer counts per group and kind: the same)
+    asked = pl.concat([grouped.select(PEER_GROUP, pl.lit(k).alias(_KIND), WINDOW) for k in kinds])
+    counts = counts_asof(peers.spells, firsts, asked, [_KIND], ends=peers.ends)
+    for i, k in enumerate(kinds):
+        ever = counts.slice(i * grouped.height, grouped.height)
         share = pl.when(others > 0).then((pl.lit(ever) - 1).clip(0) / others).otherwise(0.0)
         rare = rare + pl.col(k).cast(pl.Float64) * (1.0 - share)
     families, family_firsts = _family_rarity(matrix, peers, prior.families, starts)
@@ -215,7 +217,11 @@ def _family_rarity(
     )
     asked = asked.with_columns(
         counts_asof(
-            peers.spells, firsts, asked.select(PEER_GROUP, _FAMILY, WINDOW), [_FAMILY]
+            peers.spells,
+            firsts,
+            asked.select(PEER_GROUP, _FAMILY, WINDOW),
+            [_FAMILY],
+            ends=peers.ends,
         ).alias("_used"),
         peers.members(asked.select(PEER_GROUP, WINDOW)).alias("_members"),
     )

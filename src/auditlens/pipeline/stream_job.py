@@ -9,12 +9,13 @@ detector (detect/online.py), stored as one score run (its River scores in
 ``raise_run``: same outbox, dedup and routing; an alert already open absorbs the same
 person's later windows, so nobody is paged twice). Scoring runs in a thread of its own
 and takes every micro-batch committed while it worked at once (``_Background``): reading
-and committing never wait for it, and the feature matrix is built once per scoring.
+and committing never wait for it, and today's feature matrix is built once per scoring
+(from the history up to yesterday: its cost grows with today's events only).
 
-A clean stop scores the current day once more over everything before it exits.
+A clean stop scores the current day once more over all its events before it exits.
 Restart: runs whose alerts were not raised (a kill between the run and its alerts) are
 raised first; then the current day is scored once over the lake (windows a kill left
-unscored), River is rebuilt from the profile window (not saved), and reading resumes at
+unscored), River is rebuilt from the days before today (not saved), and reading resumes at
 the stored offsets.
 
 Example::
@@ -188,8 +189,8 @@ class _Committed:
 
 class _Background:
     """Scores committed micro-batches in a thread of its own, all that arrived while it
-    worked at once: reading and committing go on meanwhile (the feature matrix is built
-    once per scoring, not once per micro-batch), and at most ``limit`` events wait."""
+    worked at once: reading and committing go on meanwhile (today's feature matrix is
+    built once per scoring, not once per micro-batch), and at most ``limit`` events wait."""
 
     def __init__(
         self,
@@ -269,8 +270,8 @@ class _Scorer:
         """Store ``update``'s windows past warm-up; return how many."""
         settings, model = self.settings, self.model
         try:
-            scoring = score_matrix(update.matrix, model, settings)
-        except AuditlensError:  # every updated user still in warm-up
+            scoring = score_matrix(update.matrix, model, settings, history=update.risk)
+        except AuditlensError:  # every updated user still in warm-up (no risk history)
             return 0
         rows = scoring.windows.join(update.keys, on=list(KEYS), how="semi")
         if rows.height == 0:
@@ -332,7 +333,7 @@ def _start(
         )
     model = FittedPipeline.load(Path(record.path), record.sha256)
     online = OnlineDetector(seed=settings.model_seed)
-    state = DayState(store, settings, model, feature_context(settings), online)
+    state = DayState(store, settings, model, feature_context(settings), online, record.sha256)
     scorer = _Scorer(store, settings, model, record, version, clock, wait, report)
     for pending in store.scores.pending_runs():
         with run_lock(store, settings, wait):

@@ -1,34 +1,46 @@
-"""The streaming run's per-user state: today's events in memory over baselines loaded
-once per day, scored per updated (user, day) window.
+"""The streaming run's per-user state: a feature and risk history up to yesterday, today's
+events in memory, and per micro-batch the matrix of today only, scored for the updated
+(user, day) windows.
 
-Design (bounded memory, no re-read of weeks per micro-batch):
+Design (every feature is causal: a (user, day) window depends only on events up to the
+end of that day, features/history.py):
 
-* ``history``: the events of the ``profile_days + 1`` days before today, read from the
-  lake **once per day** (at start and when the first event of a later day arrives),
-  plus a compacted remainder of everything older: per user the first event of each
-  resource, host and source IP (with its success flag), so first-seen features see all
-  history without keeping it. ``first``: each user's first window, for warm-up.
-* ``recent``: today's (and any late) events, appended per micro-batch, in memory.
-* Each micro-batch builds the matrix of ``history + recent`` with the fitted pipeline in
-  force (``MatrixBuilder.transform``: the batch run's own code, so trailing baselines,
-  first-seen values, sequences and peer groups are computed exactly as there), then
-  scores only the updated users' rows. Cost per micro-batch is one matrix build over
-  about ``profile_days`` days of events, independent of how many events the batch holds.
-* A day's rows are provisional while the day runs (peers may still act); when a later
-  day starts the completed day is scored once more over everything (``close``): those
-  rows equal the batch features of that day. Caveats: peer groups are the mode of each
-  user's department/role over the loaded events (the batch uses all history), and risk
-  decay looks back over the loaded days only.
+* ``yesterday`` (:class:`features.history.FeatureHistory`) and ``risk``
+  (:class:`scoring.RiskHistory`): what every day before the current day ``day`` leaves
+  (trailing baselines, first-seen values, sequence habits, peer days; each user's decay
+  carry and peak days). Obtained on start from the daily run's stored history
+  (pipeline/increments.py) when it was computed with the model in force under these
+  settings and no later batch holds an event of its days, advanced over the lake's events
+  of the days between it and yesterday; else by ``advance`` over the lake's events up to
+  yesterday (once, ``CHUNK_DAYS`` days of events at a time, read with their timestamp
+  bounds pushed down to the lake scan).
+* ``today``: the current day's events, appended per micro-batch.
+* Each micro-batch: ``advance(builder, today, ctx, yesterday)`` gives today's rows, bit
+  for bit the batch features of today's events so far; the updated users' rows are scored
+  with decay continuing from ``risk``. Cost: today's events, not ``profile_days`` days of
+  them, plus a fixed part over the history's peer tables (README "Measured").
+* Day change (a batch holds a later day): the completed day (and any day the batch began
+  and ended) is advanced over its complete events once more (``closing``): those rows
+  equal the batch features of that day, and the history after them becomes ``yesterday``
+  (their scores move ``risk`` on).
+* Late events (a day before ``day``, e.g. a producer's backlog): ``advance`` cannot take
+  them, so everything before today is computed again from the lake, from scratch (as at
+  a start without a stored history), and the late windows are scored with every later
+  day of their users, decay continuing from the risk history before the first late
+  day. Correct, and costs one start.
 
-Memory: ``profile_days + 1`` days of events, today's events and one compacted row per
-(user, resource/host/IP). The River detector (detect/online.py) is warmed on the
-history's days on start and learns every updated window after.
+Memory: the history (grows with users, hosts and distinct steps, not with events) and
+today's events; on start (and after late events) also one chunk's events and matrix and
+the rows of the last ``profile_days + 1`` days. River (detect/online.py) is warmed on
+start on those rows (after a stored history, only the days since its run) and learns
+every updated window after.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import zoneinfo
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -38,14 +50,20 @@ import polars as pl
 from auditlens.config import Settings
 from auditlens.detect.online import OnlineDetector
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
-from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix
+from auditlens.features.history import FeatureHistory, advance
+from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
-from auditlens.schema import EVENT_COLUMNS, HOST, RESOURCE_ID, SRC_IP, SUCCESS, TIMESTAMP, USER_ID
+from auditlens.pipeline.detection import score_matrix
+from auditlens.pipeline.increments import load_history, new_events
+from auditlens.schema import EVENT_COLUMNS, TIMESTAMP, USER_ID
+from auditlens.scoring import RiskHistory
 from auditlens.store.repo import Store
 
-_FIRST = "_first_window"
 #: River scores at or above this get reasons (HalfSpaceTrees: 0 usual .. 1 isolated).
 REASON_SCORE: Final = 0.6
+#: Days of lake events advanced at once when the history is computed (start, late
+#: events): memory holds one chunk's events and matrix, not the whole lake.
+CHUNK_DAYS: Final = 7
 
 
 def local_windows(timestamps: pl.Expr, timezone: str) -> pl.Expr:
@@ -53,20 +71,29 @@ def local_windows(timestamps: pl.Expr, timezone: str) -> pl.Expr:
     return timestamps.dt.convert_time_zone(timezone).dt.date()
 
 
+def midnight(day: dt.date, timezone: str) -> dt.datetime:
+    """The UTC instant local ``day`` starts (a bound the lake scan can push down)."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=zoneinfo.ZoneInfo(timezone))
+    return local.astimezone(dt.UTC)
+
+
 @dataclass(frozen=True)
 class Update:
     """The matrix rows of updated windows: features, context, and the River score."""
 
-    matrix: FeatureMatrix  # the updated users' rows of every loaded day (decay, peaks)
+    #: the updated users' rows of the update's days (a late window's: every day from it)
+    matrix: FeatureMatrix
     keys: pl.DataFrame  # user_id, window: the windows this update is about
     online: npt.NDArray[np.float64]  # River's score of each key (keys' order)
     online_reasons: list[str]  # River's reasons per key (JSON)
     learned: int = 0  # rows River had learned before scoring these
-    closing: bool = False  # a completed day scored once more over everything
+    closing: bool = False  # a completed day scored once more over its complete events
+    #: what the days before ``matrix``'s left (decay carry, peaks)
+    risk: RiskHistory = field(default_factory=RiskHistory.empty)
 
 
 class DayState:
-    """Today's events over once-a-day baselines (module docstring)."""
+    """Today's events over a history up to yesterday (module docstring)."""
 
     def __init__(
         self,
@@ -75,59 +102,113 @@ class DayState:
         model: FittedPipeline,
         ctx: FeatureContext,
         online: OnlineDetector,
+        model_sha256: str | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.model = model
         self.ctx = ctx
         self.online = online
+        self.model_sha256 = model_sha256  # None: never start from a stored history
         self.timezone = settings.timezone
         self.day: dt.date | None = None
-        self.history = pl.DataFrame()
-        self.recent = pl.DataFrame()
-        self.first = pl.DataFrame(
-            {USER_ID: [], _FIRST: []}, schema={USER_ID: pl.String, _FIRST: pl.Date}
-        )
-        self.loads = 0
+        self.yesterday = FeatureHistory.empty()
+        self.risk = RiskHistory.empty()
+        self.today = pl.DataFrame()
+        self.loads = 0  # days begun (start, day changes, rebuilds)
+        self.rebuilds = 0  # late events: everything before today computed again
+        self.stored = False  # the last load started from the daily run's history
 
     # --- loading ---------------------------------------------------------------------
 
     def start(self, warm: bool = True) -> None:
-        """Load the newest stored day and its baselines; warm River on the history days."""
+        """Load the newest stored day and the history before it; warm River."""
         lake = self.store.events.scan()
         newest = lake.select(local_windows(pl.col(TIMESTAMP), self.timezone).max()).collect()
         day = newest.item() if newest.height else None
         if day is None:
             return
-        self._load(day)
-        if warm and self.history.height:
-            matrix = self._matrix()
-            rows = matrix.frame.filter(pl.col(WINDOW) < day).sort(WINDOW, USER_ID)
-            self.online.learn(rows)
+        past, _ = self._load(day, stored=True)
+        if warm and past is not None:  # the profile window's rows, in day order
+            self.online.learn(past.frame.sort(WINDOW, USER_ID))
 
-    def _load(self, day: dt.date) -> None:
-        """Baselines for ``day`` from the lake (once per day)."""
-        lake = self.store.events.scan().select(EVENT_COLUMNS)
-        window = local_windows(pl.col(TIMESTAMP), self.timezone)
-        start = day - dt.timedelta(days=self.ctx.profile_days + 1)
-        events = lake.filter(window >= start).collect()
-        older = lake.filter(window < start)
-        compact = (
-            pl.concat(
-                [
-                    older.sort(TIMESTAMP).unique([USER_ID, column, SUCCESS], keep="first")
-                    for column in (RESOURCE_ID, HOST, SRC_IP)
-                ]
-            )
-            .unique(keep="first")
-            .collect()
-        )
-        local = events.with_columns(window.alias(WINDOW))
-        self.history = pl.concat([compact, local.filter(pl.col(WINDOW) < day).drop(WINDOW)])
-        self.recent = local.filter(pl.col(WINDOW) >= day).drop(WINDOW)
-        self.first = lake.group_by(USER_ID).agg(window.min().alias(_FIRST)).collect()
+    def _load(
+        self, day: dt.date, *, stored: bool, keep_from: dt.date | None = None
+    ) -> tuple[FeatureMatrix | None, RiskHistory]:
+        """Make ``day`` the current day: ``yesterday`` and ``risk`` from the stored run
+        history (``stored``, when it fits) or from the lake, ``today`` from the lake.
+
+        The days before ``day`` are advanced ``CHUNK_DAYS`` at a time (memory: one
+        chunk's events and matrix). Returns the rows of the days from ``keep_from``
+        (default: the ``profile_days + 1`` days before ``day``) and the risk history
+        before them."""
+        keep_from = keep_from or day - dt.timedelta(days=self.ctx.profile_days + 1)
+        found = self._from_run(day) if stored else None
+        self.stored = found is not None
+        if found is None:
+            history, risk, newer = FeatureHistory.empty(), RiskHistory.empty(), None
+            first = self._first_day()
+        else:
+            history, risk, newer = found
+            assert history.last_window is not None  # noqa: S101 - _from_run checked it
+            first = history.last_window + dt.timedelta(days=1)
+        kept: list[FeatureMatrix] = []
+        before_kept = risk
+        lo = first
+        while lo is not None and lo < day:
+            hi = min(lo + dt.timedelta(days=CHUNK_DAYS), day)
+            hi = keep_from if lo < keep_from < hi else hi
+            if lo <= keep_from:
+                before_kept = risk
+            events = self._days(lo, hi) if newer is None else _within(newer, lo, hi, self.timezone)
+            if events.height:
+                matrix, history = advance(self.model.features, events, self.ctx, history)
+                risk = self._risk_after(matrix, risk)
+                if lo >= keep_from:
+                    kept.append(matrix)
+            lo = hi
+        self.yesterday, self.risk = history, risk
+        self.today = self._days(day, day + dt.timedelta(days=1))
         self.day = day
         self.loads += 1
+        return _joined(kept), before_kept
+
+    def _days(self, lo: dt.date, hi: dt.date) -> pl.DataFrame:
+        """The lake's events of the days from ``lo`` to before ``hi`` (bounds pushed down)."""
+        lake = self.store.events.scan().select(EVENT_COLUMNS)
+        bounds = pl.col(TIMESTAMP).is_between(
+            midnight(lo, self.timezone), midnight(hi, self.timezone), closed="left"
+        )
+        return _within(lake.filter(bounds).collect(), lo, hi, self.timezone)
+
+    def _first_day(self) -> dt.date | None:
+        """The lake's first local day (None: no events)."""
+        lake = self.store.events.scan()
+        found = lake.select(local_windows(pl.col(TIMESTAMP).min(), self.timezone)).collect()
+        first = found.item() if found.height else None
+        return first if isinstance(first, dt.date) else None
+
+    def _from_run(self, day: dt.date) -> tuple[FeatureHistory, RiskHistory, pl.DataFrame] | None:
+        """The daily run's stored history and the lake's events after it,
+        when that history is of the model in force and these settings, ends before
+        ``day`` and no later batch holds an event of its days (None: compute from the
+        lake)."""
+        if self.model_sha256 is None:
+            return None
+        run = load_history(self.store, self.settings, self.model_sha256)
+        last = None if run is None else run.features.last_window
+        if run is None or last is None or last >= day:
+            return None
+        newer = new_events(self.store, run.data_batch_id, self.store.events.last_batch_id())
+        window = newer.select(local_windows(pl.col(TIMESTAMP), self.timezone)).to_series()
+        if (window <= last).any():  # a late file: that history misses events of its days
+            return None
+        return run.features, run.risk, newer
+
+    def _risk_after(self, matrix: FeatureMatrix, risk: RiskHistory) -> RiskHistory:
+        """``risk`` once ``matrix``'s windows (all later than its) are scored."""
+        scoring = score_matrix(matrix, self.model, self.settings, history=risk)
+        return risk.after(scoring.windows, self.settings.decay_half_life_days)
 
     # --- updates ---------------------------------------------------------------------
 
@@ -137,44 +218,71 @@ class DayState:
         if events.height == 0:
             return []
         events = events.select(EVENT_COLUMNS)
-        keys = (
-            events.select(USER_ID, local_windows(pl.col(TIMESTAMP), self.timezone).alias(WINDOW))
-            .unique()
-            .sort(*KEYS)
-        )
-        newest = keys.get_column(WINDOW).max()
+        window = local_windows(pl.col(TIMESTAMP), self.timezone)
+        keys = events.select(USER_ID, window.alias(WINDOW)).unique().sort(*KEYS)
+        first, newest = keys.get_column(WINDOW).min(), keys.get_column(WINDOW).max()
+        assert isinstance(first, dt.date) and isinstance(newest, dt.date)  # noqa: S101
+        if self.day is None or first < self.day:  # the first events, or late ones
+            return self._rebuild(keys, max(newest, self.day or newest))
         out: list[Update] = []
-        if self.day is None:
-            self.start(warm=False)  # the batch is committed: the lake holds it
+        if newest > self.day:
+            # the current day and any day this batch began and ended are complete
+            when = events.select(window).to_series()
+            done = pl.concat([self.today, events.filter(when < newest)], how="vertical_relaxed")
+            matrix, after = advance(self.model.features, done, self.ctx, self.yesterday)
+            out.append(self._pick(matrix, matrix.frame.select(*KEYS), self.risk, closing=True))
+            self.risk = self._risk_after(matrix, self.risk)
+            self.yesterday, self.today, self.day = after, events.filter(when == newest), newest
+            self.loads += 1
         else:
-            self.recent = pl.concat([self.recent, events], how="vertical_relaxed")
-            self.first = (
-                pl.concat([self.first, keys.rename({WINDOW: _FIRST})])
-                .group_by(USER_ID)
-                .agg(pl.col(_FIRST).min())
-            )
-            if isinstance(newest, dt.date) and newest > self.day:
-                # the current day and any day this batch began and ended are complete
-                done = [self.day, *[d for d in keys[WINDOW].unique() if self.day < d < newest]]
-                out.append(self._close(done))
-                self._load(newest)
-        out.append(self._score(keys, learn=True))
+            self.today = pl.concat([self.today, events], how="vertical_relaxed")
+        today = keys.filter(pl.col(WINDOW) == self.day)
+        out.append(self._pick(self._today(), today, self.risk, learn=True))
         return out
 
     def close(self) -> Update | None:
-        """Score the current day once more over everything (``stream`` stopping)."""
-        return None if self.day is None else self._close([self.day])
+        """Score the current day once more over its events so far (``stream`` stopping)."""
+        if self.day is None or self.today.height == 0:
+            return None
+        matrix = self._today()
+        return self._pick(matrix, matrix.frame.select(*KEYS), self.risk, closing=True)
 
-    def _close(self, days: list[dt.date]) -> Update:
-        frame = self._matrix()
-        keys = frame.frame.filter(pl.col(WINDOW).is_in(days)).select(*KEYS)
-        return self._pick(frame, keys, learn=False, closing=True)
+    def _today(self) -> FeatureMatrix:
+        """The matrix of today's events so far (rows of the current day only)."""
+        features, ctx = self.model.features, self.ctx
+        matrix, _ = advance(features, self.today, ctx, self.yesterday, keep=False)
+        return matrix
 
-    def _score(self, keys: pl.DataFrame, *, learn: bool) -> Update:
-        return self._pick(self._matrix(), keys, learn=learn, closing=False)
+    def _rebuild(self, keys: pl.DataFrame, day: dt.date) -> list[Update]:
+        """Everything before ``day`` computed again from the lake (which holds the
+        batch): the closing update of the days that ended, then the update of ``keys``
+        (late windows: every day of their users from the first late one on, decay from
+        the risk history before it)."""
+        before = self.day
+        self.rebuilds += before is not None
+        first = keys.get_column(WINDOW).min()
+        assert isinstance(first, dt.date)  # noqa: S101 - keys of a batch with events
+        keep_from = first if before is None else min(first, before)
+        past, risk = self._load(day, stored=False, keep_from=keep_from)
+        today = self._today() if self.today.height else None
+        matrix = _joined([m for m in (past, today) if m is not None])
+        if matrix is None:
+            return []
+        out: list[Update] = []
+        if before is not None and day > before:
+            ended = matrix.frame.filter(pl.col(WINDOW).is_between(before, day, closed="left"))
+            out.append(self._pick(matrix, ended.select(*KEYS), risk, closing=True))
+        out.append(self._pick(matrix, keys, risk, learn=True))
+        return out
 
     def _pick(
-        self, matrix: FeatureMatrix, keys: pl.DataFrame, *, learn: bool, closing: bool
+        self,
+        matrix: FeatureMatrix,
+        keys: pl.DataFrame,
+        risk: RiskHistory,
+        *,
+        learn: bool = False,
+        closing: bool = False,
     ) -> Update:
         users = keys.select(USER_ID).unique()
         part = FeatureMatrix(
@@ -193,21 +301,21 @@ class DayState:
         # River's reasons where they can matter: its unusual rows (wording costs ~0.1 ms)
         unusual = pl.Series(online >= REASON_SCORE)
         reasons = [reasons_json(r) for r in self.online.reasons(X, info, rows=unusual)]
-        return Update(part, rows.select(*KEYS), online, reasons, learned, closing)
+        return Update(part, rows.select(*KEYS), online, reasons, learned, closing, risk)
 
-    def _matrix(self) -> FeatureMatrix:
-        """The matrix of everything loaded, warm-up measured from each user's first day."""
-        events = pl.concat([self.history, self.recent], how="vertical_relaxed")
-        matrix = self.model.matrix(events, self.ctx)
-        first = self.first
-        info = (
-            matrix.info.join(first, on=USER_ID, how="left")
-            .with_columns(
-                (pl.col(WINDOW) - pl.coalesce(_FIRST, pl.col(WINDOW)))
-                .dt.total_days()
-                .cast(pl.Int64)
-                .alias(HISTORY_DAYS)
-            )
-            .drop(_FIRST)
-        )
-        return FeatureMatrix(matrix.frame, info, matrix.unknown_resources)
+
+def _within(events: pl.DataFrame, lo: dt.date, hi: dt.date, timezone: str) -> pl.DataFrame:
+    """The rows of ``events`` on the local days from ``lo`` to before ``hi``."""
+    window = local_windows(pl.col(TIMESTAMP), timezone)
+    return events.filter(window.is_between(lo, hi, closed="left"))
+
+
+def _joined(parts: list[FeatureMatrix]) -> FeatureMatrix | None:
+    """The rows of consecutive matrices as one (None: none)."""
+    if not parts:
+        return None
+    return FeatureMatrix(
+        frame=pl.concat([m.frame for m in parts], how="vertical_relaxed"),
+        info=pl.concat([m.info for m in parts], how="diagonal_relaxed"),
+        unknown_resources=tuple(sorted({r for m in parts for r in m.unknown_resources})),
+    )
