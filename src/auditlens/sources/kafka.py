@@ -131,7 +131,7 @@ class KafkaSource(Source):
         #: Messages on the brokers after the last batch (as the consumer last heard).
         self.lag = 0
         self._consumer: Consumer | None = None
-        self._raw: dict[str, bytes] = {}
+        self._raw: tuple[Sequence[str] | pl.Series, list[bytes]] = ((), [])  # last batch
         self._log = ClientLog()
         self._reader = MessageReader(self.format, tuple(self.csv_columns), self.column_map)
 
@@ -267,15 +267,15 @@ class KafkaSource(Source):
                     break
                 wanted = min(self.max_records - len(messages), 10_000)
                 for message in self._guard(consumer.consume, wanted, min(left, 0.2)):
-                    tp = (str(message.topic()), int(message.partition() or 0))
                     error = message.error()
                     if error is not None:
                         if error.code() == KafkaError._PARTITION_EOF:
-                            caught_up.add(tp)
+                            caught_up.add((str(message.topic()), int(message.partition() or 0)))
                         elif error.fatal() or not error.retriable():
                             raise self._error(KafkaException(error))
                         continue
-                    caught_up.discard(tp)
+                    if caught_up:  # (the common case, nothing caught up yet: no lookup)
+                        caught_up.discard((str(message.topic()), int(message.partition() or 0)))
                     messages.append(message)
             if messages or notices:
                 batch = self._batch(messages, offsets, notices)
@@ -294,23 +294,28 @@ class KafkaSource(Source):
     def _batch(
         self, messages: list[Message], offsets: Offsets, notices: list[tuple[str, str]]
     ) -> Batch:
-        """One micro-batch: readable messages as events, the others rejected."""
-        raws: list[bytes] = []
-        places: list[str] = []
-        spans: dict[tuple[str, int], list[int]] = {}
-        for message in messages:
-            topic, partition = str(message.topic()), int(message.partition() or 0)
-            offset = int(message.offset() or 0)
-            value = message.value()
-            raws.append(value if isinstance(value, bytes) else b"")
-            places.append(location(topic, partition, offset))
-            span = spans.setdefault((topic, partition), [offset, offset])
-            span[1] = offset
-            offsets.setdefault(topic, {})[partition] = offset + 1
-        self._raw = dict(zip(places, raws, strict=True))
-        self.produced_ms = [int(m.timestamp()[1]) for m in messages]
+        """One micro-batch: readable messages as events, the others rejected.
+
+        Per message only the client's accessors run in Python (one comprehension each);
+        locations, spans and next offsets are worked out by Polars over those columns
+        (at 100,000 messages a Python loop doing it all cost ~0.3 s)."""
+        raws: list[bytes] = [m.value() or b"" for m in messages]
+        where = pl.DataFrame(
+            {
+                "t": [m.topic() for m in messages],
+                "p": [m.partition() for m in messages],
+                "o": [m.offset() for m in messages],
+            },
+            schema={"t": pl.String, "p": pl.Int64, "o": pl.Int64},
+        ).with_columns(pl.col("p", "o").fill_null(0))
+        places = where.select(pl.format("{}/{}/{}", "t", "p", "o")).to_series()  # location()
+        spans = where.group_by("t", "p").agg(pl.col("o").min().alias("a"), pl.col("o").max())
+        for topic, partition, _, last in spans.iter_rows():
+            offsets.setdefault(topic, {})[partition] = last + 1
+        self._raw = (places, raws)
+        self.produced_ms = [m.timestamp()[1] for m in messages]
         events, bad = self._reader.frame(raws, places)
-        label = " ".join(f"{t} {p}:{a}..{b}" for (t, p), (a, b) in sorted(spans.items()))
+        label = " ".join(f"{t} {p}:{a}..{b}" for t, p, a, b in sorted(spans.iter_rows()))
         metadata = {STREAM: "1", "messages": str(len(messages))}
         if notices:
             metadata["notice"] = "\n".join(en for en, _ in notices)
@@ -346,9 +351,12 @@ class KafkaSource(Source):
     def _dead_letters(self, quarantined: pl.DataFrame) -> None:
         producer = self._guard(Producer, self._client_config())
         topic = str(self.dead_letter_topic)
+        places, raws = self._raw
+        wanted = set(quarantined.get_column(schema.LOCATION).drop_nulls().to_list())
+        raw = {w: r for w, r in zip(places, raws, strict=True) if w in wanted}
         for row in quarantined.iter_rows(named=True):
             where = str(row[schema.LOCATION] or "")
-            value = self._raw.get(where, str(row.get("raw") or "").encode())
+            value = raw.get(where, str(row.get("raw") or "").encode())
             headers = [
                 ("auditlens.location", where.encode()),
                 ("auditlens.reason", str(row["reason"]).encode()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -27,7 +27,9 @@ class MessageReader:
     csv_columns: tuple[str, ...] = ()
     column_map: Mapping[str, str] = field(default_factory=dict)
 
-    def frame(self, raws: list[bytes], places: list[str]) -> tuple[pl.DataFrame, list[Rejected]]:
+    def frame(
+        self, raws: list[bytes], places: Sequence[str] | pl.Series
+    ) -> tuple[pl.DataFrame, list[Rejected]]:
         """Events (canonical columns as text, ``event_id`` defaulting to
         ``kafka:<location>``, ``_location``) and the messages that are not events."""
         events = self._json_frame(raws, places) if self.format == "json" else None
@@ -35,17 +37,22 @@ class MessageReader:
             return events, []
         return self._decoded_frame(raws, places)
 
-    def _json_frame(self, raws: list[bytes], places: list[str]) -> pl.DataFrame | None:
+    def _json_frame(
+        self, raws: list[bytes], places: Sequence[str] | pl.Series
+    ) -> pl.DataFrame | None:
         """Fast path: every message one line of a JSON object, parsed by Polars at once
         (None when one is not, or when two keys map to one column: then one by one)."""
         keys = {key: target for key, target in self.column_map.items()}
         for column in schema.EVENT_COLUMNS:
             if column not in keys.values():
                 keys.setdefault(column, column)
-        if len(set(keys.values())) != len(keys) or any(b"\n" in raw for raw in raws):
+        if len(set(keys.values())) != len(keys):
+            return None
+        lines = b"\n".join(raws)
+        if lines.count(b"\n") != len(raws) - 1:  # a message of more than one line
             return None
         try:
-            frame = pl.read_ndjson(b"\n".join(raws), schema=dict.fromkeys(keys, pl.String()))
+            frame = pl.read_ndjson(lines, schema=dict.fromkeys(keys, pl.String()))
         except pl.exceptions.PolarsError:
             return None
         if frame.height != len(raws):
@@ -60,7 +67,7 @@ class MessageReader:
         return frame.select(c for c in wanted if c in frame.columns)
 
     def _decoded_frame(
-        self, raws: list[bytes], places: list[str]
+        self, raws: list[bytes], places: Sequence[str] | pl.Series
     ) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
         """Message by message: readable ones as events, the others with their reason."""
         rows: list[dict[str, str | None]] = []
