@@ -157,7 +157,7 @@ def advance(
         order += [c for c in columns.columns if c not in order]
         frame = frame.join(columns, on=[USER_ID, WINDOW], how="left")
     part = MatrixPart(frame.select(order), peers.groups, tuple(unknown), peers)
-    matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier)
+    matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier, keep=keep)
     newest = prepared.get_column(WINDOW).max()
     if not keep or not isinstance(newest, dt.date):  # no events: nothing changes
         return matrix, history

@@ -273,9 +273,12 @@ def combine_rows(
     ctx: FeatureContext,
     floors: dict[str, float] | None = None,
     earlier: Earlier | None = None,
+    *,
+    keep: bool = True,
 ) -> tuple[FeatureMatrix, Earlier]:
     """:func:`combine`, continuing from the ``earlier`` windows (all before the parts'),
-    and what the next windows continue from."""
+    and what the next windows continue from (``keep=False``: not worked out — the
+    ``recent`` rows are then ``earlier``'s, for a caller that throws them away)."""
     parts = list(parts)
     frame = pl.concat([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
     unknown = sorted({r for p in parts for r in p.unknown_resources})
@@ -297,7 +300,7 @@ def combine_rows(
     frame = frame.join(peers.select(*KEYS, *[f"peer_z_{c}" for c in PEER_COLUMNS]), on=list(KEYS))
     features = [c for c in frame.columns if c not in KEYS]
     frame = frame.with_columns(pl.col(features).fill_null(0).fill_nan(0)).sort(*KEYS)
-    own, recent = _own_means(frame.select(*KEYS, *base), ctx, earlier, novelty)
+    own, recent = _own_means(frame.select(*KEYS, *base), ctx, earlier, novelty, keep=keep)
     info = (
         own.join(
             peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
@@ -319,7 +322,12 @@ def combine_rows(
 
 
 def _own_means(
-    rows: pl.DataFrame, ctx: FeatureContext, earlier: Earlier | None, novelty: NoveltyPeers
+    rows: pl.DataFrame,
+    ctx: FeatureContext,
+    earlier: Earlier | None,
+    novelty: NoveltyPeers,
+    *,
+    keep: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keys, ``history_days`` and each base column's trailing mean ``_own_<c>`` of
     ``rows`` (keys and base columns) over the user's earlier days, ``earlier.recent``
@@ -344,9 +352,11 @@ def _own_means(
         .drop("_old", "_start")
         .with_columns(_trailing_means(both, base, axis, new, ctx.profile_days))
     )
-    keep = earlier.recent if earlier is not None else rows.clear()
+    kept = earlier.recent if earlier is not None else rows.clear()
+    if not keep:  # (re-sorting ~profile_days x users rows: most of a small update's cost)
+        return own, kept
     last = rows.get_column(WINDOW).max()
-    recent = pl.concat([keep, rows])
+    recent = pl.concat([kept, rows])
     if isinstance(last, dt.date):
         recent = recent.filter(pl.col(WINDOW) > last - dt.timedelta(days=ctx.profile_days + 1))
     return own, recent.sort(*KEYS)
