@@ -8,7 +8,13 @@ independent reading of the feature definitions (``compare`` shows where they dis
 
 Only two pieces are borrowed from auditlens: ``ResourceCatalog.lookup`` (it maps the
 *distinct* resource ids to level/weight/pattern) and ``BusinessCalendar.holidays`` (the
-holiday set for off-hours).
+holiday set for off-hours); plus constants (``SENSITIVE_RANK``, ``PEER_COLUMNS``, and
+``ZERO_WHEN_IDLE``: which peer columns count idle members as 0).
+
+Peer groups are causal, as ours: a user's group on a day comes from their events up to
+that day among the users seen by then (:func:`peer_days`, one pass per day over the
+users), and the z-scores compare with the *other* members of that group that day
+(:func:`peer_z`, leave-one-out from the group sums).
 
 Check the two implementations agree on a small synthetic sample::
 
@@ -22,6 +28,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +37,11 @@ import polars as pl
 
 from auditlens.calendar import BusinessCalendar
 from auditlens.features.catalog import SENSITIVE_RANK, ResourceCatalog
+from auditlens.features.peers import PEER_COLUMNS, ZERO_WHEN_IDLE
 
 KEYS = ["user_id", "window"]
 BULK_ACTIONS = ["download", "export", "print", "copy", "usb_connect"]
 CHANGE_ACTIONS = ["edit", "delete"]
-PEER_COLUMNS = [
-    "off_hours_login_ratio",
-    "off_hours_action_ratio",
-    "weighted_resource_score",
-    "sensitive_access_count",
-    "bulk_action_count",
-    "delete_count",
-    "distinct_resources",
-    "failed_access_count",
-]
 FEATURE_COLUMNS = [
     # temporal
     "login_count",
@@ -53,7 +51,6 @@ FEATURE_COLUMNS = [
     "first_activity_hour",
     "last_activity_hour",
     "hour_entropy",
-    "login_hour_deviation",
     # resources
     "weighted_resource_score",
     "sensitive_access_count",
@@ -192,13 +189,12 @@ def safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den).where(den > 0, 0.0)
 
 
-def temporal(ev: pd.DataFrame, profile_days: int) -> pd.DataFrame:
-    """login_count .. login_hour_deviation."""
+def temporal(ev: pd.DataFrame) -> pd.DataFrame:
+    """login_count .. hour_entropy."""
     login = (ev["action_type"] == "login") & ev["_ok"]
     ev = ev.assign(
         _login=login,
         _off_login=login & ev["_off_hours"],
-        _login_hour=ev["_hour"].where(login),
     )
     daily = (
         ev.groupby(KEYS)
@@ -209,7 +205,6 @@ def temporal(ev: pd.DataFrame, profile_days: int) -> pd.DataFrame:
             off_hours_action_count=("_off_hours", "sum"),
             first_activity_hour=("_hour", "min"),
             last_activity_hour=("_hour", "max"),
-            _login_hour=("_login_hour", "mean"),
         )
         .reset_index()
     )
@@ -218,14 +213,9 @@ def temporal(ev: pd.DataFrame, profile_days: int) -> pd.DataFrame:
     entropy = (-share * np.log2(share)).groupby(level=KEYS).sum().rename("hour_entropy")
     daily = daily.merge(entropy.reset_index(), on=KEYS, how="left")
 
-    own_mean = trailing(daily, "_login_hour", profile_days, "mean")
-    own_std = trailing(daily, "_login_hour", profile_days, "std").fillna(0.0)
     daily["off_hours_login_ratio"] = safe_ratio(daily["_off_logins"], daily["login_count"])
     daily["off_hours_action_ratio"] = safe_ratio(daily["off_hours_action_count"], daily["_actions"])
-    daily["login_hour_deviation"] = (
-        (daily["_login_hour"] - own_mean).abs() / (own_std + 0.5)
-    ).fillna(0.0)
-    return daily.drop(columns=["_off_logins", "_actions", "_login_hour"])
+    return daily.drop(columns=["_off_logins", "_actions"])
 
 
 def resources(ev: pd.DataFrame, profile_days: int) -> pd.DataFrame:
@@ -302,35 +292,114 @@ def access(ev: pd.DataFrame) -> pd.DataFrame:
     return daily
 
 
-def _mode(values: pd.Series) -> object:
-    modes = values.dropna().mode()
-    return modes.iloc[0] if len(modes) else None
+def role_modes(ev: pd.DataFrame) -> pd.DataFrame:
+    """Per (user, window) with events: the user's most frequent department and role over
+    their events up to that day (each on its own; a tie goes to the smallest value;
+    None before the first non-null one)."""
+    keys = pd.MultiIndex.from_frame(ev[KEYS].drop_duplicates().sort_values(KEYS))
+    out = pd.DataFrame(index=keys)
+    for column in ("department", "role"):
+        # events per value, one column per value (sorted), summed up to each day
+        counts = ev.groupby([*KEYS, column]).size().unstack(column, fill_value=0)
+        so_far = counts.reindex(keys, fill_value=0).groupby(level="user_id").cumsum()
+        if so_far.shape[1] == 0:  # no value at all
+            out[column] = None
+            continue
+        # idxmax takes the first (smallest) of the tied columns
+        out[column] = so_far.idxmax(axis=1).where(so_far.max(axis=1) > 0)
+    return out.reset_index()
 
 
-def peer_groups(ev: pd.DataFrame, min_peer_group: int) -> pd.DataFrame:
-    """user_id -> peer_group: department/role, else department, else (all)."""
-    table = ev.groupby("user_id").agg(department=("department", _mode), role=("role", _mode))
-    dept = table["department"].fillna("(none)")
-    fine = dept + "/" + table["role"].fillna("(none)")
-    fine_size = fine.groupby(fine).transform("size")
-    dept_size = dept.groupby(dept).transform("size")
-    group = np.where(
-        fine_size >= min_peer_group,
-        fine,
-        np.where(dept_size >= min_peer_group, dept, "(all)"),
+def peer_days(
+    modes: pd.DataFrame, min_peer_group: int, directory: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``user_id, window, peer_group, _members`` for every user-day of ``modes``.
+
+    Day by day: on each day every user seen so far is in their department/role when
+    ``min_peer_group`` of the users seen so far share it, else in their department when
+    that many share it, else in (all); by their department and role as of their last
+    day with events up to then (``directory``, ``user_id`` with department/role,
+    overrides them).
+    ``_members``: how many users are in the group that day, idle ones included.
+    """
+    modes = modes.sort_values(["window", "user_id"]).reset_index(drop=True)
+    if directory is not None:
+        listed = [c for c in ("department", "role") if c in directory.columns]
+        known = directory.drop_duplicates("user_id", keep="last").set_index("user_id")
+        for column in listed:
+            modes[column] = modes["user_id"].map(known[column]).fillna(modes[column])
+    dept = modes["department"].fillna("(none)")
+    fine = dept + "/" + modes["role"].fillna("(none)")
+    # integer codes, so that each day is a few bincounts over the users seen so far
+    user, _ = pd.factorize(modes["user_id"])
+    fine_code, fines = pd.factorize(fine)
+    dept_code, depts = pd.factorize(dept)
+    labels = np.array([*fines, *depts, "(all)"], dtype=object)
+    user_fine = np.full(user.max() + 1 if len(user) else 0, -1)
+    user_dept = np.full_like(user_fine, -1)
+    group = np.empty(len(modes), dtype=np.int64)
+    members = np.empty(len(modes), dtype=np.int64)
+    days = modes["window"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, days[1:] != days[:-1], True])
+    for lo, hi in pairwise(bounds):
+        today = user[lo:hi]
+        user_fine[today] = fine_code[lo:hi]
+        user_dept[today] = dept_code[lo:hi]
+        seen = np.flatnonzero(user_fine >= 0)
+        fine_of, dept_of = user_fine[seen], user_dept[seen]
+        fine_n = np.bincount(fine_of, minlength=len(fines))
+        dept_n = np.bincount(dept_of, minlength=len(depts))
+        group_of = np.full_like(user_fine, -1)
+        group_of[seen] = np.where(
+            fine_n[fine_of] >= min_peer_group,
+            fine_of,
+            np.where(dept_n[dept_of] >= min_peer_group, len(fines) + dept_of, len(labels) - 1),
+        )
+        group[lo:hi] = group_of[today]
+        members[lo:hi] = np.bincount(group_of[seen], minlength=len(labels))[group[lo:hi]]
+    return pd.DataFrame(
+        {
+            "user_id": modes["user_id"],
+            "window": modes["window"],
+            "peer_group": labels[group],
+            "_members": members,
+        }
     )
-    return pd.DataFrame({"user_id": table.index, "peer_group": group})
 
 
-def peer_z(frame: pd.DataFrame, groups: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """(value - peer mean that day) / max(peer std, a quarter of the column's std)."""
-    data = frame[[*KEYS, *columns]].merge(groups, on="user_id", how="left")
-    by = data.groupby(["peer_group", "window"])[list(columns)]
-    mean = by.transform("mean")
-    std = by.transform("std").fillna(0.0)
-    floor = (data[list(columns)].std() * 0.25).clip(lower=1e-6)
-    z = (data[list(columns)] - mean) / std.clip(lower=floor, axis=1)
-    return pd.concat([data[KEYS], z.add_prefix("peer_z_")], axis=1)
+def peer_floors(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, float]:
+    """A quarter of each column's sample std over ``frame`` (at least 1e-6)."""
+    return {c: max(float(frame[c].std()) * 0.25, 1e-6) for c in columns}
+
+
+def peer_z(
+    frame: pd.DataFrame,
+    groups: pd.DataFrame,
+    columns: Sequence[str],
+    floors: dict[str, float],
+) -> pd.DataFrame:
+    """(value - peer mean) / max(peer std, floor) against the *other* members of the
+    user's group that day (leave-one-out: the group's sums minus the user's own).
+
+    Counts (ZERO_WHEN_IDLE) compare with every other member, an idle one having done 0;
+    the other columns with the other members active that day. Sample std (ddof 1);
+    without a peer (or one peer, for the std) the mean (std) is missing; a missing z is 0.
+    """
+    data = frame[[*KEYS, *columns]].merge(groups, on=KEYS, how="left")
+    x = data[list(columns)].astype(float)
+    by = [data["peer_group"], data["window"]]
+    total = x.groupby(by).transform("sum")
+    squares = (x**2).groupby(by).transform("sum")
+    active = x.groupby(by).transform("count")
+    z = {}
+    for c in columns:
+        own = x[c]
+        n = (data["_members"] if c in ZERO_WHEN_IDLE else active[c]) - 1.0
+        mean = ((total[c] - own) / n).where(n > 0)
+        var = ((squares[c] - own**2 - n * mean**2) / (n - 1)).where(n > 1).clip(lower=0.0)
+        std = np.sqrt(var).fillna(0.0).clip(lower=floors[c])
+        z[f"peer_z_{c}"] = ((own - mean) / std).fillna(0.0)
+    return pd.concat([data[KEYS], pd.DataFrame(z)], axis=1)
 
 
 def build_matrix_pandas(
@@ -339,19 +408,25 @@ def build_matrix_pandas(
     calendar: BusinessCalendar,
     profile_days: int = 28,
     min_peer_group: int = 5,
+    directory: pd.DataFrame | None = None,
+    floors: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The feature matrix (keys + FEATURE_COLUMNS), one row per (user, local day).
 
     ``window`` is the local date as ``datetime64`` (midnight); sorted by user and window.
+    ``directory``: ``user_id`` with department/role, over the events' (as
+    ``FeatureContext.peer_groups``); ``floors``: the peer z floors learned elsewhere
+    (None: :func:`peer_floors` of this matrix, as ``build_matrix`` does).
     """
     ev = prepare(events_pd, catalog, calendar)
     frame = (
-        temporal(ev, profile_days)
+        temporal(ev)
         .merge(resources(ev, profile_days), on=KEYS, how="left")
         .merge(access(ev), on=KEYS, how="left")
     )
-    z = peer_z(frame, peer_groups(ev, min_peer_group), PEER_COLUMNS)
-    frame = frame.merge(z, on=KEYS, how="left")
+    groups = peer_days(role_modes(ev), min_peer_group, directory)
+    floors = floors or peer_floors(frame, PEER_COLUMNS)
+    frame = frame.merge(peer_z(frame, groups, PEER_COLUMNS, floors), on=KEYS, how="left")
     features = frame[FEATURE_COLUMNS].fillna(0)
     out = pd.concat([frame[KEYS], features], axis=1)
     return out.sort_values(KEYS).reset_index(drop=True)
