@@ -1,3 +1,4 @@
+# size: builder, parts and combine (continuing from earlier windows) share row order, floors.
 """Join every FeatureSet into one matrix keyed by (user_id, window).
 
 :class:`MatrixBuilder` fits the feature sets (``fit``) and builds the matrix with them
