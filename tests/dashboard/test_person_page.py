@@ -29,9 +29,6 @@ from tests.dashboard.pages_support import (
     trail,
 )
 
-# seen to miss its table beside another worker under load (make unit runs it alone)
-pytestmark = pytest.mark.serial
-
 __all__ = ["pseudonymised"]  # the fixture, used by name
 
 REAL_ID = re.compile(r"\bU\d{4}\b")
@@ -335,9 +332,12 @@ def test_flagged_days_follow_alert_min_severity_down_to_low(
     assert not at.exception and not at.error
     with Store.open(deployment.settings) as store:
         flagged = scored_days(store, user, min_severity=Severity(severity))
-    assert [r["Day"] for r in table(at, "Reasons")] == [
-        d.day.isoformat() for d in reversed(flagged)
-    ]
+    # the generated organisation ends yesterday: whether this person has a day at the
+    # bar depends on the date; with none the page shows no table of flagged days at all
+    shown = [r["Day"] for r in table(at, "Reasons")] if flagged else []
+    assert shown == [d.day.isoformat() for d in reversed(flagged)]
+    if not flagged:
+        assert not any("Reasons" in frame.value.columns for frame in at.dataframe)
     lines = [a["text"] for a in chart_specs(at)[0]["layout"].get("annotations", [])]
     assert ("alerts from 90" in lines) == (severity == "critical")
     assert not any(line.startswith("alerts from") for line in lines) == (severity == "low")
