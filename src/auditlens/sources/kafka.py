@@ -48,7 +48,13 @@ from auditlens import schema
 from auditlens.errors import SourceError
 from auditlens.sources.base import STREAM, Batch, Source, Watermark, rejected_frame
 from auditlens.sources.kafka_messages import MessageFormat, MessageReader
-from auditlens.sources.kafka_offsets import Offsets, location, offsets_watermark, parse_offsets
+from auditlens.sources.kafka_offsets import (
+    Offsets,
+    location,
+    location_expr,
+    offsets_watermark,
+    parse_offsets,
+)
 from auditlens.sources.kafka_producer import HINT as _HINT
 from auditlens.sources.kafka_producer import HINT_KO as _HINT_KO
 from auditlens.sources.kafka_producer import SECRET_KEYS, TIMEOUT, ClientLog, client_reason
@@ -308,7 +314,7 @@ class KafkaSource(Source):
             },
             schema={"t": pl.String, "p": pl.Int64, "o": pl.Int64},
         ).with_columns(pl.col("p", "o").fill_null(0))
-        places = where.select(pl.format("{}/{}/{}", "t", "p", "o")).to_series()  # location()
+        places = where.select(location_expr("t", "p", "o")).to_series()
         spans = where.group_by("t", "p").agg(pl.col("o").min().alias("a"), pl.col("o").max())
         for topic, partition, _, last in spans.iter_rows():
             offsets.setdefault(topic, {})[partition] = last + 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
+
 from auditlens.errors import SourceError
 from auditlens.schema import Watermark
 
@@ -14,6 +16,15 @@ Offsets = dict[str, dict[int, int]]
 def location(topic: str, partition: int, offset: int) -> str:
     """Where a message is: ``topic/partition/offset`` (a quarantined row's location)."""
     return f"{topic}/{partition}/{offset}"
+
+
+def location_expr(topic: str, partition: str, offset: str) -> pl.Expr:
+    """:func:`location` of every row, from its topic, partition and offset columns.
+
+    >>> pl.DataFrame({"t": ["ev"], "p": [2], "o": [41]}).select(location_expr("t", "p", "o")).item()
+    'ev/2/41'
+    """
+    return pl.format("{}/{}/{}", topic, partition, offset)
 
 
 def parse_offsets(since: Watermark | None) -> Offsets:
