@@ -195,9 +195,6 @@ def _tail(prepared: pl.DataFrame, newest: dt.date) -> pl.DataFrame:
     """The failed logins of the last minutes of ``newest`` (a burst across midnight)."""
     late = pl.col(LOCAL_HOUR) >= 24.0 - _TAIL_MINUTES / 60.0
     failed = (pl.col(ACTION_TYPE) == "login") & ~pl.col(OK)
-    return (  # lazily: only the four columns read are filtered (not every column)
-        prepared.lazy()
-        .filter(failed & late & (pl.col(WINDOW) == newest))
-        .select(USER_ID, pl.col(TIMESTAMP).dt.convert_time_zone("UTC"))
-        .collect()
+    return prepared.filter(failed & late & (pl.col(WINDOW) == newest)).select(
+        USER_ID, pl.col(TIMESTAMP).dt.convert_time_zone("UTC")
     )
