@@ -27,6 +27,7 @@ from auditlens.pipeline.inputs import make_source
 from auditlens.sources.kafka import KafkaSource
 from auditlens.sources.kafka_messages import MessageReader
 from auditlens.sources.kafka_offsets import location
+from auditlens.sources.kafka_producer import TICK, produce
 from auditlens.store.repo import Store
 from tests.kafka_broker import Broker
 
@@ -351,3 +352,28 @@ def test_killed_at_random_points_then_restarted_stores_each_good_event_exactly_o
         assert sorted(stored) == sorted(ids)
         places = store.events.quarantined(limit=10_000)["location"].to_list()
         assert sorted(places) == sorted(location(topic, i % 3, i // 3) for i in bad)
+
+
+def test_a_paced_producer_sends_nothing_early_and_wakes_once_a_tick(kafka_broker: Broker) -> None:
+    topic = kafka_broker.topic()
+    rate, n = 2000.0, 300
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        time.sleep(seconds)
+
+    started = time.monotonic()
+    values = (json.dumps(good(i)).encode() for i in range(n))
+    assert produce(kafka_broker.bootstrap, topic, values, rate=rate, sleep=sleep) == n
+    assert time.monotonic() - started >= (n - 1) / rate
+    assert naps and min(naps) >= TICK  # no busy wake-up per message...
+    assert len(naps) <= (n - 1) / rate / TICK + 1  # ...one per tick at most
+    consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": "pace"})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    stamps: list[int] = []
+    while len(stamps) < n:
+        stamps += [m.timestamp()[1] for m in consumer.consume(n, 5) if m.error() is None]
+    consumer.close()
+    for i, stamp in enumerate(stamps):  # message i left no earlier than i / rate seconds in
+        assert stamp - stamps[0] >= int(i / rate * 1000) - 1, i

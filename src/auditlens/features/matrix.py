@@ -297,8 +297,9 @@ def combine_rows(
     frame = frame.select(pl.exclude("^_.*$"))
     base = [c for c in frame.columns if c not in KEYS]
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
-    peers = peer_deviation(frame, days, base, floors)
-    frame = frame.join(peers.select(*KEYS, *[f"peer_z_{c}" for c in PEER_COLUMNS]), on=list(KEYS))
+    scored = [c for c in PEER_COLUMNS if c in base]  # (the others' z-scores go unused)
+    peers = peer_deviation(frame, days, base, floors, scored)
+    frame = frame.join(peers.select(*KEYS, *[f"peer_z_{c}" for c in scored]), on=list(KEYS))
     features = [c for c in frame.columns if c not in KEYS]
     frame = frame.with_columns(pl.col(features).fill_null(0).fill_nan(0)).sort(*KEYS)
     own, recent = _own_means(frame.select(*KEYS, *base), ctx, earlier, novelty, keep=keep)
@@ -376,19 +377,20 @@ def _trailing_means(
     starts, and the days computed from a history must equal the days among all).
     """
     lo = np.searchsorted(axis, axis[at] - days, side="left")
-    out = []
-    for c in columns:
-        x = rows.get_column(c).cast(pl.Float64).fill_null(0.0).to_numpy()
-        total, n = np.zeros(at.size), np.zeros(at.size, dtype=np.int64)
-        for k in range(1, days + 1):
-            j = at - k
-            valid = j >= lo
-            total += np.where(valid, x[np.maximum(j, 0)], 0.0)
-            n += valid
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / n
-        out.append(pl.Series(f"_own_{c}", mean).set(pl.Series(n == 0), None))
-    return out
+    if not columns:
+        return []
+    # every column at once (rows x columns): the same element-wise sums, in the same order
+    x = rows.select(pl.col(columns).cast(pl.Float64).fill_null(0.0)).to_numpy()
+    total, n = np.zeros((at.size, len(columns))), np.zeros(at.size, dtype=np.int64)
+    for k in range(1, days + 1):
+        j = at - k
+        valid = j >= lo
+        total += np.where(valid[:, None], x[np.maximum(j, 0)], 0.0)
+        n += valid
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n[:, None]
+    none = pl.Series(n == 0)
+    return [pl.Series(f"_own_{c}", mean[:, i]).set(none, None) for i, c in enumerate(columns)]
 
 
 def _days_off(windows: pl.Series, ctx: FeatureContext) -> pl.DataFrame:

@@ -187,9 +187,11 @@ def peer_deviation(
     peers: PeerDays,
     columns: Sequence[str] = PEER_COLUMNS,
     floors: dict[str, float] | None = None,
+    scored: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Keys, ``peer_z_<c>`` and the peer mean ``_peer_<c>`` for each column, and
-    ``_peers_active`` (how many *other* members of the group were active that window).
+    """Keys, ``peer_z_<c>`` for each column in ``scored`` (None: every column), the peer
+    mean ``_peer_<c>`` for each column, and ``_peers_active`` (how many *other* members
+    of the group were active that window).
 
     The peers are the *other* members of the user's group that day (``peers``: groups
     day by day): the user is left out, so the mean never echoes the user's own value.
@@ -223,20 +225,19 @@ def peer_deviation(
     # value out (leave-one-out mean and sample std)
     stats = _group_sums(frame, columns)
     stats = stats.with_columns(peers.members(stats.select(over)).alias(_MEMBERS))
+    scored = list(columns if scored is None else scored)
     given = floors or {}
-    floors = given | peer_floors(matrix, [c for c in columns if c not in given])
+    floors = given | peer_floors(matrix, [c for c in scored if c not in given])
     frame = frame.join(stats, on=over, how="left", maintain_order="left", nulls_equal=True)
     # null for a group of one: there is nobody to be active
     others = pl.when(pl.col(_MEMBERS) > 1).then(pl.col(_ACTIVE) - 1)
     exprs: list[pl.Expr] = [others.alias(PEERS_ACTIVE)]
     for c in columns:
         mean, std = _leave_one_out(c, zero_when_idle=c in ZERO_WHEN_IDLE)
-        exprs += [
-            ((pl.col(c) - mean) / pl.max_horizontal(std.fill_null(0.0), floors[c]))
-            .fill_null(0.0)
-            .alias(f"peer_z_{c}"),
-            mean.alias(f"_peer_{c}"),
-        ]
+        if c in scored:
+            z = (pl.col(c) - mean) / pl.max_horizontal(std.fill_null(0.0), floors[c])
+            exprs.append(z.fill_null(0.0).alias(f"peer_z_{c}"))
+        exprs.append(mean.alias(f"_peer_{c}"))
     return frame.select(*KEYS, PEER_GROUP, *exprs)
 
 
@@ -264,14 +265,16 @@ def _group_sums(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
         WINDOW: ordered.get_column(WINDOW).gather(starts),
         _ACTIVE: sizes,
     }
-    for c in columns:
-        values = ordered.get_column(c).cast(pl.Float64)
-        known = values.is_not_null().to_numpy()
-        x = values.fill_null(0.0).to_numpy()
+    # every column out of Polars at once; each is then summed alone (contiguous), as before
+    values = ordered.select(pl.col(columns).cast(pl.Float64))
+    xs = values.select(pl.all().fill_null(0.0)).to_numpy(order="fortran")
+    knowns = values.select(pl.all().is_not_null().cast(pl.Int64)).to_numpy(order="fortran")
+    for i, c in enumerate(columns):
+        x, known = xs[:, i], knowns[:, i]
         if starts.size:
             out[f"_sum_{c}"] = np.add.reduceat(x, starts)
             out[f"_sq_{c}"] = np.add.reduceat(x * x, starts)
-            out[f"_n_{c}"] = np.add.reduceat(known.astype(np.int64), starts)
+            out[f"_n_{c}"] = np.add.reduceat(known, starts)
         else:
             out[f"_sum_{c}"] = out[f"_sq_{c}"] = np.zeros(0)
             out[f"_n_{c}"] = np.zeros(0, dtype=np.int64)
