@@ -60,13 +60,24 @@ def counts_asof(
     Integer counts from +1/-1 steps summed in day order: exact, whatever the order of
     the input rows. ``ends``: ``spell_ends(spells)`` when the caller has it already.
     """
-    keys = list(keys)
     ends = spell_ends(spells) if ends is None else ends
+    return answer_asof(count_line(ends, firsts, keys), queries, keys)
+
+
+def count_line(
+    ends: pl.DataFrame, firsts: pl.DataFrame | None, keys: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """The counts of :func:`counts_asof` as a line per group (and keys): ``peer_group,
+    keys..., window, _count`` from each day a count changes (lazy: the caller's one query
+    runs it, or :meth:`PeerDays.members` keeps it)."""
+    keys = list(keys)
     if firsts is None:
-        joined = ends.with_columns(pl.col(WINDOW).alias(_AT))
+        joined = ends.lazy().with_columns(pl.col(WINDOW).alias(_AT))
     else:
-        joined = ends.join(firsts, on=USER_ID, how="inner").with_columns(
-            pl.max_horizontal(WINDOW, "first").alias(_AT)
+        joined = (
+            ends.lazy()
+            .join(firsts.lazy(), on=USER_ID, how="inner")
+            .with_columns(pl.max_horizontal(WINDOW, "first").alias(_AT))
         )
     live = joined.filter(pl.col(_TO).is_null() | (pl.col(_AT) < pl.col(_TO)))
     steps = pl.concat(
@@ -77,22 +88,32 @@ def counts_asof(
             ),
         ]
     )
-    line = (
+    return (
         steps.group_by(PEER_GROUP, *keys, WINDOW)
         .agg(pl.col(_DELTA).sum())
         .sort(PEER_GROUP, *keys, WINDOW)
         .with_columns(pl.col(_DELTA).cum_sum().over(PEER_GROUP, *keys).alias(_COUNT))
+        .select(PEER_GROUP, *keys, WINDOW, _COUNT)
         .sort(WINDOW)
     )
-    asked = queries.select(PEER_GROUP, *keys, WINDOW).with_row_index("_q").sort(WINDOW)
+
+
+def answer_asof(
+    line: pl.LazyFrame | pl.DataFrame, queries: pl.DataFrame, keys: Sequence[str] = ()
+) -> pl.Series:
+    """Per row of ``queries`` (peer_group, keys..., window): the ``line``'s count on that
+    day (one query: the line is computed, unless given as a frame, and read at once)."""
+    keys = list(keys)
+    asked = queries.lazy().select(PEER_GROUP, *keys, WINDOW).with_row_index("_q").sort(WINDOW)
     found = asked.join_asof(
-        line.select(PEER_GROUP, *keys, WINDOW, _COUNT),
+        line.lazy(),
         on=WINDOW,
         by=[PEER_GROUP, *keys],
         strategy="backward",
         check_sortedness=False,
     ).sort("_q")
-    return found.get_column(_COUNT).fill_null(0).cast(pl.Int64).alias(_COUNT)
+    counts = found.select(pl.col(_COUNT).fill_null(0).cast(pl.Int64)).collect()
+    return counts.to_series().alias(_COUNT)
 
 
 @dataclass(frozen=True)
@@ -126,11 +147,20 @@ class PeerDays:
         """``groups`` of the users in ``users`` (a frame with ``user_id``)."""
         return self.groups.join(users.select(USER_ID).unique(), on=USER_ID, how="semi")
 
+    def __getstate__(self) -> dict[str, pl.DataFrame]:
+        """The three frames (a history is pickled: the cached lines are not kept)."""
+        return {"groups": self.groups, "spells": self.spells, "counts": self.counts}
+
     @cached_property
     def ends(self) -> pl.DataFrame:
         """``spell_ends(spells)``, computed once (the peer passes ask it several times)."""
         return spell_ends(self.spells)
 
+    @cached_property
+    def _member_line(self) -> pl.DataFrame:
+        """The members of each group day by day (:meth:`members` asks it several times)."""
+        return count_line(self.ends, None).collect()
+
     def members(self, keys: pl.DataFrame) -> pl.Series:
         """Per row of ``keys`` (peer_group, window): the group's members that day."""
-        return counts_asof(self.spells, None, keys, ends=self.ends)
+        return answer_asof(self._member_line, keys)

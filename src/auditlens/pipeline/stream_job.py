@@ -1,3 +1,4 @@
+# size: the stream loop, its background scorer, the store-and-alert step and the start share one run.
 """`auditlens stream`: Kafka micro-batches validated, stored, scored and alerted
 continuously until stopped (SIGTERM/SIGINT: the current micro-batch is finished first).
 
@@ -28,13 +29,14 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import polars as pl
@@ -59,6 +61,11 @@ from auditlens.store.repo import Store
 from auditlens.store.scores import RunRecord
 
 log = logging.getLogger("auditlens.stream")
+#: Python's thread switch interval while streaming (its default: 5 ms). The reading thread
+#: and the scoring thread each give up the GIL at every Polars call and must take it back
+#: from the other; at 5 ms a wait, a micro-batch's few hundred calls added tenths of a
+#: second to its latency (bench/bench_stream.py).
+SWITCH_INTERVAL: Final = 0.001
 
 
 @dataclass
@@ -74,6 +81,8 @@ class StreamReport:
     seconds: float = 0.0
     #: Event-to-scored latencies (s) from each message's Kafka timestamp, last 100k.
     latencies: list[float] = field(default_factory=list)
+    #: The part of those latencies until the event was committed to the store, last 100k.
+    stored: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -114,7 +123,7 @@ def stream(
     report = StreamReport(source=name)
     metrics = StreamMetrics(name, metrics_port)
     began = time.perf_counter()
-    with _signals(control), Store.open(settings, migrate=True) as store:
+    with _signals(control), _switch_interval(), Store.open(settings, migrate=True) as store:
         state, scorer = _start(store, settings, report, clock, wait)
         kafka = make_source(name, config, settings)
         assert isinstance(kafka, KafkaSource)  # noqa: S101 - _kafka chose a kafka config
@@ -132,10 +141,12 @@ def stream(
                 windows += scorer.commit(update, done[-1].batch_id, events.height)
             now_ms = time.time() * 1000.0
             latencies = [(now_ms - t) / 1000.0 for c in done for t in c.produced_ms if t > 0]
+            stored = [(c.at_ms - t) / 1000.0 for c in done for t in c.produced_ms if t > 0]
             report.batches += len(done)
             report.events += sum(c.report.accepted for c in done)
             report.windows += windows
             report.latencies = (report.latencies + latencies)[-100_000:]
+            report.stored = (report.stored + stored)[-100_000:]
             seconds = time.perf_counter() - started
             for c in done:
                 metrics.batch(c.report.ingested, c.report.quarantined, c.lag)
@@ -158,7 +169,8 @@ def stream(
         background = _Background(score, on_error=kafka.stop)
 
         def handle(batch: BatchReport, events: pl.DataFrame) -> None:
-            background.put(_Committed(batch, events, list(kafka.produced_ms), kafka.lag))
+            now_ms = time.time() * 1000.0
+            background.put(_Committed(batch, events, list(kafka.produced_ms), kafka.lag, now_ms))
 
         log.info("streaming %s (%s) from the stored offsets", name, ", ".join(config.topics))
         try:
@@ -181,6 +193,7 @@ class _Committed:
     events: pl.DataFrame
     produced_ms: list[int]
     lag: int
+    at_ms: float  # when it was committed (epoch ms, as the Kafka timestamps)
 
     @property
     def batch_id(self) -> int:
@@ -359,6 +372,17 @@ def _kafka(settings: Settings, name: str | None) -> tuple[str, KafkaSourceConfig
         ko=f"스트리밍할 kafka 소스 {name or ''}이(가) 없습니다 ({known})".replace("  ", " "),
         ko_hint='auditlens.toml에 [sources.NAME] kind = "kafka"를 정의하고 --source로 지정하십시오',
     )
+
+
+@contextmanager
+def _switch_interval(seconds: float = SWITCH_INTERVAL) -> Iterator[None]:
+    """Python's thread switch interval at ``seconds`` while streaming (then as before)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 @contextmanager

@@ -63,6 +63,9 @@ from auditlens.vocabulary import ValueRules
 StartFrom = Literal["earliest", "latest"]
 T = TypeVar("T")
 
+#: librdkafka's ``fetch.wait.max.ms`` of a following read (its default: 500); a source's
+#: ``options`` may set another.
+FOLLOW_FETCH_WAIT_MS: Final = 100
 #: A drain gives up waiting when no message nor end-of-partition arrives for this long.
 IDLE_SECONDS: Final = 10.0
 
@@ -260,9 +263,11 @@ class KafkaSource(Source):
         partitions: set[tuple[str, int]],
         notices: list[tuple[str, str]],
     ) -> Iterator[Batch]:
-        """Micro-batches until :meth:`stop`: a partition's end only ends a micro-batch early
-        (once every partition is caught up the batch is yielded at once: low latency under
-        light load, full batches under heavy load)."""
+        """Micro-batches until :meth:`stop`. A micro-batch is yielded as soon as the
+        client has nothing more queued locally (it fetches ahead in the background), or
+        every partition reports its end, or at ``max_records`` / ``max_seconds``: low
+        latency under light load, full batches under a backlog. While it holds no message
+        it waits for the first one (at most 0.2 s a wait, so a stop is heard)."""
         while not self._stopping.is_set():
             messages: list[Message] = []
             caught_up: set[tuple[str, int]] = set()
@@ -271,23 +276,39 @@ class KafkaSource(Source):
                 left = self.max_seconds - (time.monotonic() - started)
                 if left <= 0 or (messages and caught_up >= partitions):
                     break
-                wanted = min(self.max_records - len(messages), 10_000)
-                for message in self._guard(consumer.consume, wanted, min(left, 0.2)):
-                    error = message.error()
-                    if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF:
-                            caught_up.add((str(message.topic()), int(message.partition() or 0)))
-                        elif error.fatal() or not error.retriable():
-                            raise self._error(KafkaException(error))
-                        continue
-                    if caught_up:  # (the common case, nothing caught up yet: no lookup)
-                        caught_up.discard((str(message.topic()), int(message.partition() or 0)))
-                    messages.append(message)
+                if messages:  # what the client has queued, without waiting
+                    got = self._guard(
+                        consumer.consume, min(self.max_records - len(messages), 10_000), 0
+                    )
+                    if not any(m.error() is None for m in got):
+                        self._follow_errors(got, caught_up)
+                        break  # nothing more queued: this batch goes now
+                else:  # wait for the first message
+                    first = self._guard(consumer.poll, min(left, 0.2))
+                    got = [] if first is None else [first]
+                messages += self._follow_errors(got, caught_up)
             if messages or notices:
                 batch = self._batch(messages, offsets, notices)
                 self.lag = self._lag(consumer, offsets, partitions)
                 yield batch
                 notices = []
+
+    def _follow_errors(self, got: list[Message], caught_up: set[tuple[str, int]]) -> list[Message]:
+        """The readable messages of ``got``; partition ends are added to ``caught_up``
+        (a later message of that partition takes it out again); fatal errors raise."""
+        readable: list[Message] = []
+        for message in got:
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    caught_up.add((str(message.topic()), int(message.partition() or 0)))
+                elif error.fatal() or not error.retriable():
+                    raise self._error(KafkaException(error))
+                continue
+            if caught_up:  # (the common case, nothing caught up yet: no lookup)
+                caught_up.discard((str(message.topic()), int(message.partition() or 0)))
+            readable.append(message)
+        return readable
 
     @staticmethod
     def _lag(consumer: Consumer, offsets: Offsets, partitions: set[tuple[str, int]]) -> int:
@@ -387,9 +408,13 @@ class KafkaSource(Source):
         }
 
     def _consumer_config(self) -> dict[str, Any]:
+        # following: a broker that answers a fetch only when its wait is over (Tansu does,
+        # Kafka answers as soon as a message is there) costs at most this much latency
+        wait = {"fetch.wait.max.ms": FOLLOW_FETCH_WAIT_MS} if self.follow else {}
         return {
             "session.timeout.ms": 6000,
             "max.poll.interval.ms": 300_000,
+            **wait,
             **self._client_config(),
             "group.id": self.group_id,
             "enable.auto.commit": False,
