@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1500)
     parser.add_argument("--days", type=int, default=12)
     parser.add_argument("--live-days", type=int, default=3)
-    parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--copies", type=int, default=16)
     parser.add_argument("--batch", type=int, default=100_000, help="max_records, throughput")
     parser.add_argument("--rate", type=float, default=10_000.0)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -152,11 +152,15 @@ def main() -> None:
         with Store.open(settings) as store:
             target = store.events.counts()["accepted"] + bulk_events.height
         done = threading.Event()
+        first_commit: list[float] = []
 
         def watch() -> None:
             with Store.open(settings) as store:
-                while store.events.counts()["accepted"] < target:
-                    time.sleep(0.05)
+                start = store.events.counts()["accepted"]
+                while (count := store.events.counts()["accepted"]) < target:
+                    if count > start and not first_commit:
+                        first_commit.append(time.perf_counter())
+                    time.sleep(0.02)
             done.set()
 
         c0 = cpu()
@@ -164,16 +168,17 @@ def main() -> None:
         marks: list[tuple[float, int]] = []
         report, seconds = run_stream(settings, "bulk", done, marks=marks)
         used = cpu() - c0
-        steady = (
-            (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0]) if len(marks) > 1 else 0
-        )
+        total = bulk_events.height
+        scored = [t for t, events in marks if events >= total]
+        # from the first micro-batch in the store to the last event scored (start-up, i.e.
+        # loading the history and warming River, and the stop's closing scoring left out)
+        span = (scored[0] - first_commit[0]) if scored and first_commit else float("nan")
         line("throughput: events streamed", f"{report.events:,}")
         line("throughput: micro-batches / windows scored", f"{report.batches} / {report.windows:,}")
         line("throughput: wall seconds (incl. start: River warm-up)", f"{seconds:.2f}")
-        total = bulk_events.height
         line("throughput: events/s overall (incl. start)", f"{total / seconds:,.0f}")
-        line("throughput: events/s steady (first to last scoring)", f"{steady:,.0f}")
-        line("throughput: goal 100k events/s, ratio (steady)", f"{steady / 100_000:.2f}x")
+        line("throughput: events/s sustained (first commit to all scored)", f"{total / span:,.0f}")
+        line("throughput: goal 100k events/s, ratio (sustained)", f"{total / span / 1e5:.2f}x")
         line("throughput: CPU s / per 100k events", f"{used:.1f} / {used / total * 1e5:.2f}")
         line("throughput: alerts opened", f"{report.alerts}")
 
