@@ -25,6 +25,7 @@ from auditlens.errors import StoreError
 from auditlens.schema import EVENT_DTYPES, EVENT_ID, LOCATION, Watermark
 from auditlens.store.binding import LakeBinding, LakeCheck, committed_parts
 from auditlens.store.db import ingest_batches, lake_pending, quarantine, tamper_findings, watermarks
+from auditlens.store.id_ranges import IdRanges
 from auditlens.store.lake import EventLake
 from auditlens.store.locks import store_lock
 from auditlens.store.repository import read_frame
@@ -53,6 +54,9 @@ class EventRepository:
         self.lake = lake
         #: The tie between this store and its lake (checked before the lake is used).
         self.binding = LakeBinding(engine, lake)
+        #: Each part's event-id range, read once (duplicate checks open only the parts
+        #: whose range meets the ids checked).
+        self.id_ranges = IdRanges(lake)
 
     # --- reads -----------------------------------------------------------------------
 
@@ -94,19 +98,23 @@ class EventRepository:
     def stored_ids(self, ids: pl.Series) -> pl.Series:
         """Those of ``ids`` that a stored event (any source) has, each once.
 
-        Reads the ``event_id`` column only, and of it only the row groups whose id range
-        (the parts' Parquet statistics) meets the range of ``ids``: a new day's ids,
-        above every stored one, read almost nothing. Memory follows the matches, not the
+        Reads the ``event_id`` column only, of the parts whose id range (store/id_ranges.py,
+        read once per process) meets the range of ``ids``, and of them only the row groups
+        whose range meets it: a new day's ids, above every stored one, read almost
+        nothing, however many parts the lake has. Memory follows the matches, not the
         size of the lake (duplicate checks at ingestion, instead of :meth:`ids`).
         """
         none = pl.Series(EVENT_ID, [], dtype=pl.String)
         self.binding.check()
-        parts = self.parts()
         wanted = ids.drop_nulls().cast(pl.String)
-        if not parts or wanted.len() == 0:
+        if wanted.len() == 0:
+            return none
+        lo, hi = str(wanted.min()), str(wanted.max())
+        parts = self.id_ranges.meeting(self.parts(), lo, hi)
+        if not parts:
             return none
         column = pl.col(EVENT_ID)
-        in_range = column.is_between(pl.lit(wanted.min()), pl.lit(wanted.max()))
+        in_range = column.is_between(pl.lit(lo), pl.lit(hi))
         return (
             self.lake.scan(parts)
             .select(EVENT_ID)
@@ -224,6 +232,7 @@ class EventRepository:
             if part is not None:
                 self.lake.write_part(record.events, part)
                 digest = self.lake.sha256(part)  # of the bytes as they are on disk
+                self.id_ranges.add(part, record.events.get_column(EVENT_ID))
             with self.engine.begin() as conn:
                 batch_id = _insert_batch(conn, record, part, digest, now)
                 _insert_rows(conn, batch_id, record, now)
