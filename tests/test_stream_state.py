@@ -20,7 +20,7 @@ from auditlens.pipeline import ingest, stream_state
 from auditlens.pipeline.detection import feature_context
 from auditlens.pipeline.run import run
 from auditlens.pipeline.stream_state import DayState, Update, local_windows
-from auditlens.schema import EVENT_COLUMNS, TIMESTAMP
+from auditlens.schema import EVENT_COLUMNS, TIMESTAMP, departments_of_counts, user_departments
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate
 from auditlens.store.repo import Store
@@ -259,3 +259,59 @@ def test_the_history_is_the_same_whatever_the_chunks(
     assert_frame_equal(week.risk.carry, daily.risk.carry, check_exact=True)
     assert_frame_equal(week.risk.peaks, daily.risk.peaks, check_exact=True)
     assert week.online.learned_ == daily.online.learned_ > 0
+
+
+def test_the_streams_departments_are_the_ones_the_lake_gives(tmp_path: Path) -> None:
+    """Alerts name a user's most frequent department over every stored event; the stream
+    takes it from its peer history and today's events instead of reading the lake."""
+    settings = Settings(
+        store_url=f"sqlite:///{tmp_path / 'store.db'}",  # type: ignore[arg-type]
+        data_dir=tmp_path / "var",
+        min_history_days=2,
+    )
+    events = generate(GeneratorSpec(users=20, days=8, seed=4)).events.sort(TIMESTAMP)
+    users = events.get_column("user_id").unique().sort().to_list()
+    mover, nobody = users[0], users[1]
+    row = pl.int_range(pl.len()).over("user_id")
+    events = events.with_columns(
+        # the mover: every other event in 감사팀 until the last day (one short of a tie),
+        # all of them then (the mode flips as the day streams); nobody: no department
+        pl.when(pl.col("user_id") == nobody)
+        .then(None)
+        .when((pl.col("user_id") == mover) & (row % 2 == 1))
+        .then(pl.lit("감사팀"))
+        .otherwise(pl.col("department"))
+        .alias("department")
+    )
+    window = local_windows(pl.col(TIMESTAMP), settings.timezone)
+    last = events.select(window.max()).item()
+    before, live = events.filter(window < last), events.filter(window == last)
+    live = live.with_columns(
+        pl.when(pl.col("user_id") == mover).then(pl.lit("감사팀")).otherwise("department")
+        .alias("department")
+    )  # fmt: skip
+    with Store.open(settings, migrate=True) as store:
+        ingest(_file(tmp_path, "before", before), settings, store=store)
+    run(settings, alerts=False)
+    answers: list[dict[str, str]] = []
+    with Store.open(settings) as store:
+        record = store.models.in_force()
+        assert record is not None
+        model = FittedPipeline.load(Path(record.path), record.sha256)
+        state = DayState(store, settings, model, feature_context(settings), OnlineDetector(seed=1))
+        state.start()
+        answers.append(departments_of_counts(state.department_counts()))
+        assert answers[0] == user_departments(store.events.scan())
+
+        def on_events(_report: object, batch: pl.DataFrame) -> None:
+            state.update(batch)
+            lake = user_departments(store.events.scan())
+            answers.append(departments_of_counts(state.department_counts()))
+            assert answers[-1] == lake
+
+        for i, chunk in enumerate(live.iter_slices(max(live.height // 4, 1))):
+            ingest(_file(tmp_path, f"live{i}", chunk), settings, store=store, on_events=on_events)
+    assert len(answers) >= 5
+    assert nobody not in answers[-1]
+    assert answers[0][mover] != "감사팀"
+    assert answers[-1][mover] == "감사팀"

@@ -149,14 +149,42 @@ def user_departments(
     """
     frame = events.lazy()
     wanted = pl.lit(True) if users is None else pl.col(USER_ID).is_in(list(users))
-    found: dict[str, str] = {}
+    counts = None
     if DEPARTMENT in frame.collect_schema().names():
-        modes = (
+        counts = (
             frame.filter(wanted & pl.col(DEPARTMENT).is_not_null())
-            .group_by(USER_ID)
-            .agg(pl.col(DEPARTMENT).mode().sort().first())
-            .sort(USER_ID)
+            .group_by(USER_ID, DEPARTMENT)
+            .agg(pl.len().alias("_n"))
             .collect()
+        )
+    return departments_of_counts(counts, directory, users)
+
+
+def departments_of_counts(
+    counts: pl.DataFrame | None,
+    directory: pl.DataFrame | None = None,
+    users: Collection[str] | None = None,
+) -> dict[str, str]:
+    """:func:`user_departments` from ``counts`` (``user_id, department, _n``: events per
+    user and department, rows of the same pair summed) instead of the events: for a
+    caller that keeps those counts (the stream's peer history).
+
+    >>> counts = pl.DataFrame({"user_id": ["a", "a", "a", "b"],
+    ...                        "department": ["IT", "HR", "IT", "HR"], "_n": [1, 2, 2, 4]})
+    >>> departments_of_counts(counts)
+    {'a': 'IT', 'b': 'HR'}
+    """
+    wanted = pl.lit(True) if users is None else pl.col(USER_ID).is_in(list(users))
+    found: dict[str, str] = {}
+    if counts is not None:
+        total = (
+            counts.filter(wanted & pl.col(DEPARTMENT).is_not_null())
+            .group_by(USER_ID, DEPARTMENT)
+            .agg(pl.col("_n").sum())
+        )
+        # the most events; a tie: the alphabetically first
+        modes = total.sort(USER_ID, "_n", DEPARTMENT, descending=[False, True, False]).unique(
+            USER_ID, keep="first", maintain_order=True
         )
         found.update(zip(modes[USER_ID].to_list(), modes[DEPARTMENT].to_list(), strict=True))
     if directory is not None and {USER_ID, DEPARTMENT} <= set(directory.columns):

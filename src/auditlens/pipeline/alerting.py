@@ -33,7 +33,7 @@ from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import RunReport, run_lock, score_run
 from auditlens.pipeline.stages import OnStage, Steps
 from auditlens.privacy.pseudonyms import alert_disguise
-from auditlens.schema import USER_ID, user_departments
+from auditlens.schema import USER_ID, departments_of_counts, user_departments
 from auditlens.scoring import SEVERITY_CUTOFFS, peak_keys, user_peaks
 from auditlens.store.alerts import ALERT_STATUSES, Alert, Evidence
 from auditlens.store.audit import NewEntry
@@ -92,7 +92,12 @@ def raise_alerts(
 
 
 def raise_run(
-    store: Store, settings: Settings, run_id: int, *, clock: Clock = utc_now
+    store: Store,
+    settings: Settings,
+    run_id: int,
+    *,
+    clock: Clock = utc_now,
+    department_counts: pl.DataFrame | None = None,
 ) -> RaiseReport:
     """Raise the alerts of one stored run (the caller holds the run lock).
 
@@ -104,6 +109,10 @@ def raise_run(
     the audit trail and, unless absorbed, deduplicated or suppressed, an alert with its
     deliveries in the outbox (alerts/intake.py). The run is marked raised in the
     transaction of its last alert; raising it again changes nothing.
+
+    A user's department (schema.user_departments) comes from the lake's events, or from
+    ``department_counts`` (``user_id, department, _n`` over every stored event) when the
+    caller keeps them: the stream does, and would otherwise read the lake at every scoring.
 
     Raises:
         AuditlensError: ``run_id`` does not exist or stored no rows.
@@ -126,7 +135,8 @@ def raise_run(
             found.select(USER_ID, pl.col("peak_window").alias(WINDOW)), on=[USER_ID, WINDOW]
         ).iter_rows(named=True)
     }
-    departments = _departments(settings, store, found.get_column(USER_ID).to_list())
+    users = found.get_column(USER_ID).to_list()
+    departments = _departments(settings, store, users, department_counts)
     detections = [
         Detection(
             score_id=int(first[row[USER_ID]]["id"]),
@@ -221,14 +231,19 @@ def batch_job(
     return JobReport(scored, raised, earlier)
 
 
-def _departments(settings: Settings, store: Store, users: list[str]) -> dict[str, str]:
-    """Each user's department (schema.user_departments) with the configured peer_directory."""
+def _departments(
+    settings: Settings, store: Store, users: list[str], counts: pl.DataFrame | None = None
+) -> dict[str, str]:
+    """Each user's department (schema.user_departments) with the configured peer_directory,
+    from ``counts`` when given (schema.departments_of_counts), else from the lake."""
     if not users:
         return {}
     path = settings.peer_directory
     directory = (
         pl.read_csv(path, infer_schema=False) if path is not None and path.exists() else None
     )
+    if counts is not None:
+        return departments_of_counts(counts, directory, users)
     return user_departments(store.events.scan(), directory, users)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import polars as pl
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from auditlens.config import Settings
 from auditlens.features.base import FeatureContext

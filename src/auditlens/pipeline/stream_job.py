@@ -1,4 +1,4 @@
-# size: the stream loop, its background scorer, the store-and-alert step and the start share one run.
+# size: the stream loop, its background scorer, the store-and-alert step and its start share a run.
 """`auditlens stream`: Kafka micro-batches validated, stored, scored and alerted
 continuously until stopped (SIGTERM/SIGINT: the current micro-batch is finished first).
 
@@ -275,9 +275,11 @@ class _Scorer:
         clock: Clock,
         wait: float,
         report: StreamReport,
+        state: DayState,
     ) -> None:
         self.store, self.settings, self.model, self.record = store, settings, model, record
         self.version, self.clock, self.wait, self.report = version, clock, wait, report
+        self.state = state
 
     def commit(self, update: Update, batch_id: int, events: int) -> int:
         """Store ``update``'s windows past warm-up; return how many."""
@@ -320,7 +322,10 @@ class _Scorer:
         with run_lock(self.store, settings, self.wait):
             run_id = self.store.scores.commit_run(run, rows)
             self.store.online.add(run_id, online)
-            raised = raise_run(self.store, settings, run_id, clock=self.clock)
+            counts = self.state.department_counts()  # (the lake is not read per scoring)
+            raised = raise_run(
+                self.store, settings, run_id, clock=self.clock, department_counts=counts
+            )
         self.report.runs += 1
         self.report.alerts += len(raised.intake.opened)
         return rows.height
@@ -347,7 +352,7 @@ def _start(
     model = FittedPipeline.load(Path(record.path), record.sha256)
     online = OnlineDetector(seed=settings.model_seed)
     state = DayState(store, settings, model, feature_context(settings), online, record.sha256)
-    scorer = _Scorer(store, settings, model, record, version, clock, wait, report)
+    scorer = _Scorer(store, settings, model, record, version, clock, wait, report, state)
     for pending in store.scores.pending_runs():
         with run_lock(store, settings, wait):
             report.alerts += len(raise_run(store, settings, pending, clock=clock).intake.opened)

@@ -55,7 +55,7 @@ from auditlens.features.matrix import FeatureMatrix
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.detection import score_matrix
 from auditlens.pipeline.increments import load_history, new_events
-from auditlens.schema import EVENT_COLUMNS, TIMESTAMP, USER_ID
+from auditlens.schema import DEPARTMENT, EVENT_COLUMNS, TIMESTAMP, USER_ID
 from auditlens.scoring import RiskHistory
 from auditlens.store.repo import Store
 
@@ -246,6 +246,17 @@ class DayState:
             return None
         matrix = self._today()
         return self._pick(matrix, matrix.frame.select(*KEYS), self.risk, closing=True)
+
+    def department_counts(self) -> pl.DataFrame:
+        """``user_id, department, _n``: events per user and department over every event
+        the state holds (the history's peer counts and today's), what
+        schema.user_departments counts over the lake (alerts name the department)."""
+        counts = self.yesterday.peers.counts
+        before = counts.select(USER_ID, DEPARTMENT, pl.col("_n").cast(pl.Int64))
+        if self.today.height == 0:
+            return before
+        today = self.today.group_by(USER_ID, DEPARTMENT).agg(pl.len().cast(pl.Int64).alias("_n"))
+        return pl.concat([before, today])
 
     def _today(self) -> FeatureMatrix:
         """The matrix of today's events so far (rows of the current day only)."""
