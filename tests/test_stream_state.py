@@ -32,6 +32,16 @@ def _file(tmp: Path, name: str, frame: pl.DataFrame) -> FileSource:
     return FileSource(path, settle_seconds=0)
 
 
+def _started(store: Store, settings: Settings) -> DayState:
+    """The stream's state over ``store`` with the model in force, started."""
+    record = store.models.in_force()
+    assert record is not None
+    model = FittedPipeline.load(Path(record.path), record.sha256)
+    state = DayState(store, settings, model, feature_context(settings), OnlineDetector(seed=1))
+    state.start()
+    return state
+
+
 @pytest.fixture
 def streamed(tmp_path: Path) -> tuple[Settings, list[Update], pl.DataFrame, dt.date]:
     """Days before the last three ingested and a model fitted; the last three streamed
@@ -52,11 +62,7 @@ def streamed(tmp_path: Path) -> tuple[Settings, list[Update], pl.DataFrame, dt.d
         ingest(_file(tmp_path, "before", before.drop(WINDOW)), settings, store=store)
     run(settings, alerts=False)
     with Store.open(settings) as store:
-        record = store.models.in_force()
-        assert record is not None
-        model = FittedPipeline.load(Path(record.path), record.sha256)
-        state = DayState(store, settings, model, feature_context(settings), OnlineDetector(seed=1))
-        state.start()
+        state = _started(store, settings)
         live = live.sort(TIMESTAMP)
 
         def on_events(_report: object, events: pl.DataFrame) -> None:
@@ -295,11 +301,7 @@ def test_the_streams_departments_are_the_ones_the_lake_gives(tmp_path: Path) -> 
     run(settings, alerts=False)
     answers: list[dict[str, str]] = []
     with Store.open(settings) as store:
-        record = store.models.in_force()
-        assert record is not None
-        model = FittedPipeline.load(Path(record.path), record.sha256)
-        state = DayState(store, settings, model, feature_context(settings), OnlineDetector(seed=1))
-        state.start()
+        state = _started(store, settings)
         answers.append(departments_of_counts(state.department_counts()))
         assert answers[0] == user_departments(store.events.scan())
 
