@@ -277,23 +277,21 @@ class KafkaSource(Source):
                 if left <= 0 or (messages and caught_up >= partitions):
                     break
                 if messages:  # what the client has queued, without waiting
-                    got = self._guard(
-                        consumer.consume, min(self.max_records - len(messages), 10_000), 0
-                    )
-                    if not any(m.error() is None for m in got):
-                        self._follow_errors(got, caught_up)
+                    wanted = min(self.max_records - len(messages), 10_000)
+                    readable = self._readable(self._guard(consumer.consume, wanted, 0), caught_up)
+                    if not readable:
                         break  # nothing more queued: this batch goes now
                 else:  # wait for the first message
                     first = self._guard(consumer.poll, min(left, 0.2))
-                    got = [] if first is None else [first]
-                messages += self._follow_errors(got, caught_up)
+                    readable = self._readable([] if first is None else [first], caught_up)
+                messages += readable
             if messages or notices:
                 batch = self._batch(messages, offsets, notices)
                 self.lag = self._lag(consumer, offsets, partitions)
                 yield batch
                 notices = []
 
-    def _follow_errors(self, got: list[Message], caught_up: set[tuple[str, int]]) -> list[Message]:
+    def _readable(self, got: list[Message], caught_up: set[tuple[str, int]]) -> list[Message]:
         """The readable messages of ``got``; partition ends are added to ``caught_up``
         (a later message of that partition takes it out again); fatal errors raise."""
         readable: list[Message] = []
