@@ -14,7 +14,7 @@ def test_the_stream_metrics_are_served_on_the_port() -> None:
     try:
         metrics.batch(read=120, quarantined=3, lag=42)
         metrics.batch(read=80, quarantined=0, lag=0)
-        metrics.scored(0.4, [0.2, 0.3, 1.5])
+        metrics.scored(0.4, [0.2, 0.3, 1.5], [0.05, 0.1, 0.3])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
             text = answer.read().decode()
     finally:
@@ -26,6 +26,8 @@ def test_the_stream_metrics_are_served_on_the_port() -> None:
     assert 'auditlens_stream_event_latency_seconds_count{source="bus"} 3.0' in text
     assert 'auditlens_stream_event_latency_seconds_bucket{le="1.0",source="bus"} 2.0' in text
     assert 'auditlens_stream_batch_seconds_sum{source="bus"} 0.4' in text
+    assert 'auditlens_stream_stored_latency_seconds_count{source="bus"} 3.0' in text
+    assert 'auditlens_stream_stored_latency_seconds_bucket{le="0.1",source="bus"} 2.0' in text
 
 
 def test_without_a_port_nothing_is_served() -> None:

@@ -150,7 +150,7 @@ def stream(
             seconds = time.perf_counter() - started
             for c in done:
                 metrics.batch(c.report.ingested, c.report.quarantined, c.lag)
-            metrics.scored(seconds, latencies)
+            metrics.scored(seconds, latencies, stored)
             log.info(
                 "batches %s..%s: %d events (%d quarantined), %d windows scored in %.3f s, "
                 "lag %d, p99 latency %.3f s",

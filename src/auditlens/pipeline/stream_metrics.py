@@ -7,7 +7,9 @@ Families (label ``source``): ``auditlens_stream_events_total``,
 ``auditlens_stream_batch_seconds`` (histogram: one scoring — features, both detectors,
 store, alerts — of the micro-batches committed since the last),
 ``auditlens_stream_event_latency_seconds`` (histogram: Kafka timestamp → scored and
-alerted), ``auditlens_stream_lag_messages`` (gauge).
+alerted), ``auditlens_stream_stored_latency_seconds`` (histogram: Kafka timestamp →
+committed to the store, the reading side's part of it), ``auditlens_stream_lag_messages``
+(gauge).
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ class StreamMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         ).labels(source)
+        self.stored = Histogram(
+            "auditlens_stream_stored_latency_seconds",
+            "Seconds from a message's Kafka timestamp to its micro-batch committed to the store.",
+            ["source"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        ).labels(source)
         self.lag = Gauge(
             "auditlens_stream_lag_messages",
             "Messages on the brokers not yet read.",
@@ -68,12 +77,16 @@ class StreamMetrics:
         self.batches.inc()
         self.lag.set(lag)
 
-    def scored(self, seconds: float, latencies: Sequence[float]) -> None:
-        """Record one scoring (of the micro-batches committed since the last)."""
+    def scored(
+        self, seconds: float, latencies: Sequence[float], stored: Sequence[float] = ()
+    ) -> None:
+        """Record one scoring (of the micro-batches committed since the last): its
+        seconds, and per message the latency to scored and to stored."""
         self.batch_seconds.observe(seconds)
-        step = max(len(latencies) // 1000, 1)  # a sample: observing costs ~1 µs each
-        for value in latencies[::step]:
-            self.latency.observe(value)
+        for histogram, values in ((self.latency, latencies), (self.stored, stored)):
+            step = max(len(values) // 1000, 1)  # a sample: observing costs ~1 µs each
+            for value in values[::step]:
+                histogram.observe(value)
 
     def close(self) -> None:
         """Stop the HTTP server (if any)."""
