@@ -319,10 +319,10 @@ class _Scorer:
             pl.lit(int(update.closing)).alias("closing"),
             pl.Series("reasons", update.online_reasons, dtype=pl.String),
         ).join(rows.select(*KEYS), on=list(KEYS), how="semi")
+        counts = self.state.department_counts()  # (the lake is not read per scoring)
         with run_lock(self.store, settings, self.wait):
             run_id = self.store.scores.commit_run(run, rows)
             self.store.online.add(run_id, online)
-            counts = self.state.department_counts()  # (the lake is not read per scoring)
             raised = raise_run(
                 self.store, settings, run_id, clock=self.clock, department_counts=counts
             )
