@@ -17,6 +17,7 @@ from auditlens.features.base import (
     first_keys,
     first_seen_keyed,
 )
+from auditlens.features.running import DayValues
 from auditlens.schema import ACTION_TYPE, HOST, SRC_IP, TIMESTAMP, USER_ID
 
 #: Failed logins closer together than this count as one burst.
@@ -62,19 +63,7 @@ class AccessFeatures(AggregateFeatureSet):
                 .select(USER_CODE, pl.lit(None, pl.Int64).alias(KEY), TIMESTAMP)
             )
             failed = pl.concat([tail, failed], how="vertical_relaxed")
-        bursts = (
-            failed.sort(USER_CODE, TIMESTAMP)
-            .with_columns(
-                pl.col(TIMESTAMP)
-                .is_not_null()
-                .cast(pl.Int64)
-                .rolling_sum_by(TIMESTAMP, BURST_WINDOW)
-                .over(USER_CODE)
-                .alias("_a_burst")
-            )
-            .group_by(KEY)
-            .agg(pl.col("_a_burst").max().alias("failed_login_burst"))
-        )
+        bursts = _bursts(failed, USER_CODE).group_by(KEY).agg(_BURST)
         # a user works from few hosts and IPs a day: one pass down to the distinct
         # (user, window, host, IP), and the three counts from that small table
         who = [USER_CODE] if prior is None else [USER_CODE, USER_ID]  # prior: by user id
@@ -90,6 +79,26 @@ class AccessFeatures(AggregateFeatureSet):
             _new_ips(seen, ips),
         ]
 
+    def merges(self) -> list[pl.Expr]:
+        """Failed logins add up."""
+        return [pl.col("failed_login_count").sum()]
+
+    def running_extras(self, values: DayValues, ctx: FeatureContext) -> list[pl.DataFrame]:
+        """:meth:`extras` from the window's distinct hosts and IPs and failed logins."""
+        count = pl.len().cast(pl.Int64)
+        hosts, ips = values.of(SEEN_HOST), values.of(SEEN_SRC_IP)
+        new_ips = ips.filter(pl.col("_new"))
+        bursts = _bursts(values.failed.lazy(), USER_ID).filter(~pl.col("_tail"))
+        return [
+            hosts.group_by(USER_ID).agg(count.alias("distinct_hosts")),
+            hosts.filter(pl.col("_new")).group_by(USER_ID).agg(count.alias("new_host_count")),
+            new_ips.group_by(USER_ID).agg(count.alias("new_src_ip_count")),
+            bursts.group_by(USER_ID).agg(_BURST).collect(),
+            new_ips.group_by(USER_ID).agg(
+                pl.col("_value").sort().str.join(", ").alias(NEW_SRC_IPS)
+            ),
+        ]
+
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
         """Windows without hosts, new values or failed logins get 0."""
         return daily.with_columns(
@@ -97,6 +106,23 @@ class AccessFeatures(AggregateFeatureSet):
                 "distinct_hosts", "new_host_count", "new_src_ip_count", "failed_login_burst"
             ).fill_null(0)
         )
+
+
+#: The largest burst of a window.
+_BURST = pl.col("_a_burst").max().alias("failed_login_burst")
+
+
+def _bursts(failed: pl.LazyFrame, user: str) -> pl.LazyFrame:
+    """``failed`` (failed logins: ``user``, ``TIMESTAMP``) with ``_a_burst``: the failed
+    logins of the same user within ``BURST_WINDOW`` up to each."""
+    return failed.sort(user, TIMESTAMP).with_columns(
+        pl.col(TIMESTAMP)
+        .is_not_null()
+        .cast(pl.Int64)
+        .rolling_sum_by(TIMESTAMP, BURST_WINDOW)
+        .over(user)
+        .alias("_a_burst")
+    )
 
 
 def _new_ips(seen: pl.LazyFrame, before: pl.LazyFrame | None) -> pl.LazyFrame:

@@ -33,6 +33,7 @@ from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
 if TYPE_CHECKING:
     from auditlens.features.asof import PeerDays
+    from auditlens.features.running import DayValues
     from auditlens.features.watchlist import WatchPattern
 
 #: Key columns of every feature frame and of the matrix.
@@ -297,6 +298,21 @@ class AggregateFeatureSet(FeatureSet):
         columns, and every row gets what a computation over all windows gives it."""
         return daily
 
+    def merges(self) -> list[pl.Expr] | None:
+        """How each of :meth:`aggregations`' columns of two pieces of one window merge
+        into the column of the whole (grouped by user: ``pl.col(c).sum()``, ``.min()``,
+        ...), so a window whose events arrive in pieces is aggregated a piece at a time
+        (features/today.py). None: they cannot; the window is then aggregated again over
+        all its events each time. A set with :meth:`extras` that merges must also give
+        :meth:`running_extras`."""
+        return None
+
+    def running_extras(self, values: DayValues, ctx: FeatureContext) -> list[pl.DataFrame]:
+        """:meth:`extras` of one window, keyed by ``user_id`` instead of ``KEY``, from
+        the window's :class:`features.running.DayValues` (its distinct values, hours and
+        failed logins) instead of its events."""
+        return []
+
     def summary(self) -> list[pl.Expr]:
         """Per-user aggregations over finished rows (with any prior ``_h_`` columns)
         that the next batch's ``finish`` needs, aliased ``_h_...`` (none by default)."""
@@ -353,6 +369,26 @@ def aggregate_rows(
         keyed.get_column(USER_ID).gather(first_rows), keyed.get_column(WINDOW).gather(first_rows)
     ).drop(KEY, _ROW)
     daily = daily.select(*KEYS, pl.exclude(*KEYS))
+    finished = finish_rows(sets, daily, ctx, prior)
+    summaries = [e for feature_set in sets for e in feature_set.summary()]
+    users = finished.group_by(USER_ID).agg(summaries) if summaries else daily.select(USER_ID)
+    if prior is not None:
+        finished = finished.filter(~pl.col(PRIOR))
+        untouched = prior.users.join(users, on=USER_ID, how="anti")
+        users = pl.concat([untouched, users], how="diagonal_relaxed")
+    columns = [c for feature_set in sets for c in feature_set.columns]
+    return finished.select(*KEYS, *columns), daily, users.sort(USER_ID)
+
+
+def finish_rows(
+    sets: Sequence[AggregateFeatureSet],
+    daily: pl.DataFrame,
+    ctx: FeatureContext,
+    prior: Prior | None = None,
+) -> pl.DataFrame:
+    """Every set's ``finish`` over the aggregation rows ``daily`` (keys first, sorted by
+    user and window); with ``prior``, its rows of ``daily``'s users come first (``PRIOR``
+    true) with its ``_h_`` user columns, and stay in the result."""
     lazy = daily.lazy()
     if prior is not None:
         earlier = prior.daily.join(daily.select(USER_ID).unique(), on=USER_ID, how="semi")
@@ -370,15 +406,7 @@ def aggregate_rows(
         )
     for feature_set in sets:
         lazy = feature_set.finish(lazy, ctx)
-    finished = lazy.collect()
-    summaries = [e for feature_set in sets for e in feature_set.summary()]
-    users = finished.group_by(USER_ID).agg(summaries) if summaries else daily.select(USER_ID)
-    if prior is not None:
-        finished = finished.filter(~pl.col(PRIOR))
-        untouched = prior.users.join(users, on=USER_ID, how="anti")
-        users = pl.concat([untouched, users], how="diagonal_relaxed")
-    columns = [c for feature_set in sets for c in feature_set.columns]
-    return finished.select(*KEYS, *columns), daily, users.sort(USER_ID)
+    return lazy.collect()
 
 
 def add_keys(events: pl.DataFrame) -> pl.DataFrame:

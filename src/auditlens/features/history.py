@@ -47,6 +47,7 @@ from auditlens.features.base import (
     WINDOW,
     AggregateFeatureSet,
     FeatureContext,
+    FeatureSet,
     Prior,
     add_keys,
     aggregate_rows,
@@ -142,21 +143,8 @@ def advance(
     prior = history.prior if last is not None else None
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
     frame, daily, users = aggregate_rows(combined, prepared, day_ctx, prior)
-    order = list(frame.columns)
-    sequences = history.sequences
-    for feature_set in sets:
-        if isinstance(feature_set, AggregateFeatureSet):
-            continue
-        if isinstance(feature_set, SequenceFeatures):
-            habits = sequences if sequences is not None else SequenceHistory.empty()
-            columns, sequences = feature_set.transform_after(
-                prepared, day_ctx, habits, groups=peers.groups
-            )
-        else:  # a set without a history of its own
-            columns = feature_set.transform(prepared, day_ctx)
-        order += [c for c in columns.columns if c not in order]
-        frame = frame.join(columns, on=[USER_ID, WINDOW], how="left")
-    part = MatrixPart(frame.select(order), peers.groups, tuple(unknown), peers)
+    frame, sequences = with_other_sets(sets, frame, prepared, day_ctx, history.sequences)
+    part = MatrixPart(frame, peers.groups, tuple(unknown), peers)
     matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier, keep=keep)
     newest = prepared.get_column(WINDOW).max()
     if not keep or not isinstance(newest, dt.date):  # no events: nothing changes
@@ -168,6 +156,33 @@ def advance(
         tail=_tail(prepared, newest),
     )
     return matrix, FeatureHistory(newest, after_prior, peers.keep_counts(), earlier, sequences)
+
+
+def with_other_sets(
+    sets: tuple[FeatureSet, ...],
+    frame: pl.DataFrame,
+    prepared: pl.DataFrame,
+    day_ctx: FeatureContext,
+    sequences: SequenceHistory | None,
+) -> tuple[pl.DataFrame, SequenceHistory | None]:
+    """``frame`` (the aggregate sets' rows) with the columns of the other ``sets`` over
+    ``prepared`` (a sequence set continuing ``sequences``; ``day_ctx.population``: the
+    peer groups by day), in the sets' order; and the sequence history after them."""
+    order = list(frame.columns)
+    groups = day_ctx.population.groups if day_ctx.population is not None else None
+    for feature_set in sets:
+        if isinstance(feature_set, AggregateFeatureSet):
+            continue
+        if isinstance(feature_set, SequenceFeatures):
+            habits = sequences if sequences is not None else SequenceHistory.empty()
+            columns, sequences = feature_set.transform_after(
+                prepared, day_ctx, habits, groups=groups
+            )
+        else:  # a set without a history of its own
+            columns = feature_set.transform(prepared, day_ctx)
+        order += [c for c in columns.columns if c not in order]
+        frame = frame.join(columns, on=[USER_ID, WINDOW], how="left")
+    return frame.select(order), sequences
 
 
 def _recent(before: pl.DataFrame, daily: pl.DataFrame, newest: dt.date, days: int) -> pl.DataFrame:

@@ -46,6 +46,7 @@ from auditlens.features.base import (
     first_keys,
 )
 from auditlens.features.catalog import SENSITIVE_RANK
+from auditlens.features.running import DayValues
 from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, USER_ID
 
 #: Hour the "logon day" starts at: a 02:00 logon is late at night, not early morning.
@@ -133,6 +134,27 @@ class NoveltyFeatures(AggregateFeatureSet):
             .agg(pl.col(FAMILY).sort().alias(NEW_FAMILIES))
         )
         return [hosts, new, families]
+
+    def merges(self) -> list[pl.Expr]:
+        """Any of the pieces; the least and the greatest logon hour."""
+        return [
+            pl.col("_nv_off").any(),
+            pl.col("_nv_usb_day").any(),
+            pl.col("_nv_lo").min(),
+            pl.col("_nv_hi").max(),
+        ]
+
+    def running_extras(self, values: DayValues, ctx: FeatureContext) -> list[pl.DataFrame]:
+        """The window's hosts, new hosts and new sensitive families so far."""
+        hosts = values.of(SEEN_HOST)
+        families = values.of(SEEN_FAMILY).filter(pl.col("_new"))
+        return [
+            hosts.group_by(USER_ID).agg(pl.col("_value").sort().alias(HOSTS)),
+            hosts.filter(pl.col("_new"))
+            .group_by(USER_ID)
+            .agg(pl.col("_value").sort().alias(NEW_HOSTS)),
+            families.group_by(USER_ID).agg(pl.col("_value").sort().alias(NEW_FAMILIES)),
+        ]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
         """Gaps since the last occurrence, the range of earlier logon hours, first kinds.

@@ -26,7 +26,8 @@ from auditlens.features.base import (
     first_seen_keyed,
 )
 from auditlens.features.catalog import SENSITIVE_RANK
-from auditlens.schema import ACTION_TYPE, RESOURCE_ID
+from auditlens.features.running import RESOURCE, DayValues
+from auditlens.schema import ACTION_TYPE, RESOURCE_ID, USER_ID
 
 _SENSITIVE_OK = "_r_sensitive_ok"  # successful access to a high/critical resource
 _SENSITIVE_OFF = "_r_sensitive_off"
@@ -36,6 +37,19 @@ _USB = "_r_usb"
 _DELETE = "_r_delete"
 _SENSITIVE_CHANGE = "_r_sensitive_change"
 _FAILED = "_r_failed"
+
+
+#: Flags counted per window, and the count's column.
+_COUNTS = {
+    _SENSITIVE_OK: "sensitive_access_count",
+    _SENSITIVE_OFF: "off_hours_sensitive_count",
+    _BULK: "bulk_action_count",
+    _USB: "usb_connect_count",
+    _DELETE: "delete_count",
+    _SENSITIVE_CHANGE: "sensitive_change_count",
+    _FAILED: "failed_access_count",
+}
+_SUMS = ("weighted_resource_score", *_COUNTS.values())
 
 
 class ResourceFeatures(AggregateFeatureSet):
@@ -80,13 +94,7 @@ class ResourceFeatures(AggregateFeatureSet):
         """Weighted score and counts per window."""
         return [
             pl.col(_OK_WEIGHT).sum().alias("weighted_resource_score"),
-            pl.col(_SENSITIVE_OK).sum().cast(pl.Int64).alias("sensitive_access_count"),
-            pl.col(_SENSITIVE_OFF).sum().cast(pl.Int64).alias("off_hours_sensitive_count"),
-            pl.col(_BULK).sum().cast(pl.Int64).alias("bulk_action_count"),
-            pl.col(_USB).sum().cast(pl.Int64).alias("usb_connect_count"),
-            pl.col(_DELETE).sum().cast(pl.Int64).alias("delete_count"),
-            pl.col(_SENSITIVE_CHANGE).sum().cast(pl.Int64).alias("sensitive_change_count"),
-            pl.col(_FAILED).sum().cast(pl.Int64).alias("failed_access_count"),
+            *(pl.col(flag).sum().cast(pl.Int64).alias(name) for flag, name in _COUNTS.items()),
         ]
 
     def extras(
@@ -107,6 +115,20 @@ class ResourceFeatures(AggregateFeatureSet):
                 valid=pl.col(_SENSITIVE_OK),
                 seen=None if prior is None else prior.seen_of(SEEN_FAMILY, FAMILY),
             ),
+        ]
+
+    def merges(self) -> list[pl.Expr]:
+        """Every aggregation is a sum (the weighted score a float sum: the same bits as
+        one pass while the catalog's weights add exactly, as the defaults do)."""
+        return [pl.col(c).sum() for c in _SUMS]
+
+    def running_extras(self, values: DayValues, ctx: FeatureContext) -> list[pl.DataFrame]:
+        """Distinct resources and first-time sensitive families of the window so far."""
+        count = pl.len().cast(pl.Int64)
+        new_families = values.of(SEEN_FAMILY).filter(pl.col("_new"))
+        return [
+            values.of(RESOURCE).group_by(USER_ID).agg(count.alias("distinct_resources")),
+            new_families.group_by(USER_ID).agg(count.alias("new_sensitive_resource_count")),
         ]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:

@@ -19,7 +19,8 @@ from auditlens.features.base import (
     Prior,
     safe_ratio,
 )
-from auditlens.schema import ACTION_TYPE
+from auditlens.features.running import HOUR, DayValues
+from auditlens.schema import ACTION_TYPE, USER_ID
 
 _LOGIN = "_t_login"  # successful login
 _OFF_LOGIN = "_t_off_login"
@@ -98,6 +99,24 @@ class TemporalFeatures(AggregateFeatureSet):
             .map_batches(_entropy, schema={KEY: pl.Int64, "hour_entropy": pl.Float64})
         )
         return [entropy]
+
+    def merges(self) -> list[pl.Expr]:
+        """Counts add up; the first hour is the least, the last the greatest."""
+        counts = ("login_count", "_t_off_logins", "_t_actions", "off_hours_action_count")
+        return [
+            *(pl.col(c).sum() for c in counts),
+            pl.col("first_activity_hour").min(),
+            pl.col("last_activity_hour").max(),
+        ]
+
+    def running_extras(self, values: DayValues, ctx: FeatureContext) -> list[pl.DataFrame]:
+        """The hour entropy from the window's events per hour (the same sums)."""
+        hours = values.hours  # sorted by user and hour
+        users = hours.get_column(USER_ID).unique(maintain_order=True)
+        code = hours.get_column(USER_ID).rle_id().cast(pl.Int64)
+        runs = pl.DataFrame({"value": code * 24 + hours.get_column(HOUR), "len": hours["_n"]})
+        entropy = _entropy(runs)
+        return [entropy.select(users.gather(entropy.get_column(KEY)), "hour_entropy")]
 
     def finish(self, daily: pl.LazyFrame, ctx: FeatureContext) -> pl.LazyFrame:
         """Ratios of off-hours logins and actions."""

@@ -14,11 +14,14 @@ end of that day, features/history.py):
   of the days between it and yesterday; else by ``advance`` over the lake's events up to
   yesterday (once, ``CHUNK_DAYS`` days of events at a time, read with their timestamp
   bounds pushed down to the lake scan).
-* ``today``: the current day's events, appended per micro-batch.
-* Each micro-batch: ``advance(builder, today, ctx, yesterday)`` gives today's rows, bit
-  for bit the batch features of today's events so far; the updated users' rows are scored
-  with decay continuing from ``risk``. Cost: today's events, not ``profile_days`` days of
-  them, plus a fixed part over the history's peer tables (README "Measured").
+* ``running`` (:class:`features.today.RunningDay`): the current day's events, and its
+  per-user aggregations and distinct values merged per micro-batch.
+* Each micro-batch: ``running.matrix()`` gives today's rows, bit for bit the batch
+  features of today's events so far (what ``advance(builder, today, ctx, yesterday)``
+  gives); the updated users' rows are scored with decay continuing from ``risk``. Cost:
+  the micro-batch's events for the aggregations, today's users for the rows, today's
+  events for the sequence features, and a fixed part over the history's peer tables
+  (README "Measured").
 * Day change (a batch holds a later day): the completed day (and any day the batch began
   and ended) is advanced over its complete events once more (``closing``): those rows
   equal the batch features of that day, and the history after them becomes ``yesterday``
@@ -52,6 +55,7 @@ from auditlens.detect.online import OnlineDetector
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.history import FeatureHistory, advance
 from auditlens.features.matrix import FeatureMatrix
+from auditlens.features.today import RunningDay
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline.detection import score_matrix
 from auditlens.pipeline.increments import load_history, new_events
@@ -114,7 +118,7 @@ class DayState:
         self.day: dt.date | None = None
         self.yesterday = FeatureHistory.empty()
         self.risk = RiskHistory.empty()
-        self.today = pl.DataFrame()
+        self.running: RunningDay | None = None
         self.loads = 0  # days begun (start, day changes, rebuilds)
         self.rebuilds = 0  # late events: everything before today computed again
         self.stored = False  # the last load started from the daily run's history
@@ -168,8 +172,7 @@ class DayState:
                     kept.append(matrix)
             lo = hi
         self.yesterday, self.risk = history, risk
-        self.today = self._days(day, day + dt.timedelta(days=1))
-        self.day = day
+        self._begin(day, self._days(day, day + dt.timedelta(days=1)))
         self.loads += 1
         return _joined(kept), before_kept
 
@@ -232,10 +235,12 @@ class DayState:
             matrix, after = advance(self.model.features, done, self.ctx, self.yesterday)
             out.append(self._pick(matrix, matrix.frame.select(*KEYS), self.risk, closing=True))
             self.risk = self._risk_after(matrix, self.risk)
-            self.yesterday, self.today, self.day = after, events.filter(when == newest), newest
+            self.yesterday = after
+            self._begin(newest, events.filter(when == newest))
             self.loads += 1
         else:
-            self.today = pl.concat([self.today, events], how="vertical_relaxed")
+            assert self.running is not None  # noqa: S101 - a current day has one
+            self.running.add(events)
         today = keys.filter(pl.col(WINDOW) == self.day)
         out.append(self._pick(self._today(), today, self.risk, learn=True))
         return out
@@ -255,14 +260,25 @@ class DayState:
         before = counts.select(USER_ID, DEPARTMENT, pl.col("_n").cast(pl.Int64))
         if self.today.height == 0:
             return before
-        today = self.today.group_by(USER_ID, DEPARTMENT).agg(pl.len().cast(pl.Int64).alias("_n"))
+        assert self.running is not None  # noqa: S101 - today has events
+        today = self.running.role_counts().group_by(USER_ID, DEPARTMENT).agg(pl.col("_n").sum())
         return pl.concat([before, today])
+
+    @property
+    def today(self) -> pl.DataFrame:
+        """The current day's events so far."""
+        return pl.DataFrame() if self.running is None else self.running.events
+
+    def _begin(self, day: dt.date, events: pl.DataFrame) -> None:
+        """Make ``day`` (over ``yesterday``) the current day, with its ``events`` so far."""
+        self.day = day
+        self.running = RunningDay(self.model.features, self.ctx, self.yesterday, day)
+        self.running.add(events)
 
     def _today(self) -> FeatureMatrix:
         """The matrix of today's events so far (rows of the current day only)."""
-        features, ctx = self.model.features, self.ctx
-        matrix, _ = advance(features, self.today, ctx, self.yesterday, keep=False)
-        return matrix
+        assert self.running is not None  # noqa: S101 - called with a current day
+        return self.running.matrix()
 
     def _rebuild(self, keys: pl.DataFrame, day: dt.date) -> list[Update]:
         """Everything before ``day`` computed again from the lake (which holds the

@@ -1,0 +1,147 @@
+"""The current day's matrix kept up to date a piece of its events at a time (the stream).
+
+:func:`features.history.advance` of a day's events so far gives that day's rows bit for
+bit as a batch over the same events; the stream needs them after every micro-batch, and
+computing them again over the whole day each time costs the day so far, a cost that
+grows until midnight. :class:`RunningDay` keeps what the day's rows are made of instead:
+
+* the aggregate sets' per-window aggregations of the day so far, per user, merged a
+  piece at a time (:meth:`~features.base.AggregateFeatureSet.merges`: sums, counts,
+  minima, maxima, ``any``);
+* the values their extra columns are computed from (:class:`features.running.DayValues`:
+  distinct values, events per hour, failed logins);
+* events per user and role (peer groups of the day);
+* the day's prepared events for the sets that are not aggregations (the sequence
+  features: a session's score depends on the other steps of the day).
+
+:meth:`RunningDay.matrix` finishes the day's rows from these and the history before the
+day (trailing baselines, first-seen values, peers): the rows ``advance`` gives over the
+same events (tests/features/test_today.py compares them after every piece). A piece
+costs its own events; the rows cost the day's users, the history's peer tables and the
+sequence features over the day's events. A builder whose aggregate sets cannot merge is
+run over the day's events again each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import polars as pl
+
+from auditlens.features.base import (
+    KEYS,
+    PRIOR,
+    WINDOW,
+    AggregateFeatureSet,
+    FeatureContext,
+    finish_rows,
+    prepare_matched,
+)
+from auditlens.features.history import FeatureHistory, LateEvents, advance, with_other_sets
+from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine_rows
+from auditlens.features.peers import peer_days, role_counts_by_day
+from auditlens.features.running import DayValues
+from auditlens.schema import DEPARTMENT, EVENT_DTYPES, ROLE, USER_ID
+
+
+class RunningDay:
+    """One day's rows over the days before it (``history``), its events added in pieces
+    (module docstring)."""
+
+    def __init__(
+        self, builder: MatrixBuilder, ctx: FeatureContext, history: FeatureHistory, day: dt.date
+    ) -> None:
+        self.builder, self.ctx, self.history, self.day = builder, ctx, history, day
+        sets = builder.fitted_sets()
+        self._aggregates = [s for s in sets if isinstance(s, AggregateFeatureSet)]
+        merges = [s.merges() for s in self._aggregates]
+        self._merges = None if None in merges else [e for m in merges if m for e in m]
+        #: the aggregate sets merge pieces (else the day's events are aggregated again)
+        self.merging = self._merges is not None
+        self._prior = history.prior if history.last_window is not None else None
+        self.events = pl.DataFrame(schema=EVENT_DTYPES)  # the day's canonical events so far
+        self._prepared: list[pl.DataFrame] = []  # per piece (the sequence features')
+        self._rows = pl.DataFrame()  # user_id + every aggregation of the day so far
+        self._values = DayValues.empty()
+        self._counts = pl.DataFrame()  # role_counts_by_day of the day so far
+        self._unknown: set[str] = set()
+
+    def add(self, events: pl.DataFrame) -> None:
+        """Add more of the day's events (canonical, validated, all on ``day``).
+
+        Raises:
+            LateEvents: an event is not on ``day``.
+        """
+        if events.height == 0:
+            return
+        prepared, unknown = prepare_matched(events, self.ctx)
+        days = prepared.get_column(WINDOW).unique().to_list()
+        if days != [self.day]:
+            raise LateEvents(
+                f"events of {', '.join(map(str, sorted(days)))} added to the day {self.day}",
+                ko=f"{self.day}의 이벤트가 아닌 이벤트가 추가되었습니다: "
+                f"{', '.join(map(str, sorted(days)))}",
+            )
+        if self.events.height:
+            events = pl.concat([self.events, events], how="vertical_relaxed")
+        self.events = events
+        self._prepared.append(prepared)
+        self._unknown.update(unknown)
+        counts = role_counts_by_day(prepared).with_columns(pl.col("_n").cast(pl.Int64))
+        self._counts = _summed(self._counts, counts, [USER_ID, WINDOW, DEPARTMENT, ROLE])
+        if self._merges is None:
+            return
+        helpers = {k: v for s in self._aggregates for k, v in s.helpers(self.ctx).items()}
+        rows = prepared.lazy().with_columns(**helpers)
+        aggregations = [a for s in self._aggregates for a in s.aggregations(self.ctx)]
+        piece = rows.group_by(USER_ID).agg(aggregations).collect()
+        if self._rows.height:
+            both = pl.concat([self._rows, piece], how="vertical_relaxed")
+            piece = both.group_by(USER_ID).agg(self._merges)
+        self._rows = piece
+        self._values = self._values.added(prepared, self._prior)
+
+    def role_counts(self) -> pl.DataFrame:
+        """``user_id, window, department, role, _n``: the day's events per user and role."""
+        return self._counts
+
+    def matrix(self) -> FeatureMatrix:
+        """The day's rows over its events so far (those ``advance`` gives)."""
+        if self._merges is None or not self._prepared:
+            matrix, _ = advance(self.builder, self.events, self.ctx, self.history, keep=False)
+            return matrix
+        ctx, history = self.ctx, self.history
+        peers = peer_days(self._counts, ctx, history.peers)
+        day_ctx = replace(ctx, population=peers)
+        daily = self._rows
+        for feature_set in self._aggregates:
+            for extra in feature_set.running_extras(self._values, day_ctx):
+                daily = daily.join(extra, on=USER_ID, how="left")
+        daily = daily.with_columns(pl.lit(self.day).alias(WINDOW)).sort(USER_ID)
+        daily = daily.select(*KEYS, pl.exclude(*KEYS))
+        finished = finish_rows(self._aggregates, daily, day_ctx, self._prior)
+        if self._prior is not None:
+            finished = finished.filter(~pl.col(PRIOR))
+        columns = [c for s in self._aggregates for c in s.columns]
+        prepared = pl.concat(self._prepared, how="vertical_relaxed")
+        frame, _ = with_other_sets(
+            self.builder.fitted_sets(),
+            finished.select(*KEYS, *columns),
+            prepared,
+            day_ctx,
+            history.sequences,
+        )
+        unknown = tuple(sorted(self._unknown))
+        part = MatrixPart(frame, peers.groups, unknown, peers)
+        floors = self.builder.floors()
+        matrix, _ = combine_rows([part], day_ctx, floors, history.earlier, keep=False)
+        return matrix
+
+
+def _summed(before: pl.DataFrame, more: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``before`` and ``more`` (keys and ``_n``) with the counts of equal keys added."""
+    if before.height == 0:
+        return more
+    both = pl.concat([before, more], how="vertical_relaxed")
+    return both.group_by(keys).agg(pl.col("_n").sum())
