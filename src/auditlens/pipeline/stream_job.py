@@ -11,7 +11,8 @@ detector (detect/online.py), stored as one score run (its River scores in
 person's later windows, so nobody is paged twice). Scoring runs in a thread of its own
 and takes every micro-batch committed while it worked at once (``_Background``): reading
 and committing never wait for it, and today's feature matrix is built once per scoring
-(from the history up to yesterday: its cost grows with today's events only).
+(each micro-batch merged into today's per-user aggregations as it arrives, the rows
+finished over the history up to yesterday: features/today.py).
 
 A clean stop scores the current day once more over all its events before it exits.
 Restart: runs whose alerts were not raised (a kill between the run and its alerts) are
