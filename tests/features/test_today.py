@@ -4,6 +4,7 @@ are bit for bit those ``advance`` computes over all of the day's events so far."
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -15,6 +16,7 @@ from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.history import FeatureHistory, LateEvents, advance
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder
 from auditlens.features.running import DayValues
+from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.temporal import TemporalFeatures
 from auditlens.features.today import RunningDay
 from auditlens.schema import TIMESTAMP
@@ -152,3 +154,46 @@ def test_day_values_keep_each_value_once_and_know_what_is_new() -> None:
     assert both.of("resource").get_column("_value").to_list() == ["db/x"]
     assert both.failed.height == 2  # a failed login is an event, not a value
     assert both.hours.get_column("_n").sum() == 5
+
+
+def test_a_peer_group_that_changes_without_its_members_events_is_followed(
+    organisation: tuple[pl.DataFrame, pl.Series, FeatureContext, MatrixBuilder],
+) -> None:
+    """A joiner's first events today make their department/role group big enough: the
+    other members' group changes though they had no new events, and so do their rows."""
+    events, window, ctx, builder = organisation
+    busy = _busiest(window)
+    day = events.filter(window == busy)
+    model = next(s for s in builder.fitted_sets() if isinstance(s, SequenceFeatures)).model_
+    known = model.group_rows_.get_column("peer_group").to_list()  # the groups it has priors of
+    roles = day.group_by("department", "role").agg(pl.col("user_id").unique().sort())
+    roles = roles.filter(
+        (pl.col("user_id").list.len() >= 3)
+        & pl.col("department").is_in(known)
+        & pl.concat_str("department", pl.lit("/"), "role").is_in(known)
+    )
+    members = roles.sort("department", "role").get_column("user_id")[0].to_list()
+    joiner = members[0]
+    ctx = replace(ctx, min_peer_group=len(members))  # the group exists with the joiner only
+    before = events.filter((window < busy) & (pl.col("user_id") != joiner))
+    _, history = advance(builder, before, ctx)
+    running = RunningDay(builder, ctx, history, busy)
+    others, theirs = (
+        day.filter(pl.col("user_id") != joiner),
+        day.filter(pl.col("user_id") == joiner),
+    )
+    pieces = [*_pieces(others, seed=2, shuffled=False)[:2], theirs]
+    so_far: list[pl.DataFrame] = []
+    rows: list[pl.DataFrame] = []
+    for piece in pieces:
+        running.add(piece)
+        so_far.append(piece)
+        want, _ = advance(builder, pl.concat(so_far), ctx, history, keep=False)
+        got = running.matrix()
+        _same(got, want)
+        mine = got.info.join(got.frame, on=["user_id", "window"])
+        rows.append(mine.filter(pl.col("user_id").is_in(members[1:])).sort("user_id"))
+    # the members' group changed with the joiner, and with it their sequence scores
+    assert not rows[1].get_column("peer_group").equals(rows[2].get_column("peer_group"))
+    score = "seq_anomaly_score"
+    assert not rows[1].get_column(score).equals(rows[2].get_column(score))

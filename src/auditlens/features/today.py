@@ -40,7 +40,7 @@ from auditlens.features.base import (
 )
 from auditlens.features.history import FeatureHistory, LateEvents, advance, with_other_sets
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine_rows
-from auditlens.features.peers import peer_days, role_counts_by_day
+from auditlens.features.peers import PEER_GROUP, peer_days, role_counts_by_day
 from auditlens.features.running import DayValues
 from auditlens.schema import DEPARTMENT, EVENT_DTYPES, ROLE, USER_ID
 
@@ -66,6 +66,9 @@ class RunningDay:
         self._values = DayValues.empty()
         self._counts = pl.DataFrame()  # role_counts_by_day of the day so far
         self._unknown: set[str] = set()
+        self._others: pl.DataFrame | None = None  # _other_rows' rows so far
+        self._groups = pl.DataFrame()  # the peer groups they were computed with
+        self._dirty: set[str] = set()  # users with events since
 
     def add(self, events: pl.DataFrame) -> None:
         """Add more of the day's events (canonical, validated, all on ``day``).
@@ -87,6 +90,7 @@ class RunningDay:
             events = pl.concat([self.events, events], how="vertical_relaxed")
         self.events = events
         self._prepared.append(prepared)
+        self._dirty.update(prepared.get_column(USER_ID).unique().to_list())
         self._unknown.update(unknown)
         counts = role_counts_by_day(prepared).with_columns(pl.col("_n").cast(pl.Int64))
         self._counts = _summed(self._counts, counts, [USER_ID, WINDOW, DEPARTMENT, ROLE])
@@ -124,19 +128,41 @@ class RunningDay:
         if self._prior is not None:
             finished = finished.filter(~pl.col(PRIOR))
         columns = [c for s in self._aggregates for c in s.columns]
-        prepared = pl.concat(self._prepared, how="vertical_relaxed")
-        frame, _ = with_other_sets(
-            self.builder.fitted_sets(),
-            finished.select(*KEYS, *columns),
-            prepared,
-            day_ctx,
-            history.sequences,
-        )
+        others = self._other_rows(day_ctx)
+        frame = finished.select(*KEYS, *columns).join(others, on=list(KEYS), how="left")
         unknown = tuple(sorted(self._unknown))
         part = MatrixPart(frame, peers.groups, unknown, peers)
         floors = self.builder.floors()
         matrix, _ = combine_rows([part], day_ctx, floors, history.earlier, keep=False)
         return matrix
+
+    def _other_rows(self, day_ctx: FeatureContext) -> pl.DataFrame:
+        """Keys and the columns of the sets that are not aggregations (the sequence
+        features) of every user so far: computed again over the day's events of the
+        users with events since the last call or whose peer group changed (a set's rows
+        of a user depend on that user's events, the history and the user's group only),
+        kept for the others."""
+        assert day_ctx.population is not None  # noqa: S101 - matrix() sets it
+        today = pl.col(WINDOW) == self.day
+        groups = day_ctx.population.groups.filter(today).select(USER_ID, PEER_GROUP)
+        dirty = pl.Series(USER_ID, sorted(self._dirty), dtype=pl.String)
+        if self._others is not None:
+            moved = groups.join(self._groups, on=[USER_ID, PEER_GROUP], how="anti")
+            dirty = pl.concat([dirty, moved.get_column(USER_ID)]).unique()
+        if len(self._prepared) > 1:
+            self._prepared = [pl.concat(self._prepared, how="vertical_relaxed", rechunk=True)]
+        events = self._prepared[0]
+        if self._others is not None:
+            events = events.filter(pl.col(USER_ID).is_in(dirty.implode()))
+        keys = events.select(USER_ID, WINDOW).unique()
+        fresh, _ = with_other_sets(
+            self.builder.fitted_sets(), keys, events, day_ctx, self.history.sequences
+        )
+        if self._others is not None:
+            kept = self._others.join(fresh.select(USER_ID), on=USER_ID, how="anti")
+            fresh = pl.concat([kept, fresh.select(kept.columns)])
+        self._others, self._groups, self._dirty = fresh, groups, set()
+        return fresh
 
 
 def _summed(before: pl.DataFrame, more: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
