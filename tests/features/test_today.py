@@ -71,6 +71,7 @@ def test_after_every_piece_the_rows_are_those_of_all_the_days_events(
         so_far.append(piece)
         want, _ = advance(builder, pl.concat(so_far), ctx, history, keep=False)
         _same(running.matrix(), want)
+    _same(running.matrix(), want)  # again, with nothing new
     final = want.frame
     assert final.height > 40
     # the pieces met every kind of extra: first-seen values, bursts, entropy, new IPs

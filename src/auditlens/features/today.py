@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import Final
 
 import polars as pl
 
@@ -43,6 +44,9 @@ from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, 
 from auditlens.features.peers import PEER_GROUP, peer_days, role_counts_by_day
 from auditlens.features.running import DayValues
 from auditlens.schema import DEPARTMENT, EVENT_DTYPES, ROLE, USER_ID
+
+#: Pieces of prepared events kept apart before they are copied into one.
+_PIECES: Final = 64
 
 
 class RunningDay:
@@ -149,12 +153,13 @@ class RunningDay:
         if self._others is not None:
             moved = groups.join(self._groups, on=[USER_ID, PEER_GROUP], how="anti")
             dirty = pl.concat([dirty, moved.get_column(USER_ID)]).unique()
-        if len(self._prepared) > 1:
+        if len(self._prepared) > _PIECES:  # one piece again (each event copied rarely)
             self._prepared = [pl.concat(self._prepared, how="vertical_relaxed", rechunk=True)]
-        events = self._prepared[0]
-        if self._others is not None:
+        events = pl.concat(self._prepared, how="vertical_relaxed")
+        if self._others is not None and dirty.len() < groups.height:
             events = events.filter(pl.col(USER_ID).is_in(dirty.implode()))
-        keys = events.select(USER_ID, WINDOW).unique()
+        keys = dirty.to_frame() if self._others is not None else groups.select(USER_ID)
+        keys = keys.with_columns(pl.lit(self.day, pl.Date).alias(WINDOW))
         fresh, _ = with_other_sets(
             self.builder.fitted_sets(), keys, events, day_ctx, self.history.sequences
         )
