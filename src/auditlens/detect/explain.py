@@ -29,8 +29,8 @@ import itertools
 import json
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -106,6 +106,10 @@ class Reason:
     def text(self, lang: str) -> str:
         """The sentence in ``lang`` (ko or en)."""
         return self.ko if lang == "ko" else self.en
+
+
+#: A reason's fields, as ``dataclasses.asdict`` names them.
+_REASON_FIELDS: Final = tuple(f.name for f in fields(Reason))
 
 
 def explain(
@@ -327,7 +331,10 @@ def _float(x: Any) -> float | None:
 
 def reasons_json(reasons: list[Reason]) -> str:
     """Reasons as a JSON array (stored with each score)."""
-    return json.dumps([asdict(r) for r in reasons], ensure_ascii=False, sort_keys=True)
+    # the fields by hand: dataclasses.asdict deep-copies field by field, ~6x the cost
+    # for these flat records (a stream stores reasons at every scoring)
+    rows = [{name: getattr(r, name) for name in _REASON_FIELDS} for r in reasons]
+    return json.dumps(rows, ensure_ascii=False, sort_keys=True)
 
 
 def same_reasons(stored: str, reasons: list[Reason], tolerance: float = 1e-6) -> bool:
