@@ -156,14 +156,15 @@ class RunningDay:
         if len(self._prepared) > _PIECES:  # one piece again (each event copied rarely)
             self._prepared = [pl.concat(self._prepared, how="vertical_relaxed", rechunk=True)]
         events = pl.concat(self._prepared, how="vertical_relaxed")
-        if self._others is not None and dirty.len() < groups.height:
+        few = self._others is not None and dirty.len() * 2 < groups.height
+        if few:  # (picking most users' events out costs more than it saves)
             events = events.filter(pl.col(USER_ID).is_in(dirty.implode()))
-        keys = dirty.to_frame() if self._others is not None else groups.select(USER_ID)
+        keys = dirty.to_frame() if few else groups.select(USER_ID)
         keys = keys.with_columns(pl.lit(self.day, pl.Date).alias(WINDOW))
         fresh, _ = with_other_sets(
             self.builder.fitted_sets(), keys, events, day_ctx, self.history.sequences
         )
-        if self._others is not None:
+        if few and self._others is not None:
             kept = self._others.join(fresh.select(USER_ID), on=USER_ID, how="anti")
             fresh = pl.concat([kept, fresh.select(kept.columns)])
         self._others, self._groups, self._dirty = fresh, groups, set()
