@@ -317,3 +317,39 @@ def test_the_streams_departments_are_the_ones_the_lake_gives(tmp_path: Path) -> 
     assert nobody not in answers[-1]
     assert answers[0][mover] != "감사팀"
     assert answers[-1][mover] == "감사팀"
+
+
+def test_a_batch_that_spans_days_closes_each_as_the_batch_features(tmp_path: Path) -> None:
+    """One batch holds the rest of the current day, a whole day and the start of the next:
+    the current day is closed from the running day, the whole day advanced after it, and
+    both equal the batch features; the next day carries on from the history after them."""
+    settings = _settings(tmp_path)
+    day, days = _days(settings)
+    with Store.open(settings, migrate=True) as store:
+        ingest(_file(tmp_path, "a", day.filter(pl.col(WINDOW) < days[-3]).drop(WINDOW)),
+               settings, store=store)  # fmt: skip
+    run(settings, alerts=False)
+    current = day.filter(pl.col(WINDOW) == days[-3]).sort(TIMESTAMP)
+    half = current.height // 2
+    updates: list[Update] = []
+    with Store.open(settings) as store:
+        ingest(_file(tmp_path, "b", current.head(half).drop(WINDOW)), settings, store=store)
+        state = _state(store, settings)
+        state.start()
+        assert state.day == days[-3]
+        rest = pl.concat([current.slice(half), day.filter(pl.col(WINDOW) > days[-3])])
+        ingest(_file(tmp_path, "c", rest.drop(WINDOW)), settings, store=store,
+               on_events=lambda _r, events: updates.extend(state.update(events)))  # fmt: skip
+        assert state.day == days[-1] and state.rebuilds == 0
+        lake = store.events.scan().select(EVENT_COLUMNS).collect()
+        model = state.model
+        last = state.close()
+    closing, today = updates
+    assert closing.closing and not today.closing and last is not None
+    assert set(closing.keys.get_column(WINDOW).unique().to_list()) == {days[-3], days[-2]}
+    batch = model.matrix(lake, feature_context(settings))
+    for update in (closing, last):
+        got = update.matrix.frame.join(update.keys, on=list(KEYS), how="semi").sort(*KEYS)
+        want = batch.frame.join(update.keys, on=list(KEYS), how="semi").sort(*KEYS)
+        assert got.height == update.keys.height > 5
+        assert_frame_equal(got, want, check_exact=True)

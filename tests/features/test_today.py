@@ -198,3 +198,45 @@ def test_a_peer_group_that_changes_without_its_members_events_is_followed(
     assert not rows[1].get_column("peer_group").equals(rows[2].get_column("peer_group"))
     score = "seq_anomaly_score"
     assert not rows[1].get_column(score).equals(rows[2].get_column(score))
+
+
+def _same_history(got: FeatureHistory, want: FeatureHistory) -> None:
+    assert got.last_window == want.last_window
+    for name in ("daily", "users", "seen", "tail"):
+        mine, theirs = getattr(got.prior, name), getattr(want.prior, name)
+        assert_frame_equal(mine.select(theirs.columns), theirs, check_exact=True)
+    for name in ("groups", "spells", "counts"):
+        assert_frame_equal(getattr(got.peers, name), getattr(want.peers, name), check_exact=True)
+    assert got.earlier is not None and want.earlier is not None
+    assert_frame_equal(got.earlier.recent, want.earlier.recent, check_exact=True)
+    for name in ("host_days", "firsts", "families", "starts"):
+        mine, theirs = getattr(got.earlier.novelty, name), getattr(want.earlier.novelty, name)
+        assert_frame_equal(mine, theirs, check_exact=True)
+    assert got.sequences is not None and want.sequences is not None
+    assert got.sequences.equals(want.sequences)
+
+
+@pytest.mark.parametrize("with_history", [True, False])
+def test_closing_the_day_gives_the_rows_and_history_advance_gives(
+    organisation: tuple[pl.DataFrame, pl.Series, FeatureContext, MatrixBuilder],
+    with_history: bool,
+) -> None:
+    events, window, ctx, builder = organisation
+    busy = _busiest(window) if with_history else window.min()
+    assert isinstance(busy, dt.date)
+    history = FeatureHistory.empty()
+    if with_history:
+        _, history = advance(builder, events.filter(window < busy), ctx)
+    running = RunningDay(builder, ctx, history, busy)
+    pieces = _pieces(events.filter(window == busy), seed=4, shuffled=False)
+    for piece in pieces:
+        running.add(piece)
+    running.matrix()  # a scoring in between leaves nothing behind
+    got, after = running.close()
+    want, expected = advance(builder, pl.concat(pieces), ctx, history)
+    _same(got, want)
+    _same_history(after, expected)
+    # the next day continues from either history alike
+    nxt = window.filter(window > busy).min()
+    day = events.filter(window == nxt)
+    _same(advance(builder, day, ctx, after)[0], advance(builder, day, ctx, expected)[0])

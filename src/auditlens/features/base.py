@@ -369,6 +369,19 @@ def aggregate_rows(
         keyed.get_column(USER_ID).gather(first_rows), keyed.get_column(WINDOW).gather(first_rows)
     ).drop(KEY, _ROW)
     daily = daily.select(*KEYS, pl.exclude(*KEYS))
+    frame, users = finished_rows(sets, daily, ctx, prior)
+    return frame, daily, users
+
+
+def finished_rows(
+    sets: Sequence[AggregateFeatureSet],
+    daily: pl.DataFrame,
+    ctx: FeatureContext,
+    prior: Prior | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The sets' columns of the windows of the aggregation rows ``daily`` (keys first,
+    sorted by user and window; :func:`finish_rows`), and the sets' per-user summaries
+    (``user_id`` and ``_h_`` columns, over ``prior`` and these windows)."""
     finished = finish_rows(sets, daily, ctx, prior)
     summaries = [e for feature_set in sets for e in feature_set.summary()]
     users = finished.group_by(USER_ID).agg(summaries) if summaries else daily.select(USER_ID)
@@ -377,7 +390,7 @@ def aggregate_rows(
         untouched = prior.users.join(users, on=USER_ID, how="anti")
         users = pl.concat([untouched, users], how="diagonal_relaxed")
     columns = [c for feature_set in sets for c in feature_set.columns]
-    return finished.select(*KEYS, *columns), daily, users.sort(USER_ID)
+    return finished.select(*KEYS, *columns), users.sort(USER_ID)
 
 
 def finish_rows(

@@ -149,13 +149,34 @@ def advance(
     newest = prepared.get_column(WINDOW).max()
     if not keep or not isinstance(newest, dt.date):  # no events: nothing changes
         return matrix, history
-    after_prior = Prior(
-        daily=_recent(history.prior.daily, daily, newest, ctx.profile_days),
-        users=users,
-        seen=_seen(history.prior.seen, prepared),
-        tail=_tail(prepared, newest),
-    )
-    return matrix, FeatureHistory(newest, after_prior, peers.keep_counts(), earlier, sequences)
+    after = After(daily, users, prepared, peers, earlier, sequences)
+    return matrix, after.of(history, newest, ctx)
+
+
+@dataclass(frozen=True)
+class After:
+    """What a computation of the windows up to ``newest`` leaves, besides their rows:
+    the aggregation rows before ``finish`` (``daily``), the sets' per-user summaries,
+    the prepared events, the peer days, ``combine_rows``' earlier windows, the sequence
+    history."""
+
+    daily: pl.DataFrame
+    users: pl.DataFrame
+    prepared: pl.DataFrame
+    peers: PeerDays
+    earlier: Earlier
+    sequences: SequenceHistory | None
+
+    def of(self, history: FeatureHistory, newest: dt.date, ctx: FeatureContext) -> FeatureHistory:
+        """The history after ``history`` and these windows (the last one ``newest``)."""
+        prior = Prior(
+            daily=_recent(history.prior.daily, self.daily, newest, ctx.profile_days),
+            users=self.users,
+            seen=_seen(history.prior.seen, self.prepared),
+            tail=_tail(self.prepared, newest),
+        )
+        peers = self.peers.keep_counts()
+        return FeatureHistory(newest, prior, peers, self.earlier, self.sequences)
 
 
 def with_other_sets(

@@ -37,9 +37,16 @@ from auditlens.features.base import (
     AggregateFeatureSet,
     FeatureContext,
     finish_rows,
+    finished_rows,
     prepare_matched,
 )
-from auditlens.features.history import FeatureHistory, LateEvents, advance, with_other_sets
+from auditlens.features.history import (
+    After,
+    FeatureHistory,
+    LateEvents,
+    advance,
+    with_other_sets,
+)
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine_rows
 from auditlens.features.peers import PEER_GROUP, peer_days, role_counts_by_day
 from auditlens.features.running import DayValues
@@ -119,26 +126,49 @@ class RunningDay:
         if self._merges is None or not self._prepared:
             matrix, _ = advance(self.builder, self.events, self.ctx, self.history, keep=False)
             return matrix
-        ctx, history = self.ctx, self.history
-        peers = peer_days(self._counts, ctx, history.peers)
-        day_ctx = replace(ctx, population=peers)
-        daily = self._rows
-        for feature_set in self._aggregates:
-            for extra in feature_set.running_extras(self._values, day_ctx):
-                daily = daily.join(extra, on=USER_ID, how="left")
-        daily = daily.with_columns(pl.lit(self.day).alias(WINDOW)).sort(USER_ID)
-        daily = daily.select(*KEYS, pl.exclude(*KEYS))
-        finished = finish_rows(self._aggregates, daily, day_ctx, self._prior)
+        peers = peer_days(self._counts, self.ctx, self.history.peers)
+        day_ctx = replace(self.ctx, population=peers)
+        finished = finish_rows(self._aggregates, self._daily(day_ctx), day_ctx, self._prior)
         if self._prior is not None:
             finished = finished.filter(~pl.col(PRIOR))
         columns = [c for s in self._aggregates for c in s.columns]
         others = self._other_rows(day_ctx)
         frame = finished.select(*KEYS, *columns).join(others, on=list(KEYS), how="left")
-        unknown = tuple(sorted(self._unknown))
-        part = MatrixPart(frame, peers.groups, unknown, peers)
-        floors = self.builder.floors()
-        matrix, _ = combine_rows([part], day_ctx, floors, history.earlier, keep=False)
+        part = MatrixPart(frame, peers.groups, tuple(sorted(self._unknown)), peers)
+        floors, earlier = self.builder.floors(), self.history.earlier
+        matrix, _ = combine_rows([part], day_ctx, floors, earlier, keep=False)
         return matrix
+
+    def close(self) -> tuple[FeatureMatrix, FeatureHistory]:
+        """The day's rows over all its events and the history after the day: what
+        ``advance(builder, events, ctx, history)`` gives, without preparing and
+        aggregating the day's events again (the sequence features are computed over the
+        whole day once more: the history they leave is every user's)."""
+        if self._merges is None or not self._prepared:
+            return advance(self.builder, self.events, self.ctx, self.history)
+        history = self.history
+        peers = peer_days(self._counts, self.ctx, history.peers)
+        day_ctx = replace(self.ctx, population=peers)
+        daily = self._daily(day_ctx)
+        frame, users = finished_rows(self._aggregates, daily, day_ctx, self._prior)
+        prepared = pl.concat(self._prepared, how="vertical_relaxed")
+        sets = self.builder.fitted_sets()
+        frame, sequences = with_other_sets(sets, frame, prepared, day_ctx, history.sequences)
+        part = MatrixPart(frame, peers.groups, tuple(sorted(self._unknown)), peers)
+        floors = self.builder.floors()
+        matrix, earlier = combine_rows([part], day_ctx, floors, history.earlier)
+        after = After(daily, users, prepared, peers, earlier, sequences)
+        return matrix, after.of(history, self.day, self.ctx)
+
+    def _daily(self, day_ctx: FeatureContext) -> pl.DataFrame:
+        """The day's aggregation rows before ``finish`` (keys, every aggregation and
+        extra column), sorted by user: those ``aggregate_rows`` gives."""
+        daily = self._rows
+        for feature_set in self._aggregates:
+            for extra in feature_set.running_extras(self._values, day_ctx):
+                daily = daily.join(extra, on=USER_ID, how="left")
+        daily = daily.with_columns(pl.lit(self.day).alias(WINDOW)).sort(USER_ID)
+        return daily.select(*KEYS, pl.exclude(*KEYS))
 
     def _other_rows(self, day_ctx: FeatureContext) -> pl.DataFrame:
         """Keys and the columns of the sets that are not aggregations (the sequence

@@ -22,10 +22,11 @@ end of that day, features/history.py):
   the micro-batch's events for the aggregations, today's users for the rows, today's
   events for the sequence features, and a fixed part over the history's peer tables
   (README "Measured").
-* Day change (a batch holds a later day): the completed day (and any day the batch began
-  and ended) is advanced over its complete events once more (``closing``): those rows
-  equal the batch features of that day, and the history after them becomes ``yesterday``
-  (their scores move ``risk`` on).
+* Day change (a batch holds a later day): the completed day is closed over its complete
+  events (``closing``, ``RunningDay.close``: what ``advance`` gives, without preparing
+  the day's events again; any day the batch began and ended is advanced after it): those
+  rows equal the batch features of that day, and the history after them becomes
+  ``yesterday`` (their scores move ``risk`` on).
 * Late events (a day before ``day``, e.g. a producer's backlog): ``advance`` cannot take
   them, so everything before today is computed again from the lake, from scratch (as at
   a start without a stored history), and the late windows are scored with every later
@@ -230,9 +231,14 @@ class DayState:
         out: list[Update] = []
         if newest > self.day:
             # the current day and any day this batch began and ended are complete
+            assert self.running is not None  # noqa: S101 - a current day has one
             when = events.select(window).to_series()
-            done = pl.concat([self.today, events.filter(when < newest)], how="vertical_relaxed")
-            matrix, after = advance(self.model.features, done, self.ctx, self.yesterday)
+            self.running.add(events.filter(when == self.day))
+            matrix, after = self.running.close()
+            between = events.filter((when > self.day) & (when < newest))
+            if between.height:
+                more, after = advance(self.model.features, between, self.ctx, after)
+                matrix = _joined([matrix, more]) or matrix
             out.append(self._pick(matrix, matrix.frame.select(*KEYS), self.risk, closing=True))
             self.risk = self._risk_after(matrix, self.risk)
             self.yesterday = after
