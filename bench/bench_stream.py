@@ -174,7 +174,10 @@ def main() -> None:
         # loading the history and warming River, and the stop's closing scoring left out)
         span = (scored[0] - first_commit[0]) if scored and first_commit else float("nan")
         line("throughput: events streamed", f"{report.events:,}")
-        line("throughput: micro-batches / windows scored", f"{report.batches} / {report.windows:,}")
+        line(
+            "throughput: micro-batches / scorings / windows scored",
+            f"{report.batches} / {report.runs} / {report.windows:,}",
+        )
         line("throughput: wall seconds (incl. start: River warm-up)", f"{seconds:.2f}")
         line("throughput: events/s overall (incl. start)", f"{total / seconds:,.0f}")
         line("throughput: events/s sustained (first commit to all scored)", f"{total / span:,.0f}")
