@@ -10,7 +10,8 @@ today's failed logins — so a set's :meth:`~features.base.AggregateFeatureSet.r
 gives its extra columns of the whole day without today's events.
 
 Its size grows with distinct values and failed logins, not with events. Merging a piece
-costs the piece and the distinct values (one anti-join), never the day's events.
+costs the piece, a join with the day's distinct values so far and one with the values
+the history had seen (is it new?), never the day's events.
 """
 
 from __future__ import annotations

@@ -12,14 +12,18 @@ grows until midnight. :class:`RunningDay` keeps what the day's rows are made of 
   distinct values, events per hour, failed logins);
 * events per user and role (peer groups of the day);
 * the day's prepared events for the sets that are not aggregations (the sequence
-  features: a session's score depends on the other steps of the day).
+  features: a session's score depends on the other steps its user took that day), and
+  their rows per user, computed again only for the users with events since the last
+  :meth:`RunningDay.matrix` or whose peer group changed.
 
 :meth:`RunningDay.matrix` finishes the day's rows from these and the history before the
 day (trailing baselines, first-seen values, peers): the rows ``advance`` gives over the
-same events (tests/features/test_today.py compares them after every piece). A piece
-costs its own events; the rows cost the day's users, the history's peer tables and the
-sequence features over the day's events. A builder whose aggregate sets cannot merge is
-run over the day's events again each time.
+same events (tests/features/test_today.py compares them after every piece).
+:meth:`RunningDay.close` gives them over the whole day with the history after it, as
+``advance`` does. A piece costs its own events (and a join with the day's and the
+history's distinct values); the rows cost the day's users, the history's peer tables and
+the sequence features of the acting users over their day so far. A builder whose
+aggregate sets cannot merge is run over the day's events again each time.
 """
 
 from __future__ import annotations
@@ -185,6 +189,7 @@ class RunningDay:
             dirty = pl.concat([dirty, moved.get_column(USER_ID)]).unique()
         if len(self._prepared) > _PIECES:  # one piece again (each event copied rarely)
             self._prepared = [pl.concat(self._prepared, how="vertical_relaxed", rechunk=True)]
+            self.events = self.events.rechunk()
         events = pl.concat(self._prepared, how="vertical_relaxed")
         few = self._others is not None and dirty.len() * 2 < groups.height
         if few:  # (picking most users' events out costs more than it saves)
