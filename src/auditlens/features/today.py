@@ -54,7 +54,7 @@ from auditlens.features.history import (
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder, MatrixPart, combine_rows
 from auditlens.features.peers import PEER_GROUP, peer_days, role_counts_by_day
 from auditlens.features.running import DayValues
-from auditlens.schema import DEPARTMENT, EVENT_DTYPES, ROLE, USER_ID
+from auditlens.schema import DEPARTMENT, EVENT_COLUMNS, EVENT_DTYPES, ROLE, USER_ID
 
 #: Pieces of prepared events kept apart before they are copied into one.
 _PIECES: Final = 64
@@ -75,7 +75,7 @@ class RunningDay:
         #: the aggregate sets merge pieces (else the day's events are aggregated again)
         self.merging = self._merges is not None
         self._prior = history.prior if history.last_window is not None else None
-        self.events = pl.DataFrame(schema=EVENT_DTYPES)  # the day's canonical events so far
+        self.height = 0  # the day's events so far
         self._prepared: list[pl.DataFrame] = []  # per piece (the sequence features')
         self._rows = pl.DataFrame()  # user_id + every aggregation of the day so far
         self._values = DayValues.empty()
@@ -101,9 +101,7 @@ class RunningDay:
                 ko=f"{self.day}의 이벤트가 아닌 이벤트가 추가되었습니다: "
                 f"{', '.join(map(str, sorted(days)))}",
             )
-        if self.events.height:
-            events = pl.concat([self.events, events], how="vertical_relaxed")
-        self.events = events
+        self.height += events.height
         self._prepared.append(prepared)
         self._dirty.update(prepared.get_column(USER_ID).unique().to_list())
         self._unknown.update(unknown)
@@ -120,6 +118,14 @@ class RunningDay:
             piece = both.group_by(USER_ID).agg(self._merges)
         self._rows = piece
         self._values = self._values.added(prepared, self._prior)
+
+    @property
+    def events(self) -> pl.DataFrame:
+        """The day's canonical events so far (from the prepared pieces, which hold their
+        columns: the day is kept once, not as events and as prepared events)."""
+        if not self._prepared:
+            return pl.DataFrame(schema=EVENT_DTYPES)
+        return pl.concat([p.select(EVENT_COLUMNS) for p in self._prepared], how="vertical_relaxed")
 
     def role_counts(self) -> pl.DataFrame:
         """``user_id, window, department, role, _n``: the day's events per user and role."""
@@ -189,7 +195,6 @@ class RunningDay:
             dirty = pl.concat([dirty, moved.get_column(USER_ID)]).unique()
         if len(self._prepared) > _PIECES:  # one piece again (each event copied rarely)
             self._prepared = [pl.concat(self._prepared, how="vertical_relaxed", rechunk=True)]
-            self.events = self.events.rechunk()
         events = pl.concat(self._prepared, how="vertical_relaxed")
         few = self._others is not None and dirty.len() * 2 < groups.height
         if few:  # (picking most users' events out costs more than it saves)

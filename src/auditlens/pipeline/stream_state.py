@@ -253,7 +253,7 @@ class DayState:
 
     def close(self) -> Update | None:
         """Score the current day once more over its events so far (``stream`` stopping)."""
-        if self.day is None or self.today.height == 0:
+        if self.running is None or self.running.height == 0:
             return None
         matrix = self._today()
         return self._pick(matrix, matrix.frame.select(*KEYS), self.risk, closing=True)
@@ -264,9 +264,8 @@ class DayState:
         schema.user_departments counts over the lake (alerts name the department)."""
         counts = self.yesterday.peers.counts
         before = counts.select(USER_ID, DEPARTMENT, pl.col("_n").cast(pl.Int64))
-        if self.today.height == 0:
+        if self.running is None or self.running.height == 0:
             return before
-        assert self.running is not None  # noqa: S101 - today has events
         today = self.running.role_counts().group_by(USER_ID, DEPARTMENT).agg(pl.col("_n").sum())
         return pl.concat([before, today])
 
@@ -297,7 +296,7 @@ class DayState:
         assert isinstance(first, dt.date)  # noqa: S101 - keys of a batch with events
         keep_from = first if before is None else min(first, before)
         past, risk = self._load(day, stored=False, keep_from=keep_from)
-        today = self._today() if self.today.height else None
+        today = self._today() if self.running is not None and self.running.height else None
         matrix = _joined([m for m in (past, today) if m is not None])
         if matrix is None:
             return []
