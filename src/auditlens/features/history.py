@@ -37,13 +37,8 @@ from auditlens.errors import AuditlensError
 from auditlens.features.access import BURST_WINDOW
 from auditlens.features.asof import PeerDays
 from auditlens.features.base import (
-    FAMILY,
-    LEVEL,
     LOCAL_HOUR,
     OK,
-    SEEN_FAMILY,
-    SEEN_HOST,
-    SEEN_SRC_IP,
     WINDOW,
     AggregateFeatureSet,
     FeatureContext,
@@ -53,7 +48,6 @@ from auditlens.features.base import (
     aggregate_rows,
     prepare_matched,
 )
-from auditlens.features.catalog import SENSITIVE_RANK
 from auditlens.features.matrix import (
     Earlier,
     FeatureMatrix,
@@ -62,9 +56,10 @@ from auditlens.features.matrix import (
     combine_rows,
 )
 from auditlens.features.peers import peer_days, role_counts_by_day
+from auditlens.features.running import used_values
 from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.sequences.history import SequenceHistory
-from auditlens.schema import ACTION_TYPE, HOST, RESOURCE_ID, SRC_IP, TIMESTAMP, USER_ID
+from auditlens.schema import ACTION_TYPE, TIMESTAMP, USER_ID
 
 #: Minutes before midnight whose failed logins the next day's bursts may include.
 _TAIL_MINUTES: Final = int(BURST_WINDOW.removesuffix("m"))
@@ -214,16 +209,7 @@ def _recent(before: pl.DataFrame, daily: pl.DataFrame, newest: dt.date, days: in
 
 def _seen(before: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:
     """``before`` plus the hosts, source IPs and sensitive families used in ``prepared``."""
-    sensitive = pl.col(RESOURCE_ID).is_not_null() & (pl.col(LEVEL) >= SENSITIVE_RANK) & pl.col(OK)
-    rows = prepared.lazy()
-    found = [
-        rows.select(pl.lit(SEEN_HOST).alias("_what"), USER_ID, pl.col(HOST).alias("_value")),
-        rows.select(pl.lit(SEEN_SRC_IP).alias("_what"), USER_ID, pl.col(SRC_IP).alias("_value")),
-        rows.filter(sensitive).select(
-            pl.lit(SEEN_FAMILY).alias("_what"), USER_ID, pl.col(FAMILY).alias("_value")
-        ),
-    ]
-    new = pl.concat(found).drop_nulls().unique().collect()
+    new = used_values(prepared.lazy()).drop_nulls().unique().collect()
     return pl.concat([before, new]).unique().sort("_what", USER_ID, "_value")
 
 

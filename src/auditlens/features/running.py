@@ -43,6 +43,24 @@ _UTC: Final = pl.Datetime("us", "UTC")
 _PAIR_SCHEMA: Final = {"_what": pl.String, USER_ID: pl.String, "_value": pl.String}
 
 
+def used_values(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """``_what, user_id, _value``: the values of the first-seen kinds (``Prior.seen``)
+    each of the prepared ``rows`` uses — its host, its source IP and, for a successful
+    access to a sensitive resource, the resource's family (nulls and repeats kept)."""
+    sensitive = pl.col(RESOURCE_ID).is_not_null() & (pl.col(LEVEL) >= SENSITIVE_RANK)
+    return pl.concat(
+        [
+            rows.select(pl.lit(SEEN_HOST).alias("_what"), USER_ID, pl.col(HOST).alias("_value")),
+            rows.select(
+                pl.lit(SEEN_SRC_IP).alias("_what"), USER_ID, pl.col(SRC_IP).alias("_value")
+            ),
+            rows.filter(sensitive & pl.col(OK)).select(
+                pl.lit(SEEN_FAMILY).alias("_what"), USER_ID, pl.col(FAMILY).alias("_value")
+            ),
+        ]
+    )
+
+
 @dataclass(frozen=True)
 class DayValues:
     """What one window's extra columns are computed from, for every user so far.
@@ -78,16 +96,10 @@ class DayValues:
         one window); ``prior``: what the earlier windows left (None: the users' first
         window, every value is new)."""
         rows = prepared.lazy()
-        sensitive = pl.col(RESOURCE_ID).is_not_null() & (pl.col(LEVEL) >= SENSITIVE_RANK)
-        kinds = [
-            rows.select(pl.lit(what).alias("_what"), USER_ID, pl.col(column).alias("_value"))
-            for what, column in ((SEEN_HOST, HOST), (SEEN_SRC_IP, SRC_IP), (RESOURCE, RESOURCE_ID))
-        ]
-        kinds.append(
-            rows.filter(sensitive & pl.col(OK)).select(
-                pl.lit(SEEN_FAMILY).alias("_what"), USER_ID, pl.col(FAMILY).alias("_value")
-            )
+        resources = rows.select(
+            pl.lit(RESOURCE).alias("_what"), USER_ID, pl.col(RESOURCE_ID).alias("_value")
         )
+        kinds = [used_values(rows), resources]
         hour = pl.col(LOCAL_HOUR).floor().cast(pl.Int64).alias(HOUR)
         failed = (pl.col(ACTION_TYPE) == "login") & ~pl.col(OK)
         found, hours, tried = pl.collect_all(

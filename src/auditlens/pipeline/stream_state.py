@@ -19,9 +19,9 @@ end of that day, features/history.py):
 * Each micro-batch: ``running.matrix()`` gives today's rows, bit for bit the batch
   features of today's events so far (what ``advance(builder, today, ctx, yesterday)``
   gives); the updated users' rows are scored with decay continuing from ``risk``. Cost:
-  the micro-batch's events for the aggregations, today's users for the rows, today's
-  events for the sequence features, and a fixed part over the history's peer tables
-  (README "Measured").
+  the micro-batch's events for the aggregations, today's users for the rows, the
+  sequence features of the users who acted over their day so far, and a fixed part over
+  the history's peer tables (README "Measured").
 * Day change (a batch holds a later day): the completed day is closed over its complete
   events (``closing``, ``RunningDay.close``: what ``advance`` gives, without preparing
   the day's events again; any day the batch began and ended is advanced after it): those
@@ -268,11 +268,6 @@ class DayState:
             return before
         today = self.running.role_counts().group_by(USER_ID, DEPARTMENT).agg(pl.col("_n").sum())
         return pl.concat([before, today])
-
-    @property
-    def today(self) -> pl.DataFrame:
-        """The current day's events so far."""
-        return pl.DataFrame() if self.running is None else self.running.events
 
     def _begin(self, day: dt.date, events: pl.DataFrame) -> None:
         """Make ``day`` (over ``yesterday``) the current day, with its ``events`` so far."""
