@@ -206,6 +206,30 @@ def test_start_from_latest_skips_what_was_there_and_keeps_its_place(
         assert sorted(lake_ids(store)) == ["EV5", "EV6", "EV7"]
 
 
+def test_the_consumer_fetches_ahead_without_librdkafkas_one_second_stall(
+    kafka_broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """librdkafka postpones a fetch by ``fetch.queue.backoff.ms`` (default 1 s) once it holds
+    ``queued.min.messages``: the source sets 20 ms, and a source's options may set another.
+    A backlog over a tiny queue threshold is read whole at either setting."""
+    import auditlens.sources.kafka as kafka_module
+
+    seen: list[dict[str, object]] = []
+
+    def recording(config: dict[str, object]) -> Consumer:
+        seen.append(config)
+        return Consumer(config)
+
+    monkeypatch.setattr(kafka_module, "Consumer", recording)
+    topic = kafka_broker.topic()
+    kafka_broker.produce(topic, [json.dumps(good(i)) for i in range(3000)])
+    for options, expected in (({}, 20), ({"fetch.queue.backoff.ms": "5"}, 5)):
+        config = {"queued.min.messages": "100", **options}
+        source = KafkaSource(kafka_broker.bootstrap, [topic], max_records=500, client_config=config)
+        assert sum(batch.events.height for batch in source.read()) == 3000
+        assert int(str(seen[-1]["fetch.queue.backoff.ms"])) == expected
+
+
 def test_a_missing_topic_and_a_foreign_watermark_are_errors_that_say_so(
     kafka_broker: Broker,
 ) -> None:

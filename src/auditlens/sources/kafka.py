@@ -66,6 +66,12 @@ T = TypeVar("T")
 #: librdkafka's ``fetch.wait.max.ms`` of a following read (its default: 500); a source's
 #: ``options`` may set another.
 FOLLOW_FETCH_WAIT_MS: Final = 100
+#: librdkafka's ``fetch.queue.backoff.ms`` (its default: 1000). Once the client holds
+#: ``queued.min.messages`` (100,000) fetched messages it postpones the next fetch by this
+#: long: under a backlog, micro-batches of 100,000 stalled up to a second each (the
+#: stream read 186k messages/s from the broker; at 20 ms 620k). A source's ``options`` may
+#: set another.
+FETCH_QUEUE_BACKOFF_MS: Final = 20
 #: A drain gives up waiting when no message nor end-of-partition arrives for this long.
 IDLE_SECONDS: Final = 10.0
 
@@ -412,6 +418,7 @@ class KafkaSource(Source):
         return {
             "session.timeout.ms": 6000,
             "max.poll.interval.ms": 300_000,
+            "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS,
             **wait,
             **self._client_config(),
             "group.id": self.group_id,
