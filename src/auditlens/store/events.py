@@ -16,7 +16,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -25,10 +25,15 @@ from auditlens.errors import StoreError
 from auditlens.schema import EVENT_DTYPES, EVENT_ID, LOCATION, Watermark
 from auditlens.store.binding import LakeBinding, LakeCheck, committed_parts
 from auditlens.store.db import ingest_batches, lake_pending, quarantine, tamper_findings, watermarks
+from auditlens.store.id_index import IdIndex
 from auditlens.store.id_ranges import IdRanges
 from auditlens.store.lake import EventLake
 from auditlens.store.locks import store_lock
 from auditlens.store.repository import read_frame
+
+#: A duplicate check that would read this many stored ids or more builds the process's
+#: id index instead (store/id_index.py): about what one such check reads anyway.
+INDEX_FROM: Final = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class EventRepository:
         #: Each part's event-id range, read once (duplicate checks open only the parts
         #: whose range meets the ids checked).
         self.id_ranges = IdRanges(lake)
+        #: Every stored id's hash, built once a check would read ``INDEX_FROM`` ids or
+        #: more (ids spread over the whole range: random UUIDs), then kept up to date.
+        self.id_index: IdIndex | None = None
 
     # --- reads -----------------------------------------------------------------------
 
@@ -103,6 +111,11 @@ class EventRepository:
         whose range meets it: a new day's ids, above every stored one, read almost
         nothing, however many parts the lake has. Memory follows the matches, not the
         size of the lake (duplicate checks at ingestion, instead of :meth:`ids`).
+
+        When those parts hold ``INDEX_FROM`` ids or more (ids spread over the whole
+        range, such as random UUIDs), the process indexes every stored id by its hash
+        once (store/id_index.py, 12 bytes an id) and from then on reads only the parts
+        holding an id with an equal hash: new ids read nothing.
         """
         none = pl.Series(EVENT_ID, [], dtype=pl.String)
         self.binding.check()
@@ -110,7 +123,13 @@ class EventRepository:
         if wanted.len() == 0:
             return none
         lo, hi = str(wanted.min()), str(wanted.max())
-        parts = self.id_ranges.meeting(self.parts(), lo, hi)
+        committed = self.parts()
+        parts = self.id_ranges.meeting(committed, lo, hi)
+        if parts and (self.id_index is not None or self.id_ranges.rows(parts) >= INDEX_FROM):
+            if self.id_index is None:
+                self.id_index = IdIndex(self.lake)
+            self.id_index.sync(committed)
+            parts, wanted = self.id_index.candidates(wanted)
         if not parts:
             return none
         column = pl.col(EVENT_ID)
@@ -233,6 +252,8 @@ class EventRepository:
                 self.lake.write_part(record.events, part)
                 digest = self.lake.sha256(part)  # of the bytes as they are on disk
                 self.id_ranges.add(part, record.events.get_column(EVENT_ID))
+                if self.id_index is not None:
+                    self.id_index.add(part, record.events.get_column(EVENT_ID))
             with self.engine.begin() as conn:
                 batch_id = _insert_batch(conn, record, part, digest, now)
                 _insert_rows(conn, batch_id, record, now)

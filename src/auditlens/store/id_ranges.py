@@ -43,12 +43,18 @@ class IdRanges:
     def __init__(self, lake: EventLake) -> None:
         self.lake = lake
         self._ranges: dict[str, Range] = {}
+        self._rows: dict[str, int] = {}
 
     def add(self, part: str, ids: pl.Series) -> None:
         """Keep the range of ``part`` from the ids written to it."""
         present = ids.drop_nulls().cast(pl.String)
         lo, hi = present.min(), present.max()
         self._ranges[part] = (str(lo), str(hi)) if present.len() else EMPTY
+        self._rows[part] = ids.len()
+
+    def rows(self, parts: Sequence[str]) -> int:
+        """How many rows ``parts`` hold (of those whose range was read or added)."""
+        return sum(self._rows.get(part, 0) for part in parts)
 
     def meeting(self, parts: Sequence[str], lo: str, hi: str) -> list[str]:
         """Those of ``parts`` that may hold an id from ``lo`` to ``hi`` (inclusive)."""
@@ -68,6 +74,7 @@ class IdRanges:
             meta = pq.read_metadata(self.lake.root / part)
         except (OSError, ValueError):  # unreadable here: let the scan say what is wrong
             return UNKNOWN
+        self._rows[part] = meta.num_rows
         if meta.num_rows == 0:
             return EMPTY
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
