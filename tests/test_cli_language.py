@@ -446,6 +446,8 @@ def walk(org: Org, lang: str, pg_url: str) -> list[Step]:
         Step(("db", "upgrade"), (0,), server),
         Step(("db", "roles"), (0,), server),
         Step(("db", "roles"), (1,)),
+        Step(("db", "compact")),
+        Step(("db", "compact"), (1,), broken),
         Step(("alerts", "raise")),
         Step(("alerts", "raise", "--run", "999"), (1,)),
         Step(("alerts", "dispatch"), (0, 4)),

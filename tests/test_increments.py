@@ -66,7 +66,7 @@ def _settings(root: Path, sample: Path) -> Settings:
 
 def _ingest(settings: Settings, path: Path) -> None:
     with Store.open(settings, migrate=True) as store:
-        ingest(FileSource(path, name=path.stem), settings, store=store)
+        ingest(FileSource(path, name="daily"), settings, store=store)
 
 
 def _rows(settings: Settings, report: RunReport) -> pl.DataFrame:
@@ -106,6 +106,13 @@ def test_each_days_run_stores_what_a_full_run_stores(
     for i, path in enumerate(paths[1:], start=1):
         _ingest(daily, path)
         _ingest(full, path)
+        with Store.open(daily) as store:  # the daily store's parts compacted as they come:
+            store.events.compact(  # its increments read a slice of a compacted part
+                now=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+                small_rows=10**9,
+                min_parts=2,
+                target_rows=10**9,
+            )
         history_path(full, "x").parent.mkdir(parents=True, exist_ok=True)
         for old in history_path(full, "x").parent.iterdir():
             old.unlink()  # the full store never continues from a history
@@ -129,6 +136,9 @@ def test_each_days_run_stores_what_a_full_run_stores(
         if incremental:  # only the new days were scored
             assert a.windows_scored < b.windows_scored
     assert increments == 2
+    with Store.open(daily) as store:
+        # batches 1-2 and 3-4 were compacted, the last waits for a second
+        assert store.events.segments().height == 4 and len(store.events.parts()) == 3
     # nothing new: the peaks come from the last run's history, as that run found them
     before = len(reads)
     quiet = run(daily, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))

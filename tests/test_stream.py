@@ -120,8 +120,11 @@ def prepared(
     return settings, config, topic, messages, live
 
 
-def _stream_until(settings: Settings, accepted: int, settle: float = 0.0) -> StreamReport:
-    """Run the stream in a thread until the lake holds ``accepted`` events; stop it."""
+def _stream_until(
+    settings: Settings, accepted: int, settle: float = 0.0, key: str = "accepted"
+) -> StreamReport:
+    """Run the stream in a thread until the lake holds ``accepted`` events (the store's
+    count ``key`` reaches it); stop it."""
     control = StreamControl()
     out: list[StreamReport] = []
     errors: list[BaseException] = []
@@ -137,7 +140,7 @@ def _stream_until(settings: Settings, accepted: int, settle: float = 0.0) -> Str
     deadline = time.monotonic() + 120
     try:
         with Store.open(settings) as store:
-            while store.events.counts()["accepted"] < accepted and thread.is_alive():
+            while store.events.counts()[key] < accepted and thread.is_alive():
                 assert time.monotonic() < deadline, "the stream did not catch up in 120 s"
                 time.sleep(0.1)
         time.sleep(settle)
@@ -258,3 +261,38 @@ def test_kill_9_then_restart_stores_every_event_once_and_alerts_once(
                 if process.poll() is None:
                     process.kill()
                     process.wait(10)
+
+
+def test_the_streams_small_parts_are_compacted_and_redelivered_events_still_refused(
+    prepared: tuple[Settings, Path, str, list[bytes], pl.DataFrame],
+    kafka_broker: Broker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import auditlens.pipeline.stream_job as stream_job
+
+    monkeypatch.setattr(stream_job, "MIN_PARTS", 3)
+    settings, _, topic, messages, live = prepared
+    small = {n: c.model_copy(update={"max_records": 100}) for n, c in settings.sources.items()}
+    settings = settings.model_copy(update={"sources": small})  # many micro-batches
+    with Store.open(settings) as store:
+        stored_before = store.events.counts()["accepted"]
+        files_before = len(store.events.parts())
+    kafka_broker.produce(topic, messages, partitions=2)
+    target = stored_before + live.height
+    report = _stream_until(settings, target, settle=1.0)
+    with Store.open(settings) as store:
+        batches = report.batches
+        parts = len(store.events.parts())
+        assert batches >= 6 and parts - files_before < batches  # compacted
+        assert store.events.segments().height > 0
+        assert store.events.verify_lake().ok
+        ids = store.events.ids()
+        assert ids.len() == ids.n_unique() == target
+    # the same messages again: every one a duplicate of a stored (compacted) event
+    kafka_broker.produce(topic, messages, partitions=2)
+    with Store.open(settings) as store:
+        read_before = store.events.counts()["ingested"]
+    again = _stream_until(settings, read_before + live.height, key="ingested")
+    assert again.events == 0
+    with Store.open(settings) as store:
+        assert store.events.counts()["accepted"] == target

@@ -14,7 +14,8 @@ from auditlens.i18n import language, pick
 
 config_app = typer.Typer(help="Show the configuration. / 설정을 보여 줍니다.", no_args_is_help=True)
 db_app = typer.Typer(
-    help="Manage the store's database schema. / 저장소의 데이터베이스 스키마를 관리합니다.",
+    help="Manage the store's database schema and lake. / 저장소의 데이터베이스 스키마와 "
+    "레이크를 관리합니다.",
     no_args_is_help=True,
 )
 
@@ -40,6 +41,45 @@ def db_upgrade(ctx: typer.Context) -> None:
         ),
         highlight=False,
     )
+
+
+@db_app.command("compact")
+def db_compact(ctx: typer.Context) -> None:
+    """Compact the event lake's small parts (a stream writes one per micro-batch): each
+    part is checked against its ingestion hash first; a changed or missing one is left
+    and named (exit 1). / 이벤트 레이크의 작은 파일을 합칩니다(스트림은 마이크로배치마다
+    하나씩 씁니다). 각 파일을 수집 때의 해시와 먼저 대조하며, 바뀌었거나 없는 파일은
+    그대로 두고 이름을 알립니다(종료 코드 1)."""
+    lang = invocation_lang(ctx)
+    report = call(ctx, lambda: pipeline.compact_lake(load_settings()))
+    if report.busy:
+        console.print(pick(lang, "another compaction is running", "다른 압축 작업이 실행 중입니다"))
+        return
+    parts = sum(c.batches for c in report.compacted)
+    rows = sum(c.rows for c in report.compacted)
+    console.print(
+        pick(
+            lang,
+            f"{parts} lake part(s) compacted into {len(report.compacted)} ({rows:,} events); "
+            f"{len(report.deleted)} retired part(s) deleted",
+            f"레이크 파일 {parts}개를 {len(report.compacted)}개로 합쳤습니다(이벤트 {rows:,}건). "
+            f"보존 기간이 지난 이전 파일 {len(report.deleted)}개를 삭제했습니다.",
+        ),
+        highlight=False,
+    )
+    if report.refused:
+        names = ", ".join(report.refused)
+        console.print(
+            pick(
+                lang,
+                f"[red]not compacted, missing or changed since ingestion:[/] {names} "
+                "(see `auditlens audit verify`)",
+                f"[red]수집 후 없어졌거나 바뀌어 합치지 않은 파일:[/] {names} "
+                "(`auditlens audit verify`로 확인하십시오)",
+            ),
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @db_app.command("roles")

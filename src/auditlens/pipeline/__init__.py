@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from auditlens.pipeline.ingestion import (
         BatchReport,
         IngestReport,
+        compact_lake,
         ingest,
         quarantined,
         upgrade_store,
@@ -108,6 +109,7 @@ _EXPORTS: Final[dict[str, str]] = {
         (
             "BatchReport",
             "IngestReport",
+            "compact_lake",
             "ingest",
             "quarantined",
             "upgrade_store",
@@ -176,6 +178,7 @@ __all__ = [
     "TrainReport",
     "audit_log",
     "batch_job",
+    "compact_lake",
     "decide_alert",
     "dispatch_alerts",
     "evaluate",

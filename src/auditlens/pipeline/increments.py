@@ -116,7 +116,7 @@ def _matches(head: RunHistory, store: Store, settings: Settings, sha: str) -> bo
         return False
     if head.config_hash != settings.fingerprint():
         return False
-    return head.parts == parts_digest(store.events.parts_upto(head.data_batch_id))
+    return head.parts == parts_digest(store.events.ingested_parts(head.data_batch_id))
 
 
 def _read(path: Path) -> object:
@@ -155,6 +155,4 @@ def _write(path: Path, value: object) -> None:
 
 def new_events(store: Store, since_batch: int, upto_batch: int) -> pl.DataFrame:
     """The valid events of the batches after ``since_batch`` up to ``upto_batch``."""
-    before = set(store.events.parts_upto(since_batch))
-    parts = [p for p in store.events.parts_upto(upto_batch) if p not in before]
-    return store.events.lake.scan(parts).select(EVENT_COLUMNS).collect()
+    return store.events.between(since_batch, upto_batch).select(EVENT_COLUMNS).collect()

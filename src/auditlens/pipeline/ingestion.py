@@ -32,6 +32,7 @@ from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import STREAM, UNREADABLE, Batch, Source
 from auditlens.sources.textfile import clip
 from auditlens.store.binding import LakeCheck
+from auditlens.store.compaction import CompactionReport
 from auditlens.store.events import BatchRecord
 from auditlens.store.repo import Store
 from auditlens.tamper import reuse_findings, tamper_findings
@@ -341,6 +342,14 @@ def verify_lake(settings: Settings) -> LakeCheck:
     with Store.open(settings) as store:
         store.events.check_lake()
         return store.events.verify_lake()
+
+
+def compact_lake(settings: Settings, *, wait: float = 30.0) -> CompactionReport:
+    """Compact the store's small lake parts (store/compaction.py): a stream commits one
+    per micro-batch. Retired parts are deleted after their grace period."""
+    with Store.open(settings) as store:
+        store.events.check_lake()
+        return store.events.compact(now=utc_now(), wait=wait)
 
 
 def quarantined(settings: Settings, *, batch_id: int | None, limit: int) -> pl.DataFrame:

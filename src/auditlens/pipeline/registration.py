@@ -42,16 +42,24 @@ def data_fingerprint(
     watermarks: dict[str, str] = {}
     if batch_id is not None:
         rows = store.events.batches().filter(pl.col("id") <= batch_id)
+        moved = {r["batch_id"]: r for r in store.events.segments().iter_rows(named=True)}
+        hashes: dict[str, str | None] = {}  # a compacted part is read once
         for row in rows.iter_rows(named=True):
-            part = row["lake_part"]
-            batches.append(
-                {
-                    "id": row["id"],
-                    "source": row["source"],
-                    "lake_part": part,
-                    "sha256": None if part is None else store.events.lake.sha256(part),
-                }
-            )
+            part, segment = row["lake_part"], moved.get(row["id"])
+            if segment is not None:  # its events now are rows of a compacted part
+                part = segment["part"]
+            if part is not None and part not in hashes:
+                hashes[part] = store.events.lake.sha256(part)
+            entry = {
+                "id": row["id"],
+                "source": row["source"],
+                "lake_part": part,
+                "sha256": None if part is None else hashes[part],
+            }
+            if segment is not None:
+                entry["rows"] = [segment["first_row"], segment["rows"]]
+                entry["ingested_part"] = row["lake_part"]
+            batches.append(entry)
             watermarks[row["source"]] = row["watermark_after"]
     return {
         "batch_id": batch_id,

@@ -342,10 +342,10 @@ def _stored_events(store: Store, settings: Settings) -> tuple[int, StoredEvents]
             ko_hint="auditlens.toml에 [sources.NAME]을 설정하거나 `auditlens ingest 경로`를 "
             "실행하십시오",
         )
-    if settings.engine.kind == "spark":  # the features computed on Spark
+    parts = store.events.parts_upto(batch_id) if settings.engine.kind == "spark" else None
+    if parts is not None:  # the features computed on Spark (reading whole lake files)
         from auditlens.pipeline.spark import SparkEvents
 
-        parts = store.events.parts_upto(batch_id)
         paths = [store.events.lake.root / p for p in parts]
         events: StoredEvents = SparkEvents.read(store.events.upto(batch_id), paths, settings)
     else:
@@ -672,7 +672,7 @@ def _increment(store: Store, settings: Settings, ctx: FeatureContext) -> Increme
         model, current, matrix, False, notes,
         version if current.kind == ENSEMBLE_KIND else None, scoring=scoring,
     )  # fmt: skip
-    parts = parts_digest(store.events.parts_upto(batch_id))
+    parts = parts_digest(store.events.ingested_parts(batch_id))
     total = history.events + events.height
     return Increment(choice, batch_id, total, history, features, parts)
 
@@ -694,7 +694,7 @@ def _full_history(
         model_sha256=choice.record.sha256,
         config_hash=settings.fingerprint(),
         data_batch_id=batch_id,
-        parts=parts_digest(store.events.parts_upto(batch_id)),
+        parts=parts_digest(store.events.ingested_parts(batch_id)),
         features=events.history,
         risk=risk,
         events=events.height,

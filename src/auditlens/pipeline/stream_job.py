@@ -14,6 +14,9 @@ and committing never wait for it, and today's feature matrix is built once per s
 (each micro-batch merged into today's per-user aggregations as it arrives, the rows
 finished over the history up to yesterday: features/today.py).
 
+The lake's small parts (one per micro-batch) are compacted in a third thread every
+``MIN_PARTS`` micro-batches (``_Compactor``, store/compaction.py).
+
 A clean stop scores the current day once more over all its events before it exits.
 Restart: runs whose alerts were not raised (a kill between the run and its alerts) are
 raised first; then the current day is scored once over the lake (windows a kill left
@@ -57,6 +60,7 @@ from auditlens.pipeline.run import _current, _reasons_by_key, _with_evidence, ru
 from auditlens.pipeline.stream_metrics import StreamMetrics
 from auditlens.pipeline.stream_state import DayState, Update
 from auditlens.scoring import user_peaks
+from auditlens.store.compaction import MIN_PARTS
 from auditlens.store.models import ModelRecord
 from auditlens.store.repo import Store
 from auditlens.store.scores import RunRecord
@@ -168,15 +172,18 @@ def stream(
                 control.on_batch(report)
 
         background = _Background(score, on_error=kafka.stop)
+        compactor = _Compactor(store, clock)
 
         def handle(batch: BatchReport, events: pl.DataFrame) -> None:
             now_ms = time.time() * 1000.0
             background.put(_Committed(batch, events, list(kafka.produced_ms), kafka.lag, now_ms))
+            compactor.committed()
 
         log.info("streaming %s (%s) from the stored offsets", name, ", ".join(config.topics))
         try:
             done = ingest(kafka, settings, store=store, clock=clock, on_events=handle)
         finally:
+            compactor.close()
             background.close()  # scores what is queued; raises what the scorer raised
         final = state.close() if done.batches else None
         if final is not None:  # the day as it stands over everything: a restart's first
@@ -261,6 +268,50 @@ class _Background:
                     self._cond.notify_all()
                 self._on_error()
                 return
+
+
+class _Compactor:
+    """Compacts the lake's small parts in a thread of its own once ``every`` micro-batches
+    were committed since the last time (store/compaction.py): a part per micro-batch would
+    make every later read of the lake pay per file. A failed compaction changes nothing;
+    it is logged and tried again later."""
+
+    def __init__(self, store: Store, clock: Clock, every: int | None = None) -> None:
+        self._store, self._clock, self._every = store, clock, every or MIN_PARTS
+        self._count = 0
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="auditlens-stream-compact")
+        self._thread.start()
+
+    def committed(self) -> None:
+        """One more micro-batch is in the lake."""
+        self._count += 1
+        if self._count >= self._every:
+            self._count = 0
+            self._wake.set()
+
+    def close(self) -> None:
+        """Finish a compaction under way; start no other."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                report = self._store.events.compact(now=self._clock(), min_parts=self._every)
+            except Exception as exc:  # nothing changed; the next try may do it
+                log.warning("lake compaction failed (tried again later): %s", exc)
+                continue
+            for done in report.compacted:
+                log.info("lake: %d parts compacted (%d events)", done.batches, done.rows)
+            if report.refused:
+                log.warning("lake parts missing or changed, not compacted: %s", report.refused)
 
 
 class _Scorer:

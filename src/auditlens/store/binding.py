@@ -12,12 +12,19 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auditlens.errors import StoreError
-from auditlens.store.db import ingest_batches, lake_pending, store_identity
+from auditlens.store.db import (
+    ingest_batches,
+    lake_pending,
+    lake_retired,
+    lake_segments,
+    store_identity,
+)
 from auditlens.store.lake import EventLake
+from auditlens.store.segments import current_files
 
 _DATA_DIR_HINT = (
     "each store needs a lake of its own: set data_dir (AUDITLENS_DATA_DIR) to the "
@@ -74,14 +81,10 @@ class LakeCheck:
 def committed_parts(
     conn: Connection, *, source: str | None = None, upto: int | None = None
 ) -> list[str]:
-    """Lake part files of committed batches (of ``source``, up to batch ``upto``), oldest
-    first."""
-    query = select(ingest_batches.c.lake_part).where(ingest_batches.c.lake_part.is_not(None))
-    if source is not None:
-        query = query.where(ingest_batches.c.source == source)
-    if upto is not None:
-        query = query.where(ingest_batches.c.id <= upto)
-    return [str(r[0]) for r in conn.execute(query.order_by(ingest_batches.c.id))]
+    """Lake files holding committed batches (of ``source``, up to batch ``upto``), in the
+    order of their first batch (store/segments.py: compacted batches are in their
+    compacted file)."""
+    return current_files(conn, source=source, upto=upto)
 
 
 class LakeBinding:
@@ -157,7 +160,8 @@ class LakeBinding:
         """An unbound store and an unbound lake: the lake must hold only our parts."""
         with self.engine.connect() as conn:
             pending = {str(r[0]) for r in conn.execute(select(lake_pending.c.part))}
-            known = set(committed_parts(conn)) | pending
+            retired = {str(r[0]) for r in conn.execute(select(lake_retired.c.part))}
+            known = set(committed_parts(conn)) | pending | retired
         foreign = [p for p in self.lake.part_files() if p not in known]
         if foreign:
             raise LakeMismatch(
@@ -217,23 +221,33 @@ class LakeBinding:
         """Check every committed part against the sha256 recorded when it was written.
 
         A missing part or one whose bytes changed (e.g. rewritten without some events)
-        is named. Parts committed before hashes were recorded are counted as unhashed.
+        is named. A compacted part is checked once, against the hash recorded when the
+        compaction wrote it. Parts committed before hashes were recorded are counted as
+        unhashed.
         """
+        joined = ingest_batches.outerjoin(
+            lake_segments, lake_segments.c.batch_id == ingest_batches.c.id
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(ingest_batches.c.lake_part, ingest_batches.c.lake_sha256)
+                select(
+                    func.coalesce(lake_segments.c.part, ingest_batches.c.lake_part),
+                    func.coalesce(lake_segments.c.part_sha256, ingest_batches.c.lake_sha256),
+                )
+                .select_from(joined)
                 .where(ingest_batches.c.lake_part.is_not(None))
                 .order_by(ingest_batches.c.id)
             ).all()
+        files = dict.fromkeys((str(part), recorded) for part, recorded in rows)
         missing: list[str] = []
         changed: list[str] = []
         unhashed = 0
-        for part, recorded in rows:
-            actual = self.lake.sha256(str(part))
+        for part, recorded in files:
+            actual = self.lake.sha256(part)
             if actual is None:
-                missing.append(str(part))
+                missing.append(part)
             elif recorded is None:
                 unhashed += 1
             elif actual != recorded:
-                changed.append(str(part))
-        return LakeCheck(parts=len(rows), missing=missing, changed=changed, unhashed=unhashed)
+                changed.append(part)
+        return LakeCheck(parts=len(files), missing=missing, changed=changed, unhashed=unhashed)

@@ -75,6 +75,41 @@ lake_pending = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# --- compacted lake parts (migration 0014) -------------------------------------------------
+
+#: Where a compacted batch's events are now: rows ``first_row .. first_row + rows - 1`` of
+#: ``part`` (store/compaction.py). The batch's own row keeps the part it was ingested to
+#: and that part's sha256; ``source_sha256`` is that part's hash as verified just before
+#: its events were moved, ``part_sha256`` the compacted part's as written.
+lake_segments = Table(
+    "lake_segments",
+    metadata,
+    Column(
+        "batch_id",
+        Integer,
+        ForeignKey("ingest_batches.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("part", String(300), nullable=False),
+    Column("first_row", BigInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("part_sha256", String(64), nullable=False),
+    Column("source_sha256", String(64), nullable=True),
+    Column("compacted_at", DateTime(timezone=True), nullable=False),
+    Index("ix_lake_segments_part", "part"),
+)
+
+#: Parts whose events were compacted into another: no longer read, deleted once
+#: ``retired_at`` is older than the grace period (a reader that listed them may still be
+#: reading them).
+lake_retired = Table(
+    "lake_retired",
+    metadata,
+    Column("part", String(300), primary_key=True),
+    Column("retired_at", DateTime(timezone=True), nullable=False),
+)
+
 watermarks = Table(
     "watermarks",
     metadata,

@@ -1,3 +1,4 @@
+# size: one repository per aggregate: every read and write of batches and their lake files.
 """The events aggregate: the Parquet lake, ingest batches, watermarks, quarantine and
 tampering findings.
 
@@ -16,7 +17,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -24,12 +25,23 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from auditlens.errors import StoreError
 from auditlens.schema import EVENT_DTYPES, EVENT_ID, LOCATION, Watermark
 from auditlens.store.binding import LakeBinding, LakeCheck, committed_parts
-from auditlens.store.db import ingest_batches, lake_pending, quarantine, tamper_findings, watermarks
+
+if TYPE_CHECKING:
+    from auditlens.store.compaction import CompactionReport
+from auditlens.store.db import (
+    ingest_batches,
+    lake_pending,
+    lake_segments,
+    quarantine,
+    tamper_findings,
+    watermarks,
+)
 from auditlens.store.id_index import IdIndex
 from auditlens.store.id_ranges import IdRanges
 from auditlens.store.lake import EventLake
 from auditlens.store.locks import store_lock
 from auditlens.store.repository import read_frame
+from auditlens.store.segments import slices
 
 #: A duplicate check that would read this many stored ids or more builds the process's
 #: id index instead (store/id_index.py): about what one such check reads anyway.
@@ -91,13 +103,35 @@ class EventRepository:
 
     def upto(self, batch_id: int) -> pl.LazyFrame:
         """Committed events of batches up to ``batch_id`` (the data as a run saw it)."""
-        return self.lake.scan(self.parts_upto(batch_id))
+        return self.between(None, batch_id)
 
-    def parts_upto(self, batch_id: int) -> list[str]:
-        """Lake part files of the committed batches up to ``batch_id``, oldest first
-        (what :meth:`upto` reads; another engine reads them from ``lake.root``)."""
+    def between(self, after: int | None, upto: int | None) -> pl.LazyFrame:
+        """Committed events of the batches after ``after`` up to ``upto`` (None: no bound),
+        read from the files that hold them now, compacted or not (store/segments.py)."""
+        self.binding.check()
         with self.engine.connect() as conn:
-            return committed_parts(conn, upto=batch_id)
+            found = slices(conn, after=after, upto=upto)
+        return self.lake.scan_slices(found)
+
+    def parts_upto(self, batch_id: int) -> list[str] | None:
+        """Lake files holding exactly the committed batches up to ``batch_id``, oldest first
+        (another engine reads them from ``lake.root``); None when a compacted file also
+        holds later batches (read :meth:`upto` instead)."""
+        with self.engine.connect() as conn:
+            found = slices(conn, upto=batch_id)
+        return [s.part for s in found] if all(s.whole for s in found) else None
+
+    def ingested_parts(self, batch_id: int) -> list[str]:
+        """The parts the batches up to ``batch_id`` were ingested to, oldest first: names
+        that never change (a compaction moves events, not this record), so a digest of
+        them tells whether the batches up to ``batch_id`` are still those a history saw."""
+        query = (
+            select(ingest_batches.c.lake_part)
+            .where(ingest_batches.c.lake_part.is_not(None), ingest_batches.c.id <= batch_id)
+            .order_by(ingest_batches.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [str(r[0]) for r in conn.execute(query)]
 
     def ids(self, source: str | None = None) -> pl.Series:
         """Ids of every stored event (of ``source`` only when given)."""
@@ -224,6 +258,10 @@ class EventRepository:
         """The ingestion history, one row per committed batch."""
         return self._frame(select(ingest_batches).order_by(ingest_batches.c.id))
 
+    def segments(self) -> pl.DataFrame:
+        """Where compacted batches' events are now, one row per batch (store/compaction.py)."""
+        return self._frame(select(lake_segments).order_by(lake_segments.c.batch_id))
+
     def _frame(self, query: Any) -> pl.DataFrame:
         with self.engine.connect() as conn:
             return read_frame(conn, query)
@@ -272,10 +310,18 @@ class EventRepository:
         """Delete the parts this store recorded as pending and never committed (a crash).
 
         Only call it while holding :meth:`ingest_lock` (a running ingestion's pending part
-        is not an orphan). Files the store did not record are never touched.
+        is not an orphan). Files the store did not record are never touched, nor a
+        compaction's part (a compaction may be writing it; compactions clean up their own).
         """
+        from auditlens.store.compaction import COMPACTING
+
         with self.engine.connect() as conn:
-            names = [str(r[0]) for r in conn.execute(select(lake_pending.c.part))]
+            names = [
+                str(r[0])
+                for r in conn.execute(
+                    select(lake_pending.c.part).where(lake_pending.c.source != COMPACTING)
+                )
+            ]
         removed = []
         for name in sorted(names):
             self.lake.discard(name)
@@ -283,6 +329,19 @@ class EventRepository:
                 conn.execute(delete(lake_pending).where(lake_pending.c.part == name))
             removed.append(name)
         return removed
+
+    def compact(self, *, now: dt.datetime, **options: Any) -> CompactionReport:
+        """Compact small lake parts (store/compaction.py :func:`compact`)."""
+        from auditlens.store.compaction import compact
+
+        return compact(self, now=now, **options)
+
+    def compacted(self, parts: list[str], part: str, ids: pl.Series) -> None:
+        """``parts``' events are now in ``part`` (their ``ids``): the id range and index
+        follow without reading anything."""
+        self.id_ranges.add(part, ids)
+        if self.id_index is not None:
+            self.id_index.rename(parts, part)
 
     @contextlib.contextmanager
     def ingest_lock(self, timeout: float = 30.0) -> Iterator[None]:

@@ -12,7 +12,8 @@ the answer (two ids can share a hash). New ids read no part at all.
 
 The hash is Polars' (stable within one Polars version: the index lives in one process
 and is built from the lake by it). Parts committed by another process are added on the
-next check; a part that is no longer committed makes the index start over.
+next check; a compaction in this process renames its parts in the index; a part no
+longer committed otherwise (another process compacted it) makes the index start over.
 
 Example::
 
@@ -23,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Final
 
@@ -50,6 +52,8 @@ class IdIndex:
         self._number: dict[str, int] = {}  # part -> its number in the runs
         self._names: list[str] = []
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, part numbers)
+        #: A stream's compaction renames parts in another thread than its checks.
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """How many ids the index holds."""
@@ -62,34 +66,49 @@ class IdIndex:
 
     def add(self, part: str, ids: pl.Series) -> None:
         """Index the ids just written to ``part`` (nulls left out)."""
-        if part in self._number:
-            return
-        number = self._register(part)
         hashes = id_hashes(ids.drop_nulls())
-        self._push(hashes, np.full(len(hashes), number, dtype=np.int32))
+        with self._lock:
+            if part in self._number:
+                return
+            number = self._register(part)
+            self._push(hashes, np.full(len(hashes), number, dtype=np.int32))
+
+    def rename(self, parts: list[str], part: str) -> None:
+        """The ids of ``parts`` are now in ``part`` (a compaction moved them)."""
+        with self._lock:
+            old = [self._number.pop(p) for p in parts if p in self._number]
+            if not old:
+                return
+            number = self._register(part)
+            mapping = np.arange(len(self._names), dtype=np.int32)
+            mapping[old] = number
+            self._runs = [(hashes, mapping[where]) for hashes, where in self._runs]
 
     def sync(self, committed: Sequence[str]) -> None:
         """Make the index hold exactly the ids of ``committed`` parts: unknown parts are
         read (their ``event_id`` column only), and a part no longer committed starts the
         index over."""
-        if len(self._number) > len(committed) or not set(self._number) <= set(committed):
-            self._number, self._names, self._runs = {}, [], []
-        missing = [p for p in committed if p not in self._number]
-        for start in range(0, len(missing), READ_PARTS):
-            self._read(missing[start : start + READ_PARTS])
+        with self._lock:
+            if len(self._number) > len(committed) or not set(self._number) <= set(committed):
+                self._number, self._names, self._runs = {}, [], []
+            missing = [p for p in committed if p not in self._number]
+            for start in range(0, len(missing), READ_PARTS):
+                self._read(missing[start : start + READ_PARTS])
 
     def candidates(self, ids: pl.Series) -> tuple[list[str], pl.Series]:
         """The parts that may hold one of ``ids`` and those ids (equal hashes; a caller
         confirms by reading them)."""
         wanted = ids.drop_nulls().cast(pl.String)
-        if wanted.len() == 0 or not self._runs:
+        with self._lock:
+            runs, names = list(self._runs), list(self._names)
+        if wanted.len() == 0 or not runs:
             return [], wanted.clear()
         hashes = id_hashes(wanted)
         order = np.argsort(hashes)  # sorted queries walk each run in order (cache-friendly)
         queries = hashes[order]
         hit = np.zeros(len(queries), dtype=bool)
         numbers: list[np.ndarray] = []
-        for run, parts in self._runs:
+        for run, parts in runs:
             left = np.searchsorted(run, queries, side="left")
             found = run[np.minimum(left, len(run) - 1)] == queries
             if not found.any():
@@ -104,7 +123,7 @@ class IdIndex:
         held = np.unique(np.concatenate(numbers))
         asked = np.zeros(len(hashes), dtype=bool)
         asked[order[hit]] = True
-        return [self._names[int(n)] for n in held], wanted.filter(pl.Series(asked))
+        return [names[int(n)] for n in held], wanted.filter(pl.Series(asked))
 
     # --- building ----------------------------------------------------------------------
 

@@ -21,13 +21,16 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from auditlens.schema import EVENT_DTYPES, LOCATION
+
+if TYPE_CHECKING:
+    from auditlens.store.segments import Slice
 
 PART_GLOB = "part-*.parquet"
 #: File in the lake directory naming the store the lake belongs to.
@@ -86,6 +89,23 @@ class EventLake:
         if not paths:
             return pl.LazyFrame(schema={**EVENT_DTYPES, LOCATION: pl.String()})
         return pl.scan_parquet(paths)
+
+    def scan_slices(self, slices: Sequence[Slice]) -> pl.LazyFrame:
+        """Lazily read the given file slices, in order (whole files in one scan each run
+        of them; a slice of a compacted file as its rows)."""
+        frames: list[pl.LazyFrame] = []
+        whole: list[str] = []
+        for piece in slices:
+            if piece.whole:
+                whole.append(piece.part)
+                continue
+            if whole:
+                frames.append(self.scan(whole))
+                whole = []
+            frames.append(self.scan([piece.part]).slice(piece.start, piece.rows))
+        if whole or not frames:
+            frames.append(self.scan(whole))
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
     def part_files(self) -> list[str]:
         """Names of the part files in the lake directory."""
