@@ -160,7 +160,7 @@ def test_an_id_in_two_parts_names_both_and_runs_stay_few(tmp_path: Path) -> None
     assert "E-none" not in index.candidates(pl.Series(["E-none"]))[1].to_list()
 
 
-def test_a_part_no_longer_committed_starts_the_index_over(tmp_path: Path) -> None:
+def test_a_part_no_longer_committed_leaves_the_index(tmp_path: Path) -> None:
     from auditlens.store.lake import EventLake
 
     lake = EventLake(tmp_path)
@@ -176,3 +176,14 @@ def test_a_part_no_longer_committed_starts_the_index_over(tmp_path: Path) -> Non
     index.sync([names[0], names[2]])  # the part of B1 is gone (rewritten elsewhere)
     assert len(index) == 3
     assert index.candidates(pl.Series(["B1"]))[0] == []
+    moved = lake.write_part(pl.DataFrame({"event_id": ["A1", "A2", "B1"]}))
+    index.sync([names[2], moved])  # another process compacted A1, A2 and B1 into one part
+    assert len(index) == 4
+    found = index.candidates(pl.Series(["A2", "B1", "C1", "Z"]))
+    assert sorted(found[0]) == sorted([moved, names[2]]) and found[1].to_list() == [
+        "A2",
+        "B1",
+        "C1",
+    ]
+    index.rename([names[2]], "part-c")  # this process compacted it: nothing read
+    assert index.candidates(pl.Series(["C1"]))[0] == ["part-c"] and len(index) == 4

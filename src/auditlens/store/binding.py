@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auditlens.errors import StoreError
@@ -76,15 +76,6 @@ class LakeCheck:
         if self.changed:
             said.append(f"수집 후 바뀐 레이크 파일: {', '.join(self.changed)}")
         return "; ".join(said)
-
-
-def committed_parts(
-    conn: Connection, *, source: str | None = None, upto: int | None = None
-) -> list[str]:
-    """Lake files holding committed batches (of ``source``, up to batch ``upto``), in the
-    order of their first batch (store/segments.py: compacted batches are in their
-    compacted file)."""
-    return current_files(conn, source=source, upto=upto)
 
 
 class LakeBinding:
@@ -161,7 +152,7 @@ class LakeBinding:
         with self.engine.connect() as conn:
             pending = {str(r[0]) for r in conn.execute(select(lake_pending.c.part))}
             retired = {str(r[0]) for r in conn.execute(select(lake_retired.c.part))}
-            known = set(committed_parts(conn)) | pending | retired
+            known = set(current_files(conn)) | pending | retired
         foreign = [p for p in self.lake.part_files() if p not in known]
         if foreign:
             raise LakeMismatch(

@@ -24,10 +24,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from auditlens.errors import StoreError
 from auditlens.schema import EVENT_DTYPES, EVENT_ID, LOCATION, Watermark
-from auditlens.store.binding import LakeBinding, LakeCheck, committed_parts
-
-if TYPE_CHECKING:
-    from auditlens.store.compaction import CompactionReport
+from auditlens.store.binding import LakeBinding, LakeCheck
 from auditlens.store.db import (
     ingest_batches,
     lake_pending,
@@ -41,7 +38,10 @@ from auditlens.store.id_ranges import IdRanges
 from auditlens.store.lake import EventLake
 from auditlens.store.locks import store_lock
 from auditlens.store.repository import read_frame
-from auditlens.store.segments import slices
+from auditlens.store.segments import current_files, slices
+
+if TYPE_CHECKING:
+    from auditlens.store.compaction import CompactionReport
 
 #: A duplicate check that would read this many stored ids or more builds the process's
 #: id index instead (store/id_index.py): about what one such check reads anyway.
@@ -89,9 +89,10 @@ class EventRepository:
         return Watermark(value) if value is not None else None
 
     def parts(self, source: str | None = None) -> list[str]:
-        """Lake part files of committed batches (of ``source`` when given), oldest first."""
+        """Lake files holding committed batches (of ``source`` when given), in the order of
+        their first batch (a compacted file holds several: store/segments.py)."""
         with self.engine.connect() as conn:
-            return committed_parts(conn, source=source)
+            return current_files(conn, source=source)
 
     def scan(self, source: str | None = None) -> pl.LazyFrame:
         """Committed events (canonical columns plus ``_location``), lazily; all sources or one.

@@ -12,8 +12,9 @@ the answer (two ids can share a hash). New ids read no part at all.
 
 The hash is Polars' (stable within one Polars version: the index lives in one process
 and is built from the lake by it). Parts committed by another process are added on the
-next check; a compaction in this process renames its parts in the index; a part no
-longer committed otherwise (another process compacted it) makes the index start over.
+next check; a compaction in this process renames its parts in the index; the ids of a
+part no longer committed otherwise (another process compacted it) are dropped, and the
+compacted part is read like any new one.
 
 Example::
 
@@ -86,11 +87,13 @@ class IdIndex:
 
     def sync(self, committed: Sequence[str]) -> None:
         """Make the index hold exactly the ids of ``committed`` parts: unknown parts are
-        read (their ``event_id`` column only), and a part no longer committed starts the
-        index over."""
+        read (their ``event_id`` column only), the ids of parts no longer committed are
+        dropped."""
         with self._lock:
-            if len(self._number) > len(committed) or not set(self._number) <= set(committed):
-                self._number, self._names, self._runs = {}, [], []
+            live = set(committed)
+            gone = [p for p in self._number if p not in live]
+            if gone:  # compacted by another process, or by this one a moment ago
+                self._drop(gone)
             missing = [p for p in committed if p not in self._number]
             for start in range(0, len(missing), READ_PARTS):
                 self._read(missing[start : start + READ_PARTS])
@@ -132,6 +135,17 @@ class IdIndex:
         self._number[part] = number
         self._names.append(part)
         return number
+
+    def _drop(self, parts: list[str]) -> None:
+        """Forget the ids of ``parts`` (lock held)."""
+        dead = np.zeros(len(self._names), dtype=bool)
+        dead[[self._number.pop(p) for p in parts]] = True
+        runs = []
+        for hashes, where in self._runs:
+            keep = ~dead[where]
+            if len(hashes) and keep.any():
+                runs.append((hashes[keep], where[keep]))
+        self._runs = runs
 
     def _read(self, parts: list[str]) -> None:
         """Index the ids of ``parts`` (one scan; nulls left out)."""

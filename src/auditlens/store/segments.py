@@ -68,14 +68,11 @@ def _batches(
     ]
 
 
-def current_files(
-    conn: Connection, *, source: str | None = None, upto: int | None = None
-) -> list[str]:
-    """The lake files holding committed batches (of ``source``, up to ``upto``), each once,
-    in the order of their first batch. A compacted file may hold batches after ``upto``
-    too: :func:`slices` gives exactly those up to it."""
+def current_files(conn: Connection, *, source: str | None = None) -> list[str]:
+    """The lake files holding committed batches (of ``source``), each once, in the order
+    of their first batch (:func:`slices` gives the events of a batch range exactly)."""
     seen: dict[str, None] = {}
-    for _, ingested, compacted, _, _ in _batches(conn, source=source, after=None, upto=upto):
+    for _, ingested, compacted, _, _ in _batches(conn, source=source, after=None, upto=None):
         seen.setdefault(compacted or ingested, None)
     return list(seen)
 
