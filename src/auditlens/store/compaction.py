@@ -148,12 +148,12 @@ def _groups(
         ]
     runs: list[list[_Batch]] = [[]]
     for batch in batches:
-        if runs[-1] and (runs[-1][-1].source != batch.source or batch.rows >= small):
+        if batch.rows >= small:  # a larger batch closes the run
             runs.append([])
-        if batch.rows < small:
-            runs[-1].append(batch)
-        elif runs[-1]:
+            continue
+        if runs[-1] and runs[-1][-1].source != batch.source:
             runs.append([])
+        runs[-1].append(batch)
     runs = [r for r in runs if r]
     newest = batches[-1].id if batches else None
     for run in runs:
