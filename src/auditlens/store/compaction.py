@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -182,28 +183,29 @@ def _compact_group(
 ) -> None:
     """Move the events of ``group`` into one new part (module docstring, steps 1-3)."""
     lake = repo.lake
-    checked: list[str | None] = []
-    for batch in group:  # 1. each part as it was ingested
-        actual = lake.sha256(batch.part)
-        if actual is None or (batch.sha256 is not None and actual != batch.sha256):
+    checked: list[str] = []
+    frames: list[pl.DataFrame] = []
+    for batch in group:  # 1. each part as it was ingested (checked and parsed: one read)
+        found = lake.read_hashed(batch.part)
+        if found is None or (batch.sha256 is not None and found[0] != batch.sha256):
             report.refused.append(batch.part)
             return
-        checked.append(actual)
-    frames = [pl.read_parquet(lake.root / b.part) for b in group]
-    if any(f.height != b.rows for f, b in zip(frames, group, strict=True)):
-        report.refused.extend(
-            b.part for f, b in zip(frames, group, strict=True) if f.height != b.rows
-        )
-        return
+        frame = pl.read_parquet(io.BytesIO(found[1]))
+        if frame.height != batch.rows:
+            report.refused.append(batch.part)
+            return
+        checked.append(found[0])
+        frames.append(frame)
     events = pl.concat(frames, how="vertical")
     part = lake.new_part_name()
     with repo.engine.begin() as conn:
         conn.execute(insert(lake_pending).values(part=part, source=COMPACTING, created_at=now))
     try:
-        lake.write_part(events, part)  # 2. written, read back, hashed
-        if not pl.read_parquet(lake.root / part).equals(events):
+        lake.write_part(events, part)  # 2. written, read back and hashed in one read
+        written = lake.read_hashed(part)
+        if written is None or not pl.read_parquet(io.BytesIO(written[1])).equals(events):
             raise OSError(f"lake part {part} does not read back as written")
-        digest = lake.sha256(part)
+        digest = written[0]
         first = 0
         segments = []
         for batch, frame, source_sha in zip(group, frames, checked, strict=True):

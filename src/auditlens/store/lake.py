@@ -77,6 +77,15 @@ class EventLake:
             return None
         return digest.hexdigest()
 
+    def read_hashed(self, name: str) -> tuple[str, bytes] | None:
+        """Part ``name``'s sha256 and its bytes, from one read (None when it is missing):
+        a caller that checks the hash then parses these bytes reads what it checked."""
+        try:
+            data = (self.root / name).read_bytes()
+        except FileNotFoundError:
+            return None
+        return hashlib.sha256(data).hexdigest(), data
+
     def discard(self, name: str) -> None:
         """Remove a part (and its temporary file) whose batch did not commit."""
         for path in (self.root / name, self.root / f".tmp-{name}"):
