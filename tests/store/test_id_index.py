@@ -19,6 +19,7 @@ from auditlens.pipeline import ingest
 from auditlens.sources.files import FileSource
 from auditlens.store.id_index import IdIndex
 from auditlens.store.repo import Store
+from tests.store.test_id_ranges import _spy
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 
@@ -36,19 +37,6 @@ def _load(settings: Settings, tmp_path: Path, name: str, ids: Iterable[str]) -> 
         encoding="utf-8",
     )
     ingest(FileSource(path, name=name), settings, clock=lambda: NOW)
-
-
-def _spy(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """The parts each lake scan was given."""
-    scans: list[list[str]] = []
-    scan = store.events.lake.scan
-
-    def spy(parts: Iterable[str]) -> pl.LazyFrame:
-        scans.append(list(parts))
-        return scan(scans[-1])
-
-    monkeypatch.setattr(store.events.lake, "scan", spy)
-    return scans
 
 
 @pytest.fixture
