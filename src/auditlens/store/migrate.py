@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 from importlib import resources
 
@@ -72,9 +73,9 @@ def connect(
             ko_hint="예: sqlite:///var/auditlens.db 또는 postgresql+psycopg://user@host/db",
         ) from None
     try:
-        if migrate:
-            upgrade(engine)
         revision = current_revision(engine)
+        if migrate and revision != head_revision():
+            revision = upgrade(engine)
         if revision != head_revision() and _embedded_and_behind(engine, revision):
             upgrade(engine)
             key = "created" if revision is None else "upgraded"
@@ -141,8 +142,10 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest revision this version of auditlens knows."""
+    """The newest revision this version of auditlens knows (its migrations ship with the
+    package: read once per process)."""
     script = ScriptDirectory(str(resources.files("auditlens.store") / "migrations"))
     head = script.get_current_head()
     if head is None:  # pragma: no cover - the package ships migrations
