@@ -273,6 +273,12 @@ class AggregateFeatureSet(FeatureSet):
     #: The feature columns ``transform`` returns after the keys, in order.
     columns: tuple[str, ...]
 
+    #: Whether :meth:`finish` reads a user's earlier rows (e.g. trailing means over the
+    #: profile window), so that a ``Prior``'s rows must come before the new ones. A set
+    #: whose ``finish`` needs only the row itself and the ``_h_`` user columns says
+    #: False, and finishes the new rows alone (far fewer rows in a daily increment).
+    looks_back: ClassVar[bool] = True
+
     def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
         """Per-event helper columns by name (elementwise over the prepared events)."""
         return {}
@@ -381,12 +387,12 @@ def finished_rows(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The sets' columns of the windows of the aggregation rows ``daily`` (keys first,
     sorted by user and window; :func:`finish_rows`), and the sets' per-user summaries
-    (``user_id`` and ``_h_`` columns, over ``prior`` and these windows)."""
+    (``user_id`` and ``_h_`` columns, over ``prior`` and these windows: a summary of
+    the new rows with the prior's ``_h_`` columns covers the prior's windows too)."""
     finished = finish_rows(sets, daily, ctx, prior)
     summaries = [e for feature_set in sets for e in feature_set.summary()]
     users = finished.group_by(USER_ID).agg(summaries) if summaries else daily.select(USER_ID)
     if prior is not None:
-        finished = finished.filter(~pl.col(PRIOR))
         untouched = prior.users.join(users, on=USER_ID, how="anti")
         users = pl.concat([untouched, users], how="diagonal_relaxed")
     columns = [c for feature_set in sets for c in feature_set.columns]
@@ -400,24 +406,27 @@ def finish_rows(
     prior: Prior | None = None,
 ) -> pl.DataFrame:
     """Every set's ``finish`` over the aggregation rows ``daily`` (keys first, sorted by
-    user and window); with ``prior``, its rows of ``daily``'s users come first (``PRIOR``
-    true) with its ``_h_`` user columns, and stay in the result."""
-    lazy = daily.lazy()
-    if prior is not None:
+    user and window). With ``prior``, the rows carry its ``_h_`` user columns and a
+    ``PRIOR`` column (false); the sets that look back (``looks_back``) finish with the
+    prior's rows of ``daily``'s users before the new ones (``PRIOR`` true), which are
+    dropped before the sets after the last of them finish."""
+    if prior is None:
+        lazy = daily.lazy()
+        for feature_set in sets:
+            lazy = feature_set.finish(lazy, ctx)
+        return lazy.collect()
+    back = max((i + 1 for i, s in enumerate(sets) if s.looks_back), default=0)
+    rows = daily.with_columns(pl.lit(False).alias(PRIOR))
+    if back:
         earlier = prior.daily.join(daily.select(USER_ID).unique(), on=USER_ID, how="semi")
-        lazy = (
-            pl.concat(
-                [
-                    earlier.with_columns(pl.lit(True).alias(PRIOR)),
-                    daily.with_columns(pl.lit(False).alias(PRIOR)),
-                ],
-                how="diagonal_relaxed",
-            )
-            .sort(*KEYS)
-            .join(prior.users, on=USER_ID, how="left", maintain_order="left")
-            .lazy()
-        )
-    for feature_set in sets:
+        both = [earlier.with_columns(pl.lit(True).alias(PRIOR)), rows]
+        rows = pl.concat(both, how="diagonal_relaxed").sort(*KEYS)
+    lazy = rows.join(prior.users, on=USER_ID, how="left", maintain_order="left").lazy()
+    for feature_set in sets[:back]:
+        lazy = feature_set.finish(lazy, ctx)
+    if back:
+        lazy = lazy.filter(~pl.col(PRIOR))
+    for feature_set in sets[back:]:
         lazy = feature_set.finish(lazy, ctx)
     return lazy.collect()
 

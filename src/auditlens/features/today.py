@@ -36,7 +36,6 @@ import polars as pl
 
 from auditlens.features.base import (
     KEYS,
-    PRIOR,
     WINDOW,
     AggregateFeatureSet,
     FeatureContext,
@@ -139,8 +138,6 @@ class RunningDay:
         peers = peer_days(self._counts, self.ctx, self.history.peers)
         day_ctx = replace(self.ctx, population=peers)
         finished = finish_rows(self._aggregates, self._daily(day_ctx), day_ctx, self._prior)
-        if self._prior is not None:
-            finished = finished.filter(~pl.col(PRIOR))
         columns = [c for s in self._aggregates for c in s.columns]
         others = self._other_rows(day_ctx)
         frame = finished.select(*KEYS, *columns).join(others, on=list(KEYS), how="left")
