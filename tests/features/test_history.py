@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from auditlens.features.base import FeatureContext, prepare
+from auditlens.features.base import FeatureContext, concat_days, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.history import FeatureHistory, LateEvents, advance
 from auditlens.features.matrix import FeatureMatrix, MatrixBuilder
@@ -83,3 +83,35 @@ def test_a_history_survives_bytes(
     again = FeatureHistory.from_bytes(history.to_bytes())
     matrix, _ = advance(builder, events.filter(day == last), ctx, again)
     assert_frame_equal(matrix.frame, whole.frame.filter(pl.col("window") == last))
+
+
+def _days(rows: list[tuple[str, int]]) -> pl.DataFrame:
+    start = dt.date(2026, 9, 1)
+    return pl.DataFrame(
+        {
+            "user_id": [u for u, _ in rows],
+            "window": [start + dt.timedelta(days=d) for _, d in rows],
+            "n": list(range(len(rows))),
+        },
+        schema={"user_id": pl.String, "window": pl.Date, "n": pl.Int64},
+    ).sort("user_id", "window")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ([("b", 0), ("a", 1), ("a", 0), ("c", 2)], [("c", 3), ("a", 3), ("d", 4)]),  # later
+        ([("b", 0), ("a", 5), ("a", 0)], [("a", 3), ("b", 1), ("c", 2)]),  # windows overlap
+        ([], [("b", 1), ("a", 2)]),
+        ([("b", 1), ("a", 2)], []),
+    ],
+)
+def test_concat_days_sorts_by_user_and_window(
+    earlier: list[tuple[str, int]], later: list[tuple[str, int]]
+) -> None:
+    """A history's rows and the days after it come out sorted by user and window, by a
+    stable sort by user when the later windows all follow; when they do not (overlap),
+    by both keys, still the right order."""
+    first, then = _days(earlier), _days(later)
+    got = concat_days(first, then)
+    assert_frame_equal(got, pl.concat([first, then]).sort("user_id", "window", "n"))

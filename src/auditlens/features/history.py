@@ -46,6 +46,7 @@ from auditlens.features.base import (
     Prior,
     add_keys,
     aggregate_rows,
+    concat_days,
     prepare_matched,
 )
 from auditlens.features.matrix import (
@@ -203,8 +204,8 @@ def with_other_sets(
 
 def _recent(before: pl.DataFrame, daily: pl.DataFrame, newest: dt.date, days: int) -> pl.DataFrame:
     """The aggregation rows of the last ``days`` days up to ``newest`` (and one more)."""
-    both = pl.concat([before, daily], how="diagonal_relaxed") if before.height else daily
-    return both.filter(pl.col(WINDOW) > newest - dt.timedelta(days=days + 1)).sort(USER_ID, WINDOW)
+    both = concat_days(before, daily, "diagonal_relaxed") if before.height else daily
+    return both.filter(pl.col(WINDOW) > newest - dt.timedelta(days=days + 1))
 
 
 def _seen(before: pl.DataFrame, prepared: pl.DataFrame) -> pl.DataFrame:

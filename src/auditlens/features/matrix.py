@@ -46,6 +46,7 @@ from auditlens.features.base import (
     NotFitted,
     add_keys,
     aggregate,
+    concat_days,
     prepare_matched,
     timeline,
 )
@@ -336,9 +337,13 @@ def _own_means(
     included; and the last ``profile_days`` days of rows for the next windows."""
     base = [c for c in rows.columns if c not in KEYS]
     before = rows.clear() if earlier is None else earlier.recent
-    before = before.join(rows.select(USER_ID).unique(), on=USER_ID, how="semi")
-    both = pl.concat([before.with_columns(pl.lit(True).alias("_old")),
-                      rows.with_columns(pl.lit(False).alias("_old"))]).sort(*KEYS)  # fmt: skip
+    before = before.join(
+        rows.select(USER_ID).unique(), on=USER_ID, how="semi", maintain_order="left"
+    )
+    both = concat_days(
+        before.with_columns(pl.lit(True).alias("_old")),
+        rows.with_columns(pl.lit(False).alias("_old")),
+    )
     starts = novelty.starts.rename({"first": "_start"})
     axis = both.select(timeline(ctx)).to_series().to_numpy()
     new = np.flatnonzero(~both.get_column("_old").to_numpy())
@@ -358,10 +363,10 @@ def _own_means(
     if not keep:  # (re-sorting ~profile_days x users rows: most of a small update's cost)
         return own, kept
     last = rows.get_column(WINDOW).max()
-    recent = pl.concat([kept, rows])
+    recent = concat_days(kept, rows)
     if isinstance(last, dt.date):
         recent = recent.filter(pl.col(WINDOW) > last - dt.timedelta(days=ctx.profile_days + 1))
-    return own, recent.sort(*KEYS)
+    return own, recent
 
 
 def _trailing_means(
