@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
-from sqlalchemy import false, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Float, false, func, insert, select, tuple_, update
+from sqlalchemy.exc import DBAPIError
 
 from auditlens.store.db import score_runs, scores
 
@@ -42,6 +43,12 @@ SCORE_COLUMNS = (
     "config_hash",
     "data_batch_id",
 )
+
+#: The columns commit_run inserts, in the order of its row tuples.
+_INSERTED: Final = ("run_id", *SCORE_COLUMNS)
+#: Score rows converted to Python values at a time: a whole run's rows at once were the
+#: run's peak memory (2.6 GB as dicts for 1.75M rows).
+_SLICE: Final = 5_000
 
 
 @dataclass(frozen=True)
@@ -94,15 +101,23 @@ class ScoreRepository(Repository):
     """Score runs and their rows."""
 
     def commit_run(self, run: RunRecord, rows: pl.DataFrame) -> int:
-        """Store a run and its score rows in one transaction; return the run id."""
+        """Store a run and its score rows in one transaction; return the run id.
+
+        The rows go in as tuples of driver values, a slice at a time, without
+        SQLAlchemy's per-row parameter handling: COPY on PostgreSQL (psycopg), one
+        INSERT run over every row elsewhere (a day's 10,220 rows: 0.20 -> 0.065 CPU-s on
+        PostgreSQL, 0.16 -> 0.11 on SQLite, whose own B-tree inserts and WAL checkpoint
+        are most of the rest). The stored values are those ``insert(scores)`` stores:
+        its conversions are applied (:func:`_row_values`).
+        """
         frame = rows.select(SCORE_COLUMNS)
         with self._writing() as conn:
             run_id = new_id(conn.execute(insert(score_runs).values(**run.__dict__)))
-            # rows become Python dicts 5,000 at a time: all at once they were the run's
-            # peak memory (2.6 GB for 1.75M rows)
-            for start in range(0, frame.height, 5_000):
-                chunk = [r | {"run_id": run_id} for r in frame.slice(start, 5_000).to_dicts()]
-                conn.execute(insert(scores), chunk)
+            for start in range(0, frame.height, _SLICE):
+                part = frame.slice(start, _SLICE).select(
+                    pl.lit(run_id, dtype=pl.Int64).alias("run_id"), pl.all()
+                )
+                _insert_rows(conn, part)
         return run_id
 
     def last_run(self) -> ScoreRun | None:
@@ -191,6 +206,64 @@ class ScoreRepository(Repository):
                 .where(score_runs.c.id == run_id)
                 .values(alerts_state="raised", alerts_raised_at=now)
             )
+
+
+def _insert_rows(conn: Connection, part: pl.DataFrame) -> None:
+    """Insert ``part`` (the columns of :data:`_INSERTED`) into ``scores`` in ``conn``'s
+    transaction."""
+    dialect = conn.dialect
+    if dialect.driver == "psycopg":
+        _copy_rows(conn, part)
+    elif dialect.positional:
+        compiled = insert(scores).compile(dialect=dialect, column_keys=list(_INSERTED))
+        # the tuples' values in the order of the statement's placeholders
+        order = list(compiled.positiontup or ())
+        conn.exec_driver_sql(compiled.string, _row_values(part.select(order), conn))
+    else:  # other drivers (none tested): SQLAlchemy's own executemany
+        conn.execute(insert(scores), part.to_dicts())
+
+
+def _copy_rows(conn: Connection, part: pl.DataFrame) -> None:
+    """COPY ``part`` into ``scores`` (PostgreSQL with psycopg): the values are written by
+    psycopg's text dumpers, as its INSERT parameters are, and parsed by the server as
+    the INSERT's would be. Errors are raised as SQLAlchemy's, as an INSERT's would be."""
+    quote = conn.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(scores.name)} ({', '.join(quote(c) for c in _INSERTED)}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in _row_values(part, conn):
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            statement, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
+    finally:
+        cursor.close()
+
+
+def _row_values(part: pl.DataFrame, conn: Connection) -> list[tuple[Any, ...]]:
+    """The rows of ``part`` as tuples of the values SQLAlchemy would hand the driver.
+
+    A column whose type converts values for this dialect (SQLite: dates to ISO text,
+    numbers to float) is converted the same way: by Polars where that gives the same
+    value (a Date column's ISO text, a float column's floats), else value by value with
+    SQLAlchemy's own conversion.
+    """
+    dialect = conn.dialect
+    columns: list[list[Any]] = []
+    for name in part.columns:
+        series = part.get_column(name)
+        kind = scores.c[name].type
+        convert = kind.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None and dialect.name == "sqlite" and series.dtype == pl.Date:
+            # SQLite's DATE stores "%04d-%02d-%02d": what chrono's %Y-%m-%d writes
+            columns.append(series.dt.to_string("%Y-%m-%d").to_list())
+        elif convert is None or (isinstance(kind, Float) and series.dtype.is_float()):
+            columns.append(series.to_list())  # Python floats: float() would return them
+        else:
+            columns.append([convert(v) for v in series.to_list()])
+    return list(zip(*columns, strict=True))
 
 
 def _run(row: dict[str, Any]) -> ScoreRun:
