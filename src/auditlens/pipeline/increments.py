@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import pickle
+import struct
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from auditlens.config import Settings
@@ -37,8 +41,19 @@ from auditlens.scoring import RiskHistory
 from auditlens.store.repo import Store
 from auditlens.store.scores import SCORE_COLUMNS
 
-#: Bump when the pickled layout changes: older files are then ignored (a full run).
-VERSION: Final = 2
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: Bump when the stored layout changes: older files are then ignored (a full run).
+VERSION: Final = 3
+#: A history file's first bytes, the layout's version last: a file of another layout (up
+#: to version 2, a plain pickle) or not one of ours is ignored, as a broken one is.
+_MAGIC: Final = b"auditlens-hist\x00" + bytes([VERSION])
+#: The magic, the number of parts (the pickle stream, then its buffers) and the checksum
+#: (:func:`_write`); each part's length (``<Q``) follows.
+_HEADER: Final = struct.Struct("<16sQQ")
+#: Each part of a history file starts at a multiple of this many bytes.
+_ALIGN: Final = 64
 
 
 @dataclass(frozen=True)
@@ -120,14 +135,48 @@ def _matches(head: RunHistory, store: Store, settings: Settings, sha: str) -> bo
 
 
 def _read(path: Path) -> object:
+    """The value :func:`_write` wrote to ``path``; None when there is none, or the file
+    cannot be read, is of another layout, cut short or garbled (a broken cache costs a
+    full run, nothing more)."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        return pickle.loads(data)  # noqa: S301 - written by save_history under data_dir
+        with path.open("rb") as file:
+            parts = _parts(file)
+            if parts is None:
+                return None
+            # written by save_history under data_dir
+            return pickle.loads(parts[0], buffers=parts[1:])  # noqa: S301
     except Exception:  # a broken cache costs a full run, nothing more
         return None
+
+
+def _parts(file: io.BufferedReader) -> list[memoryview] | None:
+    """The pickle stream and the buffers of a file :func:`_write` wrote, each read
+    straight into memory of its own, which the arrays and frames unpickled from it then
+    use (no other copy); None when the file is not whole: another layout, a length or
+    the checksum that does not match.
+
+    Read, not mapped (``mmap``: some 12 ms less for 73 MB): a mapped file cut short
+    under the process would kill it (SIGBUS), and on Windows could not be replaced."""
+    size = os.fstat(file.fileno()).st_size
+    head = file.read(_HEADER.size)
+    if len(head) != _HEADER.size:
+        return None
+    magic, count, checksum = _HEADER.unpack(head)
+    start = _padded(_HEADER.size + 8 * count)
+    if magic != _MAGIC or count == 0 or start > size:
+        return None
+    lengths = struct.unpack(f"<{count}Q", file.read(8 * count))
+    if start + sum(_padded(n) for n in lengths) != size:
+        return None
+    file.seek(start)
+    parts, total = [], sum(lengths)
+    for n in lengths:
+        slot = np.empty(_padded(n), dtype=np.uint8)
+        if file.readinto(slot.data) != slot.size:  # (the file changed under us: not ours)
+            return None
+        total += _word_sum(slot)
+        parts.append(slot.data[:n])
+    return parts if total % 2**64 == checksum else None
 
 
 def save_history(settings: Settings, history: RunHistory) -> Path:
@@ -142,15 +191,72 @@ def save_history(settings: Settings, history: RunHistory) -> Path:
 
 
 def _write(path: Path, value: object) -> None:
+    """Write ``value`` to ``path`` atomically (a temporary file renamed over it): pickle
+    protocol 5 with every buffer out of band (numpy arrays, the Arrow buffers of Polars
+    frames: :class:`_Pickler`), written from where it is, without a copy. The file: the
+    header (:data:`_HEADER`, then each part's length), the pickle stream, the buffers;
+    each at a multiple of :data:`_ALIGN` bytes, zero-padded.
+
+    No fsync: the history is a cache, and a file a crash left cut short or zeroed fails
+    :func:`_parts`' length or checksum test (a full run).
+    """
+    buffers: list[pickle.PickleBuffer] = []
+    stream = io.BytesIO()
+    _Pickler(stream, protocol=5, buffer_callback=buffers.append).dump(value)
+    parts = [stream.getbuffer(), *(buffer.raw() for buffer in buffers)]
+    lengths = [part.nbytes for part in parts]
+    checksum = (sum(lengths) + sum(_word_sum(part) for part in parts)) % 2**64
+    head = _HEADER.pack(_MAGIC, len(parts), checksum) + struct.pack(f"<{len(parts)}Q", *lengths)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=".history-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
-            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+            for part in [memoryview(head), *parts]:
+                out.write(part)
+                out.write(bytes(_padded(part.nbytes) - part.nbytes))
         os.replace(name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
         raise
+
+
+class _Pickler(pickle.Pickler):
+    """A pickler of Polars frames as Arrow tables (zero-copy both ways), whose buffers
+    protocol 5 hands out of band; Polars' own pickling serializes each frame into new
+    bytes (a tenth of a second for the history of 10M events)."""
+
+    def reducer_override(self, obj: object) -> Any:  # (NotImplemented: pickle's way)
+        """A frame's Arrow table and its sorted columns; anything else as pickle does."""
+        if type(obj) is not pl.DataFrame or not obj.width:  # (no columns: no table)
+            return NotImplemented
+        flags = [(c.name, c.flags) for c in obj.iter_columns()]
+        ordered = tuple(
+            (n, f["SORTED_DESC"]) for n, f in flags if f["SORTED_ASC"] or f["SORTED_DESC"]
+        )
+        return _frame, (obj.to_arrow(compat_level=pl.CompatLevel.newest()), ordered)
+
+
+def _frame(table: pa.Table, ordered: tuple[tuple[str, bool], ...]) -> pl.DataFrame:
+    """The frame :class:`_Pickler` pickled as ``table``, its columns ``ordered`` (name,
+    descending) flagged sorted again, as they were (Arrow has no such flag)."""
+    frame = pl.from_arrow(table, rechunk=False)
+    if not isinstance(frame, pl.DataFrame):
+        raise TypeError("not a table")
+    if ordered:
+        frame = frame.with_columns(pl.col(n).set_sorted(descending=d) for n, d in ordered)
+    return frame
+
+
+def _word_sum(data: memoryview | npt.NDArray[np.uint8]) -> int:
+    """The sum of ``data``'s little-endian 64-bit words, the last zero-padded."""
+    whole = len(data) // 8
+    total = int(np.frombuffer(data, dtype="<u8", count=whole).sum(dtype=np.uint64))
+    return total + int.from_bytes(bytes(data[8 * whole :]), "little")
+
+
+def _padded(n: int) -> int:
+    """``n`` bytes rounded up to a multiple of :data:`_ALIGN`."""
+    return -(-n // _ALIGN) * _ALIGN
 
 
 def new_events(store: Store, since_batch: int, upto_batch: int) -> pl.DataFrame:
