@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -138,9 +139,13 @@ def advance(
     day_ctx = replace(ctx, population=peers)
     prior = history.prior if last is not None else None
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
-    frame, daily, users = aggregate_rows(combined, prepared, day_ctx, prior)
-    frame, sequences = with_other_sets(sets, frame, prepared, day_ctx, history.sequences)
-    part = MatrixPart(frame, peers.groups, tuple(unknown), peers)
+    # the other sets (the sequences: numpy over the sessions) on a second thread while
+    # the aggregations run (Polars, which releases the GIL): both read the prepared events
+    with ThreadPoolExecutor(1) as pool:
+        others = pool.submit(other_columns, sets, prepared, day_ctx, history.sequences)
+        frame, daily, users = aggregate_rows(combined, prepared, day_ctx, prior)
+        columns, sequences = others.result()
+    part = MatrixPart(with_columns_of(frame, columns), peers.groups, tuple(unknown), peers)
     matrix, earlier = combine_rows([part], day_ctx, builder.floors(), history.earlier, keep=keep)
     newest = prepared.get_column(WINDOW).max()
     if not keep or not isinstance(newest, dt.date):  # no events: nothing changes
@@ -185,8 +190,21 @@ def with_other_sets(
     """``frame`` (the aggregate sets' rows) with the columns of the other ``sets`` over
     ``prepared`` (a sequence set continuing ``sequences``; ``day_ctx.population``: the
     peer groups by day), in the sets' order; and the sequence history after them."""
-    order = list(frame.columns)
+    columns, sequences = other_columns(sets, prepared, day_ctx, sequences)
+    return with_columns_of(frame, columns), sequences
+
+
+def other_columns(
+    sets: tuple[FeatureSet, ...],
+    prepared: pl.DataFrame,
+    day_ctx: FeatureContext,
+    sequences: SequenceHistory | None,
+) -> tuple[list[pl.DataFrame], SequenceHistory | None]:
+    """The rows (keys and columns) of each of ``sets`` that is not an aggregate set, over
+    ``prepared`` (a sequence set continuing ``sequences``), in the sets' order; and the
+    sequence history after them."""
     groups = day_ctx.population.groups if day_ctx.population is not None else None
+    out: list[pl.DataFrame] = []
     for feature_set in sets:
         if isinstance(feature_set, AggregateFeatureSet):
             continue
@@ -197,9 +215,18 @@ def with_other_sets(
             )
         else:  # a set without a history of its own
             columns = feature_set.transform(prepared, day_ctx)
+        out.append(columns)
+    return out, sequences
+
+
+def with_columns_of(frame: pl.DataFrame, others: list[pl.DataFrame]) -> pl.DataFrame:
+    """``frame`` left-joined with each of ``others`` on the keys, its new columns after
+    ``frame``'s in order."""
+    order = list(frame.columns)
+    for columns in others:
         order += [c for c in columns.columns if c not in order]
         frame = frame.join(columns, on=[USER_ID, WINDOW], how="left")
-    return frame.select(order), sequences
+    return frame.select(order)
 
 
 def _recent(before: pl.DataFrame, daily: pl.DataFrame, newest: dt.date, days: int) -> pl.DataFrame:
