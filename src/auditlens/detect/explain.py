@@ -371,11 +371,10 @@ def incident_reasons(
     match always leads), ties in day order. The run's output and the alert both take
     their reasons from here, so they name the same day and the same top reason.
     """
-    tagged = [
-        dict(reason) | {"window": day.isoformat()}
-        for day, reasons in sorted(days, key=lambda d: d[0])
-        for reason in reasons
-    ]
+    tagged: list[dict[str, Any]] = []
+    for day, reasons in sorted(days, key=lambda d: d[0]):
+        window = day.isoformat()
+        tagged.extend({**reason, "window": window} for reason in reasons)
     return sorted(tagged, key=lambda r: -float(r.get("contribution", 0.0)))
 
 
