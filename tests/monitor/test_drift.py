@@ -6,6 +6,7 @@ pipeline (and artefacts without one), runs storing ``run_drift`` end to end, the
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -123,6 +124,55 @@ def test_constant_and_discrete_features_are_binned_per_value() -> None:
     # missing values are left out on both sides, not counted as a bin
     with_nan = np.r_[rng.normal(size=1000), np.full(50, np.nan)]
     assert psi(with_nan, rng.normal(size=500)) < 0.1
+
+
+def _awkward(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
+    """Ties, zeros of both signs, a few values per column, NaN and infinities."""
+    values = [
+        rng.normal(size=n),
+        rng.integers(0, 4, n).astype(float),
+        np.round(rng.exponential(size=n), 1) * rng.choice([-1.0, 1.0], n),
+        np.where(rng.random(n) < 0.6, 0.0, rng.gamma(1.0, 3.0, n)) * rng.choice([-1.0, 1.0], n),
+    ][kind]
+    odd = rng.random(n)
+    values[odd < 0.03] = np.nan
+    values[odd > 0.99] = np.inf
+    return values
+
+
+@pytest.mark.parametrize("kind", range(4))
+def test_ks_is_scipys_two_sample_test_exactly(kind: int) -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(kind)
+    for n, m in [(40, 30), (1200, 900), (3000, 2500), (5000, 1)]:  # exact, then asymptotic
+        ref, cur = _awkward(rng, n, kind), _awkward(rng, m, (kind + 1) % 4)
+        finite_ref, finite_cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+        method = "exact" if finite_ref.size * finite_cur.size <= 1_000_000 else "asymp"
+        found = stats.ks_2samp(finite_ref, finite_cur, method=method)
+        assert ks(ref, cur) == (float(found.statistic), float(found.pvalue))
+
+
+@pytest.mark.parametrize("kind", range(4))
+def test_bin_counts_are_the_values_in_each_bin(kind: int) -> None:
+    rng = np.random.default_rng(10 + kind)
+    ref, cur = _awkward(rng, 2000, kind), _awkward(rng, 700, (kind + 2) % 4)
+    found = bins(ref, cur)
+    finite_ref, finite_cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+    distinct = np.unique(finite_ref)
+
+    def counted(values: np.ndarray) -> np.ndarray:
+        if distinct.size <= 10:
+            each = [int((values == v).sum()) for v in distinct]
+            return np.array([*each, values.size - sum(each)], dtype=float)
+        edges = np.unique(np.quantile(finite_ref, np.linspace(0, 1, 11)[1:-1]))
+        bounds = [-np.inf, *edges, np.inf]
+        inside = [((lo < values) & (values <= hi)).sum() for lo, hi in itertools.pairwise(bounds)]
+        return np.array(inside, dtype=float)
+
+    for side, values in ((found.reference, finite_ref), (found.current, finite_cur)):
+        expected = counted(values) + 0.5
+        assert side == tuple(float(v) for v in expected / expected.sum())
 
 
 def test_features_a_run_lacks_are_skipped_and_nothing_crashes_on_tiny_samples() -> None:

@@ -97,16 +97,22 @@ def bins(reference: npt.ArrayLike, current: npt.ArrayLike, n_bins: int = BINS) -
     """The shares of ``reference`` and ``current`` (finite values) in bins from the
     reference (see the module's docstring)."""
     ref = _finite(reference)
-    cur = _finite(current)
+    return _bins(ref, np.sort(ref), np.sort(_finite(current)), n_bins)
+
+
+def _bins(ref: Floats, ref_sorted: Floats, cur_sorted: Floats, n_bins: int = BINS) -> Bins:
+    """:func:`bins` of finite values: ``ref`` as given (its distinct values and deciles
+    are taken from it) and both sides sorted (each bin's count is where its bounds fall
+    in them)."""
     distinct = np.unique(ref)
     if distinct.size <= DISCRETE_VALUES:
-        ref_counts = _value_counts(ref, distinct)
-        cur_counts = _value_counts(cur, distinct)
+        ref_counts = _value_counts(ref_sorted, distinct)
+        cur_counts = _value_counts(cur_sorted, distinct)
         labels = [f"= {_num(v)}" for v in distinct] + ["other"]
     else:
         edges = np.unique(np.quantile(ref, np.linspace(0, 1, n_bins + 1)[1:-1]))
-        ref_counts = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=edges.size + 1)
-        cur_counts = np.bincount(np.searchsorted(edges, cur, side="left"), minlength=edges.size + 1)
+        ref_counts = _bin_counts(ref_sorted, edges)
+        cur_counts = _bin_counts(cur_sorted, edges)
         labels = [f"≤ {_num(edges[0])}"]
         labels += [f"{_num(lo)} - {_num(hi)}" for lo, hi in itertools.pairwise(edges)]
         labels.append(f"> {_num(edges[-1])}")
@@ -126,15 +132,47 @@ def ks(reference: npt.ArrayLike, current: npt.ArrayLike) -> tuple[float, float]:
     """The two-sample Kolmogorov-Smirnov statistic and its p-value (finite values)."""
     ref = _finite(reference)
     cur = _finite(current)
+    return _ks(ref, cur, np.sort(ref), np.sort(cur))
+
+
+def _ks(ref: Floats, cur: Floats, ref_sorted: Floats, cur_sorted: Floats) -> tuple[float, float]:
+    """:func:`ks` of finite values, given also sorted."""
     if ref.size == 0 or cur.size == 0:
         return 0.0, 1.0
-    from scipy import stats  # here: store commands that never measure drift skip its import
-
     # exact p-values cost O(n·m) (0.7 s over 43 columns of a 5,000-window day against a
     # 10,000-row baseline); beyond a million pairs the asymptotic one is as good
-    method = "exact" if ref.size * cur.size <= _EXACT_PAIRS else "asymp"
-    found = stats.ks_2samp(ref, cur, method=method)
+    if ref.size * cur.size > _EXACT_PAIRS:
+        return _ks_asymptotic(ref_sorted, cur_sorted)
+    from scipy import stats  # here: store commands that never measure drift skip its import
+
+    found = stats.ks_2samp(ref, cur, method="exact")
     return float(found.statistic), float(found.pvalue)
+
+
+def _ks_asymptotic(ref: Floats, cur: Floats) -> tuple[float, float]:
+    """``scipy.stats.ks_2samp(ref, cur, method="asymp")`` of sorted finite samples, the
+    same statistic and p-value without the checks and reshaping of its wrapper (more
+    time than the statistic itself).
+
+    The statistic is the largest difference of the two empirical CDFs over every value
+    of either sample; scipy looks each value up in both samples, here one stable merge
+    of the two sorted samples counts them (the same differences, half the time).
+    """
+    from scipy import stats
+
+    both = np.concatenate([ref, cur])
+    order = np.argsort(both, kind="stable")  # two sorted runs: one merge
+    values = both[order]
+    ref_at_or_below = np.cumsum(order < ref.size)
+    cur_at_or_below = np.arange(1, both.size + 1) - ref_at_or_below
+    last = np.append(values[1:] != values[:-1], True)  # the last of each equal value
+    diffs = ref_at_or_below[last] / ref.size - cur_at_or_below[last] / cur.size
+    below = np.clip(-diffs.min(), 0, 1)
+    above = diffs.max()
+    statistic = below if below > above else above
+    m, n = sorted([float(ref.size), float(cur.size)], reverse=True)
+    p_value = np.clip(stats.kstwo.sf(statistic, np.round(m * n / (m + n))), 0, 1)
+    return float(statistic), float(p_value)
 
 
 def measure(
@@ -225,9 +263,11 @@ def _compare(
     model_sha256: str,
     settings: MonitoringConfig,
 ) -> tuple[DriftRow, Bins]:
-    binned = bins(ref, cur)
+    ref, cur = _finite(ref), _finite(cur)
+    ref_sorted, cur_sorted = np.sort(ref), np.sort(cur)  # one sort each: bins and KS
+    binned = _bins(ref, ref_sorted, cur_sorted)
     index = binned.psi
-    statistic, p_value = ks(ref, cur)
+    statistic, p_value = _ks(ref, cur, ref_sorted, cur_sorted)
     large = index >= settings.drift_psi or statistic >= settings.drift_ks
     row = DriftRow(
         model_sha256=model_sha256,
@@ -238,8 +278,8 @@ def _compare(
         ks_pvalue=p_value,
         reference_value=_mean(ref),
         current_value=_mean(cur),
-        reference_n=int(np.isfinite(ref).sum()),
-        current_n=int(np.isfinite(cur).sum()),
+        reference_n=ref.size,
+        current_n=cur.size,
         drifted=bool(large and p_value < alpha),
     )
     return row, binned
@@ -251,19 +291,24 @@ def _finite(values: npt.ArrayLike) -> Floats:
     return finite
 
 
-def _mean(values: Floats) -> float | None:
-    finite = _finite(values)
+def _mean(finite: Floats) -> float | None:
     return float(finite.mean()) if finite.size else None
 
 
-def _value_counts(values: Floats, distinct: Floats) -> npt.NDArray[np.int64]:
-    """Counts per distinct reference value, then of every other value."""
-    position = np.searchsorted(distinct, values)
-    inside = position < distinct.size
-    known = np.zeros(values.size, dtype=bool)
-    known[inside] = distinct[position[inside]] == values[inside]
-    counts = np.bincount(position[known], minlength=distinct.size)
-    return np.append(counts, int((~known).sum())).astype(np.int64)
+def _value_counts(ordered: Floats, distinct: Floats) -> npt.NDArray[np.int64]:
+    """Counts per distinct reference value, then of every other value (``ordered``:
+    the values sorted)."""
+    counts = np.searchsorted(ordered, distinct, side="right")
+    counts -= np.searchsorted(ordered, distinct, side="left")
+    return np.append(counts, ordered.size - int(counts.sum())).astype(np.int64)
+
+
+def _bin_counts(ordered: Floats, edges: Floats) -> npt.NDArray[np.int64]:
+    """Counts in the right-closed bins ``(-inf, edges[0]], (edges[0], edges[1]], ...,
+    (edges[-1], inf)`` (``ordered``: the values sorted)."""
+    at_or_below = np.searchsorted(ordered, edges, side="right")
+    counts: npt.NDArray[np.int64] = np.diff(at_or_below, prepend=0, append=ordered.size)
+    return counts
 
 
 def _shares(counts: npt.ArrayLike) -> tuple[float, ...]:
