@@ -1,5 +1,5 @@
 """detection.incidents: each user's peak-day reasons merged into one JSON list, and the
-run's reason texts built from it without decoding it again."""
+run's reason texts built from it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import polars as pl
 import pytest
 
 from auditlens.detect.explain import incident_lines
-from auditlens.pipeline import detection
-from auditlens.pipeline.detection import incident_reason_lists, incidents
+from auditlens.pipeline.detection import incidents
 from auditlens.pipeline.run import _with_reason_texts
 
 D1, D2, D3 = dt.date(2026, 9, 1), dt.date(2026, 9, 2), dt.date(2026, 9, 3)
@@ -73,33 +72,15 @@ def test_incidents_merge_each_users_peak_days_strongest_first() -> None:
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])
-def test_reason_texts_are_the_same_from_the_kept_lists_and_from_the_json(language: str) -> None:
+def test_reason_texts_join_each_users_incident_lines(language: str) -> None:
     peaks, reasons = _frames()
     found = incidents(peaks, reasons)
     expected = [
         "; ".join(incident_lines(json.loads(r), language, len(days)))
         for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
     ]
-    first = _with_reason_texts(found, language)  # the lists incidents kept
-    again = _with_reason_texts(found, language)  # taken: decoded from the JSON
-    of_head = _with_reason_texts(found.head(2), language)  # another frame: decoded
-    assert first["reasons"].to_list() == again["reasons"].to_list() == expected
-    assert of_head["reasons"].to_list() == expected[:2]
+    texts = _with_reason_texts(found, language)
+    assert texts["reasons"].to_list() == expected
+    assert texts.drop("reasons").equals(found.drop("reasons"))
+    assert _with_reason_texts(found.head(2), language)["reasons"].to_list() == expected[:2]
     assert expected[0].startswith("[2026-09-02] ") and expected[1] == "odd"  # en, ko empty
-
-
-def test_the_kept_lists_go_with_their_frame() -> None:
-    peaks, reasons = _frames()
-    found = incidents(peaks, reasons)
-    key = id(found)
-    assert key in detection._DECODED
-    del found
-    assert key not in detection._DECODED
-    unread = incidents(peaks, reasons)
-    assert incident_reason_lists(unread) == [json.loads(r) for r in unread["reasons"]]
-    assert id(unread) not in detection._DECODED
-    # a frame changed in place after incidents(): its reasons as they are now
-    changed = incidents(peaks, reasons)
-    other = json.dumps([{"feature": "x", "en": "changed"}])
-    changed.replace_column(changed.columns.index("reasons"), pl.Series("reasons", [other] * 5))
-    assert incident_reason_lists(changed) == [json.loads(other)] * 5

@@ -138,10 +138,6 @@ class Scoring:
 #: JSON as the store holds reasons (detect.explain.reasons_json): one encoder for every
 #: incident, not one built per json.dumps call.
 _REASONS_JSON: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-#: The reasons incidents() decoded for a frame it returned, with that frame's reasons
-#: column (to tell they still match it), until read (incident_reason_lists) or the
-#: frame is gone.
-_DECODED: dict[int, tuple[pl.Series, list[list[dict[str, Any]]]]] = {}
 
 
 def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
@@ -150,11 +146,8 @@ def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
 
     ``reasons`` holds ``user_id, window, reasons`` (stored JSON) for at least the peak
     days; the run's output and the alerts both come through here. Only the peak days'
-    reasons are decoded, and the result's reasons are kept decoded for
-    :func:`incident_reason_lists`.
+    reasons are decoded.
     """
-    import weakref
-
     stored = {
         (user, day): text
         for user, day, text in reasons.select(USER_ID, WINDOW, "reasons").iter_rows()
@@ -165,20 +158,7 @@ def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
             incident_reasons([(d, json.loads(stored.get((user, d)) or "[]")) for d in days])
         )
     column = pl.Series("reasons", [_REASONS_JSON.encode(r) for r in decoded], dtype=pl.String)
-    found = peaks.with_columns(column)
-    _DECODED[id(found)] = (column, decoded)
-    weakref.finalize(found, _DECODED.pop, id(found), None)
-    return found
-
-
-def incident_reason_lists(found: pl.DataFrame) -> list[list[dict[str, Any]]]:
-    """The ``reasons`` of ``found`` (incidents' result) decoded: the first call after
-    incidents() takes the lists it built (not to be modified), later ones decode."""
-    column, decoded = _DECODED.pop(id(found), (None, []))
-    reasons = found.get_column("reasons")
-    if column is not None and reasons.equals(column):
-        return decoded
-    return [json.loads(text) for text in reasons]
+    return peaks.with_columns(column)
 
 
 def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -233,7 +233,7 @@ def score_run(
         refitted=choice.refitted,
         data_batch_id=batch_id,
         capacity=cut,
-        top=_with_reason_texts(found, settings.language).head(10),
+        top=_with_reason_texts(found.head(10), settings.language),
         unknown_resources=len(choice.matrix.unknown_resources),
         seconds=time.perf_counter() - began,
         peaks=found,
@@ -318,13 +318,9 @@ def _ingest(
 
 def _with_reason_texts(found: pl.DataFrame, language: str) -> pl.DataFrame:
     """``found`` (detection.incidents) with its reasons as text in ``language``."""
-    from auditlens.pipeline.detection import incident_reason_lists  # decoded once
-
     texts = [
-        "; ".join(incident_lines(reasons, language, len(days)))
-        for reasons, days in zip(
-            incident_reason_lists(found), found["peak_windows"].to_list(), strict=True
-        )
+        "; ".join(incident_lines(json.loads(r), language, len(days)))
+        for r, days in zip(found["reasons"], found["peak_windows"].to_list(), strict=True)
     ]
     return found.with_columns(pl.Series("reasons", texts, dtype=pl.String))
 
