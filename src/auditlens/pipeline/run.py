@@ -10,6 +10,7 @@ import json
 import time
 import zoneinfo
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -210,18 +211,27 @@ def score_run(
         record_run = _run_record(settings, scored, rows.height, cut, alerts, (started, clock()))
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
-        notes += record_drift(store, settings, run_id, model, record.sha256, scoring, new, clock())
-        # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
-        sample = settings.monitoring.review_sample
-        record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
-    if scored.after is not None:  # what the next run continues from (a cache: increments)
-        after = scored.after
-        if rows.height:
-            after = after.with_stored(rows, earlier, peak_keys(peaks))
-        save_history(settings, after)
-    frame = scored.everything
-    shadowed = shadow_score(store, settings, shadow, run_id, rows, frame, ctx, record, steps)
-    found = incidents(shown, by_key)
+    # what the next run continues from (a cache: increments), written on a second thread
+    # while this one records drift and builds the report; written before the run returns
+    with ThreadPoolExecutor(1) as background:
+        saving = None
+        if scored.after is not None:
+            after = scored.after
+            if rows.height:
+                after = after.with_stored(rows, earlier, peak_keys(peaks))
+            saving = background.submit(save_history, settings, after)
+        if run_id is not None:
+            notes += record_drift(
+                store, settings, run_id, model, record.sha256, scoring, new, clock()
+            )
+            # miss-rate sampling ([monitoring] review_sample; 0 = off): monitor/review.py
+            sample = settings.monitoring.review_sample
+            record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
+        frame = scored.everything
+        shadowed = shadow_score(store, settings, shadow, run_id, rows, frame, ctx, record, steps)
+        found = incidents(shown, by_key)
+        if saving is not None:
+            saving.result()  # (its error is the run's)
     return RunReport(
         ingests=ingests,
         run_id=run_id,
