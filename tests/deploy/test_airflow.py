@@ -71,8 +71,9 @@ def test_dag_folder_imports_with_the_expected_graph(tmp_path: Path) -> None:
     }
     daily = found["dags"]["auditlens_daily"]
     assert daily == {
-        "ingest.hr-db": ["run"],
-        "ingest.vpn": ["run"],
+        "ingest.hr-db": ["lake_compact"],
+        "ingest.vpn": ["lake_compact"],
+        "lake_compact": ["run"],
         "run": ["alerts_dispatch", "report_send"],
         "alerts_dispatch": ["monitor.drift", "monitor.textfile"],
         "monitor.drift": [],
@@ -83,6 +84,7 @@ def test_dag_folder_imports_with_the_expected_graph(tmp_path: Path) -> None:
     assert commands["ingest.vpn"] == "auditlens ingest --source vpn"
     assert commands["run"].startswith("auditlens run ")
     assert commands["report_send"] == "auditlens report send --due"
+    assert commands["lake_compact"] == "auditlens db compact"
     assert found["commands"]["auditlens_weekly_report"]["report_weekly"].startswith(
         "auditlens report weekly "
     )
@@ -224,6 +226,7 @@ def test_airflow_dags_test_runs_the_daily_dag_on_a_generated_organisation(
     assert sorted(ended) == sorted(
         [
             "ingest.org",
+            "lake_compact",
             "run",
             "alerts_dispatch",
             "monitor.drift",

@@ -3,8 +3,8 @@
 ``auditlens_daily`` (02:00 Asia/Seoul)::
 
     ingest.<source> (one per configured source, in parallel)
-        -> run -> alerts_dispatch -> monitor.textfile, monitor.drift
-               -> report_send (e-mails the digests on their scheduled day)
+        -> lake_compact -> run -> alerts_dispatch -> monitor.textfile, monitor.drift
+                               -> report_send (e-mails the digests on their scheduled day)
 
 ``auditlens_weekly_report`` (Monday 06:00) and ``auditlens_monthly_report`` (the 1st,
 06:00) build the last finished week's / month's workbook and deck.
@@ -13,8 +13,11 @@ Every task runs an auditlens CLI command in the worker's environment (``AUDITLEN
 names the configuration; the store URL and secrets come from ``AUDITLENS_*`` variables,
 never from this file). Each source is its own task so that a source that fails or
 quarantines rows fails and retries alone (the store still writes one ingestion at a time:
-a task that waits too long for it exits 6 and is retried); ``run`` goes ahead when some
-ingest task failed (``all_done``) and reads every configured source itself. A failed task
+a task that waits too long for it exits 6 and is retried); ``lake_compact`` then merges
+the small lake parts the day left (a Kafka drain writes one per batch; every part is
+checked against its ingestion hash first, and a changed one fails the task: it pages,
+and ``audit verify`` names it); ``run`` goes ahead when some ingest or the compaction
+failed (``all_done``) and reads every configured source itself. A failed task
 raises an operational alert through Alertmanager, and a run not finished four hours after
 it was queued raises another (auditlens_ops.py).
 """
@@ -77,6 +80,12 @@ with DAG(
                 bash_command=auditlens("ingest", "--source", source),
                 execution_timeout=dt.timedelta(hours=2),
             )
+    compact = BashOperator(
+        task_id="lake_compact",
+        bash_command=auditlens("db", "compact"),
+        trigger_rule="all_done",  # after every ingest task, whether or not it succeeded
+        execution_timeout=dt.timedelta(hours=1),
+    )
     run = BashOperator(
         task_id="run",
         # the ingest tasks reported their quarantine already (exit 3 fails them)
@@ -110,8 +119,8 @@ with DAG(
         execution_timeout=dt.timedelta(minutes=30),
     )
     if ingest.children:  # an empty group would make `>>` see a cycle
-        ingest >> run
-    run >> dispatch >> monitor
+        ingest >> compact
+    compact >> run >> dispatch >> monitor
     run >> send
 
 
