@@ -265,8 +265,9 @@ def run_pipeline(work: Path, now: dt.datetime) -> tuple[Stages, dict[str, Any]]:
     )
     facts["scored_windows"] = train.height
     model = default_unsupervised()
-    stages.run("model fit (IsolationForest + tail)", model.fit, train)
-    scores = stages.run("model score", model.score, train)
+    # as the pipeline does (pipeline/detection.py): fitting scores the training rows to
+    # calibrate, and those are the scores (each member scores the matrix once)
+    scores = stages.run("model fit + score (IsolationForest + tail)", model.fit_score, train)
 
     def risk() -> tuple[pl.DataFrame, pl.DataFrame]:
         scale = RiskScale().fit(scores)
