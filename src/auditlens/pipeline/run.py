@@ -214,12 +214,8 @@ def score_run(
     # what the next run continues from (a cache: increments), written on a second thread
     # while this one records drift and builds the report; written before the run returns
     with ThreadPoolExecutor(1) as background:
-        saving = None
-        if scored.after is not None:
-            after = scored.after
-            if rows.height:
-                after = after.with_stored(rows, earlier, peak_keys(peaks))
-            saving = background.submit(save_history, settings, after)
+        after = _history_after(scored, rows, earlier, peaks)
+        saving = None if after is None else background.submit(save_history, settings, after)
         if run_id is not None:
             notes += record_drift(
                 store, settings, run_id, model, record.sha256, scoring, new, clock()
@@ -250,6 +246,16 @@ def score_run(
         notes=notes + (shadowed.notes if shadowed else []),
         shadow=shadowed,
     )
+
+
+def _history_after(
+    scored: Scored, rows: pl.DataFrame, earlier: pl.DataFrame, peaks: pl.DataFrame
+) -> RunHistory | None:
+    """What the next run continues from, once this one stored ``rows`` (none when the
+    run kept no history)."""
+    if scored.after is None or rows.height == 0:
+        return scored.after
+    return scored.after.with_stored(rows, earlier, peak_keys(peaks))
 
 
 def _nothing_new(
