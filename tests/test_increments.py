@@ -145,3 +145,27 @@ def test_each_days_run_stores_what_a_full_run_stores(
     assert quiet.windows_scored == 0 and quiet.run_id is None and len(reads) == before
     assert_frame_equal(quiet.top.select(shown), a.top.select(shown), check_exact=True)
     assert quiet.capacity.cutoff == a.capacity.cutoff
+
+
+def test_a_history_that_cannot_be_written_fails_the_run_after_its_rows_are_stored(
+    chunks: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next run's history is written on a second thread while the run finishes: its
+    error is still the run's (raised, not lost), and the rows stored before it stay."""
+    sample, paths = chunks
+    settings = _settings(tmp_path, sample)
+    _ingest(settings, paths[0])
+    run(settings, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))  # fits: no history
+    _ingest(settings, paths[1])
+    job = importlib.import_module("auditlens.pipeline.run")
+
+    def full_disk(settings: Settings, history: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(job, "save_history", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run(settings, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+    with Store.open(settings) as store:
+        stored = store.scores.last_run()
+        assert stored is not None
+        assert store.scores.of_run(stored.id).height > 0
