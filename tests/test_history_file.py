@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import os
 import pickle
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -260,3 +261,27 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(
         path.name,
         f"{path.stem}.risk",
     ]
+
+
+def test_a_write_killed_midway_leaves_a_temp_file_the_next_save_removes(
+    features: FeatureHistory, sqlite_settings: Settings, store: Store
+) -> None:
+    """kill -9 during a save leaves tens of MB behind: the next save removes it, and
+    leaves alone a temp file of a save still running in another process."""
+    history = _history(features, sqlite_settings, store)
+    path = save_history(sqlite_settings, history)
+    dead = subprocess.Popen(["true"])  # a process that has ended
+    dead.wait()
+    running = subprocess.Popen(["sleep", "30"])
+    try:
+        killed = path.with_name(f".{path.name}.tmp-{dead.pid}-0badc0de")
+        busy = path.with_name(f".{path.name}.tmp-{running.pid}-cafe0123")
+        killed.write_bytes(b"half a history")
+        busy.write_bytes(b"a history being written")
+        save_history(sqlite_settings, dataclasses.replace(history, events=99))
+        assert not killed.exists()
+        assert busy.exists()
+        assert load_history(store, sqlite_settings, SHA) is not None
+    finally:
+        running.kill()
+        running.wait()

@@ -24,8 +24,8 @@ import hashlib
 import io
 import os
 import pickle
+import secrets
 import struct
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -35,6 +35,7 @@ import numpy.typing as npt
 import polars as pl
 
 from auditlens.config import Settings
+from auditlens.detect.base import remove_stale_temp_files
 from auditlens.features.history import FeatureHistory
 from auditlens.schema import EVENT_COLUMNS
 from auditlens.scoring import RiskHistory
@@ -185,6 +186,7 @@ def save_history(settings: Settings, history: RunHistory) -> Path:
     new ones, and a head whose feature file is another run's is ignored."""
     path = history_path(settings, history.model_sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path.parent)  # of writes killed midway (tens of MB each)
     _write(path, (history.parts, history.features))
     _write(path.with_suffix(".risk"), replace(history, features=FeatureHistory.empty()))
     return path
@@ -207,7 +209,10 @@ def _write(path: Path, value: object) -> None:
     lengths = [part.nbytes for part in parts]
     checksum = (sum(lengths) + sum(_word_sum(part) for part in parts)) % 2**64
     head = _HEADER.pack(_MAGIC, len(parts), checksum) + struct.pack(f"<{len(parts)}Q", *lengths)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=".history-", suffix=".tmp")
+    # named with this process's id, so a later save can tell a killed write's leftover
+    # from a concurrent one's (detect.base.remove_stale_temp_files)
+    name = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(handle, "wb") as out:
             for part in [memoryview(head), *parts]:
