@@ -218,13 +218,20 @@ def save_artifact(obj: object, path: Path) -> str:
     data = pickle.dumps(obj, protocol=5)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path.parent)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp = temp_path(path)
     try:
         tmp.write_bytes(data)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return hashlib.sha256(data).hexdigest()
+
+
+def temp_path(path: Path) -> Path:
+    """Where a save writes ``path`` before renaming it (:data:`_TMP_PATTERN`: named with
+    this process's id, so :func:`remove_stale_temp_files` tells a killed save's leftover
+    from a concurrent one's)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
 
 
 def remove_stale_temp_files(directory: Path) -> list[Path]:

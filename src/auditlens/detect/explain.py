@@ -329,12 +329,17 @@ def _float(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
+#: The JSON form of stored reasons (keys sorted, no ASCII escapes): one encoder for every
+#: score's and every incident's reasons.
+REASONS_JSON: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def reasons_json(reasons: list[Reason]) -> str:
     """Reasons as a JSON array (stored with each score)."""
     # the fields by hand: dataclasses.asdict deep-copies field by field, ~6x the cost
     # for these flat records (a stream stores reasons at every scoring)
     rows = [{name: getattr(r, name) for name in _REASON_FIELDS} for r in reasons]
-    return json.dumps(rows, ensure_ascii=False, sort_keys=True)
+    return REASONS_JSON.encode(rows)
 
 
 def same_reasons(stored: str, reasons: list[Reason], tolerance: float = 1e-6) -> bool:

@@ -23,6 +23,7 @@ from auditlens.calendar import BusinessCalendar
 from auditlens.config import Settings
 from auditlens.detect.ensemble import default_unsupervised
 from auditlens.detect.explain import (
+    REASONS_JSON,
     Reason,
     explain,
     incident_lines,
@@ -135,11 +136,6 @@ class Scoring:
         return explain(model.detector, self.frame[idx], self.info[idx], timezone=self.timezone)
 
 
-#: JSON as the store holds reasons (detect.explain.reasons_json): one encoder for every
-#: incident, not one built per json.dumps call.
-_REASONS_JSON: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-
-
 def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     """``peaks`` (scoring.user_peaks) with each user's incident reasons as JSON, strongest
     first over every tied day (detect.explain.incident_reasons).
@@ -157,7 +153,7 @@ def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
         decoded.append(
             incident_reasons([(d, json.loads(stored.get((user, d)) or "[]")) for d in days])
         )
-    column = pl.Series("reasons", [_REASONS_JSON.encode(r) for r in decoded], dtype=pl.String)
+    column = pl.Series("reasons", [REASONS_JSON.encode(r) for r in decoded], dtype=pl.String)
     return peaks.with_columns(column)
 
 

@@ -24,7 +24,6 @@ import hashlib
 import io
 import os
 import pickle
-import secrets
 import struct
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy.typing as npt
 import polars as pl
 
 from auditlens.config import Settings
-from auditlens.detect.base import remove_stale_temp_files
+from auditlens.detect.base import remove_stale_temp_files, temp_path
 from auditlens.features.history import FeatureHistory
 from auditlens.schema import EVENT_COLUMNS
 from auditlens.scoring import RiskHistory
@@ -209,9 +208,7 @@ def _write(path: Path, value: object) -> None:
     lengths = [part.nbytes for part in parts]
     checksum = (sum(lengths) + sum(_word_sum(part) for part in parts)) % 2**64
     head = _HEADER.pack(_MAGIC, len(parts), checksum) + struct.pack(f"<{len(parts)}Q", *lengths)
-    # named with this process's id, so a later save can tell a killed write's leftover
-    # from a concurrent one's (detect.base.remove_stale_temp_files)
-    name = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    name = temp_path(path)  # (a killed write's leftover: removed by the next save)
     handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(handle, "wb") as out:
