@@ -145,7 +145,10 @@ class PeerDays:
 
     def of_users(self, users: pl.DataFrame) -> pl.DataFrame:
         """``groups`` of the users in ``users`` (a frame with ``user_id``)."""
-        return self.groups.join(users.select(USER_ID).unique(), on=USER_ID, how="semi")
+        # the Series' unique: a frame's unique row-encodes the column first (5x the cost
+        # over a run's 10M events)
+        present = users.get_column(USER_ID).unique().to_frame()
+        return self.groups.join(present, on=USER_ID, how="semi")
 
     def __getstate__(self) -> dict[str, pl.DataFrame]:
         """The three frames (a history is pickled: the cached lines are not kept)."""

@@ -220,8 +220,9 @@ def _part(
     if ctx.population is None:  # the groups day by day of these users, once for every set
         peers = peer_days(role_counts_by_day(prepared), ctx)
         ctx = replace(ctx, population=peers)
-    assert ctx.population is not None  # noqa: S101 - set just above
-    groups = ctx.population.of_users(prepared)
+        groups = peers.groups
+    else:
+        groups = ctx.population.of_users(prepared)
     # the aggregations of every AggregateFeatureSet run in one pass over the events; it
     # has a row for every (user, window), so it is the frame the other sets join onto
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
