@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Final, Self
 
@@ -224,23 +225,31 @@ def _part(
     else:
         groups = ctx.population.of_users(prepared)
     # the aggregations of every AggregateFeatureSet run in one pass over the events; it
-    # has a row for every (user, window), so it is the frame the other sets join onto
+    # has a row for every (user, window), so it is the frame the other sets join onto.
+    # The other sets (numpy, mostly) run on a second thread meanwhile.
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
-    if fitting:
-        combined = [s.fit(prepared, ctx) for s in combined]
-    if combined:
-        frame = aggregate(combined, prepared, ctx)
-    else:
-        frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
+    others = [s for s in sets if not isinstance(s, AggregateFeatureSet)]
+
+    def other(feature_set: FeatureSet) -> pl.DataFrame:
+        if fitting:
+            return feature_set.fit_transform(prepared, ctx)
+        return feature_set.transform(prepared, ctx)
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = [pool.submit(other, s) for s in others]
+        if fitting:
+            combined = [s.fit(prepared, ctx) for s in combined]
+        if combined:
+            frame = aggregate(combined, prepared, ctx)
+        else:
+            frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
+        columns = iter([p.result() for p in pending])
     order: list[str] = list(KEYS)
     for feature_set in sets:
         if isinstance(feature_set, AggregateFeatureSet):
             order += feature_set.columns
             continue
-        if fitting:
-            part = feature_set.fit_transform(prepared, ctx)
-        else:
-            part = feature_set.transform(prepared, ctx)
+        part = next(columns)
         order += [c for c in part.columns if c not in KEYS]
         frame = frame.join(part, on=list(KEYS), how="left")
     return MatrixPart(frame.select(order), groups, tuple(unknown), peers)
