@@ -8,6 +8,7 @@ import itertools
 import pickle
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -15,7 +16,8 @@ from polars.testing import assert_frame_equal
 from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.peers import peer_groups
-from auditlens.features.sequences import SequenceFeatures, SequenceHistory, tokenise
+from auditlens.features.sequences import SequenceFeatures, SequenceHistory, tokenise, tokens
+from auditlens.features.sequences.tokens import Sessions
 from auditlens.features.watchlist import find_matches, parse_pattern, resume_matches
 from auditlens.sources.synthetic import GeneratorSpec, generate
 from tests.features.test_features import CTX, at, events
@@ -205,3 +207,33 @@ def test_resumed_matching_finds_what_one_pass_finds(org: Org) -> None:
     assert tamper.height == 0 or (
         tamper["start"].min() >= prepared["timestamp"].max() - dt.timedelta(minutes=10)  # type: ignore[operator]
     )
+
+
+def test_sessions_scored_in_pieces_of_users_on_threads_equal_one_piece(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``PARALLEL_SESSIONS`` sessions on the model scores runs of whole users on
+    threads (Sessions.split): the columns and the history are bit for bit those of one
+    piece, from the start and continuing a history."""
+    prepared, ctx, groups, features = org
+    head = prepared.filter(pl.col("window") < _windows(prepared)[12])
+    tail = prepared.filter(pl.col("window") >= _windows(prepared)[12])
+
+    def both() -> list[tuple[pl.DataFrame, SequenceHistory]]:
+        first = features.transform_after(head, ctx, SequenceHistory.empty(), groups)
+        return [first, features.transform_after(tail, ctx, first[1], groups)]
+
+    monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 10**9)
+    whole = both()
+    monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 1)
+    monkeypatch.setattr(tokens.os, "sched_getaffinity", lambda _: set(range(3)))
+    seq = Sessions.of(tokenise(head))
+    pieces = tokens.by_users(seq)
+    assert len(pieces) == 3  # three cores: three runs of whole users, about equal
+    assert [int(p.user[0]) for p in pieces[1:]] != [int(p.user[-1]) for p in pieces[:-1]]
+    assert np.array_equal(np.concatenate([p.user for p in pieces]), seq.user)
+    assert np.array_equal(np.concatenate([p.code for p in pieces]), seq.code)
+    assert max(p.code.size for p in pieces) < 0.5 * seq.code.size
+    for (frame, history), (want_frame, want_history) in zip(both(), whole, strict=True):
+        assert_frame_equal(frame, want_frame, check_exact=True)
+        assert history.equals(want_history)

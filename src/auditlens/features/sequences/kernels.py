@@ -6,7 +6,9 @@ Everything here works on int64/float64 numpy arrays; keys are mixed-radix intege
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +18,19 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 KEY_LIMIT: Final = 1 << 62  # mixed-radix int64 keys must stay below this
 LOOP_GROUPS: Final = 20_000  # up to this many (long) groups: one running sum per group
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def in_threads(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``[fn(x) for x in items]``, one thread per item when there are several (numpy's
+    sorts, gathers and arithmetic on large arrays run without the GIL)."""
+    items = list(items)
+    if len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(len(items)) as pool:
+        return list(pool.map(fn, items))
 
 
 def categories(column: pl.Series) -> tuple[list[str], I64]:

@@ -13,6 +13,7 @@ over all days does (``features.sequences.history`` keeps these between runs).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -27,6 +28,7 @@ from auditlens.features.sequences.kernels import (
     KEY_LIMIT,
     categories,
     cumsum_by,
+    in_threads,
     key_space,
     lookup,
     mixed_key,
@@ -41,6 +43,7 @@ from auditlens.features.sequences.tokens import (
     START,
     WORD,
     Sessions,
+    by_users,
     stable_hash,
 )
 from auditlens.schema import TIMESTAMP, USER_ID
@@ -93,6 +96,18 @@ class Added:
     users: I64
     sessions: I64
     sums: F64
+
+    @staticmethod
+    def joined(parts: list[Added]) -> Added:
+        """What runs of users (in order, as :meth:`Sessions.split` cuts them) add, as one."""
+
+        def rows(name: str) -> I64:
+            column: I64 = np.concatenate([getattr(part, name) for part in parts])
+            return column
+
+        sums = np.concatenate([part.sums for part in parts], axis=1)
+        key, days, count = rows("step_key"), rows("step_days"), rows("step_count")
+        return Added(key, days, count, rows("users"), rows("sessions"), sums)
 
 
 def _table(owner: dict[str, pl.Series], a: I64, b: I64 | None, name: str, n: I64) -> pl.DataFrame:
@@ -294,6 +309,23 @@ class SequenceModel:
             nothing = Added(none, none, none, none, none, np.zeros((self.vector_size, 0)))
             return empty, empty, none, empty, nothing
         names = seq.session_groups(groups)
+        pieces = by_users(seq)
+        if len(pieces) == 1:
+            return self._scores_after(seq, names, earlier)
+        self._session_vectors(seq)  # once (by pieces), so that each piece has its slice
+        offsets = np.cumsum([0, *(piece.sessions for piece in pieces)]).tolist()
+        named = [names.slice(lo, hi - lo) for lo, hi in itertools.pairwise(offsets)]
+        found = in_threads(
+            lambda i: self._scores_after(pieces[i], named[i], earlier), range(len(pieces))
+        )
+        excess, nll, rare, distance = (np.concatenate([f[i] for f in found]) for i in range(4))
+        return excess, nll, rare, distance, Added.joined([f[4] for f in found])
+
+    def _scores_after(
+        self, seq: Sessions, names: pl.Series, earlier: Earlier
+    ) -> tuple[F64, F64, I64, F64, Added]:
+        """:meth:`session_scores_after` of sessions with their peer groups ``names``."""
+        n = seq.sessions
         p, run, s, steps = self._probabilities(seq, names, earlier)
         bits = -pl.Series(p).log(2).to_numpy()
         step_bits = bits[run]
@@ -458,7 +490,9 @@ class SequenceModel:
         for source, vectors in seq.vectors:
             if source is self.vectors_:  # the model that was just fitted on these sessions
                 return vectors
-        vectors = self._mean_vectors(seq)
+        # per session from its own tokens: the pieces' vectors side by side are the same
+        pieces = by_users(seq)
+        vectors = np.concatenate(in_threads(self._mean_vectors, pieces), axis=1)
         seq.vectors.append((self.vectors_, vectors))
         return vectors
 

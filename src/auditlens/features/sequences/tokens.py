@@ -11,6 +11,8 @@ integer codes.
 
 from __future__ import annotations
 
+import itertools
+import os
 import zlib
 from dataclasses import dataclass, field
 from typing import Final
@@ -38,6 +40,8 @@ START: Final = "<s>"
 END: Final = "</s>"
 _SUFFIX: Final = ("", ":high", ":critical")  # token of level class 0, 1, 2
 _UNIT_US: Final = {"ns": 1000.0, "us": 1.0, "ms": 0.001}
+#: From this many sessions on, the model works on them in pieces, one per usable core.
+PARALLEL_SESSIONS: Final = 100_000
 
 
 def stable_hash(text: str) -> int:
@@ -173,6 +177,42 @@ class Sessions:
         """How many sessions."""
         return int(self.first.size)
 
+    def split(self, parts: int) -> list[Sessions]:
+        """These sessions cut into up to ``parts`` runs of whole users, about equal in
+        events, in order; each has the same ``users`` and ``words`` (the same codes), its
+        own rows of every array, and the slice of each session vector already computed.
+
+        Everything the model computes per user (counts before a session, running vector
+        sums) is the same on a run as on all sessions, so the runs can be scored apart.
+        """
+        n = self.sessions
+        if parts <= 1 or n == 0:
+            return [self]
+        starts = np.flatnonzero(run_starts(self.user))  # each user's first session
+        events = self.code.size
+        at = np.searchsorted(self.first[starts], np.arange(1, parts) * events / parts)
+        cuts = np.unique(np.r_[0, starts[np.minimum(at, starts.size - 1)], n])
+        cuts = cuts[(cuts > 0) & (cuts < n)]
+        bounds = np.r_[0, cuts, n].tolist()
+        return [self._rows(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+
+    def _rows(self, lo: int, hi: int) -> Sessions:
+        """Sessions ``lo`` to ``hi`` (exclusive) and their events."""
+        e0 = int(self.first[lo])
+        e1 = int(self.first[hi]) if hi < self.sessions else self.code.size
+        return Sessions(
+            self.frame.slice(e0, e1 - e0),
+            self.users,
+            self.words,
+            self.code[e0:e1],
+            self.first[lo:hi] - e0,
+            self.size[lo:hi],
+            self.user[lo:hi],
+            self.day[lo:hi],
+            self.session[e0:e1] - lo,
+            [(source, vectors[:, lo:hi]) for source, vectors in self.vectors],
+        )
+
     def group_of(self, groups: pl.DataFrame) -> pl.Series:
         """Each user's peer group (null when ``groups`` does not list the user)."""
         table = groups.select(USER_ID, PEER_GROUP).unique(USER_ID, keep="first")
@@ -213,3 +253,11 @@ class Sessions:
         part = pl.DataFrame([pl.Series("_s", owner).set_sorted(), words])
         lists = part.group_by("_s", maintain_order=True).agg(WORD).get_column(WORD)
         return lists.cast(pl.List(pl.String))
+
+
+def by_users(seq: Sessions) -> list[Sessions]:
+    """``seq`` in one piece of whole users per usable core (:meth:`Sessions.split`) from
+    ``PARALLEL_SESSIONS`` sessions on; else ``[seq]``."""
+    if seq.sessions < PARALLEL_SESSIONS:
+        return [seq]
+    return seq.split(len(os.sched_getaffinity(0)))
