@@ -41,8 +41,9 @@ _COUNT = "_count"
 def spell_ends(spells: pl.DataFrame) -> pl.DataFrame:
     """``spells`` (user_id, window, peer_group) with ``_to``: the start of the user's next
     spell (null for the current one)."""
+    same_user = pl.col(USER_ID).eq_missing(pl.col(USER_ID).shift(-1))
     return spells.sort(USER_ID, WINDOW).with_columns(
-        pl.col(WINDOW).shift(-1).over(USER_ID).alias(_TO)
+        pl.when(same_user).then(pl.col(WINDOW).shift(-1)).alias(_TO)
     )
 
 

@@ -12,6 +12,7 @@ matrix of all days (features/history.py).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Final
 
@@ -102,83 +103,127 @@ def population(events: pl.LazyFrame, ctx: FeatureContext) -> PeerDays:
 def peer_days(by_day: pl.DataFrame, ctx: FeatureContext, prior: PeerDays | None = None) -> PeerDays:
     """The groups of every user-day of ``by_day`` (:func:`role_counts_by_day`), decided
     day by day over the counts up to that day, continuing from ``prior`` (its days all
-    earlier). One :func:`groups_of_counts` per day over every user seen by then.
+    earlier), every day at once.
+
+    On each day with events every user seen by then has a group: the directory's
+    department and role (``ctx.peer_groups``), else the most frequent in the user's
+    events up to that day (on a tie the smallest); a department/role with fewer than
+    ``min_peer_group`` such users falls back to the department, then to ``(all)``. A
+    user's most frequent values change only on the user's own days: they are worked out
+    there, from running counts, and carried forward.
     """
     prior = prior or PeerDays.empty()
-    counts = prior.counts
-    current = spell_ends(prior.spells).filter(pl.col(_TO).is_null()).select(USER_ID, PEER_GROUP)
-    days: list[pl.DataFrame] = []
-    spells = [prior.spells]
-    by_day = by_day.sort(WINDOW)
-    for (day,), today in by_day.group_by(WINDOW, maintain_order=True):
-        counts = (
-            pl.concat([counts, today.select(counts.columns).cast(counts.schema)])
-            .group_by(USER_ID, DEPARTMENT, ROLE)
-            .agg(pl.col("_n").sum())
-            .sort(USER_ID, DEPARTMENT, ROLE, nulls_last=True)
-        )
-        groups = groups_of_counts(counts, ctx)
-        changed = groups.join(current, on=USER_ID, how="left", suffix="_was").filter(
-            pl.col(f"{PEER_GROUP}_was").ne_missing(pl.col(PEER_GROUP))
-        )
-        spells.append(changed.select(USER_ID, pl.lit(day).alias(WINDOW), PEER_GROUP))
-        days.append(
-            groups.join(today.select(USER_ID).unique(), on=USER_ID, how="semi").select(
-                USER_ID, pl.lit(day).alias(WINDOW), PEER_GROUP
-            )
-        )
-        current = groups
-    keyed = PeerDays.empty().groups
-    return PeerDays(
-        pl.concat([keyed, *days]).sort(USER_ID, WINDOW),
-        pl.concat(spells).sort(USER_ID, WINDOW),
-        counts,
+    counts = pl.concat(
+        [prior.counts, by_day.select(prior.counts.columns).cast(prior.counts.schema)]
     )
-
-
-def groups_of_counts(counts: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-    """``user_id, peer_group`` of every user in ``counts`` (``user_id, department, role,
-    _n``: events per user and role up to a day, as :func:`peer_days` keeps them); the
-    directory ``ctx.peer_groups`` overrides the events, small groups fall back."""
-    present = [c for c in (DEPARTMENT, ROLE) if c in counts.columns]
-    table = counts.select(USER_ID).unique()
+    counts = (
+        counts.group_by(USER_ID, DEPARTMENT, ROLE)
+        .agg(pl.col("_n").sum())
+        .sort(USER_ID, DEPARTMENT, ROLE, nulls_last=True)
+    )
+    days = by_day.select(pl.col(WINDOW).unique().sort())
+    if days.height == 0:
+        return PeerDays(PeerDays.empty().groups, prior.spells.sort(USER_ID, WINDOW), prior.counts)
+    before = days.item(0, WINDOW) - dt.timedelta(days=1)  # the prior's counts: "the day before"
+    earlier = prior.counts.with_columns(pl.lit(before).alias(WINDOW))
+    rows = pl.concat([earlier, by_day.select(earlier.columns).cast(earlier.schema)])
+    # every user seen by each day, from their first day (the prior's users from the first)
+    first = rows.group_by(USER_ID).agg(pl.col(WINDOW).min().alias("_first"))
+    grid = (
+        first.join(days, how="cross")
+        .filter(pl.col(WINDOW) >= pl.col("_first"))
+        .drop("_first")
+        .sort(WINDOW)
+    )
     for column in (DEPARTMENT, ROLE):
-        if column not in present:
-            table = table.with_columns(pl.lit(None, pl.String).alias(column))
-            continue
-        # the most frequent non-null value; on a tie the smallest (as mode().sort().first())
-        events_n = pl.col("_n")
-        mode = (
-            counts.filter(pl.col(column).is_not_null())
-            .group_by(USER_ID, column)
-            .agg(events_n.sum())
-            .group_by(USER_ID)
-            .agg(pl.col(column).filter(events_n == events_n.max()).min())
+        grid = grid.join_asof(
+            _modes(rows, column), on=WINDOW, by=USER_ID, strategy="backward", check_sortedness=False
         )
-        table = table.join(mode, on=USER_ID, how="left")
     if ctx.peer_groups is not None:
         cols = [c for c in (DEPARTMENT, ROLE) if c in ctx.peer_groups.columns]
         directory = ctx.peer_groups.select(USER_ID, *cols).unique(USER_ID, keep="last")
-        table = (
-            table.join(directory, on=USER_ID, how="left", suffix="_dir")
+        grid = (
+            grid.join(directory, on=USER_ID, how="left", suffix="_dir")
             .with_columns(pl.coalesce(f"{c}_dir", c).alias(c) for c in cols)
             .drop(f"{c}_dir" for c in cols)
         )
     dept = pl.col(DEPARTMENT).fill_null("(none)")
     fine = pl.concat_str(dept, pl.lit("/"), pl.col(ROLE).fill_null("(none)"))
     n = ctx.min_peer_group
-    return (
-        table.with_columns(fine.alias("_fine"), dept.alias("_dept"))
-        .with_columns(
-            pl.when(pl.len().over("_fine") >= n)
+    grid = (
+        grid.with_columns(fine.alias("_fine"), dept.alias("_dept"))
+        .select(
+            USER_ID,
+            WINDOW,
+            pl.when(pl.len().over(WINDOW, "_fine") >= n)
             .then(pl.col("_fine"))
-            .when(pl.len().over("_dept") >= n)
+            .when(pl.len().over(WINDOW, "_dept") >= n)
             .then(pl.col("_dept"))
             .otherwise(pl.lit("(all)"))
-            .alias(PEER_GROUP)
+            .alias(PEER_GROUP),
         )
-        .select(USER_ID, PEER_GROUP)
-        .sort(USER_ID)
+        .sort(USER_ID, WINDOW)
+    )
+    current = spell_ends(prior.spells).filter(pl.col(_TO).is_null()).select(USER_ID, PEER_GROUP)
+    # the group the day before: the prior's on a user's first day here (rows in order)
+    first_day = pl.col(USER_ID).ne_missing(pl.col(USER_ID).shift(1))
+    spells = (
+        grid.join(current, on=USER_ID, how="left", suffix="_was", maintain_order="left")
+        .with_columns(
+            pl.when(first_day)
+            .then(pl.col(f"{PEER_GROUP}_was"))
+            .otherwise(pl.col(PEER_GROUP).shift(1))
+            .alias("_was")
+        )
+        .filter(pl.col("_was").ne_missing(pl.col(PEER_GROUP)))
+        .select(USER_ID, WINDOW, PEER_GROUP)
+    )
+    active = by_day.select(USER_ID, WINDOW).unique()
+    return PeerDays(
+        grid.join(active, on=[USER_ID, WINDOW], how="semi", maintain_order="left"),
+        pl.concat([prior.spells, spells]).sort(USER_ID, WINDOW),
+        counts,
+    )
+
+
+def _running(values: pl.Expr, *keys: str) -> pl.Expr:
+    """The running sum of ``values`` within each run of equal ``keys`` (rows sorted by
+    them): what ``cum_sum().over(keys)`` gives, without hashing the keys."""
+    total = values.cast(pl.Int64).cum_sum()
+    starts = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+    return total - pl.when(starts).then(total - values.cast(pl.Int64)).forward_fill()
+
+
+def _modes(rows: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``user_id, window, <column>``: from each day a user's events in ``column`` (not
+    null) change, the most frequent value up to that day (on a tie the smallest)."""
+    values = (
+        rows.filter(pl.col(column).is_not_null())
+        .group_by(USER_ID, column, WINDOW)
+        .agg(pl.col("_n").sum())
+        .sort(USER_ID, column, WINDOW)
+        .with_columns(_running(pl.col("_n"), USER_ID, column).alias("_upto"))
+    )
+    # every value of the user at each of the user's changing days, with its count then
+    changing = values.select(USER_ID, WINDOW).unique()
+    each = values.select(USER_ID, column).unique()
+    table = (
+        changing.join(each, on=USER_ID)
+        .sort(WINDOW)
+        .join_asof(
+            values.select(USER_ID, column, WINDOW, "_upto").sort(WINDOW),
+            on=WINDOW,
+            by=[USER_ID, column],
+            strategy="backward",
+            check_sortedness=False,
+        )
+    )
+    upto = pl.col("_upto")
+    return (
+        table.filter(upto == upto.max().over(USER_ID, WINDOW))
+        .group_by(USER_ID, WINDOW)
+        .agg(pl.col(column).min())
+        .sort(WINDOW)
     )
 
 
