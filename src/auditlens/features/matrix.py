@@ -309,11 +309,14 @@ def combine_rows(
     base = [c for c in frame.columns if c not in KEYS]
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
     scored = [c for c in PEER_COLUMNS if c in base]  # (the others' z-scores go unused)
-    peers = peer_deviation(frame, days, base, floors, scored)
-    frame = frame.join(peers.select(*KEYS, *[f"peer_z_{c}" for c in scored]), on=list(KEYS))
-    features = [c for c in frame.columns if c not in KEYS]
-    frame = frame.with_columns(pl.col(features).fill_null(0).fill_nan(0)).sort(*KEYS)
-    own, recent = _own_means(frame.select(*KEYS, *base), ctx, earlier, novelty, keep=keep)
+    filled = frame.with_columns(pl.col(base).fill_null(0).fill_nan(0)).sort(*KEYS)
+    # the users' own trailing means (numpy) on a second thread while Polars compares peers
+    with ThreadPoolExecutor(1) as pool:
+        owned = pool.submit(_own_means, filled, ctx, earlier, novelty, keep=keep)
+        peers = peer_deviation(frame, days, base, floors, scored)
+        z = peers.select(*KEYS, pl.col([f"peer_z_{c}" for c in scored]).fill_null(0).fill_nan(0))
+        frame = filled.join(z, on=list(KEYS), maintain_order="left")
+        own, recent = owned.result()
     info = (
         own.join(
             peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
