@@ -276,7 +276,7 @@ def test_refit_keeps_a_trained_ensemble_unless_told_and_says_what_it_replaced(
 ) -> None:
     settings = _settings(settings, org)
     _ingest(settings, org)
-    run(settings)
+    first = run(settings)
     ensemble = _register_fake_ensemble(settings)
     kept = run(settings, refit=True)
     assert kept.model_sha256 == ensemble and not kept.refitted
@@ -285,7 +285,10 @@ def test_refit_keeps_a_trained_ensemble_unless_told_and_says_what_it_replaced(
     assert replaced.refitted and replaced.model_sha256 != ensemble
     assert any(f"replaced the trained ensemble {ensemble[:12]}" in n for n in replaced.notes)
     assert run(settings).model_sha256 == replaced.model_sha256  # the replacement stays
-    assert _query(settings, select(models.c.kind)).height == 3
+    # the refit on the same events may give the first model's bytes: then that model is
+    # registered again (the newest, replacing the ensemble), not a third one
+    reproduced = replaced.model_sha256 == first.model_sha256
+    assert _query(settings, select(models.c.kind)).height == (2 if reproduced else 3)
 
 
 def test_an_ensemble_fitted_on_other_features_is_refused_with_the_commands(

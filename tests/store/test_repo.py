@@ -89,7 +89,7 @@ def test_migration_matches_the_table_definitions(settings: Settings) -> None:
     assert {"alerts", "deliveries", "delivery_attempts", "audit_log"} <= tables
     assert {"label_candidates", "suppressions", "alert_evidence", "reidentifications"} <= tables
     Store.open(settings, migrate=True).close()  # idempotent
-    assert head_revision() == "0014"
+    assert head_revision() == "0015"
     store.close()
 
 

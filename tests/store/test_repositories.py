@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -107,3 +108,27 @@ def test_a_repository_on_the_engine_commits_each_call(settings: Settings) -> Non
         assert raised.alerts_raised_at == T0 and store.scores.pending_runs() == []
     with Store.open(settings) as again:
         assert again.scores.last_run() == raised
+
+
+def test_a_model_registered_again_is_the_newest_with_its_new_params(settings: Settings) -> None:
+    """A refit on the same data gives the same bytes, so the same sha256: registering it
+    again makes it the newest of its kind, with what the new registration says (here:
+    the ensemble it replaces), so the model in force is the one just fitted."""
+    plain = [replace(_model(c * 64), kind="unsupervised") for c in "de"]
+    ensemble = _model("f" * 64)
+    with Store.open(settings, migrate=True) as store:
+        for record in (*plain, ensemble):
+            store.models.register(record)
+        assert store.models.in_force().sha256 == ensemble.sha256  # type: ignore[union-attr]
+        again = replace(
+            plain[0], params={"replaces": ensemble.sha256}, data_batch_id=4, path="/elsewhere"
+        )
+        store.models.register(again)  # the bytes of the first model, fitted again
+        found = store.models.in_force()
+        assert found is not None and found.sha256 == plain[0].sha256
+        assert found.params == {"replaces": ensemble.sha256} and found.data_batch_id == 4
+        assert found.path == plain[0].path  # the row and its file kept
+        assert [m.sha256 for m in store.models.all()] == [
+            plain[0].sha256, ensemble.sha256, plain[1].sha256,
+        ]  # fmt: skip
+        assert len(store.models.all()) == 3

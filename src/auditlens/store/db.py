@@ -167,6 +167,9 @@ models = Table(
     Column("data_batch_id", Integer, nullable=True),
     Column("config_hash", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the order of registration: a model registered again (a refit that reproduced its
+    # bytes) counts as the newest (migration 0015)
+    Column("registered", Integer, nullable=False),
 )
 
 score_runs = Table(

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
 from auditlens.store.db import champions, models
 from auditlens.store.repository import Repository
@@ -43,23 +43,44 @@ class ModelRepository(Repository):
     """Registered models (saved files with their sha256, kind and training facts)."""
 
     def register(self, record: ModelRecord) -> None:
-        """Record a saved model (idempotent for the same sha256)."""
+        """Record a saved model as the newest registered.
+
+        A model already known by its sha256 (a fit on the same data and settings gives
+        the same bytes) keeps its row, its file and when it was first created; it is
+        registered again: it becomes the newest of its kind, with this registration's
+        params (e.g. which model it replaces), data batch and settings.
+        """
         with self._writing() as conn:
             exists = conn.execute(
                 select(models.c.id).where(models.c.sha256 == record.sha256)
             ).scalar_one_or_none()
+            order = (conn.execute(select(func.max(models.c.registered))).scalar() or 0) + 1
+            params = json.dumps(record.params, sort_keys=True, default=str)
             if exists is None:
                 values = record.__dict__ | {
                     "feature_columns": json.dumps(record.feature_columns),
-                    "params": json.dumps(record.params, sort_keys=True, default=str),
+                    "params": params,
+                    "registered": order,
                 }
                 conn.execute(insert(models).values(**values))
+                return
+            conn.execute(
+                update(models)
+                .where(models.c.id == exists)
+                .values(
+                    params=params,
+                    data_batch_id=record.data_batch_id,
+                    config_hash=record.config_hash,
+                    registered=order,
+                )
+            )
 
     def latest(self, kind: str) -> ModelRecord | None:
         """The newest registered model of ``kind``."""
+        newest = models.c.registered.desc()
         with self._reading() as conn:
             row = conn.execute(
-                select(models).where(models.c.kind == kind).order_by(models.c.id.desc()).limit(1)
+                select(models).where(models.c.kind == kind).order_by(newest).limit(1)
             ).first()
         return None if row is None else _model(row._asdict())
 
@@ -87,9 +108,9 @@ class ModelRepository(Repository):
         return plain
 
     def all(self) -> list[ModelRecord]:
-        """Every registered model, newest first."""
+        """Every registered model, the newest registered first."""
         with self._reading() as conn:
-            rows = conn.execute(select(models).order_by(models.c.id.desc()))
+            rows = conn.execute(select(models).order_by(models.c.registered.desc()))
             return [_model(r._asdict()) for r in rows]
 
     def by_sha(self, sha256: str) -> ModelRecord | None:
