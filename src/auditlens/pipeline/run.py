@@ -12,6 +12,7 @@ import zoneinfo
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,8 @@ class RunReport:
     top: pl.DataFrame  # user_id, risk_score, severity, peak_window(s), reasons (configured lang)
     unknown_resources: int
     seconds: float
-    #: Every user's peak incident (user_peaks) with its reasons as stored JSON, strongest
-    #: first (detection.incidents); every user when the run stored rows, else the top 10.
-    peaks: pl.DataFrame = field(default_factory=pl.DataFrame)
+    #: Works out :attr:`peaks` when it is first read (a run shows its top 10 only).
+    peaks_of: Callable[[], pl.DataFrame] = field(default=pl.DataFrame, repr=False, compare=False)
     #: What the run decided that a person must know (rescored after a config change,
     #: which model it kept or replaced), in the configured language.
     notes: list[str] = field(default_factory=list)
@@ -94,6 +94,13 @@ class RunReport:
     model_version: int | None = None
     #: What the challenger did when the run scored in shadow mode (None: not asked).
     shadow: ShadowReport | None = None
+
+    @cached_property
+    def peaks(self) -> pl.DataFrame:
+        """Every user's peak incident (user_peaks) with its reasons as stored JSON,
+        strongest first (detection.incidents); every user when the run stored rows, else
+        the top 10."""
+        return self.peaks_of()
 
 
 class RunInProgress(LockTimeout):
@@ -225,7 +232,7 @@ def score_run(
             record_draw(store, run_id, peaks, rows, cut.flagged, sample, now=clock())
         frame = scored.everything
         shadowed = shadow_score(store, settings, shadow, run_id, rows, frame, ctx, record, steps)
-        found = incidents(shown, by_key)
+        top = incidents(shown.head(10), by_key)  # every user's: when the report is asked
         if saving is not None:
             saving.result()  # (its error is the run's)
     return RunReport(
@@ -239,10 +246,10 @@ def score_run(
         refitted=choice.refitted,
         data_batch_id=batch_id,
         capacity=cut,
-        top=_with_reason_texts(found.head(10), settings.language),
+        top=_with_reason_texts(top, settings.language),
         unknown_resources=len(choice.matrix.unknown_resources),
         seconds=time.perf_counter() - began,
-        peaks=found,
+        peaks_of=lambda: incidents(shown, by_key),
         notes=notes + (shadowed.notes if shadowed else []),
         shadow=shadowed,
     )
@@ -311,7 +318,7 @@ def _nothing_new(
         top=_with_reason_texts(found, settings.language),
         unknown_resources=0,
         seconds=time.perf_counter() - began,
-        peaks=found,
+        peaks_of=lambda: found,
         notes=notes + (shadowed.notes if shadowed else []),
         shadow=shadowed,
     )
