@@ -31,6 +31,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Final, Self
 
 import numpy as np
@@ -217,6 +218,10 @@ def _part(
     # integer (user, window) keys once, for every set and the peer groups
     prepared, unknown = prepare_matched(events, ctx)
     prepared = add_keys(prepared)
+    # a part of several (the context has everyone's groups) shares the cores with the
+    # other parts already: its sets run one after the other, within the memory planned
+    # per part in flight; the only part uses a second thread (below)
+    alone = ctx.population is None
     peers = None
     if ctx.population is None:  # the groups day by day of these users, once for every set
         peers = peer_days(role_counts_by_day(prepared), ctx)
@@ -236,14 +241,14 @@ def _part(
         return feature_set.transform(prepared, ctx)
 
     with ThreadPoolExecutor(1) as pool:
-        pending = [pool.submit(other, s) for s in others]
+        pending = [pool.submit(other, s) for s in others] if alone else []
         if fitting:
             combined = [s.fit(prepared, ctx) for s in combined]
         if combined:
             frame = aggregate(combined, prepared, ctx)
         else:
             frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
-        columns = iter([p.result() for p in pending])
+        columns = iter([p.result() for p in pending] if alone else map(other, others))
     order: list[str] = list(KEYS)
     for feature_set in sets:
         if isinstance(feature_set, AggregateFeatureSet):
@@ -310,13 +315,15 @@ def combine_rows(
     # peer means of every feature explain reasons; z-scores of PEER_COLUMNS feed the model
     scored = [c for c in PEER_COLUMNS if c in base]  # (the others' z-scores go unused)
     filled = frame.with_columns(pl.col(base).fill_null(0).fill_nan(0)).sort(*KEYS)
-    # the users' own trailing means (numpy) on a second thread while Polars compares peers
+    # the users' own trailing means (numpy) on a second thread while Polars compares
+    # peers; the matrix of many parts (larger than memory at once) one after the other
     with ThreadPoolExecutor(1) as pool:
-        owned = pool.submit(_own_means, filled, ctx, earlier, novelty, keep=keep)
+        own_means = partial(_own_means, filled, ctx, earlier, novelty, keep=keep)
+        owned = pool.submit(own_means) if len(parts) == 1 else None
         peers = peer_deviation(frame, days, base, floors, scored)
         z = peers.select(*KEYS, pl.col([f"peer_z_{c}" for c in scored]).fill_null(0).fill_nan(0))
         frame = filled.join(z, on=list(KEYS), maintain_order="left")
-        own, recent = owned.result()
+        own, recent = own_means() if owned is None else owned.result()
     info = (
         own.join(
             peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
