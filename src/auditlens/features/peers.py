@@ -113,20 +113,17 @@ def peer_days(by_day: pl.DataFrame, ctx: FeatureContext, prior: PeerDays | None 
     there, from running counts, and carried forward.
     """
     prior = prior or PeerDays.empty()
-    counts = pl.concat(
-        [prior.counts, by_day.select(prior.counts.columns).cast(prior.counts.schema)]
-    )
-    counts = (
-        counts.group_by(USER_ID, DEPARTMENT, ROLE)
-        .agg(pl.col("_n").sum())
-        .sort(USER_ID, DEPARTMENT, ROLE, nulls_last=True)
-    )
     days = by_day.select(pl.col(WINDOW).unique().sort())
     if days.height == 0:
         return PeerDays(PeerDays.empty().groups, prior.spells.sort(USER_ID, WINDOW), prior.counts)
     before = days.item(0, WINDOW) - dt.timedelta(days=1)  # the prior's counts: "the day before"
     earlier = prior.counts.with_columns(pl.lit(before).alias(WINDOW))
     rows = pl.concat([earlier, by_day.select(earlier.columns).cast(earlier.schema)])
+    counts = (
+        rows.group_by(USER_ID, DEPARTMENT, ROLE)
+        .agg(pl.col("_n").sum())
+        .sort(USER_ID, DEPARTMENT, ROLE, nulls_last=True)
+    )
     # every user seen by each day, from their first day (the prior's users from the first)
     first = rows.group_by(USER_ID).agg(pl.col(WINDOW).min().alias("_first"))
     grid = (
