@@ -73,6 +73,8 @@ HISTORY_DAYS: Final = "history_days"
 #: Info columns: the holiday's name or the weekend, when the window is a day off.
 DAY_OFF_KO: Final = "_day_off_ko"
 DAY_OFF_EN: Final = "_day_off_en"
+#: Columns of the users' own trailing means worked out at once (memory: rows x block).
+OWN_BLOCK: Final = 8
 
 
 def default_sets() -> tuple[FeatureSet, ...]:
@@ -270,9 +272,10 @@ def combine(
     Every (user, window) with at least one event gets a row; feature nulls become 0.
     Columns starting with ``_`` that a set returns (e.g. the most surprising session's
     tokens) go to ``info``, not to the model's input. ``floors``: the peer z-score
-    floors learned with the model (None: from these parts).
+    floors learned with the model (None: from these parts). A list of ``parts`` is
+    emptied: their frames are let go once joined (memory, issue 17).
     """
-    return combine_rows(parts, ctx, floors)[0]
+    return combine_rows(parts, ctx, floors, keep=False)[0]
 
 
 @dataclass(frozen=True)
@@ -296,12 +299,18 @@ def combine_rows(
     """:func:`combine`, continuing from the ``earlier`` windows (all before the parts'),
     and what the next windows continue from (``keep=False``: not worked out — the
     ``recent`` rows are then ``earlier``'s, for a caller that throws them away)."""
+    given = parts
     parts = list(parts)
-    frame = pl.concat([p.frame for p in parts]) if len(parts) > 1 else parts[0].frame
+    alone = len(parts) == 1
+    frame = pl.concat([p.frame for p in parts]) if not alone else parts[0].frame
     unknown = sorted({r for p in parts for r in p.unknown_resources})
     days = ctx.population if ctx.population is not None else parts[0].peers
-    if days is None or (len(parts) > 1 and ctx.population is None):
+    if days is None or (not alone and ctx.population is None):
         raise ValueError("parts of a partitioned matrix need ctx.population (peers.population)")
+    # the parts' frames are not held past their concatenation (a list given is emptied)
+    del parts
+    if isinstance(given, list):
+        given.clear()
     # one row order (users, then days) whatever the partitions: the peer sums add alike
     frame = frame.sort(*KEYS)
     novelty = earlier.novelty if earlier is not None else NoveltyPeers.empty()
@@ -319,11 +328,13 @@ def combine_rows(
     # peers; the matrix of many parts (larger than memory at once) one after the other
     with ThreadPoolExecutor(1) as pool:
         own_means = partial(_own_means, filled, ctx, earlier, novelty, keep=keep)
-        owned = pool.submit(own_means) if len(parts) == 1 else None
+        owned = pool.submit(own_means) if alone else None
         peers = peer_deviation(frame, days, base, floors, scored)
         z = peers.select(*KEYS, pl.col([f"peer_z_{c}" for c in scored]).fill_null(0).fill_nan(0))
         frame = filled.join(z, on=list(KEYS), maintain_order="left")
+        del z
         own, recent = own_means() if owned is None else owned.result()
+        del filled, own_means, owned
     info = (
         own.join(
             peers.select(*KEYS, PEER_GROUP, PEERS_ACTIVE, pl.selectors.starts_with("_peer_")),
@@ -360,15 +371,15 @@ def _own_means(
     before = before.join(
         rows.select(USER_ID).unique(), on=USER_ID, how="semi", maintain_order="left"
     )
-    both = concat_days(
-        before.with_columns(pl.lit(True).alias("_old")),
-        rows.with_columns(pl.lit(False).alias("_old")),
-    )
+    both = rows.with_columns(pl.lit(False).alias("_old"))  # (rows are sorted by keys)
+    if before.height:
+        both = concat_days(before.with_columns(pl.lit(True).alias("_old")), both)
     starts = novelty.starts.rename({"first": "_start"})
     axis = both.select(timeline(ctx)).to_series().to_numpy()
     new = np.flatnonzero(~both.get_column("_old").to_numpy())
     own = (
-        both.join(starts, on=USER_ID, how="left", maintain_order="left")
+        both.select(*KEYS, "_old")
+        .join(starts, on=USER_ID, how="left", maintain_order="left")
         .with_columns(
             (pl.col(WINDOW) - pl.min_horizontal(pl.col(WINDOW).min().over(USER_ID), "_start"))
             .dt.total_days()
@@ -404,18 +415,25 @@ def _trailing_means(
     lo = np.searchsorted(axis, axis[at] - days, side="left")
     if not columns:
         return []
-    # every column at once (rows x columns): the same element-wise sums, in the same order
-    x = rows.select(pl.col(columns).cast(pl.Float64).fill_null(0.0)).to_numpy()
-    total, n = np.zeros((at.size, len(columns))), np.zeros(at.size, dtype=np.int64)
+    n = np.zeros(at.size, dtype=np.int64)
     for k in range(1, days + 1):
-        j = at - k
-        valid = j >= lo
-        total += np.where(valid[:, None], x[np.maximum(j, 0)], 0.0)
-        n += valid
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / n[:, None]
+        n += at - k >= lo
     none = pl.Series(n == 0)
-    return [pl.Series(f"_own_{c}", mean[:, i]).set(none, None) for i, c in enumerate(columns)]
+    means: list[pl.Series] = []
+    # OWN_BLOCK columns at once (rows x columns; every column at once held five copies
+    # of the matrix's base columns): the same element-wise sums, in the same order
+    for first in range(0, len(columns), OWN_BLOCK):
+        block = columns[first : first + OWN_BLOCK]
+        x = rows.select(pl.col(block).cast(pl.Float64).fill_null(0.0)).to_numpy()
+        total = np.zeros((at.size, len(block)))
+        for k in range(1, days + 1):
+            j = at - k
+            total += np.where((j >= lo)[:, None], x[np.maximum(j, 0)], 0.0)
+        del x
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total /= n[:, None]
+        means += [pl.Series(f"_own_{c}", total[:, i]).set(none, None) for i, c in enumerate(block)]
+    return means
 
 
 def _days_off(windows: pl.Series, ctx: FeatureContext) -> pl.DataFrame:

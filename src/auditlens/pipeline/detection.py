@@ -56,6 +56,8 @@ Clock = Callable[[], dt.datetime]
 MODEL_KIND: Final = UNSUPERVISED_KIND
 #: Windows at or above this decayed risk always get their reasons stored.
 REASON_FLOOR: Final = 50.0
+#: Feature rows hashed at a time (their texts are ~1 KB a row).
+HASH_SLICE: Final = 100_000
 
 
 # --- context ------------------------------------------------------------------------------
@@ -116,24 +118,49 @@ def fit_features(events: pl.DataFrame, ctx: FeatureContext) -> tuple[MatrixBuild
 
 @dataclass(frozen=True)
 class Scoring:
-    """A scored matrix: the windows past warm-up, their risk, and per-user risk."""
+    """A scored matrix: the windows past warm-up, their risk, and per-user risk.
+
+    The scored rows are not copied out of ``matrix`` (a copy of its feature and info
+    rows past warm-up is nearly the matrix again: ~0.9 KB per user-day, issue 17);
+    ``scored`` holds their positions in it, and each reader gathers the rows it needs.
+    """
 
     matrix: FeatureMatrix
     timezone: str
-    frame: pl.DataFrame  # scored feature rows (keys + features), sorted by keys
-    info: pl.DataFrame  # the same rows' context (own and peer averages)
+    scored: pl.Series  # positions in matrix of the windows past warm-up, in key order
     windows: pl.DataFrame  # keys, raw_score, surprise, risk, decayed_risk, severity
     users: pl.DataFrame  # user_id, risk_score, peak_window, severity
 
+    @property
+    def frame(self) -> pl.DataFrame:
+        """Every scored feature row (keys + features), sorted by keys: a copy; readers of
+        some windows take :meth:`features` of them."""
+        return self.matrix.frame[self.scored]
+
     def rows_of(self, keys: pl.DataFrame) -> pl.Series:
-        """Row positions (in frame/info/windows) of the given (user_id, window) keys."""
-        indexed = self.frame.select(*KEYS).with_row_index("_i")
+        """Row positions (in ``windows``) of the given (user_id, window) keys."""
+        indexed = self.windows.select(*KEYS).with_row_index("_i")
         return keys.select(*KEYS).join(indexed, on=list(KEYS), how="left")["_i"]
+
+    def features(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """The feature rows (keys + features) of the given scored windows, in their order."""
+        return self.matrix.frame[self.scored[self.rows_of(keys)]]
+
+    def hashes(self, keys: pl.DataFrame) -> list[str]:
+        """:func:`feature_hashes` of the given scored windows' rows, gathered a slice at
+        a time (a run stores every window: all of them at once would copy the matrix)."""
+        idx = self.scored[self.rows_of(keys)]
+        found: list[str] = []
+        for start in range(0, idx.len(), HASH_SLICE):
+            found += feature_hashes(self.matrix.frame[idx.slice(start, HASH_SLICE)])
+        return found
 
     def reasons(self, model: FittedPipeline, keys: pl.DataFrame) -> list[list[Reason]]:
         """Reasons for the given windows."""
-        idx = self.rows_of(keys)
-        return explain(model.detector, self.frame[idx], self.info[idx], timezone=self.timezone)
+        idx = self.scored[self.rows_of(keys)]
+        return explain(
+            model.detector, self.matrix.frame[idx], self.matrix.info[idx], timezone=self.timezone
+        )
 
 
 def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
@@ -163,6 +190,12 @@ def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFr
     return matrix.frame.filter(keep), matrix.info.filter(keep)
 
 
+def scored_rows(matrix: FeatureMatrix, min_history_days: int) -> pl.Series:
+    """Positions of the rows past each user's warm-up (the windows scored)."""
+    keep = matrix.info.get_column(HISTORY_DAYS) >= min_history_days
+    return keep.arg_true()
+
+
 def score_matrix(
     matrix: FeatureMatrix,
     model: FittedPipeline,
@@ -178,8 +211,8 @@ def score_matrix(
     holds later days only): decay continues from it and the users' peaks count its
     peak days.
     """
-    frame, info = scored_part(matrix, settings.min_history_days)
-    if frame.height == 0 and history is None:
+    rows = scored_rows(matrix, settings.min_history_days)
+    if rows.len() == 0 and history is None:
         raise AuditlensError(
             f"no window to score: every user has under {settings.min_history_days} days of history",
             hint="load more days of events, or lower min_history_days",
@@ -189,17 +222,16 @@ def score_matrix(
         )
     if scores is not None:
         raw, surprise = scores
-    elif frame.height:
-        raw, surprise = model.score(frame)
+    elif rows.len():
+        raw, surprise = model.score(matrix.frame[rows])
     else:  # an increment with warm-up days only
         raw, surprise = np.zeros(0), np.zeros(0)
-    windows = score_windows(
-        frame.select(*KEYS), surprise, DecayPolicy(settings.decay_half_life_days), history
-    )
-    # frame is sorted by (user_id, window) like score_windows' output
+    keys = matrix.frame.select(*KEYS)[rows]
+    windows = score_windows(keys, surprise, DecayPolicy(settings.decay_half_life_days), history)
+    # the matrix is sorted by (user_id, window) like score_windows' output
     windows = windows.with_columns(pl.Series("raw_score", raw, dtype=pl.Float64))
     peaks = user_peaks(windows if history is None else history.with_peaks(windows))
-    return Scoring(matrix, settings.timezone, frame, info, windows, peaks)
+    return Scoring(matrix, settings.timezone, rows, windows, peaks)
 
 
 def fit_model(
@@ -240,7 +272,7 @@ def _fit(
 def _fit_detector(
     features: MatrixBuilder, matrix: FeatureMatrix, settings: Settings
 ) -> tuple[FittedPipeline, FeatureMatrix, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
-    frame, _ = scored_part(matrix, settings.min_history_days)
+    frame = matrix.frame[scored_rows(matrix, settings.min_history_days)]
     if frame.height < 50:
         raise AuditlensError(
             f"only {frame.height} windows past warm-up: too few to learn what is usual",
@@ -298,9 +330,9 @@ def feature_hashes(frame: pl.DataFrame) -> list[str]:
         separator="|",
     ).alias("t")
     hashes: list[str] = []
-    # the rows' texts 100,000 at a time (all at once: ~1 KB per row held together)
-    for start in range(0, frame.height, 100_000):
-        text = frame.slice(start, 100_000).select(row_text)["t"]
+    # the rows' texts HASH_SLICE at a time (all at once: ~1 KB per row held together)
+    for start in range(0, frame.height, HASH_SLICE):
+        text = frame.slice(start, HASH_SLICE).select(row_text)["t"]
         hashes += [hashlib.sha256(t.encode()).hexdigest() for t in text]
     return hashes
 

@@ -62,7 +62,7 @@ def record_drift(
             now=now,
         )
         return [unmeasured_text(lang, why, new.height, limit, sha256)]
-    frame = scoring.frame[scoring.rows_of(new)]
+    frame = scoring.features(new)
     current = Rows(
         columns=tuple(reference.columns),
         values=frame.select(list(reference.columns))

@@ -218,9 +218,9 @@ class StoredEvents:
             return features.fit_transform(self.frame(), ctx)
         ctx = self.population(ctx)
         self._split()
-        first = features.fit_part(self.partition(0), ctx)
-        rest = self._parts(features.transform_part, ctx, range(1, self.partitions))
-        return features.combine([first, *rest], ctx)
+        parts = [features.fit_part(self.partition(0), ctx)]
+        parts += self._parts(features.transform_part, ctx, range(1, self.partitions))
+        return features.combine(parts, ctx)  # (which lets go of the parts once joined)
 
     def _parts(
         self,

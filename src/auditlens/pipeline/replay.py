@@ -116,7 +116,7 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
         "risk": window["risk"],
         "decayed_risk": window["decayed_risk"],
         "severity": window["severity"],
-        "feature_hash": feature_hashes(scoring.frame[idx])[0],
+        "feature_hash": feature_hashes(scoring.features(key))[0],
         "reasons": reasons_json(reasons),
         "config_hash": settings.fingerprint(),
     }
@@ -129,7 +129,7 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
     }
     if stored["reasons"] != "[]":
         checks["reasons"] = same_reasons(stored["reasons"], reasons)
-    unit, contributions = _contributions(model, scoring.frame[idx])
+    unit, contributions = _contributions(model, scoring.features(key))
     return Explanation(
         user_id, stored["window"], stored, replayed, reasons, checks, contributions, unit
     )

@@ -39,7 +39,6 @@ from auditlens.pipeline.detection import (
     Clock,
     Scoring,
     feature_context,
-    feature_hashes,
     fit_and_score_matrix,
     incidents,
     save_model,
@@ -784,7 +783,7 @@ def _with_evidence(
     batch_id: int,
 ) -> pl.DataFrame:
     """Add reasons (``by_key``: flagged windows and peak days), hashes and watermarks."""
-    hashes = feature_hashes(scoring.frame[scoring.rows_of(rows)])
+    hashes = scoring.hashes(rows)
     return (
         rows.with_columns(pl.Series("feature_hash", hashes))
         .join(by_key, on=list(KEYS), how="left", maintain_order="left")
