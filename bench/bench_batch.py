@@ -27,6 +27,7 @@ generator's memory stays that of one chunk) into a directory the run ingests fil
     .venv/bin/python bench/bench_batch.py --users 800 --again
     .venv/bin/python bench/bench_batch.py --users 10500 --memory-budget 4GiB   # ~20M, 2 chunks
     nice .venv/bin/python bench/bench_batch.py --users 52500 --memory-budget 8GiB  # ~100M
+    .venv/bin/python bench/bench_batch.py --users 52500 --sample /tmp/s100  # generated once
 """
 
 from __future__ import annotations
@@ -149,16 +150,40 @@ def warm_up() -> None:
     del gensim, pandera, sklearn
 
 
-def settings_for(work: Path, budget: str, threads: int) -> Settings:
-    """A fresh SQLite store in ``work`` with the sample's Parquet files as its one source."""
+def settings_for(work: Path, budget: str, threads: int, sample: Path | None = None) -> Settings:
+    """A fresh SQLite store in ``work`` with the sample's Parquet files as its one source
+    (the sample generated into ``work``, or kept in ``sample``)."""
+    sample = sample or work
     return Settings(
         engine=EngineConfig(memory_budget=budget, threads=threads),
         store_url=f"sqlite:///{work / 'store.db'}",  # type: ignore[arg-type]
         data_dir=work / "var",
-        resource_catalog=work / "resource_catalog.csv",
-        peer_directory=work / "directory.csv",
-        sources={"events": FileSourceConfig(path=str(work / "events"), settle_seconds=0)},
+        resource_catalog=sample / "resource_catalog.csv",
+        peer_directory=sample / "directory.csv",
+        sources={"events": FileSourceConfig(path=str(sample / "events"), settle_seconds=0)},
     )
+
+
+def sample_in(work: Path, args: argparse.Namespace) -> tuple[Path, int]:
+    """The sample's directory and its event count: generated into ``work`` in a child
+    process, or into ``--sample`` once and read from there on later runs."""
+    out = args.sample or work
+    known = out / "events.json"
+    if args.sample is not None and known.exists():
+        print(f"sample          {out} (generated earlier)")
+        return out, int(json.loads(known.read_text())["events"])
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--users", str(args.users), "--days", str(args.days),
+         "--seed", str(args.seed), "--chunk-users", str(args.chunk_users),
+         "--child-generate", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = result.stdout.strip().splitlines()[-1]
+    known.write_text(line)
+    print(f"generated in    {time.perf_counter() - started:.1f} s (child process)")
+    return out, int(json.loads(line)["events"])
 
 
 def timed_run(settings: Settings, **kwargs: Any) -> tuple[StageClock, Any]:
@@ -189,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chunk-users", type=int, default=5250, help="people generated per chunk (memory)"
     )
+    parser.add_argument(
+        "--sample",
+        type=Path,
+        help="generate the sample into this directory once and reuse it on later runs "
+        "(with the same --users/--days/--seed; a run's store still starts empty)",
+    )
     parser.add_argument("--child-generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_generate is not None:
@@ -197,16 +228,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="auditlens-batch-") as tmp:
         work = Path(tmp)
-        started = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, __file__, "--users", str(args.users), "--days", str(args.days),
-             "--seed", str(args.seed), "--chunk-users", str(args.chunk_users),
-             "--child-generate", str(work)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        events = int(json.loads(out.stdout.strip().splitlines()[-1])["events"])
+        sample, events = sample_in(work, args)
         print(f"events          {events:,} ({args.users} users x {args.days} days)")
-        print(f"generated in    {time.perf_counter() - started:.1f} s (child process)")
         print(f"load average    {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         warm_up()
@@ -214,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             f"libraries      {cpu_seconds() - cpu0:.2f} CPU s, "
             f"{time.perf_counter() - wall0:.2f} s imported before timing (once per process)"
         )
-        settings = settings_for(work, args.memory_budget, args.threads)
+        settings = settings_for(work, args.memory_budget, args.threads, sample)
         engine = settings.engine
         parts = partitions_for(events, engine.budget_bytes, engine.workers)
         print(
