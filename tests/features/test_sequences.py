@@ -112,6 +112,38 @@ def test_saved_sequence_model_scores_identically_and_is_reproducible(
     assert_frame_equal(model.vectors_, twin.vectors_)
 
 
+def test_a_loaded_model_looks_its_count_tables_up_without_working_them_out_again(
+    org: tuple[SyntheticData, pl.DataFrame, pl.DataFrame, FeatureContext],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count tables as arrays are worked out when the model is fitted and saved with
+    it (a daily run loads the model and scores one day: issue 17)."""
+    _, prepared, groups, _ = org
+    tokens = tokenise(prepared.filter(pl.col("user_id") < "U0100"))
+    model = SequenceModel(seed=5).fit(tokens, groups)
+    expected = model.score(tokens, groups)
+    joblib.dump(model, tmp_path / "seq.joblib")
+    again = joblib.load(tmp_path / "seq.joblib")
+    assert len(again.__dict__["_coded_tables"]) == 5
+    worked_out: list[str] = []
+    coded = SequenceModel._coded
+
+    def counting(self: SequenceModel, frame: pl.DataFrame, col: str, owner: str | None) -> Any:
+        kept = self.__dict__.get("_coded_tables", {}).get(col)
+        if kept is None or kept[0] is not frame:
+            worked_out.append(col)
+        return coded(self, frame, col, owner)
+
+    monkeypatch.setattr(SequenceModel, "_coded", counting)
+    assert_frame_equal(again.score(tokens, groups), expected)
+    assert worked_out == []
+    old = joblib.load(tmp_path / "seq.joblib")  # a model saved before: worked out on use
+    del old.__dict__["_coded_tables"]
+    assert_frame_equal(old.score(tokens, groups), expected)
+    assert len(worked_out) == 5
+
+
 def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None:
     rows: list[dict[str, Any]] = []
     for day in range(1, 12):

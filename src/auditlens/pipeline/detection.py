@@ -171,9 +171,9 @@ def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     days; the run's output and the alerts both come through here. Only the peak days'
     reasons are decoded.
     """
+    days = reasons.join(peak_keys(peaks), on=list(KEYS), how="semi")  # (often a few users')
     stored = {
-        (user, day): text
-        for user, day, text in reasons.select(USER_ID, WINDOW, "reasons").iter_rows()
+        (user, day): text for user, day, text in days.select(USER_ID, WINDOW, "reasons").iter_rows()
     }
     decoded: list[list[dict[str, Any]]] = []
     for user, days in zip(peaks[USER_ID], peaks["peak_windows"].to_list(), strict=True):
