@@ -140,8 +140,6 @@ def forest_scores(forest: Any, data: npt.NDArray[np.float64]) -> npt.NDArray[np.
     needed = ("_decision_path_lengths", "_average_path_length_per_tree", "_max_samples")
     if not all(hasattr(forest, name) for name in needed) or hasattr(data, "tocsr"):
         return np.asarray(forest.score_samples(data), dtype=np.float64)
-    from sklearn.ensemble._iforest import _average_path_length as path_lengths
-
     rows = np.asarray(data, dtype=np.float32)  # the trees' dtype, as score_samples checks
     if rows.ndim != 2 or rows.shape[1] != forest.n_features_in_:
         return np.asarray(forest.score_samples(data), dtype=np.float64)
@@ -156,7 +154,10 @@ def forest_scores(forest: Any, data: npt.NDArray[np.float64]) -> npt.NDArray[np.
             + forest._average_path_length_per_tree[i][leaves]
             - 1.0
         )
-    denominator = len(forest.estimators_) * path_lengths([forest._max_samples])
+    # c(max_samples) as scikit-learn's _average_path_length works it out, without its
+    # input check (whose first call in a process scans every installed package's entry
+    # points: a daily run's fresh process paid it)
+    denominator = len(forest.estimators_) * _average_path_length(int(forest._max_samples))
     ratio = np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
     return np.asarray(-(2 ** (-ratio)), dtype=np.float64)
 
