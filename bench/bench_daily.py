@@ -24,6 +24,11 @@ drift; the CPU-seconds and the ratio of two runs measured back to back much less
 
     .venv/bin/python bench/bench_daily.py                 # ~10M events, ~6 min
     .venv/bin/python bench/bench_daily.py --users 800     # ~1.5M events, a minute
+    .venv/bin/python bench/bench_daily.py --repeat 3      # three pairs, the median ratio
+
+``--repeat N`` measures N pairs (increment, full recompute), each on fresh copies of the
+deployment before the last day, and prints each pair and the median of their ratios: on
+a noisy machine one pair's ratio can move by a tenth.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,6 +115,18 @@ def stored(settings: Settings, run_id: int | None) -> pl.DataFrame:
     return rows.select(COMPARED).sort("user_id", "window")
 
 
+def copy_settings(settings: Settings, root: Path, budget: str) -> Settings:
+    """``settings`` for the copy of its deployment under ``root``: its own store, lake,
+    models and history; the same catalog and directory files (the same scoring settings)."""
+    return settings_for(root, budget, 0).model_copy(
+        update={
+            "sources": {},
+            "resource_catalog": settings.resource_catalog,
+            "peer_directory": settings.peer_directory,
+        }
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -117,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=61)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--memory-budget", default="8GiB")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="pairs of (daily increment, full recompute), each on fresh copies of the same "
+        "deployment; prints each pair and the median ratio (a noisy machine)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="auditlens-daily-") as tmp:
         work = Path(tmp) / "one"
@@ -138,23 +163,32 @@ def main(argv: list[str] | None = None) -> int:
         run(settings, alerts=False, refit=True)
         full_cpu, full_wall, first = day_run(settings, days["before"])
         assert history_path(settings, first.model_sha256).exists(), "no history written"
-        twin_dir = Path(tmp) / "twin"
-        shutil.copytree(work, twin_dir)
-        twin = settings_for(twin_dir, args.memory_budget, 0).model_copy(
-            update={
-                "sources": {},
-                "resource_catalog": settings.resource_catalog,
-                "peer_directory": settings.peer_directory,
-            }
-        )  # the same scoring settings (the same catalog files), another store
-        for old in history_path(twin, first.model_sha256).parent.iterdir():
-            old.unlink()  # the twin never continues from a history
-        inc_cpu, inc_wall, daily = day_run(settings, days["last"])
-        all_cpu, all_wall, whole = day_run(twin, days["last"])
-        mine, theirs = stored(settings, daily.run_id), stored(twin, whole.run_id)
-        assert_frame_equal(mine, theirs, check_exact=True)
-        shown = ["user_id", "risk_score", "peak_window", "peak_windows", "reasons"]
-        assert_frame_equal(daily.peaks.select(shown), whole.peaks.select(shown))
+        base = Path(tmp) / "base"  # the deployment before the last day, copied per pair
+        inputs = {"events", "history", "before", "last"}  # (the generated and split events)
+        shutil.copytree(
+            work, base, ignore=lambda d, names: inputs & set(names) if d == str(work) else []
+        )
+        pairs: list[tuple[float, float, float, float]] = []
+        for i in range(args.repeat):
+            mine_dir, twin_dir = Path(tmp) / f"daily-{i}", Path(tmp) / f"twin-{i}"
+            shutil.copytree(base, mine_dir)
+            shutil.copytree(base, twin_dir)
+            mine_settings = copy_settings(settings, mine_dir, args.memory_budget)
+            twin = copy_settings(settings, twin_dir, args.memory_budget)
+            for old in history_path(twin, first.model_sha256).parent.iterdir():
+                old.unlink()  # the twin never continues from a history
+            inc_cpu, inc_wall, daily = day_run(mine_settings, days["last"])
+            all_cpu, all_wall, whole = day_run(twin, days["last"])
+            mine, theirs = stored(mine_settings, daily.run_id), stored(twin, whole.run_id)
+            assert_frame_equal(mine, theirs, check_exact=True)
+            shown = ["user_id", "risk_score", "peak_window", "peak_windows", "reasons"]
+            assert_frame_equal(daily.peaks.select(shown), whole.peaks.select(shown))
+            pairs.append((all_cpu, all_wall, inc_cpu, inc_wall))
+            if i + 1 < args.repeat:
+                shutil.rmtree(twin_dir)
+                shutil.rmtree(mine_dir)
+        settings = mine_settings  # the last pair's deployment runs once more below
+        all_cpu, all_wall, inc_cpu, inc_wall = pairs[-1]
         none_cpu, none_wall, _ = timed(lambda: run(settings, alerts=False))
         last_events = sum(pl.scan_parquet(p).select(pl.len()).collect().item()
                           for p in days["last"].glob("*.parquet"))  # fmt: skip
@@ -162,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         history = f"full run, {args.days - 1} days (leaves a history)"
         recompute = f"last day: full recompute of {args.days} days"
         print(f"  {history:<44}{full_cpu:>9.2f}{full_wall:>9.2f}")
-        print(f"  {recompute:<44}{all_cpu:>9.2f}{all_wall:>9.2f}")
-        print(f"  {'last day: daily increment':<44}{inc_cpu:>9.2f}{inc_wall:>9.2f}")
+        for i, (a_cpu, a_wall, d_cpu, d_wall) in enumerate(pairs):
+            pair = f" (pair {i + 1})" if len(pairs) > 1 else ""
+            print(f"  {recompute + pair:<44}{a_cpu:>9.2f}{a_wall:>9.2f}")
+            print(f"  {'last day: daily increment' + pair:<44}{d_cpu:>9.2f}{d_wall:>9.2f}")
         print(f"  {'nothing new':<44}{none_cpu:>9.2f}{none_wall:>9.2f}")
         print(
             f"\n  the last day: {last_events:,} events; increment stored {daily.rows_stored:,} "
@@ -173,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
             f"  full recompute / daily increment: {all_cpu / inc_cpu:.1f}x CPU, "
             f"{all_wall / inc_wall:.1f}x wall; the stored rows and peaks are equal"
         )
+        if len(pairs) > 1:  # each pair measured back to back: the ratio of each, then their median
+            cpu_ratios = sorted(a / d for a, _, d, _ in pairs)
+            wall_ratios = sorted(a / d for _, a, _, d in pairs)
+            print(
+                f"  over {len(pairs)} pairs: median {statistics.median(cpu_ratios):.1f}x CPU "
+                f"(range {cpu_ratios[0]:.1f}-{cpu_ratios[-1]:.1f}), median "
+                f"{statistics.median(wall_ratios):.1f}x wall "
+                f"(range {wall_ratios[0]:.1f}-{wall_ratios[-1]:.1f})"
+            )
         print(f"  peak RSS {peak_rss_mib():,.0f} MiB (this process, every step)")
     return 0
 
