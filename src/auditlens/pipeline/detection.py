@@ -171,9 +171,10 @@ def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     days; the run's output and the alerts both come through here. Only the peak days'
     reasons are decoded.
     """
-    days = reasons.join(peak_keys(peaks), on=list(KEYS), how="semi")  # (often a few users')
+    wanted = reasons.join(peak_keys(peaks), on=list(KEYS), how="semi")  # (often a few users')
     stored = {
-        (user, day): text for user, day, text in days.select(USER_ID, WINDOW, "reasons").iter_rows()
+        (user, day): text
+        for user, day, text in wanted.select(USER_ID, WINDOW, "reasons").iter_rows()
     }
     decoded: list[list[dict[str, Any]]] = []
     for user, days in zip(peaks[USER_ID], peaks["peak_windows"].to_list(), strict=True):
@@ -185,9 +186,10 @@ def incidents(peaks: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
 
 
 def scored_part(matrix: FeatureMatrix, min_history_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Feature and info rows past each user's warm-up."""
-    keep = matrix.info.get_column(HISTORY_DAYS) >= min_history_days
-    return matrix.frame.filter(keep), matrix.info.filter(keep)
+    """Feature and info rows past each user's warm-up (copies: :func:`scored_rows` says
+    which they are)."""
+    rows = scored_rows(matrix, min_history_days)
+    return matrix.frame[rows], matrix.info[rows]
 
 
 def scored_rows(matrix: FeatureMatrix, min_history_days: int) -> pl.Series:
