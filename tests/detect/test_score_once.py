@@ -75,7 +75,9 @@ def test_fit_and_score_equals_fit_model_then_score_matrix() -> None:
     assert scoring.windows.height > 0
     assert_frame_equal(scoring.windows, expected.windows, check_exact=True)
     assert_frame_equal(scoring.users, expected.users, check_exact=True)
-    assert_frame_equal(scoring.frame, expected.frame, check_exact=True)
+    assert_frame_equal(
+        scoring.features(scoring.windows), expected.features(expected.windows), check_exact=True
+    )
 
 
 def test_training_reference_from_fitting_scores_equals_scoring_its_sample(

@@ -131,12 +131,6 @@ class Scoring:
     windows: pl.DataFrame  # keys, raw_score, surprise, risk, decayed_risk, severity
     users: pl.DataFrame  # user_id, risk_score, peak_window, severity
 
-    @property
-    def frame(self) -> pl.DataFrame:
-        """Every scored feature row (keys + features), sorted by keys: a copy; readers of
-        some windows take :meth:`features` of them."""
-        return self.matrix.frame[self.scored]
-
     def rows_of(self, keys: pl.DataFrame) -> pl.Series:
         """Row positions (in ``windows``) of the given (user_id, window) keys."""
         indexed = self.windows.select(*KEYS).with_row_index("_i")

@@ -110,13 +110,14 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
     key = pl.DataFrame({USER_ID: [user_id], WINDOW: [day]})
     idx = scoring.rows_of(key)
     window = scoring.windows[idx].row(0, named=True)
+    row = scoring.features(key)
     reasons = scoring.reasons(model, key)[0]
     replayed = {
         "raw_score": window["raw_score"],
         "risk": window["risk"],
         "decayed_risk": window["decayed_risk"],
         "severity": window["severity"],
-        "feature_hash": feature_hashes(scoring.features(key))[0],
+        "feature_hash": feature_hashes(row)[0],
         "reasons": reasons_json(reasons),
         "config_hash": settings.fingerprint(),
     }
@@ -129,7 +130,7 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
     }
     if stored["reasons"] != "[]":
         checks["reasons"] = same_reasons(stored["reasons"], reasons)
-    unit, contributions = _contributions(model, scoring.features(key))
+    unit, contributions = _contributions(model, row)
     return Explanation(
         user_id, stored["window"], stored, replayed, reasons, checks, contributions, unit
     )
