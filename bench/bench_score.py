@@ -9,9 +9,12 @@ peak RSS below is the pipeline's alone). Then times, in this process:
     score_windows, user_peaks) -> write the scores as CSV
 
 and prints seconds and share of total per stage, events/s and peak RSS. Then it times the
-pandas reference features (bench/pandas_reference.py) on the same events in another child
-process and prints pandas/polars ratios, for the features alone and end to end (the
-pandas features in place of ours, every other stage as measured). ``--pandas-rows N``
+pandas reference features (bench/pandas_reference.py: the behavioural sets, and
+bench/pandas_sequences.py: the action-sequence set) on the same events in another child
+process and prints pandas/polars ratios: for the features alone, each against our same
+sets built apart (outside the total), and end to end (the job with the reference's
+features in place of our same sets, every other stage, our novelty sets included, as
+measured). ``--pandas-rows N``
 runs pandas on whole users adding up to about N events and extrapolates linearly; the
 output says so. Last, both feature implementations are compared on a small sample.
 
@@ -44,6 +47,7 @@ from auditlens.features.base import KEYS, FeatureContext
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import HISTORY_DAYS, build_matrix
 from auditlens.features.resources import ResourceFeatures
+from auditlens.features.sequences import SequenceFeatures
 from auditlens.features.temporal import TemporalFeatures
 from auditlens.schema import USER_ID
 from auditlens.scoring import RiskScale, score_windows, user_peaks
@@ -190,7 +194,10 @@ def child_pandas(work: Path, pandas_rows: int, seed: int) -> None:
 
         engine = ref.parquet_engine()
     load_s, events = timed(load)
-    features_s, matrix = timed(lambda: ref.build_matrix_pandas(events, catalog, calendar))
+    parts: dict[str, float] = {}
+    all_s, matrix = timed(
+        lambda: ref.build_matrix_pandas(events, catalog, calendar, sequences=True, timings=parts)
+    )
     print(
         json.dumps(
             {
@@ -200,7 +207,8 @@ def child_pandas(work: Path, pandas_rows: int, seed: int) -> None:
                 "total_users": users_total,
                 "engine": engine,
                 "load_s": load_s,
-                "features_s": features_s,
+                "features_s": all_s - parts["sequences"],
+                "sequences_s": parts["sequences"],
                 "windows": len(matrix),
                 "peak_rss_mib": own_peak_rss_mib(),
                 "load_avg": os.getloadavg()[0],
@@ -250,11 +258,15 @@ def run_pipeline(work: Path, now: dt.datetime) -> tuple[Stages, dict[str, Any]]:
     del result
     fm = stages.run(FEATURES, build_matrix, valid, ctx)
     facts["windows"], facts["features"] = fm.frame.height, len(fm.feature_columns)
-    # the pandas reference has no sequence features: time the same sets alone for the
-    # ratio (outside the pipeline total)
+    # the pandas reference has the behavioural and the sequence sets, not the novelty
+    # ones: time ours of the same sets alone for the ratios (outside the pipeline total)
+    behavioural = (TemporalFeatures(), ResourceFeatures(), AccessFeatures())
     started = time.perf_counter()
-    build_matrix(valid, ctx, (TemporalFeatures(), ResourceFeatures(), AccessFeatures()))
+    build_matrix(valid, ctx, behavioural)
     facts["base_features_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    build_matrix(valid, ctx, (*behavioural, SequenceFeatures()))
+    facts["same_features_s"] = time.perf_counter() - started
     del valid
 
     history = fm.info.select(*KEYS, HISTORY_DAYS)
@@ -386,7 +398,7 @@ def bench(args: argparse.Namespace, spec: GeneratorSpec, work: Path) -> int:
         import pandas_reference as ref
 
         print(f"\n== agreement check (polars vs pandas features, small sample, seed {spec.seed})")
-        ok = ref.check(args.check_users, args.check_days, spec.seed) and ok
+        ok = ref.check(args.check_users, args.check_days, spec.seed, sequences=True) and ok
     return 0 if ok else 1
 
 
@@ -399,9 +411,11 @@ def compare_pandas(
     scale = pd_run["total_rows"] / pd_run["rows"]
     load_s = pd_run["load_s"] * scale
     features_s = pd_run["features_s"] * scale
+    sequences_s = pd_run["sequences_s"] * scale
     total = stages.total
-    polars_features = facts["base_features_s"]  # the same feature sets as the reference
-    other = total - polars_features
+    polars_features = facts["base_features_s"]  # the behavioural sets alone
+    same_features = facts["same_features_s"]  # the sets the reference implements
+    other = total - same_features
     print("\n== pandas reference (bench/pandas_reference.py, child process)")
     if scale > 1.0:
         print(
@@ -411,18 +425,23 @@ def compare_pandas(
         )
         line("load, measured on subset", f"{pd_run['load_s']:8.2f} s")
         line("features, measured on subset", f"{pd_run['features_s']:8.2f} s")
+        line("sequence features, measured on subset", f"{pd_run['sequences_s']:8.2f} s")
     tag = " (extrapolated)" if scale > 1.0 else ""
     print(f"   load = {pd_run['engine']}")
     line(f"load{tag}", f"{load_s:8.2f} s")
-    line(f"features (build_matrix_pandas){tag}", f"{features_s:8.2f} s")
+    line(f"behavioural features (build_matrix_pandas){tag}", f"{features_s:8.2f} s")
+    line(f"sequence features (pandas_sequences){tag}", f"{sequences_s:8.2f} s")
     measured = "on the subset, not scaled" if scale > 1.0 else "measured"
     line(f"peak RSS (pandas process, {measured})", f"{pd_run['peak_rss_mib']:,.0f} MiB")
     line(f"windows (pandas matrix, {measured})", f"{pd_run['windows']:,}")
     line("1-min load average after", f"{pd_run['load_avg']:.2f}")
     print("\n== ratios (pandas / polars)")
-    line("our same feature sets (no sequences), timed apart", f"{polars_features:8.2f} s")
-    line("features: pandas / polars", f"{features_s / polars_features:8.2f} x{tag}")
-    pandas_e2e = other + features_s
+    line("our behavioural sets (no sequences), timed apart", f"{polars_features:8.2f} s")
+    line("behavioural features: pandas / polars", f"{features_s / polars_features:8.2f} x{tag}")
+    line("our behavioural + sequence sets, timed apart", f"{same_features:8.2f} s")
+    both = features_s + sequences_s
+    line("behavioural + sequence: pandas / polars", f"{both / same_features:8.2f} x{tag}")
+    pandas_e2e = other + both
     line("end to end, pandas features + our other stages", f"{pandas_e2e:8.2f} s{tag}")
     line("end to end: that / ours", f"{pandas_e2e / total:8.2f} x{tag}")
     read_s = stages.seconds[READ]

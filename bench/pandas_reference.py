@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+import pandas_sequences
 from auditlens.calendar import BusinessCalendar
 from auditlens.features.catalog import SENSITIVE_RANK, ResourceCatalog
 from auditlens.features.peers import PEER_COLUMNS, ZERO_WHEN_IDLE
@@ -410,6 +412,9 @@ def build_matrix_pandas(
     min_peer_group: int = 5,
     directory: pd.DataFrame | None = None,
     floors: dict[str, float] | None = None,
+    sequences: bool = False,
+    vectors: pd.DataFrame | None = None,
+    timings: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """The feature matrix (keys + FEATURE_COLUMNS), one row per (user, local day).
 
@@ -417,6 +422,9 @@ def build_matrix_pandas(
     ``directory``: ``user_id`` with department/role, over the events' (as
     ``FeatureContext.peer_groups``); ``floors``: the peer z floors learned elsewhere
     (None: :func:`peer_floors` of this matrix, as ``build_matrix`` does).
+    ``sequences``: add the action-sequence columns (``pandas_sequences``, fitted on
+    these events, with the token ``vectors`` given or Word2Vec's own); ``timings``
+    gets their seconds as ``sequences``.
     """
     ev = prepare(events_pd, catalog, calendar)
     frame = (
@@ -427,7 +435,15 @@ def build_matrix_pandas(
     groups = peer_days(role_modes(ev), min_peer_group, directory)
     floors = floors or peer_floors(frame, PEER_COLUMNS)
     frame = frame.merge(peer_z(frame, groups, PEER_COLUMNS, floors), on=KEYS, how="left")
-    features = frame[FEATURE_COLUMNS].fillna(0)
+    columns = FEATURE_COLUMNS
+    if sequences:
+        started = time.perf_counter()
+        found = pandas_sequences.sequence_features(ev, groups, vectors)
+        frame = frame.merge(found, on=KEYS, how="left")
+        if timings is not None:
+            timings["sequences"] = time.perf_counter() - started
+        columns = [*FEATURE_COLUMNS, *pandas_sequences.SEQUENCE_COLUMNS]
+    features = frame[columns].fillna(0)
     out = pd.concat([frame[KEYS], features], axis=1)
     return out.sort_values(KEYS).reset_index(drop=True)
 
@@ -513,8 +529,12 @@ def print_comparison(diffs: Sequence[ColumnDiff], rows: int) -> bool:
     return not bad
 
 
-def check(users: int, days: int, seed: int = 7) -> bool:
-    """Generate a small sample, build both matrices, print the comparison."""
+def check(users: int, days: int, seed: int = 7, sequences: bool = False) -> bool:
+    """Generate a small sample, build both matrices, print the comparison.
+
+    ``sequences``: with the action-sequence columns, the reference using the token
+    vectors our fitted model learned (Word2Vec's sample is drawn differently).
+    """
     from auditlens.features.base import FeatureContext
     from auditlens.features.matrix import build_matrix
     from auditlens.sources.synthetic import GeneratorSpec, generate
@@ -524,13 +544,23 @@ def check(users: int, days: int, seed: int = 7) -> bool:
     catalog = ResourceCatalog.from_frame(data.catalog)
     from auditlens.features.access import AccessFeatures
     from auditlens.features.resources import ResourceFeatures
+    from auditlens.features.sequences import WORD, SequenceFeatures
     from auditlens.features.temporal import TemporalFeatures
 
-    # the reference has no sequence features: compare the same sets
-    sets = (TemporalFeatures(), ResourceFeatures(), AccessFeatures())
+    # the sets the reference implements (no novelty)
+    seq = SequenceFeatures()
+    sets = (TemporalFeatures(), ResourceFeatures(), AccessFeatures(), *([seq] if sequences else []))
     ctx = FeatureContext(calendar=calendar, catalog=catalog)
     ours = build_matrix(data.events, ctx, sets).frame
-    theirs = build_matrix_pandas(polars_to_pandas(data.events), catalog, calendar)
+    vectors = None
+    if sequences:
+        fitted = seq.fitted_model().vectors_
+        vectors = pd.DataFrame(
+            np.array(fitted["_vec"].to_list(), dtype=np.float64), index=fitted[WORD].to_list()
+        )
+    theirs = build_matrix_pandas(
+        polars_to_pandas(data.events), catalog, calendar, sequences=sequences, vectors=vectors
+    )
     print(f"check: {users} users x {days} days, {data.events.height:,} events")
     return print_comparison(compare(ours, theirs), ours.height)
 
@@ -540,9 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--sequences", action="store_true", help="with the action-sequence columns too"
+    )
     args = parser.parse_args(argv)
     started = dt.datetime.now()
-    ok = check(args.users, args.days, args.seed)
+    ok = check(args.users, args.days, args.seed, args.sequences)
     print(f"took {(dt.datetime.now() - started).total_seconds():.1f} s")
     return 0 if ok else 1
 
