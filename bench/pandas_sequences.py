@@ -58,18 +58,22 @@ SEQUENCE_COLUMNS: Final = ["seq_anomaly_score", "rare_transition_count", "watchl
 
 
 def tokens(ev: pd.DataFrame, gap_minutes: float = GAP_MINUTES) -> pd.DataFrame:
-    """``user_id, window, token, session`` per event, in (user, time) order."""
+    """``user_id, window, token, session`` per event, in (user, time) order; users and
+    tokens as categoricals (the tokens' categories end with <s> and </s>), so that the
+    group-bys and merges below work on their codes."""
     level = ev["_level"]
     suffix = np.select(
         [level >= LEVEL_RANK["critical"], level >= SENSITIVE_RANK], [":critical", ":high"], ""
     )
     action = ev["action_type"].where(ev["action_type"].isin(CORE_ACTIONS), OTHER_ACTION)
+    token = action.astype(str) + suffix
+    words = pd.CategoricalDtype([*sorted(token.unique()), START, END])
     out = pd.DataFrame(
         {
-            "user_id": ev["user_id"],
+            "user_id": ev["user_id"].astype("category"),
             "timestamp": ev["timestamp"],
             "window": ev["window"],
-            "token": action.astype(str) + suffix,
+            "token": token.astype(words),
         }
     ).sort_values(["user_id", "timestamp"], kind="stable", ignore_index=True)
     new = (
@@ -85,7 +89,7 @@ def steps(tok: pd.DataFrame) -> pd.DataFrame:
     """Every step ``a -> b`` of every session, with its session, user and window."""
     inner = tok.assign(a=tok.groupby("session")["token"].shift().fillna(START), b=tok["token"])
     last = tok.drop_duplicates("session", keep="last")
-    ends = last.assign(a=last["token"], b=END)
+    ends = last.assign(a=last["token"], b=pd.Series(END, last.index, tok["token"].dtype))
     cols = ["session", "user_id", "window", "a", "b"]
     return pd.concat([inner[cols], ends[cols]], ignore_index=True)
 
@@ -118,22 +122,26 @@ def step_probabilities(st: pd.DataFrame, vocab: int) -> pd.DataFrame:
     """P(b | a) per (user, a, b, window) with steps: the user's habits from earlier days
     smoothed towards the group (the user left out), smoothed towards everyone."""
     # the fitted tables: over all steps
-    n = st.groupby(["a", "b"]).size().rename("n").reset_index()
-    n["na"] = n.groupby("a")["n"].transform("sum")
+    n = st.groupby(["a", "b"], observed=True).size().rename("n").reset_index()
+    n["na"] = n.groupby("a", observed=True)["n"].transform("sum")
     n["p0"] = (n["n"] + ALPHA / vocab) / (n["na"] + ALPHA)
-    ng = st.groupby(["peer_group", "a", "b"]).size().rename("ng").reset_index()
-    nga = st.groupby(["peer_group", "a"]).size().rename("nga").reset_index()
-    nu = st.groupby(["user_id", "a", "b"]).size().rename("nu").reset_index()
-    nua = st.groupby(["user_id", "a"]).size().rename("nua").reset_index()
+    ng = st.groupby(["peer_group", "a", "b"], observed=True).size().rename("ng").reset_index()
+    nga = st.groupby(["peer_group", "a"], observed=True).size().rename("nga").reset_index()
+    nu = st.groupby(["user_id", "a", "b"], observed=True).size().rename("nu").reset_index()
+    nua = st.groupby(["user_id", "a"], observed=True).size().rename("nua").reset_index()
     # prequential habits: per (user, a, b) the steps on earlier days, once seen on
     # HABIT_DAYS of them; the row total over the b's the user takes from a that day
-    daily = st.groupby(["user_id", "a", "b", "window", "peer_group"]).size().rename("k")
+    daily = (
+        st.groupby(["user_id", "a", "b", "window", "peer_group"], observed=True, dropna=False)
+        .size()
+        .rename("k")
+    )
     daily = daily.reset_index().sort_values(["user_id", "a", "b", "window"], ignore_index=True)
-    habit = daily.groupby(["user_id", "a", "b"])
+    habit = daily.groupby(["user_id", "a", "b"], observed=True)
     seen = habit.cumcount()
     before = habit["k"].cumsum() - daily["k"]
     daily["cu"] = before.where(seen >= HABIT_DAYS, 0)
-    daily["cua"] = daily.groupby(["user_id", "window", "a"])["cu"].transform("sum")
+    daily["cua"] = daily.groupby(["user_id", "window", "a"], observed=True)["cu"].transform("sum")
     daily = (
         daily.merge(n[["a", "b", "p0"]], on=["a", "b"], how="left")
         .merge(ng, on=["peer_group", "a", "b"], how="left")
@@ -157,9 +165,9 @@ def session_distances(
     known = tok[["session", "token"]].merge(vectors, left_on="token", right_index=True)
     vec = known.groupby("session")[DIMS].sum().reindex(sessions.index, fill_value=0.0)
     vec = vec.div(known.groupby("session").size().reindex(sessions.index, fill_value=1), axis=0)
-    group_mean = vec.groupby(sessions["peer_group"]).mean()
-    earlier = sessions.groupby("user_id").cumcount()
-    centre = vec.groupby(sessions["user_id"]).cumsum() - vec
+    group_mean = vec.groupby(sessions["peer_group"], observed=True).mean()
+    earlier = sessions.groupby("user_id", observed=True).cumcount()
+    centre = vec.groupby(sessions["user_id"], observed=True).cumsum() - vec
     centre = centre.div(earlier.where(earlier > 0), axis=0)
     first = earlier == 0
     centre.loc[first] = group_mean.reindex(sessions.loc[first, "peer_group"]).fillna(0.0).to_numpy()
@@ -181,8 +189,9 @@ def sequence_features(
     (index token, ``VECTOR_SIZE`` columns) in place of fitting Word2Vec.
     """
     tok = tokens(ev)
-    st = steps(tok).merge(groups[[*KEYS, "peer_group"]], on=KEYS, how="left")
-    vocab = tok["token"].nunique() + 3  # the tokens, <s>, </s> and one for unknown ones
+    groups = groups[[*KEYS, "peer_group"]].astype({"user_id": tok["user_id"].dtype})
+    st = steps(tok).merge(groups.astype({"peer_group": "category"}), on=KEYS, how="left")
+    vocab = len(tok["token"].cat.categories) + 1  # the tokens, <s>, </s>, one for unknown ones
     p = step_probabilities(st, vocab)
     st = st.merge(p, on=["user_id", "a", "b", "window"], how="left")
     bits = -np.log2(st["p"])
@@ -202,7 +211,7 @@ def sequence_features(
         vectors = word_vectors(tok, seed)
     distance = session_distances(tok, sessions, vectors.set_axis(DIMS, axis=1))
     sessions["score"] = sessions["excess"] + EMBEDDING_WEIGHT * distance
-    out = sessions.groupby(KEYS).agg(
+    out = sessions.groupby(KEYS, observed=True).agg(
         seq_anomaly_score=("score", "max"), rare_transition_count=("rare", "sum")
     )
     out["watchlist_match_count"] = 0
