@@ -1,7 +1,8 @@
 """A plain pandas reference implementation of the behavioural feature matrix.
 
 Written the way a data scientist would write it in pandas (named ``groupby().agg``,
-``transform``, ``groupby().rolling``; no row loops and no heroic tricks), computing the
+``transform``, ``groupby().rolling``; users as a categorical, grouped with
+``observed=True``; no row loops and no heroic tricks), computing the
 same columns with the same definitions as :func:`auditlens.features.matrix.build_matrix`
 (``FeatureMatrix.frame``). It is the yardstick for ``bench/bench_score.py`` and a second,
 independent reading of the feature definitions (``compare`` shows where they disagree).
@@ -172,8 +173,10 @@ def prepare(
 
 def first_seen(events: pd.DataFrame, column: str) -> pd.Series:
     """Per (user, window): distinct ``column`` values the user had never used before."""
-    firsts = events.dropna(subset=[column]).groupby(["user_id", column])["window"].min()
-    return firsts.reset_index().groupby(KEYS).size()
+    firsts = (
+        events.dropna(subset=[column]).groupby(["user_id", column], observed=True)["window"].min()
+    )
+    return firsts.reset_index().groupby(KEYS, observed=True).size()
 
 
 def trailing(daily: pd.DataFrame, column: str, days: int, stat: str) -> pd.Series:
@@ -181,7 +184,9 @@ def trailing(daily: pd.DataFrame, column: str, days: int, stat: str) -> pd.Serie
 
     ``daily`` must be sorted by user and window (the rolling result comes back in that order).
     """
-    rolling = daily.groupby("user_id").rolling(f"{days}D", on="window", closed="left")[column]
+    rolling = daily.groupby("user_id", observed=True).rolling(
+        f"{days}D", on="window", closed="left"
+    )[column]
     result = rolling.mean() if stat == "mean" else rolling.std()
     return pd.Series(result.to_numpy(), index=daily.index)
 
@@ -199,7 +204,7 @@ def temporal(ev: pd.DataFrame) -> pd.DataFrame:
         _off_login=login & ev["_off_hours"],
     )
     daily = (
-        ev.groupby(KEYS)
+        ev.groupby(KEYS, observed=True)
         .agg(
             login_count=("_login", "sum"),
             _off_logins=("_off_login", "sum"),
@@ -210,9 +215,11 @@ def temporal(ev: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    per_hour = ev.groupby([*KEYS, np.floor(ev["_hour"]).rename("_h")]).size()
-    share = per_hour / per_hour.groupby(level=KEYS).transform("sum")
-    entropy = (-share * np.log2(share)).groupby(level=KEYS).sum().rename("hour_entropy")
+    per_hour = ev.groupby([*KEYS, np.floor(ev["_hour"]).rename("_h")], observed=True).size()
+    share = per_hour / per_hour.groupby(level=KEYS, observed=True).transform("sum")
+    entropy = (
+        (-share * np.log2(share)).groupby(level=KEYS, observed=True).sum().rename("hour_entropy")
+    )
     daily = daily.merge(entropy.reset_index(), on=KEYS, how="left")
 
     daily["off_hours_login_ratio"] = safe_ratio(daily["_off_logins"], daily["login_count"])
@@ -236,7 +243,7 @@ def resources(ev: pd.DataFrame, profile_days: int) -> pd.DataFrame:
         _failed=has_res & ~ev["_ok"],
     )
     daily = (
-        ev.groupby(KEYS)
+        ev.groupby(KEYS, observed=True)
         .agg(
             weighted_resource_score=("_w", "sum"),
             sensitive_access_count=("_sens_ok", "sum"),
@@ -270,7 +277,7 @@ def access(ev: pd.DataFrame) -> pd.DataFrame:
     failed_login = (ev["action_type"] == "login") & ~ev["_ok"]
     daily = (
         ev.assign(_failed_login=failed_login)
-        .groupby(KEYS)
+        .groupby(KEYS, observed=True)
         .agg(
             distinct_hosts=("host", "nunique"),
             failed_login_count=("_failed_login", "sum"),
@@ -281,9 +288,9 @@ def access(ev: pd.DataFrame) -> pd.DataFrame:
     fails = ev.loc[failed_login, ["user_id", "window", "timestamp"]]
     fails = fails.sort_values(["user_id", "timestamp"]).reset_index(drop=True)
     fails["_one"] = 1
-    burst = fails.groupby("user_id").rolling("10min", on="timestamp")["_one"].sum()
+    burst = fails.groupby("user_id", observed=True).rolling("10min", on="timestamp")["_one"].sum()
     fails["_burst"] = burst.to_numpy()  # same (user, timestamp) order as ``fails``
-    bursts = fails.groupby(KEYS)["_burst"].max().rename("failed_login_burst")
+    bursts = fails.groupby(KEYS, observed=True)["_burst"].max().rename("failed_login_burst")
     for part in (
         first_seen(ev, "host").rename("new_host_count"),
         first_seen(ev, "src_ip").rename("new_src_ip_count"),
@@ -302,8 +309,8 @@ def role_modes(ev: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=keys)
     for column in ("department", "role"):
         # events per value, one column per value (sorted), summed up to each day
-        counts = ev.groupby([*KEYS, column]).size().unstack(column, fill_value=0)
-        so_far = counts.reindex(keys, fill_value=0).groupby(level="user_id").cumsum()
+        counts = ev.groupby([*KEYS, column], observed=True).size().unstack(column, fill_value=0)
+        so_far = counts.reindex(keys, fill_value=0).groupby(level="user_id", observed=True).cumsum()
         if so_far.shape[1] == 0:  # no value at all
             out[column] = None
             continue
@@ -390,9 +397,9 @@ def peer_z(
     data = frame[[*KEYS, *columns]].merge(groups, on=KEYS, how="left")
     x = data[list(columns)].astype(float)
     by = [data["peer_group"], data["window"]]
-    total = x.groupby(by).transform("sum")
-    squares = (x**2).groupby(by).transform("sum")
-    active = x.groupby(by).transform("count")
+    total = x.groupby(by, observed=True).transform("sum")
+    squares = (x**2).groupby(by, observed=True).transform("sum")
+    active = x.groupby(by, observed=True).transform("count")
     z = {}
     for c in columns:
         own = x[c]
@@ -426,7 +433,8 @@ def build_matrix_pandas(
     these events, with the token ``vectors`` given or Word2Vec's own); ``timings``
     gets their seconds as ``sequences``.
     """
-    ev = prepare(events_pd, catalog, calendar)
+    # users as a categorical: the group-bys and merges on them work on integer codes
+    ev = prepare(events_pd.astype({"user_id": "category"}), catalog, calendar)
     frame = (
         temporal(ev)
         .merge(resources(ev, profile_days), on=KEYS, how="left")
@@ -444,7 +452,7 @@ def build_matrix_pandas(
             timings["sequences"] = time.perf_counter() - started
         columns = [*FEATURE_COLUMNS, *pandas_sequences.SEQUENCE_COLUMNS]
     features = frame[columns].fillna(0)
-    out = pd.concat([frame[KEYS], features], axis=1)
+    out = pd.concat([frame[KEYS].astype({"user_id": str}), features], axis=1)
     return out.sort_values(KEYS).reset_index(drop=True)
 
 
