@@ -116,6 +116,14 @@ class FileSourceConfig(ValueRulesConfig):
         description="Where event_id is unique: 'source', or 'file' for exports whose ids "
         "restart in every file (then the same id in another file is another event).",
     )
+    parquet_batch_rows: int = Field(
+        2_000_000,
+        ge=1_000,
+        description="A Parquet file with an event_id column and more rows than this is "
+        "read this many rows at a time, each slice committed as its own batch: ingest "
+        "memory is set by the slice, not the file, and a stopped run goes on from the "
+        "next slice.",
+    )
 
 
 class SqlSourceConfig(ValueRulesConfig):

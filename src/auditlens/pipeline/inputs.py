@@ -79,6 +79,7 @@ def make_source(
             encoding=encoding or config.encoding,
             settle_seconds=config.settle_seconds,
             rules=value_rules(settings, config),
+            parquet_batch_rows=config.parquet_batch_rows,
         )
     if isinstance(config, SqlSourceConfig):
         return SqlChangeLogSource(

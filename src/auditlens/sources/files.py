@@ -9,7 +9,12 @@ watermark holds, per file, a :class:`~auditlens.sources.textfile.FileMark` (byte
 lines before it, SHA-256 of those bytes). A file that grows is read from its mark, so a
 bad row is quarantined once; a file whose bytes before the mark changed (rewritten,
 truncated, rotated) is read again from the top and the batch says so. Parquet and Excel
-files are read whole, once per content (SHA-256), as every file was before.
+files are read once per content (SHA-256). A Parquet file of more than ``parquet_batch_rows``
+rows that carries event ids is read that many rows at a time, each slice its own batch:
+the watermark holds, per such file, its SHA-256 and the next row to read, so memory is
+set by the slice, not the file, and a run stopped between slices goes on from the next
+one. (Without event ids the file is read whole: a derived id counts identical rows over
+the whole file.)
 """
 
 # size: the source class, path/glob expansion and the watermark codec belong together; the
@@ -22,6 +27,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
@@ -33,7 +39,7 @@ from auditlens.sources.base import Batch, Source, Watermark, rejected_frame, unr
 from auditlens.sources.columns import derive_event_ids, plan_columns, to_events
 from auditlens.sources.csvfile import TRUNCATED, csv_header, read_csv_file
 from auditlens.sources.jsonlfile import read_jsonl_file
-from auditlens.sources.parquetfile import parquet_columns, read_parquet_file
+from auditlens.sources.parquetfile import parquet_columns, parquet_rows, read_parquet_file
 from auditlens.sources.textfile import (
     ENCODINGS,
     SETTLE_SECONDS,
@@ -116,17 +122,51 @@ def file_marks(since: Watermark | None) -> dict[str, FileMark]:
         ) from exc
 
 
+@dataclass(frozen=True)
+class RowMark:
+    """How far a Parquet file read in slices was read: its SHA-256 and the next row."""
+
+    sha256: str
+    next_row: int
+
+
+def row_marks(since: Watermark | None) -> dict[str, RowMark]:
+    """The ``{path: RowMark}`` of Parquet files a file watermark has read slices of."""
+    if since is None:
+        return {}
+    try:
+        rows = json.loads(since.value).get("rows", {})
+        return {str(path): RowMark(str(m["sha256"]), int(m["next"])) for path, m in rows.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise SourceError(
+            f"stored watermark {clip(since.value, 80)!r} has unreadable row marks",
+            hint='expected {"rows": {"<path>": {"sha256": "<sha256>", "next": N}}}',
+            ko=f"저장된 워터마크의 행 위치 정보를 읽을 수 없습니다: {clip(since.value, 80)!r}",
+            ko_hint='{"rows": {"<path>": {"sha256": "<sha256>", "next": N}}} 형식이어야 합니다',
+        ) from exc
+
+
 def files_watermark(
-    seen: Mapping[str, str], marks: Mapping[str, FileMark] | None = None
+    seen: Mapping[str, str],
+    marks: Mapping[str, FileMark] | None = None,
+    rows: Mapping[str, RowMark] | None = None,
 ) -> Watermark:
-    """The watermark recording the files in ``seen`` as read and the ``marks`` of text files."""
+    """The watermark recording the files in ``seen`` as read, the ``marks`` of text files
+    and the ``rows`` marks of Parquet files read in part."""
     value: dict[str, object] = {"files": dict(seen)}
     if marks:
         value["marks"] = {path: mark.as_json() for path, mark in marks.items()}
+    if rows:
+        value["rows"] = {p: {"sha256": m.sha256, "next": m.next_row} for p, m in rows.items()}
     return Watermark(json.dumps(value, sort_keys=True))
 
 
 # --- the source ----------------------------------------------------------------------
+
+#: Rows per batch of a Parquet file with event ids read in slices (~0.7 GiB at ingest).
+PARQUET_BATCH_ROWS: Final = 2_000_000
+#: What reading one file (or slice) returns: the batch and the watermark's parts after it.
+_Found = tuple[Batch, dict[str, str], dict[str, FileMark], dict[str, RowMark]]
 
 
 def resolve_files(path: str | Path, fmt: FileFormat) -> list[tuple[Path, str]]:
@@ -193,6 +233,12 @@ NOTICES: Final = {
         "{path}: 지난번에 읽은 앞부분 {offset:,}바이트가 바뀌었습니다 (파일을 다시 쓰거나 "
         "잘라냄): 처음부터 다시 읽습니다; 이미 저장된 이벤트는 id로 걸러집니다",
     ),
+    "restarted_rows": (
+        "{path}: the file changed since its first {row:,} rows were read (rewritten): read "
+        "again from the first row; stored events are recognised by their id",
+        "{path}: 앞의 {row:,}행을 읽은 뒤 파일이 바뀌었습니다 (다시 씀): 첫 행부터 다시 "
+        "읽습니다; 이미 저장된 이벤트는 id로 걸러집니다",
+    ),
     "pending": (
         "{path}: the last line has no line end and the file changed less than {seconds:g} s "
         "ago: it is left for the next run",
@@ -245,7 +291,9 @@ class FileSource(Source):
     :func:`~auditlens.sources.base.unreadable_batch` and the other files are still read.
 
     ``rules`` (value map, unknown actions, date order, DST) go with the batches to
-    ``validate.py``.
+    ``validate.py``. ``parquet_batch_rows``: a Parquet file with an event_id column and
+    more rows than this is read in slices of this many rows, one batch each (see the
+    module docstring).
     """
 
     def __init__(
@@ -260,7 +308,11 @@ class FileSource(Source):
         settle_seconds: float = SETTLE_SECONDS,
         clock: Callable[[], float] = time.time,
         rules: ValueRules | None = None,
+        parquet_batch_rows: int = PARQUET_BATCH_ROWS,
     ) -> None:
+        if parquet_batch_rows < 1:
+            raise ValueError(f"parquet_batch_rows must be at least 1, got {parquet_batch_rows}")
+        self.parquet_batch_rows = parquet_batch_rows
         self.path = path
         self.format = format
         self.column_map = dict(column_map or {})
@@ -280,27 +332,41 @@ class FileSource(Source):
                 ko=f"알 수 없는 인코딩입니다: {self.encoding!r}",
                 ko_hint=f"{', '.join(ENCODINGS)} 중 하나를 쓰십시오",
             )
-        seen, marks = seen_files(since), file_marks(since)
+        seen, marks, rows = seen_files(since), file_marks(since), row_marks(since)
+        known = _Digests()
         for path, fmt in resolve_files(self.path, self.format):
             # One unreadable file must not stop the others: it becomes a quarantined entry
             # and stays unread (the watermark does not cover it), so it is tried again.
-            try:
-                if fmt in ("csv", "jsonl"):
-                    found = self._read_text(path, fmt, seen, marks)
-                else:
-                    found = self._read_whole(path, fmt, seen, marks)
-            except SourceError as exc:
-                yield unreadable_batch(str(path), str(exc), files_watermark(seen, marks))
-                continue
-            if found is not None:
-                batch, seen, marks = found
+            while True:  # once, or a Parquet file's slices one after the other
+                try:
+                    if fmt in ("csv", "jsonl"):
+                        found = self._read_text(path, fmt, seen, marks, rows)
+                    elif fmt == "parquet":
+                        digest = known.digest(path)
+                        found = self._read_parquet(path, digest, seen, marks, rows)
+                    else:
+                        found = self._read_whole(path, fmt, seen, marks, rows)
+                except SourceError as exc:
+                    yield unreadable_batch(str(path), str(exc), files_watermark(seen, marks, rows))
+                    break
+                if found is None:
+                    break
+                batch, seen, marks, rows = found
                 del found  # the consumer holds the batch; none of it stays here
+                more = fmt == "parquet" and str(path) in rows
                 yield batch
-                del batch  # nor while the next file is read
+                del batch  # nor while the next file (or slice) is read
+                if not more:
+                    break
 
     def _read_text(
-        self, path: Path, fmt: str, seen: dict[str, str], marks: dict[str, FileMark]
-    ) -> tuple[Batch, dict[str, str], dict[str, FileMark]] | None:
+        self,
+        path: Path,
+        fmt: str,
+        seen: dict[str, str],
+        marks: dict[str, FileMark],
+        rows: dict[str, RowMark],
+    ) -> _Found | None:
         key = str(path)
         mark = marks.get(key)
         scan = scan_file(
@@ -324,7 +390,7 @@ class FileSource(Source):
             seen[scan.digest] = key
         batch = Batch(
             events=events,
-            watermark=files_watermark(seen, marks),
+            watermark=files_watermark(seen, marks, rows),
             label=key,
             rejected=rejected,
             metadata={
@@ -335,7 +401,7 @@ class FileSource(Source):
                 **_joined(notes),
             },
         )
-        return batch, seen, marks
+        return batch, seen, marks, rows
 
     def _text_events(
         self, path: Path, fmt: str, scan: FileScan, encoding: str
@@ -357,27 +423,73 @@ class FileSource(Source):
         return to_events(frame, plan, path), rejected
 
     def _read_whole(
-        self, path: Path, fmt: str, seen: dict[str, str], marks: dict[str, FileMark]
-    ) -> tuple[Batch, dict[str, str], dict[str, FileMark]] | None:
+        self,
+        path: Path,
+        fmt: str,
+        seen: dict[str, str],
+        marks: dict[str, FileMark],
+        rows: dict[str, RowMark],
+    ) -> _Found | None:
+        """An Excel file, whole, once per content."""
         digest = file_digest(path)
         if digest in seen:
             return None
-        notes: list[dict[str, str]] = []
-        if fmt == "parquet":
-            plan = plan_columns(parquet_columns(path), self.column_map, path)
-            frame, rejected = read_parquet_file(path, plan)
-            events = to_events(frame, plan, path)
-        else:
-            events, rejected, notes = self._read_xlsx(path)
+        events, rejected, notes = self._read_xlsx(path)
         seen = {**seen, digest: str(path)}
         batch = Batch(
             events=events,
-            watermark=files_watermark(seen, marks),
+            watermark=files_watermark(seen, marks, rows),
             label=str(path),
             rejected=rejected,
             metadata={"sha256": digest, "format": fmt, **_joined(notes)},
         )
-        return batch, seen, marks
+        return batch, seen, marks, rows
+
+    def _read_parquet(
+        self,
+        path: Path,
+        digest: str,
+        seen: dict[str, str],
+        marks: dict[str, FileMark],
+        rows: dict[str, RowMark],
+    ) -> _Found | None:
+        """A Parquet file's next part (``digest``: its SHA-256): the whole file, or with
+        event ids and more than ``parquet_batch_rows`` rows the next slice of that many
+        (from its row mark when the file is the one the mark was taken of, else from the
+        top, said in a note)."""
+        key = str(path)
+        if digest in seen:
+            return None
+        plan = plan_columns(parquet_columns(path), self.column_map, path)
+        total = parquet_rows(path)
+        mark = rows.get(key)
+        notes: list[dict[str, str]] = []
+        start = 0
+        if mark is not None and mark.sha256 == digest:
+            start = mark.next_row
+        elif mark is not None:  # another file under that name since the last slice
+            notes.append(notice("restarted_rows", path=path, row=mark.next_row))
+        sliced = schema.EVENT_ID in plan.values() and total > self.parquet_batch_rows
+        count = min(self.parquet_batch_rows, total - start) if sliced else None
+        frame, rejected = read_parquet_file(path, plan, start, count)
+        events = to_events(frame, plan, path)
+        end = total if count is None else start + count
+        rows = {p: m for p, m in rows.items() if p != key}
+        if end < total:
+            rows[key] = RowMark(digest, end)
+        else:
+            seen = {**seen, digest: key}
+        metadata = {"sha256": digest, "format": "parquet", **_joined(notes)}
+        if sliced:
+            metadata["rows"] = f"{start}-{end} of {total}"
+        batch = Batch(
+            events=events,
+            watermark=files_watermark(seen, marks, rows),
+            label=key,
+            rejected=rejected,
+            metadata=metadata,
+        )
+        return batch, seen, marks, rows
 
     def _read_xlsx(self, path: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[dict[str, str]]]:
         frames: list[pl.DataFrame] = []
@@ -401,6 +513,27 @@ class FileSource(Source):
         events = pl.concat(frames, how="diagonal")
         present = [c for c in events.columns if c != schema.LOCATION]
         return to_events(events, {c: c for c in present}, path), rejected_frame(bad), notes
+
+
+class _Digests:
+    """SHA-256 of files, worked out again only when a file's size or modification time
+    changed since (a Parquet file read in slices is hashed once, not once per slice)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[tuple[int, int], str]] = {}
+
+    def digest(self, path: Path) -> str:
+        try:
+            info = path.stat()
+        except OSError:
+            return file_digest(path)  # which says why it cannot be read
+        stamp = (info.st_size, info.st_mtime_ns)
+        found = self._known.get(str(path))
+        if found is not None and found[0] == stamp:
+            return found[1]
+        digest = file_digest(path)
+        self._known[str(path)] = (stamp, digest)
+        return digest
 
 
 def file_digest(path: Path) -> str:

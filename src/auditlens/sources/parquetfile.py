@@ -38,15 +38,34 @@ def parquet_columns(path: Path) -> list[str]:
         ) from exc
 
 
-def read_parquet_file(path: Path, plan: Mapping[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read the planned columns plus ``_location`` = ``path#row=N`` (N from 0).
+def parquet_rows(path: Path) -> int:
+    """How many rows a Parquet file holds (from its footer; SourceError if unreadable)."""
+    try:
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise SourceError(
+            f"{path} is not a readable Parquet file: {clip(str(exc))}",
+            ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
+        ) from exc
+
+
+def read_parquet_file(
+    path: Path, plan: Mapping[str, str], start: int = 0, rows: int | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read the planned columns plus ``_location`` = ``path#row=N`` (N from 0 at the
+    file's first row), of ``rows`` rows from row ``start`` (None: to the end); only the
+    row groups holding them are read.
 
     ``plan`` maps source column -> canonical column. Returns ``(rows, rejected)``: rows
     whose float id/text values are NaN or infinite are rejected with a reason. Raises
     SourceError for an unreadable file or a nested/binary column.
     """
     try:
-        frame = pl.read_parquet(path, columns=list(plan))
+        if start == 0 and rows is None:
+            frame = pl.read_parquet(path, columns=list(plan))
+        else:
+            scan = pl.scan_parquet(path).select(list(plan))
+            frame = scan.slice(start, rows).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise SourceError(
             f"{path} is not a readable Parquet file: {clip(str(exc))}",
@@ -63,7 +82,7 @@ def read_parquet_file(path: Path, plan: Mapping[str, str]) -> tuple[pl.DataFrame
                 "하나로 읽을 수 없습니다",
                 ko_hint="그 열을 텍스트나 정수로 내보내십시오",
             )
-    frame = frame.with_columns(locations(path, pl.int_range(pl.len()), "#row="))
+    frame = frame.with_columns(locations(path, pl.int_range(pl.len()) + start, "#row="))
     floats = [n for n, t in plan.items() if t not in TYPED_COLUMNS and frame.schema[n].is_float()]
     if not floats:
         return frame, rejected_frame([])
