@@ -165,8 +165,28 @@ def files_watermark(
 
 #: Rows per batch of a Parquet file with event ids read in slices (~0.7 GiB at ingest).
 PARQUET_BATCH_ROWS: Final = 2_000_000
-#: What reading one file (or slice) returns: the batch and the watermark's parts after it.
-_Found = tuple[Batch, dict[str, str], dict[str, FileMark], dict[str, RowMark]]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a watermark records: files read (``{sha256: path}``), text files' marks and
+    Parquet files' row marks."""
+
+    seen: dict[str, str]
+    marks: dict[str, FileMark]
+    rows: dict[str, RowMark]
+
+    @classmethod
+    def of(cls, since: Watermark | None) -> _Read:
+        return cls(seen_files(since), file_marks(since), row_marks(since))
+
+    @property
+    def watermark(self) -> Watermark:
+        return files_watermark(self.seen, self.marks, self.rows)
+
+
+#: What reading one file (or slice) returns: the batch and what is read after it.
+_Found = tuple[Batch, _Read]
 
 
 def resolve_files(path: str | Path, fmt: FileFormat) -> list[tuple[Path, str]]:
@@ -332,7 +352,7 @@ class FileSource(Source):
                 ko=f"알 수 없는 인코딩입니다: {self.encoding!r}",
                 ko_hint=f"{', '.join(ENCODINGS)} 중 하나를 쓰십시오",
             )
-        seen, marks, rows = seen_files(since), file_marks(since), row_marks(since)
+        read = _Read.of(since)
         known = _Digests()
         for path, fmt in resolve_files(self.path, self.format):
             # One unreadable file must not stop the others: it becomes a quarantined entry
@@ -340,35 +360,27 @@ class FileSource(Source):
             while True:  # once, or a Parquet file's slices one after the other
                 try:
                     if fmt in ("csv", "jsonl"):
-                        found = self._read_text(path, fmt, seen, marks, rows)
+                        found = self._read_text(path, fmt, read)
                     elif fmt == "parquet":
-                        digest = known.digest(path)
-                        found = self._read_parquet(path, digest, seen, marks, rows)
+                        found = self._read_parquet(path, known.digest(path), read)
                     else:
-                        found = self._read_whole(path, fmt, seen, marks, rows)
+                        found = self._read_whole(path, fmt, read)
                 except SourceError as exc:
-                    yield unreadable_batch(str(path), str(exc), files_watermark(seen, marks, rows))
+                    yield unreadable_batch(str(path), str(exc), read.watermark)
                     break
                 if found is None:
                     break
-                batch, seen, marks, rows = found
+                batch, read = found
                 del found  # the consumer holds the batch; none of it stays here
-                more = fmt == "parquet" and str(path) in rows
+                more = fmt == "parquet" and str(path) in read.rows
                 yield batch
                 del batch  # nor while the next file (or slice) is read
                 if not more:
                     break
 
-    def _read_text(
-        self,
-        path: Path,
-        fmt: str,
-        seen: dict[str, str],
-        marks: dict[str, FileMark],
-        rows: dict[str, RowMark],
-    ) -> _Found | None:
+    def _read_text(self, path: Path, fmt: str, read: _Read) -> _Found | None:
         key = str(path)
-        mark = marks.get(key)
+        seen, mark = read.seen, read.marks.get(key)
         scan = scan_file(
             path, mark, header=fmt == "csv", settle_seconds=self.settle_seconds, clock=self.clock
         )
@@ -384,13 +396,13 @@ class FileSource(Source):
             notes.append(notice("restarted", path=path, offset=mark.offset))
         if scan.pending:
             notes.append(notice("pending", path=path, seconds=self.settle_seconds))
-        marks = {**marks, key: scan.mark}
         seen = {d: p for d, p in seen.items() if p != key}
         if scan.end == scan.size:
             seen[scan.digest] = key
+        read = _Read(seen, {**read.marks, key: scan.mark}, read.rows)
         batch = Batch(
             events=events,
-            watermark=files_watermark(seen, marks, rows),
+            watermark=read.watermark,
             label=key,
             rejected=rejected,
             metadata={
@@ -401,7 +413,7 @@ class FileSource(Source):
                 **_joined(notes),
             },
         )
-        return batch, seen, marks, rows
+        return batch, read
 
     def _text_events(
         self, path: Path, fmt: str, scan: FileScan, encoding: str
@@ -422,47 +434,33 @@ class FileSource(Source):
         frame, rejected = read_csv_file(path, scan, list(plan), encoding)
         return to_events(frame, plan, path), rejected
 
-    def _read_whole(
-        self,
-        path: Path,
-        fmt: str,
-        seen: dict[str, str],
-        marks: dict[str, FileMark],
-        rows: dict[str, RowMark],
-    ) -> _Found | None:
+    def _read_whole(self, path: Path, fmt: str, read: _Read) -> _Found | None:
         """An Excel file, whole, once per content."""
         digest = file_digest(path)
-        if digest in seen:
+        if digest in read.seen:
             return None
         events, rejected, notes = self._read_xlsx(path)
-        seen = {**seen, digest: str(path)}
+        read = _Read({**read.seen, digest: str(path)}, read.marks, read.rows)
         batch = Batch(
             events=events,
-            watermark=files_watermark(seen, marks, rows),
+            watermark=read.watermark,
             label=str(path),
             rejected=rejected,
             metadata={"sha256": digest, "format": fmt, **_joined(notes)},
         )
-        return batch, seen, marks, rows
+        return batch, read
 
-    def _read_parquet(
-        self,
-        path: Path,
-        digest: str,
-        seen: dict[str, str],
-        marks: dict[str, FileMark],
-        rows: dict[str, RowMark],
-    ) -> _Found | None:
+    def _read_parquet(self, path: Path, digest: str, read: _Read) -> _Found | None:
         """A Parquet file's next part (``digest``: its SHA-256): the whole file, or with
         event ids and more than ``parquet_batch_rows`` rows the next slice of that many
         (from its row mark when the file is the one the mark was taken of, else from the
         top, said in a note)."""
         key = str(path)
-        if digest in seen:
+        if digest in read.seen:
             return None
         plan = plan_columns(parquet_columns(path), self.column_map, path)
         total = parquet_rows(path)
-        mark = rows.get(key)
+        mark = read.rows.get(key)
         notes: list[dict[str, str]] = []
         start = 0
         if mark is not None and mark.sha256 == digest:
@@ -474,22 +472,24 @@ class FileSource(Source):
         frame, rejected = read_parquet_file(path, plan, start, count)
         events = to_events(frame, plan, path)
         end = total if count is None else start + count
-        rows = {p: m for p, m in rows.items() if p != key}
+        rows = {p: m for p, m in read.rows.items() if p != key}
+        seen = read.seen
         if end < total:
             rows[key] = RowMark(digest, end)
         else:
             seen = {**seen, digest: key}
+        read = _Read(seen, read.marks, rows)
         metadata = {"sha256": digest, "format": "parquet", **_joined(notes)}
         if sliced:
             metadata["rows"] = f"{start}-{end} of {total}"
         batch = Batch(
             events=events,
-            watermark=files_watermark(seen, marks, rows),
+            watermark=read.watermark,
             label=key,
             rejected=rejected,
             metadata=metadata,
         )
-        return batch, seen, marks, rows
+        return batch, read
 
     def _read_xlsx(self, path: Path) -> tuple[pl.DataFrame, pl.DataFrame, list[dict[str, str]]]:
         frames: list[pl.DataFrame] = []
