@@ -16,7 +16,9 @@ sets built apart (outside the total), and end to end (the job with the reference
 features in place of our same sets, every other stage, our novelty sets included, as
 measured). ``--pandas-rows N``
 runs pandas on whole users adding up to about N events and extrapolates linearly; the
-output says so. Last, both feature implementations are compared on a small sample.
+output says so (the Word2Vec fit, a fixed 20,000-session sample, is then overstated: the
+default, all events, is the figure to quote). Last, both feature implementations are
+compared on a small sample.
 
     .venv/bin/python bench/bench_score.py                        # ~10M events
     .venv/bin/python bench/bench_score.py --users 500 --days 30  # ~0.5M, seconds
@@ -421,7 +423,8 @@ def compare_pandas(
         print(
             f"   !! measured on a subset: {pd_run['rows']:,} of {pd_run['total_rows']:,} events "
             f"({pd_run['users']:,} of {pd_run['total_users']:,} whole users); times below are "
-            f"EXTRAPOLATED LINEARLY x{scale:.2f} to all events"
+            f"EXTRAPOLATED LINEARLY x{scale:.2f} to all events (the sequence reference's "
+            "Word2Vec fit draws 20,000 sessions whatever the subset: scaling overstates it)"
         )
         line("load, measured on subset", f"{pd_run['load_s']:8.2f} s")
         line("features, measured on subset", f"{pd_run['features_s']:8.2f} s")
