@@ -28,6 +28,10 @@ generator's memory stays that of one chunk) into a directory the run ingests fil
     .venv/bin/python bench/bench_batch.py --users 10500 --memory-budget 4GiB   # ~20M, 2 chunks
     nice .venv/bin/python bench/bench_batch.py --users 52500 --memory-budget 8GiB  # ~100M
     .venv/bin/python bench/bench_batch.py --users 52500 --sample /tmp/s100  # generated once
+    .venv/bin/python bench/bench_batch.py --users 52500 --sample /tmp/s100 --one-file
+
+``--one-file`` concatenates the sample's files into one before the timing starts, so the
+run ingests one large file (in slices of ``parquet_batch_rows`` rows, each its own batch).
 """
 
 from __future__ import annotations
@@ -150,18 +154,35 @@ def warm_up() -> None:
     del gensim, pandera, sklearn
 
 
-def settings_for(work: Path, budget: str, threads: int, sample: Path | None = None) -> Settings:
+def settings_for(
+    work: Path, budget: str, threads: int, sample: Path | None = None, files: Path | None = None
+) -> Settings:
     """A fresh SQLite store in ``work`` with the sample's Parquet files as its one source
-    (the sample generated into ``work``, or kept in ``sample``)."""
+    (the sample generated into ``work``, or kept in ``sample``; ``files``: another
+    directory of its events)."""
     sample = sample or work
+    files = files or sample / "events"
     return Settings(
         engine=EngineConfig(memory_budget=budget, threads=threads),
         store_url=f"sqlite:///{work / 'store.db'}",  # type: ignore[arg-type]
         data_dir=work / "var",
         resource_catalog=sample / "resource_catalog.csv",
         peer_directory=sample / "directory.csv",
-        sources={"events": FileSourceConfig(path=str(sample / "events"), settle_seconds=0)},
+        sources={"events": FileSourceConfig(path=str(files), settle_seconds=0)},
     )
+
+
+def one_file(events: Path, out: Path) -> Path:
+    """The sample's Parquet files as one file in ``out`` (streamed, in file order)."""
+    import polars as pl
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    scans = [pl.scan_parquet(path) for path in sorted(events.glob("*.parquet"))]
+    pl.concat(scans).sink_parquet(out / "events.parquet")
+    size = (out / "events.parquet").stat().st_size / 2**30
+    print(f"one file        {size:.2f} GiB written in {time.perf_counter() - started:.1f} s")
+    return out
 
 
 def sample_in(work: Path, args: argparse.Namespace) -> tuple[Path, int]:
@@ -220,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
         help="generate the sample into this directory once and reuse it on later runs "
         "(with the same --users/--days/--seed; a run's store still starts empty)",
     )
+    parser.add_argument(
+        "--one-file",
+        action="store_true",
+        help="ingest the sample as one Parquet file (the chunks concatenated before timing), "
+        "read in slices of parquet_batch_rows",
+    )
     parser.add_argument("--child-generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_generate is not None:
@@ -237,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             f"libraries      {cpu_seconds() - cpu0:.2f} CPU s, "
             f"{time.perf_counter() - wall0:.2f} s imported before timing (once per process)"
         )
-        settings = settings_for(work, args.memory_budget, args.threads, sample)
+        files = one_file(sample / "events", work / "one") if args.one_file else None
+        settings = settings_for(work, args.memory_budget, args.threads, sample, files)
         engine = settings.engine
         parts = partitions_for(events, engine.budget_bytes, engine.workers)
         print(
