@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import polars as pl
@@ -122,6 +127,63 @@ def test_ingest_stopped_between_slices_stores_every_event_once(
         ids = store.events.scan().select(schema.EVENT_ID).collect()[schema.EVENT_ID]
         assert sorted(ids.to_list()) == sorted(f"EV{i}" for i in range(ROWS))
         assert ingest(source, settings, store=store, clock=lambda: NOW).batches == []
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from auditlens.config import Settings
+    from auditlens.pipeline import ingest
+    from auditlens.sources.files import FileSource
+    from auditlens.store import lake
+
+    original = lake.EventLake.write_part
+    parts = []
+    def slow_write(self, events, *args, **kwargs):
+        name = original(self, events, *args, **kwargs)
+        parts.append(name)
+        if len(parts) == 2:
+            print("second part written", flush=True)
+            time.sleep(30)  # killed here: the second slice on disk, not committed
+        return name
+    lake.EventLake.write_part = slow_write
+    store_url, data_dir, path = sys.argv[1:4]
+    source = FileSource(path, name="big", parquet_batch_rows=1_000)
+    ingest(source, Settings(store_url=store_url, data_dir=data_dir))
+    """
+)
+
+
+def test_killed_in_the_second_slice_loses_and_doubles_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = export(tmp_path / "big.parquet")
+    Store.open(settings, migrate=True).close()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    url = settings.store_url.get_secret_value()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, url, str(settings.data_dir), str(path)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().startswith("second part written")
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    source = FileSource(path, name="big", parquet_batch_rows=1_000)
+    with Store.open(settings) as store:
+        assert store.events.counts()["accepted"] == 1_000  # the first slice only
+        report = ingest(source, settings, store=store, clock=lambda: NOW)
+        assert report.removed_orphans  # the second slice's part, never committed
+        assert [b.accepted for b in report.batches] == [1_000, 500]
+        assert store.events.counts()["accepted"] == ROWS
+        assert store.events.counts()["quarantined"] == 0
+        ids = store.events.scan().select(schema.EVENT_ID).collect()[schema.EVENT_ID]
+        assert ids.n_unique() == ids.len() == ROWS
 
 
 def test_the_slice_size_is_configured_per_source() -> None:
