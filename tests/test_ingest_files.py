@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +10,7 @@ from auditlens.config import Settings
 from auditlens.pipeline import ingest
 from auditlens.sources.files import FileSource
 from auditlens.store.repo import Store
+from tests.killing import kill_at
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 HEADER = "event_id,timestamp,user_id,action_type,resource_id,host"
@@ -138,21 +135,8 @@ def test_killed_between_read_and_commit_loses_and_doubles_nothing(
     ingest(source, settings, store=store, clock=_clock)
     append(path, [*(good(i) for i in range(101, 201)), bad(201)])
 
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
     url = settings.store_url.get_secret_value()
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, url, str(settings.data_dir), str(path)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().startswith("part written")
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=60)
-    assert child.returncode == -signal.SIGKILL
+    kill_at(CHILD, [url, str(settings.data_dir), str(path)], "part written")
     assert store.events.counts()["accepted"] == 100  # the second read was not committed
 
     report = ingest(source, settings, store=store, clock=_clock)

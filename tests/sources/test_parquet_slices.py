@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from auditlens.pipeline import ingest
 from auditlens.sources.base import Batch
 from auditlens.sources.files import FileSource
 from auditlens.store.repo import Store
+from tests.killing import kill_at
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 ROWS = 2_500
@@ -159,21 +156,8 @@ def test_killed_in_the_second_slice_loses_and_doubles_nothing(
 ) -> None:
     path = export(tmp_path / "big.parquet")
     Store.open(settings, migrate=True).close()
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
     url = settings.store_url.get_secret_value()
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, url, str(settings.data_dir), str(path)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().startswith("second part written")
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=60)
-    assert child.returncode == -signal.SIGKILL
+    kill_at(CHILD, [url, str(settings.data_dir), str(path)], "second part written")
     source = FileSource(path, name="big", parquet_batch_rows=1_000)
     with Store.open(settings) as store:
         assert store.events.counts()["accepted"] == 1_000  # the first slice only
