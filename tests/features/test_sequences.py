@@ -22,7 +22,12 @@ from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.matrix import MatrixBuilder
 from auditlens.features.peers import peer_groups
 from auditlens.features.sequences import SequenceFeatures, SequenceModel, tokenise
-from auditlens.features.sequences.kernels import LOOP_GROUPS, cumsum_by
+from auditlens.features.sequences.kernels import (
+    LOOP_GROUPS,
+    POLARS_COLUMNS,
+    POLARS_RUN,
+    cumsum_by,
+)
 from auditlens.features.sequences.tokens import Sessions
 from auditlens.features.watchlist import parse_pattern
 from auditlens.sources.synthetic import GeneratorSpec, SyntheticData, generate
@@ -309,10 +314,12 @@ def test_session_scores_follow_the_documented_model() -> None:
         np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-9, atol=1e-12)
 
 
-def test_running_sums_restart_per_group_on_both_paths() -> None:
+def test_running_sums_restart_per_group_on_every_path() -> None:
     rng = np.random.default_rng(3)
-    for groups in (1, 5, LOOP_GROUPS + 1):  # one cumsum per group, or position by position
-        lengths = rng.integers(1, 30, groups)
+    # one cumsum per group, position by position, or by Polars (long runs, many columns)
+    shapes = ((1, 30), (5, 30), (LOOP_GROUPS + 1, 30), (LOOP_GROUPS + 1, 2 * POLARS_RUN + 4))
+    for groups, longest in shapes:
+        lengths = rng.integers(1, longest, groups)
         first = np.r_[0, np.cumsum(lengths)[:-1]]
         values = rng.normal(size=(3, int(lengths.sum())))
         want = np.concatenate(
@@ -320,6 +327,8 @@ def test_running_sums_restart_per_group_on_both_paths() -> None:
             axis=1,
         )
         assert np.array_equal(cumsum_by(first, values), want)  # the same adds, in order
+    # (the last shape took the Polars path)
+    assert lengths.sum() >= max(POLARS_COLUMNS, POLARS_RUN * lengths.size)
 
 
 def _running_mean_vectors(model: SequenceModel, seq: Sessions) -> np.ndarray:

@@ -18,6 +18,12 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 KEY_LIMIT: Final = 1 << 62  # mixed-radix int64 keys must stay below this
 LOOP_GROUPS: Final = 20_000  # up to this many (long) groups: one running sum per group
+#: From this many columns, averaging at least ``POLARS_RUN`` a group, Polars' running
+#: sum over each group (every row's sum computed in parallel across the rows of values):
+#: 0.31 s against 0.7-1.7 s laid out position by position for 16 x 1.3M (5,250 groups);
+#: slower below (its grouping costs ~0.02 s, and more with tens of thousands of groups).
+POLARS_COLUMNS: Final = 400_000
+POLARS_RUN: Final = 32
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -110,6 +116,8 @@ def cumsum_by(first: I64, values: F64) -> F64:
         for lo, hi in zip(first.tolist(), (first + lengths).tolist(), strict=True):
             np.cumsum(values[:, lo:hi], axis=1, out=out[:, lo:hi])
         return out
+    if columns >= POLARS_COLUMNS and columns >= POLARS_RUN * first.size:
+        return _cumsum_polars(lengths, values)
     # many groups: lay the columns out position by position, longest groups first, so
     # the groups with more than k columns are the first count[k] of the k-th run
     order = np.argsort(-lengths, kind="stable")
@@ -125,6 +133,18 @@ def cumsum_by(first: I64, values: F64) -> F64:
         n = int(count[k])
         laid[:, offset[k] : offset[k] + n] += laid[:, offset[k - 1] : offset[k - 1] + n]
     return laid[:, slot]
+
+
+def _cumsum_polars(lengths: I64, values: F64) -> F64:
+    """:func:`cumsum_by` of groups of ``lengths`` columns in order, by Polars (a running
+    sum adds in row order within each group: the same adds, the same bits)."""
+    group = pl.Series("_g", np.repeat(np.arange(lengths.size, dtype=np.int64), lengths))
+    rows = pl.DataFrame([pl.Series(f"_{d}", row) for d, row in enumerate(values)])
+    summed = rows.with_columns(group).select(pl.exclude("_g").cum_sum().over("_g"))
+    out = np.empty_like(values)
+    for d, column in enumerate(summed.iter_columns()):
+        out[d] = column.to_numpy()
+    return out
 
 
 def lookup(keys: I64, values: npt.NDArray[Any], queries: I64, fill: float) -> npt.NDArray[Any]:
