@@ -233,9 +233,7 @@ def _part(
         groups = ctx.population.of_users(prepared)
     # the aggregations of every AggregateFeatureSet run in one pass over the events; it
     # has a row for every (user, window), so it is the frame the other sets join onto.
-    # The other sets (numpy, mostly) run on a second thread meanwhile, from the last (the
-    # sequences, the longest); this thread computes those it has not started yet once
-    # the aggregations are done (the novelty sets, while the sequences run).
+    # The other sets (numpy, mostly) run on a second thread meanwhile.
     combined = [s for s in sets if isinstance(s, AggregateFeatureSet)]
     others = [s for s in sets if not isinstance(s, AggregateFeatureSet)]
 
@@ -245,17 +243,14 @@ def _part(
         return feature_set.transform(prepared, ctx)
 
     with ThreadPoolExecutor(1) as pool:
-        pending = [pool.submit(other, s) for s in reversed(others)][::-1] if alone else []
+        pending = [pool.submit(other, s) for s in others] if alone else []
         if fitting:
             combined = [s.fit(prepared, ctx) for s in combined]
         if combined:
             frame = aggregate(combined, prepared, ctx)
         else:
             frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
-        if alone:  # (cancel: True for a set the second thread has not started)
-            done = [other(s) if p.cancel() else None for p, s in zip(pending, others, strict=True)]
-            found = [d if d is not None else p.result() for d, p in zip(done, pending, strict=True)]
-        columns = iter(found if alone else map(other, others))
+        columns = iter([p.result() for p in pending] if alone else map(other, others))
     order: list[str] = list(KEYS)
     for feature_set in sets:
         if isinstance(feature_set, AggregateFeatureSet):
