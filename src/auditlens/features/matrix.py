@@ -217,13 +217,36 @@ def _part(
     """Compute every feature set on ``events`` (canonical, validated), fitting each set
     first when ``fitting``; their columns joined, one row per (user, window) with events.
     """
-    # integer (user, window) keys once, for every set and the peer groups
     prepared, unknown = prepare_matched(events, ctx)
-    prepared = add_keys(prepared)
     # a part of several (the context has everyone's groups) shares the cores with the
     # other parts already: its sets run one after the other, within the memory planned
     # per part in flight; the only part uses a second thread (below)
     alone = ctx.population is None
+    with ThreadPoolExecutor(1) as pool:
+        return _part_on(pool, prepared, unknown, ctx, sets, fitting=fitting, alone=alone)
+
+
+def _part_on(
+    pool: ThreadPoolExecutor,
+    prepared: pl.DataFrame,
+    unknown: list[str],
+    ctx: FeatureContext,
+    sets: Sequence[FeatureSet],
+    *,
+    fitting: bool,
+    alone: bool,
+) -> MatrixPart:
+    """:func:`_part` of ``prepared`` events, with ``pool``'s one thread (``alone``: the
+    only part; else the sets run one after the other on this thread)."""
+    # a sequence set's sessions need neither the keys nor the peer groups: cut on the
+    # second thread while this one works those out
+    early = {
+        id(s): pool.submit(s.sessions, prepared, ctx, fitting=fitting)
+        for s in sets
+        if alone and isinstance(s, SequenceFeatures)
+    }
+    # integer (user, window) keys once, for every set and the peer groups
+    prepared = add_keys(prepared)
     peers = None
     if ctx.population is None:  # the groups day by day of these users, once for every set
         peers = peer_days(role_counts_by_day(prepared), ctx)
@@ -238,19 +261,24 @@ def _part(
     others = [s for s in sets if not isinstance(s, AggregateFeatureSet)]
 
     def other(feature_set: FeatureSet) -> pl.DataFrame:
+        cut = early.get(id(feature_set))
+        if cut is not None and isinstance(feature_set, SequenceFeatures):
+            sessions = cut.result()
+            if fitting:
+                return feature_set.fit_transform(prepared, ctx, sessions=sessions)
+            return feature_set.transform(prepared, ctx, sessions=sessions)
         if fitting:
             return feature_set.fit_transform(prepared, ctx)
         return feature_set.transform(prepared, ctx)
 
-    with ThreadPoolExecutor(1) as pool:
-        pending = [pool.submit(other, s) for s in others] if alone else []
-        if fitting:
-            combined = [s.fit(prepared, ctx) for s in combined]
-        if combined:
-            frame = aggregate(combined, prepared, ctx)
-        else:
-            frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
-        columns = iter([p.result() for p in pending] if alone else map(other, others))
+    pending = [pool.submit(other, s) for s in others] if alone else []
+    if fitting:
+        combined = [s.fit(prepared, ctx) for s in combined]
+    if combined:
+        frame = aggregate(combined, prepared, ctx)
+    else:
+        frame = prepared.lazy().select(*KEYS).unique().sort(*KEYS).collect(engine="streaming")
+    columns = iter([p.result() for p in pending] if alone else map(other, others))
     order: list[str] = list(KEYS)
     for feature_set in sets:
         if isinstance(feature_set, AggregateFeatureSet):

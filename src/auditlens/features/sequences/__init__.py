@@ -98,9 +98,19 @@ class SequenceFeatures(FeatureSet):
         self._fit(events, ctx)
         return self
 
-    def transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-        """Score the sessions of ``events`` with the fitted model and summarise per window."""
-        return self.transform_after(events, ctx, SequenceHistory.empty())[0]
+    def transform(
+        self, events: pl.DataFrame, ctx: FeatureContext, *, sessions: Sessions | None = None
+    ) -> pl.DataFrame:
+        """Score the sessions of ``events`` with the fitted model and summarise per window
+        (``sessions``: :meth:`sessions` of ``events``, cut already)."""
+        return self.transform_after(events, ctx, SequenceHistory.empty(), sessions=sessions)[0]
+
+    def sessions(self, events: pl.DataFrame, ctx: FeatureContext, *, fitting: bool) -> Sessions:
+        """The sessions of ``events`` (prepared; keys and peer groups not needed) as
+        :meth:`fit_transform` (``fitting``: the context's gap) or :meth:`transform` (the
+        fitted model's) cuts them."""
+        gap = ctx.session_gap_minutes if fitting else self.fitted_model().gap_minutes
+        return Sessions.of(tokenise(events, gap))
 
     def transform_after(
         self,
@@ -108,13 +118,16 @@ class SequenceFeatures(FeatureSet):
         ctx: FeatureContext,
         history: SequenceHistory,
         groups: pl.DataFrame | None = None,
+        *,
+        sessions: Sessions | None = None,
     ) -> tuple[pl.DataFrame, SequenceHistory]:
         """:meth:`transform` of ``events`` (prepared, all in windows after ``history``'s),
         continuing ``history``: the rows a transform over the earlier events and these
         gives for these windows, and the history extended by them.
 
         ``groups``: ``user_id, peer_group`` or ``user_id, window, peer_group`` (a user's
-        group by day); None = :func:`peers.peer_groups` of ``events``. From
+        group by day); None = :func:`peers.peer_groups` of ``events``. ``sessions``:
+        :meth:`sessions` of ``events``, if cut already. From
         :meth:`SequenceHistory.empty` this is the full transform and its history.
 
         Raises:
@@ -125,12 +138,15 @@ class SequenceFeatures(FeatureSet):
         first = events.get_column(WINDOW).min() if events.height else None
         history.check(model, first if isinstance(first, dt.date) else None)
         groups = peer_groups(events, ctx) if groups is None else groups
-        seq = Sessions.of(tokenise(events, model.gap_minutes))
+        seq = Sessions.of(tokenise(events, model.gap_minutes)) if sessions is None else sessions
         return self._summarise(model, seq, groups, events, ctx, history)
 
-    def fit_transform(self, events: pl.DataFrame, ctx: FeatureContext) -> pl.DataFrame:
-        """Fit and transform, tokenising the events once."""
-        seq, groups = self._fit(events, ctx)
+    def fit_transform(
+        self, events: pl.DataFrame, ctx: FeatureContext, *, sessions: Sessions | None = None
+    ) -> pl.DataFrame:
+        """Fit and transform, tokenising the events once (``sessions``: :meth:`sessions`
+        of ``events`` with ``fitting``, if cut already)."""
+        seq, groups = self._fit(events, ctx, sessions)
         return self._summarise(self.model_, seq, groups, events, ctx, SequenceHistory.empty())[0]
 
     def fitted_model(self) -> SequenceModel:
@@ -144,10 +160,12 @@ class SequenceFeatures(FeatureSet):
             )
         return model
 
-    def _fit(self, events: pl.DataFrame, ctx: FeatureContext) -> tuple[Sessions, pl.DataFrame]:
+    def _fit(
+        self, events: pl.DataFrame, ctx: FeatureContext, seq: Sessions | None = None
+    ) -> tuple[Sessions, pl.DataFrame]:
         groups = peer_groups(events, ctx)
         gap = ctx.session_gap_minutes
-        seq = Sessions.of(tokenise(events, gap))
+        seq = Sessions.of(tokenise(events, gap)) if seq is None else seq
         self.model_ = SequenceModel(gap_minutes=gap, seed=ctx.seed).fit_sessions(seq, groups)
         return seq, groups
 
