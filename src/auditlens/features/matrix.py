@@ -443,20 +443,36 @@ def _trailing_means(
     lo = np.searchsorted(axis, axis[at] - days, side="left")
     if not columns:
         return []
-    n = np.zeros(at.size, dtype=np.int64)
+    # which rows have a row k rows back among their days, k = 1, 2, ... (at - k only
+    # falls as k grows: once no row has one, none has for a larger k)
+    counted: list[npt.NDArray[np.bool_]] = []
     for k in range(1, days + 1):
-        n += at - k >= lo
+        ok = at - k >= lo
+        if not ok.any():
+            break
+        counted.append(ok)
+    n: npt.NDArray[np.int64] = np.zeros(at.size, dtype=np.int64)
+    for ok in counted:
+        n += ok
     none = pl.Series(n == 0)
+    # the rows scored one after the other (a whole matrix): k rows back is a slice
+    run = at.size > 0 and int(at[-1] - at[0]) == at.size - 1
+    first_row = int(at[0]) if at.size else 0
     means: list[pl.Series] = []
     # OWN_BLOCK columns at once (rows x columns; every column at once held five copies
-    # of the matrix's base columns): the same element-wise sums, in the same order
+    # of the matrix's base columns): the same element-wise sums, in the same order (a
+    # row not counted adds nothing, as adding 0.0 to a sum that started at 0.0 did)
     for first in range(0, len(columns), OWN_BLOCK):
         block = columns[first : first + OWN_BLOCK]
         x = rows.select(pl.col(block).cast(pl.Float64).fill_null(0.0)).to_numpy()
         total = np.zeros((at.size, len(block)))
-        for k in range(1, days + 1):
-            j = at - k
-            total += np.where((j >= lo)[:, None], x[np.maximum(j, 0)], 0.0)
+        for k, ok in enumerate(counted, start=1):
+            if run:  # (the first rows have none k rows back in the frame: not counted)
+                skip = max(k - first_row, 0)
+                back = x[first_row + skip - k : first_row - k + at.size]
+                np.add(total[skip:], back, out=total[skip:], where=ok[skip:, None])
+            else:
+                np.add(total, x[np.maximum(at - k, 0)], out=total, where=ok[:, None])
         del x
         with np.errstate(invalid="ignore", divide="ignore"):
             total /= n[:, None]
