@@ -27,15 +27,20 @@ TYPED_COLUMNS: Final = frozenset({schema.TIMESTAMP, schema.SUCCESS})
 _NOT_TEXT: Final = (pl.Struct, pl.List, pl.Array, pl.Object, pl.Binary)
 
 
+def _unreadable(path: Path, exc: Exception) -> SourceError:
+    """The error for a file Polars could not read as Parquet (``exc`` says why)."""
+    return SourceError(
+        f"{path} is not a readable Parquet file: {clip(str(exc))}",
+        ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
+    )
+
+
 def parquet_columns(path: Path) -> list[str]:
     """The column names of a Parquet file (SourceError if it is not readable Parquet)."""
     try:
         return list(pl.read_parquet_schema(path))
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(
-            f"{path} is not a readable Parquet file: {clip(str(exc))}",
-            ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
-        ) from exc
+        raise _unreadable(path, exc) from exc
 
 
 def parquet_rows(path: Path) -> int:
@@ -43,10 +48,7 @@ def parquet_rows(path: Path) -> int:
     try:
         return int(pl.scan_parquet(path).select(pl.len()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(
-            f"{path} is not a readable Parquet file: {clip(str(exc))}",
-            ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
-        ) from exc
+        raise _unreadable(path, exc) from exc
 
 
 def read_parquet_file(
@@ -67,10 +69,7 @@ def read_parquet_file(
             scan = pl.scan_parquet(path).select(list(plan))
             frame = scan.slice(start, rows).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise SourceError(
-            f"{path} is not a readable Parquet file: {clip(str(exc))}",
-            ko=f"읽을 수 있는 Parquet 파일이 아닙니다: {path} ({clip(str(exc))})",
-        ) from exc
+        raise _unreadable(path, exc) from exc
     for name, target in plan.items():
         dtype = frame.schema[name]
         if isinstance(dtype, _NOT_TEXT):
