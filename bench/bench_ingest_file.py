@@ -14,7 +14,6 @@ rows). One setting per run, so that each peak is its own.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import time
@@ -23,22 +22,8 @@ from pathlib import Path
 from auditlens.config import Settings
 from auditlens.pipeline import ingest
 from auditlens.sources.files import PARQUET_BATCH_ROWS, FileSource
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def peak_rss_gib() -> float:
-    """This process's peak RSS (VmHWM; ru_maxrss where /proc is missing)."""
-    try:
-        for row in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) / 2**20  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+from bench_batch import cpu_seconds
+from bench_score import own_peak_rss_mib
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"parquet_batch_rows {args.batch_rows:,}: {len(report.batches)} batches, "
         f"{report.accepted:,} events accepted, {wall:.1f} s wall, {cpu:.1f} CPU s, "
-        f"peak RSS {peak_rss_gib():.2f} GiB"
+        f"peak RSS {own_peak_rss_mib() / 1024:.2f} GiB"
     )
     return 0
 
