@@ -79,3 +79,23 @@ def test_fitting_today_gives_the_scores_the_old_code_gave(legacy: dict[str, Any]
     _same_but_grid_steps(mean.score(X), legacy["mean_scores"])
     stacked = clone(legacy["stacked"]).fit(X, y)
     np.testing.assert_allclose(stacked.score(X), legacy["stacked_scores"], rtol=1e-9, atol=0)
+
+
+def test_a_model_file_joblib_wrote_still_loads_and_a_plain_pickle_with_its_name_too(
+    tmp_path: Path,
+) -> None:
+    """Earlier versions saved with joblib (arrays after the pickle stream): such a file is
+    told apart by the class it names, not by its bytes — a plain pickle of ours that
+    merely holds the record's name as text loads as a pickle."""
+    from auditlens.detect.base import load_artifact, save_artifact
+
+    old = tmp_path / "old.joblib"
+    joblib.dump({"w": np.arange(5.0), "names": ["a"]}, old)
+    loaded = load_artifact(old)
+    np.testing.assert_array_equal(loaded["w"], np.arange(5.0))
+    assert loaded["names"] == ["a"]
+    new = tmp_path / "new.joblib"
+    digest = save_artifact({"note": "NumpyArrayWrapper", "w": np.arange(3)}, new)
+    again = load_artifact(new, digest)
+    assert again["note"] == "NumpyArrayWrapper"
+    np.testing.assert_array_equal(again["w"], np.arange(3))
