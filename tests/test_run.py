@@ -231,3 +231,21 @@ def test_run_command_records_detections_and_opens_alerts(
     assert second.exit_code == 0 and "alerts opened" not in second.output
     trail = runner.invoke(app, ["audit", "verify"])
     assert trail.exit_code == 0 and "audit trail verified" in trail.output
+
+
+def test_a_feature_row_hashes_the_same_whatever_the_sign_of_its_zeros() -> None:
+    """Polars' ``int - float`` gave ``0 - 0.0`` as -0.0 for some buffers and 0.0 for
+    others (a peer z-score of a day's run against the same day in a full run): the
+    evidence hash, which replay compares, must not tell them apart; any other change
+    of a value still changes it."""
+    from auditlens.pipeline.detection import feature_hashes
+
+    day = dt.date(2026, 10, 5)
+    row = {"user_id": ["a"], "window": [day], "z": [0.0], "n": [3]}
+    plain = feature_hashes(pl.DataFrame(row))
+    assert feature_hashes(pl.DataFrame(row | {"z": [-0.0]})) == plain
+    assert feature_hashes(pl.DataFrame(row | {"z": [1e-300]})) != plain
+    assert feature_hashes(pl.DataFrame(row | {"n": [4]})) != plain
+    assert feature_hashes(pl.DataFrame(row | {"z": [-1.5]})) != feature_hashes(
+        pl.DataFrame(row | {"z": [1.5]})
+    )

@@ -315,13 +315,16 @@ def feature_hashes(frame: pl.DataFrame) -> list[str]:
     """sha256 of each feature row (values rounded to 9 significant digits, sorted names).
 
     Rounding keeps the hash stable against the last-bit float differences that
-    multi-threaded sums may produce when the same features are computed again.
+    multi-threaded sums may produce when the same features are computed again; a
+    negative zero is written as 0.0 (Polars' ``int - float`` gave ``0 - 0.0 = -0.0``
+    for some buffers and 0.0 for others: the same peer z-score, two texts).
     """
     columns = sorted(c for c in frame.columns if c not in KEYS)
+    rounded = {c: pl.col(c).cast(pl.Float64).round_sig_figs(9) for c in columns}
     row_text = pl.concat_str(
         [
-            pl.lit(f"{c}=") + pl.col(c).cast(pl.Float64).round_sig_figs(9).cast(pl.String)
-            for c in columns
+            pl.lit(f"{c}=") + pl.when(x == 0.0).then(0.0).otherwise(x).cast(pl.String)
+            for c, x in rounded.items()
         ],
         separator="|",
     ).alias("t")
