@@ -29,6 +29,7 @@ from typing import Final
 
 import polars as pl
 
+from auditlens.features import runs
 from auditlens.features.base import (
     FAMILY,
     KEY,
@@ -162,7 +163,8 @@ class NoveltyFeatures(AggregateFeatureSet):
 
         Earlier windows not in ``daily`` count through the ``_h_`` columns of a prior
         (:meth:`summary` of them); without those columns the rows start at each user's
-        beginning.
+        beginning. The rows are sorted by user and window: each user's rows are one run
+        of features/runs.py.
         """
         user = pl.col(USER_ID)
         names = daily.collect_schema().names()
@@ -177,12 +179,13 @@ class NoveltyFeatures(AggregateFeatureSet):
             ("_nv_off", "off_hours_login_gap_days", "_h_last_off"),
             ("_nv_usb_day", "usb_gap_days", "_h_last_usb"),
         ):
-            last = pl.when(pl.col(flag)).then(pl.col(WINDOW)).shift(1).forward_fill().over(user)
+            last = runs.last_before(pl.when(pl.col(flag)).then(pl.col(WINDOW)), USER_ID)
             since = pl.coalesce(last, before, first_window - pl.duration(days=1))
             gap = (pl.col(WINDOW) - since).dt.total_days().cast(pl.Float64)
             exprs.append(pl.when(pl.col(flag)).then(gap).otherwise(0.0).alias(name))
-        lo = pl.min_horizontal(pl.col("_nv_lo").cum_min().shift(1).over(user), "_h_lo")
-        hi = pl.max_horizontal(pl.col("_nv_hi").cum_max().shift(1).over(user), "_h_hi")
+        lo = runs.previous(runs.running_min(pl.col("_nv_lo"), USER_ID), USER_ID)
+        hi = runs.previous(runs.running_max(pl.col("_nv_hi"), USER_ID), USER_ID)
+        lo, hi = pl.min_horizontal(lo, "_h_lo"), pl.max_horizontal(hi, "_h_hi")
         beyond = pl.max_horizontal(lo - pl.col("_nv_lo"), pl.col("_nv_hi") - hi, pl.lit(0.0))
         exprs.append(beyond.fill_null(0.0).alias("login_hours_beyond_range"))
         # first ever: the flag today and never on an earlier window (nothing counts as
@@ -191,7 +194,7 @@ class NoveltyFeatures(AggregateFeatureSet):
             ("off_hours_login", "_nv_off", "_h_last_off"),
             ("usb", "_nv_usb_day", "_h_last_usb"),
         ):
-            earlier = pl.col(flag).cast(pl.Int64).cum_sum().shift(1).over(user).fill_null(0)
+            earlier = runs.previous(runs.running_sum(pl.col(flag), USER_ID), USER_ID).fill_null(0)
             never = (earlier == 0) & pl.col(before).is_null()
             first = pl.col(flag).fill_null(False) & never
             exprs.append((first & ~is_first_window).cast(pl.Int64).alias(FIRST[kind]))

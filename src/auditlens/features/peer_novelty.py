@@ -29,6 +29,7 @@ from auditlens.features.asof import counts_asof
 from auditlens.features.base import KEYS, WINDOW
 from auditlens.features.novelty import FIRST, HOSTS, LISTS, NEW_FAMILIES, NEW_HOSTS, OWNER_SHARE
 from auditlens.features.peers import PEER_GROUP, PeerDays
+from auditlens.features.runs import previous, running_sum
 from auditlens.schema import USER_ID
 
 __all__ = ["LISTS", "NEW_HOSTS", "NoveltyPeers", "peer_novelty"]
@@ -86,7 +87,6 @@ def peer_novelty(
     (2.0, 1)
     """
     prior = prior or NoveltyPeers.empty()
-    user = pl.col(USER_ID)
     starts = _merge(prior.starts, matrix.group_by(USER_ID).agg(pl.col(WINDOW).min().alias("first")))
     foreign, host_days = _foreign_hosts(matrix, prior.host_days)
     base = (
@@ -97,7 +97,7 @@ def peer_novelty(
     )
     has_foreign = pl.col("foreign_host_count") > 0
     seen_before = prior.firsts.filter(pl.col(_KIND) == _ANY_FOREIGN).select(USER_ID, "first")
-    earlier = has_foreign.cast(pl.Int64).cum_sum().shift(1).over(user).fill_null(0)
+    earlier = previous(running_sum(has_foreign, USER_ID), USER_ID).fill_null(0)
     base = (
         base.join(seen_before, on=USER_ID, how="left", maintain_order="left")
         .with_columns(

@@ -22,6 +22,7 @@ import polars as pl
 from auditlens.features.asof import _TO, PeerDays, spell_ends
 from auditlens.features.base import KEYS, USER_CODE, WINDOW, FeatureContext
 from auditlens.features.docs import FEATURE_DOCS
+from auditlens.features.runs import running_sum
 from auditlens.schema import DEPARTMENT, ROLE, TIMESTAMP, USER_ID
 
 PEER_GROUP: Final = "peer_group"  # = asof.PEER_GROUP
@@ -183,14 +184,6 @@ def peer_days(by_day: pl.DataFrame, ctx: FeatureContext, prior: PeerDays | None 
     )
 
 
-def _running(values: pl.Expr, *keys: str) -> pl.Expr:
-    """The running sum of ``values`` within each run of equal ``keys`` (rows sorted by
-    them): what ``cum_sum().over(keys)`` gives, without hashing the keys."""
-    total = values.cast(pl.Int64).cum_sum()
-    starts = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
-    return total - pl.when(starts).then(total - values.cast(pl.Int64)).forward_fill()
-
-
 def _modes(rows: pl.DataFrame, column: str) -> pl.DataFrame:
     """``user_id, window, <column>``: from each day a user's events in ``column`` (not
     null) change, the most frequent value up to that day (on a tie the smallest)."""
@@ -199,7 +192,7 @@ def _modes(rows: pl.DataFrame, column: str) -> pl.DataFrame:
         .group_by(USER_ID, column, WINDOW)
         .agg(pl.col("_n").sum())
         .sort(USER_ID, column, WINDOW)
-        .with_columns(_running(pl.col("_n"), USER_ID, column).alias("_upto"))
+        .with_columns(running_sum(pl.col("_n"), USER_ID, column).alias("_upto"))
     )
     # every value of the user at each of the user's changing days, with its count then
     changing = values.select(USER_ID, WINDOW).unique()
