@@ -4,6 +4,7 @@ every day at once, bit for bit, because a window never depends on later events."
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -115,3 +116,28 @@ def test_concat_days_sorts_by_user_and_window(
     first, then = _days(earlier), _days(later)
     got = concat_days(first, then)
     assert_frame_equal(got, pl.concat([first, then]).sort("user_id", "window", "n"))
+
+
+def test_a_history_keeps_only_the_columns_read_back_and_one_holding_more_still_serves(
+    fitted: tuple[pl.DataFrame, FeatureContext, MatrixBuilder, FeatureMatrix],
+) -> None:
+    """The earlier rows a history keeps hold the keys and the columns the sets read of
+    earlier rows (the resource set's trailing means), not every aggregation column; a
+    history written before (every column) gives the same next day, and the history
+    after it is the narrow one."""
+    events, ctx, builder, whole = fitted
+    day = _windows(events, ctx)
+    last = day.max()
+    assert isinstance(last, dt.date)
+    _, history = advance(builder, events.filter(day < last), ctx)
+    assert history.prior.daily.columns == ["user_id", "window", "bulk_action_count",
+                                           "delete_count"]  # fmt: skip
+    wide = history.prior.daily.with_columns(
+        pl.lit(7.0).alias("weighted_resource_score"), pl.lit(3).alias("login_count")
+    )
+    old = replace(history, prior=replace(history.prior, daily=wide))
+    for earlier in (history, old):
+        matrix, after = advance(builder, events.filter(day == last), ctx, earlier)
+        want = whole.frame.filter(pl.col("window") == last).sort("user_id")
+        assert_frame_equal(matrix.frame.sort("user_id"), want, check_exact=True)
+        assert after.prior.daily.columns == history.prior.daily.columns

@@ -33,7 +33,7 @@ class AccessFeatures(AggregateFeatureSet):
     failed_login_burst; and ``_new_src_ips`` (info for reasons, not a model input)."""
 
     name = "access"
-    looks_back = False  # its finish reads each row alone (and the _h_ user columns)
+    looks_back = ()  # its finish reads each row alone (and the _h_ user columns)
     columns = (
         "distinct_hosts",
         "new_host_count",

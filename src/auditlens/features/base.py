@@ -114,13 +114,14 @@ class Prior:
     """What the windows before a batch left behind, for computing the batch's windows
     exactly as a computation over every window would (features/history.py keeps it).
 
-    ``daily``: the per-window aggregation rows (keys and every aggregation and extra
-    column, before ``finish``) of the last ``profile_days`` days before the batch, for
-    trailing baselines; ``users``: one row per user with the sets' summaries of every
-    earlier window (``_h_`` columns: first window, last off-hours logon, ...);
-    ``seen``: ``_what, user_id, _value``, the values each user used before (first-seen
-    features; ``_what`` names the kind: host, src_ip, family); ``tail``: ``user_id,
-    timestamp`` of the failed logins just before the batch (bursts across midnight).
+    ``daily``: the per-window aggregation rows (keys and the aggregation columns the sets
+    read of earlier rows: :func:`looked_back`, before ``finish``) of the last
+    ``profile_days`` days before the batch, for trailing baselines; ``users``: one row
+    per user with the sets' summaries of every earlier window (``_h_`` columns: first
+    window, last off-hours logon, ...); ``seen``: ``_what, user_id, _value``, the values
+    each user used before (first-seen features; ``_what`` names the kind: host, src_ip,
+    family); ``tail``: ``user_id, timestamp`` of the failed logins just before the batch
+    (bursts across midnight).
     """
 
     daily: pl.DataFrame
@@ -271,11 +272,13 @@ class AggregateFeatureSet(FeatureSet):
     #: The feature columns ``transform`` returns after the keys, in order.
     columns: tuple[str, ...]
 
-    #: Whether :meth:`finish` reads a user's earlier rows (e.g. trailing means over the
-    #: profile window), so that a ``Prior``'s rows must come before the new ones. A set
-    #: whose ``finish`` needs only the row itself and the ``_h_`` user columns says
-    #: False, and finishes the new rows alone (far fewer rows in a daily increment).
-    looks_back: ClassVar[bool] = True
+    #: The aggregation columns of a user's earlier rows :meth:`finish` reads (e.g. for
+    #: trailing means over the profile window): a ``Prior``'s rows then come before the
+    #: new ones, and a feature history keeps these columns of the last ``profile_days``
+    #: days (:func:`looked_back`). None: any column. A set whose ``finish`` needs only
+    #: the row itself and the ``_h_`` user columns says ``()``, and finishes the new
+    #: rows alone (far fewer rows in a daily increment).
+    looks_back: ClassVar[tuple[str, ...] | None] = None
 
     def helpers(self, ctx: FeatureContext) -> dict[str, pl.Expr]:
         """Per-event helper columns by name (elementwise over the prepared events)."""
@@ -413,12 +416,12 @@ def finish_rows(
         for feature_set in sets:
             lazy = feature_set.finish(lazy, ctx)
         return lazy.collect()
-    back = max((i + 1 for i, s in enumerate(sets) if s.looks_back), default=0)
+    back = max((i + 1 for i, s in enumerate(sets) if s.looks_back != ()), default=0)
     rows = daily.with_columns(pl.lit(False).alias(PRIOR))
     if back:
-        earlier = prior.daily.join(
+        earlier = looked_back(sets, prior.daily).join(  # (a history of an earlier version
             daily.select(USER_ID).unique(), on=USER_ID, how="semi", maintain_order="left"
-        )
+        )  # may hold more columns)
         rows = concat_days(
             earlier.with_columns(pl.lit(True).alias(PRIOR)), rows, "diagonal_relaxed"
         )
@@ -430,6 +433,18 @@ def finish_rows(
     for feature_set in sets[back:]:
         lazy = feature_set.finish(lazy, ctx)
     return lazy.collect()
+
+
+def looked_back(sets: Sequence[AggregateFeatureSet], daily: pl.DataFrame) -> pl.DataFrame:
+    """The keys and the columns of the aggregation rows ``daily`` that the ``sets`` read
+    of earlier rows (:attr:`AggregateFeatureSet.looks_back`): what a ``Prior`` keeps
+    (every column when a set does not say which; only the keys when none looks back)."""
+    wanted: set[str] = set()
+    for feature_set in sets:
+        if feature_set.looks_back is None:
+            return daily
+        wanted.update(feature_set.looks_back)
+    return daily.select(*KEYS, *(c for c in daily.columns if c in wanted))
 
 
 def concat_days(

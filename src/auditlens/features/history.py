@@ -48,6 +48,7 @@ from auditlens.features.base import (
     add_keys,
     aggregate_rows,
     concat_days,
+    looked_back,
     prepare_matched,
 )
 from auditlens.features.matrix import (
@@ -150,14 +151,15 @@ def advance(
     newest = prepared.get_column(WINDOW).max()
     if not keep or not isinstance(newest, dt.date):  # no events: nothing changes
         return matrix, history
-    after = After(daily, users, prepared, peers, earlier, sequences)
+    after = After(looked_back(combined, daily), users, prepared, peers, earlier, sequences)
     return matrix, after.of(history, newest, ctx)
 
 
 @dataclass(frozen=True)
 class After:
     """What a computation of the windows up to ``newest`` leaves, besides their rows:
-    the aggregation rows before ``finish`` (``daily``), the sets' per-user summaries,
+    the aggregation rows before ``finish`` (``daily``: the columns the sets read of
+    earlier rows, ``base.looked_back``), the sets' per-user summaries,
     the prepared events, the peer days, ``combine_rows``' earlier windows, the sequence
     history."""
 
@@ -230,8 +232,10 @@ def with_columns_of(frame: pl.DataFrame, others: list[pl.DataFrame]) -> pl.DataF
 
 
 def _recent(before: pl.DataFrame, daily: pl.DataFrame, newest: dt.date, days: int) -> pl.DataFrame:
-    """The aggregation rows of the last ``days`` days up to ``newest`` (and one more)."""
-    both = concat_days(before, daily, "diagonal_relaxed") if before.height else daily
+    """The aggregation rows of the last ``days`` days up to ``newest`` (and one more), in
+    the columns of ``daily`` (a history of an earlier version may hold more)."""
+    kept = before.select(c for c in before.columns if c in daily.columns)
+    both = concat_days(kept, daily, "diagonal_relaxed") if before.height else daily
     return both.filter(pl.col(WINDOW) > newest - dt.timedelta(days=days + 1))
 
 

@@ -86,7 +86,7 @@ class NoveltyFeatures(AggregateFeatureSet):
     ``_nv_new_hosts`` that :func:`peer_novelty` reads."""
 
     name = "novelty"
-    looks_back = False  # its finish reads each row alone (and the _h_ user columns)
+    looks_back = ()  # its finish reads each row alone (and the _h_ user columns)
     columns = (
         "off_hours_login_gap_days",
         "usb_gap_days",

@@ -59,6 +59,8 @@ class ResourceFeatures(AggregateFeatureSet):
     failed_access_count."""
 
     name = "resources"
+    #: its finish compares with the user's trailing means of these (baseline_ratio)
+    looks_back = ("bulk_action_count", "delete_count")
     columns = (
         "weighted_resource_score",
         "sensitive_access_count",

@@ -55,7 +55,7 @@ class TemporalFeatures(AggregateFeatureSet):
     ``login_hours_beyond_range``: against every earlier logon, not a 28-day mean.)"""
 
     name = "temporal"
-    looks_back = False  # its finish reads each row alone (and the _h_ user columns)
+    looks_back = ()  # its finish reads each row alone (and the _h_ user columns)
     columns = (
         "login_count",
         "off_hours_login_ratio",

@@ -41,6 +41,7 @@ from auditlens.features.base import (
     FeatureContext,
     finish_rows,
     finished_rows,
+    looked_back,
     prepare_matched,
 )
 from auditlens.features.history import (
@@ -164,7 +165,8 @@ class RunningDay:
         part = MatrixPart(frame, peers.groups, tuple(sorted(self._unknown)), peers)
         floors = self.builder.floors()
         matrix, earlier = combine_rows([part], day_ctx, floors, history.earlier)
-        after = After(daily, users, prepared, peers, earlier, sequences)
+        kept = looked_back(self._aggregates, daily)
+        after = After(kept, users, prepared, peers, earlier, sequences)
         return matrix, after.of(history, self.day, self.ctx)
 
     def _daily(self, day_ctx: FeatureContext) -> pl.DataFrame:
