@@ -29,6 +29,7 @@ import polars as pl
 from auditlens.calendar import TICKS_PER_SECOND, BusinessCalendar
 from auditlens.errors import AuditlensError
 from auditlens.features.catalog import ResourceCatalog
+from auditlens.features.runs import starts
 from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
 if TYPE_CHECKING:
@@ -419,9 +420,10 @@ def finish_rows(
     back = max((i + 1 for i, s in enumerate(sets) if s.looks_back != ()), default=0)
     rows = daily.with_columns(pl.lit(False).alias(PRIOR))
     if back:
-        earlier = looked_back(sets, prior.daily).join(  # (a history of an earlier version
+        # (looked_back: a history of an earlier version may hold more columns)
+        earlier = looked_back(sets, prior.daily).join(
             daily.select(USER_ID).unique(), on=USER_ID, how="semi", maintain_order="left"
-        )  # may hold more columns)
+        )
         rows = concat_days(
             earlier.with_columns(pl.lit(True).alias(PRIOR)), rows, "diagonal_relaxed"
         )
@@ -591,7 +593,7 @@ def timeline(ctx: FeatureContext) -> pl.Expr:
     axis never reaches another user: one rolling pass over the whole column gives what
     ``rolling_*_by(WINDOW, ...).over(USER_ID)`` gives, without a pass per user.
     """
-    user = pl.col(USER_ID).ne_missing(pl.col(USER_ID).shift(1)).cum_sum().cast(pl.Int64)
+    user = starts(USER_ID).cum_sum().cast(pl.Int64)
     day = pl.col(WINDOW).cast(pl.Int32).cast(pl.Int64)
     gap = day.max() - day.min() + ctx.profile_days + 1
     return user * gap + day
