@@ -171,3 +171,22 @@ def test_explain_replays_through_the_stored_pipeline(
     assert [sha for sha, _ in loads] == [report.model_sha256]
     assert built == [loads[0][1]]  # the features were rebuilt by the loaded pipeline
     assert replay.replayed["raw_score"] == replay.stored["raw_score"]
+    # a stored hash that is not this row's features is caught; one of the same features
+    # with a zero peer z-score stored as -0.0 (runs before that was written 0.0) is not
+    from sqlalchemy import update
+
+    from auditlens.pipeline import replay as replay_module
+    from auditlens.store.db import scores
+
+    forged = "0" * 64
+    with Store.open(settings) as store, store.engine.begin() as conn:
+        conn.execute(
+            update(scores)
+            .where(scores.c.run_id == replay.stored["run_id"])
+            .where(scores.c.user_id == top["user_id"], scores.c.window == top["peak_window"])
+            .values(feature_hash=forged)
+        )
+    again = explain_user(settings, top["user_id"], top["peak_window"])
+    assert again.stored["feature_hash"] == forged and not again.checks["features"]
+    monkeypatch.setattr(replay_module, "signed_zero_hashes", lambda row: {forged})
+    assert explain_user(settings, top["user_id"], top["peak_window"]).checks["features"]

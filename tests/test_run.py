@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import re
 from pathlib import Path
@@ -249,3 +250,41 @@ def test_a_feature_row_hashes_the_same_whatever_the_sign_of_its_zeros() -> None:
     assert feature_hashes(pl.DataFrame(row | {"z": [-1.5]})) != feature_hashes(
         pl.DataFrame(row | {"z": [1.5]})
     )
+
+
+def test_a_row_hashed_with_a_negative_zero_before_is_still_recognised_by_replay() -> None:
+    """Rows stored before the fix above may carry -0.0 in a zero peer z-score: replay
+    accepts the hash of the same features with any sign on those zeros — and only that
+    (another zero column's sign, or any other value, still does not match)."""
+    from auditlens.pipeline.detection import feature_hashes, signed_zero_hashes
+
+    day = dt.date(2026, 10, 5)
+    row = pl.DataFrame(
+        {
+            "user_id": ["a"],
+            "window": [day],
+            "login_count": [0],
+            "peer_z_delete_count": [0.0],
+            "peer_z_bulk_action_count": [0.0],
+            "peer_z_failed_access_count": [1.5],
+            "off_hours_login_ratio": [0.0],
+        }
+    )
+
+    def old_hash(frame: pl.DataFrame) -> str:  # the text before the fix: the sign as computed
+        columns = sorted(c for c in frame.columns if c not in ("user_id", "window"))
+        parts = [f"{c}={frame[c].cast(pl.Float64).round_sig_figs(9).cast(pl.String)[0]}"
+                 for c in columns]  # fmt: skip
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+    accepted = signed_zero_hashes(row)
+    assert len(accepted) == 4 and feature_hashes(row)[0] in accepted
+    assert old_hash(row) == feature_hashes(row)[0]
+    negative = row.with_columns(pl.lit(-0.0).alias("peer_z_delete_count"))
+    assert old_hash(negative) in accepted and feature_hashes(negative)[0] in accepted
+    both = negative.with_columns(pl.lit(-0.0).alias("peer_z_bulk_action_count"))
+    assert old_hash(both) in accepted
+    not_peer = row.with_columns(pl.lit(-0.0).alias("off_hours_login_ratio"))
+    assert old_hash(not_peer) not in accepted
+    other = negative.with_columns(pl.lit(1.6).alias("peer_z_failed_access_count"))
+    assert old_hash(other) not in accepted

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -34,6 +35,7 @@ from auditlens.detect.metrics import UserMetrics, user_metrics
 from auditlens.errors import AuditlensError, ConfigError, NoEvents
 from auditlens.features.base import KEYS, WINDOW, FeatureContext
 from auditlens.features.catalog import ResourceCatalog
+from auditlens.features.docs import PEER_PREFIX
 from auditlens.features.matrix import HISTORY_DAYS, FeatureMatrix, MatrixBuilder
 from auditlens.features.watchlist import parse_pattern
 from auditlens.fitted import FittedPipeline
@@ -319,21 +321,43 @@ def feature_hashes(frame: pl.DataFrame) -> list[str]:
     negative zero is written as 0.0 (Polars' ``int - float`` gave ``0 - 0.0 = -0.0``
     for some buffers and 0.0 for others: the same peer z-score, two texts).
     """
-    columns = sorted(c for c in frame.columns if c not in KEYS)
-    rounded = {c: pl.col(c).cast(pl.Float64).round_sig_figs(9) for c in columns}
-    row_text = pl.concat_str(
-        [
-            pl.lit(f"{c}=") + pl.when(x == 0.0).then(0.0).otherwise(x).cast(pl.String)
-            for c, x in rounded.items()
-        ],
-        separator="|",
-    ).alias("t")
+    row_text = pl.concat_str(_value_texts(frame), separator="|").alias("t")
     hashes: list[str] = []
     # the rows' texts HASH_SLICE at a time (all at once: ~1 KB per row held together)
     for start in range(0, frame.height, HASH_SLICE):
         text = frame.slice(start, HASH_SLICE).select(row_text)["t"]
         hashes += [hashlib.sha256(t.encode()).hexdigest() for t in text]
     return hashes
+
+
+def signed_zero_hashes(row: pl.DataFrame) -> set[str]:
+    """The hashes :func:`feature_hashes` gave the one-row ``row`` before it wrote a
+    negative zero as 0.0, for every sign its zero peer z-scores may have had then (a
+    day's run stored -0.0 where a full run computes 0.0): what a replay of a row stored
+    then accepts besides today's hash. Only zeros change sign: any other difference in
+    the features still gives none of these hashes."""
+    texts: tuple[str, ...] = row.select(_value_texts(row)).row(0)
+    columns = sorted(c for c in row.columns if c not in KEYS)
+    zeros = [
+        i for i, c in enumerate(columns) if c.startswith(PEER_PREFIX) and texts[i] == f"{c}=0.0"
+    ]
+    found: set[str] = set()
+    for signs in itertools.product(("0.0", "-0.0"), repeat=len(zeros)):
+        parts = list(texts)
+        for i, sign in zip(zeros, signs, strict=True):
+            parts[i] = f"{columns[i]}={sign}"
+        found.add(hashlib.sha256("|".join(parts).encode()).hexdigest())
+    return found
+
+
+def _value_texts(frame: pl.DataFrame) -> list[pl.Expr]:
+    """``name=value`` of each feature column (sorted names; :func:`feature_hashes`)."""
+    columns = sorted(c for c in frame.columns if c not in KEYS)
+    rounded = {c: pl.col(c).cast(pl.Float64).round_sig_figs(9) for c in columns}
+    return [
+        (pl.lit(f"{c}=") + pl.when(x == 0.0).then(0.0).otherwise(x).cast(pl.String)).alias(c)
+        for c, x in rounded.items()
+    ]
 
 
 # --- auditlens score ---------------------------------------------------------------------

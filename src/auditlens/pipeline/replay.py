@@ -17,7 +17,12 @@ from auditlens.errors import AuditlensError
 from auditlens.features.base import WINDOW
 from auditlens.features.docs import FEATURE_DOCS, PEER_PREFIX
 from auditlens.fitted import FittedPipeline
-from auditlens.pipeline.detection import feature_context, feature_hashes, score_matrix
+from auditlens.pipeline.detection import (
+    feature_context,
+    feature_hashes,
+    score_matrix,
+    signed_zero_hashes,
+)
 from auditlens.schema import EVENT_COLUMNS, USER_ID
 from auditlens.scoring import user_peaks
 from auditlens.store.repo import Store
@@ -123,7 +128,9 @@ def explain_user(settings: Settings, user_id: str, day: dt.date | None = None) -
     }
     checks = {
         "config": replayed["config_hash"] == stored["config_hash"],
-        "features": replayed["feature_hash"] == stored["feature_hash"],
+        # (a row stored before negative zeros were written as 0.0: any sign of its zeros)
+        "features": replayed["feature_hash"] == stored["feature_hash"]
+        or stored["feature_hash"] in signed_zero_hashes(row),
         "score": abs(replayed["raw_score"] - stored["raw_score"]) <= 1e-9,
         "risk": abs(replayed["decayed_risk"] - stored["decayed_risk"]) <= 1e-6,
         "severity": replayed["severity"] == stored["severity"],
