@@ -336,8 +336,8 @@ def signed_zero_hashes(row: pl.DataFrame) -> set[str]:
     day's run stored -0.0 where a full run computes 0.0): what a replay of a row stored
     then accepts besides today's hash. Only zeros change sign: any other difference in
     the features still gives none of these hashes."""
-    texts: tuple[str, ...] = row.select(_value_texts(row)).row(0)
-    columns = sorted(c for c in row.columns if c not in KEYS)
+    named = row.select(_value_texts(row))
+    columns, texts = named.columns, named.row(0)
     zeros = [
         i for i, c in enumerate(columns) if c.startswith(PEER_PREFIX) and texts[i] == f"{c}=0.0"
     ]

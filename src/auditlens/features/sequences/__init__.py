@@ -138,7 +138,7 @@ class SequenceFeatures(FeatureSet):
         first = events.get_column(WINDOW).min() if events.height else None
         history.check(model, first if isinstance(first, dt.date) else None)
         groups = peer_groups(events, ctx) if groups is None else groups
-        seq = Sessions.of(tokenise(events, model.gap_minutes)) if sessions is None else sessions
+        seq = self.sessions(events, ctx, fitting=False) if sessions is None else sessions
         return self._summarise(model, seq, groups, events, ctx, history)
 
     def fit_transform(
@@ -165,7 +165,7 @@ class SequenceFeatures(FeatureSet):
     ) -> tuple[Sessions, pl.DataFrame]:
         groups = peer_groups(events, ctx)
         gap = ctx.session_gap_minutes
-        seq = Sessions.of(tokenise(events, gap)) if seq is None else seq
+        seq = self.sessions(events, ctx, fitting=True) if seq is None else seq
         self.model_ = SequenceModel(gap_minutes=gap, seed=ctx.seed).fit_sessions(seq, groups)
         return seq, groups
 
