@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import pickle
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -134,19 +135,61 @@ def test_a_loaded_model_looks_its_count_tables_up_without_working_them_out_again
     worked_out: list[str] = []
     coded = SequenceModel._coded
 
-    def counting(self: SequenceModel, frame: pl.DataFrame, col: str, owner: str | None) -> Any:
-        kept = self.__dict__.get("_coded_tables", {}).get(col)
-        if kept is None or kept[0] is not frame:
+    def counting(self: SequenceModel, col: str) -> Any:
+        if col not in self.__dict__.get("_coded_tables", {}):
             worked_out.append(col)
-        return coded(self, frame, col, owner)
+        return coded(self, col)
 
     monkeypatch.setattr(SequenceModel, "_coded", counting)
     assert_frame_equal(again.score(tokens, groups), expected)
     assert worked_out == []
-    old = joblib.load(tmp_path / "seq.joblib")  # a model saved before: worked out on use
-    del old.__dict__["_coded_tables"]
+    # a model saved before the arrays were kept: every table a frame, worked out on use
+    state = dict(model.__dict__)
+    del state["_coded_tables"]
+    old = SequenceModel.__new__(SequenceModel)
+    old.__setstate__(_round_trip(state))
     assert_frame_equal(old.score(tokens, groups), expected)
-    assert len(worked_out) == 5
+    assert sorted(worked_out) == ["na0", "ng", "nga", "nu", "nua"]
+    # one saved with the arrays beside each frame (the frame first in each entry)
+    worked_out.clear()
+    state = dict(model.__dict__)
+    tables = {"na0": "global_rows_", "ng": "group_counts_", "nga": "group_rows_"}
+    tables |= {"nu": "user_counts_", "nua": "user_rows_"}
+    state["_coded_tables"] = {
+        c: (state[tables[c]], *found) for c, found in model.__dict__["_coded_tables"].items()
+    }
+    older = SequenceModel.__new__(SequenceModel)
+    older.__setstate__(_round_trip(state))
+    assert_frame_equal(older.score(tokens, groups), expected)
+    assert worked_out == []
+
+
+def _round_trip(value: Any) -> Any:
+    """``value`` pickled and read back (bytes this test made)."""
+    return pickle.loads(pickle.dumps(value))  # noqa: S301
+
+
+def test_a_saved_model_holds_its_per_user_tables_as_arrays_only(
+    org: tuple[SyntheticData, pl.DataFrame, pl.DataFrame, FeatureContext], tmp_path: Path
+) -> None:
+    """The per-user count tables are most of a model file (issue 17: every run and every
+    explanation loads it): saved once, as arrays; their frames, read from a loaded
+    model, are the fitted ones."""
+    _, prepared, groups, _ = org
+    tokens = tokenise(prepared.filter(pl.col("user_id") < "U0100"))
+    model = SequenceModel(seed=5).fit(tokens, groups)
+    saved = pickle.dumps(model)
+    with_frames = pickle.dumps(model.__dict__)  # every attribute, the frames included
+    assert len(saved) < len(with_frames) - model.user_counts_.estimated_size() // 2
+    state = _round_trip(model).__dict__
+    assert "user_counts_" not in state and "user_rows_" not in state
+    assert "group_counts_" in state  # (small: kept as it is)
+    again = _round_trip(model)
+    assert_frame_equal(again.user_counts_, model.user_counts_)
+    assert_frame_equal(again.user_rows_, model.user_rows_)
+    assert_frame_equal(again.score(tokens, groups), model.score(tokens, groups))
+    with pytest.raises(AttributeError):
+        _ = SequenceModel().user_counts_  # not fitted: no table, no arrays
 
 
 def test_sequence_columns_join_the_matrix_and_explain_with_the_session() -> None:

@@ -2,7 +2,9 @@
 """The fitted sequence model: smoothed next-action probabilities and token embeddings.
 
 See :mod:`auditlens.features.sequences` for the definitions. The fitted tables keep
-their string-keyed form, so models saved before still load and score.
+their string-keyed form, so models saved before still load and score; a saved model
+holds the per-user ones as integer-keyed arrays only (half the file), their frames
+rebuilt when read.
 
 Scoring is prequential: a session's user counts and centroid come from the user's
 *earlier* sessions. :meth:`SequenceModel.session_scores_after` takes what sessions in
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Final, Self
 
 import numpy as np
 import polars as pl
@@ -116,6 +118,22 @@ def _table(owner: dict[str, pl.Series], a: I64, b: I64 | None, name: str, n: I64
     return pl.DataFrame(owner | codes | {name: n})
 
 
+#: The fitted count tables :meth:`SequenceModel._group_prior` looks up, by count column:
+#: the attribute holding the table, its owner column (None: a global table) and whether
+#: its rows are pairs (``a``, ``b``) rather than single tokens ``a``.
+_COUNT_TABLES: Final = {
+    "na0": ("global_rows_", None, False),
+    "ng": ("group_counts_", PEER_GROUP, True),
+    "nga": ("group_rows_", PEER_GROUP, False),
+    "nu": ("user_counts_", USER_ID, True),
+    "nua": ("user_rows_", USER_ID, False),
+}
+#: The per-user tables, which a saved model holds only as arrays (:meth:`_coded`; most
+#: of the file: 18 of 36 MB at 5,250 users): their string-keyed frames are rebuilt from
+#: those when read (:meth:`SequenceModel.__getattr__`).
+_AS_ARRAYS: Final = ("nu", "nua")
+
+
 class SequenceModel:
     """Fitted priors (global and per peer group) and token embeddings; see module doc."""
 
@@ -152,6 +170,7 @@ class SequenceModel:
 
     def fit_sessions(self, seq: Sessions, groups: pl.DataFrame) -> Self:
         """:meth:`fit` on sessions already tokenised (SequenceFeatures scores them next)."""
+        self.__dict__.pop("_coded_tables", None)  # (of an earlier fit)
         present = np.bincount(seq.code, minlength=len(seq.words)) > 0
         self.vocab_ = [*(w for w, p in zip(seq.words, present, strict=True) if p), START, END]
         self.vocab_size_ = v = len(self.vocab_) + 1  # one more for tokens first seen later
@@ -189,19 +208,43 @@ class SequenceModel:
         )
         self._fit_vectors(seq)
         self.group_centroids_ = self._centroids(seq, group_of_session, labels)
-        for table, col, by in self._count_tables():  # kept with the model: see _coded
-            self._coded(table, col, by)
+        for col in _COUNT_TABLES:  # kept with the model: see _coded
+            self._coded(col)
         return self
 
-    def _count_tables(self) -> list[tuple[pl.DataFrame, str, str | None]]:
-        """The fitted count tables :meth:`_group_prior` looks up: table, count, owner."""
-        return [
-            (self.global_rows_, "na0", None),
-            (self.group_counts_, "ng", PEER_GROUP),
-            (self.group_rows_, "nga", PEER_GROUP),
-            (self.user_counts_, "nu", USER_ID),
-            (self.user_rows_, "nua", USER_ID),
-        ]
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickling saves: every attribute but the per-user count tables held as
+        arrays too (:data:`_AS_ARRAYS`), whose frames :meth:`__getattr__` rebuilds."""
+        state = dict(self.__dict__)
+        coded = state.get("_coded_tables", {})
+        for col in _AS_ARRAYS:
+            if col in coded:
+                state.pop(_COUNT_TABLES[col][0], None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled model; one saved before kept each count table's frame in
+        its arrays' entry (dropped here: the frame is the attribute)."""
+        coded = state.get("_coded_tables")
+        if coded:
+            state["_coded_tables"] = {c: found[-3:] for c, found in coded.items()}
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        """A per-user count table a saved model holds only as arrays, rebuilt from them
+        (the same frame the fit made: rows by owner, ``a``, ``b``) and kept."""
+        col = next((c for c in _AS_ARRAYS if _COUNT_TABLES[c][0] == name), None)
+        coded = self.__dict__.get("_coded_tables", {})
+        if col is None or col not in coded:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        keys, counts, owners = coded[col]
+        v = self.vocab_size_
+        radix = v * v if _COUNT_TABLES[col][2] else v
+        owner, rest = np.divmod(keys, radix)
+        a, b = (rest // v, rest % v) if _COUNT_TABLES[col][2] else (rest, None)
+        table = _table({USER_ID: owners.gather(owner)}, a, b, col, counts)
+        self.__dict__[name] = table
+        return table
 
     def _centroids(self, seq: Sessions, group_of_session: I64, labels: pl.Series) -> pl.DataFrame:
         """``peer_group`` and the mean session vector ``c<dim>`` of each group's sessions.
@@ -421,31 +464,31 @@ class SequenceModel:
         glob = self.global_
         glob_keys = glob["a"].cast(pl.Int64).to_numpy() * v + glob["b"].cast(pl.Int64).to_numpy()
         p0 = lookup(glob_keys, glob["p0"].to_numpy(), ab, np.nan)
-        na0 = self._count(self.global_rows_, "na0", None, [], group, a)
+        na0 = self._count("na0", [], group, a)
         labels = sorted(self.group_rows_[PEER_GROUP].drop_nulls().unique().to_list())
-        ng = self._count(self.group_counts_, "ng", PEER_GROUP, labels, group, ab)
-        nga = self._count(self.group_rows_, "nga", PEER_GROUP, labels, group, a)
+        ng = self._count("ng", labels, group, ab)
+        nga = self._count("nga", labels, group, a)
         user = uab // (v * v)
-        nu = self._count(self.user_counts_, "nu", USER_ID, seq.users, user, ab)
-        nua = self._count(self.user_rows_, "nua", USER_ID, seq.users, user, a)
+        nu = self._count("nu", seq.users, user, ab)
+        nua = self._count("nua", seq.users, user, a)
         p0 = np.where(np.isnan(p0), (self.alpha / float(v)) / (na0 + self.alpha), p0)
         pg: F64 = (np.maximum(ng - nu, 0) + self.beta * p0) / (np.maximum(nga - nua, 0) + self.beta)
         return pg
 
-    def _count(
-        self, frame: pl.DataFrame, col: str, owner: str | None, names: list[str], who: I64, key: I64
-    ) -> I64:
-        """The count ``col`` of each query in a fitted count table: its owner is
-        ``names[who]`` (none when ``who`` < 0; ignored for a table without ``owner``) and
-        its key is a (· b); 0 when the table has no such row."""
-        keys, counts, owners = self._coded(frame, col, owner)
+    def _count(self, col: str, names: list[str], who: I64, key: I64) -> I64:
+        """The count ``col`` of each query in its fitted count table: its owner is
+        ``names[who]`` (none when ``who`` < 0; ignored for a global table) and its key is
+        a (· b); 0 when the table has no such row."""
+        keys, counts, owners = self._coded(col)
         query = key.copy()
+        _, owner, pairs = _COUNT_TABLES[col]
         if owner is not None:  # the batch's names to the table's owners, then the rows
             where = pl.Series(names, dtype=pl.String).replace_strict(
                 owners, range(owners.len()), default=-1, return_dtype=pl.Int64
             )
             row = np.r_[where.to_numpy(), -1][who]  # who = -1: the appended -1
-            query = np.where(row >= 0, row * self._radix(frame) + key, -1)
+            radix = self.vocab_size_ ** (2 if pairs else 1)
+            query = np.where(row >= 0, row * radix + key, -1)
         out = np.zeros(query.size, dtype=np.int64)
         asked = np.flatnonzero(query >= 0)
         if keys.size == 0 or asked.size == 0:
@@ -455,26 +498,23 @@ class SequenceModel:
         out[asked[hit]] = counts[pos[hit]]
         return out
 
-    def _radix(self, frame: pl.DataFrame) -> int:
-        v = self.vocab_size_
-        return v * v if "b" in frame.columns else v
-
-    def _coded(
-        self, frame: pl.DataFrame, col: str, owner: str | None
-    ) -> tuple[I64, I64, pl.Series]:
-        """A count table as arrays: keys ((owner ·) a (· b), the owner its index among the
-        table's distinct owners), ascending, their counts and those owners. Worked out
-        once per fitted table, when the model is fitted, and pickled with it: a run over
-        one day must not re-read every user's table (~0.1 CPU-s at 5,000 users; a model
-        saved without them works them out on first use)."""
-        cache: dict[str, tuple[pl.DataFrame, I64, I64, pl.Series]]
+    def _coded(self, col: str) -> tuple[I64, I64, pl.Series]:
+        """The count table of ``col`` as arrays: keys ((owner ·) a (· b), the owner its
+        index among the table's distinct owners), ascending, their counts and those
+        owners. Worked out once per fitted table, when the model is fitted, and pickled
+        with it (the per-user tables only so: :data:`_AS_ARRAYS`): a run over one day
+        must not re-read every user's table (~0.1 CPU-s at 5,000 users; a model saved
+        without them works them out on first use)."""
+        cache: dict[str, tuple[I64, I64, pl.Series]]
         cache = self.__dict__.setdefault("_coded_tables", {})
         found = cache.get(col)
-        if found is not None and found[0] is frame:
-            return found[1:]
+        if found is not None:
+            return found
+        name, owner, pairs = _COUNT_TABLES[col]
+        frame: pl.DataFrame = getattr(self, name)
         v = self.vocab_size_
         key = frame["a"].cast(pl.Int64)
-        if "b" in frame.columns:
+        if pairs:
             key = key * v + frame["b"].cast(pl.Int64)
         counts = frame[col].cast(pl.Int64)
         owners = pl.Series([], dtype=pl.String)
@@ -484,11 +524,11 @@ class SequenceModel:
             column = frame[owner].filter(named)
             owners = column.unique(maintain_order=True)
             index = column.replace_strict(owners, range(owners.len()), return_dtype=pl.Int64)
-            key = index * self._radix(frame) + key
+            key = index * v ** (2 if pairs else 1) + key
         keys = key.to_numpy()
         order = np.argsort(keys, kind="stable")
-        cache[col] = (frame, keys[order], counts.to_numpy()[order], owners)
-        return cache[col][1:]
+        cache[col] = (keys[order], counts.to_numpy()[order], owners)
+        return cache[col]
 
     def _dims(self) -> list[str]:
         return [f"v{d}" for d in range(self.vector_size)]
