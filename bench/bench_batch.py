@@ -114,6 +114,12 @@ class StageClock:
             f"  events/s: {events / max(total_wall, 1e-9):,.0f} by wall, "
             f"{events / max(total_cpu, 1e-9):,.0f} per CPU-second"
         )
+        # what no scheduling can beat: this much CPU work on this many cores, all busy
+        cores = os.cpu_count() or 1
+        print(
+            f"  ceiling at this CPU work: {events * cores / max(total_cpu, 1e-9):,.0f} "
+            f"events/s by wall ({cores} cores busy from start to end)"
+        )
 
 
 def child_generate(out_dir: Path, users: int, days: int, seed: int, chunk: int) -> None:
