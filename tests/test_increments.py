@@ -16,6 +16,7 @@ from auditlens.config import Settings
 from auditlens.pipeline import ingest, run
 from auditlens.pipeline.increments import history_path
 from auditlens.pipeline.run import RunReport
+from auditlens.pipeline.stages import Stage
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
 from auditlens.store.repo import Store
@@ -118,8 +119,12 @@ def test_each_days_run_stores_what_a_full_run_stores(
             old.unlink()  # the full store never continues from a history
         before = len(reads)
         looked_up.clear()
-        a = run(daily, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+        heard: list[Stage] = []
+        a = run(daily, clock=lambda: dt.datetime(2026, 10, 1, tzinfo=dt.UTC), on_stage=heard.append)
         incremental = len(reads) == before
+        # the store stage counts what it stores: with the earlier peak days it copies
+        stored = [stage for stage in heard if stage.name == "store"][-1]
+        assert stored.done == stored.total == a.rows_stored, (stored, a.rows_stored)
         if i in (2, 3):  # the earlier peak days' rows came from the history, not the
             # store: the full run that left the first one put every user's in it
             assert sum(looked_up) == 0, looked_up

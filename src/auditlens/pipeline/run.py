@@ -211,9 +211,12 @@ def score_run(
     by_key = _reasons_by_key(scoring, model, rows, shown, earlier)
     run_id = None
     if rows.height:
-        steps.start("store", total=rows.height, unit="rows")
+        extra = _earlier_rows(rows, earlier, settings, batch_id)  # (counted in the total)
+        steps.start("store", total=rows.height + extra.height, unit="rows")
         rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
-        rows = _with_earlier(rows, earlier, settings, batch_id)
+        if extra.height:
+            rows = pl.concat([rows, extra.select(rows.columns)], how="vertical_relaxed")
+            rows = rows.sort(*KEYS)
         record_run = _run_record(settings, scored, rows.height, cut, alerts, (started, clock()))
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
@@ -458,20 +461,20 @@ def _peak_rows(
     return rows if found is None else pl.concat([found, rows], how="vertical_relaxed").sort(*KEYS)
 
 
-def _with_earlier(
+def _earlier_rows(
     rows: pl.DataFrame, earlier: pl.DataFrame, settings: Settings, batch_id: int
 ) -> pl.DataFrame:
-    """``rows`` plus the earlier peak days of their users, under this run's watermark."""
+    """The earlier peak days of the users of ``rows`` that ``rows`` do not hold, as
+    stored, under this run's watermark (stored with them)."""
     if earlier.height == 0 or "raw_score" not in earlier.columns:
-        return rows
+        return earlier.clear()
     extra = earlier.join(rows.select(USER_ID).unique(), on=USER_ID, how="semi").join(
         rows.select(*KEYS), on=list(KEYS), how="anti"
     )
-    extra = extra.with_columns(
+    return extra.with_columns(
         pl.lit(settings.fingerprint()).alias("config_hash"),
         pl.lit(batch_id).alias("data_batch_id"),
     )
-    return pl.concat([rows, extra.select(rows.columns)], how="vertical_relaxed").sort(*KEYS)
 
 
 @dataclass(frozen=True)
