@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
 
 from auditlens.detect import isolation
-from auditlens.detect.isolation import IsolationDetector, forest_scores, score_blocks, threads
+from auditlens.detect.base import load_artifact
+from auditlens.detect.isolation import (
+    IsolationDetector,
+    Walk,
+    forest_scores,
+    score_blocks,
+    threads,
+)
 
 
 def _frame(rows: int, seed: int = 0) -> pl.DataFrame:
@@ -69,3 +81,63 @@ def test_forest_scores_equal_score_samples(rows: int, max_features: float) -> No
     data = detector.matrix(frame.head(rows))
     want = detector.forest_.score_samples(data)
     assert np.array_equal(forest_scores(detector.forest_, data), want)
+
+
+@pytest.mark.parametrize(("rows", "max_features"), [(1, 1.0), (7, 1.0), (3_000, 1.0), (500, 0.5)])
+def test_the_numpy_walk_scores_as_scikit_learn_does(rows: int, max_features: float) -> None:
+    """A loaded detector scores a day's rows without scikit-learn (Walk): the same
+    scores bit for bit, values exactly at a split included."""
+    frame = _frame(5_000, seed=3)
+    detector = IsolationDetector(n_estimators=40, max_features=max_features).fit(frame)
+    data = detector.matrix(frame.head(rows))
+    forest = detector.forest_
+    # ties: each tree's root split moved onto one row's value (float32, as the trees
+    # read inputs); that row goes left, as scikit-learn sends it
+    subsample = forest._max_features != data.shape[1]
+    pairs = zip(forest.estimators_, forest.estimators_features_, strict=True)
+    for i, (tree, columns) in enumerate(pairs):
+        column = columns[tree.tree_.feature[0]] if subsample else tree.tree_.feature[0]
+        tree.tree_.threshold[0] = float(np.float32(data[i % rows, column]))
+    walk = Walk.of(forest)
+    assert np.array_equal(walk.scores(data), forest_scores(detector.forest_, data))
+    assert walk.max_samples == int(detector.forest_.max_samples_)
+
+
+def test_a_loaded_detector_scores_a_day_without_importing_scikit_learn(tmp_path: Path) -> None:
+    frame = _frame(5_000, seed=4)
+    detector = IsolationDetector(n_estimators=50).fit(frame)
+    day = frame.head(700)
+    want, depth = detector.score(day), detector.depth(day)  # scikit-learn's walk
+    sha = detector.save(tmp_path / "iso.pkl")
+    day.write_parquet(tmp_path / "day.parquet")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import numpy as np, polars as pl\n"
+        "from auditlens.detect.base import load_artifact\n"
+        f"detector = load_artifact(Path({str(tmp_path / 'iso.pkl')!r}), {sha!r})\n"
+        f"day = pl.read_parquet({str(tmp_path / 'day.parquet')!r})\n"
+        f"np.save({str(tmp_path / 'got.npy')!r}, detector.score(day))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert done.stdout.strip() == "[]", done.stdout
+    assert np.array_equal(np.load(tmp_path / "got.npy"), want)
+    # in this process (scikit-learn loaded) the forest is read back when asked for
+    again = load_artifact(tmp_path / "iso.pkl", sha)
+    assert "forest_" not in vars(again)
+    assert np.array_equal(again.score(day), want)
+    assert np.array_equal(again.depth(day), depth)
+    assert again.forest_.n_estimators == 50 and "forest_" in vars(again)
+
+
+def test_a_detector_saved_with_its_forest_inside_still_scores(tmp_path: Path) -> None:
+    """A model file of an earlier version holds scikit-learn's forest as an attribute."""
+    frame = _frame(3_000, seed=5)
+    detector = IsolationDetector(n_estimators=30).fit(frame)
+    old = IsolationDetector.__new__(IsolationDetector)
+    old.__dict__.update(pickle.loads(pickle.dumps(vars(detector))))  # noqa: S301 - ours
+    assert "_walk" not in vars(old)
+    assert np.array_equal(old.score(frame), detector.score(frame))
