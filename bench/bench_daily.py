@@ -29,6 +29,12 @@ drift; the CPU-seconds and the ratio of two runs measured back to back much less
 ``--repeat N`` measures N pairs (increment, full recompute), each on fresh copies of the
 deployment before the last day, and prints each pair and the median of their ratios: on
 a noisy machine one pair's ratio can move by a tenth.
+
+``--commands`` then does the last day once more on fresh copies as an operator's
+scheduler does: the two commands ``auditlens ingest DIR`` and ``auditlens run
+--no-alerts``, each a fresh process (CPU-seconds of the children, wall seconds), the
+increment against a full recompute. Each process pays its start (imports, first calls),
+which the in-process figures above leave out.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -127,6 +134,65 @@ def copy_settings(settings: Settings, root: Path, budget: str) -> Settings:
     )
 
 
+def as_commands(settings: Settings, directory: Path) -> tuple[float, float]:
+    """``auditlens ingest directory`` then ``auditlens run --no-alerts`` on the deployment
+    of ``settings``, each a fresh process: CPU-seconds (children) and wall seconds."""
+    root = settings.data_dir.parent
+    config = root / "auditlens.toml"
+    config.write_text(
+        "".join(
+            f"{key} = {json.dumps(str(value))}\n"
+            for key, value in (
+                ("store_url", settings.store_url.get_secret_value()),
+                ("data_dir", settings.data_dir),
+                ("resource_catalog", settings.resource_catalog),
+                ("peer_directory", settings.peer_directory),
+            )
+        ),
+        encoding="utf-8",
+    )
+    env = os.environ | {"AUDITLENS_CONFIG": str(config)}
+    cpu0, wall0 = children_cpu_seconds(), time.perf_counter()
+    for args in (["ingest", str(directory)], ["run", "--no-alerts"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "auditlens.cli", *args],
+            cwd=root, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"auditlens {args[0]} failed ({done.returncode}): {done.stderr}")
+    return children_cpu_seconds() - cpu0, time.perf_counter() - wall0
+
+
+def commands_pair(
+    settings: Settings, base: Path, tmp: Path, last: Path, args: argparse.Namespace, sha: str
+) -> None:
+    """Print the last day as two commands on fresh copies of ``base``: the increment
+    against a full recompute (a twin without history)."""
+    mine_dir, twin_dir = tmp / "cli-daily", tmp / "cli-twin"
+    shutil.copytree(base, mine_dir)
+    shutil.copytree(base, twin_dir)
+    twin = copy_settings(settings, twin_dir, args.memory_budget)
+    for old in history_path(twin, sha).parent.iterdir():
+        old.unlink()
+    inc_cpu, inc_wall = as_commands(copy_settings(settings, mine_dir, args.memory_budget), last)
+    all_cpu, all_wall = as_commands(twin, last)
+    recompute = f"full recompute of {args.days} days"
+    print("\n  the last day as two commands (auditlens ingest DIR, auditlens run), each a")
+    print(f"  {'fresh process':<44}{'CPU s':>9}{'wall s':>9}")
+    print(f"  {recompute:<44}{all_cpu:>9.2f}{all_wall:>9.2f}")
+    print(f"  {'daily increment':<44}{inc_cpu:>9.2f}{inc_wall:>9.2f}")
+    print(
+        f"  full recompute / daily increment: {all_cpu / inc_cpu:.1f}x CPU, "
+        f"{all_wall / inc_wall:.1f}x wall (each command's start included)"
+    )
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU-seconds of this process's finished children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="pairs of (daily increment, full recompute), each on fresh copies of the same "
         "deployment; prints each pair and the median ratio (a noisy machine)",
+    )
+    parser.add_argument(
+        "--commands",
+        action="store_true",
+        help="also the last day as two commands (auditlens ingest, auditlens run), each a "
+        "fresh process, increment against full recompute",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="auditlens-daily-") as tmp:
@@ -219,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(range {wall_ratios[0]:.1f}-{wall_ratios[-1]:.1f})"
             )
         print(f"  peak RSS {peak_rss_mib():,.0f} MiB (this process, every step)")
+        if args.commands:
+            commands_pair(settings, base, Path(tmp), days["last"], args, first.model_sha256)
     return 0
 
 
