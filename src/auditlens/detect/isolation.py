@@ -216,9 +216,7 @@ class Walk:
                 left = columns[self.feature[node], rows] <= self.threshold[node]
                 node = np.where(left, self.left[node], self.right[node])
             depths += self.value[node]
-        denominator = len(self.root) * _average_path_length(self.max_samples)
-        ratio = np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
-        return np.asarray(-(2 ** (-ratio)), dtype=np.float64)
+        return _from_depths(depths, len(self.root), self.max_samples)
 
 
 def threads(n_jobs: int | None) -> int:
@@ -276,10 +274,17 @@ def forest_scores(forest: Any, data: npt.NDArray[np.float64]) -> npt.NDArray[np.
             + forest._average_path_length_per_tree[i][leaves]
             - 1.0
         )
-    # c(max_samples) as scikit-learn's _average_path_length works it out, without its
-    # input check (whose first call in a process scans every installed package's entry
-    # points: a daily run's fresh process paid it)
-    denominator = len(forest.estimators_) * _average_path_length(int(forest._max_samples))
+    return _from_depths(depths, len(forest.estimators_), int(forest._max_samples))
+
+
+def _from_depths(
+    depths: npt.NDArray[np.float64], trees: int, max_samples: int
+) -> npt.NDArray[np.float64]:
+    """scikit-learn's ``score_samples`` from the trees' summed depths: -2^(-mean depth /
+    c(max_samples)), c as scikit-learn's _average_path_length works it out, without its
+    input check (whose first call in a process scans every installed package's entry
+    points: a daily run's fresh process paid it)."""
+    denominator = trees * _average_path_length(max_samples)
     ratio = np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
     return np.asarray(-(2 ** (-ratio)), dtype=np.float64)
 
