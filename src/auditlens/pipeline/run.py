@@ -213,10 +213,7 @@ def score_run(
     if rows.height:
         extra = _earlier_rows(rows, earlier, settings, batch_id)  # (counted in the total)
         steps.start("store", total=rows.height + extra.height, unit="rows")
-        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id)
-        if extra.height:
-            rows = pl.concat([rows, extra.select(rows.columns)], how="vertical_relaxed")
-            rows = rows.sort(*KEYS)
+        rows = _with_evidence(rows, by_key, scoring, record.sha256, settings, batch_id, extra)
         record_run = _run_record(settings, scored, rows.height, cut, alerts, (started, clock()))
         run_id = store.scores.commit_run(record_run, rows)
         steps.advance(rows.height)
@@ -798,10 +795,12 @@ def _with_evidence(
     sha: str,
     settings: Settings,
     batch_id: int,
+    earlier: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Add reasons (``by_key``: flagged windows and peak days), hashes and watermarks."""
+    """Add reasons (``by_key``: flagged windows and peak days), hashes and watermarks;
+    then the ``earlier`` rows (:func:`_earlier_rows`: as stored), in key order."""
     hashes = scoring.hashes(rows)
-    return (
+    found = (
         rows.with_columns(pl.Series("feature_hash", hashes))
         .join(by_key, on=list(KEYS), how="left", maintain_order="left")
         .with_columns(
@@ -811,3 +810,7 @@ def _with_evidence(
             pl.lit(batch_id).alias("data_batch_id"),
         )
     )
+    if earlier is None or earlier.height == 0:
+        return found
+    both = pl.concat([found, earlier.select(found.columns)], how="vertical_relaxed")
+    return both.sort(*KEYS)
