@@ -57,6 +57,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from auditlens.config import Settings
+from auditlens.fitted import FittedPipeline
 from auditlens.pipeline import ingest, run
 from auditlens.pipeline.increments import history_path
 from auditlens.sources.files import FileSource
@@ -187,6 +188,24 @@ def commands_pair(
     )
 
 
+def print_model_load(settings: Settings, sha: str, loads: int = 9) -> None:
+    """The model file every run loads: its size and the median of ``loads`` loads
+    (read, sha256 checked, unpickled) in this warm process."""
+    with Store.open(settings) as store:
+        record = store.models.by_sha(sha)
+    assert record is not None, "the run's model is not in the store"
+    path = Path(record.path)
+    seconds = []
+    for _ in range(loads):
+        started = time.perf_counter()
+        FittedPipeline.load(path, sha)
+        seconds.append(time.perf_counter() - started)
+    print(
+        f"  the model file: {path.stat().st_size / 2**20:.1f} MiB, a load "
+        f"{statistics.median(seconds) * 1000:.0f} ms (median of {loads}, this process)"
+    )
+
+
 def children_cpu_seconds() -> float:
     """User + system CPU-seconds of this process's finished children so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -291,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(range {wall_ratios[0]:.1f}-{wall_ratios[-1]:.1f})"
             )
         print(f"  peak RSS {peak_rss_mib():,.0f} MiB (this process, every step)")
+        print_model_load(settings, first.model_sha256)
         if args.commands:
             commands_pair(settings, base, Path(tmp), days["last"], args, first.model_sha256)
     return 0
