@@ -239,8 +239,7 @@ class SequenceModel:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         keys, counts, owners = coded[col]
         v = self.vocab_size_
-        radix = v * v if _COUNT_TABLES[col][2] else v
-        owner, rest = np.divmod(keys, radix)
+        owner, rest = np.divmod(keys, self._radix(col))
         a, b = (rest // v, rest % v) if _COUNT_TABLES[col][2] else (rest, None)
         table = _table({USER_ID: owners.gather(owner)}, a, b, col, counts)
         self.__dict__[name] = table
@@ -481,14 +480,13 @@ class SequenceModel:
         a (· b); 0 when the table has no such row."""
         keys, counts, owners = self._coded(col)
         query = key.copy()
-        _, owner, pairs = _COUNT_TABLES[col]
+        owner = _COUNT_TABLES[col][1]
         if owner is not None:  # the batch's names to the table's owners, then the rows
             where = pl.Series(names, dtype=pl.String).replace_strict(
                 owners, range(owners.len()), default=-1, return_dtype=pl.Int64
             )
             row = np.r_[where.to_numpy(), -1][who]  # who = -1: the appended -1
-            radix = self.vocab_size_ ** (2 if pairs else 1)
-            query = np.where(row >= 0, row * radix + key, -1)
+            query = np.where(row >= 0, row * self._radix(col) + key, -1)
         out = np.zeros(query.size, dtype=np.int64)
         asked = np.flatnonzero(query >= 0)
         if keys.size == 0 or asked.size == 0:
@@ -497,6 +495,12 @@ class SequenceModel:
         hit = keys[pos] == query[asked]
         out[asked[hit]] = counts[pos[hit]]
         return out
+
+    def _radix(self, col: str) -> int:
+        """What an owner's index is multiplied by in the keys of ``col``'s table: the
+        number of distinct (a, b) pairs or of tokens a."""
+        v = self.vocab_size_
+        return v * v if _COUNT_TABLES[col][2] else v
 
     def _coded(self, col: str) -> tuple[I64, I64, pl.Series]:
         """The count table of ``col`` as arrays: keys ((owner ·) a (· b), the owner its
@@ -524,7 +528,7 @@ class SequenceModel:
             column = frame[owner].filter(named)
             owners = column.unique(maintain_order=True)
             index = column.replace_strict(owners, range(owners.len()), return_dtype=pl.Int64)
-            key = index * v ** (2 if pairs else 1) + key
+            key = index * self._radix(col) + key
         keys = key.to_numpy()
         order = np.argsort(keys, kind="stable")
         cache[col] = (keys[order], counts.to_numpy()[order], owners)
