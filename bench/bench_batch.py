@@ -54,9 +54,10 @@ from auditlens.pipeline.partitions import partitions_for
 from auditlens.pipeline.stages import DONE, Stage
 
 
-def cpu_seconds() -> float:
-    """User + system CPU-seconds of this process so far (every thread)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU-seconds of this process so far (every thread), or of ``who``
+    (``resource.RUSAGE_CHILDREN``: its finished children)."""
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 

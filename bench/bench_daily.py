@@ -153,7 +153,7 @@ def as_commands(settings: Settings, directory: Path) -> tuple[float, float]:
         encoding="utf-8",
     )
     env = os.environ | {"AUDITLENS_CONFIG": str(config)}
-    cpu0, wall0 = children_cpu_seconds(), time.perf_counter()
+    cpu0, wall0 = cpu_seconds(resource.RUSAGE_CHILDREN), time.perf_counter()
     for args in (["ingest", str(directory)], ["run", "--no-alerts"]):
         done = subprocess.run(
             [sys.executable, "-m", "auditlens.cli", *args],
@@ -161,7 +161,25 @@ def as_commands(settings: Settings, directory: Path) -> tuple[float, float]:
         )  # fmt: skip
         if done.returncode != 0:
             raise SystemExit(f"auditlens {args[0]} failed ({done.returncode}): {done.stderr}")
-    return children_cpu_seconds() - cpu0, time.perf_counter() - wall0
+    return cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, time.perf_counter() - wall0
+
+
+def copies(
+    settings: Settings,
+    base: Path,
+    dirs: tuple[Path, Path],
+    args: argparse.Namespace,
+    sha: str,
+) -> tuple[Settings, Settings]:
+    """Two fresh copies of the deployment ``base`` in ``dirs``: one that continues from
+    its history (the daily increment) and a twin without it (a full recompute); the
+    settings of each. ``sha``: the model the history was left with."""
+    for directory in dirs:
+        shutil.copytree(base, directory)
+    mine, twin = (copy_settings(settings, d, args.memory_budget) for d in dirs)
+    for old in history_path(twin, sha).parent.iterdir():
+        old.unlink()  # the twin never continues from a history
+    return mine, twin
 
 
 def commands_pair(
@@ -169,13 +187,8 @@ def commands_pair(
 ) -> None:
     """Print the last day as two commands on fresh copies of ``base``: the increment
     against a full recompute (a twin without history)."""
-    mine_dir, twin_dir = tmp / "cli-daily", tmp / "cli-twin"
-    shutil.copytree(base, mine_dir)
-    shutil.copytree(base, twin_dir)
-    twin = copy_settings(settings, twin_dir, args.memory_budget)
-    for old in history_path(twin, sha).parent.iterdir():
-        old.unlink()
-    inc_cpu, inc_wall = as_commands(copy_settings(settings, mine_dir, args.memory_budget), last)
+    mine, twin = copies(settings, base, (tmp / "cli-daily", tmp / "cli-twin"), args, sha)
+    inc_cpu, inc_wall = as_commands(mine, last)
     all_cpu, all_wall = as_commands(twin, last)
     recompute = f"full recompute of {args.days} days"
     print("\n  the last day as two commands (auditlens ingest DIR, auditlens run), each a")
@@ -204,12 +217,6 @@ def print_model_load(settings: Settings, sha: str, loads: int = 9) -> None:
         f"  the model file: {path.stat().st_size / 2**20:.1f} MiB, a load "
         f"{statistics.median(seconds) * 1000:.0f} ms (median of {loads}, this process)"
     )
-
-
-def children_cpu_seconds() -> float:
-    """User + system CPU-seconds of this process's finished children so far."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,12 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         pairs: list[tuple[float, float, float, float]] = []
         for i in range(args.repeat):
             mine_dir, twin_dir = Path(tmp) / f"daily-{i}", Path(tmp) / f"twin-{i}"
-            shutil.copytree(base, mine_dir)
-            shutil.copytree(base, twin_dir)
-            mine_settings = copy_settings(settings, mine_dir, args.memory_budget)
-            twin = copy_settings(settings, twin_dir, args.memory_budget)
-            for old in history_path(twin, first.model_sha256).parent.iterdir():
-                old.unlink()  # the twin never continues from a history
+            mine_settings, twin = copies(
+                settings, base, (mine_dir, twin_dir), args, first.model_sha256
+            )
             inc_cpu, inc_wall, daily = day_run(mine_settings, days["last"])
             all_cpu, all_wall, whole = day_run(twin, days["last"])
             mine, theirs = stored(mine_settings, daily.run_id), stored(twin, whole.run_id)
