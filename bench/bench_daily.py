@@ -18,8 +18,10 @@ before the last, the last day. Then, on a fresh SQLite store (pipeline functions
    and its reasons) and the users' peaks: they must be equal, else the bench fails;
 6. run the original once more with nothing new.
 
-For each step it prints CPU-seconds (this process, all threads) and wall seconds, and the
-ratio full recompute / daily increment by both. On a loaded machine the wall figures
+For each step it prints CPU-seconds (this process, all threads) and wall seconds, of which
+the ingest, and the ratio full recompute / daily increment by both: of ingest + run (the
+day's job as a whole) and of the run alone (the day's ingest is the same work either way:
+what the increment saves is the run's). On a loaded machine the wall figures
 drift; the CPU-seconds and the ratio of two runs measured back to back much less.
 
     .venv/bin/python bench/bench_daily.py                 # ~10M events, ~6 min
@@ -50,6 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +110,30 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return cpu_seconds() - cpu0, time.perf_counter() - wall0, result
 
 
-def day_run(settings: Settings, directory: Path) -> tuple[float, float, Any]:
-    """Ingest ``directory`` then run: CPU s, wall s, the run's report."""
+@dataclass(frozen=True)
+class DayRun:
+    """A day ingested, then run: CPU and wall seconds of each, and the run's report."""
 
-    def both() -> Any:
-        ingest_dir(settings, directory)
-        return run(settings, alerts=False)
+    ingest_cpu: float
+    ingest_wall: float
+    run_cpu: float
+    run_wall: float
+    report: Any
 
-    return timed(both)
+    @property
+    def cpu(self) -> float:
+        return self.ingest_cpu + self.run_cpu
+
+    @property
+    def wall(self) -> float:
+        return self.ingest_wall + self.run_wall
+
+
+def day_run(settings: Settings, directory: Path) -> DayRun:
+    """Ingest ``directory`` then run, each timed."""
+    ingest_cpu, ingest_wall, _ = timed(lambda: ingest_dir(settings, directory))
+    run_cpu, run_wall, report = timed(lambda: run(settings, alerts=False))
+    return DayRun(ingest_cpu, ingest_wall, run_cpu, run_wall, report)
 
 
 def stored(settings: Settings, run_id: int | None) -> pl.DataFrame:
@@ -219,6 +238,40 @@ def print_model_load(settings: Settings, sha: str, loads: int = 9) -> None:
     )
 
 
+def print_pairs(pairs: list[tuple[DayRun, DayRun]], days: int) -> None:
+    """Each pair's full recompute and daily increment: ingest + run, and the ingest."""
+    recompute = f"last day: full recompute of {days} days"
+    for i, (whole, daily) in enumerate(pairs):
+        pair = f" (pair {i + 1})" if len(pairs) > 1 else ""
+        for name, one in ((recompute + pair, whole), ("last day: daily increment" + pair, daily)):
+            ingest = f"{one.ingest_cpu:.2f} / {one.ingest_wall:.2f}"
+            print(f"  {name:<44}{one.cpu:>9.2f}{one.wall:>9.2f}{ingest:>22}")
+
+
+def print_ratios(pairs: list[tuple[DayRun, DayRun]]) -> None:
+    """Full recompute / daily increment, ingest + run (the day's run as a whole) and the
+    run alone (the day's ingest, the same work in both, left out), by CPU and wall; over
+    several pairs each pair's ratio, then their median."""
+
+    def ratios(of: Callable[[DayRun], float]) -> str:
+        found = sorted(of(whole) / of(daily) for whole, daily in pairs)
+        if len(found) == 1:
+            return f"{found[0]:.1f}x"
+        spread = f" (range {found[0]:.1f}-{found[-1]:.1f})"
+        return f"median {statistics.median(found):.1f}x{spread}"
+
+    print(
+        "  full recompute / daily increment"
+        + (f", over {len(pairs)} pairs" if len(pairs) > 1 else "")
+        + ":"
+    )
+    print(f"    ingest + run: {ratios(lambda r: r.cpu)} CPU, {ratios(lambda r: r.wall)} wall")
+    print(
+        f"    the run alone (the day's ingest, the same in both, left out): "
+        f"{ratios(lambda r: r.run_cpu)} CPU, {ratios(lambda r: r.run_wall)} wall"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -259,60 +312,47 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_for(work, args.memory_budget, 0).model_copy(update={"sources": {}})
         ingest_dir(settings, days["history"])
         run(settings, alerts=False, refit=True)
-        full_cpu, full_wall, first = day_run(settings, days["before"])
+        full = day_run(settings, days["before"])
+        first = full.report
         assert history_path(settings, first.model_sha256).exists(), "no history written"
         base = Path(tmp) / "base"  # the deployment before the last day, copied per pair
         inputs = {"events", "history", "before", "last"}  # (the generated and split events)
         shutil.copytree(
             work, base, ignore=lambda d, names: inputs & set(names) if d == str(work) else []
         )
-        pairs: list[tuple[float, float, float, float]] = []
+        pairs: list[tuple[DayRun, DayRun]] = []  # (full recompute, daily increment)
         for i in range(args.repeat):
             mine_dir, twin_dir = Path(tmp) / f"daily-{i}", Path(tmp) / f"twin-{i}"
             mine_settings, twin = copies(
                 settings, base, (mine_dir, twin_dir), args, first.model_sha256
             )
-            inc_cpu, inc_wall, daily = day_run(mine_settings, days["last"])
-            all_cpu, all_wall, whole = day_run(twin, days["last"])
-            mine, theirs = stored(mine_settings, daily.run_id), stored(twin, whole.run_id)
-            assert_frame_equal(mine, theirs, check_exact=True)
+            daily = day_run(mine_settings, days["last"])
+            whole = day_run(twin, days["last"])
+            mine = stored(mine_settings, daily.report.run_id)
+            assert_frame_equal(mine, stored(twin, whole.report.run_id), check_exact=True)
             shown = ["user_id", "risk_score", "peak_window", "peak_windows", "reasons"]
-            assert_frame_equal(daily.peaks.select(shown), whole.peaks.select(shown))
-            pairs.append((all_cpu, all_wall, inc_cpu, inc_wall))
+            assert_frame_equal(daily.report.peaks.select(shown), whole.report.peaks.select(shown))
+            pairs.append((whole, daily))
             if i + 1 < args.repeat:
                 shutil.rmtree(twin_dir)
                 shutil.rmtree(mine_dir)
         settings = mine_settings  # the last pair's deployment runs once more below
-        all_cpu, all_wall, inc_cpu, inc_wall = pairs[-1]
         none_cpu, none_wall, _ = timed(lambda: run(settings, alerts=False))
         last_events = sum(pl.scan_parquet(p).select(pl.len()).collect().item()
                           for p in days["last"].glob("*.parquet"))  # fmt: skip
-        print(f"\n  {'ingest + run':<44}{'CPU s':>9}{'wall s':>9}")
+        print(f"\n  {'ingest + run':<44}{'CPU s':>9}{'wall s':>9}{'of which ingest':>22}")
         history = f"full run, {args.days - 1} days (leaves a history)"
-        recompute = f"last day: full recompute of {args.days} days"
-        print(f"  {history:<44}{full_cpu:>9.2f}{full_wall:>9.2f}")
-        for i, (a_cpu, a_wall, d_cpu, d_wall) in enumerate(pairs):
-            pair = f" (pair {i + 1})" if len(pairs) > 1 else ""
-            print(f"  {recompute + pair:<44}{a_cpu:>9.2f}{a_wall:>9.2f}")
-            print(f"  {'last day: daily increment' + pair:<44}{d_cpu:>9.2f}{d_wall:>9.2f}")
+        ingest = f"{full.ingest_cpu:.2f} / {full.ingest_wall:.2f}"
+        print(f"  {history:<44}{full.cpu:>9.2f}{full.wall:>9.2f}{ingest:>22}")
+        print_pairs(pairs, args.days)
         print(f"  {'nothing new':<44}{none_cpu:>9.2f}{none_wall:>9.2f}")
+        whole, daily = pairs[-1]
         print(
-            f"\n  the last day: {last_events:,} events; increment stored {daily.rows_stored:,} "
-            f"rows, scored {daily.windows_scored:,} windows (full: {whole.windows_scored:,})"
+            f"\n  the last day: {last_events:,} events; increment stored "
+            f"{daily.report.rows_stored:,} rows, scored {daily.report.windows_scored:,} windows "
+            f"(full: {whole.report.windows_scored:,}); the stored rows and peaks are equal"
         )
-        print(
-            f"  full recompute / daily increment: {all_cpu / inc_cpu:.1f}x CPU, "
-            f"{all_wall / inc_wall:.1f}x wall; the stored rows and peaks are equal"
-        )
-        if len(pairs) > 1:  # each pair measured back to back: the ratio of each, then their median
-            cpu_ratios = sorted(a / d for a, _, d, _ in pairs)
-            wall_ratios = sorted(a / d for _, a, _, d in pairs)
-            print(
-                f"  over {len(pairs)} pairs: median {statistics.median(cpu_ratios):.1f}x CPU "
-                f"(range {cpu_ratios[0]:.1f}-{cpu_ratios[-1]:.1f}), median "
-                f"{statistics.median(wall_ratios):.1f}x wall "
-                f"(range {wall_ratios[0]:.1f}-{wall_ratios[-1]:.1f})"
-            )
+        print_ratios(pairs)
         print(f"  peak RSS {peak_rss_mib():,.0f} MiB (this process, every step)")
         print_model_load(settings, first.model_sha256)
         if args.commands:
