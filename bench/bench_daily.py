@@ -245,7 +245,7 @@ def print_pairs(pairs: list[tuple[DayRun, DayRun]], days: int) -> None:
         pair = f" (pair {i + 1})" if len(pairs) > 1 else ""
         for name, one in ((recompute + pair, whole), ("last day: daily increment" + pair, daily)):
             ingest = f"{one.ingest_cpu:.2f} / {one.ingest_wall:.2f}"
-            print(f"  {name:<44}{one.cpu:>9.2f}{one.wall:>9.2f}{ingest:>22}")
+            print(f"  {name:<44}{one.cpu:>9.2f}{one.wall:>9.2f}{ingest:>30}")
 
 
 def print_ratios(pairs: list[tuple[DayRun, DayRun]]) -> None:
@@ -340,10 +340,12 @@ def main(argv: list[str] | None = None) -> int:
         none_cpu, none_wall, _ = timed(lambda: run(settings, alerts=False))
         last_events = sum(pl.scan_parquet(p).select(pl.len()).collect().item()
                           for p in days["last"].glob("*.parquet"))  # fmt: skip
-        print(f"\n  {'ingest + run':<44}{'CPU s':>9}{'wall s':>9}{'of which ingest':>22}")
+        print(
+            f"\n  {'ingest + run':<44}{'CPU s':>9}{'wall s':>9}{'of which ingest, CPU / wall':>30}"
+        )
         history = f"full run, {args.days - 1} days (leaves a history)"
         ingest = f"{full.ingest_cpu:.2f} / {full.ingest_wall:.2f}"
-        print(f"  {history:<44}{full.cpu:>9.2f}{full.wall:>9.2f}{ingest:>22}")
+        print(f"  {history:<44}{full.cpu:>9.2f}{full.wall:>9.2f}{ingest:>30}")
         print_pairs(pairs, args.days)
         print(f"  {'nothing new':<44}{none_cpu:>9.2f}{none_wall:>9.2f}")
         whole, daily = pairs[-1]
