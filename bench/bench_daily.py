@@ -128,6 +128,11 @@ class DayRun:
     def wall(self) -> float:
         return self.ingest_wall + self.run_wall
 
+    def line(self, name: str) -> str:
+        """The table's row of this day: ``name``, CPU and wall seconds, the ingest's."""
+        ingest = f"{self.ingest_cpu:.2f} / {self.ingest_wall:.2f}"
+        return f"  {name:<44}{self.cpu:>9.2f}{self.wall:>9.2f}{ingest:>30}"
+
 
 def day_run(settings: Settings, directory: Path) -> DayRun:
     """Ingest ``directory`` then run, each timed."""
@@ -244,8 +249,7 @@ def print_pairs(pairs: list[tuple[DayRun, DayRun]], days: int) -> None:
     for i, (whole, daily) in enumerate(pairs):
         pair = f" (pair {i + 1})" if len(pairs) > 1 else ""
         for name, one in ((recompute + pair, whole), ("last day: daily increment" + pair, daily)):
-            ingest = f"{one.ingest_cpu:.2f} / {one.ingest_wall:.2f}"
-            print(f"  {name:<44}{one.cpu:>9.2f}{one.wall:>9.2f}{ingest:>30}")
+            print(one.line(name))
 
 
 def print_ratios(pairs: list[tuple[DayRun, DayRun]]) -> None:
@@ -344,8 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\n  {'ingest + run':<44}{'CPU s':>9}{'wall s':>9}{'of which ingest, CPU / wall':>30}"
         )
         history = f"full run, {args.days - 1} days (leaves a history)"
-        ingest = f"{full.ingest_cpu:.2f} / {full.ingest_wall:.2f}"
-        print(f"  {history:<44}{full.cpu:>9.2f}{full.wall:>9.2f}{ingest:>30}")
+        print(full.line(history))
         print_pairs(pairs, args.days)
         print(f"  {'nothing new':<44}{none_cpu:>9.2f}{none_wall:>9.2f}")
         whole, daily = pairs[-1]
