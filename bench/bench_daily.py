@@ -21,8 +21,10 @@ before the last, the last day. Then, on a fresh SQLite store (pipeline functions
 For each step it prints CPU-seconds (this process, all threads) and wall seconds, of which
 the ingest, and the ratio full recompute / daily increment by both: of ingest + run (the
 day's job as a whole) and of the run alone (the day's ingest is the same work either way:
-what the increment saves is the run's). On a loaded machine the wall figures
-drift; the CPU-seconds and the ratio of two runs measured back to back much less.
+what the increment saves is the run's), and the kernel's share of each side's
+CPU-seconds (system time: mostly zeroing the fresh pages the run's arrays are put in).
+On a loaded machine the wall figures drift; the CPU-seconds and the ratio of two runs
+measured back to back much less.
 
     .venv/bin/python bench/bench_daily.py                 # ~10M events, ~6 min
     .venv/bin/python bench/bench_daily.py --users 800     # ~1.5M events, a minute
@@ -112,13 +114,16 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 @dataclass(frozen=True)
 class DayRun:
-    """A day ingested, then run: CPU and wall seconds of each, and the run's report."""
+    """A day ingested, then run: CPU and wall seconds of each, and the run's report;
+    ``system``: the kernel's share of the CPU-seconds of both (page faults zeroing
+    fresh memory, file writes, ``fsync``)."""
 
     ingest_cpu: float
     ingest_wall: float
     run_cpu: float
     run_wall: float
     report: Any
+    system: float = 0.0
 
     @property
     def cpu(self) -> float:
@@ -134,11 +139,18 @@ class DayRun:
         return f"  {name:<44}{self.cpu:>9.2f}{self.wall:>9.2f}{ingest:>30}"
 
 
+def system_seconds() -> float:
+    """System (kernel) CPU-seconds of this process so far, every thread."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def day_run(settings: Settings, directory: Path) -> DayRun:
     """Ingest ``directory`` then run, each timed."""
+    system = system_seconds()
     ingest_cpu, ingest_wall, _ = timed(lambda: ingest_dir(settings, directory))
     run_cpu, run_wall, report = timed(lambda: run(settings, alerts=False))
-    return DayRun(ingest_cpu, ingest_wall, run_cpu, run_wall, report)
+    system = system_seconds() - system
+    return DayRun(ingest_cpu, ingest_wall, run_cpu, run_wall, report, system)
 
 
 def stored(settings: Settings, run_id: int | None) -> pl.DataFrame:
@@ -274,6 +286,14 @@ def print_ratios(pairs: list[tuple[DayRun, DayRun]]) -> None:
         f"    the run alone (the day's ingest, the same in both, left out): "
         f"{ratios(lambda r: r.run_cpu)} CPU, {ratios(lambda r: r.run_wall)} wall"
     )
+    for name, pick in (("full recompute", 0), ("daily increment", 1)):
+        runs = [pair[pick] for pair in pairs]
+        system = statistics.median(r.system for r in runs)
+        share = statistics.median(r.system / r.cpu for r in runs)
+        print(
+            f"  of a {name}'s CPU-seconds, the kernel's (system time): {system:.2f} s, "
+            f"{share:.0%}" + (" (medians)" if len(runs) > 1 else "")
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
