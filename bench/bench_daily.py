@@ -22,7 +22,7 @@ For each step it prints CPU-seconds (this process, all threads) and wall seconds
 the ingest, and the ratio full recompute / daily increment by both: of ingest + run (the
 day's job as a whole) and of the run alone (the day's ingest is the same work either way:
 what the increment saves is the run's), and the kernel's share of each side's
-CPU-seconds (system time: mostly zeroing the fresh pages the run's arrays are put in).
+CPU-seconds (system time: page faults on fresh memory and its zeroing among it).
 On a loaded machine the wall figures drift; the CPU-seconds and the ratio of two runs
 measured back to back much less.
 
@@ -115,15 +115,15 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 @dataclass(frozen=True)
 class DayRun:
     """A day ingested, then run: CPU and wall seconds of each, and the run's report;
-    ``system``: the kernel's share of the CPU-seconds of both (page faults zeroing
-    fresh memory, file writes, ``fsync``)."""
+    ``system``: the kernel's share of the CPU-seconds of both (page faults on fresh
+    memory, file writes, ``fsync``)."""
 
     ingest_cpu: float
     ingest_wall: float
     run_cpu: float
     run_wall: float
     report: Any
-    system: float = 0.0
+    system: float
 
     @property
     def cpu(self) -> float:
