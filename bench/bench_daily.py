@@ -22,7 +22,11 @@ For each step it prints CPU-seconds (this process, all threads) and wall seconds
 the ingest, and the ratio full recompute / daily increment by both: of ingest + run (the
 day's job as a whole) and of the run alone (the day's ingest is the same work either way:
 what the increment saves is the run's), and the kernel's share of each side's
-CPU-seconds (system time: page faults on fresh memory and its zeroing among it).
+CPU-seconds (system time: page faults on fresh memory and its zeroing among it). Then
+each side's CPU-seconds by the stages the run reports (``on_stage``), and the ratio an
+increment would show if it cost only the day's ingest, the stages both sides do alike
+(setup, storing the same rows, drift and the history after them) and its day's share of
+the full recompute's other work: the ceiling those shared stages set.
 On a loaded machine the wall figures drift; the CPU-seconds and the ratio of two runs
 measured back to back much less.
 
@@ -65,9 +69,10 @@ from auditlens.config import Settings
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline import ingest, run
 from auditlens.pipeline.increments import history_path
+from auditlens.pipeline.stages import Stage
 from auditlens.sources.files import FileSource
 from auditlens.store.repo import Store
-from bench_batch import cpu_seconds, peak_rss_mib, settings_for, warm_up
+from bench_batch import StageClock, cpu_seconds, peak_rss_mib, settings_for, warm_up
 
 BENCH = Path(__file__).resolve().parent
 COMPARED = ["user_id", "window", "raw_score", "surprise", "risk", "decayed_risk", "severity",
@@ -112,11 +117,31 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return cpu_seconds() - cpu0, time.perf_counter() - wall0, result
 
 
+#: The run's stages as it reports them (pipeline/run.py), and the bench's name for the
+#: time after the store's rows are committed (the "store" stage's count reaching its
+#: rows): drift, the history written, the report.
+STAGES = ("setup", "features and model", "score", "reasons", "store")
+AFTER_STORE = "after storing"
+#: The stages a full recompute and an increment do alike: the same rows stored, the
+#: same new windows measured for drift, a history written (the run's own setup).
+SHARED = ("setup", "store", AFTER_STORE)
+
+
+class RunStages(StageClock):
+    """CPU-seconds of each stage of a run (bench_batch.StageClock), with the time after
+    the store's commit apart (:data:`AFTER_STORE`)."""
+
+    def __call__(self, stage: Stage) -> None:
+        if stage.name == "store" and stage.done:  # the rows are committed
+            stage = Stage(AFTER_STORE)
+        super().__call__(stage)
+
+
 @dataclass(frozen=True)
 class DayRun:
     """A day ingested, then run: CPU and wall seconds of each, and the run's report;
     ``system``: the kernel's share of the CPU-seconds of both (page faults on fresh
-    memory, file writes, ``fsync``)."""
+    memory, file writes, ``fsync``); ``stages``: the run's CPU-seconds by stage."""
 
     ingest_cpu: float
     ingest_wall: float
@@ -124,6 +149,7 @@ class DayRun:
     run_wall: float
     report: Any
     system: float
+    stages: dict[str, float]
 
     @property
     def cpu(self) -> float:
@@ -148,9 +174,17 @@ def day_run(settings: Settings, directory: Path) -> DayRun:
     """Ingest ``directory`` then run, each timed."""
     system = system_seconds()
     ingest_cpu, ingest_wall, _ = timed(lambda: ingest_dir(settings, directory))
-    run_cpu, run_wall, report = timed(lambda: run(settings, alerts=False))
+    stages = RunStages()
+
+    def staged() -> Any:
+        stages.start()
+        report = run(settings, alerts=False, on_stage=stages)
+        stages.stop()
+        return report
+
+    run_cpu, run_wall, report = timed(staged)
     system = system_seconds() - system
-    return DayRun(ingest_cpu, ingest_wall, run_cpu, run_wall, report, system)
+    return DayRun(ingest_cpu, ingest_wall, run_cpu, run_wall, report, system, stages.cpu)
 
 
 def stored(settings: Settings, run_id: int | None) -> pl.DataFrame:
@@ -296,6 +330,45 @@ def print_ratios(pairs: list[tuple[DayRun, DayRun]]) -> None:
         )
 
 
+def print_stages(pairs: list[tuple[DayRun, DayRun]], day_events: int, events: int) -> None:
+    """Each side's CPU-seconds by stage (medians over the pairs); then what an increment
+    would measure if it cost only the day's ingest, the stages both sides share
+    (:data:`SHARED`, as the increment pays them) and its day's share of the full
+    recompute's other stages (the same work per event): the most an increment can show
+    on this day while those shared stages cost what they cost."""
+    wholes, dailies = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+
+    def median(runs: list[DayRun], of: Callable[[DayRun], float]) -> float:
+        return statistics.median(of(r) for r in runs)
+
+    def shared(r: DayRun) -> float:
+        return r.ingest_cpu + sum(r.stages.get(name, 0.0) for name in SHARED)
+
+    rows: list[tuple[str, Callable[[DayRun], float]]] = [
+        ("ingest (the day's events)", lambda r: r.ingest_cpu)
+    ]
+    rows += [(name, lambda r, n=name: r.stages.get(n, 0.0)) for name in (*STAGES, AFTER_STORE)]
+    medians = " (medians)" if len(pairs) > 1 else ""
+    print(f"\n  {'CPU-seconds by stage' + medians:<44}{'full':>9}{'increment':>11}")
+    for label, of in rows:
+        print(f"    {label:<42}{median(wholes, of):>9.2f}{median(dailies, of):>11.2f}")
+    print(
+        "    (an increment scores its windows within 'features and model'; 'after storing':\n"
+        "    drift, the history written, the report)"
+    )
+    share = day_events / events
+    full = median(wholes, lambda r: r.cpu)
+    rest = median(wholes, lambda r: r.cpu - shared(r))
+    floor = median(dailies, shared)
+    print(
+        f"  the day holds {share:.1%} of the events; an increment costing only the ingest and "
+        f"the shared stages\n  ({', '.join(SHARED)}: {floor:.2f} CPU-s) plus {share:.1%} of "
+        f"the full recompute's other stages ({rest:.2f}) would measure\n  "
+        f"{full / (floor + share * rest):.1f}x: the ratio's ceiling on this day while the shared "
+        "stages and the work per event cost what they cost"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -378,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(full: {whole.report.windows_scored:,}); the stored rows and peaks are equal"
         )
         print_ratios(pairs)
+        print_stages(pairs, last_events, daily.report.events)
         print(f"  peak RSS {peak_rss_mib():,.0f} MiB (this process, every step)")
         print_model_load(settings, first.model_sha256)
         if args.commands:
