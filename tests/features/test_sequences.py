@@ -253,6 +253,30 @@ def test_tokenise_matches_string_tokens_and_string_frames_score_the_same(
     assert_frame_equal(SequenceModel(seed=2).fit(as_text, groups).user_counts_, model.user_counts_)
 
 
+def test_tokenise_events_in_time_order_as_in_any_other_order(
+    org: tuple[SyntheticData, pl.DataFrame, pl.DataFrame, FeatureContext],
+) -> None:
+    """Events in time order are put in (user, time) order by a stable sort by user alone,
+    events in any other order by their (user, time) key: the same tokens and sessions,
+    a user's events at the same instant in the order they came either way."""
+    _, prepared, _, _ = org
+    part = prepared.filter(pl.col("user_id") < "U0080")
+    # whole minutes: many of a user's events share an instant (ties)
+    tied = part.with_columns(pl.col("timestamp").dt.truncate("1m"))
+    in_time = tied.sort("timestamp", maintain_order=True)
+    # users' blocks backwards, each user's events in the order they came
+    by_user = in_time.sort("user_id", descending=True, maintain_order=True)
+    assert in_time.get_column("timestamp").is_sorted()
+    assert not by_user.get_column("timestamp").is_sorted()
+    users = pl.col("user_id").cast(pl.String)
+    ties = in_time.group_by("user_id", "timestamp").len().get_column("len").max()
+    assert isinstance(ties, int) and ties > 1
+    expected = _reference_tokens(in_time)
+    for order in (in_time, by_user):
+        tokens = tokenise(order).with_columns(users, pl.col("_token").cast(pl.String))
+        assert_frame_equal(tokens, expected)
+
+
 def _sessions(tokens: pl.DataFrame) -> list[dict[str, Any]]:
     """Sessions in order: id, user, window (of the first event) and words."""
     out: dict[int, dict[str, Any]] = {}

@@ -79,7 +79,13 @@ def tokenise(prepared: pl.DataFrame, gap_minutes: float = 30.0) -> pl.DataFrame:
     user, time = pl.col(USER_ID).to_physical().cast(pl.Int64), pl.col(TIMESTAMP).to_physical()
     lo, hi = prepared.select(time.min().alias("lo"), time.max().alias("hi")).row(0)
     lo, span = (0, 1) if lo is None else (lo, hi - lo + 1)
-    if users.len() * span < KEY_LIMIT:  # one int64 key: (user, time) order, stable
+    stamps = prepared.get_column(TIMESTAMP)
+    if stamps.null_count() == 0 and stamps.is_sorted():
+        # events in time order (as logs come): a stable sort by user alone keeps each
+        # user's events in that order, the order the (user, time) sort gives, ties kept
+        # as they come (tokenise of 10M events: 1.34 CPU-s against 1.43, medians of five)
+        rows = rows.sort(user, maintain_order=True)
+    elif users.len() * span < KEY_LIMIT:  # one int64 key: (user, time) order, stable
         rows = rows.sort(user * span + (time - lo), maintain_order=True)
     else:
         rows = rows.sort(user, time, maintain_order=True)
