@@ -334,8 +334,8 @@ def print_stages(pairs: list[tuple[DayRun, DayRun]], day_events: int, events: in
     """Each side's CPU-seconds by stage (medians over the pairs); then what an increment
     would measure if it cost only the day's ingest, the stages both sides share
     (:data:`SHARED`, as the increment pays them) and its day's share of the full
-    recompute's other stages (the same work per event): the most an increment can show
-    on this day while those shared stages cost what they cost."""
+    recompute's other stages (the same work per event): the ratio's ceiling on this day
+    while the shared stages and the work per event cost what they cost."""
     wholes, dailies = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
 
     def median(runs: list[DayRun], of: Callable[[DayRun], float]) -> float:
