@@ -558,10 +558,15 @@ class SequenceModel:
         table[:, :-1] = np.array(self.vectors_["_vec"].to_list(), dtype=np.float64).T
         codes = np.array([row.get(w, len(row)) for w in seq.words], dtype=np.int64)[seq.code]
         # bincount adds each session's token vectors one by one in token order (from 0.0),
-        # the same additions as a running sum, so the sums are exact and reproducible
+        # the same additions as a running sum, so the sums are exact and reproducible; each
+        # dimension's token values are taken into one reused array (every code indexes the
+        # table, so "clip" moves none), not a fresh 80 MB array a dimension for the kernel
+        # to zero: 0.68 against 0.76 CPU-s for 10M tokens (medians of twelve alternating)
         sums = np.empty((self.vector_size, seq.sessions))
+        weights = np.empty(codes.size)
         for d in range(self.vector_size):
-            sums[d] = np.bincount(seq.session, weights=table[d][codes], minlength=seq.sessions)
+            table[d].take(codes, out=weights, mode="clip")
+            sums[d] = np.bincount(seq.session, weights=weights, minlength=seq.sessions)
         known = np.add.reduceat((codes < len(row)).astype(np.float64), seq.first)
         sums /= np.maximum(known, 1.0)
         return sums
