@@ -10,6 +10,7 @@ handling in ``common``.
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -97,4 +98,11 @@ app.add_typer(monitor_app, name="monitor")
 
 def main() -> None:
     """Entry point of the ``auditlens`` command."""
-    app()
+    try:
+        app()
+    finally:
+        # the process ends now: the interpreter's last full collection would walk every
+        # object the command's modules hold (~175,000 after a daily run: 0.14-0.2 CPU-s)
+        # to free memory the exit returns anyway; frozen objects are not walked (every
+        # file and connection was closed by its own `with` before this)
+        gc.freeze()

@@ -29,6 +29,7 @@ from auditlens.features.base import WINDOW
 from auditlens.identity import Directory, cli_acting
 from auditlens.pipeline.defaults import DEFAULT_RUN_WAIT
 from auditlens.pipeline.detection import incidents
+from auditlens.pipeline.heap import job_heap
 from auditlens.pipeline.ingestion import Clock, utc_now
 from auditlens.pipeline.run import RunReport, run_lock, score_run
 from auditlens.pipeline.stages import OnStage, Steps
@@ -206,7 +207,7 @@ def batch_job(
     Raises:
         RunInProgress: another run still holds the store after ``wait`` seconds.
     """
-    with Store.open(settings, migrate=True) as store, run_lock(store, settings, wait):
+    with job_heap(), Store.open(settings, migrate=True) as store, run_lock(store, settings, wait):
         steps = Steps(on_stage)
         scored = score_run(
             store,

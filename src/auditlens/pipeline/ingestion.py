@@ -28,6 +28,7 @@ from auditlens.config import (
 )
 from auditlens.duplicates import IdScope, KnownIds
 from auditlens.errors import SourceError, ValidationFailed
+from auditlens.pipeline.heap import job_heap
 from auditlens.schema import EVENT_ID, LOCATION, Watermark
 from auditlens.sources.base import STREAM, UNREADABLE, Batch, Source
 from auditlens.sources.textfile import clip
@@ -162,7 +163,7 @@ def ingest(
             )
     report = IngestReport(source=source.name, actions_policy=source.rules.unknown_actions)
     events = store.events
-    with events.ingest_lock():
+    with job_heap(), events.ingest_lock():
         events.bind_lake(now=clock())
         report.removed_orphans = events.remove_orphans()
         since = events.watermark(source.name)

@@ -45,6 +45,7 @@ from auditlens.pipeline.detection import (
     score_matrix,
 )
 from auditlens.pipeline.drift import record_drift
+from auditlens.pipeline.heap import job_heap
 from auditlens.pipeline.increments import (
     RunHistory,
     load_head,
@@ -140,7 +141,7 @@ def run(
 ) -> RunReport:
     """The batch job's scoring half: ingest configured sources, score and store new
     windows, under the store's run lock (see :func:`score_run`)."""
-    with Store.open(settings, migrate=True) as store:
+    with job_heap(), Store.open(settings, migrate=True) as store:
         with run_lock(store, settings, wait):
             return score_run(
                 store,
