@@ -7,8 +7,14 @@ configured zone.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Collection
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -17,6 +23,8 @@ import polars as pl
 from auditlens import vocabulary
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import pandera.polars as pa
 
 EVENT_ID: Final = "event_id"
@@ -81,34 +89,34 @@ def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFra
     in tests. Row-level failures are reported per column and check by ``validate.py``.
     """
     latest = (now.astimezone(dt.UTC) + future_tolerance).replace(microsecond=0)
-    import pandera.polars as pa  # a second to import: only where events are validated
+    px = pandera_polars()  # imported only where events are validated
 
-    non_empty = pa.Check.str_length(min_value=1, error="must not be empty")
-    return pa.DataFrameSchema(
+    non_empty = px.Check.str_length(min_value=1, error="must not be empty")
+    schema: pa.DataFrameSchema = px.DataFrameSchema(
         {
-            EVENT_ID: pa.Column(pl.String, nullable=False, checks=[non_empty]),
-            USER_ID: pa.Column(pl.String, nullable=False, checks=[non_empty]),
-            TIMESTAMP: pa.Column(
+            EVENT_ID: px.Column(pl.String, nullable=False, checks=[non_empty]),
+            USER_ID: px.Column(pl.String, nullable=False, checks=[non_empty]),
+            TIMESTAMP: px.Column(
                 TIMESTAMP_DTYPE,
                 nullable=False,
                 checks=[
-                    pa.Check.le(
+                    px.Check.le(
                         latest,
                         error=f"is in the future (later than {latest.isoformat()})",
                     ),
                 ],
             ),
             # which action names are accepted is validate.py's (value maps, unknown_actions)
-            ACTION_TYPE: pa.Column(pl.String, nullable=False),
-            RESOURCE_ID: pa.Column(pl.String, nullable=True),
-            HOST: pa.Column(pl.String, nullable=True),
-            SRC_IP: pa.Column(pl.String, nullable=True),
-            SUCCESS: pa.Column(pl.Boolean, nullable=True),
-            DEPARTMENT: pa.Column(pl.String, nullable=True),
-            ROLE: pa.Column(pl.String, nullable=True),
+            ACTION_TYPE: px.Column(pl.String, nullable=False),
+            RESOURCE_ID: px.Column(pl.String, nullable=True),
+            HOST: px.Column(pl.String, nullable=True),
+            SRC_IP: px.Column(pl.String, nullable=True),
+            SUCCESS: px.Column(pl.Boolean, nullable=True),
+            DEPARTMENT: px.Column(pl.String, nullable=True),
+            ROLE: px.Column(pl.String, nullable=True),
         },
         checks=[
-            pa.Check(
+            px.Check(
                 lambda data: data.lazyframe.select(
                     pl.col(RESOURCE_ID).is_not_null()
                     | pl.col(ACTION_TYPE).is_in(sorted(RESOURCELESS_ACTIONS))
@@ -121,6 +129,66 @@ def event_schema(now: dt.datetime, future_tolerance: dt.timedelta) -> pa.DataFra
         strict="filter",
         ordered=False,
     )
+    return schema
+
+
+def pandera_polars() -> ModuleType:
+    """``pandera.polars``, imported on first use without pandas when this process has not
+    loaded pandas (nor pandera) yet.
+
+    pandera's package ``__init__`` loads pandas, its pandas API and, where pyspark is
+    installed, ``pyspark.pandas`` whenever pandas can be imported: 1.1 of the 1.3
+    CPU-s importing ``pandera.polars`` took in `auditlens ingest` (issue 17). When pandas
+    cannot be imported it takes its own polars-only path, which validates Polars frames
+    with the same backend; so while pandera is imported, this thread's imports of pandas
+    are refused (:class:`_WithoutPandas`; other threads import as ever, and pandas itself
+    stays importable afterwards). Only ``pandera.polars`` is used here; pandera's pandas
+    API (``pandera.typing``'s pandas types) is then missing from this process. Should
+    the polars-only import fail (another pandera), pandera is imported as usual.
+    """
+    loaded = sys.modules.get("pandera.polars")
+    if loaded is not None:
+        return loaded
+    if "pandas" not in sys.modules and "pandera" not in sys.modules:
+        before = set(sys.modules)
+        refuse = _WithoutPandas()
+        sys.meta_path.insert(0, refuse)
+        try:
+            found = importlib.import_module("pandera.polars")
+            # pandera looks for its pandas backends once, on the first check it runs,
+            # and remembers what it found: found now, it finds none (as without pandas)
+            with contextlib.suppress(ImportError):
+                checks = importlib.import_module("pandera.backends.register_checks")
+                looked = getattr(checks, _LOOKUP, None)
+                if callable(looked):
+                    looked()
+            return found
+        except Exception:
+            for name in set(sys.modules) - before:
+                if name == "pandera" or name.startswith("pandera."):
+                    del sys.modules[name]
+        finally:
+            sys.meta_path.remove(refuse)
+    return importlib.import_module("pandera.polars")
+
+
+#: pandera's one-time lookup of its pandas backends (``backends/register_checks.py``).
+_LOOKUP: Final = "_load_get_backend_types_from_mro"
+
+
+class _WithoutPandas(importlib.abc.MetaPathFinder):
+    """Refuses imports of pandas in the thread that made it, as an install without
+    pandas would (pandera's ``__init__`` looks for that message)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: object = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if threading.get_ident() == self.thread and fullname.split(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
 
 
 def empty_events() -> pl.DataFrame:

@@ -50,6 +50,7 @@ from auditlens.schema import (
     EVENT_DTYPES,
     LOCATION,
     event_schema,
+    pandera_polars,
 )
 from auditlens.timestamps import ORDER_HINT
 from auditlens.vocabulary import ValueRules
@@ -208,7 +209,7 @@ def _schema_problems(
     skip: list[pl.DataFrame],
 ) -> list[pl.DataFrame]:
     """Run the pandera schema; one problem row per (row, failed check)."""
-    import pandera.polars as pa
+    pa = pandera_polars()
 
     try:
         event_schema(now, future_tolerance).validate(typed.drop(_ROW, LOCATION), lazy=True)
