@@ -83,6 +83,32 @@ def test_forest_scores_equal_score_samples(rows: int, max_features: float) -> No
     assert np.array_equal(forest_scores(detector.forest_, data), want)
 
 
+@pytest.mark.parametrize("max_features", [1.0, 0.5])
+def test_the_trees_walk_rows_laid_out_row_by_row(max_features: float) -> None:
+    """Polars hands a column-major matrix; the trees get it row by row (C order: a tree
+    reads one row's features, not one column's rows) and score it the same."""
+    frame = _frame(5_000, seed=5)
+    detector = IsolationDetector(n_estimators=20, max_features=max_features).fit(frame)
+    data = detector.matrix(frame)
+    assert data.flags.f_contiguous and not data.flags.c_contiguous  # as Polars gives it
+    given: list[np.ndarray] = []
+    tree = detector.forest_.estimators_[0]
+    apply = tree.apply
+
+    def recorded(rows: np.ndarray, check_input: bool = True) -> np.ndarray:
+        given.append(rows)
+        return apply(rows, check_input=check_input)
+
+    tree.apply = recorded
+    try:
+        found = forest_scores(detector.forest_, data)
+    finally:
+        del tree.apply
+    assert len(given) == 1
+    assert given[0].flags.c_contiguous and given[0].dtype == np.float32
+    assert np.array_equal(found, detector.forest_.score_samples(data))
+
+
 @pytest.mark.parametrize(("rows", "max_features"), [(1, 1.0), (7, 1.0), (3_000, 1.0), (500, 0.5)])
 def test_the_numpy_walk_scores_as_scikit_learn_does(rows: int, max_features: float) -> None:
     """A loaded detector scores a day's rows without scikit-learn (Walk): the same

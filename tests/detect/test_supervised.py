@@ -168,3 +168,20 @@ def test_false_positives_at_recall_and_ece_on_known_numbers() -> None:
     assert false_positives_at_recall(y, s, 1.0) == 3
     assert expected_calibration_error([0, 1], [0.0, 1.0]) == 0.0
     assert expected_calibration_error([0, 0], [0.95, 0.95]) == pytest.approx(0.95)
+
+
+def test_the_classifiers_read_rows_laid_out_row_by_row(
+    split: Split, ensemble: StackedEnsemble
+) -> None:
+    """Each classifier is handed its matrix in C order (trees read a row's features) and
+    scores exactly as on Polars' column-major matrix."""
+    rows = split.X_test.head(400)
+    for model in ensemble.supervised_:
+        laid = model.rows(rows)
+        assert laid.flags.c_contiguous
+        column_major = model.matrix(rows)
+        assert column_major.flags.f_contiguous and not column_major.flags.c_contiguous
+        assert np.array_equal(laid, column_major)
+        assert np.array_equal(
+            model.score(rows), np.asarray(model.model_.predict_proba(column_major)[:, 1])
+        )

@@ -121,13 +121,19 @@ class SupervisedDetector(Detector):
 
     def score(self, X: pl.DataFrame) -> Scores:
         """Probability of a finding per row (class-weighted: rank, not calibrated)."""
-        data = self.matrix(X)
+        data = self.rows(X)
         out: Scores = np.asarray(self.model_.predict_proba(data)[:, 1], np.float64)
         return out
 
+    def rows(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
+        """:meth:`matrix` row by row in memory (C order), as the trees read it: a tree walks
+        a row's features, which Polars' column-major matrix puts a column apart (a random
+        forest's 300 trees over 175k rows: 6.4-6.5 -> 3.8-3.9 CPU-s, the same scores)."""
+        return np.ascontiguousarray(self.matrix(X))
+
     def margin(self, X: pl.DataFrame) -> Scores:
         """The additive output SHAP explains: RF probability, boosters' log-odds."""
-        data = self.matrix(X)
+        data = self.rows(X)
         if self.kind == "random_forest":
             return np.asarray(self.model_.predict_proba(data)[:, 1], np.float64)
         if self.kind == "xgboost":
