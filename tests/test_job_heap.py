@@ -7,10 +7,6 @@ nothing is kept from the collector, nested jobs freeze once, a process frozen fo
 from __future__ import annotations
 
 import gc
-import json
-import os
-import subprocess
-import sys
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +18,7 @@ from auditlens.pipeline import ingest, run
 from auditlens.pipeline.heap import job_heap
 from auditlens.sources.files import FileSource
 from auditlens.sources.synthetic import GeneratorSpec, generate, write_sample
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fresh_python import fresh_json
 
 
 class Node:
@@ -133,17 +128,6 @@ print(json.dumps(counts), flush=True)
 
 
 def test_the_command_freezes_its_heap_as_it_exits(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    counts = fresh_json(SCRIPT, tmp_path)
     # every object the command's modules hold is frozen: the exit's collection skips them
     assert counts["frozen_after_main"] > 10_000

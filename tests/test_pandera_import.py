@@ -6,18 +6,13 @@ back to the usual one."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from auditlens.schema import _WithoutPandas
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fresh_python import fresh_json
 
 #: A batch with one good row and rows each schema check refuses (``now`` fixed below).
 VALIDATE = """
@@ -49,18 +44,7 @@ print(json.dumps({{
 
 
 def _python(script: str, tmp_path: Path) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    found: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    found: dict[str, object] = fresh_json(script, tmp_path)
     return found
 
 

@@ -4,15 +4,11 @@ without ``freeze_heap`` (tests, embedding) leave the collector alone."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fresh_python import fresh_json
 
 #: Run in its own interpreter: freezing the test process's heap would keep its garbage.
 SCRIPT = """
@@ -37,22 +33,10 @@ print(json.dumps(counts))
 
 def _freeze_counts(tmp_path: Path, mode: str) -> dict[str, int]:
     env = {
-        **os.environ,
-        "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}",
         "AUDITLENS_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}",
         "AUDITLENS_DATA_DIR": str(tmp_path / "var"),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    counts: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    counts: dict[str, int] = fresh_json(SCRIPT, tmp_path, mode, env=env)
     return counts
 
 
