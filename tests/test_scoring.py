@@ -31,6 +31,26 @@ def test_surprise_is_minus_log10_of_the_tail_share() -> None:
     assert np.all(np.diff(s.transform(np.linspace(-5, 3e4, 500))) >= 0)  # monotone
 
 
+def test_surprise_far_below_a_narrow_tail_gives_no_overflow_and_the_same_values() -> None:
+    # the excesses over the 99th percentile are tiny: a score far below it made
+    # exp(-(x - threshold) / scale) overflow (a RuntimeWarning, the value thrown away)
+    train = np.r_[np.linspace(0.0, 1.0, 9_900), np.linspace(1.0, 1.0 + 1e-6, 100)]
+    s = Surprise().fit(train)
+    assert 0 < s.tail_scale_ < 1e-6
+    scores = np.array([-1e6, -5.0, 0.0, 1.0, 1.0 + 2e-7, 1.0 + 1e-5, np.nan, np.inf])
+    with np.errstate(all="raise"):  # any overflow or invalid operation raises
+        got = s.transform(scores[np.isfinite(scores)])
+    with np.errstate(over="ignore", divide="ignore"):  # the formula as it was: the same values
+        above = scores > s.threshold_
+        tail = 0.01 * np.exp(-(scores - s.threshold_) / s.tail_scale_)
+        grid = s.p_[np.minimum(np.searchsorted(s.v_, scores), s.p_.size - 1)]
+        p = np.where(above, np.minimum(tail, 0.01), grid)
+        expected = np.clip(np.nan_to_num(-np.log10(p), nan=0.0, posinf=8.0), 0.0, 8.0)
+    np.testing.assert_array_equal(got, expected[np.isfinite(scores)])
+    np.testing.assert_array_equal(s.transform(scores), expected)
+    assert got[0] == 0.0 and got[-1] == 8.0
+
+
 def test_risk_points_and_severity_bands() -> None:
     np.testing.assert_allclose(risk_from_surprise([0, 1, 2, 3, 4, 9]), [0, 25, 50, 75, 100, 100])
     assert [severity(r) for r in (0, 49.9, 50, 74.9, 75, 89.9, 90, 100)] == [

@@ -46,7 +46,11 @@ class Surprise:
         p = self.p_[np.minimum(idx, self.p_.size - 1)]
         above = x > self.threshold_
         if self.tail_scale_ > 0:
-            tail = TAIL_START * np.exp(-(x - self.threshold_) / self.tail_scale_)
+            # only scores above the threshold take the tail; the others' exponents are
+            # held at 0 (far below it, with a small scale, exp would overflow: a warning
+            # in every run, the result thrown away)
+            excess = np.maximum(x - self.threshold_, 0.0)
+            tail = TAIL_START * np.exp(-excess / self.tail_scale_)
         else:  # nothing above the threshold in training: anything above is off the scale
             tail = np.zeros_like(x)
         p = np.where(above, np.minimum(tail, TAIL_START), p)
