@@ -133,3 +133,11 @@ def test_store_commands_do_not_import_the_fitting_libraries(module: str) -> None
         m for m in modules if any(m == lib or m.startswith(lib + ".") for lib in FITTING_ONLY)
     )
     assert loaded == []
+
+
+def test_a_run_does_not_import_the_read_model() -> None:
+    # the views (the API's, dashboard's and reports' read model, ~60 ms) come with the
+    # drift report and shadow comparisons only, not with a run that records drift
+    modules = imported_with("auditlens.pipeline.run")
+    assert "auditlens.pipeline.drift" in modules and "auditlens.pipeline.shadow" in modules
+    assert sorted(m for m in modules if m.startswith("auditlens.views")) == []

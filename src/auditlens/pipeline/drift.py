@@ -17,7 +17,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import polars as pl
 
@@ -25,13 +25,14 @@ from auditlens.config import Settings
 from auditlens.fitted import FittedPipeline
 from auditlens.i18n import pick
 from auditlens.monitor.drift import Bins, Rows, measure
-from auditlens.monitor.drift_report import render_html
 from auditlens.pipeline.detection import Scoring, write_atomically
 from auditlens.scoring import SEVERITY_CUTOFFS
 from auditlens.store.drift import NO_REFERENCE, TOO_FEW_ROWS, UNMEASURED, DriftRow
 from auditlens.store.repo import Store
-from auditlens.views.drift import DriftSummary, RunDrift, drift_history, run_drift
 from auditlens.vocabulary import Severity
+
+if TYPE_CHECKING:  # the report's only: a run records drift without the read model (~60 ms)
+    from auditlens.views.drift import DriftSummary, RunDrift
 
 #: Runs the report's history lists.
 HISTORY: Final = 10
@@ -158,6 +159,9 @@ def drift_report(
         StoreError: the store cannot be opened.
         NotFound: no such run, or no run yet.
     """
+    from auditlens.monitor.drift_report import render_html
+    from auditlens.views.drift import drift_history, run_drift
+
     with Store.open(settings) as store:
         drift = run_drift(store, run_id)
         history = drift_history(store, HISTORY)
