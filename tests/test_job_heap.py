@@ -7,6 +7,7 @@ nothing is kept from the collector, nested jobs freeze once, a process frozen fo
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,42 @@ def test_a_heap_frozen_for_good_is_left_frozen(calls: list[str]) -> None:
         pass
     assert calls == ["freeze"]  # that one: the job neither froze nor thawed
     assert gc.get_freeze_count() > 0
+
+
+def test_jobs_on_two_threads_keep_the_heap_frozen_until_the_last_one_ends(
+    calls: list[str],
+) -> None:
+    # the first job freezes; the second, started while it runs, neither freezes again
+    # nor is thawed under when the first ends first; the last one out thaws, once
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, list[str]] = {}
+
+    def first() -> None:
+        with job_heap():
+            first_in.set()
+            second_in.wait(10)
+        seen["first out"] = list(calls)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(10)
+        with job_heap():
+            second_in.set()
+            first_out.wait(10)
+            seen["second, after the first ended"] = list(calls)
+        seen["second out"] = list(calls)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert seen == {
+        "first out": ["freeze"],
+        "second, after the first ended": ["freeze"],
+        "second out": ["freeze", "unfreeze"],
+    }
+    assert gc.get_freeze_count() == 0
 
 
 def test_ingest_and_run_work_frozen_and_thaw(sqlite_settings: Settings, tmp_path: Path) -> None:
