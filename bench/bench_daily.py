@@ -67,6 +67,7 @@ from typing import Any
 import polars as pl
 from polars.testing import assert_frame_equal
 
+import auditlens
 from auditlens.config import Settings
 from auditlens.fitted import FittedPipeline
 from auditlens.pipeline import ingest, run
@@ -75,6 +76,7 @@ from auditlens.pipeline.stages import Stage
 from auditlens.sources.files import FileSource
 from auditlens.store.repo import Store
 from bench_batch import StageClock, cpu_seconds, peak_rss_mib, settings_for, warm_up
+from bench_startup import byte_compile
 
 BENCH = Path(__file__).resolve().parent
 COMPARED = ["user_id", "window", "raw_score", "surprise", "risk", "decayed_risk", "severity",
@@ -207,27 +209,9 @@ def copy_settings(settings: Settings, root: Path, budget: str) -> Settings:
     )
 
 
-def byte_compiled() -> Path:
-    """The auditlens package byte-compiled where Python looks for it (``__pycache__``
-    beside each module, as ``pip install`` leaves an installed package): a checkout run
-    with ``PYTHONDONTWRITEBYTECODE`` set (this development machine, the image's
-    environment) compiles every module it imports in every process — ~0.4 CPU-s of
-    the two commands that a deployment never pays. Returns the package's directory."""
-    import compileall
-
-    import auditlens
-
-    package = Path(auditlens.__file__).resolve().parent
-    if not compileall.compile_dir(package, quiet=1):
-        raise SystemExit(f"could not byte-compile {package}")
-    return package
-
-
 def as_commands(settings: Settings, directory: Path) -> tuple[float, float]:
     """``auditlens ingest directory`` then ``auditlens run --no-alerts`` on the deployment
-    of ``settings``, each a fresh process (the package byte-compiled first:
-    :func:`byte_compiled`): CPU-seconds (children) and wall seconds."""
-    byte_compiled()
+    of ``settings``, each a fresh process: CPU-seconds (children) and wall seconds."""
     root = settings.data_dir.parent
     config = root / "auditlens.toml"
     config.write_text(
@@ -278,6 +262,9 @@ def commands_pair(
     """Print the last day as two commands on fresh copies of ``base``: the increment
     against a full recompute (a twin without history)."""
     mine, twin = copies(settings, base, (tmp / "cli-daily", tmp / "cli-twin"), args, sha)
+    # as an installed package is: ~0.4 CPU-s of the two commands where a checkout runs
+    # with PYTHONDONTWRITEBYTECODE set (bench_startup.byte_compile)
+    byte_compile(Path(auditlens.__file__).resolve().parent)
     inc_cpu, inc_wall = as_commands(mine, last)
     all_cpu, all_wall = as_commands(twin, last)
     recompute = f"full recompute of {args.days} days"

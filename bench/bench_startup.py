@@ -34,8 +34,7 @@ def seconds(args: list[str], runs: int, src: Path = SRC) -> list[float]:
     """Wall-clock seconds of ``runs`` fresh interpreters running ``args`` on ``src``, its
     package byte-compiled first (as an installed one is: with ``PYTHONDONTWRITEBYTECODE``
     set every run would compile every module it imports)."""
-    if not compileall.compile_dir(src / "auditlens", quiet=1):
-        raise SystemExit(f"could not byte-compile {src / 'auditlens'}")
+    byte_compile(src / "auditlens")
     env = os.environ | {"PYTHONPATH": str(src)}
     times = []
     for _ in range(runs + 1):
@@ -43,6 +42,16 @@ def seconds(args: list[str], runs: int, src: Path = SRC) -> list[float]:
         subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True)
         times.append(time.perf_counter() - started)
     return times[1:]
+
+
+def byte_compile(package: Path) -> None:
+    """Byte-compile ``package`` where Python looks for it (``__pycache__`` beside each
+    module), as ``pip install`` leaves an installed package: a checkout run with
+    ``PYTHONDONTWRITEBYTECODE`` set (this development machine, the image's environment)
+    would compile every module it imports in every process, which a deployment never
+    pays."""
+    if not compileall.compile_dir(package, quiet=1):
+        raise SystemExit(f"could not byte-compile {package}")
 
 
 def main() -> None:

@@ -91,8 +91,7 @@ def smirnov_sf(n: int, x: float) -> float:
         return 0.0
     top = math.floor(n * (1.0 - x))
     j = np.arange(top + 1, dtype=np.float64)
-    log_choose = np.zeros(top + 1)
-    np.cumsum(np.log(n - j[1:] + 1.0) - np.log(j[1:]), out=log_choose[1:])
+    log_choose = _log_choose(n, top)
     with np.errstate(divide="ignore"):  # (1 - x - j/n) = 0 at the last j: a zero term
         terms = log_choose + (n - j) * np.log1p(-x - j / n) + (j - 1.0) * np.log(x + j / n)
     peak = float(terms.max())
@@ -209,12 +208,17 @@ def binomial_two_sided(k: int, n: int, p: float) -> float:
 
 
 def _binomial_log_pmf(n: int, p: float) -> Floats:
-    """log P(X = i), i = 0 .. n, X ~ Binomial(n, p): log C(n, i) by its running sum."""
-    i = np.arange(1, n + 1, dtype=np.float64)
-    log_choose = np.zeros(n + 1)
-    np.cumsum(np.log(n - i + 1.0) - np.log(i), out=log_choose[1:])
+    """log P(X = i), i = 0 .. n, X ~ Binomial(n, p)."""
     whole = np.arange(n + 1, dtype=np.float64)
-    out: Floats = log_choose + whole * math.log(p) + (n - whole) * math.log1p(-p)
+    out: Floats = _log_choose(n, n) + whole * math.log(p) + (n - whole) * math.log1p(-p)
+    return out
+
+
+def _log_choose(n: int, top: int) -> Floats:
+    """log C(n, j) for j = 0 .. ``top``, by its running sum of log((n - j + 1) / j)."""
+    j = np.arange(1, top + 1, dtype=np.float64)
+    out: Floats = np.zeros(top + 1)
+    np.cumsum(np.log(n - j + 1.0) - np.log(j), out=out[1:])
     return out
 
 
