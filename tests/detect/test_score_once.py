@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Self
+import threading
+from typing import ClassVar, Self
 
 import numpy as np
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from auditlens.config import Settings
-from auditlens.detect.base import Scores
+from auditlens.detect.base import Scores, clone
 from auditlens.detect.ensemble import MeanSurpriseEnsemble, default_unsupervised
 from auditlens.detect.isolation import IsolationDetector
+from auditlens.detect.surprise import Surprise
 from auditlens.detect.tail import TailDetector
 from auditlens.features.base import FeatureContext
 from auditlens.features.catalog import ResourceCatalog
@@ -35,6 +38,44 @@ class CountingForest(IsolationDetector):
     def score(self, X: pl.DataFrame) -> Scores:
         type(self).scored += X.height
         return super().score(X)
+
+
+class ThreadedTail(TailDetector):
+    """A tail detector that notes the thread it was fitted on (and can fail there)."""
+
+    threads: ClassVar[list[int]] = []
+    fail = False
+
+    def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
+        type(self).threads.append(threading.get_ident())
+        if type(self).fail:
+            raise RuntimeError("the tail member failed")
+        return super().fit(X, y)
+
+
+def test_ensemble_members_fit_side_by_side_as_each_alone(planted: Planted) -> None:
+    forest, tail = IsolationDetector(random_state=3, n_estimators=30), ThreadedTail()
+    ThreadedTail.threads, ThreadedTail.fail = [], False
+    got = MeanSurpriseEnsemble(members=[forest, tail]).fit_score(planted.frame)
+    # the second member was fitted on another thread than the caller's
+    assert ThreadedTail.threads and ThreadedTail.threads[0] != threading.get_ident()
+    # each member fitted alone, on this thread, one after the other: the same bits
+    surprises = []
+    for member in (clone(forest), clone(tail)):
+        raw = member.fit(planted.frame).score(planted.frame)
+        surprises.append(Surprise().fit(raw).transform(raw))
+    assert np.array_equal(got, np.mean(np.vstack(surprises), axis=0))
+
+
+def test_ensemble_member_failing_on_the_second_thread_fails_the_fit(planted: Planted) -> None:
+    ThreadedTail.threads, ThreadedTail.fail = [], True
+    model = MeanSurpriseEnsemble(members=[IsolationDetector(n_estimators=10), ThreadedTail()])
+    try:
+        with pytest.raises(RuntimeError, match="the tail member failed"):
+            model.fit_score(planted.frame)
+    finally:
+        ThreadedTail.fail = False
+    assert not model.fitted  # nothing half-fitted left to score with
 
 
 def test_ensemble_fit_score_is_fit_then_score(planted: Planted) -> None:
