@@ -179,6 +179,44 @@ def test_a_missing_feature_column_is_refused(case: Case) -> None:
         _fitted(case).score(X_NEW.drop("b"))
 
 
+def test_a_fit_that_fails_leaves_the_detector_as_it_was(case: Case) -> None:
+    # a feature column of text that is not a number: every detector's fit raises
+    broken = X.with_columns(pl.lit("n/a").alias("c"))
+    y = Y if case.labelled else None
+    fresh = case.make()
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        fresh.fit(broken, y)
+    assert not fresh.fitted  # not half-fitted: scoring still says "fit first"
+    with pytest.raises(NotFittedError):
+        fresh.score(X_NEW)
+    # a fitted detector refitted on it keeps the model it had
+    detector = _fit(case)
+    before = detector.score(X_NEW)
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        detector.fit(broken, y)
+    assert detector.feature_columns_ == ["a", "b", "c"]
+    np.testing.assert_array_equal(detector.score(X_NEW), before)
+
+
+def test_a_fit_that_fails_late_leaves_the_detector_as_it_was() -> None:
+    # failures after the matrix is read: scikit-learn refusing a parameter when it fits;
+    # too few positives once the stacked ensemble's unsupervised members are fitted
+    forest = IsolationDetector(n_estimators=10, max_features=-1.0, random_state=3)
+    with pytest.raises(ValueError, match="max_features"):
+        forest.fit(X)
+    assert not forest.fitted
+    stacked = _stacked()
+    few = pl.Series("label", [1, 1] + [0] * (X.height - 2), dtype=pl.Int8)
+    with pytest.raises(ModelError, match="only 2 labelled positive windows"):
+        stacked.fit(X, few)
+    assert not stacked.fitted
+    fitted = _stacked().fit(X, Y)
+    before = fitted.score(X_NEW)
+    with pytest.raises(ModelError, match="only 2 labelled positive windows"):
+        fitted.fit(X, few)
+    np.testing.assert_array_equal(fitted.score(X_NEW), before)
+
+
 def test_a_saved_detector_scores_identically(case: Case) -> None:
     detector = _fitted(case)
     again = pickle.loads(pickle.dumps(detector))  # noqa: S301 (our own bytes)

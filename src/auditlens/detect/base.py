@@ -146,7 +146,16 @@ class Detector(ABC):
     def matrix(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
         """The fitted feature columns of ``X`` as a float array (checked)."""
         self.check_fitted()
-        missing = [c for c in self.feature_columns_ if c not in X.columns]
+        return self.columns_of(X, self.feature_columns_)
+
+    def columns_of(self, X: pl.DataFrame, columns: list[str]) -> npt.NDArray[np.float64]:
+        """``columns`` of ``X`` as a float array; raises ModelError naming any missing.
+
+        ``fit`` reads its input with it before it sets ``feature_columns_``: a detector
+        is fitted (:attr:`fitted`) only once its fit has succeeded, and a refit that
+        fails leaves the detector as it was.
+        """
+        missing = [c for c in columns if c not in X.columns]
         if missing:
             raise ModelError(
                 f"{type(self).__name__} was fitted on columns the matrix lacks: "
@@ -154,7 +163,7 @@ class Detector(ABC):
                 ko=f"{type(self).__name__}이(가) 학습한 열이 특성 행렬에 없습니다: "
                 f"{', '.join(missing)}",
             )
-        return X.select(self.feature_columns_).cast(pl.Float64).to_numpy()
+        return X.select(columns).cast(pl.Float64).to_numpy()
 
     def save(self, path: Path) -> str:
         """Write the fitted detector atomically; return the sha256 of the saved bytes."""

@@ -222,10 +222,8 @@ class StackedEnsemble(Detector):
                 ko="스태킹 앙상블은 라벨(y)이 있어야 학습할 수 있습니다. "
                 "비지도 모델을 사용하십시오",
             )
-        self.feature_columns_ = feature_columns(X)
-        self.unsupervised_: list[Stackable] = [
-            clone(m).fit(X) for m in self._unsupervised_templates()
-        ]
+        columns = feature_columns(X)
+        fitted: list[Stackable] = [clone(m).fit(X) for m in self._unsupervised_templates()]
         labelled = y.is_not_null()
         X_l, y_l = X.filter(labelled), y.filter(labelled).cast(pl.Int8)
         positives = int(y_l.sum() or 0)
@@ -237,13 +235,16 @@ class StackedEnsemble(Detector):
                 "필요): 학습하기에 너무 적습니다",
             )
         oof = self._out_of_fold(X_l, y_l)
-        unsupervised = [m.margin(X_l) for m in self.unsupervised_]
+        unsupervised = [m.margin(X_l) for m in fitted]
         inputs = np.column_stack([*unsupervised, oof])
         from sklearn.linear_model import LogisticRegression
 
-        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, y_l.to_numpy())
-        self.supervised_ = [clone(m).fit(X_l, y_l) for m in self.supervised]
-        self.n_positive_ = positives
+        stacker = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, y_l.to_numpy())
+        supervised = [clone(m).fit(X_l, y_l) for m in self.supervised]
+        # fitted only now (too few positives, or a member's error, leaves it as it was)
+        self.unsupervised_: list[Stackable] = fitted
+        self.stacker_, self.supervised_, self.n_positive_ = stacker, supervised, positives
+        self.feature_columns_ = columns
         return self
 
     def _unsupervised_templates(self) -> list[Stackable]:

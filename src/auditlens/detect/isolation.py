@@ -52,19 +52,21 @@ class IsolationDetector(Detector):
         """Fit on every feature column of ``X`` (everything except user_id/window)."""
         from sklearn.ensemble import IsolationForest  # seconds to import: only to fit
 
-        self.feature_columns_ = feature_columns(X)
-        data = self.matrix(X)
+        columns = feature_columns(X)
+        data = self.columns_of(X, columns)
         samples = self.max_samples
         if isinstance(samples, int):
             samples = min(samples, data.shape[0])
-        self.forest_ = IsolationForest(
+        forest = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=samples,
             max_features=self.max_features,
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         ).fit(data)
-        self.n_train_ = int(data.shape[0])
+        # fitted only now (a fit that raised leaves the detector as it was)
+        self.forest_, self.n_train_ = forest, int(data.shape[0])
+        self.feature_columns_ = columns
         return self
 
     def score(self, X: pl.DataFrame) -> Scores:

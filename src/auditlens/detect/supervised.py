@@ -67,9 +67,10 @@ class SupervisedDetector(Detector):
                 ko=f"{self.kind}: 라벨 {target.size}행 중 양성이 {positives}행입니다. "
                 "분류기는 양성과 음성이 모두 필요합니다",
             )
-        self.feature_columns_ = feature_columns(X)
+        columns = feature_columns(X)
         weight = (target.size - positives) / positives
-        self.model_ = self._estimator(weight).fit(self.matrix(X), target)
+        self.model_ = self._estimator(weight).fit(self.columns_of(X, columns), target)
+        self.feature_columns_ = columns  # fitted only now
         return self
 
     def _estimator(self, positive_weight: float) -> Any:

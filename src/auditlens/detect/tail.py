@@ -34,9 +34,10 @@ class TailDetector(Detector):
 
     def fit(self, X: pl.DataFrame, y: pl.Series | None = None) -> Self:
         """Learn each feature's distribution over the training windows."""
-        self.feature_columns_ = feature_columns(X)
-        data = self.matrix(X)
+        columns = feature_columns(X)
+        data = self.columns_of(X, columns)
         self.surprises_ = [Surprise().fit(data[:, j]) for j in range(data.shape[1])]
+        self.feature_columns_ = columns  # fitted only now
         return self
 
     def contributions(self, X: pl.DataFrame) -> npt.NDArray[np.float64]:
