@@ -33,12 +33,6 @@ from auditlens.detect.surprise import Surprise
 from auditlens.detect.tail import TailDetector
 
 
-def _fit_scores(member: Detector, X: pl.DataFrame, y: pl.Series | None) -> Scores:
-    """Fit ``member`` on ``X`` (and ``y``) and return its scores of ``X``."""
-    member.fit(X, y)
-    return member.score(X)
-
-
 def unsupervised_members(seed: int = 7) -> list[Detector]:
     """The default members of :class:`MeanSurpriseEnsemble`: IsolationForest + tail."""
     return [IsolationDetector(random_state=seed), TailDetector()]
@@ -77,8 +71,8 @@ class MeanSurpriseEnsemble(Detector):
         # one core) takes the rest (a 10M-event batch's model stage ~3.0 -> ~2.6 s). Each
         # member fits and scores alone, so its scores are the same on either thread.
         with ThreadPoolExecutor(1) as pool:
-            others = [pool.submit(_fit_scores, m, X, y) for m in members[1:]]
-            raw = [_fit_scores(members[0], X, y), *(f.result() for f in others)]
+            others = [pool.submit(m.fit_score, X, y) for m in members[1:]]
+            raw = [members[0].fit_score(X, y), *(f.result() for f in others)]
         # fitted only once every member is (a member's error leaves the model as it was)
         self.members_ = members
         self.calibrations_ = [Surprise().fit(r) for r in raw]
