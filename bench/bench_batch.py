@@ -61,6 +61,11 @@ def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def system_seconds() -> float:
+    """System (kernel) CPU-seconds of this process so far, every thread."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def peak_rss_mib() -> float:
     """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

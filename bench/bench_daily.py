@@ -75,7 +75,14 @@ from auditlens.pipeline.increments import history_path
 from auditlens.pipeline.stages import Stage
 from auditlens.sources.files import FileSource
 from auditlens.store.repo import Store
-from bench_batch import StageClock, cpu_seconds, peak_rss_mib, settings_for, warm_up
+from bench_batch import (
+    StageClock,
+    cpu_seconds,
+    peak_rss_mib,
+    settings_for,
+    system_seconds,
+    warm_up,
+)
 from bench_startup import byte_compile
 
 BENCH = Path(__file__).resolve().parent
@@ -167,11 +174,6 @@ class DayRun:
         """The table's row of this day: ``name``, CPU and wall seconds, the ingest's."""
         ingest = f"{self.ingest_cpu:.2f} / {self.ingest_wall:.2f}"
         return f"  {name:<44}{self.cpu:>9.2f}{self.wall:>9.2f}{ingest:>30}"
-
-
-def system_seconds() -> float:
-    """System (kernel) CPU-seconds of this process so far, every thread."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
 def day_run(settings: Settings, directory: Path) -> DayRun:

@@ -24,11 +24,12 @@ Prints
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 from typing import Final
 
 import numpy as np
+
+from bench_batch import system_seconds
 
 #: The loop the README's sessions timed (``python -c``): at module level, its names
 #: globals (a loop inside a function, its names locals, runs about twice as fast).
@@ -41,11 +42,6 @@ def python_loop(n: int = 10_000_000) -> float:
     started = time.perf_counter()
     exec(code, {"n": n})  # noqa: S102 - our own constant code
     return time.perf_counter() - started
-
-
-def system_seconds() -> float:
-    """System (kernel) CPU-seconds of this process so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
 def touch(gib: float) -> tuple[float, float]:
