@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import pickle
+import threading
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,13 @@ from polars.testing import assert_frame_equal
 from auditlens.features.base import FeatureContext, prepare
 from auditlens.features.catalog import ResourceCatalog
 from auditlens.features.peers import peer_groups
-from auditlens.features.sequences import SequenceFeatures, SequenceHistory, tokenise, tokens
+from auditlens.features.sequences import (
+    SequenceFeatures,
+    SequenceHistory,
+    kernels,
+    tokenise,
+    tokens,
+)
 from auditlens.features.sequences.tokens import Sessions
 from auditlens.features.watchlist import find_matches, parse_pattern, resume_matches
 from auditlens.sources.synthetic import GeneratorSpec, generate
@@ -226,7 +233,7 @@ def test_sessions_scored_in_pieces_of_users_on_threads_equal_one_piece(
     monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 10**9)
     whole = both()
     monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 1)
-    monkeypatch.setattr(tokens.os, "sched_getaffinity", lambda _: set(range(3)))
+    monkeypatch.setattr(kernels.os, "sched_getaffinity", lambda _: set(range(3)))
     seq = Sessions.of(tokenise(head))
     pieces = tokens.by_users(seq)
     assert len(pieces) == 3  # three cores: three runs of whole users, about equal
@@ -234,6 +241,22 @@ def test_sessions_scored_in_pieces_of_users_on_threads_equal_one_piece(
     assert np.array_equal(np.concatenate([p.user for p in pieces]), seq.user)
     assert np.array_equal(np.concatenate([p.code for p in pieces]), seq.code)
     assert max(p.code.size for p in pieces) < 0.5 * seq.code.size
+    for (frame, history), (want_frame, want_history) in zip(both(), whole, strict=True):
+        assert_frame_equal(frame, want_frame, check_exact=True)
+        assert history.equals(want_history)
+    # pieces of about PIECE_EVENTS events: more pieces than cores, on the cores' threads
+    monkeypatch.setattr(tokens, "PIECE_EVENTS", seq.code.size // 8)
+    pieces = tokens.by_users(seq)
+    assert len(pieces) >= 8
+    assert np.array_equal(np.concatenate([p.code for p in pieces]), seq.code)
+    names: set[str] = set()
+
+    def square(i: int) -> int:
+        names.add(threading.current_thread().name)
+        return i * i
+
+    assert kernels.in_threads(square, range(9)) == [i * i for i in range(9)]  # in order
+    assert 1 <= len(names) <= 3  # on no more threads than the usable cores
     for (frame, history), (want_frame, want_history) in zip(both(), whole, strict=True):
         assert_frame_equal(frame, want_frame, check_exact=True)
         assert history.equals(want_history)

@@ -6,6 +6,7 @@ Everything here works on int64/float64 numpy arrays; keys are mixed-radix intege
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
@@ -29,13 +30,19 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
 def in_threads(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
-    """``[fn(x) for x in items]``, one thread per item when there are several (numpy's
-    sorts, gathers and arithmetic on large arrays run without the GIL)."""
+    """``[fn(x) for x in items]``, in order, on up to one thread per usable core when
+    there are several items (numpy's sorts, gathers and arithmetic on large arrays run
+    without the GIL)."""
     items = list(items)
     if len(items) <= 1:
         return [fn(x) for x in items]
-    with ThreadPoolExecutor(len(items)) as pool:
+    with ThreadPoolExecutor(min(len(items), usable_cores())) as pool:
         return list(pool.map(fn, items))
 
 
