@@ -174,22 +174,21 @@ class SequenceModel:
         present = np.bincount(seq.code, minlength=len(seq.words)) > 0
         self.vocab_ = [*(w for w, p in zip(seq.words, present, strict=True) if p), START, END]
         self.vocab_size_ = v = len(self.vocab_) + 1  # one more for tokens first seen later
-        steps, s = self._steps(seq)
-        # each user's (a, b) counts; the global tables are their sums
-        key_space(len(seq.users), v, v)
-        keys, nu = sum_by(seq.user[s] * (v * v) + steps)
-        owner, ab = keys // (v * v), keys % (v * v)
         names = seq.session_groups(groups)
         labels = names.unique().sort(nulls_last=True)  # a null group (unlisted users) last
         group = names.cast(pl.Enum(labels.drop_nulls())).to_physical().cast(pl.Int64)
         group_of_session = group.fill_null(labels.len() - 1).to_numpy()
+        key_space(len(seq.users), v, v)
+        key_space(labels.len(), v, v)
+        # each user's (a, b) counts (the global tables are their sums) and each group's
+        # (each step counts in its session's group: of its user and window), counted in
+        # pieces of whole users (integer counts: the same whatever the pieces)
+        keys, nu, gab, ng = self._step_counts(seq, group_of_session)
+        owner, ab = keys // (v * v), keys % (v * v)
         user = pl.Series(seq.users, dtype=pl.String)
         self.user_counts_ = _table({USER_ID: user.gather(owner)}, ab // v, ab % v, "nu", nu)
         ua, nua = sum_by(keys // v, nu)
         self.user_rows_ = _table({USER_ID: user.gather(ua // v)}, ua % v, None, "nua", nua)
-        # each step counts in its session's group (the group of its user and window)
-        key_space(labels.len(), v, v)
-        gab, ng = sum_by(group_of_session[s] * (v * v) + steps)
         group = labels.gather(gab // (v * v))
         self.group_counts_ = _table({PEER_GROUP: group}, gab // v % v, gab % v, "ng", ng)
         ga, nga = sum_by(gab // v, ng)
@@ -211,6 +210,34 @@ class SequenceModel:
         for col in _COUNT_TABLES:  # kept with the model: see _coded
             self._coded(col)
         return self
+
+    def _step_counts(self, seq: Sessions, group_of_session: I64) -> tuple[I64, I64, I64, I64]:
+        """The distinct (user, a, b) step keys (user · v² + a · v + b, ascending) of the
+        sessions and their counts, and the same by the sessions' groups
+        (``group_of_session``: each session's group code): counted over pieces of whole
+        users (tokens.by_users: arrays of a piece's size, not of every step) on the
+        cores' threads, then added up."""
+        v = self.vocab_size_
+        pieces = by_users(seq)
+        offsets = np.cumsum([0, *(piece.sessions for piece in pieces)]).tolist()
+
+        def counted(i: int) -> tuple[I64, I64, I64, I64]:
+            piece = pieces[i]
+            base = int(piece.user.min()) if piece.sessions else 0
+            steps, s = self._steps(piece)
+            # keys from the piece's lowest user code (a table of its users only), then shifted
+            keys, nu = sum_by((piece.user - base)[s] * (v * v) + steps)
+            keys += base * (v * v)
+            group = group_of_session[offsets[i] : offsets[i + 1]]
+            gab, ng = sum_by(group[s] * (v * v) + steps)
+            return keys, nu, gab, ng
+
+        found = in_threads(counted, range(len(pieces)))
+        keys, nu = (np.concatenate([f[i] for f in found]) for i in range(2))
+        if keys.size > 1 and not (keys[1:] > keys[:-1]).all():  # (users not in code order)
+            keys, nu = sum_by(keys, nu)
+        gab, ng = sum_by(*(np.concatenate([f[i] for f in found]) for i in (2, 3)))
+        return keys, nu, gab, ng
 
     def __getstate__(self) -> dict[str, Any]:
         """What pickling saves: every attribute but the per-user count tables held as
