@@ -34,7 +34,7 @@ from auditlens.features.runs import starts
 from auditlens.schema import RESOURCE_ID, SUCCESS, TIMESTAMP, USER_ID
 
 if TYPE_CHECKING:
-    from polars._typing import ConcatMethod
+    from polars._typing import ConcatMethod, EngineType
 
     from auditlens.features.asof import PeerDays
     from auditlens.features.running import DayValues
@@ -59,6 +59,11 @@ USER_CODE: Final = "_user"  # rank of the user_id among the events' users, sorte
 #: One integer per (user, window), ordered like (user_id, window).
 KEY: Final = "_key"
 _ROW: Final = "_row"
+#: From this many events on, the feature queries over them run on Polars' streaming
+#: engine; below it (a day's increment) on the in-memory one, whose start costs less:
+#: a day's aggregation over 248,667 events 0.24-0.30 CPU-s against 0.29-0.39 streamed
+#: (five alternating pairs, the same rows).
+STREAMING_ROWS: Final = 1_000_000
 
 BULK_ACTIONS: Final = ("download", "export", "print", "copy", "usb_connect")
 CHANGE_ACTIONS: Final = ("edit", "delete")
@@ -383,7 +388,7 @@ def aggregate_rows(
     queries = [rows.group_by(KEY).agg(pl.col(_ROW).first(), *aggregations)]
     for feature_set in sets:
         queries += feature_set.extras(rows, ctx, prior)
-    main, *extras = pl.collect_all(queries, engine="streaming")
+    main, *extras = pl.collect_all(queries, engine=engine_for(keyed.height))
     for extra in extras:
         main = main.join(extra, on=KEY, how="left")
     main = main.sort(KEY)
@@ -480,6 +485,11 @@ def concat_days(
         if first is None or last is None or first <= last:  # type: ignore[operator]
             return both.sort(*KEYS)
     return both.sort(USER_ID, maintain_order=True)
+
+
+def engine_for(rows: int) -> EngineType:
+    """The Polars engine for a query over ``rows`` events (:data:`STREAMING_ROWS`)."""
+    return "streaming" if rows >= STREAMING_ROWS else "in-memory"
 
 
 def add_keys(events: pl.DataFrame) -> pl.DataFrame:

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from auditlens.features.asof import _TO, PeerDays, spell_ends
-from auditlens.features.base import KEYS, USER_CODE, WINDOW, FeatureContext
+from auditlens.features.base import KEYS, USER_CODE, WINDOW, FeatureContext, engine_for
 from auditlens.features.docs import FEATURE_DOCS
 from auditlens.features.runs import running_sum
 from auditlens.schema import DEPARTMENT, ROLE, TIMESTAMP, USER_ID
@@ -79,7 +79,7 @@ def role_counts_by_day(events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
             .with_row_index("_row")
             .group_by(USER_CODE, WINDOW, *present)
             .agg(pl.col("_row").first(), pl.len().alias("_n"))
-            .collect(engine="streaming")
+            .collect(engine=engine_for(events.height))
         )
         counts = counts.with_columns(events.get_column(USER_ID).gather(counts.get_column("_row")))
     else:
