@@ -47,7 +47,7 @@ PARALLEL_SESSIONS: Final = 100_000
 #: (int64 per step, ~4 MB) stay below glibc's mmap threshold (32 MiB at most), so the
 #: memory a piece frees is reused by the next instead of going back to the kernel and
 #: being faulted in and zeroed again. Scoring 10M events' sessions (bench: the sequence
-#: model's session_scores_after) in 2 pieces took 2.4-3.0 kernel CPU-s of 4.9-5.8; in
+#: model's session_scores_after) in 2 pieces took 1.8-3.0 kernel CPU-s of 4.5-5.8; in
 #: 8-32 pieces 0.2-0.5 of 3.1-3.6, the same arrays to the bit.
 PIECE_EVENTS: Final = 500_000
 
