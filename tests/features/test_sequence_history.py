@@ -260,3 +260,26 @@ def test_sessions_scored_in_pieces_of_users_on_threads_equal_one_piece(
     for (frame, history), (want_frame, want_history) in zip(both(), whole, strict=True):
         assert_frame_equal(frame, want_frame, check_exact=True)
         assert history.equals(want_history)
+
+
+def test_fit_counted_in_pieces_of_users_equals_one_piece(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fit counts each user's and each group's steps over pieces of whole users
+    (SequenceModel._step_counts): every fitted table is the one a single piece gives, and
+    so are the columns the model then scores."""
+    prepared, ctx, _, _ = org
+    monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 10**9)
+    whole = SequenceFeatures().fit(prepared, ctx)
+    monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 1)
+    monkeypatch.setattr(tokens, "PIECE_EVENTS", prepared.height // 7)
+    assert len(tokens.by_users(Sessions.of(tokenise(prepared)))) >= 7
+    cut = SequenceFeatures().fit(prepared, ctx)
+    tables = ["user_counts_", "user_rows_", "group_counts_", "group_rows_", "global_rows_"]
+    for name in [*tables, "global_", "vectors_", "group_centroids_"]:
+        assert_frame_equal(getattr(cut.model_, name), getattr(whole.model_, name), check_exact=True)
+    assert whole.model_.user_counts_.height > 1000  # many users' steps were counted
+    monkeypatch.setattr(tokens, "PARALLEL_SESSIONS", 10**9)
+    assert_frame_equal(
+        cut.transform(prepared, ctx), whole.transform(prepared, ctx), check_exact=True
+    )
